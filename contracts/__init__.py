@@ -1,0 +1,1 @@
+"""Contract testing against the providers' documents (Schemathesis), and the pytest plugin."""

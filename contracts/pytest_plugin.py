@@ -1,0 +1,1 @@
+"""pytest plugin: fixtures that start the sandbox in-process on free ports."""

@@ -1,0 +1,7 @@
+"""``python -m fake_dns [dns serve] [--host H] [--port P] [--zone FILE]``."""
+
+import sys
+
+from .standalone import main
+
+sys.exit(main())

@@ -1,0 +1,116 @@
+"""Turn one parsed query into a reply: zone lookup, injected faults, SOA, EDNS, truncation."""
+
+from __future__ import annotations
+
+import struct
+
+from dnslib import EDNS0, QTYPE, RCODE, RR, SOA, DNSHeader, DNSRecord
+
+# Where the synthesized SOA points; ".invalid" can never be a real host (RFC 2606).
+SOA_MNAME = "ns.fake-dns.invalid."
+# SOA TTL and minimum, i.e. how long resolvers cache a negative answer: short for a sandbox.
+NEGATIVE_TTL = 60
+# SOA refresh, retry, expire: not used by anything, only plausible numbers.
+SOA_TIMERS = (3600, 600, 86400)
+# UDP payload size we advertise and accept through EDNS (the 2020 DNS flag day value).
+EDNS_UDP_SIZE = 1232
+# UDP payload limit for clients without EDNS (RFC 1035).
+PLAIN_UDP_SIZE = 512
+# A TCP message carries a 2-byte length.
+TCP_MAX_SIZE = 65535
+
+
+def raw_error(data: bytes, rcode: int) -> bytes | None:
+    """A header-only reply echoing the id of ``data``; None when ``data`` is not a query.
+
+    Used when the packet cannot be parsed (FORMERR) and as a last resort (SERVFAIL).
+    """
+    if len(data) < 12 or data[2] & 0x80:  # too short for a header, or already a response
+        return None
+    flags = 0x8000 | ((data[2] & 0x79) << 8) | rcode  # QR, copied opcode and RD, rcode
+    return data[:2] + struct.pack("!HHHHH", flags, 0, 0, 0, 0)
+
+
+def udp_limit(query: DNSRecord) -> int:
+    """The largest UDP reply this client accepts."""
+    for rr in query.ar:
+        if rr.rtype == QTYPE.OPT:
+            return max(PLAIN_UDP_SIZE, min(rr.rclass, EDNS_UDP_SIZE))
+    return PLAIN_UDP_SIZE
+
+
+def new_reply(query: DNSRecord, rcode: int = 0, aa: bool = True) -> DNSRecord:
+    """An empty reply to ``query`` (question echoed, EDNS answered in kind)."""
+    header = query.header
+    reply = DNSRecord(
+        DNSHeader(
+            id=header.id,
+            qr=1,
+            aa=int(aa),
+            rd=header.rd,
+            ra=header.rd,  # we answer every name fully, like a resolver would
+            opcode=header.opcode,
+            rcode=rcode,
+        ),
+        q=query.q,
+    )
+    if any(rr.rtype == QTYPE.OPT for rr in query.ar):
+        reply.add_ar(EDNS0(udp_len=EDNS_UDP_SIZE))
+    return reply
+
+
+def soa_rr(apex: str) -> RR:
+    """A synthesized SOA for ``apex``: the authority of every negative answer."""
+    owner = apex + "." if apex else "."
+    rname = f"hostmaster.{apex}." if apex else "hostmaster.invalid."
+    times = (1, *SOA_TIMERS, NEGATIVE_TTL)
+    return RR(owner, QTYPE.SOA, ttl=NEGATIVE_TTL, rdata=SOA(SOA_MNAME, rname, times))
+
+
+def answer_from_zone(query: DNSRecord, zone, name: str, qtype: str) -> DNSRecord:
+    """The authoritative answer for the question, from the zone's current records."""
+    found = zone.lookup(name, qtype)
+    reply = new_reply(query, rcode=getattr(RCODE, found.rcode), aa=found.rcode != "SERVFAIL")
+    for owner, record in found.answers:
+        rtype = getattr(QTYPE, record.type)
+        reply.add_answer(RR(owner + ".", rtype, ttl=record.ttl, rdata=record.rdata))
+    if found.rcode == "SERVFAIL":
+        return reply
+    positive = any(qtype in ("ANY", record.type) for _, record in found.answers)
+    if not positive and qtype == "SOA" and found.name == found.apex and found.rcode == "NOERROR":
+        reply.add_answer(soa_rr(found.apex))  # the synthesized zone apex answers SOA queries
+    elif not positive:
+        reply.add_auth(soa_rr(found.apex))
+    return reply
+
+
+def forced(query: DNSRecord, kind: str, name: str) -> DNSRecord:
+    """The reply an error fault dictates (servfail, refused, nxdomain)."""
+    if kind == "nxdomain":
+        reply = new_reply(query, rcode=RCODE.NXDOMAIN)
+        labels = name.split(".")
+        reply.add_auth(soa_rr(".".join(labels[-2:])))
+        return reply
+    rcode = RCODE.SERVFAIL if kind == "servfail" else RCODE.REFUSED
+    return new_reply(query, rcode=rcode, aa=False)
+
+
+def truncated(reply: DNSRecord) -> DNSRecord:
+    """``reply`` with TC set and no records, telling the client to retry over TCP."""
+    reply.header.tc = 1
+    reply.rr = []
+    reply.auth = []
+    return reply
+
+
+def pack(reply: DNSRecord, limit: int) -> bytes:
+    """Wire bytes of ``reply``, truncated (TC) when they exceed ``limit`` bytes."""
+    data = reply.pack()
+    if len(data) > limit:
+        data = truncated(reply).pack()
+    return data
+
+
+def question_name(query: DNSRecord) -> str:
+    """The asked name, lowercase and without the trailing dot."""
+    return ".".join(label.decode("utf-8", "replace") for label in query.q.qname.label).lower()

@@ -1,0 +1,167 @@
+"""Validate record values given in presentation format and turn them into dnslib rdata."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from dnslib import AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT, A
+
+# The types a zone accepts; the order is the order error messages list them in.
+SUPPORTED_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "SRV", "NS", "CAA", "PTR")
+
+# A TXT character-string holds at most 255 bytes (RFC 1035 3.3); longer values are split.
+TXT_CHUNK = 255
+# Cap on one TXT value so an answer always fits a 64 KiB TCP message.
+MAX_TXT_BYTES = 16_384
+
+_LABEL_RE = re.compile(r"^[a-z0-9_-]+$|^\*$")
+_CAA_RE = re.compile(r'^(\d+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))$')
+
+
+def normalize_name(name: str) -> str:
+    """Lowercase a domain name and drop the trailing dot; raise ValueError if malformed."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string, got {name!r}")
+    text = name.strip().lower()
+    if text.endswith("."):
+        text = text[:-1]
+    if not text:
+        raise ValueError(f"invalid name {name!r}: empty")
+    if len(text) > 253:
+        raise ValueError(f"invalid name {name!r}: longer than 253 characters")
+    labels = text.split(".")
+    for i, label in enumerate(labels):
+        if not label:
+            raise ValueError(f"invalid name {name!r}: empty label")
+        if len(label) > 63:
+            raise ValueError(f"invalid name {name!r}: label {label!r} longer than 63 characters")
+        if not _LABEL_RE.match(label):
+            raise ValueError(
+                f"invalid name {name!r}: label {label!r} may only hold letters, digits, '-' and '_'"
+            )
+        if label == "*" and i != 0:
+            raise ValueError(f"invalid name {name!r}: '*' is only allowed as the first label")
+    return text
+
+
+def normalize_type(rtype: str) -> str:
+    """Uppercase a record type and check that it is supported."""
+    text = str(rtype).strip().upper()
+    if text not in SUPPORTED_TYPES:
+        raise ValueError(f"unknown type {rtype!r} (supported: {', '.join(SUPPORTED_TYPES)})")
+    return text
+
+
+def parse_value(rtype: str, value):
+    """Validate ``value`` for ``rtype``; return (normalized presentation value, dnslib rdata).
+
+    Raises ValueError with a message describing what is wrong with the value.
+    """
+    parser = _PARSERS[rtype]
+    if rtype != "TXT" and not isinstance(value, str):
+        raise ValueError(f"value must be a string, got {value!r}")
+    return parser(value.strip() if isinstance(value, str) and rtype != "TXT" else value)
+
+
+def _host(text: str, what: str = "host name") -> str:
+    try:
+        return normalize_name(text)
+    except ValueError as exc:
+        raise ValueError(f"invalid {what} {text!r}: {exc}") from None
+
+
+def _int(text: str, what: str, top: int) -> int:
+    if not text.isdigit() or int(text) > top:
+        raise ValueError(f"{what} must be an integer from 0 to {top}, got {text!r}")
+    return int(text)
+
+
+def _fields(text: str, count: int, shape: str) -> list[str]:
+    parts = text.split()
+    if len(parts) != count:
+        raise ValueError(f"expected {shape!r}, got {text!r}")
+    return parts
+
+
+def _a(text):
+    try:
+        addr = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise ValueError(f"not an IPv4 address: {text!r}") from None
+    return str(addr), A(str(addr))
+
+
+def _aaaa(text):
+    try:
+        addr = ipaddress.IPv6Address(text)
+    except ValueError:
+        raise ValueError(f"not an IPv6 address: {text!r}") from None
+    return str(addr), AAAA(str(addr))
+
+
+def _target(cls):
+    def parse(text):
+        host = _host(text, "target")
+        return host, cls(host + ".")
+
+    return parse
+
+
+def _mx(text):
+    pref, host = _fields(text, 2, "PREFERENCE EXCHANGE")
+    pref_n = _int(pref, "MX preference", 65535)
+    host = _host(host, "exchange")
+    return f"{pref_n} {host}", MX(host + ".", pref_n)
+
+
+def _srv(text):
+    prio, weight, port, host = _fields(text, 4, "PRIORITY WEIGHT PORT TARGET")
+    nums = [_int(v, w, 65535) for v, w in ((prio, "priority"), (weight, "weight"), (port, "port"))]
+    host = "." if host == "." else _host(host, "target")
+    target = host if host == "." else host + "."
+    return f"{nums[0]} {nums[1]} {nums[2]} {host}", SRV(*nums, target=target)
+
+
+def _caa(text):
+    match = _CAA_RE.match(text)
+    if not match:
+        raise ValueError(f"expected 'FLAGS TAG \"VALUE\"', got {text!r}")
+    flags = _int(match.group(1), "CAA flags", 255)
+    tag = match.group(2).lower()
+    val = match.group(3) if match.group(3) is not None else match.group(4)
+    return f'{flags} {tag} "{val}"', CAA(flags, tag, val)
+
+
+def _txt(value):
+    """A str becomes one TXT record split into 255-byte strings; a list stays several strings."""
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+        if len(data) > MAX_TXT_BYTES:
+            raise ValueError(f"TXT value longer than {MAX_TXT_BYTES} bytes")
+        chunks = [data[i : i + TXT_CHUNK] for i in range(0, len(data), TXT_CHUNK)] or [b""]
+        return value, TXT(chunks)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        chunks = []
+        for part in value:
+            data = part.encode("utf-8")
+            if len(data) > TXT_CHUNK:
+                raise ValueError(
+                    f"TXT string longer than {TXT_CHUNK} bytes in a multi-string value"
+                )
+            chunks.append(data)
+        return list(value), TXT(chunks)
+    raise ValueError(f"TXT value must be a string or a non-empty list of strings, got {value!r}")
+
+
+_PARSERS = {
+    "A": _a,
+    "AAAA": _aaaa,
+    "CNAME": _target(CNAME),
+    "NS": _target(NS),
+    "PTR": _target(PTR),
+    "MX": _mx,
+    "TXT": _txt,
+    "SRV": _srv,
+    "CAA": _caa,
+}

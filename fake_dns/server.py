@@ -1,0 +1,362 @@
+"""FakeDNS: the zone and fault rules served over UDP and TCP on one host and port."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import socket
+import struct
+import threading
+import time
+
+from dnslib import CLASS, OPCODE, QTYPE, RCODE, DNSRecord
+
+from . import answer
+from .clock import SystemClock, iso
+from .faults import Faults
+from .querylog import DEFAULT_MAXLEN, QueryLog
+from .zone import Zone
+
+log = logging.getLogger("fake_dns")
+
+# How often blocking socket calls wake up to notice stop(): bounds how long stop() takes.
+POLL_INTERVAL = 0.2
+# A TCP client must send each whole message within this many seconds, or is disconnected,
+# so a silent or trickling client cannot hold a thread forever.
+TCP_IDLE_TIMEOUT = 3.0
+# Concurrent TCP connections served; more are closed at once (DNS over TCP is a fallback).
+MAX_TCP_CONNECTIONS = 64
+# Attempts at finding a port free for both UDP and TCP when port 0 is asked for.
+PORT_ATTEMPTS = 20
+# Fault kinds answered with an error reply instead of the zone's answer.
+_ERROR_FAULTS = ("servfail", "refused", "nxdomain")
+
+
+class FakeDNS:
+    """A DNS server answering from ``zone`` (a Zone) and misbehaving per ``faults`` (Faults).
+
+    Use as a context manager, or call start() and stop(). ``port=0`` picks a port that is free
+    for both UDP and TCP; ``dns.port`` tells which one.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock=None,
+        zone: Zone | None = None,
+        faults: Faults | None = None,
+        querylog_maxlen: int = DEFAULT_MAXLEN,
+    ):
+        self.host = host
+        self.port = port
+        self.clock = clock or (zone.clock if zone is not None else SystemClock())
+        self.zone = zone if zone is not None else Zone(clock=self.clock)
+        self.faults = faults if faults is not None else Faults()
+        self.queries = QueryLog(querylog_maxlen)
+        self._stop = threading.Event()
+        self._started = False
+        self._udp: socket.socket | None = None
+        self._tcp: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+        self._conns: dict[socket.socket, threading.Thread] = {}
+        self._conns_lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeDNS:
+        """Bind UDP and TCP and serve in background threads; return self.
+
+        Raises OSError (errno EADDRINUSE) when the port is taken, RuntimeError if called twice.
+        """
+        if self._started:
+            raise RuntimeError("FakeDNS already started")
+        self._udp, self._tcp, self.port = _bind_pair(self.host, self.port)
+        self._started = True
+        for target, name in ((self._serve_udp, "udp"), (self._serve_tcp, "tcp")):
+            thread = threading.Thread(target=target, name=f"fake-dns-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: close the sockets and join the threads (well under a second)."""
+        if not self._started or self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake_listeners()
+        with self._conns_lock:
+            conns = list(self._conns.items())
+        for conn, _ in conns:
+            _shutdown(conn)  # wakes a connection thread blocked in recv()
+        for thread in self._threads + [t for _, t in conns]:
+            thread.join(timeout=2 * POLL_INTERVAL + 0.5)
+        for sock in (self._udp, self._tcp):
+            sock.close()
+
+    def _wake_listeners(self) -> None:
+        """Poke both sockets so their loops see the stop flag now, not at the next poll."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        family = self._udp.family
+        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"", (host, self.port))
+        with contextlib.suppress(OSError):
+            socket.create_connection((host, self.port), timeout=POLL_INTERVAL).close()
+
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._started and not self._stop.is_set()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) the server listens on."""
+        return self.host, self.port
+
+    def resolver(self, timeout: float = 2.0):
+        """A dnspython Resolver that asks this server (handy in tests and the verifier)."""
+        import dns.resolver
+
+        res = dns.resolver.Resolver(configure=False)
+        res.nameservers = [self.host]
+        res.port = self.port
+        res.lifetime = res.timeout = timeout
+        return res
+
+    def __enter__(self) -> FakeDNS:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<FakeDNS {self.host}:{self.port} {state}, {len(self.zone)} records>"
+
+    # -- UDP ---------------------------------------------------------------------------------
+
+    def _serve_udp(self) -> None:
+        sock = self._udp
+        sock.settimeout(POLL_INTERVAL)
+        while not self._stop.is_set():
+            try:
+                data, addr = sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    break
+                continue  # e.g. ICMP port unreachable reported on a previous send
+            if self._stop.is_set():
+                break
+            self._udp_packet(data, addr)
+
+    def _udp_packet(self, data: bytes, addr) -> None:
+        """Answer one datagram inline, or from a short-lived thread when a delay applies."""
+        try:
+            delay, finish = self._prepare(data, "udp", addr)
+        except Exception:  # never let one packet stop the loop
+            log.exception("fake DNS: failed on a UDP packet from %s", addr)
+            return
+        if delay:
+            args = (delay, finish, addr)
+            threading.Thread(target=self._udp_later, args=args, daemon=True).start()
+        else:
+            self._udp_send(finish(), addr)
+
+    def _udp_later(self, delay: float, finish, addr) -> None:
+        if not self._stop.wait(delay):  # wait on the event, not sleep: stop() cuts it short
+            self._udp_send(finish(), addr)
+
+    def _udp_send(self, data: bytes | None, addr) -> None:
+        if data is None:
+            return
+        # OSError: the client went away, or the socket closed during stop()
+        with contextlib.suppress(OSError):
+            self._udp.sendto(data, addr)
+
+    # -- TCP ---------------------------------------------------------------------------------
+
+    def _serve_tcp(self) -> None:
+        sock = self._tcp
+        sock.settimeout(POLL_INTERVAL)
+        while not self._stop.is_set():
+            try:
+                conn, addr = sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    break
+                time.sleep(0.01)  # e.g. EMFILE: back off instead of spinning
+                continue
+            self._open_connection(conn, addr)
+
+    def _open_connection(self, conn: socket.socket, addr) -> None:
+        with self._conns_lock:
+            if len(self._conns) >= MAX_TCP_CONNECTIONS or self._stop.is_set():
+                conn.close()
+                return
+            thread = threading.Thread(
+                target=self._tcp_connection, args=(conn, addr), name="fake-dns-conn", daemon=True
+            )
+            self._conns[conn] = thread
+        thread.start()
+
+    def _tcp_connection(self, conn: socket.socket, addr) -> None:
+        """Serve length-prefixed queries on one connection until EOF, idle timeout or stop."""
+        try:
+            while not self._stop.is_set():
+                deadline = time.monotonic() + TCP_IDLE_TIMEOUT
+                head = _recv_exact(conn, 2, deadline)
+                if head is None:
+                    break
+                (length,) = struct.unpack("!H", head)
+                data = _recv_exact(conn, length, deadline) if length else None
+                if data is None:
+                    break
+                delay, finish = self._prepare(data, "tcp", addr)
+                if delay and self._stop.wait(delay):
+                    break
+                reply = finish()
+                if reply is not None:
+                    conn.sendall(struct.pack("!H", len(reply)) + reply)
+        except OSError:
+            pass  # reset by the client, or shut down by stop()
+        except Exception:
+            log.exception("fake DNS: failed on a TCP connection from %s", addr)
+        finally:
+            with self._conns_lock:
+                self._conns.pop(conn, None)
+            conn.close()
+
+    # -- one query ---------------------------------------------------------------------------
+
+    def _prepare(self, data: bytes, transport: str, addr):
+        """Decide what to do with one message: return (delay in seconds, finish).
+
+        ``finish()`` builds the reply bytes (None: send nothing) and logs the query. It is
+        separate so a delayed answer reflects the zone at the time it is sent.
+        """
+        entry = {
+            "time": iso(self.clock.now()),
+            "transport": transport,
+            "client": _client(addr),
+            "name": None,
+            "type": None,
+            "rcode": None,
+            "answers": 0,
+            "fault": None,
+        }
+        query = _parse(data)
+        if query is None or len(query.questions) != 1:
+            reply = None if (query is not None and query.header.qr) else answer.raw_error(data, 1)
+            return 0, lambda: self._finish_raw(entry, reply)
+        name, qtype = answer.question_name(query), QTYPE[query.q.qtype]
+        entry.update(name=name, type=qtype)
+        fault = None
+        if query.header.opcode == OPCODE.QUERY and CLASS.get(query.q.qclass) in ("IN", "*"):
+            fault = self.faults.take(name, qtype, transport)
+        entry["fault"] = fault["kind"] if fault else None
+        if fault and fault["kind"] == "drop":
+            return 0, lambda: self._finish_raw(entry, None)
+        delay = fault["delay_ms"] / 1000 if fault and fault["kind"] == "delay" else 0
+
+        def finish() -> bytes | None:
+            return self._finish(entry, data, query, name, qtype, fault, transport)
+
+        return delay, finish
+
+    def _finish_raw(self, entry: dict, reply: bytes | None) -> bytes | None:
+        entry["rcode"] = "FORMERR" if reply is not None else None
+        self.queries.append(entry)
+        return reply
+
+    def _finish(self, entry, data, query, name, qtype, fault, transport) -> bytes | None:
+        try:
+            reply = self._reply(query, name, qtype, fault)
+            if transport == "udp" and fault and fault["kind"] == "truncate":
+                reply = answer.truncated(reply)
+            limit = answer.udp_limit(query) if transport == "udp" else answer.TCP_MAX_SIZE
+            wire = answer.pack(reply, limit)
+            entry.update(rcode=RCODE.get(reply.header.rcode), answers=len(reply.rr))
+        except Exception:  # a bug or an unencodable name: answer SERVFAIL, keep serving
+            log.exception("fake DNS: failed answering %s %s", name, qtype)
+            wire = answer.raw_error(data, RCODE.SERVFAIL)
+            entry.update(rcode="SERVFAIL", answers=0)
+        self.queries.append(entry)
+        return wire
+
+    def _reply(self, query: DNSRecord, name: str, qtype: str, fault) -> DNSRecord:
+        if query.header.opcode != OPCODE.QUERY:
+            return answer.new_reply(query, rcode=RCODE.NOTIMP, aa=False)
+        if CLASS.get(query.q.qclass) not in ("IN", "*"):
+            return answer.new_reply(query, rcode=RCODE.REFUSED, aa=False)
+        if fault and fault["kind"] in _ERROR_FAULTS:
+            return answer.forced(query, fault["kind"], name)
+        return answer.answer_from_zone(query, self.zone, name, qtype)
+
+
+def _parse(data: bytes) -> DNSRecord | None:
+    """Parse a message; None when it is malformed in any way."""
+    try:
+        return DNSRecord.parse(data)
+    except Exception:  # dnslib raises several types on garbage; all mean "malformed"
+        return None
+
+
+def _client(addr) -> str:
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _recv_exact(conn: socket.socket, size: int, deadline: float) -> bytes | None:
+    """Read exactly ``size`` bytes before ``deadline``; None on EOF or timeout."""
+    chunks, got = [], 0
+    while got < size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        conn.settimeout(remaining)
+        try:
+            chunk = conn.recv(size - got)
+        except TimeoutError:
+            return None
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _shutdown(conn: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RDWR)
+
+
+def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket, int]:
+    """Bind UDP then TCP on the same port; with port 0 retry until a port is free for both."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    attempts = PORT_ATTEMPTS if port == 0 else 1
+    for attempt in range(attempts):
+        udp = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            udp.bind((host, port))
+        except OSError:
+            udp.close()
+            raise
+        actual = udp.getsockname()[1]
+        tcp = socket.socket(family, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # rebind right after a stop
+        try:
+            tcp.bind((host, actual))
+            tcp.listen(128)
+        except OSError as exc:
+            tcp.close()
+            udp.close()
+            if exc.errno != errno.EADDRINUSE or attempt == attempts - 1:
+                raise
+            continue
+        return udp, tcp, actual
+    raise OSError(errno.EADDRINUSE, f"no port free for both UDP and TCP on {host}")

@@ -1,0 +1,84 @@
+"""The standalone server: ``dns serve [--host 127.0.0.1] [--port 5353] [--zone zone.yaml]``.
+
+Run as ``python -m fake_dns dns serve ...`` (the leading ``dns serve`` words are optional).
+Serves until Ctrl-C or SIGTERM, then exits 0; a bad zone file or a busy port exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import signal
+import sys
+import threading
+
+from .server import FakeDNS
+from .zonefile import ZoneFileError, apply_records, load_zone_file
+
+# Defaults for the standalone server: loopback only, and the mDNS port, which needs no root.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5353
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, zone_path=None) -> int:
+    """Serve ``zone_path`` (a YAML zone file, optional) on host:port until interrupted.
+
+    Returns the process exit code: 0 after Ctrl-C/SIGTERM, 2 on a bad zone file or busy port.
+    """
+    records = []
+    if zone_path:
+        try:
+            records = load_zone_file(zone_path)
+        except ZoneFileError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    dns = FakeDNS(host=host, port=port)
+    apply_records(dns.zone, records)
+    try:
+        dns.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(f"error: port {port} is already in use on {host}", file=sys.stderr)
+        else:
+            print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(
+        f"fake DNS listening on {dns.host}:{dns.port} (UDP and TCP), {len(records)} records",
+        flush=True,
+    )
+    try:
+        _wait_for_signal()
+    finally:
+        dns.stop()
+    print("fake DNS stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:2] == ["dns", "serve"]:
+        args = args[2:]
+    elif args[:1] == ["serve"]:
+        args = args[1:]
+    parser = argparse.ArgumentParser(
+        prog="python -m fake_dns [dns serve]", description="Serve a fake DNS zone."
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="UDP and TCP port")
+    parser.add_argument("--zone", help="YAML zone file: a list of {name, type, value, ttl}")
+    opts = parser.parse_args(args)
+    return serve(opts.host, opts.port, opts.zone)
+
+
+def _wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM (only the main thread can install handlers)."""
+    done = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: done.set())
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,255 @@
+"""The record store: names, types, values, TTLs and visible-after times, plus lookup.
+
+Lookup semantics (what the server answers):
+
+- names are case-insensitive and stored without the trailing dot;
+- a name "exists" when it holds a visible record or when a visible record sits below it
+  (an empty non-terminal, e.g. ``_domainkey.example.com`` when ``sel._domainkey.example.com``
+  holds a record);
+- a wildcard ``*.parent`` answers for names below ``parent`` that do not exist, unless a name
+  between them exists (RFC 4592 closest-encloser rule);
+- a CNAME is followed (for any asked type but CNAME and ANY) while its target exists in the
+  zone, up to ``MAX_CNAME_CHAIN`` links; a loop or a longer chain is a SERVFAIL. A target that
+  does not exist here ends the chain with NOERROR, as a real server that is authoritative for
+  the owner but not for the target would answer;
+- the "zone apex" used for the SOA of negative answers is the shortest existing ancestor of
+  the name with at least two labels, else the name's last two labels. So every name has an
+  apex and the server is authoritative for everything.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .clock import SystemClock, iso, parse_instant
+from .rdata import normalize_name, normalize_type, parse_value
+
+# Longest CNAME chain followed before answering SERVFAIL (resolvers use similar limits).
+MAX_CNAME_CHAIN = 8
+# TTL when the caller gives none: short, so clients re-query a sandbox that changes often.
+DEFAULT_TTL = 300
+_MAX_TTL = 2**31 - 1
+
+
+@dataclass
+class Record:
+    """One resource record; ``rdata`` is the dnslib form used on the wire."""
+
+    name: str
+    type: str
+    value: object
+    ttl: int
+    visible_after: datetime | None
+    rdata: object = field(repr=False, compare=False)
+
+    def visible(self, now: datetime) -> bool:
+        """True when the record is published at ``now``."""
+        return self.visible_after is None or now >= self.visible_after
+
+    def as_dict(self) -> dict:
+        """The record as a plain dict (what ``Zone.records()`` returns)."""
+        value = list(self.value) if isinstance(self.value, list) else self.value
+        return {
+            "name": self.name,
+            "type": self.type,
+            "value": value,
+            "ttl": self.ttl,
+            "visible_after": iso(self.visible_after),
+        }
+
+
+@dataclass
+class Lookup:
+    """The outcome of resolving one question against the zone."""
+
+    rcode: str  # "NOERROR", "NXDOMAIN" or "SERVFAIL"
+    answers: list[tuple[str, Record]]  # (owner name as answered, record)
+    apex: str  # zone apex of the last name looked at, for the SOA
+    name: str  # the last name looked at (end of a CNAME chain)
+
+
+class Zone:
+    """A thread-safe set of DNS records. ``clock`` decides what ``visible_after`` means."""
+
+    def __init__(self, clock=None):
+        self.clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self._names: dict[str, list[Record]] = {}
+
+    # -- editing -----------------------------------------------------------------------------
+
+    def add(self, name, type, value, ttl=DEFAULT_TTL, visible_after=None) -> dict:  # noqa: A002
+        """Add one record and return it as a dict; an identical name/type/value is replaced.
+
+        Raises ValueError naming the name, type and value when any of them is invalid.
+        """
+        record = _make_record(name, type, value, ttl, visible_after)
+        with self._lock:
+            records = self._names.setdefault(record.name, [])
+            records[:] = [r for r in records if not _same(r, record)]
+            records.append(record)
+        return record.as_dict()
+
+    def set(self, name, type, values, ttl=DEFAULT_TTL, visible_after=None) -> list[dict]:  # noqa: A002
+        """Replace every record of ``name`` and ``type`` by ``values`` (a list, or one value).
+
+        For several multi-string TXT records pass a list of lists. An empty list removes.
+        All values are validated before anything changes.
+        """
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+            values = [values]
+        new = [_make_record(name, type, v, ttl, visible_after) for v in values]
+        key, rtype = normalize_name(name), normalize_type(type)
+        with self._lock:
+            kept = [r for r in self._names.get(key, []) if r.type != rtype]
+            for record in new:
+                kept = [r for r in kept if not _same(r, record)]
+                kept.append(record)
+            self._store(key, kept)
+        return [r.as_dict() for r in new]
+
+    def remove(self, name, type=None, value=None) -> int:  # noqa: A002
+        """Remove the records at ``name`` (only of ``type``, only ``value`` if given).
+
+        Returns how many records were removed.
+        """
+        key = normalize_name(name)
+        rtype = normalize_type(type) if type is not None else None
+        norm = parse_value(rtype, value)[0] if (rtype and value is not None) else None
+        with self._lock:
+            records = self._names.get(key, [])
+            kept = [
+                r
+                for r in records
+                if (rtype is not None and r.type != rtype) or (norm is not None and r.value != norm)
+            ]
+            self._store(key, kept)
+            return len(records) - len(kept)
+
+    def clear(self) -> int:
+        """Remove every record; return how many there were."""
+        with self._lock:
+            count = sum(len(v) for v in self._names.values())
+            self._names.clear()
+            return count
+
+    def records(self, name=None, type=None) -> list[dict]:  # noqa: A002
+        """All records as plain dicts (optionally only those of ``name`` and/or ``type``)."""
+        key = normalize_name(name) if name is not None else None
+        rtype = normalize_type(type) if type is not None else None
+        with self._lock:
+            return [
+                r.as_dict()
+                for owner, records in self._names.items()
+                if key is None or owner == key
+                for r in records
+                if rtype is None or r.type == rtype
+            ]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._names.values())
+
+    def _store(self, key: str, records: list[Record]) -> None:
+        if records:
+            self._names[key] = records
+        else:
+            self._names.pop(key, None)
+
+    # -- lookup ------------------------------------------------------------------------------
+
+    def lookup(self, name: str, qtype: str) -> Lookup:
+        """Resolve ``name``/``qtype`` (e.g. "TXT", "ANY") as an authoritative server would."""
+        name = name.lower().rstrip(".")
+        now = self.clock.now()
+        answers: list[tuple[str, Record]] = []
+        seen: set[str] = set()
+        with self._lock:
+            while True:
+                records, exists = self._node(name, now)
+                if not exists:
+                    # The first name missing is NXDOMAIN; a CNAME target missing is out of zone.
+                    rcode = "NXDOMAIN" if not answers else "NOERROR"
+                    return Lookup(rcode, answers, self._apex(name, now), name)
+                cname = next((r for r in records if r.type == "CNAME"), None)
+                if cname is None or qtype in ("CNAME", "ANY"):
+                    answers += [(name, r) for r in records if qtype == "ANY" or r.type == qtype]
+                    return Lookup("NOERROR", answers, self._apex(name, now), name)
+                answers.append((name, cname))
+                seen.add(name)
+                name = cname.value
+                if name in seen or len(answers) > MAX_CNAME_CHAIN:
+                    return Lookup("SERVFAIL", [], self._apex(name, now), name)
+
+    def _visible(self, name: str, now: datetime) -> list[Record]:
+        return [r for r in self._names.get(name, ()) if r.visible(now)]
+
+    def _exists(self, name: str, now: datetime) -> bool:
+        """True when ``name`` holds a visible record or is an ancestor of one."""
+        if self._visible(name, now):
+            return True
+        suffix = "." + name
+        return any(
+            owner.endswith(suffix) and any(r.visible(now) for r in records)
+            for owner, records in self._names.items()
+        )
+
+    def _node(self, name: str, now: datetime) -> tuple[list[Record], bool]:
+        """The records answering for ``name`` (its own or a wildcard's) and whether it exists."""
+        if self._exists(name, now):
+            return self._visible(name, now), True
+        labels = name.split(".")
+        for i in range(1, len(labels)):
+            parent = ".".join(labels[i:])
+            wildcard = self._visible("*." + parent, now)
+            if wildcard:
+                return wildcard, True
+            if self._exists(parent, now):
+                break  # closest encloser has no wildcard: the name does not exist
+        return [], False
+
+    def _apex(self, name: str, now: datetime) -> str:
+        labels = name.split(".")
+        for i in range(len(labels) - 2, -1, -1):
+            candidate = ".".join(labels[i:])
+            if self._exists(candidate, now):
+                return candidate
+        return ".".join(labels[-2:])
+
+
+def _same(a: Record, b: Record) -> bool:
+    return a.type == b.type and a.value == b.value
+
+
+class RecordError(ValueError):
+    """An invalid record; ``str()`` names the record, ``reason`` only says what is wrong."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.reason = reason
+
+
+def _make_record(name, rtype, value, ttl, visible_after) -> Record:
+    """Validate every field; errors name the record so the caller can act on them."""
+    try:
+        key = normalize_name(name)
+    except ValueError as exc:
+        raise RecordError("", str(exc)) from None
+    try:
+        rtype = normalize_type(rtype)
+    except ValueError as exc:
+        raise RecordError(key, str(exc)) from None
+    where = f"{key} {rtype} {value!r}"
+    try:
+        norm, rdata = parse_value(rtype, value)
+    except ValueError as exc:
+        raise RecordError(where, str(exc)) from None
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= _MAX_TTL:
+        raise RecordError(where, f"ttl must be an integer from 0 to {_MAX_TTL}, got {ttl!r}")
+    try:
+        after = parse_instant(visible_after, "visible_after")
+    except ValueError as exc:
+        raise RecordError(where, str(exc)) from None
+    return Record(key, rtype, norm, ttl, after, rdata)

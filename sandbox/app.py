@@ -1,0 +1,194 @@
+"""The HTTP front end: one Connexion FlaskApp serving each provider's document under its mount.
+
+Handlers are bound methods of the provider objects (operationId -> method name). Every error,
+whether raised by a handler or by Connexion's own validation, is answered in the shape of the
+provider whose mount the request hit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import connexion
+import flask
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from .control import Control
+from .engine.clock import iso
+from .providers.base import ProviderError
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+CONTROL_MOUNT = "/_sandbox"
+# The documents are served at <mount>/openapi.json; no Swagger UI (it would need a CDN or an extra).
+_NO_SWAGGER_UI = SwaggerUIOptions(swagger_ui=False)
+log = logging.getLogger(__name__)
+
+
+def openapi_dir() -> Path:
+    """The OpenAPI documents: packaged inside `sandbox/` in a wheel, at the repo root otherwise."""
+    packaged = Path(__file__).parent / "openapi"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "openapi"
+
+
+def _bound_to(target) -> Resolver:
+    """Resolve each operationId to the method of that name on `target`."""
+    return Resolver(function_resolver=lambda operation_id: getattr(target, operation_id))
+
+
+def build_app(sandbox: Sandbox) -> connexion.FlaskApp:
+    """The ASGI app serving every provider API and the control API of `sandbox`."""
+    app = connexion.FlaskApp(
+        __name__, specification_dir=openapi_dir(), swagger_ui_options=_NO_SWAGGER_UI
+    )
+    for provider in sandbox.providers.values():
+        app.add_api(
+            provider.document,
+            base_path=provider.mount,
+            resolver=_bound_to(provider),
+            strict_validation=True,
+        )
+    app.add_api(
+        "control.yaml",
+        base_path=CONTROL_MOUNT,
+        resolver=_bound_to(Control(sandbox)),
+        strict_validation=True,
+    )
+    errors = _ErrorRenderer(sandbox)
+    app.add_error_handler(ProblemException, errors.http_problem)
+    app.add_error_handler(HTTPException, errors.http_problem)
+    app.add_error_handler(Exception, errors.unexpected)
+    app.app.register_error_handler(ProviderError, errors.provider_error)
+    app.app.json.sort_keys = False  # bodies keep the field order of the providers' docs
+    return app
+
+
+class _ErrorRenderer:
+    """Turns any failure into the error body of the provider the request was for."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+
+    def _provider_for(self, path: str):
+        for provider in self.sandbox.providers.values():
+            if path == provider.mount or path.startswith(provider.mount + "/"):
+                return provider
+        return None
+
+    def _render(self, path: str, error: ProviderError) -> tuple[bytes, int, dict]:
+        provider = self._provider_for(path)
+        if provider is None:
+            body = {"error": {"status": error.status, "message": error.message}}
+            headers = {}
+        else:
+            body = provider.error_body(error)
+            headers = provider.error_headers(error)
+        return json.dumps(body).encode(), error.status, headers
+
+    def provider_error(self, error: ProviderError):
+        """Errors raised by handlers, inside Flask."""
+        body, status, headers = self._render(flask.request.path, error)
+        return flask.Response(body, status, headers, mimetype="application/json")
+
+    def http_problem(self, request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        """Connexion's validation problems and routing errors (404, 405)."""
+        path = request.url.path
+        status = exc.status_code
+        message = str(getattr(exc, "detail", "") or getattr(exc, "title", "") or "")
+        provider = self._provider_for(path)
+        if status in (400, 422) and provider is not None:
+            error = provider.validation_error(message, _field_of(message))
+        else:
+            error = ProviderError(status, message or _reason(status))
+        return self._response(path, error)
+
+    def unexpected(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        if isinstance(exc, ProviderError):
+            return self._response(request.url.path, exc)
+        if isinstance(exc, UnicodeDecodeError):  # Connexion decodes bodies before validating
+            provider = self._provider_for(request.url.path)
+            message = "the request body is not valid UTF-8"
+            error = (
+                provider.validation_error(message, None) if provider else ProviderError(400, message)
+            )
+            return self._response(request.url.path, error)
+        log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+        return self._response(request.url.path, ProviderError(500, "internal error"))
+
+    def _response(self, path: str, error: ProviderError) -> ConnexionResponse:
+        body, status, headers = self._render(path, error)
+        return ConnexionResponse(
+            status_code=status, body=body, headers=headers, mimetype="application/json"
+        )
+
+
+_FIELD_PATTERNS = (
+    re.compile(r" - '([^']+)'$"),
+    re.compile(r"^'([^']+)' is a required property"),
+    re.compile(r"parameter '([^']+)'"),
+    re.compile(r"parameter\(s\) ([^ ]+) not in spec"),
+)
+
+
+def _field_of(message: str) -> str | None:
+    for pattern in _FIELD_PATTERNS:
+        if match := pattern.search(message):
+            return match.group(1)
+    return None
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+class RequestRecorder:
+    """ASGI wrapper that notes each provider API request in the sandbox's request log."""
+
+    def __init__(self, app, sandbox: Sandbox):
+        self.app, self.sandbox = app, sandbox
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_MOUNT):
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), {}
+
+        async def send_and_note(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            provider = _ErrorRenderer(self.sandbox)._provider_for(scope["path"])
+            self.sandbox.requests.add(
+                {
+                    "at": iso(self.sandbox.clock.now()),
+                    "provider": provider.name if provider else None,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "status": status.get("code"),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+            )
+
+
+def build_asgi(sandbox: Sandbox):
+    """The app as served: the Connexion app wrapped by the request recorder."""
+    return RequestRecorder(build_app(sandbox), sandbox)

@@ -1,0 +1,353 @@
+"""The `domainsandbox` command line: serve the sandbox, and drive a running one."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import re
+import sys
+
+import httpx
+
+DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """'90' or '90s', '5m', '1h', '3d' -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30s, 5m, 1h or 3d")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def kinds(text: str) -> list[str]:
+    return [k.strip() for k in text.split(",") if k.strip()]
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+
+def cmd_serve(args) -> int:
+    from .core import Sandbox
+    from .server import SandboxServer
+
+    from .engine.ids import DEFAULT_SEED
+
+    sandbox = Sandbox(
+        seed=DEFAULT_SEED if args.seed is None else args.seed, dns_host=args.dns_host, dns_port=args.dns_port, resolver=args.resolver
+    )
+    server = SandboxServer(sandbox, host=args.host, port=args.port)
+    try:
+        server.serve_forever(on_ready=lambda: _print_banner(server))
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            print(f"domainsandbox: {exc.strerror}", file=sys.stderr)
+            return 2
+        raise
+    print("domainsandbox: stopped")
+    return 0
+
+
+def _print_banner(server) -> None:
+    sandbox = server.sandbox
+    print(f"domainsandbox serving (seed {sandbox.seed})")
+    for name, url in server.base_urls().items():
+        print(f"  {name:<9} {url}")
+    print(f"  {'DNS':<9} {sandbox.dns.host}:{sandbox.dns.port} (UDP and TCP)")
+    if sandbox.resolver:
+        print(f"  verifying against the resolver at {sandbox.resolver}")
+    print("Press Ctrl-C to stop.", flush=True)
+
+
+def cmd_dns_serve(args) -> int:
+    from fake_dns.standalone import serve
+
+    return serve(args.host, args.port, args.zone)
+
+
+# --- client commands ----------------------------------------------------------------------------
+
+
+class ControlError(Exception):
+    pass
+
+
+def _call(args, method: str, path: str, **kwargs):
+    url = args.url.rstrip("/") + "/_sandbox" + path
+    try:
+        response = httpx.request(method, url, timeout=30, **kwargs)
+    except httpx.TransportError as exc:
+        raise ControlError(
+            f"cannot reach the sandbox at {args.url} ({exc}); is `domainsandbox serve` running?"
+        ) from None
+    if response.status_code >= 400:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text
+        raise ControlError(f"{response.status_code}: {message}")
+    return response.json() if response.content else None
+
+
+def _show(args, data, table=None) -> None:
+    if args.json or table is None:
+        print(json.dumps(data, indent=2))
+    else:
+        table(data)
+
+
+def _print_rows(rows: list[list[str]], header: list[str]) -> None:
+    if not rows:
+        print("(none)")
+        return
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_dns_ls(args) -> int:
+    data = _call(args, "GET", "/dns/records")
+    rows = [[r["name"], r["type"], r["ttl"], r["value"], r["visible_after"] or ""] for r in data["records"]]
+    _show(args, data, lambda _: _print_rows(rows, ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"]))
+    return 0
+
+
+def cmd_dns_add(args) -> int:
+    body = {"name": args.name, "type": args.type.upper(), "value": args.value, "ttl": args.ttl}
+    if args.visible_after:
+        body["visible_after_seconds"] = args.visible_after
+    data = _call(args, "POST", "/dns/records", json=body)
+    _show(args, data, lambda d: print(f"{args.name} {args.type.upper()}: {len(d['records'])} record(s)"))
+    return 0
+
+
+def cmd_dns_rm(args) -> int:
+    params = {"name": args.name} | ({"type": args.type.upper()} if args.type else {})
+    data = _call(args, "DELETE", "/dns/records", params=params)
+    _show(args, data, lambda d: print(f"removed {d['removed']} record(s)"))
+    return 0
+
+
+def cmd_dns_fault(args) -> int:
+    if args.clear:
+        data = _call(args, "DELETE", "/dns/faults")
+        _show(args, data, lambda d: print(f"cleared {d['removed']} fault(s)"))
+        return 0
+    if not args.match or not args.kind:
+        data = _call(args, "GET", "/dns/faults")
+        rows = [
+            [f["id"], f.get("match", ""), f["kind"], f.get("qtype") or "*", f.get("count") or "until cleared"]
+            for f in data["faults"]
+        ]
+        _show(args, data, lambda _: _print_rows(rows, ["ID", "MATCH", "KIND", "QTYPE", "REMAINING"]))
+        return 0
+    body = {"match": args.match, "kind": args.kind}
+    for key in ("qtype", "count", "delay_ms"):
+        if getattr(args, key) is not None:
+            body[key] = getattr(args, key)
+    data = _call(args, "POST", "/dns/faults", json=body)
+    _show(args, data, lambda d: print(f"fault {d['id']}: {d['kind']} for {args.match}"))
+    return 0
+
+
+def cmd_dns_queries(args) -> int:
+    data = _call(args, "GET", "/dns/queries", params={"limit": args.limit})
+    rows = [
+        [q["time"], q["transport"], q["name"], q["type"], q["rcode"], q["answers"]]
+        for q in data["queries"]
+    ]
+    _show(args, data, lambda _: _print_rows(rows, ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS"]))
+    return 0
+
+
+def cmd_publish(args) -> int:
+    body = {"omit": args.omit or [], "corrupt": args.corrupt or []}
+    if args.visible_after:
+        body["visible_after_seconds"] = args.visible_after
+    data = _call(args, "POST", f"/domains/{args.provider}/{args.domain_id}/publish", json=body)
+
+    def table(d):
+        rows = [
+            [e["kind"], e["type"], e["name"], e["value"] + ("  (corrupted)" if e.get("corrupted") else "")]
+            for e in d["published"]
+        ]
+        _print_rows(rows, ["KIND", "TYPE", "NAME", "VALUE"])
+
+    _show(args, data, table)
+    return 0
+
+
+def cmd_clock(args) -> int:
+    action = args.action
+    if action == "show":
+        data = _call(args, "GET", "/clock")
+    else:
+        if action in ("advance", "set") and not args.value:
+            raise ControlError(f"clock {action} needs a value (advance 5m, set 2026-01-01T00:00:00Z)")
+        body = {
+            "freeze": {"freeze": True},
+            "unfreeze": {"freeze": False},
+            "advance": {"advance_seconds": duration(args.value) if action == "advance" else 0},
+            "set": {"set": args.value},
+        }[action]
+        data = _call(args, "POST", "/clock", json=body)
+    _show(args, data, lambda d: print(f"{d['now']}  ({'frozen' if d['frozen'] else 'running'})"))
+    return 0
+
+
+def cmd_reset(args) -> int:
+    body = {"seed": args.seed} if args.seed is not None else {}
+    data = _call(args, "POST", "/reset", json=body)
+    _show(args, data, lambda d: print(f"reset; seed {d['seed']}, clock {d['clock']['now']}"))
+    return 0
+
+
+def cmd_domains(args) -> int:
+    params = {"provider": args.provider} if args.provider else {}
+    data = _call(args, "GET", "/domains", params=params)
+
+    def table(d):
+        for domain in d["domains"]:
+            print(f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}")
+            for record in domain["records"]:
+                result = record["result"]
+                state = result["outcome"] if result else "unchecked"
+                reason = f" - {result['reason']}" if result and result["reason"] else ""
+                print(f"    {record['kind']:<18} {record['type']:<5} {record['name']}  {state}{reason}")
+        if not d["domains"]:
+            print("(no domains)")
+
+    _show(args, data, table)
+    return 0
+
+
+def cmd_requests(args) -> int:
+    params = {"provider": args.provider} if args.provider else {}
+    data = _call(args, "GET", "/requests", params=params)
+    rows = [[r["at"], r["provider"] or "", r["method"], r["path"], r["status"]] for r in data["requests"]]
+    _show(args, data, lambda _: _print_rows(rows, ["AT", "PROVIDER", "METHOD", "PATH", "STATUS"]))
+    return 0
+
+
+def cmd_settings(args) -> int:
+    changes = {}
+    for pair in args.changes:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ControlError(f"{pair!r}: write settings as name=seconds")
+        changes[key] = duration(value)
+    path = f"/providers/{args.provider}/settings"
+    data = _call(args, "PATCH", path, json=changes) if changes else _call(args, "GET", path)
+    _show(args, data, lambda d: [print(f"{k} = {v}") for k, v in d.items()])
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def _client(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"the running sandbox (default {DEFAULT_URL})")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="domainsandbox",
+        description="A local, deterministic sandbox of email-domain APIs with a real, controllable DNS server.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="start the HTTP APIs and the DNS server")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080; 0 picks one)")
+    serve.add_argument("--dns-host", default="127.0.0.1", help="DNS address (default 127.0.0.1)")
+    serve.add_argument("--dns-port", type=int, default=5353, help="DNS port, UDP and TCP (default 5353)")
+    serve.add_argument("--seed", type=int, default=None, help="seed for every id, token and key")
+    serve.add_argument(
+        "--resolver",
+        metavar="HOST:PORT",
+        help="verify against this DNS resolver instead of the built-in fake DNS (pre-flight checks)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    dns = sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
+    dns_sub = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
+    dserve = dns_sub.add_parser("serve", help="serve a zone file with the fake DNS alone")
+    dserve.add_argument("--host", default="127.0.0.1")
+    dserve.add_argument("--port", type=int, default=5353)
+    dserve.add_argument("--zone", help="YAML list of {name, type, value | values, ttl}")
+    dserve.set_defaults(func=cmd_dns_serve)
+    ls = _client(dns_sub.add_parser("ls", help="list records"))
+    ls.set_defaults(func=cmd_dns_ls)
+    add = _client(dns_sub.add_parser("add", help="add a record"))
+    add.add_argument("name")
+    add.add_argument("type")
+    add.add_argument("value")
+    add.add_argument("--ttl", type=int, default=300)
+    add.add_argument("--visible-after", type=duration, help="hide it for a while (30s, 5m)")
+    add.set_defaults(func=cmd_dns_add)
+    rm = _client(dns_sub.add_parser("rm", help="remove the records at a name (of one type)"))
+    rm.add_argument("name")
+    rm.add_argument("type", nargs="?")
+    rm.set_defaults(func=cmd_dns_rm)
+    fault = _client(dns_sub.add_parser("fault", help="add, list (no arguments) or clear DNS faults"))
+    fault.add_argument("match", nargs="?", help="a name, *.suffix or *")
+    fault.add_argument("kind", nargs="?", choices=["servfail", "refused", "nxdomain", "drop", "delay", "truncate"])
+    fault.add_argument("--qtype")
+    fault.add_argument("--count", type=int)
+    fault.add_argument("--delay-ms", type=int)
+    fault.add_argument("--clear", action="store_true", help="remove every fault")
+    fault.set_defaults(func=cmd_dns_fault)
+    queries = _client(dns_sub.add_parser("queries", help="the query log"))
+    queries.add_argument("--limit", type=int, default=100)
+    queries.set_defaults(func=cmd_dns_queries)
+
+    publish = _client(sub.add_parser("publish", help="publish a domain's expected records in the fake DNS"))
+    publish.add_argument("provider")
+    publish.add_argument("domain_id")
+    publish.add_argument("--omit", type=kinds, help="record kinds to leave out, comma-separated")
+    publish.add_argument("--corrupt", type=kinds, help="record kinds to publish wrong")
+    publish.add_argument("--visible-after", type=duration, help="propagation delay (30s, 5m)")
+    publish.set_defaults(func=cmd_publish)
+
+    clock = _client(sub.add_parser("clock", help="show, freeze, unfreeze, advance or set the clock"))
+    clock.add_argument("action", nargs="?", default="show", choices=["show", "freeze", "unfreeze", "advance", "set"])
+    clock.add_argument("value", nargs="?", help="a duration for advance (5m), an ISO time for set")
+    clock.set_defaults(func=cmd_clock)
+
+    reset = _client(sub.add_parser("reset", help="forget everything; optionally reseed"))
+    reset.add_argument("--seed", type=int)
+    reset.set_defaults(func=cmd_reset)
+
+    domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))
+    domains.add_argument("--provider")
+    domains.set_defaults(func=cmd_domains)
+
+    requests = _client(sub.add_parser("requests", help="provider API requests received"))
+    requests.add_argument("--provider")
+    requests.set_defaults(func=cmd_requests)
+
+    settings = _client(sub.add_parser("settings", help="show or change a provider's timings"))
+    settings.add_argument("provider")
+    settings.add_argument("changes", nargs="*", help="name=duration, e.g. verify_delay_seconds=30s")
+    settings.set_defaults(func=cmd_settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ControlError as exc:
+        print(f"domainsandbox: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

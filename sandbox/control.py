@@ -1,0 +1,203 @@
+"""Handlers of openapi/control.yaml: what tests, demos and the CLI drive."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fake_dns.rdata import normalize_name, parse_value
+
+from .engine.clock import iso, utc
+from .providers.base import ProviderError
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+
+def domain_view(sandbox: Sandbox, domain) -> dict:
+    """A domain as the control API and the dashboard show it, whatever its provider."""
+    provider = sandbox.providers[domain.provider]
+    records = []
+    for record in domain.records:
+        result = domain.results.get(record.kind)
+        records.append(record.to_dict() | {"result": result.to_dict() if result else None})
+    return {
+        "provider": domain.provider,
+        "id": domain.id,
+        "name": domain.name,
+        "owner": domain.owner,
+        "status": domain.status,
+        "statuses": list(provider.statuses),
+        "created_at": iso(domain.created_at),
+        "updated_at": iso(domain.updated_at),
+        "last_checked_at": iso(domain.last_checked_at),
+        "checks": domain.checks,
+        "next_step_at": iso(domain.due_at),
+        "records": records,
+        "timeline": [{"at": iso(t["at"]), "status": t["status"]} for t in domain.timeline],
+    }
+
+
+class Control:
+    """The control API. Each method is an operationId of control.yaml."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+
+    @property
+    def zone(self):
+        return self.sandbox.dns.zone
+
+    # --- DNS records ------------------------------------------------------------------------
+
+    def list_dns_records(self, name: str | None = None, type: str | None = None):
+        records = self.zone.records()
+        if name:
+            records = [r for r in records if r["name"] == name.lower().rstrip(".")]
+        if type:
+            records = [r for r in records if r["type"] == type.upper()]
+        return {"records": records}
+
+    def add_dns_record(self, body: dict):
+        values = body["value"] if isinstance(body["value"], list) else [body["value"]]
+        seconds = body.get("visible_after_seconds")
+        visible_after = self.sandbox.clock.now() + _delta(seconds) if seconds else None
+        rtype = body["type"].upper()
+        try:
+            for value in values:
+                # validate all before adding any, so a bad value adds nothing
+                normalize_name(body["name"])
+                parse_value(rtype, value)
+            for value in values:
+                self.zone.add(
+                    body["name"], rtype, value, ttl=body.get("ttl", 300), visible_after=visible_after
+                )
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+        return self.list_dns_records(body["name"], rtype), 201
+
+    def delete_dns_records(self, name: str, type: str | None = None):
+        removed = self.zone.remove(name, type.upper() if type else None)
+        return {"removed": removed}
+
+    # --- DNS faults and queries ---------------------------------------------------------------
+
+    def list_dns_faults(self):
+        return {"faults": self.sandbox.dns.faults.list()}
+
+    def add_dns_fault(self, body: dict):
+        try:
+            fault = self.sandbox.dns.faults.add(
+                body["match"],
+                body["kind"],
+                qtype=body.get("qtype"),
+                count=body.get("count"),
+                delay_ms=body.get("delay_ms"),
+            )
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+        return fault, 201
+
+    def clear_dns_faults(self):
+        removed = len(self.sandbox.dns.faults.list())
+        self.sandbox.dns.faults.clear()
+        return {"removed": removed}
+
+    def list_dns_queries(self, limit: int = 1000):
+        queries = list(self.sandbox.dns.queries)
+        return {"queries": queries[-limit:]}
+
+    def clear_dns_queries(self):
+        self.sandbox.dns.queries.clear()
+        return None, 204
+
+    # --- domains ------------------------------------------------------------------------------
+
+    def list_domains(self, provider: str | None = None):
+        self._known(provider) if provider else None
+        domains = self.sandbox.store.list(provider)
+        return {"domains": [domain_view(self.sandbox, d) for d in domains]}
+
+    def get_domain(self, provider: str, domain_id: str):
+        return domain_view(self.sandbox, self._domain(provider, domain_id))
+
+    def publish_domain(self, provider: str, domain_id: str, body: dict | None = None):
+        body = body or {}
+        self._domain(provider, domain_id)
+        try:
+            published = self.sandbox.publish(
+                provider,
+                domain_id,
+                omit=body.get("omit", []),
+                corrupt=body.get("corrupt", []),
+                visible_after_seconds=body.get("visible_after_seconds"),
+                ttl=body.get("ttl", 300),
+            )
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+        return {"published": published}
+
+    def _known(self, provider: str):
+        if provider not in self.sandbox.providers:
+            known = ", ".join(self.sandbox.providers)
+            raise ProviderError(404, f"unknown provider {provider!r}; known: {known}")
+        return self.sandbox.providers[provider]
+
+    def _domain(self, provider: str, domain_id: str):
+        self._known(provider)
+        domain = self.sandbox.store.get(provider, domain_id)
+        if domain is None:
+            raise ProviderError(404, f"no {provider} domain with id {domain_id}")
+        return domain
+
+    # --- provider settings --------------------------------------------------------------------
+
+    def get_settings(self, provider: str):
+        self._known(provider)
+        return self.sandbox.settings(provider)
+
+    def update_settings(self, provider: str, body: dict):
+        self._known(provider)
+        try:
+            return self.sandbox.update_settings(provider, body)
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+
+    # --- clock, reset, requests ---------------------------------------------------------------
+
+    def get_clock(self):
+        return self.sandbox.clock.snapshot()
+
+    def set_clock(self, body: dict):
+        clock = self.sandbox.clock
+        if body.get("freeze") is True:
+            clock.freeze()
+        if "set" in body:
+            try:
+                instant = utc(body["set"])
+            except ValueError:
+                raise ProviderError(400, f"set: {body['set']!r} is not an ISO-8601 time") from None
+            self.sandbox.set_time(instant)
+        if body.get("advance_seconds"):
+            if body["advance_seconds"] < 0:
+                raise ProviderError(400, "advance_seconds: time only moves forward")
+            self.sandbox.advance(body["advance_seconds"])
+        if body.get("freeze") is False:
+            clock.unfreeze()
+        return clock.snapshot()
+
+    def reset(self, body: dict | None = None):
+        self.sandbox.reset((body or {}).get("seed"))
+        return {"seed": self.sandbox.seed, "clock": self.sandbox.clock.snapshot()}
+
+    def list_requests(self, provider: str | None = None, limit: int = 1000):
+        return {"requests": self.sandbox.requests.entries(provider)[-limit:]}
+
+    def clear_requests(self):
+        self.sandbox.requests.clear()
+        return None, 204
+
+
+def _delta(seconds: float):
+    from datetime import timedelta
+
+    return timedelta(seconds=seconds)

@@ -1,0 +1,220 @@
+"""The Sandbox: one clock, one seeded identity source, one store, one fake DNS, and the providers.
+
+It is what the HTTP app, the CLI, the pytest plugin and the tests drive. Providers translate;
+the engine verifies; only the verifier talks to DNS.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+from datetime import timedelta
+
+from fake_dns import FakeDNS
+
+from .engine import publish as publishing
+from .engine.clock import Clock
+from .engine.ids import DEFAULT_SEED, Ids
+from .engine.store import Store
+from .engine.verifier import Verifier
+from .requestlog import RequestLog
+
+# How often scheduled steps are looked for while the clock runs in real time.
+TICK_SECONDS = 0.25
+
+
+def parse_hostport(value: str, default_port: int = 53) -> tuple[str, int]:
+    """'1.1.1.1:53' or '1.1.1.1' or '[::1]:53' -> (host, port)."""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        return host, int(rest.lstrip(":") or default_port)
+    host, sep, port = value.rpartition(":")
+    if not sep or ":" in host:
+        return value, default_port
+    return host, int(port)
+
+
+class Sandbox:
+    """Everything one running sandbox owns. Start it, drive it, stop it."""
+
+    def __init__(
+        self,
+        seed: int = DEFAULT_SEED,
+        dns_host: str = "127.0.0.1",
+        dns_port: int = 0,
+        resolver: str | None = None,
+        clock: Clock | None = None,
+    ):
+        from .providers import PROVIDERS  # providers import this module's types
+
+        self.seed = seed
+        self.clock = clock or Clock()
+        self.ids = Ids(seed)
+        self.store = Store()
+        self.requests = RequestLog()
+        self.dns = FakeDNS(host=dns_host, port=dns_port, clock=self.clock)
+        self._dns_port = dns_port
+        self.resolver = resolver
+        self.verifier: Verifier | None = None
+        self.providers = {cls.name: cls(self) for cls in PROVIDERS}
+        self._settings = {name: dict(p.settings_defaults) for name, p in self.providers.items()}
+        self._steps = threading.RLock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        try:
+            self.dns.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                where = f"{self.dns.host}"
+                raise OSError(exc.errno, f"DNS port {self._dns_port} is already in use on {where}") from None
+            raise
+        host, port = (
+            parse_hostport(self.resolver) if self.resolver else (self.dns.host, self.dns.port)
+        )
+        self.verifier = Verifier(host, port, self.clock)
+        self._stop.clear()
+        self._ticker = threading.Thread(target=self._tick, name="sandbox-ticker", daemon=True)
+        self._ticker.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker:
+            self._ticker.join(timeout=2)
+        self.dns.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            if not self.clock.frozen:
+                try:
+                    self.run_due()
+                except Exception:  # a failing step must never kill the ticker
+                    import logging
+
+                    logging.getLogger(__name__).exception("scheduled step failed")
+
+    # --- time ---------------------------------------------------------------------------------
+
+    def run_due(self) -> int:
+        """Run every scheduled step that is due now, in order. Returns how many ran."""
+        ran = 0
+        with self._steps:
+            while domain := self.store.next_due(self.clock.now()):
+                due = domain.due_at
+                self.providers[domain.provider].on_due(domain)
+                if domain.due_at == due:  # a step that forgets to reschedule must not loop
+                    domain.due_at = None
+                ran += 1
+        return ran
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock forward, running each scheduled step at its own instant on the way."""
+        ran = 0
+        with self._steps:
+            target = self.clock.now() + timedelta(seconds=seconds)
+            while (domain := self.store.next_due(target)) is not None:
+                if domain.due_at > self.clock.now():
+                    self.clock.set(domain.due_at)
+                ran += self.run_due()
+            self.clock.set(target)
+            ran += self.run_due()
+        return ran
+
+    def set_time(self, instant) -> int:
+        with self._steps:
+            self.clock.set(instant)
+            return self.run_due()
+
+    # --- provider settings ------------------------------------------------------------------
+
+    def settings(self, provider: str) -> dict:
+        """The provider's current timings and switches (verify delay, re-check schedule...)."""
+        return self._settings[provider]
+
+    def update_settings(self, provider: str, changes: dict) -> dict:
+        """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""
+        current = self._settings[provider]
+        unknown = set(changes) - set(current)
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(sorted(unknown))} for {provider}; "
+                f"known: {', '.join(sorted(current))}"
+            )
+        for key, value in changes.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"setting {key} must be a number of seconds, 0 or more")
+        current.update(changes)
+        return current
+
+    # --- world --------------------------------------------------------------------------------
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget every domain, record, fault and request; reseed identities."""
+        with self._steps:
+            if seed is not None:
+                self.seed = seed
+            self.ids = Ids(self.seed)
+            self.store.clear()
+            self.requests.clear()
+            self.dns.zone.clear()
+            self.dns.faults.clear()
+            self.dns.queries.clear()
+            for name, provider in self.providers.items():
+                provider.reset()
+                self._settings[name] = dict(provider.settings_defaults)
+
+    def publish(
+        self,
+        provider: str,
+        domain_id: str,
+        omit=(),
+        corrupt=(),
+        visible_after_seconds: float | None = None,
+        ttl: int = 300,
+    ) -> list[dict]:
+        """Write a domain's expected records into the fake DNS, less `omit`, with `corrupt` broken.
+
+        For each name and type the domain needs, values this sandbox would write (the expected
+        one and its corruption) are replaced; anything else published there is kept, so a test
+        can add a second SPF record first and see it judged.
+        """
+        domain = self.store.get(provider, domain_id)
+        if domain is None:
+            raise KeyError(f"no {provider} domain with id {domain_id}")
+        unknown = (set(omit) | set(corrupt)) - {r.kind for r in domain.records}
+        if unknown:
+            kinds = ", ".join(r.kind for r in domain.records)
+            raise ValueError(f"unknown record kind(s) {', '.join(sorted(unknown))}; use: {kinds}")
+        visible_after = (
+            self.clock.now() + timedelta(seconds=visible_after_seconds)
+            if visible_after_seconds
+            else None
+        )
+        planned = publishing.plan(domain.records, omit, corrupt)
+        managed = publishing.managed_values(domain.records)
+        for (name, rtype), ours in managed.items():
+            keep = [
+                r
+                for r in self.dns.zone.records()
+                if r["name"] == name.lower().rstrip(".")
+                and r["type"] == rtype
+                and r["value"] not in ours
+            ]
+            self.dns.zone.remove(name, rtype)
+            for r in keep:
+                self.dns.zone.add(name, rtype, r["value"], ttl=r["ttl"], visible_after=r["visible_after"])
+        for entry in planned:
+            self.dns.zone.add(
+                entry["name"], entry["type"], entry["value"], ttl=ttl, visible_after=visible_after
+            )
+        return planned

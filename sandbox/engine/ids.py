@@ -1,0 +1,64 @@
+"""Deterministic identities: every id, token, key and address comes from one seeded source."""
+
+from __future__ import annotations
+
+import base64
+import random
+import uuid
+
+from faker import Faker
+
+DEFAULT_SEED = 1234
+
+
+class Ids:
+    """One seeded Faker and one seeded random source per sandbox; same seed, same values."""
+
+    def __init__(self, seed: int = DEFAULT_SEED):
+        self.seed = seed
+        self.random = random.Random(seed)
+        self.faker = Faker()
+        self.faker.seed_instance(seed)
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+
+    def hex(self, length: int) -> str:
+        return f"{self.random.getrandbits(length * 4):0{length}x}"
+
+    def token(self, length: int = 40) -> str:
+        alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+        return "".join(self.random.choice(alphabet) for _ in range(length))
+
+    def ipv4(self) -> str:
+        return self.faker.ipv4_public()
+
+    def rsa_public_key(self, bits: int = 1024) -> str:
+        """A base64 SubjectPublicKeyInfo for an RSA key, as DKIM records carry in `p=`.
+
+        The modulus is a seeded random odd number of the right size: the record has the exact
+        shape and length of a real key, which is all DNS verification ever compares.
+        """
+        modulus = self.random.getrandbits(bits) | (1 << (bits - 1)) | 1
+        return base64.b64encode(_rsa_spki(modulus, 65537)).decode()
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(raw)]) + raw
+    return bytes([tag]) + length + body
+
+
+def _der_int(value: int) -> bytes:
+    raw = value.to_bytes(value.bit_length() // 8 + 1, "big")
+    return _der(0x02, raw)
+
+
+def _rsa_spki(modulus: int, exponent: int) -> bytes:
+    rsa_oid = _der(0x30, bytes.fromhex("06092a864886f70d0101010500"))
+    public_key = _der(0x30, _der_int(modulus) + _der_int(exponent))
+    return _der(0x30, rsa_oid + _der(0x03, b"\x00" + public_key))

@@ -1,0 +1,109 @@
+"""What a provider asks the customer to publish, and what the verifier found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Rule(StrEnum):
+    """How a published record is judged against the expected one."""
+
+    TOKEN = "token"  # TXT: the expected string is among the TXT strings at the name
+    SPF = "spf"  # TXT: exactly one v=spf1 record, containing the expected include:
+    DKIM = "dkim"  # TXT equal to the expected value or carrying the expected p=
+    DMARC = "dmarc"  # TXT: one v=DMARC1 record with a valid p= tag
+    MX = "mx"  # MX to the expected exchange
+    CNAME = "cname"  # CNAME (chains followed) to the expected target
+    EXACT = "exact"  # any record of the type equal to the expected presentation value
+
+
+class Outcome(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"  # found, but wrong: the reason says why
+    NOT_FOUND = "not_found"  # NXDOMAIN or NODATA
+    TEMPORARY_FAILURE = "temporary_failure"  # SERVFAIL, REFUSED, timeout
+
+
+@dataclass(frozen=True)
+class RequiredRecord:
+    """One record the provider tells the customer to publish.
+
+    `kind` is the provider's own key for it (for example "spf", "dkim", "mail_from_mx");
+    `value` is the exact presentation value to publish; `expected` is what the rule compares
+    (an include, an exchange, a key) when it differs from the value.
+    """
+
+    kind: str
+    type: str
+    name: str
+    value: str
+    rule: Rule
+    expected: str = ""
+    priority: int | None = None
+    level: str = "required"
+
+    @property
+    def target(self) -> str:
+        return self.expected or self.value
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "type": self.type,
+            "name": self.name,
+            "value": self.value,
+            "priority": self.priority,
+            "rule": str(self.rule),
+            "level": self.level,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one required record, with a sentence a person can act on."""
+
+    record: RequiredRecord
+    outcome: Outcome
+    reason: str | None = None
+    found: tuple[str, ...] = ()
+    checked_at: datetime | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.outcome is Outcome.VALID
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.record.kind,
+            "outcome": str(self.outcome),
+            "reason": self.reason,
+            "found": list(self.found),
+            "checked_at": self.checked_at.isoformat().replace("+00:00", "Z")
+            if self.checked_at
+            else None,
+        }
+
+
+@dataclass
+class Domain:
+    """A domain as the engine sees it; each provider keeps its own fields in `attrs`."""
+
+    provider: str
+    id: str
+    name: str
+    owner: str
+    created_at: datetime
+    updated_at: datetime
+    status: str
+    records: list[RequiredRecord] = field(default_factory=list)
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
+    timeline: list[dict] = field(default_factory=list)
+    due_at: datetime | None = None  # when the provider's next scheduled step runs
+    checks: int = 0
+    last_checked_at: datetime | None = None
+
+    def record(self, kind: str) -> RequiredRecord | None:
+        return next((r for r in self.records if r.kind == kind), None)

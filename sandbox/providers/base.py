@@ -1,0 +1,132 @@
+"""What every provider module shares: a thin translator between one API and the engine."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import flask
+
+from ..engine.records import CheckResult, Domain, RequiredRecord
+
+if TYPE_CHECKING:
+    from ..core import Sandbox
+
+# Names as most providers accept them: letters, digits and hyphens in dot-separated labels,
+# each label 1-63 characters not starting or ending with a hyphen, at least two labels.
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+HOSTNAME = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
+MAX_HOSTNAME = 253
+
+
+class ProviderError(Exception):
+    """An error a provider answers in its own shape: raised by handlers, rendered by the app."""
+
+    def __init__(self, status: int, message: str, *, field: str | None = None, **extra):
+        super().__init__(message)
+        self.status, self.message, self.field, self.extra = status, message, field, extra
+
+
+def valid_hostname(name: str) -> bool:
+    return len(name) <= MAX_HOSTNAME and bool(HOSTNAME.match(name))
+
+
+class Provider:
+    """Base of each provider module. Subclasses set the class attributes and translate.
+
+    Handlers are methods named after the operationIds of the provider's OpenAPI document.
+    """
+
+    name: str = ""  # "monite"
+    mount: str = ""  # where the document is served, "/monite/v1"
+    document: str = ""  # file under openapi/
+    client_base: str = ""  # what a client sets as its base URL, relative to the server
+    statuses: tuple[str, ...] = ()  # the domain status vocabulary, for reports and the UI
+    settings_defaults: dict = {}  # timings and switches the control API may change
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+
+    # --- shortcuts ---------------------------------------------------------------------------
+
+    @property
+    def clock(self):
+        return self.sandbox.clock
+
+    @property
+    def ids(self):
+        return self.sandbox.ids
+
+    @property
+    def store(self):
+        return self.sandbox.store
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # --- the translator's duties ---------------------------------------------------------------
+
+    def error_body(self, error: ProviderError) -> dict:
+        """The provider's own error shape."""
+        raise NotImplementedError
+
+    def error_headers(self, error: ProviderError) -> dict:
+        return {}
+
+    def validation_error(self, message: str, field: str | None) -> ProviderError:
+        """How the provider answers a request its document rejects."""
+        return ProviderError(400, message, field=field)
+
+    def reset(self) -> None:
+        """Forget provider-level state (tokens, counters) on a sandbox reset."""
+
+    def on_due(self, domain: Domain) -> None:
+        """Run the domain's scheduled step (a delayed result, a re-check); set its next due_at."""
+        domain.due_at = None
+
+    def describe(self, domain: Domain) -> dict:
+        """The provider-specific summary shown by the control API and the dashboard."""
+        return {}
+
+    # --- helpers for subclasses ------------------------------------------------------------------
+
+    def header(self, name: str) -> str | None:
+        return flask.request.headers.get(name)
+
+    def bearer_token(self) -> str | None:
+        value = self.header("Authorization") or ""
+        scheme, _, token = value.partition(" ")
+        return token.strip() or None if scheme.lower() == "bearer" else None
+
+    def new_domain(self, domain_id: str, name: str, owner: str, status: str, **attrs) -> Domain:
+        now = self.now()
+        domain = Domain(self.name, domain_id, name.lower(), owner, now, now, status, attrs=attrs)
+        domain.timeline.append({"at": now, "status": status})
+        return domain
+
+    def set_status(self, domain: Domain, status: str) -> None:
+        """Change the status word, keeping the timeline the dashboard shows."""
+        if domain.status != status:
+            domain.status = status
+            domain.updated_at = self.now()
+            domain.timeline.append({"at": domain.updated_at, "status": status})
+
+    def check(self, domain: Domain, kinds: list[str] | None = None) -> dict[str, CheckResult]:
+        """Ask DNS now about the domain's records (or some of them) and keep the results."""
+        records = [r for r in domain.records if kinds is None or r.kind in kinds]
+        results = self.sandbox.verifier.check_all(records)
+        domain.results.update(results)
+        domain.checks += 1
+        domain.last_checked_at = domain.updated_at = self.now()
+        return results
+
+    def schedule(self, domain: Domain, seconds: float | None) -> None:
+        domain.due_at = None if seconds is None else self.now() + timedelta(seconds=seconds)
+
+    def required(self, domain: Domain) -> list[RequiredRecord]:
+        return [r for r in domain.records if r.level == "required"]
+
+    def all_valid(self, domain: Domain, records: list[RequiredRecord] | None = None) -> bool:
+        records = self.required(domain) if records is None else records
+        return all(domain.results.get(r.kind) and domain.results[r.kind].valid for r in records)

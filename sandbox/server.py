@@ -1,0 +1,117 @@
+"""Serving the sandbox over HTTP with uvicorn, in a background thread or in the foreground."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import threading
+import time
+
+import uvicorn
+
+from .app import build_asgi
+from .core import Sandbox
+
+
+def bind_tcp(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, or PortInUse with a sentence naming the address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(errno.EADDRINUSE, f"HTTP port {port} is already in use on {host}") from None
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class SandboxServer:
+    """A Sandbox plus its HTTP server. `with SandboxServer(...) as server: server.url`."""
+
+    def __init__(self, sandbox: Sandbox | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.sandbox = sandbox or Sandbox()
+        self.host, self._requested_port = host, port
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._port = port
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def base_urls(self) -> dict[str, str]:
+        """Each provider's base URL as its client should be configured, plus the control API."""
+        urls = {name: self.url + p.client_base for name, p in self.sandbox.providers.items()}
+        return urls | {"control": self.url + "/_sandbox"}
+
+    def _prepare(self) -> uvicorn.Server:
+        self._socket = bind_tcp(self.host, self._requested_port)
+        self._port = self._socket.getsockname()[1]
+        try:
+            self.sandbox.start()
+        except BaseException:
+            self._socket.close()
+            raise
+        config = uvicorn.Config(
+            build_asgi(self.sandbox),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            h11_max_incomplete_event_size=64 * 1024,
+        )
+        self._server = uvicorn.Server(config)
+        return self._server
+
+    def start(self) -> SandboxServer:
+        """Serve in a background thread; returns once requests are accepted."""
+        server = self._prepare()
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not server.started:
+            raise RuntimeError("the HTTP server did not start")
+        return self
+
+    def serve_forever(self, on_ready=None) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM, then stop everything."""
+        server = self._prepare()
+        if on_ready:
+            on_ready()
+        try:
+            server.run(sockets=[self._socket])
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.should_exit = True
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._close()
+
+    def _close(self) -> None:
+        self.sandbox.stop()
+        if self._socket:
+            self._socket.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,324 @@
+"""What the fake DNS server answers for published records, over real UDP and TCP sockets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dns.flags
+import dns.resolver
+import pytest
+from fake_dns_helpers import (
+    FakeClock,
+    answer_texts,
+    ask,
+    is_authoritative,
+    rcode,
+    soa_owner,
+    txt_values,
+)
+
+from fake_dns import FakeDNS, Zone
+
+
+@pytest.fixture(scope="module")
+def _server():
+    with FakeDNS() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(_server):
+    """The module's server with an empty zone, no faults and an empty query log."""
+    _server.zone.clear()
+    _server.faults.clear()
+    _server.queries.clear()
+    return _server
+
+
+@pytest.fixture(params=["udp", "tcp"])
+def tcp(request) -> bool:
+    return request.param == "tcp"
+
+
+# -- record types --------------------------------------------------------------------------
+
+RECORD_CASES = [
+    ("example.com", "A", "192.0.2.10", "192.0.2.10"),
+    ("example.com", "AAAA", "2001:db8::1", "2001:db8::1"),
+    ("www.example.com", "CNAME", "target.example.net", "target.example.net."),
+    ("example.com", "MX", "10 mxa.eu.mailgun.org", "10 mxa.eu.mailgun.org."),
+    ("example.com", "TXT", "v=spf1 include:mailgun.org ~all", '"v=spf1 include:mailgun.org ~all"'),
+    ("_imaps._tcp.example.com", "SRV", "0 5 993 imap.example.com", "0 5 993 imap.example.com."),
+    ("example.com", "NS", "ns1.example.net", "ns1.example.net."),
+    ("example.com", "CAA", '0 issue "letsencrypt.org"', '0 issue "letsencrypt.org"'),
+]
+
+
+@pytest.mark.parametrize(("name", "rtype", "value", "wire_text"), RECORD_CASES)
+def test_each_record_type_is_served_as_published(fake, tcp, name, rtype, value, wire_text):
+    fake.zone.add(name, rtype, value, ttl=120)
+    response = ask(fake, name, rtype, tcp=tcp)
+    assert rcode(response) == "NOERROR"
+    assert answer_texts(response, rtype) == [wire_text]
+    assert response.answer[0].ttl == 120
+    assert is_authoritative(response)
+
+
+def test_several_mx_records_are_all_returned(fake, tcp):
+    fake.zone.set("example.com", "MX", ["10 mxa.eu.mailgun.org", "20 mxb.eu.mailgun.org"])
+    response = ask(fake, "example.com", "MX", tcp=tcp)
+    assert answer_texts(response, "MX") == ["10 mxa.eu.mailgun.org.", "20 mxb.eu.mailgun.org."]
+
+
+def test_long_txt_is_split_into_255_byte_strings_and_joins_back(fake, tcp):
+    dkim = "v=DKIM1; k=rsa; p=" + "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 10
+    fake.zone.add("sel._domainkey.example.com", "TXT", dkim)
+    response = ask(fake, "sel._domainkey.example.com", "TXT", tcp=tcp)
+    (rd,) = response.answer[0]
+    assert [len(s) for s in rd.strings][:-1] == [255] * (len(rd.strings) - 1)
+    assert txt_values(response) == [dkim]
+
+
+def test_answer_too_big_for_plain_udp_is_truncated_and_resolver_retries_over_tcp(fake):
+    big = "x" * 600
+    fake.zone.add("big.example.com", "TXT", big)
+    plain = ask(fake, "big.example.com", "TXT", edns=False)
+    assert plain.flags & dns.flags.TC and not plain.answer
+    resolver = fake.resolver()
+    resolver.use_edns(False)
+    assert [b"".join(r.strings).decode() for r in resolver.resolve("big.example.com", "TXT")] == [big]
+    assert [q["transport"] for q in fake.queries] == ["udp", "udp", "tcp"]
+
+
+def test_list_value_stays_several_strings_of_one_txt_record(fake, tcp):
+    fake.zone.add("example.com", "TXT", ["v=spf1 ", "include:mailgun.org ~all"])
+    response = ask(fake, "example.com", "TXT", tcp=tcp)
+    (rd,) = response.answer[0]
+    assert rd.strings == (b"v=spf1 ", b"include:mailgun.org ~all")
+    assert txt_values(response) == ["v=spf1 include:mailgun.org ~all"]
+
+
+def test_two_txt_records_at_one_name_are_both_answered(fake):
+    fake.zone.add("example.com", "TXT", "v=spf1 include:a.example ~all")
+    fake.zone.add("example.com", "TXT", "v=spf1 include:b.example ~all")
+    assert len(txt_values(ask(fake, "example.com", "TXT"))) == 2
+
+
+def test_names_are_case_insensitive_and_trailing_dot_is_optional(fake, tcp):
+    fake.zone.add("_DMARC.Example.COM.", "TXT", "v=DMARC1; p=none")
+    assert fake.zone.records()[0]["name"] == "_dmarc.example.com"
+    for asked in ("_dmarc.example.com", "_DMARC.EXAMPLE.COM.", "_Dmarc.Example.Com"):
+        assert txt_values(ask(fake, asked, "TXT", tcp=tcp)) == ["v=DMARC1; p=none"]
+
+
+# -- wildcards and negative answers --------------------------------------------------------
+
+
+def test_wildcard_answers_names_that_do_not_exist(fake, tcp):
+    fake.zone.add("*.example.com", "A", "192.0.2.7")
+    fake.zone.add("real.example.com", "TXT", "hello")
+    assert answer_texts(ask(fake, "anything.example.com", "A", tcp=tcp), "A") == ["192.0.2.7"]
+    deep = ask(fake, "a.b.example.com", "A", tcp=tcp)
+    assert answer_texts(deep, "A") == ["192.0.2.7"]
+    assert deep.answer[0].name.to_text() == "a.b.example.com."
+    # an existing name is not covered by the wildcard: NODATA for A
+    exact = ask(fake, "real.example.com", "A", tcp=tcp)
+    assert rcode(exact) == "NOERROR" and not exact.answer
+    # and names below an existing name are not covered by the wildcard either
+    assert rcode(ask(fake, "x.real.example.com", "A", tcp=tcp)) == "NXDOMAIN"
+
+
+def test_missing_name_is_nxdomain_with_soa_in_authority(fake, tcp):
+    fake.zone.add("example.com", "A", "192.0.2.1")
+    response = ask(fake, "nope.example.com", "TXT", tcp=tcp)
+    assert rcode(response) == "NXDOMAIN"
+    assert not response.answer
+    assert soa_owner(response) == "example.com"
+    assert is_authoritative(response)
+
+
+def test_existing_name_without_the_type_is_nodata_with_soa(fake, tcp):
+    fake.zone.add("example.com", "A", "192.0.2.1")
+    response = ask(fake, "example.com", "TXT", tcp=tcp)
+    assert rcode(response) == "NOERROR"
+    assert not response.answer
+    assert soa_owner(response) == "example.com"
+    assert is_authoritative(response)
+
+
+def test_empty_non_terminal_is_nodata_not_nxdomain(fake, tcp):
+    fake.zone.add("sel._domainkey.example.com", "TXT", "v=DKIM1; p=abc")
+    response = ask(fake, "_domainkey.example.com", "TXT", tcp=tcp)
+    assert rcode(response) == "NOERROR"
+    assert not response.answer
+    assert soa_owner(response) == "example.com"
+    assert rcode(ask(fake, "other._domainkey.example.com", "TXT", tcp=tcp)) == "NXDOMAIN"
+
+
+def test_empty_zone_still_answers_nxdomain_with_soa(fake, tcp):
+    response = ask(fake, "www.nothing-here.test", "A", tcp=tcp)
+    assert rcode(response) == "NXDOMAIN"
+    assert soa_owner(response) == "nothing-here.test"
+    assert is_authoritative(response)
+
+
+def test_soa_query_at_the_apex_gets_the_synthesized_soa(fake):
+    fake.zone.add("example.com", "A", "192.0.2.1")
+    assert answer_texts(ask(fake, "example.com", "SOA"), "SOA")
+
+
+def test_resolver_sees_nxdomain_and_no_answer_as_distinct_errors(fake):
+    fake.zone.add("example.com", "A", "192.0.2.1")
+    resolver = fake.resolver()
+    assert [r.to_text() for r in resolver.resolve("example.com", "A")] == ["192.0.2.1"]
+    with pytest.raises(dns.resolver.NXDOMAIN):
+        resolver.resolve("missing.example.com", "A")
+    with pytest.raises(dns.resolver.NoAnswer):
+        resolver.resolve("example.com", "MX")
+
+
+# -- CNAME ---------------------------------------------------------------------------------
+
+
+def test_cname_is_followed_to_records_of_the_asked_type(fake, tcp):
+    fake.zone.add("sel._domainkey.example.com", "CNAME", "sel.dkim.provider.test")
+    fake.zone.add("sel.dkim.provider.test", "TXT", "v=DKIM1; p=xyz")
+    response = ask(fake, "sel._domainkey.example.com", "TXT", tcp=tcp)
+    assert rcode(response) == "NOERROR"
+    assert answer_texts(response, "CNAME") == ["sel.dkim.provider.test."]
+    assert txt_values(response) == ["v=DKIM1; p=xyz"]
+
+
+def test_cname_query_returns_only_the_cname(fake, tcp):
+    fake.zone.add("www.example.com", "CNAME", "example.com")
+    fake.zone.add("example.com", "A", "192.0.2.1")
+    response = ask(fake, "www.example.com", "CNAME", tcp=tcp)
+    assert answer_texts(response, "CNAME") == ["example.com."]
+    assert answer_texts(response, "A") == []
+
+
+def test_cname_chain_is_followed_in_full(fake, tcp):
+    for i in range(5):
+        fake.zone.add(f"c{i}.example.com", "CNAME", f"c{i + 1}.example.com")
+    fake.zone.add("c5.example.com", "A", "192.0.2.5")
+    response = ask(fake, "c0.example.com", "A", tcp=tcp)
+    assert len(answer_texts(response, "CNAME")) == 5
+    assert answer_texts(response, "A") == ["192.0.2.5"]
+
+
+def test_cname_to_a_name_outside_the_zone_returns_the_cname(fake):
+    fake.zone.add("em.example.com", "CNAME", "u123.wl.sendgrid.net")
+    response = ask(fake, "em.example.com", "A")
+    assert rcode(response) == "NOERROR"
+    assert answer_texts(response, "CNAME") == ["u123.wl.sendgrid.net."]
+
+
+def test_cname_loop_is_servfail(fake, tcp):
+    fake.zone.add("a.example.com", "CNAME", "b.example.com")
+    fake.zone.add("b.example.com", "CNAME", "a.example.com")
+    assert rcode(ask(fake, "a.example.com", "A", tcp=tcp)) == "SERVFAIL"
+
+
+def test_cname_chain_longer_than_eight_is_servfail(fake):
+    for i in range(9):
+        fake.zone.add(f"c{i}.example.com", "CNAME", f"c{i + 1}.example.com")
+    fake.zone.add("c9.example.com", "A", "192.0.2.9")
+    assert rcode(ask(fake, "c0.example.com", "A")) == "SERVFAIL"
+    assert answer_texts(ask(fake, "c1.example.com", "A"), "A") == ["192.0.2.9"]  # 8 links: fine
+
+
+# -- visible_after -------------------------------------------------------------------------
+
+
+def test_record_is_invisible_until_its_visible_after_time():
+    clock = FakeClock()
+    with FakeDNS(clock=clock) as fake:
+        fake.zone.add("example.com", "A", "192.0.2.1")
+        fake.zone.add(
+            "_dmarc.example.com",
+            "TXT",
+            "v=DMARC1; p=none",
+            visible_after=clock.now() + timedelta(seconds=60),
+        )
+        assert rcode(ask(fake, "_dmarc.example.com", "TXT")) == "NXDOMAIN"
+        assert rcode(ask(fake, "_dmarc.example.com", "TXT", tcp=True)) == "NXDOMAIN"
+        clock.advance(59)
+        assert rcode(ask(fake, "_dmarc.example.com", "TXT")) == "NXDOMAIN"
+        clock.advance(1)
+        assert txt_values(ask(fake, "_dmarc.example.com", "TXT")) == ["v=DMARC1; p=none"]
+        assert fake.queries[-1]["time"] == "2025-01-01T00:01:00Z"
+
+
+def test_visible_after_accepts_iso_strings_and_is_listed_as_iso():
+    clock = FakeClock()
+    zone = Zone(clock=clock)
+    with FakeDNS(zone=zone) as fake:
+        zone.add("example.com", "TXT", "later", visible_after="2025-01-01T00:10:00+00:00")
+        assert zone.records()[0]["visible_after"] == "2025-01-01T00:10:00Z"
+        assert rcode(ask(fake, "example.com", "TXT")) == "NXDOMAIN"
+        clock.advance(600)
+        assert txt_values(ask(fake, "example.com", "TXT")) == ["later"]
+
+
+# -- the zone API --------------------------------------------------------------------------
+
+
+def test_set_replaces_all_records_of_that_name_and_type(fake):
+    fake.zone.add("example.com", "MX", "10 old.example.net")
+    fake.zone.add("example.com", "TXT", "keep me")
+    fake.zone.set("example.com", "MX", ["10 mxa.eu.mailgun.org", "10 mxb.eu.mailgun.org"], ttl=60)
+    mx = fake.zone.records(type="MX")
+    assert [r["value"] for r in mx] == ["10 mxa.eu.mailgun.org", "10 mxb.eu.mailgun.org"]
+    assert {r["ttl"] for r in mx} == {60}
+    assert fake.zone.records(type="TXT")[0]["value"] == "keep me"
+
+
+def test_remove_by_type_or_whole_name_returns_count(fake):
+    fake.zone.set("example.com", "MX", ["10 a.example.net", "20 b.example.net"])
+    fake.zone.add("example.com", "TXT", "x")
+    assert fake.zone.remove("example.com", "MX") == 2
+    assert fake.zone.remove("example.com") == 1
+    assert fake.zone.remove("example.com") == 0
+    assert rcode(ask(fake, "example.com", "TXT")) == "NXDOMAIN"
+
+
+def test_records_are_plain_dicts(fake):
+    fake.zone.add("Example.com.", "mx", "10 MXA.eu.mailgun.org.", ttl=300)
+    assert fake.zone.records() == [
+        {
+            "name": "example.com",
+            "type": "MX",
+            "value": "10 mxa.eu.mailgun.org",
+            "ttl": 300,
+            "visible_after": None,
+        }
+    ]
+    fake.zone.clear()
+    assert fake.zone.records() == []
+
+
+@pytest.mark.parametrize(
+    ("rtype", "value", "message"),
+    [
+        ("A", "300.1.1.1", "not an IPv4 address"),
+        ("AAAA", "192.0.2.1", "not an IPv6 address"),
+        ("MX", "mxa.example.com", "PREFERENCE EXCHANGE"),
+        ("MX", "70000 mxa.example.com", "MX preference"),
+        ("SRV", "0 5 imap.example.com", "PRIORITY WEIGHT PORT TARGET"),
+        ("CAA", "issue letsencrypt.org", "FLAGS TAG"),
+        ("CNAME", "bad name.example.com", "invalid target"),
+        ("TXT", 42, "TXT value must be"),
+        ("XYZ", "1", "unknown type"),
+    ],
+)
+def test_invalid_values_are_refused_with_a_clear_message(fake, rtype, value, message):
+    with pytest.raises(ValueError, match=message) as info:
+        fake.zone.add("www.example.com", rtype, value)
+    assert "www.example.com" in str(info.value)
+    assert fake.zone.records() == []
+
+
+def test_invalid_names_are_refused(fake):
+    for name in ("", "a..b", "x" * 64 + ".com", "a.*.example.com"):
+        with pytest.raises(ValueError, match="invalid name"):
+            fake.zone.add(name, "A", "192.0.2.1")
