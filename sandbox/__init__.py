@@ -1,8 +1,8 @@
 """domainsandbox: a local, deterministic sandbox of email-domain APIs backed by real DNS.
 
-    from sandbox import Sandbox, SandboxServer
-    with SandboxServer(Sandbox(seed=7)) as server:
-        server.base_urls()["monite"]   # http://127.0.0.1:PORT/monite/v1
+from sandbox import Sandbox, SandboxServer
+with SandboxServer(Sandbox(seed=7)) as server:
+    server.base_urls()["monite"]   # http://127.0.0.1:PORT/monite/v1
 """
 
 from .core import Sandbox

@@ -119,7 +119,9 @@ class _ErrorRenderer:
             provider = self._provider_for(request.url.path)
             message = "the request body is not valid UTF-8"
             error = (
-                provider.validation_error(message, None) if provider else ProviderError(400, message)
+                provider.validation_error(message, None)
+                if provider
+                else ProviderError(400, message)
             )
             return self._response(request.url.path, error)
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)

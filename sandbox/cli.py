@@ -9,7 +9,7 @@ import os
 import re
 import sys
 
-import httpx
+from .client import ControlClient, ControlError
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -32,12 +32,14 @@ def kinds(text: str) -> list[str]:
 
 def cmd_serve(args) -> int:
     from .core import Sandbox
+    from .engine.ids import DEFAULT_SEED
     from .server import SandboxServer
 
-    from .engine.ids import DEFAULT_SEED
-
     sandbox = Sandbox(
-        seed=DEFAULT_SEED if args.seed is None else args.seed, dns_host=args.dns_host, dns_port=args.dns_port, resolver=args.resolver
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        dns_host=args.dns_host,
+        dns_port=args.dns_port,
+        resolver=args.resolver,
     )
     server = SandboxServer(sandbox, host=args.host, port=args.port)
     try:
@@ -71,25 +73,12 @@ def cmd_dns_serve(args) -> int:
 # --- client commands ----------------------------------------------------------------------------
 
 
-class ControlError(Exception):
-    pass
-
-
 def _call(args, method: str, path: str, **kwargs):
-    url = args.url.rstrip("/") + "/_sandbox" + path
+    client = ControlClient(args.url)
     try:
-        response = httpx.request(method, url, timeout=30, **kwargs)
-    except httpx.TransportError as exc:
-        raise ControlError(
-            f"cannot reach the sandbox at {args.url} ({exc}); is `domainsandbox serve` running?"
-        ) from None
-    if response.status_code >= 400:
-        try:
-            message = response.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = response.text
-        raise ControlError(f"{response.status_code}: {message}")
-    return response.json() if response.content else None
+        return client.call(method, path, **kwargs)
+    finally:
+        client.close()
 
 
 def _show(args, data, table=None) -> None:
@@ -110,8 +99,13 @@ def _print_rows(rows: list[list[str]], header: list[str]) -> None:
 
 def cmd_dns_ls(args) -> int:
     data = _call(args, "GET", "/dns/records")
-    rows = [[r["name"], r["type"], r["ttl"], r["value"], r["visible_after"] or ""] for r in data["records"]]
-    _show(args, data, lambda _: _print_rows(rows, ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"]))
+    rows = [
+        [r["name"], r["type"], r["ttl"], r["value"], r["visible_after"] or ""]
+        for r in data["records"]
+    ]
+    _show(
+        args, data, lambda _: _print_rows(rows, ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"])
+    )
     return 0
 
 
@@ -120,7 +114,11 @@ def cmd_dns_add(args) -> int:
     if args.visible_after:
         body["visible_after_seconds"] = args.visible_after
     data = _call(args, "POST", "/dns/records", json=body)
-    _show(args, data, lambda d: print(f"{args.name} {args.type.upper()}: {len(d['records'])} record(s)"))
+    _show(
+        args,
+        data,
+        lambda d: print(f"{args.name} {args.type.upper()}: {len(d['records'])} record(s)"),
+    )
     return 0
 
 
@@ -139,10 +137,18 @@ def cmd_dns_fault(args) -> int:
     if not args.match or not args.kind:
         data = _call(args, "GET", "/dns/faults")
         rows = [
-            [f["id"], f.get("match", ""), f["kind"], f.get("qtype") or "*", f.get("count") or "until cleared"]
+            [
+                f["id"],
+                f.get("match", ""),
+                f["kind"],
+                f.get("qtype") or "*",
+                f.get("count") or "until cleared",
+            ]
             for f in data["faults"]
         ]
-        _show(args, data, lambda _: _print_rows(rows, ["ID", "MATCH", "KIND", "QTYPE", "REMAINING"]))
+        _show(
+            args, data, lambda _: _print_rows(rows, ["ID", "MATCH", "KIND", "QTYPE", "REMAINING"])
+        )
         return 0
     body = {"match": args.match, "kind": args.kind}
     for key in ("qtype", "count", "delay_ms"):
@@ -159,7 +165,9 @@ def cmd_dns_queries(args) -> int:
         [q["time"], q["transport"], q["name"], q["type"], q["rcode"], q["answers"]]
         for q in data["queries"]
     ]
-    _show(args, data, lambda _: _print_rows(rows, ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS"]))
+    _show(
+        args, data, lambda _: _print_rows(rows, ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS"])
+    )
     return 0
 
 
@@ -171,7 +179,12 @@ def cmd_publish(args) -> int:
 
     def table(d):
         rows = [
-            [e["kind"], e["type"], e["name"], e["value"] + ("  (corrupted)" if e.get("corrupted") else "")]
+            [
+                e["kind"],
+                e["type"],
+                e["name"],
+                e["value"] + ("  (corrupted)" if e.get("corrupted") else ""),
+            ]
             for e in d["published"]
         ]
         _print_rows(rows, ["KIND", "TYPE", "NAME", "VALUE"])
@@ -186,7 +199,9 @@ def cmd_clock(args) -> int:
         data = _call(args, "GET", "/clock")
     else:
         if action in ("advance", "set") and not args.value:
-            raise ControlError(f"clock {action} needs a value (advance 5m, set 2026-01-01T00:00:00Z)")
+            raise ControlError(
+                f"clock {action} needs a value (advance 5m, set 2026-01-01T00:00:00Z)"
+            )
         body = {
             "freeze": {"freeze": True},
             "unfreeze": {"freeze": False},
@@ -216,7 +231,9 @@ def cmd_domains(args) -> int:
                 result = record["result"]
                 state = result["outcome"] if result else "unchecked"
                 reason = f" - {result['reason']}" if result and result["reason"] else ""
-                print(f"    {record['kind']:<18} {record['type']:<5} {record['name']}  {state}{reason}")
+                print(
+                    f"    {record['kind']:<18} {record['type']:<5} {record['name']}  {state}{reason}"
+                )
         if not d["domains"]:
             print("(no domains)")
 
@@ -227,7 +244,10 @@ def cmd_domains(args) -> int:
 def cmd_requests(args) -> int:
     params = {"provider": args.provider} if args.provider else {}
     data = _call(args, "GET", "/requests", params=params)
-    rows = [[r["at"], r["provider"] or "", r["method"], r["path"], r["status"]] for r in data["requests"]]
+    rows = [
+        [r["at"], r["provider"] or "", r["method"], r["path"], r["status"]]
+        for r in data["requests"]
+    ]
     _show(args, data, lambda _: _print_rows(rows, ["AT", "PROVIDER", "METHOD", "PATH", "STATUS"]))
     return 0
 
@@ -249,7 +269,9 @@ def cmd_settings(args) -> int:
 
 
 def _client(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"the running sandbox (default {DEFAULT_URL})")
+    parser.add_argument(
+        "--url", default=DEFAULT_URL, help=f"the running sandbox (default {DEFAULT_URL})"
+    )
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
     return parser
 
@@ -263,9 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="start the HTTP APIs and the DNS server")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080; 0 picks one)")
+    serve.add_argument(
+        "--port", type=int, default=8080, help="HTTP port (default 8080; 0 picks one)"
+    )
     serve.add_argument("--dns-host", default="127.0.0.1", help="DNS address (default 127.0.0.1)")
-    serve.add_argument("--dns-port", type=int, default=5353, help="DNS port, UDP and TCP (default 5353)")
+    serve.add_argument(
+        "--dns-port", type=int, default=5353, help="DNS port, UDP and TCP (default 5353)"
+    )
     serve.add_argument("--seed", type=int, default=None, help="seed for every id, token and key")
     serve.add_argument(
         "--resolver",
@@ -294,9 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("name")
     rm.add_argument("type", nargs="?")
     rm.set_defaults(func=cmd_dns_rm)
-    fault = _client(dns_sub.add_parser("fault", help="add, list (no arguments) or clear DNS faults"))
+    fault = _client(
+        dns_sub.add_parser("fault", help="add, list (no arguments) or clear DNS faults")
+    )
     fault.add_argument("match", nargs="?", help="a name, *.suffix or *")
-    fault.add_argument("kind", nargs="?", choices=["servfail", "refused", "nxdomain", "drop", "delay", "truncate"])
+    fault.add_argument(
+        "kind", nargs="?", choices=["servfail", "refused", "nxdomain", "drop", "delay", "truncate"]
+    )
     fault.add_argument("--qtype")
     fault.add_argument("--count", type=int)
     fault.add_argument("--delay-ms", type=int)
@@ -306,7 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     queries.add_argument("--limit", type=int, default=100)
     queries.set_defaults(func=cmd_dns_queries)
 
-    publish = _client(sub.add_parser("publish", help="publish a domain's expected records in the fake DNS"))
+    publish = _client(
+        sub.add_parser("publish", help="publish a domain's expected records in the fake DNS")
+    )
     publish.add_argument("provider")
     publish.add_argument("domain_id")
     publish.add_argument("--omit", type=kinds, help="record kinds to leave out, comma-separated")
@@ -314,8 +346,15 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--visible-after", type=duration, help="propagation delay (30s, 5m)")
     publish.set_defaults(func=cmd_publish)
 
-    clock = _client(sub.add_parser("clock", help="show, freeze, unfreeze, advance or set the clock"))
-    clock.add_argument("action", nargs="?", default="show", choices=["show", "freeze", "unfreeze", "advance", "set"])
+    clock = _client(
+        sub.add_parser("clock", help="show, freeze, unfreeze, advance or set the clock")
+    )
+    clock.add_argument(
+        "action",
+        nargs="?",
+        default="show",
+        choices=["show", "freeze", "unfreeze", "advance", "set"],
+    )
     clock.add_argument("value", nargs="?", help="a duration for advance (5m), an ISO time for set")
     clock.set_defaults(func=cmd_clock)
 

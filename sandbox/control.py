@@ -69,7 +69,11 @@ class Control:
                 parse_value(rtype, value)
             for value in values:
                 self.zone.add(
-                    body["name"], rtype, value, ttl=body.get("ttl", 300), visible_after=visible_after
+                    body["name"],
+                    rtype,
+                    value,
+                    ttl=body.get("ttl", 300),
+                    visible_after=visible_after,
                 )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None

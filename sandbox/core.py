@@ -70,7 +70,9 @@ class Sandbox:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 where = f"{self.dns.host}"
-                raise OSError(exc.errno, f"DNS port {self._dns_port} is already in use on {where}") from None
+                raise OSError(
+                    exc.errno, f"DNS port {self._dns_port} is already in use on {where}"
+                ) from None
             raise
         host, port = (
             parse_hostport(self.resolver) if self.resolver else (self.dns.host, self.dns.port)
@@ -212,7 +214,9 @@ class Sandbox:
             ]
             self.dns.zone.remove(name, rtype)
             for r in keep:
-                self.dns.zone.add(name, rtype, r["value"], ttl=r["ttl"], visible_after=r["visible_after"])
+                self.dns.zone.add(
+                    name, rtype, r["value"], ttl=r["ttl"], visible_after=r["visible_after"]
+                )
         for entry in planned:
             self.dns.zone.add(
                 entry["name"], entry["type"], entry["value"], ttl=ttl, visible_after=visible_after

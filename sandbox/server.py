@@ -23,7 +23,9 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise OSError(errno.EADDRINUSE, f"HTTP port {port} is already in use on {host}") from None
+            raise OSError(
+                errno.EADDRINUSE, f"HTTP port {port} is already in use on {host}"
+            ) from None
         raise
     sock.listen(2048)
     sock.set_inheritable(True)

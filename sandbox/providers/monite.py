@@ -105,7 +105,11 @@ class Monite(Provider):
             RequiredRecord("spf", "TXT", name, f"v=spf1 {SPF_INCLUDE} ~all", Rule.SPF, SPF_INCLUDE),
             RequiredRecord("dkim", "TXT", f"{selector}._domainkey.{name}", dkim, Rule.DKIM),
             RequiredRecord(
-                "tracking", "CNAME", f"email.{name}", TRACKING_TARGET, Rule.CNAME,
+                "tracking",
+                "CNAME",
+                f"email.{name}",
+                TRACKING_TARGET,
+                Rule.CNAME,
                 level="recommended",
             ),
             *(
@@ -191,7 +195,9 @@ class Monite(Provider):
     def verify_domain(self, domain_id: str):
         domain = self._owned(domain_id)
         settings = self.sandbox.settings(self.name)
-        domain.attrs["recheck_until"] = self.now() + timedelta(seconds=settings["recheck_window_seconds"])
+        domain.attrs["recheck_until"] = self.now() + timedelta(
+            seconds=settings["recheck_window_seconds"]
+        )
         domain.attrs["recheck_interval"] = settings["recheck_first_seconds"]
         if settings["verify_delay_seconds"]:
             self.schedule(domain, settings["verify_delay_seconds"])
@@ -208,9 +214,9 @@ class Monite(Provider):
             domain.due_at = None
             return
         self.set_status(domain, WAITING)
-        interval = domain.attrs.get("recheck_interval") or self.settings_defaults[
-            "recheck_first_seconds"
-        ]
+        interval = (
+            domain.attrs.get("recheck_interval") or self.settings_defaults["recheck_first_seconds"]
+        )
         next_at = self.now() + timedelta(seconds=interval)
         until = domain.attrs.get("recheck_until")
         domain.due_at = next_at if until and next_at <= until else None
@@ -219,4 +225,3 @@ class Monite(Provider):
 
     def on_due(self, domain: Domain) -> None:
         self._check(domain)
-

@@ -1,0 +1,123 @@
+"""A small Python client for the control API, used by the CLI, the pytest plugin and tests."""
+
+from __future__ import annotations
+
+import httpx
+
+
+class ControlError(Exception):
+    """The control API refused a call, or could not be reached; the message says why."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class ControlClient:
+    """Drive a running sandbox: `ControlClient("http://127.0.0.1:8080")`."""
+
+    def __init__(self, url: str, timeout: float = 30.0, token: str | None = None):
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url + "/_sandbox", timeout=timeout, headers=headers)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(self, method: str, path: str, **kwargs):
+        """One control API call; returns the decoded JSON (None when empty)."""
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ControlError(
+                f"cannot reach the sandbox at {self.url} ({exc}); is `domainsandbox serve` running?"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text
+            raise ControlError(f"{response.status_code}: {message}", response.status_code)
+        return response.json() if response.content else None
+
+    # --- DNS --------------------------------------------------------------------------------
+
+    def records(self, name: str | None = None, type: str | None = None) -> list[dict]:
+        params = {k: v for k, v in {"name": name, "type": type}.items() if v}
+        return self.call("GET", "/dns/records", params=params)["records"]
+
+    def add_record(
+        self, name: str, type: str, value, ttl: int = 300, visible_after_seconds: float = 0
+    ) -> list[dict]:
+        body = {"name": name, "type": type, "value": value, "ttl": ttl}
+        if visible_after_seconds:
+            body["visible_after_seconds"] = visible_after_seconds
+        return self.call("POST", "/dns/records", json=body)["records"]
+
+    def remove_records(self, name: str, type: str | None = None) -> int:
+        params = {"name": name} | ({"type": type} if type else {})
+        return self.call("DELETE", "/dns/records", params=params)["removed"]
+
+    def add_fault(self, match: str, kind: str, **options) -> dict:
+        body = {"match": match, "kind": kind} | {k: v for k, v in options.items() if v is not None}
+        return self.call("POST", "/dns/faults", json=body)
+
+    def faults(self) -> list[dict]:
+        return self.call("GET", "/dns/faults")["faults"]
+
+    def clear_faults(self) -> int:
+        return self.call("DELETE", "/dns/faults")["removed"]
+
+    def queries(self, limit: int = 1000) -> list[dict]:
+        return self.call("GET", "/dns/queries", params={"limit": limit})["queries"]
+
+    # --- domains ------------------------------------------------------------------------------
+
+    def domains(self, provider: str | None = None) -> list[dict]:
+        params = {"provider": provider} if provider else {}
+        return self.call("GET", "/domains", params=params)["domains"]
+
+    def domain(self, provider: str, domain_id: str) -> dict:
+        return self.call("GET", f"/domains/{provider}/{domain_id}")
+
+    def publish(
+        self,
+        provider: str,
+        domain_id: str,
+        omit=(),
+        corrupt=(),
+        visible_after_seconds: float = 0,
+    ) -> list[dict]:
+        """Write the domain's expected records into the fake DNS, less `omit`, `corrupt` broken."""
+        body = {"omit": list(omit), "corrupt": list(corrupt)}
+        if visible_after_seconds:
+            body["visible_after_seconds"] = visible_after_seconds
+        return self.call("POST", f"/domains/{provider}/{domain_id}/publish", json=body)["published"]
+
+    def settings(self, provider: str, **changes) -> dict:
+        path = f"/providers/{provider}/settings"
+        return self.call("PATCH", path, json=changes) if changes else self.call("GET", path)
+
+    # --- clock, reset, requests ---------------------------------------------------------------
+
+    def clock(self) -> dict:
+        return self.call("GET", "/clock")
+
+    def freeze(self, at: str | None = None) -> dict:
+        return self.call("POST", "/clock", json={"freeze": True} | ({"set": at} if at else {}))
+
+    def unfreeze(self) -> dict:
+        return self.call("POST", "/clock", json={"freeze": False})
+
+    def set_time(self, at: str) -> dict:
+        return self.call("POST", "/clock", json={"set": at})
+
+    def advance(self, seconds: float) -> dict:
+        return self.call("POST", "/clock", json={"advance_seconds": seconds})
+
+    def reset(self, seed: int | None = None) -> dict:
+        return self.call("POST", "/reset", json={} if seed is None else {"seed": seed})
+
+    def requests(self, provider: str | None = None) -> list[dict]:
+        params = {"provider": provider} if provider else {}
+        return self.call("GET", "/requests", params=params)["requests"]
