@@ -6,6 +6,8 @@ import struct
 
 from dnslib import EDNS0, QTYPE, RCODE, RR, SOA, DNSHeader, DNSRecord
 
+from .rdata import normalize_name
+
 # Where the synthesized SOA points; ".invalid" can never be a real host (RFC 2606).
 SOA_MNAME = "ns.fake-dns.invalid."
 # SOA TTL and minimum, i.e. how long resolvers cache a negative answer: short for a sandbox.
@@ -61,6 +63,10 @@ def new_reply(query: DNSRecord, rcode: int = 0, aa: bool = True) -> DNSRecord:
 
 def soa_rr(apex: str) -> RR:
     """A synthesized SOA for ``apex``: the authority of every negative answer."""
+    try:
+        apex = normalize_name(apex) if apex else ""
+    except ValueError:
+        apex = ""  # a name no zone can hold (odd bytes, empty labels): the root speaks for it
     owner = apex + "." if apex else "."
     rname = f"hostmaster.{apex}." if apex else "hostmaster.invalid."
     times = (1, *SOA_TIMERS, NEGATIVE_TTL)

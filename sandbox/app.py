@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from .control import Control
 from .engine.clock import iso
 from .providers.base import ProviderError
+from .validation import VALIDATORS
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -49,7 +50,10 @@ def _bound_to(target) -> Resolver:
 def build_app(sandbox: Sandbox) -> connexion.FlaskApp:
     """The ASGI app serving every provider API and the control API of `sandbox`."""
     app = connexion.FlaskApp(
-        __name__, specification_dir=openapi_dir(), swagger_ui_options=_NO_SWAGGER_UI
+        __name__,
+        specification_dir=openapi_dir(),
+        swagger_ui_options=_NO_SWAGGER_UI,
+        validator_map=VALIDATORS,
     )
     for provider in sandbox.providers.values():
         app.add_api(

@@ -44,6 +44,8 @@ def cmd_serve(args) -> int:
     server = SandboxServer(sandbox, host=args.host, port=args.port)
     try:
         server.serve_forever(on_ready=lambda: _print_banner(server))
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: a normal stop
+        pass
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             print(f"domainsandbox: {exc.strerror}", file=sys.stderr)

@@ -86,7 +86,7 @@ class Control:
     # --- DNS faults and queries ---------------------------------------------------------------
 
     def list_dns_faults(self):
-        return {"faults": self.sandbox.dns.faults.list()}
+        return {"faults": [_fault_view(f) for f in self.sandbox.dns.faults.list()]}
 
     def add_dns_fault(self, body: dict):
         try:
@@ -99,7 +99,7 @@ class Control:
             )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
-        return fault, 201
+        return _fault_view(fault), 201
 
     def clear_dns_faults(self):
         removed = len(self.sandbox.dns.faults.list())
@@ -199,6 +199,12 @@ class Control:
     def clear_requests(self):
         self.sandbox.requests.clear()
         return None, 204
+
+
+def _fault_view(fault: dict) -> dict:
+    """fake_dns calls the pattern `name`; the control API calls it `match`, as it is posted."""
+    view = {"id": fault["id"], "match": fault["name"]}
+    return view | {k: v for k, v in fault.items() if k not in ("id", "name")}
 
 
 def _delta(seconds: float):

@@ -46,7 +46,9 @@ def rcode(response) -> str:
 def answer_texts(response, rtype: str) -> list[str]:
     """The presentation values of every answer record of ``rtype``."""
     wanted = dns.rdatatype.from_text(rtype)
-    return sorted(rd.to_text() for rrset in response.answer if rrset.rdtype == wanted for rd in rrset)
+    return sorted(
+        rd.to_text() for rrset in response.answer if rrset.rdtype == wanted for rd in rrset
+    )
 
 
 def txt_values(response) -> list[str]:

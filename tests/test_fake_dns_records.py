@@ -86,7 +86,9 @@ def test_answer_too_big_for_plain_udp_is_truncated_and_resolver_retries_over_tcp
     assert plain.flags & dns.flags.TC and not plain.answer
     resolver = fake.resolver()
     resolver.use_edns(False)
-    assert [b"".join(r.strings).decode() for r in resolver.resolve("big.example.com", "TXT")] == [big]
+    assert [b"".join(r.strings).decode() for r in resolver.resolve("big.example.com", "TXT")] == [
+        big
+    ]
     assert [q["transport"] for q in fake.queries] == ["udp", "udp", "tcp"]
 
 

@@ -12,6 +12,7 @@ Choices where Monite's docs are silent (listed in the README):
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from ..engine.clock import iso
@@ -66,7 +67,8 @@ class Monite(Provider):
         return {"error": {"message": error.message}}
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
-        where = "header" if field and field.startswith("x-") else "body"
+        where = re.search(r"(query|path|header|cookie) parameter", message)
+        where = where.group(1) if where else "body"
         loc = [where, field] if field else [where]
         return ProviderError(422, message, field=field, loc=loc, type="value_error")
 

@@ -1,0 +1,318 @@
+"""AutoSend domains (Amazon SES underneath): records, the status word and its four flags, errors.
+
+Choices where AutoSend's docs are silent (listed in docs/autosend.md):
+- a domain is `VERIFIED` once its ownership TXT and DKIM TXT are valid; the mail-from (MX and
+  SPF) and DMARC flags are checked and reported on their own, as in the documented example;
+- verify starts a check (`verificationInProgress: true`, status `PENDING`); the result lands
+  after `verify_delay_seconds` (default 0: within the call). A domain that does not verify stays
+  `PENDING` and is re-checked on the sandbox clock (5 minutes, doubling to hourly) for 72 hours
+  after the last verify; after that it stays `PENDING` until verify is called again;
+- a lookup that failed temporarily (SERVFAIL, timeout) leaves that flag as it was;
+- any key of the form `as_<letters, digits, _ or ->` is valid and is its own project; a domain
+  name may be added once per project; ids are 24 lowercase hex characters.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from http import HTTPStatus
+
+from ..engine.clock import iso
+from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from .base import MAX_HOSTNAME, Provider, ProviderError, valid_hostname
+
+# The regions the docs name; the project's primary region when `regionKey` is omitted.
+REGIONS = ("us-east-1", "us-east-2", "eu-central-1", "ap-south-1")
+DEFAULT_REGION = "us-east-1"
+# The newest Add page names the mail-from host `asend.<domain>` (older pages show `mail.`).
+MAIL_FROM_LABEL = "asend"
+DKIM_SELECTOR = "autosend"
+DKIM_BITS = 1024  # the documented key starts MIGfMA0..., the SPKI of a 1024-bit RSA key
+SPF_INCLUDE = "include:amazonses.com"
+DMARC_VALUE = "v=DMARC1; p=none;"
+# AutoSend API keys look like `as_...`; anything else is refused with 401.
+API_KEY = re.compile(r"^as_[A-Za-z0-9_-]+$")
+
+PENDING_CONFIGURATION, PENDING, VERIFIED = "PENDING_CONFIGURATION", "PENDING", "VERIFIED"
+
+# The record kinds behind each flag (kinds are what `publish --omit/--corrupt` take).
+FLAGS = {
+    "ownershipVerified": ("ownership",),
+    "dkimEnabled": ("dkim",),
+    "mailFromEnabled": ("mail_from_mx", "mail_from_spf"),
+    "dmarcEnabled": ("dmarc",),
+}
+PURPOSES = {
+    "ownership": "Domain ownership verification",
+    "dkim": "DKIM authentication",
+    "mail_from_mx": "Mail-from domain",
+    "mail_from_spf": "SPF record for mail-from domain",
+    "dmarc": "DMARC policy",
+}
+# AutoSend's documented codes, plus the likeliest ones where the docs are silent.
+ERROR_CODES = {
+    400: "VALIDATION_FAILED",
+    401: "UNAUTHORIZED",
+    402: "PLAN_UPGRADE_REQUIRED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    429: "RATE_LIMIT_EXCEEDED",
+}
+# Connexion's words for a body field the document does not declare.
+_UNEXPECTED = re.compile(r"Additional properties are not allowed \('([^']+)' was unexpected\)")
+VERIFY_MESSAGE = "Domain verification status updated"
+DELETE_MESSAGE = "Domain deleted successfully"
+
+
+class AutoSend(Provider):
+    name = "autosend"
+    mount = "/autosend/v1"
+    client_base = "/autosend/v1"
+    document = "autosend.yaml"
+    statuses = (PENDING_CONFIGURATION, PENDING, VERIFIED)
+    settings_defaults = {
+        "verify_delay_seconds": 0,
+        "recheck_first_seconds": 300,
+        "recheck_max_seconds": 3600,
+        "recheck_window_seconds": 72 * 3600,
+    }
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def error_body(self, error: ProviderError) -> dict:
+        code = ERROR_CODES.get(error.status) or _phrase_code(error.status)
+        message = "Unauthorized" if error.status == 401 else error.message
+        body = {"message": message, "code": code}
+        if error.extra.get("details"):
+            body["details"] = error.extra["details"]
+        return {"success": False, "error": body}
+
+    def validation_error(self, message: str, field: str | None) -> ProviderError:
+        """Connexion's rejections as AutoSend's VALIDATION_FAILED, naming the field."""
+        if field is None and (unexpected := _UNEXPECTED.search(message)):
+            field, message = unexpected.group(1), f"unknown field '{unexpected.group(1)}'"
+        elif field == "domainId":
+            message = "domainId must be 24 lowercase hex characters, e.g. 60d5ec49f1b2c72d9c8b1111"
+        elif message == "RequestBody is required":
+            message = 'a JSON body is required, e.g. {"domain": "example.com"}'
+        if field:
+            message = message.removesuffix(f" - '{field}'")
+        return _invalid(field, message)
+
+    # --- auth ---------------------------------------------------------------------------------
+
+    def _project(self) -> str:
+        """The API key is the project: each valid key sees only its own domains."""
+        key = self.bearer_token()
+        if key is None or not API_KEY.match(key):
+            raise ProviderError(401, "Unauthorized")
+        return key
+
+    def _owned(self, domain_id: str) -> Domain:
+        project = self._project()
+        domain = self.store.get(self.name, domain_id)
+        if domain is None or domain.owner != project:
+            raise ProviderError(404, f"Domain {domain_id} not found in this project")
+        return domain
+
+    # --- records ------------------------------------------------------------------------------
+
+    def _records(self, name: str, region: str) -> list[RequiredRecord]:
+        token = f"autosend-verify-{self.ids.hex(32)}"
+        key = self.ids.rsa_public_key(DKIM_BITS)
+        mail_from = f"{MAIL_FROM_LABEL}.{name}"
+        exchange = f"feedback-smtp.{region}.amazonses.com"
+        spf = f"v=spf1 {SPF_INCLUDE} ~all"
+        return [
+            RequiredRecord("ownership", "TXT", f"_autosend-verify.{name}", token, Rule.TOKEN),
+            RequiredRecord("dkim", "TXT", f"{DKIM_SELECTOR}._domainkey.{name}", key, Rule.DKIM),
+            RequiredRecord(
+                "mail_from_mx", "MX", mail_from, exchange, Rule.MX, priority=10, level="recommended"
+            ),
+            RequiredRecord(
+                "mail_from_spf", "TXT", mail_from, spf, Rule.SPF, SPF_INCLUDE, level="recommended"
+            ),
+            RequiredRecord(
+                "dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC, level="recommended"
+            ),
+        ]
+
+    def _wire_record(self, record: RequiredRecord) -> dict:
+        wire = {
+            "name": record.name,
+            "value": record.value,
+            "type": record.type,
+            "purpose": PURPOSES[record.kind],
+        }
+        if record.priority is not None:
+            wire["priority"] = record.priority
+        return wire
+
+    def _wire(self, domain: Domain) -> dict:
+        records = {r.kind: self._wire_record(r) for r in domain.records}
+        attrs = domain.attrs
+        wire = {
+            "id": domain.id,
+            "domainName": domain.name,
+            "verificationStatus": domain.status,
+            **{flag: attrs["flags"][flag] for flag in FLAGS},
+            "dnsRecords": {
+                "ownership": records["ownership"],
+                "dkim": records["dkim"],
+                "mailFrom": [records["mail_from_mx"], records["mail_from_spf"]],
+                "dmarc": records["dmarc"],
+            },
+            "createdAt": iso(domain.created_at, millis=True),
+            "lastCheckedAt": iso(domain.last_checked_at or domain.created_at, millis=True),
+        }
+        if attrs.get("verified_at"):
+            wire["verifiedAt"] = iso(attrs["verified_at"], millis=True)
+        wire["regionKey"] = attrs["region"]
+        wire["verificationInProgress"] = attrs["in_progress"]
+        return wire
+
+    def describe(self, domain: Domain) -> dict:
+        return self._wire(domain)
+
+    # --- operations -----------------------------------------------------------------------------
+
+    def list_domains(self):
+        """GET /domains: every domain of the key's project, oldest first, no pagination."""
+        project = self._project()
+        domains = [self._wire(d) for d in self.store.list(self.name, project)]
+        return {"success": True, "data": {"domains": domains}}
+
+    def get_domain(self, domainId: str):
+        """GET /domains/{domainId}."""
+        return {"success": True, "data": self._wire(self._owned(domainId))}
+
+    def create_domain(self, body: dict):
+        """POST /domains: `domain`, optional `regionKey`; starts PENDING_CONFIGURATION."""
+        project = self._project()
+        name = _checked_name(body["domain"])
+        region = body.get("regionKey") or DEFAULT_REGION
+        if region not in REGIONS:
+            raise _invalid("regionKey", f"regionKey must be one of {', '.join(REGIONS)}")
+        with self.store.locked():
+            if self.store.find_name(self.name, name, owner=project) is not None:
+                raise ProviderError(409, f"Domain {name} has already been added to this project")
+            domain = self.new_domain(
+                self.ids.hex(24),
+                name,
+                project,
+                PENDING_CONFIGURATION,
+                region=region,
+                flags=dict.fromkeys(FLAGS, False),
+                in_progress=False,
+                verified_at=None,
+            )
+            domain.records = self._records(domain.name, region)
+            self.store.add(domain)
+        return {"success": True, "data": self._wire(domain)}
+
+    def delete_domain(self, domainId: str):
+        """DELETE /domains/{domainId}: irreversible."""
+        self._owned(domainId)
+        self.store.remove(self.name, domainId)
+        return {"success": True, "message": DELETE_MESSAGE}
+
+    def verify_domain(self, domainId: str):
+        """POST /domains/{domainId}/verify: start a check; the result lands after the delay."""
+        domain = self._owned(domainId)
+        settings = self.sandbox.settings(self.name)
+        domain.attrs["recheck_until"] = self.now() + timedelta(
+            seconds=settings["recheck_window_seconds"]
+        )
+        domain.attrs["recheck_interval"] = settings["recheck_first_seconds"]
+        if not domain.attrs["in_progress"]:  # a check already under way is not restarted
+            if domain.status != VERIFIED:
+                self.set_status(domain, PENDING)
+            if settings["verify_delay_seconds"]:
+                domain.attrs["in_progress"] = True
+                self.schedule(domain, settings["verify_delay_seconds"])
+            else:
+                self._check(domain)
+        flags = domain.attrs["flags"]
+        return {
+            "success": True,
+            "data": {
+                "domain": self._wire(domain),
+                # True as in the documented example: this call triggered a verification.
+                "verificationInProgress": True,
+                "ownershipVerified": flags["ownershipVerified"],
+                "verificationStatus": domain.status,
+                "dkimEnabled": flags["dkimEnabled"],
+                "mailFromEnabled": flags["mailFromEnabled"],
+                "dmarcEnabled": flags["dmarcEnabled"],
+            },
+            "message": VERIFY_MESSAGE,
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def _check(self, domain: Domain) -> None:
+        """Ask DNS, set each flag from its records, then the status word; plan the re-check."""
+        results = self.check(domain)
+        domain.attrs["in_progress"] = False
+        flags = domain.attrs["flags"]
+        for flag, kinds in FLAGS.items():
+            outcomes = [results[kind].outcome for kind in kinds]
+            if Outcome.TEMPORARY_FAILURE not in outcomes:  # a DNS hiccup is no evidence
+                flags[flag] = all(o is Outcome.VALID for o in outcomes)
+        if flags["ownershipVerified"] and flags["dkimEnabled"]:
+            if domain.status != VERIFIED:
+                domain.attrs["verified_at"] = self.now()
+            self.set_status(domain, VERIFIED)
+            domain.due_at = None
+            return
+        self.set_status(domain, PENDING)
+        domain.attrs["verified_at"] = None
+        self._plan_recheck(domain)
+
+    def _plan_recheck(self, domain: Domain) -> None:
+        interval = (
+            domain.attrs.get("recheck_interval") or self.settings_defaults["recheck_first_seconds"]
+        )
+        next_at = self.now() + timedelta(seconds=interval)
+        until = domain.attrs.get("recheck_until")
+        domain.due_at = next_at if until and next_at <= until else None
+        maximum = self.sandbox.settings(self.name)["recheck_max_seconds"]
+        domain.attrs["recheck_interval"] = min(interval * 2, maximum)
+
+    def on_due(self, domain: Domain) -> None:
+        self._check(domain)
+
+
+def _checked_name(raw: str) -> str:
+    """The domain as AutoSend accepts it: no protocol, no path, no trailing slash, <= 253."""
+    name = raw.strip()
+    if not name:
+        raise _invalid("domain", "domain is required")
+    if "://" in name:
+        raise _invalid("domain", "domain must not include a protocol such as https://")
+    if name.endswith("/"):
+        raise _invalid("domain", "domain must not end with a slash")
+    if "/" in name:
+        raise _invalid("domain", "domain must not include a path")
+    if len(name) > MAX_HOSTNAME:
+        raise _invalid("domain", f"domain must be at most {MAX_HOSTNAME} characters")
+    if not valid_hostname(name):
+        raise _invalid(
+            "domain",
+            f"'{name}' is not a valid domain name, e.g. example.com or mail.example.com",
+        )
+    return name.lower()
+
+
+def _invalid(field: str | None, message: str) -> ProviderError:
+    detail = {"field": field, "message": message} if field else {"message": message}
+    return ProviderError(400, "Validation failed", field=field, details=[detail])
+
+
+def _phrase_code(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.upper().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "ERROR"

@@ -1,0 +1,126 @@
+"""The CLI commands that drive a running sandbox, over real HTTP against the test server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.cli import main
+from tests.test_monite import create, partner_headers
+
+
+@pytest.fixture
+def cli(server, control, capsys):
+    """Run `domainsandbox ARGS --url <test server>`; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str):
+        code = main([*args, "--url", server.url])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_dns_add_ls_and_rm(cli, control):
+    code, out, _ = cli("dns", "add", "_dmarc.example.com", "txt", "v=DMARC1; p=none", "--ttl", "60")
+    assert code == 0 and "_dmarc.example.com TXT: 1 record(s)" in out
+    code, out, _ = cli("dns", "ls")
+    assert "_dmarc.example.com" in out and "v=DMARC1; p=none" in out and "60" in out
+    assert control.records("_dmarc.example.com")[0]["ttl"] == 60
+    code, out, _ = cli("dns", "rm", "_dmarc.example.com")
+    assert code == 0 and "removed 1 record(s)" in out
+    assert control.records() == []
+
+
+def test_dns_add_with_visible_after_hides_the_record_for_a_while(cli, control):
+    cli("dns", "add", "example.com", "MX", "10 mx.example.net", "--visible-after", "5m")
+    [record] = control.records("example.com")
+    assert record["visible_after"].startswith("2026-01-01T09:05:00")
+
+
+def test_a_bad_record_value_is_refused_with_the_reason(cli):
+    code, _, err = cli("dns", "add", "example.com", "MX", "not-a-priority mx.example.net")
+    assert code == 1
+    assert err.startswith("domainsandbox: 400:")
+
+
+def test_dns_fault_add_list_and_clear(cli, control):
+    code, out, _ = cli("dns", "fault", "*.example.com", "servfail", "--qtype", "TXT", "--count", "2")
+    assert code == 0 and "servfail for *.example.com" in out
+    [fault] = control.faults()
+    assert (fault["kind"], fault["qtype"], fault["count"]) == ("servfail", "TXT", 2)
+    code, out, _ = cli("dns", "fault")
+    assert "*.example.com" in out and "servfail" in out
+    code, out, _ = cli("dns", "fault", "--clear")
+    assert "cleared 1 fault(s)" in out and control.faults() == []
+
+
+def test_publish_domains_and_queries(cli, urls, control):
+    base = urls["monite"]
+    domain_id = create(base, partner_headers(base))["id"]
+    code, out, _ = cli("publish", "monite", domain_id, "--omit", "dkim", "--corrupt", "spf")
+    assert code == 0
+    assert "(corrupted)" in out and "dkim" not in out.split("KIND", 1)[1].split()[0:1]
+    kinds = {e["kind"] for e in control.publish("monite", domain_id, omit=["dkim"])}
+    assert "dkim" not in kinds
+
+    code, out, _ = cli("domains")
+    assert f"monite {domain_id} mail.example.com: waiting_to_be_verified" in out
+    assert "unchecked" in out
+
+    code, out, _ = cli("--json", "domains") if False else cli("domains", "--json")
+    assert json.loads(out)["domains"][0]["id"] == domain_id
+
+
+def test_publish_with_an_unknown_kind_names_the_known_ones(cli, urls):
+    base = urls["monite"]
+    domain_id = create(base, partner_headers(base))["id"]
+    code, _, err = cli("publish", "monite", domain_id, "--omit", "nonsense")
+    assert code == 1
+    assert "unknown record kind(s) nonsense" in err and "spf" in err
+
+
+def test_clock_show_freeze_advance_set_unfreeze(cli, control):
+    assert "2026-01-01T09:00:00Z  (frozen)" in cli("clock")[1]
+    assert "2026-01-01T09:05:00Z" in cli("clock", "advance", "5m")[1]
+    assert "2026-02-01T00:00:00Z" in cli("clock", "set", "2026-02-01T00:00:00Z")[1]
+    assert "(running)" in cli("clock", "unfreeze")[1]
+    assert "(frozen)" in cli("clock", "freeze")[1]
+    code, _, err = cli("clock", "advance")
+    assert code == 1 and "needs a value" in err
+
+
+def test_reset_forgets_everything_and_reseeds(cli, control):
+    control.add_record("example.com", "TXT", "hello")
+    code, out, _ = cli("reset", "--seed", "5")
+    assert code == 0 and "seed 5" in out
+    assert control.records() == []
+
+
+def test_requests_lists_provider_calls(cli, urls):
+    base = urls["monite"]
+    partner_headers(base)
+    code, out, _ = cli("requests")
+    assert "POST" in out and "/monite/v1/auth/token" in out and "200" in out
+
+
+def test_settings_show_and_change(cli, control):
+    code, out, _ = cli("settings", "monite", "verify_delay_seconds=2m")
+    assert "verify_delay_seconds = 120" in out
+    assert control.settings("monite")["verify_delay_seconds"] == 120
+    code, _, err = cli("settings", "monite", "bogus=1")
+    assert code == 1 and "unknown setting(s) bogus" in err
+
+
+def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
+    code = main(["domains", "--url", "http://127.0.0.1:9"])
+    assert code == 1
+    assert "is `domainsandbox serve` running?" in capsys.readouterr().err
+
+
+def test_a_bad_duration_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["dns", "add", "a.example.com", "TXT", "x", "--visible-after", "soon"])
+    assert exit_info.value.code == 2
+    assert "not a duration" in capsys.readouterr().err

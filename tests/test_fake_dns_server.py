@@ -1,0 +1,319 @@
+"""The fake DNS server as a network service: lifecycle, query log, dig, TCP, concurrency, fuzz."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import random
+import socket
+import struct
+import threading
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+from fake_dns_helpers import answer_texts, ask, dig, rcode, txt_values
+
+import fake_dns.server
+from fake_dns import FakeDNS
+
+
+@pytest.fixture(scope="module")
+def _server():
+    with FakeDNS() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(_server):
+    _server.zone.clear()
+    _server.faults.clear()
+    _server.zone.add("example.com", "MX", "10 mxa.eu.mailgun.org")
+    _server.zone.add("example.com", "TXT", "v=spf1 include:mailgun.org ~all")
+    _server.zone.add("sel._domainkey.example.com", "TXT", "v=DKIM1; p=abc")
+    _server.queries.clear()
+    return _server
+
+
+def _wire_query(name: str = "example.com", rtype: str = "MX", qid: int = 0x1234) -> bytes:
+    query = dns.message.make_query(name, rtype)
+    query.id = qid
+    return query.to_wire()
+
+
+def _tcp_reply(sock: socket.socket) -> dns.message.Message:
+    (length,) = struct.unpack("!H", _read(sock, 2))
+    return dns.message.from_wire(_read(sock, length))
+
+
+def _read(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+
+
+# -- lifecycle -----------------------------------------------------------------------------
+
+
+def test_one_port_serves_both_udp_and_tcp(fake):
+    assert fake.port > 0
+    assert answer_texts(ask(fake, "example.com", "MX"), "MX") == ["10 mxa.eu.mailgun.org."]
+    assert answer_texts(ask(fake, "example.com", "MX", tcp=True), "MX") == [
+        "10 mxa.eu.mailgun.org."
+    ]
+
+
+def test_start_twice_is_an_error_and_stop_is_quick_and_idempotent():
+    server = FakeDNS().start()
+    try:
+        with pytest.raises(RuntimeError):
+            server.start()
+        server.faults.add("*", "delay", delay_ms=5000)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.sendto(_wire_query(), server.address)  # a reply pending for 5 s
+        idle = socket.create_connection(server.address)  # a silent TCP client
+        time.sleep(0.05)
+    finally:
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 1.0
+    server.stop()
+    assert server.port > 0 and not server.running
+    udp.close()
+    idle.close()
+
+
+def test_busy_port_raises_address_in_use(fake):
+    with pytest.raises(OSError) as info:
+        FakeDNS(port=fake.port).start()
+    assert info.value.errno == errno.EADDRINUSE
+
+
+def test_port_freed_by_stop_can_be_bound_again():
+    first = FakeDNS().start()
+    port = first.port
+    first.stop()
+    with FakeDNS(port=port) as second:
+        assert second.port == port
+
+
+# -- query log -----------------------------------------------------------------------------
+
+
+def test_query_log_records_each_query(fake):
+    ask(fake, "Example.com", "MX")
+    ask(fake, "missing.example.com", "TXT", tcp=True)
+    first, second = fake.queries
+    assert first["transport"] == "udp" and second["transport"] == "tcp"
+    assert first["name"] == "example.com" and first["type"] == "MX"
+    assert first["rcode"] == "NOERROR" and first["answers"] == 1 and first["fault"] is None
+    assert second["rcode"] == "NXDOMAIN" and second["answers"] == 0
+    assert first["client"].startswith("127.0.0.1:")
+    assert first["time"].endswith("Z")
+    assert len(fake.queries) == 2
+    assert fake.queries.find(name="missing.example.com", transport="tcp") == [second]
+    fake.queries.clear()
+    assert len(fake.queries) == 0 and list(fake.queries) == []
+
+
+def test_query_log_is_bounded():
+    with FakeDNS(querylog_maxlen=3) as server:
+        for i in range(5):
+            ask(server, f"n{i}.example.com", "A")
+        assert [q["name"] for q in server.queries] == [f"n{i}.example.com" for i in (2, 3, 4)]
+
+
+# -- dig -----------------------------------------------------------------------------------
+
+
+def test_dig_reads_txt_and_mx(fake):
+    assert '"v=DKIM1; p=abc"' in dig(fake, "+short", "sel._domainkey.example.com", "TXT")
+    assert dig(fake, "+short", "example.com", "MX").strip() == "10 mxa.eu.mailgun.org."
+
+
+def test_dig_tells_nxdomain_from_nodata(fake):
+    nxdomain = dig(fake, "missing.example.com", "TXT")
+    nodata = dig(fake, "_domainkey.example.com", "TXT")
+    assert "status: NXDOMAIN" in nxdomain and "flags: qr aa" in nxdomain
+    assert "status: NOERROR" in nodata and "ANSWER: 0" in nodata
+    for out in (nxdomain, nodata):
+        assert "AUTHORITY SECTION" in out and "SOA" in out
+
+
+# -- TCP framing ---------------------------------------------------------------------------
+
+
+def test_tcp_serves_several_queries_on_one_connection(fake):
+    with socket.create_connection(fake.address, timeout=2) as sock:
+        queries = [_wire_query(qid=i) for i in (1, 2, 3)]
+        sock.sendall(b"".join(struct.pack("!H", len(q)) + q for q in queries))
+        replies = [_tcp_reply(sock) for _ in queries]
+    assert [r.id for r in replies] == [1, 2, 3]
+    assert all(rcode(r) == "NOERROR" for r in replies)
+
+
+def test_tcp_handles_messages_arriving_in_pieces(fake):
+    wire = _wire_query(qid=77)
+    message = struct.pack("!H", len(wire)) + wire
+    with socket.create_connection(fake.address, timeout=2) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in (message[:1], message[1:5], message[5:]):
+            sock.sendall(piece)
+            time.sleep(0.05)
+        assert _tcp_reply(sock).id == 77
+
+
+def test_silent_tcp_client_is_disconnected_after_idle_timeout(fake, monkeypatch):
+    monkeypatch.setattr(fake_dns.server, "TCP_IDLE_TIMEOUT", 0.3)
+    with socket.create_connection(fake.address, timeout=3) as sock:
+        started = time.monotonic()
+        assert sock.recv(10) == b""
+        assert time.monotonic() - started < 2.5
+
+
+def test_tcp_connections_beyond_the_cap_are_closed(fake, monkeypatch):
+    monkeypatch.setattr(fake_dns.server, "MAX_TCP_CONNECTIONS", 2)
+    held = [socket.create_connection(fake.address, timeout=2) for _ in range(2)]
+    time.sleep(0.1)
+    try:
+        with socket.create_connection(fake.address, timeout=2) as extra:
+            assert extra.recv(10) == b""
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.1)
+    assert rcode(ask(fake, "example.com", "MX", tcp=True)) == "NOERROR"
+
+
+# -- concurrency ---------------------------------------------------------------------------
+
+
+def test_answers_stay_consistent_while_records_change(fake):
+    versions = [["v1 first", "v1 second"], ["v2 first", "v2 second", "v2 third"]]
+    allowed = [sorted(v) for v in versions]
+    fake.zone.set("spf.example.com", "TXT", versions[0])
+    stop = threading.Event()
+    errors: list[str] = []
+    counts = {"answers": 0}
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            fake.zone.set("spf.example.com", "TXT", versions[i % 2])
+            fake.zone.add(f"churn{i % 50}.example.com", "A", "192.0.2.1")
+            fake.zone.remove(f"churn{(i + 25) % 50}.example.com")
+
+    def reader(use_tcp: bool):
+        while not stop.is_set():
+            try:
+                response = ask(fake, "spf.example.com", "TXT", tcp=use_tcp)
+                values = txt_values(response)
+                if values not in allowed:
+                    errors.append(f"inconsistent answer {values}")
+                counts["answers"] += 1
+            except Exception as exc:  # collected, then asserted empty
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=writer)]
+    threads += [threading.Thread(target=reader, args=(i % 2 == 0,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert errors == []
+    assert counts["answers"] > 50
+
+
+# -- malformed input -----------------------------------------------------------------------
+
+
+def _udp_exchange(server, payload: bytes, timeout: float = 1.0) -> bytes | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(payload, server.address)
+        try:
+            return sock.recv(65535)
+        except TimeoutError:
+            return None
+
+
+def test_unparsable_query_gets_formerr_echoing_its_id(fake):
+    wire = _wire_query(qid=0xBEEF)
+    reply = _udp_exchange(fake, wire[:15])  # header intact, question cut short
+    assert reply is not None
+    message = dns.message.from_wire(reply)
+    assert message.id == 0xBEEF and dns.rcode.to_text(message.rcode()) == "FORMERR"
+    assert fake.queries[-1]["rcode"] == "FORMERR"
+
+
+def test_packet_shorter_than_a_header_is_dropped(fake):
+    assert _udp_exchange(fake, b"\x12\x34\x00", timeout=0.2) is None
+    assert rcode(ask(fake, "example.com", "MX")) == "NOERROR"
+
+
+def test_compression_pointer_loop_is_formerr(fake):
+    header = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+    looping = header + b"\xc0\x0c" + b"\x00\x01\x00\x01"  # the name points at itself
+    reply = dns.message.from_wire(_udp_exchange(fake, looping))
+    assert reply.id == 0x4242 and dns.rcode.to_text(reply.rcode()) == "FORMERR"
+
+
+def _mutations(rng: random.Random, count: int) -> list[bytes]:
+    """Random bytes and damaged copies of a valid query."""
+    base = _wire_query("sel._domainkey.example.com", "TXT")
+    header = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0)
+    fixed = [
+        header + b"\xc0\x0c\x00\x10\x00\x01",  # self-pointing name
+        header + b"\x03abc\xc0\x0c\x00\x10\x00\x01",  # pointer back into the header
+        struct.pack("!HHHHHH", 8, 0x0100, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF) + base[12:],
+        struct.pack("!HHHHHH", 9, 0x0100, 0, 0, 0, 0),  # no question at all
+        header + b"\x07exampl.\x03com\x00\x00\x10\x00\x01",  # a dot inside a label
+        header + b"\x04caf\xc3\xa9\x00\x00\x10\x00\x01",  # a non-ASCII label
+        base[:12] + b"\x3f" + b"a" * 63 + b"\xff" * 20,  # label running off the end
+    ]
+    packets = list(fixed)
+    while len(packets) < count:
+        choice = rng.random()
+        data = bytearray(base)
+        if choice < 0.2:
+            packets.append(rng.randbytes(rng.randint(0, 600)))
+            continue
+        if choice < 0.6:
+            for _ in range(rng.randint(1, 6)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        elif choice < 0.8:
+            data = data[: rng.randrange(len(data))]
+        else:
+            data[4:12] = struct.pack("!HHHH", *(rng.choice([0, 1, 2, 0xFFFF]) for _ in range(4)))
+        packets.append(bytes(data))
+    return packets
+
+
+def test_fuzzed_packets_never_crash_the_server(fake, caplog):
+    caplog.set_level(logging.ERROR, logger="fake_dns")
+    rng = random.Random(1234)
+    packets = _mutations(rng, 5000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        for i, packet in enumerate(packets):
+            sock.sendto(packet, fake.address)
+            if i % 50 == 0:
+                time.sleep(0.002)  # let the server keep up instead of overflowing its buffer
+    for start in range(0, 300, 30):
+        with socket.create_connection(fake.address, timeout=2) as conn:
+            for packet in packets[start : start + 30]:
+                conn.sendall(struct.pack("!H", len(packet)) + packet)
+            conn.sendall(b"\xff\xff" + b"\x00" * 10)  # a length it will never get
+    assert answer_texts(ask(fake, "example.com", "MX"), "MX") == ["10 mxa.eu.mailgun.org."]
+    assert rcode(ask(fake, "example.com", "MX", tcp=True)) == "NOERROR"
+    assert any(q["rcode"] == "FORMERR" for q in fake.queries)
+    assert [r.getMessage() for r in caplog.records if r.name == "fake_dns"] == []

@@ -1,0 +1,132 @@
+"""The standalone server: `python -m fake_dns dns serve --port P --zone FILE`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_dns_helpers import answer_texts, txt_values
+
+import dns.message
+import dns.query
+from fake_dns import FakeDNS, ZoneFileError, load_zone_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ZONE_YAML = """\
+- name: example.com
+  type: MX
+  values: ["10 mxa.eu.mailgun.org", "10 mxb.eu.mailgun.org"]
+  ttl: 300
+- name: _dmarc.example.com
+  type: TXT
+  value: "v=DMARC1; p=none"
+- {name: www.example.com, type: A, value: 192.0.2.10}
+"""
+
+
+def _free_port() -> int:
+    """A port free for both UDP and TCP right now (FakeDNS's own port-0 logic)."""
+    with FakeDNS() as probe:
+        return probe.port
+
+
+def _run(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "fake_dns", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        **kwargs,
+    )
+
+
+def _query(port: int, name: str, rtype: str, tcp: bool = False):
+    query = dns.message.make_query(name, rtype)
+    send = dns.query.tcp if tcp else dns.query.udp
+    return send(query, "127.0.0.1", port=port, timeout=2)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_standalone_serves_a_zone_file_until_interrupted(tmp_path, stop_signal):
+    zone = tmp_path / "zone.yaml"
+    zone.write_text(ZONE_YAML)
+    port = _free_port()
+    proc = _run("dns", "serve", "--host", "127.0.0.1", "--port", str(port), "--zone", str(zone))
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == f"fake DNS listening on 127.0.0.1:{port} (UDP and TCP), 4 records"
+        mx = answer_texts(_query(port, "example.com", "MX"), "MX")
+        assert mx == ["10 mxa.eu.mailgun.org.", "10 mxb.eu.mailgun.org."]
+        assert txt_values(_query(port, "_dmarc.example.com", "TXT", tcp=True)) == [
+            "v=DMARC1; p=none"
+        ]
+        proc.send_signal(stop_signal)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_bad_zone_file_exits_2_naming_the_entry(tmp_path):
+    zone = tmp_path / "zone.yaml"
+    zone.write_text(ZONE_YAML + "- {name: api.example.com, type: XYZ, value: '1'}\n")
+    proc = _run("--port", str(_free_port()), "--zone", str(zone))
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert "zone.yaml entry 4 (api.example.com): unknown type 'XYZ'" in err
+
+
+def test_busy_port_exits_2_with_a_clear_message():
+    with FakeDNS() as busy:
+        proc = _run("dns", "serve", "--port", str(busy.port))
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert f"port {busy.port} is already in use on 127.0.0.1" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- {name: www.example.com, type: A, value: 300.0.0.1}\n", "entry 1 (www.example.com): "),
+        (
+            "- {name: a.example.com, type: A, value: 192.0.2.1}\n- {type: A, value: 1.2.3.4}\n",
+            "entry 2: missing 'name'",
+        ),
+        ("- {name: a.example.com, type: TXT}\n", "exactly one of 'value' or 'values'"),
+        ("- {name: a.example.com, type: TXT, value: x, color: red}\n", "unknown key(s) color"),
+        ("name: [unclosed\n", "not valid YAML"),
+        ("just a string\n", "expected a list of records"),
+    ],
+)
+def test_load_zone_file_errors_say_what_and_where(tmp_path, text, message):
+    zone = tmp_path / "zone.yaml"
+    zone.write_text(text)
+    with pytest.raises(ZoneFileError) as info:
+        load_zone_file(zone)
+    assert message in str(info.value)
+    assert str(info.value).startswith("zone.yaml")
+
+
+def test_load_zone_file_returns_one_record_per_value(tmp_path):
+    zone = tmp_path / "zone.yaml"
+    zone.write_text(ZONE_YAML)
+    records = load_zone_file(zone)
+    assert [(r["name"], r["type"], r["value"]) for r in records] == [
+        ("example.com", "MX", "10 mxa.eu.mailgun.org"),
+        ("example.com", "MX", "10 mxb.eu.mailgun.org"),
+        ("_dmarc.example.com", "TXT", "v=DMARC1; p=none"),
+        ("www.example.com", "A", "192.0.2.10"),
+    ]
+
+
+def test_missing_zone_file_is_a_zone_file_error(tmp_path):
+    with pytest.raises(ZoneFileError, match="cannot read"):
+        load_zone_file(tmp_path / "nope.yaml")

@@ -1,0 +1,310 @@
+"""The Monite mailbox-domains flow over real HTTP, verified against the real fake DNS."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+VERSION = {"x-monite-version": "2024-05-25"}
+PARTNER_A = "eb959578-a74d-4ac3-8b25-bf0910027857"
+PARTNER_B = "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c"
+
+
+def partner_headers(base: str, client_id: str = PARTNER_A, grant: str = "client_credentials"):
+    body = {"client_id": client_id, "client_secret": "s3cret", "grant_type": grant}
+    if grant == "entity_user":
+        body["entity_user_id"] = "5b2d6a0e-1c4f-4e7a-8d3b-9a6f2c1e0b7d"
+    response = httpx.post(f"{base}/auth/token", json=body, headers=VERSION)
+    assert response.status_code == 200, response.text
+    token = response.json()
+    assert token["token_type"] == "Bearer" and token["expires_in"] == 86400
+    return VERSION | {"Authorization": f"Bearer {token['access_token']}"}
+
+
+@pytest.fixture
+def monite(urls):
+    base = urls["monite"]
+    return base, partner_headers(base)
+
+
+def create(base, headers, name="mail.example.com") -> dict:
+    response = httpx.post(f"{base}/mailbox_domains", json={"domain": name}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def verify(base, headers, domain_id) -> dict:
+    response = httpx.post(f"{base}/mailbox_domains/{domain_id}/verify", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def listed(base, headers, domain_id) -> dict:
+    response = httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert response.status_code == 200, response.text
+    return next(d for d in response.json()["data"] if d["id"] == domain_id)
+
+
+def validity(domain: dict) -> dict[str, str]:
+    """Record validity keyed by purpose or type+value, as a client would read it."""
+    records = domain["dns_records"]["sending_dns_records"] + domain["dns_records"][
+        "receiving_dns_records"
+    ]
+    return {r.get("record_purpose") or f"{r['record_type']} {r['value']}": r["valid"] for r in records}
+
+
+def test_created_domain_lists_records_to_publish_with_unknown_validity(monite):
+    base, headers = monite
+    domain = create(base, headers)
+    assert domain["status"] == "waiting_to_be_verified"
+    sending = domain["dns_records"]["sending_dns_records"]
+    receiving = domain["dns_records"]["receiving_dns_records"]
+    spf = next(r for r in sending if r.get("record_purpose") == "SPF")
+    dkim = next(r for r in sending if r.get("record_purpose") == "DKIM")
+    assert spf == {
+        "is_active": True,
+        "name": "mail.example.com",
+        "record_purpose": "SPF",
+        "record_type": "TXT",
+        "valid": "unknown",
+        "value": "v=spf1 include:mailgun.org ~all",
+        "cached": [],
+    }
+    assert dkim["name"].endswith("._domainkey.mail.example.com")
+    assert dkim["value"].startswith("k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCB")
+    assert [(r["value"], r["priority"]) for r in receiving] == [
+        ("mxa.eu.mailgun.org", "10"),
+        ("mxb.eu.mailgun.org", "10"),
+    ]
+    assert set(validity(domain).values()) == {"unknown"}
+
+
+def test_whole_flow_from_nothing_published_to_verified(monite, control):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+
+    assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+    assert set(validity(listed(base, headers, domain_id)).values()) == {"invalid"}
+
+    control.publish("monite", domain_id, omit=["dkim"])
+    assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+    states = validity(listed(base, headers, domain_id))
+    assert states["SPF"] == "valid"
+    assert states["MX mxa.eu.mailgun.org"] == states["MX mxb.eu.mailgun.org"] == "valid"
+    assert states["DKIM"] == "invalid"
+
+    control.publish("monite", domain_id)
+    assert verify(base, headers, domain_id) == {
+        "id": domain_id,
+        "domain": "mail.example.com",
+        "status": "verified",
+    }
+    domain = listed(base, headers, domain_id)
+    assert domain["status"] == "verified"
+    assert set(validity(domain).values()) == {"valid"}
+    dkim = next(r for r in domain["dns_records"]["sending_dns_records"] if r.get("record_purpose") == "DKIM")
+    assert dkim["cached"] == [dkim["value"]]
+
+
+def test_a_corrupted_dkim_key_is_invalid_with_a_reason(monite, control):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    control.publish("monite", domain_id, corrupt=["dkim"])
+    verify(base, headers, domain_id)
+    assert validity(listed(base, headers, domain_id))["DKIM"] == "invalid"
+    result = next(r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "dkim")
+    assert result["outcome"] == "invalid"
+    assert "does not carry the expected public key" in result["reason"]
+
+
+def test_two_spf_records_at_one_name_are_invalid_with_a_reason(monite, control):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    control.publish("monite", domain_id)
+    control.add_record("mail.example.com", "TXT", "v=spf1 include:_spf.google.com ~all")
+    assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+    assert validity(listed(base, headers, domain_id))["SPF"] == "invalid"
+    spf = next(r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "spf")
+    assert spf["outcome"] == "invalid"
+    assert "2 SPF records" in spf["reason"]
+
+
+def test_servfail_is_a_temporary_failure_not_invalid(monite, control):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    control.publish("monite", domain_id)
+    control.add_fault("*._domainkey.mail.example.com", "servfail", qtype="TXT")
+    assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+    states = validity(listed(base, headers, domain_id))
+    assert states["DKIM"] == "unknown" and states["SPF"] == "valid"
+    dkim = next(r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "dkim")
+    assert dkim["outcome"] == "temporary_failure"
+    assert "SERVFAIL" in dkim["reason"]
+
+    control.clear_faults()
+    assert verify(base, headers, domain_id)["status"] == "verified"
+
+
+def test_advancing_the_clock_runs_the_scheduled_rechecks(monite, control):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    verify(base, headers, domain_id)
+    control.publish("monite", domain_id)
+    before = control.domain("monite", domain_id)
+    assert before["status"] == "waiting_to_be_verified"
+    assert before["next_step_at"] == "2026-01-01T09:05:00Z"
+
+    control.advance(5 * 60)
+    after = control.domain("monite", domain_id)
+    assert after["status"] == "verified"
+    assert after["checks"] == before["checks"] + 1
+    assert after["last_checked_at"] == "2026-01-01T09:05:00Z"
+    assert listed(base, headers, domain_id)["status"] == "verified"
+
+
+def test_rechecks_give_up_after_72_hours(monite, control):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    verify(base, headers, domain_id)
+    control.advance(73 * 3600)
+    gave_up = control.domain("monite", domain_id)
+    assert gave_up["next_step_at"] is None
+    control.publish("monite", domain_id)
+    control.advance(3600)
+    assert control.domain("monite", domain_id)["status"] == "waiting_to_be_verified"
+    fresh = partner_headers(base)  # the first token expired a day into the wait
+    assert verify(base, fresh, domain_id)["status"] == "verified"
+
+
+def test_propagation_delay_hides_records_until_the_clock_passes_it(monite, control):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    control.publish("monite", domain_id, visible_after_seconds=600)
+    assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+    control.advance(601)  # re-checks at 5 min (still hidden) and 15 min run on the way
+    assert control.domain("monite", domain_id)["status"] == "waiting_to_be_verified"
+    control.advance(15 * 60)
+    assert control.domain("monite", domain_id)["status"] == "verified"
+
+
+def test_verify_delay_setting_lands_the_result_later(monite, control):
+    base, headers = monite
+    control.settings("monite", verify_delay_seconds=60)
+    domain_id = create(base, headers)["id"]
+    control.publish("monite", domain_id)
+    assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+    control.advance(60)
+    assert listed(base, headers, domain_id)["status"] == "verified"
+
+
+def test_another_partner_can_neither_see_verify_nor_delete(monite, urls):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    other = partner_headers(base, PARTNER_B)
+    assert httpx.get(f"{base}/mailbox_domains", headers=other).json() == {"data": []}
+    for method, path in (("POST", f"/{domain_id}/verify"), ("DELETE", f"/{domain_id}")):
+        response = httpx.request(method, f"{base}/mailbox_domains{path}", headers=other)
+        assert response.status_code == 404
+        assert response.json() == {"error": {"message": f"Mailbox domain {domain_id} was not found"}}
+    assert listed(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+
+
+def test_delete_removes_the_domain(monite):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    response = httpx.delete(f"{base}/mailbox_domains/{domain_id}", headers=headers)
+    assert response.status_code == 204 and response.content == b""
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).json() == {"data": []}
+    again = httpx.delete(f"{base}/mailbox_domains/{domain_id}", headers=headers)
+    assert again.status_code == 404
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_missing_version_header_is_422_naming_the_header(monite):
+    base, headers = monite
+    response = httpx.get(f"{base}/mailbox_domains", headers={"Authorization": headers["Authorization"]})
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["header", "x-monite-version"]
+
+
+@pytest.mark.parametrize(
+    ("authorization", "message"),
+    [
+        (None, "No authorization token provided"),
+        ("Bearer not-a-token", "The access token is invalid or has expired"),
+    ],
+)
+def test_missing_or_unknown_token_is_401(monite, authorization, message):
+    base, _ = monite
+    headers = VERSION | ({"Authorization": authorization} if authorization else {})
+    response = httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"error": {"message": message}}
+
+
+def test_entity_user_token_is_forbidden_for_partner_level_domains(urls):
+    base = urls["monite"]
+    headers = partner_headers(base, grant="entity_user")
+    response = httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert response.status_code == 403
+    assert "partner token" in response.json()["error"]["message"]
+
+
+def test_expired_token_is_401(monite, control):
+    base, headers = monite
+    control.advance(86400)
+    response = httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert response.status_code == 401
+
+
+def test_unknown_id_is_404_and_malformed_id_is_422(monite):
+    base, headers = monite
+    unknown = "8a91507e-63b4-4eb6-9354-dc5ec4251815"
+    response = httpx.post(f"{base}/mailbox_domains/{unknown}/verify", headers=headers)
+    assert response.status_code == 404
+    assert response.json() == {"error": {"message": f"Mailbox domain {unknown} was not found"}}
+    malformed = httpx.post(f"{base}/mailbox_domains/not-a-uuid/verify", headers=headers)
+    assert malformed.status_code == 422
+    assert malformed.json()["detail"][0]["loc"][-1] == "domain_id"
+
+
+def test_duplicate_domain_is_409(monite):
+    base, headers = monite
+    create(base, headers)
+    response = httpx.post(f"{base}/mailbox_domains", json={"domain": "MAIL.example.com"}, headers=headers)
+    assert response.status_code == 409
+    assert response.json() == {"error": {"message": "Domain mail.example.com already exists"}}
+
+
+@pytest.mark.parametrize("name", ["-bad.example.com", "bad_.example.com", "localhost", "a..b.com", "x" * 64 + ".com"])
+def test_invalid_hostname_is_422_on_the_domain_field(monite, name):
+    base, headers = monite
+    response = httpx.post(f"{base}/mailbox_domains", json={"domain": name}, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "domain"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b'{"domain": 42}', b'{"domain": "a.com", "extra": 1}', b"\xff\xfe\xfd", b"[]"],
+)
+def test_malformed_bodies_are_422_never_500(monite, content):
+    base, headers = monite
+    response = httpx.post(
+        f"{base}/mailbox_domains",
+        content=content,
+        headers=headers | {"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert "detail" in response.json()
+
+
+def test_nothing_stored_is_lost_after_bad_requests(monite):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    httpx.post(f"{base}/mailbox_domains", content=b"\xff", headers=headers | {"Content-Type": "application/json"})
+    httpx.post(f"{base}/mailbox_domains", json={"domain": "mail.example.com"}, headers=headers)
+    assert listed(base, headers, domain_id)["domain"] == "mail.example.com"

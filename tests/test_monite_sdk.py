@@ -1,0 +1,54 @@
+"""The official `monite` Python SDK works against the sandbox with only base_url changed."""
+
+from __future__ import annotations
+
+import pytest
+from monite import Monite
+from monite.errors import ConflictError, NotFoundError, UnauthorizedError, UnprocessableEntityError
+
+VERSION = "2024-05-25"
+CLIENT_ID = "eb959578-a74d-4ac3-8b25-bf0910027857"
+
+
+@pytest.fixture
+def sdk(urls) -> Monite:
+    anonymous = Monite(monite_version=VERSION, token="unused", base_url=urls["monite"])
+    token = anonymous.access_tokens.create(
+        client_id=CLIENT_ID, client_secret="secret", grant_type="client_credentials"
+    )
+    return Monite(monite_version=VERSION, token=token.access_token, base_url=urls["monite"])
+
+
+def test_sdk_creates_verifies_lists_and_deletes(sdk, control):
+    domain = sdk.mailbox_domains.create(domain="mail.sdk-example.com")
+    assert domain.status == "waiting_to_be_verified"
+    assert {r.valid for r in domain.dns_records.sending_dns_records} == {"unknown"}
+
+    assert sdk.mailbox_domains.verify_by_id(domain.id).status == "waiting_to_be_verified"
+    control.publish("monite", domain.id)
+    verified = sdk.mailbox_domains.verify_by_id(domain.id)
+    assert (verified.id, verified.domain, verified.status) == (
+        domain.id,
+        "mail.sdk-example.com",
+        "verified",
+    )
+
+    [listed] = sdk.mailbox_domains.get().data
+    assert listed.status == "verified"
+    assert {r.valid for r in listed.dns_records.receiving_dns_records} == {"valid"}
+
+    assert sdk.mailbox_domains.delete_by_id(domain.id) is None
+    assert sdk.mailbox_domains.get().data == []
+
+
+def test_sdk_raises_its_own_error_classes(sdk, urls):
+    domain = sdk.mailbox_domains.create(domain="dup.example.com")
+    with pytest.raises(ConflictError):
+        sdk.mailbox_domains.create(domain="dup.example.com")
+    with pytest.raises(UnprocessableEntityError):
+        sdk.mailbox_domains.create(domain="not a hostname")
+    with pytest.raises(NotFoundError):
+        sdk.mailbox_domains.verify_by_id("8a91507e-63b4-4eb6-9354-dc5ec4251815")
+    stranger = Monite(monite_version=VERSION, token="forged", base_url=urls["monite"])
+    with pytest.raises(UnauthorizedError):
+        stranger.mailbox_domains.delete_by_id(domain.id)
