@@ -38,6 +38,9 @@ class FakeDNS:
 
     Use as a context manager, or call start() and stop(). ``port=0`` picks a port that is free
     for both UDP and TCP; ``dns.port`` tells which one.
+
+    Attributes: ``zone`` (records), ``faults`` (fault rules), ``queries`` (the query log),
+    ``clock`` (decides visible_after and log times), ``host`` and ``port``.
     """
 
     def __init__(
@@ -71,7 +74,8 @@ class FakeDNS:
         Raises OSError (errno EADDRINUSE) when the port is taken, RuntimeError if called twice.
         """
         if self._started:
-            raise RuntimeError("FakeDNS already started")
+            state = "stopped (create a new FakeDNS)" if self._stop.is_set() else "started"
+            raise RuntimeError(f"FakeDNS already {state}")
         self._udp, self._tcp, self.port = _bind_pair(self.host, self.port)
         self._started = True
         for target, name in ((self._serve_udp, "udp"), (self._serve_tcp, "tcp")):

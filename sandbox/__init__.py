@@ -5,8 +5,23 @@ with SandboxServer(Sandbox(seed=7)) as server:
     server.base_urls()["monite"]   # http://127.0.0.1:PORT/monite/v1
 """
 
-from .core import Sandbox
-from .server import SandboxServer
+import warnings
+
+# Connexion imports Starlette's test client at start-up, which warns about httpx; not ours to fix.
+warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
 
 __all__ = ["Sandbox", "SandboxServer"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Imported on first use, so CLI commands that only talk to a running sandbox start fast.
+    if name == "Sandbox":
+        from .core import Sandbox
+
+        return Sandbox
+    if name == "SandboxServer":
+        from .server import SandboxServer
+
+        return SandboxServer
+    raise AttributeError(name)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import copy
 
-from jsonschema import Draft4Validator, ValidationError, draft4_format_checker
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP
 from connexion.validators.parameter import ParameterValidator
+from jsonschema import Draft4Validator, ValidationError, draft4_format_checker
 
 
 class NamedParameterValidator(ParameterValidator):

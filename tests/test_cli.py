@@ -46,7 +46,9 @@ def test_a_bad_record_value_is_refused_with_the_reason(cli):
 
 
 def test_dns_fault_add_list_and_clear(cli, control):
-    code, out, _ = cli("dns", "fault", "*.example.com", "servfail", "--qtype", "TXT", "--count", "2")
+    code, out, _ = cli(
+        "dns", "fault", "*.example.com", "servfail", "--qtype", "TXT", "--count", "2"
+    )
     assert code == 0 and "servfail for *.example.com" in out
     [fault] = control.faults()
     assert (fault["kind"], fault["qtype"], fault["count"]) == ("servfail", "TXT", 2)

@@ -8,9 +8,9 @@ import time
 import dns.exception
 import dns.flags
 import pytest
-from fake_dns_helpers import answer_texts, ask, dig, rcode, soa_owner, txt_values
 
 from fake_dns import FakeDNS, Faults
+from tests.fake_dns_helpers import answer_texts, ask, dig, rcode, soa_owner, txt_values
 
 
 @pytest.fixture(scope="module")
@@ -105,17 +105,15 @@ def test_delay_answers_normally_after_the_delay(fake, tcp):
 
 
 def test_delayed_query_does_not_hold_up_other_clients(fake):
-    fake.faults.add("example.com", "delay", delay_ms=1500, count=1)
+    fake.faults.add("example.com", "delay", delay_ms=2000, count=1)
     results = {}
     thread = threading.Thread(target=lambda: results.update(slow=ask(fake, "example.com", "MX")))
     thread.start()
     time.sleep(0.05)
-    started = time.monotonic()
     assert txt_values(ask(fake, "_dmarc.example.com", "TXT")) == ["v=DMARC1; p=none"]
-    fast = time.monotonic() - started
+    assert thread.is_alive()  # answered while the other query was still being delayed
     thread.join()
     assert answer_texts(results["slow"], "MX")
-    assert fast < 1.0  # served while the other query was still being delayed
 
 
 def test_truncate_sets_tc_over_udp_and_tcp_gets_the_full_answer(fake):

@@ -7,7 +7,9 @@ from datetime import timedelta
 import dns.flags
 import dns.resolver
 import pytest
-from fake_dns_helpers import (
+
+from fake_dns import FakeDNS, Zone
+from tests.fake_dns_helpers import (
     FakeClock,
     answer_texts,
     ask,
@@ -16,8 +18,6 @@ from fake_dns_helpers import (
     soa_owner,
     txt_values,
 )
-
-from fake_dns import FakeDNS, Zone
 
 
 @pytest.fixture(scope="module")

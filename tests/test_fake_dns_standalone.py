@@ -8,12 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from fake_dns_helpers import answer_texts, txt_values
-
 import dns.message
 import dns.query
+import pytest
+
 from fake_dns import FakeDNS, ZoneFileError, load_zone_file
+from tests.fake_dns_helpers import answer_texts, txt_values
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -47,10 +47,13 @@ def listed(base, headers, domain_id) -> dict:
 
 def validity(domain: dict) -> dict[str, str]:
     """Record validity keyed by purpose or type+value, as a client would read it."""
-    records = domain["dns_records"]["sending_dns_records"] + domain["dns_records"][
-        "receiving_dns_records"
-    ]
-    return {r.get("record_purpose") or f"{r['record_type']} {r['value']}": r["valid"] for r in records}
+    records = (
+        domain["dns_records"]["sending_dns_records"]
+        + domain["dns_records"]["receiving_dns_records"]
+    )
+    return {
+        r.get("record_purpose") or f"{r['record_type']} {r['value']}": r["valid"] for r in records
+    }
 
 
 def test_created_domain_lists_records_to_publish_with_unknown_validity(monite):
@@ -102,7 +105,9 @@ def test_whole_flow_from_nothing_published_to_verified(monite, control):
     domain = listed(base, headers, domain_id)
     assert domain["status"] == "verified"
     assert set(validity(domain).values()) == {"valid"}
-    dkim = next(r for r in domain["dns_records"]["sending_dns_records"] if r.get("record_purpose") == "DKIM")
+    dkim = next(
+        r for r in domain["dns_records"]["sending_dns_records"] if r.get("record_purpose") == "DKIM"
+    )
     assert dkim["cached"] == [dkim["value"]]
 
 
@@ -112,7 +117,9 @@ def test_a_corrupted_dkim_key_is_invalid_with_a_reason(monite, control):
     control.publish("monite", domain_id, corrupt=["dkim"])
     verify(base, headers, domain_id)
     assert validity(listed(base, headers, domain_id))["DKIM"] == "invalid"
-    result = next(r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "dkim")
+    result = next(
+        r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "dkim"
+    )
     assert result["outcome"] == "invalid"
     assert "does not carry the expected public key" in result["reason"]
 
@@ -124,7 +131,9 @@ def test_two_spf_records_at_one_name_are_invalid_with_a_reason(monite, control):
     control.add_record("mail.example.com", "TXT", "v=spf1 include:_spf.google.com ~all")
     assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
     assert validity(listed(base, headers, domain_id))["SPF"] == "invalid"
-    spf = next(r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "spf")
+    spf = next(
+        r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "spf"
+    )
     assert spf["outcome"] == "invalid"
     assert "2 SPF records" in spf["reason"]
 
@@ -137,7 +146,9 @@ def test_servfail_is_a_temporary_failure_not_invalid(monite, control):
     assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
     states = validity(listed(base, headers, domain_id))
     assert states["DKIM"] == "unknown" and states["SPF"] == "valid"
-    dkim = next(r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "dkim")
+    dkim = next(
+        r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "dkim"
+    )
     assert dkim["outcome"] == "temporary_failure"
     assert "SERVFAIL" in dkim["reason"]
 
@@ -205,7 +216,9 @@ def test_another_partner_can_neither_see_verify_nor_delete(monite, urls):
     for method, path in (("POST", f"/{domain_id}/verify"), ("DELETE", f"/{domain_id}")):
         response = httpx.request(method, f"{base}/mailbox_domains{path}", headers=other)
         assert response.status_code == 404
-        assert response.json() == {"error": {"message": f"Mailbox domain {domain_id} was not found"}}
+        assert response.json() == {
+            "error": {"message": f"Mailbox domain {domain_id} was not found"}
+        }
     assert listed(base, headers, domain_id)["status"] == "waiting_to_be_verified"
 
 
@@ -224,7 +237,9 @@ def test_delete_removes_the_domain(monite):
 
 def test_missing_version_header_is_422_naming_the_header(monite):
     base, headers = monite
-    response = httpx.get(f"{base}/mailbox_domains", headers={"Authorization": headers["Authorization"]})
+    response = httpx.get(
+        f"{base}/mailbox_domains", headers={"Authorization": headers["Authorization"]}
+    )
     assert response.status_code == 422
     detail = response.json()["detail"][0]
     assert detail["loc"] == ["header", "x-monite-version"]
@@ -274,12 +289,16 @@ def test_unknown_id_is_404_and_malformed_id_is_422(monite):
 def test_duplicate_domain_is_409(monite):
     base, headers = monite
     create(base, headers)
-    response = httpx.post(f"{base}/mailbox_domains", json={"domain": "MAIL.example.com"}, headers=headers)
+    response = httpx.post(
+        f"{base}/mailbox_domains", json={"domain": "MAIL.example.com"}, headers=headers
+    )
     assert response.status_code == 409
     assert response.json() == {"error": {"message": "Domain mail.example.com already exists"}}
 
 
-@pytest.mark.parametrize("name", ["-bad.example.com", "bad_.example.com", "localhost", "a..b.com", "x" * 64 + ".com"])
+@pytest.mark.parametrize(
+    "name", ["-bad.example.com", "bad_.example.com", "localhost", "a..b.com", "x" * 64 + ".com"]
+)
 def test_invalid_hostname_is_422_on_the_domain_field(monite, name):
     base, headers = monite
     response = httpx.post(f"{base}/mailbox_domains", json={"domain": name}, headers=headers)
@@ -305,6 +324,10 @@ def test_malformed_bodies_are_422_never_500(monite, content):
 def test_nothing_stored_is_lost_after_bad_requests(monite):
     base, headers = monite
     domain_id = create(base, headers)["id"]
-    httpx.post(f"{base}/mailbox_domains", content=b"\xff", headers=headers | {"Content-Type": "application/json"})
+    httpx.post(
+        f"{base}/mailbox_domains",
+        content=b"\xff",
+        headers=headers | {"Content-Type": "application/json"},
+    )
     httpx.post(f"{base}/mailbox_domains", json={"domain": "mail.example.com"}, headers=headers)
     assert listed(base, headers, domain_id)["domain"] == "mail.example.com"

@@ -69,7 +69,9 @@ def run_monite_story(urls: dict[str, str]) -> list[bytes]:
     )
     bodies.append(token.content)
     headers = version | {"Authorization": "Bearer " + token.json()["access_token"]}
-    created = httpx.post(f"{base}/mailbox_domains", json={"domain": "det.example.com"}, headers=headers)
+    created = httpx.post(
+        f"{base}/mailbox_domains", json={"domain": "det.example.com"}, headers=headers
+    )
     bodies.append(created.content)
     domain_id = created.json()["id"]
     control.publish("monite", domain_id, omit=["dkim"])

@@ -2,7 +2,8 @@
 
 from .autosend import AutoSend
 from .monite import Monite
+from .scaleway import Scaleway
 
-PROVIDERS = [Monite, AutoSend]
+PROVIDERS = [Monite, AutoSend, Scaleway]
 
 __all__ = ["PROVIDERS", "Monite"]

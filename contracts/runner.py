@@ -1,0 +1,242 @@
+"""Run one API's contract (its OpenAPI document) with Schemathesis against a base URL.
+
+`run("monite")` starts a private in-process sandbox (HTTP and DNS on free ports, clock frozen),
+obtains credentials the way the provider's SDK would, and runs every phase: examples, coverage,
+fuzzing and stateful (the documents' OpenAPI links chain create -> verify -> delete with real
+ids). `run("monite", base_url="https://api.sandbox.monite.com/v1", headers={...})` runs the same
+checks against any server claiming to implement that API.
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import schemathesis
+from schemathesis.engine import events
+
+from .profiles import Profile, profile
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+# Modest defaults: the full self-conformance run of every document fits in a few CI minutes.
+DEFAULT_MAX_EXAMPLES = 20
+DEFAULT_SEED = 20260101
+# Where the in-process sandbox's clock stands during a run (frozen: same seed, same bodies).
+SANDBOX_START = "2026-01-01T09:00:00Z"
+SANDBOX_SEED = 7
+REQUEST_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class ContractFailure:
+    """One distinct failure: which operation, which check, what happened, how to reproduce it."""
+
+    operation: str
+    code: str
+    title: str
+    message: str
+    reproduce: str
+
+    def to_dict(self) -> dict:
+        return {
+            "operation": self.operation,
+            "code": self.code,
+            "title": self.title,
+            "message": self.message,
+            "reproduce": self.reproduce,
+        }
+
+
+@dataclass
+class ContractResult:
+    """What a contract run found. `ok` is true when there were no failures and no errors."""
+
+    provider: str
+    base_url: str
+    phases: tuple[str, ...]
+    failures: list[ContractFailure] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    operations: set[str] = field(default_factory=set)
+    cases: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.errors
+
+    def summary(self) -> str:
+        """A readable account of the run, failures first."""
+        lines = []
+        for failure in self.failures:
+            lines += [
+                f"FAIL {failure.operation}: {failure.code} {failure.title}",
+                *(f"    {line}" for line in failure.message.splitlines() if line.strip()),
+                "  reproduce:",
+                *(f"    {line}" for line in failure.reproduce.splitlines() if line.strip()),
+                "",
+            ]
+        lines += [f"ERROR {error}" for error in self.errors]
+        verdict = "passed" if self.ok else "FAILED"
+        lines.append(
+            f"{self.provider} contract {verdict} against {self.base_url}: "
+            f"{len(self.operations)} operations, {self.cases} test cases, "
+            f"{len(self.failures)} failures, {len(self.errors)} errors "
+            f"(phases: {', '.join(self.phases)}; {self.seconds:.1f}s)"
+        )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "provider": self.provider,
+            "base_url": self.base_url,
+            "ok": self.ok,
+            "phases": list(self.phases),
+            "operations": sorted(self.operations),
+            "cases": self.cases,
+            "failures": [f.to_dict() for f in self.failures],
+            "errors": self.errors,
+        }
+
+    def write_junit_xml(self, path: str | Path) -> None:
+        """One test case per operation; failures and errors as JUnit elements."""
+        suite = ET.Element(
+            "testsuite",
+            name=f"contract-{self.provider}",
+            tests=str(len(self.operations) + bool(self.errors)),
+            failures=str(len({f.operation for f in self.failures})),
+            errors=str(len(self.errors)),
+            time=f"{self.seconds:.2f}",
+        )
+        for operation in sorted(self.operations | {f.operation for f in self.failures}):
+            case = ET.SubElement(suite, "testcase", classname=self.provider, name=operation)
+            for failure in (f for f in self.failures if f.operation == operation):
+                element = ET.SubElement(
+                    case, "failure", type=failure.code, message=failure.title
+                )
+                element.text = f"{failure.message}\n\nReproduce with:\n{failure.reproduce}"
+        if self.errors:
+            case = ET.SubElement(suite, "testcase", classname=self.provider, name="run")
+            ET.SubElement(case, "error", message="errors during the run").text = "\n".join(
+                self.errors
+            )
+        root = ET.Element("testsuites")
+        root.append(suite)
+        ET.indent(root)
+        Path(path).write_text(ET.tostring(root, encoding="unicode") + "\n")
+
+
+def run(
+    provider: str,
+    base_url: str | None = None,
+    headers: dict[str, str] | None = None,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    phases: tuple[str, ...] | list[str] = PHASES,
+    seed: int = DEFAULT_SEED,
+    junit_xml: str | Path | None = None,
+) -> ContractResult:
+    """Run `provider`'s contract ("monite", ..., or "control") and return what it found.
+
+    base_url: where the document's paths are served (for the sandbox, its mount, e.g.
+    http://127.0.0.1:8080/monite/v1); None starts a private in-process sandbox on free ports
+    and obtains credentials from it. headers: added to every request (credentials for
+    external servers). Generation is derandomised and seeded, so a run is repeatable.
+    """
+    target = profile(provider)
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        raise ValueError(f"unknown phase(s) {', '.join(sorted(unknown))}; use: {', '.join(PHASES)}")
+    with _target(target, base_url) as (url, schema_source, sandbox_headers):
+        config = _config(target, url, sandbox_headers | (headers or {}), max_examples, phases, seed)
+        result = _execute(target, url, schema_source, config, tuple(phases))
+    if junit_xml:
+        result.write_junit_xml(junit_xml)
+    return result
+
+
+@contextmanager
+def _target(target: Profile, base_url: str | None):
+    """(base URL, where to load the document from, credentials) for the run."""
+    if base_url:
+        yield base_url.rstrip("/"), str(target.path), {}
+        return
+    from sandbox import Sandbox, SandboxServer
+    from sandbox.engine.clock import Clock
+
+    sandbox = Sandbox(seed=SANDBOX_SEED, clock=Clock(start=SANDBOX_START, frozen=True))
+    with SandboxServer(sandbox) as server:  # its own DNS on a free port: verify calls work
+        url = server.url + target.mount
+        credentials = target.credentials(url) if target.credentials else {}
+        # The document as the sandbox serves it: what is tested is what clients download.
+        yield url, url + "/openapi.json", credentials
+
+
+def _config(
+    target: Profile, url: str, headers: dict, max_examples: int, phases, seed: int
+) -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "seed": seed,
+            "base-url": url,
+            "headers": headers,
+            "workers": 1,  # one worker keeps the order of requests, hence the run, repeatable
+            "request-timeout": REQUEST_TIMEOUT_SECONDS,
+            "generation": {
+                "deterministic": True,
+                "max-examples": max_examples,
+                "database": "none",
+            },
+            "phases": {name: {"enabled": name in phases} for name in PHASES},
+            "checks": target.checks,
+            "output": {"sanitization": {"enabled": False}},
+        }
+    )
+
+
+def _execute(
+    target: Profile, url: str, source: str, config: schemathesis.Config, phases: tuple[str, ...]
+) -> ContractResult:
+    started = time.perf_counter()
+    result = ContractResult(target.name, url, phases)
+    if source.startswith("http"):
+        schema = schemathesis.openapi.from_url(source, config=config)
+    else:
+        schema = schemathesis.openapi.from_path(source, config=config)
+    seen = set()
+    for event in schemathesis.engine.from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            _collect(event.recorder, result, seen)
+        elif isinstance(event, events.NonFatalError):
+            result.errors.append(f"{event.label}: {event.info.format()}".strip())
+        elif isinstance(event, events.FatalError):
+            result.errors.append(f"fatal: {event.exception}")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _collect(recorder, result: ContractResult, seen: set) -> None:
+    result.cases += len(recorder.cases)
+    for node in recorder.cases.values():
+        result.operations.add(node.value.operation.label)
+    for checks in recorder.checks.values():
+        for check in checks:
+            info = check.failure_info
+            if info is None:
+                continue
+            failure = info.failure
+            key = (failure.operation, failure.code, failure.title, failure.message)
+            if key in seen:  # the same finding from another phase or case says nothing new
+                continue
+            seen.add(key)
+            reproduce = "\n".join(step.curl for step in info.steps) or info.code_sample
+            result.failures.append(
+                ContractFailure(
+                    failure.operation or recorder.label,
+                    failure.code,
+                    failure.title,
+                    failure.message,
+                    reproduce,
+                )
+            )

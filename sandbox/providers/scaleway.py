@@ -1,0 +1,378 @@
+"""Scaleway Mailbox v1alpha1 domains: per-record reporting, asynchronous validation, errors.
+
+Choices where Scaleway's docs are silent (also in docs/scaleway.md):
+- the record values (validation token name, MX host, SPF include, DKIM selector, SRV targets)
+  are sandbox proposals shaped like the docs' hints; Scaleway does not publish them;
+- required: domain_validation, mx, spf, dkim, dmarc; recommended: imap, submission; the rest
+  optional. Only required records decide `ready`, every record is checked and reported;
+- a record never checked reads `unknown_status`; while a validation runs every record reads
+  `validating`; a lookup that failed temporarily (SERVFAIL, timeout) reads `invalid` with the
+  reason, and fails the validation if the record is required (validate again later);
+- validate-records answers 200 `{}`; it is refused with `transient_state` (409) while the domain
+  is creating, validating, provisioning or deleting, and does nothing on a `ready` domain;
+- any secret key shaped like a UUID is accepted; each key is its own organization, and reaching
+  a domain registered with another key is `permissions_denied` (403);
+- domain names are unique across the sandbox: registering a taken name is `already_exists` (409).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..engine.clock import iso
+from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from .base import Provider, ProviderError, valid_hostname
+
+# Sandbox proposals for what Scaleway asks customers to publish (the real values are unpublished).
+CHALLENGE_PREFIX = "_scaleway-challenge"
+MX_HOST = "mx.mailbox.scw.cloud"
+SPF_INCLUDE = "include:_spf.mailbox.scw.cloud"
+DKIM_SELECTOR = "scw-mbx1"
+DKIM_KEY_BITS = 2048
+WEBMAIL_URL = "https://webmail.mailbox.scw.cloud"
+DAV_HOST = "dav.mailbox.scw.cloud"
+
+# List paging: the SDK sends page_size only when the client sets one.
+DEFAULT_PAGE_SIZE = 50
+
+# The secret key is a UUID (the SDK refuses anything else before sending).
+SECRET_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+CREATING, WAITING, VALIDATING = "creating", "waiting_validation", "validating"
+FAILED, PROVISIONING, READY, DELETING = "validation_failed", "provisioning", "ready", "deleting"
+TRANSIENT = (CREATING, VALIDATING, PROVISIONING, DELETING)
+
+RECORD_STATUS = {
+    Outcome.VALID: "valid",
+    Outcome.INVALID: "invalid",
+    Outcome.NOT_FOUND: "not_found",
+    Outcome.TEMPORARY_FAILURE: "invalid",
+}
+DNS_TYPES = {"TXT": "txt_dns_type", "MX": "mx_dns_type", "CNAME": "cname_dns_type"}
+DNS_TYPES |= {"SRV": "srv_dns_type"}
+
+# Scaleway's standard error types, their usual status codes and fixed messages.
+ERROR_TYPES = {
+    400: "invalid_arguments",
+    401: "denied_authentication",
+    403: "permissions_denied",
+    404: "not_found",
+    409: "transient_state",
+}
+ERROR_MESSAGES = {
+    "invalid_arguments": "invalid argument(s)",
+    "denied_authentication": "authentication is denied",
+    "permissions_denied": "insufficient permissions",
+    "not_found": "resource is not found",
+    "transient_state": "resource is in a transient state",
+    "already_exists": "resource already exists",
+}
+
+ORDERS = {
+    "created_at": lambda d: (d.created_at, d.attrs["seq"]),
+    "updated_at": lambda d: (d.updated_at, d.attrs["seq"]),
+    "name": lambda d: (d.name, d.attrs["seq"]),
+    "mailbox_total_count": lambda d: (0, d.attrs["seq"]),  # mailboxes are out of scope
+}
+
+
+def _invalid(field: str, reason: str, help_message: str) -> ProviderError:
+    detail = {"argument_name": field, "reason": reason, "help_message": help_message}
+    return ProviderError(400, help_message, field=field, details=[detail])
+
+
+def _argument_reason(message: str, field: str | None) -> str:
+    """Scaleway's per-field reason for one of Connexion's validation messages."""
+    if "required" in message:
+        return "required"
+    if field is None or any(m in message for m in ("does not match", "is not of type")):
+        return "format"  # an unreadable body, a malformed UUID, a wrong JSON type
+    return "constraint"
+
+
+class Scaleway(Provider):
+    name = "scaleway"
+    mount = "/scaleway"
+    client_base = "/scaleway"
+    document = "scaleway.yaml"
+    statuses = (CREATING, WAITING, VALIDATING, FAILED, PROVISIONING, READY, DELETING)
+    # How long the domain spends in each transient status, in sandbox-clock seconds. 0 lands the
+    # next step on the next request, so `wait_for_domain` returns at its first poll.
+    settings_defaults = {
+        "creating_seconds": 0,
+        "validating_seconds": 0,
+        "provisioning_seconds": 0,
+        "deleting_seconds": 0,
+    }
+
+    def __init__(self, sandbox):
+        super().__init__(sandbox)
+        self.reset()
+
+    def reset(self) -> None:
+        self.organizations: dict[str, str] = {}  # secret key -> organization id
+        self.created = 0  # creation sequence: orders domains created at one frozen instant
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def error_body(self, error: ProviderError) -> dict:
+        kind = error.extra.get("type") or ERROR_TYPES.get(error.status)
+        if kind is None:  # routing and server errors: still JSON, as the SDKs need
+            return {"message": error.message}
+        body = {"type": kind, "message": ERROR_MESSAGES[kind]}
+        if kind == "invalid_arguments":
+            body["details"] = error.extra.get("details") or [
+                {"argument_name": "", "reason": "constraint", "help_message": error.message}
+            ]
+        elif kind == "denied_authentication":
+            body |= {"method": "api_key", "reason": error.extra.get("reason", "invalid_argument")}
+        else:
+            body |= {k: v for k, v in error.extra.items() if k != "type"}
+        return body
+
+    def validation_error(self, message: str, field: str | None) -> ProviderError:
+        return _invalid(field or "body", _argument_reason(message, field), message)
+
+    # --- auth ---------------------------------------------------------------------------------
+
+    def _caller(self) -> str:
+        """The secret key of the request; each key stands for one organization."""
+        key = (self.header("X-Auth-Token") or "").strip().lower()
+        if not SECRET_KEY.match(key):
+            raise ProviderError(401, "X-Auth-Token must be a secret key (UUID)")
+        if key not in self.organizations:
+            self.organizations[key] = self.ids.uuid()
+        return key
+
+    def _owned(self, domain_id: str, action: str) -> Domain:
+        caller = self._caller()
+        self.sandbox.run_due()  # land steps whose time has come, also with a frozen clock
+        domain = self.store.get(self.name, domain_id)
+        if domain is None:
+            raise ProviderError(404, "domain not found", resource="domain", resource_id=domain_id)
+        if domain.owner != caller:
+            detail = {"resource": "domain", "action": action}
+            raise ProviderError(403, "domain of another organization", details=[detail])
+        return domain
+
+    # --- records ------------------------------------------------------------------------------
+
+    def _records(self, name: str) -> list[RequiredRecord]:
+        dkim = f"v=DKIM1; k=rsa; p={self.ids.rsa_public_key(DKIM_KEY_BITS)}"
+
+        def srv(kind, service, port, target, level):
+            value = f"0 1 {port} {target}"
+            return RequiredRecord(kind, "SRV", f"{service}.{name}", value, Rule.EXACT, level=level)
+
+        return [
+            RequiredRecord(
+                "domain_validation",
+                "TXT",
+                f"{CHALLENGE_PREFIX}.{name}",
+                self.ids.hex(32),
+                Rule.TOKEN,
+            ),
+            RequiredRecord("mx", "MX", name, MX_HOST, Rule.MX, priority=10),
+            RequiredRecord("spf", "TXT", name, f"v=spf1 {SPF_INCLUDE} -all", Rule.SPF, SPF_INCLUDE),
+            RequiredRecord("dkim", "TXT", f"{DKIM_SELECTOR}._domainkey.{name}", dkim, Rule.DKIM),
+            RequiredRecord(
+                "dmarc",
+                "TXT",
+                f"_dmarc.{name}",
+                f"v=DMARC1; p=quarantine; rua=mailto:postmaster@{name}",
+                Rule.DMARC,
+            ),
+            srv("imap", "_imaps._tcp", 993, f"imap.{name}", "recommended"),
+            srv("pop3", "_pop3s._tcp", 995, f"pop3.{name}", "optional"),
+            srv("submission", "_submissions._tcp", 465, f"smtp.{name}", "recommended"),
+            RequiredRecord(
+                "autoconfig",
+                "CNAME",
+                f"autoconfig.{name}",
+                "autoconfig.mailbox.scw.cloud",
+                Rule.CNAME,
+                level="optional",
+            ),
+            srv(
+                "autodiscover",
+                "_autodiscover._tcp",
+                443,
+                "autodiscover.mailbox.scw.cloud",
+                "optional",
+            ),
+            srv("caldav", "_caldavs._tcp", 443, DAV_HOST, "optional"),
+            srv("carddav", "_carddavs._tcp", 443, DAV_HOST, "optional"),
+        ]
+
+    def _record_status(self, domain: Domain, record: RequiredRecord) -> tuple[str, str | None]:
+        if domain.status == VALIDATING:
+            return "validating", None
+        result = domain.results.get(record.kind)
+        if result is None:
+            return "unknown_status", None
+        return RECORD_STATUS[result.outcome], result.reason
+
+    def _wire_record(self, domain: Domain, record: RequiredRecord) -> dict:
+        status, error = self._record_status(domain, record)
+        result = domain.results.get(record.kind)
+        value = f"{record.priority} {record.value}" if record.type == "MX" else record.value
+        return {
+            "id": domain.attrs["record_ids"][record.kind],
+            "domain_id": domain.id,
+            "status": status,
+            "level": record.level,
+            "dns_type": DNS_TYPES[record.type],
+            "dns_name": record.name,
+            "dns_value": value,
+            "error": error,
+            "created_at": iso(domain.created_at),
+            "updated_at": iso(result.checked_at if result else domain.created_at),
+        }
+
+    # --- wire views -----------------------------------------------------------------------------
+
+    def _wire(self, domain: Domain) -> dict:
+        name = domain.name
+        return {
+            "id": domain.id,
+            "project_id": domain.attrs["project_id"],
+            "organization_id": self.organizations[domain.owner],
+            "name": name,
+            "status": domain.status,
+            "mailbox_total_count": 0,
+            "created_at": iso(domain.created_at),
+            "updated_at": iso(domain.updated_at),
+            "webmail_url": WEBMAIL_URL,
+            "imap_url": f"imaps://imap.{name}:993",
+            "pop3_url": f"pop3s://pop3.{name}:995",
+            "smtp_url": f"smtps://smtp.{name}:465",
+        }
+
+    def describe(self, domain: Domain) -> dict:
+        return self._wire(domain)
+
+    # --- operations -----------------------------------------------------------------------------
+
+    def create_domain(self, body: dict):
+        """POST /mailbox/v1alpha1/domains: register a domain; it starts `creating`."""
+        caller = self._caller()
+        if body.get("project_id") is None:
+            raise _invalid(
+                "project_id",
+                "required",
+                "project_id is required: pass it, or set default_project_id on the client",
+            )
+        name = body["name"].strip().lower()
+        if not valid_hostname(name):
+            raise _invalid(
+                "name",
+                "constraint",
+                f"'{name}' is not a fully qualified domain name: use letters, digits and '-' "
+                "in at least two dot-separated labels",
+            )
+        with self.store.locked():
+            if self.store.find_name(self.name, name) is not None:
+                raise ProviderError(
+                    409,
+                    "domain exists",
+                    type="already_exists",
+                    resource="domain",
+                    resource_id=name,
+                    help_message=f"a domain named {name} is already registered",
+                )
+            domain = self.new_domain(
+                self.ids.uuid(), name, caller, CREATING, project_id=body["project_id"].lower()
+            )
+            domain.records = self._records(name)
+            domain.attrs["record_ids"] = {r.kind: self.ids.uuid() for r in domain.records}
+            self.created += 1
+            domain.attrs["seq"] = self.created
+            self.schedule(domain, self._seconds("creating_seconds"))
+            self.store.add(domain)
+        return self._wire(domain)
+
+    def list_domains(
+        self,
+        order_by: str = "created_at_desc",
+        page: int = 1,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        project_id: str | None = None,
+        statuses: list[str] | None = None,
+        search: str | None = None,
+    ):
+        """GET /mailbox/v1alpha1/domains: the caller's domains, filtered, ordered and paged."""
+        caller = self._caller()
+        self.sandbox.run_due()
+        domains = [
+            d
+            for d in self.store.list(self.name, caller)
+            if (project_id is None or d.attrs["project_id"] == project_id.lower())
+            and (not statuses or d.status in statuses)
+            and (not search or search.lower() in d.name)
+        ]
+        field, _, direction = order_by.rpartition("_")
+        domains.sort(key=ORDERS[field], reverse=direction == "desc")
+        start = (page - 1) * page_size
+        return {
+            "total_count": len(domains),
+            "domains": [self._wire(d) for d in domains[start : start + page_size]],
+        }
+
+    def get_domain(self, domain_id: str):
+        """GET /mailbox/v1alpha1/domains/{domain_id}."""
+        return self._wire(self._owned(domain_id, "read"))
+
+    def delete_domain(self, domain_id: str):
+        """DELETE /mailbox/v1alpha1/domains/{domain_id}: the domain turns `deleting`, then is gone."""
+        domain = self._owned(domain_id, "delete")
+        if domain.status == DELETING:
+            raise self._transient(domain)
+        self.set_status(domain, DELETING)
+        self.schedule(domain, self._seconds("deleting_seconds"))
+        return self._wire(domain)
+
+    def get_domain_records(self, domain_id: str):
+        """GET .../records: every record to publish, with its level and last verdict."""
+        domain = self._owned(domain_id, "read")
+        return {r.kind: self._wire_record(domain, r) for r in domain.records}
+
+    def validate_domain_records(self, domain_id: str, body: dict | None = None):
+        """POST .../validate-records: start validating; the verdict lands on the sandbox clock."""
+        domain = self._owned(domain_id, "write")
+        if domain.status in TRANSIENT:
+            raise self._transient(domain)
+        if domain.status != READY:  # a ready domain stays ready: nothing to validate
+            self.set_status(domain, VALIDATING)
+            self.schedule(domain, self._seconds("validating_seconds"))
+        return {}
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def on_due(self, domain: Domain) -> None:
+        """One step along creating -> waiting_validation, validating -> ..., deleting -> gone."""
+        domain.due_at = None
+        if domain.status == CREATING:
+            self.set_status(domain, WAITING)
+        elif domain.status == VALIDATING:
+            self.check(domain)
+            if self.all_valid(domain):
+                self.set_status(domain, PROVISIONING)
+                self.schedule(domain, self._seconds("provisioning_seconds"))
+            else:
+                self.set_status(domain, FAILED)
+        elif domain.status == PROVISIONING:
+            self.set_status(domain, READY)
+        elif domain.status == DELETING:
+            self.store.remove(self.name, domain.id)
+
+    def _seconds(self, setting: str) -> float:
+        return self.sandbox.settings(self.name)[setting]
+
+    def _transient(self, domain: Domain) -> ProviderError:
+        return ProviderError(
+            409,
+            f"domain is {domain.status}",
+            resource="domain",
+            resource_id=domain.id,
+            current_state=domain.status,
+        )

@@ -1,0 +1,371 @@
+"""Vortex email domains (Amazon SES underneath): four checks, each with its own status.
+
+Vortex reports an ownership token check, DKIM, SPF and DMARC separately, each with a status, an
+error object, an attempt counter and requested/completed times. Only create, list, update and
+checkDkimStatus are documented; the other checks run on the provider's own schedule, which the
+sandbox plays on its clock.
+
+Choices where Vortex's docs are silent (listed in docs/vortex.md):
+- records follow Amazon SES conventions: the token as TXT at `_amazonses.<domain>`, DKIM as one
+  CNAME `<token>._domainkey.<domain>` -> `<token>.dkim.amazonses.com` (`dkimTokens` holds one
+  entry, `dkim`, as in the docs' example), SPF `include:amazonses.com` at the domain, DMARC at
+  `_dmarc.<domain>`;
+- `isVerified` needs the token and DKIM checks verified; SPF and DMARC are reported only;
+- the provider issues the token and DKIM token `provider_setup_seconds` after create (default
+  at once), then re-checks every unverified check every `recheck_interval_seconds` for
+  `recheck_window_seconds` (72 h, as SES); checkDkimStatus checks DKIM at once (or after
+  `check_delay_seconds`, showing `waiting_for_provider` meanwhile);
+- a missing record reads `waiting_for_user` while re-checks continue and `failed` after; a wrong
+  record reads `failed`; a DNS temporary failure reads `provider_failed` for the token and DKIM.
+  SPF and DMARC have no provider states in their documented enums: a temporary failure leaves
+  their status as it was and sets the error;
+- `x-api-key` must be a well-formed Vortex key (`VRTX.<key id>.<secret>`); domains are scoped by
+  key and account; the `require_api_key` setting (1) can be set to 0 to accept any or no key;
+- create answers 201; list pages hold PAGE_SIZE domains in creation order; errors are
+  `{"error": "..."}` (what the SDK reads) with 400, 401, 404 and 409.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import timedelta
+
+from ..engine.clock import iso
+from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
+from .base import Provider, ProviderError, valid_hostname
+
+# Domains per list page (`?start=` is an offset); Vortex does not document its page size.
+PAGE_SIZE = 20
+TOKEN_PREFIX = "_amazonses"
+DKIM_TARGET_SUFFIX = "dkim.amazonses.com"
+SPF_INCLUDE = "include:amazonses.com"
+DMARC_VALUE = "v=DMARC1; p=none;"
+# Vortex API keys: "VRTX." + base64url of a 16-byte UUID (22 characters) + "." + secret.
+API_KEY = re.compile(r"^VRTX\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{8,}$")
+NO_KEY = "(no key)"  # the scope of calls made without a key when keys are not required
+
+WAITING_FOR_USER, WAITING_FOR_PROVIDER = "waiting_for_user", "waiting_for_provider"
+VERIFIED, FAILED, PROVIDER_FAILED = "verified", "failed", "provider_failed"
+
+# Wire field prefix of each check, and whether its documented enum has the provider states.
+CHECKS = {
+    "token": ("tokenVerification", True),
+    "dkim": ("dkim", True),
+    "spf": ("spfCheck", False),
+    "dmarc": ("dmarc", False),
+}
+# The checks `isVerified` waits for.
+DECIDING = ("token", "dkim")
+
+ERROR_CODES = {
+    Outcome.INVALID: "record_invalid",
+    Outcome.NOT_FOUND: "record_not_found",
+    Outcome.TEMPORARY_FAILURE: "dns_temporary_failure",
+}
+
+
+class Vortex(Provider):
+    name = "vortex"
+    mount = "/vortex"
+    client_base = "/vortex"
+    document = "vortex.yaml"
+    statuses = ("not_verified", "verified")
+    settings_defaults = {
+        "provider_setup_seconds": 0,
+        "check_delay_seconds": 0,
+        "recheck_interval_seconds": 300,
+        "recheck_window_seconds": 72 * 3600,
+        "require_api_key": 1,
+    }
+
+    def __init__(self, sandbox):
+        super().__init__(sandbox)
+        self.reset()
+
+    def reset(self) -> None:
+        # Each API key stands for one organization and one creating user, drawn on first create.
+        self.principals: dict[str, dict] = {}
+
+    def _setting(self, key: str) -> float:
+        return self.sandbox.settings(self.name)[key]
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def error_body(self, error: ProviderError) -> dict:
+        return {"error": error.message}
+
+    def validation_error(self, message: str, field: str | None) -> ProviderError:
+        if field and field.lower() == "x-api-key":
+            return ProviderError(401, "A valid x-api-key header is required")
+        return ProviderError(400, f"Invalid request: {message}", field=field)
+
+    # --- auth ---------------------------------------------------------------------------------
+
+    def _scope(self, account_id: str) -> tuple[str, str]:
+        """(API key, owner) of this call; a domain is reached only by its key and account."""
+        key = (self.header("x-api-key") or "").strip()
+        if self._setting("require_api_key"):
+            if not key:
+                raise ProviderError(401, "Missing x-api-key header")
+            if not API_KEY.match(key):
+                raise ProviderError(
+                    401,
+                    "Invalid API key: expected VRTX.<key id>.<secret> from the Vortex dashboard",
+                )
+        key = key or NO_KEY
+        return key, f"{key}|{account_id}"
+
+    def _principal(self, key: str) -> dict:
+        if key not in self.principals:
+            self.principals[key] = {"organizationId": self.ids.uuid(), "creatorId": self.ids.uuid()}
+        return self.principals[key]
+
+    def _owned(self, account_id: str, domain_id: str) -> Domain:
+        _, owner = self._scope(account_id)
+        domain = self.store.get(self.name, domain_id)
+        if domain is None or domain.owner != owner:
+            raise ProviderError(404, f"Email domain {domain_id} not found")
+        return domain
+
+    # --- records ------------------------------------------------------------------------------
+
+    def _records(self, name: str) -> list[RequiredRecord]:
+        token = base64.b64encode(self.ids.random.getrandbits(256).to_bytes(32, "big")).decode()
+        dkim = self.ids.token(32).lower()
+        spf = f"v=spf1 {SPF_INCLUDE} ~all"
+        return [
+            RequiredRecord("token", "TXT", f"{TOKEN_PREFIX}.{name}", token, Rule.TOKEN),
+            RequiredRecord(
+                "dkim",
+                "CNAME",
+                f"{dkim}._domainkey.{name}",
+                f"{dkim}.{DKIM_TARGET_SUFFIX}",
+                Rule.CNAME,
+            ),
+            RequiredRecord("spf", "TXT", name, spf, Rule.SPF, SPF_INCLUDE),
+            RequiredRecord("dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC),
+        ]
+
+    # --- the wire object -----------------------------------------------------------------------
+
+    def _wire(self, domain: Domain) -> dict:
+        a = domain.attrs
+        issued = a["issued"]
+        dkim = domain.record("dkim")
+        wire = {
+            "id": domain.id,
+            "organizationId": a["organizationId"],
+            "accountId": a["accountId"],
+            "creatorId": a["creatorId"],
+            "createdAt": iso(domain.created_at),
+            "modifiedAt": iso(a["modifiedAt"]),
+            "domain": domain.name,
+            "description": a["description"],
+            "verificationToken": domain.record("token").value if issued else None,
+        }
+        wire |= self._wire_check(domain, "token", at_end=False)
+        wire["dkimTokens"] = {"dkim": dkim.name.split(".", 1)[0]} if issued else None
+        wire["isVerified"] = self._is_verified(domain)
+        for kind in ("dkim", "spf", "dmarc"):
+            wire |= self._wire_check(domain, kind)
+        wire |= {"isDefault": False, "deactivated": False, "attributes": {}}
+        return wire
+
+    def _wire_check(self, domain: Domain, kind: str, at_end: bool = True) -> dict:
+        prefix, _ = CHECKS[kind]
+        state = domain.attrs["checks"][kind]
+        timing = {
+            f"{prefix}RequestedAt": iso(state["requestedAt"]),
+            f"{prefix}CompletedAt": iso(state["completedAt"]),
+        }
+        # The documented field order differs: token times come first, the other checks' last.
+        fields = {
+            f"{prefix}Status": state["status"],
+            f"{prefix}Error": state["error"],
+            f"{prefix}Attempts": state["attempts"],
+        }
+        return fields | timing if at_end else timing | fields
+
+    def _is_verified(self, domain: Domain) -> bool:
+        return all(domain.attrs["checks"][k]["status"] == VERIFIED for k in DECIDING)
+
+    def describe(self, domain: Domain) -> dict:
+        return self._wire(domain)
+
+    def _touch(self, domain: Domain) -> None:
+        domain.attrs["modifiedAt"] = self.now()
+        self.set_status(domain, "verified" if self._is_verified(domain) else "not_verified")
+
+    # --- operations -----------------------------------------------------------------------------
+
+    def create_email_domain(self, accountId: str, body: dict):
+        key, owner = self._scope(accountId)
+        name = body["domain"].strip().lower()
+        if not valid_hostname(name):
+            raise ProviderError(
+                400,
+                f"domain: '{name}' is not a valid domain name: use letters, digits, '.' and '-', "
+                "with each label starting and ending with a letter or digit",
+                field="domain",
+            )
+        with self.store.locked():
+            if self.store.find_name(self.name, name, owner) is not None:
+                raise ProviderError(409, f"Email domain {name} already exists for this account")
+            domain = self._new(accountId, key, owner, name, body.get("description"))
+            self.store.add(domain)
+        return self._wire(domain), 201
+
+    def _new(self, account_id: str, key: str, owner: str, name: str, description) -> Domain:
+        principal = self._principal(key)
+        domain = self.new_domain(
+            self.ids.uuid(),
+            name,
+            owner,
+            "not_verified",
+            accountId=account_id,
+            description=description,
+            modifiedAt=None,
+            issued=False,
+            steps={},
+            **principal,
+        )
+        domain.records = self._records(domain.name)
+        user = {"status": WAITING_FOR_USER, "error": None, "attempts": 0}
+        domain.attrs["checks"] = {
+            kind: dict(user, requestedAt=None, completedAt=None)
+            | ({"status": WAITING_FOR_PROVIDER} if has_provider else {})
+            for kind, (_, has_provider) in CHECKS.items()
+        }
+        setup = self._setting("provider_setup_seconds")
+        if setup:
+            self._plan(domain, "issue", setup)
+        else:
+            self._issue(domain, touch=False)
+        return domain
+
+    def list_email_domains(self, accountId: str, start: int = 0):
+        _, owner = self._scope(accountId)
+        domains = self.store.list(self.name, owner)
+        return [self._wire(d) for d in domains[start : start + PAGE_SIZE]]
+
+    def update_email_domain(self, accountId: str, id: str, body: dict):
+        domain = self._owned(accountId, id)
+        domain.attrs["description"] = body["description"]
+        self._touch(domain)
+        return self._wire(domain)
+
+    def check_dkim_status(self, accountId: str, id: str):
+        """Ask the provider about DKIM now; before it issued the DKIM token nothing changes."""
+        domain = self._owned(accountId, id)
+        if not domain.attrs["issued"]:
+            return self._wire(domain)
+        state = domain.attrs["checks"]["dkim"]
+        state.update(
+            status=WAITING_FOR_PROVIDER,
+            attempts=state["attempts"] + 1,
+            requestedAt=self.now(),
+            completedAt=None,
+        )
+        delay = self._setting("check_delay_seconds")
+        if delay:
+            self._plan(domain, "dkim", delay)
+        else:
+            self._land(domain, "dkim")
+        self._touch(domain)
+        return self._wire(domain)
+
+    # --- the provider's own schedule ----------------------------------------------------------
+
+    def _plan(self, domain: Domain, step: str, seconds: float) -> None:
+        """Schedule one named step; the domain's due_at is its earliest step."""
+        steps = domain.attrs["steps"]
+        steps[step] = self.now() + timedelta(seconds=seconds)
+        domain.due_at = min(steps.values())
+
+    def on_due(self, domain: Domain) -> None:
+        steps, now = domain.attrs["steps"], self.now()
+        for step in ("issue", "dkim", "recheck"):
+            if step in steps and steps[step] <= now:
+                del steps[step]
+                {"issue": self._issue, "dkim": self._dkim_landed, "recheck": self._recheck}[step](
+                    domain
+                )
+        domain.due_at = min(steps.values(), default=None)
+
+    def _issue(self, domain: Domain, touch: bool = True) -> None:
+        """The provider hands out the verification and DKIM tokens; the user's turn begins."""
+        domain.attrs["issued"] = True
+        domain.attrs["recheck_until"] = self.now() + timedelta(
+            seconds=self._setting("recheck_window_seconds")
+        )
+        for kind in ("token", "dkim"):
+            domain.attrs["checks"][kind]["status"] = WAITING_FOR_USER
+        self._plan(domain, "recheck", self._setting("recheck_interval_seconds"))
+        if touch:
+            self._touch(domain)
+
+    def _window_open(self, domain: Domain) -> bool:
+        return self.now() < domain.attrs["recheck_until"]
+
+    def _recheck(self, domain: Domain) -> None:
+        """Check every unverified check; again after the interval, until the window closes."""
+        pending = [
+            kind
+            for kind, state in domain.attrs["checks"].items()
+            if state["status"] != VERIFIED
+            and not (kind == "dkim" and "dkim" in domain.attrs["steps"])
+        ]
+        for kind in pending:
+            state = domain.attrs["checks"][kind]
+            state.update(attempts=state["attempts"] + 1, requestedAt=self.now(), completedAt=None)
+            self._land(domain, kind)
+        if pending:
+            self._touch(domain)
+        unverified = any(s["status"] != VERIFIED for s in domain.attrs["checks"].values())
+        if unverified and self._window_open(domain):
+            left = (domain.attrs["recheck_until"] - self.now()).total_seconds()
+            self._plan(domain, "recheck", min(self._setting("recheck_interval_seconds"), left))
+
+    def _dkim_landed(self, domain: Domain) -> None:
+        self._land(domain, "dkim")
+        self._touch(domain)
+
+    def _land(self, domain: Domain, kind: str) -> None:
+        """Ask DNS about one check's record and record the outcome in Vortex's words."""
+        result = self.check(domain, [kind])[kind]
+        state = domain.attrs["checks"][kind]
+        _, has_provider = CHECKS[kind]
+        status = self._status(result, self._window_open(domain))
+        if status == PROVIDER_FAILED and not has_provider:
+            status = state["status"]  # no word for it in this check's enum: keep the last one
+        state.update(status=status, error=self._error(result, domain), completedAt=self.now())
+
+    def _status(self, result: CheckResult, window_open: bool) -> str:
+        if result.outcome is Outcome.VALID:
+            return VERIFIED
+        if result.outcome is Outcome.TEMPORARY_FAILURE:
+            return PROVIDER_FAILED
+        if result.outcome is Outcome.NOT_FOUND and window_open:
+            return WAITING_FOR_USER
+        return FAILED
+
+    def _error(self, result: CheckResult, domain: Domain) -> dict | None:
+        if result.valid:
+            return None
+        message = result.reason or "the record does not match"
+        if not self._window_open(domain):
+            hours = self._setting("recheck_window_seconds") / 3600
+            message += (
+                f"; the provider stopped re-checking {hours:g} hours after issuing the tokens"
+            )
+        return {
+            "code": ERROR_CODES[result.outcome],
+            "message": message,
+            "record": {
+                "type": result.record.type,
+                "name": result.record.name,
+                "value": result.record.value,
+            },
+            "found": list(result.found),
+        }
