@@ -94,6 +94,10 @@ class ControlClient:
             body["visible_after_seconds"] = visible_after_seconds
         return self.call("POST", f"/domains/{provider}/{domain_id}/publish", json=body)["published"]
 
+    def verify(self, provider: str, domain_id: str) -> dict:
+        """Run the provider's own verification now; returns the domain's control view."""
+        return self.call("POST", f"/domains/{provider}/{domain_id}/verify")
+
     def settings(self, provider: str, **changes) -> dict:
         path = f"/providers/{provider}/settings"
         return self.call("PATCH", path, json=changes) if changes else self.call("GET", path)
@@ -121,3 +125,11 @@ class ControlClient:
     def requests(self, provider: str | None = None) -> list[dict]:
         params = {"provider": provider} if provider else {}
         return self.call("GET", "/requests", params=params)["requests"]
+
+    def report(self) -> dict:
+        """The client conformance report: per provider, operations, statuses, states, violations."""
+        return self.call("GET", "/report")
+
+    def clear_report(self) -> None:
+        """Start a new client conformance report (reset keeps it)."""
+        self.call("DELETE", "/report")

@@ -140,6 +140,12 @@ class Control:
             raise ProviderError(400, str(exc)) from None
         return {"published": published}
 
+    def verify_domain(self, provider: str, domain_id: str):
+        """Run the provider's own verification now, as the domain's owner would trigger it."""
+        domain = self._domain(provider, domain_id)
+        self.sandbox.providers[provider].verify_now(domain)
+        return domain_view(self.sandbox, domain)
+
     def _known(self, provider: str):
         if provider not in self.sandbox.providers:
             known = ", ".join(self.sandbox.providers)
@@ -198,6 +204,13 @@ class Control:
 
     def clear_requests(self):
         self.sandbox.requests.clear()
+        return None, 204
+
+    def get_report(self):
+        return self.sandbox.report.build()
+
+    def clear_report(self):
+        self.sandbox.report.clear()
         return None, 204
 
 

@@ -85,6 +85,14 @@ class Provider:
         """Run the domain's scheduled step (a delayed result, a re-check); set its next due_at."""
         domain.due_at = None
 
+    def verify_now(self, domain: Domain) -> None:
+        """Start the provider's own verification of a domain, as its owner's verify call would.
+
+        Used by the control API and the dashboard ("verify now"); the default asks DNS and
+        leaves the status to the provider's scheduled steps.
+        """
+        self.check(domain)
+
     def describe(self, domain: Domain) -> dict:
         """The provider-specific summary shown by the control API and the dashboard."""
         return {}

@@ -196,6 +196,10 @@ class Monite(Provider):
 
     def verify_domain(self, domain_id: str):
         domain = self._owned(domain_id)
+        self.verify_now(domain)
+        return {"id": domain.id, "domain": domain.name, "status": domain.status}
+
+    def verify_now(self, domain: Domain) -> None:
         settings = self.sandbox.settings(self.name)
         domain.attrs["recheck_until"] = self.now() + timedelta(
             seconds=settings["recheck_window_seconds"]
@@ -205,7 +209,6 @@ class Monite(Provider):
             self.schedule(domain, settings["verify_delay_seconds"])
         else:
             self._check(domain)
-        return {"id": domain.id, "domain": domain.name, "status": domain.status}
 
     # --- lifecycle ------------------------------------------------------------------------------
 
