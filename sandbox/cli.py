@@ -41,6 +41,7 @@ def cmd_serve(args) -> int:
         dns_port=args.dns_port,
         resolver=args.resolver,
     )
+    sandbox.rate_limits.enabled = args.rate_limits
     server = SandboxServer(sandbox, host=args.host, port=args.port)
     try:
         server.serve_forever(on_ready=lambda: _print_banner(server))
@@ -254,6 +255,56 @@ def cmd_requests(args) -> int:
     return 0
 
 
+def cmd_http_fault(args) -> int:
+    if args.clear:
+        data = _call(args, "DELETE", "/http/faults")
+        _show(args, data, lambda d: print(f"cleared {d['removed']} fault(s)"))
+        return 0
+    if not args.provider:
+        data = _call(args, "GET", "/http/faults")
+        rows = [
+            [
+                f["id"],
+                f["provider"],
+                f["operation"] or "*",
+                f["status"] or ("abort" if f["abort"] else ""),
+                f["latency_ms"] or "",
+                f["count"] or "until cleared",
+                "" if f["probability"] is None else f["probability"],
+            ]
+            for f in data["faults"]
+        ]
+        header = ["ID", "PROVIDER", "OPERATION", "STATUS", "LATENCY MS", "REMAINING", "PROBABILITY"]
+        _show(args, data, lambda _: _print_rows(rows, header))
+        return 0
+    body = {"provider": args.provider}
+    for key in ("operation", "status", "latency_ms", "count", "probability"):
+        if getattr(args, key) is not None:
+            body[key] = getattr(args, key)
+    if args.abort:
+        body["abort"] = True
+    data = _call(args, "POST", "/http/faults", json=body)
+    _show(
+        args, data, lambda d: print(f"fault {d['id']} on {d['provider']} {d['operation'] or '*'}")
+    )
+    return 0
+
+
+def cmd_rate_limits(args) -> int:
+    if args.state == "show":
+        data = _call(args, "GET", "/rate-limits")
+    else:
+        data = _call(args, "PUT", "/rate-limits", json={"enabled": args.state == "on"})
+
+    def table(d):
+        print(f"rate limits {'on' if d['enabled'] else 'off'}")
+        for name, quota in d["quotas"].items():
+            print(f"  {name:<9} {quota['requests']} requests / {quota['window_seconds']} s")
+
+    _show(args, data, table)
+    return 0
+
+
 def cmd_settings(args) -> int:
     changes = {}
     for pair in args.changes:
@@ -299,6 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolver",
         metavar="HOST:PORT",
         help="verify against this DNS resolver instead of the built-in fake DNS (pre-flight checks)",
+    )
+    serve.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="enforce each provider's documented rate limits, counted on the sandbox clock",
     )
     serve.set_defaults(func=cmd_serve)
 
@@ -371,6 +427,31 @@ def build_parser() -> argparse.ArgumentParser:
     requests = _client(sub.add_parser("requests", help="provider API requests received"))
     requests.add_argument("--provider")
     requests.set_defaults(func=cmd_requests)
+
+    http = sub.add_parser("http", help="HTTP faults on provider operations")
+    http_sub = http.add_subparsers(dest="http_command", required=True, metavar="ACTION")
+    hfault = _client(
+        http_sub.add_parser("fault", help="add, list (no arguments) or clear HTTP faults")
+    )
+    hfault.add_argument("provider", nargs="?")
+    hfault.add_argument(
+        "--operation", help="an operationId of the provider's document (default: all)"
+    )
+    hfault.add_argument("--status", type=int, choices=[429, 500, 502, 503, 504])
+    hfault.add_argument("--latency-ms", type=int)
+    hfault.add_argument("--abort", action="store_true", help="drop the connection mid-answer")
+    hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
+    hfault.add_argument(
+        "--probability", type=float, help="0..1, drawn from the seeded random source"
+    )
+    hfault.add_argument("--clear", action="store_true", help="remove every HTTP fault")
+    hfault.set_defaults(func=cmd_http_fault)
+
+    limits = _client(
+        sub.add_parser("rate-limits", help="show, or turn on/off, the documented rate limits")
+    )
+    limits.add_argument("state", nargs="?", default="show", choices=["show", "on", "off"])
+    limits.set_defaults(func=cmd_rate_limits)
 
     settings = _client(sub.add_parser("settings", help="show or change a provider's timings"))
     settings.add_argument("provider")

@@ -102,6 +102,25 @@ class ControlClient:
         path = f"/providers/{provider}/settings"
         return self.call("PATCH", path, json=changes) if changes else self.call("GET", path)
 
+    # --- HTTP faults and rate limits ---------------------------------------------------------
+
+    def add_http_fault(self, provider: str, **options) -> dict:
+        """Fail, slow or drop a provider's calls: status=, latency_ms=, abort=, operation=,
+        count=, probability=."""
+        body = {"provider": provider} | {k: v for k, v in options.items() if v is not None}
+        return self.call("POST", "/http/faults", json=body)
+
+    def http_faults(self) -> list[dict]:
+        return self.call("GET", "/http/faults")["faults"]
+
+    def clear_http_faults(self) -> int:
+        return self.call("DELETE", "/http/faults")["removed"]
+
+    def rate_limits(self, enabled: bool | None = None) -> dict:
+        if enabled is None:
+            return self.call("GET", "/rate-limits")
+        return self.call("PUT", "/rate-limits", json={"enabled": enabled})
+
     # --- clock, reset, requests ---------------------------------------------------------------
 
     def clock(self) -> dict:

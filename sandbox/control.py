@@ -80,7 +80,10 @@ class Control:
         return self.list_dns_records(body["name"], rtype), 201
 
     def delete_dns_records(self, name: str, type: str | None = None):
-        removed = self.zone.remove(name, type.upper() if type else None)
+        try:
+            removed = self.zone.remove(name, type.upper() if type else None)
+        except ValueError as exc:  # a malformed name
+            raise ProviderError(400, str(exc)) from None
         return {"removed": removed}
 
     # --- DNS faults and queries ---------------------------------------------------------------
@@ -158,6 +161,52 @@ class Control:
         if domain is None:
             raise ProviderError(404, f"no {provider} domain with id {domain_id}")
         return domain
+
+    # --- HTTP faults and rate limits ---------------------------------------------------------
+
+    def list_http_faults(self):
+        return {"faults": self.sandbox.http_faults.list()}
+
+    def add_http_fault(self, body: dict):
+        provider = self._known(body["provider"])
+        operation = body.get("operation")
+        if operation and operation not in provider.operation_ids():
+            known = ", ".join(sorted(provider.operation_ids()))
+            raise ProviderError(
+                400, f"operation {operation!r} is not in {provider.name}'s API; use: {known}"
+            )
+        try:
+            fault = self.sandbox.http_faults.add(
+                provider.name,
+                operation,
+                status=body.get("status"),
+                latency_ms=body.get("latency_ms", 0),
+                abort=body.get("abort", False),
+                count=body.get("count"),
+                probability=body.get("probability"),
+            )
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+        return fault, 201
+
+    def clear_http_faults(self):
+        return {"removed": self.sandbox.http_faults.clear()}
+
+    def get_rate_limits(self):
+        return self._rate_limits_view()
+
+    def set_rate_limits(self, body: dict):
+        self.sandbox.rate_limits.enabled = body["enabled"]
+        self.sandbox.rate_limits.clear()
+        return self._rate_limits_view()
+
+    def _rate_limits_view(self) -> dict:
+        quotas = {
+            name: {"requests": p.rate_limit[0], "window_seconds": p.rate_limit[1]}
+            for name, p in self.sandbox.providers.items()
+            if p.rate_limit
+        }
+        return {"enabled": self.sandbox.rate_limits.enabled, "quotas": quotas}
 
     # --- provider settings --------------------------------------------------------------------
 

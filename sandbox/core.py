@@ -17,6 +17,8 @@ from .engine.clock import Clock
 from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
 from .engine.verifier import Verifier
+from .gate import HttpFaults, RateLimits
+from .report import ClientReport
 from .requestlog import RequestLog
 
 # How often scheduled steps are looked for while the clock runs in real time.
@@ -52,11 +54,14 @@ class Sandbox:
         self.ids = Ids(seed)
         self.store = Store()
         self.requests = RequestLog()
+        self.http_faults = HttpFaults(seed)
+        self.rate_limits = RateLimits()
         self.dns = FakeDNS(host=dns_host, port=dns_port, clock=self.clock)
         self._dns_port = dns_port
         self.resolver = resolver
         self.verifier: Verifier | None = None
         self.providers = {cls.name: cls(self) for cls in PROVIDERS}
+        self.report = ClientReport(self)  # outlives reset: it describes a whole test session
         self._settings = {name: dict(p.settings_defaults) for name, p in self.providers.items()}
         self._steps = threading.RLock()
         self._stop = threading.Event()
@@ -137,6 +142,13 @@ class Sandbox:
             self.clock.set(instant)
             return self.run_due()
 
+    def provider_for(self, path: str):
+        """The provider whose mount serves this request path, if any."""
+        for provider in self.providers.values():
+            if path == provider.mount or path.startswith(provider.mount + "/"):
+                return provider
+        return None
+
     # --- provider settings ------------------------------------------------------------------
 
     def settings(self, provider: str) -> dict:
@@ -166,6 +178,9 @@ class Sandbox:
             if seed is not None:
                 self.seed = seed
             self.ids = Ids(self.seed)
+            self.http_faults.clear()
+            self.http_faults.reseed(self.seed)
+            self.rate_limits.clear()
             self.store.clear()
             self.requests.clear()
             self.dns.zone.clear()

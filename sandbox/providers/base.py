@@ -44,6 +44,7 @@ class Provider:
     client_base: str = ""  # what a client sets as its base URL, relative to the server
     statuses: tuple[str, ...] = ()  # the domain status vocabulary, for reports and the UI
     settings_defaults: dict = {}  # timings and switches the control API may change
+    rate_limit: tuple[int, float] | None = None  # documented quota: (requests, window seconds)
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
@@ -77,6 +78,32 @@ class Provider:
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         """How the provider answers a request its document rejects."""
         return ProviderError(400, message, field=field)
+
+    def rate_limit_headers(self, limit: int, remaining: int, reset_at: datetime) -> dict:
+        """Headers the provider sends about its rate limit (on every answer while enabled)."""
+        return {}
+
+    def too_many_requests(self, retry_after: int) -> ProviderError:
+        """The provider's 429: rendered by error_body/error_headers like any other error."""
+        return ProviderError(
+            429, "Too many requests", retry_after=retry_after, code="RATE_LIMIT_EXCEEDED"
+        )
+
+    def operation_ids(self) -> set[str]:
+        """The operationIds of the provider's document (what HTTP faults can target)."""
+        import yaml
+
+        from ..app import openapi_dir
+
+        if not hasattr(self, "_operation_ids"):
+            document = yaml.safe_load((openapi_dir() / self.document).read_text())
+            self._operation_ids = {
+                op["operationId"]
+                for item in document.get("paths", {}).values()
+                for op in item.values()
+                if isinstance(op, dict) and "operationId" in op
+            }
+        return self._operation_ids
 
     def reset(self) -> None:
         """Forget provider-level state (tokens, counters) on a sandbox reset."""

@@ -41,6 +41,7 @@ class Monite(Provider):
     client_base = "/monite/v1"
     document = "monite.yaml"
     statuses = (WAITING, VERIFIED)
+    rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)
     settings_defaults = {
         "verify_delay_seconds": 0,
         "recheck_first_seconds": 300,
@@ -65,6 +66,21 @@ class Monite(Provider):
                 ]
             }
         return {"error": {"message": error.message}}
+
+    def error_headers(self, error: ProviderError) -> dict:
+        if error.status == 429:
+            return {"Retry-After": str(error.extra.get("retry_after", 1))}
+        return {}
+
+    def rate_limit_headers(self, limit: int, remaining: int, reset_at) -> dict:
+        remaining = str(max(remaining, 0))
+        return {
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": remaining,
+            "RateLimit-Reset": str(int(reset_at.timestamp())),
+            "X-RateLimit-Limit-Second": str(limit),
+            "X-RateLimit-Remaining-Second": remaining,
+        }
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         where = re.search(r"(query|path|header|cookie) parameter", message)

@@ -1,0 +1,132 @@
+"""HTTP fault injection and the providers' rate limits, against the real server."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from monite import Monite
+from monite.errors import TooManyRequestsError
+
+from tests.test_monite import create, partner_headers
+
+
+@pytest.fixture
+def monite(urls, control):
+    base = urls["monite"]
+    yield base, partner_headers(base)
+    control.clear_http_faults()
+    control.rate_limits(False)
+
+
+def test_the_next_n_calls_fail_in_the_providers_shape_then_recover(monite, control):
+    base, headers = monite
+    control.add_http_fault("monite", operation="list_domains", status=503, count=2)
+    statuses = [httpx.get(f"{base}/mailbox_domains", headers=headers) for _ in range(3)]
+    assert [r.status_code for r in statuses] == [503, 503, 200]
+    assert statuses[0].json() == {"error": {"message": "Service temporarily unavailable"}}
+    assert control.http_faults() == []
+
+
+def test_a_fault_on_one_operation_leaves_the_others_alone(monite, control):
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    control.add_http_fault("monite", operation="verify_domain", status=500)
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200
+    verify = httpx.post(f"{base}/mailbox_domains/{domain_id}/verify", headers=headers)
+    assert verify.status_code == 500
+    assert verify.json() == {"error": {"message": "Internal server error"}}
+
+
+def test_an_injected_429_carries_retry_after_and_an_sdk_retry_loop_gets_through(
+    monite, control, urls
+):
+    base, headers = monite
+    control.add_http_fault("monite", operation="list_domains", status=429, count=2)
+    first = httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert first.status_code == 429
+    assert first.headers["Retry-After"] == "1"
+    assert first.json() == {"error": {"message": "Too many requests"}}
+
+    control.add_http_fault("monite", operation="list_domains", status=429, count=2)
+    sdk = Monite(
+        monite_version="2024-05-25",
+        token=headers["Authorization"].split()[1],
+        base_url=urls["monite"],
+    )
+    with pytest.raises(TooManyRequestsError):
+        sdk.mailbox_domains.get()
+    # the SDK counts retries from 2, so max_retries=5 allows three; each waits Retry-After (1 s)
+    listed = sdk.mailbox_domains.get(request_options={"max_retries": 5})
+    assert listed.data == []
+    assert control.http_faults() == []
+
+
+def test_added_latency_delays_the_answer_but_keeps_it(monite, control):
+    base, headers = monite
+    control.add_http_fault("monite", operation="list_domains", latency_ms=300, count=1)
+    started = time.monotonic()
+    response = httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert response.status_code == 200 and response.json() == {"data": []}
+    assert time.monotonic() - started >= 0.25
+
+
+def test_an_aborted_connection_is_a_transport_error_for_the_client(monite, control):
+    base, headers = monite
+    control.add_http_fault("monite", abort=True, count=1)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200
+
+
+def test_probabilistic_faults_repeat_exactly_for_the_same_seed(urls, control):
+    base = urls["monite"]
+
+    def run() -> list[int]:
+        control.reset(seed=77)
+        headers = partner_headers(base)
+        control.add_http_fault("monite", operation="list_domains", status=503, probability=0.5)
+        codes = [
+            httpx.get(f"{base}/mailbox_domains", headers=headers).status_code for _ in range(20)
+        ]
+        control.clear_http_faults()
+        return codes
+
+    first, second = run(), run()
+    assert first == second
+    assert set(first) == {200, 503}
+
+
+def test_a_fault_needs_a_known_operation_and_an_effect(control):
+    from sandbox.client import ControlError
+
+    with pytest.raises(ControlError, match="operation 'nope' is not in monite's API"):
+        control.add_http_fault("monite", operation="nope", status=500)
+    with pytest.raises(ControlError, match="needs a status, latency_ms or abort"):
+        control.add_http_fault("monite")
+
+
+def test_rate_limits_follow_the_documented_quota_on_the_sandbox_clock(monite, control):
+    base, headers = monite
+    assert control.rate_limits(True)["quotas"]["monite"] == {"requests": 30, "window_seconds": 1.0}
+    answers = [httpx.get(f"{base}/mailbox_domains", headers=headers) for _ in range(31)]
+    assert [r.status_code for r in answers[:30]] == [200] * 30
+    assert answers[0].headers["X-RateLimit-Limit-Second"] == "30"
+    assert answers[29].headers["X-RateLimit-Remaining-Second"] == "0"
+    limited = answers[30]
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "1"
+    assert limited.headers["RateLimit-Remaining"] == "0"
+
+    control.advance(1)
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200
+
+
+def test_rate_limits_count_per_credential(monite, control, urls):
+    base, headers = monite
+    control.rate_limits(True)
+    for _ in range(31):
+        httpx.get(f"{base}/mailbox_domains", headers=headers)
+    other = partner_headers(base, "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c")
+    assert httpx.get(f"{base}/mailbox_domains", headers=other).status_code == 200
