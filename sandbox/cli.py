@@ -42,6 +42,15 @@ def cmd_serve(args) -> int:
         resolver=args.resolver,
     )
     sandbox.rate_limits.enabled = args.rate_limits
+    if args.scenario:
+        from . import scenario
+
+        try:
+            with open(args.scenario, encoding="utf-8") as file:
+                scenario.load_world(sandbox, scenario.parse(file.read()))
+        except (OSError, scenario.ScenarioError) as exc:
+            print(f"domainsandbox: {args.scenario}: {exc}", file=sys.stderr)
+            return 2
     server = SandboxServer(sandbox, host=args.host, port=args.port)
     try:
         server.serve_forever(on_ready=lambda: _print_banner(server))
@@ -305,6 +314,40 @@ def cmd_rate_limits(args) -> int:
     return 0
 
 
+def cmd_scenario(args) -> int:
+    client = ControlClient(args.url)
+    try:
+        if args.action == "export":
+            response = client.raw("GET", "/scenario")
+            if args.file:
+                with open(args.file, "w", encoding="utf-8") as file:
+                    file.write(response.text)
+                print(f"wrote {args.file}")
+            else:
+                print(response.text, end="")
+            return 0
+        if not args.file:
+            raise ControlError("scenario load needs a FILE")
+        try:
+            with open(args.file, "rb") as file:
+                text = file.read()
+        except OSError as exc:
+            raise ControlError(f"{args.file}: {exc.strerror}") from None
+        data = client.call(
+            "POST", "/scenario", content=text, headers={"Content-Type": "application/yaml"}
+        )
+    finally:
+        client.close()
+    _show(
+        args,
+        data,
+        lambda d: print(
+            f"loaded {args.file}: {d['domains']} domain(s), {d['dns_records']} DNS record(s), clock {d['clock']['now']}"
+        ),
+    )
+    return 0
+
+
 def cmd_settings(args) -> int:
     changes = {}
     for pair in args.changes:
@@ -356,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="enforce each provider's documented rate limits, counted on the sandbox clock",
     )
+    serve.add_argument("--scenario", metavar="FILE", help="start in the world of a scenario file")
     serve.set_defaults(func=cmd_serve)
 
     dns = sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
@@ -452,6 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     limits.add_argument("state", nargs="?", default="show", choices=["show", "on", "off"])
     limits.set_defaults(func=cmd_rate_limits)
+
+    scen = _client(sub.add_parser("scenario", help="export the world to a file, or load one"))
+    scen.add_argument("action", choices=["export", "load"])
+    scen.add_argument("file", nargs="?", help="the YAML file (export prints to stdout without one)")
+    scen.set_defaults(func=cmd_scenario)
 
     settings = _client(sub.add_parser("settings", help="show or change a provider's timings"))
     settings.add_argument("provider")

@@ -26,6 +26,11 @@ class ControlClient:
 
     def call(self, method: str, path: str, **kwargs):
         """One control API call; returns the decoded JSON (None when empty)."""
+        response = self.raw(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def raw(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """One control API call; returns the response, or raises ControlError on failure."""
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -38,7 +43,7 @@ class ControlClient:
             except (ValueError, KeyError, TypeError):
                 message = response.text
             raise ControlError(f"{response.status_code}: {message}", response.status_code)
-        return response.json() if response.content else None
+        return response
 
     # --- DNS --------------------------------------------------------------------------------
 
@@ -54,8 +59,10 @@ class ControlClient:
             body["visible_after_seconds"] = visible_after_seconds
         return self.call("POST", "/dns/records", json=body)["records"]
 
-    def remove_records(self, name: str, type: str | None = None) -> int:
+    def remove_records(self, name: str, type: str | None = None, value: str | None = None) -> int:
+        """Remove the records at a name (of one type; only one value of it, if given)."""
         params = {"name": name} | ({"type": type} if type else {})
+        params |= {"value": value} if value is not None else {}
         return self.call("DELETE", "/dns/records", params=params)["removed"]
 
     def add_fault(self, match: str, kind: str, **options) -> dict:
@@ -101,6 +108,17 @@ class ControlClient:
     def settings(self, provider: str, **changes) -> dict:
         path = f"/providers/{provider}/settings"
         return self.call("PATCH", path, json=changes) if changes else self.call("GET", path)
+
+    # --- scenarios ---------------------------------------------------------------------------
+
+    def export_scenario(self) -> str:
+        """The whole world as scenario YAML."""
+        return self.raw("GET", "/scenario").text
+
+    def load_scenario(self, text: str | bytes) -> dict:
+        """Replace the world by a scenario (YAML text); all or nothing."""
+        headers = {"Content-Type": "application/yaml"}
+        return self.call("POST", "/scenario", content=text, headers=headers)
 
     # --- HTTP faults and rate limits ---------------------------------------------------------
 

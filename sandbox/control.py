@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import flask
+
 from fake_dns.rdata import normalize_name, parse_value
 
+from . import scenario
 from .engine.clock import iso, utc
 from .providers.base import ProviderError
 
@@ -79,9 +82,11 @@ class Control:
             raise ProviderError(400, str(exc)) from None
         return self.list_dns_records(body["name"], rtype), 201
 
-    def delete_dns_records(self, name: str, type: str | None = None):
+    def delete_dns_records(self, name: str, type: str | None = None, value: str | None = None):
+        if value is not None and not type:
+            raise ProviderError(400, "value: give the record type too, to remove one value")
         try:
-            removed = self.zone.remove(name, type.upper() if type else None)
+            removed = self.zone.remove(name, type.upper() if type else None, value)
         except ValueError as exc:  # a malformed name
             raise ProviderError(400, str(exc)) from None
         return {"removed": removed}
@@ -161,6 +166,33 @@ class Control:
         if domain is None:
             raise ProviderError(404, f"no {provider} domain with id {domain_id}")
         return domain
+
+    # --- scenarios ---------------------------------------------------------------------------
+
+    def export_scenario(self, format: str = "yaml"):
+        world = scenario.export_world(self.sandbox)
+        if format == "json":
+            return world
+        return flask.Response(scenario.dump(world), mimetype="application/yaml")
+
+    def load_scenario(self, body=None):
+        if isinstance(body, bytes | str):
+            try:
+                body = scenario.parse(body)
+            except scenario.ScenarioError as exc:
+                raise ProviderError(400, f"scenario: {exc}") from None
+        if not isinstance(body, dict):
+            raise ProviderError(400, "scenario: send a YAML or JSON document")
+        try:
+            scenario.load_world(self.sandbox, body)
+        except scenario.ScenarioError as exc:
+            raise ProviderError(400, f"scenario: {exc}") from None
+        return {
+            "loaded": True,
+            "domains": len(self.sandbox.store),
+            "dns_records": len(self.sandbox.dns.zone),
+            "clock": self.sandbox.clock.snapshot(),
+        }
 
     # --- HTTP faults and rate limits ---------------------------------------------------------
 

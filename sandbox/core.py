@@ -155,8 +155,10 @@ class Sandbox:
         """The provider's current timings and switches (verify delay, re-check schedule...)."""
         return self._settings[provider]
 
-    def update_settings(self, provider: str, changes: dict) -> dict:
-        """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""
+    def check_settings(self, provider: str, changes: dict) -> None:
+        """Raise ValueError unless `changes` are known settings of `provider` with sane values."""
+        if provider not in self._settings:
+            raise ValueError(f"unknown provider {provider!r}")
         current = self._settings[provider]
         unknown = set(changes) - set(current)
         if unknown:
@@ -167,8 +169,22 @@ class Sandbox:
         for key, value in changes.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"setting {key} must be a number of seconds, 0 or more")
-        current.update(changes)
-        return current
+
+    def update_settings(self, provider: str, changes: dict) -> dict:
+        """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""
+        self.check_settings(provider, changes)
+        self._settings[provider].update(changes)
+        return self._settings[provider]
+
+    def check_http_fault(self, fault: dict) -> None:
+        """Raise ValueError unless `fault` describes a valid HTTP fault."""
+        if fault.get("provider") not in self.providers:
+            raise ValueError(f"unknown provider {fault.get('provider')!r}")
+        HttpFaults(self.seed).add(**fault)
+
+    def world_lock(self):
+        """Hold the world still: no scheduled step runs while this is held."""
+        return self._steps
 
     # --- world --------------------------------------------------------------------------------
 

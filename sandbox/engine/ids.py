@@ -12,13 +12,32 @@ DEFAULT_SEED = 1234
 
 
 class Ids:
-    """One seeded Faker and one seeded random source per sandbox; same seed, same values."""
+    """Seeded identities: same seed and same sequence of draws, same values.
 
-    def __init__(self, seed: int = DEFAULT_SEED):
+    Each draw gets its own random stream derived from (seed, draw number), so the whole state is
+    two integers: a scenario can save it and a later load continues exactly where it stopped.
+    """
+
+    def __init__(self, seed: int = DEFAULT_SEED, drawn: int = 0):
         self.seed = seed
-        self.random = random.Random(seed)
-        self.faker = Faker()
-        self.faker.seed_instance(seed)
+        self.drawn = drawn
+        self._faker = Faker()
+
+    @property
+    def random(self) -> random.Random:
+        """A fresh seeded random stream for one draw."""
+        self.drawn += 1
+        return random.Random(f"{self.seed}/{self.drawn}")
+
+    @property
+    def faker(self) -> Faker:
+        """The Faker, seeded for one draw."""
+        self._faker.seed_instance(f"{self.seed}/faker/{self.drawn}")
+        self.drawn += 1
+        return self._faker
+
+    def state(self) -> dict:
+        return {"seed": self.seed, "drawn": self.drawn}
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
@@ -28,7 +47,8 @@ class Ids:
 
     def token(self, length: int = 40) -> str:
         alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-        return "".join(self.random.choice(alphabet) for _ in range(length))
+        stream = self.random
+        return "".join(stream.choice(alphabet) for _ in range(length))
 
     def ipv4(self) -> str:
         return self.faker.ipv4_public()

@@ -105,6 +105,13 @@ class Provider:
             }
         return self._operation_ids
 
+    def export_state(self) -> dict:
+        """Provider-level state a scenario must keep (tokens, counters); datetimes allowed."""
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        """Restore what export_state() returned."""
+
     def reset(self) -> None:
         """Forget provider-level state (tokens, counters) on a sandbox reset."""
 

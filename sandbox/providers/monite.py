@@ -52,6 +52,12 @@ class Monite(Provider):
     def reset(self) -> None:
         self.tokens: dict[str, dict] = {}
 
+    def export_state(self) -> dict:
+        return {"tokens": self.tokens} if self.tokens else {}
+
+    def load_state(self, state: dict) -> None:
+        self.tokens = dict(state.get("tokens", {}))
+
     def __init__(self, sandbox):
         super().__init__(sandbox)
         self.reset()
