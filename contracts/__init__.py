@@ -1,10 +1,10 @@
 """Contract testing against the providers' documents (Schemathesis), and the pytest plugin.
 
-    import contracts
-    result = contracts.run("monite")            # a private in-process sandbox
-    result = contracts.run("monite", base_url="https://api.sandbox.monite.com/v1",
-                           headers={"Authorization": "Bearer ..."})
-    assert result.ok, result.summary()
+import contracts
+result = contracts.run("monite")            # a private in-process sandbox
+result = contracts.run("monite", base_url="https://api.sandbox.monite.com/v1",
+                       headers={"Authorization": "Bearer ..."})
+assert result.ok, result.summary()
 """
 
 from .profiles import profiles

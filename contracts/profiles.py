@@ -32,8 +32,8 @@ class Profile:
     mount: str  # where the sandbox serves the document; the paths in it are relative to this
     document: str  # file under openapi/
     credentials: Callable[[str], dict[str, str]] | None = None  # sandbox base URL -> headers
-    # Per-check configuration for Schemathesis, only for documented quirks of a provider.
-    checks: dict[str, dict] = field(default_factory=dict)
+    # Per-operation Schemathesis settings, only for documented quirks of an API.
+    operations: list[dict] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -56,11 +56,42 @@ def _monite_token(base_url: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-# How to obtain credentials for each provider's API from an in-process sandbox.
-CREDENTIALS: dict[str, Callable[[str], dict[str, str]]] = {"monite": _monite_token}
+# How to obtain credentials for each provider's API from an in-process sandbox; providers not
+# listed get a placeholder credential for each security scheme of their document.
+CREDENTIALS: dict[str, Callable[[str], dict[str, str]]] = {
+    "monite": _monite_token,
+    # AutoSend keys look like `as_...`; each key is its own project
+    "autosend": lambda _base: {"Authorization": "Bearer as_domainsandbox_contract"},
+}
+# Scaleway secret keys are UUIDs (the SDK refuses anything else); any UUID is accepted.
+CREDENTIALS["scaleway"] = lambda _base: {"X-Auth-Token": "5e7a1c3d-9b2f-4d6e-8a0c-1f3b5d7e9a2c"}
+# Vortex keys must look like VRTX.<key id>.<secret>; any well-formed one is accepted.
+CREDENTIALS["vortex"] = lambda _base: {"x-api-key": "VRTX.ZG9tYWluc2FuZGJveC1jdA.contract-secret"}
 
-# Checks configured per provider, each with the documented reason (none needed so far).
-CHECKS: dict[str, dict[str, dict]] = {}
+# What positive_data_acceptance expects by default, plus 400 for the quirks below.
+_ACCEPT_OR_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+# Schemathesis settings per API, only for rules OpenAPI 3.0 cannot state; each says why.
+OPERATIONS: dict[str, list[dict]] = {
+    CONTROL: [
+        {
+            # Cross-field rules the document can only describe in words: a record's value must
+            # suit its type (an A record holds an IPv4 address), delay_ms belongs to delay
+            # faults only, deleting one value needs its type, setting names depend on the provider (GET lists them; unknown
+            # names are refused so a typo never silently does nothing), and an HTTP fault's
+            # operation must be one of that provider's operationIds. A schema-valid request
+            # breaking one of them is answered 400 with a sentence naming the rule.
+            "include-operation-id": [
+                "add_dns_record",
+                "delete_dns_records",
+                "add_dns_fault",
+                "update_settings",
+                "add_http_fault",
+            ],
+            "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
+        }
+    ],
+}
 
 
 def _placeholder_credentials(document: Path) -> Callable[[str], dict[str, str]] | None:
@@ -84,9 +115,9 @@ def profiles() -> dict[str, Profile]:
         document = openapi_dir() / cls.document
         credentials = CREDENTIALS.get(cls.name) or _placeholder_credentials(document)
         found[cls.name] = Profile(
-            cls.name, cls.mount, cls.document, credentials, CHECKS.get(cls.name, {})
+            cls.name, cls.mount, cls.document, credentials, OPERATIONS.get(cls.name, [])
         )
-    found[CONTROL] = Profile(CONTROL, CONTROL_MOUNT, "control.yaml")
+    found[CONTROL] = Profile(CONTROL, CONTROL_MOUNT, "control.yaml", operations=OPERATIONS[CONTROL])
     return found
 
 

@@ -1,1 +1,138 @@
-"""pytest plugin: fixtures that start the sandbox in-process on free ports."""
+"""pytest plugin (entry point `pytest11: domainsandbox`): the sandbox in-process, on free ports.
+
+    def test_my_sdk_verifies_a_domain(domain_sandbox):
+        client = MySDK(base_url=domain_sandbox.urls["monite"])
+        ...
+        domain_sandbox.control.publish("monite", domain_id)
+        domain_sandbox.control.advance(300)
+
+Fixtures:
+- `domain_sandbox_session`: one sandbox (HTTP APIs + DNS server) for the whole session.
+- `domain_sandbox`: the same sandbox, reset before each test (seeded ids, clock frozen at
+  START, no records, no faults, default provider timings): every test starts from one world.
+
+Options: `--domainsandbox-seed N`, `--domainsandbox-report` (print the client conformance
+report at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from sandbox import SandboxServer
+    from sandbox.client import ControlClient
+
+# Where the clock stands at the start of every `domain_sandbox` test.
+START = "2026-01-01T09:00:00Z"
+DEFAULT_SEED = 1234
+_REPORT_KEY = pytest.StashKey[dict]()
+
+
+@dataclass
+class DomainSandbox:
+    """A running sandbox: base URLs, the DNS address and a control client."""
+
+    server: SandboxServer
+    control: ControlClient
+    seed: int
+
+    @property
+    def url(self) -> str:
+        """The HTTP server's root, e.g. http://127.0.0.1:PORT."""
+        return self.server.url
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Each provider's base URL as its client sets it, plus "control"."""
+        return self.server.base_urls()
+
+    @property
+    def dns(self) -> tuple[str, int]:
+        """(host, port) of the fake DNS server, UDP and TCP."""
+        return self.server.sandbox.dns.host, self.server.sandbox.dns.port
+
+    def reset(self) -> None:
+        """Forget every domain, record, fault and request; reseed; freeze the clock at START."""
+        self.control.reset(seed=self.seed)
+        self.control.freeze(at=START)
+
+    def report(self) -> dict:
+        """The client conformance report of the session so far."""
+        return self.control.report()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("domainsandbox", "domainsandbox: email-domain API sandbox")
+    group.addoption(
+        "--domainsandbox-seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="seed for every id, token and key the sandbox draws",
+    )
+    group.addoption(
+        "--domainsandbox-report",
+        action="store_true",
+        help="print the client conformance report at the end of the session",
+    )
+    group.addoption(
+        "--domainsandbox-report-json",
+        metavar="FILE",
+        help="write the client conformance report as JSON to FILE",
+    )
+
+
+@pytest.fixture(scope="session")
+def domain_sandbox_session(request: pytest.FixtureRequest):
+    """One sandbox (HTTP APIs and DNS on free ports) for the whole test session."""
+    from sandbox import Sandbox, SandboxServer
+    from sandbox.client import ControlClient
+    from sandbox.engine.clock import Clock
+
+    seed = request.config.getoption("--domainsandbox-seed")
+    sandbox = Sandbox(seed=seed, clock=Clock(start=START, frozen=True))
+    with SandboxServer(sandbox) as server:
+        control = ControlClient(server.url)
+        try:
+            yield DomainSandbox(server, control, seed)
+        finally:
+            _report_at_end(request.config, control)
+            control.close()
+
+
+@pytest.fixture
+def domain_sandbox(domain_sandbox_session: DomainSandbox) -> DomainSandbox:
+    """The session's sandbox, reset before this test: same seed, clock frozen at START."""
+    domain_sandbox_session.reset()
+    return domain_sandbox_session
+
+
+def _report_at_end(config: pytest.Config, control: ControlClient) -> None:
+    """Keep the report before the sandbox stops; the terminal summary prints it."""
+    if not (
+        config.getoption("--domainsandbox-report")
+        or config.getoption("--domainsandbox-report-json")
+    ):
+        return
+    report = control.report()
+    config.stash[_REPORT_KEY] = report
+    if path := config.getoption("--domainsandbox-report-json"):
+        Path(path).write_text(json.dumps(report, indent=2) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    if not config.getoption("--domainsandbox-report"):
+        return
+    from sandbox.report import render_table
+
+    report = config.stash.get(_REPORT_KEY, None)
+    terminalreporter.section("domainsandbox client conformance report")
+    if report is None:
+        terminalreporter.write_line("(no test used the domain_sandbox fixture)")
+        return
+    terminalreporter.write(render_table(report))

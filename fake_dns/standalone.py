@@ -42,14 +42,20 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, zone_path=None) ->
         else:
             print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    print(
-        f"fake DNS listening on {dns.host}:{dns.port} (UDP and TCP), {len(records)} records",
-        flush=True,
-    )
+    done, previous = _stop_on_signals()  # before announcing, so an early Ctrl-C is clean
     try:
-        _wait_for_signal()
+        print(
+            f"fake DNS listening on {dns.host}:{dns.port} (UDP and TCP), {len(records)} records",
+            flush=True,
+        )
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass  # Ctrl-C outside the main thread's handler (e.g. when called from another tool)
     finally:
         dns.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("fake DNS stopped", flush=True)
     return 0
 
@@ -71,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     return serve(opts.host, opts.port, opts.zone)
 
 
-def _wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM (only the main thread can install handlers)."""
+def _stop_on_signals() -> tuple[threading.Event, dict]:
+    """An event set by SIGINT or SIGTERM, and the handlers it replaced (to restore later).
+
+    Handlers can only be installed from the main thread; elsewhere the event never fires.
+    """
     done = threading.Event()
+    previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: done.set())
-    try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+            previous[sig] = signal.signal(sig, lambda *_: done.set())
+    return done, previous

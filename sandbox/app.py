@@ -11,20 +11,26 @@ import json
 import logging
 import re
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import connexion
 import flask
 from connexion.exceptions import ProblemException
+from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from jsonschema import Draft4Validator
 from starlette.exceptions import HTTPException
 
 from .control import Control
 from .engine.clock import iso
+from .gate import ProviderGate
 from .providers.base import ProviderError
+from .ui import mount as mount_dashboard
 from .validation import VALIDATORS
 
 if TYPE_CHECKING:
@@ -33,7 +39,18 @@ if TYPE_CHECKING:
 CONTROL_MOUNT = "/_sandbox"
 # The documents are served at <mount>/openapi.json; no Swagger UI (it would need a CDN or an extra).
 _NO_SWAGGER_UI = SwaggerUIOptions(swagger_ui=False)
+# Compact JSON in the providers' field order, as their real APIs send it.
+_COMPACT_JSON = Jsonifier(json, separators=(",", ":"), ensure_ascii=False)
 log = logging.getLogger(__name__)
+
+
+# Connexion validates with Draft 4, whose format checker knows no "uuid": without this, ids that
+# are not UUIDs pass where the documents say `format: uuid` (found by Schemathesis).
+@Draft4Validator.FORMAT_CHECKER.checks("uuid", raises=ValueError)
+def _is_uuid(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    return str(uuid.UUID(value)) == value.lower()
 
 
 def openapi_dir() -> Path:
@@ -54,6 +71,7 @@ def build_app(sandbox: Sandbox) -> connexion.FlaskApp:
         specification_dir=openapi_dir(),
         swagger_ui_options=_NO_SWAGGER_UI,
         validator_map=VALIDATORS,
+        jsonifier=_COMPACT_JSON,
     )
     for provider in sandbox.providers.values():
         app.add_api(
@@ -69,11 +87,18 @@ def build_app(sandbox: Sandbox) -> connexion.FlaskApp:
         strict_validation=True,
     )
     errors = _ErrorRenderer(sandbox)
+    app.add_middleware(
+        ProviderGate,
+        position=MiddlewarePosition.BEFORE_SECURITY,
+        sandbox=sandbox,
+        render=errors._render,
+    )
     app.add_error_handler(ProblemException, errors.http_problem)
     app.add_error_handler(HTTPException, errors.http_problem)
     app.add_error_handler(Exception, errors.unexpected)
     app.app.register_error_handler(ProviderError, errors.provider_error)
     app.app.json.sort_keys = False  # bodies keep the field order of the providers' docs
+    mount_dashboard(app.app)  # the live dashboard at /_sandbox/ui
     return app
 
 
@@ -114,7 +139,22 @@ class _ErrorRenderer:
             error = provider.validation_error(message, _field_of(message))
         else:
             error = ProviderError(status, message or _reason(status))
-        return self._response(path, error)
+        if status < 500:  # the document rejected the request: the conformance report says why
+            reason = message or _reason(status)
+            note_violation(request.scope, _field_of(message), reason, error.status)
+        # a 405 lists the methods the document declares for the path (RFC 9110); Starlette's own
+        # list names only the first route's methods, as Connexion routes each operation apart
+        headers = {"Allow": ", ".join(self._allowed(path))} if status == 405 else None
+        return self._response(path, error, headers)
+
+    def _allowed(self, path: str) -> list[str]:
+        from .report import allowed_methods
+
+        provider = self._provider_for(path)
+        mount, document = (
+            (provider.mount, provider.document) if provider else (CONTROL_MOUNT, "control.yaml")
+        )
+        return allowed_methods(document, path[len(mount) :])
 
     def unexpected(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         if isinstance(exc, ProviderError):
@@ -127,12 +167,16 @@ class _ErrorRenderer:
                 if provider
                 else ProviderError(400, message)
             )
+            note_violation(request.scope, "body", message, error.status)
             return self._response(request.url.path, error)
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         return self._response(request.url.path, ProviderError(500, "internal error"))
 
-    def _response(self, path: str, error: ProviderError) -> ConnexionResponse:
+    def _response(
+        self, path: str, error: ProviderError, extra_headers: dict | None = None
+    ) -> ConnexionResponse:
         body, status, headers = self._render(path, error)
+        headers = {**(extra_headers or {}), **headers}
         return ConnexionResponse(
             status_code=status, body=body, headers=headers, mimetype="application/json"
         )
@@ -153,6 +197,22 @@ def _field_of(message: str) -> str | None:
     return None
 
 
+# Where a request's document violations wait for the request recorder, in the ASGI scope.
+VIOLATIONS_KEY = "domainsandbox.violations"
+
+
+_UNEXPECTED = re.compile(r"\(((?:'[^']+'(?:, )?)+) (?:was|were) unexpected\)")
+
+
+def note_violation(scope: dict, field: str | None, reason: str, status: int) -> None:
+    """Keep a violation of the request against its document, for the conformance report."""
+    if field is None and (match := _UNEXPECTED.search(reason)):  # unknown body fields
+        field = match.group(1).replace("'", "")
+    scope.setdefault("extensions", {}).setdefault(VIOLATIONS_KEY, []).append(
+        {"field": field, "reason": reason, "status": status}
+    )
+
+
 def _reason(status: int) -> str:
     from http import HTTPStatus
 
@@ -170,31 +230,75 @@ class RequestRecorder:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_MOUNT):
+            if scope["type"] == "http":  # before a reset or a report: note the states reached
+                self.sandbox.report.harvest()
             return await self.app(scope, receive, send)
         started, status = time.perf_counter(), {}
+        # Made here so that the scope copies made inside Connexion share it: the routing
+        # middleware notes the operationId in it, the error renderer the violations.
+        scope.setdefault("extensions", {})
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                note()  # before the client has its answer, so its next call sees this one
             await send(message)
+
+        def note():
+            if status.get("noted"):
+                return
+            status["noted"] = True
+            provider = _ErrorRenderer(self.sandbox)._provider_for(scope["path"])
+            extensions = scope.get("extensions") or {}
+            entry = {
+                "at": iso(self.sandbox.clock.now()),
+                "provider": provider.name if provider else None,
+                "operation": extensions.get("connexion_routing", {}).get("operation_id"),
+                "method": scope["method"],
+                "path": scope["path"],
+                "query": scope.get("query_string", b"").decode("latin-1"),
+                "status": status.get("code"),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "violations": extensions.get(VIOLATIONS_KEY, []),
+            }
+            self.sandbox.requests.add(entry)
+            self.sandbox.report.record(entry)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            provider = _ErrorRenderer(self.sandbox)._provider_for(scope["path"])
-            self.sandbox.requests.add(
-                {
-                    "at": iso(self.sandbox.clock.now()),
-                    "provider": provider.name if provider else None,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": scope.get("query_string", b"").decode("latin-1"),
-                    "status": status.get("code"),
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                }
-            )
+            note()
+
+
+# Control characters never occur in a valid path; Starlette's mounts do not match them (`.*`
+# stops at a newline), and the request would then reach Flask without Connexion's context (500).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class PathGuard:
+    """ASGI wrapper answering 404, in the right provider's shape, for paths no document has."""
+
+    def __init__(self, app, sandbox: Sandbox):
+        self.app, self.errors = app, _ErrorRenderer(sandbox)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not _CONTROL_CHARACTERS.search(scope["path"]):
+            return await self.app(scope, receive, send)
+        reason = "no operation matches a path holding control characters"
+        note_violation(scope, "path", reason, 404)
+        body, status, headers = self.errors._render(scope["path"], ProviderError(404, reason))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")]
+                + [(k.lower().encode(), str(v).encode()) for k, v in headers.items()],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def build_asgi(sandbox: Sandbox):
-    """The app as served: the Connexion app wrapped by the request recorder."""
-    return RequestRecorder(build_app(sandbox), sandbox)
+    """The app as served: the Connexion app behind the path guard and the request recorder."""
+    return RequestRecorder(PathGuard(build_app(sandbox), sandbox), sandbox)

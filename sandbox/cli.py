@@ -70,6 +70,7 @@ def _print_banner(server) -> None:
     print(f"domainsandbox serving (seed {sandbox.seed})")
     for name, url in server.base_urls().items():
         print(f"  {name:<9} {url}")
+    print(f"  {'dashboard':<9} {server.url}/_sandbox/ui")
     print(f"  {'DNS':<9} {sandbox.dns.host}:{sandbox.dns.port} (UDP and TCP)")
     if sandbox.resolver:
         print(f"  verifying against the resolver at {sandbox.resolver}")
@@ -136,6 +137,10 @@ def cmd_dns_add(args) -> int:
 
 def cmd_dns_rm(args) -> int:
     params = {"name": args.name} | ({"type": args.type.upper()} if args.type else {})
+    if args.value is not None:
+        if not args.type:
+            raise ControlError("dns rm --value needs a TYPE too")
+        params["value"] = args.value
     data = _call(args, "DELETE", "/dns/records", params=params)
     _show(args, data, lambda d: print(f"removed {d['removed']} record(s)"))
     return 0
@@ -361,6 +366,43 @@ def cmd_settings(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import render_table
+
+    data = _call(args, "GET", "/report")
+    if args.provider:
+        data = {"providers": {args.provider: data["providers"][args.provider]}}
+    _show(args, data, lambda d: print(render_table(d), end=""))
+    return 0
+
+
+def header(text: str) -> tuple[str, str]:
+    """'Authorization: Bearer x' -> ('Authorization', 'Bearer x')."""
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a header such as 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def cmd_contract_run(args) -> int:
+    import contracts
+
+    try:
+        result = contracts.run(
+            args.provider,
+            base_url=args.base_url,
+            headers=dict(args.header or []),
+            max_examples=args.max_examples,
+            phases=args.phases,
+            seed=args.seed,
+            junit_xml=args.junit_xml,
+        )
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    return 0 if result.ok else 1
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -421,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm = _client(dns_sub.add_parser("rm", help="remove the records at a name (of one type)"))
     rm.add_argument("name")
     rm.add_argument("type", nargs="?")
+    rm.add_argument("--value", help="remove only this value")
     rm.set_defaults(func=cmd_dns_rm)
     fault = _client(
         dns_sub.add_parser("fault", help="add, list (no arguments) or clear DNS faults")
@@ -506,7 +549,42 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_argument("provider")
     settings.add_argument("changes", nargs="*", help="name=duration, e.g. verify_delay_seconds=30s")
     settings.set_defaults(func=cmd_settings)
+
+    report = _client(
+        sub.add_parser("report", help="the client conformance report: what clients exercised")
+    )
+    report.add_argument("--provider", help="only this provider")
+    report.set_defaults(func=cmd_report)
+
+    _contract_parser(sub)
     return parser
+
+
+def _contract_parser(sub) -> None:
+    from contracts.runner import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, PHASES
+
+    contract = sub.add_parser("contract", help="contract-test an API against its document")
+    contract_sub = contract.add_subparsers(dest="contract_command", required=True, metavar="ACTION")
+    run = contract_sub.add_parser(
+        "run", help="run Schemathesis (all phases) against the sandbox or any base URL"
+    )
+    run.add_argument("--provider", required=True, help="a provider's name, or control")
+    run.add_argument(
+        "--base-url",
+        help="where the document's paths are served, e.g. https://api.sandbox.monite.com/v1 "
+        "(default: a private in-process sandbox on free ports)",
+    )
+    run.add_argument(
+        "--header", "-H", type=header, action="append", help="'Name: value', repeatable"
+    )
+    run.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES)
+    run.add_argument(
+        "--phases", type=kinds, default=list(PHASES), help=f"comma-separated: {','.join(PHASES)}"
+    )
+    run.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.set_defaults(func=cmd_contract_run)
 
 
 def main(argv: list[str] | None = None) -> int:

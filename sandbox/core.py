@@ -7,6 +7,7 @@ the engine verifies; only the verifier talks to DNS.
 from __future__ import annotations
 
 import errno
+import logging
 import threading
 from datetime import timedelta
 
@@ -23,6 +24,10 @@ from .requestlog import RequestLog
 
 # How often scheduled steps are looked for while the clock runs in real time.
 TICK_SECONDS = 0.25
+# Steps that may run at one instant; more means a provider reschedules itself in a loop.
+MAX_STEPS_PER_RUN = 100_000
+
+log = logging.getLogger(__name__)
 
 
 def parse_hostport(value: str, default_port: int = 53) -> tuple[str, int]:
@@ -106,9 +111,7 @@ class Sandbox:
                 try:
                     self.run_due()
                 except Exception:  # a failing step must never kill the ticker
-                    import logging
-
-                    logging.getLogger(__name__).exception("scheduled step failed")
+                    log.exception("scheduled step failed")
 
     # --- time ---------------------------------------------------------------------------------
 
@@ -117,11 +120,12 @@ class Sandbox:
         ran = 0
         with self._steps:
             while domain := self.store.next_due(self.clock.now()):
-                due = domain.due_at
+                domain.due_at = None  # the step sets the next one, possibly at this same instant
                 self.providers[domain.provider].on_due(domain)
-                if domain.due_at == due:  # a step that forgets to reschedule must not loop
-                    domain.due_at = None
                 ran += 1
+                if ran >= MAX_STEPS_PER_RUN:  # a step rescheduling itself forever must not hang
+                    log.error("more than %d scheduled steps due at once", MAX_STEPS_PER_RUN)
+                    break
         return ran
 
     def advance(self, seconds: float) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -132,10 +133,8 @@ def test_a_port_in_use_gets_a_clear_message_and_exit_code_2(which):
         busy_tcp.bind(("127.0.0.1", 0))
         busy_tcp.listen()
         port = busy_tcp.getsockname()[1]
-        try:
+        with contextlib.suppress(OSError):
             busy_udp.bind(("127.0.0.1", port))
-        except OSError:
-            pass
         other = "--dns-port" if which == "--port" else "--port"
         result = subprocess.run(
             [*CLI, "serve", which, str(port), other, "0"],

@@ -3,7 +3,8 @@
 from .autosend import AutoSend
 from .monite import Monite
 from .scaleway import Scaleway
+from .vortex import Vortex
 
-PROVIDERS = [Monite, AutoSend, Scaleway]
+PROVIDERS = [Monite, AutoSend, Scaleway, Vortex]
 
 __all__ = ["PROVIDERS", "Monite"]

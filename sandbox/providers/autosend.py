@@ -60,6 +60,14 @@ ERROR_CODES = {
     409: "CONFLICT",
     429: "RATE_LIMIT_EXCEEDED",
 }
+DOMAIN_RULES = (
+    "domain must be a domain name such as example.com or mail.example.com: letters, digits and "
+    "hyphens in dot-separated labels, no protocol, no path, no trailing slash"
+)
+# jsonschema's words for a string the document's pattern or lengths refused.
+_REFUSED_VALUE = re.compile(
+    r"^(['\"])(.*)\1 (?:does not match|is too long|is too short|should be non-empty)", re.S
+)
 # Connexion's words for a body field the document does not declare.
 _UNEXPECTED = re.compile(r"Additional properties are not allowed \('([^']+)' was unexpected\)")
 VERIFY_MESSAGE = "Domain verification status updated"
@@ -72,6 +80,9 @@ class AutoSend(Provider):
     client_base = "/autosend/v1"
     document = "autosend.yaml"
     statuses = (PENDING_CONFIGURATION, PENDING, VERIFIED)
+    # Seconds on the sandbox clock. The real API answers verify at once and SES keeps checking
+    # a pending identity for 72 hours; the delay lets clients test their polling loops.
+    rate_limit = (2, 1.0)  # "2 requests per second per API key" (docs, rate limit)
     settings_defaults = {
         "verify_delay_seconds": 0,
         "recheck_first_seconds": 300,
@@ -87,7 +98,21 @@ class AutoSend(Provider):
         body = {"message": message, "code": code}
         if error.extra.get("details"):
             body["details"] = error.extra["details"]
+        if error.status == 429:
+            body |= {"code": "RATE_LIMIT_EXCEEDED", "retryAfter": error.extra.get("retry_after", 1)}
         return {"success": False, "error": body}
+
+    def error_headers(self, error: ProviderError) -> dict:
+        if error.status == 429:
+            return {"Retry-After": str(error.extra.get("retry_after", 1))}
+        return {}
+
+    def rate_limit_headers(self, limit: int, remaining: int, reset_at) -> dict:
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(remaining, 0)),
+            "X-RateLimit-Reset": str(int(reset_at.timestamp())),
+        }
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         """Connexion's rejections as AutoSend's VALIDATION_FAILED, naming the field."""
@@ -95,6 +120,9 @@ class AutoSend(Provider):
             field, message = unexpected.group(1), f"unknown field '{unexpected.group(1)}'"
         elif field == "domainId":
             message = "domainId must be 24 lowercase hex characters, e.g. 60d5ec49f1b2c72d9c8b1111"
+        elif field == "domain" and (refused := _REFUSED_VALUE.match(message)):
+            # the document's pattern and lengths refused it: say which of AutoSend's rules
+            message = _domain_problem(refused.group(2)) or DOMAIN_RULES
         elif message == "RequestBody is required":
             message = 'a JSON body is required, e.g. {"domain": "example.com"}'
         if field:
@@ -221,19 +249,7 @@ class AutoSend(Provider):
     def verify_domain(self, domainId: str):
         """POST /domains/{domainId}/verify: start a check; the result lands after the delay."""
         domain = self._owned(domainId)
-        settings = self.sandbox.settings(self.name)
-        domain.attrs["recheck_until"] = self.now() + timedelta(
-            seconds=settings["recheck_window_seconds"]
-        )
-        domain.attrs["recheck_interval"] = settings["recheck_first_seconds"]
-        if not domain.attrs["in_progress"]:  # a check already under way is not restarted
-            if domain.status != VERIFIED:
-                self.set_status(domain, PENDING)
-            if settings["verify_delay_seconds"]:
-                domain.attrs["in_progress"] = True
-                self.schedule(domain, settings["verify_delay_seconds"])
-            else:
-                self._check(domain)
+        self.verify_now(domain)
         flags = domain.attrs["flags"]
         return {
             "success": True,
@@ -249,6 +265,22 @@ class AutoSend(Provider):
             },
             "message": VERIFY_MESSAGE,
         }
+
+    def verify_now(self, domain: Domain) -> None:
+        """Start a check as POST /verify does; the result lands after the verify delay."""
+        settings = self.sandbox.settings(self.name)
+        domain.attrs["recheck_until"] = self.now() + timedelta(
+            seconds=settings["recheck_window_seconds"]
+        )
+        domain.attrs["recheck_interval"] = settings["recheck_first_seconds"]
+        if not domain.attrs["in_progress"]:  # a check already under way is not restarted
+            if domain.status != VERIFIED:
+                self.set_status(domain, PENDING)
+            if settings["verify_delay_seconds"]:
+                domain.attrs["in_progress"] = True
+                self.schedule(domain, settings["verify_delay_seconds"])
+            else:
+                self._check(domain)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -286,24 +318,29 @@ class AutoSend(Provider):
 
 
 def _checked_name(raw: str) -> str:
-    """The domain as AutoSend accepts it: no protocol, no path, no trailing slash, <= 253."""
+    """The domain as AutoSend accepts it, lowercased; VALIDATION_FAILED saying why otherwise."""
     name = raw.strip()
-    if not name:
-        raise _invalid("domain", "domain is required")
-    if "://" in name:
-        raise _invalid("domain", "domain must not include a protocol such as https://")
-    if name.endswith("/"):
-        raise _invalid("domain", "domain must not end with a slash")
-    if "/" in name:
-        raise _invalid("domain", "domain must not include a path")
-    if len(name) > MAX_HOSTNAME:
-        raise _invalid("domain", f"domain must be at most {MAX_HOSTNAME} characters")
-    if not valid_hostname(name):
-        raise _invalid(
-            "domain",
-            f"'{name}' is not a valid domain name, e.g. example.com or mail.example.com",
-        )
+    problem = _domain_problem(name)
+    if problem:
+        raise _invalid("domain", problem)
     return name.lower()
+
+
+def _domain_problem(name: str) -> str | None:
+    """What is wrong with a domain name, in AutoSend's rules, or None when it is fine."""
+    if not name:
+        return "domain is required"
+    if "://" in name:
+        return "domain must not include a protocol such as https://"
+    if name.endswith("/"):
+        return "domain must not end with a slash"
+    if "/" in name:
+        return "domain must not include a path"
+    if len(name) > MAX_HOSTNAME:
+        return f"domain must be at most {MAX_HOSTNAME} characters"
+    if not valid_hostname(name):
+        return DOMAIN_RULES
+    return None
 
 
 def _invalid(field: str | None, message: str) -> ProviderError:

@@ -38,6 +38,16 @@ DEFAULT_PAGE_SIZE = 50
 # The secret key is a UUID (the SDK refuses anything else before sending).
 SECRET_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
+# What to tell a client whose argument is missing or malformed (instead of a regex).
+_UUID_HELP = "must be a UUID, like 11111111-2222-4333-8444-555555555555"
+PLAIN_HELP = {
+    "project_id": f"project_id {_UUID_HELP}: pass it, or set default_project_id on the client",
+    "domain_id": f"domain_id {_UUID_HELP}",
+    "name": "name must be a fully qualified domain name: letters, digits and '-' in at least "
+    "two dot-separated labels, each starting and ending with a letter or digit",
+}
+UNEXPECTED = re.compile(r"\('([^']+)' was unexpected\)")
+
 CREATING, WAITING, VALIDATING = "creating", "waiting_validation", "validating"
 FAILED, PROVISIONING, READY, DELETING = "validation_failed", "provisioning", "ready", "deleting"
 TRANSIENT = (CREATING, VALIDATING, PROVISIONING, DELETING)
@@ -58,6 +68,7 @@ ERROR_TYPES = {
     403: "permissions_denied",
     404: "not_found",
     409: "transient_state",
+    429: "too_many_requests",
 }
 ERROR_MESSAGES = {
     "invalid_arguments": "invalid argument(s)",
@@ -66,6 +77,7 @@ ERROR_MESSAGES = {
     "not_found": "resource is not found",
     "transient_state": "resource is in a transient state",
     "already_exists": "resource already exists",
+    "too_many_requests": "too many requests",
 }
 
 ORDERS = {
@@ -83,10 +95,10 @@ def _invalid(field: str, reason: str, help_message: str) -> ProviderError:
 
 def _argument_reason(message: str, field: str | None) -> str:
     """Scaleway's per-field reason for one of Connexion's validation messages."""
-    if "required" in message:
-        return "required"
-    if field is None or any(m in message for m in ("does not match", "is not of type")):
-        return "format"  # an unreadable body, a malformed UUID, a wrong JSON type
+    if "required" in message or message.startswith("None is not of type"):
+        return "required"  # missing, or null (the SDK sends null for an unset project_id)
+    if field is None or any(m in message for m in ("does not match", "is not a '", "not of type")):
+        return "format"  # an unreadable body, a malformed UUID or name, a wrong JSON type
     return "constraint"
 
 
@@ -113,6 +125,13 @@ class Scaleway(Provider):
         self.organizations: dict[str, str] = {}  # secret key -> organization id
         self.created = 0  # creation sequence: orders domains created at one frozen instant
 
+    def export_state(self) -> dict:
+        return {"organizations": self.organizations, "created": self.created}
+
+    def load_state(self, state: dict) -> None:
+        self.organizations = dict(state.get("organizations", {}))
+        self.created = state.get("created", 0)
+
     # --- errors -------------------------------------------------------------------------------
 
     def error_body(self, error: ProviderError) -> dict:
@@ -130,8 +149,20 @@ class Scaleway(Provider):
             body |= {k: v for k, v in error.extra.items() if k != "type"}
         return body
 
+    def too_many_requests(self, retry_after: int) -> ProviderError:
+        help_message = f"rate limit reached: retry in {retry_after} second(s)"
+        return ProviderError(
+            429, help_message, help_message=help_message, reset_seconds=retry_after
+        )
+
     def validation_error(self, message: str, field: str | None) -> ProviderError:
-        return _invalid(field or "body", _argument_reason(message, field), message)
+        if field is None and (unexpected := UNEXPECTED.search(message)):
+            field = unexpected.group(1)  # name the unknown body field itself
+            return _invalid(field, "constraint", f"{field} is not a known argument: {message}")
+        reason = _argument_reason(message, field)
+        if field in PLAIN_HELP and reason != "constraint":  # say it plainly, not with a regex
+            message = PLAIN_HELP[field]
+        return _invalid(field or "body", reason, message)
 
     # --- auth ---------------------------------------------------------------------------------
 
@@ -140,9 +171,14 @@ class Scaleway(Provider):
         key = (self.header("X-Auth-Token") or "").strip().lower()
         if not SECRET_KEY.match(key):
             raise ProviderError(401, "X-Auth-Token must be a secret key (UUID)")
+        self._organization(key)
+        return key
+
+    def _organization(self, key: str) -> str:
+        """The organization a secret key stands for, made on first sight."""
         if key not in self.organizations:
             self.organizations[key] = self.ids.uuid()
-        return key
+        return self.organizations[key]
 
     def _owned(self, domain_id: str, action: str) -> Domain:
         caller = self._caller()
@@ -236,7 +272,7 @@ class Scaleway(Provider):
         return {
             "id": domain.id,
             "project_id": domain.attrs["project_id"],
-            "organization_id": self.organizations[domain.owner],
+            "organization_id": self._organization(domain.owner),
             "name": name,
             "status": domain.status,
             "mailbox_total_count": 0,
@@ -256,20 +292,9 @@ class Scaleway(Provider):
     def create_domain(self, body: dict):
         """POST /mailbox/v1alpha1/domains: register a domain; it starts `creating`."""
         caller = self._caller()
-        if body.get("project_id") is None:
-            raise _invalid(
-                "project_id",
-                "required",
-                "project_id is required: pass it, or set default_project_id on the client",
-            )
-        name = body["name"].strip().lower()
-        if not valid_hostname(name):
-            raise _invalid(
-                "name",
-                "constraint",
-                f"'{name}' is not a fully qualified domain name: use letters, digits and '-' "
-                "in at least two dot-separated labels",
-            )
+        name = body["name"].lower()
+        if not valid_hostname(name):  # the document's pattern says the same; kept as a guard
+            raise _invalid("name", "format", PLAIN_HELP["name"])
         with self.store.locked():
             if self.store.find_name(self.name, name) is not None:
                 raise ProviderError(
@@ -323,7 +348,7 @@ class Scaleway(Provider):
         return self._wire(self._owned(domain_id, "read"))
 
     def delete_domain(self, domain_id: str):
-        """DELETE /mailbox/v1alpha1/domains/{domain_id}: the domain turns `deleting`, then is gone."""
+        """DELETE /mailbox/v1alpha1/domains/{domain_id}: `deleting`, then gone."""
         domain = self._owned(domain_id, "delete")
         if domain.status == DELETING:
             raise self._transient(domain)
@@ -341,10 +366,14 @@ class Scaleway(Provider):
         domain = self._owned(domain_id, "write")
         if domain.status in TRANSIENT:
             raise self._transient(domain)
-        if domain.status != READY:  # a ready domain stays ready: nothing to validate
+        self.verify_now(domain)
+        return {}
+
+    def verify_now(self, domain: Domain) -> None:
+        """Start a validation, as validate-records does (also the control API's verify-now)."""
+        if domain.status in (WAITING, FAILED):  # a ready domain stays ready
             self.set_status(domain, VALIDATING)
             self.schedule(domain, self._seconds("validating_seconds"))
-        return {}
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -357,7 +386,10 @@ class Scaleway(Provider):
             self.check(domain)
             if self.all_valid(domain):
                 self.set_status(domain, PROVISIONING)
-                self.schedule(domain, self._seconds("provisioning_seconds"))
+                if self._seconds("provisioning_seconds"):
+                    self.schedule(domain, self._seconds("provisioning_seconds"))
+                else:  # a step due at this very instant would be taken for a loop by run_due()
+                    self.set_status(domain, READY)
             else:
                 self.set_status(domain, FAILED)
         elif domain.status == PROVISIONING:

@@ -87,6 +87,20 @@ class Vortex(Provider):
         # Each API key stands for one organization and one creating user, drawn on first create.
         self.principals: dict[str, dict] = {}
 
+    def export_state(self) -> dict:
+        return {"principals": self.principals} if self.principals else {}
+
+    def load_state(self, state: dict) -> None:
+        self.principals = dict(state.get("principals", {}))
+
+    def verify_now(self, domain: Domain) -> None:
+        """The control API's "verify now": tokens issued if need be, then every check runs."""
+        if not domain.attrs["issued"]:
+            self._issue(domain)
+        domain.attrs["steps"].pop("recheck", None)
+        self._recheck(domain)
+        domain.due_at = min(domain.attrs["steps"].values(), default=None)
+
     def _setting(self, key: str) -> float:
         return self.sandbox.settings(self.name)[key]
 
@@ -98,6 +112,9 @@ class Vortex(Provider):
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         if field and field.lower() == "x-api-key":
             return ProviderError(401, "A valid x-api-key header is required")
+        if field == "domain" and "does not match" in message:  # the hostname pattern
+            name = message.split(" does not match")[0]
+            return ProviderError(400, _bad_domain(name), field=field)
         return ProviderError(400, f"Invalid request: {message}", field=field)
 
     # --- auth ---------------------------------------------------------------------------------
@@ -203,12 +220,7 @@ class Vortex(Provider):
         key, owner = self._scope(accountId)
         name = body["domain"].strip().lower()
         if not valid_hostname(name):
-            raise ProviderError(
-                400,
-                f"domain: '{name}' is not a valid domain name: use letters, digits, '.' and '-', "
-                "with each label starting and ending with a letter or digit",
-                field="domain",
-            )
+            raise ProviderError(400, _bad_domain(repr(name)), field="domain")
         with self.store.locked():
             if self.store.find_name(self.name, name, owner) is not None:
                 raise ProviderError(409, f"Email domain {name} already exists for this account")
@@ -369,3 +381,10 @@ class Vortex(Provider):
             },
             "found": list(result.found),
         }
+
+
+def _bad_domain(quoted: str) -> str:
+    return (
+        f"domain: {quoted} is not a valid domain name: use letters, digits, '.' and '-', "
+        "in two or more labels, each starting and ending with a letter or digit"
+    )

@@ -1,0 +1,40 @@
+"""The live dashboard at /_sandbox/ui: one HTML page, plain JS and CSS shipped in the package.
+
+The page holds no state and no logic of its own: it polls the control API and calls it for
+every action, so the page, the CLI and the tests never disagree.
+"""
+
+from __future__ import annotations
+
+import flask
+
+MOUNT = "/_sandbox/ui"
+
+blueprint = flask.Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix=MOUNT,
+    static_folder="static",
+    static_url_path="/static",
+)
+
+
+@blueprint.get("")
+@blueprint.get("/")
+def page():
+    """The dashboard page (its script and style are under /_sandbox/ui/static/)."""
+    response = blueprint.send_static_file("index.html")
+    response.headers["Cache-Control"] = "no-cache"  # a new sandbox version must show at once
+    return response
+
+
+@blueprint.errorhandler(404)
+def not_found(error):
+    # the control API's own error shape, not Flask's HTML page
+    body = {"error": {"status": 404, "message": f"no dashboard file at {flask.request.path}"}}
+    return flask.jsonify(body), 404
+
+
+def mount(flask_app: flask.Flask) -> None:
+    """Serve the dashboard from the Flask app inside the sandbox's Connexion app."""
+    flask_app.register_blueprint(blueprint)

@@ -1,0 +1,39 @@
+"""The benchmark scripts run end to end with tiny durations and report figures.
+
+Timings are never judged here (the machines are shared and noisy): only that each bench ran and
+printed a positive number. One provider (Monite, the reference) keeps it quick; Prism is left
+out and nothing is installed; the Python load generator stands in for wrk, so that path is
+proven too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_bench_runs_and_prints_positive_figures(tmp_path):
+    results = tmp_path / "figures.jsonl"
+    env = os.environ | {
+        "BENCH_PROVIDERS": "monite",
+        "BENCH_NO_PRISM": "1",
+        "BENCH_NO_INSTALL": "1",
+        "BENCH_NO_WRK": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run_all.py"), "--quick", "--results", str(results)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "== summary" in done.stdout
+    figures = [json.loads(line) for line in results.read_text().splitlines()]
+    positive = {f["bench"] for f in figures if f["value"] > 0}
+    assert positive >= {"startup", "http", "verify", "dns", "scale"}, figures

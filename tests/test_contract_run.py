@@ -1,0 +1,139 @@
+"""`contracts.run` and `domainsandbox contract run` against any base URL: a passing server, a
+broken one, and the mistakes a user can make on the command line."""
+
+from __future__ import annotations
+
+import json
+import threading
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+import contracts
+from sandbox.cli import main as cli
+
+QUICK = {"max_examples": 3, "phases": ["coverage"]}
+
+
+class _AlwaysFails(BaseHTTPRequestHandler):
+    """A server claiming to be Monite that answers 500 to everything."""
+
+    def _fail(self):
+        body = b'{"error": {"message": "boom"}}'
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_TRACE = _fail
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def broken_url():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysFails)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _monite_credentials(base: str) -> dict:
+    token = httpx.post(
+        base + "/auth/token",
+        headers={"x-monite-version": "2024-05-25"},
+        json={
+            "client_id": "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a99",
+            "client_secret": "s",
+            "grant_type": "client_credentials",
+        },
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_run_against_an_external_base_url_with_headers_passes_and_writes_junit(urls, tmp_path):
+    junit = tmp_path / "monite.xml"
+    result = contracts.run(
+        "monite",
+        base_url=urls["monite"],
+        headers=_monite_credentials(urls["monite"]),
+        junit_xml=junit,
+        **QUICK,
+    )
+    assert result.ok, result.summary()
+    assert result.base_url == urls["monite"]
+    assert result.succeeded("POST /mailbox_domains")  # the header credentials were used
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("failures") == "0"
+    names = {case.get("name") for case in suite.iter("testcase")}
+    assert "POST /mailbox_domains/{domain_id}/verify" in names
+
+
+def test_run_against_a_broken_server_reports_failures_with_a_reproduction(broken_url, tmp_path):
+    junit = tmp_path / "broken.xml"
+    result = contracts.run("monite", base_url=broken_url, junit_xml=junit, **QUICK)
+    assert not result.ok
+    server_errors = [f for f in result.failures if f.title == "Server error"]
+    assert server_errors, result.summary()
+    assert server_errors[0].reproduce.startswith("curl ")
+    assert broken_url in server_errors[0].reproduce
+    assert "FAILED" in result.summary()
+    failures = list(ET.parse(junit).getroot().iter("failure"))
+    assert {f.get("type") for f in failures} >= {"ST101"}
+
+
+def test_cli_contract_run_exits_non_zero_on_failures_and_prints_a_summary(broken_url, capsys):
+    code = cli(
+        [
+            "contract",
+            "run",
+            "--provider",
+            "monite",
+            "--base-url",
+            broken_url,
+            "-H",
+            "Authorization: Bearer anything",
+            "--max-examples",
+            "2",
+            "--phases",
+            "coverage",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL POST /mailbox_domains: ST101 Server error" in out
+    assert "monite contract FAILED against " + broken_url in out
+
+
+def test_cli_contract_run_json_against_the_running_sandbox_exits_zero(urls, capsys):
+    base = urls["monite"]
+    credentials = _monite_credentials(base)["Authorization"]
+    argv = ["contract", "run", "--provider", "monite", "--base-url", base]
+    argv += ["-H", f"Authorization: {credentials}", "--max-examples", "2"]
+    assert cli(argv + ["--phases", "coverage", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["ok"], data["failures"], data["phases"]) == (True, [], ["coverage"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--provider", "nope"], "unknown provider 'nope'; known: monite"),
+        (["--provider", "monite", "--phases", "warp"], "unknown phase(s) warp"),
+    ],
+)
+def test_cli_contract_run_names_what_is_wrong_with_its_arguments(argv, message, capsys):
+    assert cli(["contract", "run", *argv]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_cli_contract_run_refuses_a_header_without_a_colon(capsys):
+    with pytest.raises(SystemExit):
+        cli(["contract", "run", "--provider", "monite", "-H", "no-colon"])
+    assert "is not a header such as 'Name: value'" in capsys.readouterr().err

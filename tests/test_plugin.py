@@ -1,0 +1,100 @@
+"""The pytest plugin (entry point pytest11 `domainsandbox`): fixtures that start the HTTP APIs and
+the DNS server in-process, and the conformance report at the end of a session."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import dns.resolver
+import httpx
+from monite import Monite
+
+from contracts.pytest_plugin import START
+
+VERSION = "2024-05-25"
+
+
+def test_fixture_hands_back_base_urls_dns_address_and_control(domain_sandbox):
+    assert set(domain_sandbox.urls) >= {"monite", "autosend", "scaleway", "vortex", "control"}
+    assert domain_sandbox.urls["monite"] == domain_sandbox.url + "/monite/v1"
+    assert httpx.get(domain_sandbox.urls["control"] + "/clock").json() == {
+        "now": START,
+        "frozen": True,
+    }
+
+    domain_sandbox.control.add_record("probe.example.com", "TXT", "hello")
+    host, port = domain_sandbox.dns
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers, resolver.port = [host], port
+    answer = resolver.resolve("probe.example.com", "TXT")
+    assert [b"".join(r.strings) for r in answer] == [b"hello"]
+
+
+def test_readme_example_drives_the_official_monite_sdk(domain_sandbox):
+    base_url = domain_sandbox.urls["monite"]
+    anonymous = Monite(monite_version=VERSION, token="unused", base_url=base_url)
+    token = anonymous.access_tokens.create(
+        client_id="eb959578-a74d-4ac3-8b25-bf0910027857",
+        client_secret="secret",
+        grant_type="client_credentials",
+    )
+    sdk = Monite(monite_version=VERSION, token=token.access_token, base_url=base_url)
+
+    domain = sdk.mailbox_domains.create(domain="mail.example.com")
+    domain_sandbox.control.publish("monite", domain.id)
+    assert sdk.mailbox_domains.verify_by_id(domain.id).status == "verified"
+    states = domain_sandbox.report()["providers"]["monite"]["states_reached"]
+    assert "verified" in states
+
+
+USER_TESTS = """
+import httpx
+
+def test_creates_a_domain(domain_sandbox):
+    base = domain_sandbox.urls["monite"]
+    version = {"x-monite-version": "2024-05-25"}
+    token = httpx.post(base + "/auth/token", headers=version, json={
+        "client_id": "eb959578-a74d-4ac3-8b25-bf0910027857", "client_secret": "s",
+        "grant_type": "client_credentials"}).json()["access_token"]
+    headers = version | {"Authorization": "Bearer " + token}
+    created = httpx.post(base + "/mailbox_domains", headers=headers,
+                         json={"domain": "user.example.com"})
+    assert created.status_code == 201
+    wrong = httpx.post(base + "/mailbox_domains", headers=headers,
+                       json={"domain": "user2.example.com", "colour": "blue"})
+    assert wrong.status_code == 422
+    domain_sandbox.control.add_record("user.example.com", "TXT", "left behind")
+
+def test_next_test_starts_clean(domain_sandbox_session, domain_sandbox):
+    assert domain_sandbox is domain_sandbox_session
+    assert domain_sandbox.control.domains() == []
+    assert domain_sandbox.control.records() == []
+"""
+
+
+def test_plugin_resets_between_tests_and_prints_and_writes_the_report(tmp_path):
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
+    report_file = tmp_path / "report.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
+        + ["--domainsandbox-report", "--domainsandbox-report-json", str(report_file)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr  # includes the clean-start test
+    assert "2 passed" in run.stdout
+    assert "domainsandbox client conformance report" in run.stdout
+    assert "called       POST   /auth/token  (create_token): 200 x1" in run.stdout
+    assert "create_domain  field colour:" in run.stdout
+
+    monite = json.loads(report_file.read_text())["providers"]["monite"]
+    assert [v["field"] for v in monite["violations"]] == ["colour"]
+    assert [op["operation"] for op in monite["operations_called"]] == [
+        "create_token",
+        "create_domain",
+    ]

@@ -1,0 +1,166 @@
+"""The client conformance report: what a client's requests exercised, and where they broke the
+document. A careful client and a deliberately wrong one both talk real HTTP to the sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from sandbox.cli import main as cli
+
+VERSION = {"x-monite-version": "2024-05-25"}
+CLIENT_ID = "0b8f6c1e-5d2a-4f3b-9a7c-1e2d3f4a5b6c"
+UNKNOWN_ID = "8a91507e-63b4-4eb6-9354-dc5ec4251815"
+
+
+@pytest.fixture
+def report_control(control):
+    control.clear_report()  # the report outlives reset by design
+    return control
+
+
+def _headers(base: str) -> dict:
+    token = httpx.post(
+        base + "/auth/token",
+        headers=VERSION,
+        json={"client_id": CLIENT_ID, "client_secret": "s", "grant_type": "client_credentials"},
+    ).json()["access_token"]
+    return VERSION | {"Authorization": f"Bearer {token}"}
+
+
+def _careful_client(base: str, control) -> str:
+    """Token, create, verify before and after publishing: the documented happy path."""
+    headers = _headers(base)
+    created = httpx.post(
+        base + "/mailbox_domains", headers=headers, json={"domain": "a.example.com"}
+    )
+    domain_id = created.json()["id"]
+    httpx.post(f"{base}/mailbox_domains/{domain_id}/verify", headers=headers)
+    control.publish("monite", domain_id)
+    httpx.post(f"{base}/mailbox_domains/{domain_id}/verify", headers=headers)
+    return domain_id
+
+
+def _wrong_client(base: str) -> None:
+    """Every request breaks the Monite document in a different way."""
+    headers = _headers(base)
+    no_version = {"Authorization": headers["Authorization"]}
+    httpx.post(base + "/mailbox_domains", headers=headers, json={"domain": "b.example.com", "x": 1})
+    httpx.post(base + "/mailbox_domains", headers=no_version, json={"domain": "c.example.com"})
+    httpx.post(base + "/mailbox_domains/not-a-uuid/verify", headers=headers)
+    httpx.request("TRACE", base + "/mailbox_domains", headers=headers)
+    httpx.post(
+        base + "/mailbox_domains",
+        headers=headers | {"Content-Type": "application/json"},
+        content=b'{"domain": "\xff"}',
+    )
+
+
+def _monite(report: dict) -> dict:
+    return report["providers"]["monite"]
+
+
+def test_report_lists_operations_called_and_never_called_with_their_status_codes(
+    urls, report_control
+):
+    _careful_client(urls["monite"], report_control)
+    view = _monite(report_control.report())
+    called = {op["operation"]: op["statuses"] for op in view["operations_called"]}
+    assert called == {
+        "create_token": {"200": 1},
+        "create_domain": {"201": 1},
+        "verify_domain": {"200": 2},
+    }
+    never = [op["operation"] for op in view["operations_never_called"]]
+    assert never == ["list_domains", "delete_domain"]
+    assert view["status_codes"] == {"200": 3, "201": 1}
+    assert view["violations"] == []
+
+
+def test_report_shows_the_verification_states_reached_and_never_reached(urls, report_control):
+    base, headers = urls["monite"], _headers(urls["monite"])
+    created = httpx.post(
+        base + "/mailbox_domains", headers=headers, json={"domain": "s.example.com"}
+    )
+    view = _monite(report_control.report())
+    assert view["states_reached"] == ["waiting_to_be_verified"]
+    assert view["states_never_reached"] == ["verified"]
+
+    report_control.publish("monite", created.json()["id"])
+    httpx.post(f"{base}/mailbox_domains/{created.json()['id']}/verify", headers=headers)
+    view = _monite(report_control.report())
+    assert view["states_reached"] == ["waiting_to_be_verified", "verified"]
+    assert view["states_never_reached"] == []
+
+
+def test_a_wrong_client_sees_each_violation_with_operation_field_and_reason(urls, report_control):
+    _wrong_client(urls["monite"])
+    violations = {
+        (v["operation"], v["field"], v["status"]): v["reason"]
+        for v in _monite(report_control.report())["violations"]
+    }
+    assert set(violations) == {
+        ("create_domain", "x", 422),
+        ("create_domain", "x-monite-version", 422),
+        ("verify_domain", "domain_id", 422),
+        ("(no operation) TRACE /monite/v1/mailbox_domains", None, 405),
+        ("create_domain", "body", 422),
+    }
+    assert "'x' was unexpected" in violations[("create_domain", "x", 422)]
+    assert "not a 'uuid'" in violations[("verify_domain", "domain_id", 422)]
+    assert "not valid UTF-8" in violations[("create_domain", "body", 422)]
+
+
+def test_each_logged_request_carries_its_operation_and_violations(urls, report_control):
+    base = urls["monite"]
+    httpx.post(base + "/mailbox_domains/not-a-uuid/verify", headers=_headers(base))
+    last = report_control.requests("monite")[-1]
+    assert last["operation"] == "verify_domain"
+    assert last["status"] == 422
+    assert [v["field"] for v in last["violations"]] == ["domain_id"]
+
+
+def test_report_outlives_reset_and_is_cleared_on_request(urls, report_control):
+    _careful_client(urls["monite"], report_control)
+    report_control.reset()
+    view = _monite(report_control.report())
+    assert view["requests"] == 4
+    assert view["states_reached"] == ["waiting_to_be_verified", "verified"]
+
+    report_control.clear_report()
+    view = _monite(report_control.report())
+    assert (view["requests"], view["operations_called"], view["states_reached"]) == (0, [], [])
+
+
+def test_report_covers_every_provider_the_sandbox_serves(server, report_control):
+    report = report_control.report()
+    assert list(report["providers"]) == list(server.sandbox.providers)
+    for name, provider in server.sandbox.providers.items():
+        assert report["providers"][name]["states_never_reached"] == list(provider.statuses)
+
+
+def test_same_seed_and_same_calls_give_a_byte_identical_report(urls, report_control):
+    bodies = []
+    for _ in range(2):
+        report_control.clear_report()
+        report_control.reset(seed=99)
+        _careful_client(urls["monite"], report_control)
+        _wrong_client(urls["monite"])
+        bodies.append(httpx.get(urls["control"] + "/report").content)
+    assert bodies[0] == bodies[1]
+
+
+def test_cli_report_prints_a_table_and_json(server, urls, report_control, capsys):
+    _wrong_client(urls["monite"])
+    assert cli(["report", "--url", server.url, "--provider", "monite"]) == 0
+    table = capsys.readouterr().out
+    assert "== monite:" in table
+    assert "never called GET    /mailbox_domains  (list_domains)" in table
+    assert "verify_domain  field domain_id:" in table
+
+    assert cli(["report", "--url", server.url, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["providers"]) == set(server.sandbox.providers)
+    assert len(data["providers"]["monite"]["violations"]) == 5

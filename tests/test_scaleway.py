@@ -1,0 +1,498 @@
+"""Scaleway Mailbox v1alpha1 domains: the official SDK's flow, the lifecycle, records and errors."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from scaleway import Client
+from scaleway.mailbox.v1alpha1 import DomainStatus, MailboxV1Alpha1API
+from scaleway_core.api import ScalewayException
+from scaleway_core.utils import WaitForOptions
+
+SECRET = "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"
+OTHER_SECRET = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
+PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
+OTHER_PROJECT = "7c5a3e1f-9d7b-4f5e-8c3a-1b9d7f5e3c1a"
+PATH = "/mailbox/v1alpha1/domains"
+
+RECORD_KEYS = {
+    "domain_validation": "required",
+    "mx": "required",
+    "spf": "required",
+    "dkim": "required",
+    "dmarc": "required",
+    "imap": "recommended",
+    "pop3": "optional",
+    "submission": "recommended",
+    "autoconfig": "optional",
+    "autodiscover": "optional",
+    "caldav": "optional",
+    "carddav": "optional",
+}
+
+# wait_for_domain sleeps real seconds before each poll (at least 1); with the default
+# timings the first poll already sees the verdict, so one short sleep is all it costs.
+FAST_WAIT = WaitForOptions(timeout=10, min_delay=1, max_delay=1)
+
+
+def sdk(urls, secret: str = SECRET, bypass: bool = False) -> MailboxV1Alpha1API:
+    client = Client(
+        access_key="SCWXXXXXXXXXXXXXXXXX",
+        secret_key=secret,
+        default_project_id=PROJECT,
+        api_url=urls["scaleway"],
+    )
+    return MailboxV1Alpha1API(client, bypass_validation=bypass)
+
+
+@pytest.fixture
+def api(urls) -> MailboxV1Alpha1API:
+    return sdk(urls)
+
+
+@pytest.fixture
+def http(urls):
+    with httpx.Client(base_url=urls["scaleway"], headers={"X-Auth-Token": SECRET}) as client:
+        yield client
+
+
+def create(http, name: str, project: str = PROJECT) -> dict:
+    response = http.post(PATH, json={"name": name, "project_id": project})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# --- the official SDK ------------------------------------------------------------------------
+
+
+def test_sdk_creates_publishes_validates_waits_until_ready_lists_and_deletes(api, control):
+    domain = api.create_domain(name="example.com")
+    assert domain.status == DomainStatus.CREATING
+    assert domain.project_id == PROJECT and domain.mailbox_total_count == 0
+
+    records = api.get_domain_records(domain_id=domain.id)
+    for key, level in RECORD_KEYS.items():
+        record = getattr(records, key)
+        assert record.level == level and record.domain_id == domain.id
+        assert record.dns_name and record.dns_value
+    assert api.get_domain(domain_id=domain.id).status == DomainStatus.WAITING_VALIDATION
+
+    control.publish("scaleway", domain.id)
+    api.validate_domain_records(domain_id=domain.id)
+    ready = api.wait_for_domain(domain_id=domain.id, options=FAST_WAIT)
+    assert ready.status == DomainStatus.READY
+    records = api.get_domain_records(domain_id=domain.id)
+    assert {k: getattr(records, k).status for k in RECORD_KEYS} == dict.fromkeys(
+        RECORD_KEYS, "valid"
+    )
+
+    for name in ("second.example.net", "third.example.org"):
+        api.create_domain(name=name)
+    everything = api.list_domains_all(page_size=2)  # three domains: two pages
+    assert [d.name for d in everything] == [
+        "third.example.org",
+        "second.example.net",
+        "example.com",
+    ]
+    assert [d.name for d in api.list_domains_all(statuses=[DomainStatus.READY])] == ["example.com"]
+    assert [d.name for d in api.list_domains_all(search="example.n")] == ["second.example.net"]
+
+    deleted = api.delete_domain(domain_id=domain.id)
+    assert deleted.status == DomainStatus.DELETING
+    with pytest.raises(ScalewayException) as gone:
+        api.get_domain(domain_id=domain.id)
+    assert gone.value.status_code == 404
+
+
+def test_sdk_validation_with_a_broken_required_record_ends_validation_failed(api, control):
+    domain = api.create_domain(name="broken.example.com")
+    control.publish("scaleway", domain.id, corrupt=["dkim"], omit=["caldav"])
+    api.validate_domain_records(domain_id=domain.id)
+
+    failed = api.wait_for_domain(domain_id=domain.id, options=FAST_WAIT)
+
+    assert failed.status == DomainStatus.VALIDATION_FAILED
+    records = api.get_domain_records(domain_id=domain.id)
+    assert records.dkim.status == "invalid"
+    assert "does not carry the expected public key" in records.dkim.error
+    assert records.caldav.status == "not_found" and records.caldav.error
+    assert records.spf.status == "valid" and records.spf.error is None
+
+
+def test_sdk_raises_its_exception_with_scaleway_error_bodies(api, urls):
+    with pytest.raises(ScalewayException) as missing:
+        api.get_domain(domain_id="5b0c2f3e-8a1d-4e6b-9f7c-2d4e6f8a0b1c")
+    assert missing.value.status_code == 404
+    assert missing.value.response.json() == {
+        "type": "not_found",
+        "message": "resource is not found",
+        "resource": "domain",
+        "resource_id": "5b0c2f3e-8a1d-4e6b-9f7c-2d4e6f8a0b1c",
+    }
+
+    with pytest.raises(ScalewayException) as bad_name:
+        api.create_domain(name="not a domain")
+    assert bad_name.value.status_code == 400
+    body = bad_name.value.response.json()
+    assert body["type"] == "invalid_arguments"
+    assert body["details"][0]["argument_name"] == "name"
+
+    domain = api.create_domain(name="taken.example.com")
+    with pytest.raises(ScalewayException) as duplicate:
+        api.create_domain(name="Taken.Example.com")
+    assert duplicate.value.status_code == 409
+    assert duplicate.value.response.json()["type"] == "already_exists"
+
+    with pytest.raises(ScalewayException) as foreign:
+        sdk(urls, secret=OTHER_SECRET).get_domain(domain_id=domain.id)
+    assert foreign.value.status_code == 403
+    assert foreign.value.response.json() == {
+        "type": "permissions_denied",
+        "message": "insufficient permissions",
+        "details": [{"resource": "domain", "action": "read"}],
+    }
+
+    no_project = sdk(urls)
+    no_project.client.default_project_id = None  # the SDK then sends "project_id": null
+    with pytest.raises(ScalewayException) as unset:
+        no_project.create_domain(name="orphan.example.com")
+    [detail] = unset.value.response.json()["details"]
+    assert (detail["argument_name"], detail["reason"]) == ("project_id", "required")
+    assert "default_project_id" in detail["help_message"]
+
+    with pytest.raises(ScalewayException) as denied:
+        sdk(urls, secret="not-a-secret-key", bypass=True).list_domains()
+    assert denied.value.status_code == 401
+    assert denied.value.response.json()["type"] == "denied_authentication"
+
+
+# --- lifecycle on the sandbox clock ----------------------------------------------------------
+
+
+def test_each_lifecycle_step_waits_its_configured_time_on_the_sandbox_clock(http, control):
+    control.settings(
+        "scaleway",
+        creating_seconds=30,
+        validating_seconds=60,
+        provisioning_seconds=120,
+        deleting_seconds=10,
+    )
+    domain = create(http, "slow.example.com")
+    url = f"{PATH}/{domain['id']}"
+
+    def status():
+        return http.get(url).json()["status"]
+
+    assert status() == "creating"
+    control.advance(30)
+    assert status() == "waiting_validation"
+
+    control.publish("scaleway", domain["id"])
+    assert http.post(f"{url}/validate-records").json() == {}
+    assert status() == "validating"
+    records = http.get(f"{url}/records").json()
+    assert {r["status"] for r in records.values()} == {"validating"}
+    again = http.post(f"{url}/validate-records")
+    assert again.status_code == 409
+    assert again.json()["type"] == "transient_state"
+    assert again.json()["current_state"] == "validating"
+
+    control.advance(60)
+    assert status() == "provisioning"
+    control.advance(120)
+    assert status() == "ready"
+
+    assert http.delete(url).json()["status"] == "deleting"
+    assert status() == "deleting"
+    control.advance(10)
+    assert http.get(url).status_code == 404
+
+
+def test_only_required_records_decide_ready_while_the_others_are_still_reported(http, control):
+    domain = create(http, "partial.example.com")
+    optional = [k for k, level in RECORD_KEYS.items() if level != "required"]
+    control.publish("scaleway", domain["id"], omit=optional)
+
+    http.post(f"{PATH}/{domain['id']}/validate-records")
+
+    assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
+    records = http.get(f"{PATH}/{domain['id']}/records").json()
+    for key in optional:
+        assert records[key]["status"] == "not_found"
+        assert records[key]["error"]
+
+
+def test_a_failed_domain_can_be_validated_again_once_its_records_are_fixed(http, control):
+    domain = create(http, "retry.example.com")
+    control.publish("scaleway", domain["id"], omit=["domain_validation"])
+    http.post(f"{PATH}/{domain['id']}/validate-records")
+    assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "validation_failed"
+
+    control.publish("scaleway", domain["id"])
+    http.post(f"{PATH}/{domain['id']}/validate-records")
+
+    assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
+
+
+def test_records_read_unknown_status_until_the_first_validation(http):
+    domain = create(http, "fresh.example.com")
+    records = http.get(f"{PATH}/{domain['id']}/records").json()
+    assert list(records) == list(RECORD_KEYS)
+    assert {r["status"] for r in records.values()} == {"unknown_status"}
+    assert records["mx"] | {"id": None} == {
+        "id": None,
+        "domain_id": domain["id"],
+        "status": "unknown_status",
+        "level": "required",
+        "dns_type": "mx_dns_type",
+        "dns_name": "fresh.example.com",
+        "dns_value": "10 mx.mailbox.scw.cloud",
+        "error": None,
+        "created_at": "2026-01-01T09:00:00Z",
+        "updated_at": "2026-01-01T09:00:00Z",
+    }
+
+
+def test_a_dns_server_failure_on_a_required_record_fails_validation_with_the_reason(http, control):
+    domain = create(http, "flaky.example.com")
+    control.publish("scaleway", domain["id"])
+    dkim_name = http.get(f"{PATH}/{domain['id']}/records").json()["dkim"]["dns_name"]
+    control.add_fault(dkim_name, "servfail")
+
+    http.post(f"{PATH}/{domain['id']}/validate-records")
+
+    assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "validation_failed"
+    dkim = http.get(f"{PATH}/{domain['id']}/records").json()["dkim"]
+    assert dkim["status"] == "invalid" and "SERVFAIL" in dkim["error"]
+
+
+def test_a_second_spf_record_at_the_domain_fails_validation(http, control):
+    domain = create(http, "twospf.example.com")
+    control.add_record("twospf.example.com", "TXT", "v=spf1 include:_spf.other.example ~all")
+    control.publish("scaleway", domain["id"])
+
+    http.post(f"{PATH}/{domain['id']}/validate-records")
+
+    spf = http.get(f"{PATH}/{domain['id']}/records").json()["spf"]
+    assert spf["status"] == "invalid" and "2 SPF records" in spf["error"]
+    assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "validation_failed"
+
+
+def test_a_ready_domain_stays_ready_when_validated_again(http, control):
+    domain = create(http, "steady.example.com")
+    control.publish("scaleway", domain["id"])
+    http.post(f"{PATH}/{domain['id']}/validate-records")
+    http.get(f"{PATH}/{domain['id']}")
+    control.remove_records("steady.example.com")
+
+    assert http.post(f"{PATH}/{domain['id']}/validate-records").status_code == 200
+    assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
+
+
+# --- listing -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_domains(http, control) -> dict[str, dict]:
+    """b.example.com, then c.example.com a minute later, then a.example.com; c is validated last."""
+    made = {}
+    for name in ("b.example.com", "c.example.com", "a.example.com"):
+        made[name] = create(http, name, OTHER_PROJECT if name == "a.example.com" else PROJECT)
+        control.advance(60)
+    http.post(f"{PATH}/{made['c.example.com']['id']}/validate-records")
+    http.get(PATH)  # the validation lands (all records missing: validation_failed)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("order_by", "names"),
+    [
+        ("created_at_desc", "acb"),
+        ("created_at_asc", "bca"),
+        ("updated_at_desc", "cab"),
+        ("updated_at_asc", "bac"),
+        ("name_desc", "cba"),
+        ("name_asc", "abc"),
+        ("mailbox_total_count_desc", "acb"),  # all 0: newest first
+        ("mailbox_total_count_asc", "bca"),
+    ],
+)
+def test_list_orders_by_every_documented_value(http, three_domains, order_by, names):
+    body = http.get(PATH, params={"order_by": order_by}).json()
+    assert [d["name"][0] for d in body["domains"]] == list(names)
+
+
+def test_list_filters_and_pages_with_a_total_before_paging(http, three_domains):
+    page = http.get(PATH, params={"page": 2, "page_size": 2, "order_by": "name_asc"})
+    assert "x-total-count" not in page.headers
+    assert page.json()["total_count"] == 3
+    assert [d["name"] for d in page.json()["domains"]] == ["c.example.com"]
+    beyond = http.get(PATH, params={"page": 5, "page_size": 2}).json()
+    assert beyond == {"total_count": 3, "domains": []}
+
+    def names(**params):
+        return sorted(d["name"] for d in http.get(PATH, params=params).json()["domains"])
+
+    assert names(project_id=OTHER_PROJECT) == ["a.example.com"]
+    assert names(statuses=["validation_failed", "ready"]) == ["c.example.com"]
+    assert names(statuses=["waiting_validation"], search="B.EXAMPLE") == ["b.example.com"]
+
+
+def test_list_shows_only_the_callers_domains(http, urls, three_domains):
+    with httpx.Client(base_url=urls["scaleway"], headers={"X-Auth-Token": OTHER_SECRET}) as other:
+        assert other.get(PATH).json() == {"total_count": 0, "domains": []}
+
+
+# --- the wire: bodies the SDK sends, errors in Scaleway's shape --------------------------------
+
+
+def test_get_and_delete_accept_the_sdks_empty_json_body_without_content_type(http):
+    domain = create(http, "body.example.com")
+    url = f"{PATH}/{domain['id']}"
+    assert http.request("GET", url, content=b"{}").status_code == 200
+    assert http.request("GET", PATH, content=b"{}").status_code == 200
+    assert http.request("GET", f"{url}/records", content=b"{}").status_code == 200
+    assert http.request("DELETE", url, content=b"{}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "argument", "reason"),
+    [
+        (
+            "POST",
+            PATH,
+            {"content": b"{nope", "headers": {"Content-Type": "application/json"}},
+            "body",
+            "format",
+        ),
+        (
+            "POST",
+            PATH,
+            {"content": b"\xff\xfe", "headers": {"Content-Type": "application/json"}},
+            "body",
+            "format",
+        ),
+        ("POST", PATH, {"json": {"project_id": PROJECT}}, "name", "required"),
+        ("POST", PATH, {"json": {"name": 7, "project_id": PROJECT}}, "name", "format"),
+        ("POST", PATH, {"json": {"name": "x.com", "project_id": None}}, "project_id", "required"),
+        ("POST", PATH, {"json": {"name": "x.com", "project_id": "p1"}}, "project_id", "format"),
+        ("POST", PATH, {"json": {"name": "-x.com", "project_id": PROJECT}}, "name", "format"),
+        (
+            "POST",
+            PATH,
+            {"json": {"name": "x.com", "project_id": PROJECT, "region": "fr-par"}},
+            "region",
+            "constraint",
+        ),
+        ("GET", PATH, {"params": {"page_size": 0}}, "page_size", "constraint"),
+        ("GET", PATH, {"params": {"page": "one"}}, "page", "format"),
+        ("GET", PATH, {"params": {"order_by": "size"}}, "order_by", "constraint"),
+        ("GET", PATH, {"params": {"statuses": "gone"}}, "statuses", "constraint"),
+        ("GET", PATH, {"params": {"region": "fr-par"}}, "region", "constraint"),
+        ("GET", f"{PATH}/42", {}, "domain_id", "format"),
+    ],
+)
+def test_bad_input_is_invalid_arguments_naming_the_field(
+    http, method, path, kwargs, argument, reason
+):
+    response = http.request(method, path, **kwargs)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "invalid_arguments" and body["message"] == "invalid argument(s)"
+    [detail] = body["details"]
+    assert (detail["argument_name"], detail["reason"]) == (argument, reason)
+    assert detail["help_message"]
+
+
+def test_a_request_without_a_secret_key_is_denied_authentication(urls):
+    response = httpx.get(urls["scaleway"] + PATH)
+    assert response.status_code == 401
+    assert response.json() == {
+        "type": "denied_authentication",
+        "message": "authentication is denied",
+        "method": "api_key",
+        "reason": "invalid_argument",
+    }
+
+
+def test_unserved_scaleway_paths_answer_not_found_in_scaleway_shape(http):
+    response = http.get("/mailbox/v1alpha1/mailboxes")
+    assert response.status_code == 404
+    assert response.json()["type"] == "not_found"
+
+
+def test_deleting_a_domain_twice_is_a_transient_state_conflict(http, control):
+    control.settings("scaleway", deleting_seconds=30)
+    domain = create(http, "twice.example.com")
+    http.delete(f"{PATH}/{domain['id']}")
+    again = http.delete(f"{PATH}/{domain['id']}")
+    assert again.status_code == 409
+    assert again.json() == {
+        "type": "transient_state",
+        "message": "resource is in a transient state",
+        "resource": "domain",
+        "resource_id": domain["id"],
+        "current_state": "deleting",
+    }
+
+
+# --- determinism -----------------------------------------------------------------------------
+
+
+def test_same_seed_and_calls_give_byte_identical_bodies(http, control):
+    def story() -> list[bytes]:
+        control.reset(seed=99)
+        control.freeze(at="2026-01-01T09:00:00Z")
+        bodies = []
+        created = http.post(PATH, json={"name": "same.example.com", "project_id": PROJECT})
+        domain_id = created.json()["id"]
+        bodies.append(created.content)
+        control.publish("scaleway", domain_id, corrupt=["spf"])
+        bodies.append(http.post(f"{PATH}/{domain_id}/validate-records").content)
+        bodies.append(http.get(f"{PATH}/{domain_id}").content)
+        bodies.append(http.get(f"{PATH}/{domain_id}/records").content)
+        bodies.append(http.get(PATH).content)
+        return bodies
+
+    assert story() == story()
+
+
+# --- the control API's extras ----------------------------------------------------------------
+
+
+def test_control_verify_now_starts_a_validation_like_validate_records(http, control):
+    domain = create(http, "nudge.example.com")
+    control.publish("scaleway", domain["id"])
+    http.get(f"{PATH}/{domain['id']}")  # creating -> waiting_validation
+
+    assert control.verify("scaleway", domain["id"])["status"] == "validating"
+    assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
+
+
+def test_a_loaded_scenario_keeps_domains_and_the_callers_organization(http, control):
+    domain = create(http, "kept.example.com")
+    scenario = control.export_scenario()
+    control.reset()
+    assert http.get(f"{PATH}/{domain['id']}").status_code == 404
+
+    control.load_scenario(scenario)
+
+    again = http.get(f"{PATH}/{domain['id']}").json()
+    assert again["organization_id"] == domain["organization_id"]
+    assert again["name"] == "kept.example.com"
+    later = create(http, "later.example.com")
+    assert [d["name"] for d in http.get(PATH).json()["domains"]] == [
+        "later.example.com",
+        "kept.example.com",
+    ]
+    assert later["organization_id"] == domain["organization_id"]
+
+
+def test_an_injected_429_answers_scaleways_too_many_requests(api, control):
+    control.add_http_fault("scaleway", status=429, operation="list_domains", count=1)
+    with pytest.raises(ScalewayException) as limited:
+        api.list_domains()
+    assert limited.value.status_code == 429
+    body = limited.value.response.json()
+    assert body["type"] == "too_many_requests" and body["reset_seconds"] >= 1
+    assert api.list_domains().total_count == 0

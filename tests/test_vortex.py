@@ -1,0 +1,546 @@
+"""The Vortex email-domains API over real HTTP, its four checks judged against the fake DNS."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+START = "2026-01-01T09:00:00Z"  # the frozen instant of the `control` fixture
+SEED = 4242
+KEY_A = "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.secretA1"
+KEY_B = "VRTX.OTg3NjU0MzItMTIzNC00NT.secretB2"
+ACCOUNT = "123e4567-e89b-12d3-a456-426614174000"
+OTHER_ACCOUNT = "223e4567-e89b-12d3-a456-426614174000"
+NAME = "example.com"
+CHECKS = {
+    "token": "tokenVerification",
+    "dkim": "dkim",
+    "spf": "spfCheck",
+    "dmarc": "dmarc",
+}
+STATUS = {
+    "token": "tokenVerificationStatus",
+    "dkim": "dkimStatus",
+    "spf": "spfCheckStatus",
+    "dmarc": "dmarcStatus",
+}
+DOCUMENTED_FIELDS = [
+    "id",
+    "organizationId",
+    "accountId",
+    "creatorId",
+    "createdAt",
+    "modifiedAt",
+    "domain",
+    "description",
+    "verificationToken",
+    "tokenVerificationRequestedAt",
+    "tokenVerificationCompletedAt",
+    "tokenVerificationStatus",
+    "tokenVerificationError",
+    "tokenVerificationAttempts",
+    "dkimTokens",
+    "isVerified",
+    "dkimStatus",
+    "dkimError",
+    "dkimAttempts",
+    "dkimRequestedAt",
+    "dkimCompletedAt",
+    "spfCheckStatus",
+    "spfCheckError",
+    "spfCheckAttempts",
+    "spfCheckRequestedAt",
+    "spfCheckCompletedAt",
+    "dmarcStatus",
+    "dmarcError",
+    "dmarcAttempts",
+    "dmarcRequestedAt",
+    "dmarcCompletedAt",
+    "isDefault",
+    "deactivated",
+    "attributes",
+]
+
+
+class Vortex:
+    """A tiny client of the four documented operations, as an integration would call them."""
+
+    def __init__(self, base: str, key: str | None = KEY_A, account: str = ACCOUNT):
+        self.url = f"{base}/api/v1/accounts/{account}/email-domains"
+        self.headers = {"x-api-key": key} if key else {}
+
+    def create(self, domain: str = NAME, **extra) -> httpx.Response:
+        return httpx.post(self.url, json={"domain": domain} | extra, headers=self.headers)
+
+    def created(self, domain: str = NAME, **extra) -> dict:
+        response = self.create(domain, **extra)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def list(self, **params) -> httpx.Response:
+        return httpx.get(self.url, params=params, headers=self.headers)
+
+    def one(self, domain_id: str) -> dict:
+        """Read a domain back through list, as a client of the real API must."""
+        response = self.list()
+        assert response.status_code == 200, response.text
+        return next(d for d in response.json() if d["id"] == domain_id)
+
+    def update(self, domain_id: str, body) -> httpx.Response:
+        return httpx.patch(f"{self.url}/{domain_id}", json=body, headers=self.headers)
+
+    def check_dkim(self, domain_id: str) -> httpx.Response:
+        return httpx.patch(f"{self.url}/{domain_id}/checkDkimStatus", headers=self.headers)
+
+    def checked_dkim(self, domain_id: str) -> dict:
+        response = self.check_dkim(domain_id)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def vortex(urls) -> Vortex:
+    return Vortex(urls["vortex"])
+
+
+def statuses(domain: dict) -> dict[str, str]:
+    return {kind: domain[field] for kind, field in STATUS.items()}
+
+
+def attempts(domain: dict) -> dict[str, int]:
+    return {kind: domain[f"{prefix}Attempts"] for kind, prefix in CHECKS.items()}
+
+
+def error_code(domain: dict, kind: str) -> str | None:
+    error = domain[f"{CHECKS[kind]}Error"]
+    return error and error["code"]
+
+
+def at(seconds: int) -> str:
+    """START plus some seconds, as the API prints it."""
+    minutes, secs = divmod(seconds, 60)
+    return f"2026-01-01T09:{minutes:02d}:{secs:02d}Z"
+
+
+# --- the flow -----------------------------------------------------------------------------------
+
+
+def test_created_domain_has_every_documented_field_and_waits_for_the_user(vortex):
+    domain = vortex.created(description="Email domain for Vortex Software")
+    assert list(domain) == DOCUMENTED_FIELDS
+    assert domain["domain"] == NAME and domain["accountId"] == ACCOUNT
+    assert domain["description"] == "Email domain for Vortex Software"
+    assert domain["createdAt"] == START and domain["modifiedAt"] is None
+    assert len(domain["verificationToken"]) == 44  # SES-style base64 of 32 bytes
+    assert list(domain["dkimTokens"]) == ["dkim"]
+    assert set(statuses(domain).values()) == {"waiting_for_user"}
+    assert set(attempts(domain).values()) == {0}
+    assert domain["isVerified"] is False
+    assert domain["isDefault"] is False and domain["deactivated"] is False
+    assert domain["attributes"] == {}
+    for prefix in CHECKS.values():
+        assert domain[f"{prefix}Error"] is None
+        assert domain[f"{prefix}RequestedAt"] is None and domain[f"{prefix}CompletedAt"] is None
+
+
+def test_description_defaults_to_null(vortex):
+    assert vortex.created()["description"] is None
+
+
+def test_whole_flow_publish_then_the_scheduled_recheck_verifies_every_check(vortex, control):
+    domain = vortex.created()
+    published = control.publish("vortex", domain["id"])
+    by_kind = {p["kind"]: p for p in published}
+    token = domain["dkimTokens"]["dkim"]
+    assert by_kind["token"] == {
+        "kind": "token",
+        "name": f"_amazonses.{NAME}",
+        "type": "TXT",
+        "value": domain["verificationToken"],
+    }
+    assert by_kind["dkim"]["name"] == f"{token}._domainkey.{NAME}"
+    assert by_kind["dkim"]["value"] == f"{token}.dkim.amazonses.com"
+    assert by_kind["spf"]["value"] == "v=spf1 include:amazonses.com ~all"
+    assert by_kind["dmarc"]["name"] == f"_dmarc.{NAME}"
+
+    control.advance(299)
+    assert set(attempts(vortex.one(domain["id"])).values()) == {0}  # not re-checked yet
+
+    control.advance(1)
+    seen = vortex.one(domain["id"])
+    assert set(statuses(seen).values()) == {"verified"}
+    assert seen["isVerified"] is True
+    assert set(attempts(seen).values()) == {1}
+    for prefix in CHECKS.values():
+        assert seen[f"{prefix}RequestedAt"] == seen[f"{prefix}CompletedAt"] == at(300)
+        assert seen[f"{prefix}Error"] is None
+    assert seen["modifiedAt"] == at(300)
+    asked = {(q["name"], q["type"]) for q in control.queries()}
+    assert (f"_amazonses.{NAME}", "TXT") in asked
+    assert (f"{token}._domainkey.{NAME}", "CNAME") in asked
+
+    control.advance(3600)  # verified checks are not re-checked
+    assert set(attempts(vortex.one(domain["id"])).values()) == {1}
+
+
+def test_unpublished_records_wait_for_the_user_each_recheck_counts_then_fail_at_window_end(
+    vortex, control
+):
+    control.settings("vortex", recheck_window_seconds=900)
+    domain_id = vortex.created()["id"]
+
+    control.advance(300)
+    seen = vortex.one(domain_id)
+    assert set(statuses(seen).values()) == {"waiting_for_user"}
+    assert {error_code(seen, k) for k in CHECKS} == {"record_not_found"}
+    assert seen["tokenVerificationError"]["record"]["name"] == f"_amazonses.{NAME}"
+    assert "does not exist" in seen["tokenVerificationError"]["message"]
+    assert set(attempts(seen).values()) == {1}
+
+    control.advance(300)
+    assert set(attempts(vortex.one(domain_id)).values()) == {2}
+
+    control.advance(300)  # the last check, at the end of the window
+    seen = vortex.one(domain_id)
+    assert set(statuses(seen).values()) == {"failed"}
+    assert set(attempts(seen).values()) == {3}
+    assert "stopped re-checking 0.25 hours" in seen["dkimError"]["message"]
+
+    control.advance(3600)
+    assert set(attempts(vortex.one(domain_id)).values()) == {3}
+    assert control.domain("vortex", domain_id)["next_step_at"] is None
+
+
+def test_wrong_records_fail_with_reasons_and_fixing_them_verifies_on_the_next_recheck(
+    vortex, control
+):
+    domain_id = vortex.created()["id"]
+    control.publish("vortex", domain_id, corrupt=["token", "dkim", "spf", "dmarc"])
+    control.advance(300)
+    seen = vortex.one(domain_id)
+    assert set(statuses(seen).values()) == {"failed"}
+    assert {error_code(seen, k) for k in CHECKS} == {"record_invalid"}
+    assert "include:amazonses.com" in seen["spfCheckError"]["message"]
+    assert "p=none, p=quarantine or p=reject" in seen["dmarcError"]["message"]
+    assert seen["dkimError"]["found"] == ["wrong-target.wrong-provider.example"]
+    assert seen["isVerified"] is False
+
+    control.publish("vortex", domain_id)
+    control.advance(300)
+    seen = vortex.one(domain_id)
+    assert set(statuses(seen).values()) == {"verified"}
+    assert set(attempts(seen).values()) == {2}
+
+
+def test_is_verified_needs_the_token_and_dkim_but_not_spf_or_dmarc(vortex, control):
+    domain_id = vortex.created()["id"]
+    control.publish("vortex", domain_id, omit=["spf", "dmarc"])
+    control.advance(300)
+    seen = vortex.one(domain_id)
+    assert statuses(seen) == {
+        "token": "verified",
+        "dkim": "verified",
+        "spf": "waiting_for_user",
+        "dmarc": "waiting_for_user",
+    }
+    assert seen["isVerified"] is True
+
+
+def test_is_verified_needs_dkim(vortex, control):
+    domain_id = vortex.created()["id"]
+    control.publish("vortex", domain_id, omit=["dkim"])
+    control.advance(300)
+    seen = vortex.one(domain_id)
+    assert seen["tokenVerificationStatus"] == "verified"
+    assert seen["dkimStatus"] == "waiting_for_user"
+    assert seen["isVerified"] is False
+
+
+def test_servfail_makes_token_and_dkim_provider_failed_and_spf_keeps_its_status(vortex, control):
+    domain = vortex.created()
+    control.publish("vortex", domain["id"])
+    control.add_fault(f"_amazonses.{NAME}", "servfail")
+    control.add_fault(f"{domain['dkimTokens']['dkim']}._domainkey.{NAME}", "servfail")
+    control.add_fault(NAME, "servfail")
+    control.advance(300)
+    seen = vortex.one(domain["id"])
+    assert statuses(seen) == {
+        "token": "provider_failed",
+        "dkim": "provider_failed",
+        "spf": "waiting_for_user",  # SPF's documented statuses have no provider_failed
+        "dmarc": "verified",
+    }
+    assert {error_code(seen, k) for k in ("token", "dkim", "spf")} == {"dns_temporary_failure"}
+    assert "SERVFAIL" in seen["tokenVerificationError"]["message"]
+    assert seen["isVerified"] is False
+
+    control.clear_faults()
+    control.advance(300)
+    seen = vortex.one(domain["id"])
+    assert set(statuses(seen).values()) == {"verified"}
+    assert attempts(seen) == {"token": 2, "dkim": 2, "spf": 2, "dmarc": 1}
+
+
+def test_a_dns_timeout_on_check_dkim_status_is_provider_failed(vortex, control):
+    domain = vortex.created()
+    control.publish("vortex", domain["id"])
+    control.add_fault(f"{domain['dkimTokens']['dkim']}._domainkey.{NAME}", "drop")
+    seen = vortex.checked_dkim(domain["id"])
+    assert seen["dkimStatus"] == "provider_failed"
+    assert "timed out" in seen["dkimError"]["message"]
+
+
+# --- checkDkimStatus --------------------------------------------------------------------------
+
+
+def test_check_dkim_status_checks_now_and_counts_each_attempt(vortex, control):
+    domain_id = vortex.created()["id"]
+    control.publish("vortex", domain_id)
+    seen = vortex.checked_dkim(domain_id)
+    assert seen["dkimStatus"] == "verified" and seen["dkimAttempts"] == 1
+    assert seen["dkimRequestedAt"] == seen["dkimCompletedAt"] == START
+    assert seen["tokenVerificationStatus"] == "waiting_for_user"  # only DKIM was asked about
+    assert seen["isVerified"] is False
+
+    control.advance(60)
+    seen = vortex.checked_dkim(domain_id)
+    assert seen["dkimAttempts"] == 2 and seen["dkimCompletedAt"] == at(60)
+
+
+def test_check_dkim_status_sees_a_removed_record_and_a_wrong_one(vortex, control):
+    domain = vortex.created()
+    control.publish("vortex", domain["id"])
+    control.advance(300)
+    assert vortex.one(domain["id"])["isVerified"] is True
+
+    control.remove_records(f"{domain['dkimTokens']['dkim']}._domainkey.{NAME}")
+    seen = vortex.checked_dkim(domain["id"])
+    assert seen["dkimStatus"] == "waiting_for_user"
+    assert error_code(seen, "dkim") == "record_not_found"
+    assert seen["isVerified"] is False
+
+    control.publish("vortex", domain["id"], corrupt=["dkim"])
+    seen = vortex.checked_dkim(domain["id"])
+    assert seen["dkimStatus"] == "failed" and error_code(seen, "dkim") == "record_invalid"
+    assert seen["dkimAttempts"] == 3
+
+
+def test_a_slow_dkim_check_waits_for_the_provider_until_its_result_lands(vortex, control):
+    control.settings("vortex", check_delay_seconds=30)
+    domain_id = vortex.created()["id"]
+    control.publish("vortex", domain_id)
+    seen = vortex.checked_dkim(domain_id)
+    assert seen["dkimStatus"] == "waiting_for_provider"
+    assert seen["dkimAttempts"] == 1
+    assert seen["dkimRequestedAt"] == START and seen["dkimCompletedAt"] is None
+
+    control.advance(30)
+    seen = vortex.one(domain_id)
+    assert seen["dkimStatus"] == "verified"
+    assert seen["dkimRequestedAt"] == START and seen["dkimCompletedAt"] == at(30)
+
+
+def test_check_dkim_status_accepts_an_empty_json_body(vortex):
+    domain_id = vortex.created()["id"]
+    response = httpx.patch(
+        f"{vortex.url}/{domain_id}/checkDkimStatus", json={}, headers=vortex.headers
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_tokens_wait_for_the_provider_until_it_issues_them(vortex, control):
+    control.settings("vortex", provider_setup_seconds=60)
+    domain = vortex.created()
+    assert domain["tokenVerificationStatus"] == domain["dkimStatus"] == "waiting_for_provider"
+    assert domain["spfCheckStatus"] == domain["dmarcStatus"] == "waiting_for_user"
+    assert domain["verificationToken"] is None and domain["dkimTokens"] is None
+    unchanged = vortex.checked_dkim(domain["id"])  # nothing to check yet
+    assert unchanged["dkimStatus"] == "waiting_for_provider" and unchanged["dkimAttempts"] == 0
+
+    control.advance(60)
+    seen = vortex.one(domain["id"])
+    assert seen["tokenVerificationStatus"] == seen["dkimStatus"] == "waiting_for_user"
+    assert seen["verificationToken"] and seen["dkimTokens"]["dkim"]
+    assert seen["modifiedAt"] == at(60)
+
+    control.publish("vortex", domain["id"])
+    control.advance(299)  # re-checks start an interval after the tokens were issued
+    assert vortex.one(domain["id"])["isVerified"] is False
+    control.advance(1)
+    assert vortex.one(domain["id"])["isVerified"] is True
+
+
+# --- update -------------------------------------------------------------------------------------
+
+
+def test_update_sets_and_clears_the_description_only(vortex, control):
+    created = vortex.created(description="old")
+    control.advance(90)
+    response = vortex.update(created["id"], {"description": "new"})
+    assert response.status_code == 200, response.text
+    updated = response.json()
+    assert updated["description"] == "new" and updated["modifiedAt"] == at(90)
+    assert {k: v for k, v in updated.items() if k not in ("description", "modifiedAt")} == {
+        k: v for k, v in created.items() if k not in ("description", "modifiedAt")
+    }
+
+    cleared = vortex.update(created["id"], {"description": None})
+    assert cleared.status_code == 200 and cleared.json()["description"] is None
+    assert vortex.one(created["id"])["description"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({}, "'description' is a required property"),
+        ({"description": 3}, "description"),
+        ({"description": "x", "domain": "other.com"}, "'domain' was unexpected"),
+        ([], "not of type 'object'"),
+    ],
+)
+def test_update_rejects_bodies_without_exactly_a_description(vortex, body, words):
+    domain_id = vortex.created(description="kept")["id"]
+    response = vortex.update(domain_id, body)
+    assert response.status_code == 400
+    assert words in response.json()["error"]
+    assert vortex.one(domain_id)["description"] == "kept"
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+
+def test_list_is_a_bare_array_paged_by_start_offset(vortex):
+    names = [f"d{i:02d}.example.com" for i in range(25)]
+    for name in names:
+        vortex.created(name)
+
+    def page(**params) -> list[str]:
+        response = vortex.list(**params)
+        assert response.status_code == 200, response.text
+        assert isinstance(response.json(), list)
+        return [d["domain"] for d in response.json()]
+
+    assert page() == names[:20]
+    assert page(start=0) == names[:20]
+    assert page(start=5) == names[5:25]
+    assert page(start=20) == names[20:]
+    assert page(start=25) == []
+
+
+@pytest.mark.parametrize("params", [{"start": -1}, {"start": "abc"}, {"limit": 5}])
+def test_list_rejects_bad_or_unknown_query_parameters(vortex, params):
+    response = vortex.list(**params)
+    assert response.status_code == 400
+    assert list(params)[0] in response.json()["error"]
+
+
+# --- errors, auth and tenants -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        (None, "Missing x-api-key header"),
+        ("", "Missing x-api-key header"),
+        ("sk_live_123", "Invalid API key"),
+        ("VRTX.short.secret123", "Invalid API key"),
+    ],
+)
+def test_missing_or_malformed_api_key_is_401(urls, key, words):
+    headers = {} if key is None else {"x-api-key": key}
+    response = httpx.get(Vortex(urls["vortex"]).url, headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"error": response.json()["error"]}
+    assert words in response.json()["error"]
+
+
+def test_keys_can_be_made_optional_through_the_settings(urls, control):
+    keyless = Vortex(urls["vortex"], key=None)
+    assert keyless.create().status_code == 401
+    control.settings("vortex", require_api_key=0)
+    assert keyless.created()["domain"] == NAME
+    assert [d["domain"] for d in keyless.list().json()] == [NAME]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "words"),
+    [
+        ({"json": {}}, 400, "'domain' is a required property"),
+        ({"json": {"domain": 5}}, 400, "'domain'"),
+        ({"json": {"domain": "a.com", "extra": 1}}, 400, "'extra' was unexpected"),
+        ({"json": {"domain": "not a domain"}}, 400, "is not a valid domain name"),
+        ({"json": {"domain": "-bad.example.com"}}, 400, "is not a valid domain name"),
+        ({"json": {"domain": "a.com", "description": 1}}, 400, "description"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, ""),
+        ({"content": b"\xff\xfe", "headers": {"content-type": "application/json"}}, 400, "UTF-8"),
+    ],
+)
+def test_bad_create_requests_get_clear_errors_in_vortex_shape(vortex, kwargs, status, words):
+    headers = vortex.headers | kwargs.pop("headers", {})
+    response = httpx.post(vortex.url, headers=headers, **kwargs)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert list(body) == ["error"] and isinstance(body["error"], str)
+    assert words in body["error"]
+
+
+def test_creating_the_same_domain_twice_in_an_account_is_409(vortex):
+    vortex.created()
+    response = vortex.create(NAME.upper())
+    assert response.status_code == 409
+    assert response.json() == {"error": "Email domain example.com already exists for this account"}
+
+
+def test_unknown_domain_is_404_for_update_and_check(vortex):
+    missing = "00000000-0000-4000-8000-000000000000"
+    for response in (vortex.update(missing, {"description": "x"}), vortex.check_dkim(missing)):
+        assert response.status_code == 404
+        assert response.json() == {"error": f"Email domain {missing} not found"}
+
+
+def test_unknown_method_and_path_answer_in_vortex_shape(vortex):
+    domain_id = vortex.created()["id"]
+    deleted = httpx.delete(f"{vortex.url}/{domain_id}", headers=vortex.headers)
+    assert deleted.status_code == 405 and "error" in deleted.json()
+    missing = httpx.get(f"{vortex.url}/{domain_id}/nothing", headers=vortex.headers)
+    assert missing.status_code in (404, 405) and "error" in missing.json()
+
+
+def test_domains_are_scoped_by_key_and_account(urls):
+    owner = Vortex(urls["vortex"], KEY_A, ACCOUNT)
+    other_key = Vortex(urls["vortex"], KEY_B, ACCOUNT)
+    other_account = Vortex(urls["vortex"], KEY_A, OTHER_ACCOUNT)
+    mine = owner.created()
+
+    for stranger in (other_key, other_account):
+        assert stranger.list().json() == []
+        assert stranger.update(mine["id"], {"description": "x"}).status_code == 404
+        assert stranger.check_dkim(mine["id"]).status_code == 404
+
+    theirs = other_key.created()  # the same name is free in another tenant
+    assert theirs["id"] != mine["id"]
+    assert theirs["organizationId"] != mine["organizationId"]
+    assert [d["id"] for d in owner.list().json()] == [mine["id"]]
+    same_org = other_account.created()
+    assert same_org["organizationId"] == mine["organizationId"]  # one key, one organization
+
+
+# --- determinism --------------------------------------------------------------------------------
+
+
+def test_same_seed_and_calls_give_byte_identical_bodies(vortex, control):
+    def session() -> list[bytes]:
+        control.reset(SEED)
+        control.freeze(START)
+        bodies = []
+        first = vortex.create(NAME, description="one")
+        second = vortex.create("mail.example.org")
+        bodies += [first.content, second.content]
+        control.publish("vortex", first.json()["id"], corrupt=["spf"])
+        control.advance(300)
+        bodies.append(vortex.check_dkim(second.json()["id"]).content)
+        bodies.append(vortex.update(first.json()["id"], {"description": None}).content)
+        bodies.append(vortex.list().content)
+        return bodies
+
+    assert session() == session()
