@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             control.reset()
             prepared = prepare(http, served, cls, recipe)
-            run_load(prepared.url("list"), headers=prepared.headers, duration=WARMUP_SECONDS)
+            run_load(
+                prepared.url("list"),
+                headers=prepared.headers,
+                duration=min(WARMUP_SECONDS, opts.duration),
+            )
             for op in ops:
                 if op not in recipe.ops:
                     rows.append([cls.name, op, "-", "n/a", "", "", "", recipe.notes.get(op, "")])

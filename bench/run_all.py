@@ -31,16 +31,16 @@ BENCHES = [
         "http",
         "http_load.py",
         ["--duration", "2", "--concurrency", "1,8,32"],
-        ["--duration", "1", "--concurrency", "8", "--ops", "list,verify"],
+        ["--duration", "0.3", "--concurrency", "8", "--ops", "list,verify"],
     ),
-    ("prism", "prism_compare.py", ["--duration", "3"], ["--duration", "1", "--warmup", "1"]),
-    ("verify", "verify_latency.py", ["--duration", "3"], ["--duration", "1", "--warmup", "0"]),
-    ("dns", "dns_qps.py", ["--duration", "2"], ["--duration", "0.5", "--clients", "2"]),
+    ("prism", "prism_compare.py", ["--duration", "3"], ["--duration", "1", "--warmup", "0"]),
+    ("verify", "verify_latency.py", ["--duration", "3"], ["--duration", "0.3", "--warmup", "0"]),
+    ("dns", "dns_qps.py", ["--duration", "2"], ["--duration", "0.3", "--clients", "2"]),
     (
         "scale",
         "scale.py",
         ["--domains", "10000", "--duration", "2"],
-        ["--domains", "60", "--duration", "1"],
+        ["--domains", "60", "--duration", "0.3"],
     ),
 ]
 # A bench still running after this many seconds is stopped and reported as failed.

@@ -210,6 +210,12 @@ def cmd_publish(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    data = _call(args, "POST", f"/domains/{args.provider}/{args.domain_id}/verify")
+    _show(args, data, lambda d: print(f"{d['provider']} {d['id']} {d['name']}: {d['status']}"))
+    return 0
+
+
 def cmd_clock(args) -> int:
     action = args.action
     if action == "show":
@@ -490,6 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--corrupt", type=kinds, help="record kinds to publish wrong")
     publish.add_argument("--visible-after", type=duration, help="propagation delay (30s, 5m)")
     publish.set_defaults(func=cmd_publish)
+
+    verify = _client(
+        sub.add_parser("verify", help="run a provider's own verification of a domain now")
+    )
+    verify.add_argument("provider")
+    verify.add_argument("domain_id")
+    verify.set_defaults(func=cmd_verify)
 
     clock = _client(
         sub.add_parser("clock", help="show, freeze, unfreeze, advance or set the clock")

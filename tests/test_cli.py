@@ -126,3 +126,11 @@ def test_a_bad_duration_is_a_usage_error(capsys):
         main(["dns", "add", "a.example.com", "TXT", "x", "--visible-after", "soon"])
     assert exit_info.value.code == 2
     assert "not a duration" in capsys.readouterr().err
+
+
+def test_verify_runs_the_providers_own_verification(cli, urls, control):
+    base = urls["monite"]
+    domain_id = create(base, partner_headers(base))["id"]
+    control.publish("monite", domain_id)
+    code, out, _ = cli("verify", "monite", domain_id)
+    assert code == 0 and out.strip().endswith("mail.example.com: verified")

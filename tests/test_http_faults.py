@@ -130,3 +130,63 @@ def test_rate_limits_count_per_credential(monite, control, urls):
         httpx.get(f"{base}/mailbox_domains", headers=headers)
     other = partner_headers(base, "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c")
     assert httpx.get(f"{base}/mailbox_domains", headers=other).status_code == 200
+
+
+# --- every provider -------------------------------------------------------------------------
+
+LISTS = {
+    "monite": ("/mailbox_domains", None),
+    "autosend": ("/domains", {"Authorization": "Bearer as_fault_test"}),
+    "scaleway": (
+        "/mailbox/v1alpha1/domains",
+        {"X-Auth-Token": "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"},
+    ),
+    "vortex": (
+        "/api/v1/accounts/123e4567-e89b-12d3-a456-426614174000/email-domains",
+        {"x-api-key": "VRTX.ZG9tYWluc2FuZGJveC1zYw.fault-secret"},
+    ),
+}
+
+
+def list_call(urls, provider, headers=None):
+    path, fixed = LISTS[provider]
+    return httpx.get(urls[provider] + path, headers=headers or fixed)
+
+
+@pytest.mark.parametrize("provider", sorted(LISTS))
+def test_an_injected_503_uses_each_providers_own_error_shape(urls, control, provider):
+    headers = partner_headers(urls["monite"]) if provider == "monite" else None
+    control.add_http_fault(provider, status=503, count=1)
+    failed = list_call(urls, provider, headers)
+    assert failed.status_code == 503
+    body = failed.json()
+    expected_shape = {
+        "monite": lambda b: b["error"]["message"],
+        "autosend": lambda b: b["success"] is False and b["error"]["message"],
+        "scaleway": lambda b: b["message"],  # 5xx carry no documented type
+        "vortex": lambda b: isinstance(b["error"], str),
+    }[provider]
+    assert expected_shape(body), body
+    assert list_call(urls, provider, headers).status_code == 200
+    control.clear_http_faults()
+
+
+def test_autosend_rate_limit_is_two_per_second_with_its_headers(urls, control):
+    control.rate_limits(True)
+    try:
+        answers = [list_call(urls, "autosend") for _ in range(3)]
+        assert [r.status_code for r in answers] == [200, 200, 429]
+        assert answers[0].headers["X-RateLimit-Limit"] == "2"
+        assert answers[1].headers["X-RateLimit-Remaining"] == "0"
+        assert answers[2].json() == {
+            "success": False,
+            "error": {
+                "message": "Too many requests",
+                "code": "RATE_LIMIT_EXCEEDED",
+                "retryAfter": 1,
+            },
+        }
+        control.advance(1)
+        assert list_call(urls, "autosend").status_code == 200
+    finally:
+        control.rate_limits(False)
