@@ -201,7 +201,8 @@ def _config(
             },
             "phases": {name: {"enabled": name in phases} for name in PHASES},
             "operations": target.operations,
-            "output": {"sanitization": {"enabled": False}},
+            "output": {"sanitization": {"enabled": False}},  # reproductions keep their tokens
+            "cache": {"enabled": False},  # no state carried from earlier runs: repeatable
         }
     )
 

@@ -29,6 +29,9 @@ TCP_IDLE_TIMEOUT = 3.0
 MAX_TCP_CONNECTIONS = 64
 # Attempts at finding a port free for both UDP and TCP when port 0 is asked for.
 PORT_ATTEMPTS = 20
+# The longest name, in text without the final dot, that fits the 255 octets of a wire name.
+MAX_NAME = 253
+MAX_LABEL = 63
 # Fault kinds answered with an error reply instead of the zone's answer.
 _ERROR_FAULTS = ("servfail", "refused", "nxdomain")
 
@@ -305,9 +308,16 @@ class FakeDNS:
 def _parse(data: bytes) -> DNSRecord | None:
     """Parse a message; None when it is malformed in any way."""
     try:
-        return DNSRecord.parse(data)
+        record = DNSRecord.parse(data)
     except Exception:  # dnslib raises several types on garbage; all mean "malformed"
         return None
+    # dnslib reads names and labels of any length but cannot write them back into the reply's
+    # question (found by fuzzing): such names are malformed anyway (RFC 1035: 63, 255 octets).
+    for question in record.questions:
+        name = question.qname
+        if len(name) > MAX_NAME or any(len(label) > MAX_LABEL for label in name.label):
+            return None
+    return record
 
 
 def _client(addr) -> str:

@@ -159,9 +159,15 @@ class _ErrorRenderer:
     def unexpected(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         if isinstance(exc, ProviderError):
             return self._response(request.url.path, exc)
-        if isinstance(exc, UnicodeDecodeError):  # Connexion decodes bodies before validating
+        # Connexion decodes and parses bodies before validating: bad bytes, or JSON nested so
+        # deep that the parser runs out of stack, are the client's error
+        if isinstance(exc, UnicodeDecodeError | RecursionError):
             provider = self._provider_for(request.url.path)
-            message = "the request body is not valid UTF-8"
+            message = (
+                "the request body is not valid UTF-8"
+                if isinstance(exc, UnicodeDecodeError)
+                else "the request body is nested too deeply"
+            )
             error = (
                 provider.validation_error(message, None)
                 if provider
@@ -241,8 +247,8 @@ class RequestRecorder:
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                note()  # before the client has its answer, so its next call sees this one
+            if message["type"] == "http.response.body":
+                note()  # before the client has any of its answer, so its next call sees this one
             await send(message)
 
         def note():
@@ -300,5 +306,10 @@ class PathGuard:
 
 
 def build_asgi(sandbox: Sandbox):
-    """The app as served: the Connexion app behind the path guard and the request recorder."""
-    return RequestRecorder(PathGuard(build_app(sandbox), sandbox), sandbox)
+    """The app as served: the Connexion app behind the path guard, the request limits, the
+    control token check and the request recorder."""
+    from .limits import ControlToken, RequestLimits
+
+    render = _ErrorRenderer(sandbox)._render
+    guarded = RequestLimits(PathGuard(build_app(sandbox), sandbox), render)
+    return RequestRecorder(ControlToken(guarded, sandbox, render), sandbox)

@@ -7,11 +7,13 @@ import errno
 import json
 import os
 import re
+import signal
 import sys
 
 from .client import ControlClient, ControlError
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
+TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -42,6 +44,14 @@ def cmd_serve(args) -> int:
         resolver=args.resolver,
     )
     sandbox.rate_limits.enabled = args.rate_limits
+    sandbox.control_token = args.control_token or os.environ.get(TOKEN_ENV) or None
+    from .limits import ExposedWithoutToken, check_exposure
+
+    try:
+        check_exposure(args.host, sandbox.control_token)
+    except ExposedWithoutToken as exc:
+        print(f"domainsandbox: {exc}", file=sys.stderr)
+        return 2
     if args.scenario:
         from . import scenario
 
@@ -51,7 +61,13 @@ def cmd_serve(args) -> int:
         except (OSError, scenario.ScenarioError) as exc:
             print(f"domainsandbox: {args.scenario}: {exc}", file=sys.stderr)
             return 2
-    server = SandboxServer(sandbox, host=args.host, port=args.port)
+    durable = None
+    if args.state:
+        durable = _open_state(sandbox, args.state, args.scenario)
+        if durable is None:
+            return 2
+    server = SandboxServer(sandbox, host=args.host, port=args.port, durable=durable)
+    _stop_on_sigterm()
     try:
         server.serve_forever(on_ready=lambda: _print_banner(server))
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: a normal stop
@@ -65,6 +81,36 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def _open_state(sandbox, path: str, scenario_file: str | None):
+    """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why) if not."""
+    from .durable import Durable, StateError
+
+    try:
+        durable = Durable(sandbox, path)
+        if durable.restore():
+            note = f" (it wins over --scenario {scenario_file})" if scenario_file else ""
+            print(f"domainsandbox: restored the world saved in {path}{note}")
+        durable.save()  # the file holds a world from the start
+    except StateError as exc:
+        print(f"domainsandbox: {exc}", file=sys.stderr)
+        return None
+    return durable
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: finish what is in flight, close both servers, exit 0."""
+
+
+def _stop_on_sigterm() -> None:
+    # uvicorn catches SIGTERM while serving, shuts down gracefully, then raises the signal again
+    # with the handler found before it: without this one, that second raise would kill the
+    # process (exit -15) before the DNS server and the state file are closed.
+    def terminated(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
 def _print_banner(server) -> None:
     sandbox = server.sandbox
     print(f"domainsandbox serving (seed {sandbox.seed})")
@@ -72,6 +118,11 @@ def _print_banner(server) -> None:
         print(f"  {name:<9} {url}")
     print(f"  {'dashboard':<9} {server.url}/_sandbox/ui")
     print(f"  {'DNS':<9} {sandbox.dns.host}:{sandbox.dns.port} (UDP and TCP)")
+    if server.durable:
+        print(f"  {'state':<9} {server.durable.file.path} (saved after every change)")
+    if sandbox.control_token:
+        print("  the control API and the dashboard need the control token")
+        print(f"  (dashboard: {server.url}/_sandbox/ui?token=...)")
     if sandbox.resolver:
         print(f"  verifying against the resolver at {sandbox.resolver}")
     print("Press Ctrl-C to stop.", flush=True)
@@ -86,8 +137,12 @@ def cmd_dns_serve(args) -> int:
 # --- client commands ----------------------------------------------------------------------------
 
 
+def _control(args) -> ControlClient:
+    return ControlClient(args.url, token=args.token or os.environ.get(TOKEN_ENV) or None)
+
+
 def _call(args, method: str, path: str, **kwargs):
-    client = ControlClient(args.url)
+    client = _control(args)
     try:
         return client.call(method, path, **kwargs)
     finally:
@@ -326,7 +381,7 @@ def cmd_rate_limits(args) -> int:
 
 
 def cmd_scenario(args) -> int:
-    client = ControlClient(args.url)
+    client = _control(args)
     try:
         if args.action == "export":
             response = client.raw("GET", "/scenario")
@@ -417,6 +472,9 @@ def _client(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--url", default=DEFAULT_URL, help=f"the running sandbox (default {DEFAULT_URL})"
     )
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    parser.add_argument(
+        "--token", help=f"the sandbox's control token, if it has one (default ${TOKEN_ENV})"
+    )
     return parser
 
 
@@ -448,6 +506,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="enforce each provider's documented rate limits, counted on the sandbox clock",
     )
     serve.add_argument("--scenario", metavar="FILE", help="start in the world of a scenario file")
+    serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on every control API call (default "
+        f"${TOKEN_ENV}); needed to listen on an address other than loopback",
+    )
+    serve.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep the world in this SQLite file: saved after every change, restored at start",
+    )
     serve.set_defaults(func=cmd_serve)
 
     dns = sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")

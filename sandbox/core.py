@@ -71,6 +71,11 @@ class Sandbox:
         self._steps = threading.RLock()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        # Set by `serve --control-token`: then every control call must carry it (sandbox.limits).
+        self.control_token: str | None = None
+        # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
+        self.steps_run = 0
+        self.after_steps = None
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -109,7 +114,8 @@ class Sandbox:
         while not self._stop.wait(TICK_SECONDS):
             if not self.clock.frozen:
                 try:
-                    self.run_due()
+                    if self.run_due() and self.after_steps:
+                        self.after_steps()
                 except Exception:  # a failing step must never kill the ticker
                     log.exception("scheduled step failed")
 
@@ -126,6 +132,7 @@ class Sandbox:
                 if ran >= MAX_STEPS_PER_RUN:  # a step rescheduling itself forever must not hang
                     log.error("more than %d scheduled steps due at once", MAX_STEPS_PER_RUN)
                     break
+            self.steps_run += ran
         return ran
 
     def advance(self, seconds: float) -> int:

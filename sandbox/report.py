@@ -87,7 +87,15 @@ class ClientReport:
                 tally.calls.setdefault(entry["operation"], Counter())[status] += 1
             for violation in entry.get("violations", []):
                 self._add_violation(tally, entry, violation)
-        self.harvest()
+        # No harvest() here: states are noted as they happen (note_state). Harvesting every
+        # domain after every request made each request cost O(domains): ~20 ms at 10,000.
+
+    def note_state(self, provider: str, status: str) -> None:
+        """A domain of `provider` reached `status` (noted at once: deleted domains count too)."""
+        tally = self._tallies.get(provider)
+        if tally is not None:
+            with self._lock:
+                tally.states.add(status)
 
     def _add_violation(self, tally: _ProviderTally, entry: dict, violation: dict) -> None:
         operation = entry.get("operation") or f"(no operation) {entry['method']} {entry['path']}"

@@ -9,8 +9,9 @@ import time
 
 import uvicorn
 
-from .app import build_asgi
+from .app import _ErrorRenderer, build_asgi
 from .core import Sandbox
+from .limits import check_exposure, http_protocol
 
 
 def bind_tcp(host: str, port: int) -> socket.socket:
@@ -35,8 +36,15 @@ def bind_tcp(host: str, port: int) -> socket.socket:
 class SandboxServer:
     """A Sandbox plus its HTTP server. `with SandboxServer(...) as server: server.url`."""
 
-    def __init__(self, sandbox: Sandbox | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        sandbox: Sandbox | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        durable=None,
+    ):
         self.sandbox = sandbox or Sandbox()
+        self.durable = durable  # a sandbox.durable.Durable: save the world after each change
         self.host, self._requested_port = host, port
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
@@ -58,6 +66,7 @@ class SandboxServer:
         return urls | {"control": self.url + "/_sandbox"}
 
     def _prepare(self) -> uvicorn.Server:
+        check_exposure(self.host, self.sandbox.control_token)
         self._socket = bind_tcp(self.host, self._requested_port)
         self._port = self._socket.getsockname()[1]
         try:
@@ -65,8 +74,13 @@ class SandboxServer:
         except BaseException:
             self._socket.close()
             raise
+        app = build_asgi(self.sandbox)
+        if self.durable:
+            app = self.durable.wrap(app)
+            self.durable.attach()
         config = uvicorn.Config(
-            build_asgi(self.sandbox),
+            app,
+            http=http_protocol(_ErrorRenderer(self.sandbox)._render) or "auto",
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -109,6 +123,9 @@ class SandboxServer:
 
     def _close(self) -> None:
         self.sandbox.stop()
+        if self.durable:  # the last steps the ticker ran, then let go of the file
+            self.durable.save()
+            self.durable.close()
         if self._socket:
             self._socket.close()
 

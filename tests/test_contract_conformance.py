@@ -41,3 +41,11 @@ def test_every_provider_operation_succeeds_at_least_once(results, name):
     result = _result(results, name)
     never = sorted(op for op in result.operations if not result.succeeded(op))
     assert not never, f"{name}: no 2xx answer for {never}: {result.responses}"
+
+
+def test_a_seeded_run_repeats_exactly():
+    """Derandomised and seeded: the same requests, hence the same answers, every time."""
+    first, second = (contracts.run("monite", max_examples=5) for _ in range(2))
+    assert first.cases == second.cases
+    assert first.responses == second.responses
+    assert first.cases_by_phase == second.cases_by_phase

@@ -15,7 +15,6 @@ Choices where AutoSend's docs are silent (listed in docs/autosend.md):
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from http import HTTPStatus
 
 from ..engine.clock import iso
@@ -269,10 +268,7 @@ class AutoSend(Provider):
     def verify_now(self, domain: Domain) -> None:
         """Start a check as POST /verify does; the result lands after the verify delay."""
         settings = self.sandbox.settings(self.name)
-        domain.attrs["recheck_until"] = self.now() + timedelta(
-            seconds=settings["recheck_window_seconds"]
-        )
-        domain.attrs["recheck_interval"] = settings["recheck_first_seconds"]
+        self.open_rechecks(domain)
         if not domain.attrs["in_progress"]:  # a check already under way is not restarted
             if domain.status != VERIFIED:
                 self.set_status(domain, PENDING)
@@ -301,17 +297,7 @@ class AutoSend(Provider):
             return
         self.set_status(domain, PENDING)
         domain.attrs["verified_at"] = None
-        self._plan_recheck(domain)
-
-    def _plan_recheck(self, domain: Domain) -> None:
-        interval = (
-            domain.attrs.get("recheck_interval") or self.settings_defaults["recheck_first_seconds"]
-        )
-        next_at = self.now() + timedelta(seconds=interval)
-        until = domain.attrs.get("recheck_until")
-        domain.due_at = next_at if until and next_at <= until else None
-        maximum = self.sandbox.settings(self.name)["recheck_max_seconds"]
-        domain.attrs["recheck_interval"] = min(interval * 2, maximum)
+        self.plan_recheck(domain)
 
     def on_due(self, domain: Domain) -> None:
         self._check(domain)

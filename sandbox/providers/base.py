@@ -145,6 +145,7 @@ class Provider:
         now = self.now()
         domain = Domain(self.name, domain_id, name.lower(), owner, now, now, status, attrs=attrs)
         domain.timeline.append({"at": now, "status": status})
+        self.sandbox.report.note_state(self.name, status)
         return domain
 
     def set_status(self, domain: Domain, status: str) -> None:
@@ -153,6 +154,7 @@ class Provider:
             domain.status = status
             domain.updated_at = self.now()
             domain.timeline.append({"at": domain.updated_at, "status": status})
+            self.sandbox.report.note_state(self.name, status)
 
     def check(self, domain: Domain, kinds: list[str] | None = None) -> dict[str, CheckResult]:
         """Ask DNS now about the domain's records (or some of them) and keep the results."""
@@ -165,6 +167,27 @@ class Provider:
 
     def schedule(self, domain: Domain, seconds: float | None) -> None:
         domain.due_at = None if seconds is None else self.now() + timedelta(seconds=seconds)
+
+    def open_rechecks(self, domain: Domain) -> None:
+        """A verify call opens a window of re-checks on the sandbox clock.
+
+        For providers with the settings recheck_first_seconds, recheck_max_seconds and
+        recheck_window_seconds: the first re-check comes after recheck_first_seconds, the gap
+        doubles up to recheck_max_seconds, and none is planned past the window.
+        """
+        settings = self.sandbox.settings(self.name)
+        window = timedelta(seconds=settings["recheck_window_seconds"])
+        domain.attrs["recheck_until"] = self.now() + window
+        domain.attrs["recheck_interval"] = settings["recheck_first_seconds"]
+
+    def plan_recheck(self, domain: Domain) -> None:
+        """Set due_at to the next re-check inside the window (or None), backing off."""
+        settings = self.sandbox.settings(self.name)
+        interval = domain.attrs.get("recheck_interval") or settings["recheck_first_seconds"]
+        next_at = self.now() + timedelta(seconds=interval)
+        until = domain.attrs.get("recheck_until")
+        domain.due_at = next_at if until and next_at <= until else None
+        domain.attrs["recheck_interval"] = min(interval * 2, settings["recheck_max_seconds"])
 
     def required(self, domain: Domain) -> list[RequiredRecord]:
         return [r for r in domain.records if r.level == "required"]

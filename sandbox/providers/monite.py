@@ -223,10 +223,7 @@ class Monite(Provider):
 
     def verify_now(self, domain: Domain) -> None:
         settings = self.sandbox.settings(self.name)
-        domain.attrs["recheck_until"] = self.now() + timedelta(
-            seconds=settings["recheck_window_seconds"]
-        )
-        domain.attrs["recheck_interval"] = settings["recheck_first_seconds"]
+        self.open_rechecks(domain)
         if settings["verify_delay_seconds"]:
             self.schedule(domain, settings["verify_delay_seconds"])
         else:
@@ -241,14 +238,7 @@ class Monite(Provider):
             domain.due_at = None
             return
         self.set_status(domain, WAITING)
-        interval = (
-            domain.attrs.get("recheck_interval") or self.settings_defaults["recheck_first_seconds"]
-        )
-        next_at = self.now() + timedelta(seconds=interval)
-        until = domain.attrs.get("recheck_until")
-        domain.due_at = next_at if until and next_at <= until else None
-        maximum = self.sandbox.settings(self.name)["recheck_max_seconds"]
-        domain.attrs["recheck_interval"] = min(interval * 2, maximum)
+        self.plan_recheck(domain)
 
     def on_due(self, domain: Domain) -> None:
         self._check(domain)

@@ -8,6 +8,9 @@
 const POLL_MS = pollMs(new URLSearchParams(location.search).get("poll"), 1000);
 const API = "/_sandbox"; // the control API, served by the same process
 const RECENT_REQUESTS = 10; // provider API calls shown, newest first
+// A sandbox served with --control-token wants it on every control call: open the page once as
+// /_sandbox/ui?token=...; the token is kept for this tab only and taken out of the address bar.
+const TOKEN = controlToken();
 
 // Each record state as a symbol plus words: colour is never the only signal.
 const OUTCOMES = {
@@ -20,6 +23,17 @@ const NOT_CHECKED = ["…", "not checked yet"];
 const TONE_ICONS = { ok: "✓", bad: "✗", pending: "◔" };
 
 // --- small helpers ---------------------------------------------------------------------------
+
+function controlToken() {
+  const params = new URLSearchParams(location.search);
+  if (params.has("token")) {
+    sessionStorage.setItem("domainsandbox-token", params.get("token"));
+    params.delete("token");
+    const query = params.toString();
+    history.replaceState(null, "", location.pathname + (query ? "?" + query : "") + location.hash);
+  }
+  return sessionStorage.getItem("domainsandbox-token");
+}
 
 function pollMs(asked, fallback) {
   const ms = Number(asked);
@@ -51,6 +65,7 @@ function key(...parts) {
 
 async function api(method, path, body) {
   const init = { method, headers: {} };
+  if (TOKEN) init.headers["Authorization"] = "Bearer " + TOKEN;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -1,0 +1,258 @@
+"""What keeps a shared sandbox safe from its callers: the control token, size limits on requests.
+
+- `ControlToken`: once a token is set (`serve --control-token`), every call outside the provider
+  APIs (the control API at /_sandbox, anything unknown) needs `Authorization: Bearer <token>`,
+  or is answered 401 in the control API's error shape. The dashboard's page and static files
+  stay open (they hold no data); the page sends the token on each control call it makes.
+- `check_exposure`: `serve` bound to an address other than loopback refuses to start without one.
+- `RequestLimits`: request bodies over the limit are answered 413 in the shape of the provider
+  whose mount the request hit, before any of the body reaches the app; heads too large, 431.
+- `http_protocol`: uvicorn's fast HTTP parser accepts request heads of any size; this variant
+  answers 431 (in the provider's shape) once a request line plus headers pass MAX_HEAD_BYTES.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import re
+from typing import TYPE_CHECKING
+
+from .providers.base import ProviderError
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+# A provider request body: the largest real one is a few hundred bytes; 1 MiB leaves room.
+MAX_BODY_BYTES = 1024 * 1024
+# A control request body: scenario files of big worlds are loaded through it.
+MAX_CONTROL_BODY_BYTES = 32 * 1024 * 1024
+# Request line plus headers: SDKs send well under 8 KiB; proxies commonly allow 8-64 KiB.
+MAX_HEAD_BYTES = 64 * 1024
+# An oversized body is read and thrown away up to this much before the 413 is sent, so that a
+# client which writes its whole body before reading the answer sees the 413 instead of a reset.
+DRAIN_BYTES = 64 * 1024 * 1024
+
+HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes"
+# How long a connection refused for its head may keep sending before it is closed.
+LINGER_SECONDS = 5.0
+CONTROL_PREFIX = "/_sandbox"
+DASHBOARD_PREFIX = "/_sandbox/ui"
+
+
+class ExposedWithoutToken(ValueError):
+    """`serve` was asked to listen beyond loopback without a control token."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'; any other name or address is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def check_exposure(host: str, token: str | None) -> None:
+    """Refuse (ExposedWithoutToken) to serve the control API beyond loopback without a token."""
+    if not token and not is_loopback(host):
+        raise ExposedWithoutToken(
+            f"refusing to listen on {host} without a control token: the control API can rewrite "
+            "DNS and time for anyone who reaches the port. Pass --control-token TOKEN (or set "
+            "DOMAINSANDBOX_TOKEN), or listen on 127.0.0.1."
+        )
+
+
+def _normal_path(path: str) -> str:
+    return re.sub(r"/{2,}", "/", path)
+
+
+def _header(scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value
+    return None
+
+
+async def _answer(send, rendered: tuple[bytes, int, dict], extra: dict | None = None) -> None:
+    body, status, headers = rendered
+    headers = (extra or {}) | headers
+    headers |= {"content-type": "application/json", "content-length": str(len(body))}
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.lower().encode(), str(v).encode()) for k, v in headers.items()],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# --- the control token ---------------------------------------------------------------------------
+
+
+class ControlToken:
+    """ASGI wrapper: with `sandbox.control_token` set, non-provider calls need the bearer token."""
+
+    def __init__(self, app, sandbox: Sandbox, render):
+        self.app, self.sandbox, self.render = app, sandbox, render
+
+    async def __call__(self, scope, receive, send):
+        token = self.sandbox.control_token
+        if scope["type"] != "http" or not token or self._open(scope["path"]):
+            return await self.app(scope, receive, send)
+        given = _bearer(scope)
+        if given is not None and hmac.compare_digest(given, token.encode()):
+            return await self.app(scope, receive, send)
+        error = ProviderError(401, "this sandbox's control API needs Authorization: Bearer <token>")
+        challenge = {"www-authenticate": 'Bearer realm="domainsandbox"'}
+        await _answer(send, self.render(CONTROL_PREFIX, error), challenge)
+
+    def _open(self, path: str) -> bool:
+        """Provider APIs judge their own credentials; the dashboard's files hold no data."""
+        path = _normal_path(path)
+        if "/../" in path + "/" or "/./" in path + "/":
+            return False  # no route has dot segments: never let one dodge the check
+        if path == DASHBOARD_PREFIX or path.startswith(DASHBOARD_PREFIX + "/"):
+            return True
+        return self.sandbox.provider_for(path) is not None
+
+
+def _bearer(scope) -> bytes | None:
+    value = _header(scope, b"authorization") or b""
+    scheme, _, token = value.partition(b" ")
+    return token.strip() if scheme.lower() == b"bearer" and token.strip() else None
+
+
+# --- request bodies ------------------------------------------------------------------------------
+
+
+def body_limit(path: str) -> int:
+    """The largest body accepted at `path`."""
+    return MAX_CONTROL_BODY_BYTES if path.startswith(CONTROL_PREFIX) else MAX_BODY_BYTES
+
+
+def head_size(scope) -> int:
+    """About the bytes of the request line and headers, as the client sent them."""
+    line = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) + 16
+    return line + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
+
+
+class RequestLimits:
+    """ASGI wrapper answering, in the provider's shape, 431 to heads over MAX_HEAD_BYTES and
+    413 to bodies over `body_limit(path)`."""
+
+    def __init__(self, app, render):
+        self.app, self.render = app, render
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if head_size(scope) > MAX_HEAD_BYTES:  # what the parser let through in one read
+            error = ProviderError(431, HEAD_TOO_LARGE)
+            return await self._refuse(scope, receive, send, error)
+        limit = body_limit(scope["path"])
+        too_large = ProviderError(
+            413, f"the request body is larger than {limit} bytes", field="body"
+        )
+        length = _header(scope, b"content-length")
+        if length is not None:
+            if int(length) > limit:  # the HTTP parser has already refused a non-number
+                return await self._refuse(scope, receive, send, too_large)
+        elif (_header(scope, b"transfer-encoding") or b"").lower() == b"chunked":
+            # No length announced: read up to the limit, then hand the app what was read.
+            messages, size = [], 0
+            while True:
+                message = await receive()
+                messages.append(message)
+                size += len(message.get("body", b""))
+                if size > limit:
+                    return await self._refuse(scope, receive, send, too_large, already=size)
+                if message["type"] != "http.request" or not message.get("more_body"):
+                    break
+            receive = _replay(messages, receive)
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope, receive, send, error, already: int = 0) -> None:
+        if (_header(scope, b"expect") or b"").lower() != b"100-continue":
+            await _drain(receive, DRAIN_BYTES - already)
+        await _answer(send, self.render(scope["path"], error), {"connection": "close"})
+
+
+async def _drain(receive, budget: int) -> None:
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
+
+
+def _replay(messages: list[dict], receive):
+    pending = list(messages)
+
+    async def replayed():
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+# --- request heads -------------------------------------------------------------------------------
+
+
+def http_protocol(render):
+    """uvicorn's httptools protocol, answering 431 to request heads over MAX_HEAD_BYTES.
+
+    Returns None when httptools is not installed: uvicorn then parses with h11, whose
+    `h11_max_incomplete_event_size` (set by the server) bounds the head instead.
+    """
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return None
+
+    class BoundedHeadProtocol(HttpToolsProtocol):
+        _in_head = False
+        _head_bytes = 0
+        _discarding: int | None = None  # after a 431: bytes still read and thrown away
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head, self._head_bytes = True, 0
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            if self._discarding is not None:
+                self._discarding -= len(data)
+                if self._discarding <= 0:
+                    self.transport.close()
+                return
+            super().data_received(data)
+            if self._in_head and not self.transport.is_closing():
+                self._head_bytes += len(data)  # counted after parsing: a body never counts
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self._refuse()
+
+        def _refuse(self) -> None:
+            path = self.url.split(b"?", 1)[0].decode("latin-1") or "/"
+            body, status, headers = render(path, ProviderError(431, HEAD_TOO_LARGE))
+            headers = headers | {
+                "content-type": "application/json",
+                "content-length": str(len(body)),
+                "connection": "close",
+            }
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            status_line = f"HTTP/1.1 {status} Request Header Fields Too Large\r\n"
+            self.transport.write((status_line + head + "\r\n").encode("latin-1") + body)
+            # Closing now, with the client still sending, would reset the connection and lose the
+            # answer: send it, half-close, and read (and drop) what still comes for a while.
+            self._discarding = DRAIN_BYTES
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    return BoundedHeadProtocol

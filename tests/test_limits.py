@@ -1,0 +1,209 @@
+"""Bad and oversized input over real HTTP: clean 4xx answers in each provider's own error shape,
+never a 500, a hang or a reset connection; and the logs a long-running sandbox keeps stay bounded."""
+
+from __future__ import annotations
+
+import socket
+
+import dns.message
+import dns.query
+import httpx
+import pytest
+
+from fake_dns.querylog import QueryLog
+from sandbox import Sandbox, SandboxServer
+from sandbox.client import ControlClient
+from sandbox.engine.clock import Clock
+from sandbox.limits import MAX_BODY_BYTES, MAX_HEAD_BYTES
+from sandbox.report import MAX_VIOLATIONS
+from sandbox.requestlog import RequestLog
+
+from .conftest import START
+
+ACCOUNT = "123e4567-e89b-12d3-a456-426614174000"
+SCALEWAY_SECRET = "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"
+# (name, path under the server, headers, error shape: keys of the error body)
+ENDPOINTS = [
+    (
+        "monite",
+        "/monite/v1/mailbox_domains",
+        {"Authorization": "Bearer t", "x-monite-version": "2024-05-25"},
+    ),
+    ("autosend", "/autosend/v1/domains", {"Authorization": "Bearer as_test_project_key"}),
+    (
+        "vortex",
+        f"/vortex/api/v1/accounts/{ACCOUNT}/email-domains",
+        {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.secretA1"},
+    ),
+    ("scaleway", "/scaleway/mailbox/v1alpha1/domains", {"X-Auth-Token": SCALEWAY_SECRET}),
+    ("control", "/_sandbox/dns/records", {}),
+]
+IDS = [e[0] for e in ENDPOINTS]
+JSON = {"Content-Type": "application/json"}
+
+
+def message_of(name: str, response: httpx.Response) -> str:
+    """The human sentence of an error, read the way each provider's clients read it."""
+    body = response.json()
+    if name == "monite" and "detail" in body:  # Monite's request validation (FastAPI)
+        return body["detail"][0]["msg"]
+    if name == "monite":
+        return body["error"]["message"]
+    if name == "autosend":
+        assert body["success"] is False
+        details = body["error"].get("details") or [{}]
+        return details[0].get("message") or body["error"]["message"]
+    if name == "vortex":
+        return body["error"]
+    if name == "scaleway":
+        details = body.get("details") or [{}]
+        return details[0].get("help_message") or body["message"]
+    return body["error"]["message"]
+
+
+@pytest.mark.parametrize(("name", "path", "headers"), ENDPOINTS, ids=IDS)
+def test_a_body_over_the_limit_is_413_in_the_providers_own_shape(urls, name, path, headers):
+    too_big = b'{"domain": "' + b"a" * MAX_BODY_BYTES + b'"}'
+    if name == "control":
+        too_big += b" " * (32 * 1024 * 1024)  # the control API allows scenario-sized bodies
+    response = httpx.post(urls["server"] + path, content=too_big, headers=headers | JSON)
+    assert response.status_code == 413
+    assert "larger than" in message_of(name, response)
+    assert response.headers["connection"] == "close"
+
+
+@pytest.mark.parametrize(("name", "path", "headers"), ENDPOINTS[:4], ids=IDS[:4])
+def test_a_chunked_body_without_a_length_is_cut_off_at_the_limit(urls, name, path, headers):
+    def chunks():  # httpx sends a generator chunked, announcing no length
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b" " * 65536
+
+    response = httpx.post(urls["server"] + path, content=chunks(), headers=headers | JSON)
+    assert response.status_code == 413
+    assert "larger than" in message_of(name, response)
+
+
+def test_a_body_just_under_the_limit_reaches_the_provider(urls):
+    body = b'{"domain": "under.example.com"}'
+    padded = body[:-1] + b" " * (MAX_BODY_BYTES - len(body)) + b"}"
+    headers = {"Authorization": "Bearer as_test_project_key"} | JSON
+    response = httpx.post(urls["autosend"] + "/domains", content=padded, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["domainName"] == "under.example.com"
+
+
+def test_the_control_api_loads_a_scenario_larger_than_the_provider_limit(control):
+    padding = ("# " + "x" * 98 + "\n") * (2 * MAX_BODY_BYTES // 100)
+    text = (
+        padding + "seed: 7\ndns:\n  records:\n    - {name: big.example.com, type: TXT, value: ok}\n"
+    )
+    loaded = control.load_scenario(text)
+    assert loaded["dns_records"] == 1
+    assert control.records("big.example.com")[0]["value"] == "ok"
+
+
+@pytest.mark.parametrize(("name", "path", "headers"), ENDPOINTS, ids=IDS)
+def test_json_nested_a_hundred_thousand_deep_is_a_clean_4xx(urls, name, path, headers):
+    response = httpx.post(urls["server"] + path, content=b"[" * 100_000, headers=headers | JSON)
+    assert 400 <= response.status_code < 500
+    assert "nested too deeply" in message_of(name, response)
+
+
+@pytest.mark.parametrize(("name", "path", "headers"), ENDPOINTS, ids=IDS)
+def test_a_body_that_is_not_utf8_is_a_clean_4xx(urls, name, path, headers):
+    body = b'{"domain": "\xff\xfe.example.com", "name": "\xc3\x28"}'
+    response = httpx.post(urls["server"] + path, content=body, headers=headers | JSON)
+    assert 400 <= response.status_code < 500
+    assert "UTF-8" in message_of(name, response)
+
+
+def test_query_and_path_bytes_that_are_not_utf8_are_never_a_500(urls):
+    headers = {"X-Auth-Token": SCALEWAY_SECRET}
+    base = urls["scaleway"] + "/mailbox/v1alpha1/domains"
+    for url in (base + "?search=%FF%FE", base + "/%FF%FE", base + "/%C3%28/records"):
+        response = httpx.get(url, headers=headers)
+        assert response.status_code < 500, (url, response.text)
+    response = httpx.get(urls["control"] + "/dns/records?name=%FF%FE")
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize(("name", "path", "headers"), ENDPOINTS, ids=IDS)
+def test_a_header_over_the_limit_is_431_in_the_providers_own_shape(urls, name, path, headers):
+    big = {"X-Padding": "a" * (MAX_HEAD_BYTES + 1)}
+    response = httpx.get(urls["server"] + path, headers=headers | big)
+    assert response.status_code == 431
+    assert "headers are larger than" in message_of(name, response)
+
+
+@pytest.mark.parametrize("size", [200_000, 10_000_000])
+def test_a_client_streaming_a_huge_head_is_answered_431_and_disconnected(server, size):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        head = b"GET /monite/v1/mailbox_domains HTTP/1.1\r\nHost: x\r\nX-Big: "
+        sock.sendall(head + b"a" * size + b"\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):  # the server closes after its answer: no hang
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 431")
+    assert b'{"error": {"message": "the request line and headers are larger than' in rest
+
+
+def test_many_small_headers_adding_up_over_the_limit_are_431(urls):
+    headers = {f"X-H{i}": "v" * 60 for i in range(MAX_HEAD_BYTES // 60)}
+    response = httpx.get(urls["control"] + "/clock", headers=headers)
+    assert response.status_code == 431
+    assert response.json()["error"]["status"] == 431
+
+
+def test_ordinary_requests_still_work_after_every_refusal(urls, control):
+    httpx.post(urls["control"] + "/dns/records", content=b"[" * 100_000, headers=JSON)
+    httpx.get(urls["control"] + "/clock", headers={"X-Big": "a" * (MAX_HEAD_BYTES + 1)})
+    assert control.clock()["now"] == START
+    control.add_record("after.example.com", "TXT", "still here")
+    assert control.records("after.example.com")[0]["value"] == "still here"
+
+
+# --- bounded logs ----------------------------------------------------------------------------
+
+BOUND = 25
+
+
+@pytest.fixture(scope="module")
+def small_logs():
+    """A private sandbox whose request and query logs keep BOUND entries."""
+    sandbox = Sandbox(seed=1, clock=Clock(start=START, frozen=True))
+    sandbox.requests = RequestLog(maxlen=BOUND)
+    sandbox.dns.queries = QueryLog(BOUND)
+    with SandboxServer(sandbox) as running:
+        yield running
+
+
+def test_the_request_log_keeps_only_the_newest_entries(small_logs):
+    base = small_logs.base_urls()["autosend"]
+    headers = {"Authorization": "Bearer as_bounded"}
+    for _ in range(3 * BOUND):
+        assert httpx.get(f"{base}/domains", headers=headers).status_code == 200
+    logged = ControlClient(small_logs.url).requests()
+    assert len(logged) == BOUND
+    assert logged[-1]["seq"] == 3 * BOUND  # numbering goes on: the oldest fell off
+    assert logged[0]["seq"] == 2 * BOUND + 1
+
+
+def test_the_dns_query_log_keeps_only_the_newest_entries(small_logs):
+    dns_server = small_logs.sandbox.dns
+    for i in range(3 * BOUND):
+        query = dns.message.make_query(f"q{i}.example.com", "TXT")
+        dns.query.udp(query, dns_server.host, port=dns_server.port, timeout=2)
+    queries = ControlClient(small_logs.url).queries(limit=1000)
+    assert len(queries) == BOUND
+    assert queries[-1]["name"] == f"q{3 * BOUND - 1}.example.com"
+
+
+def test_the_report_keeps_a_bounded_number_of_distinct_violations(small_logs):
+    base = small_logs.base_urls()["autosend"]
+    with httpx.Client(headers={"Authorization": "Bearer as_bounded"}) as client:
+        for i in range(MAX_VIOLATIONS + 20):  # each unknown query parameter is a new violation
+            assert client.get(f"{base}/domains", params={f"p{i}": "1"}).status_code == 400
+    report = ControlClient(small_logs.url).report()["providers"]["autosend"]
+    assert len(report["violations"]) == MAX_VIOLATIONS
+    assert report["status_codes"]["400"] >= MAX_VIOLATIONS + 20

@@ -1,0 +1,189 @@
+"""Who may drive the sandbox: the control API on loopback by default, a token beyond it, and each
+provider's credentials scoping its domains (tenant isolation)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+
+import httpx
+import pytest
+
+from sandbox import Sandbox, SandboxServer
+from sandbox.client import ControlClient, ControlError
+from sandbox.engine.clock import Clock
+from sandbox.limits import is_loopback
+
+from .conftest import START
+from .test_serve import CLI, Served
+
+TOKEN = "s3cret-control-token"
+AUTOSEND = {"Authorization": "Bearer as_test_project_key"}
+
+
+def without_token_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k != "DOMAINSANDBOX_TOKEN"}
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.1.2.3", False),
+        ("sandbox.example.com", False),
+    ],
+)
+def test_only_loopback_addresses_count_as_loopback(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_serve_beyond_loopback_without_a_token_refuses_to_start():
+    result = subprocess.run(
+        [*CLI, "serve", "--host", "0.0.0.0", "--port", "0", "--dns-port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=without_token_env(),
+    )
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without a control token" in result.stderr
+    assert "--control-token" in result.stderr
+    assert "serving" not in result.stdout
+
+
+def test_serve_beyond_loopback_with_a_token_guards_the_control_api_and_the_cli_sends_it():
+    served = Served("--host", "0.0.0.0", "--control-token", TOKEN)
+    try:
+        url = served.urls["control"].replace("0.0.0.0", "127.0.0.1")
+        server_url = url.removesuffix("/_sandbox")
+
+        refused = httpx.get(url + "/clock")
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert refused.json() == {
+            "error": {
+                "status": 401,
+                "message": "this sandbox's control API needs Authorization: Bearer <token>",
+            }
+        }
+        wrong = httpx.get(url + "/clock", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = httpx.get(url + "/clock", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert right.status_code == 200
+
+        # the providers judge their own credentials; the dashboard's page holds no data
+        autosend = served.urls["autosend"].replace("0.0.0.0", "127.0.0.1")
+        assert httpx.get(autosend + "/domains", headers=AUTOSEND).status_code == 200
+        assert httpx.get(url + "/ui").status_code == 200
+
+        cli = [*CLI, "clock", "--url", server_url]
+        env = without_token_env()
+        denied = subprocess.run(cli, capture_output=True, text=True, timeout=30, env=env)
+        assert denied.returncode == 1 and "401" in denied.stderr
+        flag = subprocess.run([*cli, "--token", TOKEN], capture_output=True, text=True, env=env)
+        assert flag.returncode == 0, flag.stderr
+        env["DOMAINSANDBOX_TOKEN"] = TOKEN
+        from_env = subprocess.run(cli, capture_output=True, text=True, timeout=30, env=env)
+        assert from_env.returncode == 0, from_env.stderr
+    finally:
+        code, _ = served.stop()
+    assert code == 0
+
+
+# --- a token on loopback: every spelling of a control path needs it ------------------------------
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    sandbox = Sandbox(seed=1, clock=Clock(start=START, frozen=True))
+    sandbox.control_token = TOKEN
+    with SandboxServer(sandbox) as running:
+        yield running
+
+
+def raw_post(port: int, path: str) -> bytes:
+    """POST with no token through a bare socket, so no client library tidies the path."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 2\r\nConnection: close\r\n\r\n{}".encode()
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.partition(b"\r\n")[0]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_sandbox/reset",
+        "//_sandbox/reset",
+        "/_sandbox//reset",
+        "/_sandbox/./reset",
+        "/_sandbox/ui/../reset",
+        "/_sandbox/ui/%2e%2e/reset",
+        "/_sandbox/ui/..%2freset",
+        "/%5Fsandbox/reset",
+        "/monite/v1/../../_sandbox/reset",
+        "/monite/v1/%2e%2e/%2e%2e/_sandbox/reset",
+    ],
+)
+def test_no_spelling_of_a_control_path_gets_past_the_token(guarded, path):
+    control = ControlClient(guarded.url, token=TOKEN)
+    control.add_record("kept.example.com", "TXT", "still here")
+    status_line = raw_post(guarded.port, path)
+    assert not status_line.startswith(b"HTTP/1.1 2"), status_line
+    assert control.records("kept.example.com")[0]["value"] == "still here"  # no reset happened
+    control.close()
+
+
+def test_a_guarded_sandbox_answers_its_python_client_only_with_the_token(guarded):
+    with pytest.raises(ControlError) as refused:
+        ControlClient(guarded.url).clock()
+    assert refused.value.status == 401
+    assert ControlClient(guarded.url, token=TOKEN).clock()["now"] == START
+
+
+# --- tenant isolation ------------------------------------------------------------------------
+# Each provider's own test file proves another credential never sees, verifies or deletes a
+# domain: tests/test_monite.py::test_another_partner_can_neither_see_verify_nor_delete,
+# tests/test_autosend.py::test_another_key_cannot_see_verify_or_delete_a_domain,
+# tests/test_vortex.py::test_domains_are_scoped_by_key_and_account (Vortex has no delete), and
+# tests/test_scaleway.py::test_list_shows_only_the_callers_domains, which covers listing only;
+# the Scaleway operations on one domain are covered here.
+
+SCALEWAY_SECRET = "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"
+SCALEWAY_OTHER = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
+SCALEWAY_PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
+DOMAINS = "/mailbox/v1alpha1/domains"
+
+
+def test_another_scaleway_secret_can_neither_read_validate_nor_delete_a_domain(urls):
+    owner = httpx.Client(base_url=urls["scaleway"], headers={"X-Auth-Token": SCALEWAY_SECRET})
+    other = httpx.Client(base_url=urls["scaleway"], headers={"X-Auth-Token": SCALEWAY_OTHER})
+    created = owner.post(DOMAINS, json={"name": "mine.example.com", "project_id": SCALEWAY_PROJECT})
+    assert created.status_code == 200, created.text
+    domain = f"{DOMAINS}/{created.json()['id']}"
+
+    for method, path in (
+        ("GET", domain),
+        ("GET", f"{domain}/records"),
+        ("POST", f"{domain}/validate-records"),
+        ("DELETE", domain),
+    ):
+        response = other.request(method, path)
+        # Scaleway's documented answer for another key's resource (docs/scaleway.md)
+        assert response.status_code == 403, (method, path, response.text)
+        assert response.json()["type"] == "permissions_denied"
+        assert "mine.example.com" not in response.text
+    assert other.get(DOMAINS).json() == {"total_count": 0, "domains": []}
+    assert owner.get(domain).json()["name"] == "mine.example.com"  # untouched
+    owner.close()
+    other.close()
