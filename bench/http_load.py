@@ -15,7 +15,7 @@ import sys
 
 import httpx
 from _common import figure, run_load, serving, table
-from scenarios import prepare, providers, send, skipped
+from recipes import prepare, providers, send, skipped
 
 OPS = ("list", "get", "verify", "create")
 # The concurrency whose figures go into run_all's summary.

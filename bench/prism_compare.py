@@ -29,7 +29,7 @@ from _common import (
     table,
     warm_up,
 )
-from scenarios import prepare, providers, skipped
+from recipes import prepare, providers, skipped
 
 CALLS = (("GET", "list"), ("POST", "create"))
 # At most this many seconds of load on each server before measuring (see _common.warm_up).

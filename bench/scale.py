@@ -19,7 +19,7 @@ import time
 
 import httpx
 from _common import figure, run_load, serving, table
-from scenarios import Prepared, create, prepare, providers, skipped
+from recipes import Prepared, create, prepare, providers, skipped
 
 SMALL_OWNER_DOMAINS = 25
 # The targets with 10,000 domains loaded.

@@ -20,8 +20,7 @@ import time
 
 import httpx
 from _common import Load, figure, percentile, run_load, serving, table, warm_up
-
-from scenarios import prepare, providers, send, skipped
+from recipes import prepare, providers, send, skipped
 
 # The target for verify p50, in milliseconds.
 TARGET_P50_MS = 5.0

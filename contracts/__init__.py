@@ -7,7 +7,18 @@ result = contracts.run("monite", base_url="https://api.sandbox.monite.com/v1",
 assert result.ok, result.summary()
 """
 
-from .profiles import profiles
-from .runner import PHASES, ContractFailure, ContractResult, run
-
 __all__ = ["PHASES", "ContractFailure", "ContractResult", "profiles", "run"]
+
+
+def __getattr__(name: str):
+    # Imported on first use: the pytest plugin lives in this package, and every pytest session
+    # that has domainsandbox installed should not pay for importing Schemathesis.
+    if name == "profiles":
+        from .profiles import profiles
+
+        return profiles
+    if name in __all__:
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(name)

@@ -91,7 +91,7 @@ def build_app(sandbox: Sandbox) -> connexion.FlaskApp:
         ProviderGate,
         position=MiddlewarePosition.BEFORE_SECURITY,
         sandbox=sandbox,
-        render=errors._render,
+        render=errors.render,
     )
     app.add_error_handler(ProblemException, errors.http_problem)
     app.add_error_handler(HTTPException, errors.http_problem)
@@ -109,12 +109,10 @@ class _ErrorRenderer:
         self.sandbox = sandbox
 
     def _provider_for(self, path: str):
-        for provider in self.sandbox.providers.values():
-            if path == provider.mount or path.startswith(provider.mount + "/"):
-                return provider
-        return None
+        return self.sandbox.provider_for(path)
 
-    def _render(self, path: str, error: ProviderError) -> tuple[bytes, int, dict]:
+    def render(self, path: str, error: ProviderError) -> tuple[bytes, int, dict]:
+        """(body, status, headers) of `error` in the shape of the API that serves `path`."""
         provider = self._provider_for(path)
         if provider is None:
             body = {"error": {"status": error.status, "message": error.message}}
@@ -122,11 +120,11 @@ class _ErrorRenderer:
         else:
             body = provider.error_body(error)
             headers = provider.error_headers(error)
-        return json.dumps(body).encode(), error.status, headers
+        return _COMPACT_JSON.dumps(body).encode(), error.status, headers
 
     def provider_error(self, error: ProviderError):
         """Errors raised by handlers, inside Flask."""
-        body, status, headers = self._render(flask.request.path, error)
+        body, status, headers = self.render(flask.request.path, error)
         return flask.Response(body, status, headers, mimetype="application/json")
 
     def http_problem(self, request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
@@ -181,7 +179,7 @@ class _ErrorRenderer:
     def _response(
         self, path: str, error: ProviderError, extra_headers: dict | None = None
     ) -> ConnexionResponse:
-        body, status, headers = self._render(path, error)
+        body, status, headers = self.render(path, error)
         headers = {**(extra_headers or {}), **headers}
         return ConnexionResponse(
             status_code=status, body=body, headers=headers, mimetype="application/json"
@@ -255,7 +253,7 @@ class RequestRecorder:
             if status.get("noted"):
                 return
             status["noted"] = True
-            provider = _ErrorRenderer(self.sandbox)._provider_for(scope["path"])
+            provider = self.sandbox.provider_for(scope["path"])
             extensions = scope.get("extensions") or {}
             entry = {
                 "at": iso(self.sandbox.clock.now()),
@@ -293,7 +291,7 @@ class PathGuard:
             return await self.app(scope, receive, send)
         reason = "no operation matches a path holding control characters"
         note_violation(scope, "path", reason, 404)
-        body, status, headers = self.errors._render(scope["path"], ProviderError(404, reason))
+        body, status, headers = self.errors.render(scope["path"], ProviderError(404, reason))
         await send(
             {
                 "type": "http.response.start",
@@ -308,8 +306,8 @@ class PathGuard:
 def build_asgi(sandbox: Sandbox):
     """The app as served: the Connexion app behind the path guard, the request limits, the
     control token check and the request recorder."""
-    from .limits import ControlToken, RequestLimits
+    from .limits import ControlToken, RequestLimits, ShutdownAnswer
 
-    render = _ErrorRenderer(sandbox)._render
-    guarded = RequestLimits(PathGuard(build_app(sandbox), sandbox), render)
+    render = _ErrorRenderer(sandbox).render
+    guarded = RequestLimits(ShutdownAnswer(PathGuard(build_app(sandbox), sandbox), render), render)
     return RequestRecorder(ControlToken(guarded, sandbox, render), sandbox)

@@ -146,7 +146,8 @@ class ProviderGate:
         if provider is None:
             return await self.next_app(scope, receive, send)
         # Steps due on the sandbox clock land before the provider answers, frozen clock or not.
-        await asyncio.to_thread(self.sandbox.run_due)
+        if self.sandbox.store.next_due(self.sandbox.clock.now()) is not None:
+            await asyncio.to_thread(self.sandbox.run_due)
         operation = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
         limit = self.sandbox.rate_limits.hit(provider, _credential(scope), self.sandbox.clock.now())
         extra_headers = provider.rate_limit_headers(*limit) if limit else {}

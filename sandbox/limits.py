@@ -9,10 +9,12 @@
   whose mount the request hit, before any of the body reaches the app; heads too large, 431.
 - `http_protocol`: uvicorn's fast HTTP parser accepts request heads of any size; this variant
   answers 431 (in the provider's shape) once a request line plus headers pass MAX_HEAD_BYTES.
+- `ShutdownAnswer`: requests cut off by the end of a graceful shutdown get a 503, not a 500.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import re
@@ -197,6 +199,39 @@ def _replay(messages: list[dict], receive):
         return pending.pop(0) if pending else await receive()
 
     return replayed
+
+
+# --- shutdown ------------------------------------------------------------------------------------
+
+
+class ShutdownAnswer:
+    """ASGI wrapper: a request still running when the server's grace period ends is answered
+    503 in the provider's shape, instead of uvicorn's plain-text 500.
+
+    uvicorn cancels the requests left at the end of a graceful shutdown; nothing else cancels a
+    request (a client going away does not), so a cancellation here means "shutting down".
+    """
+
+    def __init__(self, app, render):
+        self.app, self.render = app, render
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def noting_start(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_start)
+        except asyncio.CancelledError:
+            if started:
+                raise
+            error = ProviderError(503, "the sandbox is shutting down; try again once it is back")
+            await _answer(send, self.render(scope["path"], error), {"connection": "close"})
 
 
 # --- request heads -------------------------------------------------------------------------------

@@ -267,11 +267,11 @@ def load_world(sandbox: Sandbox, world: dict) -> None:
     with sandbox.world_lock():
         sandbox.reset(seed)
         sandbox.ids = Ids(seed, drawn)
+        if clock.get("frozen") is True:  # freeze first: a running clock would drift past `now`
+            sandbox.clock.freeze()
         if now is not None:
             sandbox.clock.set(now)
-        if clock.get("frozen") is True:
-            sandbox.clock.freeze()
-        elif clock.get("frozen") is False:
+        if clock.get("frozen") is False:
             sandbox.clock.unfreeze()
         sandbox.dns.zone = zone
         sandbox.dns.faults = dns_faults

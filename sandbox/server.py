@@ -80,7 +80,7 @@ class SandboxServer:
             self.durable.attach()
         config = uvicorn.Config(
             app,
-            http=http_protocol(_ErrorRenderer(self.sandbox)._render) or "auto",
+            http=http_protocol(_ErrorRenderer(self.sandbox).render) or "auto",
             log_level="warning",
             access_log=False,
             lifespan="off",

@@ -130,3 +130,24 @@ def test_load_zone_file_returns_one_record_per_value(tmp_path):
 def test_missing_zone_file_is_a_zone_file_error(tmp_path):
     with pytest.raises(ZoneFileError, match="cannot read"):
         load_zone_file(tmp_path / "nope.yaml")
+
+
+def test_domainsandbox_dns_serve_is_the_same_command(tmp_path):
+    zone = tmp_path / "zone.yaml"
+    zone.write_text(ZONE_YAML)
+    port = _free_port()
+    cli = str(Path(sys.executable).parent / "domainsandbox")
+    proc = subprocess.Popen(
+        [cli, "dns", "serve", "--port", str(port), "--zone", str(zone)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "fake DNS listening on 127.0.0.1" in proc.stdout.readline()
+        assert txt_values(_query(port, "_dmarc.example.com", "TXT")) == ["v=DMARC1; p=none"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.communicate()

@@ -3,12 +3,14 @@ never a 500, a hang or a reset connection; and the logs a long-running sandbox k
 
 from __future__ import annotations
 
+import json
 import socket
 
 import dns.message
 import dns.query
 import httpx
 import pytest
+import yaml
 
 from fake_dns.querylog import QueryLog
 from sandbox import Sandbox, SandboxServer
@@ -40,6 +42,8 @@ ENDPOINTS = [
 ]
 IDS = [e[0] for e in ENDPOINTS]
 JSON = {"Content-Type": "application/json"}
+MONITE_PARTNER = "eb959578-a74d-4ac3-8b25-bf0910027857"
+MONITE_VERSION = {"x-monite-version": "2024-05-25"}
 
 
 def message_of(name: str, response: httpx.Response) -> str:
@@ -143,9 +147,9 @@ def test_a_client_streaming_a_huge_head_is_answered_431_and_disconnected(server,
         answer = b""
         while chunk := sock.recv(65536):  # the server closes after its answer: no hang
             answer += chunk
-    status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line.startswith(b"HTTP/1.1 431")
-    assert b'{"error": {"message": "the request line and headers are larger than' in rest
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431")
+    assert json.loads(body)["error"]["message"].startswith("the request line and headers are")
 
 
 def test_many_small_headers_adding_up_over_the_limit_are_431(urls):
@@ -207,3 +211,21 @@ def test_the_report_keeps_a_bounded_number_of_distinct_violations(small_logs):
     report = ControlClient(small_logs.url).report()["providers"]["autosend"]
     assert len(report["violations"]) == MAX_VIOLATIONS
     assert report["status_codes"]["400"] >= MAX_VIOLATIONS + 20
+
+
+def test_expired_monite_tokens_are_forgotten_so_sdk_logins_do_not_pile_up(urls, control):
+    def login() -> str:
+        body = {
+            "client_id": MONITE_PARTNER,
+            "client_secret": "s",
+            "grant_type": "client_credentials",
+        }
+        response = httpx.post(f"{urls['monite']}/auth/token", json=body, headers=MONITE_VERSION)
+        return response.json()["access_token"]
+
+    first = login()
+    login()
+    control.advance(86400)  # Monite's token lifetime: both are now expired
+    latest = login()
+    tokens = yaml.safe_load(control.export_scenario())["providers"]["monite"]["tokens"]
+    assert list(tokens) == [latest] and first not in tokens

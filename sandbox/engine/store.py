@@ -15,6 +15,7 @@ class Store:
 
     def __init__(self):
         self._domains: dict[tuple[str, str], Domain] = {}
+        self._by_name: dict[tuple[str, str], list[Domain]] = {}  # (provider, name): domains
         self._lock = threading.RLock()
 
     @contextmanager
@@ -25,7 +26,9 @@ class Store:
 
     def add(self, domain: Domain) -> Domain:
         with self._lock:
+            self.remove(domain.provider, domain.id)
             self._domains[(domain.provider, domain.id)] = domain
+            self._by_name.setdefault((domain.provider, domain.name), []).append(domain)
             return domain
 
     def get(self, provider: str, domain_id: str) -> Domain | None:
@@ -34,7 +37,13 @@ class Store:
 
     def remove(self, provider: str, domain_id: str) -> Domain | None:
         with self._lock:
-            return self._domains.pop((provider, domain_id), None)
+            domain = self._domains.pop((provider, domain_id), None)
+            if domain is not None:
+                same_name = self._by_name[(provider, domain.name)]
+                same_name.remove(domain)
+                if not same_name:
+                    del self._by_name[(provider, domain.name)]
+            return domain
 
     def list(self, provider: str | None = None, owner: str | None = None) -> list[Domain]:
         with self._lock:
@@ -46,8 +55,10 @@ class Store:
             ]
 
     def find_name(self, provider: str, name: str, owner: str | None = None) -> Domain | None:
-        name = name.lower()
-        return next((d for d in self.list(provider, owner) if d.name == name), None)
+        """The provider's domain of that name (of that owner, if given), without a scan."""
+        with self._lock:
+            same_name = self._by_name.get((provider, name.lower()), ())
+            return next((d for d in same_name if owner is None or d.owner == owner), None)
 
     def next_due(self, until: datetime) -> Domain | None:
         """The domain whose scheduled step comes first, if it is due by `until`."""
@@ -58,6 +69,7 @@ class Store:
     def clear(self) -> None:
         with self._lock:
             self._domains.clear()
+            self._by_name.clear()
 
     def __len__(self) -> int:
         return len(self._domains)

@@ -113,6 +113,8 @@ class Monite(Provider):
                 422, "entity_user_id is required", loc=["body", "entity_user_id"], type="missing"
             )
         token = self.ids.token(40)
+        now = self.now()  # expired tokens are forgotten: a long-running sandbox stays flat
+        self.tokens = {t: g for t, g in self.tokens.items() if g["expires_at"] > now}
         self.tokens[token] = {
             "client_id": body["client_id"],
             "grant_type": body["grant_type"],

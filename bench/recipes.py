@@ -139,7 +139,7 @@ def providers() -> list[tuple[type, Recipe | None]]:
 
 
 def skipped(cls) -> str:
-    return f"skipped: no bench recipe for provider {cls.name} (add one to bench/scenarios.py)"
+    return f"skipped: no bench recipe for provider {cls.name} (add one to bench/recipes.py)"
 
 
 @dataclass

@@ -1,0 +1,97 @@
+"""Graceful shutdown of a real `domainsandbox serve`: Ctrl-C or SIGTERM with a request in flight
+lets it finish, refuses new connections, closes the HTTP and DNS ports and exits 0."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+
+import httpx
+import pytest
+
+from sandbox.client import ControlClient
+
+from .test_serve import Served
+
+AUTOSEND_KEY = {"Authorization": "Bearer as_shutdown"}
+# Shorter than the server's graceful shutdown timeout (2 s): such a request must finish.
+IN_FLIGHT_MS = 1000
+# Longer than it: such a request is cut off, but still answered.
+TOO_LONG_MS = 8000
+
+
+def start_slow_request(served: Served, latency_ms: int) -> tuple[threading.Thread, dict]:
+    """A provider call held up by an injected latency, running once this returns."""
+    control = ControlClient(served.urls["control"].removesuffix("/_sandbox"))
+    control.add_http_fault("autosend", latency_ms=latency_ms, count=1)
+    outcome: dict = {}
+
+    def call():
+        try:
+            outcome["response"] = httpx.get(
+                served.urls["autosend"] + "/domains", headers=AUTOSEND_KEY, timeout=30
+            )
+        except httpx.HTTPError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    while control.http_faults():  # the fault is taken: the call is in flight, waiting
+        pass
+    control.close()
+    return thread, outcome
+
+
+def port_is_closed(host: str, port: int, kind: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        if kind == socket.SOCK_STREAM:
+            return sock.connect_ex((host, port)) != 0
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        try:
+            sock.bind((host, port))  # nobody holds the UDP port any more
+        except OSError:
+            return False
+        return True
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_with_a_request_in_flight_finishes_it_and_closes_both_servers(signum):
+    served = Served()
+    http_port = int(served.urls["control"].split(":")[2].split("/")[0])
+    dns_host, dns_port = served.dns[0], int(served.dns[1])
+    thread, outcome = start_slow_request(served, IN_FLIGHT_MS)
+
+    served.process.send_signal(signum)
+    try:  # a newcomer is refused (or, if it beat the signal, answered): never left hanging
+        late = httpx.get(served.urls["control"] + "/clock", timeout=10)
+        assert late.status_code == 200
+    except httpx.ConnectError:
+        pass
+    out, err = served.process.communicate(timeout=30)
+    thread.join(timeout=30)
+
+    assert outcome.get("response") is not None, outcome.get("error")
+    assert outcome["response"].status_code == 200
+    assert outcome["response"].json()["success"] is True
+    assert served.process.returncode == 0, err
+    assert "domainsandbox: stopped" in out
+    assert "Traceback" not in err
+    assert port_is_closed("127.0.0.1", http_port, socket.SOCK_STREAM)
+    assert port_is_closed(dns_host, dns_port, socket.SOCK_STREAM)
+    assert port_is_closed(dns_host, dns_port, socket.SOCK_DGRAM)
+
+
+def test_a_request_outlasting_the_grace_period_is_answered_503_in_the_providers_shape():
+    served = Served()
+    thread, outcome = start_slow_request(served, TOO_LONG_MS)
+    served.process.send_signal(signal.SIGTERM)
+    _, err = served.process.communicate(timeout=30)
+    thread.join(timeout=30)
+
+    response = outcome.get("response")
+    assert response is not None, outcome.get("error")
+    assert response.status_code == 503
+    assert response.json()["success"] is False  # AutoSend's error shape
+    assert "shutting down" in response.json()["error"]["message"]
+    assert served.process.returncode == 0, err
