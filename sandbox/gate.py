@@ -7,6 +7,7 @@ It sits in Connexion's stack after routing, so it knows each request's operation
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 from dataclasses import dataclass
@@ -140,40 +141,40 @@ class ProviderGate:
         self.next_app, self.sandbox, self.render = next_app, sandbox, render
 
     async def __call__(self, scope, receive, send):
-        provider = (
-            self.sandbox.provider_for(scope.get("path", "")) if scope["type"] == "http" else None
-        )
+        provider = self.sandbox.provider_for(scope["path"]) if scope["type"] == "http" else None
         if provider is None:
             return await self.next_app(scope, receive, send)
-        # Steps due on the sandbox clock land before the provider answers, frozen clock or not.
+        await self._land_due_steps()
+        now = self.sandbox.clock.now()
+        limit = self.sandbox.rate_limits.hit(provider, _credential(scope), now)
+        headers = provider.rate_limit_headers(*limit) if limit else {}
+        if limit and limit[1] < 0:
+            retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
+            error = provider.too_many_requests(retry_after)
+            return await self._answer(scope, send, error, headers)
+        fault = self.sandbox.http_faults.take(provider.name, _operation_id(scope))
+        if fault and (error := await self._inject(fault, provider, send)):
+            return await self._answer(scope, send, error, headers)
+        await self.next_app(scope, receive, _adding_headers(send, headers))
+
+    async def _land_due_steps(self) -> None:
+        """Steps due on the sandbox clock land before the provider answers, frozen or not."""
         if self.sandbox.store.next_due(self.sandbox.clock.now()) is not None:
             await asyncio.to_thread(self.sandbox.run_due)
-        operation = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-        limit = self.sandbox.rate_limits.hit(provider, _credential(scope), self.sandbox.clock.now())
-        extra_headers = provider.rate_limit_headers(*limit) if limit else {}
-        if limit and limit[1] < 0:
-            retry = max(1, int((limit[2] - self.sandbox.clock.now()).total_seconds() + 0.999))
-            return await self._answer(scope, send, provider.too_many_requests(retry), extra_headers)
-        fault = self.sandbox.http_faults.take(provider.name, operation)
-        if fault and fault.latency_ms:
+
+    async def _inject(self, fault: HttpFault, provider, send) -> ProviderError | None:
+        """Delay, drop the connection, or return the error to answer; None lets the call on."""
+        if fault.latency_ms:
             await asyncio.sleep(fault.latency_ms / 1000)
-        if fault and fault.abort:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-length", _ABORT_PROMISED_BYTES)],
-                }
-            )
-            raise AbortConnection(f"injected abort on {provider.name} {operation}")
-        if fault and fault.status:
-            error = (
-                provider.too_many_requests(INJECTED_RETRY_AFTER)
-                if fault.status == 429
-                else ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
-            )
-            return await self._answer(scope, send, error, extra_headers)
-        await self.next_app(scope, receive, _adding_headers(send, extra_headers))
+        if fault.abort:
+            start = {"type": "http.response.start", "status": 200}
+            await send(start | {"headers": [(b"content-length", _ABORT_PROMISED_BYTES)]})
+            raise AbortConnection(f"injected abort on {provider.name}")
+        if fault.status == 429:
+            return provider.too_many_requests(INJECTED_RETRY_AFTER)
+        if fault.status:
+            return ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
+        return None
 
     async def _answer(self, scope, send, error: ProviderError, extra_headers: dict) -> None:
         body, status, headers = self.render(scope["path"], error)
@@ -194,6 +195,11 @@ _FAULT_MESSAGES = {
     503: "Service temporarily unavailable",
     504: "Gateway timeout",
 }
+
+
+def _operation_id(scope) -> str | None:
+    """The operationId Connexion's router found for this request."""
+    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
 
 
 def _credential(scope) -> str:
