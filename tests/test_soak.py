@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sandbox.client import ControlClient
 
@@ -199,6 +200,7 @@ def control_reader(url: str, deadline: float, problems: list[str]) -> None:
         control.close()
 
 
+@pytest.mark.timeout(SOAK_SECONDS + 120)
 def test_concurrent_mixed_clients_lose_nothing_and_never_see_a_5xx():
     served = Served()
     try:
