@@ -15,7 +15,7 @@ import sys
 
 import httpx
 from _common import figure, run_load, serving, table
-from recipes import prepare, providers, send, skipped
+from recipes import each_prepared, send
 
 OPS = ("list", "get", "verify", "create")
 # The concurrency whose figures go into run_all's summary.
@@ -36,12 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with serving() as served, httpx.Client() as http:
         control = served.control()
-        for cls, recipe in providers():
-            if recipe is None:
-                print(skipped(cls))
-                continue
-            control.reset()
-            prepared = prepare(http, served, cls, recipe)
+        for cls, recipe, prepared in each_prepared(http, served, control):
             run_load(
                 prepared.url("list"),
                 headers=prepared.headers,

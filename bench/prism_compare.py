@@ -29,7 +29,7 @@ from _common import (
     table,
     warm_up,
 )
-from recipes import prepare, providers, skipped
+from recipes import each_prepared
 
 CALLS = (("GET", "list"), ("POST", "create"))
 # At most this many seconds of load on each server before measuring (see _common.warm_up).
@@ -55,12 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with serving() as served, httpx.Client() as http:
         control = served.control()
-        for cls, recipe in providers():
-            if recipe is None:
-                print(skipped(cls))
-                continue
-            control.reset()
-            prepared = prepare(http, served, cls, recipe, domains=3)
+        for cls, recipe, prepared in each_prepared(http, served, control, domains=3):
             with prism_mocking(prism, ROOT / "openapi" / cls.document) as prism_url:
                 for method, op in CALLS:
                     call = recipe.ops[op]

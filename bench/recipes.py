@@ -195,6 +195,17 @@ def prepare(
     return Prepared(recipe, base, headers, ids)
 
 
+def each_prepared(http: httpx.Client, served, control, **prepare_options):
+    """Each provider with a recipe, measured from a fresh world: the sandbox is reset and the
+    provider prepared (`prepare_options` go to prepare()); providers without one are reported."""
+    for cls, recipe in providers():
+        if recipe is None:
+            print(skipped(cls))
+            continue
+        control.reset()
+        yield cls, recipe, prepare(http, served, cls, recipe, **prepare_options)
+
+
 def send(http: httpx.Client, prepared: Prepared, op: str) -> httpx.Response:
     """One call of the prepared client (for checks before a load run)."""
     call = prepared.recipe.ops[op]

@@ -20,7 +20,7 @@ import time
 
 import httpx
 from _common import Load, figure, percentile, run_load, serving, table, warm_up
-from recipes import prepare, providers, send, skipped
+from recipes import each_prepared, prepare, providers, send
 
 # The target for verify p50, in milliseconds.
 TARGET_P50_MS = 5.0
@@ -89,12 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     local = InProcess()
     with serving() as served, httpx.Client() as http:
         control = served.control()
-        for cls, recipe in providers():
-            if recipe is None:
-                print(skipped(cls))
-                continue
-            control.reset()
-            prepared = prepare(http, served, cls, recipe, domains=1)
+        for cls, recipe, prepared in each_prepared(http, served, control, domains=1):
             domain_id = prepared.ids[0]
             calls = {
                 "provider verify": (
