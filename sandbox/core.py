@@ -247,18 +247,9 @@ class Sandbox:
         planned = publishing.plan(domain.records, omit, corrupt)
         managed = publishing.managed_values(domain.records)
         for (name, rtype), ours in managed.items():
-            keep = [
-                r
-                for r in self.dns.zone.records()
-                if r["name"] == name.lower().rstrip(".")
-                and r["type"] == rtype
-                and r["value"] not in ours
-            ]
-            self.dns.zone.remove(name, rtype)
-            for r in keep:
-                self.dns.zone.add(
-                    name, rtype, r["value"], ttl=r["ttl"], visible_after=r["visible_after"]
-                )
+            for record in self.dns.zone.records(name, rtype):
+                if record["value"] in ours:
+                    self.dns.zone.remove(name, rtype, record["value"])
         for entry in planned:
             self.dns.zone.add(
                 entry["name"], entry["type"], entry["value"], ttl=ttl, visible_after=visible_after
