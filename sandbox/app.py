@@ -108,12 +108,9 @@ class _ErrorRenderer:
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
 
-    def _provider_for(self, path: str):
-        return self.sandbox.provider_for(path)
-
     def render(self, path: str, error: ProviderError) -> tuple[bytes, int, dict]:
         """(body, status, headers) of `error` in the shape of the API that serves `path`."""
-        provider = self._provider_for(path)
+        provider = self.sandbox.provider_for(path)
         if provider is None:
             body = {"error": {"status": error.status, "message": error.message}}
             headers = {}
@@ -132,7 +129,7 @@ class _ErrorRenderer:
         path = request.url.path
         status = exc.status_code
         message = str(getattr(exc, "detail", "") or getattr(exc, "title", "") or "")
-        provider = self._provider_for(path)
+        provider = self.sandbox.provider_for(path)
         if status in (400, 422) and provider is not None:
             error = provider.validation_error(message, _field_of(message))
         else:
@@ -148,7 +145,7 @@ class _ErrorRenderer:
     def _allowed(self, path: str) -> list[str]:
         from .report import allowed_methods
 
-        provider = self._provider_for(path)
+        provider = self.sandbox.provider_for(path)
         mount, document = (
             (provider.mount, provider.document) if provider else (CONTROL_MOUNT, "control.yaml")
         )
@@ -160,7 +157,7 @@ class _ErrorRenderer:
         # Connexion decodes and parses bodies before validating: bad bytes, or JSON nested so
         # deep that the parser runs out of stack, are the client's error
         if isinstance(exc, UnicodeDecodeError | RecursionError):
-            provider = self._provider_for(request.url.path)
+            provider = self.sandbox.provider_for(request.url.path)
             message = (
                 "the request body is not valid UTF-8"
                 if isinstance(exc, UnicodeDecodeError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import flask
@@ -63,7 +64,7 @@ class Control:
     def add_dns_record(self, body: dict):
         values = body["value"] if isinstance(body["value"], list) else [body["value"]]
         seconds = body.get("visible_after_seconds")
-        visible_after = self.sandbox.clock.now() + _delta(seconds) if seconds else None
+        visible_after = self.sandbox.clock.now() + timedelta(seconds=seconds) if seconds else None
         rtype = body["type"].upper()
         try:
             for value in values:
@@ -306,9 +307,3 @@ def _fault_view(fault: dict) -> dict:
     """fake_dns calls the pattern `name`; the control API calls it `match`, as it is posted."""
     view = {"id": fault["id"], "match": fault["name"]}
     return view | {k: v for k, v in fault.items() if k not in ("id", "name")}
-
-
-def _delta(seconds: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=seconds)
