@@ -182,7 +182,6 @@ class Scaleway(Provider):
 
     def _owned(self, domain_id: str, action: str) -> Domain:
         caller = self._caller()
-        self.sandbox.run_due()  # land steps whose time has come, also with a frozen clock
         domain = self.store.get(self.name, domain_id)
         if domain is None:
             raise ProviderError(404, "domain not found", resource="domain", resource_id=domain_id)
@@ -327,7 +326,6 @@ class Scaleway(Provider):
     ):
         """GET /mailbox/v1alpha1/domains: the caller's domains, filtered, ordered and paged."""
         caller = self._caller()
-        self.sandbox.run_due()
         domains = [
             d
             for d in self.store.list(self.name, caller)
@@ -379,17 +377,13 @@ class Scaleway(Provider):
 
     def on_due(self, domain: Domain) -> None:
         """One step along creating -> waiting_validation, validating -> ..., deleting -> gone."""
-        domain.due_at = None
         if domain.status == CREATING:
             self.set_status(domain, WAITING)
         elif domain.status == VALIDATING:
             self.check(domain)
             if self.all_valid(domain):
                 self.set_status(domain, PROVISIONING)
-                if self._seconds("provisioning_seconds"):
-                    self.schedule(domain, self._seconds("provisioning_seconds"))
-                else:  # a step due at this very instant would be taken for a loop by run_due()
-                    self.set_status(domain, READY)
+                self.schedule(domain, self._seconds("provisioning_seconds"))
             else:
                 self.set_status(domain, FAILED)
         elif domain.status == PROVISIONING:
