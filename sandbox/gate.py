@@ -1,5 +1,7 @@
-"""The gate every provider request passes before authentication: injected HTTP faults and the
-providers' documented rate limits, both counted on the sandbox clock and its seeded randomness.
+"""The gate every API request passes before authentication. It lands the steps due on the
+sandbox clock (so every answer, provider or control, sees them, frozen clock or not), then, for
+provider calls, applies injected HTTP faults and the providers' documented rate limits, both
+counted on the sandbox clock and its seeded randomness.
 
 It sits in Connexion's stack after routing, so it knows each request's operationId.
 """
@@ -135,16 +137,18 @@ class RateLimits:
 
 
 class ProviderGate:
-    """Connexion middleware (position BEFORE_SECURITY) applying faults and rate limits."""
+    """Connexion middleware (position BEFORE_SECURITY): due steps, faults and rate limits."""
 
     def __init__(self, next_app, sandbox: Sandbox, render):
         self.next_app, self.sandbox, self.render = next_app, sandbox, render
 
     async def __call__(self, scope, receive, send):
-        provider = self.sandbox.provider_for(scope["path"]) if scope["type"] == "http" else None
-        if provider is None:
+        if scope["type"] != "http":
             return await self.next_app(scope, receive, send)
         await self._land_due_steps()
+        provider = self.sandbox.provider_for(scope["path"])
+        if provider is None:
+            return await self.next_app(scope, receive, send)
         now = self.sandbox.clock.now()
         limit = self.sandbox.rate_limits.hit(provider, _credential(scope), now)
         headers = provider.rate_limit_headers(*limit) if limit else {}
@@ -158,7 +162,7 @@ class ProviderGate:
         await self.next_app(scope, receive, _adding_headers(send, headers))
 
     async def _land_due_steps(self) -> None:
-        """Steps due on the sandbox clock land before the provider answers, frozen or not."""
+        """Steps due on the sandbox clock land before the API answers, frozen clock or not."""
         if self.sandbox.store.next_due(self.sandbox.clock.now()) is not None:
             await asyncio.to_thread(self.sandbox.run_due)
 

@@ -117,7 +117,6 @@ class Provider:
 
     def on_due(self, domain: Domain) -> None:
         """Run the domain's scheduled step (a delayed result, a re-check); set its next due_at."""
-        domain.due_at = None
 
     def verify_now(self, domain: Domain) -> None:
         """Start the provider's own verification of a domain, as its owner's verify call would.
