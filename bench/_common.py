@@ -131,11 +131,12 @@ def free_port() -> int:
     raise RuntimeError("no free port found")
 
 
-def serve_command(port: int, dns_port: int, seed: int = 1234) -> list[str]:
+def serve_command(port: int, dns_port: int, seed: int = 1234, *extra: str) -> list[str]:
     """`domainsandbox serve` as installed next to this Python, or the module when it is not."""
     script = Path(sys.executable).parent / "domainsandbox"
     head = [str(script)] if script.exists() else [sys.executable, "-m", "sandbox.cli"]
-    return [*head, "serve", "--port", str(port), "--dns-port", str(dns_port), "--seed", str(seed)]
+    ports = ["--port", str(port), "--dns-port", str(dns_port)]
+    return [*head, "serve", *ports, "--seed", str(seed), *extra]
 
 
 def wait_http(url: str, deadline: float) -> bool:
@@ -177,11 +178,11 @@ def rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def serving(seed: int = 1234):
-    """Start `domainsandbox serve` on free ports; stop it on exit."""
+def serving(seed: int = 1234, *extra: str):
+    """Start `domainsandbox serve` (with `extra` arguments) on free ports; stop it on exit."""
     port, dns_port = free_port(), free_port()
     proc = subprocess.Popen(
-        serve_command(port, dns_port, seed),
+        serve_command(port, dns_port, seed, *extra),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -37,6 +37,12 @@ BENCHES = [
     ("verify", "verify_latency.py", ["--duration", "3"], ["--duration", "0.3", "--warmup", "0"]),
     ("dns", "dns_qps.py", ["--duration", "2"], ["--duration", "0.3", "--clients", "2"]),
     (
+        "workers",
+        "workers.py",
+        ["--workers", "1,2,4", "--duration", "2"],
+        ["--workers", "1,2", "--duration", "0.3"],
+    ),
+    (
         "scale",
         "scale.py",
         ["--domains", "10000", "--duration", "2"],

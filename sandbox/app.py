@@ -7,6 +7,7 @@ provider whose mount the request hit.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -26,12 +27,11 @@ from connexion.resolver import Resolver
 from jsonschema import Draft4Validator
 from starlette.exceptions import HTTPException
 
-from .control import Control
-from .engine.clock import iso
 from .gate import ProviderGate
 from .providers.base import ProviderError
 from .ui import mount as mount_dashboard
 from .validation import VALIDATORS
+from .world import CONTROL, LocalWorld
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -59,13 +59,18 @@ def openapi_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "openapi"
 
 
-def _bound_to(target) -> Resolver:
-    """Resolve each operationId to the method of that name on `target`."""
-    return Resolver(function_resolver=lambda operation_id: getattr(target, operation_id))
+def _handled_by(world, target: str) -> Resolver:
+    """Resolve each operationId to the world's handler of that name on `target`."""
+    return Resolver(function_resolver=lambda operation_id: world.handler(target, operation_id))
 
 
-def build_app(sandbox: Sandbox) -> connexion.FlaskApp:
-    """The ASGI app serving every provider API and the control API of `sandbox`."""
+def build_app(sandbox: Sandbox, world=None) -> connexion.FlaskApp:
+    """The ASGI app serving every provider API and the control API of `sandbox`.
+
+    `world` (sandbox.world) runs the handlers and the gate's checks: by default the sandbox in
+    this process; a RemoteWorld in a `serve --workers` worker.
+    """
+    world = world or LocalWorld(sandbox)
     app = connexion.FlaskApp(
         __name__,
         specification_dir=openapi_dir(),
@@ -77,19 +82,20 @@ def build_app(sandbox: Sandbox) -> connexion.FlaskApp:
         app.add_api(
             provider.document,
             base_path=provider.mount,
-            resolver=_bound_to(provider),
+            resolver=_handled_by(world, provider.name),
             strict_validation=True,
         )
     app.add_api(
         "control.yaml",
         base_path=CONTROL_MOUNT,
-        resolver=_bound_to(Control(sandbox)),
+        resolver=_handled_by(world, CONTROL),
         strict_validation=True,
     )
     errors = _ErrorRenderer(sandbox)
     app.add_middleware(
         ProviderGate,
         position=MiddlewarePosition.BEFORE_SECURITY,
+        world=world,
         sandbox=sandbox,
         render=errors.render,
     )
@@ -224,15 +230,15 @@ def _reason(status: int) -> str:
 
 
 class RequestRecorder:
-    """ASGI wrapper that notes each provider API request in the sandbox's request log."""
+    """ASGI wrapper that notes each provider API request in the world's request log."""
 
-    def __init__(self, app, sandbox: Sandbox):
-        self.app, self.sandbox = app, sandbox
+    def __init__(self, app, sandbox: Sandbox, world):
+        self.app, self.sandbox, self.world = app, sandbox, world
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_MOUNT):
             if scope["type"] == "http":  # before a reset or a report: note the states reached
-                self.sandbox.report.harvest()
+                await self.world.harvest()
             return await self.app(scope, receive, send)
         started, status = time.perf_counter(), {}
         # Made here so that the scope copies made inside Connexion share it: the routing
@@ -242,34 +248,40 @@ class RequestRecorder:
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-            if message["type"] == "http.response.body":
-                note()  # before the client has any of its answer, so its next call sees this one
+            if message["type"] == "http.response.body" and not _cancelled():
+                await note()  # before the client has any of its answer: its next call sees this
             await send(message)
 
-        def note():
+        async def note():
             if status.get("noted"):
                 return
             status["noted"] = True
             provider = self.sandbox.provider_for(scope["path"])
             extensions = scope.get("extensions") or {}
-            entry = {
-                "at": iso(self.sandbox.clock.now()),
-                "provider": provider.name if provider else None,
-                "operation": extensions.get("connexion_routing", {}).get("operation_id"),
-                "method": scope["method"],
-                "path": scope["path"],
-                "query": scope.get("query_string", b"").decode("latin-1"),
-                "status": status.get("code"),
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "violations": extensions.get(VIOLATIONS_KEY, []),
-            }
-            self.sandbox.requests.add(entry)
-            self.sandbox.report.record(entry)
+            await self.world.note_request(
+                {
+                    "provider": provider.name if provider else None,
+                    "operation": extensions.get("connexion_routing", {}).get("operation_id"),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "status": status.get("code"),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "violations": extensions.get(VIOLATIONS_KEY, []),
+                }
+            )
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            note()
+            await note()
+
+
+def _cancelled() -> bool:
+    """True in a request the server cancelled as it shut down: answer it first, note it after
+    (a note may ask another process, and a shutting-down server will not wait for that)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 # Control characters never occur in a valid path; Starlette's mounts do not match them (`.*`
@@ -300,11 +312,13 @@ class PathGuard:
         await send({"type": "http.response.body", "body": body})
 
 
-def build_asgi(sandbox: Sandbox):
+def build_asgi(sandbox: Sandbox, world=None):
     """The app as served: the Connexion app behind the path guard, the request limits, the
-    control token check and the request recorder."""
+    control token check and the request recorder. `world` as for `build_app`."""
     from .limits import ControlToken, RequestLimits, ShutdownAnswer
 
+    world = world or LocalWorld(sandbox)
     render = _ErrorRenderer(sandbox).render
-    guarded = RequestLimits(ShutdownAnswer(PathGuard(build_app(sandbox), sandbox), render), render)
-    return RequestRecorder(ControlToken(guarded, sandbox, render), sandbox)
+    connexion_app = build_app(sandbox, world)
+    guarded = RequestLimits(ShutdownAnswer(PathGuard(connexion_app, sandbox), render), render)
+    return RequestRecorder(ControlToken(guarded, sandbox, render), sandbox, world)

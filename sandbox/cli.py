@@ -25,6 +25,12 @@ def duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
+def positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
 def kinds(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
 
@@ -36,6 +42,7 @@ def cmd_serve(args) -> int:
     from .core import Sandbox
     from .engine.ids import DEFAULT_SEED
     from .server import SandboxServer
+    from .workers import WorkerFailed, WorkerPool
 
     sandbox = Sandbox(
         seed=DEFAULT_SEED if args.seed is None else args.seed,
@@ -66,7 +73,10 @@ def cmd_serve(args) -> int:
         durable = _open_state(sandbox, args.state, args.scenario)
         if durable is None:
             return 2
-    server = SandboxServer(sandbox, host=args.host, port=args.port, durable=durable)
+    if args.workers > 1:
+        server = WorkerPool(sandbox, args.host, args.port, durable, workers=args.workers)
+    else:
+        server = SandboxServer(sandbox, host=args.host, port=args.port, durable=durable)
     _stop_on_sigterm()
     try:
         server.serve_forever(on_ready=lambda: _print_banner(server))
@@ -77,6 +87,9 @@ def cmd_serve(args) -> int:
             print(f"domainsandbox: {exc.strerror}", file=sys.stderr)
             return 2
         raise
+    except WorkerFailed as exc:
+        print(f"domainsandbox: {exc}", file=sys.stderr)
+        return 1
     print("domainsandbox: stopped")
     return 0
 
@@ -118,6 +131,8 @@ def _print_banner(server) -> None:
         print(f"  {name:<9} {url}")
     print(f"  {'dashboard':<9} {server.url}/_sandbox/ui")
     print(f"  {'DNS':<9} {sandbox.dns.host}:{sandbox.dns.port} (UDP and TCP)")
+    if server.worker_count > 1:
+        print(f"  {'workers':<9} {server.worker_count} HTTP processes sharing this world")
     if server.durable:
         print(f"  {'state':<9} {server.durable.file.path} (saved after every change)")
     if sandbox.control_token:
@@ -516,6 +531,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--state",
         metavar="FILE",
         help="keep the world in this SQLite file: saved after every change, restored at start",
+    )
+    serve.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="serve HTTP from N processes sharing one world, to use every core (default 1)",
     )
     serve.set_defaults(func=cmd_serve)
 

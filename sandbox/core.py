@@ -14,7 +14,7 @@ from datetime import timedelta
 from fake_dns import FakeDNS
 
 from .engine import publish as publishing
-from .engine.clock import Clock
+from .engine.clock import Clock, iso
 from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
 from .engine.verifier import Verifier
@@ -152,6 +152,12 @@ class Sandbox:
         with self._steps:
             self.clock.set(instant)
             return self.run_due()
+
+    def note_request(self, entry: dict) -> None:
+        """Keep a finished provider API request in the request log and the client report."""
+        entry = {"at": iso(self.clock.now()), **entry}
+        self.requests.add(entry)
+        self.report.record(entry)
 
     def provider_for(self, path: str):
         """The provider whose mount serves this request path, if any."""

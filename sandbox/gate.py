@@ -3,7 +3,8 @@ sandbox clock (so every answer, provider or control, sees them, frozen clock or 
 provider calls, applies injected HTTP faults and the providers' documented rate limits, both
 counted on the sandbox clock and its seeded randomness.
 
-It sits in Connexion's stack after routing, so it knows each request's operationId.
+It sits in Connexion's stack after routing, so it knows each request's operationId. `admit`
+decides, where the world lives; `ProviderGate` carries the verdict out in the front end.
 """
 
 from __future__ import annotations
@@ -136,49 +137,63 @@ class RateLimits:
         return limit, limit - used, start + timedelta(seconds=seconds)
 
 
-class ProviderGate:
-    """Connexion middleware (position BEFORE_SECURITY): due steps, faults and rate limits."""
+@dataclass
+class Admission:
+    """The gate's verdict on one provider call, decided where the world lives."""
 
-    def __init__(self, next_app, sandbox: Sandbox, render):
-        self.next_app, self.sandbox, self.render = next_app, sandbox, render
+    headers: dict  # rate-limit headers for the answer
+    error: ProviderError | None = None  # answer this instead of calling the handler
+    latency_ms: int = 0  # wait this long first (an injected fault)
+    abort: bool = False  # drop the connection (an injected fault)
+
+
+def admit(sandbox: Sandbox, path: str, operation_id: str | None, credential: str) -> Admission:
+    """Count a provider call against its rate limit and apply the HTTP fault due to it, if any."""
+    provider = sandbox.provider_for(path)
+    now = sandbox.clock.now()
+    limit = sandbox.rate_limits.hit(provider, credential, now)
+    headers = provider.rate_limit_headers(*limit) if limit else {}
+    if limit and limit[1] < 0:
+        retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
+        return Admission(headers, provider.too_many_requests(retry_after))
+    fault = sandbox.http_faults.take(provider.name, operation_id)
+    if fault is None:
+        return Admission(headers)
+    if fault.status == 429:
+        error = provider.too_many_requests(INJECTED_RETRY_AFTER)
+    elif fault.status:
+        error = ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
+    else:
+        error = None
+    return Admission(headers, error, fault.latency_ms, fault.abort)
+
+
+class ProviderGate:
+    """Connexion middleware (position BEFORE_SECURITY): due steps, faults and rate limits.
+
+    `world` (sandbox.world) lands the due steps and decides; this applies the verdict.
+    """
+
+    def __init__(self, next_app, world, sandbox: Sandbox, render):
+        self.next_app, self.world, self.sandbox, self.render = next_app, world, sandbox, render
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.next_app(scope, receive, send)
-        await self._land_due_steps()
-        provider = self.sandbox.provider_for(scope["path"])
-        if provider is None:
+        path = scope["path"]
+        if self.sandbox.provider_for(path) is None:  # control calls: due steps only
+            await self.world.land_due_steps()
             return await self.next_app(scope, receive, send)
-        now = self.sandbox.clock.now()
-        limit = self.sandbox.rate_limits.hit(provider, _credential(scope), now)
-        headers = provider.rate_limit_headers(*limit) if limit else {}
-        if limit and limit[1] < 0:
-            retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
-            error = provider.too_many_requests(retry_after)
-            return await self._answer(scope, send, error, headers)
-        fault = self.sandbox.http_faults.take(provider.name, _operation_id(scope))
-        if fault and (error := await self._inject(fault, provider, send)):
-            return await self._answer(scope, send, error, headers)
-        await self.next_app(scope, receive, _adding_headers(send, headers))
-
-    async def _land_due_steps(self) -> None:
-        """Steps due on the sandbox clock land before the API answers, frozen clock or not."""
-        if self.sandbox.store.next_due(self.sandbox.clock.now()) is not None:
-            await asyncio.to_thread(self.sandbox.run_due)
-
-    async def _inject(self, fault: HttpFault, provider, send) -> ProviderError | None:
-        """Delay, drop the connection, or return the error to answer; None lets the call on."""
-        if fault.latency_ms:
-            await asyncio.sleep(fault.latency_ms / 1000)
-        if fault.abort:
+        verdict = await self.world.admit(path, _operation_id(scope), _credential(scope))
+        if verdict.latency_ms:
+            await asyncio.sleep(verdict.latency_ms / 1000)
+        if verdict.abort:
             start = {"type": "http.response.start", "status": 200}
             await send(start | {"headers": [(b"content-length", _ABORT_PROMISED_BYTES)]})
-            raise AbortConnection(f"injected abort on {provider.name}")
-        if fault.status == 429:
-            return provider.too_many_requests(INJECTED_RETRY_AFTER)
-        if fault.status:
-            return ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
-        return None
+            raise AbortConnection(f"injected abort on {path}")
+        if verdict.error:
+            return await self._answer(scope, send, verdict.error, verdict.headers)
+        await self.next_app(scope, receive, _adding_headers(send, verdict.headers))
 
     async def _answer(self, scope, send, error: ProviderError, extra_headers: dict) -> None:
         body, status, headers = self.render(scope["path"], error)

@@ -33,6 +33,19 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
+def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
+    """How the sandbox's HTTP is served, by this process or by each worker process."""
+    return uvicorn.Config(
+        app,
+        http=http_protocol(_ErrorRenderer(sandbox).render) or "auto",
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+
+
 class SandboxServer:
     """A Sandbox plus its HTTP server. `with SandboxServer(...) as server: server.url`."""
 
@@ -50,6 +63,7 @@ class SandboxServer:
         self._server: uvicorn.Server | None = None
         self._port = port
         self._thread: threading.Thread | None = None
+        self.worker_count = 1  # processes serving HTTP (sandbox.workers serves with several)
 
     @property
     def port(self) -> int:
@@ -65,7 +79,8 @@ class SandboxServer:
         urls = {name: self.url + p.client_base for name, p in self.sandbox.providers.items()}
         return urls | {"control": self.url + "/_sandbox"}
 
-    def _prepare(self) -> uvicorn.Server:
+    def _bind_and_start(self) -> None:
+        """Take the HTTP port, then start the sandbox (its DNS server and ticker)."""
         check_exposure(self.host, self.sandbox.control_token)
         self._socket = bind_tcp(self.host, self._requested_port)
         self._port = self._socket.getsockname()[1]
@@ -74,20 +89,14 @@ class SandboxServer:
         except BaseException:
             self._socket.close()
             raise
+
+    def _prepare(self) -> uvicorn.Server:
+        self._bind_and_start()
         app = build_asgi(self.sandbox)
         if self.durable:
             app = self.durable.wrap(app)
             self.durable.attach()
-        config = uvicorn.Config(
-            app,
-            http=http_protocol(_ErrorRenderer(self.sandbox).render) or "auto",
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-            h11_max_incomplete_event_size=64 * 1024,
-        )
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(uvicorn_config(app, self.sandbox))
         return self._server
 
     def start(self) -> SandboxServer:

@@ -1,9 +1,15 @@
 """Shared fixtures: one real sandbox (HTTP on a free port + fake DNS) per test session,
-reset before each test with a frozen clock, so every test starts from the same world."""
+reset before each test with a frozen clock, so every test starts from the same world.
+
+With DOMAINSANDBOX_TEST_WORKERS=N (N > 1) the session's sandbox is a `domainsandbox serve
+--workers N` process instead: `make test` runs the provider suites that way too, so every
+answer is also checked across the worker processes' wire to the world.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -17,8 +23,29 @@ SEED = 4242
 logging.getLogger("connexion").setLevel(logging.ERROR)
 
 
+WORKERS = int(os.environ.get("DOMAINSANDBOX_TEST_WORKERS") or 1)
+
+
+class ServedWorkers:
+    """A `serve --workers N` process, with the attributes tests use of a SandboxServer."""
+
+    def __init__(self, workers: int):
+        from .test_serve import Served
+
+        self.served = Served("--workers", str(workers), "--seed", str(SEED))
+        self.url = self.served.urls["control"].removesuffix("/_sandbox")
+
+    def base_urls(self) -> dict[str, str]:
+        return {name: url for name, url in self.served.urls.items() if name != "dashboard"}
+
+
 @pytest.fixture(scope="session")
 def server():
+    if WORKERS > 1:
+        running = ServedWorkers(WORKERS)
+        yield running
+        assert running.served.stop()[0] == 0
+        return
     sandbox = Sandbox(seed=SEED, clock=Clock(start=START, frozen=True))
     with SandboxServer(sandbox) as running:
         yield running
@@ -28,12 +55,8 @@ def server():
 def control(server) -> ControlClient:
     """The control API of a freshly reset sandbox, clock frozen at START."""
     client = ControlClient(server.url)
-    client.reset(seed=SEED)
+    client.reset(seed=SEED)  # settings too go back to their defaults
     client.freeze(at=START)
-    for provider, defaults in {
-        name: p.settings_defaults for name, p in server.sandbox.providers.items()
-    }.items():
-        server.sandbox.update_settings(provider, dict(defaults))
     yield client
     client.close()
 

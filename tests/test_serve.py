@@ -26,6 +26,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def children_of(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # the command name is in parentheses and may hold spaces: the fields after it count
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                children.append(int(stat.parent.name))
+    return sorted(children)
+
+
+def cmdline_of(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
+
+
 class Served:
     """A `domainsandbox serve` process whose banner has been read."""
 
@@ -46,6 +64,10 @@ class Served:
         assert "control" in text, text + self.process.stderr.read()
         self.urls = dict(re.findall(r"^\s+(\w+)\s+(http://\S+)$", text, re.M))
         self.dns = re.search(r"DNS\s+([\d.]+):(\d+)", text).groups()
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes `serve --workers` started, read from /proc."""
+        return [pid for pid in children_of(self.process.pid) if b"spawn_main" in cmdline_of(pid)]
 
     def stop(self) -> tuple[int, str]:
         self.process.send_signal(signal.SIGINT)

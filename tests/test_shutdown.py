@@ -55,9 +55,14 @@ def port_is_closed(host: str, port: int, kind: int) -> bool:
         return True
 
 
+# One process, or `serve --workers 2`: the same promises either way.
+SERVE_ARGS = {"one process": (), "2 workers": ("--workers", "2")}
+
+
+@pytest.mark.parametrize("args", SERVE_ARGS.values(), ids=SERVE_ARGS.keys())
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_with_a_request_in_flight_finishes_it_and_closes_both_servers(signum):
-    served = Served()
+def test_a_signal_with_a_request_in_flight_finishes_it_and_closes_both_servers(signum, args):
+    served = Served(*args)
     http_port = int(served.urls["control"].split(":")[2].split("/")[0])
     dns_host, dns_port = served.dns[0], int(served.dns[1])
     thread, outcome = start_slow_request(served, IN_FLIGHT_MS)
@@ -82,8 +87,9 @@ def test_a_signal_with_a_request_in_flight_finishes_it_and_closes_both_servers(s
     assert port_is_closed(dns_host, dns_port, socket.SOCK_DGRAM)
 
 
-def test_a_request_outlasting_the_grace_period_is_answered_503_in_the_providers_shape():
-    served = Served()
+@pytest.mark.parametrize("args", SERVE_ARGS.values(), ids=SERVE_ARGS.keys())
+def test_a_request_outlasting_the_grace_period_is_answered_503_in_the_providers_shape(args):
+    served = Served(*args)
     thread, outcome = start_slow_request(served, TOO_LONG_MS)
     served.process.send_signal(signal.SIGTERM)
     _, err = served.process.communicate(timeout=30)

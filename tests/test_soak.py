@@ -3,7 +3,7 @@ of the control API, against a real `domainsandbox serve` for a bounded time.
 
 Checked: no 5xx and no unexpected status; each client's list always shows exactly the domains it
 created and has not deleted (nothing lost, nothing twice), and the control API agrees at the end.
-The server's memory (RSS) before and after is reported in test-artifacts/soak.json and only
+The server's memory (RSS) before and after is reported in test-artifacts/soak-<workers>.json and only
 loosely bounded; DOMAINSANDBOX_SOAK_SECONDS runs it longer (e.g. 600 for a real soak).
 """
 
@@ -201,8 +201,9 @@ def control_reader(url: str, deadline: float, problems: list[str]) -> None:
 
 
 @pytest.mark.timeout(SOAK_SECONDS + 120)
-def test_concurrent_mixed_clients_lose_nothing_and_never_see_a_5xx():
-    served = Served()
+@pytest.mark.parametrize("workers", [1, 3], ids=["one process", "3 workers"])
+def test_concurrent_mixed_clients_lose_nothing_and_never_see_a_5xx(workers):
+    served = Served("--workers", str(workers))
     try:
         server_url = served.urls["control"].removesuffix("/_sandbox")
         deadline = time.monotonic() + SOAK_SECONDS
@@ -247,8 +248,8 @@ def test_concurrent_mixed_clients_lose_nothing_and_never_see_a_5xx():
         "server_rss_mib": {"start": rss_start >> 20, "end": rss_end >> 20},
     }
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "soak.json").write_text(json.dumps(report, indent=2) + "\n")
-    print("soak:", json.dumps(report))
+    (ARTIFACTS / f"soak-{workers}.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"soak ({workers} worker(s)):", json.dumps(report))
 
     assert [p for c in clients for p in c.problems] + reader_problems == []
     assert not any(status >= 500 for status in statuses)

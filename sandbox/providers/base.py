@@ -27,6 +27,13 @@ class ProviderError(Exception):
         super().__init__(message)
         self.status, self.message, self.field, self.extra = status, message, field, extra
 
+    def __reduce__(self):  # it crosses from the world to a front-end worker (sandbox.world)
+        return _provider_error, (self.status, self.message, self.field, self.extra)
+
+
+def _provider_error(status: int, message: str, field: str | None, extra: dict) -> ProviderError:
+    return ProviderError(status, message, field=field, **extra)
+
 
 def valid_hostname(name: str) -> bool:
     return len(name) <= MAX_HOSTNAME and bool(HOSTNAME.match(name))

@@ -1,0 +1,171 @@
+"""`serve --workers N`: N front-end processes on one listening socket, sharing one world.
+
+This process keeps the world: the store, the clock, the seeded ids, the DNS server, the ticker
+and the state file, behind a WorldService (sandbox.world). Each worker is a whole HTTP front
+end: uvicorn, the request limits, Connexion's routing and validation, the providers' error
+shapes. That is where a request spends most of its time, so that is what runs on every core;
+the world's own work stays in one process, so ids, domains and DNS records are never split or
+made twice. The kernel spreads connections over the workers, which accept on the same socket.
+
+uvicorn's own multi-process supervisor pickles one Config for every worker; here each worker
+builds its app, its error renderer and its HTTP protocol itself, from a few plain settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+from .core import Sandbox
+from .server import SandboxServer, uvicorn_config
+from .world import RemoteWorld, WorldServer, WorldService
+
+# A fresh interpreter for each worker: nothing of this process's threads and locks is inherited.
+_SPAWN = multiprocessing.get_context("spawn")
+STARTUP_SECONDS = 60  # a worker imports Connexion and reads five documents: a few seconds
+SUPERVISE_SECONDS = 0.5  # how often dead workers are looked for (and replaced)
+STOP_SECONDS = 10  # a stopping worker's grace (uvicorn's 2 s for requests in flight) and margin
+log = logging.getLogger(__name__)
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process could not start serving."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What a worker needs to build its front end; sent to it when it is spawned."""
+
+    world_address: str
+    authkey: bytes
+    control_token: str | None
+    seed: int
+    parent_pid: int
+
+
+def run_worker(settings: WorkerSettings, sock, ready) -> None:
+    """A worker process: serve HTTP on `sock`, asking the world of the parent for everything."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # uvicorn re-raises it once stopped
+    sandbox = Sandbox(seed=settings.seed)  # never started: mounts, documents, error shapes
+    sandbox.control_token = settings.control_token
+    world = RemoteWorld(settings.world_address, settings.authkey, sandbox)
+    from .app import build_asgi
+
+    server = uvicorn.Server(uvicorn_config(build_asgi(sandbox, world), sandbox))
+    watch = threading.Thread(target=_watch, args=(server, ready, settings.parent_pid), daemon=True)
+    watch.start()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
+        server.run(sockets=[sock])
+
+
+def _watch(server: uvicorn.Server, ready, parent_pid: int) -> None:
+    """Say when the worker serves; stop it if its parent, and so its world, is gone."""
+    while not server.started and not server.should_exit:
+        time.sleep(0.02)
+    ready.set()
+    while os.getppid() == parent_pid and not server.should_exit:
+        time.sleep(SUPERVISE_SECONDS)
+    server.should_exit = True
+
+
+class Worker:
+    """One worker process and its "serving" flag."""
+
+    def __init__(self, settings: WorkerSettings, sock):
+        self.ready = _SPAWN.Event()
+        self.process = _SPAWN.Process(
+            target=run_worker,
+            args=(settings, sock, self.ready),
+            name="domainsandbox-worker",
+            daemon=True,  # never outlives this process, even if it dies without cleaning up
+        )
+        self.process.start()
+
+    def wait_ready(self, deadline: float) -> None:
+        while not self.ready.wait(0.05):
+            if not self.process.is_alive():
+                raise WorkerFailed(
+                    f"a worker process exited while starting (code {self.process.exitcode})"
+                )
+            if time.monotonic() > deadline:
+                raise WorkerFailed(f"a worker process did not start within {STARTUP_SECONDS} s")
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()  # SIGTERM: uvicorn finishes or refuses what is in flight
+
+    def join(self) -> None:
+        self.process.join(STOP_SECONDS)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+class WorkerPool(SandboxServer):
+    """A Sandbox whose HTTP is served by `workers` processes. `serve_forever()` runs it."""
+
+    def __init__(self, sandbox: Sandbox, host="127.0.0.1", port=0, durable=None, workers=2):
+        super().__init__(sandbox, host, port, durable)
+        self.worker_count = workers
+        self.workers: list[Worker] = []
+        self._stopping = threading.Event()
+
+    def serve_forever(self, on_ready=None) -> None:
+        """Serve until Ctrl-C, SIGTERM or stop(); a worker that dies is replaced."""
+        self._bind_and_start()
+        folder = tempfile.mkdtemp(prefix="domainsandbox-")  # private (0700): holds the socket
+        world = None
+        try:
+            if self.durable:
+                self.durable.attach()
+            authkey = os.urandom(32)
+            service = WorldService(self.sandbox, self.durable)
+            world = WorldServer(service, os.path.join(folder, "world.sock"), authkey).start()
+            settings = WorkerSettings(
+                world.address, authkey, self.sandbox.control_token, self.sandbox.seed, os.getpid()
+            )
+            self.workers = [Worker(settings, self._socket) for _ in range(self.worker_count)]
+            deadline = time.monotonic() + STARTUP_SECONDS
+            for worker in self.workers:
+                worker.wait_ready(deadline)
+            if on_ready:
+                on_ready()
+            self._supervise(settings)
+        finally:
+            self._socket.close()  # newcomers are refused once the workers let go of it too
+            self._stop_workers()  # they finish their requests while the world still answers
+            if world:
+                world.stop()
+            self._close()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _supervise(self, settings: WorkerSettings) -> None:
+        while not self._stopping.wait(SUPERVISE_SECONDS):
+            for index, worker in enumerate(self.workers):
+                if not worker.process.is_alive():
+                    log.warning(
+                        "worker pid %s exited (code %s); starting another",
+                        worker.process.pid,
+                        worker.process.exitcode,
+                    )
+                    self.workers[index] = Worker(settings, self._socket)
+
+    def _stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for worker in self.workers:
+            worker.join()
