@@ -170,14 +170,18 @@ class RequestLimits:
                 messages.append(message)
                 size += len(message.get("body", b""))
                 if size > limit:
-                    return await self._refuse(scope, receive, send, too_large, already=size)
+                    more = message.get("more_body", False)  # else the whole body is read: no drain
+                    return await self._refuse(scope, receive, send, too_large, size, more)
                 if message["type"] != "http.request" or not message.get("more_body"):
                     break
             receive = _replay(messages, receive)
         await self.app(scope, receive, send)
 
-    async def _refuse(self, scope, receive, send, error, already: int = 0) -> None:
-        if (_header(scope, b"expect") or b"").lower() != b"100-continue":
+    async def _refuse(
+        self, scope, receive, send, error, already: int = 0, more: bool = True
+    ) -> None:
+        # Waiting for more of a body that has ended would wait for the client to give up.
+        if more and (_header(scope, b"expect") or b"").lower() != b"100-continue":
             await _drain(receive, DRAIN_BYTES - already)
         await _answer(send, self.render(scope["path"], error), {"connection": "close"})
 

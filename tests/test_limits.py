@@ -87,6 +87,23 @@ def test_a_chunked_body_without_a_length_is_cut_off_at_the_limit(urls, name, pat
     assert "larger than" in message_of(name, response)
 
 
+def test_a_chunked_body_sent_whole_at_once_is_answered_413_without_waiting(server, urls):
+    """The body crosses the limit in its last piece: nothing more is coming, so nothing more
+    is waited for (a drain here used to hang until the client gave up)."""
+    path = "/autosend/v1/domains"
+    body = b" " * (MAX_BODY_BYTES + 10)
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/json\r\n"
+        "Authorization: Bearer as_test_project_key\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode() + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    for _ in range(5):  # how the server's reads split the body varies: try a few times
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(request)
+            answer = sock.recv(65536)  # a hang raises TimeoutError
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+
+
 def test_a_body_just_under_the_limit_reaches_the_provider(urls):
     body = b'{"domain": "under.example.com"}'
     padded = body[:-1] + b" " * (MAX_BODY_BYTES - len(body)) + b"}"
