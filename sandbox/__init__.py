@@ -3,6 +3,8 @@
 from sandbox import Sandbox, SandboxServer
 with SandboxServer(Sandbox(seed=7)) as server:
     server.base_urls()["monite"]   # http://127.0.0.1:PORT/monite/v1
+
+`WorkerPool(Sandbox(), workers=4)` does the same with four HTTP processes sharing the world.
 """
 
 import warnings
@@ -10,7 +12,7 @@ import warnings
 # Connexion imports Starlette's test client at start-up, which warns about httpx; not ours to fix.
 warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
 
-__all__ = ["Sandbox", "SandboxServer"]
+__all__ = ["Sandbox", "SandboxServer", "WorkerPool"]
 __version__ = "0.1.0"
 
 
@@ -24,4 +26,8 @@ def __getattr__(name: str):
         from .server import SandboxServer
 
         return SandboxServer
+    if name == "WorkerPool":
+        from .workers import WorkerPool
+
+        return WorkerPool
     raise AttributeError(name)

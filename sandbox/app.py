@@ -237,8 +237,6 @@ class RequestRecorder:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_MOUNT):
-            if scope["type"] == "http":  # before a reset or a report: note the states reached
-                await self.world.harvest()
             return await self.app(scope, receive, send)
         started, status = time.perf_counter(), {}
         # Made here so that the scope copies made inside Connexion share it: the routing

@@ -284,3 +284,4 @@ def load_world(sandbox: Sandbox, world: dict) -> None:
         for fault in http_faults:
             sandbox.http_faults.add(**fault)
         sandbox.rate_limits.enabled = bool(world.get("rate_limits", False))
+        sandbox.report.harvest()  # the states loaded domains went through count as reached

@@ -113,7 +113,11 @@ class Worker:
 
 
 class WorkerPool(SandboxServer):
-    """A Sandbox whose HTTP is served by `workers` processes. `serve_forever()` runs it."""
+    """A Sandbox whose HTTP is served by `workers` processes.
+
+    `serve_forever()` runs it in the foreground (the CLI); `with WorkerPool(...) as server:`
+    runs it from a background thread, like a SandboxServer.
+    """
 
     def __init__(self, sandbox: Sandbox, host="127.0.0.1", port=0, durable=None, workers=2):
         super().__init__(sandbox, host, port, durable)
@@ -150,8 +154,28 @@ class WorkerPool(SandboxServer):
             self._close()
             shutil.rmtree(folder, ignore_errors=True)
 
+    def start(self) -> WorkerPool:
+        """Serve from a background thread; returns once every worker accepts requests."""
+        ready, failed = threading.Event(), []
+
+        def serve() -> None:
+            try:
+                self.serve_forever(on_ready=ready.set)
+            except BaseException as exc:  # handed to the caller of start()
+                failed.append(exc)
+                ready.set()
+
+        self._thread = threading.Thread(target=serve, name="worker-pool", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failed:
+            raise failed[0]
+        return self
+
     def stop(self) -> None:
         self._stopping.set()
+        if self._thread:
+            self._thread.join(STOP_SECONDS + 5)
 
     def _supervise(self, settings: WorkerSettings) -> None:
         while not self._stopping.wait(SUPERVISE_SECONDS):

@@ -69,9 +69,6 @@ class LocalWorld:
     async def note_request(self, entry: dict) -> None:
         self.sandbox.note_request(entry)
 
-    async def harvest(self) -> None:
-        self.sandbox.report.harvest()
-
     def handler(self, target: str, operation_id: str):
         return getattr(self.targets[target], operation_id)
 
@@ -79,8 +76,9 @@ class LocalWorld:
 class RemoteWorld:
     """The world of the serving process, from a front-end worker.
 
-    `sandbox` is this worker's own, never started: it gives the handlers' signatures (Connexion
-    passes each the parameters it names) and nothing else.
+    `sandbox` is this worker's own and never started: the front end takes mounts and error
+    shapes from it, and this the handlers' signatures (Connexion passes each handler the
+    parameters it names). Its state is never read.
     """
 
     def __init__(self, address: str, authkey: bytes, sandbox: Sandbox):
@@ -93,16 +91,11 @@ class RemoteWorld:
     async def admit(self, path: str, operation_id: str | None, credential: str) -> Admission:
         return await asyncio.to_thread(self.wire.ask, "admit", path, operation_id, credential)
 
-    # Notes are kept on the way to an answer: if the world is gone, the answer still goes (it
-    # says 503 itself when it needed the world).
-
     async def note_request(self, entry: dict) -> None:
+        # on the way to an answer: if the world is gone the answer still goes (and says 503
+        # itself where it needed the world)
         with contextlib.suppress(WorldGone):
             await asyncio.to_thread(self.wire.ask, "note_request", entry)
-
-    async def harvest(self) -> None:
-        with contextlib.suppress(WorldGone):
-            await asyncio.to_thread(self.wire.ask, "harvest")
 
     def handler(self, target: str, operation_id: str):
         @functools.wraps(getattr(self.signatures[target], operation_id))
@@ -151,7 +144,7 @@ class WorldService:
     so a worker acknowledges nothing that is not on disk.
     """
 
-    CALLS = ("land_due_steps", "admit", "call", "note_request", "harvest")
+    CALLS = ("land_due_steps", "admit", "call", "note_request")
 
     def __init__(self, sandbox: Sandbox, durable: Durable | None = None):
         self.sandbox, self.durable = sandbox, durable
@@ -182,9 +175,6 @@ class WorldService:
 
     def note_request(self, entry: dict) -> None:
         self.sandbox.note_request(entry)
-
-    def harvest(self) -> None:
-        self.sandbox.report.harvest()
 
     def _save(self, changed: bool) -> None:
         if self.durable and (changed or self.durable.behind()):

@@ -93,9 +93,14 @@ def test_a_chunked_body_sent_whole_at_once_is_answered_413_without_waiting(serve
     path = "/autosend/v1/domains"
     body = b" " * (MAX_BODY_BYTES + 10)
     request = (
-        f"POST {path} HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/json\r\n"
-        "Authorization: Bearer as_test_project_key\r\nTransfer-Encoding: chunked\r\n\r\n"
-    ).encode() + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+        (
+            f"POST {path} HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/json\r\n"
+            "Authorization: Bearer as_test_project_key\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+        + f"{len(body):x}\r\n".encode()
+        + body
+        + b"\r\n0\r\n\r\n"
+    )
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     for _ in range(5):  # how the server's reads split the body varies: try a few times
         with socket.create_connection((host, int(port)), timeout=10) as sock:

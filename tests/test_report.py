@@ -4,6 +4,7 @@ document. A careful client and a deliberately wrong one both talk real HTTP to t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -132,6 +133,14 @@ def test_report_outlives_reset_and_is_cleared_on_request(urls, report_control):
     report_control.clear_report()
     view = _monite(report_control.report())
     assert (view["requests"], view["operations_called"], view["states_reached"]) == (0, [], [])
+
+
+def test_states_of_a_loaded_scenario_count_as_reached_even_after_a_reset(report_control):
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "every-state.yaml"
+    report_control.load_scenario(scenario.read_bytes())
+    report_control.reset()  # the loaded domains are gone; what they went through was reached
+    for provider, view in report_control.report()["providers"].items():
+        assert view["states_never_reached"] == [], provider
 
 
 def test_report_covers_every_provider_the_sandbox_serves(server, report_control):

@@ -20,6 +20,7 @@ import pytest
 
 import contracts
 from contracts.profiles import profile, profiles
+from sandbox import Sandbox, WorkerPool
 from sandbox.client import ControlClient
 
 from .test_serve import CLI, Served, run_monite_story
@@ -233,6 +234,21 @@ def test_workers_stop_by_themselves_when_the_serving_process_is_killed():
     served.process.kill()
     served.process.wait(timeout=10)
     wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), seconds=15)
+
+
+def test_a_worker_pool_runs_from_python_and_its_world_is_this_process_s_sandbox():
+    sandbox = Sandbox(seed=9)
+    with WorkerPool(sandbox, workers=2) as server:
+        workers = [worker.process for worker in server.workers]
+        response = httpx.post(
+            server.base_urls()["autosend"] + "/domains",
+            json={"domain": "pool.example.com"},
+            headers={"Authorization": "Bearer as_pool"},
+        )
+        assert response.status_code == 200, response.text
+        kept = [domain.id for domain in sandbox.store.list("autosend")]
+    assert kept == [response.json()["data"]["id"]]
+    assert not any(process.is_alive() for process in workers)
 
 
 @pytest.mark.parametrize("count", ["0", "-2", "many"])
