@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from .app import build_asgi
 from .core import Sandbox
 from .server import SandboxServer, uvicorn_config
 from .world import RemoteWorld, WorldServer, WorldService
@@ -60,8 +61,6 @@ def run_worker(settings: WorkerSettings, sock, ready) -> None:
     sandbox = Sandbox(seed=settings.seed)  # never started: mounts, documents, error shapes
     sandbox.control_token = settings.control_token
     world = RemoteWorld(settings.world_address, settings.authkey, sandbox)
-    from .app import build_asgi
-
     server = uvicorn.Server(uvicorn_config(build_asgi(sandbox, world), sandbox))
     watch = threading.Thread(target=_watch, args=(server, ready, settings.parent_pid), daemon=True)
     watch.start()
@@ -88,7 +87,7 @@ class Worker:
             target=run_worker,
             args=(settings, sock, self.ready),
             name="domainsandbox-worker",
-            daemon=True,  # never outlives this process, even if it dies without cleaning up
+            daemon=True,  # ended at this process's exit; after a kill -9, by its own _watch
         )
         self.process.start()
 
