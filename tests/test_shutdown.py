@@ -71,8 +71,8 @@ def test_a_signal_with_a_request_in_flight_finishes_it_and_closes_both_servers(s
     try:  # a newcomer is refused (or, if it beat the signal, answered): never left hanging
         late = httpx.get(served.urls["control"] + "/clock", timeout=10)
         assert late.status_code == 200
-    except httpx.ConnectError:
-        pass
+    except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError):
+        pass  # refused, or accepted just before the signal and closed unanswered (a timeout fails)
     out, err = served.process.communicate(timeout=30)
     thread.join(timeout=30)
 
