@@ -77,7 +77,7 @@ def cmd_serve(args) -> int:
         server = WorkerPool(sandbox, args.host, args.port, durable, workers=args.workers)
     else:
         server = SandboxServer(sandbox, host=args.host, port=args.port, durable=durable)
-    _stop_on_sigterm()
+    _stop_on_signals()
     try:
         server.serve_forever(on_ready=lambda: _print_banner(server))
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: a normal stop
@@ -114,7 +114,7 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: finish what is in flight, close both servers, exit 0."""
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_signals() -> None:
     # uvicorn catches SIGTERM while serving, shuts down gracefully, then raises the signal again
     # with the handler found before it: without this one, that second raise would kill the
     # process (exit -15) before the DNS server and the state file are closed.
@@ -122,6 +122,9 @@ def _stop_on_sigterm() -> None:
         raise _Terminated
 
     signal.signal(signal.SIGTERM, terminated)
+    # A shell starts background jobs with SIGINT ignored, and Python keeps it so; `serve
+    # --workers`, which runs no uvicorn of its own, would then not stop on SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _print_banner(server) -> None:

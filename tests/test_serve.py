@@ -47,13 +47,16 @@ def cmdline_of(pid: int) -> bytes:
 class Served:
     """A `domainsandbox serve` process whose banner has been read."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, sigint_ignored: bool = False):
+        """`sigint_ignored`: start it as a shell starts a background job (SIGINT ignored)."""
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
         self.process = subprocess.Popen(
             [*CLI, "serve", "--port", "0", "--dns-port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=os.environ | {"PYTHONUNBUFFERED": "1"},
+            preexec_fn=ignore,
         )
         self.banner = []
         for line in self.process.stdout:

@@ -228,6 +228,15 @@ def test_a_signal_stops_every_worker_then_the_world(signum):
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_serve_even_when_started_as_a_background_job(workers):
+    served = Served("--workers", workers, sigint_ignored=True)
+    workers_pids = served.worker_pids()
+    code, out = served.stop()  # SIGINT
+    assert code == 0 and "domainsandbox: stopped" in out
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers_pids)
+
+
 def test_workers_stop_by_themselves_when_the_serving_process_is_killed():
     served = Served("--workers", "2")
     workers = served.worker_pids()
