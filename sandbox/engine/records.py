@@ -104,6 +104,13 @@ class Domain:
     due_at: datetime | None = None  # when the provider's next scheduled step runs
     checks: int = 0
     last_checked_at: datetime | None = None
+    # The store holding it, told of due_at changes (set by Store.add, cleared by Store.remove).
+    _store: object = field(default=None, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value) -> None:
+        super().__setattr__(name, value)
+        if name == "due_at" and (store := getattr(self, "_store", None)) is not None:
+            store.rescheduled(self)  # the store keeps domains ordered by due_at
 
     def record(self, kind: str) -> RequiredRecord | None:
         return next((r for r in self.records if r.kind == kind), None)

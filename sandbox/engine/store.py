@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,13 +11,21 @@ from datetime import datetime
 
 from .records import Domain
 
+Key = tuple[str, str]  # (provider, id)
+
 
 class Store:
-    """Domains keyed by (provider, id), kept in insertion order."""
+    """Domains keyed by (provider, id), kept in insertion order, indexed by name and due time."""
 
     def __init__(self):
-        self._domains: dict[tuple[str, str], Domain] = {}
+        self._domains: dict[Key, Domain] = {}
         self._by_name: dict[tuple[str, str], list[Domain]] = {}  # (provider, name): domains
+        # Scheduled steps: a heap of (due_at, insertion number, key). An entry whose domain is
+        # gone or due at another time is stale and skipped; ties go in insertion order, as the
+        # export keeps it, so a restored world runs its steps in the same order.
+        self._due: list[tuple[datetime, int, Key]] = []
+        self._added: dict[Key, int] = {}
+        self._numbers = itertools.count()
         self._lock = threading.RLock()
 
     @contextmanager
@@ -26,9 +36,13 @@ class Store:
 
     def add(self, domain: Domain) -> Domain:
         with self._lock:
-            self.remove(domain.provider, domain.id)
-            self._domains[(domain.provider, domain.id)] = domain
+            key = (domain.provider, domain.id)
+            self.remove(*key)
+            self._domains[key] = domain
+            self._added[key] = next(self._numbers)
             self._by_name.setdefault((domain.provider, domain.name), []).append(domain)
+            domain._store = self  # from now on its due_at changes reach rescheduled()
+            self.rescheduled(domain)
             return domain
 
     def get(self, provider: str, domain_id: str) -> Domain | None:
@@ -39,6 +53,8 @@ class Store:
         with self._lock:
             domain = self._domains.pop((provider, domain_id), None)
             if domain is not None:
+                del self._added[(provider, domain_id)]
+                domain._store = None
                 same_name = self._by_name[(provider, domain.name)]
                 same_name.remove(domain)
                 if not same_name:
@@ -60,16 +76,41 @@ class Store:
             same_name = self._by_name.get((provider, name.lower()), ())
             return next((d for d in same_name if owner is None or d.owner == owner), None)
 
+    def rescheduled(self, domain: Domain) -> None:
+        """Note a stored domain's new due_at (called by Domain when it is set)."""
+        if domain.due_at is None:
+            return  # its old entries are stale now
+        with self._lock:
+            key = (domain.provider, domain.id)
+            if self._domains.get(key) is not domain:
+                return
+            if len(self._due) > 2 * len(self._domains) + 64:  # mostly stale or repeated
+                self._due = list({e for e in self._due if self._current(e)})
+                heapq.heapify(self._due)
+            heapq.heappush(self._due, (domain.due_at, self._added[key], key))
+
     def next_due(self, until: datetime) -> Domain | None:
         """The domain whose scheduled step comes first, if it is due by `until`."""
         with self._lock:
-            due = [d for d in self._domains.values() if d.due_at is not None and d.due_at <= until]
-            return min(due, key=lambda d: d.due_at, default=None)
+            while self._due and not self._current(self._due[0]):
+                heapq.heappop(self._due)
+            if not self._due or self._due[0][0] > until:
+                return None
+            return self._domains[self._due[0][2]]
+
+    def _current(self, entry: tuple[datetime, int, Key]) -> bool:
+        due_at, number, key = entry
+        domain = self._domains.get(key)
+        return domain is not None and domain.due_at == due_at and self._added[key] == number
 
     def clear(self) -> None:
         with self._lock:
+            for domain in self._domains.values():
+                domain._store = None
             self._domains.clear()
             self._by_name.clear()
+            self._due.clear()
+            self._added.clear()
 
     def __len__(self) -> int:
         return len(self._domains)

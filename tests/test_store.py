@@ -1,0 +1,57 @@
+"""The store's index of scheduled steps: `next_due` answers what a scan of every domain would."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from sandbox.engine.records import Domain
+from sandbox.engine.store import Store
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def domain(number: int) -> Domain:
+    return Domain("p", str(number), f"d{number}.example.com", "owner", T0, T0, "pending")
+
+
+def scanned(store: Store, until: datetime) -> Domain | None:
+    """The answer by brute force: the earliest due_at, ties in insertion order."""
+    due = [d for d in store.list() if d.due_at is not None and d.due_at <= until]
+    return min(due, key=lambda d: d.due_at, default=None)
+
+
+def test_next_due_follows_every_change_as_a_scan_would():
+    store, rng = Store(), random.Random(7)
+    for step in range(5000):
+        action = rng.random()
+        number = rng.randrange(60)
+        if action < 0.5 and (found := store.get("p", str(number))):
+            found.due_at = rng.choice([None, T0 + timedelta(seconds=rng.randrange(40))])
+        elif action < 0.8:
+            added = store.add(domain(number))  # re-adding moves it to the end of the order
+            added.due_at = T0 + timedelta(seconds=rng.randrange(40))
+        elif action < 0.98:
+            store.remove("p", str(number))
+        else:
+            store.clear()
+        until = T0 + timedelta(seconds=rng.randrange(45))
+        assert store.next_due(until) is scanned(store, until), step
+
+
+def test_setting_the_same_due_time_again_and_again_keeps_the_index_small():
+    store = Store()
+    domains = [store.add(domain(n)) for n in range(10)]
+    for _ in range(10_000):
+        domains[3].due_at = T0
+    assert len(store._due) <= 2 * len(domains) + 64
+    assert store.next_due(T0) is domains[3]
+
+
+def test_a_removed_domain_is_never_due_and_no_longer_reports_to_the_store():
+    store = Store()
+    gone = store.add(domain(1))
+    gone.due_at = T0
+    store.remove("p", "1")
+    gone.due_at = T0  # a stray reference changing it must not bring it back
+    assert store.next_due(T0 + timedelta(days=1)) is None
