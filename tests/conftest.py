@@ -34,6 +34,7 @@ class ServedWorkers:
 
         self.served = Served("--workers", str(workers), "--seed", str(SEED))
         self.url = self.served.urls["control"].removesuffix("/_sandbox")
+        self.port = int(self.url.rsplit(":", 1)[1])
 
     def base_urls(self) -> dict[str, str]:
         return {name: url for name, url in self.served.urls.items() if name != "dashboard"}
