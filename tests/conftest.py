@@ -13,6 +13,7 @@ import os
 
 import pytest
 
+from fake_dns import FakeDNS
 from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient
 from sandbox.engine.clock import Clock
@@ -66,3 +67,16 @@ def control(server) -> ControlClient:
 def urls(server, control) -> dict[str, str]:
     """Each provider's base URL as its client sets it, plus "control" and "server"."""
     return server.base_urls() | {"server": server.url}
+
+
+@pytest.fixture(scope="module")
+def dns_server():
+    """A fake DNS server of the test module's own (the fake_dns tests)."""
+    with FakeDNS() as running:
+        yield running
+
+
+@pytest.fixture(params=["udp", "tcp"])
+def tcp(request) -> bool:
+    """Run the test over UDP, then over TCP."""
+    return request.param == "tcp"

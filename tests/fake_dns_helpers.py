@@ -25,6 +25,16 @@ class FakeClock:
         self.current += timedelta(seconds=seconds)
 
 
+def fresh(server, *records: tuple[str, str, str]):
+    """`server` with only `records` (name, type, value) published, no faults, an empty log."""
+    server.zone.clear()
+    server.faults.clear()
+    for name, rtype, value in records:
+        server.zone.add(name, rtype, value)
+    server.queries.clear()
+    return server
+
+
 def ask(server, name: str, rtype: str = "A", tcp: bool = False, timeout: float = 2.0, edns=True):
     """Send one question to the fake server and return the dnspython response message.
 

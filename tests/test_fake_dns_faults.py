@@ -9,31 +9,19 @@ import dns.exception
 import dns.flags
 import pytest
 
-from fake_dns import FakeDNS, Faults
-from tests.fake_dns_helpers import answer_texts, ask, dig, rcode, soa_owner, txt_values
-
-
-@pytest.fixture(scope="module")
-def _server():
-    with FakeDNS() as server:
-        yield server
+from fake_dns import Faults
+from tests.fake_dns_helpers import answer_texts, ask, dig, fresh, rcode, soa_owner, txt_values
 
 
 @pytest.fixture
-def fake(_server):
+def fake(dns_server):
     """The module's server with example.com published, no faults and an empty query log."""
-    _server.zone.clear()
-    _server.faults.clear()
-    _server.zone.add("example.com", "MX", "10 mxa.eu.mailgun.org")
-    _server.zone.add("example.com", "TXT", "v=spf1 include:mailgun.org ~all")
-    _server.zone.add("_dmarc.example.com", "TXT", "v=DMARC1; p=none")
-    _server.queries.clear()
-    return _server
-
-
-@pytest.fixture(params=["udp", "tcp"])
-def tcp(request) -> bool:
-    return request.param == "tcp"
+    return fresh(
+        dns_server,
+        ("example.com", "MX", "10 mxa.eu.mailgun.org"),
+        ("example.com", "TXT", "v=spf1 include:mailgun.org ~all"),
+        ("_dmarc.example.com", "TXT", "v=DMARC1; p=none"),
+    )
 
 
 @pytest.mark.parametrize(("kind", "expected"), [("servfail", "SERVFAIL"), ("refused", "REFUSED")])

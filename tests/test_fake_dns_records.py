@@ -13,6 +13,7 @@ from tests.fake_dns_helpers import (
     FakeClock,
     answer_texts,
     ask,
+    fresh,
     is_authoritative,
     rcode,
     soa_owner,
@@ -20,24 +21,10 @@ from tests.fake_dns_helpers import (
 )
 
 
-@pytest.fixture(scope="module")
-def _server():
-    with FakeDNS() as server:
-        yield server
-
-
 @pytest.fixture
-def fake(_server):
+def fake(dns_server):
     """The module's server with an empty zone, no faults and an empty query log."""
-    _server.zone.clear()
-    _server.faults.clear()
-    _server.queries.clear()
-    return _server
-
-
-@pytest.fixture(params=["udp", "tcp"])
-def tcp(request) -> bool:
-    return request.param == "tcp"
+    return fresh(dns_server)
 
 
 # -- record types --------------------------------------------------------------------------

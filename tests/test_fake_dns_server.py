@@ -17,24 +17,18 @@ import pytest
 
 import fake_dns.server
 from fake_dns import FakeDNS
-from tests.fake_dns_helpers import answer_texts, ask, dig, rcode, txt_values
-
-
-@pytest.fixture(scope="module")
-def _server():
-    with FakeDNS() as server:
-        yield server
+from tests.fake_dns_helpers import answer_texts, ask, dig, fresh, rcode, txt_values
 
 
 @pytest.fixture
-def fake(_server):
-    _server.zone.clear()
-    _server.faults.clear()
-    _server.zone.add("example.com", "MX", "10 mxa.eu.mailgun.org")
-    _server.zone.add("example.com", "TXT", "v=spf1 include:mailgun.org ~all")
-    _server.zone.add("sel._domainkey.example.com", "TXT", "v=DKIM1; p=abc")
-    _server.queries.clear()
-    return _server
+def fake(dns_server):
+    """The module's server with example.com published, no faults and an empty query log."""
+    return fresh(
+        dns_server,
+        ("example.com", "MX", "10 mxa.eu.mailgun.org"),
+        ("example.com", "TXT", "v=spf1 include:mailgun.org ~all"),
+        ("sel._domainkey.example.com", "TXT", "v=DKIM1; p=abc"),
+    )
 
 
 def _wire_query(name: str = "example.com", rtype: str = "MX", qid: int = 0x1234) -> bytes:
