@@ -38,18 +38,8 @@ def _wire_query(name: str = "example.com", rtype: str = "MX", qid: int = 0x1234)
 
 
 def _tcp_reply(sock: socket.socket) -> dns.message.Message:
-    (length,) = struct.unpack("!H", _read(sock, 2))
-    return dns.message.from_wire(_read(sock, length))
-
-
-def _read(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
+    """The next length-prefixed reply on a TCP connection."""
+    return dns.query.receive_tcp(sock, time.time() + 5)[0]
 
 
 # -- lifecycle -----------------------------------------------------------------------------

@@ -56,6 +56,12 @@ def validity(domain: dict) -> dict[str, str]:
     }
 
 
+def check_result(control, domain_id: str, kind: str) -> dict:
+    """The sandbox's last check of one record of the domain (outcome, reason, found)."""
+    records = control.domain("monite", domain_id)["records"]
+    return next(r["result"] for r in records if r["kind"] == kind)
+
+
 def test_created_domain_lists_records_to_publish_with_unknown_validity(monite):
     base, headers = monite
     domain = create(base, headers)
@@ -117,9 +123,7 @@ def test_a_corrupted_dkim_key_is_invalid_with_a_reason(monite, control):
     control.publish("monite", domain_id, corrupt=["dkim"])
     verify(base, headers, domain_id)
     assert validity(listed(base, headers, domain_id))["DKIM"] == "invalid"
-    result = next(
-        r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "dkim"
-    )
+    result = check_result(control, domain_id, "dkim")
     assert result["outcome"] == "invalid"
     assert "does not carry the expected public key" in result["reason"]
 
@@ -131,9 +135,7 @@ def test_two_spf_records_at_one_name_are_invalid_with_a_reason(monite, control):
     control.add_record("mail.example.com", "TXT", "v=spf1 include:_spf.google.com ~all")
     assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
     assert validity(listed(base, headers, domain_id))["SPF"] == "invalid"
-    spf = next(
-        r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "spf"
-    )
+    spf = check_result(control, domain_id, "spf")
     assert spf["outcome"] == "invalid"
     assert "2 SPF records" in spf["reason"]
 
@@ -146,9 +148,7 @@ def test_servfail_is_a_temporary_failure_not_invalid(monite, control):
     assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
     states = validity(listed(base, headers, domain_id))
     assert states["DKIM"] == "unknown" and states["SPF"] == "valid"
-    dkim = next(
-        r["result"] for r in control.domain("monite", domain_id)["records"] if r["kind"] == "dkim"
-    )
+    dkim = check_result(control, domain_id, "dkim")
     assert dkim["outcome"] == "temporary_failure"
     assert "SERVFAIL" in dkim["reason"]
 
