@@ -19,7 +19,7 @@ from http import HTTPStatus
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from .base import MAX_HOSTNAME, Provider, ProviderError, valid_hostname
+from .base import MAX_HOSTNAME, RECHECK_DEFAULTS, Provider, ProviderError, valid_hostname
 
 # The regions the docs name; the project's primary region when `regionKey` is omitted.
 REGIONS = ("us-east-1", "us-east-2", "eu-central-1", "ap-south-1")
@@ -82,12 +82,7 @@ class AutoSend(Provider):
     # Seconds on the sandbox clock. The real API answers verify at once and SES keeps checking
     # a pending identity for 72 hours; the delay lets clients test their polling loops.
     rate_limit = (2, 1.0)  # "2 requests per second per API key" (docs, rate limit)
-    settings_defaults = {
-        "verify_delay_seconds": 0,
-        "recheck_first_seconds": 300,
-        "recheck_max_seconds": 3600,
-        "recheck_window_seconds": 72 * 3600,
-    }
+    settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
 
     # --- errors -------------------------------------------------------------------------------
 

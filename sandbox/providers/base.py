@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 HOSTNAME = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 MAX_HOSTNAME = 253
+# The settings of open_rechecks/plan_recheck, with SES's schedule: first after 5 minutes,
+# backing off to hourly, for 72 hours. Providers that use them merge these into their defaults.
+RECHECK_DEFAULTS = {
+    "recheck_first_seconds": 300,
+    "recheck_max_seconds": 3600,
+    "recheck_window_seconds": 72 * 3600,
+}
 
 
 class ProviderError(Exception):

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from .base import Provider, ProviderError, valid_hostname
+from .base import RECHECK_DEFAULTS, Provider, ProviderError, valid_hostname
 
 SPF_INCLUDE = "include:mailgun.org"
 MX_HOSTS = ("mxa.eu.mailgun.org", "mxb.eu.mailgun.org")
@@ -42,12 +42,7 @@ class Monite(Provider):
     document = "monite.yaml"
     statuses = (WAITING, VERIFIED)
     rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)
-    settings_defaults = {
-        "verify_delay_seconds": 0,
-        "recheck_first_seconds": 300,
-        "recheck_max_seconds": 3600,
-        "recheck_window_seconds": 72 * 3600,
-    }
+    settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
 
     def reset(self) -> None:
         self.tokens: dict[str, dict] = {}
