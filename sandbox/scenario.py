@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from fake_dns import Faults, Zone
+from fake_dns.clock import iso as exact_iso
 from fake_dns.rdata import normalize_name, normalize_type
 
 from .engine.clock import utc
@@ -36,14 +37,10 @@ class ScenarioError(ValueError):
 # --- values -------------------------------------------------------------------------------------
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
 def encode(value):
     """Plain YAML/JSON data from provider state: datetimes become {"$time": iso}."""
     if isinstance(value, datetime):
-        return {_TIME_TAG: _time(value)}
+        return {_TIME_TAG: exact_iso(value)}
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -71,26 +68,21 @@ def _export_domain(domain: Domain) -> dict:
         "name": domain.name,
         "owner": domain.owner,
         "status": domain.status,
-        "created_at": _time(domain.created_at),
-        "updated_at": _time(domain.updated_at),
-        "last_checked_at": _time(domain.last_checked_at),
-        "next_step_at": _time(domain.due_at),
+        "created_at": exact_iso(domain.created_at),
+        "updated_at": exact_iso(domain.updated_at),
+        "last_checked_at": exact_iso(domain.last_checked_at),
+        "next_step_at": exact_iso(domain.due_at),
         "checks": domain.checks,
         "records": [
             {k: (str(v) if isinstance(v, Rule) else v) for k, v in dataclasses.asdict(r).items()}
             for r in domain.records
         ],
         "results": {
-            kind: {
-                "outcome": str(result.outcome),
-                "reason": result.reason,
-                "found": list(result.found),
-                "checked_at": _time(result.checked_at),
-            }
+            kind: {k: v for k, v in result.to_dict().items() if k != "kind"}
             for kind, result in domain.results.items()
         },
         "attrs": encode(domain.attrs),
-        "timeline": [{"at": _time(t["at"]), "status": t["status"]} for t in domain.timeline],
+        "timeline": [{"at": exact_iso(t["at"]), "status": t["status"]} for t in domain.timeline],
     }
 
 
@@ -101,7 +93,7 @@ def export_world(sandbox: Sandbox) -> dict:
             "format": FORMAT,
             "seed": sandbox.ids.seed,
             "ids_drawn": sandbox.ids.drawn,
-            "clock": {"now": _time(sandbox.clock.now()), "frozen": sandbox.clock.frozen},
+            "clock": {"now": exact_iso(sandbox.clock.now()), "frozen": sandbox.clock.frozen},
             "rate_limits": sandbox.rate_limits.enabled,
             "settings": {name: dict(sandbox.settings(name)) for name in sandbox.providers},
             "providers": {

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from fake_dns.clock import iso as exact_iso  # to the microsecond, as results are kept
+
 
 class Rule(StrEnum):
     """How a published record is judged against the expected one."""
@@ -80,9 +82,7 @@ class CheckResult:
             "outcome": str(self.outcome),
             "reason": self.reason,
             "found": list(self.found),
-            "checked_at": self.checked_at.isoformat().replace("+00:00", "Z")
-            if self.checked_at
-            else None,
+            "checked_at": exact_iso(self.checked_at),
         }
 
 
