@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import threading
 import time
 
@@ -16,7 +15,7 @@ from sandbox.client import ControlClient
 from sandbox.durable import Durable, StateFile
 from sandbox.engine.clock import Clock
 
-from .test_serve import CLI, Served
+from .test_serve import Served, serve_refused
 
 FROZEN_AT = "2026-02-01T10:00:00Z"
 VORTEX_KEY = {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.secretA1"}
@@ -181,12 +180,7 @@ def test_kill_9_under_load_keeps_every_acknowledged_change_and_the_file_sound(tm
 def test_a_state_file_that_is_not_sqlite_stops_serve_with_a_clear_message(tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("these are my notes, not a database\n" * 100)
-    result = subprocess.run(
-        [*CLI, "serve", "--port", "0", "--dns-port", "0", "--state", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(bad))
     assert result.returncode == 2
     assert f"{bad}: file is not a database" in result.stderr
     assert bad.read_text().startswith("these are my notes")  # left alone

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from sandbox.cli import main
 from sandbox.client import ControlError
-from tests.test_serve import CLI, Served
+from tests.test_serve import Served, serve_refused
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 BUNDLED = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
@@ -127,11 +126,6 @@ def test_serve_starts_in_a_scenario_world():
 def test_serve_refuses_a_bad_scenario_with_exit_code_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("domains:\n  - provider: nope\n")
-    result = subprocess.run(
-        [*CLI, "serve", "--port", "0", "--dns-port", "0", "--scenario", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve_refused("--port", "0", "--dns-port", "0", "--scenario", str(bad))
     assert result.returncode == 2
     assert "domains[0]" in result.stderr and "unknown provider 'nope'" in result.stderr

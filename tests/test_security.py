@@ -16,7 +16,7 @@ from sandbox.engine.clock import Clock
 from sandbox.limits import is_loopback
 
 from .conftest import START
-from .test_serve import CLI, Served
+from .test_serve import CLI, Served, serve_refused
 
 TOKEN = "s3cret-control-token"
 AUTOSEND = {"Authorization": "Bearer as_test_project_key"}
@@ -44,12 +44,8 @@ def test_only_loopback_addresses_count_as_loopback(host, loopback):
 
 
 def test_serve_beyond_loopback_without_a_token_refuses_to_start():
-    result = subprocess.run(
-        [*CLI, "serve", "--host", "0.0.0.0", "--port", "0", "--dns-port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=without_token_env(),
+    result = serve_refused(
+        "--host", "0.0.0.0", "--port", "0", "--dns-port", "0", env=without_token_env()
     )
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0 without a control token" in result.stderr

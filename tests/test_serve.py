@@ -78,6 +78,12 @@ class Served:
         return self.process.returncode, out
 
 
+def serve_refused(*args: str, env: dict | None = None, timeout: float = 30):
+    """Run `domainsandbox serve ARGS` where it must refuse to start: its status and output."""
+    command = [*CLI, "serve", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
 def run_monite_story(urls: dict[str, str]) -> list[bytes]:
     """The same calls, in the same order; returns every response body."""
     control = ControlClient(urls["control"].removesuffix("/_sandbox"))
@@ -161,11 +167,6 @@ def test_a_port_in_use_gets_a_clear_message_and_exit_code_2(which):
         with contextlib.suppress(OSError):
             busy_udp.bind(("127.0.0.1", port))
         other = "--dns-port" if which == "--port" else "--port"
-        result = subprocess.run(
-            [*CLI, "serve", which, str(port), other, "0"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        result = serve_refused(which, str(port), other, "0")
     assert result.returncode == 2
     assert f"port {port} is already in use" in result.stderr

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ from contracts.profiles import profile, profiles
 from sandbox import Sandbox, WorkerPool
 from sandbox.client import ControlClient
 
-from .test_serve import CLI, Served, run_monite_story
+from .test_serve import Served, run_monite_story, serve_refused
 
 WORKERS = 3
 CREATORS = 12  # client threads creating domains at once
@@ -262,8 +261,6 @@ def test_a_worker_pool_runs_from_python_and_its_world_is_this_process_s_sandbox(
 
 @pytest.mark.parametrize("count", ["0", "-2", "many"])
 def test_workers_must_be_a_whole_number_of_one_or_more(count):
-    done = subprocess.run(
-        [*CLI, "serve", "--workers", count], capture_output=True, text=True, timeout=60
-    )
+    done = serve_refused("--workers", count, timeout=60)
     assert done.returncode == 2
     assert "--workers" in done.stderr and "is not a whole number of 1 or more" in done.stderr
