@@ -15,7 +15,7 @@ from sandbox.client import ControlClient
 from sandbox.durable import Durable, StateFile
 from sandbox.engine.clock import Clock
 
-from .test_serve import Served, serve_refused
+from .test_serve import Served, serve_refused, wait_for
 
 FROZEN_AT = "2026-02-01T10:00:00Z"
 VORTEX_KEY = {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.secretA1"}
@@ -154,11 +154,8 @@ def test_kill_9_under_load_keeps_every_acknowledged_change_and_the_file_sound(tm
     assert len(acknowledged) >= KILL_AFTER
     assert unexpected == []
     assert len(worker_pids) == (workers if workers > 1 else 0)
-    for pid in worker_pids:  # orphaned workers notice and stop by themselves
-        deadline = time.monotonic() + 15
-        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not os.path.exists(f"/proc/{pid}"), f"worker {pid} outlived its world"
+    # orphaned workers notice and stop by themselves
+    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in worker_pids), seconds=15)
 
     with sqlite3.connect(state) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -228,7 +225,5 @@ def test_a_step_the_ticker_runs_on_a_running_clock_is_saved_without_any_request(
         api.post(f"{base}/domains/{domain['id']}/verify")
     assert saved_world(path)["domains"][0]["status"] == "PENDING"
     control.unfreeze()
-    deadline = time.monotonic() + 10
-    while saved_world(path)["domains"][0]["status"] == "PENDING" and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: saved_world(path)["domains"][0]["status"] != "PENDING", seconds=10)
     assert saved_world(path)["domains"][0]["status"] == "VERIFIED"

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -76,6 +77,16 @@ class Served:
         self.process.send_signal(signal.SIGINT)
         out, _ = self.process.communicate(timeout=15)
         return self.process.returncode, out
+
+
+def wait_for(condition, seconds: float = 20.0):
+    """Poll `condition` until it returns something true (returned), or fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s: {condition}")
 
 
 def serve_refused(*args: str, env: dict | None = None, timeout: float = 30):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from contracts.profiles import profile, profiles
 from sandbox import Sandbox, WorkerPool
 from sandbox.client import ControlClient
 
-from .test_serve import Served, run_monite_story, serve_refused
+from .test_serve import Served, run_monite_story, serve_refused, wait_for
 
 WORKERS = 3
 CREATORS = 12  # client threads creating domains at once
@@ -41,15 +40,6 @@ def cpu_ticks(pid: int) -> int:
     """User + system CPU time the process has used, in clock ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return int(fields[11]) + int(fields[12])
-
-
-def wait_for(condition, seconds: float = 20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {condition}")
 
 
 @pytest.fixture(scope="module")
