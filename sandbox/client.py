@@ -1,8 +1,19 @@
-"""A small Python client for the control API, used by the CLI, the pytest plugin and tests."""
+"""A small Python client for the control API, used by the CLI, the pytest plugin and tests.
+
+It speaks HTTP with the standard library's http.client: every CLI command builds one, and
+importing httpx would cost each command about 0.2 s before it sends anything.
+"""
 
 from __future__ import annotations
 
-import httpx
+import http.client
+import json as jsonlib
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+# What a reused keep-alive connection raises when the server closed it while it was idle.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 class ControlError(Exception):
@@ -13,27 +24,68 @@ class ControlError(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class Response:
+    """A control API answer: status, headers (lower-case names) and body."""
+
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return jsonlib.loads(self.content)
+
+
 class ControlClient:
     """Drive a running sandbox: `ControlClient("http://127.0.0.1:8080")`."""
 
     def __init__(self, url: str, timeout: float = 30.0, token: str | None = None):
         self.url = url.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url + "/_sandbox", timeout=timeout, headers=headers)
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ControlError(f"{url!r} is not a sandbox URL such as http://127.0.0.1:8080")
+        self._connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        self._address = (parts.hostname, parts.port)
+        self._prefix = parts.path.rstrip("/") + "/_sandbox"
+        self._timeout = timeout
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._local = threading.local()  # one connection per thread: http.client is not shared
 
     def close(self) -> None:
-        self._http.close()
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def call(self, method: str, path: str, **kwargs):
         """One control API call; returns the decoded JSON (None when empty)."""
         response = self.raw(method, path, **kwargs)
         return response.json() if response.content else None
 
-    def raw(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """One control API call; returns the response, or raises ControlError on failure."""
+    def raw(self, method: str, path: str, params=None, json=None, content=None, headers=None):
+        """One control API call; returns the Response, or raises ControlError on failure."""
+        target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
+        head = self._headers | (headers or {})
+        if json is not None:
+            content = jsonlib.dumps(json).encode()
+            head = {"Content-Type": "application/json"} | head
+        if isinstance(content, str):
+            content = content.encode()
         try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+            response = self._send(method, target, content, head)
+        except OSError as exc:
             raise ControlError(
                 f"cannot reach the sandbox at {self.url} ({exc}); is `domainsandbox serve` running?"
             ) from None
@@ -44,6 +96,32 @@ class ControlClient:
                 message = response.text
             raise ControlError(f"{response.status_code}: {message}", response.status_code)
         return response
+
+    def _send(self, method: str, target: str, body: bytes | None, headers: dict) -> Response:
+        reused = getattr(self._local, "connection", None) is not None
+        try:
+            return self._exchange(method, target, body, headers)
+        except _STALE:
+            if not reused:
+                raise
+            # the server closed the kept-alive connection while it was idle: it never saw this
+            return self._exchange(method, target, body, headers)
+
+    def _exchange(self, method: str, target: str, body: bytes | None, headers: dict) -> Response:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connection_class(*self._address, timeout=self._timeout)
+            self._local.connection = connection
+        try:
+            connection.request(method, target, body=body, headers=headers)
+            answer = connection.getresponse()
+            content = answer.read()
+        except OSError:
+            self.close()
+            raise
+        if answer.will_close:
+            self.close()
+        return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, content)
 
     # --- DNS --------------------------------------------------------------------------------
 
