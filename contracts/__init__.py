@@ -13,6 +13,10 @@ __all__ = ["PHASES", "ContractFailure", "ContractResult", "profiles", "run"]
 def __getattr__(name: str):
     # Imported on first use: the pytest plugin lives in this package, and every pytest session
     # that has domainsandbox installed should not pay for importing Schemathesis.
+    if name == "PHASES":
+        from .defaults import PHASES
+
+        return PHASES
     if name == "profiles":
         from .profiles import profiles
 

@@ -20,12 +20,9 @@ from pathlib import Path
 import schemathesis
 from schemathesis.engine import events
 
+from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, PHASES
 from .profiles import Profile, profile
 
-PHASES = ("examples", "coverage", "fuzzing", "stateful")
-# Modest defaults: the full self-conformance run of every document fits in a few CI minutes.
-DEFAULT_MAX_EXAMPLES = 20
-DEFAULT_SEED = 20260101
 # Where the in-process sandbox's clock stands during a run (frozen: same seed, same bodies).
 SANDBOX_START = "2026-01-01T09:00:00Z"
 SANDBOX_SEED = 7

@@ -668,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _contract_parser(sub) -> None:
-    from contracts.runner import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, PHASES
+    from contracts.defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, PHASES
 
     contract = sub.add_parser("contract", help="contract-test an API against its document")
     contract_sub = contract.add_subparsers(dest="contract_command", required=True, metavar="ACTION")
