@@ -131,12 +131,17 @@ def free_port() -> int:
     raise RuntimeError("no free port found")
 
 
-def serve_command(port: int, dns_port: int, seed: int = 1234, *extra: str) -> list[str]:
-    """`domainsandbox serve` as installed next to this Python, or the module when it is not."""
+def cli(*args: str) -> list[str]:
+    """`domainsandbox ARGS` as installed next to this Python, or the module when it is not."""
     script = Path(sys.executable).parent / "domainsandbox"
     head = [str(script)] if script.exists() else [sys.executable, "-m", "sandbox.cli"]
+    return [*head, *args]
+
+
+def serve_command(port: int, dns_port: int, seed: int = 1234, *extra: str) -> list[str]:
+    """`domainsandbox serve` on these ports with this seed."""
     ports = ["--port", str(port), "--dns-port", str(dns_port)]
-    return [*head, "serve", *ports, "--seed", str(seed), *extra]
+    return cli("serve", *ports, "--seed", str(seed), *extra)
 
 
 def wait_http(url: str, deadline: float) -> bool:

@@ -33,7 +33,13 @@ BENCHES = [
         ["--duration", "2", "--concurrency", "1,8,32"],
         ["--duration", "0.3", "--concurrency", "8", "--ops", "list,verify"],
     ),
-    ("prism", "prism_compare.py", ["--duration", "3"], ["--duration", "1", "--warmup", "0"]),
+    (
+        "prism",
+        "prism_compare.py",
+        ["--duration", "3"],
+        ["--duration", "1", "--warmup", "0", "--pairs", "1"],
+    ),
+    ("gc", "gc_cost.py", ["--creates", "20000"], ["--creates", "300"]),
     ("verify", "verify_latency.py", ["--duration", "3"], ["--duration", "0.3", "--warmup", "0"]),
     ("dns", "dns_qps.py", ["--duration", "2"], ["--duration", "0.3", "--clients", "2"]),
     (
