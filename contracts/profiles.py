@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from sandbox.app import CONTROL_MOUNT, openapi_dir
+from sandbox.apis import CONTROL_MOUNT
+from sandbox.documents import openapi_dir
 
 CONTROL = "control"
 # A placeholder credential for providers that accept any well-formed key in the sandbox.

@@ -1,15 +1,10 @@
-"""The gate every API request passes before authentication. It lands the steps due on the
-sandbox clock (so every answer, provider or control, sees them, frozen clock or not), then, for
-provider calls, applies injected HTTP faults and the providers' documented rate limits, both
-counted on the sandbox clock and its seeded randomness.
-
-It sits in Connexion's stack after routing, so it knows each request's operationId. `admit`
-decides, where the world lives; `ProviderGate` carries the verdict out in the front end.
+"""The gate every provider call passes, accepted or refused by the front end: injected HTTP
+faults and the providers' documented rate limits, both counted on the sandbox clock and its
+seeded randomness. `admit` decides, where the world lives (sandbox.world).
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 import threading
@@ -17,20 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .providers.base import ProviderError
+from .errors import ProviderError
 
 if TYPE_CHECKING:
     from .core import Sandbox
+    from .providers.base import Provider
+    from .request import Answer, Request
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 # The retry hint of an injected 429: short, so clients' retry loops are testable without waiting.
 INJECTED_RETRY_AFTER = 1
-# An aborted connection: headers promise a body that never comes, then the socket closes.
-_ABORT_PROMISED_BYTES = b"1024"
-
-
-class AbortConnection(Exception):
-    """Raised mid-response so the server drops the connection (an injected network failure)."""
 
 
 @dataclass
@@ -139,24 +130,27 @@ class RateLimits:
 
 @dataclass
 class Admission:
-    """The gate's verdict on one provider call, decided where the world lives."""
+    """The gate's verdict on one provider call."""
 
     headers: dict  # rate-limit headers for the answer
     error: ProviderError | None = None  # answer this instead of calling the handler
-    latency_ms: int = 0  # wait this long first (an injected fault)
-    abort: bool = False  # drop the connection (an injected fault)
+    latency_ms: int = 0  # wait this long before answering (an injected fault)
+    abort: bool = False  # drop the connection instead of answering (an injected fault)
+
+    def apply(self, answer: Answer) -> None:
+        answer.headers.extend((k, str(v)) for k, v in self.headers.items())
+        answer.latency_ms, answer.abort = self.latency_ms, self.abort
 
 
-def admit(sandbox: Sandbox, path: str, operation_id: str | None, credential: str) -> Admission:
+def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
     """Count a provider call against its rate limit and apply the HTTP fault due to it, if any."""
-    provider = sandbox.provider_for(path)
     now = sandbox.clock.now()
-    limit = sandbox.rate_limits.hit(provider, credential, now)
+    limit = sandbox.rate_limits.hit(provider, _credential(request), now)
     headers = provider.rate_limit_headers(*limit) if limit else {}
     if limit and limit[1] < 0:
         retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
         return Admission(headers, provider.too_many_requests(retry_after))
-    fault = sandbox.http_faults.take(provider.name, operation_id)
+    fault = sandbox.http_faults.take(provider.name, request.operation)
     if fault is None:
         return Admission(headers)
     if fault.status == 429:
@@ -168,46 +162,6 @@ def admit(sandbox: Sandbox, path: str, operation_id: str | None, credential: str
     return Admission(headers, error, fault.latency_ms, fault.abort)
 
 
-class ProviderGate:
-    """Connexion middleware (position BEFORE_SECURITY): due steps, faults and rate limits.
-
-    `world` (sandbox.world) lands the due steps and decides; this applies the verdict.
-    """
-
-    def __init__(self, next_app, world, sandbox: Sandbox, render):
-        self.next_app, self.world, self.sandbox, self.render = next_app, world, sandbox, render
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.next_app(scope, receive, send)
-        path = scope["path"]
-        if self.sandbox.provider_for(path) is None:  # control calls: due steps only
-            await self.world.land_due_steps()
-            return await self.next_app(scope, receive, send)
-        verdict = await self.world.admit(path, _operation_id(scope), _credential(scope))
-        if verdict.latency_ms:
-            await asyncio.sleep(verdict.latency_ms / 1000)
-        if verdict.abort:
-            start = {"type": "http.response.start", "status": 200}
-            await send(start | {"headers": [(b"content-length", _ABORT_PROMISED_BYTES)]})
-            raise AbortConnection(f"injected abort on {path}")
-        if verdict.error:
-            return await self._answer(scope, send, verdict.error, verdict.headers)
-        await self.next_app(scope, receive, _adding_headers(send, verdict.headers))
-
-    async def _answer(self, scope, send, error: ProviderError, extra_headers: dict) -> None:
-        body, status, headers = self.render(scope["path"], error)
-        headers = extra_headers | headers | {"content-type": "application/json"}
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(k.lower().encode(), str(v).encode()) for k, v in headers.items()],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
 _FAULT_MESSAGES = {
     500: "Internal server error",
     502: "Bad gateway",
@@ -216,26 +170,8 @@ _FAULT_MESSAGES = {
 }
 
 
-def _operation_id(scope) -> str | None:
-    """The operationId Connexion's router found for this request."""
-    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-
-
-def _credential(scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name in (b"authorization", b"x-auth-token", b"x-api-key"):
-            return value.decode("latin-1")
+def _credential(request: Request) -> str:
+    for name in ("authorization", "x-auth-token", "x-api-key"):
+        if value := request.header(name):
+            return value
     return ""
-
-
-def _adding_headers(send, headers: dict):
-    if not headers:
-        return send
-    encoded = [(k.lower().encode(), str(v).encode()) for k, v in headers.items()]
-
-    async def send_with_headers(message):
-        if message["type"] == "http.response.start":
-            message = message | {"headers": list(message.get("headers", [])) + encoded}
-        await send(message)
-
-    return send_with_headers

@@ -20,7 +20,7 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
-from .providers.base import ProviderError
+from .errors import ProviderError
 
 if TYPE_CHECKING:
     from .core import Sandbox

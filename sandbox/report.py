@@ -1,7 +1,7 @@
 """The client conformance report: what a client's tests did and did not exercise.
 
-Every provider API request passes the request recorder (app.py), which validates it strictly
-against the provider's document (Connexion, strict validation) and hands the outcome here. Per
+Every provider API request is validated strictly against the provider's document (Connexion,
+strict validation) and noted by the world (sandbox.world), which hands the outcome here. Per
 provider the report keeps the operations called and never called, the status codes returned, the
 verification states domains reached and never reached, and every violation of the document with
 its operation, field and reason.
@@ -12,44 +12,17 @@ sandbox between them. Clear it with DELETE /_sandbox/report.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
-from functools import cache
 from typing import TYPE_CHECKING
 
-import yaml
+from . import documents
 
 if TYPE_CHECKING:
     from .core import Sandbox
 
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # Distinct violations kept per provider; a client stuck in a loop must not grow the sandbox.
 MAX_VIOLATIONS = 500
-
-
-@cache
-def document_operations(document: str) -> tuple[tuple[str, str, str], ...]:
-    """(operationId, METHOD, path) of every operation in an OpenAPI document, in document order."""
-    from .app import openapi_dir
-
-    spec = yaml.safe_load((openapi_dir() / document).read_text())
-    return tuple(
-        (operation["operationId"], method.upper(), path)
-        for path, item in spec.get("paths", {}).items()
-        for method, operation in item.items()
-        if method in HTTP_METHODS and "operationId" in operation
-    )
-
-
-def allowed_methods(document: str, path: str) -> list[str]:
-    """The methods the document declares for `path` (relative to its mount), for `Allow`."""
-    methods = []
-    for _, method, template in document_operations(document):
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, path) and method not in methods:
-            methods.append(method)
-    return methods
 
 
 class _ProviderTally:
@@ -133,7 +106,7 @@ class ClientReport:
 
     @staticmethod
     def _provider_view(name: str, provider, tally: _ProviderTally) -> dict:
-        operations = document_operations(provider.document)
+        operations = documents.operations(provider.document)
         called = [
             {
                 "operation": op,

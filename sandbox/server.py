@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import errno
+import gc
 import socket
 import threading
 import time
 
 import uvicorn
 
-from .app import _ErrorRenderer, build_asgi
+from .app import ErrorRenderer, build_asgi
 from .core import Sandbox
 from .limits import check_exposure, http_protocol
+
+# The cyclic garbage collector's thresholds while serving. With Python's defaults (700, 10, 10)
+# a growing store triggers full collections that scan every domain: 218 ms pauses at 20,000
+# domains, 33 us per create in all (bench/gc_cost.py). The store's objects are long-lived and
+# freed by reference counting; these thresholds keep pauses near 10 ms and the cost near 5 us.
+SERVING_GC_THRESHOLDS = (20_000, 50, 100)
+
+
+def settle_gc() -> None:
+    """Tune the garbage collector for a process that only serves: what start-up built is kept
+    out of every later collection, and collections come less often."""
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
 
 
 def bind_tcp(host: str, port: int) -> socket.socket:
@@ -37,9 +51,10 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
     """How the sandbox's HTTP is served, by this process or by each worker process."""
     return uvicorn.Config(
         app,
-        http=http_protocol(_ErrorRenderer(sandbox).render) or "auto",
+        http=http_protocol(ErrorRenderer(sandbox).render) or "auto",
         log_level="warning",
         access_log=False,
+        proxy_headers=False,  # a local sandbox behind no proxy: one middleware less per request
         lifespan="off",
         timeout_graceful_shutdown=2,
         h11_max_incomplete_event_size=64 * 1024,
@@ -116,6 +131,7 @@ class SandboxServer:
     def serve_forever(self, on_ready=None) -> None:
         """Serve in this thread until Ctrl-C or SIGTERM, then stop everything."""
         server = self._prepare()
+        settle_gc()
         if on_ready:
             on_ready()
         try:

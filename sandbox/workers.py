@@ -29,8 +29,8 @@ import uvicorn
 
 from .app import build_asgi
 from .core import Sandbox
-from .server import SandboxServer, uvicorn_config
-from .world import RemoteWorld, WorldServer, WorldService
+from .server import SandboxServer, settle_gc, uvicorn_config
+from .world import RemoteWorld, WorldService
 
 # A fresh interpreter for each worker: nothing of this process's threads and locks is inherited.
 _SPAWN = multiprocessing.get_context("spawn")
@@ -64,6 +64,7 @@ def run_worker(settings: WorkerSettings, sock, ready) -> None:
     server = uvicorn.Server(uvicorn_config(build_asgi(sandbox, world), sandbox))
     watch = threading.Thread(target=_watch, args=(server, ready, settings.parent_pid), daemon=True)
     watch.start()
+    settle_gc()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
         server.run(sockets=[sock])
 
@@ -133,15 +134,16 @@ class WorkerPool(SandboxServer):
             if self.durable:
                 self.durable.attach()
             authkey = os.urandom(32)
-            service = WorldService(self.sandbox, self.durable)
-            world = WorldServer(service, os.path.join(folder, "world.sock"), authkey).start()
+            address = os.path.join(folder, "world.sock")
+            world = WorldService(self.sandbox, self.durable).serving(address, authkey).start()
             settings = WorkerSettings(
-                world.address, authkey, self.sandbox.control_token, self.sandbox.seed, os.getpid()
+                address, authkey, self.sandbox.control_token, self.sandbox.seed, os.getpid()
             )
             self.workers = [Worker(settings, self._socket) for _ in range(self.worker_count)]
             deadline = time.monotonic() + STARTUP_SECONDS
             for worker in self.workers:
                 worker.wait_ready(deadline)
+            settle_gc()
             if on_ready:
                 on_ready()
             self._supervise(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 
 def utc(value: datetime | str) -> datetime:
@@ -75,11 +76,10 @@ class Clock:
         return {"now": iso(self.now()), "frozen": self.frozen}
 
 
+@lru_cache(maxsize=65536)  # answers format the same few instants over and over
 def iso(instant: datetime | None, millis: bool = False) -> str | None:
     """RFC 3339 in UTC with a Z suffix; optionally with milliseconds."""
     if instant is None:
         return None
-    instant = instant.astimezone(UTC)
-    if millis:
-        return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
-    return instant.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = instant.astimezone(UTC).isoformat(timespec="milliseconds" if millis else "seconds")
+    return text.removesuffix("+00:00") + "Z"

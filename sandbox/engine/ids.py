@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import random
 import uuid
+from typing import TYPE_CHECKING
 
-from faker import Faker
+if TYPE_CHECKING:
+    from faker import Faker
 
 DEFAULT_SEED = 1234
 
@@ -21,7 +23,7 @@ class Ids:
     def __init__(self, seed: int = DEFAULT_SEED, drawn: int = 0):
         self.seed = seed
         self.drawn = drawn
-        self._faker = Faker()
+        self._faker: Faker | None = None  # made on first use: importing Faker takes ~0.1 s
 
     @property
     def random(self) -> random.Random:
@@ -32,6 +34,10 @@ class Ids:
     @property
     def faker(self) -> Faker:
         """The Faker, seeded for one draw."""
+        if self._faker is None:
+            from faker import Faker  # lazily: see __init__
+
+            self._faker = Faker()
         self._faker.seed_instance(f"{self.seed}/faker/{self.drawn}")
         self.drawn += 1
         return self._faker

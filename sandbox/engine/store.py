@@ -15,10 +15,13 @@ Key = tuple[str, str]  # (provider, id)
 
 
 class Store:
-    """Domains keyed by (provider, id), kept in insertion order, indexed by name and due time."""
+    """Domains keyed by (provider, id), kept in insertion order, indexed by provider, owner,
+    name and due time: a tenant's list costs what that tenant holds, not what the store does."""
 
     def __init__(self):
         self._domains: dict[Key, Domain] = {}
+        # (provider,) and (provider, owner): their domains by id, in insertion order
+        self._groups: dict[tuple[str, ...], dict[str, Domain]] = {}
         self._by_name: dict[tuple[str, str], list[Domain]] = {}  # (provider, name): domains
         # Scheduled steps: a heap of (due_at, insertion number, key). An entry whose domain is
         # gone or due at another time is stale and skipped; ties go in insertion order, as the
@@ -39,6 +42,8 @@ class Store:
             key = (domain.provider, domain.id)
             self.remove(*key)
             self._domains[key] = domain
+            for group in _groups_of(domain):
+                self._groups.setdefault(group, {})[domain.id] = domain
             self._added[key] = next(self._numbers)
             self._by_name.setdefault((domain.provider, domain.name), []).append(domain)
             domain._store = self  # from now on its due_at changes reach rescheduled()
@@ -54,6 +59,11 @@ class Store:
             domain = self._domains.pop((provider, domain_id), None)
             if domain is not None:
                 del self._added[(provider, domain_id)]
+                for group in _groups_of(domain):
+                    members = self._groups[group]
+                    del members[domain_id]
+                    if not members:
+                        del self._groups[group]
                 domain._store = None
                 same_name = self._by_name[(provider, domain.name)]
                 same_name.remove(domain)
@@ -62,13 +72,12 @@ class Store:
             return domain
 
     def list(self, provider: str | None = None, owner: str | None = None) -> list[Domain]:
+        """Domains in the order they were added: all, a provider's, or an owner's of one."""
         with self._lock:
-            return [
-                d
-                for d in self._domains.values()
-                if (provider is None or d.provider == provider)
-                and (owner is None or d.owner == owner)
-            ]
+            if provider is None:
+                return [d for d in self._domains.values() if owner is None or d.owner == owner]
+            group = (provider,) if owner is None else (provider, owner)
+            return list(self._groups.get(group, {}).values())
 
     def find_name(self, provider: str, name: str, owner: str | None = None) -> Domain | None:
         """The provider's domain of that name (of that owner, if given), without a scan."""
@@ -108,9 +117,14 @@ class Store:
             for domain in self._domains.values():
                 domain._store = None
             self._domains.clear()
+            self._groups.clear()
             self._by_name.clear()
             self._due.clear()
             self._added.clear()
 
     def __len__(self) -> int:
         return len(self._domains)
+
+
+def _groups_of(domain: Domain) -> tuple[tuple[str, ...], ...]:
+    return (domain.provider,), (domain.provider, domain.owner)

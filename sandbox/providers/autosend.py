@@ -19,7 +19,7 @@ from http import HTTPStatus
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from .base import MAX_HOSTNAME, RECHECK_DEFAULTS, Provider, ProviderError, valid_hostname
+from .base import MAX_HOSTNAME, RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
 
 # The regions the docs name; the project's primary region when `regionKey` is omitted.
 REGIONS = ("us-east-1", "us-east-2", "eu-central-1", "ap-south-1")
@@ -125,15 +125,15 @@ class AutoSend(Provider):
 
     # --- auth ---------------------------------------------------------------------------------
 
-    def _project(self) -> str:
+    def _project(self, request) -> str:
         """The API key is the project: each valid key sees only its own domains."""
-        key = self.bearer_token()
+        key = request.bearer_token
         if key is None or not API_KEY.match(key):
             raise ProviderError(401, "Unauthorized")
         return key
 
-    def _owned(self, domain_id: str) -> Domain:
-        project = self._project()
+    def _owned(self, request, domain_id: str) -> Domain:
+        project = self._project(request)
         domain = self.store.get(self.name, domain_id)
         if domain is None or domain.owner != project:
             raise ProviderError(404, f"Domain {domain_id} not found in this project")
@@ -200,19 +200,19 @@ class AutoSend(Provider):
 
     # --- operations -----------------------------------------------------------------------------
 
-    def list_domains(self):
+    def list_domains(self, request):
         """GET /domains: every domain of the key's project, oldest first, no pagination."""
-        project = self._project()
+        project = self._project(request)
         domains = [self._wire(d) for d in self.store.list(self.name, project)]
         return {"success": True, "data": {"domains": domains}}
 
-    def get_domain(self, domainId: str):
+    def get_domain(self, request, domainId: str):
         """GET /domains/{domainId}."""
-        return {"success": True, "data": self._wire(self._owned(domainId))}
+        return {"success": True, "data": self._wire(self._owned(request, domainId))}
 
-    def create_domain(self, body: dict):
+    def create_domain(self, request, body: dict):
         """POST /domains: `domain`, optional `regionKey`; starts PENDING_CONFIGURATION."""
-        project = self._project()
+        project = self._project(request)
         name = _checked_name(body["domain"])
         region = body.get("regionKey") or DEFAULT_REGION
         if region not in REGIONS:
@@ -234,15 +234,16 @@ class AutoSend(Provider):
             self.store.add(domain)
         return {"success": True, "data": self._wire(domain)}
 
-    def delete_domain(self, domainId: str):
+    def delete_domain(self, request, domainId: str):
         """DELETE /domains/{domainId}: irreversible."""
-        self._owned(domainId)
+        self._owned(request, domainId)
         self.store.remove(self.name, domainId)
         return {"success": True, "message": DELETE_MESSAGE}
 
-    def verify_domain(self, domainId: str):
+    @off_loop
+    def verify_domain(self, request, domainId: str):
         """POST /domains/{domainId}/verify: start a check; the result lands after the delay."""
-        domain = self._owned(domainId)
+        domain = self._owned(request, domainId)
         self.verify_now(domain)
         flags = domain.attrs["flags"]
         return {

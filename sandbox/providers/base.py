@@ -6,9 +6,11 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import flask
-
+from .. import documents
 from ..engine.records import CheckResult, Domain, RequiredRecord
+from ..errors import ProviderError
+
+__all__ = ["Provider", "ProviderError", "off_loop", "valid_hostname"]
 
 if TYPE_CHECKING:
     from ..core import Sandbox
@@ -27,19 +29,11 @@ RECHECK_DEFAULTS = {
 }
 
 
-class ProviderError(Exception):
-    """An error a provider answers in its own shape: raised by handlers, rendered by the app."""
-
-    def __init__(self, status: int, message: str, *, field: str | None = None, **extra):
-        super().__init__(message)
-        self.status, self.message, self.field, self.extra = status, message, field, extra
-
-    def __reduce__(self):  # it crosses from the world to a front-end worker (sandbox.world)
-        return _provider_error, (self.status, self.message, self.field, self.extra)
-
-
-def _provider_error(status: int, message: str, field: str | None, extra: dict) -> ProviderError:
-    return ProviderError(status, message, field=field, **extra)
+def off_loop(handler):
+    """Mark a handler that asks DNS (or waits for the world's lock): the front end runs it in a
+    thread, so that the event loop keeps answering every other request meanwhile."""
+    handler.off_loop = True
+    return handler
 
 
 def valid_hostname(name: str) -> bool:
@@ -105,19 +99,7 @@ class Provider:
 
     def operation_ids(self) -> set[str]:
         """The operationIds of the provider's document (what HTTP faults can target)."""
-        import yaml
-
-        from ..app import openapi_dir
-
-        if not hasattr(self, "_operation_ids"):
-            document = yaml.safe_load((openapi_dir() / self.document).read_text())
-            self._operation_ids = {
-                op["operationId"]
-                for item in document.get("paths", {}).values()
-                for op in item.values()
-                if isinstance(op, dict) and "operationId" in op
-            }
-        return self._operation_ids
+        return documents.operation_ids(self.document)
 
     def export_state(self) -> dict:
         """Provider-level state a scenario must keep (tokens, counters); datetimes allowed."""
@@ -145,14 +127,6 @@ class Provider:
         return {}
 
     # --- helpers for subclasses ------------------------------------------------------------------
-
-    def header(self, name: str) -> str | None:
-        return flask.request.headers.get(name)
-
-    def bearer_token(self) -> str | None:
-        value = self.header("Authorization") or ""
-        scheme, _, token = value.partition(" ")
-        return token.strip() or None if scheme.lower() == "bearer" else None
 
     def new_domain(self, domain_id: str, name: str, owner: str, status: str, **attrs) -> Domain:
         now = self.now()

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from .base import RECHECK_DEFAULTS, Provider, ProviderError, valid_hostname
+from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
 
 SPF_INCLUDE = "include:mailgun.org"
 MX_HOSTS = ("mxa.eu.mailgun.org", "mxb.eu.mailgun.org")
@@ -91,8 +91,8 @@ class Monite(Provider):
 
     # --- auth ---------------------------------------------------------------------------------
 
-    def _partner(self) -> str:
-        token = self.bearer_token()
+    def _partner(self, request) -> str:
+        token = request.bearer_token
         if token is None:
             raise ProviderError(401, "Authorization header with a Bearer token is required")
         grant = self.tokens.get(token)
@@ -176,19 +176,19 @@ class Monite(Provider):
 
     # --- operations -----------------------------------------------------------------------------
 
-    def _owned(self, domain_id: str) -> Domain:
-        partner = self._partner()
+    def _owned(self, request, domain_id: str) -> Domain:
+        partner = self._partner(request)
         domain = self.store.get(self.name, domain_id)
         if domain is None or domain.owner != partner:
             raise ProviderError(404, f"Mailbox domain {domain_id} was not found")
         return domain
 
-    def list_domains(self):
-        partner = self._partner()
+    def list_domains(self, request):
+        partner = self._partner(request)
         return {"data": [self._wire(d) for d in self.store.list(self.name, partner)]}
 
-    def create_domain(self, body: dict):
-        partner = self._partner()
+    def create_domain(self, request, body: dict):
+        partner = self._partner(request)
         name = body["domain"].strip()
         if not valid_hostname(name):
             raise ProviderError(
@@ -208,13 +208,14 @@ class Monite(Provider):
             self.store.add(domain)
         return self._wire(domain), 201
 
-    def delete_domain(self, domain_id: str):
-        self._owned(domain_id)
+    def delete_domain(self, request, domain_id: str):
+        self._owned(request, domain_id)
         self.store.remove(self.name, domain_id)
         return None, 204
 
-    def verify_domain(self, domain_id: str):
-        domain = self._owned(domain_id)
+    @off_loop
+    def verify_domain(self, request, domain_id: str):
+        domain = self._owned(request, domain_id)
         self.verify_now(domain)
         return {"id": domain.id, "domain": domain.name, "status": domain.status}
 

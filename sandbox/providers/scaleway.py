@@ -166,9 +166,9 @@ class Scaleway(Provider):
 
     # --- auth ---------------------------------------------------------------------------------
 
-    def _caller(self) -> str:
+    def _caller(self, request) -> str:
         """The secret key of the request; each key stands for one organization."""
-        key = (self.header("X-Auth-Token") or "").strip().lower()
+        key = (request.header("X-Auth-Token") or "").strip().lower()
         if not SECRET_KEY.match(key):
             raise ProviderError(401, "X-Auth-Token must be a secret key (UUID)")
         self._organization(key)
@@ -180,8 +180,8 @@ class Scaleway(Provider):
             self.organizations[key] = self.ids.uuid()
         return self.organizations[key]
 
-    def _owned(self, domain_id: str, action: str) -> Domain:
-        caller = self._caller()
+    def _owned(self, request, domain_id: str, action: str) -> Domain:
+        caller = self._caller(request)
         domain = self.store.get(self.name, domain_id)
         if domain is None:
             raise ProviderError(404, "domain not found", resource="domain", resource_id=domain_id)
@@ -288,9 +288,9 @@ class Scaleway(Provider):
 
     # --- operations -----------------------------------------------------------------------------
 
-    def create_domain(self, body: dict):
+    def create_domain(self, request, body: dict):
         """POST /mailbox/v1alpha1/domains: register a domain; it starts `creating`."""
-        caller = self._caller()
+        caller = self._caller(request)
         name = body["name"].lower()
         if not valid_hostname(name):  # the document's pattern says the same; kept as a guard
             raise _invalid("name", "format", PLAIN_HELP["name"])
@@ -317,6 +317,7 @@ class Scaleway(Provider):
 
     def list_domains(
         self,
+        request,
         order_by: str = "created_at_desc",
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
@@ -325,7 +326,7 @@ class Scaleway(Provider):
         search: str | None = None,
     ):
         """GET /mailbox/v1alpha1/domains: the caller's domains, filtered, ordered and paged."""
-        caller = self._caller()
+        caller = self._caller(request)
         domains = [
             d
             for d in self.store.list(self.name, caller)
@@ -341,27 +342,27 @@ class Scaleway(Provider):
             "domains": [self._wire(d) for d in domains[start : start + page_size]],
         }
 
-    def get_domain(self, domain_id: str):
+    def get_domain(self, request, domain_id: str):
         """GET /mailbox/v1alpha1/domains/{domain_id}."""
-        return self._wire(self._owned(domain_id, "read"))
+        return self._wire(self._owned(request, domain_id, "read"))
 
-    def delete_domain(self, domain_id: str):
+    def delete_domain(self, request, domain_id: str):
         """DELETE /mailbox/v1alpha1/domains/{domain_id}: `deleting`, then gone."""
-        domain = self._owned(domain_id, "delete")
+        domain = self._owned(request, domain_id, "delete")
         if domain.status == DELETING:
             raise self._transient(domain)
         self.set_status(domain, DELETING)
         self.schedule(domain, self._seconds("deleting_seconds"))
         return self._wire(domain)
 
-    def get_domain_records(self, domain_id: str):
+    def get_domain_records(self, request, domain_id: str):
         """GET .../records: every record to publish, with its level and last verdict."""
-        domain = self._owned(domain_id, "read")
+        domain = self._owned(request, domain_id, "read")
         return {r.kind: self._wire_record(domain, r) for r in domain.records}
 
-    def validate_domain_records(self, domain_id: str, body: dict | None = None):
+    def validate_domain_records(self, request, domain_id: str, body: dict | None = None):
         """POST .../validate-records: start validating; the verdict lands on the sandbox clock."""
-        domain = self._owned(domain_id, "write")
+        domain = self._owned(request, domain_id, "write")
         if domain.status in TRANSIENT:
             raise self._transient(domain)
         self.verify_now(domain)

@@ -33,7 +33,7 @@ from datetime import timedelta
 
 from ..engine.clock import iso
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
-from .base import Provider, ProviderError, valid_hostname
+from .base import Provider, ProviderError, off_loop, valid_hostname
 
 # Domains per list page (`?start=` is an offset); Vortex does not document its page size.
 PAGE_SIZE = 20
@@ -119,9 +119,9 @@ class Vortex(Provider):
 
     # --- auth ---------------------------------------------------------------------------------
 
-    def _scope(self, account_id: str) -> tuple[str, str]:
+    def _scope(self, request, account_id: str) -> tuple[str, str]:
         """(API key, owner) of this call; a domain is reached only by its key and account."""
-        key = (self.header("x-api-key") or "").strip()
+        key = (request.header("x-api-key") or "").strip()
         if self._setting("require_api_key"):
             if not key:
                 raise ProviderError(401, "Missing x-api-key header")
@@ -138,8 +138,8 @@ class Vortex(Provider):
             self.principals[key] = {"organizationId": self.ids.uuid(), "creatorId": self.ids.uuid()}
         return self.principals[key]
 
-    def _owned(self, account_id: str, domain_id: str) -> Domain:
-        _, owner = self._scope(account_id)
+    def _owned(self, request, account_id: str, domain_id: str) -> Domain:
+        _, owner = self._scope(request, account_id)
         domain = self.store.get(self.name, domain_id)
         if domain is None or domain.owner != owner:
             raise ProviderError(404, f"Email domain {domain_id} not found")
@@ -216,8 +216,8 @@ class Vortex(Provider):
 
     # --- operations -----------------------------------------------------------------------------
 
-    def create_email_domain(self, accountId: str, body: dict):
-        key, owner = self._scope(accountId)
+    def create_email_domain(self, request, accountId: str, body: dict):
+        key, owner = self._scope(request, accountId)
         name = body["domain"].strip().lower()
         if not valid_hostname(name):
             raise ProviderError(400, _bad_domain(repr(name)), field="domain")
@@ -256,20 +256,21 @@ class Vortex(Provider):
             self._issue(domain, touch=False)
         return domain
 
-    def list_email_domains(self, accountId: str, start: int = 0):
-        _, owner = self._scope(accountId)
+    def list_email_domains(self, request, accountId: str, start: int = 0):
+        _, owner = self._scope(request, accountId)
         domains = self.store.list(self.name, owner)
         return [self._wire(d) for d in domains[start : start + PAGE_SIZE]]
 
-    def update_email_domain(self, accountId: str, id: str, body: dict):
-        domain = self._owned(accountId, id)
+    def update_email_domain(self, request, accountId: str, id: str, body: dict):
+        domain = self._owned(request, accountId, id)
         domain.attrs["description"] = body["description"]
         self._touch(domain)
         return self._wire(domain)
 
-    def check_dkim_status(self, accountId: str, id: str):
+    @off_loop
+    def check_dkim_status(self, request, accountId: str, id: str):
         """Ask the provider about DKIM now; before it issued the DKIM token nothing changes."""
-        domain = self._owned(accountId, id)
+        domain = self._owned(request, accountId, id)
         if not domain.attrs["issued"]:
             return self._wire(domain)
         state = domain.attrs["checks"]["dkim"]

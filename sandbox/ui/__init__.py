@@ -1,7 +1,8 @@
 """The live dashboard at /_sandbox/ui: one HTML page, plain JS and CSS shipped in the package.
 
 The page holds no state and no logic of its own: it polls the control API and calls it for
-every action, so the page, the CLI and the tests never disagree.
+every action, so the page, the CLI and the tests never disagree. Flask serves it (sandbox.app
+mounts it beside the APIs).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def not_found(error):
     return flask.jsonify(body), 404
 
 
-def mount(flask_app: flask.Flask) -> None:
-    """Serve the dashboard from the Flask app inside the sandbox's Connexion app."""
-    flask_app.register_blueprint(blueprint)
+def dashboard_app() -> flask.Flask:
+    """The Flask app serving the dashboard: off the APIs' request path, where a framework's
+    conveniences (static files, caching headers, error pages) cost nothing that matters."""
+    app = flask.Flask(__name__)
+    app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,87 @@
+"""The APIs a sandbox serves: each provider's and the control API, with every operationId of
+their documents bound, once, to the handler method of the same name."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import documents
+from .control import Control
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+    from .providers.base import Provider
+    from .request import Request
+
+CONTROL = "control"  # the control API's name where a provider's name would be
+CONTROL_MOUNT = "/_sandbox"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation's handler and what it takes: the request, the body, which parameters."""
+
+    handler: Callable
+    params: frozenset[str]  # the path and query parameters the handler names
+    defaults: dict[str, Any]  # the document's defaults for absent query parameters
+    takes_request: bool
+    takes_body: bool
+    off_loop: bool  # it asks DNS or waits for the world's lock (providers.base.off_loop)
+
+    def __call__(self, request: Request) -> Any:
+        kwargs = {k: v for k, v in (self.defaults | request.params).items() if k in self.params}
+        if self.takes_request:
+            kwargs["request"] = request
+        if self.takes_body:
+            kwargs["body"] = request.body
+        return self.handler(**kwargs)
+
+
+@dataclass(frozen=True)
+class Api:
+    name: str  # a provider's name, or CONTROL
+    mount: str
+    document: str
+    provider: Provider | None  # None for the control API
+    operations: dict[str, Operation] = field(repr=False)
+
+
+def build_apis(sandbox: Sandbox) -> dict[str, Api]:
+    """Every API of `sandbox` by name, the control API last."""
+    apis = {name: _api(name, p.mount, p.document, p, p) for name, p in sandbox.providers.items()}
+    control = _api(CONTROL, CONTROL_MOUNT, "control.yaml", None, Control(sandbox))
+    return apis | {CONTROL: control}
+
+
+def _api(name: str, mount: str, document: str, provider, handlers) -> Api:
+    spec = documents.load(document)
+    operations = {}
+    for operation_id, method, path in documents.operations(document):
+        handler = getattr(handlers, operation_id, None)
+        if handler is None:
+            raise TypeError(f"{type(handlers).__name__} has no handler for {operation_id}")
+        operation = spec["paths"][path][method.lower()]
+        declared = spec["paths"][path].get("parameters", []) + operation.get("parameters", [])
+        declared = [documents.resolve(spec, p) for p in declared]
+        operations[operation_id] = _operation(handler, declared, off=provider is None)
+    return Api(name, mount, document, provider, operations)
+
+
+def _operation(handler: Callable, declared: list[dict], off: bool) -> Operation:
+    names = set(inspect.signature(handler).parameters)
+    defaults = {
+        p["name"]: p["schema"]["default"]
+        for p in declared
+        if p.get("in") == "query" and "default" in p.get("schema", {})
+    }
+    return Operation(
+        handler,
+        frozenset(names - {"request", "body"}),
+        defaults,
+        takes_request="request" in names,
+        takes_body="body" in names,
+        off_loop=off or getattr(handler, "off_loop", False),
+    )

@@ -1,0 +1,232 @@
+"""The bottom of the front end: each request becomes a `Call` for the world, and the world's
+`Answer` goes back to the client.
+
+Connexion's middlewares above the `Dispatcher` route each request by its document, check its
+credentials and validate it. What they refuse reaches `Refusals`, which hands the refusal to the
+world in place of the call: the world still counts it against rate limits, may still inject a
+fault, and notes it in the request log, so an accepted and a refused request cost one trip each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from functools import cache
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from connexion.jsonifier import Jsonifier
+from starlette.exceptions import HTTPException
+
+from . import documents
+from .errors import ProviderError
+from .request import JSON, Answer, Call, Request
+from .validation import CheckedSpecification, parsed
+
+if TYPE_CHECKING:
+    from .apis import Api
+
+log = logging.getLogger(__name__)
+
+# In the ASGI scope's extensions: when the request arrived, and whether the world noted it.
+RECEIVED_AT = "domainsandbox.received_at"
+NOTED = "domainsandbox.noted"
+# An aborted connection: headers promise a body that never comes, then the socket closes.
+_ABORT_PROMISED_BYTES = b"1024"
+
+
+class AbortConnection(Exception):
+    """Raised mid-response so the server drops the connection (an injected network failure)."""
+
+
+class Dispatcher:
+    """The ASGI app under Connexion's middlewares. `world`: a LocalWorld or RemoteWorld."""
+
+    def __init__(self, world, apis: dict[str, Api]):
+        self.world, self.apis = world, apis
+        # Longest mount first, so that a mount inside another is found before it.
+        self._mounts = sorted(apis.values(), key=lambda api: len(api.mount), reverse=True)
+        self._documents = {f"{api.mount}/openapi.json": api for api in apis.values()}
+
+    def api_for(self, path: str) -> Api | None:
+        """The API whose mount serves `path`, if any."""
+        for api in self._mounts:
+            if path.startswith(api.mount) and path[len(api.mount) : len(api.mount) + 1] in "/":
+                return api
+        return None
+
+    async def __call__(self, scope, receive, send):
+        operation_id = _operation_id(scope)
+        if operation_id is None:
+            return await self.unrouted(scope, send)
+        given = parsed(scope)
+        request = request_of(scope, operation_id, given.params, given.body)
+        api = self.api_for(scope["path"])
+        await self._answer(scope, send, api, Call(api.name, request, received_at=_arrival(scope)))
+
+    async def refuse(
+        self, scope, send, error: ProviderError, violation: dict | None, headers=()
+    ) -> None:
+        """Answer a request the front end refused, through the world like any other."""
+        api = self.api_for(scope["path"])
+        if api is None:  # outside every API: nothing to count, nobody to note it for
+            answer = Answer.error(None, error)
+            answer.headers.extend(headers)
+            return await send_answer(send, answer)
+        call = Call(
+            api.name,
+            request_of(scope, _operation_id(scope)),
+            refusal=error,
+            violations=(violation,) if violation else (),
+            received_at=_arrival(scope),
+        )
+        await self._answer(scope, send, api, call, headers)
+
+    async def unrouted(self, scope, send) -> None:
+        """No operation of any document matches: the document itself, a 405 or a 404."""
+        path, api = scope["path"], self.api_for(scope["path"])
+        if scope["method"] == "GET" and path in self._documents:
+            api = self._documents[path]
+            body = _served_document(api.document, api.mount)
+            return await send_answer(send, Answer(200, body, [("content-type", JSON)]))
+        allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
+        # Starlette's routes match no control character: such a path is simply not found
+        status = 405 if allowed and scope["method"] not in allowed else 404
+        error = ProviderError(status, HTTPStatus(status).phrase)
+        # RFC 9110: a 405 lists the methods the document declares for the path
+        headers = [("allow", ", ".join(allowed))] if allowed else []
+        await self.refuse(scope, send, error, _violation(None, error.message, status), headers)
+
+    async def _answer(self, scope, send, api: Api, call: Call, headers=()) -> None:
+        try:
+            answer = await self.world.serve(call)
+        except ProviderError as error:  # the world is gone (serve --workers): a 503
+            answer = Answer.error(api.provider, error)
+        answer.headers.extend(headers)
+        scope["extensions"][NOTED] = True  # noted by the world, and being answered
+        await send_answer(send, answer)
+
+
+async def send_answer(send, answer: Answer) -> None:
+    if answer.latency_ms:
+        await asyncio.sleep(answer.latency_ms / 1000)
+    if answer.abort:
+        headers = [(b"content-length", _ABORT_PROMISED_BYTES)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        raise AbortConnection("injected abort")
+    await send(
+        {"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()}
+    )
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+def request_of(scope, operation_id: str | None, params=None, body=None) -> Request:
+    """The Request a handler reads, from the ASGI scope and what validation parsed."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return Request(
+        scope["method"],
+        scope["path"],
+        operation_id,
+        params or {},
+        body,
+        headers,
+        scope.get("query_string", b"").decode("latin-1"),
+    )
+
+
+class Refusals:
+    """Connexion's first middleware: turns what routing, security and validation refuse (and
+    unreadable bodies) into the provider's own error, answered through the dispatcher."""
+
+    def __init__(self, next_app, dispatcher: Dispatcher):
+        self.next_app, self.dispatcher = next_app, dispatcher
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await self.next_app(scope, receive, send)
+        except (HTTPException, UnicodeDecodeError, RecursionError) as problem:
+            if _answering(scope):
+                raise
+            if isinstance(problem, HTTPException) and problem.status_code == 405:
+                return await self.dispatcher.unrouted(scope, send)  # the router's method check
+            error, violation = self._refusal(scope["path"], problem)
+            await self.dispatcher.refuse(scope, send, error, violation)
+        except Exception:
+            if _answering(scope):
+                raise
+            log.exception("unexpected error on %s", scope["path"])
+            api = self.dispatcher.api_for(scope["path"])
+            provider = api.provider if api else None
+            await send_answer(send, Answer.error(provider, ProviderError(500, "internal error")))
+
+    def _refusal(self, path: str, problem: Exception) -> tuple[ProviderError, dict | None]:
+        """The provider's error for a refused request, and the violation the report keeps."""
+        api = self.dispatcher.api_for(path)
+        provider = api.provider if api else None
+        if isinstance(problem, HTTPException):
+            status = problem.status_code
+            message = str(problem.detail or getattr(problem, "title", "") or "")
+        else:  # Connexion decodes and parses the body before validating it
+            status = 400
+            message = (
+                "the request body is not valid UTF-8"
+                if isinstance(problem, UnicodeDecodeError)
+                else "the request body is nested too deeply"
+            )
+        field = _field_of(message) if isinstance(problem, HTTPException) else None
+        if status in (400, 422) and provider is not None:
+            error = provider.validation_error(message, field)
+        else:
+            error = ProviderError(status, message or HTTPStatus(status).phrase)
+        if status >= 500:
+            return error, None
+        field = field or (None if isinstance(problem, HTTPException) else "body")
+        return error, _violation(field, message or HTTPStatus(status).phrase, error.status)
+
+
+_FIELD_PATTERNS = (
+    re.compile(r" - '([^']+)'$"),
+    re.compile(r"^'([^']+)' is a required property"),
+    re.compile(r"parameter '([^']+)'"),
+    re.compile(r"parameter\(s\) ([^ ]+) not in spec"),
+)
+_UNEXPECTED = re.compile(r"\(((?:'[^']+'(?:, )?)+) (?:was|were) unexpected\)")
+
+
+def _field_of(message: str) -> str | None:
+    for pattern in _FIELD_PATTERNS:
+        if match := pattern.search(message):
+            return match.group(1)
+    return None
+
+
+def _violation(field: str | None, reason: str, status: int) -> dict:
+    """How a request broke its document, as the conformance report keeps it."""
+    if field is None and (match := _UNEXPECTED.search(reason)):  # unknown body fields
+        field = match.group(1).replace("'", "")
+    return {"field": field, "reason": reason, "status": status}
+
+
+def _answering(scope) -> bool:
+    """True once the dispatcher has begun to answer: too late to answer anything else."""
+    return scope.get("extensions", {}).get(NOTED, False)
+
+
+def _operation_id(scope) -> str | None:
+    """The operationId Connexion's router found for this request."""
+    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+
+
+def _arrival(scope) -> float:
+    return scope.get("extensions", {}).get(RECEIVED_AT) or time.monotonic()
+
+
+@cache
+def _served_document(document: str, mount: str) -> bytes:
+    """The document as served at <mount>/openapi.json: its servers point at the mount."""
+    spec = CheckedSpecification(documents.fresh(document)).with_base_path(mount).spec
+    return Jsonifier().dumps(spec).encode()
