@@ -36,6 +36,7 @@ from . import documents
 from .apis import CONTROL_MOUNT
 from .auth import SECURITY_MAP
 from .dispatch import NOTED, RECEIVED_AT, Dispatcher, Refusals
+from .limits import ControlToken, RequestLimits, ShutdownAnswer
 from .request import Answer
 from .ui import MOUNT as DASHBOARD_MOUNT
 from .ui import dashboard_app
@@ -55,8 +56,6 @@ def build_asgi(sandbox: Sandbox, world=None):
     `world`: by default the sandbox in this process (LocalWorld); a RemoteWorld in a
     `serve --workers` worker.
     """
-    from .limits import ControlToken, RequestLimits, ShutdownAnswer
-
     world = world or LocalWorld(sandbox)
     render = ErrorRenderer(sandbox).render
     apis = _connexion(world)

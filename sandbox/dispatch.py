@@ -169,25 +169,25 @@ class Refusals:
         provider = api.provider if api else None
         if isinstance(problem, HTTPException):
             status = problem.status_code
-            message = str(problem.detail or getattr(problem, "title", "") or "")
-        else:  # Connexion decodes and parses the body before validating it
-            status = 400
-            message = (
-                "the request body is not valid UTF-8"
-                if isinstance(problem, UnicodeDecodeError)
-                else "the request body is nested too deeply"
-            )
-        field = _field_of(message) if isinstance(problem, HTTPException) else None
+            detail = str(problem.detail or getattr(problem, "title", "") or "")
+            message = detail or HTTPStatus(status).phrase
+            field = noted_field = _field_of(message)
+        else:  # the body could not be read at all: no one field of it is to blame
+            status, message = 400, _UNREADABLE[type(problem)]
+            field, noted_field = None, "body"
         if status in (400, 422) and provider is not None:
             error = provider.validation_error(message, field)
         else:
-            error = ProviderError(status, message or HTTPStatus(status).phrase)
-        if status >= 500:
-            return error, None
-        field = field or (None if isinstance(problem, HTTPException) else "body")
-        return error, _violation(field, message or HTTPStatus(status).phrase, error.status)
+            error = ProviderError(status, message)
+        violation = _violation(noted_field, message, error.status) if status < 500 else None
+        return error, violation
 
 
+# Connexion decodes and parses a body before validating it; these are what can go wrong there.
+_UNREADABLE = {
+    UnicodeDecodeError: "the request body is not valid UTF-8",
+    RecursionError: "the request body is nested too deeply",
+}
 _FIELD_PATTERNS = (
     re.compile(r" - '([^']+)'$"),
     re.compile(r"^'([^']+)' is a required property"),
