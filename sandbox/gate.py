@@ -102,7 +102,8 @@ class HttpFaults:
 
 
 class RateLimits:
-    """Fixed windows per (provider, credential) on the sandbox clock; off unless enabled."""
+    """Fixed windows per (provider, credential) on the sandbox clock; enforced only when
+    enabled, counted regardless for providers that announce their quota on every answer."""
 
     def __init__(self):
         self.enabled = False
@@ -114,8 +115,11 @@ class RateLimits:
             self._windows.clear()
 
     def hit(self, provider, credential: str, now: datetime) -> tuple[int, int, datetime] | None:
-        """Count one call; returns (limit, remaining, window reset) or None if unlimited."""
-        if not self.enabled or provider.rate_limit is None:
+        """Count one call; returns (limit, remaining, window reset), or None when neither
+        enforced nor announced."""
+        if provider.rate_limit is None:
+            return None
+        if not (self.enabled or provider.rate_limit_headers_always):
             return None
         limit, seconds = provider.rate_limit
         with self._lock:
@@ -147,7 +151,7 @@ def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
     now = sandbox.clock.now()
     limit = sandbox.rate_limits.hit(provider, _credential(request), now)
     headers = provider.rate_limit_headers(*limit) if limit else {}
-    if limit and limit[1] < 0:
+    if limit and limit[1] < 0 and sandbox.rate_limits.enabled:
         retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
         return Admission(headers, provider.too_many_requests(retry_after))
     fault = sandbox.http_faults.take(provider.name, request.operation)
