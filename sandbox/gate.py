@@ -105,14 +105,22 @@ class RateLimits:
     """Fixed windows per (provider, credential) on the sandbox clock; enforced only when
     enabled, counted regardless for providers that announce their quota on every answer."""
 
+    # Windows kept before the ended ones are dropped: counting every answer (not only while
+    # enforced) must not let a long-running sandbox grow with each credential it ever saw.
+    MAX_WINDOWS = 10_000
+
     def __init__(self):
         self.enabled = False
-        self._windows: dict[tuple[str, str], tuple[datetime, int]] = {}
+        self._windows: dict[tuple[str, str], tuple[int, datetime]] = {}  # (used, window end)
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
+
+    def __len__(self) -> int:
+        """How many windows are kept."""
+        return len(self._windows)
 
     def hit(self, provider, credential: str, now: datetime) -> tuple[int, int, datetime] | None:
         """Count one call; returns (limit, remaining, window reset), or None when neither
@@ -124,12 +132,14 @@ class RateLimits:
         limit, seconds = provider.rate_limit
         with self._lock:
             key = (provider.name, credential)
-            start, used = self._windows.get(key, (now, 0))
-            if now >= start + timedelta(seconds=seconds):
-                start, used = now, 0
+            used, ends = self._windows.get(key, (0, now))
+            if now >= ends:
+                used, ends = 0, now + timedelta(seconds=seconds)
             used += 1
-            self._windows[key] = (start, used)
-        return limit, limit - used, start + timedelta(seconds=seconds)
+            self._windows[key] = (used, ends)
+            if len(self._windows) > self.MAX_WINDOWS:
+                self._windows = {k: w for k, w in self._windows.items() if now < w[1]}
+        return limit, limit - used, ends
 
 
 @dataclass
