@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 # Suites that run a second time against `serve --workers 2` (see tests/conftest.py).
 WORKER_SUITES := tests/test_monite.py tests/test_monite_sdk.py tests/test_autosend.py \
 	tests/test_scaleway.py tests/test_vortex.py tests/test_http_faults.py \
-	tests/test_scenarios.py tests/test_cli.py tests/test_dashboard.py tests/test_limits.py
+	tests/test_scenarios.py tests/test_cli.py tests/test_dashboard.py tests/test_limits.py \
+	tests/test_credentials.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -79,16 +79,27 @@ OPERATIONS: dict[str, list[dict]] = {
             # Cross-field rules the document can only describe in words: a record's value must
             # suit its type (an A record holds an IPv4 address), delay_ms belongs to delay
             # faults only, deleting one value needs its type, setting names depend on the provider (GET lists them; unknown
-            # names are refused so a typo never silently does nothing), and an HTTP fault's
-            # operation must be one of that provider's operationIds. A schema-valid request
-            # breaking one of them is answered 400 with a sentence naming the rule.
+            # names are refused so a typo never silently does nothing), an HTTP fault's
+            # operation must be one of that provider's operationIds, and a registered credential
+            # must be one that provider's clients can send (its own key format; a secret for
+            # Monite only). A schema-valid request breaking one of them is answered 400 with a
+            # sentence naming the rule.
             "include-operation-id": [
                 "add_dns_record",
                 "delete_dns_records",
                 "add_dns_fault",
                 "update_settings",
                 "add_http_fault",
+                "register_credential",
             ],
+            "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
+        }
+    ],
+    "autosend": [
+        {
+            # A domain already added to the project is a 400: AutoSend's errors page lists no
+            # 409, and the stateful phase adds the same name twice (docs/autosend.md).
+            "include-operation-id": ["create_domain"],
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
         }
     ],

@@ -9,7 +9,9 @@
 Fixtures:
 - `domain_sandbox_session`: one sandbox (HTTP APIs + DNS server) for the whole session.
 - `domain_sandbox`: the same sandbox, reset before each test (seeded ids, clock frozen at
-  START, no records, no faults, default provider timings): every test starts from one world.
+  START, no records, no faults, no registered credentials, default provider timings): every
+  test starts from one world. `domain_sandbox.register_credential(provider, key, secret=None)`
+  and `revoke_credential(provider, key)` make a provider accept only the keys a test chose.
 
 Options: `--domainsandbox-seed N`, `--domainsandbox-report` (print the client conformance
 report at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON).
@@ -58,13 +60,24 @@ class DomainSandbox:
         return self.server.sandbox.dns.host, self.server.sandbox.dns.port
 
     def reset(self) -> None:
-        """Forget every domain, record, fault and request; reseed; freeze the clock at START."""
+        """Forget every domain, record, fault, request and registered credential; reseed; freeze
+        the clock at START."""
         self.control.reset(seed=self.seed)
         self.control.freeze(at=START)
 
     def report(self) -> dict:
         """The client conformance report of the session so far."""
         return self.control.report()
+
+    def register_credential(self, provider: str, key: str, secret: str | None = None) -> dict:
+        """Make `provider` accept only registered credentials (this one among them) until the
+        next test: a Monite client_id with its `secret`, an AutoSend or Vortex API key, or a
+        Scaleway secret key. Any other credential then gets the provider's own 401."""
+        return self.control.register_credential(provider, key, secret)
+
+    def revoke_credential(self, provider: str, key: str) -> dict:
+        """Revoke a registered credential: the provider answers it with its own 401 from now on."""
+        return self.control.revoke_credential(provider, key)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

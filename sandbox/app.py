@@ -83,7 +83,8 @@ def _connexion(world) -> ConnexionMiddleware:
             CheckedSpecification(documents.fresh(api.document)),
             base_path=api.mount,
             resolver=Resolver(lambda operation_id, ops=operations: ops[operation_id].handler),
-            strict_validation=True,
+            # undeclared query parameters: refused, unless the provider's framework ignores them
+            strict_validation=api.provider is None or api.provider.strict_query,
         )
     # Connexion builds its stack on the first request; build it now, before serving.
     app.app, app.middleware_stack = app._build_middleware_stack()

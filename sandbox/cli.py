@@ -398,6 +398,33 @@ def cmd_rate_limits(args) -> int:
     return 0
 
 
+def cmd_credentials(args) -> int:
+    if args.action in ("ls", "clear"):
+        params = {"provider": args.provider} if args.provider else {}
+        if args.action == "clear":
+            data = _call(args, "DELETE", "/credentials", params=params)
+            _show(args, data, lambda d: print(f"forgot {d['removed']} credential(s)"))
+            return 0
+        data = _call(args, "GET", "/credentials", params=params)
+        rows = [
+            [c["provider"], c["key"], c.get("secret", ""), "revoked" if c["revoked"] else "active"]
+            for c in data["credentials"]
+        ]
+        _show(args, data, lambda _: _print_rows(rows, ["PROVIDER", "KEY", "SECRET", "STATE"]))
+        return 0
+    if not (args.provider and args.key):
+        raise ControlError(f"credentials {args.action} needs a PROVIDER and a KEY")
+    body = {"provider": args.provider, "key": args.key}
+    if args.action == "add":
+        secret = {"secret": args.secret} if args.secret is not None else {}
+        data = _call(args, "POST", "/credentials", json=body | secret)
+    else:
+        data = _call(args, "POST", "/credentials/revoke", json=body)
+    state = "revoked" if data["revoked"] else "registered"
+    _show(args, data, lambda d: print(f"{d['provider']} {d['key']}: {state}"))
+    return 0
+
+
 def cmd_scenario(args) -> int:
     client = _control(args)
     try:
@@ -646,6 +673,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     limits.add_argument("state", nargs="?", default="show", choices=["show", "on", "off"])
     limits.set_defaults(func=cmd_rate_limits)
+
+    creds = _client(
+        sub.add_parser(
+            "credentials",
+            help="register or revoke the keys a provider accepts (none registered: any works)",
+            description="Once a provider has a credential registered, it accepts only registered "
+            "ones that were not revoked and answers any other with its own 401. KEY is a Monite "
+            "client_id (with --secret, its client_secret), an AutoSend or Vortex API key, or a "
+            "Scaleway secret key.",
+        )
+    )
+    creds.add_argument("action", choices=["ls", "add", "revoke", "clear"])
+    creds.add_argument("provider", nargs="?", help="ls and clear: only this provider")
+    creds.add_argument("key", nargs="?")
+    creds.add_argument("--secret", help="Monite: the client_secret of the client_id")
+    creds.set_defaults(func=cmd_credentials)
 
     scen = _client(sub.add_parser("scenario", help="export the world to a file, or load one"))
     scen.add_argument("action", choices=["export", "load"])

@@ -217,6 +217,29 @@ class ControlClient:
             return self.call("GET", "/rate-limits")
         return self.call("PUT", "/rate-limits", json={"enabled": enabled})
 
+    # --- registered credentials ---------------------------------------------------------------
+
+    def register_credential(self, provider: str, key: str, secret: str | None = None) -> dict:
+        """Register a credential: from then on `provider` accepts only registered, unrevoked ones.
+
+        `key` is a Monite client_id (its client_secret as `secret`), an AutoSend or Vortex API key,
+        or a Scaleway secret key."""
+        body = {"provider": provider, "key": key} | ({"secret": secret} if secret else {})
+        return self.call("POST", "/credentials", json=body)
+
+    def revoke_credential(self, provider: str, key: str) -> dict:
+        """Revoke a registered credential: the provider answers it with its own 401 from now on."""
+        return self.call("POST", "/credentials/revoke", json={"provider": provider, "key": key})
+
+    def credentials(self, provider: str | None = None) -> list[dict]:
+        params = {"provider": provider} if provider else {}
+        return self.call("GET", "/credentials", params=params)["credentials"]
+
+    def clear_credentials(self, provider: str | None = None) -> int:
+        """Forget registered credentials (of one provider): any well-formed one works again."""
+        params = {"provider": provider} if provider else {}
+        return self.call("DELETE", "/credentials", params=params)["removed"]
+
     # --- clock, reset, requests ---------------------------------------------------------------
 
     def clock(self) -> dict:

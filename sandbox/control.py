@@ -243,6 +243,33 @@ class Control:
         }
         return {"enabled": self.sandbox.rate_limits.enabled, "quotas": quotas}
 
+    # --- registered credentials --------------------------------------------------------------
+
+    def list_credentials(self, provider: str | None = None):
+        self._known(provider) if provider else None
+        return {"credentials": self.sandbox.credentials.list(provider)}
+
+    def register_credential(self, body: dict):
+        try:
+            entry = self.sandbox.register_credential(
+                body["provider"], body["key"], body.get("secret")
+            )
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+        return entry, 201
+
+    def revoke_credential(self, body: dict):
+        try:
+            return self.sandbox.revoke_credential(body["provider"], body["key"])
+        except KeyError:
+            raise ProviderError(
+                404, f"no {body['provider']} credential {body['key']!r} is registered"
+            ) from None
+
+    def clear_credentials(self, provider: str | None = None):
+        self._known(provider) if provider else None
+        return {"removed": self.sandbox.credentials.clear(provider)}
+
     # --- provider settings --------------------------------------------------------------------
 
     def get_settings(self, provider: str):

@@ -15,6 +15,7 @@ from fake_dns import FakeDNS
 
 from .engine import publish as publishing
 from .engine.clock import Clock, iso
+from .engine.credentials import Credentials
 from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
 from .engine.verifier import Verifier
@@ -61,6 +62,7 @@ class Sandbox:
         self.requests = RequestLog()
         self.http_faults = HttpFaults(seed)
         self.rate_limits = RateLimits()
+        self.credentials = Credentials()
         self.dns = FakeDNS(host=dns_host, port=dns_port, clock=self.clock)
         self._dns_port = dns_port
         self.resolver = resolver
@@ -201,6 +203,21 @@ class Sandbox:
             raise ValueError(f"unknown provider {fault.get('provider')!r}")
         HttpFaults(self.seed).add(**fault)
 
+    # --- registered credentials ---------------------------------------------------------------
+
+    def register_credential(self, provider: str, key: str, secret: str | None = None) -> dict:
+        """Register a credential of `provider`; ValueError if its clients could never send it."""
+        if provider not in self.providers:
+            raise ValueError(f"unknown provider {provider!r}")
+        key, secret = self.providers[provider].check_credential(key, secret)
+        return self.credentials.register(provider, key, secret)
+
+    def revoke_credential(self, provider: str, key: str) -> dict:
+        """Revoke a registered credential; KeyError if it was never registered."""
+        if provider not in self.providers:
+            raise ValueError(f"unknown provider {provider!r}")
+        return self.credentials.revoke(provider, self.providers[provider].credential_key(key))
+
     def world_lock(self):
         """Hold the world still: no scheduled step runs while this is held."""
         return self._steps
@@ -216,6 +233,7 @@ class Sandbox:
             self.http_faults.clear()
             self.http_faults.reseed(self.seed)
             self.rate_limits.clear()
+            self.credentials.clear()
             self.store.clear()
             self.requests.clear()
             self.dns.zone.clear()

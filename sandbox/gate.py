@@ -102,30 +102,44 @@ class HttpFaults:
 
 
 class RateLimits:
-    """Fixed windows per (provider, credential) on the sandbox clock; off unless enabled."""
+    """Fixed windows per (provider, credential) on the sandbox clock; enforced only when
+    enabled, counted regardless for providers that announce their quota on every answer."""
+
+    # Windows kept before the ended ones are dropped: counting every answer (not only while
+    # enforced) must not let a long-running sandbox grow with each credential it ever saw.
+    MAX_WINDOWS = 10_000
 
     def __init__(self):
         self.enabled = False
-        self._windows: dict[tuple[str, str], tuple[datetime, int]] = {}
+        self._windows: dict[tuple[str, str], tuple[int, datetime]] = {}  # (used, window end)
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
 
+    def __len__(self) -> int:
+        """How many windows are kept."""
+        return len(self._windows)
+
     def hit(self, provider, credential: str, now: datetime) -> tuple[int, int, datetime] | None:
-        """Count one call; returns (limit, remaining, window reset) or None if unlimited."""
-        if not self.enabled or provider.rate_limit is None:
+        """Count one call; returns (limit, remaining, window reset), or None when neither
+        enforced nor announced."""
+        if provider.rate_limit is None:
+            return None
+        if not (self.enabled or provider.rate_limit_headers_always):
             return None
         limit, seconds = provider.rate_limit
         with self._lock:
             key = (provider.name, credential)
-            start, used = self._windows.get(key, (now, 0))
-            if now >= start + timedelta(seconds=seconds):
-                start, used = now, 0
+            used, ends = self._windows.get(key, (0, now))
+            if now >= ends:
+                used, ends = 0, now + timedelta(seconds=seconds)
             used += 1
-            self._windows[key] = (start, used)
-        return limit, limit - used, start + timedelta(seconds=seconds)
+            self._windows[key] = (used, ends)
+            if len(self._windows) > self.MAX_WINDOWS:
+                self._windows = {k: w for k, w in self._windows.items() if now < w[1]}
+        return limit, limit - used, ends
 
 
 @dataclass
@@ -147,7 +161,7 @@ def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
     now = sandbox.clock.now()
     limit = sandbox.rate_limits.hit(provider, _credential(request), now)
     headers = provider.rate_limit_headers(*limit) if limit else {}
-    if limit and limit[1] < 0:
+    if limit and limit[1] < 0 and sandbox.rate_limits.enabled:
         retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
         return Admission(headers, provider.too_many_requests(retry_after))
     fault = sandbox.http_faults.take(provider.name, request.operation)

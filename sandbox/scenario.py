@@ -2,9 +2,10 @@
 
 A scenario holds the seed (and how far identities have been drawn), the clock, every provider's
 domains with their records, results and states, provider settings and state (tokens...), the DNS
-records and faults, HTTP faults and whether rate limits apply. Exporting a world and loading the
-export gives the same world: exporting again yields the same bytes. Loading is all or nothing:
-the whole file is checked and built aside, then swapped in at once.
+records and faults, HTTP faults, whether rate limits apply and the registered credentials.
+Exporting a world and loading the export gives the same world: exporting again yields the same
+bytes. Loading is all or nothing: the whole file is checked and built aside, then swapped in at
+once.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def _export_domain(domain: Domain) -> dict:
 def export_world(sandbox: Sandbox) -> dict:
     """The whole world as plain data (what GET /_sandbox/scenario answers)."""
     with sandbox.world_lock():
-        return {
+        world = {
             "format": FORMAT,
             "seed": sandbox.ids.seed,
             "ids_drawn": sandbox.ids.drawn,
@@ -112,6 +113,9 @@ def export_world(sandbox: Sandbox) -> dict:
                 {k: v for k, v in f.items() if k != "id"} for f in sandbox.http_faults.list()
             ],
         }
+        if credentials := sandbox.credentials.export():  # registered keys, when there are any
+            world["credentials"] = credentials
+        return world
 
 
 def dump(world: dict) -> str:
@@ -217,6 +221,29 @@ def _load_dns_faults(faults: list) -> Faults:
     return loaded
 
 
+def _load_credentials(sandbox: Sandbox, registered: dict) -> dict[str, list[dict]]:
+    """The registered credentials of a scenario, each checked as registering it would be."""
+    if not isinstance(registered, dict):
+        raise ScenarioError("credentials: a mapping of provider -> list of {key, secret?, revoked}")
+    loaded = {}
+    for name, entries in registered.items():
+        if name not in sandbox.providers:
+            raise ScenarioError(f"credentials.{name}: unknown provider")
+        loaded[name] = [
+            _entry(f"credentials.{name}[{i}]", lambda n=name, e=e: _load_credential(sandbox, n, e))
+            for i, e in enumerate(entries or [])
+        ]
+    return loaded
+
+
+def _load_credential(sandbox: Sandbox, provider: str, entry: dict) -> dict:
+    key, secret = sandbox.providers[provider].check_credential(entry["key"], entry.get("secret"))
+    revoked = entry.get("revoked", False)
+    if not isinstance(revoked, bool):
+        raise ValueError("revoked must be true or false")
+    return {"key": key} | ({"secret": secret} if secret is not None else {}) | {"revoked": revoked}
+
+
 def load_world(sandbox: Sandbox, world: dict) -> None:
     """Replace the sandbox's world by `world`, or change nothing and raise ScenarioError."""
     if world.get("format", FORMAT) != FORMAT:
@@ -255,6 +282,8 @@ def load_world(sandbox: Sandbox, world: dict) -> None:
     for i, fault in enumerate(http_faults):
         _entry(f"http_faults[{i}]", lambda f=fault: sandbox.check_http_fault(f))
 
+    credentials = _load_credentials(sandbox, world.get("credentials") or {})
+
     # Everything is valid: swap it in at once.
     with sandbox.world_lock():
         sandbox.reset(seed)
@@ -276,4 +305,5 @@ def load_world(sandbox: Sandbox, world: dict) -> None:
         for fault in http_faults:
             sandbox.http_faults.add(**fault)
         sandbox.rate_limits.enabled = bool(world.get("rate_limits", False))
+        sandbox.credentials.replace(credentials)
         sandbox.report.harvest()  # the states loaded domains went through count as reached

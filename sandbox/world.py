@@ -68,6 +68,8 @@ class World:
         if verdict:
             verdict.apply(answer)
         if provider:
+            elapsed = time.monotonic() - call.received_at
+            answer.headers.extend(provider.answer_headers(call.request, elapsed).items())
             self._note(call, answer)
         return answer
 

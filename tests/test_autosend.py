@@ -344,7 +344,12 @@ def test_another_key_cannot_see_verify_or_delete_a_domain(api, other):
 def test_each_project_may_add_the_same_domain_once(api, other):
     add(api)
 
-    assert_error(api.post("/domains", json={"domain": "EXAMPLE.com"}), 409, "CONFLICT")
+    # a duplicate is a 400 of the documented list (AutoSend's errors page shows no 409)
+    again = api.post("/domains", json={"domain": "EXAMPLE.com"})
+    assert_error(again, 400, "VALIDATION_FAILED", field="domain")
+    assert again.json()["error"]["details"][0]["message"] == (
+        "Domain example.com has already been added to this project"
+    )
     assert add(other)["domainName"] == "example.com"
 
 
@@ -467,3 +472,30 @@ def test_same_seed_and_calls_give_identical_bodies(api, control):
 
     assert once == twice
     assert once[0] != different[0]
+
+
+# --- rate-limit headers -------------------------------------------------------------------------
+
+
+def test_every_answer_carries_the_rate_limit_headers_while_limits_are_not_enforced(
+    api, urls, control
+):
+    assert control.rate_limits()["enabled"] is False
+    answers = [
+        api.get("/domains"),
+        api.post("/domains", json={"domain": "https://example.com"}),
+        api.get(f"/domains/{UNKNOWN_ID}"),
+        api.get("/domains"),
+    ]
+    assert [a.status_code for a in answers] == [200, 400, 404, 200]  # counted, never refused
+    assert {a.headers["X-RateLimit-Limit"] for a in answers} == {"2"}
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["1", "0", "0", "0"]
+    # the window of 1 s opened at the frozen instant (2026-01-01T09:00:00Z), as unix seconds
+    assert {a.headers["X-RateLimit-Reset"] for a in answers} == {"1767258001"}
+
+    control.advance(1)
+    fresh = api.get("/domains")
+    assert fresh.headers["X-RateLimit-Remaining"] == "1"
+    assert fresh.headers["X-RateLimit-Reset"] == "1767258002"
+    keyless = httpx.get(f"{urls['autosend']}/domains")
+    assert keyless.status_code == 401 and keyless.headers["X-RateLimit-Limit"] == "2"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 from monite import Monite
 from monite.errors import TooManyRequestsError
 
+from sandbox import Sandbox
+from sandbox.engine.clock import Clock
 from tests.test_monite import create, partner_headers
 
 
@@ -190,3 +193,18 @@ def test_autosend_rate_limit_is_two_per_second_with_its_headers(urls, control):
         assert list_call(urls, "autosend").status_code == 200
     finally:
         control.rate_limits(False)
+
+
+def test_rate_limit_windows_of_every_credential_seen_do_not_pile_up():
+    # AutoSend's calls are counted on every answer, enforced or not: the windows of keys seen
+    # once must not stay forever in a sandbox that runs for weeks.
+    sandbox = Sandbox(clock=Clock(start="2026-01-01T09:00:00Z", frozen=True))
+    autosend, limits = sandbox.providers["autosend"], sandbox.rate_limits
+    now = sandbox.clock.now()
+    for i in range(limits.MAX_WINDOWS):
+        limits.hit(autosend, f"as_key_{i}", now)
+    assert limits.hit(autosend, "as_key_0", now)[1] == 0  # still counted in its window
+    later = now + timedelta(seconds=2)
+    limits.hit(autosend, "as_one_more", later)  # past the cap: the ended windows are dropped
+    limits.hit(autosend, "as_and_another", later)
+    assert len(limits) == 2

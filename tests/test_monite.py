@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -331,3 +333,138 @@ def test_nothing_stored_is_lost_after_bad_requests(monite):
     )
     httpx.post(f"{base}/mailbox_domains", json={"domain": "mail.example.com"}, headers=headers)
     assert listed(base, headers, domain_id)["domain"] == "mail.example.com"
+
+
+# --- fidelity to Monite's own document (Monite Partner API 2024-05-25) -------------------------
+
+
+def test_the_domain_comes_back_as_it_was_sent_and_is_compared_in_any_case(monite, control):
+    base, headers = monite
+    domain = create(base, headers, "domainExample.com")  # as in Monite's guide
+    assert domain["domain"] == "domainExample.com"
+    spf = domain["dns_records"]["sending_dns_records"][0]
+    assert spf["name"] == "domainexample.com"  # DNS names are case-insensitive
+    assert listed(base, headers, domain["id"])["domain"] == "domainExample.com"
+
+    duplicate = httpx.post(
+        f"{base}/mailbox_domains", json={"domain": "DOMAINEXAMPLE.com"}, headers=headers
+    )
+    assert duplicate.status_code == 409
+    control.publish("monite", domain["id"])
+    assert verify(base, headers, domain["id"]) == {
+        "id": domain["id"],
+        "domain": "domainExample.com",
+        "status": "verified",
+    }
+
+
+def test_a_token_request_may_send_a_null_entity_user_id(urls):
+    body = {
+        "client_id": PARTNER_A,
+        "client_secret": "s3cret",
+        "grant_type": "client_credentials",
+        "entity_user_id": None,  # Monite's document: uuid or null
+    }
+    response = httpx.post(f"{urls['monite']}/auth/token", json=body, headers=VERSION)
+    assert response.status_code == 200, response.text
+    refused = httpx.post(
+        f"{urls['monite']}/auth/token",
+        json=body | {"grant_type": "entity_user"},
+        headers=VERSION,
+    )
+    assert refused.status_code == 422  # an entity_user token still names its user
+    assert refused.json()["detail"][0]["loc"][0] == "body"
+
+
+@pytest.mark.parametrize("entity", ["8a91507e-63b4-4eb6-9354-dc5ec4251815", "not-a-uuid"])
+def test_mailbox_domain_operations_neither_declare_nor_judge_the_entity_header(monite, entity):
+    base, headers = monite
+    headers = headers | {"x-monite-entity-id": entity}
+    domain = create(base, headers)
+    assert verify(base, headers, domain["id"])["status"] == "waiting_to_be_verified"
+    listing = httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert listing.status_code == 200
+    assert listing.headers["x-monite-entity-id"] == entity  # echoed, as Monite's headers page says
+    gone = httpx.delete(f"{base}/mailbox_domains/{domain['id']}", headers=headers)
+    assert gone.status_code == 204
+
+
+@pytest.mark.parametrize("version", ["2024-13-45", "2024-02-30", "20240525", "2024-5-25"])
+def test_a_version_that_is_not_a_real_date_is_422_naming_the_header(monite, version):
+    base, headers = monite
+    response = httpx.get(f"{base}/mailbox_domains", headers=headers | {"x-monite-version": version})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "x-monite-version"]
+    assert "x-monite-version" not in response.headers  # no version was used
+
+
+def test_undeclared_query_parameters_are_ignored_as_monites_framework_does(monite):
+    base, headers = monite
+    domain = create(base, headers)
+    listing = httpx.get(f"{base}/mailbox_domains", params={"limit": 5}, headers=headers)
+    assert listing.status_code == 200
+    assert [d["id"] for d in listing.json()["data"]] == [domain["id"]]
+    verified = httpx.post(
+        f"{base}/mailbox_domains/{domain['id']}/verify", params={"force": "yes"}, headers=headers
+    )
+    assert verified.status_code == 200
+
+
+def test_every_answer_carries_monites_documented_response_headers(monite):
+    base, headers = monite
+    answers = [
+        httpx.get(f"{base}/mailbox_domains", headers=headers),
+        httpx.get(f"{base}/mailbox_domains", headers=headers | {"x-monite-version": "2023-09-01"}),
+        httpx.post(f"{base}/mailbox_domains", json={"domain": "-bad"}, headers=headers),
+        httpx.get(f"{base}/mailbox_domains", headers=VERSION),  # no token: 401
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 422, 401]
+    versions = [a.headers["x-monite-version"] for a in answers]
+    assert versions == ["2024-05-25", "2023-09-01", "2024-05-25", "2024-05-25"]
+    request_ids = [a.headers["x-request-id"] for a in answers]
+    assert len(set(request_ids)) == 4
+    assert all(str(uuid.UUID(r)) == r for r in request_ids)
+    assert all(float(a.headers["x-process-time"]) >= 0 for a in answers)
+
+
+def test_request_ids_are_drawn_from_the_seed(urls, control):
+    def request_ids() -> list[str]:
+        base = urls["monite"]
+        headers = partner_headers(base)
+        return [
+            httpx.get(f"{base}/mailbox_domains", headers=headers).headers["x-request-id"]
+            for _ in range(3)
+        ]
+
+    first = request_ids()
+    control.reset(seed=4242)  # the seed the `control` fixture starts from
+    assert request_ids() == first
+    control.reset(seed=7)
+    assert request_ids() != first
+
+
+def test_a_revoked_token_is_401_from_then_on(monite, urls):
+    base, headers = monite
+    token = headers["Authorization"].removeprefix("Bearer ")
+    body = {"client_id": PARTNER_A, "client_secret": "s3cret", "token": token}
+    revoked = httpx.post(f"{base}/auth/revoke", json=body, headers=headers)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json() == {"message": "Token revoked"}
+    after = httpx.get(f"{base}/mailbox_domains", headers=headers)
+    assert after.status_code == 401
+    assert after.json() == {"error": {"message": "The access token is invalid or has expired"}}
+
+
+def test_revoke_needs_a_live_bearer_as_monites_document_declares_and_judges_the_client(monite):
+    base, headers = monite
+    token = headers["Authorization"].removeprefix("Bearer ")
+    body = {"client_id": PARTNER_B, "client_secret": "s3cret", "token": token}
+    not_theirs = httpx.post(f"{base}/auth/revoke", json=body, headers=headers)
+    assert not_theirs.status_code == 401
+    assert not_theirs.json() == {"error": {"message": "The token was not issued to this client_id"}}
+    for bearer in ({}, {"Authorization": "Bearer not-a-token"}):
+        refused = httpx.post(f"{base}/auth/revoke", json=body, headers=VERSION | bearer)
+        assert refused.status_code == 401
+    unknown = body | {"client_id": PARTNER_A, "token": "never-issued"}
+    assert httpx.post(f"{base}/auth/revoke", json=unknown, headers=headers).status_code == 200
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200

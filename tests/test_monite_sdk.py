@@ -52,3 +52,34 @@ def test_sdk_raises_its_own_error_classes(sdk, urls):
     stranger = Monite(monite_version=VERSION, token="forged", base_url=urls["monite"])
     with pytest.raises(UnauthorizedError):
         stranger.mailbox_domains.delete_by_id(domain.id)
+
+
+def test_sdk_revokes_its_token_and_then_gets_unauthorized(sdk, urls):
+    token = sdk._client_wrapper._get_token()
+    revoked = sdk.access_tokens.revoke(client_id=CLIENT_ID, client_secret="secret", token=token)
+    assert revoked.message == "Token revoked"
+    with pytest.raises(UnauthorizedError):
+        sdk.mailbox_domains.get()
+
+
+def test_sdk_gets_the_domain_back_as_it_sent_it(sdk):
+    domain = sdk.mailbox_domains.create(domain="domainExample.com")
+    assert domain.domain == "domainExample.com"
+    assert sdk.mailbox_domains.verify_by_id(domain.id).domain == "domainExample.com"
+    with pytest.raises(ConflictError):
+        sdk.mailbox_domains.create(domain="DomainExample.COM")
+
+
+def test_sdk_configured_with_an_entity_id_still_manages_mailbox_domains(sdk, urls):
+    token = sdk._client_wrapper._get_token()
+    with_entity = Monite(
+        monite_version=VERSION,
+        monite_entity_id="8a91507e-63b4-4eb6-9354-dc5ec4251815",
+        token=token,
+        base_url=urls["monite"],
+    )
+    domain = with_entity.mailbox_domains.create(domain="mail.entity-example.com")
+    assert [d.id for d in with_entity.mailbox_domains.get().data] == [domain.id]
+    response = with_entity.mailbox_domains.with_raw_response.get()
+    assert response.headers["x-monite-entity-id"] == "8a91507e-63b4-4eb6-9354-dc5ec4251815"
+    assert response.headers["x-monite-version"] == VERSION

@@ -50,6 +50,18 @@ def test_readme_example_drives_the_official_monite_sdk(domain_sandbox):
     assert "verified" in states
 
 
+def test_fixture_registers_and_revokes_keys_a_provider_then_holds_to(domain_sandbox):
+    base = domain_sandbox.urls["autosend"]
+
+    def listing(key: str) -> int:
+        return httpx.get(f"{base}/domains", headers={"Authorization": f"Bearer {key}"}).status_code
+
+    assert domain_sandbox.register_credential("autosend", "as_good")["revoked"] is False
+    assert (listing("as_good"), listing("as_unknown")) == (200, 401)
+    assert domain_sandbox.revoke_credential("autosend", "as_good")["revoked"] is True
+    assert listing("as_good") == 401
+
+
 USER_TESTS = """
 import httpx
 
@@ -67,11 +79,13 @@ def test_creates_a_domain(domain_sandbox):
                        json={"domain": "user2.example.com", "colour": "blue"})
     assert wrong.status_code == 422
     domain_sandbox.control.add_record("user.example.com", "TXT", "left behind")
+    domain_sandbox.register_credential("autosend", "as_left_behind")
 
 def test_next_test_starts_clean(domain_sandbox_session, domain_sandbox):
     assert domain_sandbox is domain_sandbox_session
     assert domain_sandbox.control.domains() == []
     assert domain_sandbox.control.records() == []
+    assert domain_sandbox.control.credentials() == []
 """
 
 

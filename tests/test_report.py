@@ -75,7 +75,7 @@ def test_report_lists_operations_called_and_never_called_with_their_status_codes
         "verify_domain": {"200": 2},
     }
     never = [op["operation"] for op in view["operations_never_called"]]
-    assert never == ["list_domains", "delete_domain"]
+    assert never == ["revoke_token", "list_domains", "delete_domain"]
     assert view["status_codes"] == {"200": 3, "201": 1}
     assert view["violations"] == []
 

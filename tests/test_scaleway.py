@@ -497,3 +497,29 @@ def test_an_injected_429_answers_scaleways_too_many_requests(api, control):
     body = limited.value.response.json()
     assert body["type"] == "too_many_requests" and body["reset_seconds"] >= 1
     assert api.list_domains().total_count == 0
+
+
+def test_page_size_goes_up_to_1000_as_the_sdks_validation_rules_allow(api, http):
+    for i in range(3):
+        api.create_domain(name=f"d{i}.example.com")
+    assert api.list_domains(page_size=1000).total_count == 3
+    assert len(api.list_domains(page_size=1000).domains) == 3
+    too_big = http.get(PATH, params={"page_size": 1001})
+    assert too_big.status_code == 400
+    assert too_big.json()["details"][0]["argument_name"] == "page_size"
+
+
+def test_the_document_lists_the_429_it_sends_on_every_operation(urls):
+    document = httpx.get(f"{urls['scaleway']}/openapi.json").json()
+    operations = [
+        operation
+        for path in document["paths"].values()
+        for method, operation in path.items()
+        if method in ("get", "post", "delete")
+    ]
+    assert len(operations) == 6
+    assert all("429" in operation["responses"] for operation in operations)
+    page_size = next(
+        p for p in document["paths"][PATH]["get"]["parameters"] if p["name"] == "page_size"
+    )
+    assert page_size["schema"]["maximum"] == 1000

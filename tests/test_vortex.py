@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from vortex_sdk import Vortex as VortexSDK
+from vortex_sdk import VortexApiError
 
 START = "2026-01-01T09:00:00Z"  # the frozen instant of the `control` fixture
 SEED = 4242
@@ -125,7 +127,7 @@ def at(seconds: int) -> str:
 # --- the flow -----------------------------------------------------------------------------------
 
 
-def test_created_domain_has_every_documented_field_and_waits_for_the_user(vortex):
+def test_created_domain_has_every_documented_field_in_the_documented_example_state(vortex):
     domain = vortex.created(description="Email domain for Vortex Software")
     assert list(domain) == DOCUMENTED_FIELDS
     assert domain["domain"] == NAME and domain["accountId"] == ACCOUNT
@@ -133,7 +135,13 @@ def test_created_domain_has_every_documented_field_and_waits_for_the_user(vortex
     assert domain["createdAt"] == START and domain["modifiedAt"] is None
     assert len(domain["verificationToken"]) == 44  # SES-style base64 of 32 bytes
     assert list(domain["dkimTokens"]) == ["dkim"]
-    assert set(statuses(domain).values()) == {"waiting_for_user"}
+    # as every example of Vortex's docs: tokens issued, the token check waiting for the provider
+    assert statuses(domain) == {
+        "token": "waiting_for_provider",
+        "dkim": "waiting_for_user",
+        "spf": "waiting_for_user",
+        "dmarc": "waiting_for_user",
+    }
     assert set(attempts(domain).values()) == {0}
     assert domain["isVerified"] is False
     assert domain["isDefault"] is False and domain["deactivated"] is False
@@ -299,7 +307,7 @@ def test_check_dkim_status_checks_now_and_counts_each_attempt(vortex, control):
     seen = vortex.checked_dkim(domain_id)
     assert seen["dkimStatus"] == "verified" and seen["dkimAttempts"] == 1
     assert seen["dkimRequestedAt"] == seen["dkimCompletedAt"] == START
-    assert seen["tokenVerificationStatus"] == "waiting_for_user"  # only DKIM was asked about
+    assert seen["tokenVerificationStatus"] == "waiting_for_provider"  # only DKIM was asked about
     assert seen["isVerified"] is False
 
     control.advance(60)
@@ -359,7 +367,8 @@ def test_tokens_wait_for_the_provider_until_it_issues_them(vortex, control):
 
     control.advance(60)
     seen = vortex.one(domain["id"])
-    assert seen["tokenVerificationStatus"] == seen["dkimStatus"] == "waiting_for_user"
+    assert seen["tokenVerificationStatus"] == "waiting_for_provider"  # until its first check
+    assert seen["dkimStatus"] == "waiting_for_user"
     assert seen["verificationToken"] and seen["dkimTokens"]["dkim"]
     assert seen["modifiedAt"] == at(60)
 
@@ -443,7 +452,7 @@ def test_list_rejects_bad_or_unknown_query_parameters(vortex, params):
         (None, "Missing x-api-key header"),
         ("", "Missing x-api-key header"),
         ("sk_live_123", "Invalid API key"),
-        ("VRTX.short.secret123", "Invalid API key"),
+        ("VRTX.short.secret123", "Invalid UUID in API key"),
     ],
 )
 def test_missing_or_malformed_api_key_is_401(urls, key, words):
@@ -544,3 +553,72 @@ def test_same_seed_and_calls_give_byte_identical_bodies(vortex, control):
         return bodies
 
     assert session() == session()
+
+
+# --- the official SDK: its key parser and its base URL ----------------------------------------
+
+SDK_KEYS = [
+    "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.s",  # a one-character secret
+    "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.",  # an empty secret
+    "VRTX.Ej5FZ-ibEtOkVkJmFBdAAA==.secret",  # the key id with its padding
+    "VRTX.Ej5FZ+ib/9OkVkJmFBdAAA.secret",  # standard base64 characters
+    "vrtx.MTIzZTQ1NjctZTg5Yi0xMm.secret",
+    "VRTX.MTIzZTQ1NjctZTg5Yi0xMm",
+    "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.a.b",
+    "VRTX.short.secret123",
+    "VRTX.MTIzZTQ1NjctZTg5Yi0x.secret",  # 12 bytes, not a UUID's 16
+    "VRTX.MTIzZTQ1NjctZTg5Yi0xMm!.secret",
+    "VRTX..secret",
+    "sk_live_123",
+]
+
+
+def sdk_accepts(key: str) -> bool:
+    """What the official SDK's key parser (it runs when the SDK signs a user token) says."""
+    try:
+        VortexSDK(api_key=key).generate_jwt({"id": "user-1", "email": "user@example.com"})
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("key", SDK_KEYS)
+def test_a_key_is_accepted_exactly_when_the_official_sdks_parser_accepts_it(urls, key):
+    response = Vortex(urls["vortex"], key=key).list()
+    if sdk_accepts(key):
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 401
+        assert response.json()["error"].startswith(("Invalid API key", "Invalid UUID in API key"))
+
+
+def test_a_refused_key_is_told_why_in_the_sdks_own_words(urls):
+    def refusal(key: str) -> str:
+        response = Vortex(urls["vortex"], key=key).list()
+        assert response.status_code == 401
+        return response.json()["error"]
+
+    assert refusal("VRTX.abc") == "Invalid API key format. Expected: VRTX.{encodedId}.{key}"
+    assert refusal("KEY.MTIzZTQ1NjctZTg5Yi0xMm.s") == "Invalid API key prefix. Expected: VRTX"
+    assert refusal("VRTX.MTIzZTQ1NjctZTg5Yi0x.s").startswith(
+        "Invalid UUID in API key: bytes is not a 16-char string"
+    )
+    assert "base64url form of a 16-byte UUID" in refusal("VRTX..s")
+    assert sdk_accepts("VRTX.MTIzZTQ1NjctZTg5Yi0xMm.s")  # the short secret of the issue
+    assert Vortex(urls["vortex"], key="VRTX.MTIzZTQ1NjctZTg5Yi0xMm.s").list().status_code == 200
+
+
+def test_the_sdk_pointed_at_the_sandbox_with_its_api_v1_base_url_works(urls):
+    # The SDK's default base URL ends in /api/v1; an integration built on it calls the email
+    # domains through the SDK's own request method. Pointed at the sandbox: .../vortex/api/v1.
+    sdk = VortexSDK(api_key=KEY_A, base_url=f"{urls['vortex']}/api/v1")
+    path = f"/accounts/{ACCOUNT}/email-domains"
+    created = sdk._vortex_api_request_sync("POST", path, data={"domain": NAME})
+    assert (
+        created["domain"] == NAME and created["tokenVerificationStatus"] == "waiting_for_provider"
+    )
+    assert [d["id"] for d in sdk._vortex_api_request_sync("GET", path)] == [created["id"]]
+    with pytest.raises(VortexApiError) as duplicate:
+        sdk._vortex_api_request_sync("POST", path, data={"domain": NAME})
+    assert duplicate.value.status_code == 409
+    assert duplicate.value.message == f"Email domain {NAME} already exists for this account"

@@ -6,9 +6,12 @@ reads the same clock, so records published "visible after" a delay appear when i
 
 from __future__ import annotations
 
+import re
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+
+_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def utc(value: datetime | str) -> datetime:
@@ -18,6 +21,17 @@ def utc(value: datetime | str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def is_calendar_date(text: str) -> bool:
+    """True for a real YYYY-MM-DD date (2024-05-25, not 2024-13-45 nor 20240525)."""
+    if not _CALENDAR_DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 class Clock:

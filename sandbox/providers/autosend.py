@@ -8,8 +8,12 @@ Choices where AutoSend's docs are silent (listed in docs/autosend.md):
   `PENDING` and is re-checked on the sandbox clock (5 minutes, doubling to hourly) for 72 hours
   after the last verify; after that it stays `PENDING` until verify is called again;
 - a lookup that failed temporarily (SERVFAIL, timeout) leaves that flag as it was;
-- any key of the form `as_<letters, digits, _ or ->` is valid and is its own project; a domain
-  name may be added once per project; ids are 24 lowercase hex characters.
+- any key of the form `as_<letters, digits, _ or ->` is valid and is its own project (once keys
+  are registered in the sandbox, only registered unrevoked ones); a domain name may be added
+  once per project, a second add is 400 VALIDATION_FAILED on `domain` (the errors page lists no
+  409); ids are 24 lowercase hex characters;
+- every answer carries X-RateLimit-Limit/Remaining/Reset ("each API response includes"),
+  counted whether or not the limit is enforced.
 """
 
 from __future__ import annotations
@@ -56,7 +60,6 @@ ERROR_CODES = {
     402: "PLAN_UPGRADE_REQUIRED",
     403: "FORBIDDEN",
     404: "NOT_FOUND",
-    409: "CONFLICT",
     429: "RATE_LIMIT_EXCEEDED",
 }
 DOMAIN_RULES = (
@@ -82,6 +85,7 @@ class AutoSend(Provider):
     # Seconds on the sandbox clock. The real API answers verify at once and SES keeps checking
     # a pending identity for 72 hours; the delay lets clients test their polling loops.
     rate_limit = (2, 1.0)  # "2 requests per second per API key" (docs, rate limit)
+    rate_limit_headers_always = True  # "Each API response includes rate limit information"
     settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
 
     # --- errors -------------------------------------------------------------------------------
@@ -125,10 +129,17 @@ class AutoSend(Provider):
 
     # --- auth ---------------------------------------------------------------------------------
 
+    def check_credential(self, key: str, secret: str | None) -> tuple[str, str | None]:
+        if not API_KEY.match(key):
+            raise ValueError(
+                f"key: AutoSend API keys look like as_<letters, digits, _ or ->, not {key!r}"
+            )
+        return super().check_credential(key, secret)
+
     def _project(self, request) -> str:
         """The API key is the project: each valid key sees only its own domains."""
         key = request.bearer_token
-        if key is None or not API_KEY.match(key):
+        if key is None or not API_KEY.match(key) or self.credential_problem(key):
             raise ProviderError(401, "Unauthorized")
         return key
 
@@ -219,7 +230,7 @@ class AutoSend(Provider):
             raise _invalid("regionKey", f"regionKey must be one of {', '.join(REGIONS)}")
         with self.store.locked():
             if self.store.find_name(self.name, name, owner=project) is not None:
-                raise ProviderError(409, f"Domain {name} has already been added to this project")
+                raise _invalid("domain", f"Domain {name} has already been added to this project")
             domain = self.new_domain(
                 self.ids.hex(24),
                 name,

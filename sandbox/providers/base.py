@@ -53,6 +53,14 @@ class Provider:
     statuses: tuple[str, ...] = ()  # the domain status vocabulary, for reports and the UI
     settings_defaults: dict = {}  # timings and switches the control API may change
     rate_limit: tuple[int, float] | None = None  # documented quota: (requests, window seconds)
+    # The rate-limit headers go on every answer, counted even while limits are not enforced
+    # (a provider whose docs say "each API response includes" them).
+    rate_limit_headers_always: bool = False
+    # Query parameters the document does not declare are refused (400/422) unless False: some
+    # providers' frameworks ignore them.
+    strict_query: bool = True
+    # What the credential of `check_credential` is called in messages and help.
+    credential_name: str = "API key"
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
@@ -96,6 +104,27 @@ class Provider:
         return ProviderError(
             429, "Too many requests", retry_after=retry_after, code="RATE_LIMIT_EXCEEDED"
         )
+
+    def answer_headers(self, request, elapsed: float) -> dict:
+        """Headers the provider sends on every answer (`elapsed`: seconds spent on the request)."""
+        return {}
+
+    # --- registered credentials ---------------------------------------------------------------
+
+    def credential_key(self, key: str) -> str:
+        """A key as the provider compares it (Scaleway's secret keys are case-insensitive)."""
+        return key
+
+    def check_credential(self, key: str, secret: str | None) -> tuple[str, str | None]:
+        """The credential as it is registered, or ValueError saying why the provider's clients
+        could never send it (a malformed key, a secret where the provider has none)."""
+        if secret is not None:
+            raise ValueError(f"secret: {self.name} {self.credential_name}s have no secret")
+        return self.credential_key(key), None
+
+    def credential_problem(self, key: str | None, secret: str | None = None) -> str | None:
+        """Why a well-formed credential is refused (registered keys only), or None."""
+        return self.sandbox.credentials.problem(self.name, key, secret, self.credential_name)
 
     def operation_ids(self) -> set[str]:
         """The operationIds of the provider's document (what HTTP faults can target)."""

@@ -7,15 +7,26 @@ Choices where Monite's docs are silent (listed in the README):
   record's `valid` says `invalid` and why; Mailgun's re-checks continue on the sandbox clock
   (5 minutes, doubling to hourly) for 72 hours after the last verify;
 - a record whose lookup failed temporarily (SERVFAIL, timeout) reads `valid: unknown`;
-- create answers 201, delete 204; request-shape errors are 422 in FastAPI's `detail` shape.
+- create answers 201, delete 204; request-shape errors are 422 in FastAPI's `detail` shape;
+- a domain comes back as it was sent (`domainExample.com`); names are compared, and records
+  named, in lower case;
+- POST /auth/revoke needs a live bearer token (Monite's document declares one on it) and judges
+  the client's credentials in its body; a token it does not know (or one already expired) is
+  "revoked" all the same, as RFC 7009 has it;
+- every answer carries x-request-id (a UUID drawn from the seed, one stream per sandbox),
+  x-process-time (seconds) and, when the request sent them, x-monite-version and
+  x-monite-entity-id, as Monite's "HTTP headers" page lists.
 """
 
 from __future__ import annotations
 
+import itertools
+import random
 import re
+import uuid
 from datetime import timedelta
 
-from ..engine.clock import iso
+from ..engine.clock import is_calendar_date, iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
 
@@ -44,8 +55,14 @@ class Monite(Provider):
     rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)
     settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
 
+    credential_name = "client_id"
+    strict_query = False  # Monite's framework (FastAPI) ignores undeclared query parameters
+
     def reset(self) -> None:
         self.tokens: dict[str, dict] = {}
+        # x-request-id values: their own seeded stream, so answering never shifts the ids of
+        # domains; it starts again with the world (reset, scenario load)
+        self._request_numbers = itertools.count(1)
 
     def export_state(self) -> dict:
         return {"tokens": self.tokens} if self.tokens else {}
@@ -83,6 +100,20 @@ class Monite(Provider):
             "X-RateLimit-Remaining-Second": remaining,
         }
 
+    def answer_headers(self, request, elapsed: float) -> dict:
+        """The response headers of Monite's "HTTP headers" page, on every answer."""
+        headers = {}
+        version = request.header("x-monite-version")
+        if version and is_calendar_date(version):
+            headers["x-monite-version"] = version
+        if entity := request.header("x-monite-entity-id"):
+            headers["x-monite-entity-id"] = entity
+        number = next(self._request_numbers)
+        seeded = random.Random(f"{self.sandbox.seed}/monite-request/{number}")
+        headers["x-request-id"] = str(uuid.UUID(int=seeded.getrandbits(128), version=4))
+        headers["x-process-time"] = f"{max(elapsed, 0.0):.6f}"
+        return headers
+
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         where = re.search(r"(query|path|header|cookie) parameter", message)
         where = where.group(1) if where else "body"
@@ -91,13 +122,37 @@ class Monite(Provider):
 
     # --- auth ---------------------------------------------------------------------------------
 
-    def _partner(self, request) -> str:
-        token = request.bearer_token
+    def credential_key(self, key: str) -> str:
+        return key.strip().lower()  # a client_id is a UUID, whatever its case
+
+    def check_credential(self, key: str, secret: str | None) -> tuple[str, str | None]:
+        client_id = self.credential_key(key)
+        if not _is_uuid(client_id):
+            raise ValueError(f"key: a Monite client_id is a UUID, not {key!r}")
+        if not secret:
+            raise ValueError("secret: a Monite client_id is registered with its client_secret")
+        return client_id, secret
+
+    def _client(self, client_id: str, secret: str | None = None) -> str:
+        """The client_id of a call, once its registered credentials (if any) accept it."""
+        client_id = self.credential_key(client_id)
+        if problem := self.credential_problem(client_id, secret):
+            raise ProviderError(401, f"Invalid client credentials: {problem}")
+        return client_id
+
+    def _live(self, token: str | None) -> dict:
+        """The grant of a token that still works, or Monite's 401."""
         if token is None:
             raise ProviderError(401, "Authorization header with a Bearer token is required")
         grant = self.tokens.get(token)
         if grant is None or grant["expires_at"] <= self.now():
             raise ProviderError(401, "The access token is invalid or has expired")
+        if problem := self.credential_problem(grant["client_id"]):
+            raise ProviderError(401, f"The access token is no longer valid: {problem}")
+        return grant
+
+    def _partner(self, request) -> str:
+        grant = self._live(request.bearer_token)
         if grant["grant_type"] != "client_credentials":
             raise ProviderError(403, "Mailbox domains require a partner token (client_credentials)")
         return grant["client_id"]
@@ -107,15 +162,26 @@ class Monite(Provider):
             raise ProviderError(
                 422, "entity_user_id is required", loc=["body", "entity_user_id"], type="missing"
             )
+        client_id = self._client(body["client_id"], body["client_secret"])
         token = self.ids.token(40)
         now = self.now()  # expired tokens are forgotten: a long-running sandbox stays flat
         self.tokens = {t: g for t, g in self.tokens.items() if g["expires_at"] > now}
         self.tokens[token] = {
-            "client_id": body["client_id"],
+            "client_id": client_id,
             "grant_type": body["grant_type"],
             "expires_at": self.now() + timedelta(seconds=TOKEN_LIFETIME_SECONDS),
         }
         return {"access_token": token, "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"}
+
+    def revoke_token(self, request, body: dict):
+        """POST /auth/revoke: the token stops working at once (401 on its next call)."""
+        self._live(request.bearer_token)  # Monite's document puts a bearer on this call
+        client_id = self._client(body["client_id"], body["client_secret"])
+        grant = self.tokens.get(body["token"])
+        if grant is not None and grant["client_id"] != client_id:
+            raise ProviderError(401, "The token was not issued to this client_id")
+        self.tokens.pop(body["token"], None)
+        return {"message": "Token revoked"}
 
     # --- records ------------------------------------------------------------------------------
 
@@ -161,7 +227,7 @@ class Monite(Provider):
         receiving = [r for r in domain.records if r.type == "MX"]
         return {
             "id": domain.id,
-            "domain": domain.name,
+            "domain": _as_sent(domain),
             "status": domain.status,
             "dns_records": {
                 "sending_dns_records": [self._wire_record(domain, r) for r in sending],
@@ -201,8 +267,9 @@ class Monite(Provider):
         with self.store.locked():
             if self.store.find_name(self.name, name) is not None:
                 raise ProviderError(409, f"Domain {name.lower()} already exists")
+            as_sent = {"sent": name} if name != name.lower() else {}  # only where it differs
             domain = self.new_domain(
-                self.ids.uuid(), name, partner, WAITING, dedicated_ip=self.ids.ipv4()
+                self.ids.uuid(), name, partner, WAITING, dedicated_ip=self.ids.ipv4(), **as_sent
             )
             domain.records = self._records(domain.name)
             self.store.add(domain)
@@ -217,7 +284,7 @@ class Monite(Provider):
     def verify_domain(self, request, domain_id: str):
         domain = self._owned(request, domain_id)
         self.verify_now(domain)
-        return {"id": domain.id, "domain": domain.name, "status": domain.status}
+        return {"id": domain.id, "domain": _as_sent(domain), "status": domain.status}
 
     def verify_now(self, domain: Domain) -> None:
         settings = self.sandbox.settings(self.name)
@@ -240,3 +307,15 @@ class Monite(Provider):
 
     def on_due(self, domain: Domain) -> None:
         self._check(domain)
+
+
+def _as_sent(domain: Domain) -> str:
+    """The domain name as its creator wrote it (`domainExample.com`, as in Monite's guide)."""
+    return domain.attrs.get("sent", domain.name)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False

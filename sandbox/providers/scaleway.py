@@ -10,8 +10,10 @@ Choices where Scaleway's docs are silent (also in docs/scaleway.md):
   reason, and fails the validation if the record is required (validate again later);
 - validate-records answers 200 `{}`; it is refused with `transient_state` (409) while the domain
   is creating, validating, provisioning or deleting, and does nothing on a `ready` domain;
-- any secret key shaped like a UUID is accepted; each key is its own organization, and reaching
-  a domain registered with another key is `permissions_denied` (403);
+- any secret key shaped like a UUID is accepted (once keys are registered in the sandbox, only
+  registered unrevoked ones: others are `denied_authentication` with reason `not_found`); each
+  key is its own organization, and reaching a domain registered with another key is
+  `permissions_denied` (403);
 - domain names are unique across the sandbox: registering a taken name is `already_exists` (409).
 """
 
@@ -166,11 +168,24 @@ class Scaleway(Provider):
 
     # --- auth ---------------------------------------------------------------------------------
 
+    credential_name = "secret key"
+
+    def credential_key(self, key: str) -> str:
+        return key.strip().lower()
+
+    def check_credential(self, key: str, secret: str | None) -> tuple[str, str | None]:
+        if not SECRET_KEY.match(self.credential_key(key)):
+            raise ValueError(f"key: a Scaleway secret key is a UUID, not {key!r}")
+        return super().check_credential(key, secret)
+
     def _caller(self, request) -> str:
         """The secret key of the request; each key stands for one organization."""
-        key = (request.header("X-Auth-Token") or "").strip().lower()
+        key = self.credential_key(request.header("X-Auth-Token") or "")
         if not SECRET_KEY.match(key):
             raise ProviderError(401, "X-Auth-Token must be a secret key (UUID)")
+        if problem := self.credential_problem(key):
+            # Scaleway's reason for a key it does not know (a revoked key no longer exists)
+            raise ProviderError(401, f"the secret key {problem}", reason="not_found")
         self._organization(key)
         return key
 

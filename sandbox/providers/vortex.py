@@ -15,12 +15,17 @@ Choices where Vortex's docs are silent (listed in docs/vortex.md):
   at once), then re-checks every unverified check every `recheck_interval_seconds` for
   `recheck_window_seconds` (72 h, as SES); checkDkimStatus checks DKIM at once (or after
   `check_delay_seconds`, showing `waiting_for_provider` meanwhile);
+- the token check reads `waiting_for_provider` until the provider's first check of it, as every
+  example of the docs shows (token and DKIM token issued, token `waiting_for_provider`, DKIM
+  `waiting_for_user`);
 - a missing record reads `waiting_for_user` while re-checks continue and `failed` after; a wrong
   record reads `failed`; a DNS temporary failure reads `provider_failed` for the token and DKIM.
   SPF and DMARC have no provider states in their documented enums: a temporary failure leaves
   their status as it was and sets the error;
-- `x-api-key` must be a well-formed Vortex key (`VRTX.<key id>.<secret>`); domains are scoped by
-  key and account; the `require_api_key` setting (1) can be set to 0 to accept any or no key;
+- `x-api-key` must be a key the official SDK's parser accepts (`VRTX.<base64url UUID>.<secret>`)
+  and, once keys are registered in the sandbox, a registered unrevoked one; domains are scoped
+  by key and account; the `require_api_key` setting (1) can be set to 0 to accept any or no key
+  (while no key is registered);
 - create answers 201; list pages hold PAGE_SIZE domains in creation order; errors are
   `{"error": "..."}` (what the SDK reads) with 400, 401, 404 and 409.
 """
@@ -28,7 +33,7 @@ Choices where Vortex's docs are silent (listed in docs/vortex.md):
 from __future__ import annotations
 
 import base64
-import re
+import uuid
 from datetime import timedelta
 
 from ..engine.clock import iso
@@ -41,8 +46,6 @@ TOKEN_PREFIX = "_amazonses"
 DKIM_TARGET_SUFFIX = "dkim.amazonses.com"
 SPF_INCLUDE = "include:amazonses.com"
 DMARC_VALUE = "v=DMARC1; p=none;"
-# Vortex API keys: "VRTX." + base64url of a 16-byte UUID (22 characters) + "." + secret.
-API_KEY = re.compile(r"^VRTX\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{8,}$")
 NO_KEY = "(no key)"  # the scope of calls made without a key when keys are not required
 
 WAITING_FOR_USER, WAITING_FOR_PROVIDER = "waiting_for_user", "waiting_for_provider"
@@ -119,17 +122,21 @@ class Vortex(Provider):
 
     # --- auth ---------------------------------------------------------------------------------
 
+    def check_credential(self, key: str, secret: str | None) -> tuple[str, str | None]:
+        if problem := key_problem(key):
+            raise ValueError(f"key: {problem}")
+        return super().check_credential(key, secret)
+
     def _scope(self, request, account_id: str) -> tuple[str, str]:
         """(API key, owner) of this call; a domain is reached only by its key and account."""
         key = (request.header("x-api-key") or "").strip()
-        if self._setting("require_api_key"):
+        if self._setting("require_api_key") or self.sandbox.credentials.active(self.name):
             if not key:
                 raise ProviderError(401, "Missing x-api-key header")
-            if not API_KEY.match(key):
-                raise ProviderError(
-                    401,
-                    "Invalid API key: expected VRTX.<key id>.<secret> from the Vortex dashboard",
-                )
+            if problem := key_problem(key):
+                raise ProviderError(401, problem)
+            if problem := self.credential_problem(key):
+                raise ProviderError(401, f"Invalid API key: {problem}")
         key = key or NO_KEY
         return key, f"{key}|{account_id}"
 
@@ -312,8 +319,9 @@ class Vortex(Provider):
         domain.attrs["recheck_until"] = self.now() + timedelta(
             seconds=self._setting("recheck_window_seconds")
         )
-        for kind in ("token", "dkim"):
-            domain.attrs["checks"][kind]["status"] = WAITING_FOR_USER
+        # The DKIM record is the user's to publish now; the token check still waits for the
+        # provider's first look (the docs' examples: token issued, `waiting_for_provider`).
+        domain.attrs["checks"]["dkim"]["status"] = WAITING_FOR_USER
         self._plan(domain, "recheck", self._setting("recheck_interval_seconds"))
         if touch:
             self._touch(domain)
@@ -382,6 +390,29 @@ class Vortex(Provider):
             },
             "found": list(result.found),
         }
+
+
+def key_problem(key: str) -> str | None:
+    """Why the official SDK's key parser refuses `key`, in its words, or None when it accepts it.
+
+    Step for step the parser of vortex-python-sdk (`Vortex.generate_jwt`): three dot-separated
+    parts, the first `VRTX`, the second the base64url form of a 16-byte UUID (padding optional);
+    the secret may be anything.
+    """
+    parts = key.split(".")
+    if len(parts) != 3:
+        return "Invalid API key format. Expected: VRTX.{encodedId}.{key}"
+    prefix, encoded_id, _secret = parts
+    if prefix != "VRTX":
+        return "Invalid API key prefix. Expected: VRTX"
+    try:
+        uuid.UUID(bytes=base64.urlsafe_b64decode(encoded_id + "=" * (-len(encoded_id) % 4)))
+    except ValueError as exc:  # binascii.Error too
+        return (
+            f"Invalid UUID in API key: {exc} (the part between the dots is the key id, the "
+            "base64url form of a 16-byte UUID)"
+        )
+    return None
 
 
 def _bad_domain(quoted: str) -> str:

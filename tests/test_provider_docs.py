@@ -1,0 +1,56 @@
+"""Each provider's doc names the public source of its facts (the sources the audit checked)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+# Where each provider's doc lives, and public sources its "Sources" list must name.
+SOURCES = {
+    "monite": (
+        "README.md",
+        ["team-monite/monite-sdk", "schema.json", "api/concepts/http-headers", "`monite` 0.5.4"],
+    ),
+    "autosend": (
+        "docs/autosend.md",
+        ["api-reference/errors", "api-reference/rate-limit", "api-reference/domains/add"],
+    ),
+    "scaleway": (
+        "docs/scaleway.md",
+        ["mailbox_sdk.go", "validation-rules.gen.ts", "developers/api/mailbox/domains"],
+    ),
+    "vortex": (
+        "docs/vortex.md",
+        ["vortex-python-sdk", "src/vortex_sdk/vortex.py", "api-reference/email-domains"],
+    ),
+}
+
+
+def sources_section(text: str, provider: str) -> str:
+    """The Sources list of a doc: its list items, from the heading to the first other line."""
+    heading = re.search(r"^(## Sources|Sources of the Monite facts:)$", text, re.M)
+    assert heading, f"{provider}: no Sources list"
+    items: list[str] = []
+    for line in text[heading.end() :].splitlines():
+        if line.startswith("- ") or (items and line.startswith("  ")):
+            items.append(line)
+        elif items and line:
+            break  # the first line after the list
+    return "\n".join(items)
+
+
+@pytest.mark.parametrize("provider", sorted(SOURCES))
+def test_each_providers_doc_has_a_sources_list_naming_its_public_sources(provider):
+    path, named = SOURCES[provider]
+    section = sources_section((ROOT / path).read_text(), provider)
+    for source in named:
+        assert source in section, f"{provider}: {source} is not in its Sources list"
+
+
+def test_autosend_doc_no_longer_says_rate_limits_are_not_modelled():
+    doc = (ROOT / "docs/autosend.md").read_text()
+    not_modelled = doc[doc.index("**Not modelled**") :].split("\n\n")[0]
+    assert "rate limit" not in not_modelled.lower()
