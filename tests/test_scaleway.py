@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 from scaleway import Client
 from scaleway.mailbox.v1alpha1 import DomainStatus, MailboxV1Alpha1API
 from scaleway_core.api import ScalewayException
 from scaleway_core.utils import WaitForOptions
+
+from .test_serve import wait_for
 
 SECRET = "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"
 OTHER_SECRET = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
@@ -523,3 +527,53 @@ def test_the_document_lists_the_429_it_sends_on_every_operation(urls):
         p for p in document["paths"][PATH]["get"]["parameters"] if p["name"] == "page_size"
     )
     assert page_size["schema"]["maximum"] == 1000
+
+
+@pytest.mark.parametrize(
+    "make_it_fail, status",
+    [
+        (lambda http, control: http.post(PATH, content=b"name=x", headers=_FORM), 415),
+        (lambda http, control: _failing_list(http, control, 500), 500),
+        (lambda http, control: http.put(PATH), 405),
+    ],
+    ids=["a body in a media type the document does not take", "a server error", "a method"],
+)
+def test_every_error_body_carries_a_type(http, control, make_it_fail, status):
+    response = make_it_fail(http, control)
+    assert response.status_code == status
+    body = response.json()
+    assert isinstance(body.get("type"), str) and body["type"], body
+    assert body["message"]
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _failing_list(http, control, status: int):
+    control.add_http_fault("scaleway", operation="list_domains", status=status, count=1)
+    return http.get(PATH)
+
+
+def test_a_delete_acknowledged_while_a_validation_asks_dns_is_not_undone(http, urls, control):
+    domain = create(http, "slowdns.example.com")
+    http.get(f"{PATH}/{domain['id']}")  # creating -> waiting_validation
+    control.publish("scaleway", domain["id"])
+    # Every lookup for the domain waits a while: the validation step is still asking DNS when
+    # the delete arrives.
+    control.add_fault("*.slowdns.example.com", "delay", delay_ms=300)
+    control.add_fault("slowdns.example.com", "delay", delay_ms=300)
+    assert http.post(f"{PATH}/{domain['id']}/validate-records", json={}).status_code == 200
+
+    landing = {}
+    thread = threading.Thread(  # a request that lands the due validation step (off the loop)
+        target=lambda: landing.setdefault("answer", http.get(f"{PATH}/{domain['id']}", timeout=60))
+    )
+    thread.start()
+    wait_for(lambda: [q for q in control.queries() if "slowdns.example.com" in q["name"]])
+    with httpx.Client(base_url=urls["scaleway"], headers={"X-Auth-Token": SECRET}) as other:
+        deleted = other.delete(f"{PATH}/{domain['id']}")
+    thread.join()
+
+    assert deleted.status_code == 200 and deleted.json()["status"] == "deleting"
+    gone = http.get(f"{PATH}/{domain['id']}", timeout=60)
+    assert gone.status_code == 404, gone.text  # not validation_failed: the delete stands

@@ -20,6 +20,7 @@ Choices where Scaleway's docs are silent (also in docs/scaleway.md):
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
@@ -138,8 +139,8 @@ class Scaleway(Provider):
 
     def error_body(self, error: ProviderError) -> dict:
         kind = error.extra.get("type") or ERROR_TYPES.get(error.status)
-        if kind is None:  # routing and server errors: still JSON, as the SDKs need
-            return {"message": error.message}
+        if kind is None:  # no standard type (405, 415, 5xx): the status's own name, as a type
+            return {"type": _status_type(error.status), "message": error.message}
         body = {"type": kind, "message": ERROR_MESSAGES[kind]}
         if kind == "invalid_arguments":
             body["details"] = error.extra.get("details") or [
@@ -397,6 +398,8 @@ class Scaleway(Provider):
             self.set_status(domain, WAITING)
         elif domain.status == VALIDATING:
             self.check(domain)
+            if domain.status != VALIDATING:
+                return  # a delete was acknowledged while DNS answered: it wins
             if self.all_valid(domain):
                 self.set_status(domain, PROVISIONING)
                 self.schedule(domain, self._seconds("provisioning_seconds"))
@@ -418,3 +421,13 @@ class Scaleway(Provider):
             resource_id=domain.id,
             current_state=domain.status,
         )
+
+
+def _status_type(status: int) -> str:
+    """A Scaleway-style type for a status its standard types do not cover: 415 ->
+    `unsupported_media_type`. Scaleway's SDKs keep any `type` they do not know."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "unknown_error"
+    return re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")
