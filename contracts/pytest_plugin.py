@@ -75,6 +75,16 @@ class DomainSandbox:
         Scaleway secret key. Any other credential then gets the provider's own 401."""
         return self.control.register_credential(provider, key, secret)
 
+    def expecting_errors(self):
+        """A context manager: the bad requests a test sends on purpose inside it are listed in
+        the report as expected violations, not as the client's.
+
+            with domain_sandbox.expecting_errors():
+                with pytest.raises(ApiError):
+                    client.create_domain(domain="not a domain")
+        """
+        return self.control.expecting_errors()
+
     def revoke_credential(self, provider: str, key: str) -> dict:
         """Revoke a registered credential: the provider answers it with its own 401 from now on."""
         return self.control.revoke_credential(provider, key)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -267,6 +269,16 @@ class ControlClient:
     def report(self) -> dict:
         """The client conformance report: per provider, operations, statuses, states, violations."""
         return self.call("GET", "/report")
+
+    @contextmanager
+    def expecting_errors(self) -> Iterator[None]:
+        """Within this block, the violations requests make are the test's own doing: the report
+        lists them as expected, apart from the client's."""
+        self.call("PUT", "/report/expecting-errors", json={"expecting": True})
+        try:
+            yield
+        finally:
+            self.call("PUT", "/report/expecting-errors", json={"expecting": False})
 
     def clear_report(self) -> None:
         """Start a new client conformance report (reset keeps it)."""

@@ -320,6 +320,10 @@ class Control:
     def get_report(self):
         return self.sandbox.report.build()
 
+    def expect_errors(self, body: dict):
+        self.sandbox.report.expecting = body["expecting"]
+        return {"expecting": self.sandbox.report.expecting}
+
     def clear_report(self):
         self.sandbox.report.clear()
         return None, 204

@@ -234,6 +234,7 @@ class Sandbox:
             self.http_faults.reseed(self.seed)
             self.rate_limits.clear()
             self.credentials.clear()
+            self.report.expecting = False  # a test that ended inside expecting_errors()
             self.store.clear()
             self.requests.clear()
             self.dns.zone.clear()

@@ -306,4 +306,3 @@ def load_world(sandbox: Sandbox, world: dict) -> None:
             sandbox.http_faults.add(**fault)
         sandbox.rate_limits.enabled = bool(world.get("rate_limits", False))
         sandbox.credentials.replace(credentials)
-        sandbox.report.harvest()  # the states loaded domains went through count as reached

@@ -4,7 +4,6 @@ document. A careful client and a deliberately wrong one both talk real HTTP to t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -135,19 +134,11 @@ def test_report_outlives_reset_and_is_cleared_on_request(urls, report_control):
     assert (view["requests"], view["operations_called"], view["states_reached"]) == (0, [], [])
 
 
-def test_states_of_a_loaded_scenario_count_as_reached_even_after_a_reset(report_control):
-    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "every-state.yaml"
-    report_control.load_scenario(scenario.read_bytes())
-    report_control.reset()  # the loaded domains are gone; what they went through was reached
-    for provider, view in report_control.report()["providers"].items():
-        assert view["states_never_reached"] == [], provider
-
-
 def test_report_covers_every_provider_the_sandbox_serves(server, report_control):
     report = report_control.report()
     assert list(report["providers"]) == list(server.sandbox.providers)
     for name, provider in server.sandbox.providers.items():
-        assert report["providers"][name]["states_never_reached"] == list(provider.statuses)
+        assert report["providers"][name]["states_never_reached"] == list(provider.state_words)
 
 
 def test_same_seed_and_same_calls_give_a_byte_identical_report(urls, report_control):
@@ -173,3 +164,60 @@ def test_cli_report_prints_a_table_and_json(server, urls, report_control, capsys
     data = json.loads(capsys.readouterr().out)
     assert set(data["providers"]) == set(server.sandbox.providers)
     assert len(data["providers"]["monite"]["violations"]) == 5
+
+
+def test_bad_requests_a_test_sends_on_purpose_are_kept_apart_as_expected(urls, report_control):
+    with report_control.expecting_errors():
+        _wrong_client(urls["monite"])
+    _careful_client(urls["monite"], report_control)
+    view = _monite(report_control.report())
+    assert view["violations"] == []
+    assert len(view["expected_violations"]) == 5
+    assert "expected violations (provoked on purpose): 5" in _table(report_control)
+
+
+def test_violations_read_as_sentences_without_patterns_or_long_values(urls, report_control):
+    headers = _headers(urls["monite"])
+    long_name = "a" * 300 + ".example.com"
+    httpx.post(urls["monite"] + "/mailbox_domains", headers=headers, json={"domain": long_name})
+    httpx.post(urls["autosend"] + "/domains", headers={"Authorization": "Bearer as_x"},
+               json={"domain": "https://example.com/"})  # fmt: skip
+    reasons = [
+        v["reason"]
+        for name in ("monite", "autosend")
+        for v in report_control.report()["providers"][name]["violations"]
+    ]
+    assert reasons, "the bad requests left no violation"
+    for reason in reasons:
+        assert "^" not in reason and "{1,63}" not in reason, reason
+        assert long_name not in reason and len(reason) < 160, reason
+
+
+def test_vortex_states_are_reported_in_vortexs_own_words(urls, report_control):
+    base = urls["vortex"] + "/api/v1/accounts/acc-1"
+    key = {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.my-secret-1"}
+    created = httpx.post(base + "/email-domains", headers=key, json={"domain": "v.example.com"})
+    report_control.publish("vortex", created.json()["id"])
+    httpx.patch(f"{base}/email-domains/{created.json()['id']}/checkDkimStatus", headers=key)
+    view = report_control.report()["providers"]["vortex"]
+    assert "tokenVerificationStatus=waiting_for_provider" in view["states_reached"]
+    assert "dkimStatus=verified" in view["states_reached"]
+    assert "spfCheckStatus=failed" in view["states_never_reached"]
+    assert "tokenVerificationStatus=provider_failed" in view["states_never_reached"]
+    words = view["states_reached"] + view["states_never_reached"]
+    assert "not_verified" not in words and "verified" not in words
+
+
+def test_states_of_loaded_domains_no_client_moved_do_not_count(report_control):
+    from .test_scenarios import SCENARIOS
+
+    report_control.load_scenario((SCENARIOS / "every-state.yaml").read_text())
+    report = report_control.report()
+    for name, view in report["providers"].items():
+        assert view["states_reached"] == [], (name, view["states_reached"])
+
+
+def _table(control) -> str:
+    from sandbox.report import render_table
+
+    return render_table(control.report())

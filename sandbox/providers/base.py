@@ -50,7 +50,7 @@ class Provider:
     mount: str = ""  # where the document is served, "/monite/v1"
     document: str = ""  # file under openapi/
     client_base: str = ""  # what a client sets as its base URL, relative to the server
-    statuses: tuple[str, ...] = ()  # the domain status vocabulary, for reports and the UI
+    statuses: tuple[str, ...] = ()  # the domain status vocabulary, for the UI and scenarios
     settings_defaults: dict = {}  # timings and switches the control API may change
     rate_limit: tuple[int, float] | None = None  # documented quota: (requests, window seconds)
     # The rate-limit headers go on every answer, counted even while limits are not enforced
@@ -161,7 +161,7 @@ class Provider:
         now = self.now()
         domain = Domain(self.name, domain_id, name.lower(), owner, now, now, status, attrs=attrs)
         domain.timeline.append({"at": now, "status": status})
-        self.sandbox.report.note_state(self.name, status)
+        self.note_states(domain)
         return domain
 
     def set_status(self, domain: Domain, status: str) -> None:
@@ -170,7 +170,21 @@ class Provider:
             domain.status = status
             domain.updated_at = self.now()
             domain.timeline.append({"at": domain.updated_at, "status": status})
-            self.sandbox.report.note_state(self.name, status)
+        self.note_states(domain)
+
+    # --- the client report's states -------------------------------------------------------------
+
+    @property
+    def state_words(self) -> tuple[str, ...]:
+        """Every word the client report may list as a state reached (or never reached)."""
+        return self.statuses
+
+    def states(self, domain: Domain) -> tuple[str, ...]:
+        """The words of `state_words` that describe `domain` now."""
+        return (domain.status,)
+
+    def note_states(self, domain: Domain) -> None:
+        self.sandbox.report.note_states(self.name, self.states(domain))
 
     def check(self, domain: Domain, kinds: list[str] | None = None) -> dict[str, CheckResult]:
         """Ask DNS now about the domain's records (or some of them) and keep the results."""

@@ -74,6 +74,17 @@ class Vortex(Provider):
     client_base = "/vortex"
     document = "vortex.yaml"
     statuses = ("not_verified", "verified")
+    # What the client report counts: each check's status, under its own wire field, and
+    # isVerified; "not_verified" and "verified" are only the dashboard's summary.
+    state_words = tuple(
+        f"{prefix}Status={status}"
+        for prefix, has_provider in CHECKS.values()
+        for status in (
+            (WAITING_FOR_PROVIDER, WAITING_FOR_USER, VERIFIED, PROVIDER_FAILED, FAILED)
+            if has_provider
+            else (WAITING_FOR_USER, VERIFIED, FAILED)
+        )
+    ) + ("isVerified=true", "isVerified=false")
     settings_defaults = {
         "provider_setup_seconds": 0,
         "check_delay_seconds": 0,
@@ -217,6 +228,14 @@ class Vortex(Provider):
     def describe(self, domain: Domain) -> dict:
         return self._wire(domain)
 
+    def states(self, domain: Domain) -> tuple[str, ...]:
+        checks = domain.attrs.get("checks")
+        if checks is None:  # still being made: _new notes its states once they exist
+            return ()
+        verified = "true" if self._is_verified(domain) else "false"
+        words = (f"{CHECKS[kind][0]}Status={state['status']}" for kind, state in checks.items())
+        return (*words, f"isVerified={verified}")
+
     def _touch(self, domain: Domain) -> None:
         domain.attrs["modifiedAt"] = self.now()
         self.set_status(domain, "verified" if self._is_verified(domain) else "not_verified")
@@ -261,6 +280,7 @@ class Vortex(Provider):
             self._plan(domain, "issue", setup)
         else:
             self._issue(domain, touch=False)
+        self.note_states(domain)
         return domain
 
     def list_email_domains(self, request, accountId: str, start: int = 0):
