@@ -137,11 +137,11 @@ class AutoSend(Provider):
         return super().check_credential(key, secret)
 
     def _project(self, request) -> str:
-        """The API key is the project: each valid key sees only its own domains."""
+        """The project (its owner id) of the API key: each valid key sees only its own domains."""
         key = request.bearer_token
         if key is None or not API_KEY.match(key) or self.credential_problem(key):
             raise ProviderError(401, "Unauthorized")
-        return key
+        return self.owner_of(key)
 
     def _owned(self, request, domain_id: str) -> Domain:
         project = self._project(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -121,6 +122,13 @@ class Provider:
         if secret is not None:
             raise ValueError(f"secret: {self.name} {self.credential_name}s have no secret")
         return self.credential_key(key), None
+
+    def owner_of(self, credential: str) -> str:
+        """The opaque owner id of a credential. The same credential always gives the same id,
+        so domains keep their owner across scenarios and restarts; the id gives the credential
+        away to nobody reading the control API, a scenario or a state file."""
+        digest = hashlib.sha256(f"{self.name}:{credential}".encode()).hexdigest()
+        return f"owner-{digest[:24]}"
 
     def credential_problem(self, key: str | None, secret: str | None = None) -> str | None:
         """Why a well-formed credential is refused (registered keys only), or None."""

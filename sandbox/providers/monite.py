@@ -15,16 +15,26 @@ Choices where Monite's docs are silent (listed in the README):
   "revoked" all the same, as RFC 7009 has it;
 - every answer carries x-request-id (a UUID drawn from the seed, one stream per sandbox),
   x-process-time (seconds) and, when the request sent them, x-monite-version and
-  x-monite-entity-id, as Monite's "HTTP headers" page lists.
+  x-monite-entity-id, as Monite's "HTTP headers" page lists;
+- an access token carries its own grant (client, grant type, expiry, number), signed with a
+  key drawn from the seed: the sandbox keeps nothing per token but the revoked ones, so any
+  number of logins costs it nothing. A token works while it has not expired or been revoked,
+  its number was issued in this world, and its client's registered credentials (if any) still
+  accept it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
+import json
 import random
 import re
+import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from ..engine.clock import is_calendar_date, iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
@@ -59,16 +69,18 @@ class Monite(Provider):
     strict_query = False  # Monite's framework (FastAPI) ignores undeclared query parameters
 
     def reset(self) -> None:
-        self.tokens: dict[str, dict] = {}
+        self.tokens = PartnerTokens(self.sandbox.seed)
         # x-request-id values: their own seeded stream, so answering never shifts the ids of
         # domains; it starts again with the world (reset, scenario load)
         self._request_numbers = itertools.count(1)
 
     def export_state(self) -> dict:
-        return {"tokens": self.tokens} if self.tokens else {}
+        return self.tokens.export(self.now())
 
     def load_state(self, state: dict) -> None:
-        self.tokens = dict(state.get("tokens", {}))
+        # (files from before tokens carried their grant held a "tokens" table: those tokens
+        # cannot be honoured, and their clients log in again)
+        self.tokens = PartnerTokens(self.sandbox.seed, state.get("issued", 0), state.get("revoked"))
 
     def __init__(self, sandbox):
         super().__init__(sandbox)
@@ -144,8 +156,8 @@ class Monite(Provider):
         """The grant of a token that still works, or Monite's 401."""
         if token is None:
             raise ProviderError(401, "Authorization header with a Bearer token is required")
-        grant = self.tokens.get(token)
-        if grant is None or grant["expires_at"] <= self.now():
+        grant = self.tokens.grant(token, self.now())
+        if grant is None:
             raise ProviderError(401, "The access token is invalid or has expired")
         if problem := self.credential_problem(grant["client_id"]):
             raise ProviderError(401, f"The access token is no longer valid: {problem}")
@@ -163,24 +175,19 @@ class Monite(Provider):
                 422, "entity_user_id is required", loc=["body", "entity_user_id"], type="missing"
             )
         client_id = self._client(body["client_id"], body["client_secret"])
-        token = self.ids.token(40)
-        now = self.now()  # expired tokens are forgotten: a long-running sandbox stays flat
-        self.tokens = {t: g for t, g in self.tokens.items() if g["expires_at"] > now}
-        self.tokens[token] = {
-            "client_id": client_id,
-            "grant_type": body["grant_type"],
-            "expires_at": self.now() + timedelta(seconds=TOKEN_LIFETIME_SECONDS),
-        }
+        expires_at = self.now() + timedelta(seconds=TOKEN_LIFETIME_SECONDS)
+        token = self.tokens.issue(client_id, body["grant_type"], expires_at)
         return {"access_token": token, "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"}
 
     def revoke_token(self, request, body: dict):
         """POST /auth/revoke: the token stops working at once (401 on its next call)."""
         self._live(request.bearer_token)  # Monite's document puts a bearer on this call
         client_id = self._client(body["client_id"], body["client_secret"])
-        grant = self.tokens.get(body["token"])
+        grant = self.tokens.grant(body["token"], self.now())
         if grant is not None and grant["client_id"] != client_id:
             raise ProviderError(401, "The token was not issued to this client_id")
-        self.tokens.pop(body["token"], None)
+        if grant is not None:
+            self.tokens.revoke(body["token"], grant["expires_at"], self.now())
         return {"message": "Token revoked"}
 
     # --- records ------------------------------------------------------------------------------
@@ -307,6 +314,70 @@ class Monite(Provider):
 
     def on_due(self, domain: Domain) -> None:
         self._check(domain)
+
+
+class PartnerTokens:
+    """Access tokens that carry their own grant, signed with a key drawn from the seed.
+
+    Nothing is kept per token but its number (how many were issued) and the revoked ones until
+    they expire: logins, however many and however concurrent, neither grow the sandbox nor race
+    over a table. Same seed, same logins: same tokens.
+    """
+
+    # Revoked tokens kept before the expired ones are dropped.
+    MAX_REVOKED = 1000
+
+    def __init__(self, seed: int, issued: int = 0, revoked: dict[str, str] | None = None):
+        if not isinstance(issued, int) or issued < 0 or not isinstance(revoked or {}, dict):
+            raise ValueError("monite: issued is a count of tokens, revoked maps tokens to times")
+        self._key = hashlib.sha256(f"monite-partner-tokens/{seed}".encode()).digest()
+        self._issued = issued
+        self._revoked = {token: _instant(at) for token, at in (revoked or {}).items()}
+        self._lock = threading.Lock()
+
+    def issue(self, client_id: str, grant_type: str, expires_at: datetime) -> str:
+        with self._lock:
+            number, self._issued = self._issued, self._issued + 1
+        grant = [number, client_id, grant_type, int(expires_at.timestamp())]
+        payload = _b64(json.dumps(grant, separators=(",", ":")).encode())
+        return f"{payload}.{self._signature(payload)}"
+
+    def grant(self, token: str | None, now: datetime) -> dict | None:
+        """The grant of a token that works now, or None."""
+        payload, _, signature = (token or "").partition(".")
+        expected = self._signature(payload).encode()
+        if not payload or not hmac.compare_digest(signature.encode(), expected):
+            return None
+        number, client_id, grant_type, expires = json.loads(
+            base64.urlsafe_b64decode(payload + "==")
+        )
+        expires_at = datetime.fromtimestamp(expires, UTC)
+        if number >= self._issued or expires_at <= now or token in self._revoked:
+            return None
+        return {"client_id": client_id, "grant_type": grant_type, "expires_at": expires_at}
+
+    def revoke(self, token: str, expires_at: datetime, now: datetime) -> None:
+        with self._lock:
+            self._revoked[token] = expires_at
+            if len(self._revoked) > self.MAX_REVOKED:  # an expired token needs no revoking
+                self._revoked = {t: at for t, at in self._revoked.items() if at > now}
+
+    def export(self, now: datetime) -> dict:
+        with self._lock:
+            revoked = {t: iso(at) for t, at in self._revoked.items() if at > now}
+            issued = self._issued
+        return ({"issued": issued} if issued else {}) | ({"revoked": revoked} if revoked else {})
+
+    def _signature(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest()[:18])
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _as_sent(domain: Domain) -> str:

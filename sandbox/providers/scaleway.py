@@ -20,6 +20,7 @@ Choices where Scaleway's docs are silent (also in docs/scaleway.md):
 from __future__ import annotations
 
 import re
+import uuid
 from http import HTTPStatus
 
 from ..engine.clock import iso
@@ -37,6 +38,9 @@ DAV_HOST = "dav.mailbox.scw.cloud"
 
 # List paging: the SDK sends page_size only when the client sets one.
 DEFAULT_PAGE_SIZE = 50
+
+# Where organization ids are derived from (uuid5 of the owner id in this namespace).
+ORGANIZATIONS = uuid.UUID("5ca1e3a7-0000-4000-8000-000000000000")
 
 # The secret key is a UUID (the SDK refuses anything else before sending).
 SECRET_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -125,14 +129,13 @@ class Scaleway(Provider):
         self.reset()
 
     def reset(self) -> None:
-        self.organizations: dict[str, str] = {}  # secret key -> organization id
         self.created = 0  # creation sequence: orders domains created at one frozen instant
 
     def export_state(self) -> dict:
-        return {"organizations": self.organizations, "created": self.created}
+        return {"created": self.created}
 
     def load_state(self, state: dict) -> None:
-        self.organizations = dict(state.get("organizations", {}))
+        # (files from before organizations were derived also hold an "organizations" table)
         self.created = state.get("created", 0)
 
     # --- errors -------------------------------------------------------------------------------
@@ -180,21 +183,19 @@ class Scaleway(Provider):
         return super().check_credential(key, secret)
 
     def _caller(self, request) -> str:
-        """The secret key of the request; each key stands for one organization."""
+        """The owner id of the request's secret key; each key stands for one organization."""
         key = self.credential_key(request.header("X-Auth-Token") or "")
         if not SECRET_KEY.match(key):
             raise ProviderError(401, "X-Auth-Token must be a secret key (UUID)")
         if problem := self.credential_problem(key):
             # Scaleway's reason for a key it does not know (a revoked key no longer exists)
             raise ProviderError(401, f"the secret key {problem}", reason="not_found")
-        self._organization(key)
-        return key
+        return self.owner_of(key)
 
-    def _organization(self, key: str) -> str:
-        """The organization a secret key stands for, made on first sight."""
-        if key not in self.organizations:
-            self.organizations[key] = self.ids.uuid()
-        return self.organizations[key]
+    def _organization(self, owner: str) -> str:
+        """The organization a secret key stands for, derived from its owner id: nothing is kept
+        for a key, however many a client tries."""
+        return str(uuid.uuid5(ORGANIZATIONS, owner))
 
     def _owned(self, request, domain_id: str, action: str) -> Domain:
         caller = self._caller(request)

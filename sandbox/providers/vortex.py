@@ -98,7 +98,8 @@ class Vortex(Provider):
         self.reset()
 
     def reset(self) -> None:
-        # Each API key stands for one organization and one creating user, drawn on first create.
+        # Each API key (by owner id) stands for one organization and one creating user, drawn
+        # on its first create.
         self.principals: dict[str, dict] = {}
 
     def export_state(self) -> dict:
@@ -139,7 +140,8 @@ class Vortex(Provider):
         return super().check_credential(key, secret)
 
     def _scope(self, request, account_id: str) -> tuple[str, str]:
-        """(API key, owner) of this call; a domain is reached only by its key and account."""
+        """(the key's owner id, the domain owner) of this call: a domain is reached only by its
+        key and account."""
         key = (request.header("x-api-key") or "").strip()
         if self._setting("require_api_key") or self.sandbox.credentials.active(self.name):
             if not key:
@@ -148,13 +150,15 @@ class Vortex(Provider):
                 raise ProviderError(401, problem)
             if problem := self.credential_problem(key):
                 raise ProviderError(401, f"Invalid API key: {problem}")
-        key = key or NO_KEY
-        return key, f"{key}|{account_id}"
+        owner = self.owner_of(key or NO_KEY)
+        return owner, f"{owner}|{account_id}"
 
-    def _principal(self, key: str) -> dict:
-        if key not in self.principals:
-            self.principals[key] = {"organizationId": self.ids.uuid(), "creatorId": self.ids.uuid()}
-        return self.principals[key]
+    def _principal(self, holder: str) -> dict:
+        """The organization and creating user of a key (by its owner id `holder`)."""
+        if holder not in self.principals:
+            principal = {"organizationId": self.ids.uuid(), "creatorId": self.ids.uuid()}
+            self.principals[holder] = principal
+        return self.principals[holder]
 
     def _owned(self, request, account_id: str, domain_id: str) -> Domain:
         _, owner = self._scope(request, account_id)
@@ -243,19 +247,19 @@ class Vortex(Provider):
     # --- operations -----------------------------------------------------------------------------
 
     def create_email_domain(self, request, accountId: str, body: dict):
-        key, owner = self._scope(request, accountId)
+        holder, owner = self._scope(request, accountId)
         name = body["domain"].strip().lower()
         if not valid_hostname(name):
             raise ProviderError(400, _bad_domain(repr(name)), field="domain")
         with self.store.locked():
             if self.store.find_name(self.name, name, owner) is not None:
                 raise ProviderError(409, f"Email domain {name} already exists for this account")
-            domain = self._new(accountId, key, owner, name, body.get("description"))
+            domain = self._new(accountId, holder, owner, name, body.get("description"))
             self.store.add(domain)
         return self._wire(domain), 201
 
-    def _new(self, account_id: str, key: str, owner: str, name: str, description) -> Domain:
-        principal = self._principal(key)
+    def _new(self, account_id: str, holder: str, owner: str, name: str, description) -> Domain:
+        principal = self._principal(holder)
         domain = self.new_domain(
             self.ids.uuid(),
             name,
