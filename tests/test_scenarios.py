@@ -106,7 +106,7 @@ def test_cli_exports_and_loads_scenario_files(server, control, tmp_path, capsys)
     assert main(["scenario", "load", str(out), "--url", server.url]) == 0
     assert "loaded" in capsys.readouterr().out
     assert control.export_scenario() == out.read_text()
-    assert main(["scenario", "load", str(tmp_path / "missing.yaml"), "--url", server.url]) == 1
+    assert main(["scenario", "load", str(tmp_path / "missing.yaml"), "--url", server.url]) == 2
 
 
 def test_serve_starts_in_a_scenario_world():
