@@ -14,7 +14,7 @@ from datetime import timedelta
 from fake_dns import FakeDNS
 
 from .engine import publish as publishing
-from .engine.clock import Clock, iso
+from .engine.clock import MAX_DELAY_SECONDS, Clock, iso, later
 from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
 from .engine.verifier import Verifier
@@ -141,7 +141,7 @@ class Sandbox:
         """Move the clock forward, running each scheduled step at its own instant on the way."""
         ran = 0
         with self._steps:
-            target = self.clock.now() + timedelta(seconds=seconds)
+            target = later(self.clock.now(), seconds)  # OutOfRange before anything moves
             while (domain := self.store.next_due(target)) is not None:
                 if domain.due_at > self.clock.now():
                     self.clock.set(domain.due_at)
@@ -186,8 +186,14 @@ class Sandbox:
                 f"known: {', '.join(sorted(current))}"
             )
         for key, value in changes.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"setting {key} must be a number of seconds, 0 or more")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= MAX_DELAY_SECONDS  # also keeps NaN out
+            ):
+                raise ValueError(
+                    f"setting {key} must be a number of seconds from 0 to {MAX_DELAY_SECONDS}"
+                )
 
     def update_settings(self, provider: str, changes: dict) -> dict:
         """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from . import scenario
-from .engine.clock import utc
+from .engine.clock import LATEST, utc
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -112,18 +112,17 @@ class Durable:
     def restore(self) -> bool:
         """Load the saved world into the sandbox; False when the file holds none yet.
 
-        A running clock resumes as if it had kept running while the sandbox was down.
+        A running clock resumes as if it had kept running while the sandbox was down (up to
+        the last instant the clock shows). StateError says why a saved world does not load.
         """
         saved = self.file.read()
         if saved is None:
             return False
         world, saved_at = saved
-        clock = world.get("clock") or {}
-        if clock.get("now") and clock.get("frozen") is False:
-            downtime = timedelta(seconds=max(0.0, time.time() - saved_at))
-            world = world | {"clock": clock | {"now": (utc(clock["now"]) + downtime).isoformat()}}
+        if not isinstance(world, dict):
+            raise StateError(f"{self.file.path}: the saved world is not a scenario mapping")
         try:
-            scenario.load_world(self.sandbox, world)
+            scenario.load_world(self.sandbox, _resumed(world, saved_at))
         except scenario.ScenarioError as exc:
             raise StateError(f"{self.file.path}: the saved world does not load: {exc}") from None
         return True
@@ -161,6 +160,20 @@ class Durable:
     def close(self) -> None:
         self.sandbox.after_steps = None
         self.file.close()
+
+
+def _resumed(world: dict, saved_at: float) -> dict:
+    """`world` with a running clock moved on by the time since `saved_at`."""
+    clock = world.get("clock")
+    if not isinstance(clock, dict) or clock.get("frozen") is not False or not clock.get("now"):
+        return world
+    try:
+        now = utc(clock["now"])
+        downtime = timedelta(seconds=max(0.0, time.time() - saved_at))
+    except (TypeError, ValueError):
+        return world  # the load names what is wrong with it
+    resumed = now + min(downtime, max(LATEST - now, timedelta(0)))
+    return world | {"clock": clock | {"now": resumed.isoformat()}}
 
 
 class _SaveBeforeAnswer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -181,6 +182,48 @@ def test_a_state_file_that_is_not_sqlite_stops_serve_with_a_clear_message(tmp_pa
     assert result.returncode == 2
     assert f"{bad}: file is not a database" in result.stderr
     assert bad.read_text().startswith("these are my notes")  # left alone
+
+
+def state_file(path, body: str, saved_at=0.0) -> str:
+    """A state file as some earlier or broken run could have left it."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE world (id INTEGER PRIMARY KEY, saved_at REAL NOT NULL, body TEXT)")
+    db.execute("INSERT INTO world VALUES (1, ?, ?)", (saved_at, body))
+    db.commit()
+    db.close()
+    return str(path)
+
+
+BAD_WORLDS = {
+    "a JSON list": ("[]", "the saved world is not a scenario mapping"),
+    "not JSON": ("{oops", "the saved world is not JSON"),
+    "an unknown provider": (
+        json.dumps({"domains": [{"provider": "nope"}]}),
+        "the saved world does not load: domains[0] (nope None): missing id",
+    ),
+    "a clock past the end of its range": (
+        json.dumps({"clock": {"now": "9999-12-31T23:59:58Z", "frozen": False}}),
+        "clock.now: 9999-12-31T23:59:58Z is outside the sandbox clock's range",
+    ),
+    "a clock that is a number": (
+        json.dumps({"clock": {"now": 5, "frozen": True}}),
+        "clock.now: 5 is not of type 'string'",
+    ),
+    "a provider state that does not load": (
+        json.dumps({"providers": {"monite": {"tokens": 5}}}),
+        "providers.monite: ",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", BAD_WORLDS)
+def test_every_bad_state_file_stops_serve_with_one_line_and_exit_code_2(tmp_path, what):
+    body, message = BAD_WORLDS[what]
+    path = state_file(tmp_path / "bad.db", body)
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 # --- in-process: what is saved when -----------------------------------------------------------

@@ -69,6 +69,7 @@ class Vortex(Provider):
     name = "vortex"
     mount = "/vortex"
     client_base = "/vortex"
+    record_kinds = ("token", "dkim", "spf", "dmarc")
     document = "vortex.yaml"
     statuses = ("not_verified", "verified")
     settings_defaults = {
