@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import logging
 import re
 from typing import TYPE_CHECKING
 
@@ -241,6 +242,15 @@ class ShutdownAnswer:
 # --- request heads -------------------------------------------------------------------------------
 
 
+class _HeadTooLarge(Exception):
+    """Raised from the HTTP parser's callbacks to stop it at a head over MAX_HEAD_BYTES."""
+
+
+_UVICORN = logging.getLogger("uvicorn.error")
+# Says nothing; not registered with logging, so no logging configuration turns it back on.
+_QUIET = logging.Logger("domainsandbox.quiet", level=logging.CRITICAL + 1)
+
+
 def http_protocol(render):
     """uvicorn's httptools protocol, answering 431 to request heads over MAX_HEAD_BYTES.
 
@@ -254,12 +264,38 @@ def http_protocol(render):
 
     class BoundedHeadProtocol(HttpToolsProtocol):
         _in_head = False
-        _head_bytes = 0
+        _head_bytes = 0  # bytes read while in a head: what the parser holds but has not said
+        _parsed_bytes = 0  # the request line and headers the parser has handed over
         _discarding: int | None = None  # after a 431: bytes still read and thrown away
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._in_head, self._head_bytes = True, 0
+            self._in_head, self._head_bytes, self._parsed_bytes = True, 0, 0
+
+        # The request line and the headers are counted as the parser hands them over, so a head
+        # read whole in one go is refused before uvicorn parses its URL: a URL over 64 KiB makes
+        # that parse fail, which uvicorn answers with a plain-text 400.
+        def on_url(self, url: bytes) -> None:
+            super().on_url(url)
+            self._count(len(url))
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            super().on_header(name, value)
+            self._count(len(name) + len(value) + 4)
+
+        def _count(self, size: int) -> None:
+            self._parsed_bytes += size
+            if self._parsed_bytes > MAX_HEAD_BYTES:
+                # stops the parser; uvicorn then calls send_400_response, answered below. Its
+                # "Invalid HTTP request received." warning would be wrong here: not logged.
+                self.logger = _QUIET
+                raise _HeadTooLarge
+
+        def send_400_response(self, msg: str) -> None:
+            if self.logger is _QUIET:
+                self.logger = _UVICORN
+                return self._refuse()
+            super().send_400_response(msg)
 
         def on_headers_complete(self) -> None:
             self._in_head = False
@@ -272,9 +308,9 @@ def http_protocol(render):
                     self.transport.close()
                 return
             super().data_received(data)
-            if self._in_head and not self.transport.is_closing():
+            if self._in_head and self._discarding is None and not self.transport.is_closing():
                 self._head_bytes += len(data)  # counted after parsing: a body never counts
-                if self._head_bytes > MAX_HEAD_BYTES:
+                if self._head_bytes > MAX_HEAD_BYTES:  # one header streamed without end
                     self._refuse()
 
         def _refuse(self) -> None:
