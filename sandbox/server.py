@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import logging
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ import uvicorn
 
 from .app import ErrorRenderer, build_asgi
 from .core import Sandbox
+from .dispatch import AbortConnection
 from .limits import check_exposure, http_protocol
 
 # The cyclic garbage collector's thresholds while serving. With Python's defaults (700, 10, 10)
@@ -47,9 +49,20 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
+def one_line_aborts(record: logging.LogRecord) -> bool:
+    """A logging filter for uvicorn: an injected connection abort (AbortConnection) is said in
+    one line, not as the traceback of an exception in the ASGI application."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, AbortConnection):
+        record.msg, record.args = "%s", (str(error),)
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True
+
+
 def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
     """How the sandbox's HTTP is served, by this process or by each worker process."""
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         http=http_protocol(ErrorRenderer(sandbox).render) or "auto",
         log_level="warning",
@@ -59,6 +72,9 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
         timeout_graceful_shutdown=2,
         h11_max_incomplete_event_size=64 * 1024,
     )
+    # after the Config, which configures logging; added once (a logger's filters are a set)
+    logging.getLogger("uvicorn.error").addFilter(one_line_aborts)
+    return config
 
 
 class SandboxServer:

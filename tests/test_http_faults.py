@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 
 import httpx
@@ -9,7 +10,9 @@ import pytest
 from monite import Monite
 from monite.errors import TooManyRequestsError
 
+from sandbox.client import ControlClient
 from tests.test_monite import create, partner_headers
+from tests.test_serve import Served
 
 
 @pytest.fixture
@@ -190,3 +193,23 @@ def test_autosend_rate_limit_is_two_per_second_with_its_headers(urls, control):
         assert list_call(urls, "autosend").status_code == 200
     finally:
         control.rate_limits(False)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_injected_abort_is_one_line_on_the_server_console(workers):
+    served = Served("--workers", workers)
+    base = served.urls["autosend"]
+    key = {"Authorization": "Bearer as_abort"}
+    try:
+        control = ControlClient(served.urls["control"].removesuffix("/_sandbox"))
+        control.add_http_fault("autosend", abort=True, count=2)
+        for _ in range(2):
+            with pytest.raises(httpx.TransportError):
+                httpx.get(f"{base}/domains", headers=key)
+        assert httpx.get(f"{base}/domains", headers=key).status_code == 200
+        control.close()
+    finally:
+        served.process.send_signal(signal.SIGINT)
+        _, console = served.process.communicate(timeout=30)
+    said = "GET /autosend/v1/domains: connection dropped mid-answer (an injected abort fault)"
+    assert [line for line in console.splitlines() if line.strip()] == [f"WARNING:  {said}"] * 2
