@@ -80,14 +80,17 @@ OPERATIONS: dict[str, list[dict]] = {
             # suit its type (an A record holds an IPv4 address), delay_ms belongs to delay
             # faults only, deleting one value needs its type, setting names depend on the provider (GET lists them; unknown
             # names are refused so a typo never silently does nothing), and an HTTP fault's
-            # operation must be one of that provider's operationIds. A schema-valid request
-            # breaking one of them is answered 400 with a sentence naming the rule.
+            # operation must be one of that provider's operationIds. A scenario file is checked
+            # against its own JSON Schema (GET /scenario/schema: draft 7, stricter than OpenAPI
+            # 3.0 can state) and each provider's vocabulary. A schema-valid request breaking
+            # one of them is answered 400 with a sentence naming the rule.
             "include-operation-id": [
                 "add_dns_record",
                 "delete_dns_records",
                 "add_dns_fault",
                 "update_settings",
                 "add_http_fault",
+                "load_scenario",
             ],
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
         }

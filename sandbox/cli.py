@@ -111,16 +111,19 @@ def cmd_serve(args) -> int:
 
 def _open_state(sandbox, path: str, scenario_file: str | None):
     """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why) if not."""
-    from .durable import Durable, StateError
+    from .durable import Durable, SaveFailed, StateError
 
+    durable = None
     try:
         durable = Durable(sandbox, path)
         if durable.restore():
             note = f" (it wins over --scenario {scenario_file})" if scenario_file else ""
             print(f"domainsandbox: restored the world saved in {path}{note}")
         durable.save()  # the file holds a world from the start
-    except StateError as exc:
+    except (StateError, SaveFailed) as exc:
         print(f"domainsandbox: {exc}", file=sys.stderr)
+        if durable:
+            durable.close()
         return None
     return durable
 

@@ -213,8 +213,11 @@ class Sandbox:
 
     # --- world --------------------------------------------------------------------------------
 
-    def reset(self, seed: int | None = None) -> None:
-        """Forget every domain, record, fault and request; reseed identities."""
+    def reset(self, seed: int | None = None, keep_logs: bool = False) -> None:
+        """Forget every domain, record, fault and request; reseed identities.
+
+        `keep_logs`: keep the request and DNS query logs (they describe the session, which a
+        world put back as it was saved goes on with)."""
         with self._steps:
             if seed is not None:
                 self.seed = seed
@@ -223,10 +226,11 @@ class Sandbox:
             self.http_faults.reseed(self.seed)
             self.rate_limits.clear()
             self.store.clear()
-            self.requests.clear()
             self.dns.zone.clear()
             self.dns.faults.clear()
-            self.dns.queries.clear()
+            if not keep_logs:
+                self.requests.clear()
+                self.dns.queries.clear()
             for name, provider in self.providers.items():
                 provider.reset()
                 self._settings[name] = dict(provider.settings_defaults)

@@ -78,7 +78,7 @@ def _header(scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _answer(send, rendered: tuple[bytes, int, dict], extra: dict | None = None) -> None:
+async def send_rendered(send, rendered: tuple[bytes, int, dict], extra: dict | None = None) -> None:
     body, status, headers = rendered
     headers = (extra or {}) | headers
     headers |= {"content-type": "application/json", "content-length": str(len(body))}
@@ -110,7 +110,7 @@ class ControlToken:
             return await self.app(scope, receive, send)
         error = ProviderError(401, "this sandbox's control API needs Authorization: Bearer <token>")
         challenge = {"www-authenticate": 'Bearer realm="domainsandbox"'}
-        await _answer(send, self.render(CONTROL_PREFIX, error), challenge)
+        await send_rendered(send, self.render(CONTROL_PREFIX, error), challenge)
 
     def _open(self, path: str) -> bool:
         """Provider APIs judge their own credentials; the dashboard's files hold no data."""
@@ -184,7 +184,7 @@ class RequestLimits:
         # Waiting for more of a body that has ended would wait for the client to give up.
         if more and (_header(scope, b"expect") or b"").lower() != b"100-continue":
             await _drain(receive, DRAIN_BYTES - already)
-        await _answer(send, self.render(scope["path"], error), {"connection": "close"})
+        await send_rendered(send, self.render(scope["path"], error), {"connection": "close"})
 
 
 async def _drain(receive, budget: int) -> None:
@@ -236,7 +236,7 @@ class ShutdownAnswer:
             if started:
                 raise
             error = ProviderError(503, "the sandbox is shutting down; try again once it is back")
-            await _answer(send, self.render(scope["path"], error), {"connection": "close"})
+            await send_rendered(send, self.render(scope["path"], error), {"connection": "close"})
 
 
 # --- request heads -------------------------------------------------------------------------------

@@ -419,11 +419,11 @@ def _check_provider_state(sandbox: Sandbox, name: str, state: dict) -> None:
     type(sandbox.providers[name])(sandbox).load_state(decode(state))
 
 
-def load_world(sandbox: Sandbox, world: dict) -> None:
+def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
     """Replace the sandbox's world by `world`, or change nothing and raise ScenarioError.
 
     Everything is checked, against the schema and then against each provider's vocabulary,
-    and built aside before the world is touched.
+    and built aside before the world is touched. `keep_logs`: as Sandbox.reset.
     """
     check(world)
     seed = world.get("seed", sandbox.seed)
@@ -446,7 +446,7 @@ def load_world(sandbox: Sandbox, world: dict) -> None:
 
     # Everything is valid: swap it in at once.
     with sandbox.world_lock():
-        sandbox.reset(seed)
+        sandbox.reset(seed, keep_logs)
         sandbox.ids = Ids(seed, drawn)
         if clock.get("frozen") is True:  # freeze first: a running clock would drift past `now`
             sandbox.clock.freeze()

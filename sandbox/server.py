@@ -125,7 +125,7 @@ class SandboxServer:
         self._bind_and_start()
         app = build_asgi(self.sandbox)
         if self.durable:
-            app = self.durable.wrap(app)
+            app = self.durable.wrap(app, ErrorRenderer(self.sandbox).render)
             self.durable.attach()
         self._server = uvicorn.Server(uvicorn_config(app, self.sandbox))
         return self._server
@@ -165,7 +165,7 @@ class SandboxServer:
     def _close(self) -> None:
         self.sandbox.stop()
         if self.durable:  # the last steps the ticker ran, then let go of the file
-            self.durable.save()
+            self.durable.save_if_possible()
             self.durable.close()
         if self._socket:
             self._socket.close()

@@ -22,7 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .apis import build_apis
-from .durable import READ_ONLY_METHODS
+from .durable import READ_ONLY_METHODS, SaveFailed
 from .errors import ProviderError
 from .gate import admit
 from .request import Answer, Call
@@ -160,8 +160,12 @@ class WorldService:
         return WireServer(address, authkey, calls)
 
     async def serve(self, call: Call) -> Answer:
+        since = self.durable.undos if self.durable else None
         answer = await self.local.serve(call)
         changed = call.request.method not in READ_ONLY_METHODS
         if self.durable and (changed or self.durable.behind()):
-            await asyncio.to_thread(self.durable.save)  # fsync: off the loop
+            try:
+                await asyncio.to_thread(self.durable.save, since)  # fsync: off the loop
+            except SaveFailed as error:  # undone: say so in the API's own shape
+                return Answer.error(self.local.apis[call.target].provider, error)
         return answer
