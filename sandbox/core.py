@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from fake_dns import FakeDNS
@@ -121,20 +122,35 @@ class Sandbox:
 
     # --- time ---------------------------------------------------------------------------------
 
-    def run_due(self) -> int:
-        """Run every scheduled step that is due now, in order. Returns how many ran."""
+    def run_due(self, seconds: float | None = None, wait: bool = True) -> int:
+        """Run the scheduled steps due now, in order, one at a time (a save or an export may
+        come in between). Returns how many ran.
+
+        A request lands steps on its way (`seconds`: start none after that long; the rest stay
+        due for the next request or the ticker) and leaves them to whoever is landing them
+        already (`wait=False`): a step may wait on DNS, and a request must not wait for
+        another tenant's steps.
+        """
         if self.store.next_due(self.clock.now()) is None:
             return 0  # the common case, answered without waiting for the world's lock
+        deadline = None if seconds is None else time.monotonic() + seconds
         ran = 0
-        with self._steps:
-            while domain := self.store.next_due(self.clock.now()):
+        while self._steps.acquire(blocking=wait):
+            try:
+                domain = self.store.next_due(self.clock.now())
+                if domain is None:
+                    break
                 domain.due_at = None  # the step sets the next one, possibly at this same instant
                 self.providers[domain.provider].on_due(domain)
                 ran += 1
-                if ran >= MAX_STEPS_PER_RUN:  # a step rescheduling itself forever must not hang
-                    log.error("more than %d scheduled steps due at once", MAX_STEPS_PER_RUN)
-                    break
-            self.steps_run += ran
+                self.steps_run += 1
+            finally:
+                self._steps.release()
+            if ran >= MAX_STEPS_PER_RUN:  # a step rescheduling itself forever must not hang
+                log.error("more than %d scheduled steps due at once", MAX_STEPS_PER_RUN)
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                break
         return ran
 
     def advance(self, seconds: float) -> int:

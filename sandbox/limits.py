@@ -8,17 +8,21 @@
 - `RequestLimits`: request bodies over the limit are answered 413 in the shape of the provider
   whose mount the request hit, before any of the body reaches the app; heads too large, 431.
 - `http_protocol`: uvicorn's fast HTTP parser accepts request heads of any size; this variant
-  answers 431 (in the provider's shape) once a request line plus headers pass MAX_HEAD_BYTES.
+  answers 431 (in the provider's shape) once a request line plus headers pass MAX_HEAD_BYTES,
+  closes a connection whose head has not arrived within HEAD_SECONDS, and answers requests
+  over the connection limit (`connection_limit`) with a 503 in their API's shape.
 - `ShutdownAnswer`: requests cut off by the end of a graceful shutdown get a 503, not a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import logging
 import re
+import resource
 from typing import TYPE_CHECKING
 
 from .errors import ProviderError
@@ -39,6 +43,19 @@ DRAIN_BYTES = 64 * 1024 * 1024
 HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes"
 # How long a connection refused for its head may keep sending before it is closed.
 LINGER_SECONDS = 5.0
+# How long a request's line and headers may take to arrive, from the connection (or the
+# request's first byte): a client that connects and sends nothing, or trickles its head, must
+# not hold a connection (and a file descriptor) for ever. Clients send a head at once.
+HEAD_SECONDS = 5.0
+# Connections served at once, at most; requests on connections beyond get a 503 in their API's
+# shape. Lower when the process may open fewer files (see connection_limit).
+MAX_CONNECTIONS = 4096
+# File descriptors kept for everything else: the listening and DNS sockets, the state file,
+# the workers' line to the world, the verifier's lookups.
+RESERVED_FDS = 128
+# The soft limit on open files is raised up to this (or the hard limit, if lower).
+WANTED_FDS = 65536
+BUSY = "the sandbox is serving too many connections at once; try again shortly"
 CONTROL_PREFIX = "/_sandbox"
 DASHBOARD_PREFIX = "/_sandbox/ui"
 
@@ -242,6 +259,18 @@ class ShutdownAnswer:
 # --- request heads -------------------------------------------------------------------------------
 
 
+def connection_limit() -> int:
+    """How many connections to serve at once: raises this process's soft limit on open files
+    as far as it may (the hard limit, up to WANTED_FDS), and keeps RESERVED_FDS of it aside."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = WANTED_FDS if hard == resource.RLIM_INFINITY else min(hard, WANTED_FDS)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return max(16, min(MAX_CONNECTIONS, soft - RESERVED_FDS))
+
+
 class _HeadTooLarge(Exception):
     """Raised from the HTTP parser's callbacks to stop it at a head over MAX_HEAD_BYTES."""
 
@@ -258,19 +287,52 @@ def http_protocol(render):
     `h11_max_incomplete_event_size` (set by the server) bounds the head instead.
     """
     try:
+        from uvicorn.protocols.http.flow_control import service_unavailable
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
         return None
+
+    async def busy(scope, receive, send) -> None:
+        """What a request over the connection limit gets: a 503 in its API's shape."""
+        error = ProviderError(503, BUSY)
+        await send_rendered(send, render(scope["path"], error), {"connection": "close"})
 
     class BoundedHeadProtocol(HttpToolsProtocol):
         _in_head = False
         _head_bytes = 0  # bytes read while in a head: what the parser holds but has not said
         _parsed_bytes = 0  # the request line and headers the parser has handed over
         _discarding: int | None = None  # after a 431: bytes still read and thrown away
+        _head_timer: asyncio.TimerHandle | None = None  # closes a connection whose head is late
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._await_head()
+
+        def connection_lost(self, exc) -> None:
+            self._head_arrived()
+            super().connection_lost(exc)
+
+        def _await_head(self) -> None:
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_late)
+
+        def _head_arrived(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_late(self) -> None:
+            self._head_timer = None
+            self.transport.close()  # nothing to answer: no request was made
+
+        def _start_asgi_task(self, cycle, app) -> None:
+            # uvicorn's own 503 over limit_concurrency is plain text: answer in the API's shape
+            super()._start_asgi_task(cycle, busy if app is service_unavailable else app)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._in_head, self._head_bytes, self._parsed_bytes = True, 0, 0
+            self._await_head()  # from the request's first byte, if not from the connection's
 
         # The request line and the headers are counted as the parser hands them over, so a head
         # read whole in one go is refused before uvicorn parses its URL: a URL over 64 KiB makes
@@ -299,6 +361,7 @@ def http_protocol(render):
 
         def on_headers_complete(self) -> None:
             self._in_head = False
+            self._head_arrived()
             super().on_headers_complete()
 
         def data_received(self, data: bytes) -> None:

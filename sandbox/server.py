@@ -14,7 +14,7 @@ import uvicorn
 from .app import ErrorRenderer, build_asgi
 from .core import Sandbox
 from .dispatch import AbortConnection
-from .limits import check_exposure, http_protocol
+from .limits import check_exposure, connection_limit, http_protocol
 
 # The cyclic garbage collector's thresholds while serving. With Python's defaults (700, 10, 10)
 # a growing store triggers full collections that scan every domain: 218 ms pauses at 20,000
@@ -71,6 +71,7 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
         lifespan="off",
         timeout_graceful_shutdown=2,
         h11_max_incomplete_event_size=64 * 1024,
+        limit_concurrency=connection_limit(),  # beyond: a 503 in the API's shape
     )
     # after the Config, which configures logging; added once (a logger's filters are a set)
     logging.getLogger("uvicorn.error").addFilter(one_line_aborts)
