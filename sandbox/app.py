@@ -1,6 +1,7 @@
 """The HTTP front end, as served, outside in:
 
     RequestRecorder       notes the requests the world did not see (refused before Connexion)
+    BrowserGuard          the control API and dashboard: no web page's requests (sandbox.limits)
     ControlToken          the control API's bearer token, once one is set (sandbox.limits)
     RequestLimits         bodies and heads too large: 413/431 in the provider's shape
     ShutdownAnswer        a 503 for requests cut off by the end of a graceful shutdown
@@ -55,14 +56,15 @@ def build_asgi(sandbox: Sandbox, world=None):
     `world`: by default the sandbox in this process (LocalWorld); a RemoteWorld in a
     `serve --workers` worker.
     """
-    from .limits import ControlToken, RequestLimits, ShutdownAnswer
+    from .limits import BrowserGuard, ControlToken, RequestLimits, ShutdownAnswer
 
     world = world or LocalWorld(sandbox)
     render = ErrorRenderer(sandbox).render
     apis = _connexion(world)
     front = Front(apis, WSGIMiddleware(dashboard_app()))
     guarded = RequestLimits(ShutdownAnswer(front, render), render)
-    return RequestRecorder(ControlToken(guarded, sandbox, render), sandbox, world)
+    controlled = BrowserGuard(ControlToken(guarded, sandbox, render), sandbox, render)
+    return RequestRecorder(controlled, sandbox, world)
 
 
 def _connexion(world) -> ConnexionMiddleware:

@@ -67,6 +67,7 @@ def cmd_serve(args) -> int:
     )
     sandbox.rate_limits.enabled = args.rate_limits
     sandbox.control_token = args.control_token or os.environ.get(TOKEN_ENV) or None
+    sandbox.allowed_hosts = {name.lower().rstrip(".") for name in args.allowed_host or ()}
     from .limits import ExposedWithoutToken, check_exposure
 
     try:
@@ -569,6 +570,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help="require 'Authorization: Bearer TOKEN' on every control API call (default "
         f"${TOKEN_ENV}); needed to listen on an address other than loopback",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a host name clients reach the control API and dashboard by, repeatable (they "
+        "answer at localhost, IP addresses and --host's name; any other name is refused, so "
+        "no web page can reach them by DNS rebinding)",
     )
     serve.add_argument(
         "--state",

@@ -74,6 +74,9 @@ class Sandbox:
         self._ticker: threading.Thread | None = None
         # Set by `serve --control-token`: then every control call must carry it (sandbox.limits).
         self.control_token: str | None = None
+        # Names (besides localhost and IP addresses) the control API and dashboard answer at:
+        # `serve --allowed-host`, and the name `serve --host` was given (sandbox.limits).
+        self.allowed_hosts: set[str] = set()
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0
         self.after_steps = None

@@ -5,6 +5,10 @@
   or is answered 401 in the control API's error shape. The dashboard's page and static files
   stay open (they hold no data); the page sends the token on each control call it makes.
 - `check_exposure`: `serve` bound to an address other than loopback refuses to start without one.
+- `BrowserGuard`: the control API and the dashboard refuse what a web page could make a browser
+  send them: a request whose Host is a name they do not answer at (DNS rebinding), one a
+  browser marks as cross-site (Origin, Sec-Fetch-Site), and a state-changing control call whose
+  body is not JSON (a form post).
 - `RequestLimits`: request bodies over the limit are answered 413 in the shape of the provider
   whose mount the request hit, before any of the body reaches the app; heads too large, 431.
 - `http_protocol`: uvicorn's fast HTTP parser accepts request heads of any size; this variant
@@ -143,6 +147,112 @@ def _bearer(scope) -> bytes | None:
     value = _header(scope, b"authorization") or b""
     scheme, _, token = value.partition(b" ")
     return token.strip() if scheme.lower() == b"bearer" and token.strip() else None
+
+
+# --- browsers ----------------------------------------------------------------------------------
+
+# What a browser's Sec-Fetch-Site says of a request made by a page of another origin.
+_CROSS_SITE = (b"cross-site", b"same-site")  # same-site: another port of the same host, too
+_READ_ONLY = ("GET", "HEAD", "OPTIONS")
+SCENARIO_PATH = CONTROL_PREFIX + "/scenario"
+
+
+class BrowserGuard:
+    """ASGI wrapper keeping web pages away from the control API and the dashboard.
+
+    A page on another origin, opened in a browser on the machine, can send requests to the
+    sandbox: simple ones (a form post, a bodiless `fetch(..., {mode: "no-cors"})`) go without
+    asking, and through DNS rebinding even as if from the sandbox's own origin. Browsers say
+    where a request comes from (Origin, Sec-Fetch-Site) and which name it was sent to (Host);
+    clients that are not browsers (the CLI, SDKs, curl) send neither Origin nor Sec-Fetch-Site.
+    The providers' APIs are left alone: they answer any Host, as a real API behind a proxy does.
+    """
+
+    def __init__(self, app, sandbox: Sandbox, render):
+        self.app, self.sandbox, self.render = app, sandbox, render
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.sandbox.provider_for(_normal_path(scope["path"])):
+            return await self.app(scope, receive, send)
+        refusal = self._refusal(scope)
+        if refusal is None:
+            return await self.app(scope, receive, send)
+        await send_rendered(send, self.render(CONTROL_PREFIX, refusal))
+
+    def _refusal(self, scope) -> ProviderError | None:
+        host = (_header(scope, b"host") or b"").decode("latin-1")
+        if host and not self._answers_at(host):
+            return ProviderError(
+                403,
+                f"this sandbox's control API and dashboard answer at localhost, its IP addresses "
+                f"and the names given with `serve --allowed-host`, not at {_host_name(host)!r}",
+            )
+        if self._cross_site(scope, host):
+            return ProviderError(
+                403,
+                "a request from another site (a web page's) is refused: the control API and the "
+                "dashboard take requests from their own pages and from clients such as the CLI",
+            )
+        if scope["method"] not in _READ_ONLY and not _json_or_nothing(scope):
+            what = "JSON (YAML at /_sandbox/scenario)"
+            return ProviderError(415, f"the control API takes {what}; send no body, or that")
+        return None
+
+    def _answers_at(self, host: str) -> bool:
+        """True for an IP address (a page cannot make a browser send one in place of its own
+        host name), localhost and its subdomains (RFC 6761: never looked up in DNS), and the
+        names this sandbox was told it is reached by."""
+        name = _host_name(host)
+        if name == "localhost" or name.endswith(".localhost"):
+            return True
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_address(name)
+            return True
+        return name in self.sandbox.allowed_hosts
+
+    @staticmethod
+    def _cross_site(scope, host: str) -> bool:
+        site = _header(scope, b"sec-fetch-site")
+        if site in _CROSS_SITE and not _opens_the_dashboard(scope):
+            return True
+        origin = _header(scope, b"origin")
+        own = (f"http://{host}".encode("latin-1"), f"https://{host}".encode("latin-1"))
+        return origin is not None and origin.lower() not in own
+
+
+def _host_name(host: str) -> str:
+    """The name or address of a Host header, lower-case, without port, brackets or final dot."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name, colon, port = host.rpartition(":")
+    return (name if colon and port.isdigit() else host).rstrip(".")
+
+
+def _opens_the_dashboard(scope) -> bool:
+    """A link from another site to the dashboard's page opens it: the page holds no data, and
+    what it asks the control API afterwards comes from its own origin."""
+    return (
+        scope["method"] == "GET"
+        and _normal_path(scope["path"]).rstrip("/") == DASHBOARD_PREFIX
+        and _header(scope, b"sec-fetch-mode") == b"navigate"
+        and _header(scope, b"sec-fetch-dest") == b"document"
+    )
+
+
+def _json_or_nothing(scope) -> bool:
+    """True when a request's body, if it has one, is declared JSON (or YAML for a scenario):
+    what no HTML form can send (forms send urlencoded, multipart or text/plain bodies)."""
+    kind = _header(scope, b"content-type")
+    if kind is None:
+        return _header(scope, b"content-length") in (None, b"0") and not _header(
+            scope, b"transfer-encoding"
+        )
+    media = kind.split(b";")[0].strip().lower()
+    if media == b"application/json" or media.endswith(b"+json"):
+        return True
+    yaml = media in (b"application/yaml", b"application/x-yaml", b"text/yaml")
+    return yaml and _normal_path(scope["path"]).rstrip("/") == SCENARIO_PATH
 
 
 # --- request bodies ------------------------------------------------------------------------------

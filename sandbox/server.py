@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import ipaddress
 import logging
 import socket
 import threading
@@ -28,6 +29,14 @@ def settle_gc() -> None:
     out of every later collection, and collections come less often."""
     gc.freeze()
     gc.set_threshold(*SERVING_GC_THRESHOLDS)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def bind_tcp(host: str, port: int) -> socket.socket:
@@ -91,6 +100,8 @@ class SandboxServer:
         self.sandbox = sandbox or Sandbox()
         self.durable = durable  # a sandbox.durable.Durable: save the world after each change
         self.host, self._requested_port = host, port
+        if not _is_address(host):  # clients reach it by that name: the control API answers it
+            self.sandbox.allowed_hosts.add(host.lower().rstrip("."))
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._port = port

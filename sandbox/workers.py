@@ -52,6 +52,7 @@ class WorkerSettings:
     world_address: str
     authkey: bytes
     control_token: str | None
+    allowed_hosts: frozenset[str]
     seed: int
     parent_pid: int
 
@@ -61,6 +62,7 @@ def run_worker(settings: WorkerSettings, sock, ready) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # uvicorn re-raises it once stopped
     sandbox = Sandbox(seed=settings.seed)  # never started: mounts, documents, error shapes
     sandbox.control_token = settings.control_token
+    sandbox.allowed_hosts = set(settings.allowed_hosts)
     world = RemoteWorld(settings.world_address, settings.authkey, sandbox)
     server = uvicorn.Server(uvicorn_config(build_asgi(sandbox, world), sandbox))
     watch = threading.Thread(target=_watch, args=(server, ready, settings.parent_pid), daemon=True)
@@ -148,7 +150,12 @@ class WorkerPool(SandboxServer):
             authkey = os.urandom(32)
             world = WorldService(self.sandbox, self.durable).serving(address, authkey).start()
             settings = WorkerSettings(
-                address, authkey, self.sandbox.control_token, self.sandbox.seed, os.getpid()
+                address,
+                authkey,
+                self.sandbox.control_token,
+                frozenset(self.sandbox.allowed_hosts),
+                self.sandbox.seed,
+                os.getpid(),
             )
             self.workers = [Worker(settings, self._socket) for _ in range(self.worker_count)]
             deadline = time.monotonic() + STARTUP_SECONDS
