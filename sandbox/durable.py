@@ -198,7 +198,7 @@ class Durable:
                 self.file.write(scenario.export_world(self.sandbox))
             except sqlite3.Error as exc:
                 self._undo(exc)
-                raise SaveFailed(f"{self.file.path}: {exc}") from None
+                raise SaveFailed(str(exc)) from None  # the log names the file; clients need not
             self._saved, self._steps_saved = covered, steps
             if self._failing:
                 self._failing = False
