@@ -82,8 +82,10 @@ OPERATIONS: dict[str, list[dict]] = {
             # names are refused so a typo never silently does nothing), an HTTP fault's
             # operation must be one of that provider's operationIds, and a registered credential
             # must be one that provider's clients can send (its own key format; a secret for
-            # Monite only). A schema-valid request breaking one of them is answered 400 with a
-            # sentence naming the rule.
+            # Monite only). A scenario file is checked against its own JSON Schema
+            # (GET /scenario/schema: draft 7, stricter than OpenAPI 3.0 can state) and each
+            # provider's vocabulary. A schema-valid request breaking one of them is answered 400
+            # with a sentence naming the rule.
             "include-operation-id": [
                 "add_dns_record",
                 "delete_dns_records",
@@ -91,6 +93,7 @@ OPERATIONS: dict[str, list[dict]] = {
                 "update_settings",
                 "add_http_fault",
                 "register_credential",
+                "load_scenario",
             ],
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
         }

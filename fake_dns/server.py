@@ -25,8 +25,11 @@ POLL_INTERVAL = 0.2
 # A TCP client must send each whole message within this many seconds, or is disconnected,
 # so a silent or trickling client cannot hold a thread forever.
 TCP_IDLE_TIMEOUT = 3.0
-# Concurrent TCP connections served; more are closed at once (DNS over TCP is a fallback).
-MAX_TCP_CONNECTIONS = 64
+# Concurrent TCP connections served. A newcomer beyond them takes the place of the connection
+# idle longest (RFC 7766, 6.2.3: a server may close idle connections when it needs the room);
+# only when none is idle is it closed at once. So clients keeping connections open and busy
+# cannot lock every other client out of DNS over TCP.
+MAX_TCP_CONNECTIONS = 128
 # Attempts at finding a port free for both UDP and TCP when port 0 is asked for.
 PORT_ATTEMPTS = 20
 # The longest name, in text without the final dot, that fits the 255 octets of a wire name.
@@ -66,7 +69,8 @@ class FakeDNS:
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
         self._threads: list[threading.Thread] = []
-        self._conns: dict[socket.socket, threading.Thread] = {}
+        # each open TCP connection: since when it has been idle (waiting for a message), or None
+        self._conns: dict[socket.socket, float | None] = {}
         self._conns_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -94,11 +98,14 @@ class FakeDNS:
         self._stop.set()
         self._wake_listeners()
         with self._conns_lock:
-            conns = list(self._conns.items())
-        for conn, _ in conns:
+            conns = list(self._conns)
+        for conn in conns:
             _shutdown(conn)  # wakes a connection thread blocked in recv()
-        for thread in self._threads + [t for _, t in conns]:
+        for thread in self._threads:
             thread.join(timeout=2 * POLL_INTERVAL + 0.5)
+        deadline = time.monotonic() + 2 * POLL_INTERVAL + 0.5
+        while self._conns and time.monotonic() < deadline:  # each thread removes its own
+            time.sleep(0.01)
         for sock in (self._udp, self._tcp):
             sock.close()
 
@@ -202,21 +209,41 @@ class FakeDNS:
 
     def _open_connection(self, conn: socket.socket, addr) -> None:
         with self._conns_lock:
-            if len(self._conns) >= MAX_TCP_CONNECTIONS or self._stop.is_set():
+            if self._stop.is_set() or (
+                len(self._conns) >= MAX_TCP_CONNECTIONS and not self._close_idlest()
+            ):
                 conn.close()
                 return
-            thread = threading.Thread(
-                target=self._tcp_connection, args=(conn, addr), name="fake-dns-conn", daemon=True
-            )
-            self._conns[conn] = thread
+            self._conns[conn] = None
+        thread = threading.Thread(
+            target=self._tcp_connection, args=(conn, addr), name="fake-dns-conn", daemon=True
+        )
         thread.start()
+
+    def _close_idlest(self) -> bool:
+        """Close the connection idle longest (its thread then lets go of it); False if none is
+        idle. Called with the connections' lock held."""
+        idle = [(since, conn) for conn, since in self._conns.items() if since is not None]
+        if not idle:
+            return False
+        _, idlest = min(idle, key=lambda pair: pair[0])
+        self._conns.pop(idlest)
+        _shutdown(idlest)  # wakes its thread in recv(): it ends as at the client's EOF
+        return True
+
+    def _mark(self, conn: socket.socket, idle: bool) -> None:
+        with self._conns_lock:
+            if conn in self._conns:
+                self._conns[conn] = time.monotonic() if idle else None
 
     def _tcp_connection(self, conn: socket.socket, addr) -> None:
         """Serve length-prefixed queries on one connection until EOF, idle timeout or stop."""
         try:
             while not self._stop.is_set():
                 deadline = time.monotonic() + TCP_IDLE_TIMEOUT
+                self._mark(conn, idle=True)
                 head = _recv_exact(conn, 2, deadline)
+                self._mark(conn, idle=False)
                 if head is None:
                     break
                 (length,) = struct.unpack("!H", head)

@@ -1,6 +1,7 @@
 """The HTTP front end, as served, outside in:
 
     RequestRecorder       notes the requests the world did not see (refused before Connexion)
+    BrowserGuard          the control API and dashboard: no web page's requests (sandbox.limits)
     ControlToken          the control API's bearer token, once one is set (sandbox.limits)
     RequestLimits         bodies and heads too large: 413/431 in the provider's shape
     ShutdownAnswer        a 503 for requests cut off by the end of a graceful shutdown
@@ -36,7 +37,7 @@ from . import documents
 from .apis import CONTROL_MOUNT
 from .auth import SECURITY_MAP
 from .dispatch import NOTED, RECEIVED_AT, Dispatcher, Refusals
-from .limits import ControlToken, RequestLimits, ShutdownAnswer
+from .limits import BrowserGuard, ControlToken, RequestLimits, ShutdownAnswer
 from .request import Answer
 from .ui import MOUNT as DASHBOARD_MOUNT
 from .ui import dashboard_app
@@ -61,7 +62,8 @@ def build_asgi(sandbox: Sandbox, world=None):
     apis = _connexion(world)
     front = Front(apis, WSGIMiddleware(dashboard_app()))
     guarded = RequestLimits(ShutdownAnswer(front, render), render)
-    return RequestRecorder(ControlToken(guarded, sandbox, render), sandbox, world)
+    controlled = BrowserGuard(ControlToken(guarded, sandbox, render), sandbox, render)
+    return RequestRecorder(controlled, sandbox, world)
 
 
 def _connexion(world) -> ConnexionMiddleware:

@@ -15,6 +15,21 @@ from .client import ControlClient, ControlError
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
 TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Exit statuses: what was asked cannot be done as asked (bad arguments, or the sandbox refused
+# them with a 4xx), and the reader of our output went away (as a tool killed by SIGPIPE).
+USAGE = 2
+CLOSED_PIPE = 128 + signal.SIGPIPE
+
+
+class UsageError(Exception):
+    """A command used wrongly; the message says how to use it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (usage and help stay one --help away)."""
+
+    def error(self, message: str):
+        self.exit(USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def duration(text: str) -> float:
@@ -52,6 +67,7 @@ def cmd_serve(args) -> int:
     )
     sandbox.rate_limits.enabled = args.rate_limits
     sandbox.control_token = args.control_token or os.environ.get(TOKEN_ENV) or None
+    sandbox.allowed_hosts = {name.lower().rstrip(".") for name in args.allowed_host or ()}
     from .limits import ExposedWithoutToken, check_exposure
 
     try:
@@ -96,16 +112,19 @@ def cmd_serve(args) -> int:
 
 def _open_state(sandbox, path: str, scenario_file: str | None):
     """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why) if not."""
-    from .durable import Durable, StateError
+    from .durable import Durable, SaveFailed, StateError
 
+    durable = None
     try:
         durable = Durable(sandbox, path)
         if durable.restore():
             note = f" (it wins over --scenario {scenario_file})" if scenario_file else ""
             print(f"domainsandbox: restored the world saved in {path}{note}")
         durable.save()  # the file holds a world from the start
-    except StateError as exc:
+    except (StateError, SaveFailed) as exc:
         print(f"domainsandbox: {exc}", file=sys.stderr)
+        if durable:
+            durable.close()
         return None
     return durable
 
@@ -212,7 +231,7 @@ def cmd_dns_rm(args) -> int:
     params = {"name": args.name} | ({"type": args.type.upper()} if args.type else {})
     if args.value is not None:
         if not args.type:
-            raise ControlError("dns rm --value needs a TYPE too")
+            raise UsageError("dns rm --value needs a TYPE too")
         params["value"] = args.value
     data = _call(args, "DELETE", "/dns/records", params=params)
     _show(args, data, lambda d: print(f"removed {d['removed']} record(s)"))
@@ -290,23 +309,32 @@ def cmd_verify(args) -> int:
 
 
 def cmd_clock(args) -> int:
-    action = args.action
+    action, value = args.action, args.value
     if action == "show":
+        if value:
+            raise UsageError(
+                f"clock: {value!r} is not an action; use freeze, unfreeze, advance or set"
+            )
         data = _call(args, "GET", "/clock")
     else:
-        if action in ("advance", "set") and not args.value:
-            raise ControlError(
-                f"clock {action} needs a value (advance 5m, set 2026-01-01T00:00:00Z)"
-            )
-        body = {
-            "freeze": {"freeze": True},
-            "unfreeze": {"freeze": False},
-            "advance": {"advance_seconds": duration(args.value) if action == "advance" else 0},
-            "set": {"set": args.value},
-        }[action]
-        data = _call(args, "POST", "/clock", json=body)
+        data = _call(args, "POST", "/clock", json=_clock_change(action, value))
     _show(args, data, lambda d: print(f"{d['now']}  ({'frozen' if d['frozen'] else 'running'})"))
     return 0
+
+
+def _clock_change(action: str, value: str | None) -> dict:
+    """The POST /clock body of `clock ACTION [VALUE]`."""
+    if action == "freeze":  # `freeze` and `freeze now`: here; `freeze ISO`: there
+        return {"freeze": True} | ({"set": value} if value and value != "now" else {})
+    if action == "unfreeze":
+        if value:
+            raise UsageError(f"clock unfreeze takes no value (got {value!r})")
+        return {"freeze": False}
+    if not value:
+        raise UsageError(f"clock {action} needs a value (advance 5m, set 2026-01-01T00:00:00Z)")
+    if action == "advance":
+        return {"advance_seconds": duration(value)}
+    return {"set": value}
 
 
 def cmd_reset(args) -> int:
@@ -438,12 +466,12 @@ def cmd_scenario(args) -> int:
                 print(response.text, end="")
             return 0
         if not args.file:
-            raise ControlError("scenario load needs a FILE")
+            raise UsageError("scenario load needs a FILE")
         try:
             with open(args.file, "rb") as file:
                 text = file.read()
         except OSError as exc:
-            raise ControlError(f"{args.file}: {exc.strerror}") from None
+            raise UsageError(f"{args.file}: {exc.strerror}") from None
         data = client.call(
             "POST", "/scenario", content=text, headers={"Content-Type": "application/yaml"}
         )
@@ -464,7 +492,9 @@ def cmd_settings(args) -> int:
     for pair in args.changes:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise ControlError(f"{pair!r}: write settings as name=seconds")
+            raise UsageError(
+                f"{pair!r}: write settings as name=duration (verify_delay_seconds=30s)"
+            )
         changes[key] = duration(value)
     path = f"/providers/{args.provider}/settings"
     data = _call(args, "PATCH", path, json=changes) if changes else _call(args, "GET", path)
@@ -477,6 +507,9 @@ def cmd_report(args) -> int:
 
     data = _call(args, "GET", "/report")
     if args.provider:
+        if args.provider not in data["providers"]:
+            known = ", ".join(data["providers"])
+            raise UsageError(f"report: unknown provider {args.provider!r}; known: {known}")
         data = {"providers": {args.provider: data["providers"][args.provider]}}
     _show(args, data, lambda d: print(render_table(d), end=""))
     return 0
@@ -504,7 +537,7 @@ def cmd_contract_run(args) -> int:
             junit_xml=args.junit_xml,
         )
     except ValueError as exc:
-        raise ControlError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
     return 0 if result.ok else 1
 
@@ -512,22 +545,30 @@ def cmd_contract_run(args) -> int:
 # --- parser -----------------------------------------------------------------------------------
 
 
-def _client(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse.ArgumentParser:
+    """The options of every command that drives a running sandbox. The main parser holds their
+    defaults; a command's own copy sets them only when given (after the command name)."""
+    given = {} if defaults else {"default": argparse.SUPPRESS}
     parser.add_argument(
-        "--url", default=DEFAULT_URL, help=f"the running sandbox (default {DEFAULT_URL})"
+        "--url",
+        help=f"the running sandbox (default {DEFAULT_URL})",
+        **({"default": DEFAULT_URL} if defaults else given),
     )
-    parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON answer", **given)
     parser.add_argument(
-        "--token", help=f"the sandbox's control token, if it has one (default ${TOKEN_ENV})"
+        "--token",
+        help=f"the sandbox's control token, if it has one (default ${TOKEN_ENV})",
+        **given,
     )
     return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="domainsandbox",
         description="A local, deterministic sandbox of email-domain APIs with a real, controllable DNS server.",
     )
+    _client(parser, defaults=True)  # --url, --json, --token also before the command
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="start the HTTP APIs and the DNS server")
@@ -556,6 +597,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help="require 'Authorization: Bearer TOKEN' on every control API call (default "
         f"${TOKEN_ENV}); needed to listen on an address other than loopback",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a host name clients reach the control API and dashboard by, repeatable (they "
+        "answer at localhost, IP addresses and --host's name; any other name is refused, so "
+        "no web page can reach them by DNS rebinding)",
     )
     serve.add_argument(
         "--state",
@@ -634,7 +683,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="show",
         choices=["show", "freeze", "unfreeze", "advance", "set"],
     )
-    clock.add_argument("value", nargs="?", help="a duration for advance (5m), an ISO time for set")
+    clock.add_argument(
+        "value",
+        nargs="?",
+        help="a duration for advance (5m); an ISO time for set, or for freeze (default: now)",
+    )
     clock.set_defaults(func=cmd_clock)
 
     reset = _client(sub.add_parser("reset", help="forget everything; optionally reseed"))
@@ -733,19 +786,33 @@ def _contract_parser(sub) -> None:
     )
     run.add_argument("--seed", type=int, default=DEFAULT_SEED)
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
-    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON"
+    )
     run.set_defaults(func=cmd_contract_run)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
-    except ControlError as exc:
-        print(f"domainsandbox: {exc}", file=sys.stderr)
-        return 1
+        code = args.func(args)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then ours to handle
+        return code
+    except (UsageError, argparse.ArgumentTypeError) as exc:
+        return _fail(exc, USAGE)
+    except ControlError as exc:  # a 4xx: the sandbox refused what was asked
+        return _fail(exc, USAGE if exc.status and 400 <= exc.status < 500 else 1)
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): end quietly, and let nothing flush to it again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(error: Exception, code: int) -> int:
+    print(f"domainsandbox: {error}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 from fake_dns.rdata import normalize_name, parse_value
 
 from . import scenario
-from .engine.clock import iso, utc
+from .engine.clock import OutOfRange, check_instant, iso, later, utc
 from .errors import ProviderError
-from .request import Answer
+from .request import Answer, json_bytes
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -176,6 +177,9 @@ class Control:
             return world, 200, {"Content-Type": "application/json"}
         return Answer(200, scenario.dump(world).encode(), [("content-type", "application/yaml")])
 
+    def get_scenario_schema(self):
+        return Answer(200, _schema_bytes(), [("content-type", "application/schema+json")])
+
     def load_scenario(self, body=None):
         if body is None or (isinstance(body, bytes) and not body.strip()):
             raise ProviderError(400, "scenario: the body is empty; send a YAML or JSON document")
@@ -290,21 +294,35 @@ class Control:
 
     def set_clock(self, body: dict):
         clock = self.sandbox.clock
+        instant, seconds = self._clock_change(body)  # all checked before anything changes
         if body.get("freeze") is True:
             clock.freeze()
-        if "set" in body:
-            try:
-                instant = utc(body["set"])
-            except ValueError:
-                raise ProviderError(400, f"set: {body['set']!r} is not an ISO-8601 time") from None
+        if instant is not None:
             self.sandbox.set_time(instant)
-        if body.get("advance_seconds"):
-            if body["advance_seconds"] < 0:
-                raise ProviderError(400, "advance_seconds: time only moves forward")
-            self.sandbox.advance(body["advance_seconds"])
+        if seconds:
+            self.sandbox.advance(seconds)
         if body.get("freeze") is False:
             clock.unfreeze()
         return clock.snapshot()
+
+    def _clock_change(self, body: dict) -> tuple:
+        """(the instant to set or None, the seconds to advance), or a 400 naming the field."""
+        instant = None
+        if "set" in body:
+            try:
+                instant = check_instant(utc(body["set"]))
+            except OutOfRange as exc:
+                raise ProviderError(400, f"set: {exc}", field="set") from None
+            except ValueError:
+                raise ProviderError(400, f"set: {body['set']!r} is not an ISO-8601 time") from None
+        seconds = body.get("advance_seconds") or 0
+        if seconds < 0:
+            raise ProviderError(400, "advance_seconds: time only moves forward")
+        try:
+            later(instant or self.sandbox.clock.now(), seconds)
+        except OutOfRange as exc:
+            raise ProviderError(400, f"advance_seconds: {exc}", field="advance_seconds") from None
+        return instant, seconds
 
     def reset(self, body: dict | None = None):
         self.sandbox.reset((body or {}).get("seed"))
@@ -327,6 +345,11 @@ class Control:
     def clear_report(self):
         self.sandbox.report.clear()
         return None, 204
+
+
+@cache
+def _schema_bytes() -> bytes:
+    return json_bytes(scenario.schema())
 
 
 def _fault_view(fault: dict) -> dict:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import errno
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from fake_dns import FakeDNS
 
 from .engine import publish as publishing
-from .engine.clock import Clock, iso
+from .engine.clock import MAX_DELAY_SECONDS, Clock, iso, later
 from .engine.credentials import Credentials
 from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
@@ -75,6 +76,9 @@ class Sandbox:
         self._ticker: threading.Thread | None = None
         # Set by `serve --control-token`: then every control call must carry it (sandbox.limits).
         self.control_token: str | None = None
+        # Names (besides localhost and IP addresses) the control API and dashboard answer at:
+        # `serve --allowed-host`, and the name `serve --host` was given (sandbox.limits).
+        self.allowed_hosts: set[str] = set()
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0
         self.after_steps = None
@@ -123,27 +127,42 @@ class Sandbox:
 
     # --- time ---------------------------------------------------------------------------------
 
-    def run_due(self) -> int:
-        """Run every scheduled step that is due now, in order. Returns how many ran."""
+    def run_due(self, seconds: float | None = None, wait: bool = True) -> int:
+        """Run the scheduled steps due now, in order, one at a time (a save or an export may
+        come in between). Returns how many ran.
+
+        A request lands steps on its way (`seconds`: start none after that long; the rest stay
+        due for the next request or the ticker) and leaves them to whoever is landing them
+        already (`wait=False`): a step may wait on DNS, and a request must not wait for
+        another tenant's steps.
+        """
         if self.store.next_due(self.clock.now()) is None:
             return 0  # the common case, answered without waiting for the world's lock
+        deadline = None if seconds is None else time.monotonic() + seconds
         ran = 0
-        with self._steps:
-            while domain := self.store.next_due(self.clock.now()):
+        while self._steps.acquire(blocking=wait):
+            try:
+                domain = self.store.next_due(self.clock.now())
+                if domain is None:
+                    break
                 domain.due_at = None  # the step sets the next one, possibly at this same instant
                 self.providers[domain.provider].on_due(domain)
                 ran += 1
-                if ran >= MAX_STEPS_PER_RUN:  # a step rescheduling itself forever must not hang
-                    log.error("more than %d scheduled steps due at once", MAX_STEPS_PER_RUN)
-                    break
-            self.steps_run += ran
+                self.steps_run += 1
+            finally:
+                self._steps.release()
+            if ran >= MAX_STEPS_PER_RUN:  # a step rescheduling itself forever must not hang
+                log.error("more than %d scheduled steps due at once", MAX_STEPS_PER_RUN)
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                break
         return ran
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running each scheduled step at its own instant on the way."""
         ran = 0
         with self._steps:
-            target = self.clock.now() + timedelta(seconds=seconds)
+            target = later(self.clock.now(), seconds)  # OutOfRange before anything moves
             while (domain := self.store.next_due(target)) is not None:
                 if domain.due_at > self.clock.now():
                     self.clock.set(domain.due_at)
@@ -188,8 +207,14 @@ class Sandbox:
                 f"known: {', '.join(sorted(current))}"
             )
         for key, value in changes.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"setting {key} must be a number of seconds, 0 or more")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= MAX_DELAY_SECONDS  # also keeps NaN out
+            ):
+                raise ValueError(
+                    f"setting {key} must be a number of seconds from 0 to {MAX_DELAY_SECONDS}"
+                )
 
     def update_settings(self, provider: str, changes: dict) -> dict:
         """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""
@@ -224,8 +249,11 @@ class Sandbox:
 
     # --- world --------------------------------------------------------------------------------
 
-    def reset(self, seed: int | None = None) -> None:
-        """Forget every domain, record, fault and request; reseed identities."""
+    def reset(self, seed: int | None = None, keep_logs: bool = False) -> None:
+        """Forget every domain, record, fault and request; reseed identities.
+
+        `keep_logs`: keep the request and DNS query logs (they describe the session, which a
+        world put back as it was saved goes on with)."""
         with self._steps:
             if seed is not None:
                 self.seed = seed
@@ -236,10 +264,11 @@ class Sandbox:
             self.credentials.clear()
             self.report.expecting = False  # a test that ended inside expecting_errors()
             self.store.clear()
-            self.requests.clear()
             self.dns.zone.clear()
             self.dns.faults.clear()
-            self.dns.queries.clear()
+            if not keep_logs:
+                self.requests.clear()
+                self.dns.queries.clear()
             for name, provider in self.providers.items():
                 provider.reset()
                 self._settings[name] = dict(provider.settings_defaults)

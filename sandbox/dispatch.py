@@ -38,7 +38,8 @@ _ABORT_PROMISED_BYTES = b"1024"
 
 
 class AbortConnection(Exception):
-    """Raised mid-response so the server drops the connection (an injected network failure)."""
+    """Raised mid-response so the server drops the connection (an injected network failure).
+    The server logs it in one line, not as a traceback (sandbox.server.one_line_aborts)."""
 
 
 class Dispatcher:
@@ -106,16 +107,16 @@ class Dispatcher:
             answer = Answer.error(api.provider, error)
         answer.headers.extend(headers)
         scope["extensions"][NOTED] = True  # noted by the world, and being answered
-        await send_answer(send, answer)
+        await send_answer(send, answer, f"{scope['method']} {scope['path']}")
 
 
-async def send_answer(send, answer: Answer) -> None:
+async def send_answer(send, answer: Answer, what: str = "the request") -> None:
     if answer.latency_ms:
         await asyncio.sleep(answer.latency_ms / 1000)
     if answer.abort:
         headers = [(b"content-length", _ABORT_PROMISED_BYTES)]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        raise AbortConnection("injected abort")
+        raise AbortConnection(f"{what}: connection dropped mid-answer (an injected abort fault)")
     await send(
         {"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()}
     )

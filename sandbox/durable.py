@@ -10,12 +10,20 @@ a running clock are saved as they happen, and a GET that landed due steps saves 
 SQLite runs in WAL mode with synchronous=FULL: each commit is fsynced, and a crash leaves either
 the previous world or the new one, never a mix. Request logs and the client report are not kept:
 they describe a session, not the world.
+
+One `serve` holds the file (an exclusive flock): a second one on it refuses to start. A save
+that fails (disk full) puts the world back as it was last saved, and the request whose change
+could not be saved gets a 500 in its API's error shape: memory is never ahead of the file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -23,11 +31,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from . import scenario
-from .engine.clock import utc
+from .engine.clock import LATEST, utc
+from .errors import ProviderError
+from .limits import send_rendered
 
 if TYPE_CHECKING:
     from .core import Sandbox
 
+log = logging.getLogger(__name__)
 # Methods that never change the world: their answers are not waited on by a save.
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 # How long a writer waits for SQLite's lock before giving up (another process holding it).
@@ -46,11 +57,40 @@ class StateError(Exception):
     """The state file cannot be opened or read; the message says why."""
 
 
+class SaveFailed(ProviderError):
+    """A change that could not be saved: the world was put back as saved, the caller is told."""
+
+    def __init__(self, why: str):
+        super().__init__(500, f"the change could not be saved ({why}); it was undone: try again")
+
+
+def _hold(path: str) -> int:
+    """A descriptor of `path` holding an exclusive flock on it, or StateError.
+
+    flock, not SQLite's own (POSIX) locks, which it takes only while it writes. The descriptor
+    must stay open while SQLite uses the file: closing any descriptor of a file drops the
+    process's POSIX locks on it."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StateError(f"{path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StateError(
+            f"{path}: another `domainsandbox serve` is using this state file; stop it first, "
+            "or give this one a file of its own"
+        ) from None
+    return fd
+
+
 class StateFile:
-    """One SQLite file holding the latest world."""
+    """One SQLite file holding the latest world, held by this process alone."""
 
     def __init__(self, path: str):
         self.path = path
+        self._held = _hold(path)
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -59,8 +99,11 @@ class StateFile:
                 raise StateError(f"{path}: SQLite refused WAL mode ({mode})")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StateError(f"{path}: {exc}") from None
+        except (sqlite3.Error, StateError) as exc:
+            os.close(self._held)
+            raise StateError(
+                f"{path}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)
+            ) from None
         self._lock = threading.Lock()
 
     def read(self) -> tuple[dict, float] | None:
@@ -81,20 +124,22 @@ class StateFile:
         """Replace the saved world, in one transaction."""
         body = json.dumps(world, separators=(",", ":"), ensure_ascii=False)
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute(
                     "INSERT OR REPLACE INTO world (id, saved_at, body) VALUES (1, ?, ?)",
                     (time.time(), body),
                 )
+                self._db.execute("COMMIT")  # where a full disk is found, in WAL mode
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls some failures back by itself
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            os.close(self._held)  # after SQLite: see _hold
 
 
 class Durable:
@@ -108,43 +153,77 @@ class Durable:
         self._issued = 0  # changes announced so far
         self._saved = 0  # changes known to be on disk
         self._steps_saved = 0
+        self.undos = 0  # times the world was put back as saved, after a save failed
+        self._failing = False  # saves are failing: said once in the log, not at every try
 
-    def restore(self) -> bool:
+    def restore(self, keep_logs: bool = False) -> bool:
         """Load the saved world into the sandbox; False when the file holds none yet.
 
-        A running clock resumes as if it had kept running while the sandbox was down.
+        A running clock resumes as if it had kept running while the sandbox was down (up to
+        the last instant the clock shows). StateError says why a saved world does not load.
         """
         saved = self.file.read()
         if saved is None:
             return False
         world, saved_at = saved
-        clock = world.get("clock") or {}
-        if clock.get("now") and clock.get("frozen") is False:
-            downtime = timedelta(seconds=max(0.0, time.time() - saved_at))
-            world = world | {"clock": clock | {"now": (utc(clock["now"]) + downtime).isoformat()}}
+        if not isinstance(world, dict):
+            raise StateError(f"{self.file.path}: the saved world is not a scenario mapping")
         try:
-            scenario.load_world(self.sandbox, world)
+            scenario.load_world(self.sandbox, _resumed(world, saved_at), keep_logs)
         except scenario.ScenarioError as exc:
             raise StateError(f"{self.file.path}: the saved world does not load: {exc}") from None
         return True
 
-    def save(self) -> None:
+    def save(self, since: int | None = None) -> None:
         """Write the world as it stands now, covering every change finished before this call.
 
         Concurrent callers share writes: a caller whose change an already-written snapshot
         covers returns at once (group commit), so a burst of requests costs few fsyncs.
+        A write that fails puts the world back as saved and raises SaveFailed; so does a call
+        whose change began before such an undo (`since`: `undos` when it began), as the undo
+        may have taken that change away too.
         """
         with self._tickets:
             self._issued += 1
             ticket = self._issued
         with self._save_lock:
+            if since is not None and since != self.undos:
+                raise SaveFailed("an earlier change could not be saved, and the world was undone")
             if self._saved >= ticket:
                 return
             with self._tickets:
                 covered = self._issued  # every ticket so far belongs to a finished change
             steps = self.sandbox.steps_run
-            self.file.write(scenario.export_world(self.sandbox))
+            try:
+                self.file.write(scenario.export_world(self.sandbox))
+            except sqlite3.Error as exc:
+                self._undo(exc)
+                raise SaveFailed(str(exc)) from None  # the log names the file; clients need not
             self._saved, self._steps_saved = covered, steps
+            if self._failing:
+                self._failing = False
+                log.warning("saving to %s works again", self.file.path)
+
+    def _undo(self, error: Exception) -> None:
+        """Put the world back as it was last saved: nothing unsaved stays visible."""
+        self.undos += 1
+        if not self._failing:
+            self._failing = True
+            log.error(
+                "could not save the world to %s (%s): changes are undone until saving works",
+                self.file.path,
+                error,
+            )
+        try:
+            self.restore(keep_logs=True)
+        except StateError as exc:  # the file cannot even be read back: say so, keep serving
+            log.error("could not put the world back as saved: %s", exc)
+
+    def save_if_possible(self) -> None:
+        """Save with nobody to answer (the ticker's steps, the last save at a stop): a failed
+        save has been logged and undone already."""
+        with contextlib.suppress(SaveFailed):
+            self.save()
 
     def behind(self) -> bool:
         """True when scheduled steps ran since the last save."""
@@ -152,30 +231,53 @@ class Durable:
 
     def attach(self) -> None:
         """Save after the steps the ticker runs on a running clock."""
-        self.sandbox.after_steps = self.save
+        self.sandbox.after_steps = self.save_if_possible
 
-    def wrap(self, app):
-        """The ASGI app, saving the world before answering any request that changed it."""
-        return _SaveBeforeAnswer(app, self)
+    def wrap(self, app, render):
+        """The ASGI app, saving the world before answering any request that changed it.
+        `render(path, error)`: a failed save's answer in the shape of the API at `path`."""
+        return _SaveBeforeAnswer(app, self, render)
 
     def close(self) -> None:
         self.sandbox.after_steps = None
         self.file.close()
 
 
+def _resumed(world: dict, saved_at: float) -> dict:
+    """`world` with a running clock moved on by the time since `saved_at`."""
+    clock = world.get("clock")
+    if not isinstance(clock, dict) or clock.get("frozen") is not False or not clock.get("now"):
+        return world
+    try:
+        now = utc(clock["now"])
+        downtime = timedelta(seconds=max(0.0, time.time() - saved_at))
+    except (TypeError, ValueError):
+        return world  # the load names what is wrong with it
+    resumed = now + min(downtime, max(LATEST - now, timedelta(0)))
+    return world | {"clock": clock | {"now": resumed.isoformat()}}
+
+
 class _SaveBeforeAnswer:
-    def __init__(self, app, durable: Durable):
-        self.app, self.durable = app, durable
+    def __init__(self, app, durable: Durable, render):
+        self.app, self.durable, self.render = app, durable, render
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         mutating = scope["method"] not in READ_ONLY_METHODS
+        since, replaced = self.durable.undos, False
 
         async def send_after_saving(message):
+            nonlocal replaced
+            if replaced:
+                return  # the answer was replaced by the failed save's
             if message["type"] == "http.response.start" and (mutating or self.durable.behind()):
                 # the handler has finished: its change is in the world, now make it durable
-                await asyncio.to_thread(self.durable.save)
+                try:
+                    await asyncio.to_thread(self.durable.save, since)
+                except SaveFailed as error:
+                    replaced = True
+                    return await send_rendered(send, self.render(scope["path"], error))
             await send(message)
 
         await self.app(scope, receive, send_after_saving)

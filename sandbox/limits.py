@@ -5,19 +5,28 @@
   or is answered 401 in the control API's error shape. The dashboard's page and static files
   stay open (they hold no data); the page sends the token on each control call it makes.
 - `check_exposure`: `serve` bound to an address other than loopback refuses to start without one.
+- `BrowserGuard`: the control API and the dashboard refuse what a web page could make a browser
+  send them: a request whose Host is a name they do not answer at (DNS rebinding), one a
+  browser marks as cross-site (Origin, Sec-Fetch-Site), and a state-changing control call whose
+  body is not JSON (a form post).
 - `RequestLimits`: request bodies over the limit are answered 413 in the shape of the provider
   whose mount the request hit, before any of the body reaches the app; heads too large, 431.
 - `http_protocol`: uvicorn's fast HTTP parser accepts request heads of any size; this variant
-  answers 431 (in the provider's shape) once a request line plus headers pass MAX_HEAD_BYTES.
+  answers 431 (in the provider's shape) once a request line plus headers pass MAX_HEAD_BYTES,
+  closes a connection whose head has not arrived within HEAD_SECONDS, and answers requests
+  over the connection limit (`connection_limit`) with a 503 in their API's shape.
 - `ShutdownAnswer`: requests cut off by the end of a graceful shutdown get a 503, not a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
+import logging
 import re
+import resource
 from typing import TYPE_CHECKING
 
 from .errors import ProviderError
@@ -38,6 +47,19 @@ DRAIN_BYTES = 64 * 1024 * 1024
 HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes"
 # How long a connection refused for its head may keep sending before it is closed.
 LINGER_SECONDS = 5.0
+# How long a request's line and headers may take to arrive, from the connection (or the
+# request's first byte): a client that connects and sends nothing, or trickles its head, must
+# not hold a connection (and a file descriptor) for ever. Clients send a head at once.
+HEAD_SECONDS = 5.0
+# Connections served at once, at most; requests on connections beyond get a 503 in their API's
+# shape. Lower when the process may open fewer files (see connection_limit).
+MAX_CONNECTIONS = 4096
+# File descriptors kept for everything else: the listening and DNS sockets, the state file,
+# the workers' line to the world, the verifier's lookups.
+RESERVED_FDS = 128
+# The soft limit on open files is raised up to this (or the hard limit, if lower).
+WANTED_FDS = 65536
+BUSY = "the sandbox is serving too many connections at once; try again shortly"
 CONTROL_PREFIX = "/_sandbox"
 DASHBOARD_PREFIX = "/_sandbox/ui"
 
@@ -77,7 +99,7 @@ def _header(scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _answer(send, rendered: tuple[bytes, int, dict], extra: dict | None = None) -> None:
+async def send_rendered(send, rendered: tuple[bytes, int, dict], extra: dict | None = None) -> None:
     body, status, headers = rendered
     headers = (extra or {}) | headers
     headers |= {"content-type": "application/json", "content-length": str(len(body))}
@@ -109,7 +131,7 @@ class ControlToken:
             return await self.app(scope, receive, send)
         error = ProviderError(401, "this sandbox's control API needs Authorization: Bearer <token>")
         challenge = {"www-authenticate": 'Bearer realm="domainsandbox"'}
-        await _answer(send, self.render(CONTROL_PREFIX, error), challenge)
+        await send_rendered(send, self.render(CONTROL_PREFIX, error), challenge)
 
     def _open(self, path: str) -> bool:
         """Provider APIs judge their own credentials; the dashboard's files hold no data."""
@@ -125,6 +147,112 @@ def _bearer(scope) -> bytes | None:
     value = _header(scope, b"authorization") or b""
     scheme, _, token = value.partition(b" ")
     return token.strip() if scheme.lower() == b"bearer" and token.strip() else None
+
+
+# --- browsers ----------------------------------------------------------------------------------
+
+# What a browser's Sec-Fetch-Site says of a request made by a page of another origin.
+_CROSS_SITE = (b"cross-site", b"same-site")  # same-site: another port of the same host, too
+_READ_ONLY = ("GET", "HEAD", "OPTIONS")
+SCENARIO_PATH = CONTROL_PREFIX + "/scenario"
+
+
+class BrowserGuard:
+    """ASGI wrapper keeping web pages away from the control API and the dashboard.
+
+    A page on another origin, opened in a browser on the machine, can send requests to the
+    sandbox: simple ones (a form post, a bodiless `fetch(..., {mode: "no-cors"})`) go without
+    asking, and through DNS rebinding even as if from the sandbox's own origin. Browsers say
+    where a request comes from (Origin, Sec-Fetch-Site) and which name it was sent to (Host);
+    clients that are not browsers (the CLI, SDKs, curl) send neither Origin nor Sec-Fetch-Site.
+    The providers' APIs are left alone: they answer any Host, as a real API behind a proxy does.
+    """
+
+    def __init__(self, app, sandbox: Sandbox, render):
+        self.app, self.sandbox, self.render = app, sandbox, render
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.sandbox.provider_for(_normal_path(scope["path"])):
+            return await self.app(scope, receive, send)
+        refusal = self._refusal(scope)
+        if refusal is None:
+            return await self.app(scope, receive, send)
+        await send_rendered(send, self.render(CONTROL_PREFIX, refusal))
+
+    def _refusal(self, scope) -> ProviderError | None:
+        host = (_header(scope, b"host") or b"").decode("latin-1")
+        if host and not self._answers_at(host):
+            return ProviderError(
+                403,
+                f"this sandbox's control API and dashboard answer at localhost, its IP addresses "
+                f"and the names given with `serve --allowed-host`, not at {_host_name(host)!r}",
+            )
+        if self._cross_site(scope, host):
+            return ProviderError(
+                403,
+                "a request from another site (a web page's) is refused: the control API and the "
+                "dashboard take requests from their own pages and from clients such as the CLI",
+            )
+        if scope["method"] not in _READ_ONLY and not _json_or_nothing(scope):
+            what = "JSON (YAML at /_sandbox/scenario)"
+            return ProviderError(415, f"the control API takes {what}; send no body, or that")
+        return None
+
+    def _answers_at(self, host: str) -> bool:
+        """True for an IP address (a page cannot make a browser send one in place of its own
+        host name), localhost and its subdomains (RFC 6761: never looked up in DNS), and the
+        names this sandbox was told it is reached by."""
+        name = _host_name(host)
+        if name == "localhost" or name.endswith(".localhost"):
+            return True
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_address(name)
+            return True
+        return name in self.sandbox.allowed_hosts
+
+    @staticmethod
+    def _cross_site(scope, host: str) -> bool:
+        site = _header(scope, b"sec-fetch-site")
+        if site in _CROSS_SITE and not _opens_the_dashboard(scope):
+            return True
+        origin = _header(scope, b"origin")
+        own = (f"http://{host}".encode("latin-1"), f"https://{host}".encode("latin-1"))
+        return origin is not None and origin.lower() not in own
+
+
+def _host_name(host: str) -> str:
+    """The name or address of a Host header, lower-case, without port, brackets or final dot."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name, colon, port = host.rpartition(":")
+    return (name if colon and port.isdigit() else host).rstrip(".")
+
+
+def _opens_the_dashboard(scope) -> bool:
+    """A link from another site to the dashboard's page opens it: the page holds no data, and
+    what it asks the control API afterwards comes from its own origin."""
+    return (
+        scope["method"] == "GET"
+        and _normal_path(scope["path"]).rstrip("/") == DASHBOARD_PREFIX
+        and _header(scope, b"sec-fetch-mode") == b"navigate"
+        and _header(scope, b"sec-fetch-dest") == b"document"
+    )
+
+
+def _json_or_nothing(scope) -> bool:
+    """True when a request's body, if it has one, is declared JSON (or YAML for a scenario):
+    what no HTML form can send (forms send urlencoded, multipart or text/plain bodies)."""
+    kind = _header(scope, b"content-type")
+    if kind is None:
+        return _header(scope, b"content-length") in (None, b"0") and not _header(
+            scope, b"transfer-encoding"
+        )
+    media = kind.split(b";")[0].strip().lower()
+    if media == b"application/json" or media.endswith(b"+json"):
+        return True
+    yaml = media in (b"application/yaml", b"application/x-yaml", b"text/yaml")
+    return yaml and _normal_path(scope["path"]).rstrip("/") == SCENARIO_PATH
 
 
 # --- request bodies ------------------------------------------------------------------------------
@@ -183,7 +311,7 @@ class RequestLimits:
         # Waiting for more of a body that has ended would wait for the client to give up.
         if more and (_header(scope, b"expect") or b"").lower() != b"100-continue":
             await _drain(receive, DRAIN_BYTES - already)
-        await _answer(send, self.render(scope["path"], error), {"connection": "close"})
+        await send_rendered(send, self.render(scope["path"], error), {"connection": "close"})
 
 
 async def _drain(receive, budget: int) -> None:
@@ -235,10 +363,31 @@ class ShutdownAnswer:
             if started:
                 raise
             error = ProviderError(503, "the sandbox is shutting down; try again once it is back")
-            await _answer(send, self.render(scope["path"], error), {"connection": "close"})
+            await send_rendered(send, self.render(scope["path"], error), {"connection": "close"})
 
 
 # --- request heads -------------------------------------------------------------------------------
+
+
+def connection_limit() -> int:
+    """How many connections to serve at once: raises this process's soft limit on open files
+    as far as it may (the hard limit, up to WANTED_FDS), and keeps RESERVED_FDS of it aside."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = WANTED_FDS if hard == resource.RLIM_INFINITY else min(hard, WANTED_FDS)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return max(16, min(MAX_CONNECTIONS, soft - RESERVED_FDS))
+
+
+class _HeadTooLarge(Exception):
+    """Raised from the HTTP parser's callbacks to stop it at a head over MAX_HEAD_BYTES."""
+
+
+_UVICORN = logging.getLogger("uvicorn.error")
+# Says nothing; not registered with logging, so no logging configuration turns it back on.
+_QUIET = logging.Logger("domainsandbox.quiet", level=logging.CRITICAL + 1)
 
 
 def http_protocol(render):
@@ -248,21 +397,81 @@ def http_protocol(render):
     `h11_max_incomplete_event_size` (set by the server) bounds the head instead.
     """
     try:
+        from uvicorn.protocols.http.flow_control import service_unavailable
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
         return None
 
+    async def busy(scope, receive, send) -> None:
+        """What a request over the connection limit gets: a 503 in its API's shape."""
+        error = ProviderError(503, BUSY)
+        await send_rendered(send, render(scope["path"], error), {"connection": "close"})
+
     class BoundedHeadProtocol(HttpToolsProtocol):
         _in_head = False
-        _head_bytes = 0
+        _head_bytes = 0  # bytes read while in a head: what the parser holds but has not said
+        _parsed_bytes = 0  # the request line and headers the parser has handed over
         _discarding: int | None = None  # after a 431: bytes still read and thrown away
+        _head_timer: asyncio.TimerHandle | None = None  # closes a connection whose head is late
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._await_head()
+
+        def connection_lost(self, exc) -> None:
+            self._head_arrived()
+            super().connection_lost(exc)
+
+        def _await_head(self) -> None:
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_late)
+
+        def _head_arrived(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_late(self) -> None:
+            self._head_timer = None
+            self.transport.close()  # nothing to answer: no request was made
+
+        def _start_asgi_task(self, cycle, app) -> None:
+            # uvicorn's own 503 over limit_concurrency is plain text: answer in the API's shape
+            super()._start_asgi_task(cycle, busy if app is service_unavailable else app)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._in_head, self._head_bytes = True, 0
+            self._in_head, self._head_bytes, self._parsed_bytes = True, 0, 0
+            self._await_head()  # from the request's first byte, if not from the connection's
+
+        # The request line and the headers are counted as the parser hands them over, so a head
+        # read whole in one go is refused before uvicorn parses its URL: a URL over 64 KiB makes
+        # that parse fail, which uvicorn answers with a plain-text 400.
+        def on_url(self, url: bytes) -> None:
+            super().on_url(url)
+            self._count(len(url))
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            super().on_header(name, value)
+            self._count(len(name) + len(value) + 4)
+
+        def _count(self, size: int) -> None:
+            self._parsed_bytes += size
+            if self._parsed_bytes > MAX_HEAD_BYTES:
+                # stops the parser; uvicorn then calls send_400_response, answered below. Its
+                # "Invalid HTTP request received." warning would be wrong here: not logged.
+                self.logger = _QUIET
+                raise _HeadTooLarge
+
+        def send_400_response(self, msg: str) -> None:
+            if self.logger is _QUIET:
+                self.logger = _UVICORN
+                return self._refuse()
+            super().send_400_response(msg)
 
         def on_headers_complete(self) -> None:
             self._in_head = False
+            self._head_arrived()
             super().on_headers_complete()
 
         def data_received(self, data: bytes) -> None:
@@ -272,9 +481,9 @@ def http_protocol(render):
                     self.transport.close()
                 return
             super().data_received(data)
-            if self._in_head and not self.transport.is_closing():
+            if self._in_head and self._discarding is None and not self.transport.is_closing():
                 self._head_bytes += len(data)  # counted after parsing: a body never counts
-                if self._head_bytes > MAX_HEAD_BYTES:
+                if self._head_bytes > MAX_HEAD_BYTES:  # one header streamed without end
                     self._refuse()
 
         def _refuse(self) -> None:

@@ -4,31 +4,41 @@ A scenario holds the seed (and how far identities have been drawn), the clock, e
 domains with their records, results and states, provider settings and state (tokens...), the DNS
 records and faults, HTTP faults, whether rate limits apply and the registered credentials.
 Exporting a world and loading the export gives the same world: exporting again yields the same
-bytes. Loading is all or nothing: the whole file is checked and built aside, then swapped in at
-once.
+bytes. Loading is all or nothing:
+the whole file is checked (against the published schema, schemas/scenario.schema.json, then
+against each provider's vocabulary) and built aside, then swapped in at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import fastjsonschema
 import yaml
+from jsonschema import Draft7Validator
 
 from fake_dns import Faults, Zone
 from fake_dns.clock import iso as exact_iso
-from fake_dns.rdata import normalize_name, normalize_type
+from fake_dns.rdata import normalize_name
 
-from .engine.clock import utc
+from .engine.clock import EARLIEST, OutOfRange, check_instant, iso, utc
 from .engine.ids import Ids
 from .engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
+from .providers.base import valid_hostname
 
 if TYPE_CHECKING:
     from .core import Sandbox
 
 FORMAT = 1
 _TIME_TAG = "$time"
+SCHEMA_FILE = Path(__file__).parent / "schemas" / "scenario.schema.json"
+# Schema errors said at once (a file with a typo repeated 200 times gets one line, not 200).
+SAID_ERRORS = 3
 
 
 class ScenarioError(ValueError):
@@ -136,70 +146,249 @@ def parse(text: str | bytes) -> dict:
     return data
 
 
+@cache
+def schema() -> dict:
+    """The JSON Schema of scenario files (GET /_sandbox/scenario/schema answers it)."""
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+@cache
+def _fits():
+    """The schema compiled to Python: about twenty times faster than walking it, which matters
+    when a state file of thousands of domains is loaded at start."""
+    return fastjsonschema.compile(schema())
+
+
+def check(world) -> None:
+    """Raise ScenarioError, naming the entry and the key, unless `world` fits the schema."""
+    if not isinstance(world, dict):
+        raise ScenarioError("a scenario is a mapping (seed, clock, domains, dns, ...)")
+    try:
+        _fits()(world)
+    except fastjsonschema.JsonSchemaValueException as refused:
+        raise ScenarioError(_refusal(world, refused)) from None
+
+
+def _refusal(world: dict, refused) -> str:
+    """Why `world` does not fit, from jsonschema (slower, but it finds every error and says
+    which key of which entry); the compiled check's own words should it find nothing."""
+    errors = list(Draft7Validator(schema()).iter_errors(world))
+    if not errors:
+        return refused.message.replace("data.", "", 1)
+    errors.sort(key=lambda e: _file_order(e, world))
+    errors = [e for i, e in enumerate(errors) if not _same_missing(e, errors[i - 1] if i else None)]
+    said = "; ".join(_schema_error(e, world) for e in errors[:SAID_ERRORS])
+    more = len(errors) - SAID_ERRORS
+    return said + (f" (and {more} more)" if more > 0 else "")
+
+
+def _file_order(error, world) -> list[int]:
+    """Where the error is in the file: the position of each key and index on its path."""
+    order, node = [], world
+    for part in error.absolute_path:
+        order.append(part if isinstance(part, int) else list(node).index(part))
+        node = node[part]
+    return order
+
+
+def _same_missing(error, before) -> bool:
+    """True for a second missing key of one entry: the first error names them all."""
+    return (
+        before is not None
+        and error.validator == before.validator == "required"
+        and error.absolute_path == before.absolute_path
+    )
+
+
+def _schema_error(error, world: dict) -> str:
+    if error.validator == "anyOf" and error.context:  # "a date-time, or null": not the null
+        not_null = [e for e in error.context if e.validator_value != "null"]
+        return _schema_error((not_null or error.context)[0], world)
+    path = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return f"{_where(path, world) if path else 'the scenario'}: missing {', '.join(missing)}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(known), key=str)
+        return f"{_where([*path, unknown[0]], world)}: unknown key; use one of {', '.join(known)}"
+    if error.validator == "enum":
+        words = ", ".join(map(str, error.validator_value))
+        what = f"{error.instance!r} is not one of {words}"
+    elif error.validator == "pattern" and "description" in error.schema:  # an instant
+        what = f"{error.instance!r} is not {error.schema['description'][0].lower()}"
+        what += error.schema["description"][1:].rstrip(".")
+    elif error.validator == "const":
+        what = f"{error.instance!r} is not supported (expected {error.validator_value!r})"
+    else:
+        what = error.message
+    return f"{_where(path, world)}: {what}" if path else what
+
+
+def _where(path: list, world: dict) -> str:
+    """'domains[2] (monite mail.example.com): records[0].type', from a path in `world`."""
+    if len(path) >= 2 and path[0] == "domains" and isinstance(path[1], int):
+        entry, rest = _domain_label(path[1], world["domains"][path[1]]), path[2:]
+    elif len(path) >= 3 and path[:2] == ["dns", "records"] and isinstance(path[2], int):
+        entry, rest = _record_label(path[2], world["dns"]["records"][path[2]]), path[3:]
+    else:
+        entry, rest = _dotted(path), []
+    return f"{entry}: {_dotted(rest)}" if rest else entry
+
+
+def _dotted(path: list) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f"{'.' if text else ''}{part}"
+    return text
+
+
+def _domain_label(i: int, entry) -> str:
+    if isinstance(entry, dict):
+        return f"domains[{i}] ({entry.get('provider')} {entry.get('name')})"
+    return f"domains[{i}]"
+
+
+def _record_label(i: int, record) -> str:
+    return f"dns.records[{i}] ({record.get('name') if isinstance(record, dict) else record})"
+
+
 def _entry(where: str, build):
+    """build(), its ValueError (or a slip the schema let through) said as `where: why`."""
     try:
         return build()
     except ScenarioError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ScenarioError(f"{where}: {detail}") from None
 
 
-def _load_record(entry: dict) -> RequiredRecord:
-    record = RequiredRecord(**(entry | {"rule": Rule(entry["rule"])}))
-    normalize_name(record.name)
-    if normalize_type(record.type) != record.type:
-        raise ValueError(f"record type {record.type!r} must be written in capitals")
-    return record
+def _at(key: str, build):
+    """build(), with any ValueError it raises said as `key: why`."""
+    try:
+        return build()
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"{key}: {detail}") from None
+
+
+def _instant(value) -> datetime:
+    """An instant of the file: RFC 3339, from year 1000 (what the documents can write)."""
+    instant = utc(value)
+    if instant < EARLIEST:
+        raise OutOfRange(f"{value} is before {iso(EARLIEST)}")
+    return instant
+
+
+def _optional_instant(entry: dict, key: str) -> datetime | None:
+    return _at(key, lambda: _instant(entry[key])) if entry.get(key) else None
+
+
+def _word(provider, key: str, word: str) -> str:
+    """`word` if it is one of the provider's status words."""
+    if word not in provider.statuses:
+        raise ValueError(
+            f"{key}: {word!r} is not a {provider.name} status; use one of "
+            + ", ".join(provider.statuses)
+        )
+    return word
+
+
+def _load_record(provider, entry: dict, where: str) -> RequiredRecord:
+    kind = entry["kind"]
+    if provider.record_kinds and kind not in provider.record_kinds:
+        raise ValueError(
+            f"{where}.kind: {kind!r} is not a {provider.name} record kind; use one of "
+            + ", ".join(provider.record_kinds)
+        )
+    _at(f"{where}.name", lambda: normalize_name(entry["name"]))
+    return _at(where, lambda: RequiredRecord(**(entry | {"rule": Rule(entry["rule"])})))
+
+
+def _load_records(provider, entries: list) -> dict[str, RequiredRecord]:
+    by_kind = {}
+    for i, entry in enumerate(entries):
+        record = _load_record(provider, entry, f"records[{i}]")
+        if record.kind in by_kind:
+            raise ValueError(f"records[{i}].kind: a second record of kind {record.kind!r}")
+        by_kind[record.kind] = record
+    return by_kind
+
+
+def _load_result(record: RequiredRecord, result: dict) -> CheckResult:
+    return CheckResult(
+        record,
+        Outcome(result["outcome"]),
+        result.get("reason"),
+        tuple(result.get("found") or ()),
+        _optional_instant(result, "checked_at"),
+    )
 
 
 def _load_domain(sandbox: Sandbox, entry: dict) -> Domain:
-    if entry["provider"] not in sandbox.providers:
-        raise ValueError(f"unknown provider {entry['provider']!r}")
-    records = [_load_record(r) for r in entry.get("records", [])]
-    by_kind = {r.kind: r for r in records}
+    provider = sandbox.providers[entry["provider"]]
+    name = entry["name"].lower()
+    if not valid_hostname(name):
+        raise ValueError(
+            f"name: {entry['name']!r} is not a host name (letters, digits and hyphens, "
+            "in two labels or more)"
+        )
+    by_kind = _load_records(provider, entry.get("records", []))
     results = {}
     for kind, result in (entry.get("results") or {}).items():
         if kind not in by_kind:
-            raise ValueError(f"result for unknown record kind {kind!r}")
-        results[kind] = CheckResult(
-            by_kind[kind],
-            Outcome(result["outcome"]),
-            result.get("reason"),
-            tuple(result.get("found") or ()),
-            utc(result["checked_at"]) if result.get("checked_at") else None,
-        )
-    optional_time = lambda key: utc(entry[key]) if entry.get(key) else None  # noqa: E731
+            raise ValueError(f"results.{kind}: the domain has no record of kind {kind!r}")
+        results[kind] = _at(f"results.{kind}", lambda k=kind, r=result: _load_result(by_kind[k], r))
+    timeline = [
+        {
+            "at": _at(f"timeline[{i}].at", lambda t=t: _instant(t["at"])),
+            "status": _word(provider, f"timeline[{i}].status", t["status"]),
+        }
+        for i, t in enumerate(entry.get("timeline", []))
+    ]
+    created_at = _at("created_at", lambda: _instant(entry["created_at"]))
     return Domain(
-        provider=entry["provider"],
-        id=str(entry["id"]),
-        name=str(entry["name"]).lower(),
-        owner=str(entry["owner"]),
-        created_at=utc(entry["created_at"]),
-        updated_at=utc(entry.get("updated_at") or entry["created_at"]),
-        status=str(entry["status"]),
-        records=records,
+        provider=provider.name,
+        id=entry["id"],
+        name=name,
+        owner=entry["owner"],
+        created_at=created_at,
+        updated_at=_optional_instant(entry, "updated_at") or created_at,
+        status=_word(provider, "status", entry["status"]),
+        records=list(by_kind.values()),
         results=results,
-        attrs=decode(entry.get("attrs") or {}),
-        timeline=[{"at": utc(t["at"]), "status": t["status"]} for t in entry.get("timeline", [])],
-        due_at=optional_time("next_step_at"),
-        checks=int(entry.get("checks", 0)),
-        last_checked_at=optional_time("last_checked_at"),
+        attrs=_at("attrs", lambda: decode(entry.get("attrs") or {})),
+        timeline=timeline,
+        due_at=_optional_instant(entry, "next_step_at"),
+        checks=entry.get("checks", 0),
+        last_checked_at=_optional_instant(entry, "last_checked_at"),
     )
+
+
+def _load_domains(sandbox: Sandbox, entries: list) -> list[Domain]:
+    domains, seen = [], set()
+    for i, entry in enumerate(entries):
+        where = _domain_label(i, entry)
+        domain = _entry(where, lambda e=entry: _load_domain(sandbox, e))
+        if (domain.provider, domain.id) in seen:
+            raise ScenarioError(f"{where}: id: {domain.id} is another domain's id")
+        seen.add((domain.provider, domain.id))
+        domains.append(domain)
+    return domains
 
 
 def _load_zone(clock, records: list) -> Zone:
     zone = Zone(clock=clock)
     for i, record in enumerate(records):
         _entry(
-            f"dns.records[{i}] ({record.get('name') if isinstance(record, dict) else record})",
+            _record_label(i, record),
             lambda r=record: zone.add(
                 r["name"],
                 r["type"],
                 r["value"],
                 ttl=r.get("ttl", 300),
-                visible_after=r.get("visible_after"),
+                visible_after=_optional_instant(r, "visible_after"),
             ),
         )
     return zone
@@ -221,72 +410,65 @@ def _load_dns_faults(faults: list) -> Faults:
     return loaded
 
 
+def _check_http_fault(sandbox: Sandbox, fault: dict) -> None:
+    sandbox.check_http_fault(fault)
+    provider, operation = sandbox.providers[fault["provider"]], fault.get("operation")
+    if operation and operation not in provider.operation_ids():
+        raise ValueError(f"operation: {operation!r} is not an operation of {provider.name}'s API")
+
+
 def _load_credentials(sandbox: Sandbox, registered: dict) -> dict[str, list[dict]]:
     """The registered credentials of a scenario, each checked as registering it would be."""
-    if not isinstance(registered, dict):
-        raise ScenarioError("credentials: a mapping of provider -> list of {key, secret?, revoked}")
-    loaded = {}
-    for name, entries in registered.items():
-        if name not in sandbox.providers:
-            raise ScenarioError(f"credentials.{name}: unknown provider")
-        loaded[name] = [
+    return {
+        name: [
             _entry(f"credentials.{name}[{i}]", lambda n=name, e=e: _load_credential(sandbox, n, e))
-            for i, e in enumerate(entries or [])
+            for i, e in enumerate(entries)
         ]
-    return loaded
+        for name, entries in registered.items()
+    }
 
 
 def _load_credential(sandbox: Sandbox, provider: str, entry: dict) -> dict:
     key, secret = sandbox.providers[provider].check_credential(entry["key"], entry.get("secret"))
     revoked = entry.get("revoked", False)
-    if not isinstance(revoked, bool):
-        raise ValueError("revoked must be true or false")
     return {"key": key} | ({"secret": secret} if secret is not None else {}) | {"revoked": revoked}
 
 
-def load_world(sandbox: Sandbox, world: dict) -> None:
-    """Replace the sandbox's world by `world`, or change nothing and raise ScenarioError."""
-    if world.get("format", FORMAT) != FORMAT:
-        raise ScenarioError(f"format {world['format']!r} is not supported (expected {FORMAT})")
-    seed = _entry("seed", lambda: int(world.get("seed", sandbox.seed)))
-    drawn = _entry("ids_drawn", lambda: int(world.get("ids_drawn", 0)))
-    clock = world.get("clock") or {}
-    now = _entry("clock.now", lambda: utc(clock["now"]) if clock.get("now") else None)
-    domains = [
-        _entry(
-            f"domains[{i}] ({d.get('provider')} {d.get('name')})"
-            if isinstance(d, dict)
-            else f"domains[{i}]",
-            lambda d=d: _load_domain(sandbox, d),
-        )
-        for i, d in enumerate(world.get("domains") or [])
-    ]
-    seen = set()
-    for i, domain in enumerate(domains):
-        if (domain.provider, domain.id) in seen:
-            raise ScenarioError(
-                f"domains[{i}] ({domain.provider} {domain.name}): duplicate id {domain.id}"
-            )
-        seen.add((domain.provider, domain.id))
-    dns = world.get("dns") or {}
-    zone = _load_zone(sandbox.clock, dns.get("records") or [])
-    dns_faults = _load_dns_faults(dns.get("faults") or [])
-    settings = world.get("settings") or {}
+def _check_provider_state(sandbox: Sandbox, name: str, state: dict) -> None:
+    """Load `state` into a throwaway copy of the provider: it must load before the real one
+    is touched."""
+    type(sandbox.providers[name])(sandbox).load_state(decode(state))
+
+
+def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
+    """Replace the sandbox's world by `world`, or change nothing and raise ScenarioError.
+
+    Everything is checked, against the schema and then against each provider's vocabulary,
+    and built aside before the world is touched. `keep_logs`: as Sandbox.reset.
+    """
+    check(world)
+    seed = world.get("seed", sandbox.seed)
+    drawn = world.get("ids_drawn", 0)
+    clock = world.get("clock", {})
+    now = _entry("clock.now", lambda: check_instant(utc(clock["now"]))) if "now" in clock else None
+    domains = _load_domains(sandbox, world.get("domains", []))
+    dns = world.get("dns", {})
+    zone = _load_zone(sandbox.clock, dns.get("records", []))
+    dns_faults = _load_dns_faults(dns.get("faults", []))
+    settings = world.get("settings", {})
     for name, changes in settings.items():
         _entry(f"settings.{name}", lambda n=name, c=changes: sandbox.check_settings(n, c))
-    provider_states = world.get("providers") or {}
-    for name in provider_states:
-        if name not in sandbox.providers:
-            raise ScenarioError(f"providers.{name}: unknown provider")
-    http_faults = world.get("http_faults") or []
+    provider_states = world.get("providers", {})
+    for name, state in provider_states.items():
+        _entry(f"providers.{name}", lambda n=name, s=state: _check_provider_state(sandbox, n, s))
+    http_faults = world.get("http_faults", [])
     for i, fault in enumerate(http_faults):
-        _entry(f"http_faults[{i}]", lambda f=fault: sandbox.check_http_fault(f))
-
-    credentials = _load_credentials(sandbox, world.get("credentials") or {})
+        _entry(f"http_faults[{i}]", lambda f=fault: _check_http_fault(sandbox, f))
+    credentials = _load_credentials(sandbox, world.get("credentials", {}))
 
     # Everything is valid: swap it in at once.
     with sandbox.world_lock():
-        sandbox.reset(seed)
+        sandbox.reset(seed, keep_logs)
         sandbox.ids = Ids(seed, drawn)
         if clock.get("frozen") is True:  # freeze first: a running clock would drift past `now`
             sandbox.clock.freeze()
@@ -304,5 +486,5 @@ def load_world(sandbox: Sandbox, world: dict) -> None:
             sandbox.store.add(domain)
         for fault in http_faults:
             sandbox.http_faults.add(**fault)
-        sandbox.rate_limits.enabled = bool(world.get("rate_limits", False))
+        sandbox.rate_limits.enabled = world.get("rate_limits", False)
         sandbox.credentials.replace(credentials)

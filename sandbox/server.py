@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import gc
+import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -12,7 +14,8 @@ import uvicorn
 
 from .app import ErrorRenderer, build_asgi
 from .core import Sandbox
-from .limits import check_exposure, http_protocol
+from .dispatch import AbortConnection
+from .limits import check_exposure, connection_limit, http_protocol
 
 # The cyclic garbage collector's thresholds while serving. With Python's defaults (700, 10, 10)
 # a growing store triggers full collections that scan every domain: 218 ms pauses at 20,000
@@ -26,6 +29,14 @@ def settle_gc() -> None:
     out of every later collection, and collections come less often."""
     gc.freeze()
     gc.set_threshold(*SERVING_GC_THRESHOLDS)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def bind_tcp(host: str, port: int) -> socket.socket:
@@ -47,9 +58,20 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
+def one_line_aborts(record: logging.LogRecord) -> bool:
+    """A logging filter for uvicorn: an injected connection abort (AbortConnection) is said in
+    one line, not as the traceback of an exception in the ASGI application."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, AbortConnection):
+        record.msg, record.args = "%s", (str(error),)
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True
+
+
 def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
     """How the sandbox's HTTP is served, by this process or by each worker process."""
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         http=http_protocol(ErrorRenderer(sandbox).render) or "auto",
         log_level="warning",
@@ -58,7 +80,11 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
         lifespan="off",
         timeout_graceful_shutdown=2,
         h11_max_incomplete_event_size=64 * 1024,
+        limit_concurrency=connection_limit(),  # beyond: a 503 in the API's shape
     )
+    # after the Config, which configures logging; added once (a logger's filters are a set)
+    logging.getLogger("uvicorn.error").addFilter(one_line_aborts)
+    return config
 
 
 class SandboxServer:
@@ -74,6 +100,8 @@ class SandboxServer:
         self.sandbox = sandbox or Sandbox()
         self.durable = durable  # a sandbox.durable.Durable: save the world after each change
         self.host, self._requested_port = host, port
+        if not _is_address(host):  # clients reach it by that name: the control API answers it
+            self.sandbox.allowed_hosts.add(host.lower().rstrip("."))
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._port = port
@@ -109,7 +137,7 @@ class SandboxServer:
         self._bind_and_start()
         app = build_asgi(self.sandbox)
         if self.durable:
-            app = self.durable.wrap(app)
+            app = self.durable.wrap(app, ErrorRenderer(self.sandbox).render)
             self.durable.attach()
         self._server = uvicorn.Server(uvicorn_config(app, self.sandbox))
         return self._server
@@ -149,7 +177,7 @@ class SandboxServer:
     def _close(self) -> None:
         self.sandbox.stop()
         if self.durable:  # the last steps the ticker ran, then let go of the file
-            self.durable.save()
+            self.durable.save_if_possible()
             self.durable.close()
         if self._socket:
             self._socket.close()

@@ -105,8 +105,19 @@ class NamedParameterValidator(ParameterValidator):
     def parse(self, scope) -> dict[str, Any]:
         """Validate the request's parameters; return the path and query ones, typed."""
         given = _Given(scope, self.uri_parser)
+        self._once_each(given.repeated)
         self.validate_request(given)
         return {**given.path_params, **given.query_params}
+
+    def _once_each(self, repeated: set[str]) -> None:
+        """A parameter the document gives one value (not an array) must come once: Connexion
+        would silently keep the last of `?limit=1&limit=2`."""
+        for param in self.parameters.get("query", []):
+            if param["name"] in repeated and param.get("schema", {}).get("type") != "array":
+                raise BadRequestProblem(
+                    detail=f"Invalid query parameter '{param['name']}': given more than once, "
+                    "and it takes one value"
+                )
 
 
 class _Given:
@@ -118,6 +129,7 @@ class _Given:
         self._scope = scope
         query = scope.get("query_string", b"")
         given = parse_qs(query.decode("latin-1"), keep_blank_values=True) if query else {}
+        self.repeated = {name for name, values in given.items() if len(values) > 1}
         self.query_params = uri_parser.resolve_query(given) if given else {}
         self.path_params = uri_parser.resolve_path(scope.get("path_params", {}))
 

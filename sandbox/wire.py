@@ -1,7 +1,9 @@
 """The line between the processes of `serve --workers N`: each worker's calls to the world.
 
-Frames are a 4-byte length and a pickle, over a Unix socket in a private (0700) folder. A
-client's first frame is the run's random key, compared before anything it sends is unpickled.
+Frames are a 4-byte length and a pickle, over a Unix socket: on Linux an abstract one (no file:
+nothing is left behind when the serving process is killed), elsewhere one in a private (0700)
+folder. A client's first frame is the run's random key, compared before anything it sends is
+unpickled; a connection that does not present it within AUTH_SECONDS is closed.
 The serving process answers every worker from one asyncio loop: no thread per connection, so
 calls do not pay for threads waking each other. A worker keeps one connection and many calls
 in flight on it, each answered by its number.
@@ -15,6 +17,7 @@ import hmac
 import itertools
 import logging
 import pickle
+import socket
 import struct
 import threading
 from collections.abc import Awaitable, Callable
@@ -144,13 +147,24 @@ class WireClient:
         async with self._connecting:
             if self._writer is None or self._writer.is_closing():
                 try:
-                    reader, writer = await asyncio.open_unix_connection(self.address)
+                    reader, writer = await asyncio.open_unix_connection(sock=await self._dial())
                 except OSError:
                     raise WireClosed from None
                 writer.write(_frame(self.authkey))
                 self._writer = writer
                 asyncio.create_task(self._read_answers(reader))
             return self._writer
+
+    async def _dial(self) -> socket.socket:
+        """A socket connected to the world (uvloop cannot open an abstract address by name)."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await asyncio.get_running_loop().sock_connect(sock, self.address)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     async def _read_answers(self, reader: asyncio.StreamReader) -> None:
         try:

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -51,6 +52,7 @@ class WorkerSettings:
     world_address: str
     authkey: bytes
     control_token: str | None
+    allowed_hosts: frozenset[str]
     seed: int
     parent_pid: int
 
@@ -60,6 +62,7 @@ def run_worker(settings: WorkerSettings, sock, ready) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # uvicorn re-raises it once stopped
     sandbox = Sandbox(seed=settings.seed)  # never started: mounts, documents, error shapes
     sandbox.control_token = settings.control_token
+    sandbox.allowed_hosts = set(settings.allowed_hosts)
     world = RemoteWorld(settings.world_address, settings.authkey, sandbox)
     server = uvicorn.Server(uvicorn_config(build_asgi(sandbox, world), sandbox))
     watch = threading.Thread(target=_watch, args=(server, ready, settings.parent_pid), daemon=True)
@@ -77,6 +80,17 @@ def _watch(server: uvicorn.Server, ready, parent_pid: int) -> None:
     while os.getppid() == parent_pid and not server.should_exit:
         time.sleep(SUPERVISE_SECONDS)
     server.should_exit = True
+
+
+def _world_address() -> tuple[str, str | None]:
+    """Where the world listens for its workers, and a folder to remove at the end, if any.
+
+    On Linux an abstract socket: it has no file, so it goes with the process, even after a
+    kill -9. Elsewhere a socket in a private (0700) temporary folder."""
+    if sys.platform == "linux":
+        return f"\0domainsandbox-{os.getpid()}-{secrets.token_hex(8)}", None
+    folder = tempfile.mkdtemp(prefix="domainsandbox-")
+    return os.path.join(folder, "world.sock"), folder
 
 
 class Worker:
@@ -128,16 +142,20 @@ class WorkerPool(SandboxServer):
     def serve_forever(self, on_ready=None) -> None:
         """Serve until Ctrl-C, SIGTERM or stop(); a worker that dies is replaced."""
         self._bind_and_start()
-        folder = tempfile.mkdtemp(prefix="domainsandbox-")  # private (0700): holds the socket
+        address, folder = _world_address()
         world = None
         try:
             if self.durable:
                 self.durable.attach()
             authkey = os.urandom(32)
-            address = os.path.join(folder, "world.sock")
             world = WorldService(self.sandbox, self.durable).serving(address, authkey).start()
             settings = WorkerSettings(
-                address, authkey, self.sandbox.control_token, self.sandbox.seed, os.getpid()
+                address,
+                authkey,
+                self.sandbox.control_token,
+                frozenset(self.sandbox.allowed_hosts),
+                self.sandbox.seed,
+                os.getpid(),
             )
             self.workers = [Worker(settings, self._socket) for _ in range(self.worker_count)]
             deadline = time.monotonic() + STARTUP_SECONDS
@@ -153,7 +171,8 @@ class WorkerPool(SandboxServer):
             if world:
                 world.stop()
             self._close()
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def start(self) -> WorkerPool:
         """Serve from a background thread; returns once every worker accepts requests."""

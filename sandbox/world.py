@@ -19,10 +19,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from .apis import build_apis
-from .durable import READ_ONLY_METHODS
+from .durable import READ_ONLY_METHODS, SaveFailed
 from .errors import ProviderError
 from .gate import admit
 from .request import Answer, Call
@@ -33,6 +34,16 @@ if TYPE_CHECKING:
     from .durable import Durable
 
 log = logging.getLogger(__name__)
+
+
+# Threads for provider handlers that ask DNS (verifies). Bounded: during a DNS outage a flood
+# of verifies queues here, and never takes the threads every other call needs.
+DNS_THREADS = 8
+# Threads for the rest of what runs off the event loop: control calls, landing due steps.
+WORLD_THREADS = 16
+# How long a request may spend landing steps that fell due (each may wait on DNS, up to the
+# verifier's check budget); the rest are landed by the next request, or the ticker.
+LANDING_SECONDS = 1.0
 
 
 class World:
@@ -46,14 +57,18 @@ class World:
         """True when a scheduled step is due: landing it may ask DNS."""
         return self.sandbox.store.next_due(self.sandbox.clock.now()) is not None
 
-    def off_loop(self, call: Call) -> bool:
-        """True when serving `call` may ask DNS or wait for the world's lock."""
-        operation = self.apis[call.target].operations.get(call.request.operation)
-        return (call.refusal is None and operation.off_loop) or self.due()
+    def threads_for(self, call: Call) -> str | None:
+        """Where `call` is served: "dns" (its handler asks DNS), "world" (a control call, or
+        steps to land: it may ask DNS or wait for the world's lock), or None: the event loop."""
+        api = self.apis[call.target]
+        operation = api.operations.get(call.request.operation)
+        if call.refusal is None and operation.off_loop:
+            return "dns" if api.provider else "world"
+        return "world" if self.due() else None
 
     def serve(self, call: Call) -> Answer:
         """Land due steps, admit, run (or refuse), note: the answer to send."""
-        self.sandbox.run_due()
+        self.sandbox.run_due(LANDING_SECONDS, wait=False)
         api = self.apis[call.target]
         provider = api.provider
         verdict = admit(self.sandbox, provider, call.request) if provider else None
@@ -119,11 +134,17 @@ class LocalWorld:
     def __init__(self, sandbox: Sandbox):
         self.world = World(sandbox)
         self.apis = self.world.apis
+        self._threads = {
+            "dns": ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="world-dns"),
+            "world": ThreadPoolExecutor(WORLD_THREADS, thread_name_prefix="world"),
+        }
 
     async def serve(self, call: Call) -> Answer:
-        if self.world.off_loop(call):
-            return await asyncio.to_thread(self.world.serve, call)
-        return self.world.serve(call)
+        threads = self.world.threads_for(call)
+        if threads is None:
+            return self.world.serve(call)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads[threads], self.world.serve, call)
 
     async def note_request(self, entry: dict) -> None:
         self.world.sandbox.note_request(entry)
@@ -162,8 +183,12 @@ class WorldService:
         return WireServer(address, authkey, calls)
 
     async def serve(self, call: Call) -> Answer:
+        since = self.durable.undos if self.durable else None
         answer = await self.local.serve(call)
         changed = call.request.method not in READ_ONLY_METHODS
         if self.durable and (changed or self.durable.behind()):
-            await asyncio.to_thread(self.durable.save)  # fsync: off the loop
+            try:
+                await asyncio.to_thread(self.durable.save, since)  # fsync: off the loop
+            except SaveFailed as error:  # undone: say so in the API's own shape
+                return Answer.error(self.local.apis[call.target].provider, error)
         return answer

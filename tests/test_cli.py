@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
 
 from sandbox.cli import main
 from tests.test_monite import create, partner_headers
+from tests.test_serve import CLI
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_dns_add_with_visible_after_hides_the_record_for_a_while(cli, control):
 
 def test_a_bad_record_value_is_refused_with_the_reason(cli):
     code, _, err = cli("dns", "add", "example.com", "MX", "not-a-priority mx.example.net")
-    assert code == 1
+    assert code == 2
     assert err.startswith("domainsandbox: 400:")
 
 
@@ -79,7 +82,7 @@ def test_publish_with_an_unknown_kind_names_the_known_ones(cli, urls):
     base = urls["monite"]
     domain_id = create(base, partner_headers(base))["id"]
     code, _, err = cli("publish", "monite", domain_id, "--omit", "nonsense")
-    assert code == 1
+    assert code == 2
     assert "unknown record kind(s) nonsense" in err and "spf" in err
 
 
@@ -90,7 +93,7 @@ def test_clock_show_freeze_advance_set_unfreeze(cli, control):
     assert "(running)" in cli("clock", "unfreeze")[1]
     assert "(frozen)" in cli("clock", "freeze")[1]
     code, _, err = cli("clock", "advance")
-    assert code == 1 and "needs a value" in err
+    assert code == 2 and "needs a value" in err
 
 
 def test_reset_forgets_everything_and_reseeds(cli, control):
@@ -112,7 +115,7 @@ def test_settings_show_and_change(cli, control):
     assert "verify_delay_seconds = 120" in out
     assert control.settings("monite")["verify_delay_seconds"] == 120
     code, _, err = cli("settings", "monite", "bogus=1")
-    assert code == 1 and "unknown setting(s) bogus" in err
+    assert code == 2 and "unknown setting(s) bogus" in err
 
 
 def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
@@ -134,3 +137,81 @@ def test_verify_runs_the_providers_own_verification(cli, urls, control):
     control.publish("monite", domain_id)
     code, out, _ = cli("verify", "monite", domain_id)
     assert code == 0 and out.strip().endswith("mail.example.com: verified")
+
+
+# --- misuse: one line, exit 2; a closed pipe ends quietly -----------------------------------
+
+
+def run_cli(*args: str, capsys) -> tuple[int, str, str]:
+    """`main(args)` as the shell would see it, usage errors (SystemExit) included."""
+    try:
+        code = main(list(args))
+    except SystemExit as exit_info:
+        code = exit_info.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+MISUSES = [
+    (["clock", "advance", "fivem"], "'fivem' is not a duration"),
+    (["settings", "autosend", "verify_delay_seconds=abc"], "'abc' is not a duration"),
+    (["settings", "autosend", "verify_delay_seconds"], "write settings as name=duration"),
+    (["report", "--provider", "foo"], "unknown provider 'foo'; known: monite"),
+    (["clock", "unfreeze", "now"], "clock unfreeze takes no value"),
+    (["clock", "later"], "invalid choice: 'later'"),
+    (["clock", "show", "x"], "'x' is not an action"),
+    (["clock", "set"], "clock set needs a value"),
+    (["clock", "set", "tomorrow"], "'tomorrow' is not an ISO-8601 time"),
+    (["dns", "add", "example.com", "TXT"], "required: value"),
+    (["dns", "rm", "example.com", "--value", "x"], "needs a TYPE"),
+    (["dns", "queries", "--limit", "0"], "less than the minimum of 1"),
+    (["settings", "nosuch"], "'nosuch' is not one of"),
+    (["verify", "monite", "no-such-id"], "no monite domain with id no-such-id"),
+    (["scenario", "load", "/no/such/file.yaml"], "No such file or directory"),
+    (["nosuch"], "invalid choice: 'nosuch'"),
+]
+
+
+@pytest.mark.parametrize(("args", "said"), MISUSES, ids=[" ".join(m[0]) for m in MISUSES])
+def test_every_misuse_gets_one_line_and_exit_code_2(server, control, capsys, args, said):
+    code, out, err = run_cli(*args, "--url", server.url, capsys=capsys)
+    assert code == 2, (out, err)
+    assert said in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+
+
+def test_clock_freeze_now_freezes_at_the_current_instant_and_freeze_at_a_time_sets_it(cli, control):
+    control.unfreeze()
+    code, out, _ = cli("clock", "freeze", "now")
+    assert code == 0 and "(frozen)" in out
+    assert control.clock()["frozen"] is True
+    code, out, _ = cli("clock", "freeze", "2026-05-01T10:00:00Z")
+    assert code == 0 and out.startswith("2026-05-01T10:00:00Z  (frozen)")
+
+
+def test_url_json_and_token_are_accepted_before_the_command_too(server, control, capsys):
+    code, out, _ = run_cli("--url", server.url, "--json", "--token", "t", "clock", capsys=capsys)
+    assert code == 0 and json.loads(out)["frozen"] is True
+    # after the command, as before; given in both places, the one after the command wins
+    code, out, _ = run_cli(
+        "--url", "http://127.0.0.1:9", "clock", "--url", server.url, capsys=capsys
+    )
+    assert code == 0 and "(frozen)" in out
+
+
+@pytest.mark.parametrize("command", [["dns", "ls"], ["domains"], ["dns", "queries"]])
+def test_a_closed_pipe_ends_the_command_quietly(server, control, urls, command):
+    base = urls["monite"]
+    create(base, partner_headers(base))
+    control.add_record("example.com", "TXT", "hello")
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written (`| head` that has had enough)
+    try:
+        result = subprocess.run(
+            [*CLI, *command, "--url", server.url], stdout=write, stderr=subprocess.PIPE, timeout=60
+        )
+    finally:
+        os.close(write)
+    assert result.stderr == b""
+    assert result.returncode == 141  # as a tool ended by SIGPIPE

@@ -129,7 +129,7 @@ def test_cli_contract_run_json_against_the_running_sandbox_exits_zero(urls, caps
     ],
 )
 def test_cli_contract_run_names_what_is_wrong_with_its_arguments(argv, message, capsys):
-    assert cli(["contract", "run", *argv]) == 1
+    assert cli(["contract", "run", *argv]) == 2
     assert message in capsys.readouterr().err
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import sqlite3
+import subprocess
 import threading
 import time
 
@@ -11,8 +15,8 @@ import httpx
 import pytest
 
 from sandbox import Sandbox, SandboxServer
-from sandbox.client import ControlClient
-from sandbox.durable import Durable, StateFile
+from sandbox.client import ControlClient, ControlError
+from sandbox.durable import Durable
 from sandbox.engine.clock import Clock
 
 from .test_serve import Served, serve_refused, wait_for
@@ -183,6 +187,48 @@ def test_a_state_file_that_is_not_sqlite_stops_serve_with_a_clear_message(tmp_pa
     assert bad.read_text().startswith("these are my notes")  # left alone
 
 
+def state_file(path, body: str, saved_at=0.0) -> str:
+    """A state file as some earlier or broken run could have left it."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE world (id INTEGER PRIMARY KEY, saved_at REAL NOT NULL, body TEXT)")
+    db.execute("INSERT INTO world VALUES (1, ?, ?)", (saved_at, body))
+    db.commit()
+    db.close()
+    return str(path)
+
+
+BAD_WORLDS = {
+    "a JSON list": ("[]", "the saved world is not a scenario mapping"),
+    "not JSON": ("{oops", "the saved world is not JSON"),
+    "an unknown provider": (
+        json.dumps({"domains": [{"provider": "nope"}]}),
+        "the saved world does not load: domains[0] (nope None): missing id",
+    ),
+    "a clock past the end of its range": (
+        json.dumps({"clock": {"now": "9999-12-31T23:59:58Z", "frozen": False}}),
+        "clock.now: 9999-12-31T23:59:58Z is outside the sandbox clock's range",
+    ),
+    "a clock that is a number": (
+        json.dumps({"clock": {"now": 5, "frozen": True}}),
+        "clock.now: 5 is not of type 'string'",
+    ),
+    "a provider state that does not load": (
+        json.dumps({"providers": {"monite": {"tokens": 5}}}),
+        "providers.monite: ",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", BAD_WORLDS)
+def test_every_bad_state_file_stops_serve_with_one_line_and_exit_code_2(tmp_path, what):
+    body, message = BAD_WORLDS[what]
+    path = state_file(tmp_path / "bad.db", body)
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
 # --- in-process: what is saved when -----------------------------------------------------------
 
 
@@ -195,11 +241,9 @@ def durable_server(tmp_path):
 
 
 def saved_world(path: str) -> dict:
-    reader = StateFile(path)
-    try:
-        return reader.read()[0]
-    finally:
-        reader.close()
+    """The world on disk, read beside the serve that holds the file."""
+    with contextlib.closing(sqlite3.connect(path)) as reader:
+        return json.loads(reader.execute("SELECT body FROM world WHERE id = 1").fetchone()[0])
 
 
 def test_each_acknowledged_change_is_on_disk_before_its_answer(durable_server):
@@ -227,3 +271,85 @@ def test_a_step_the_ticker_runs_on_a_running_clock_is_saved_without_any_request(
     control.unfreeze()
     wait_for(lambda: saved_world(path)["domains"][0]["status"] != "PENDING", seconds=10)
     assert saved_world(path)["domains"][0]["status"] == "VERIFIED"
+
+
+# --- one serve per file; a save that fails --------------------------------------------------
+
+
+def test_a_second_serve_on_the_same_state_file_refuses_to_start(tmp_path):
+    state = str(tmp_path / "team.db")
+    first = Served("--state", state)
+    try:
+        result = serve_refused("--port", "0", "--dns-port", "0", "--state", state)
+        assert result.returncode == 2
+        assert "another `domainsandbox serve` is using this state file" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        control_of(first).add_record("still.example.com", "TXT", "first serve")
+    finally:
+        assert first.stop()[0] == 0
+    again = Served("--state", state)  # the lock went with the first process
+    try:
+        assert control_of(again).records("still.example.com")[0]["value"] == "first serve"
+    finally:
+        again.stop()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 1 MiB file system of its own (tmpfs), to fill up."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def fill(disk) -> None:
+    """Write to `disk` until it is full."""
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+    with contextlib.suppress(OSError):  # ENOSPC: full
+        while True:
+            os.write(fd, b"\0" * 4096)
+    os.close(fd)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_change_that_cannot_be_saved_is_answered_in_the_apis_shape_and_undone(tiny_disk, workers):
+    state = str(tiny_disk / "s.db")
+    served = Served("--state", state, "--workers", workers)
+    try:
+        control = control_of(served)
+        with autosend(served, "as_full") as api:
+            kept = api.post("/domains", json={"domain": "kept.example.com"}).json()["data"]
+            fill(tiny_disk)
+            refused = api.post("/domains", json={"domain": "lost.example.com"})
+            assert refused.status_code == 500
+            assert refused.json()["success"] is False
+            assert "could not be saved" in refused.json()["error"]["message"]
+            names = [d["domainName"] for d in api.get("/domains").json()["data"]["domains"]]
+            assert names == ["kept.example.com"]  # undone: not visible, as not saved
+            with pytest.raises(ControlError) as error:
+                control.add_record("lost.example.com", "TXT", "not saved")
+            assert error.value.status == 500 and "could not be saved" in str(error.value)
+            assert control.records() == []
+            os.remove(tiny_disk / "filler")
+            again = api.post("/domains", json={"domain": "again.example.com"})
+            assert again.status_code == 200
+        control.close()
+    finally:
+        served.process.send_signal(signal.SIGINT)
+        _, console = served.process.communicate(timeout=30)
+    assert served.process.returncode == 0
+    assert "Traceback" not in console
+    assert "could not save the world to" in console
+    restarted = Served("--state", state)
+    try:
+        names = [d["name"] for d in control_of(restarted).domains()]
+        assert names == ["kept.example.com", "again.example.com"]
+        assert kept["id"] in [d["id"] for d in control_of(restarted).domains()]
+    finally:
+        restarted.stop()

@@ -18,6 +18,7 @@ import pytest
 import fake_dns.server
 from fake_dns import FakeDNS
 from tests.fake_dns_helpers import answer_texts, ask, dig, fresh, rcode, txt_values
+from tests.test_serve import wait_for
 
 
 @pytest.fixture
@@ -159,18 +160,60 @@ def test_silent_tcp_client_is_disconnected_after_idle_timeout(fake, monkeypatch)
         assert sock.recv(10) == b""  # closed by the server (a hang would raise a timeout)
 
 
-def test_tcp_connections_beyond_the_cap_are_closed(fake, monkeypatch):
+def held_tcp(fake, count: int) -> list[socket.socket]:
+    """`count` TCP connections the server has taken in, each idle (waiting for a message)."""
+    held = [socket.create_connection(fake.address, timeout=5) for _ in range(count)]
+    wait_for(lambda: len(fake._conns) == count and None not in fake._conns.values())
+    return held
+
+
+def tcp_query(sock: socket.socket, name: str) -> str:
+    """Ask over an open TCP connection; the answer's rcode."""
+    wire = dns.message.make_query(name, "MX").to_wire()
+    sock.sendall(struct.pack("!H", len(wire)) + wire)
+    (length,) = struct.unpack("!H", sock.recv(2))
+    return dns.rcode.to_text(dns.message.from_wire(sock.recv(length)).rcode())
+
+
+def test_a_tcp_connection_beyond_the_cap_takes_the_place_of_the_one_idle_longest(fake, monkeypatch):
     monkeypatch.setattr(fake_dns.server, "MAX_TCP_CONNECTIONS", 2)
-    held = [socket.create_connection(fake.address, timeout=2) for _ in range(2)]
-    time.sleep(0.1)
+    held = held_tcp(fake, 2)
     try:
-        with socket.create_connection(fake.address, timeout=2) as extra:
-            assert extra.recv(10) == b""
+        with socket.create_connection(fake.address, timeout=5) as extra:
+            assert tcp_query(extra, "example.com") == "NOERROR"
+        assert held[0].recv(10) == b""  # idle longest: closed to make room
+        assert tcp_query(held[1], "example.com") == "NOERROR"
     finally:
         for sock in held:
             sock.close()
-    time.sleep(0.1)
-    assert rcode(ask(fake, "example.com", "MX", tcp=True)) == "NOERROR"
+
+
+def test_many_kept_alive_tcp_connections_do_not_lock_out_a_new_tcp_query(fake):
+    held = held_tcp(fake, fake_dns.server.MAX_TCP_CONNECTIONS)
+    try:
+        for sock in held:  # every one busy a moment ago: kept alive, as a client keeps them
+            assert tcp_query(sock, "example.com") == "NOERROR"
+        assert rcode(ask(fake, "example.com", "MX", tcp=True)) == "NOERROR"
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_tcp_connections_beyond_the_cap_are_closed_when_none_is_idle(fake, monkeypatch):
+    monkeypatch.setattr(fake_dns.server, "MAX_TCP_CONNECTIONS", 2)
+    fake.faults.add("slow.example.com", "delay", delay_ms=10_000)
+    held = held_tcp(fake, 2)
+    try:
+        for sock in held:  # each waits for a delayed answer: busy, not idle
+            wire = dns.message.make_query("slow.example.com", "MX").to_wire()
+            sock.sendall(struct.pack("!H", len(wire)) + wire)
+        wait_for(lambda: None not in fake._conns and set(fake._conns.values()) == {None})
+        with socket.create_connection(fake.address, timeout=5) as extra:
+            assert extra.recv(10) == b""
+    finally:
+        fake.faults.clear()
+        for sock in held:
+            sock.close()
 
 
 # -- concurrency ---------------------------------------------------------------------------

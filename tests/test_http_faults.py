@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import timedelta
 
@@ -11,8 +12,10 @@ from monite import Monite
 from monite.errors import TooManyRequestsError
 
 from sandbox import Sandbox
+from sandbox.client import ControlClient
 from sandbox.engine.clock import Clock
 from tests.test_monite import create, partner_headers
+from tests.test_serve import Served
 
 
 @pytest.fixture
@@ -208,3 +211,23 @@ def test_rate_limit_windows_of_every_credential_seen_do_not_pile_up():
     limits.hit(autosend, "as_one_more", later)  # past the cap: the ended windows are dropped
     limits.hit(autosend, "as_and_another", later)
     assert len(limits) == 2
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_injected_abort_is_one_line_on_the_server_console(workers):
+    served = Served("--workers", workers)
+    base = served.urls["autosend"]
+    key = {"Authorization": "Bearer as_abort"}
+    try:
+        control = ControlClient(served.urls["control"].removesuffix("/_sandbox"))
+        control.add_http_fault("autosend", abort=True, count=2)
+        for _ in range(2):
+            with pytest.raises(httpx.TransportError):
+                httpx.get(f"{base}/domains", headers=key)
+        assert httpx.get(f"{base}/domains", headers=key).status_code == 200
+        control.close()
+    finally:
+        served.process.send_signal(signal.SIGINT)
+        _, console = served.process.communicate(timeout=30)
+    said = "GET /autosend/v1/domains: connection dropped mid-answer (an injected abort fault)"
+    assert [line for line in console.splitlines() if line.strip()] == [f"WARNING:  {said}"] * 2

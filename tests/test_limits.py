@@ -174,11 +174,60 @@ def test_a_client_streaming_a_huge_head_is_answered_431_and_disconnected(server,
     assert json.loads(body)["error"]["message"].startswith("the request line and headers are")
 
 
+def raw_answer(server, request: bytes) -> tuple[bytes, bytes]:
+    """(head, body) of the answer to `request` sent whole on a new connection."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+@pytest.mark.parametrize("size", [66_000, 68_000, 70_000, 80_000])
+@pytest.mark.parametrize(("name", "path", "headers"), ENDPOINTS, ids=IDS)
+def test_a_request_line_just_over_the_limit_is_431_in_the_providers_own_shape(
+    server, name, path, headers, size, caplog
+):
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = f"GET {path}?pad={'a' * size} HTTP/1.1\r\nHost: x\r\n{extra}\r\n"
+    head, body = raw_answer(server, request.encode())
+    assert head.startswith(b"HTTP/1.1 431"), head
+    assert b"content-type: application/json" in head
+    response = httpx.Response(431, content=body)
+    assert "headers are larger than" in message_of(name, response)
+    assert "Invalid HTTP request" not in caplog.text  # not what happened
+
+
 def test_many_small_headers_adding_up_over_the_limit_are_431(urls):
     headers = {f"X-H{i}": "v" * 60 for i in range(MAX_HEAD_BYTES // 60)}
     response = httpx.get(urls["control"] + "/clock", headers=headers)
     assert response.status_code == 431
     assert response.json()["error"]["status"] == 431
+
+
+SCALEWAY_DOMAINS = "/scaleway/mailbox/v1alpha1/domains"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/_sandbox/requests?limit=1&limit=2",
+        "/_sandbox/dns/queries?limit=5&limit=x",
+        f"{SCALEWAY_DOMAINS}?page=1&page=2",
+    ],
+)
+def test_a_query_parameter_of_one_value_given_twice_is_a_clear_400(urls, target):
+    response = httpx.get(urls["server"] + target, headers={"X-Auth-Token": SCALEWAY_SECRET})
+    assert response.status_code == 400
+    assert "given more than once" in response.text
+
+
+def test_a_query_parameter_that_is_an_array_may_be_repeated(urls):
+    target = f"{SCALEWAY_DOMAINS}?statuses=ready&statuses=creating"
+    response = httpx.get(urls["server"] + target, headers={"X-Auth-Token": SCALEWAY_SECRET})
+    assert response.status_code == 200
 
 
 def test_ordinary_requests_still_work_after_every_refusal(urls, control):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
+from jsonschema import Draft7Validator
 
 from sandbox.cli import main
 from sandbox.client import ControlError
@@ -12,6 +16,7 @@ from tests.test_serve import Served, serve_refused
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 BUNDLED = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
+SCHEMA = Path(__file__).parent.parent / "sandbox" / "schemas" / "scenario.schema.json"
 
 
 def body(path: Path) -> str:
@@ -69,11 +74,11 @@ def test_the_dns_outage_ends_when_the_fault_is_cleared(control):
     [
         (
             ("type: MX", "type: MXX"),
-            "domains[0] (monite verified.monite.example): unknown type 'MXX'",
+            "domains[0] (monite verified.monite.example): records[3].type: 'MXX' is not one of A,",
         ),
         (
             ("provider: autosend", "provider: nope"),
-            "domains[1] (nope verified.autosend.example): unknown provider",
+            "domains[1] (nope verified.autosend.example): provider: 'nope' is not one of monite,",
         ),
         (("frozen: true", "frozen: [oops"), "not valid YAML"),
         (("seed: 2026", "seed: many"), "seed:"),
@@ -106,7 +111,7 @@ def test_cli_exports_and_loads_scenario_files(server, control, tmp_path, capsys)
     assert main(["scenario", "load", str(out), "--url", server.url]) == 0
     assert "loaded" in capsys.readouterr().out
     assert control.export_scenario() == out.read_text()
-    assert main(["scenario", "load", str(tmp_path / "missing.yaml"), "--url", server.url]) == 1
+    assert main(["scenario", "load", str(tmp_path / "missing.yaml"), "--url", server.url]) == 2
 
 
 def test_serve_starts_in_a_scenario_world():
@@ -128,4 +133,136 @@ def test_serve_refuses_a_bad_scenario_with_exit_code_2(tmp_path):
     bad.write_text("domains:\n  - provider: nope\n")
     result = serve_refused("--port", "0", "--dns-port", "0", "--scenario", str(bad))
     assert result.returncode == 2
-    assert "domains[0]" in result.stderr and "unknown provider 'nope'" in result.stderr
+    assert "domains[0] (nope None): missing id, name, owner, status, created_at" in result.stderr
+    assert "domains[0] (nope None): provider: 'nope' is not one of monite" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --- the published schema, and files it or a provider's vocabulary refuses -------------------
+
+MONITE = "domains[0] (monite verified.monite.example)"
+
+
+def test_the_scenario_schema_is_served_as_published_in_the_package(server, control):
+    answer = httpx.get(f"{server.url}/_sandbox/scenario/schema")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/schema+json"
+    assert answer.json() == json.loads(SCHEMA.read_text())
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_scenario_fits_the_published_schema(name):
+    world = yaml.safe_load((SCENARIOS / f"{name}.yaml").read_text())
+    errors = list(Draft7Validator(json.loads(SCHEMA.read_text())).iter_errors(world))
+    assert errors == []
+
+
+def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
+    control.load_scenario((SCENARIOS / "all-verified.yaml").read_text())
+    before = control.export_scenario()
+    typo = (SCENARIOS / "dkim-missing.yaml").read_text().replace("\ndomains:", "\ndomainz:")
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(typo)
+    assert error.value.status == 400
+    assert "domainz: unknown key; use one of clock, dns, domains," in str(error.value)
+    assert control.export_scenario() == before
+    assert len(control.domains()) == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("  status: verified\n", "  status: verifiedd\n"),
+            f"{MONITE}: status: 'verifiedd' is not a monite status; use one of "
+            "waiting_to_be_verified, verified",
+        ),
+        (
+            ("  name: verified.monite.example\n", "  name: bad domain!\n"),
+            "domains[0] (monite bad domain!): name: 'bad domain!' is not a host name",
+        ),
+        (
+            ("  - kind: dkim\n", "  - kind: dkimm\n"),
+            f"{MONITE}: records[1].kind: 'dkimm' is not a monite record kind; use one of spf, dkim,",
+        ),
+        (
+            ("    status: waiting_to_be_verified\n", "    status: pending\n"),
+            f"{MONITE}: timeline[0].status: 'pending' is not a monite status",
+        ),
+        (
+            ("  status: verified\n", "  status: verified\n  statuss: verified\n"),
+            f"{MONITE}: statuss: unknown key; use one of attrs, checks,",
+        ),
+        (
+            ("  frozen: true\n", "  frozn: true\n"),
+            "clock.frozn: unknown key; use one of frozen, now",
+        ),
+        (
+            ("  now: '2026-01-05T09:00:00Z'", "  now: '0415-05-25T23:06:36Z'"),
+            "clock.now: 0415-05-25T23:06:36Z is outside the sandbox clock's range",
+        ),
+        (
+            ("  now: '2026-01-05T09:00:00Z'", "  now: '9999-12-31T23:59:58Z'"),
+            "clock.now: 9999-12-31T23:59:58Z is outside the sandbox clock's range",
+        ),
+        (
+            ("    verify_delay_seconds: 0\n", "    verify_delay_secs: 0\n"),
+            "settings.monite: unknown setting(s) verify_delay_secs",
+        ),
+        (
+            ("    verify_delay_seconds: 0\n", "    verify_delay_seconds: 1.0e+30\n"),
+            "settings.monite.verify_delay_seconds: 1e+30 is greater than the maximum of 31536000",
+        ),
+        (
+            ("http_faults: []", "http_faults: [{provider: monite, operation: nope, status: 500}]"),
+            "http_faults[0]: operation: 'nope' is not an operation of monite's API",
+        ),
+        (
+            ("  created_at: '2026-01-05T09:00:00Z'", "  created_at: 'yesterday'"),
+            f"{MONITE}: created_at: 'yesterday' is not an RFC 3339 date-time (four-digit year)",
+        ),
+        (("format: 1", "format: 2"), "format: 2 is not supported (expected 1)"),
+    ],
+)
+def test_a_scenario_the_schema_or_a_providers_vocabulary_refuses_changes_nothing(
+    control, change, message
+):
+    control.add_record("kept.example.com", "TXT", "still here")
+    before = control.export_scenario()
+    text = (SCENARIOS / "all-verified.yaml").read_text()
+    assert change[0] in text
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(text.replace(*change, 1))
+    assert error.value.status == 400
+    assert message in str(error.value)
+    assert control.export_scenario() == before
+
+
+def test_a_bad_provider_state_is_refused_before_the_world_changes(control):
+    before = control.export_scenario()
+    text = (SCENARIOS / "every-state.yaml").read_text()
+    broken = text.replace("  monite:\n    tokens:\n", "  monite:\n    tokens: 5\n    was:\n", 1)
+    with pytest.raises(ControlError, match=r"providers\.monite: "):
+        control.load_scenario(broken)
+    assert control.export_scenario() == before
+
+
+def test_cli_scenario_load_of_a_misspelt_file_says_why_in_one_line_and_exits_2(
+    server, control, tmp_path, capsys
+):
+    bad = tmp_path / "typo.yaml"
+    bad.write_text((SCENARIOS / "all-verified.yaml").read_text().replace("\ndomains:", "\ndomain:"))
+    code = main(["scenario", "load", str(bad), "--url", server.url])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "domain: unknown key" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_each_providers_record_kinds_are_the_kinds_its_domains_are_given(name):
+    from sandbox.providers import PROVIDERS
+
+    kinds = {provider.name: provider.record_kinds for provider in PROVIDERS}
+    for domain in yaml.safe_load((SCENARIOS / f"{name}.yaml").read_text())["domains"]:
+        given = tuple(record["kind"] for record in domain["records"])
+        assert given == kinds[domain["provider"]], domain["name"]

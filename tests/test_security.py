@@ -81,7 +81,7 @@ def test_serve_beyond_loopback_with_a_token_guards_the_control_api_and_the_cli_s
         cli = [*CLI, "clock", "--url", server_url]
         env = without_token_env()
         denied = subprocess.run(cli, capture_output=True, text=True, timeout=30, env=env)
-        assert denied.returncode == 1 and "401" in denied.stderr
+        assert denied.returncode == 2 and "401" in denied.stderr
         flag = subprocess.run([*cli, "--token", TOKEN], capture_output=True, text=True, env=env)
         assert flag.returncode == 0, flag.stderr
         env["DOMAINSANDBOX_TOKEN"] = TOKEN
@@ -183,3 +183,94 @@ def test_another_scaleway_secret_can_neither_read_validate_nor_delete_a_domain(u
     assert owner.get(domain).json()["name"] == "mine.example.com"  # untouched
     owner.close()
     other.close()
+
+
+# --- what a web page could make a browser send: other Hosts, other origins, form posts ---------
+
+
+def control_error(response: httpx.Response) -> str:
+    assert set(response.json()) == {"error"}  # the control API's own shape
+    return response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("host", ["rebound.example", "rebound.example:8080", "localhost.evil"])
+def test_the_control_api_and_dashboard_refuse_a_host_name_they_do_not_answer_at(urls, host):
+    for path in ("/_sandbox/clock", "/_sandbox/ui", "/_sandbox/nowhere"):
+        refused = httpx.get(urls["server"] + path, headers={"Host": host})
+        assert refused.status_code == 403
+        assert f"not at '{host.split(':')[0]}'" in control_error(refused)
+    reset = httpx.post(urls["server"] + "/_sandbox/reset", json={}, headers={"Host": host})
+    assert reset.status_code == 403
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:1", "[::1]:8080", "localhost", "a.localhost:80"])
+def test_the_control_api_answers_at_localhost_and_ip_addresses(urls, host):
+    assert httpx.get(urls["control"] + "/clock", headers={"Host": host}).status_code == 200
+
+
+def test_provider_apis_answer_any_host(urls):
+    headers = AUTOSEND | {"Host": "api.autosend.example"}
+    assert httpx.get(urls["autosend"] + "/domains", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # another port of the same machine
+        {"Origin": "http://127.0.0.1:1"},
+        {"Origin": "null"},
+        {
+            "Origin": "http://127.0.0.1:1",
+            "Sec-Fetch-Site": "same-site",
+            "Sec-Fetch-Mode": "no-cors",
+        },
+    ],
+)
+def test_a_request_a_browser_marks_as_from_another_site_is_refused(urls, control, headers):
+    control.add_record("kept.example.com", "TXT", "still here")
+    refused = httpx.post(urls["control"] + "/reset", headers=headers)  # bodiless, as no-cors
+    assert refused.status_code == 403
+    assert "from another site" in control_error(refused)
+    assert httpx.get(urls["control"] + "/clock", headers=headers).status_code == 403
+    assert control.records("kept.example.com")
+
+
+def test_a_request_from_the_sandboxs_own_origin_is_served(urls, control):
+    own = urls["server"].replace("http://", "")
+    headers = {"Origin": f"http://{own}", "Sec-Fetch-Site": "same-origin"}
+    assert httpx.post(urls["control"] + "/reset", json={}, headers=headers).status_code == 200
+
+
+def test_a_link_from_another_site_opens_the_dashboards_page(urls):
+    navigation = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    navigation["Sec-Fetch-Dest"] = "document"
+    assert httpx.get(urls["server"] + "/_sandbox/ui", headers=navigation).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "kind", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; b=x"]
+)
+def test_a_state_changing_control_call_takes_json_only_so_no_form_can_post_to_it(
+    urls, control, kind
+):
+    domain = httpx.post(
+        urls["autosend"] + "/domains", json={"domain": "f.example"}, headers=AUTOSEND
+    )
+    verify = f"{urls['control']}/domains/autosend/{domain.json()['data']['id']}/verify"
+    refused = httpx.post(verify, content=b"a=b", headers={"Content-Type": kind})
+    assert refused.status_code == 415
+    assert "takes JSON" in control_error(refused)
+    assert control.domain("autosend", domain.json()["data"]["id"])["checks"] == 0
+    assert httpx.post(verify).status_code == 200  # no body, as the CLI sends it
+
+
+def test_serve_answers_the_names_given_with_allowed_host_and_the_name_of_host():
+    served = Served("--host", "localhost", "--allowed-host", "Sandbox.Team.Example")
+    try:
+        clock = served.urls["control"] + "/clock"
+        for host in ("sandbox.team.example", "sandbox.team.example.:80", "localhost"):
+            assert httpx.get(clock, headers={"Host": host}).status_code == 200, host
+        assert httpx.get(clock, headers={"Host": "other.example"}).status_code == 403
+    finally:
+        assert served.stop()[0] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -48,16 +49,23 @@ def cmdline_of(pid: int) -> bytes:
 class Served:
     """A `domainsandbox serve` process whose banner has been read."""
 
-    def __init__(self, *args: str, sigint_ignored: bool = False):
-        """`sigint_ignored`: start it as a shell starts a background job (SIGINT ignored)."""
-        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+    def __init__(self, *args: str, sigint_ignored: bool = False, open_files: int | None = None):
+        """`sigint_ignored`: start it as a shell starts a background job (SIGINT ignored).
+        `open_files`: the most files it may open (soft and hard limit, as `ulimit -n`)."""
+
+        def setup() -> None:
+            if sigint_ignored:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            if open_files:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
         self.process = subprocess.Popen(
             [*CLI, "serve", "--port", "0", "--dns-port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=os.environ | {"PYTHONUNBUFFERED": "1"},
-            preexec_fn=ignore,
+            preexec_fn=setup,
         )
         self.banner = []
         for line in self.process.stdout:

@@ -13,6 +13,19 @@ from functools import lru_cache
 
 _CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
+# The longest delay the sandbox schedules ahead of its clock: every setting and delay the
+# control API takes stops at a year (the documents' maximum), a Monite token lives a day.
+MAX_DELAY_SECONDS = 365 * 86400
+# The instants the clock may show. Every date-time the documents answer is RFC 3339, whose
+# years have four digits; the clock stops a year short of the end of year 9999 so that a step
+# scheduled a year ahead of it can still be written (and computed: Python's datetime ends there).
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - timedelta(seconds=MAX_DELAY_SECONDS)
+
+
+class OutOfRange(ValueError):
+    """An instant the sandbox clock cannot show; the message gives the range."""
+
 
 def utc(value: datetime | str) -> datetime:
     """Parse an ISO-8601 string (or take a datetime) as an aware UTC datetime."""
@@ -20,7 +33,30 @@ def utc(value: datetime | str) -> datetime:
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the end of Python's datetime
+        raise OutOfRange(
+            f"{value.isoformat()} is past the last instant that can be written"
+        ) from None
+
+
+def check_instant(instant: datetime) -> datetime:
+    """`instant` if the clock may show it, else OutOfRange saying which instants it may."""
+    if not EARLIEST <= instant <= LATEST:
+        raise OutOfRange(
+            f"{iso(instant)} is outside the sandbox clock's range, {iso(EARLIEST)} to "
+            f"{iso(LATEST)} (four-digit years, with a year to spare for scheduled steps)"
+        )
+    return instant
+
+
+def later(instant: datetime, seconds: float) -> datetime:
+    """`instant` plus `seconds`, or OutOfRange if that leaves the clock's range."""
+    try:
+        return check_instant(instant + timedelta(seconds=seconds))
+    except OverflowError:
+        raise OutOfRange(f"{seconds} seconds after {iso(instant)} is past year 9999") from None
 
 
 def is_calendar_date(text: str) -> bool:
@@ -54,7 +90,8 @@ class Clock:
         with self._lock:
             if self._frozen_at is not None:
                 return self._frozen_at
-            return self._wall() + self._offset
+            # a running clock set near the end of its range stops there rather than pass it
+            return min(self._wall() + self._offset, LATEST)
 
     @property
     def frozen(self) -> bool:
@@ -74,8 +111,8 @@ class Clock:
                 self._frozen_at = None
 
     def set(self, instant: datetime | str) -> None:
-        """Jump to an instant; a frozen clock stays frozen there."""
-        instant = utc(instant)
+        """Jump to an instant; a frozen clock stays frozen there. OutOfRange past the range."""
+        instant = check_instant(utc(instant))
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at = instant
@@ -84,7 +121,7 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         """Move time forward (or back, for negative seconds)."""
-        self.set(self.now() + timedelta(seconds=seconds))
+        self.set(later(self.now(), seconds))
 
     def snapshot(self) -> dict:
         return {"now": iso(self.now()), "frozen": self.frozen}

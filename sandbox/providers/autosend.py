@@ -80,6 +80,7 @@ class AutoSend(Provider):
     name = "autosend"
     mount = "/autosend/v1"
     client_base = "/autosend/v1"
+    record_kinds = ("ownership", "dkim", "mail_from_mx", "mail_from_spf", "dmarc")
     document = "autosend.yaml"
     statuses = (PENDING_CONFIGURATION, PENDING, VERIFIED)
     # Seconds on the sandbox clock. The real API answers verify at once and SES keeps checking

@@ -52,6 +52,7 @@ class Provider:
     document: str = ""  # file under openapi/
     client_base: str = ""  # what a client sets as its base URL, relative to the server
     statuses: tuple[str, ...] = ()  # the domain status vocabulary, for the UI and scenarios
+    record_kinds: tuple[str, ...] = ()  # the kinds of the records it asks for (scenarios check)
     settings_defaults: dict = {}  # timings and switches the control API may change
     rate_limit: tuple[int, float] | None = None  # documented quota: (requests, window seconds)
     # The rate-limit headers go on every answer, counted even while limits are not enforced

@@ -60,6 +60,7 @@ class Monite(Provider):
     name = "monite"
     mount = "/monite/v1"
     client_base = "/monite/v1"
+    record_kinds = ("spf", "dkim", "tracking", "mx_mxa", "mx_mxb")
     document = "monite.yaml"
     statuses = (WAITING, VERIFIED)
     rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)

@@ -113,6 +113,20 @@ class Scaleway(Provider):
     name = "scaleway"
     mount = "/scaleway"
     client_base = "/scaleway"
+    record_kinds = (
+        "domain_validation",
+        "mx",
+        "spf",
+        "dkim",
+        "dmarc",
+        "imap",
+        "pop3",
+        "submission",
+        "autoconfig",
+        "autodiscover",
+        "caldav",
+        "carddav",
+    )
     document = "scaleway.yaml"
     statuses = (CREATING, WAITING, VALIDATING, FAILED, PROVISIONING, READY, DELETING)
     # How long the domain spends in each transient status, in sandbox-clock seconds. 0 lands the

@@ -72,6 +72,7 @@ class Vortex(Provider):
     name = "vortex"
     mount = "/vortex"
     client_base = "/vortex"
+    record_kinds = ("token", "dkim", "spf", "dmarc")
     document = "vortex.yaml"
     statuses = ("not_verified", "verified")
     # What the client report counts: each check's status, under its own wire field, and

@@ -1,0 +1,218 @@
+"""One client must not starve the rest: connections that send nothing, more connections than
+file descriptors, a flood of verifies during a DNS outage, DNS clients keeping TCP connections
+open, a silent connection to the workers' world socket, and what a kill -9 leaves behind."""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import socket
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.limits import HEAD_SECONDS, RESERVED_FDS
+
+from .test_serve import Served, wait_for
+from .test_workers import control_of
+
+SCALEWAY_KEY = {"X-Auth-Token": "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"}
+SCALEWAY_PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
+AUTOSEND_KEY = {"Authorization": "Bearer as_availability"}
+
+
+def allow_open_files(count: int) -> None:
+    """Let this (test) process open `count` files, or skip the test."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < count:
+        pytest.skip(f"this machine allows {hard} open files; the test needs {count}")
+    if soft != resource.RLIM_INFINITY and soft < count:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, hard))
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False  # still open
+    except OSError:
+        return True  # reset
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One whole HTTP answer (head and Content-Length body) read from `sock`."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+# --- HTTP connections ---------------------------------------------------------------------------
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_a_few_seconds(server):
+    with socket.create_connection(("127.0.0.1", server.port)) as idle:
+        idle.setblocking(False)
+        wait_for(lambda: closed_by_server(idle), seconds=HEAD_SECONDS + 20)
+
+
+def test_a_head_trickled_byte_by_byte_is_cut_off_after_a_few_seconds(server):
+    with socket.create_connection(("127.0.0.1", server.port)) as slow:
+        slow.sendall(b"GET /_sandbox/clock HTTP/1.1\r\n")
+        slow.setblocking(False)
+
+        def trickled_until_closed() -> bool:
+            with contextlib.suppress(OSError):
+                slow.send(b"X")  # one header byte at a time keeps the head open
+            return closed_by_server(slow)
+
+        wait_for(trickled_until_closed, seconds=HEAD_SECONDS + 20)
+
+
+def test_1100_idle_connections_on_1024_file_descriptors_do_not_take_the_server_down():
+    allow_open_files(4096)
+    served = Served(open_files=1024)
+    port = int(served.urls["control"].split(":")[2].split("/")[0])
+    idle = []
+    try:
+        for _ in range(1100):
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", port))
+            idle.append(sock)
+
+        def served_again() -> bool:
+            with contextlib.suppress(httpx.HTTPError):
+                return httpx.get(served.urls["control"] + "/clock", timeout=5).status_code == 200
+            return False
+
+        wait_for(served_again, seconds=90)  # once the idle ones are closed
+        wait_for(lambda: all(closed_by_server(sock) for sock in idle), seconds=90)
+        assert served.process.poll() is None
+    finally:
+        for sock in idle:
+            sock.close()
+        code, _ = served.stop()
+    assert code == 0
+
+
+def test_requests_over_the_connection_limit_get_a_503_in_their_apis_shape():
+    open_files = 256
+    limit = open_files - RESERVED_FDS
+    served = Served(open_files=open_files)
+    port = int(served.urls["control"].split(":")[2].split("/")[0])
+    request = b"GET /autosend/v1/domains HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer as_x\r\n\r\n"
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(limit + 8)]
+    try:
+        for sock in socks:
+            sock.sendall(request)
+        answers = [read_answer(sock) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+        served.stop()
+    busy = [a for a in answers if a.startswith(b"HTTP/1.1 503")]
+    assert busy, "no request was over the limit"
+    for answer in busy:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b"content-type: application/json" in head
+        assert httpx.Response(503, content=body).json()["success"] is False  # AutoSend's shape
+    assert any(a.startswith(b"HTTP/1.1 200") for a in answers)
+
+
+# --- a DNS outage ------------------------------------------------------------------------------
+
+
+def test_40_verifies_during_a_dns_outage_leave_other_tenants_and_the_control_api_answering(
+    urls, control
+):
+    scaleway, autosend = urls["scaleway"] + "/mailbox/v1alpha1", urls["autosend"]
+    verifies = []  # (url, headers): 20 AutoSend verifies (they ask DNS as they are answered)
+    for i in range(20):  # and 20 Scaleway validations (DNS asked when their step lands)
+        created = httpx.post(
+            f"{autosend}/domains", json={"domain": f"a{i}.outage.example"}, headers=AUTOSEND_KEY
+        )
+        verifies.append((f"{autosend}/domains/{created.json()['data']['id']}/verify", AUTOSEND_KEY))
+        created = httpx.post(
+            f"{scaleway}/domains",
+            json={"name": f"s{i}.outage.example", "project_id": SCALEWAY_PROJECT},
+            headers=SCALEWAY_KEY,
+        )
+        url = f"{scaleway}/domains/{created.json()['id']}/validate-records"
+        verifies.append((url, SCALEWAY_KEY))
+    control.domains()  # Scaleway's domains are created: ready to validate
+    control.add_fault("*", "drop")  # every lookup waits for its timeout
+    answers = []
+
+    def verify(url: str, headers: dict) -> None:
+        answers.append(httpx.post(url, json={}, headers=headers, timeout=300))
+
+    threads = [threading.Thread(target=verify, args=call) for call in verifies]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: len(control.queries()) >= 10)  # verifying, and DNS not answering
+        # Meanwhile another tenant and the control API are answered without waiting for them.
+        other = httpx.get(f"{autosend}/domains", headers={"Authorization": "Bearer as_other"})
+        assert other.status_code == 200
+        assert httpx.get(urls["control"] + "/clock", timeout=15).status_code == 200
+        control_write = httpx.post(
+            urls["control"] + "/dns/records",
+            json={"name": "meanwhile.example.com", "type": "TXT", "value": "still here"},
+            timeout=15,
+        )
+        assert control_write.status_code == 201
+    finally:
+        for thread in threads:
+            thread.join()
+        control.clear_faults()
+    assert sorted(a.status_code for a in answers) == [200] * 40
+
+
+# --- the workers' world socket -----------------------------------------------------------------
+
+
+def world_sockets(pid: int) -> set[str]:
+    """The abstract Unix socket names `serve --workers` (process `pid`) listens on."""
+    names = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        path = line.split()[-1] if len(line.split()) > 7 else ""
+        if path.startswith(f"@domainsandbox-{pid}-"):
+            names.add(path)
+    return names
+
+
+def test_a_silent_connection_to_the_world_socket_blocks_nothing_and_is_closed():
+    served = Served("--workers", "2")
+    try:
+        [name] = world_sockets(served.process.pid)
+        with socket.socket(socket.AF_UNIX) as silent:
+            silent.connect("\0" + name[1:])
+            silent.setblocking(False)
+            for _ in range(4):  # over fresh connections, so both workers answer some
+                answer = httpx.get(served.urls["autosend"] + "/domains", headers=AUTOSEND_KEY)
+                assert answer.status_code == 200
+            wait_for(lambda: closed_by_server(silent))  # it never gave the key
+        assert control_of(served).clock()["frozen"] is False
+    finally:
+        assert served.stop()[0] == 0
+
+
+def test_a_kill_9_of_a_workers_serve_leaves_nothing_in_the_temporary_folder():
+    before = set(Path("/tmp").glob("domainsandbox-*"))
+    served = Served("--workers", "2")
+    workers = served.worker_pids()
+    listening = world_sockets(served.process.pid)  # without a file
+    served.process.kill()
+    served.process.wait(timeout=10)
+    assert listening
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), seconds=15)
+    assert set(Path("/tmp").glob("domainsandbox-*")) == before
+    assert not world_sockets(served.process.pid)

@@ -1,0 +1,118 @@
+"""The sandbox clock stays within what the documents can write: four-digit years, with a year to
+spare for scheduled steps. Instants outside are refused with a 400, and a clock at the end of its
+range keeps the sandbox working (steps, resets, restarts)."""
+
+from __future__ import annotations
+
+import signal
+
+import httpx
+import pytest
+
+from .test_durable import autosend, control_of
+from .test_serve import Served, wait_for
+
+LAST = "9998-12-31T23:59:59Z"  # the clock's last instant
+MAX_SETTING = 31536000  # a year: the longest delay a setting may schedule
+
+
+def post_clock(server, body: dict) -> httpx.Response:
+    return httpx.post(f"{server.url}/_sandbox/clock", json=body)
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "0415-05-25T23:06:36Z",  # was answered back as "415-05-25T23:06:36Z"
+        "0999-12-31T23:59:59Z",
+        "9999-12-31T23:59:58Z",  # no room left for a step scheduled after it
+        "9999-12-31T23:59:59-01:00",  # past the last instant Python can hold, once in UTC
+    ],
+)
+def test_the_clock_refuses_an_instant_outside_its_range_with_a_400_and_keeps_its_time(
+    server, control, instant
+):
+    before = control.clock()
+    answer = post_clock(server, {"set": instant})
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"]
+    assert message.startswith("set: ") and "range" in message or "last instant" in message
+    assert control.clock() == before
+
+
+def test_the_last_instant_of_the_range_is_accepted(server, control):
+    assert post_clock(server, {"set": LAST}).json() == {"now": LAST, "frozen": True}
+    answer = post_clock(server, {"set": "1000-01-01T00:00:00Z"})
+    assert answer.json() == {"now": "1000-01-01T00:00:00Z", "frozen": True}
+
+
+def test_an_advance_past_the_end_of_the_range_is_refused_and_nothing_is_half_applied(
+    server, control
+):
+    control.set_time(LAST)
+    answer = post_clock(server, {"freeze": False, "advance_seconds": 1})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"].startswith("advance_seconds: ")
+    assert control.clock() == {"now": LAST, "frozen": True}  # still frozen: nothing applied
+    control.unfreeze()
+    answer = post_clock(server, {"freeze": True, "set": "0415-05-25T23:06:36Z"})
+    assert answer.status_code == 400
+    assert control.clock()["frozen"] is False
+
+
+def test_at_the_last_instant_domains_are_created_verified_scheduled_and_reset(
+    server, control, urls
+):
+    control.set_time(LAST)
+    control.settings(
+        "autosend", verify_delay_seconds=MAX_SETTING, recheck_window_seconds=MAX_SETTING
+    )
+    with httpx.Client(base_url=urls["autosend"], headers={"Authorization": "Bearer as_end"}) as api:
+        created = api.post("/domains", json={"domain": "end.example.com"})
+        assert created.status_code == 200, created.text
+        domain_id = created.json()["data"]["id"]
+        assert api.post(f"/domains/{domain_id}/verify").status_code == 200
+        assert api.get(f"/domains/{domain_id}").status_code == 200
+    [domain] = control.domains("autosend")
+    assert domain["next_step_at"] == "9999-12-31T23:59:59Z"  # a year ahead: still four digits
+    assert post_clock(server, {"advance_seconds": 1}).status_code == 400
+    assert httpx.post(f"{server.url}/_sandbox/reset", json={}).status_code == 200
+    assert control.clock() == {"now": LAST, "frozen": True}
+
+
+def test_a_settings_value_over_a_year_is_refused(server, control):
+    answer = httpx.patch(
+        f"{server.url}/_sandbox/providers/monite/settings",
+        json={"verify_delay_seconds": MAX_SETTING + 1},
+    )
+    assert answer.status_code == 400
+
+
+def test_a_running_clock_reaching_the_end_of_its_range_stops_there_and_the_state_still_loads(
+    tmp_path,
+):
+    state = str(tmp_path / "end.db")
+    served = Served("--state", state)
+    try:
+        control = control_of(served)
+        control.settings("autosend", verify_delay_seconds=1)
+        control.freeze(at="9998-12-31T23:59:58Z")
+        with autosend(served, "as_end") as api:
+            domain = api.post("/domains", json={"domain": "end.example.com"}).json()["data"]
+            assert api.post(f"/domains/{domain['id']}/verify").status_code == 200
+        control.unfreeze()  # runs into the end of the range; the step lands on the way
+        wait_for(lambda: control.clock()["now"] == LAST)
+        wait_for(lambda: control.domains("autosend")[0]["checks"] == 1)  # the step ran
+        assert control.reset()["clock"]["now"] == LAST
+        control.close()
+    finally:
+        served.process.send_signal(signal.SIGINT)
+        _, errors = served.process.communicate(timeout=15)
+    assert served.process.returncode == 0
+    assert "Traceback" not in errors and "OverflowError" not in errors, errors
+    again = Served("--state", state)
+    try:
+        assert any("restored the world" in line for line in again.banner)
+        assert control_of(again).clock()["now"] == LAST
+    finally:
+        assert again.stop()[0] == 0
