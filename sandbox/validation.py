@@ -214,6 +214,11 @@ class ValidatingOperation(RequestValidationOperation):
             )
         return self._bodies[key]
 
+    def extract_content_type(self, headers) -> tuple[str, str]:
+        """An empty Content-Type (`curl -H 'Content-Type:'`) counts as none: the document's."""
+        headers = [(k, v) for k, v in headers if k != b"content-type" or v.strip()]
+        return super().extract_content_type(headers)
+
     async def __call__(self, scope, receive, send):
         params = self._parameters.parse(scope)
         body = None

@@ -213,7 +213,7 @@ BAD_WORLDS = {
         "clock.now: 5 is not of type 'string'",
     ),
     "a provider state that does not load": (
-        json.dumps({"providers": {"monite": {"tokens": 5}}}),
+        json.dumps({"providers": {"monite": {"issued": "many"}}}),
         "providers.monite: ",
     ),
 }

@@ -39,3 +39,55 @@ def test_a_verify_waiting_on_slow_dns_does_not_hold_up_other_requests(urls, cont
     assert still_verifying, "the verify ended before the other requests were answered"
     assert verify["response"].status_code == 200
     assert verify["response"].json()["status"] == "waiting_to_be_verified"
+
+
+AUTOSEND = {"Authorization": "Bearer as_no_content_type"}
+SCALEWAY = {"X-Auth-Token": "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"}
+VORTEX = {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.my-secret-1"}
+
+
+def test_a_json_body_without_a_content_type_is_read_as_json(urls, control):
+    """Connexion takes the document's media type when none is sent; bodies are JSON here."""
+    monite = partner_headers(urls["monite"])
+    scaleway_body = (
+        b'{"name": "s.ct.example", "project_id": "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"}'
+    )
+    calls = [
+        (urls["monite"] + "/mailbox_domains", monite, b'{"domain": "m.ct.example"}', 201),
+        (urls["autosend"] + "/domains", AUTOSEND, b'{"domain": "a.ct.example"}', 200),
+        (urls["scaleway"] + "/mailbox/v1alpha1/domains", SCALEWAY, scaleway_body, 200),
+        (
+            urls["vortex"] + "/api/v1/accounts/acc/email-domains",
+            VORTEX,
+            b'{"domain": "v.ct.example"}',
+            201,
+        ),
+    ]
+    for url, headers, body, status in calls:
+        answer = httpx.post(url, headers=headers, content=body)  # httpx sends no Content-Type
+        assert "content-type" not in answer.request.headers
+        assert answer.status_code == status, (url, answer.text)
+    assert {d["name"].lower() for d in control.domains()} == {
+        "m.ct.example",
+        "a.ct.example",
+        "s.ct.example",
+        "v.ct.example",
+    }
+
+
+def test_an_empty_content_type_is_no_content_type(urls):
+    """What `curl -H 'Content-Type:' -d '{...}'` sends."""
+    answer = httpx.post(
+        urls["autosend"] + "/domains",
+        headers=AUTOSEND | {"Content-Type": ""},
+        content=b'{"domain": "empty.ct.example"}',
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_control_api_refuses_a_body_without_a_content_type_in_its_own_shape(urls):
+    answer = httpx.post(
+        urls["control"] + "/reset", headers={"Content-Type": ""}, content=b'{"seed": 1}'
+    )
+    assert answer.status_code == 415
+    assert "JSON" in answer.json()["error"]["message"]

@@ -164,7 +164,7 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
     with pytest.raises(ControlError) as error:
         control.load_scenario(typo)
     assert error.value.status == 400
-    assert "domainz: unknown key; use one of clock, dns, domains," in str(error.value)
+    assert "domainz: unknown key; use one of clock, credentials, dns, domains," in str(error.value)
     assert control.export_scenario() == before
     assert len(control.domains()) == 4
 
@@ -241,7 +241,7 @@ def test_a_scenario_the_schema_or_a_providers_vocabulary_refuses_changes_nothing
 def test_a_bad_provider_state_is_refused_before_the_world_changes(control):
     before = control.export_scenario()
     text = (SCENARIOS / "every-state.yaml").read_text()
-    broken = text.replace("  monite:\n    tokens:\n", "  monite:\n    tokens: 5\n    was:\n", 1)
+    broken = text.replace("  monite:\n    issued: ", "  monite:\n    issued: many\n    was: ", 1)
     with pytest.raises(ControlError, match=r"providers\.monite: "):
         control.load_scenario(broken)
     assert control.export_scenario() == before
