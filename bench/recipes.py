@@ -1,22 +1,26 @@
 """How a client of each provider lists, gets, creates and verifies domains: what the benches drive.
 
-One Recipe per provider: its credentials, its calls (paths as written in the provider's OpenAPI
-document, so the same call can be sent to the sandbox under the provider's mount and to Prism at
-the document's root), and how to read a created domain's id. A provider present in
-sandbox.providers without a recipe here is reported as skipped by every bench.
+Every recipe comes from the provider's own kit (sandbox.providers.kit): its credentials, its
+calls (paths as written in the provider's OpenAPI document, so the same call can be sent to the
+sandbox under the provider's mount and to Prism at the document's root), where an answer keeps
+a domain's id. A new provider is benched without a line here.
 BENCH_PROVIDERS=a,b (environment) limits every bench to those providers.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 
 import httpx
 from _common import ROOT  # noqa: F401  (puts the project on sys.path)
 
+from sandbox.driver import Driver
+
 # The create body's domain name; "{n}" is replaced by a label unique in the run.
 NAME = "{n}.bench.example"
+OPS = ("list", "get", "create", "verify")
 
 
 @dataclass(frozen=True)
@@ -33,113 +37,37 @@ class Op:
 
 @dataclass
 class Recipe:
-    provider: str
+    provider: type
     ops: dict[str, Op]
     notes: dict[str, str] = field(default_factory=dict)
 
-    def login(self, http: httpx.Client, base: str, owner: int) -> dict[str, str]:
+    def login(self, http: httpx.Client, server_url: str, owner: int) -> dict[str, str]:
         """Request headers carrying the credentials of owner number `owner`."""
-        raise NotImplementedError
+        return Driver(http, server_url, self.provider, owner).headers
 
     def domain_id(self, created: dict) -> str:
-        return created["id"]
+        return self.provider.kit.domain_id(created)
 
 
-class MoniteRecipe(Recipe):
-    def login(self, http, base, owner):
-        version = {"x-monite-version": "2024-05-25"}
-        body = {
-            "client_id": f"eb959578-a74d-4ac3-8b25-{owner:012x}",
-            "client_secret": "bench",
-            "grant_type": "client_credentials",
-        }
-        answer = http.post(f"{base}/auth/token", json=body, headers=version)
-        answer.raise_for_status()
-        return version | {"Authorization": f"Bearer {answer.json()['access_token']}"}
+def recipe(cls) -> Recipe:
+    """The bench's recipe of a provider, from its kit."""
+    ops, notes = {}, {}
+    for name in OPS:
+        op = getattr(cls.kit, name)
+        if op is None:
+            notes[name] = f"{cls.name}'s API has no {name} call"
+            continue
+        body = op.body_for(name=NAME)
+        ops[name] = Op(op.method, op.path, json.dumps(body) if body is not None else None)
+    return Recipe(cls, ops, notes)
 
 
-class AutoSendRecipe(Recipe):
-    def login(self, http, base, owner):
-        return {"Authorization": f"Bearer as_bench_project_{owner}"}
-
-    def domain_id(self, created):
-        return created["data"]["id"]
-
-
-class ScalewayRecipe(Recipe):
-    def login(self, http, base, owner):
-        return {"X-Auth-Token": f"5f7e1a2b-3c4d-4e5f-8a9b-{owner:012x}"}
-
-
-class VortexRecipe(Recipe):
-    def login(self, http, base, owner):
-        return {"x-api-key": f"VRTX.benchkey{owner:014d}.benchsecret"}
-
-
-_SCALEWAY = "/mailbox/v1alpha1/domains"
-_VORTEX = "/api/v1/accounts/bench/email-domains"
-
-RECIPES: dict[str, Recipe] = {
-    "monite": MoniteRecipe(
-        "monite",
-        {
-            "list": Op("GET", "/mailbox_domains"),
-            "create": Op("POST", "/mailbox_domains", f'{{"domain": "{NAME}"}}'),
-            "verify": Op("POST", "/mailbox_domains/{id}/verify"),
-        },
-        {"get": "Monite's API has no single-domain GET"},
-    ),
-    "autosend": AutoSendRecipe(
-        "autosend",
-        {
-            "list": Op("GET", "/domains"),
-            "get": Op("GET", "/domains/{id}"),
-            "create": Op("POST", "/domains", f'{{"domain": "{NAME}"}}'),
-            "verify": Op("POST", "/domains/{id}/verify"),
-        },
-    ),
-    "scaleway": ScalewayRecipe(
-        "scaleway",
-        {
-            "list": Op("GET", _SCALEWAY),
-            "get": Op("GET", _SCALEWAY + "/{id}"),
-            "create": Op(
-                "POST",
-                _SCALEWAY,
-                '{"project_id": "0b5c3d2e-1f4a-4b6c-8d7e-9f0a1b2c3d4e", "name": "' + NAME + '"}',
-            ),
-            "verify": Op("POST", _SCALEWAY + "/{id}/validate-records", "{}"),
-        },
-        {
-            "verify": "validate-records only starts validation; the DNS check lands on the "
-            "sandbox clock, and a ready domain is not validated again"
-        },
-    ),
-    "vortex": VortexRecipe(
-        "vortex",
-        {
-            "list": Op("GET", _VORTEX),
-            "create": Op("POST", _VORTEX, f'{{"domain": "{NAME}"}}'),
-            "verify": Op("PATCH", _VORTEX + "/{id}/checkDkimStatus"),
-        },
-        {
-            "get": "Vortex's API has no single-domain GET",
-            "verify": "checkDkimStatus checks the DKIM record only",
-        },
-    ),
-}
-
-
-def providers() -> list[tuple[type, Recipe | None]]:
-    """Every provider the sandbox serves, with its recipe (None when no bench knows it yet)."""
+def providers() -> list[tuple[type, Recipe]]:
+    """Every provider the sandbox serves (BENCH_PROVIDERS: some of them), with its recipe."""
     from sandbox.providers import PROVIDERS
 
     only = set(filter(None, os.environ.get("BENCH_PROVIDERS", "").split(",")))
-    return [(cls, RECIPES.get(cls.name)) for cls in PROVIDERS if not only or cls.name in only]
-
-
-def skipped(cls) -> str:
-    return f"skipped: no bench recipe for provider {cls.name} (add one to bench/recipes.py)"
+    return [(cls, recipe(cls)) for cls in PROVIDERS if not only or cls.name in only]
 
 
 @dataclass
@@ -165,7 +93,9 @@ def create(http: httpx.Client, base: str, recipe: Recipe, headers: dict, label: 
         op.method, base + op.path, content=body, headers=headers | _JSON, timeout=30
     )
     if answer.status_code >= 300:
-        raise RuntimeError(f"{recipe.provider} create answered {answer.status_code}: {answer.text}")
+        raise RuntimeError(
+            f"{recipe.provider.name} create answered {answer.status_code}: {answer.text}"
+        )
     return recipe.domain_id(answer.json())
 
 
@@ -182,8 +112,8 @@ def prepare(
     publish: bool = True,
 ) -> Prepared:
     """Log in as `owner`, create `domains` domains, publish every record of the first one."""
-    base = served.url + cls.mount
-    headers = recipe.login(http, base, owner)
+    base = served.url + cls.client_base
+    headers = recipe.login(http, served.url, owner)
     label = f"{cls.name[:3]}o{owner}d"  # names differ across providers: one DNS zone holds all
     ids = [create(http, base, recipe, headers, f"{label}{i}") for i in range(domains)]
     if publish and ids:
@@ -196,12 +126,9 @@ def prepare(
 
 
 def each_prepared(http: httpx.Client, served, control, **prepare_options):
-    """Each provider with a recipe, measured from a fresh world: the sandbox is reset and the
-    provider prepared (`prepare_options` go to prepare()); providers without one are reported."""
+    """Each provider, measured from a fresh world: the sandbox is reset and the provider prepared
+    (`prepare_options` go to prepare())."""
     for cls, recipe in providers():
-        if recipe is None:
-            print(skipped(cls))
-            continue
         control.reset()
         yield cls, recipe, prepare(http, served, cls, recipe, **prepare_options)
 

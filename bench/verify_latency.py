@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         rows,
         ["provider", "call", "DNS lookups", "p50 ms", "p99 ms", "req/s", "errors", "status after"],
     )
-    notes = {cls.name: recipe.notes.get("verify") for cls, recipe in providers() if recipe}
+    notes = {cls.name: recipe.notes.get("verify") for cls, recipe in providers()}
     for name, note in notes.items():
         if note:
             print(f"  {name}: {note}")

@@ -159,7 +159,7 @@ class Admission:
 def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
     """Count a provider call against its rate limit and apply the HTTP fault due to it, if any."""
     now = sandbox.clock.now()
-    limit = sandbox.rate_limits.hit(provider, _credential(request), now)
+    limit = sandbox.rate_limits.hit(provider, _credential(provider, request), now)
     headers = provider.rate_limit_headers(*limit) if limit else {}
     if limit and limit[1] < 0 and sandbox.rate_limits.enabled:
         retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
@@ -184,8 +184,6 @@ _FAULT_MESSAGES = {
 }
 
 
-def _credential(request: Request) -> str:
-    for name in ("authorization", "x-auth-token", "x-api-key"):
-        if value := request.header(name):
-            return value
-    return ""
+def _credential(provider: Provider, request: Request) -> str:
+    """What the provider's rate limit counts per: the credential, where its kit says it goes."""
+    return "\n".join(request.header(name) or "" for name in provider.kit.credential_headers)

@@ -31,7 +31,7 @@ class ServedWorkers:
     """A `serve --workers N` process, with the attributes tests use of a SandboxServer."""
 
     def __init__(self, workers: int):
-        from .test_serve import Served
+        from .helpers import Served
 
         self.served = Served("--workers", str(workers), "--seed", str(SEED))
         self.url = self.served.urls["control"].removesuffix("/_sandbox")

@@ -15,8 +15,7 @@ import pytest
 
 from sandbox.limits import HEAD_SECONDS, RESERVED_FDS
 
-from .test_serve import Served, wait_for
-from .test_workers import control_of
+from .helpers import Served, control_of, wait_for
 
 SCALEWAY_KEY = {"X-Auth-Token": "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"}
 SCALEWAY_PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from sandbox.cli import main
-from tests.test_monite import create, partner_headers
-from tests.test_serve import CLI
+
+from .helpers import CLI, create, partner_headers
 
 
 @pytest.fixture

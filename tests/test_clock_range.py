@@ -9,8 +9,7 @@ import signal
 import httpx
 import pytest
 
-from .test_durable import autosend, control_of
-from .test_serve import Served, wait_for
+from .helpers import Served, autosend, control_of, wait_for
 
 LAST = "9998-12-31T23:59:59Z"  # the clock's last instant
 MAX_SETTING = 31536000  # a year: the longest delay a setting may schedule

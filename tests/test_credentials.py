@@ -17,7 +17,7 @@ from scaleway_core.api import ScalewayException
 from sandbox.cli import main
 from sandbox.client import ControlClient, ControlError
 
-from .test_serve import Served
+from .helpers import Served
 
 MONITE_VERSION = "2024-05-25"
 MONITE_CLIENT = "eb959578-a74d-4ac3-8b25-bf0910027857"

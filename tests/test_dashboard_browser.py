@@ -16,21 +16,9 @@ import pytest
 from sandbox.client import ControlError
 
 from .conftest import SEED, START
+from .helpers import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 
-CHROMIUM = os.environ.get("DOMAINSANDBOX_CHROMIUM", "/usr/bin/chromium")
-# Flags for a quiet, offline, containerised run: no sandboxing (root), no GPU, no calls home.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-WAIT_MS = 10_000  # how long an expectation may wait for the page's next poll
 POLL_MS = 200  # the page's poll interval here (1 s by default): keeps the file fast
 
 MONITE_VERSION = {"x-monite-version": "2024-05-25"}

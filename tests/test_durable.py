@@ -19,23 +19,13 @@ from sandbox.client import ControlClient, ControlError
 from sandbox.durable import Durable
 from sandbox.engine.clock import Clock
 
-from .test_serve import Served, serve_refused, wait_for
+from .helpers import Served, autosend, control_of, serve_refused, wait_for
 
 FROZEN_AT = "2026-02-01T10:00:00Z"
 VORTEX_KEY = {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.secretA1"}
 VORTEX_ACCOUNT = "123e4567-e89b-12d3-a456-426614174000"
 WRITERS = 4  # client threads creating domains while the server is killed
 KILL_AFTER = 120  # acknowledged creates before the kill -9
-
-
-def control_of(served: Served) -> ControlClient:
-    return ControlClient(served.urls["control"].removesuffix("/_sandbox"))
-
-
-def autosend(served: Served, key: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=served.urls["autosend"], headers={"Authorization": f"Bearer {key}"}, timeout=10
-    )
 
 
 def build_a_world(served: Served) -> None:

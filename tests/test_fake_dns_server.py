@@ -18,7 +18,8 @@ import pytest
 import fake_dns.server
 from fake_dns import FakeDNS
 from tests.fake_dns_helpers import answer_texts, ask, dig, fresh, rcode, txt_values
-from tests.test_serve import wait_for
+
+from .helpers import wait_for
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import threading
 
 import httpx
 
-from .test_monite import create, partner_headers
-from .test_serve import wait_for
+from .helpers import create, partner_headers, wait_for
 
 
 def test_a_verify_waiting_on_slow_dns_does_not_hold_up_other_requests(urls, control):

@@ -14,8 +14,8 @@ from monite.errors import TooManyRequestsError
 from sandbox import Sandbox
 from sandbox.client import ControlClient
 from sandbox.engine.clock import Clock
-from tests.test_monite import create, partner_headers
-from tests.test_serve import Served
+
+from .helpers import Served, create, partner_headers
 
 
 @pytest.fixture

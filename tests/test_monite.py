@@ -7,38 +7,15 @@ import uuid
 import httpx
 import pytest
 
-VERSION = {"x-monite-version": "2024-05-25"}
-PARTNER_A = "eb959578-a74d-4ac3-8b25-bf0910027857"
+from .helpers import PARTNER_A, VERSION, create, partner_headers, verify
+
 PARTNER_B = "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c"
-
-
-def partner_headers(base: str, client_id: str = PARTNER_A, grant: str = "client_credentials"):
-    body = {"client_id": client_id, "client_secret": "s3cret", "grant_type": grant}
-    if grant == "entity_user":
-        body["entity_user_id"] = "5b2d6a0e-1c4f-4e7a-8d3b-9a6f2c1e0b7d"
-    response = httpx.post(f"{base}/auth/token", json=body, headers=VERSION)
-    assert response.status_code == 200, response.text
-    token = response.json()
-    assert token["token_type"] == "Bearer" and token["expires_in"] == 86400
-    return VERSION | {"Authorization": f"Bearer {token['access_token']}"}
 
 
 @pytest.fixture
 def monite(urls):
     base = urls["monite"]
     return base, partner_headers(base)
-
-
-def create(base, headers, name="mail.example.com") -> dict:
-    response = httpx.post(f"{base}/mailbox_domains", json={"domain": name}, headers=headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def verify(base, headers, domain_id) -> dict:
-    response = httpx.post(f"{base}/mailbox_domains/{domain_id}/verify", headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def listed(base, headers, domain_id) -> dict:

@@ -21,7 +21,7 @@ import pytest
 
 from sandbox.client import ControlClient
 
-from .test_serve import Served, wait_for
+from .helpers import Served, wait_for
 
 RACE_SECONDS = float(os.environ.get("DOMAINSANDBOX_RACE_SECONDS", "8"))
 AUTOSEND = {"Authorization": "Bearer as_racing_project"}

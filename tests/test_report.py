@@ -209,7 +209,7 @@ def test_vortex_states_are_reported_in_vortexs_own_words(urls, report_control):
 
 
 def test_states_of_loaded_domains_no_client_moved_do_not_count(report_control):
-    from .test_scenarios import SCENARIOS
+    from .helpers import SCENARIOS
 
     report_control.load_scenario((SCENARIOS / "every-state.yaml").read_text())
     report = report_control.report()

@@ -8,7 +8,8 @@ from fake_dns import FakeDNS
 from sandbox import Sandbox, SandboxServer
 from sandbox.core import parse_hostport
 from sandbox.engine.clock import Clock
-from tests.test_monite import create, partner_headers, verify
+
+from .helpers import create, partner_headers, verify
 
 
 def test_parse_hostport_reads_the_usual_forms():

@@ -11,7 +11,7 @@ from scaleway.mailbox.v1alpha1 import DomainStatus, MailboxV1Alpha1API
 from scaleway_core.api import ScalewayException
 from scaleway_core.utils import WaitForOptions
 
-from .test_serve import wait_for
+from .helpers import wait_for
 
 SECRET = "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"
 OTHER_SECRET = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"

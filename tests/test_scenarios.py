@@ -12,9 +12,9 @@ from jsonschema import Draft7Validator
 
 from sandbox.cli import main
 from sandbox.client import ControlError
-from tests.test_serve import Served, serve_refused
 
-SCENARIOS = Path(__file__).parent.parent / "scenarios"
+from .helpers import SCENARIOS, Served, serve_refused
+
 BUNDLED = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 SCHEMA = Path(__file__).parent.parent / "sandbox" / "schemas" / "scenario.schema.json"
 

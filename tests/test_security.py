@@ -16,7 +16,7 @@ from sandbox.engine.clock import Clock
 from sandbox.limits import is_loopback
 
 from .conftest import START
-from .test_serve import CLI, Served, serve_refused
+from .helpers import CLI, Served, serve_refused
 
 TOKEN = "s3cret-control-token"
 AUTOSEND = {"Authorization": "Bearer as_test_project_key"}

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright  # noqa: E402, I001  (after the skip)
 
-from .test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from .helpers import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 
 REBOUND = "rebound.test"  # a name the attacker's DNS first gives its own address, then 127.0.0.1
 AUTOSEND_KEY = {"Authorization": "Bearer as_browser_attack"}

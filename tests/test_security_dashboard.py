@@ -11,7 +11,7 @@ from sandbox.client import ControlClient
 from sandbox.engine.clock import Clock
 
 from .conftest import START
-from .test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from .helpers import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 
 TOKEN = "dashboard-token"
 

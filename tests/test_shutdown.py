@@ -12,7 +12,7 @@ import pytest
 
 from sandbox.client import ControlClient
 
-from .test_serve import Served
+from .helpers import Served
 
 AUTOSEND_KEY = {"Authorization": "Bearer as_shutdown"}
 # Shorter than the server's graceful shutdown timeout (2 s): such a request must finish.

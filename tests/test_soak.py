@@ -21,7 +21,7 @@ import pytest
 
 from sandbox.client import ControlClient
 
-from .test_serve import Served
+from .helpers import Served
 
 SOAK_SECONDS = float(os.environ.get("DOMAINSANDBOX_SOAK_SECONDS", "15"))
 # Domains a client keeps at most before deleting some: lists stay one page long.

@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 
-from .test_monite import VERSION
+from .helpers import VERSION
 
 AUTOSEND_KEY = "as_secret_of_tenant_one"
 SCALEWAY_KEY = "7d2f9c4e-1a3b-4c5d-8e6f-0a1b2c3d4e5f"

@@ -19,9 +19,8 @@ import pytest
 import contracts
 from contracts.profiles import profile, profiles
 from sandbox import Sandbox, WorkerPool
-from sandbox.client import ControlClient
 
-from .test_serve import Served, run_monite_story, serve_refused, wait_for
+from .helpers import Served, control_of, run_monite_story, serve_refused, wait_for
 
 WORKERS = 3
 CREATORS = 12  # client threads creating domains at once
@@ -30,10 +29,6 @@ RACERS = 8  # threads creating the same name at the same instant
 SCALEWAY_PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
 VORTEX_ACCOUNT = "123e4567-e89b-12d3-a456-426614174000"
 VORTEX_KEY = {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.secretA1"}
-
-
-def control_of(served: Served) -> ControlClient:
-    return ControlClient(served.urls["control"].removesuffix("/_sandbox"))
 
 
 def cpu_ticks(pid: int) -> int:

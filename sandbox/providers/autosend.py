@@ -24,6 +24,7 @@ from http import HTTPStatus
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from .base import MAX_HOSTNAME, RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
+from .kit import Kit, Op, Publish, Verify
 
 # The regions the docs name; the project's primary region when `regionKey` is omitted.
 REGIONS = ("us-east-1", "us-east-2", "eu-central-1", "ap-south-1")
@@ -88,6 +89,24 @@ class AutoSend(Provider):
     rate_limit = (2, 1.0)  # "2 requests per second per API key" (docs, rate limit)
     rate_limit_headers_always = True  # "Each API response includes rate limit information"
     settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
+    kit = Kit(
+        sample_key=lambda owner: f"as_sample_project_{owner}",
+        headers_for=lambda key: {"Authorization": f"Bearer {key}"},
+        credential_headers=("authorization",),
+        create=Op("POST", "/domains", {"domain": "{name}"}),
+        list=Op("GET", "/domains"),
+        get=Op("GET", "/domains/{id}"),
+        verify=Op("POST", "/domains/{id}/verify"),
+        delete=Op("DELETE", "/domains/{id}"),
+        id_at="data.id",
+        status_at="data.verificationStatus",
+        errors_at=("error.message",),
+        states={
+            PENDING_CONFIGURATION: (),
+            PENDING: (Verify(),),
+            VERIFIED: (Publish(), Verify()),
+        },
+    )
 
     # --- errors -------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .. import documents
 from ..engine.records import CheckResult, Domain, RequiredRecord
 from ..errors import ProviderError
+from .kit import Kit
 
 __all__ = ["Provider", "ProviderError", "off_loop", "valid_hostname"]
 
@@ -54,6 +55,7 @@ class Provider:
     statuses: tuple[str, ...] = ()  # the domain status vocabulary, for the UI and scenarios
     record_kinds: tuple[str, ...] = ()  # the kinds of the records it asks for (scenarios check)
     settings_defaults: dict = {}  # timings and switches the control API may change
+    kit: Kit  # how a client drives this API: tests, benchmarks, scenarios, contracts (kit.py)
     rate_limit: tuple[int, float] | None = None  # documented quota: (requests, window seconds)
     # The rate-limit headers go on every answer, counted even while limits are not enforced
     # (a provider whose docs say "each API response includes" them).

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from ..engine.clock import is_calendar_date, iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
+from .kit import Kit, Login, Op, Publish, Verify
 
 SPF_INCLUDE = "include:mailgun.org"
 MX_HOSTS = ("mxa.eu.mailgun.org", "mxb.eu.mailgun.org")
@@ -66,6 +67,33 @@ class Monite(Provider):
     rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)
     settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
 
+    kit = Kit(
+        sample_key=lambda owner: f"eb959578-a74d-4ac3-8b25-{owner:012x}",  # a partner client_id
+        sample_secret="sample-client-secret",
+        login=Login(
+            Op(
+                "POST",
+                "/auth/token",
+                {
+                    "client_id": "{key}",
+                    "client_secret": "{secret}",
+                    "grant_type": "client_credentials",
+                },
+            ),
+            token="access_token",
+        ),
+        headers_for=lambda token: {"Authorization": f"Bearer {token}"},
+        credential_headers=("authorization",),
+        headers={"x-monite-version": "2024-05-25"},
+        create=Op("POST", "/mailbox_domains", {"domain": "{name}"}),
+        list=Op("GET", "/mailbox_domains"),
+        verify=Op("POST", "/mailbox_domains/{id}/verify"),
+        delete=Op("DELETE", "/mailbox_domains/{id}"),
+        id_at="id",
+        status_at="status",
+        errors_at=("error.message", "detail.0.msg"),
+        states={WAITING: (Verify(),), VERIFIED: (Publish(), Verify())},
+    )
     credential_name = "client_id"
     strict_query = False  # Monite's framework (FastAPI) ignores undeclared query parameters
 

@@ -26,6 +26,7 @@ from http import HTTPStatus
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from .base import Provider, ProviderError, valid_hostname
+from .kit import Delete, Hold, Kit, Op, Publish, Verify
 
 # Sandbox proposals for what Scaleway asks customers to publish (the real values are unpublished).
 CHALLENGE_PREFIX = "_scaleway-challenge"
@@ -38,6 +39,10 @@ DAV_HOST = "dav.mailbox.scw.cloud"
 
 # List paging: the SDK sends page_size only when the client sets one.
 DEFAULT_PAGE_SIZE = 50
+
+# The API's collection, and the project a client of the kit creates its domains in.
+_DOMAINS = "/mailbox/v1alpha1/domains"
+SAMPLE_PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
 
 # Where organization ids are derived from (uuid5 of the owner id in this namespace).
 ORGANIZATIONS = uuid.UUID("5ca1e3a7-0000-4000-8000-000000000000")
@@ -137,6 +142,28 @@ class Scaleway(Provider):
         "provisioning_seconds": 0,
         "deleting_seconds": 0,
     }
+    kit = Kit(
+        sample_key=lambda owner: f"5f7e1a2b-3c4d-4e5f-8a9b-{owner:012x}",  # a secret key
+        headers_for=lambda key: {"X-Auth-Token": key},
+        credential_headers=("x-auth-token",),
+        create=Op("POST", _DOMAINS, {"name": "{name}", "project_id": SAMPLE_PROJECT}),
+        list=Op("GET", _DOMAINS),
+        get=Op("GET", _DOMAINS + "/{id}"),
+        verify=Op("POST", _DOMAINS + "/{id}/validate-records", {}),
+        delete=Op("DELETE", _DOMAINS + "/{id}"),
+        id_at="id",
+        status_at="status",
+        errors_at=("message",),
+        states={
+            CREATING: (Hold("creating_seconds"),),
+            WAITING: (),
+            VALIDATING: (Hold("validating_seconds"), Verify()),
+            FAILED: (Publish(omit=("dkim",)), Verify()),
+            PROVISIONING: (Hold("provisioning_seconds"), Publish(), Verify()),
+            READY: (Publish(), Verify()),
+            DELETING: (Hold("deleting_seconds"), Delete()),
+        },
+    )
 
     def __init__(self, sandbox):
         super().__init__(sandbox)

@@ -39,6 +39,7 @@ from datetime import timedelta
 from ..engine.clock import iso
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from .base import Provider, ProviderError, off_loop, valid_hostname
+from .kit import Fail, Hold, Kit, Op, Publish, Verify
 
 # Domains per list page (`?start=` is an offset); Vortex does not document its page size.
 PAGE_SIZE = 20
@@ -68,6 +69,16 @@ ERROR_CODES = {
 }
 
 
+# The account every kit client works in (Vortex scopes domains by key and account).
+_DOMAINS = "/api/v1/accounts/123e4567-e89b-12d3-a456-426614174000/email-domains"
+
+
+def sample_key(owner: int) -> str:
+    """A key the official SDK's parser accepts, one per owner number."""
+    key_id = base64.urlsafe_b64encode(uuid.UUID(int=owner + 1).bytes).decode().rstrip("=")
+    return f"VRTX.{key_id}.sample-secret"
+
+
 class Vortex(Provider):
     name = "vortex"
     mount = "/vortex"
@@ -93,6 +104,25 @@ class Vortex(Provider):
         "recheck_window_seconds": 72 * 3600,
         "require_api_key": 1,
     }
+    kit = Kit(
+        sample_key=sample_key,
+        headers_for=lambda key: {"x-api-key": key},
+        credential_headers=("x-api-key",),
+        create=Op("POST", _DOMAINS, {"domain": "{name}", "description": "{name}"}),
+        list=Op("GET", _DOMAINS),
+        verify=Op("PATCH", _DOMAINS + "/{id}/checkDkimStatus"),
+        id_at="id",
+        status_at="isVerified",
+        errors_at=("error",),
+        # situations that, between them, reach every check status Vortex documents
+        states={
+            WAITING_FOR_PROVIDER: (Hold("provider_setup_seconds"),),
+            WAITING_FOR_USER: (),
+            VERIFIED: (Publish(), Verify()),
+            FAILED: (Publish(corrupt=("token", "dkim", "spf", "dmarc")), Verify()),
+            PROVIDER_FAILED: (Publish(), Fail("servfail"), Verify()),
+        },
+    )
 
     def __init__(self, sandbox):
         super().__init__(sandbox)

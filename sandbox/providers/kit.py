@@ -1,0 +1,138 @@
+"""How a client drives a provider's API, declared by the provider itself: its credentials, its
+calls, where an answer keeps a domain's id and status and an error's message, and how each of
+its states is reached through its own flows.
+
+Everything that acts as a client (the tests that run for every provider, the benchmarks, the
+bundled scenarios, the demo world, the contract runs) and the gate's rate-limit keys read it
+from here, so a new provider is covered by all of them without editing any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Op:
+    """One call, relative to the provider's base URL. In `path`, "{id}" stands for a domain id;
+    in the string values of `body`, "{name}" for a domain name (and, in a login, "{key}" and
+    "{secret}" for the credential)."""
+
+    method: str
+    path: str
+    body: dict | None = None
+
+    def at(self, domain_id: str = "") -> str:
+        return self.path.replace("{id}", domain_id)
+
+    def body_for(self, **values: str) -> dict | None:
+        return _filled(self.body, values) if self.body is not None else None
+
+
+@dataclass(frozen=True)
+class Login:
+    """A credential exchanged for a token first (Monite's POST /auth/token)."""
+
+    op: Op
+    token: str  # where the answer keeps the token (a dotted path)
+
+
+# --- the steps that reach a state (run by sandbox.driver) --------------------------------------
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Before the domain is created: the provider's `setting` lasts a sandbox year, so the
+    state it times (a transient one) holds."""
+
+    setting: str
+
+
+@dataclass(frozen=True)
+class Publish:
+    """Publish the domain's records in the sandbox DNS, less `omit`, with `corrupt` broken."""
+
+    omit: tuple[str, ...] = ()
+    corrupt: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verify:
+    """Run the provider's own verification now (the control API's verify)."""
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete the domain through the provider's own API."""
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Make every DNS lookup under the domain fail with `kind` (servfail, drop...)."""
+
+    kind: str = "servfail"
+
+
+Step = Hold | Publish | Verify | Delete | Fail
+
+
+@dataclass(frozen=True)
+class Kit:
+    """What it takes to drive one provider's API as its clients do."""
+
+    sample_key: Callable[[int], str]  # a well-formed credential for owner number n
+    headers_for: Callable[[str], dict[str, str]]  # the credential (or login token) as headers
+    credential_headers: tuple[str, ...]  # where the credential travels (rate limits count it)
+    create: Op
+    list: Op
+    id_at: str  # where a create's answer keeps the new domain's id (a dotted path)
+    status_at: str  # where a create's or get's answer keeps the domain's status
+    errors_at: tuple[str, ...]  # where an error body keeps its message, in the order to try
+    # Every state word of the provider (its report words), and the steps that reach it.
+    states: dict[str, tuple[Step, ...]]
+    get: Op | None = None
+    verify: Op | None = None
+    delete: Op | None = None
+    login: Login | None = None
+    sample_secret: str | None = None  # the secret that goes with every sample key, if any
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every call
+
+    def domain_id(self, answer: Any) -> str:
+        return str(dig(answer, self.id_at))
+
+    def status(self, answer: Any) -> Any:
+        return dig(answer, self.status_at)
+
+    def error_message(self, body: Any) -> str | None:
+        """The message of an error body in the provider's shape, or None if it is not one."""
+        for path in self.errors_at:
+            found = dig(body, path)
+            if isinstance(found, str) and found:
+                return found
+        return None
+
+
+def dig(data: Any, path: str) -> Any:
+    """The value at a dotted path ("data.id", "detail.0.msg"), or None."""
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def _filled(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, replacement in values.items():
+            value = value.replace("{" + name + "}", replacement)
+        return value
+    if isinstance(value, dict):
+        return {k: _filled(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, values) for v in value]
+    return value
