@@ -9,8 +9,17 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 
-from .client import ControlClient, ControlError
+from .client import (
+    ClockState,
+    ControlClient,
+    ControlError,
+    Credential,
+    DnsFault,
+    DomainView,
+    HttpFault,
+)
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
 TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
@@ -172,18 +181,12 @@ def cmd_dns_serve(args) -> int:
 
 
 # --- client commands ----------------------------------------------------------------------------
+# Each asks ControlClient, which alone knows the control API's paths and bodies. The list
+# methods return the list; `--json` prints it as the API answered it, under the same key.
 
 
 def _control(args) -> ControlClient:
     return ControlClient(args.url, token=args.token or os.environ.get(TOKEN_ENV) or None)
-
-
-def _call(args, method: str, path: str, **kwargs):
-    client = _control(args)
-    try:
-        return client.call(method, path, **kwargs)
-    finally:
-        client.close()
 
 
 def _show(args, data, table=None) -> None:
@@ -203,288 +206,284 @@ def _print_rows(rows: list[list[str]], header: list[str]) -> None:
 
 
 def cmd_dns_ls(args) -> int:
-    data = _call(args, "GET", "/dns/records")
-    rows = [
-        [r["name"], r["type"], r["ttl"], r["value"], r["visible_after"] or ""]
-        for r in data["records"]
-    ]
-    _show(
-        args, data, lambda _: _print_rows(rows, ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"])
-    )
+    with _control(args) as control:
+        records = control.records()
+    rows = [[r["name"], r["type"], r["ttl"], r["value"], r["visible_after"] or ""] for r in records]
+    header = ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"]
+    _show(args, {"records": records}, lambda _: _print_rows(rows, header))
     return 0
 
 
 def cmd_dns_add(args) -> int:
-    body = {"name": args.name, "type": args.type.upper(), "value": args.value, "ttl": args.ttl}
-    if args.visible_after:
-        body["visible_after_seconds"] = args.visible_after
-    data = _call(args, "POST", "/dns/records", json=body)
-    _show(
-        args,
-        data,
-        lambda d: print(f"{args.name} {args.type.upper()}: {len(d['records'])} record(s)"),
-    )
+    kind = args.type.upper()
+    with _control(args) as control:
+        records = control.add_record(
+            args.name, kind, args.value, args.ttl, visible_after_seconds=args.visible_after or 0
+        )
+    said = f"{args.name} {kind}: {len(records)} record(s)"
+    _show(args, {"records": records}, lambda _: print(said))
     return 0
 
 
 def cmd_dns_rm(args) -> int:
-    params = {"name": args.name} | ({"type": args.type.upper()} if args.type else {})
-    if args.value is not None:
-        if not args.type:
-            raise UsageError("dns rm --value needs a TYPE too")
-        params["value"] = args.value
-    data = _call(args, "DELETE", "/dns/records", params=params)
-    _show(args, data, lambda d: print(f"removed {d['removed']} record(s)"))
+    if args.value is not None and not args.type:
+        raise UsageError("dns rm --value needs a TYPE too")
+    with _control(args) as control:
+        kind = args.type.upper() if args.type else None
+        removed = control.remove_records(args.name, kind, args.value)
+    _show(args, {"removed": removed}, lambda _: print(f"removed {removed} record(s)"))
     return 0
 
 
 def cmd_dns_fault(args) -> int:
-    if args.clear:
-        data = _call(args, "DELETE", "/dns/faults")
-        _show(args, data, lambda d: print(f"cleared {d['removed']} fault(s)"))
-        return 0
-    if not args.match or not args.kind:
-        data = _call(args, "GET", "/dns/faults")
-        rows = [
-            [
-                f["id"],
-                f.get("match", ""),
-                f["kind"],
-                f.get("qtype") or "*",
-                f.get("count") or "until cleared",
-            ]
-            for f in data["faults"]
-        ]
-        _show(
-            args, data, lambda _: _print_rows(rows, ["ID", "MATCH", "KIND", "QTYPE", "REMAINING"])
-        )
-        return 0
-    body = {"match": args.match, "kind": args.kind}
-    for key in ("qtype", "count", "delay_ms"):
-        if getattr(args, key) is not None:
-            body[key] = getattr(args, key)
-    data = _call(args, "POST", "/dns/faults", json=body)
-    _show(args, data, lambda d: print(f"fault {d['id']}: {d['kind']} for {args.match}"))
+    with _control(args) as control:
+        if args.clear:
+            removed = control.clear_faults()
+            _show(args, {"removed": removed}, lambda _: print(f"cleared {removed} fault(s)"))
+        elif args.match and args.kind:
+            fault = control.add_fault(
+                args.match, args.kind, qtype=args.qtype, count=args.count, delay_ms=args.delay_ms
+            )
+            _show(args, fault, lambda f: print(f"fault {f['id']}: {f['kind']} for {args.match}"))
+        else:
+            _show_dns_faults(args, control.faults())
     return 0
 
 
-def cmd_dns_queries(args) -> int:
-    data = _call(args, "GET", "/dns/queries", params={"limit": args.limit})
+def _show_dns_faults(args, faults: list[DnsFault]) -> None:
     rows = [
-        [q["time"], q["transport"], q["name"], q["type"], q["rcode"], q["answers"]]
-        for q in data["queries"]
+        [
+            f["id"],
+            f.get("match", ""),
+            f["kind"],
+            f.get("qtype") or "*",
+            f.get("count") or "until cleared",
+        ]
+        for f in faults
     ]
-    _show(
-        args, data, lambda _: _print_rows(rows, ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS"])
-    )
+    header = ["ID", "MATCH", "KIND", "QTYPE", "REMAINING"]
+    _show(args, {"faults": faults}, lambda _: _print_rows(rows, header))
+
+
+def cmd_dns_queries(args) -> int:
+    with _control(args) as control:
+        queries = control.queries(limit=args.limit)
+    rows = [
+        [q["time"], q["transport"], q["name"], q["type"], q["rcode"], q["answers"]] for q in queries
+    ]
+    header = ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS"]
+    _show(args, {"queries": queries}, lambda _: _print_rows(rows, header))
     return 0
 
 
 def cmd_publish(args) -> int:
-    body = {"omit": args.omit or [], "corrupt": args.corrupt or []}
-    if args.visible_after:
-        body["visible_after_seconds"] = args.visible_after
-    data = _call(args, "POST", f"/domains/{args.provider}/{args.domain_id}/publish", json=body)
-
-    def table(d):
-        rows = [
-            [
-                e["kind"],
-                e["type"],
-                e["name"],
-                e["value"] + ("  (corrupted)" if e.get("corrupted") else ""),
-            ]
-            for e in d["published"]
+    with _control(args) as control:
+        published = control.publish(
+            args.provider,
+            args.domain_id,
+            omit=args.omit or (),
+            corrupt=args.corrupt or (),
+            visible_after_seconds=args.visible_after or 0,
+        )
+    rows = [
+        [
+            e["kind"],
+            e["type"],
+            e["name"],
+            e["value"] + ("  (corrupted)" if e.get("corrupted") else ""),
         ]
-        _print_rows(rows, ["KIND", "TYPE", "NAME", "VALUE"])
-
-    _show(args, data, table)
+        for e in published
+    ]
+    header = ["KIND", "TYPE", "NAME", "VALUE"]
+    _show(args, {"published": published}, lambda _: _print_rows(rows, header))
     return 0
 
 
 def cmd_verify(args) -> int:
-    data = _call(args, "POST", f"/domains/{args.provider}/{args.domain_id}/verify")
-    _show(args, data, lambda d: print(f"{d['provider']} {d['id']} {d['name']}: {d['status']}"))
+    with _control(args) as control:
+        domain = control.verify(args.provider, args.domain_id)
+    _show(args, domain, lambda d: print(f"{d['provider']} {d['id']} {d['name']}: {d['status']}"))
     return 0
 
 
 def cmd_clock(args) -> int:
-    action, value = args.action, args.value
+    change = _clock_change(args.action, args.value)  # a misuse is said before anything is sent
+    with _control(args) as control:
+        clock = change(control)
+    _show(args, clock, lambda c: print(f"{c['now']}  ({'frozen' if c['frozen'] else 'running'})"))
+    return 0
+
+
+def _clock_change(action: str, value: str | None) -> Callable[[ControlClient], ClockState]:
+    """What `clock ACTION [VALUE]` asks of the sandbox."""
     if action == "show":
         if value:
             raise UsageError(
                 f"clock: {value!r} is not an action; use freeze, unfreeze, advance or set"
             )
-        data = _call(args, "GET", "/clock")
-    else:
-        data = _call(args, "POST", "/clock", json=_clock_change(action, value))
-    _show(args, data, lambda d: print(f"{d['now']}  ({'frozen' if d['frozen'] else 'running'})"))
-    return 0
-
-
-def _clock_change(action: str, value: str | None) -> dict:
-    """The POST /clock body of `clock ACTION [VALUE]`."""
-    if action == "freeze":  # `freeze` and `freeze now`: here; `freeze ISO`: there
-        return {"freeze": True} | ({"set": value} if value and value != "now" else {})
+        return ControlClient.clock
     if action == "unfreeze":
         if value:
             raise UsageError(f"clock unfreeze takes no value (got {value!r})")
-        return {"freeze": False}
+        return ControlClient.unfreeze
+    if action == "freeze":  # `freeze` and `freeze now`: here; `freeze ISO`: there
+        at = value if value and value != "now" else None
+        return lambda control: control.freeze(at)
     if not value:
         raise UsageError(f"clock {action} needs a value (advance 5m, set 2026-01-01T00:00:00Z)")
     if action == "advance":
-        return {"advance_seconds": duration(value)}
-    return {"set": value}
+        seconds = duration(value)
+        return lambda control: control.advance(seconds)
+    return lambda control: control.set_time(value)
 
 
 def cmd_reset(args) -> int:
-    body = {"seed": args.seed} if args.seed is not None else {}
-    data = _call(args, "POST", "/reset", json=body)
-    _show(args, data, lambda d: print(f"reset; seed {d['seed']}, clock {d['clock']['now']}"))
+    with _control(args) as control:
+        done = control.reset(args.seed)
+    _show(args, done, lambda d: print(f"reset; seed {d['seed']}, clock {d['clock']['now']}"))
     return 0
 
 
 def cmd_domains(args) -> int:
-    params = {"provider": args.provider} if args.provider else {}
-    data = _call(args, "GET", "/domains", params=params)
-
-    def table(d):
-        for domain in d["domains"]:
-            print(f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}")
-            for record in domain["records"]:
-                result = record["result"]
-                state = result["outcome"] if result else "unchecked"
-                reason = f" - {result['reason']}" if result and result["reason"] else ""
-                print(
-                    f"    {record['kind']:<18} {record['type']:<5} {record['name']}  {state}{reason}"
-                )
-        if not d["domains"]:
-            print("(no domains)")
-
-    _show(args, data, table)
+    with _control(args) as control:
+        domains = control.domains(args.provider)
+    _show(args, {"domains": domains}, lambda _: _print_domains(domains))
     return 0
 
 
+def _print_domains(domains: list[DomainView]) -> None:
+    for domain in domains:
+        print(f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}")
+        for record in domain["records"]:
+            result = record["result"]
+            state = result["outcome"] if result else "unchecked"
+            reason = f" - {result['reason']}" if result and result["reason"] else ""
+            print(f"    {record['kind']:<18} {record['type']:<5} {record['name']}  {state}{reason}")
+    if not domains:
+        print("(no domains)")
+
+
 def cmd_requests(args) -> int:
-    params = {"provider": args.provider} if args.provider else {}
-    data = _call(args, "GET", "/requests", params=params)
-    rows = [
-        [r["at"], r["provider"] or "", r["method"], r["path"], r["status"]]
-        for r in data["requests"]
-    ]
-    _show(args, data, lambda _: _print_rows(rows, ["AT", "PROVIDER", "METHOD", "PATH", "STATUS"]))
+    with _control(args) as control:
+        requests = control.requests(args.provider)
+    rows = [[r["at"], r["provider"] or "", r["method"], r["path"], r["status"]] for r in requests]
+    header = ["AT", "PROVIDER", "METHOD", "PATH", "STATUS"]
+    _show(args, {"requests": requests}, lambda _: _print_rows(rows, header))
     return 0
 
 
 def cmd_http_fault(args) -> int:
-    if args.clear:
-        data = _call(args, "DELETE", "/http/faults")
-        _show(args, data, lambda d: print(f"cleared {d['removed']} fault(s)"))
-        return 0
-    if not args.provider:
-        data = _call(args, "GET", "/http/faults")
-        rows = [
-            [
-                f["id"],
-                f["provider"],
-                f["operation"] or "*",
-                f["status"] or ("abort" if f["abort"] else ""),
-                f["latency_ms"] or "",
-                f["count"] or "until cleared",
-                "" if f["probability"] is None else f["probability"],
-            ]
-            for f in data["faults"]
-        ]
-        header = ["ID", "PROVIDER", "OPERATION", "STATUS", "LATENCY MS", "REMAINING", "PROBABILITY"]
-        _show(args, data, lambda _: _print_rows(rows, header))
-        return 0
-    body = {"provider": args.provider}
-    for key in ("operation", "status", "latency_ms", "count", "probability"):
-        if getattr(args, key) is not None:
-            body[key] = getattr(args, key)
-    if args.abort:
-        body["abort"] = True
-    data = _call(args, "POST", "/http/faults", json=body)
-    _show(
-        args, data, lambda d: print(f"fault {d['id']} on {d['provider']} {d['operation'] or '*'}")
-    )
+    with _control(args) as control:
+        if args.clear:
+            removed = control.clear_http_faults()
+            _show(args, {"removed": removed}, lambda _: print(f"cleared {removed} fault(s)"))
+        elif args.provider:
+            fault = control.add_http_fault(
+                args.provider,
+                operation=args.operation,
+                status=args.status,
+                latency_ms=args.latency_ms,
+                abort=args.abort or None,  # absent unless asked: the API's default
+                count=args.count,
+                probability=args.probability,
+            )
+            said = f"fault {fault['id']} on {fault['provider']} {fault['operation'] or '*'}"
+            _show(args, fault, lambda _: print(said))
+        else:
+            _show_http_faults(args, control.http_faults())
     return 0
 
 
+def _show_http_faults(args, faults: list[HttpFault]) -> None:
+    rows = [
+        [
+            f["id"],
+            f["provider"],
+            f["operation"] or "*",
+            f["status"] or ("abort" if f["abort"] else ""),
+            f["latency_ms"] or "",
+            f["count"] or "until cleared",
+            "" if f["probability"] is None else f["probability"],
+        ]
+        for f in faults
+    ]
+    header = ["ID", "PROVIDER", "OPERATION", "STATUS", "LATENCY MS", "REMAINING", "PROBABILITY"]
+    _show(args, {"faults": faults}, lambda _: _print_rows(rows, header))
+
+
 def cmd_rate_limits(args) -> int:
-    if args.state == "show":
-        data = _call(args, "GET", "/rate-limits")
-    else:
-        data = _call(args, "PUT", "/rate-limits", json={"enabled": args.state == "on"})
+    enabled = None if args.state == "show" else args.state == "on"
+    with _control(args) as control:
+        limits = control.rate_limits(enabled)
 
     def table(d):
         print(f"rate limits {'on' if d['enabled'] else 'off'}")
         for name, quota in d["quotas"].items():
             print(f"  {name:<9} {quota['requests']} requests / {quota['window_seconds']} s")
 
-    _show(args, data, table)
+    _show(args, limits, table)
     return 0
 
 
 def cmd_credentials(args) -> int:
-    if args.action in ("ls", "clear"):
-        params = {"provider": args.provider} if args.provider else {}
-        if args.action == "clear":
-            data = _call(args, "DELETE", "/credentials", params=params)
-            _show(args, data, lambda d: print(f"forgot {d['removed']} credential(s)"))
+    if args.action in ("add", "revoke") and not (args.provider and args.key):
+        raise UsageError(f"credentials {args.action} needs a PROVIDER and a KEY")
+    with _control(args) as control:
+        if args.action == "ls":
+            _show_credentials(args, control.credentials(args.provider))
             return 0
-        data = _call(args, "GET", "/credentials", params=params)
-        rows = [
-            [c["provider"], c["key"], c.get("secret", ""), "revoked" if c["revoked"] else "active"]
-            for c in data["credentials"]
-        ]
-        _show(args, data, lambda _: _print_rows(rows, ["PROVIDER", "KEY", "SECRET", "STATE"]))
-        return 0
-    if not (args.provider and args.key):
-        raise ControlError(f"credentials {args.action} needs a PROVIDER and a KEY")
-    body = {"provider": args.provider, "key": args.key}
-    if args.action == "add":
-        secret = {"secret": args.secret} if args.secret is not None else {}
-        data = _call(args, "POST", "/credentials", json=body | secret)
-    else:
-        data = _call(args, "POST", "/credentials/revoke", json=body)
-    state = "revoked" if data["revoked"] else "registered"
-    _show(args, data, lambda d: print(f"{d['provider']} {d['key']}: {state}"))
+        if args.action == "clear":
+            removed = control.clear_credentials(args.provider)
+            _show(args, {"removed": removed}, lambda _: print(f"forgot {removed} credential(s)"))
+            return 0
+        if args.action == "add":
+            credential = control.register_credential(args.provider, args.key, args.secret)
+        else:
+            credential = control.revoke_credential(args.provider, args.key)
+    state = "revoked" if credential["revoked"] else "registered"
+    _show(args, credential, lambda c: print(f"{c['provider']} {c['key']}: {state}"))
     return 0
+
+
+def _show_credentials(args, credentials: list[Credential]) -> None:
+    rows = [
+        [c["provider"], c["key"], c.get("secret", ""), "revoked" if c["revoked"] else "active"]
+        for c in credentials
+    ]
+    header = ["PROVIDER", "KEY", "SECRET", "STATE"]
+    _show(args, {"credentials": credentials}, lambda _: _print_rows(rows, header))
 
 
 def cmd_scenario(args) -> int:
-    client = _control(args)
-    try:
-        if args.action == "export":
-            response = client.raw("GET", "/scenario")
-            if args.file:
-                with open(args.file, "w", encoding="utf-8") as file:
-                    file.write(response.text)
-                print(f"wrote {args.file}")
-            else:
-                print(response.text, end="")
-            return 0
-        if not args.file:
-            raise UsageError("scenario load needs a FILE")
-        try:
-            with open(args.file, "rb") as file:
-                text = file.read()
-        except OSError as exc:
-            raise UsageError(f"{args.file}: {exc.strerror}") from None
-        data = client.call(
-            "POST", "/scenario", content=text, headers={"Content-Type": "application/yaml"}
-        )
-    finally:
-        client.close()
-    _show(
-        args,
-        data,
-        lambda d: print(
-            f"loaded {args.file}: {d['domains']} domain(s), {d['dns_records']} DNS record(s), clock {d['clock']['now']}"
-        ),
+    if args.action == "export":
+        with _control(args) as control:
+            text = control.export_scenario()
+        if args.file:
+            with open(args.file, "w", encoding="utf-8") as file:
+                file.write(text)
+            print(f"wrote {args.file}")
+        else:
+            print(text, end="")
+        return 0
+    text = _read_scenario(args.file)
+    with _control(args) as control:
+        loaded = control.load_scenario(text)
+    said = (
+        f"loaded {args.file}: {loaded['domains']} domain(s), "
+        f"{loaded['dns_records']} DNS record(s), clock {loaded['clock']['now']}"
     )
+    _show(args, loaded, lambda _: print(said))
     return 0
+
+
+def _read_scenario(path: str | None) -> bytes:
+    if not path:
+        raise UsageError("scenario load needs a FILE")
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
 
 
 def cmd_settings(args) -> int:
@@ -496,22 +495,26 @@ def cmd_settings(args) -> int:
                 f"{pair!r}: write settings as name=duration (verify_delay_seconds=30s)"
             )
         changes[key] = duration(value)
-    path = f"/providers/{args.provider}/settings"
-    data = _call(args, "PATCH", path, json=changes) if changes else _call(args, "GET", path)
-    _show(args, data, lambda d: [print(f"{k} = {v}") for k, v in d.items()])
+    with _control(args) as control:
+        if changes:
+            settings = control.update_settings(args.provider, changes)
+        else:
+            settings = control.settings(args.provider)
+    _show(args, settings, lambda d: [print(f"{k} = {v}") for k, v in d.items()])
     return 0
 
 
 def cmd_report(args) -> int:
     from .report import render_table
 
-    data = _call(args, "GET", "/report")
+    with _control(args) as control:
+        report = control.report()
     if args.provider:
-        if args.provider not in data["providers"]:
-            known = ", ".join(data["providers"])
+        if args.provider not in report["providers"]:
+            known = ", ".join(report["providers"])
             raise UsageError(f"report: unknown provider {args.provider!r}; known: {known}")
-        data = {"providers": {args.provider: data["providers"][args.provider]}}
-    _show(args, data, lambda d: print(render_table(d), end=""))
+        report = {"providers": {args.provider: report["providers"][args.provider]}}
+    _show(args, report, lambda d: print(render_table(d), end=""))
     return 0
 
 

@@ -1,5 +1,9 @@
 """A small Python client for the control API, used by the CLI, the pytest plugin and tests.
 
+Every control path and request body is written here, once: the CLI only calls these methods.
+The answers are plain JSON data; the TypedDicts below name the main shapes for the reader and
+type checkers (openapi/control.yaml is the reference).
+
 It speaks HTTP with the standard library's http.client: every CLI command builds one, and
 importing httpx would cost each command about 0.2 s before it sends anything.
 """
@@ -9,10 +13,11 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from typing import Any, NotRequired, TypedDict
+from urllib.parse import quote, urlencode, urlsplit
 
 # What a reused keep-alive connection raises when the server closed it while it was idle.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
@@ -38,14 +43,112 @@ class Response:
     def text(self) -> str:
         return self.content.decode("utf-8", "replace")
 
-    def json(self):
+    def json(self) -> Any:
         return jsonlib.loads(self.content)
 
 
-class ControlClient:
-    """Drive a running sandbox: `ControlClient("http://127.0.0.1:8080")`."""
+# --- the main answers' shapes ------------------------------------------------------------------
 
-    def __init__(self, url: str, timeout: float = 30.0, token: str | None = None):
+
+class ClockState(TypedDict):
+    now: str  # ISO-8601, UTC
+    frozen: bool
+
+
+class DnsRecord(TypedDict):
+    name: str
+    type: str
+    value: str
+    ttl: int
+    visible_after: str | None  # hidden from DNS answers until then
+
+
+class DnsFault(TypedDict):
+    id: str
+    match: str
+    kind: str
+    qtype: str | None
+    count: int | None  # matches left; None: until cleared
+    delay_ms: int | None
+
+
+class HttpFault(TypedDict):
+    id: str
+    provider: str
+    operation: str | None  # None: every operation
+    status: int | None
+    latency_ms: int
+    abort: bool
+    count: int | None  # calls left; None: until cleared
+    probability: float | None
+
+
+class Quota(TypedDict):
+    requests: int
+    window_seconds: float
+
+
+class RateLimits(TypedDict):
+    enabled: bool
+    quotas: dict[str, Quota]  # by provider
+
+
+class Credential(TypedDict):
+    provider: str
+    key: str
+    secret: NotRequired[str]  # Monite's client_secret
+    revoked: bool
+
+
+class PublishedRecord(TypedDict):
+    kind: str
+    name: str
+    type: str
+    value: str
+    corrupted: NotRequired[bool]
+
+
+class DomainView(TypedDict):
+    """A domain of any provider as the control API shows it."""
+
+    provider: str
+    id: str
+    name: str
+    owner: str
+    status: str  # in the provider's own vocabulary, one of `statuses`
+    statuses: list[str]
+    created_at: str
+    updated_at: str
+    last_checked_at: str | None
+    checks: int
+    next_step_at: str | None
+    records: list[dict[str, Any]]  # each required record with its last check's result
+    timeline: list[dict[str, Any]]
+
+
+class ResetResult(TypedDict):
+    seed: int
+    clock: ClockState
+
+
+class ScenarioLoaded(TypedDict):
+    loaded: bool
+    domains: int
+    dns_records: int
+    clock: ClockState
+
+
+class ControlClient:
+    """Drive a running sandbox (`token`: its control token, if it has one):
+
+        with ControlClient("http://127.0.0.1:8080") as control:
+            control.freeze("2026-01-01T09:00:00Z")
+
+    It keeps one connection per thread, closed on leaving the block or by close(). A refusal
+    (4xx, 5xx) or an unreachable sandbox raises ControlError.
+    """
+
+    def __init__(self, url: str, timeout: float = 30.0, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -60,6 +163,7 @@ class ControlClient:
         self._local = threading.local()  # one connection per thread: http.client is not shared
 
     def close(self) -> None:
+        """Close this thread's connection (the next call opens another)."""
         connection = getattr(self._local, "connection", None)
         if connection is not None:
             connection.close()
@@ -68,18 +172,29 @@ class ControlClient:
     def __enter__(self) -> ControlClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def call(self, method: str, path: str, **kwargs):
-        """One control API call; returns the decoded JSON (None when empty)."""
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One control API call (`raw`'s arguments); returns the decoded JSON (None when empty).
+
+        The methods below name every call of the control API: prefer them."""
         response = self.raw(method, path, **kwargs)
         return response.json() if response.content else None
 
-    def raw(self, method: str, path: str, params=None, json=None, content=None, headers=None):
-        """One control API call; returns the Response, or raises ControlError on failure."""
+    def raw(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: str | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """One control API call to `path` (under /_sandbox); returns the Response, or raises
+        ControlError on failure."""
         target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
-        head = self._headers | (headers or {})
+        head = self._headers | dict(headers or {})
         if json is not None:
             content = jsonlib.dumps(json).encode()
             head = {"Content-Type": "application/json"} | head
@@ -127,13 +242,20 @@ class ControlClient:
 
     # --- DNS --------------------------------------------------------------------------------
 
-    def records(self, name: str | None = None, type: str | None = None) -> list[dict]:
+    def records(self, name: str | None = None, type: str | None = None) -> list[DnsRecord]:
+        """The records in the fake DNS zone (at one name, of one type, if given)."""
         params = {k: v for k, v in {"name": name, "type": type}.items() if v}
         return self.call("GET", "/dns/records", params=params)["records"]
 
     def add_record(
-        self, name: str, type: str, value, ttl: int = 300, visible_after_seconds: float = 0
-    ) -> list[dict]:
+        self,
+        name: str,
+        type: str,
+        value: str | list[str],
+        ttl: int = 300,
+        visible_after_seconds: float = 0,
+    ) -> list[DnsRecord]:
+        """Add a record (a list of values adds several); hidden for `visible_after_seconds`."""
         body = {"name": name, "type": type, "value": value, "ttl": ttl}
         if visible_after_seconds:
             body["visible_after_seconds"] = visible_after_seconds
@@ -145,49 +267,77 @@ class ControlClient:
         params |= {"value": value} if value is not None else {}
         return self.call("DELETE", "/dns/records", params=params)["removed"]
 
-    def add_fault(self, match: str, kind: str, **options) -> dict:
-        body = {"match": match, "kind": kind} | {k: v for k, v in options.items() if v is not None}
-        return self.call("POST", "/dns/faults", json=body)
+    def add_fault(
+        self,
+        match: str,
+        kind: str,
+        *,
+        qtype: str | None = None,
+        count: int | None = None,
+        delay_ms: int | None = None,
+    ) -> DnsFault:
+        """Make the fake DNS misbehave for queries matching `match` (a name, *.suffix or *):
+        `kind` is servfail, refused, nxdomain, drop, delay (with `delay_ms`) or truncate."""
+        options = {"qtype": qtype, "count": count, "delay_ms": delay_ms}
+        return self.call(
+            "POST", "/dns/faults", json={"match": match, "kind": kind} | _given(options)
+        )
 
-    def faults(self) -> list[dict]:
+    def faults(self) -> list[DnsFault]:
         return self.call("GET", "/dns/faults")["faults"]
 
     def clear_faults(self) -> int:
         return self.call("DELETE", "/dns/faults")["removed"]
 
-    def queries(self, limit: int = 1000) -> list[dict]:
+    def queries(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The fake DNS query log, oldest first: the last `limit` queries."""
         return self.call("GET", "/dns/queries", params={"limit": limit})["queries"]
+
+    def clear_queries(self) -> None:
+        self.call("DELETE", "/dns/queries")
 
     # --- domains ------------------------------------------------------------------------------
 
-    def domains(self, provider: str | None = None) -> list[dict]:
+    def domains(self, provider: str | None = None) -> list[DomainView]:
+        """Every provider's domains (or one provider's), with their records and checks."""
         params = {"provider": provider} if provider else {}
         return self.call("GET", "/domains", params=params)["domains"]
 
-    def domain(self, provider: str, domain_id: str) -> dict:
-        return self.call("GET", f"/domains/{provider}/{domain_id}")
+    def domain(self, provider: str, domain_id: str) -> DomainView:
+        return self.call("GET", _domain_path(provider, domain_id))
 
     def publish(
         self,
         provider: str,
         domain_id: str,
-        omit=(),
-        corrupt=(),
+        omit: Iterable[str] = (),
+        corrupt: Iterable[str] = (),
         visible_after_seconds: float = 0,
-    ) -> list[dict]:
+        ttl: int | None = None,
+    ) -> list[PublishedRecord]:
         """Write the domain's expected records into the fake DNS, less `omit`, `corrupt` broken."""
-        body = {"omit": list(omit), "corrupt": list(corrupt)}
+        body: dict[str, Any] = {"omit": list(omit), "corrupt": list(corrupt)}
         if visible_after_seconds:
             body["visible_after_seconds"] = visible_after_seconds
-        return self.call("POST", f"/domains/{provider}/{domain_id}/publish", json=body)["published"]
+        if ttl is not None:
+            body["ttl"] = ttl
+        path = _domain_path(provider, domain_id) + "/publish"
+        return self.call("POST", path, json=body)["published"]
 
-    def verify(self, provider: str, domain_id: str) -> dict:
+    def verify(self, provider: str, domain_id: str) -> DomainView:
         """Run the provider's own verification now; returns the domain's control view."""
-        return self.call("POST", f"/domains/{provider}/{domain_id}/verify")
+        return self.call("POST", _domain_path(provider, domain_id) + "/verify")
 
-    def settings(self, provider: str, **changes) -> dict:
-        path = f"/providers/{provider}/settings"
-        return self.call("PATCH", path, json=changes) if changes else self.call("GET", path)
+    def settings(self, provider: str, **changes: float) -> dict[str, float]:
+        """A provider's timings in seconds; with `name=seconds`, changes them first."""
+        if changes:
+            return self.update_settings(provider, changes)
+        return self.call("GET", f"/providers/{_segment(provider)}/settings")
+
+    def update_settings(self, provider: str, changes: Mapping[str, float]) -> dict[str, float]:
+        """Change some of a provider's timings (seconds by name); returns them all."""
+        path = f"/providers/{_segment(provider)}/settings"
+        return self.call("PATCH", path, json=dict(changes))
 
     # --- scenarios ---------------------------------------------------------------------------
 
@@ -195,45 +345,64 @@ class ControlClient:
         """The whole world as scenario YAML."""
         return self.raw("GET", "/scenario").text
 
-    def load_scenario(self, text: str | bytes) -> dict:
+    def load_scenario(self, text: str | bytes) -> ScenarioLoaded:
         """Replace the world by a scenario (YAML text); all or nothing."""
         headers = {"Content-Type": "application/yaml"}
         return self.call("POST", "/scenario", content=text, headers=headers)
 
     # --- HTTP faults and rate limits ---------------------------------------------------------
 
-    def add_http_fault(self, provider: str, **options) -> dict:
-        """Fail, slow or drop a provider's calls: status=, latency_ms=, abort=, operation=,
-        count=, probability=."""
-        body = {"provider": provider} | {k: v for k, v in options.items() if v is not None}
-        return self.call("POST", "/http/faults", json=body)
+    def add_http_fault(
+        self,
+        provider: str,
+        *,
+        operation: str | None = None,
+        status: int | None = None,
+        latency_ms: int | None = None,
+        abort: bool | None = None,
+        count: int | None = None,
+        probability: float | None = None,
+    ) -> HttpFault:
+        """Fail (`status`), slow (`latency_ms`) or drop (`abort`) a provider's calls (of one
+        `operation`), for the next `count` of them or until cleared, with a `probability`."""
+        options = {
+            "operation": operation,
+            "status": status,
+            "latency_ms": latency_ms,
+            "abort": abort,
+            "count": count,
+            "probability": probability,
+        }
+        return self.call("POST", "/http/faults", json={"provider": provider} | _given(options))
 
-    def http_faults(self) -> list[dict]:
+    def http_faults(self) -> list[HttpFault]:
         return self.call("GET", "/http/faults")["faults"]
 
     def clear_http_faults(self) -> int:
         return self.call("DELETE", "/http/faults")["removed"]
 
-    def rate_limits(self, enabled: bool | None = None) -> dict:
+    def rate_limits(self, enabled: bool | None = None) -> RateLimits:
+        """The providers' documented rate limits; `enabled` turns them on or off first."""
         if enabled is None:
             return self.call("GET", "/rate-limits")
         return self.call("PUT", "/rate-limits", json={"enabled": enabled})
 
     # --- registered credentials ---------------------------------------------------------------
 
-    def register_credential(self, provider: str, key: str, secret: str | None = None) -> dict:
+    def register_credential(self, provider: str, key: str, secret: str | None = None) -> Credential:
         """Register a credential: from then on `provider` accepts only registered, unrevoked ones.
 
         `key` is a Monite client_id (its client_secret as `secret`), an AutoSend or Vortex API key,
         or a Scaleway secret key."""
-        body = {"provider": provider, "key": key} | ({"secret": secret} if secret else {})
+        body = {"provider": provider, "key": key} | _given({"secret": secret})
         return self.call("POST", "/credentials", json=body)
 
-    def revoke_credential(self, provider: str, key: str) -> dict:
+    def revoke_credential(self, provider: str, key: str) -> Credential:
         """Revoke a registered credential: the provider answers it with its own 401 from now on."""
         return self.call("POST", "/credentials/revoke", json={"provider": provider, "key": key})
 
-    def credentials(self, provider: str | None = None) -> list[dict]:
+    def credentials(self, provider: str | None = None) -> list[Credential]:
+        """The registered credentials (of one provider), each saying whether it was revoked."""
         params = {"provider": provider} if provider else {}
         return self.call("GET", "/credentials", params=params)["credentials"]
 
@@ -244,29 +413,39 @@ class ControlClient:
 
     # --- clock, reset, requests ---------------------------------------------------------------
 
-    def clock(self) -> dict:
+    def clock(self) -> ClockState:
         return self.call("GET", "/clock")
 
-    def freeze(self, at: str | None = None) -> dict:
+    def freeze(self, at: str | None = None) -> ClockState:
+        """Stop the clock: now, or at the ISO-8601 instant `at`."""
         return self.call("POST", "/clock", json={"freeze": True} | ({"set": at} if at else {}))
 
-    def unfreeze(self) -> dict:
+    def unfreeze(self) -> ClockState:
         return self.call("POST", "/clock", json={"freeze": False})
 
-    def set_time(self, at: str) -> dict:
+    def set_time(self, at: str) -> ClockState:
+        """Move the clock to the ISO-8601 instant `at`."""
         return self.call("POST", "/clock", json={"set": at})
 
-    def advance(self, seconds: float) -> dict:
+    def advance(self, seconds: float) -> ClockState:
+        """Move the clock forward, running every scheduled step at its own instant."""
         return self.call("POST", "/clock", json={"advance_seconds": seconds})
 
-    def reset(self, seed: int | None = None) -> dict:
-        return self.call("POST", "/reset", json={} if seed is None else {"seed": seed})
+    def reset(self, seed: int | None = None) -> ResetResult:
+        """Forget every domain, record, fault and request (not the report); reseed if given."""
+        return self.call("POST", "/reset", json=_given({"seed": seed}))
 
-    def requests(self, provider: str | None = None) -> list[dict]:
-        params = {"provider": provider} if provider else {}
+    def requests(
+        self, provider: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The provider API requests received (by one provider; the last `limit`), oldest first."""
+        params = _given({"provider": provider or None, "limit": limit})
         return self.call("GET", "/requests", params=params)["requests"]
 
-    def report(self) -> dict:
+    def clear_requests(self) -> None:
+        self.call("DELETE", "/requests")
+
+    def report(self) -> dict[str, Any]:
         """The client conformance report: per provider, operations, statuses, states, violations."""
         return self.call("GET", "/report")
 
@@ -283,3 +462,17 @@ class ControlClient:
     def clear_report(self) -> None:
         """Start a new client conformance report (reset keeps it)."""
         self.call("DELETE", "/report")
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    """The options that were given: a None is left out of the request, for the API's default."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _segment(value: str) -> str:
+    """A value as one path segment: a space, '?' or '/' in an id must not change the path."""
+    return quote(value, safe="")
+
+
+def _domain_path(provider: str, domain_id: str) -> str:
+    return f"/domains/{_segment(provider)}/{_segment(domain_id)}"
