@@ -6,12 +6,6 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve test test-workers lint format bench clean
 
-# Suites that run a second time against `serve --workers 2` (see tests/conftest.py).
-WORKER_SUITES := tests/test_monite.py tests/test_monite_sdk.py tests/test_autosend.py \
-	tests/test_scaleway.py tests/test_vortex.py tests/test_http_faults.py \
-	tests/test_scenarios.py tests/test_cli.py tests/test_dashboard.py tests/test_limits.py \
-	tests/test_credentials.py
-
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -28,7 +22,7 @@ test: $(STAMP)
 	$(if $(ARGS),,$(MAKE) --no-print-directory test-workers)
 
 test-workers: $(STAMP)
-	DOMAINSANDBOX_TEST_WORKERS=2 $(BIN)/python -m pytest -q $(WORKER_SUITES)
+	DOMAINSANDBOX_TEST_WORKERS=2 $(BIN)/python -m pytest -q -m workers
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -1,8 +1,8 @@
 """What a contract run must know about each API: its document, where it is served, how a test
 client gets credentials from an in-process sandbox, and any check that is genuinely wrong for it.
 
-Every provider in `sandbox.providers.PROVIDERS` gets a profile automatically; the entries of
-`CREDENTIALS` and `CHECKS` below are only for providers that need more than the defaults.
+Every provider in `sandbox.providers.PROVIDERS` gets a profile automatically, its credentials
+from the provider's kit; the entries of `OPERATIONS` below are only for documented quirks.
 """
 
 from __future__ import annotations
@@ -12,17 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import yaml
 
 from sandbox.apis import CONTROL_MOUNT
 from sandbox.documents import openapi_dir
+from sandbox.driver import Driver
+from sandbox.providers import PROVIDERS
+from sandbox.providers.base import Provider
 
 CONTROL = "control"
-# A placeholder credential for providers that accept any well-formed key in the sandbox.
-PLACEHOLDER_CREDENTIAL = "domainsandbox-contract"
-# A fixed partner identity, so contract runs against a seeded sandbox are reproducible.
-MONITE_CLIENT_ID = "6f1d9a52-3c1e-4a8b-9d0e-2b7c4f5a1e90"
-MONITE_VERSION = "2024-05-25"
 
 
 @dataclass(frozen=True)
@@ -32,7 +29,7 @@ class Profile:
     name: str
     mount: str  # where the sandbox serves the document; the paths in it are relative to this
     document: str  # file under openapi/
-    credentials: Callable[[str], dict[str, str]] | None = None  # sandbox base URL -> headers
+    credentials: Callable[[str], dict[str, str]] | None = None  # server URL -> headers
     # Per-operation Schemathesis settings, only for documented quirks of an API.
     operations: list[dict] = field(default_factory=list)
 
@@ -41,33 +38,21 @@ class Profile:
         return openapi_dir() / self.document
 
 
-def _monite_token(base_url: str) -> dict[str, str]:
-    """A partner token from POST /auth/token, as Monite's SDK obtains one."""
-    response = httpx.post(
-        base_url + "/auth/token",
-        headers={"x-monite-version": MONITE_VERSION},
-        json={
-            "client_id": MONITE_CLIENT_ID,
-            "client_secret": "contract-secret",
-            "grant_type": "client_credentials",
-        },
-        timeout=10,
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+# Contract runs act as this owner of each provider's kit (its sample credential), so runs
+# against a seeded sandbox are reproducible.
+CONTRACT_OWNER = 7
 
 
-# How to obtain credentials for each provider's API from an in-process sandbox; providers not
-# listed get a placeholder credential for each security scheme of their document.
-CREDENTIALS: dict[str, Callable[[str], dict[str, str]]] = {
-    "monite": _monite_token,
-    # AutoSend keys look like `as_...`; each key is its own project
-    "autosend": lambda _base: {"Authorization": "Bearer as_domainsandbox_contract"},
-}
-# Scaleway secret keys are UUIDs (the SDK refuses anything else); any UUID is accepted.
-CREDENTIALS["scaleway"] = lambda _base: {"X-Auth-Token": "5e7a1c3d-9b2f-4d6e-8a0c-1f3b5d7e9a2c"}
-# Vortex keys must look like VRTX.<key id>.<secret>; any well-formed one is accepted.
-CREDENTIALS["vortex"] = lambda _base: {"x-api-key": "VRTX.ZG9tYWluc2FuZGJveC1jdA.contract-secret"}
+def _credentials(provider: type[Provider]) -> Callable[[str], dict[str, str]]:
+    """The provider's credential headers as its clients obtain them (logged in where the
+    provider logs in), from a sandbox at the given server URL."""
+
+    def credentials(server_url: str) -> dict[str, str]:
+        with httpx.Client(timeout=10) as http:
+            return Driver(http, server_url, provider, owner=CONTRACT_OWNER).credential_headers
+
+    return credentials
+
 
 # What positive_data_acceptance expects by default, plus 400 for the quirks below.
 _ACCEPT_OR_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -109,29 +94,12 @@ OPERATIONS: dict[str, list[dict]] = {
 }
 
 
-def _placeholder_credentials(document: Path) -> Callable[[str], dict[str, str]] | None:
-    """Headers satisfying the document's security schemes with a placeholder credential."""
-    spec = yaml.safe_load(document.read_text())
-    headers = {}
-    for scheme in spec.get("components", {}).get("securitySchemes", {}).values():
-        if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
-            headers["Authorization"] = f"Bearer {PLACEHOLDER_CREDENTIAL}"
-        elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-            headers[scheme["name"]] = PLACEHOLDER_CREDENTIAL
-    return (lambda _base: dict(headers)) if headers else None
-
-
 def profiles() -> dict[str, Profile]:
     """Every API the sandbox serves: each provider, then the control API."""
-    from sandbox.providers import PROVIDERS
-
     found = {}
     for cls in PROVIDERS:
-        document = openapi_dir() / cls.document
-        credentials = CREDENTIALS.get(cls.name) or _placeholder_credentials(document)
-        found[cls.name] = Profile(
-            cls.name, cls.mount, cls.document, credentials, OPERATIONS.get(cls.name, [])
-        )
+        operations = OPERATIONS.get(cls.name, [])
+        found[cls.name] = Profile(cls.name, cls.mount, cls.document, _credentials(cls), operations)
     found[CONTROL] = Profile(CONTROL, CONTROL_MOUNT, "control.yaml", operations=OPERATIONS[CONTROL])
     return found
 

@@ -176,7 +176,7 @@ def _target(target: Profile, base_url: str | None):
         # Fuzzed header names make uvicorn warn "Invalid HTTP request"; its 400 is right.
         logging.getLogger("uvicorn.error").setLevel(logging.ERROR)
         url = server.url + target.mount
-        credentials = target.credentials(url) if target.credentials else {}
+        credentials = target.credentials(server.url) if target.credentials else {}
         # The document as the sandbox serves it: what is tested is what clients download.
         yield url, url + "/openapi.json", credentials
 

@@ -21,6 +21,7 @@ from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
 from .engine.verifier import Verifier
 from .gate import HttpFaults, RateLimits
+from .providers import PROVIDERS
 from .report import ClientReport
 from .requestlog import RequestLog
 
@@ -54,8 +55,6 @@ class Sandbox:
         resolver: str | None = None,
         clock: Clock | None = None,
     ):
-        from .providers import PROVIDERS  # providers import this module's types
-
         self.seed = seed
         self.clock = clock or Clock()
         self.ids = Ids(seed)
@@ -69,7 +68,9 @@ class Sandbox:
         self.resolver = resolver
         self.verifier: Verifier | None = None
         self.providers = {cls.name: cls(self) for cls in PROVIDERS}
-        self.report = ClientReport(self)  # outlives reset: it describes a whole test session
+        self.report = ClientReport(
+            self.providers
+        )  # outlives reset: it describes a whole test session
         self._settings = {name: dict(p.settings_defaults) for name, p in self.providers.items()}
         self._steps = threading.RLock()
         self._stop = threading.Event()
@@ -194,6 +195,10 @@ class Sandbox:
     def settings(self, provider: str) -> dict:
         """The provider's current timings and switches (verify delay, re-check schedule...)."""
         return self._settings[provider]
+
+    def note_states(self, provider: str, states) -> None:
+        """A domain of `provider` is now in `states` (its words): for the client report."""
+        self.report.note_states(provider, states)
 
     def check_settings(self, provider: str, changes: dict) -> None:
         """Raise ValueError unless `changes` are known settings of `provider` with sane values."""

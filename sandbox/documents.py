@@ -20,10 +20,25 @@ def openapi_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "openapi"
 
 
+CONTROL_DOCUMENT = "control.yaml"
+
+
+@cache
+def provider_names() -> tuple[str, ...]:
+    """Every provider's name: one document each, named after it (the control API's aside)."""
+    return tuple(sorted(p.stem for p in openapi_dir().glob("*.yaml") if p.name != CONTROL_DOCUMENT))
+
+
 @cache
 def load(document: str) -> dict:
-    """The parsed document (e.g. "monite.yaml"). Shared: copy it before changing it."""
-    return yaml.load((openapi_dir() / document).read_text(encoding="utf-8"), Loader=_LOADER)
+    """The parsed document (e.g. "monite.yaml"). Shared: copy it before changing it.
+
+    The control document's `ProviderName` is filled in here with `provider_names()`, so adding
+    a provider never means editing it."""
+    spec = yaml.load((openapi_dir() / document).read_text(encoding="utf-8"), Loader=_LOADER)
+    if document == CONTROL_DOCUMENT:
+        spec["components"]["schemas"]["ProviderName"]["enum"] = list(provider_names())
+    return spec
 
 
 def fresh(document: str) -> dict:

@@ -35,7 +35,9 @@ class Driver:
         self.http, self.provider, self.kit = http, provider, provider.kit
         self.base = server_url.rstrip("/") + provider.client_base
         self.key = key if key is not None else self.kit.sample_key(owner)
-        self.headers = dict(self.kit.headers) | self.kit.headers_for(self._credential())
+        # the credential as the API takes it (a Monite token once logged in)
+        self.credential_headers = self.kit.headers_for(self._credential())
+        self.headers = dict(self.kit.headers) | self.credential_headers
 
     def _credential(self) -> str:
         login = self.kit.login
@@ -48,12 +50,24 @@ class Driver:
         answer.raise_for_status()
         return str(dig(answer.json(), login.token))
 
-    def call(self, op: Op, domain_id: str = "", name: str = "") -> httpx.Response:
+    def call(self, op: Op, domain_id: str = "", name: str = "", params=None) -> httpx.Response:
         """One call of the provider's API as its client makes it."""
         body = op.body_for(name=name)
         return self.http.request(
-            op.method, self.base + op.at(domain_id), json=body, headers=self.headers
+            op.method, self.base + op.at(domain_id), json=body, headers=self.headers, params=params
         )
+
+    def list_ids(self) -> list[str]:
+        """The ids of every domain this client lists, page after page."""
+        ids: list[str] = []
+        while True:
+            query = self.kit.page_query(len(ids)) if self.kit.page_query else None
+            answer = self.call(self.kit.list, params=query)
+            answer.raise_for_status()
+            new = [i for i in self.kit.listed_ids(answer.json()) if i not in ids]
+            ids += new
+            if not new or query is None:
+                return ids
 
     def create(self, name: str) -> str:
         """Create a domain through the provider's API; its id."""

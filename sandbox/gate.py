@@ -1,23 +1,18 @@
-"""The gate every provider call passes, accepted or refused by the front end: injected HTTP
-faults and the providers' documented rate limits, both counted on the sandbox clock and its
-seeded randomness. `admit` decides, where the world lives (sandbox.world).
+"""The shared state of the gate every provider call passes: injected HTTP faults and the
+providers' documented rate limits, both counted on the sandbox clock and its seeded randomness.
+What a call gets from them is decided in sandbox.admission, where the world lives.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .errors import ProviderError
-
 if TYPE_CHECKING:
-    from .core import Sandbox
-    from .providers.base import Provider
-    from .request import Answer, Request
+    pass
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 # The retry hint of an injected 429: short, so clients' retry loops are testable without waiting.
@@ -140,50 +135,3 @@ class RateLimits:
             if len(self._windows) > self.MAX_WINDOWS:
                 self._windows = {k: w for k, w in self._windows.items() if now < w[1]}
         return limit, limit - used, ends
-
-
-@dataclass
-class Admission:
-    """The gate's verdict on one provider call."""
-
-    headers: dict  # rate-limit headers for the answer
-    error: ProviderError | None = None  # answer this instead of calling the handler
-    latency_ms: int = 0  # wait this long before answering (an injected fault)
-    abort: bool = False  # drop the connection instead of answering (an injected fault)
-
-    def apply(self, answer: Answer) -> None:
-        answer.headers.extend((k, str(v)) for k, v in self.headers.items())
-        answer.latency_ms, answer.abort = self.latency_ms, self.abort
-
-
-def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
-    """Count a provider call against its rate limit and apply the HTTP fault due to it, if any."""
-    now = sandbox.clock.now()
-    limit = sandbox.rate_limits.hit(provider, _credential(provider, request), now)
-    headers = provider.rate_limit_headers(*limit) if limit else {}
-    if limit and limit[1] < 0 and sandbox.rate_limits.enabled:
-        retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
-        return Admission(headers, provider.too_many_requests(retry_after))
-    fault = sandbox.http_faults.take(provider.name, request.operation)
-    if fault is None:
-        return Admission(headers)
-    if fault.status == 429:
-        error = provider.too_many_requests(INJECTED_RETRY_AFTER)
-    elif fault.status:
-        error = ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
-    else:
-        error = None
-    return Admission(headers, error, fault.latency_ms, fault.abort)
-
-
-_FAULT_MESSAGES = {
-    500: "Internal server error",
-    502: "Bad gateway",
-    503: "Service temporarily unavailable",
-    504: "Gateway timeout",
-}
-
-
-def _credential(provider: Provider, request: Request) -> str:
-    """What the provider's rate limit counts per: the credential, where its kit says it goes."""
-    return "\n".join(request.header(name) or "" for name in provider.kit.credential_headers)

@@ -19,17 +19,22 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
 from . import documents
-
-if TYPE_CHECKING:
-    from .core import Sandbox
 
 # Distinct violations kept per provider; a client stuck in a loop must not grow the sandbox.
 MAX_VIOLATIONS = 500
 # A value quoted in a reason is cut to this many characters: a report is read by people.
 MAX_QUOTED = 40
+
+
+class Reported(Protocol):
+    """What the report reads of a provider: its document and its state words."""
+
+    document: str
+    state_words: tuple[str, ...]
 
 
 class _ProviderTally:
@@ -45,8 +50,8 @@ class _ProviderTally:
 class ClientReport:
     """Accumulates, per provider, what clients did; `build()` gives the report."""
 
-    def __init__(self, sandbox: Sandbox):
-        self.sandbox = sandbox
+    def __init__(self, providers: Mapping[str, Reported]):
+        self.providers = providers
         self._lock = threading.Lock()
         self.expecting = False  # violations now are a test's deliberate bad requests
         self.clear()
@@ -54,7 +59,7 @@ class ClientReport:
     def clear(self) -> None:
         """Forget everything recorded so far (the domains' states are gathered again)."""
         with self._lock:
-            self._tallies = {name: _ProviderTally() for name in self.sandbox.providers}
+            self._tallies = {name: _ProviderTally() for name in self.providers}
 
     def record(self, entry: dict) -> None:
         """Note one provider request from the request log (with operation and violations)."""
@@ -84,7 +89,7 @@ class ClientReport:
             return {
                 "providers": {
                     name: self._provider_view(name, provider, self._tallies[name])
-                    for name, provider in self.sandbox.providers.items()
+                    for name, provider in self.providers.items()
                 }
             }
 

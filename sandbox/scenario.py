@@ -23,10 +23,10 @@ import yaml
 from jsonschema import Draft7Validator
 
 from fake_dns import Faults, Zone
-from fake_dns.clock import iso as exact_iso
 from fake_dns.rdata import normalize_name
 
-from .engine.clock import EARLIEST, OutOfRange, check_instant, iso, utc
+from . import documents
+from .engine.clock import EARLIEST, OutOfRange, check_instant, exact_iso, iso, utc
 from .engine.ids import Ids
 from .engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from .providers.base import valid_hostname
@@ -148,8 +148,11 @@ def parse(text: str | bytes) -> dict:
 
 @cache
 def schema() -> dict:
-    """The JSON Schema of scenario files (GET /_sandbox/scenario/schema answers it)."""
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    """The JSON Schema of scenario files (GET /_sandbox/scenario/schema answers it), with the
+    provider names filled in from the providers' documents."""
+    published = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    published["definitions"]["provider"]["enum"] = list(documents.provider_names())
+    return published
 
 
 @cache

@@ -22,10 +22,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from .admission import admit
 from .apis import build_apis
 from .durable import READ_ONLY_METHODS, SaveFailed
 from .errors import ProviderError
-from .gate import admit
 from .request import Answer, Call
 from .wire import WireClient, WireClosed, WireServer
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 
 from sandbox.client import ControlClient
+from sandbox.providers import PROVIDERS
+from sandbox.providers.base import Provider
 
 # --- a real `domainsandbox serve` -----------------------------------------------------------
 
@@ -202,3 +204,24 @@ def run_monite_story(urls: dict[str, str]) -> list[bytes]:
     bodies.append(httpx.get(f"{base}/mailbox_domains", headers=headers).content)
     control.close()
     return bodies
+
+
+# --- every provider, from its kit (sandbox/providers/kit.py) ----------------------------------
+
+PROVIDER_NAMES = [provider.name for provider in PROVIDERS]
+PROVIDERS_BY_NAME = {provider.name: provider for provider in PROVIDERS}
+
+
+def sample_headers(provider: type[Provider], owner: int = 0) -> dict[str, str]:
+    """A well-formed credential of `provider` as headers (not logged in: for Monite the
+    client_id stands where a token would, which is enough where the front end answers first)."""
+    kit = provider.kit
+    return dict(kit.headers) | kit.headers_for(kit.sample_key(owner))
+
+
+def error_message(name: str, response: httpx.Response) -> str | None:
+    """The human sentence of an error, read where the provider's clients read it."""
+    body = response.json()
+    if name == "control":
+        return body["error"]["message"]
+    return PROVIDERS_BY_NAME[name].kit.error_message(body)

@@ -10,6 +10,9 @@ import re
 import httpx
 import pytest
 
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
 KEY = "as_test_project_key"
 OTHER_KEY = "as_other_project_key"
 KINDS = ("ownership", "dkim", "mail_from_mx", "mail_from_spf", "dmarc")

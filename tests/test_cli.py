@@ -12,6 +12,9 @@ from sandbox.cli import main
 
 from .helpers import CLI, create, partner_headers
 
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
 
 @pytest.fixture
 def cli(server, control, capsys):

@@ -19,6 +19,9 @@ from sandbox.client import ControlClient, ControlError
 
 from .helpers import Served
 
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
 MONITE_VERSION = "2024-05-25"
 MONITE_CLIENT = "eb959578-a74d-4ac3-8b25-bf0910027857"
 MONITE_STRANGER = "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c"

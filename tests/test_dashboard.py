@@ -9,6 +9,9 @@ import pytest
 
 from sandbox.client import ControlError
 
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
 UI = "/_sandbox/ui"
 ASSET = re.compile(r'(?:src|href)="([^"]+)"')
 

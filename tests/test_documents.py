@@ -6,6 +6,7 @@ import pytest
 from connexion.spec import Specification
 
 from sandbox import documents
+from sandbox.client import ControlError
 
 DOCUMENTS = sorted(p.name for p in documents.openapi_dir().glob("*.yaml"))
 
@@ -17,3 +18,18 @@ def test_each_document_is_valid_openapi(document):
     spec = Specification.load(documents.fresh(document))
     assert spec.version >= (3, 0, 0)
     assert documents.operations(document), f"{document} declares no operation"
+
+
+def test_every_provider_is_named_after_its_document_and_the_control_api_knows_them_all():
+    from sandbox.providers import PROVIDERS
+
+    assert sorted(p.name for p in PROVIDERS) == list(documents.provider_names())
+    assert all(p.document == f"{p.name}.yaml" for p in PROVIDERS)
+    provider_name = documents.load("control.yaml")["components"]["schemas"]["ProviderName"]
+    assert provider_name["enum"] == list(documents.provider_names())
+
+
+def test_the_control_api_refuses_a_provider_it_does_not_have(control):
+    with pytest.raises(ControlError) as refused:
+        control.domains("nosuchprovider")
+    assert refused.value.status == 400

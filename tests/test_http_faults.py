@@ -13,9 +13,20 @@ from monite.errors import TooManyRequestsError
 
 from sandbox import Sandbox
 from sandbox.client import ControlClient
+from sandbox.driver import Driver
 from sandbox.engine.clock import Clock
 
-from .helpers import Served, create, partner_headers
+from .helpers import (
+    PROVIDER_NAMES,
+    PROVIDERS_BY_NAME,
+    Served,
+    create,
+    error_message,
+    partner_headers,
+)
+
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
 
 
 @pytest.fixture
@@ -140,47 +151,34 @@ def test_rate_limits_count_per_credential(monite, control, urls):
 
 # --- every provider -------------------------------------------------------------------------
 
-LISTS = {
-    "monite": ("/mailbox_domains", None),
-    "autosend": ("/domains", {"Authorization": "Bearer as_fault_test"}),
-    "scaleway": (
-        "/mailbox/v1alpha1/domains",
-        {"X-Auth-Token": "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"},
-    ),
-    "vortex": (
-        "/api/v1/accounts/123e4567-e89b-12d3-a456-426614174000/email-domains",
-        {"x-api-key": "VRTX.ZG9tYWluc2FuZGJveC1zYw.fault-secret"},
-    ),
-}
+
+@pytest.fixture
+def http():
+    with httpx.Client() as client:
+        yield client
 
 
-def list_call(urls, provider, headers=None):
-    path, fixed = LISTS[provider]
-    return httpx.get(urls[provider] + path, headers=headers or fixed)
+def list_call(http, urls, provider: str) -> httpx.Response:
+    """The provider's list call, as its client makes it (logged in where it must)."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[provider])
+    return driver.call(driver.kit.list)
 
 
-@pytest.mark.parametrize("provider", sorted(LISTS))
-def test_an_injected_503_uses_each_providers_own_error_shape(urls, control, provider):
-    headers = partner_headers(urls["monite"]) if provider == "monite" else None
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+def test_an_injected_503_uses_each_providers_own_error_shape(http, urls, control, provider):
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[provider])  # logged in already
     control.add_http_fault(provider, status=503, count=1)
-    failed = list_call(urls, provider, headers)
+    failed = driver.call(driver.kit.list)
     assert failed.status_code == 503
-    body = failed.json()
-    expected_shape = {
-        "monite": lambda b: b["error"]["message"],
-        "autosend": lambda b: b["success"] is False and b["error"]["message"],
-        "scaleway": lambda b: b["message"],  # 5xx carry no documented type
-        "vortex": lambda b: isinstance(b["error"], str),
-    }[provider]
-    assert expected_shape(body), body
-    assert list_call(urls, provider, headers).status_code == 200
+    assert error_message(provider, failed), failed.text
+    assert driver.call(driver.kit.list).status_code == 200
     control.clear_http_faults()
 
 
-def test_autosend_rate_limit_is_two_per_second_with_its_headers(urls, control):
+def test_autosend_rate_limit_is_two_per_second_with_its_headers(http, urls, control):
     control.rate_limits(True)
     try:
-        answers = [list_call(urls, "autosend") for _ in range(3)]
+        answers = [list_call(http, urls, "autosend") for _ in range(3)]
         assert [r.status_code for r in answers] == [200, 200, 429]
         assert answers[0].headers["X-RateLimit-Limit"] == "2"
         assert answers[1].headers["X-RateLimit-Remaining"] == "0"
@@ -193,7 +191,7 @@ def test_autosend_rate_limit_is_two_per_second_with_its_headers(urls, control):
             },
         }
         control.advance(1)
-        assert list_call(urls, "autosend").status_code == 200
+        assert list_call(http, urls, "autosend").status_code == 200
     finally:
         control.rate_limits(False)
 

@@ -9,6 +9,9 @@ import pytest
 
 from .helpers import PARTNER_A, VERSION, create, partner_headers, verify
 
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
 PARTNER_B = "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c"
 
 

@@ -6,6 +6,9 @@ import pytest
 from monite import Monite
 from monite.errors import ConflictError, NotFoundError, UnauthorizedError, UnprocessableEntityError
 
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
 VERSION = "2024-05-25"
 CLIENT_ID = "eb959578-a74d-4ac3-8b25-bf0910027857"
 

@@ -13,6 +13,9 @@ from scaleway_core.utils import WaitForOptions
 
 from .helpers import wait_for
 
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
 SECRET = "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"
 OTHER_SECRET = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
 PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"

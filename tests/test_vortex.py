@@ -7,6 +7,9 @@ import pytest
 from vortex_sdk import Vortex as VortexSDK
 from vortex_sdk import VortexApiError
 
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
 START = "2026-01-01T09:00:00Z"  # the frozen instant of the `control` fixture
 SEED = 4242
 KEY_A = "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.secretA1"

@@ -134,3 +134,11 @@ def iso(instant: datetime | None, millis: bool = False) -> str | None:
         return None
     text = instant.astimezone(UTC).isoformat(timespec="milliseconds" if millis else "seconds")
     return text.removesuffix("+00:00") + "Z"
+
+
+def exact_iso(instant: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a Z suffix, to the microsecond (what state files and scenarios
+    keep, so that a world read back is the world written)."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from fake_dns.clock import iso as exact_iso  # to the microsecond, as results are kept
+from .clock import exact_iso  # to the microsecond, as results are kept
 
 
 class Rule(StrEnum):

@@ -100,7 +100,8 @@ class AutoSend(Provider):
         delete=Op("DELETE", "/domains/{id}"),
         id_at="data.id",
         status_at="data.verificationStatus",
-        errors_at=("error.message",),
+        items_at="data.domains",
+        errors_at=("error.details.0.message", "error.message"),
         states={
             PENDING_CONFIGURATION: (),
             PENDING: (Verify(),),

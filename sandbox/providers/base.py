@@ -4,18 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .. import documents
+from ..engine.clock import Clock
+from ..engine.credentials import Credentials
+from ..engine.ids import Ids
 from ..engine.records import CheckResult, Domain, RequiredRecord
+from ..engine.store import Store
+from ..engine.verifier import Verifier
 from ..errors import ProviderError
 from .kit import Kit
 
-__all__ = ["Provider", "ProviderError", "off_loop", "valid_hostname"]
+__all__ = ["Provider", "ProviderError", "Services", "off_loop", "valid_hostname"]
 
-if TYPE_CHECKING:
-    from ..core import Sandbox
+
+class Services(Protocol):
+    """What a provider uses of the sandbox that holds it (sandbox.core.Sandbox): the engine,
+    its settings and the client report. Providers never reach past this."""
+
+    seed: int
+    clock: Clock
+    ids: Ids
+    store: Store
+    credentials: Credentials
+    verifier: Verifier | None
+
+    def settings(self, provider: str) -> dict: ...
+
+    def note_states(self, provider: str, states: Iterable[str]) -> None: ...
+
 
 # Names as most providers accept them: letters, digits and hyphens in dot-separated labels,
 # each label 1-63 characters not starting or ending with a hyphen, at least two labels.
@@ -66,7 +86,7 @@ class Provider:
     # What the credential of `check_credential` is called in messages and help.
     credential_name: str = "API key"
 
-    def __init__(self, sandbox: Sandbox):
+    def __init__(self, sandbox: Services):
         self.sandbox = sandbox
 
     # --- shortcuts ---------------------------------------------------------------------------
@@ -195,7 +215,7 @@ class Provider:
         return (domain.status,)
 
     def note_states(self, domain: Domain) -> None:
-        self.sandbox.report.note_states(self.name, self.states(domain))
+        self.sandbox.note_states(self.name, self.states(domain))
 
     def check(self, domain: Domain, kinds: list[str] | None = None) -> dict[str, CheckResult]:
         """Ask DNS now about the domain's records (or some of them) and keep the results."""

@@ -90,6 +90,7 @@ class Kit:
     id_at: str  # where a create's answer keeps the new domain's id (a dotted path)
     status_at: str  # where a create's or get's answer keeps the domain's status
     errors_at: tuple[str, ...]  # where an error body keeps its message, in the order to try
+    items_at: str  # where a list's answer keeps the domains ("" for the answer itself)
     # Every state word of the provider (its report words), and the steps that reach it.
     states: dict[str, tuple[Step, ...]]
     get: Op | None = None
@@ -98,12 +99,19 @@ class Kit:
     login: Login | None = None
     sample_secret: str | None = None  # the secret that goes with every sample key, if any
     headers: dict[str, str] = field(default_factory=dict)  # sent with every call
+    item_id_at: str = "id"  # where a listed domain keeps its id
+    # The query of the list page after `read` domains were read, if lists come in pages.
+    page_query: Callable[[int], dict[str, Any]] | None = None
 
     def domain_id(self, answer: Any) -> str:
         return str(dig(answer, self.id_at))
 
     def status(self, answer: Any) -> Any:
         return dig(answer, self.status_at)
+
+    def listed_ids(self, answer: Any) -> list[str]:
+        """The ids of the domains in a list's answer."""
+        return [str(dig(item, self.item_id_at)) for item in dig(answer, self.items_at) or []]
 
     def error_message(self, body: Any) -> str | None:
         """The message of an error body in the provider's shape, or None if it is not one."""
@@ -115,8 +123,8 @@ class Kit:
 
 
 def dig(data: Any, path: str) -> Any:
-    """The value at a dotted path ("data.id", "detail.0.msg"), or None."""
-    for part in path.split("."):
+    """The value at a dotted path ("data.id", "detail.0.msg"; "" is `data`), or None."""
+    for part in path.split(".") if path else ():
         if isinstance(data, dict):
             data = data.get(part)
         elif isinstance(data, list) and part.isdigit() and int(part) < len(data):

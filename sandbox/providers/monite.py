@@ -91,7 +91,8 @@ class Monite(Provider):
         delete=Op("DELETE", "/mailbox_domains/{id}"),
         id_at="id",
         status_at="status",
-        errors_at=("error.message", "detail.0.msg"),
+        items_at="data",
+        errors_at=("detail.0.msg", "error.message"),
         states={WAITING: (Verify(),), VERIFIED: (Publish(), Verify())},
     )
     credential_name = "client_id"

@@ -153,7 +153,9 @@ class Scaleway(Provider):
         delete=Op("DELETE", _DOMAINS + "/{id}"),
         id_at="id",
         status_at="status",
-        errors_at=("message",),
+        items_at="domains",
+        page_query=lambda read: {"page": read // 100 + 1, "page_size": 100},
+        errors_at=("details.0.help_message", "message"),
         states={
             CREATING: (Hold("creating_seconds"),),
             WAITING: (),

@@ -113,11 +113,13 @@ class Vortex(Provider):
         verify=Op("PATCH", _DOMAINS + "/{id}/checkDkimStatus"),
         id_at="id",
         status_at="isVerified",
+        items_at="",
+        page_query=lambda read: {"start": read},
         errors_at=("error",),
         # situations that, between them, reach every check status Vortex documents
         states={
             WAITING_FOR_PROVIDER: (Hold("provider_setup_seconds"),),
-            WAITING_FOR_USER: (),
+            WAITING_FOR_USER: (Verify(),),  # checked before anything is published
             VERIFIED: (Publish(), Verify()),
             FAILED: (Publish(corrupt=("token", "dkim", "spf", "dmarc")), Verify()),
             PROVIDER_FAILED: (Publish(), Fail("servfail"), Verify()),

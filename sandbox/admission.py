@@ -1,0 +1,64 @@
+"""The gate's verdict on one provider call: counted against its rate limit, and given the HTTP
+fault due to it, if any (the state is sandbox.gate's; the verdict is taken where the world is).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import ProviderError
+from .gate import INJECTED_RETRY_AFTER
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+    from .providers.base import Provider
+    from .request import Answer, Request
+
+
+@dataclass
+class Admission:
+    """The gate's verdict on one provider call."""
+
+    headers: dict  # rate-limit headers for the answer
+    error: ProviderError | None = None  # answer this instead of calling the handler
+    latency_ms: int = 0  # wait this long before answering (an injected fault)
+    abort: bool = False  # drop the connection instead of answering (an injected fault)
+
+    def apply(self, answer: Answer) -> None:
+        answer.headers.extend((k, str(v)) for k, v in self.headers.items())
+        answer.latency_ms, answer.abort = self.latency_ms, self.abort
+
+
+def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
+    """Count a provider call against its rate limit and apply the HTTP fault due to it, if any."""
+    now = sandbox.clock.now()
+    limit = sandbox.rate_limits.hit(provider, _credential(provider, request), now)
+    headers = provider.rate_limit_headers(*limit) if limit else {}
+    if limit and limit[1] < 0 and sandbox.rate_limits.enabled:
+        retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
+        return Admission(headers, provider.too_many_requests(retry_after))
+    fault = sandbox.http_faults.take(provider.name, request.operation)
+    if fault is None:
+        return Admission(headers)
+    if fault.status == 429:
+        error = provider.too_many_requests(INJECTED_RETRY_AFTER)
+    elif fault.status:
+        error = ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
+    else:
+        error = None
+    return Admission(headers, error, fault.latency_ms, fault.abort)
+
+
+_FAULT_MESSAGES = {
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service temporarily unavailable",
+    504: "Gateway timeout",
+}
+
+
+def _credential(provider: Provider, request: Request) -> str:
+    """What the provider's rate limit counts per: the credential, where its kit says it goes."""
+    return "\n".join(request.header(name) or "" for name in provider.kit.credential_headers)

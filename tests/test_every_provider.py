@@ -1,0 +1,71 @@
+"""What every provider offers a client, checked from its kit (sandbox/providers/kit.py) over real
+HTTP: a new provider is covered here without editing this file."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sandbox.driver import Driver, reach
+
+from .helpers import PROVIDERS_BY_NAME, error_message
+
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_the_kits_situations_between_them_reach_every_state_word(http, urls, control, name):
+    """Each situation of the kit is reached through the provider's own flows, and together
+    they leave no state word of the client report unreached."""
+    control.clear_report()
+    provider = PROVIDERS_BY_NAME[name]
+    for n, situation in enumerate(provider.kit.states):
+        driver = Driver(http, urls["server"], provider, owner=n)
+        reach(driver, control, situation, f"s{n}.reached.example.com")
+    report = control.report()["providers"][name]
+    assert report["states_never_reached"] == []
+    assert report["states_reached"]
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_a_created_domain_is_listed_and_read_back(http, urls, control, name):
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    domain_id = driver.create("listed.example.com")
+    assert domain_id in driver.list_ids()
+    if driver.kit.get:
+        answer = driver.call(driver.kit.get, domain_id)
+        assert answer.status_code == 200
+        assert driver.kit.status(answer.json()) == driver.kit.status(
+            driver.call(driver.kit.get, domain_id).json()
+        )
+    assert [d["id"] for d in control.domains(name)] == [domain_id]
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_another_clients_domain_is_refused_in_the_providers_own_shape(http, urls, control, name):
+    """Another client's domain is refused: not found (Scaleway: permission denied, as it
+    answers for another organization's resources)."""
+    owner = Driver(http, urls["server"], PROVIDERS_BY_NAME[name], owner=1)
+    domain_id = owner.create("theirs.example.com")
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name], owner=2)
+    op = driver.kit.get or driver.kit.verify or driver.kit.delete
+    answer = driver.call(op, domain_id)
+    assert answer.status_code in (403, 404)
+    assert error_message(name, answer), answer.text
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_a_call_without_a_credential_is_refused_in_the_providers_own_shape(urls, control, name):
+    provider = PROVIDERS_BY_NAME[name]
+    op = provider.kit.list
+    answer = httpx.request(op.method, urls["server"] + provider.client_base + op.at(),
+                           headers=provider.kit.headers)  # fmt: skip
+    assert answer.status_code in (401, 403)
+    assert error_message(name, answer), answer.text
