@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from sandbox.apis import CONTROL_MOUNT
 from sandbox.documents import openapi_dir
 from sandbox.driver import Driver
+from sandbox.mounts import CONTROL_MOUNT
 from sandbox.providers import PROVIDERS
 from sandbox.providers.base import Provider
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import documents
 from .control import Control
+from .mounts import CONTROL_MOUNT
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from .request import Request
 
 CONTROL = "control"  # the control API's name where a provider's name would be
-CONTROL_MOUNT = "/_sandbox"
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,11 @@ from connexion.middleware.security import SecurityMiddleware
 from connexion.resolver import Resolver
 
 from . import documents
-from .apis import CONTROL_MOUNT
 from .auth import SECURITY_MAP
 from .dispatch import NOTED, RECEIVED_AT, Dispatcher, Refusals
 from .limits import BrowserGuard, ControlToken, RequestLimits, ShutdownAnswer
+from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT
 from .request import Answer
-from .ui import MOUNT as DASHBOARD_MOUNT
 from .ui import dashboard_app
 from .validation import CheckedSpecification, RequestValidation
 from .world import LocalWorld
@@ -48,7 +47,7 @@ if TYPE_CHECKING:
     from .core import Sandbox
     from .errors import ProviderError
 
-__all__ = ["CONTROL_MOUNT", "build_asgi", "ErrorRenderer"]
+__all__ = ["build_asgi", "ErrorRenderer"]
 
 
 def build_asgi(sandbox: Sandbox, world=None):
@@ -120,10 +119,11 @@ class ErrorRenderer:
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
 
-    def render(self, path: str, error: ProviderError) -> tuple[bytes, int, dict]:
-        """(body, status, headers) of `error` in the shape of the API that serves `path`."""
+    def render(self, path: str, error: ProviderError, headers: dict | None = None) -> Answer:
+        """`error` in the shape of the API that serves `path`, with `headers` added."""
         answer = Answer.error(self.sandbox.provider_for(path), error)
-        return answer.body, answer.status, dict(answer.headers)
+        answer.headers.extend((headers or {}).items())
+        return answer
 
 
 class RequestRecorder:

@@ -20,6 +20,7 @@ from .client import (
     DomainView,
     HttpFault,
 )
+from .mounts import DASHBOARD_MOUNT
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
 TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
@@ -160,7 +161,7 @@ def _print_banner(server) -> None:
     print(f"domainsandbox serving (seed {sandbox.seed})")
     for name, url in server.base_urls().items():
         print(f"  {name:<9} {url}")
-    print(f"  {'dashboard':<9} {server.url}/_sandbox/ui")
+    print(f"  {'dashboard':<9} {server.url}{DASHBOARD_MOUNT}")
     print(f"  {'DNS':<9} {sandbox.dns.host}:{sandbox.dns.port} (UDP and TCP)")
     if server.worker_count > 1:
         print(f"  {'workers':<9} {server.worker_count} HTTP processes sharing this world")
@@ -168,7 +169,7 @@ def _print_banner(server) -> None:
         print(f"  {'state':<9} {server.durable.file.path} (saved after every change)")
     if sandbox.control_token:
         print("  the control API and the dashboard need the control token")
-        print(f"  (dashboard: {server.url}/_sandbox/ui?token=...)")
+        print(f"  (dashboard: {server.url}{DASHBOARD_MOUNT}?token=...)")
     if sandbox.resolver:
         print(f"  verifying against the resolver at {sandbox.resolver}")
     print("Press Ctrl-C to stop.", flush=True)

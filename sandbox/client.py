@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote, urlencode, urlsplit
 
+from .mounts import CONTROL_MOUNT
+
 # What a reused keep-alive connection raises when the server closed it while it was idle.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
@@ -157,7 +159,7 @@ class ControlClient:
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         self._address = (parts.hostname, parts.port)
-        self._prefix = parts.path.rstrip("/") + "/_sandbox"
+        self._prefix = parts.path.rstrip("/") + CONTROL_MOUNT
         self._timeout = timeout
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._local = threading.local()  # one connection per thread: http.client is not shared

@@ -19,26 +19,12 @@ if TYPE_CHECKING:
 
 def domain_view(sandbox: Sandbox, domain) -> dict:
     """A domain as the control API and the dashboard show it, whatever its provider."""
-    provider = sandbox.providers[domain.provider]
     records = []
     for record in domain.records:
         result = domain.results.get(record.kind)
         records.append(record.to_dict() | {"result": result.to_dict() if result else None})
-    return {
-        "provider": domain.provider,
-        "id": domain.id,
-        "name": domain.name,
-        "owner": domain.owner,
-        "status": domain.status,
-        "statuses": list(provider.statuses),
-        "created_at": iso(domain.created_at),
-        "updated_at": iso(domain.updated_at),
-        "last_checked_at": iso(domain.last_checked_at),
-        "checks": domain.checks,
-        "next_step_at": iso(domain.due_at),
-        "records": records,
-        "timeline": [{"at": iso(t["at"]), "status": t["status"]} for t in domain.timeline],
-    }
+    statuses = list(sandbox.providers[domain.provider].statuses)
+    return domain.summary(iso) | {"statuses": statuses, "records": records}
 
 
 class Control:

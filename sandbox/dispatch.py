@@ -9,7 +9,6 @@ fault, and notes it in the request log, so an accepted and a refused request cos
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -22,7 +21,7 @@ from starlette.exceptions import HTTPException
 
 from . import documents
 from .errors import ProviderError
-from .request import JSON, Answer, Call, Request
+from .request import JSON, Answer, Call, Request, send_answer
 from .validation import CheckedSpecification, parsed
 
 if TYPE_CHECKING:
@@ -33,13 +32,6 @@ log = logging.getLogger(__name__)
 # In the ASGI scope's extensions: when the request arrived, and whether the world noted it.
 RECEIVED_AT = "domainsandbox.received_at"
 NOTED = "domainsandbox.noted"
-# An aborted connection: headers promise a body that never comes, then the socket closes.
-_ABORT_PROMISED_BYTES = b"1024"
-
-
-class AbortConnection(Exception):
-    """Raised mid-response so the server drops the connection (an injected network failure).
-    The server logs it in one line, not as a traceback (sandbox.server.one_line_aborts)."""
 
 
 class Dispatcher:
@@ -108,19 +100,6 @@ class Dispatcher:
         answer.headers.extend(headers)
         scope["extensions"][NOTED] = True  # noted by the world, and being answered
         await send_answer(send, answer, f"{scope['method']} {scope['path']}")
-
-
-async def send_answer(send, answer: Answer, what: str = "the request") -> None:
-    if answer.latency_ms:
-        await asyncio.sleep(answer.latency_ms / 1000)
-    if answer.abort:
-        headers = [(b"content-length", _ABORT_PROMISED_BYTES)]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        raise AbortConnection(f"{what}: connection dropped mid-answer (an injected abort fault)")
-    await send(
-        {"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()}
-    )
-    await send({"type": "http.response.body", "body": answer.body})
 
 
 def request_of(scope, operation_id: str | None, params=None, body=None) -> Request:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from . import scenario
 from .engine.clock import LATEST, utc
 from .errors import ProviderError
-from .limits import send_rendered
+from .request import send_answer
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -277,7 +277,7 @@ class _SaveBeforeAnswer:
                     await asyncio.to_thread(self.durable.save, since)
                 except SaveFailed as error:
                     replaced = True
-                    return await send_rendered(send, self.render(scope["path"], error))
+                    return await send_answer(send, self.render(scope["path"], error))
             await send(message)
 
         await self.app(scope, receive, send_after_saving)

@@ -30,6 +30,8 @@ import resource
 from typing import TYPE_CHECKING
 
 from .errors import ProviderError
+from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT
+from .request import send_answer
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -60,8 +62,7 @@ RESERVED_FDS = 128
 # The soft limit on open files is raised up to this (or the hard limit, if lower).
 WANTED_FDS = 65536
 BUSY = "the sandbox is serving too many connections at once; try again shortly"
-CONTROL_PREFIX = "/_sandbox"
-DASHBOARD_PREFIX = "/_sandbox/ui"
+CLOSE = {"connection": "close"}  # said on answers after which the connection is closed
 
 
 class ExposedWithoutToken(ValueError):
@@ -99,20 +100,6 @@ def _header(scope, name: bytes) -> bytes | None:
     return None
 
 
-async def send_rendered(send, rendered: tuple[bytes, int, dict], extra: dict | None = None) -> None:
-    body, status, headers = rendered
-    headers = (extra or {}) | headers
-    headers |= {"content-type": "application/json", "content-length": str(len(body))}
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.lower().encode(), str(v).encode()) for k, v in headers.items()],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 # --- the control token ---------------------------------------------------------------------------
 
 
@@ -131,14 +118,14 @@ class ControlToken:
             return await self.app(scope, receive, send)
         error = ProviderError(401, "this sandbox's control API needs Authorization: Bearer <token>")
         challenge = {"www-authenticate": 'Bearer realm="domainsandbox"'}
-        await send_rendered(send, self.render(CONTROL_PREFIX, error), challenge)
+        await send_answer(send, self.render(CONTROL_MOUNT, error, challenge))
 
     def _open(self, path: str) -> bool:
         """Provider APIs judge their own credentials; the dashboard's files hold no data."""
         path = _normal_path(path)
         if "/../" in path + "/" or "/./" in path + "/":
             return False  # no route has dot segments: never let one dodge the check
-        if path == DASHBOARD_PREFIX or path.startswith(DASHBOARD_PREFIX + "/"):
+        if path == DASHBOARD_MOUNT or path.startswith(DASHBOARD_MOUNT + "/"):
             return True
         return self.sandbox.provider_for(path) is not None
 
@@ -154,7 +141,7 @@ def _bearer(scope) -> bytes | None:
 # What a browser's Sec-Fetch-Site says of a request made by a page of another origin.
 _CROSS_SITE = (b"cross-site", b"same-site")  # same-site: another port of the same host, too
 _READ_ONLY = ("GET", "HEAD", "OPTIONS")
-SCENARIO_PATH = CONTROL_PREFIX + "/scenario"
+SCENARIO_PATH = CONTROL_MOUNT + "/scenario"
 
 
 class BrowserGuard:
@@ -177,7 +164,7 @@ class BrowserGuard:
         refusal = self._refusal(scope)
         if refusal is None:
             return await self.app(scope, receive, send)
-        await send_rendered(send, self.render(CONTROL_PREFIX, refusal))
+        await send_answer(send, self.render(CONTROL_MOUNT, refusal))
 
     def _refusal(self, scope) -> ProviderError | None:
         host = (_header(scope, b"host") or b"").decode("latin-1")
@@ -234,7 +221,7 @@ def _opens_the_dashboard(scope) -> bool:
     what it asks the control API afterwards comes from its own origin."""
     return (
         scope["method"] == "GET"
-        and _normal_path(scope["path"]).rstrip("/") == DASHBOARD_PREFIX
+        and _normal_path(scope["path"]).rstrip("/") == DASHBOARD_MOUNT
         and _header(scope, b"sec-fetch-mode") == b"navigate"
         and _header(scope, b"sec-fetch-dest") == b"document"
     )
@@ -260,7 +247,7 @@ def _json_or_nothing(scope) -> bool:
 
 def body_limit(path: str) -> int:
     """The largest body accepted at `path`."""
-    return MAX_CONTROL_BODY_BYTES if path.startswith(CONTROL_PREFIX) else MAX_BODY_BYTES
+    return MAX_CONTROL_BODY_BYTES if path.startswith(CONTROL_MOUNT) else MAX_BODY_BYTES
 
 
 def head_size(scope) -> int:
@@ -311,7 +298,7 @@ class RequestLimits:
         # Waiting for more of a body that has ended would wait for the client to give up.
         if more and (_header(scope, b"expect") or b"").lower() != b"100-continue":
             await _drain(receive, DRAIN_BYTES - already)
-        await send_rendered(send, self.render(scope["path"], error), {"connection": "close"})
+        await send_answer(send, self.render(scope["path"], error, CLOSE))
 
 
 async def _drain(receive, budget: int) -> None:
@@ -363,7 +350,7 @@ class ShutdownAnswer:
             if started:
                 raise
             error = ProviderError(503, "the sandbox is shutting down; try again once it is back")
-            await send_rendered(send, self.render(scope["path"], error), {"connection": "close"})
+            await send_answer(send, self.render(scope["path"], error, CLOSE))
 
 
 # --- request heads -------------------------------------------------------------------------------
@@ -405,7 +392,7 @@ def http_protocol(render):
     async def busy(scope, receive, send) -> None:
         """What a request over the connection limit gets: a 503 in its API's shape."""
         error = ProviderError(503, BUSY)
-        await send_rendered(send, render(scope["path"], error), {"connection": "close"})
+        await send_answer(send, render(scope["path"], error, CLOSE))
 
     class BoundedHeadProtocol(HttpToolsProtocol):
         _in_head = False
@@ -488,15 +475,10 @@ def http_protocol(render):
 
         def _refuse(self) -> None:
             path = self.url.split(b"?", 1)[0].decode("latin-1") or "/"
-            body, status, headers = render(path, ProviderError(431, HEAD_TOO_LARGE))
-            headers = headers | {
-                "content-type": "application/json",
-                "content-length": str(len(body)),
-                "connection": "close",
-            }
-            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            status_line = f"HTTP/1.1 {status} Request Header Fields Too Large\r\n"
-            self.transport.write((status_line + head + "\r\n").encode("latin-1") + body)
+            answer = render(path, ProviderError(431, HEAD_TOO_LARGE), CLOSE)
+            head = b"".join(k + b": " + v + b"\r\n" for k, v in answer.asgi_headers())
+            status_line = b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            self.transport.write(status_line + head + b"\r\n" + answer.body)
             # Closing now, with the client still sending, would reset the connection and lose the
             # answer: send it, half-close, and read (and drop) what still comes for a while.
             self._discarding = DRAIN_BYTES

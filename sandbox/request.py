@@ -8,6 +8,7 @@ they are.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,3 +110,26 @@ class Answer:
     def asgi_headers(self) -> list[tuple[bytes, bytes]]:
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
         return headers + [(b"content-length", str(len(self.body)).encode())]
+
+
+# An aborted connection: headers promise a body that never comes, then the socket closes.
+_ABORT_PROMISED_BYTES = b"1024"
+
+
+class AbortConnection(Exception):
+    """Raised mid-response so the server drops the connection (an injected network failure).
+    The server logs it in one line, not as a traceback (sandbox.server.one_line_aborts)."""
+
+
+async def send_answer(send, answer: Answer, what: str = "the request") -> None:
+    """Send `answer` on an ASGI channel: after its injected latency, or dropped mid-way."""
+    if answer.latency_ms:
+        await asyncio.sleep(answer.latency_ms / 1000)
+    if answer.abort:
+        headers = [(b"content-length", _ABORT_PROMISED_BYTES)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        raise AbortConnection(f"{what}: connection dropped mid-answer (an injected abort fault)")
+    await send(
+        {"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()}
+    )
+    await send({"type": "http.response.body", "body": answer.body})

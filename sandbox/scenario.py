@@ -73,17 +73,9 @@ def decode(value):
 
 
 def _export_domain(domain: Domain) -> dict:
-    return {
-        "provider": domain.provider,
-        "id": domain.id,
-        "name": domain.name,
-        "owner": domain.owner,
-        "status": domain.status,
-        "created_at": exact_iso(domain.created_at),
-        "updated_at": exact_iso(domain.updated_at),
-        "last_checked_at": exact_iso(domain.last_checked_at),
-        "next_step_at": exact_iso(domain.due_at),
-        "checks": domain.checks,
+    summary = domain.summary(exact_iso)
+    timeline = summary.pop("timeline")
+    return summary | {
         "records": [
             {k: (str(v) if isinstance(v, Rule) else v) for k, v in dataclasses.asdict(r).items()}
             for r in domain.records
@@ -93,7 +85,7 @@ def _export_domain(domain: Domain) -> dict:
             for kind, result in domain.results.items()
         },
         "attrs": encode(domain.attrs),
-        "timeline": [{"at": exact_iso(t["at"]), "status": t["status"]} for t in domain.timeline],
+        "timeline": timeline,  # last, as scenario files have always had it
     }
 
 

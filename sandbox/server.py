@@ -14,8 +14,9 @@ import uvicorn
 
 from .app import ErrorRenderer, build_asgi
 from .core import Sandbox
-from .dispatch import AbortConnection
 from .limits import check_exposure, connection_limit, http_protocol
+from .mounts import CONTROL_MOUNT
+from .request import AbortConnection
 
 # The cyclic garbage collector's thresholds while serving. With Python's defaults (700, 10, 10)
 # a growing store triggers full collections that scan every domain: 218 ms pauses at 20,000
@@ -120,7 +121,7 @@ class SandboxServer:
     def base_urls(self) -> dict[str, str]:
         """Each provider's base URL as its client should be configured, plus the control API."""
         urls = {name: self.url + p.client_base for name, p in self.sandbox.providers.items()}
-        return urls | {"control": self.url + "/_sandbox"}
+        return urls | {"control": self.url + CONTROL_MOUNT}
 
     def _bind_and_start(self) -> None:
         """Take the HTTP port, then start the sandbox (its DNS server and ticker)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -114,3 +115,20 @@ class Domain:
 
     def record(self, kind: str) -> RequiredRecord | None:
         return next((r for r in self.records if r.kind == kind), None)
+
+    def summary(self, when: Callable[[datetime | None], str | None]) -> dict:
+        """The fields every view of a domain shares (the control API's, a scenario's), as
+        plain data; `when` writes the instants."""
+        return {
+            "provider": self.provider,
+            "id": self.id,
+            "name": self.name,
+            "owner": self.owner,
+            "status": self.status,
+            "created_at": when(self.created_at),
+            "updated_at": when(self.updated_at),
+            "last_checked_at": when(self.last_checked_at),
+            "next_step_at": when(self.due_at),
+            "checks": self.checks,
+            "timeline": [{"at": when(t["at"]), "status": t["status"]} for t in self.timeline],
+        }

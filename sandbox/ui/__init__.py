@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import flask
 
-MOUNT = "/_sandbox/ui"
+from ..mounts import DASHBOARD_MOUNT
 
 blueprint = flask.Blueprint(
     "dashboard",
     __name__,
-    url_prefix=MOUNT,
+    url_prefix=DASHBOARD_MOUNT,
     static_folder="static",
     static_url_path="/static",
 )

@@ -1,0 +1,4 @@
+"""Where the sandbox's own APIs are served, beside the providers' mounts."""
+
+CONTROL_MOUNT = "/_sandbox"  # the control API (openapi/control.yaml)
+DASHBOARD_MOUNT = CONTROL_MOUNT + "/ui"  # the dashboard (sandbox/ui)
