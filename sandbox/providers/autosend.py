@@ -165,11 +165,8 @@ class AutoSend(Provider):
         return self.owner_of(key)
 
     def _owned(self, request, domain_id: str) -> Domain:
-        project = self._project(request)
-        domain = self.store.get(self.name, domain_id)
-        if domain is None or domain.owner != project:
-            raise ProviderError(404, f"Domain {domain_id} not found in this project")
-        return domain
+        not_found = f"Domain {domain_id} not found in this project"
+        return self.owned(domain_id, self._project(request), not_found)
 
     # --- records ------------------------------------------------------------------------------
 
@@ -295,14 +292,13 @@ class AutoSend(Provider):
 
     def verify_now(self, domain: Domain) -> None:
         """Start a check as POST /verify does; the result lands after the verify delay."""
-        settings = self.sandbox.settings(self.name)
         self.open_rechecks(domain)
         if not domain.attrs["in_progress"]:  # a check already under way is not restarted
             if domain.status != VERIFIED:
                 self.set_status(domain, PENDING)
-            if settings["verify_delay_seconds"]:
+            if self.setting("verify_delay_seconds"):
                 domain.attrs["in_progress"] = True
-                self.schedule(domain, settings["verify_delay_seconds"])
+                self.schedule(domain, self.setting("verify_delay_seconds"))
             else:
                 self._check(domain)
 

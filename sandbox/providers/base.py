@@ -88,6 +88,7 @@ class Provider:
 
     def __init__(self, sandbox: Services):
         self.sandbox = sandbox
+        self.reset()
 
     # --- shortcuts ---------------------------------------------------------------------------
 
@@ -169,7 +170,8 @@ class Provider:
         """Restore what export_state() returned."""
 
     def reset(self) -> None:
-        """Forget provider-level state (tokens, counters) on a sandbox reset."""
+        """Start (and, on a sandbox reset, start again) with no provider-level state (tokens,
+        counters): the world as a fresh sandbox has it."""
 
     def on_due(self, domain: Domain) -> None:
         """Run the domain's scheduled step (a delayed result, a re-check); set its next due_at."""
@@ -187,6 +189,18 @@ class Provider:
         return {}
 
     # --- helpers for subclasses ------------------------------------------------------------------
+
+    def setting(self, name: str) -> float:
+        """One of the provider's current timings or switches (`settings_defaults`' names)."""
+        return self.sandbox.settings(self.name)[name]
+
+    def owned(self, domain_id: str, owner: str, not_found: str) -> Domain:
+        """The domain if `owner` has it; else the provider's 404 saying `not_found`: another
+        owner's domain is as absent as one that never was."""
+        domain = self.store.get(self.name, domain_id)
+        if domain is None or domain.owner != owner:
+            raise ProviderError(404, not_found)
+        return domain
 
     def new_domain(self, domain_id: str, name: str, owner: str, status: str, **attrs) -> Domain:
         now = self.now()
@@ -236,19 +250,17 @@ class Provider:
         recheck_window_seconds: the first re-check comes after recheck_first_seconds, the gap
         doubles up to recheck_max_seconds, and none is planned past the window.
         """
-        settings = self.sandbox.settings(self.name)
-        window = timedelta(seconds=settings["recheck_window_seconds"])
+        window = timedelta(seconds=self.setting("recheck_window_seconds"))
         domain.attrs["recheck_until"] = self.now() + window
-        domain.attrs["recheck_interval"] = settings["recheck_first_seconds"]
+        domain.attrs["recheck_interval"] = self.setting("recheck_first_seconds")
 
     def plan_recheck(self, domain: Domain) -> None:
         """Set due_at to the next re-check inside the window (or None), backing off."""
-        settings = self.sandbox.settings(self.name)
-        interval = domain.attrs.get("recheck_interval") or settings["recheck_first_seconds"]
+        interval = domain.attrs.get("recheck_interval") or self.setting("recheck_first_seconds")
         next_at = self.now() + timedelta(seconds=interval)
         until = domain.attrs.get("recheck_until")
         domain.due_at = next_at if until and next_at <= until else None
-        domain.attrs["recheck_interval"] = min(interval * 2, settings["recheck_max_seconds"])
+        domain.attrs["recheck_interval"] = min(interval * 2, self.setting("recheck_max_seconds"))
 
     def required(self, domain: Domain) -> list[RequiredRecord]:
         return [r for r in domain.records if r.level == "required"]

@@ -112,10 +112,6 @@ class Monite(Provider):
         # cannot be honoured, and their clients log in again)
         self.tokens = PartnerTokens(self.sandbox.seed, state.get("issued", 0), state.get("revoked"))
 
-    def __init__(self, sandbox):
-        super().__init__(sandbox)
-        self.reset()
-
     # --- errors -------------------------------------------------------------------------------
 
     def error_body(self, error: ProviderError) -> dict:
@@ -280,11 +276,8 @@ class Monite(Provider):
     # --- operations -----------------------------------------------------------------------------
 
     def _owned(self, request, domain_id: str) -> Domain:
-        partner = self._partner(request)
-        domain = self.store.get(self.name, domain_id)
-        if domain is None or domain.owner != partner:
-            raise ProviderError(404, f"Mailbox domain {domain_id} was not found")
-        return domain
+        not_found = f"Mailbox domain {domain_id} was not found"
+        return self.owned(domain_id, self._partner(request), not_found)
 
     def list_domains(self, request):
         partner = self._partner(request)
@@ -324,10 +317,9 @@ class Monite(Provider):
         return {"id": domain.id, "domain": _as_sent(domain), "status": domain.status}
 
     def verify_now(self, domain: Domain) -> None:
-        settings = self.sandbox.settings(self.name)
         self.open_rechecks(domain)
-        if settings["verify_delay_seconds"]:
-            self.schedule(domain, settings["verify_delay_seconds"])
+        if self.setting("verify_delay_seconds"):
+            self.schedule(domain, self.setting("verify_delay_seconds"))
         else:
             self._check(domain)
 

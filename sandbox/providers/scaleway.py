@@ -167,10 +167,6 @@ class Scaleway(Provider):
         },
     )
 
-    def __init__(self, sandbox):
-        super().__init__(sandbox)
-        self.reset()
-
     def reset(self) -> None:
         self.created = 0  # creation sequence: orders domains created at one frozen instant
 
@@ -371,7 +367,7 @@ class Scaleway(Provider):
             domain.attrs["record_ids"] = {r.kind: self.ids.uuid() for r in domain.records}
             self.created += 1
             domain.attrs["seq"] = self.created
-            self.schedule(domain, self._seconds("creating_seconds"))
+            self.schedule(domain, self.setting("creating_seconds"))
             self.store.add(domain)
         return self._wire(domain)
 
@@ -412,7 +408,7 @@ class Scaleway(Provider):
         if domain.status == DELETING:
             raise self._transient(domain)
         self.set_status(domain, DELETING)
-        self.schedule(domain, self._seconds("deleting_seconds"))
+        self.schedule(domain, self.setting("deleting_seconds"))
         return self._wire(domain)
 
     def get_domain_records(self, request, domain_id: str):
@@ -432,7 +428,7 @@ class Scaleway(Provider):
         """Start a validation, as validate-records does (also the control API's verify-now)."""
         if domain.status in (WAITING, FAILED):  # a ready domain stays ready
             self.set_status(domain, VALIDATING)
-            self.schedule(domain, self._seconds("validating_seconds"))
+            self.schedule(domain, self.setting("validating_seconds"))
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -446,16 +442,13 @@ class Scaleway(Provider):
                 return  # a delete was acknowledged while DNS answered: it wins
             if self.all_valid(domain):
                 self.set_status(domain, PROVISIONING)
-                self.schedule(domain, self._seconds("provisioning_seconds"))
+                self.schedule(domain, self.setting("provisioning_seconds"))
             else:
                 self.set_status(domain, FAILED)
         elif domain.status == PROVISIONING:
             self.set_status(domain, READY)
         elif domain.status == DELETING:
             self.store.remove(self.name, domain.id)
-
-    def _seconds(self, setting: str) -> float:
-        return self.sandbox.settings(self.name)[setting]
 
     def _transient(self, domain: Domain) -> ProviderError:
         return ProviderError(

@@ -126,10 +126,6 @@ class Vortex(Provider):
         },
     )
 
-    def __init__(self, sandbox):
-        super().__init__(sandbox)
-        self.reset()
-
     def reset(self) -> None:
         # Each API key (by owner id) stands for one organization and one creating user, drawn
         # on its first create.
@@ -148,9 +144,6 @@ class Vortex(Provider):
         domain.attrs["steps"].pop("recheck", None)
         self._recheck(domain)
         domain.due_at = min(domain.attrs["steps"].values(), default=None)
-
-    def _setting(self, key: str) -> float:
-        return self.sandbox.settings(self.name)[key]
 
     # --- errors -------------------------------------------------------------------------------
 
@@ -176,7 +169,7 @@ class Vortex(Provider):
         """(the key's owner id, the domain owner) of this call: a domain is reached only by its
         key and account."""
         key = (request.header("x-api-key") or "").strip()
-        if self._setting("require_api_key") or self.sandbox.credentials.active(self.name):
+        if self.setting("require_api_key") or self.sandbox.credentials.active(self.name):
             if not key:
                 raise ProviderError(401, "Missing x-api-key header")
             if problem := key_problem(key):
@@ -195,10 +188,7 @@ class Vortex(Provider):
 
     def _owned(self, request, account_id: str, domain_id: str) -> Domain:
         _, owner = self._scope(request, account_id)
-        domain = self.store.get(self.name, domain_id)
-        if domain is None or domain.owner != owner:
-            raise ProviderError(404, f"Email domain {domain_id} not found")
-        return domain
+        return self.owned(domain_id, owner, f"Email domain {domain_id} not found")
 
     # --- records ------------------------------------------------------------------------------
 
@@ -312,7 +302,7 @@ class Vortex(Provider):
             | ({"status": WAITING_FOR_PROVIDER} if has_provider else {})
             for kind, (_, has_provider) in CHECKS.items()
         }
-        setup = self._setting("provider_setup_seconds")
+        setup = self.setting("provider_setup_seconds")
         if setup:
             self._plan(domain, "issue", setup)
         else:
@@ -344,7 +334,7 @@ class Vortex(Provider):
             requestedAt=self.now(),
             completedAt=None,
         )
-        delay = self._setting("check_delay_seconds")
+        delay = self.setting("check_delay_seconds")
         if delay:
             self._plan(domain, "dkim", delay)
         else:
@@ -374,12 +364,12 @@ class Vortex(Provider):
         """The provider hands out the verification and DKIM tokens; the user's turn begins."""
         domain.attrs["issued"] = True
         domain.attrs["recheck_until"] = self.now() + timedelta(
-            seconds=self._setting("recheck_window_seconds")
+            seconds=self.setting("recheck_window_seconds")
         )
         # The DKIM record is the user's to publish now; the token check still waits for the
         # provider's first look (the docs' examples: token issued, `waiting_for_provider`).
         domain.attrs["checks"]["dkim"]["status"] = WAITING_FOR_USER
-        self._plan(domain, "recheck", self._setting("recheck_interval_seconds"))
+        self._plan(domain, "recheck", self.setting("recheck_interval_seconds"))
         if touch:
             self._touch(domain)
 
@@ -403,7 +393,7 @@ class Vortex(Provider):
         unverified = any(s["status"] != VERIFIED for s in domain.attrs["checks"].values())
         if unverified and self._window_open(domain):
             left = (domain.attrs["recheck_until"] - self.now()).total_seconds()
-            self._plan(domain, "recheck", min(self._setting("recheck_interval_seconds"), left))
+            self._plan(domain, "recheck", min(self.setting("recheck_interval_seconds"), left))
 
     def _dkim_landed(self, domain: Domain) -> None:
         self._land(domain, "dkim")
@@ -433,7 +423,7 @@ class Vortex(Provider):
             return None
         message = result.reason or "the record does not match"
         if not self._window_open(domain):
-            hours = self._setting("recheck_window_seconds") / 3600
+            hours = self.setting("recheck_window_seconds") / 3600
             message += (
                 f"; the provider stopped re-checking {hours:g} hours after issuing the tokens"
             )
