@@ -495,7 +495,8 @@ def cmd_settings(args) -> int:
             raise UsageError(
                 f"{pair!r}: write settings as name=duration (verify_delay_seconds=30s)"
             )
-        changes[key] = duration(value)
+        seconds = duration(value)
+        changes[key] = int(seconds) if seconds.is_integer() else seconds  # 2m is 120, not 120.0
     path = f"/providers/{args.provider}/settings"
     data = _call(args, "PATCH", path, json=changes) if changes else _call(args, "GET", path)
     _show(args, data, lambda d: [print(f"{k} = {v}") for k, v in d.items()])
