@@ -122,7 +122,7 @@ class ErrorRenderer:
     def render(self, path: str, error: ProviderError, headers: dict | None = None) -> Answer:
         """`error` in the shape of the API that serves `path`, with `headers` added."""
         answer = Answer.error(self.sandbox.provider_for(path), error)
-        answer.headers.extend((headers or {}).items())
+        answer.headers[:0] = (headers or {}).items()  # before the shape's own
         return answer
 
 

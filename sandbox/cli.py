@@ -495,7 +495,8 @@ def cmd_settings(args) -> int:
             raise UsageError(
                 f"{pair!r}: write settings as name=duration (verify_delay_seconds=30s)"
             )
-        changes[key] = duration(value)
+        seconds = duration(value)
+        changes[key] = int(seconds) if seconds.is_integer() else seconds  # 2m is 120, not 120.0
     with _control(args) as control:
         if changes:
             settings = control.update_settings(args.provider, changes)

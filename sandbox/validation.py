@@ -151,7 +151,7 @@ class JSONBody(JSONRequestBodyValidator):
 
     async def read(self, receive, scope) -> Any:
         raw = await _read_all(receive)
-        if not raw.strip():
+        if not raw:  # whitespace is a body, and not JSON: a 400
             if self._required:
                 raise BadRequestProblem("RequestBody is required")
             return None  # an optional body that was not sent: the handler's defaults apply

@@ -115,8 +115,10 @@ def test_requests_lists_provider_calls(cli, urls):
 
 def test_settings_show_and_change(cli, control):
     code, out, _ = cli("settings", "monite", "verify_delay_seconds=2m")
-    assert "verify_delay_seconds = 120" in out
+    assert "verify_delay_seconds = 120\n" in out  # a whole number of seconds, not 120.0
     assert control.settings("monite")["verify_delay_seconds"] == 120
+    code, out, _ = cli("settings", "monite", "verify_delay_seconds=1.5")
+    assert "verify_delay_seconds = 1.5\n" in out
     code, _, err = cli("settings", "monite", "bogus=1")
     assert code == 2 and "unknown setting(s) bogus" in err
 

@@ -90,3 +90,14 @@ def test_the_control_api_refuses_a_body_without_a_content_type_in_its_own_shape(
     )
     assert answer.status_code == 415
     assert "JSON" in answer.json()["error"]["message"]
+
+
+def test_a_body_of_only_whitespace_is_not_json_and_is_refused(urls, control):
+    answer = httpx.post(urls["control"] + "/reset", content=b"\n",
+                        headers={"Content-Type": "application/json"})  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json()["error"]["status"] == 400
+    answer = httpx.post(urls["autosend"] + "/domains", content=b"  ",
+                        headers={"Content-Type": "application/json",
+                                 "Authorization": "Bearer as_whitespace"})  # fmt: skip
+    assert answer.status_code == 400 and answer.json()["success"] is False
