@@ -18,11 +18,13 @@ from typing import Any
 class Op:
     """One call, relative to the provider's base URL. In `path`, "{id}" stands for a domain id;
     in the string values of `body`, "{name}" for a domain name (and, in a login, "{key}" and
-    "{secret}" for the credential)."""
+    "{secret}" for the credential). `form`: the body travels as a form
+    (application/x-www-form-urlencoded, Mailgun's way), not as JSON."""
 
     method: str
     path: str
     body: dict | None = None
+    form: bool = False
 
     def at(self, domain_id: str = "") -> str:
         return self.path.replace("{id}", domain_id)
