@@ -7,6 +7,7 @@ Every provider in `sandbox.providers.PROVIDERS` gets a profile automatically; th
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,9 @@ CREDENTIALS: dict[str, Callable[[str], dict[str, str]]] = {
 CREDENTIALS["scaleway"] = lambda _base: {"X-Auth-Token": "5e7a1c3d-9b2f-4d6e-8a0c-1f3b5d7e9a2c"}
 # Vortex keys must look like VRTX.<key id>.<secret>; any well-formed one is accepted.
 CREDENTIALS["vortex"] = lambda _base: {"x-api-key": "VRTX.ZG9tYWluc2FuZGJveC1jdA.contract-secret"}
+# Mailgun: HTTP Basic, user `api`, the API key as password; any key is its own account.
+_MAILGUN_BASIC = base64.b64encode(b"api:key-domainsandbox-contract").decode()
+CREDENTIALS["mailgun"] = lambda _base: {"Authorization": f"Basic {_MAILGUN_BASIC}"}
 
 # What positive_data_acceptance expects by default, plus 400 for the quirks below.
 _ACCEPT_OR_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -103,6 +107,15 @@ OPERATIONS: dict[str, list[dict]] = {
             # A domain already added to the project is a 400: AutoSend's errors page lists no
             # 409, and the stateful phase adds the same name twice (docs/autosend.md).
             "include-operation-id": ["create_domain"],
+            "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
+        }
+    ],
+    "mailgun": [
+        {
+            # A name already taken is a 400 (the stateful phase creates the same name twice),
+            # and dkim_host_name must be the domain, its root or a subdomain, never with the
+            # force_* switches: cross-field rules a form schema cannot state (docs/mailgun.md).
+            "include-operation-id": ["create_domain", "create_domain_v3"],
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
         }
     ],
