@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import httpx
 from _common import ROOT  # noqa: F401  (puts the project on sys.path)
@@ -42,8 +43,10 @@ class Recipe:
     notes: dict[str, str] = field(default_factory=dict)
 
     def login(self, http: httpx.Client, server_url: str, owner: int) -> dict[str, str]:
-        """Request headers carrying the credentials of owner number `owner`."""
-        return Driver(http, server_url, self.provider, owner).headers
+        """Request headers carrying the credentials of owner number `owner` (and, for an API
+        that takes forms, the form's Content-Type: its bodies are sent as forms)."""
+        headers = Driver(http, server_url, self.provider, owner).headers
+        return headers | (_FORM if self.provider.kit.create.form else {})
 
     def domain_id(self, created: dict) -> str:
         return self.provider.kit.domain_id(created)
@@ -58,7 +61,10 @@ def recipe(cls) -> Recipe:
             notes[name] = f"{cls.name}'s API has no {name} call"
             continue
         body = op.body_for(name=NAME)
-        ops[name] = Op(op.method, op.path, json.dumps(body) if body is not None else None)
+        if body is not None and op.form:  # urlencoded, with "{n}" kept bare for the load tools
+            ops[name] = Op(op.method, op.path, urlencode(body).replace("%7Bn%7D", "{n}"))
+        else:
+            ops[name] = Op(op.method, op.path, json.dumps(body) if body is not None else None)
     return Recipe(cls, ops, notes)
 
 
@@ -90,7 +96,7 @@ def create(http: httpx.Client, base: str, recipe: Recipe, headers: dict, label: 
     op = recipe.ops["create"]
     body = op.body.replace("{n}", label)
     answer = http.request(
-        op.method, base + op.path, content=body, headers=headers | _JSON, timeout=30
+        op.method, base + op.path, content=body, headers=_JSON | headers, timeout=30
     )
     if answer.status_code >= 300:
         raise RuntimeError(
@@ -100,6 +106,7 @@ def create(http: httpx.Client, base: str, recipe: Recipe, headers: dict, label: 
 
 
 _JSON = {"Content-Type": "application/json"}
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def prepare(
@@ -137,5 +144,5 @@ def send(http: httpx.Client, prepared: Prepared, op: str) -> httpx.Response:
     """One call of the prepared client (for checks before a load run)."""
     call = prepared.recipe.ops[op]
     body = call.body.replace("{n}", "probe" + str(id(http) % 997)) if call.body else None
-    headers = prepared.headers | (_JSON if body is not None else {})
+    headers = (_JSON if body is not None else {}) | prepared.headers
     return http.request(call.method, prepared.url(op), content=body, headers=headers, timeout=30)

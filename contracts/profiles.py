@@ -91,6 +91,15 @@ OPERATIONS: dict[str, list[dict]] = {
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
         }
     ],
+    "mailgun": [
+        {
+            # A name already taken is a 400 (the stateful phase creates the same name twice),
+            # and dkim_host_name must be the domain, its root or a subdomain, never with the
+            # force_* switches: cross-field rules a form schema cannot state (docs/mailgun.md).
+            "include-operation-id": ["create_domain", "create_domain_v3"],
+            "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
+        }
+    ],
 }
 
 

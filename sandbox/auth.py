@@ -18,6 +18,12 @@ def token_present(token: str, required_scopes=None) -> dict | None:
     return {"sub": token} if token and token.strip() else None
 
 
+def basic_present(username: str, password: str, required_scopes=None) -> dict | None:
+    """x-basicInfoFunc: HTTP Basic credentials with a non-empty password pass to the provider
+    (Mailgun's user is `api` and its password the API key: the provider judges both)."""
+    return {"sub": username} if password and password.strip() else None
+
+
 @cache
 def _accepts(func, keyword: str) -> bool:
     arguments, has_kwargs = inspect_function_arguments(func)

@@ -53,8 +53,9 @@ class Driver:
     def call(self, op: Op, domain_id: str = "", name: str = "", params=None) -> httpx.Response:
         """One call of the provider's API as its client makes it."""
         body = op.body_for(name=name)
+        sent = {"data": body} if op.form else {"json": body}
         return self.http.request(
-            op.method, self.base + op.at(domain_id), json=body, headers=self.headers, params=params
+            op.method, self.base + op.at(domain_id), **sent, headers=self.headers, params=params
         )
 
     def list_ids(self) -> list[str]:

@@ -98,7 +98,11 @@ def export_world(sandbox: Sandbox) -> dict:
             "ids_drawn": sandbox.ids.drawn,
             "clock": {"now": exact_iso(sandbox.clock.now()), "frozen": sandbox.clock.frozen},
             "rate_limits": sandbox.rate_limits.enabled,
-            "settings": {name: dict(sandbox.settings(name)) for name in sandbox.providers},
+            "settings": {
+                name: dict(sandbox.settings(name))
+                for name in sandbox.providers
+                if _settings_kept(sandbox, name)
+            },
             "providers": {
                 name: encode(p.export_state())
                 for name, p in sandbox.providers.items()
@@ -118,6 +122,15 @@ def export_world(sandbox: Sandbox) -> dict:
         if credentials := sandbox.credentials.export():  # registered keys, when there are any
             world["credentials"] = credentials
         return world
+
+
+def _settings_kept(sandbox: Sandbox, provider: str) -> bool:
+    """A provider's settings are written when they matter: the provider has domains, or its
+    settings differ from its defaults. A provider the world never used (one added to the sandbox
+    after the file was written, say) leaves an export unchanged; loading gives it its defaults."""
+    if sandbox.store.list(provider):
+        return True
+    return sandbox.settings(provider) != sandbox.providers[provider].settings_defaults
 
 
 def dump(world: dict) -> str:

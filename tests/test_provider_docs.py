@@ -26,6 +26,10 @@ SOURCES = {
         "docs/vortex.md",
         ["vortex-python-sdk", "src/vortex_sdk/vortex.py", "api-reference/email-domains"],
     ),
+    "mailgun": (
+        "docs/mailgun.md",
+        ["openapi-final/tag/Domains", "domains-verify", "mailgun/mailgun-python", "api-intro.rst"],
+    ),
 }
 
 

@@ -1,10 +1,11 @@
 """One module per provider; each translates between its API and the engine."""
 
 from .autosend import AutoSend
+from .mailgun import Mailgun
 from .monite import Monite
 from .scaleway import Scaleway
 from .vortex import Vortex
 
-PROVIDERS = [Monite, AutoSend, Scaleway, Vortex]
+PROVIDERS = [Monite, AutoSend, Scaleway, Vortex, Mailgun]
 
 __all__ = ["PROVIDERS", "Monite"]

@@ -18,11 +18,13 @@ from typing import Any
 class Op:
     """One call, relative to the provider's base URL. In `path`, "{id}" stands for a domain id;
     in the string values of `body`, "{name}" for a domain name (and, in a login, "{key}" and
-    "{secret}" for the credential)."""
+    "{secret}" for the credential). `form`: the body travels as a form
+    (application/x-www-form-urlencoded, Mailgun's way), not as JSON."""
 
     method: str
     path: str
     body: dict | None = None
+    form: bool = False
 
     def at(self, domain_id: str = "") -> str:
         return self.path.replace("{id}", domain_id)
@@ -91,7 +93,7 @@ class Kit:
     status_at: str  # where a create's or get's answer keeps the domain's status
     errors_at: tuple[str, ...]  # where an error body keeps its message, in the order to try
     items_at: str  # where a list's answer keeps the domains ("" for the answer itself)
-    # Every state word of the provider (its report words), and the steps that reach it.
+    # The provider's state words (its report words), each with the steps that reach it.
     states: dict[str, tuple[Step, ...]]
     get: Op | None = None
     verify: Op | None = None
@@ -100,6 +102,8 @@ class Kit:
     sample_secret: str | None = None  # the secret that goes with every sample key, if any
     headers: dict[str, str] = field(default_factory=dict)  # sent with every call
     item_id_at: str = "id"  # where a listed domain keeps its id
+    # State words no step of a client's reaches, each with why (a scenario file can hold them).
+    unreachable: dict[str, str] = field(default_factory=dict)
     # The query of the list page after `read` domains were read, if lists come in pages.
     page_query: Callable[[int], dict[str, Any]] | None = None
 

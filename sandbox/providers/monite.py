@@ -37,22 +37,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from ..engine.clock import is_calendar_date, iso
-from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from ..engine.records import Domain, RequiredRecord
+from . import mailgun_records
 from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
 from .kit import Kit, Login, Op, Publish, Verify
 
-SPF_INCLUDE = "include:mailgun.org"
-MX_HOSTS = ("mxa.eu.mailgun.org", "mxb.eu.mailgun.org")
-TRACKING_TARGET = "eu.mailgun.org"
-DKIM_SELECTORS = ("pdk1", "pdk2", "mx", "smtp", "krs")
 TOKEN_LIFETIME_SECONDS = 86400
-
-VALIDITY = {
-    Outcome.VALID: "valid",
-    Outcome.INVALID: "invalid",
-    Outcome.NOT_FOUND: "invalid",
-    Outcome.TEMPORARY_FAILURE: "unknown",
-}
+# Monite's mailbox domains are Mailgun domains in Mailgun's EU region (mxa.eu.mailgun.org).
+MAILGUN_REGION = "eu"
 
 WAITING, VERIFIED = "waiting_to_be_verified", "verified"
 
@@ -61,7 +53,7 @@ class Monite(Provider):
     name = "monite"
     mount = "/monite/v1"
     client_base = "/monite/v1"
-    record_kinds = ("spf", "dkim", "tracking", "mx_mxa", "mx_mxb")
+    record_kinds = mailgun_records.KINDS
     document = "monite.yaml"
     statuses = (WAITING, VERIFIED)
     rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)
@@ -219,52 +211,16 @@ class Monite(Provider):
     # --- records ------------------------------------------------------------------------------
 
     def _records(self, name: str) -> list[RequiredRecord]:
-        selector = self.ids.random.choice(DKIM_SELECTORS)
-        dkim = f"k=rsa; p={self.ids.rsa_public_key(1024)}"
-        return [
-            RequiredRecord("spf", "TXT", name, f"v=spf1 {SPF_INCLUDE} ~all", Rule.SPF, SPF_INCLUDE),
-            RequiredRecord("dkim", "TXT", f"{selector}._domainkey.{name}", dkim, Rule.DKIM),
-            RequiredRecord(
-                "tracking",
-                "CNAME",
-                f"email.{name}",
-                TRACKING_TARGET,
-                Rule.CNAME,
-                level="recommended",
-            ),
-            *(
-                RequiredRecord(
-                    f"mx_{host[:3]}", "MX", name, host, Rule.MX, priority=10, level="recommended"
-                )
-                for host in MX_HOSTS
-            ),
-        ]
-
-    def _wire_record(self, domain: Domain, record: RequiredRecord) -> dict:
-        result = domain.results.get(record.kind)
-        wire = {"is_active": True, "name": record.name}
-        if record.kind in ("spf", "dkim"):
-            wire["record_purpose"] = record.kind.upper()
-        wire |= {
-            "record_type": record.type,
-            "valid": VALIDITY[result.outcome] if result else "unknown",
-            "value": record.value,
-            "cached": list(result.found) if result else [],
-        }
-        if record.priority is not None:
-            wire["priority"] = str(record.priority)
-        return wire
+        return mailgun_records.records(self.ids, name, region=MAILGUN_REGION)
 
     def _wire(self, domain: Domain) -> dict:
-        sending = [r for r in domain.records if r.type != "MX"]
-        receiving = [r for r in domain.records if r.type == "MX"]
         return {
             "id": domain.id,
             "domain": _as_sent(domain),
             "status": domain.status,
             "dns_records": {
-                "sending_dns_records": [self._wire_record(domain, r) for r in sending],
-                "receiving_dns_records": [self._wire_record(domain, r) for r in receiving],
+                "sending_dns_records": mailgun_records.sending(domain, purpose=True),
+                "receiving_dns_records": mailgun_records.receiving(domain, purpose=True),
             },
             "dedicated_ip": domain.attrs["dedicated_ip"],
             "last_updated_at": iso(domain.updated_at),
@@ -327,7 +283,7 @@ class Monite(Provider):
 
     def _check(self, domain: Domain) -> None:
         self.check(domain)
-        if self.all_valid(domain):
+        if mailgun_records.verified(domain):
             self.set_status(domain, VERIFIED)
             domain.due_at = None
             return

@@ -1,0 +1,426 @@
+"""Mailgun domains: the v3 and v4 Domains API over the engine, records from mailgun_records.
+
+Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
+- a new custom domain is `unverified`; verify checks DNS within the call (after
+  `verify_delay_seconds`, default 0) and the domain is `active` once its SPF and DKIM TXT
+  records are valid (mailgun_records: the tracking CNAME and the MX records are checked and
+  reported in their own `valid` but do not decide). A verify that fails leaves it `unverified`
+  and Mailgun's re-checks go on on the sandbox clock (5 minutes, doubling to hourly) for 72
+  hours after the last verify. An active domain whose records break turns `unverified` at the
+  next verify or re-check;
+- `disabled` is a state Mailgun puts a domain in for its sending reputation (bounces, spam),
+  which the sandbox does not model: nothing reaches it but a loaded scenario; a disabled domain
+  stays disabled through verifies and cannot be deleted (400);
+- a record whose lookup failed for now (SERVFAIL, timeout) reads `valid: unknown`; a record not
+  found or wrong reads `invalid`;
+- any API key is valid (HTTP Basic, user `api`) and is its own account; once keys are registered
+  in the sandbox only those. A domain name is taken once across the sandbox (as on Mailgun, a
+  domain belongs to one account): a second create is 400 "This domain name is already taken";
+- the DKIM selector, when `dkim_selector` is not given, is drawn from the seed among those
+  Mailgun hands out (krs, smtp, mx, pdk1, pdk2); `dkim_key_size` 1024 (default) or 2048;
+- `use_automatic_sender_security` is kept and echoed, but the DKIM record stays the TXT one (the
+  pdk1/pdk2 CNAMEs are not mirrored); changing it makes the domain `unverified` until verified
+  again ("the domain must be re-verified");
+- request errors are 400 `{"message": ...}`: a missing name "Missing parameter 'name'", others
+  naming the parameter; an unknown domain is 404 "Domain not found"; a bad key is 401
+  "Invalid private key" (JSON, not the plain-text `Forbidden` some accounts see);
+- the documented quota (300 requests a minute per account) answers 429
+  `{"message": "Too Many Requests", "retry-seconds": n}` with Retry-After when limits are on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from ..engine.records import Domain
+from . import mailgun_records
+from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop
+from .kit import Kit, Op, Publish, Verify
+
+UNVERIFIED, ACTIVE, DISABLED = "unverified", "active", "disabled"
+USER = "api"  # HTTP Basic's user name; the password is the API key
+REGION = "us"  # the sandbox serves Mailgun's US region (api.mailgun.net)
+DEFAULT_MESSAGE_TTL = 3 * 86400  # Mailgun keeps stored messages three days
+DEFAULT_LIMIT = 100
+
+CREATED_V4 = "Domain DNS records have been created"
+CREATED_V3 = "Domain has been created"
+VERIFIED_MESSAGE = "Domain DNS records have been updated"
+DELETED_MESSAGE = "Domain will be deleted in the background"
+NOT_FOUND = "Domain not found"
+TAKEN = "This domain name is already taken"
+BAD_KEY = "Invalid private key"
+PASSWORD_RULE = "It must be between 5 and 32 characters."
+
+# Boolean form fields and Go's strconv.ParseBool spellings of true.
+BOOLEANS = (
+    "wildcard",
+    "force_dkim_authority",
+    "force_root_dkim_host",
+    "encrypt_incoming_message",
+    "require_tls",
+    "skip_verification",
+    "use_automatic_sender_security",
+)
+TRUE = {"true", "t", "1"}
+# The settings a domain keeps (attrs) with their defaults, in the order the wire shows them.
+SETTINGS = {
+    "require_tls": False,
+    "skip_verification": False,
+    "spam_action": "disabled",
+    "use_automatic_sender_security": False,
+    "web_prefix": mailgun_records.DEFAULT_WEB_PREFIX,
+    "web_scheme": "http",
+    "wildcard": False,
+    "encrypt_incoming_message": False,
+    "message_ttl": DEFAULT_MESSAGE_TTL,
+}
+UPDATABLE = (
+    "archive_to",
+    "mailfrom_host",
+    "message_ttl",
+    "require_tls",
+    "skip_verification",
+    "spam_action",
+    "use_automatic_sender_security",
+    "web_scheme",
+    "web_prefix",
+    "wildcard",
+)
+
+_REQUIRED = re.compile(r"^'([^']+)' is a required property")
+_SUFFIX = re.compile(r" - '[^']+'$")
+
+
+class Mailgun(Provider):
+    name = "mailgun"
+    mount = "/mailgun"
+    client_base = "/mailgun"
+    document = "mailgun.yaml"
+    statuses = (UNVERIFIED, ACTIVE, DISABLED)
+    record_kinds = mailgun_records.KINDS
+    rate_limit = (300, 60.0)  # "no more than 300 requests per minute, per account"
+    settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
+    strict_query = False  # Mailgun ignores parameters it does not know
+    kit = Kit(
+        sample_key=lambda owner: f"key-{owner:032x}",
+        headers_for=lambda key: {
+            "Authorization": "Basic " + base64.b64encode(f"{USER}:{key}".encode()).decode()
+        },
+        credential_headers=("authorization",),
+        create=Op("POST", "/v4/domains", {"name": "{name}"}, form=True),
+        list=Op("GET", "/v4/domains"),
+        get=Op("GET", "/v4/domains/{id}"),
+        verify=Op("PUT", "/v4/domains/{id}/verify"),
+        delete=Op("DELETE", "/v3/domains/{id}"),
+        id_at="domain.name",  # domains are addressed by name
+        status_at="domain.state",
+        errors_at=("message",),
+        items_at="items",
+        item_id_at="name",
+        page_query=lambda read: {"skip": read},
+        states={UNVERIFIED: (Verify(),), ACTIVE: (Publish(), Verify())},
+        unreachable={
+            DISABLED: "Mailgun's verdict on sending reputation: no DNS step or clock reaches "
+            "it; a scenario file can hold a disabled domain"
+        },
+    )
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def error_body(self, error: ProviderError) -> dict:
+        if error.status == 401:
+            return {"message": BAD_KEY}
+        if error.status == 429:
+            return {"message": "Too Many Requests", "retry-seconds": error.extra["retry_after"]}
+        return {"message": error.message}
+
+    def error_headers(self, error: ProviderError) -> dict:
+        if error.status == 429:
+            return {"Retry-After": str(error.extra.get("retry_after", 1))}
+        return {}
+
+    def too_many_requests(self, retry_after: int) -> ProviderError:
+        return ProviderError(429, "Too Many Requests", retry_after=retry_after)
+
+    def validation_error(self, message: str, field: str | None) -> ProviderError:
+        """Connexion's rejections in Mailgun's words, naming the parameter."""
+        if required := _REQUIRED.match(message):
+            return ProviderError(400, f"Missing parameter '{required.group(1)}'", field=field)
+        if field == "smtp_password":
+            too = "long" if "is too long" in message else "short"
+            return ProviderError(400, f"Password is too {too}. {PASSWORD_RULE}", field=field)
+        if field in ("name", "dkim_host_name", "mailfrom_host"):
+            return ProviderError(
+                400, f"'{field}' parameter is not a valid domain name", field=field
+            )
+        if field:
+            message = f"Invalid parameter '{field}': {_SUFFIX.sub('', message)}"
+        return ProviderError(400, message, field=field)
+
+    # --- auth ---------------------------------------------------------------------------------
+
+    def _account(self, request) -> str:
+        """The account (owner id) of the request's API key, or Mailgun's 401."""
+        scheme, _, encoded = (request.header("authorization") or "").partition(" ")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        user, _, key = decoded.partition(":")
+        if scheme.lower() != "basic" or user != USER or not key or self.credential_problem(key):
+            raise ProviderError(401, BAD_KEY)
+        return self.owner_of(key)
+
+    def _owned(self, request, name: str) -> Domain:
+        return self.owned(name.lower(), self._account(request), NOT_FOUND)
+
+    # --- the wire -----------------------------------------------------------------------------
+
+    def _wire_domain(self, domain: Domain, extended: bool = False) -> dict:
+        attrs = domain.attrs
+        wire = {}
+        if attrs.get("archive_to"):
+            wire["archive_to"] = attrs["archive_to"]
+        wire["created_at"] = _rfc1123(domain.created_at)
+        if attrs.get("disabled"):
+            wire["disabled"] = attrs["disabled"]
+        if extended:
+            wire["dkim_host"] = attrs["dkim_host"]
+        wire |= {
+            "encrypt_incoming_message": attrs["encrypt_incoming_message"],
+            "id": attrs["mailgun_id"],
+            "is_disabled": domain.status == DISABLED,
+        }
+        if extended:
+            wire["mailfrom_host"] = attrs.get("mailfrom_host") or ""
+        wire |= {
+            "message_ttl": attrs["message_ttl"],
+            "name": domain.name,
+            "require_tls": attrs["require_tls"],
+            "skip_verification": attrs["skip_verification"],
+            "smtp_login": f"postmaster@{domain.name}",
+            "spam_action": attrs["spam_action"],
+            "state": domain.status,
+            "type": "custom",
+            "use_automatic_sender_security": attrs["use_automatic_sender_security"],
+            "web_prefix": attrs["web_prefix"],
+            "web_scheme": attrs["web_scheme"],
+            "wildcard": attrs["wildcard"],
+        }
+        return wire
+
+    def _envelope(self, domain: Domain, message: str | None = None, **options) -> dict:
+        with_dns = options.pop("with_dns", True)
+        wire = {"message": message} if message else {}
+        wire["domain"] = self._wire_domain(domain, **options)
+        if with_dns:
+            wire["receiving_dns_records"] = mailgun_records.receiving(domain)
+            wire["sending_dns_records"] = mailgun_records.sending(domain)
+        return wire
+
+    def describe(self, domain: Domain) -> dict:
+        return self._envelope(domain, extended=True)
+
+    # --- operations -----------------------------------------------------------------------------
+
+    def list_domains(
+        self,
+        request,
+        limit: int = DEFAULT_LIMIT,
+        skip: int = 0,
+        state: str | None = None,
+        sort: str | None = None,
+        authority: str | None = None,
+        search: str | None = None,
+    ):
+        """GET /v4/domains: newest first unless sorted by name; `total_count` counts every match."""
+        account = self._account(request)
+        domains = self.store.list(self.name, account)
+        if state:
+            domains = [d for d in domains if d.status == state]
+        elif authority:  # each sandbox domain is its own DKIM authority
+            domains = [d for d in domains if d.name == authority.lower()]
+        if search:
+            domains = [d for d in domains if search.lower() in d.name]
+        if sort:
+            domains.sort(key=lambda d: d.name, reverse=sort == "name:desc")
+        else:
+            domains.reverse()  # the store keeps them oldest first
+        page = domains[skip : skip + limit]
+        return {"total_count": len(domains), "items": [self._wire_domain(d) for d in page]}
+
+    def list_domains_v3(
+        self,
+        request,
+        limit: int = DEFAULT_LIMIT,
+        skip: int = 0,
+        state: str | None = None,
+        sort: str | None = None,
+        authority: str | None = None,
+        search: str | None = None,
+    ):
+        return self.list_domains(request, limit, skip, state, sort, authority, search)
+
+    def create_domain(self, request, body: dict):
+        """POST /v4/domains: a form with `name`; the domain starts unverified."""
+        return self._create(request, body, CREATED_V4)
+
+    def create_domain_v3(self, request, body: dict):
+        return self._create(request, body, CREATED_V3)
+
+    def _create(self, request, body: dict, message: str):
+        account = self._account(request)
+        name = body["name"].lower()
+        fields = _settings(body)
+        dkim_host = (body.get("dkim_host_name") or name).lower()
+        if body.get("dkim_host_name") and _true(
+            body, "force_dkim_authority", "force_root_dkim_host"
+        ):
+            raise ProviderError(
+                400,
+                "dkim_host_name cannot be used with force_dkim_authority or force_root_dkim_host",
+                field="dkim_host_name",
+            )
+        if not (
+            dkim_host == name or name.endswith("." + dkim_host) or dkim_host.endswith("." + name)
+        ):
+            raise ProviderError(
+                400,
+                "dkim_host_name must be the domain, one of its subdomains or its root domain",
+                field="dkim_host_name",
+            )
+        key_bits = int(body.get("dkim_key_size") or mailgun_records.DEFAULT_KEY_SIZE)
+        with self.store.locked():
+            if self.store.get(self.name, name) is not None:
+                raise ProviderError(400, TAKEN, field="name")
+            domain = self.new_domain(
+                name,
+                name,
+                account,
+                UNVERIFIED,
+                mailgun_id=self.ids.hex(24),
+                dkim_host=dkim_host,
+                disabled=None,
+                **fields,
+            )
+            domain.records = mailgun_records.records(
+                self.ids,
+                name,
+                region=REGION,
+                selector=body.get("dkim_selector"),
+                key_bits=key_bits,
+                web_prefix=fields["web_prefix"],
+                dkim_host=dkim_host,
+            )
+            self.store.add(domain)
+        return self._envelope(domain, message)
+
+    def get_domain(self, request, name: str):
+        """GET /v4/domains/{name}: the domain and its records (`h:with_dns`, `h:extended`)."""
+        domain = self._owned(request, name)
+        extended = bool(request.params.get("h:extended", False))
+        with_dns = request.params.get("h:with_dns", True) is not False
+        return self._envelope(domain, extended=extended, with_dns=with_dns)
+
+    def get_domain_v3(self, request, name: str):
+        return self.get_domain(request, name)
+
+    def update_domain(self, request, name: str, body: dict | None = None):
+        """PUT /v4/domains/{name}: change settings; a new web_prefix moves the tracking CNAME."""
+        domain = self._owned(request, name)
+        body = body or {}
+        changes = {k: v for k, v in _settings(body, defaults=False).items() if k in UPDATABLE}
+        if "mailfrom_host" in body:
+            changes["mailfrom_host"] = body["mailfrom_host"].lower()
+        if "archive_to" in body:
+            changes["archive_to"] = body["archive_to"]
+        attrs = domain.attrs
+        if changes.get("web_prefix", attrs["web_prefix"]) != attrs["web_prefix"]:
+            tracking = mailgun_records.tracking(domain.name, changes["web_prefix"], REGION)
+            domain.records = [tracking if r.kind == "tracking" else r for r in domain.records]
+            domain.results.pop("tracking", None)
+        resecure = changes.get(
+            "use_automatic_sender_security", attrs["use_automatic_sender_security"]
+        )
+        if resecure != attrs["use_automatic_sender_security"] and domain.status == ACTIVE:
+            self.set_status(domain, UNVERIFIED)  # "the domain must be re-verified"
+        attrs.update(changes)
+        domain.updated_at = self.now()
+        return self._envelope(domain)
+
+    def update_domain_v3(self, request, name: str, body: dict | None = None):
+        return self.update_domain(request, name, body)
+
+    @off_loop
+    def verify_domain(self, request, name: str):
+        """PUT /v4/domains/{name}/verify: check DNS now; the records as the check saw them."""
+        domain = self._owned(request, name)
+        self.verify_now(domain)
+        return self._envelope(domain, VERIFIED_MESSAGE)
+
+    @off_loop
+    def verify_domain_v3(self, request, name: str):
+        return self.verify_domain(request, name)
+
+    def delete_domain(self, request, name: str):
+        """DELETE /v3/domains/{name}."""
+        domain = self._owned(request, name)
+        if domain.status == DISABLED:
+            raise ProviderError(400, "A disabled domain cannot be deleted")
+        self.store.remove(self.name, domain.id)
+        return {"message": DELETED_MESSAGE}
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def verify_now(self, domain: Domain) -> None:
+        """Verify as PUT .../verify does: the domain is unverified while the check runs."""
+        self.open_rechecks(domain)
+        if self.setting("verify_delay_seconds"):
+            if domain.status == ACTIVE:
+                self.set_status(domain, UNVERIFIED)
+            self.schedule(domain, self.setting("verify_delay_seconds"))
+        else:
+            self._check(domain)
+
+    def _check(self, domain: Domain) -> None:
+        self.check(domain)
+        if domain.status == DISABLED:  # Mailgun's verdict, not DNS's
+            domain.due_at = None
+            return
+        if mailgun_records.verified(domain):
+            self.set_status(domain, ACTIVE)
+            domain.due_at = None
+            return
+        self.set_status(domain, UNVERIFIED)
+        self.plan_recheck(domain)
+
+    def on_due(self, domain: Domain) -> None:
+        self._check(domain)
+
+
+def _true(body: dict, *fields: str) -> bool:
+    return any(str(body.get(f, "")).lower() in TRUE for f in fields)
+
+
+def _settings(body: dict, defaults: bool = True) -> dict:
+    """The domain settings a form gives (booleans parsed), with the defaults if asked."""
+    found = dict(SETTINGS) if defaults else {}
+    for field in SETTINGS:
+        if field in body:
+            value = body[field]
+            found[field] = _true(body, field) if field in BOOLEANS else value
+    if "web_prefix" in body:
+        found["web_prefix"] = body["web_prefix"].lower()
+    if defaults and body.get("archive_to"):
+        found["archive_to"] = body["archive_to"]
+    return found
+
+
+def _rfc1123(at: datetime) -> str:
+    """Mailgun's dates: "Thu, 13 Oct 2011 18:02:00 GMT"."""
+    return format_datetime(at.astimezone(UTC).replace(microsecond=0), usegmt=True)

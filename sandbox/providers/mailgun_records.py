@@ -1,0 +1,125 @@
+"""Mailgun's DNS records and the rule that judges them, defined once.
+
+Two providers use them: Mailgun itself (sandbox/providers/mailgun.py) and Monite, whose mailbox
+domains are Mailgun domains underneath (its `dns_records` are Mailgun's record objects passed
+through). What a domain must publish, which records decide verification, and how a record
+reads on the wire (`valid`, `cached`, `is_active`, string `priority`) live here and nowhere else.
+
+The rule, from Mailgun's guide ("Once you've added the two TXT records and they've propagated,
+your domain will be verified"): the sending SPF and DKIM TXT records decide; the tracking CNAME
+(click/open/unsubscribe tracking) and the receiving MX records are checked and reported but do
+not decide. In engine terms: SPF and DKIM are `required`, the others `recommended`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+
+if TYPE_CHECKING:
+    from ..engine.ids import Ids
+
+SPF_INCLUDE = "include:mailgun.org"
+SPF_VALUE = f"v=spf1 {SPF_INCLUDE} ~all"  # the same in both regions
+# Per region: the receiving exchanges and the tracking CNAME's target (Mailgun's region table).
+REGIONS = {
+    "us": (("mxa.mailgun.org", "mxb.mailgun.org"), "mailgun.org"),
+    "eu": (("mxa.eu.mailgun.org", "mxb.eu.mailgun.org"), "eu.mailgun.org"),
+}
+MX_PRIORITY = 10
+# Selectors Mailgun hands out when the customer names none (seen in its docs and in published
+# zones: krs, smtp, mx, pdk1, pdk2); the sandbox draws one from the seed.
+DKIM_SELECTORS = ("pdk1", "pdk2", "mx", "smtp", "krs")
+DKIM_KEY_SIZES = (1024, 2048)
+DEFAULT_KEY_SIZE = 1024  # Mailgun's documented default
+DEFAULT_WEB_PREFIX = "email"
+# The record kinds, in the order Mailgun lists them (sending: SPF, DKIM, tracking; receiving: MX).
+KINDS = ("spf", "dkim", "tracking", "mx_mxa", "mx_mxb")
+DECIDING = ("spf", "dkim")  # the kinds that decide verification
+
+# How a check's outcome reads in a record's `valid` field. A lookup that failed for now
+# (SERVFAIL, timeout) is no evidence either way: `unknown`, as before any check.
+VALIDITY = {
+    Outcome.VALID: "valid",
+    Outcome.INVALID: "invalid",
+    Outcome.NOT_FOUND: "invalid",
+    Outcome.TEMPORARY_FAILURE: "unknown",
+}
+
+
+def records(
+    ids: Ids,
+    name: str,
+    region: str = "us",
+    selector: str | None = None,
+    key_bits: int = DEFAULT_KEY_SIZE,
+    web_prefix: str = DEFAULT_WEB_PREFIX,
+    dkim_host: str | None = None,
+) -> list[RequiredRecord]:
+    """The records a new Mailgun domain asks for. Draws from `ids`: the selector (unless
+    given), then the DKIM key. `dkim_host`: where the DKIM key sits, if not at the domain."""
+    exchanges, tracking_target = REGIONS[region]
+    selector = selector or ids.random.choice(DKIM_SELECTORS)
+    dkim = f"k=rsa; p={ids.rsa_public_key(key_bits)}"
+    return [
+        RequiredRecord("spf", "TXT", name, SPF_VALUE, Rule.SPF, SPF_INCLUDE),
+        RequiredRecord(
+            "dkim", "TXT", f"{selector}._domainkey.{dkim_host or name}", dkim, Rule.DKIM
+        ),
+        tracking(name, web_prefix, region),
+        *(
+            RequiredRecord(
+                f"mx_{host[:3]}",
+                "MX",
+                name,
+                host,
+                Rule.MX,
+                priority=MX_PRIORITY,
+                level="recommended",
+            )
+            for host in exchanges
+        ),
+    ]
+
+
+def tracking(name: str, web_prefix: str = DEFAULT_WEB_PREFIX, region: str = "us") -> RequiredRecord:
+    """The tracking CNAME `<web_prefix>.<domain>` (changes with the domain's web_prefix)."""
+    target = REGIONS[region][1]
+    return RequiredRecord(
+        "tracking", "CNAME", f"{web_prefix}.{name}", target, Rule.CNAME, level="recommended"
+    )
+
+
+def verified(domain: Domain) -> bool:
+    """Mailgun's rule: the domain verifies once its SPF and DKIM records are valid."""
+    results = domain.results
+    return all(results.get(kind) is not None and results[kind].valid for kind in DECIDING)
+
+
+def wire_record(domain: Domain, record: RequiredRecord, purpose: bool = False) -> dict:
+    """One record as Mailgun's API shows it: `valid` and `cached` from the last check.
+    `purpose`: add Monite's `record_purpose` (SPF, DKIM) on the sending TXT records."""
+    result = domain.results.get(record.kind)
+    wire = {"is_active": True, "name": record.name}
+    if purpose and record.kind in DECIDING:
+        wire["record_purpose"] = record.kind.upper()
+    wire |= {
+        "record_type": record.type,
+        "valid": VALIDITY[result.outcome] if result else "unknown",
+        "value": record.value,
+        "cached": list(result.found) if result else [],
+    }
+    if record.priority is not None:
+        wire["priority"] = str(record.priority)
+    return wire
+
+
+def sending(domain: Domain, purpose: bool = False) -> list[dict]:
+    """The `sending_dns_records`: SPF, DKIM and the tracking CNAME."""
+    return [wire_record(domain, r, purpose) for r in domain.records if r.type != "MX"]
+
+
+def receiving(domain: Domain, purpose: bool = False) -> list[dict]:
+    """The `receiving_dns_records`: the two MX records."""
+    return [wire_record(domain, r, purpose) for r in domain.records if r.type == "MX"]

@@ -1,0 +1,681 @@
+"""Mailgun domains over real HTTP, verified against the real fake DNS server, and the official
+Python SDK (pip `mailgun`) run unchanged against the sandbox.
+
+Each test tells a user's story: create a domain, publish (or break) its records, verify, see.
+"""
+
+from __future__ import annotations
+
+import re
+
+import dns.resolver
+import httpx
+import pytest
+import yaml
+
+from sandbox.driver import Driver, reach
+from sandbox.providers.mailgun import Mailgun
+
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
+KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
+OTHER_KEY = "key-other-account-0000000000000000"
+NAME = "mg.example.com"
+CREATED_AT = "Thu, 01 Jan 2026 09:00:00 GMT"  # the session's clock starts 2026-01-01T09:00Z
+SENDING_KINDS = ("spf", "dkim", "tracking")
+
+
+@pytest.fixture
+def api(urls):
+    with httpx.Client(base_url=urls["mailgun"], auth=("api", KEY), timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def other(urls):
+    with httpx.Client(base_url=urls["mailgun"], auth=("api", OTHER_KEY), timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def resolver(server):
+    """A stub resolver asking the sandbox's own DNS server, as any client of it would."""
+    if hasattr(server, "served"):  # a `serve --workers N` process
+        host, port = server.served.dns
+    else:
+        host, port = server.sandbox.dns.address
+    stub = dns.resolver.Resolver(configure=False)
+    stub.nameservers, stub.port, stub.lifetime = [host], int(port), 5
+    return stub
+
+
+def create(api, name=NAME, path="/v4/domains", **fields) -> dict:
+    response = api.post(path, data={"name": name, **fields})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def verify(api, name=NAME, path="/v4/domains/{}/verify") -> dict:
+    response = api.put(path.format(name))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["message"] == "Domain DNS records have been updated"
+    return body
+
+
+def get(api, name=NAME, **params) -> dict:
+    response = api.get(f"/v4/domains/{name}", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def records(envelope: dict) -> dict[str, dict]:
+    """The envelope's records by kind: spf, dkim, tracking, mx_mxa, mx_mxb."""
+    sending = dict(zip(SENDING_KINDS, envelope["sending_dns_records"], strict=True))
+    receiving = {f"mx_{r['value'][:3]}": r for r in envelope["receiving_dns_records"]}
+    return sending | receiving
+
+
+def validity(envelope: dict) -> dict[str, str]:
+    return {kind: record["valid"] for kind, record in records(envelope).items()}
+
+
+def assert_error(response: httpx.Response, status: int, message: str | None = None) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert list(body) in (["message"], ["message", "retry-seconds"]), body
+    if message is not None:
+        assert body["message"] == message
+    return body["message"]
+
+
+# --- the whole flow -------------------------------------------------------------------------
+
+
+def test_created_domain_is_unverified_and_lists_the_records_to_publish(api):
+    created = create(api)
+
+    assert created["message"] == "Domain DNS records have been created"
+    domain = created["domain"]
+    assert re.fullmatch(r"[0-9a-f]{24}", domain.pop("id"))
+    assert domain == {
+        "created_at": CREATED_AT,
+        "encrypt_incoming_message": False,
+        "is_disabled": False,
+        "message_ttl": 259200,
+        "name": NAME,
+        "require_tls": False,
+        "skip_verification": False,
+        "smtp_login": f"postmaster@{NAME}",
+        "spam_action": "disabled",
+        "state": "unverified",
+        "type": "custom",
+        "use_automatic_sender_security": False,
+        "web_prefix": "email",
+        "web_scheme": "http",
+        "wildcard": False,
+    }
+    found = records(created)
+    assert found["spf"] == {
+        "is_active": True,
+        "name": NAME,
+        "record_type": "TXT",
+        "valid": "unknown",
+        "value": "v=spf1 include:mailgun.org ~all",
+        "cached": [],
+    }
+    assert re.fullmatch(
+        r"(pdk1|pdk2|mx|smtp|krs)\._domainkey\.mg\.example\.com", found["dkim"]["name"]
+    )
+    assert found["dkim"]["value"].startswith("k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQ")
+    assert (found["tracking"]["name"], found["tracking"]["record_type"]) == (
+        f"email.{NAME}",
+        "CNAME",
+    )
+    assert found["tracking"]["value"] == "mailgun.org"
+    for host in ("mxa", "mxb"):
+        mx = found[f"mx_{host}"]
+        assert (mx["record_type"], mx["value"], mx["priority"]) == (
+            "MX",
+            f"{host}.mailgun.org",
+            "10",
+        )
+        assert (mx["valid"], mx["cached"], mx["is_active"]) == ("unknown", [], True)
+
+
+def test_create_takes_multipart_forms_and_the_v3_route_the_python_sdk_uses(api):
+    multipart = api.post(
+        "/v4/domains",
+        files={"name": (None, "multi.example.com"), "wildcard": (None, "true")},
+    )
+    assert multipart.status_code == 200, multipart.text
+    assert multipart.json()["domain"]["wildcard"] is True
+
+    v3 = create(api, "v3.example.com", path="/v3/domains", dkim_key_size="2048")
+    assert v3["message"] == "Domain has been created"
+    assert records(v3)["dkim"]["value"].startswith("k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A")
+    assert api.get("/v3/domains/v3.example.com").json()["domain"]["state"] == "unverified"
+
+
+def test_create_settings_are_kept(api):
+    created = create(
+        api,
+        spam_action="tag",
+        wildcard="True",
+        web_scheme="https",
+        web_prefix="track",
+        require_tls="1",
+        dkim_selector="s1",
+        message_ttl="3600",
+        smtp_password="secret-pass",
+    )
+
+    domain = created["domain"]
+    assert (domain["spam_action"], domain["wildcard"], domain["web_scheme"]) == (
+        "tag",
+        True,
+        "https",
+    )
+    assert (domain["require_tls"], domain["message_ttl"]) == (True, 3600)
+    assert "smtp_password" not in domain
+    found = records(created)
+    assert found["dkim"]["name"] == f"s1._domainkey.{NAME}"
+    assert found["tracking"]["name"] == f"track.{NAME}"
+
+
+def test_dkim_host_name_puts_the_key_at_the_root_domain(api):
+    created = create(api, dkim_host_name="example.com", dkim_selector="mg")
+
+    found = records(created)
+    assert found["dkim"]["name"] == "mg._domainkey.example.com"
+    assert found["spf"]["name"] == NAME
+    assert get(api, **{"h:extended": "true"})["domain"]["dkim_host"] == "example.com"
+
+
+def test_published_records_verify_the_domain_and_cached_shows_what_dns_holds(
+    api, control, resolver
+):
+    create(api)
+    control.publish("mailgun", NAME)
+
+    verified = verify(api)
+
+    assert verified["domain"]["state"] == "active"
+    assert set(validity(verified).values()) == {"valid"}
+    # every record is really in the sandbox's DNS, and `cached` is what a resolver gets there
+    for kind, record in records(verified).items():
+        answer = resolver.resolve(record["name"], record["record_type"])
+        if record["record_type"] == "TXT":
+            held = ["".join(s.decode() for s in r.strings) for r in answer]
+        elif record["record_type"] == "MX":
+            held = [f"{r.preference} {r.exchange.to_text().rstrip('.')}" for r in answer]
+        else:
+            held = [r.target.to_text().rstrip(".") for r in answer]
+        assert record["value"] in " ".join(held), kind
+        assert sorted(record["cached"]) == sorted(held), kind
+    assert get(api)["domain"]["state"] == "active"
+
+
+def test_spf_and_dkim_decide_while_tracking_and_mx_only_report(api, control):
+    create(api)
+    control.publish("mailgun", NAME, omit=["tracking", "mx_mxa", "mx_mxb"])
+
+    verified = verify(api)
+
+    assert verified["domain"]["state"] == "active"
+    assert validity(verified) == {
+        "spf": "valid",
+        "dkim": "valid",
+        "tracking": "invalid",
+        "mx_mxa": "invalid",
+        "mx_mxb": "invalid",
+    }
+
+
+@pytest.mark.parametrize("kind", ["spf", "dkim"])
+@pytest.mark.parametrize("how", ["omit", "corrupt"])
+def test_a_missing_or_wrong_spf_or_dkim_keeps_the_domain_unverified(api, control, kind, how):
+    create(api)
+    control.publish("mailgun", NAME, **{how: [kind]})
+
+    verified = verify(api)
+
+    assert verified["domain"]["state"] == "unverified"
+    assert validity(verified) == {
+        k: "invalid" if k == kind else "valid" for k in Mailgun.record_kinds
+    }
+    cached = records(verified)[kind]["cached"]
+    if how == "corrupt":
+        assert cached and records(verified)[kind]["value"] not in cached
+    elif kind == "dkim":
+        assert cached == []
+
+
+def test_a_second_spf_record_at_the_name_is_invalid(api, control):
+    create(api)
+    control.publish("mailgun", NAME)
+    control.add_record(NAME, "TXT", "v=spf1 include:_spf.other-mail.example ~all")
+
+    verified = verify(api)
+
+    assert verified["domain"]["state"] == "unverified"
+    spf = records(verified)["spf"]
+    assert spf["valid"] == "invalid" and len(spf["cached"]) == 2
+
+
+def test_servfail_reads_unknown_and_a_recheck_lands_the_result(api, control):
+    created = create(api)
+    control.publish("mailgun", NAME)
+    control.add_fault(records(created)["dkim"]["name"], "servfail")
+
+    verified = verify(api)
+    assert verified["domain"]["state"] == "unverified"
+    assert records(verified)["dkim"]["valid"] == "unknown"
+    assert records(verified)["spf"]["valid"] == "valid"
+
+    control.clear_faults()
+    control.advance(299)
+    assert get(api)["domain"]["state"] == "unverified"
+    control.advance(1)  # the first re-check, 5 minutes after verify
+    assert get(api)["domain"]["state"] == "active"
+
+
+def test_records_still_propagating_verify_on_a_later_recheck(api, control):
+    create(api)
+    control.publish("mailgun", NAME, visible_after_seconds=600)
+
+    assert verify(api)["domain"]["state"] == "unverified"
+    control.advance(600)  # re-checks at 09:05 (nothing yet) and 09:15
+    assert get(api)["domain"]["state"] == "unverified"
+    control.advance(300)
+    assert get(api)["domain"]["state"] == "active"
+
+
+def test_rechecks_stop_after_the_window_until_verify_is_called_again(api, control):
+    control.settings("mailgun", recheck_window_seconds=1800)
+    create(api)
+    verify(api)
+    control.advance(1800)
+    control.publish("mailgun", NAME)
+    control.advance(7200)
+    assert get(api)["domain"]["state"] == "unverified"
+
+    assert verify(api)["domain"]["state"] == "active"
+
+
+def test_verify_delay_keeps_the_domain_unverified_until_the_check_lands(api, control):
+    control.settings("mailgun", verify_delay_seconds=120)
+    create(api)
+    control.publish("mailgun", NAME)
+
+    pending = verify(api)
+    assert pending["domain"]["state"] == "unverified"
+    assert set(validity(pending).values()) == {"unknown"}
+    control.advance(119)
+    assert get(api)["domain"]["state"] == "unverified"
+    control.advance(1)
+    assert get(api)["domain"]["state"] == "active"
+
+
+def test_an_active_domain_that_loses_dkim_turns_unverified_on_verify(api, control):
+    created = create(api)
+    control.publish("mailgun", NAME)
+    assert verify(api)["domain"]["state"] == "active"
+
+    control.remove_records(records(created)["dkim"]["name"])
+    again = verify(api)
+
+    assert again["domain"]["state"] == "unverified"
+    assert records(again)["dkim"]["valid"] == "invalid"
+
+
+def test_the_v3_verify_and_get_routes_answer_the_same(api, control):
+    create(api)
+    control.publish("mailgun", NAME)
+
+    verified = verify(api, path="/v3/domains/{}/verify")
+
+    assert verified["domain"]["state"] == "active"
+    assert api.get(f"/v3/domains/{NAME}").json() == get(api)
+
+
+def test_each_state_of_the_kit_is_reached_through_mailguns_own_flows(urls, control):
+    with httpx.Client(timeout=10) as http:
+        driver = Driver(http, urls["server"], Mailgun)
+        for state in Mailgun.kit.states:
+            name = reach(driver, control, state, f"{state}.example.com")
+            answer = driver.call(Mailgun.kit.get, name)
+            assert Mailgun.kit.status(answer.json()) == state
+
+
+# --- get, list, update, delete ----------------------------------------------------------------
+
+
+def test_get_can_leave_out_the_records_or_add_the_extended_fields(api):
+    create(api)
+
+    bare = get(api, **{"h:with_dns": "false"})
+    assert list(bare) == ["domain"]
+    extended = get(api, **{"h:extended": "true"})["domain"]
+    assert (extended["dkim_host"], extended["mailfrom_host"]) == (NAME, "")
+    assert "dkim_host" not in get(api)["domain"]
+
+
+def test_list_is_newest_first_paginated_filtered_and_sorted(api, control):
+    for name in ("b.example.com", "a.example.com", "c.example.org"):
+        create(api, name)
+    control.publish("mailgun", "a.example.com")
+    verify(api, "a.example.com")
+
+    def names(**params):
+        body = api.get("/v4/domains", params=params).json()
+        assert all("sending_dns_records" not in item for item in body["items"])
+        return body["total_count"], [item["name"] for item in body["items"]]
+
+    assert names() == (3, ["c.example.org", "a.example.com", "b.example.com"])
+    assert names(limit=1, skip=1) == (3, ["a.example.com"])
+    assert names(sort="name") == (3, ["a.example.com", "b.example.com", "c.example.org"])
+    assert names(sort="name:desc")[1][0] == "c.example.org"
+    assert names(state="active") == (1, ["a.example.com"])
+    assert names(state="unverified")[0] == 2
+    assert names(search="example.com")[0] == 2
+    assert names(authority="b.example.com") == (1, ["b.example.com"])
+    assert api.get("/v3/domains", params={"limit": 2}).json()["total_count"] == 3
+
+
+def test_list_refuses_values_out_of_range_in_mailguns_shape(api):
+    assert "limit" in assert_error(api.get("/v4/domains", params={"limit": 1001}), 400)
+    assert "state" in assert_error(api.get("/v4/domains", params={"state": "gone"}), 400)
+    assert "sort" in assert_error(api.get("/v4/domains", params={"sort": "age"}), 400)
+
+
+def test_update_changes_settings_and_a_new_web_prefix_moves_the_tracking_record(api, control):
+    create(api)
+    control.publish("mailgun", NAME)
+    verify(api)
+
+    response = api.put(
+        f"/v4/domains/{NAME}",
+        data={"spam_action": "block", "web_prefix": "clicks", "wildcard": "true"},
+    )
+
+    assert response.status_code == 200, response.text
+    updated = response.json()
+    assert (updated["domain"]["spam_action"], updated["domain"]["wildcard"]) == ("block", True)
+    tracking = records(updated)["tracking"]
+    assert (tracking["name"], tracking["valid"]) == (f"clicks.{NAME}", "unknown")
+    assert updated["domain"]["state"] == "active"  # SPF and DKIM still decide
+    assert records(verify(api))["tracking"]["valid"] == "invalid"  # nothing published there yet
+
+
+def test_changing_automatic_sender_security_asks_for_a_new_verification(api, control):
+    create(api)
+    control.publish("mailgun", NAME)
+    verify(api)
+
+    changed = api.put(f"/v3/domains/{NAME}", data={"use_automatic_sender_security": "true"})
+
+    assert changed.json()["domain"]["state"] == "unverified"
+    assert verify(api)["domain"]["state"] == "active"
+
+
+def test_deleted_domain_is_gone(api):
+    create(api)
+
+    deleted = api.delete(f"/v3/domains/{NAME}")
+
+    assert deleted.status_code == 200
+    assert deleted.json() == {"message": "Domain will be deleted in the background"}
+    assert_error(api.get(f"/v4/domains/{NAME}"), 404, "Domain not found")
+    assert api.get("/v4/domains").json() == {"total_count": 0, "items": []}
+    create(api)  # the name is free again
+
+
+def test_a_disabled_domain_stays_disabled_and_cannot_be_deleted(api, control):
+    create(api)
+    world = yaml.safe_load(control.export_scenario())
+    world["domains"][0]["status"] = "disabled"
+    control.load_scenario(yaml.safe_dump(world))
+
+    listed = api.get("/v4/domains", params={"state": "disabled"}).json()
+    assert [(d["name"], d["is_disabled"]) for d in listed["items"]] == [(NAME, True)]
+    control.publish("mailgun", NAME)
+    assert verify(api)["domain"]["state"] == "disabled"
+    assert_error(api.delete(f"/v3/domains/{NAME}"), 400, "A disabled domain cannot be deleted")
+
+
+# --- accounts and keys --------------------------------------------------------------------------
+
+
+def test_another_account_neither_sees_nor_takes_a_domain(api, other):
+    create(api)
+
+    assert other.get("/v4/domains").json()["total_count"] == 0
+    for response in (
+        other.get(f"/v4/domains/{NAME}"),
+        other.put(f"/v4/domains/{NAME}", data={"spam_action": "tag"}),
+        other.put(f"/v4/domains/{NAME}/verify"),
+        other.delete(f"/v3/domains/{NAME}"),
+    ):
+        assert_error(response, 404, "Domain not found")
+    assert_error(
+        other.post("/v4/domains", data={"name": NAME}), 400, "This domain name is already taken"
+    )
+    assert_error(
+        api.post("/v4/domains", data={"name": "MG.example.com"}),
+        400,
+        "This domain name is already taken",
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer " + KEY},
+        {"Authorization": "Basic bm90IGJhc2U2NA=="},  # "not base64" has no colon
+        {"Authorization": "Basic " + "dXNlcjprZXk="},  # user:key, not api:key
+        {"Authorization": "Basic YXBpOg=="},  # api: with no key
+        {"Authorization": "Basic %%%"},
+    ],
+    ids=["none", "bearer", "no-colon", "wrong-user", "empty-key", "not-base64"],
+)
+def test_missing_or_malformed_credentials_are_unauthorized(urls, headers):
+    response = httpx.get(urls["mailgun"] + "/v4/domains", headers=headers)
+    assert_error(response, 401, "Invalid private key")
+
+
+def test_once_keys_are_registered_only_those_work(api, other, control):
+    control.register_credential("mailgun", KEY)
+
+    assert api.get("/v4/domains").status_code == 200
+    assert_error(other.get("/v4/domains"), 401, "Invalid private key")
+
+
+# --- request errors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({}, "Missing parameter 'name'"),
+        ({"wildcard": "true"}, "Missing parameter 'name'"),
+        ({"name": "not a domain"}, "'name' parameter is not a valid domain name"),
+        ({"name": "localhost"}, "'name' parameter is not a valid domain name"),
+        (
+            {"name": NAME, "smtp_password": "abc"},
+            "Password is too short. It must be between 5 and 32 characters.",
+        ),
+        (
+            {"name": NAME, "smtp_password": "x" * 33},
+            "Password is too long. It must be between 5 and 32 characters.",
+        ),
+    ],
+    ids=["empty", "no-name", "spaces", "one-label", "short-password", "long-password"],
+)
+def test_bad_create_forms_say_what_is_wrong(api, data, message):
+    assert_error(api.post("/v4/domains", data=data), 400, message)
+    assert api.get("/v4/domains").json()["total_count"] == 0
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("spam_action", "delete-all"),
+        ("wildcard", "maybe"),
+        ("dkim_key_size", "4096"),
+        ("web_scheme", "ftp"),
+        ("dkim_selector", "foo.bar"),
+        ("ips", "300.1.1.1"),
+        ("message_ttl", "soon"),
+    ],
+)
+def test_bad_create_fields_are_named(api, field, value):
+    message = assert_error(api.post("/v4/domains", data={"name": NAME, field: value}), 400)
+    assert field in message
+
+
+def test_dkim_host_name_is_the_domain_its_root_or_a_subdomain_and_not_with_force(api):
+    elsewhere = api.post("/v4/domains", data={"name": NAME, "dkim_host_name": "other.org"})
+    assert "dkim_host_name" in assert_error(elsewhere, 400)
+    forced = api.post(
+        "/v4/domains",
+        data={"name": NAME, "dkim_host_name": "example.com", "force_dkim_authority": "true"},
+    )
+    assert "force_dkim_authority" in assert_error(forced, 400)
+
+
+def test_a_json_body_is_refused_in_mailguns_shape(api):
+    response = api.post("/v4/domains", json={"name": NAME})
+    assert "Content-type" in assert_error(response, 415)
+
+
+def test_unknown_domains_are_not_found_on_every_route(api):
+    for response in (
+        api.get("/v4/domains/nothing.example.com"),
+        api.get("/v3/domains/nothing.example.com"),
+        api.put("/v4/domains/nothing.example.com", data={"wildcard": "true"}),
+        api.put("/v3/domains/nothing.example.com"),
+        api.put("/v4/domains/nothing.example.com/verify"),
+        api.put("/v3/domains/nothing.example.com/verify"),
+        api.delete("/v3/domains/nothing.example.com"),
+    ):
+        assert_error(response, 404, "Domain not found")
+
+
+def test_unknown_routes_and_methods_answer_in_mailguns_shape(api):
+    assert_error(api.get("/v4/nothing"), 404)
+    response = api.delete(f"/v4/domains/{NAME}")
+    assert_error(response, 405)
+    assert "GET" in response.headers["allow"]
+
+
+def test_the_rate_limit_answers_429_with_retry_after(api, control):
+    control.rate_limits(enabled=True)
+    try:
+        statuses = [api.get("/v4/domains").status_code for _ in range(301)]
+    finally:
+        control.rate_limits(enabled=False)
+
+    assert statuses[:300] == [200] * 300
+    assert statuses[300] == 429
+    limited = api.get("/v4/domains")  # limits are off again: this one passes
+    assert limited.status_code == 200
+
+
+def test_the_429_body_and_header(api, control):
+    control.rate_limits(enabled=True)
+    try:
+        for _ in range(300):
+            api.get("/v4/domains")
+        response = api.get("/v4/domains")
+    finally:
+        control.rate_limits(enabled=False)
+    assert_error(response, 429, "Too Many Requests")
+    assert int(response.headers["retry-after"]) == response.json()["retry-seconds"] > 0
+
+
+def test_same_seed_and_calls_give_identical_bodies(api, control):
+    bodies = []
+    for _ in range(2):
+        control.reset(seed=77)
+        control.freeze(at="2026-02-01T00:00:00Z")
+        created = api.post("/v4/domains", data={"name": NAME}).content
+        control.publish("mailgun", NAME)
+        bodies.append((created, api.put(f"/v4/domains/{NAME}/verify").content))
+    assert bodies[0] == bodies[1]
+
+
+# --- the official Python SDK, unchanged --------------------------------------------------------
+
+
+@pytest.fixture
+def sdk(urls):
+    from mailgun.client import Client
+
+    with Client(auth=("api", KEY), api_url=urls["mailgun"]) as client:
+        yield client
+
+
+def test_the_python_sdk_creates_publishes_verifies_lists_and_deletes(sdk, control):
+    created = sdk.domains.create(
+        data={
+            "name": NAME,
+            "dkim_key_size": "2048",
+            "spam_action": "disabled",
+            "wildcard": "false",
+            "web_scheme": "https",
+        }
+    )
+    assert created.status_code == 200, created.text
+    body = created.json()
+    assert body["domain"]["state"] == "unverified"
+    assert body["domain"]["web_scheme"] == "https"
+    wanted = {(r["record_type"], r["name"], r["value"]) for r in body["sending_dns_records"]}
+    assert ("TXT", NAME, "v=spf1 include:mailgun.org ~all") in wanted
+    assert [r["priority"] for r in body["receiving_dns_records"]] == ["10", "10"]
+
+    control.publish("mailgun", NAME)
+    verified = sdk.domains.put(domain=NAME, verify=True)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["domain"]["state"] == "active"
+
+    read = sdk.domains.get(domain=NAME).json()
+    assert read["domain"]["state"] == "active"
+    assert {r["valid"] for r in read["sending_dns_records"]} == {"valid"}
+
+    page = sdk.domainlist.get(filters={"limit": 100, "skip": 0}).json()
+    assert [d["name"] for d in page["items"]] == [NAME]
+    assert sdk.domains.get().json()["total_count"] == 1  # v3 list, as the SDK calls it
+
+    updated = sdk.domains.put(domain=NAME, data={"spam_action": "tag"})
+    assert updated.json()["domain"]["spam_action"] == "tag"
+
+    assert sdk.domains.delete(domain=NAME).status_code == 200
+    missing = sdk.domains.get(domain=NAME)
+    assert missing.status_code == 404
+    assert missing.json() == {"message": "Domain not found"}
+
+
+def test_the_python_sdk_sees_an_unverified_domain_and_why(sdk, control):
+    sdk.domains.create(data={"name": NAME})
+    control.publish("mailgun", NAME, corrupt=["dkim"])
+
+    verified = sdk.domains.put(domain=NAME, verify=True).json()
+
+    assert verified["domain"]["state"] == "unverified"
+    dkim = next(r for r in verified["sending_dns_records"] if "_domainkey" in r["name"])
+    assert dkim["valid"] == "invalid" and dkim["cached"] and dkim["cached"][0] != dkim["value"]
+
+
+def test_the_python_sdk_gets_mailguns_errors(sdk, urls):
+    from mailgun.client import Client
+
+    assert sdk.domains.create(data={"wildcard": "true"}).json() == {
+        "message": "Missing parameter 'name'"
+    }
+    with Client(auth=("api", ""), api_url=urls["mailgun"]) as anonymous:
+        refused = anonymous.domainlist.get()
+    assert refused.status_code == 401
+    assert refused.json() == {"message": "Invalid private key"}
