@@ -68,6 +68,8 @@ CREDENTIALS: dict[str, Callable[[str], dict[str, str]]] = {
 CREDENTIALS["scaleway"] = lambda _base: {"X-Auth-Token": "5e7a1c3d-9b2f-4d6e-8a0c-1f3b5d7e9a2c"}
 # Vortex keys must look like VRTX.<key id>.<secret>; any well-formed one is accepted.
 CREDENTIALS["vortex"] = lambda _base: {"x-api-key": "VRTX.ZG9tYWluc2FuZGJveC1jdA.contract-secret"}
+# Resend keys look like re_...; each key is its own team.
+CREDENTIALS["resend"] = lambda _base: {"Authorization": "Bearer re_domainsandbox_contract"}
 
 # What positive_data_acceptance expects by default, plus 400 for the quirks below.
 _ACCEPT_OR_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -96,6 +98,16 @@ OPERATIONS: dict[str, list[dict]] = {
                 "load_scenario",
             ],
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
+        }
+    ],
+    "resend": [
+        {
+            # Rules across fields and across calls, which OpenAPI 3.0 cannot state: `after` and
+            # `before` are not given together, and an update may not leave the domain with no
+            # capability enabled (an absent one keeps its value). Both are 422, as Resend
+            # answers field errors (docs/resend.md).
+            "include-operation-id": ["list_domains", "update_domain"],
+            "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400 + ["422"]}},
         }
     ],
     "autosend": [

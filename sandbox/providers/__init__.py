@@ -2,9 +2,10 @@
 
 from .autosend import AutoSend
 from .monite import Monite
+from .resend import Resend
 from .scaleway import Scaleway
 from .vortex import Vortex
 
-PROVIDERS = [Monite, AutoSend, Scaleway, Vortex]
+PROVIDERS = [Monite, AutoSend, Scaleway, Vortex, Resend]
 
 __all__ = ["PROVIDERS", "Monite"]
