@@ -26,6 +26,15 @@ SOURCES = {
         "docs/vortex.md",
         ["vortex-python-sdk", "src/vortex_sdk/vortex.py", "api-reference/email-domains"],
     ),
+    "resend": (
+        "docs/resend.md",
+        [
+            "resend/resend-openapi",
+            "`resend` 2.52.0",
+            "api-reference/errors",
+            "domains/introduction",
+        ],
+    ),
 }
 
 
