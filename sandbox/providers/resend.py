@@ -196,9 +196,8 @@ class Resend(Provider):
         return {}
 
     def too_many_requests(self, retry_after: int) -> ProviderError:
-        error = _error(429, "rate_limit_exceeded", MESSAGES["rate_limit_exceeded"])
-        error.extra["retry_after"] = retry_after
-        return error
+        message = MESSAGES["rate_limit_exceeded"]
+        return ProviderError(429, message, name="rate_limit_exceeded", retry_after=retry_after)
 
     def rate_limit_headers(self, limit: int, remaining: int, reset_at: datetime) -> dict:
         reset = max(0, math.ceil((reset_at - self.now()).total_seconds()))
@@ -210,12 +209,10 @@ class Resend(Provider):
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         """Connexion's rejections in Resend's names: the field named in the message."""
-        if field is None and (required := _REQUIRED.search(message)):
-            field = required.group(1)
-        if message == "RequestBody is required" or _REQUIRED.search(message):
-            return _error(
-                422, "missing_required_field", f'Missing "{field or "name"}" field', field or "name"
-            )
+        required = _REQUIRED.search(message)
+        if required or message == "RequestBody is required":
+            missing = required[1] if required else "name"  # create's one required field
+            return _error(422, "missing_required_field", f'Missing "{missing}" field', missing)
         if field is None:  # the body could not be read at all
             return _error(400, "validation_error", f"Invalid request body: {message}")
         if field == "domain_id":
@@ -230,10 +227,7 @@ class Resend(Provider):
         if field in PLAIN and "does not match" in message:  # say it plainly, not with a regex
             return _error(422, "validation_error", PLAIN[field], field)
         if message.startswith("Extra query parameter"):
-            known = "limit, after or before"
-            return _error(
-                422, "validation_error", f"Unknown parameter `{field}`: use {known}.", field
-            )
+            return _error(422, "validation_error", f"Unknown query parameter `{field}`.", field)
         if parameter := _PARAMETER.match(message):
             return _error(
                 422, "validation_error", f"Invalid `{field}` parameter: {parameter[1]}", field
