@@ -83,6 +83,16 @@ OPERATIONS: dict[str, list[dict]] = {
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
         }
     ],
+    "resend": [
+        {
+            # Rules across fields and across calls, which OpenAPI 3.0 cannot state: `after` and
+            # `before` are not given together, and an update may not leave the domain with no
+            # capability enabled (an absent one keeps its value). Both are 422, as Resend
+            # answers field errors (docs/resend.md).
+            "include-operation-id": ["list_domains", "update_domain"],
+            "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400 + ["422"]}},
+        }
+    ],
     "autosend": [
         {
             # A domain already added to the project is a 400: AutoSend's errors page lists no

@@ -87,7 +87,11 @@ def reach(driver: Driver, control: ControlClient, situation: str, name: str) -> 
     """
     provider, steps = driver.provider.name, driver.kit.states[situation]
     before = control.settings(provider)
-    holds = {step.setting: HOLD_SECONDS for step in steps if isinstance(step, Hold)}
+    holds = {
+        step.setting: HOLD_SECONDS if step.seconds is None else step.seconds
+        for step in steps
+        if isinstance(step, Hold)
+    }
     if holds:
         control.settings(provider, **holds)
     try:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import PROVIDER_NAMES
+
 ROOT = Path(__file__).parent.parent
 # Where each provider's doc lives, and public sources its "Sources" list must name.
 SOURCES = {
@@ -29,6 +31,15 @@ SOURCES = {
     "mailgun": (
         "docs/mailgun.md",
         ["openapi-final/tag/Domains", "domains-verify", "mailgun/mailgun-python", "api-intro.rst"],
+    ),
+    "resend": (
+        "docs/resend.md",
+        [
+            "resend/resend-openapi",
+            "`resend` 2.52.0",
+            "api-reference/errors",
+            "domains/introduction",
+        ],
     ),
 }
 
@@ -58,3 +69,15 @@ def test_autosend_doc_no_longer_says_rate_limits_are_not_modelled():
     doc = (ROOT / "docs/autosend.md").read_text()
     not_modelled = doc[doc.index("**Not modelled**") :].split("\n\n")[0]
     assert "rate limit" not in not_modelled.lower()
+
+
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+def test_every_provider_has_a_docs_page_with_its_sources_and_its_choices(provider):
+    """docs/<name>.md (Monite's facts live in the README): a Sources list of public links and
+    the choices made where the provider's docs are silent."""
+    page = ROOT / "docs" / f"{provider}.md"
+    text = (page if page.exists() else ROOT / "README.md").read_text()
+    assert provider in text.lower()
+    links = re.findall(r"https?://\S+", sources_section(text, provider))
+    assert len(links) >= 2, f"{provider}: its Sources list names {len(links)} public link(s)"
+    assert re.search(r"^(##+ .*)?[Cc]hoices where", text, re.M), f"{provider}: no choices list"

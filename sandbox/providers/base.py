@@ -194,12 +194,14 @@ class Provider:
         """One of the provider's current timings or switches (`settings_defaults`' names)."""
         return self.sandbox.settings(self.name)[name]
 
-    def owned(self, domain_id: str, owner: str, not_found: str) -> Domain:
-        """The domain if `owner` has it; else the provider's 404 saying `not_found`: another
-        owner's domain is as absent as one that never was."""
+    def owned(self, domain_id: str, owner: str, not_found: str | ProviderError) -> Domain:
+        """The domain if `owner` has it; else `not_found` (a 404 with that message, or that
+        error): another owner's domain is as absent as one that never was."""
         domain = self.store.get(self.name, domain_id)
         if domain is None or domain.owner != owner:
-            raise ProviderError(404, not_found)
+            raise (
+                not_found if isinstance(not_found, ProviderError) else ProviderError(404, not_found)
+            )
         return domain
 
     def new_domain(self, domain_id: str, name: str, owner: str, status: str, **attrs) -> Domain:

@@ -47,9 +47,11 @@ class Login:
 @dataclass(frozen=True)
 class Hold:
     """Before the domain is created: the provider's `setting` lasts a sandbox year, so the
-    state it times (a transient one) holds."""
+    state it times (a transient one) holds; or `seconds`, e.g. 0 for a window that is over at
+    once (Resend's 72 hours of re-checks, after which a domain is failed)."""
 
     setting: str
+    seconds: float | None = None  # None: a sandbox year
 
 
 @dataclass(frozen=True)

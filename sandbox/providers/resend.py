@@ -1,0 +1,550 @@
+"""Resend domains (Amazon SES underneath): records with a status each, the asynchronous verify,
+every documented domain status, errors as {"statusCode", "message", "name"}, the rate limit.
+
+Choices where Resend's docs are silent (also in docs/resend.md):
+- the records: SPF MX and TXT on `<custom_return_path or send>.<domain>`, one DKIM TXT at
+  `resend._domainkey.<domain>` (`p=` and a 1024-bit key), a Receiving MX on the domain when
+  receiving is enabled, a Tracking CNAME and a TrackingCAA when a tracking subdomain is set.
+  Names are relative to the domain except Receiving and Tracking (full names) and TrackingCAA
+  (empty: the domain itself); DMARC is recommended by Resend but not among the records;
+- capabilities decide: sending (SPF MX, SPF TXT, DKIM), receiving (the Receiving MX) and
+  tracking (the Tracking CNAME) each verify when all their records are valid; the TrackingCAA
+  is checked and reported but decides nothing;
+- verify answers at once: the domain and every record read `pending`, and the check lands after
+  `verify_delay_seconds` on the sandbox clock (0: at the next request). A check that does not
+  verify every capability is repeated (5 minutes, doubling to hourly) until 72 hours after the
+  verify; then the domain is `failed` (or `partially_failed` if a capability verified).
+  Meanwhile it is `pending` (or `partially_verified`), or `temporary_failure` if it had been
+  verified. A verified domain is re-checked every `verified_recheck_seconds` (0: never);
+- a lookup that fails temporarily (SERVFAIL, timeout) reads `temporary_failure` on its record;
+- any key of the form `re_<letters, digits, _ or ->` is valid and is its own team (once keys are
+  registered in the sandbox, only registered unrevoked ones): a missing key is 401
+  `missing_api_key`, any other 403 `invalid_api_key`. A team may add a domain name once (a
+  second add is 403 `validation_error`); domains of other teams are `not_found`;
+- request problems: an unreadable body is 400 `validation_error`; a missing `name` is 422
+  `missing_required_field`, a bad region 422 `invalid_region`, a malformed id 422
+  `invalid_parameter`, any other field 422 `validation_error`. Unknown body fields are ignored
+  (the Python SDK sends `id` in the PATCH body);
+- every answer carries `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset`, counted per
+  key in one-second windows whether or not limits are enforced; the limit is the setting
+  `rate_limit_per_second` (default 2).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from http import HTTPStatus
+
+from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from .base import RECHECK_DEFAULTS, Provider, ProviderError
+from .kit import Hold, Kit, Op, Publish, Verify
+
+REGIONS = ("us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1")
+DEFAULT_REGION = "us-east-1"
+RETURN_PATH = "send"  # the default custom_return_path
+SPF_INCLUDE = "include:amazonses.com"
+SPF_VALUE = f"v=spf1 {SPF_INCLUDE} ~all"
+DKIM_SELECTOR = "resend"
+DKIM_BITS = 1024  # the documented p=MIGf... key is the SubjectPublicKeyInfo of a 1024-bit key
+RECEIVING_MX = "inbound-mx.resend.com"
+TRACKING_TARGET = "links1.resend-dns.com"
+TRACKING_CAA = '0 issue "amazon.com"'
+TTL = "Auto"
+# Resend API keys look like re_...; anything else is refused with 403 invalid_api_key.
+API_KEY = re.compile(r"^re_[A-Za-z0-9_-]+$")
+
+NOT_STARTED, PENDING, VERIFIED, FAILED = "not_started", "pending", "verified", "failed"
+PARTIALLY_VERIFIED, PARTIALLY_FAILED = "partially_verified", "partially_failed"
+TEMPORARY_FAILURE = "temporary_failure"
+# Statuses after which nothing is checked until the next verify.
+GIVEN_UP = (FAILED, PARTIALLY_FAILED)
+
+# The record kinds (what `publish --omit/--corrupt` take), their `record` word, and the
+# capability each decides (None: reported, decides nothing).
+RECORDS = {
+    "spf_mx": ("SPF", "sending"),
+    "spf": ("SPF", "sending"),
+    "dkim": ("DKIM", "sending"),
+    "receiving_mx": ("Receiving", "receiving"),
+    "tracking": ("Tracking", "tracking"),
+    "tracking_caa": ("TrackingCAA", None),
+}
+
+# Resend's error catalogue: the name of each status, and the fixed message of each name.
+NAMES = {
+    400: "validation_error",
+    401: "missing_api_key",
+    403: "invalid_api_key",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "validation_error",
+    429: "rate_limit_exceeded",
+    500: "application_error",
+}
+MESSAGES = {
+    "missing_api_key": "Missing API key in the authorization header.",
+    "invalid_api_key": "API key is invalid.",
+    "not_found": "The requested endpoint does not exist.",
+    "method_not_allowed": "Method is not allowed for the requested path.",
+    "rate_limit_exceeded": "Too many requests. Please limit the number of requests per second. "
+    "Or contact support to increase rate limit.",
+    "application_error": "An unexpected error occurred.",
+}
+# What to tell a client whose field broke a pattern (instead of the regex).
+_LABEL_RULE = "must be one DNS label: letters, digits and hyphens, not starting or ending with one"
+PLAIN = {
+    "name": "The `name` field must be a domain name such as example.com or updates.example.com: "
+    "letters, digits and hyphens in dot-separated labels",
+    "custom_return_path": f"The `custom_return_path` field {_LABEL_RULE}, such as send",
+    "tracking_subdomain": f"The `tracking_subdomain` field {_LABEL_RULE}, such as links",
+}
+# Connexion's words for a query parameter it refused, and for an absent required body field.
+_PARAMETER = re.compile(r"^Invalid query parameter '[^']+': (.*)$", re.S)
+_REQUIRED = re.compile(r"'([^']+)' is a required property")
+
+
+def _error(status: int, name: str, message: str, field: str | None = None) -> ProviderError:
+    return ProviderError(status, message, field=field, name=name)
+
+
+def _postgres_time(instant: datetime) -> str:
+    """An instant as Resend writes `created_at`: 2023-04-26 20:21:26.347412+00."""
+    text = instant.strftime("%Y-%m-%d %H:%M:%S")
+    if instant.microsecond:
+        text += f".{instant.microsecond:06d}".rstrip("0")
+    return text + "+00"
+
+
+class Resend(Provider):
+    name = "resend"
+    mount = "/resend"
+    client_base = "/resend"
+    document = "resend.yaml"
+    record_kinds = tuple(RECORDS)
+    statuses = (
+        NOT_STARTED,
+        PENDING,
+        VERIFIED,
+        PARTIALLY_VERIFIED,
+        PARTIALLY_FAILED,
+        FAILED,
+        TEMPORARY_FAILURE,
+    )
+    rate_limit_headers_always = True  # "the response headers describe your current rate limit"
+    # Seconds on the sandbox clock (rate_limit_per_second: requests). The recheck window is
+    # Resend's 72 hours: a domain not verified by then is failed.
+    settings_defaults = {
+        "verify_delay_seconds": 0,
+        **RECHECK_DEFAULTS,
+        "verified_recheck_seconds": 86400,
+        "rate_limit_per_second": 2,
+    }
+    kit = Kit(
+        sample_key=lambda owner: f"re_sample_team_{owner}",
+        headers_for=lambda key: {"Authorization": f"Bearer {key}"},
+        credential_headers=("authorization",),
+        # receiving enabled too, so that the partial statuses are one omitted record away
+        create=Op(
+            "POST",
+            "/domains",
+            {"name": "{name}", "capabilities": {"sending": "enabled", "receiving": "enabled"}},
+        ),
+        list=Op("GET", "/domains"),
+        get=Op("GET", "/domains/{id}"),
+        verify=Op("POST", "/domains/{id}/verify"),
+        delete=Op("DELETE", "/domains/{id}"),
+        id_at="id",
+        status_at="status",
+        errors_at=("message",),
+        items_at="data",
+        states={
+            NOT_STARTED: (),
+            PENDING: (Verify(),),
+            VERIFIED: (Publish(), Verify()),
+            PARTIALLY_VERIFIED: (Publish(omit=("receiving_mx",)), Verify()),
+            # a window of 0 s: the first check that does not verify is the last
+            FAILED: (Hold("recheck_window_seconds", 0), Verify()),
+            PARTIALLY_FAILED: (
+                Hold("recheck_window_seconds", 0),
+                Publish(omit=("receiving_mx",)),
+                Verify(),
+            ),
+            TEMPORARY_FAILURE: (Publish(), Verify(), Publish(omit=("dkim",)), Verify()),
+        },
+    )
+
+    @property
+    def rate_limit(self) -> tuple[int, float]:
+        """Per second, per key: Resend's default of 2, or the sandbox setting."""
+        per_second = self.setting("rate_limit_per_second")
+        return max(1, int(per_second)), 1.0
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def error_body(self, error: ProviderError) -> dict:
+        name = error.extra.get("name")
+        message = error.message
+        if name is None:  # decided by the front end or the gate: Resend's words for the status
+            name = NAMES.get(error.status) or _phrase_name(error.status)
+            message = MESSAGES.get(name, message)
+        return {"statusCode": error.status, "message": message, "name": name}
+
+    def error_headers(self, error: ProviderError) -> dict:
+        if error.status == 429:
+            return {"retry-after": str(error.extra.get("retry_after", 1))}
+        return {}
+
+    def too_many_requests(self, retry_after: int) -> ProviderError:
+        message = MESSAGES["rate_limit_exceeded"]
+        return ProviderError(429, message, name="rate_limit_exceeded", retry_after=retry_after)
+
+    def rate_limit_headers(self, limit: int, remaining: int, reset_at: datetime) -> dict:
+        reset = max(0, math.ceil((reset_at - self.now()).total_seconds()))
+        return {
+            "ratelimit-limit": str(limit),
+            "ratelimit-remaining": str(max(remaining, 0)),
+            "ratelimit-reset": str(reset),
+        }
+
+    def validation_error(self, message: str, field: str | None) -> ProviderError:
+        """Connexion's rejections in Resend's names: the field named in the message."""
+        required = _REQUIRED.search(message)
+        if required or message == "RequestBody is required":
+            missing = required[1] if required else "name"  # create's one required field
+            return _error(422, "missing_required_field", f'Missing "{missing}" field', missing)
+        if field is None:  # the body could not be read at all
+            return _error(400, "validation_error", f"Invalid request body: {message}")
+        if field == "domain_id":
+            return _error(
+                422, "invalid_parameter", "The `domain_id` parameter must be a valid UUID.", field
+            )
+        if field == "region":
+            regions = " | ".join(f'"{r}"' for r in REGIONS)
+            return _error(422, "invalid_region", f"Region must be {regions}", field)
+        if field == "capabilities" and "should not be valid" in message:
+            return _at_least_one_capability()
+        if field in PLAIN and "does not match" in message:  # say it plainly, not with a regex
+            return _error(422, "validation_error", PLAIN[field], field)
+        if message.startswith("Extra query parameter"):
+            return _error(422, "validation_error", f"Unknown query parameter `{field}`.", field)
+        if parameter := _PARAMETER.match(message):
+            return _error(
+                422, "validation_error", f"Invalid `{field}` parameter: {parameter[1]}", field
+            )
+        detail = message.removesuffix(f" - '{field}'")
+        return _error(422, "validation_error", f"Invalid `{field}` field: {detail}", field)
+
+    # --- auth ---------------------------------------------------------------------------------
+
+    def check_credential(self, key: str, secret: str | None) -> tuple[str, str | None]:
+        if not API_KEY.match(key):
+            raise ValueError(
+                f"key: Resend API keys look like re_<letters, digits, _ or ->, not {key!r}"
+            )
+        return super().check_credential(key, secret)
+
+    def _team(self, request) -> str:
+        """The team (its owner id) of the API key: each valid key sees only its own domains."""
+        key = request.bearer_token
+        if key is None:
+            raise _error(401, "missing_api_key", MESSAGES["missing_api_key"])
+        if not API_KEY.match(key) or self.credential_problem(key):
+            raise _error(403, "invalid_api_key", MESSAGES["invalid_api_key"])
+        return self.owner_of(key)
+
+    def _owned(self, request, domain_id: str) -> Domain:
+        not_found = _error(404, "not_found", "Domain not found")
+        return self.owned(domain_id.lower(), self._team(request), not_found)
+
+    # --- records ------------------------------------------------------------------------------
+
+    def _records(self, domain: Domain) -> list[RequiredRecord]:
+        """What the domain asks to publish, from its capabilities and tracking subdomain. The
+        DKIM key is drawn once, when the domain is created, and kept."""
+        name, attrs = domain.name, domain.attrs
+        records = []
+        if attrs["capabilities"]["sending"] == "enabled":
+            mail_from = f"{attrs['return_path']}.{name}"
+            exchange = f"feedback-smtp.{attrs['region']}.amazonses.com"
+            records += [
+                RequiredRecord("spf_mx", "MX", mail_from, exchange, Rule.MX, priority=10),
+                RequiredRecord("spf", "TXT", mail_from, SPF_VALUE, Rule.SPF, SPF_INCLUDE),
+                RequiredRecord(
+                    "dkim", "TXT", f"{DKIM_SELECTOR}._domainkey.{name}", attrs["dkim"], Rule.DKIM
+                ),
+            ]
+        if attrs["capabilities"]["receiving"] == "enabled":
+            records.append(
+                RequiredRecord("receiving_mx", "MX", name, RECEIVING_MX, Rule.MX, priority=10)
+            )
+        if attrs.get("tracking_subdomain"):
+            host = f"{attrs['tracking_subdomain']}.{name}"
+            records += [
+                RequiredRecord("tracking", "CNAME", host, TRACKING_TARGET, Rule.CNAME),
+                RequiredRecord(
+                    "tracking_caa", "CAA", name, TRACKING_CAA, Rule.EXACT, level="optional"
+                ),
+            ]
+        return records
+
+    def _set_records(self, domain: Domain) -> None:
+        domain.records = self._records(domain)
+        kinds = {r.kind for r in domain.records}
+        domain.results = {k: v for k, v in domain.results.items() if k in kinds}
+
+    def _record_status(self, domain: Domain, record: RequiredRecord) -> str:
+        if domain.attrs["checking"]:
+            return PENDING
+        result = domain.results.get(record.kind)
+        if result is None:
+            return NOT_STARTED
+        if result.valid:
+            return VERIFIED
+        if result.outcome is Outcome.TEMPORARY_FAILURE:
+            return TEMPORARY_FAILURE
+        if domain.status in GIVEN_UP:
+            return FAILED
+        return TEMPORARY_FAILURE if domain.status == TEMPORARY_FAILURE else PENDING
+
+    def _wire_record(self, domain: Domain, record: RequiredRecord) -> dict:
+        if record.kind in ("receiving_mx", "tracking"):
+            name = record.name
+        else:
+            name = record.name.removesuffix(domain.name).removesuffix(".")
+        value = f'"{record.value}"' if record.kind == "spf" else record.value
+        wire = {
+            "record": RECORDS[record.kind][0],
+            "name": name,
+            "type": record.type,
+            "ttl": TTL,
+            "status": self._record_status(domain, record),
+            "value": value,
+        }
+        if record.priority is not None:
+            wire["priority"] = record.priority
+        return wire
+
+    # --- wire views -----------------------------------------------------------------------------
+
+    def _summary(self, domain: Domain) -> dict:
+        attrs = domain.attrs
+        return {
+            "id": domain.id,
+            "name": domain.name,
+            "status": domain.status,
+            "created_at": _postgres_time(domain.created_at),
+            "region": attrs["region"],
+            "open_tracking": attrs["open_tracking"],
+            "click_tracking": attrs["click_tracking"],
+            "capabilities": dict(attrs["capabilities"]),
+        }
+
+    def _wire(self, domain: Domain) -> dict:
+        wire = {"object": "domain", **self._summary(domain)}
+        if domain.attrs.get("tracking_subdomain"):
+            wire["tracking_subdomain"] = domain.attrs["tracking_subdomain"]
+        wire["records"] = [self._wire_record(domain, r) for r in domain.records]
+        return wire
+
+    def describe(self, domain: Domain) -> dict:
+        return self._wire(domain)
+
+    # --- operations -----------------------------------------------------------------------------
+
+    def create_domain(self, request, body: dict):
+        """POST /domains: 201 with the records to publish; the domain is not_started."""
+        team = self._team(request)
+        name = body["name"].strip().lower()
+        capabilities = {"sending": "enabled", "receiving": "disabled"}
+        capabilities |= _capabilities_of(body)
+        if "enabled" not in capabilities.values():  # the document says so too; kept as a guard
+            raise _at_least_one_capability()
+        with self.store.locked():
+            if self.store.find_name(self.name, name, owner=team) is not None:
+                raise _error(
+                    403,
+                    "validation_error",
+                    f"The domain {name} has been registered already in this team.",
+                    "name",
+                )
+            domain = self.new_domain(
+                self.ids.uuid(),
+                name,
+                team,
+                NOT_STARTED,
+                region=body.get("region") or DEFAULT_REGION,
+                return_path=(body.get("custom_return_path") or RETURN_PATH).lower(),
+                open_tracking=body.get("open_tracking", False),
+                click_tracking=body.get("click_tracking", False),
+                tls=body.get("tls") or "opportunistic",
+                capabilities=capabilities,
+                tracking_subdomain=(body.get("tracking_subdomain") or "").lower() or None,
+                dkim=f"p={self.ids.rsa_public_key(DKIM_BITS)}",
+                checking=False,
+                found=[],  # the capabilities verified since the domain last gave up
+            )
+            self._set_records(domain)
+            self.store.add(domain)
+        wire = self._wire(domain)
+        del wire["object"]  # the create answer has no `object` (Resend's CreateDomainResponse)
+        return wire, 201
+
+    def list_domains(
+        self,
+        request,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+    ):
+        """GET /domains: newest first; every domain, or a page of `limit` around a cursor."""
+        team = self._team(request)
+        if after is not None and before is not None:
+            raise _error(
+                422,
+                "validation_error",
+                "The `after` and `before` parameters cannot be used together.",
+                "after",
+            )
+        domains = self.store.list(self.name, team)[::-1]
+        start, end = 0, len(domains)
+        ids = [d.id for d in domains]
+        cursor = after if after is not None else before
+        if cursor is not None:
+            at = ids.index(cursor.lower()) if cursor.lower() in ids else None
+            if at is None:
+                start = end  # a cursor that is not one of the team's domains: nothing around it
+            elif after is not None:
+                start = at + 1
+            else:
+                end = at
+        if limit is None:
+            page, has_more = domains[start:end], False
+        elif before is not None:
+            page, has_more = domains[max(start, end - limit) : end], end - limit > start
+        else:
+            page, has_more = domains[start : start + limit], start + limit < end
+        return {"object": "list", "has_more": has_more, "data": [self._summary(d) for d in page]}
+
+    def get_domain(self, request, domain_id: str):
+        """GET /domains/{domain_id}: the domain with its records and their statuses."""
+        return self._wire(self._owned(request, domain_id))
+
+    def update_domain(self, request, domain_id: str, body: dict):
+        """PATCH /domains/{domain_id}: tracking, TLS, capabilities, tracking subdomain."""
+        domain = self._owned(request, domain_id)
+        attrs = domain.attrs
+        capabilities = attrs["capabilities"] | _capabilities_of(body)
+        if "enabled" not in capabilities.values():
+            raise _at_least_one_capability()
+        for field in ("open_tracking", "click_tracking", "tls"):
+            if field in body:
+                attrs[field] = body[field]
+        attrs["capabilities"] = capabilities
+        if "tracking_subdomain" in body:
+            attrs["tracking_subdomain"] = body["tracking_subdomain"].lower()
+        before = domain.records
+        self._set_records(domain)
+        domain.updated_at = self.now()
+        if domain.records != before and domain.status != NOT_STARTED:
+            self.verify_now(domain)  # what the domain asks for changed: it is checked again
+        return {"object": "domain", "id": domain.id}
+
+    def remove_domain(self, request, domain_id: str):
+        """DELETE /domains/{domain_id}."""
+        domain = self._owned(request, domain_id)
+        self.store.remove(self.name, domain.id)
+        return {"object": "domain", "id": domain.id, "deleted": True}
+
+    def verify_domain(self, request, domain_id: str):
+        """POST /domains/{domain_id}/verify: start the check and answer at once."""
+        domain = self._owned(request, domain_id)
+        self.verify_now(domain)
+        return {"object": "domain", "id": domain.id}
+
+    def verify_now(self, domain: Domain) -> None:
+        """Mark the domain and its records pending; the check lands after the verify delay and
+        opens Resend's 72 hours of re-checks."""
+        self.open_rechecks(domain)
+        domain.attrs["checking"] = True
+        self.set_status(domain, PENDING)
+        self.schedule(domain, self.setting("verify_delay_seconds"))
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def _capabilities(self, domain: Domain) -> dict[str, list[RequiredRecord]]:
+        """The records deciding each capability the domain uses."""
+        parts: dict[str, list[RequiredRecord]] = {}
+        for record in domain.records:
+            if part := RECORDS[record.kind][1]:
+                parts.setdefault(part, []).append(record)
+        return parts
+
+    def _verdict(self, domain: Domain) -> str:
+        """The status the last results give, keeping note of the capabilities found: verified,
+        or how far short and for how long (a capability found before and lost since is a
+        temporary failure)."""
+        verified = {
+            part: self.all_valid(domain, records)
+            for part, records in self._capabilities(domain).items()
+        }
+        found = domain.attrs["found"]
+        lost = any(part in found and not ok for part, ok in verified.items())
+        found[:] = sorted(set(found) | {part for part, ok in verified.items() if ok})
+        if all(verified.values()):
+            return VERIFIED
+        until = domain.attrs.get("recheck_until")
+        if until is None or self.now() < until:  # still looking
+            if lost:
+                return TEMPORARY_FAILURE
+            return PARTIALLY_VERIFIED if any(verified.values()) else PENDING
+        found.clear()  # given up: what was found before no longer counts
+        return PARTIALLY_FAILED if any(verified.values()) else FAILED
+
+    def on_due(self, domain: Domain) -> None:
+        """A check lands: a verify's, a re-check inside the window, or a verified domain's."""
+        periodic = domain.status == VERIFIED and not domain.attrs["checking"]
+        self.check(domain)
+        if self.store.get(self.name, domain.id) is not domain:
+            return  # removed while DNS answered: the removal wins
+        deciding = [r for r in domain.records if RECORDS[r.kind][1]]
+        if periodic and not self.all_valid(domain, deciding):
+            self.open_rechecks(domain)  # a verified domain lost a record: 72 hours to find it
+        domain.attrs["checking"] = False
+        status = self._verdict(domain)
+        self.set_status(domain, status)
+        if status == VERIFIED:
+            every = self.setting("verified_recheck_seconds")
+            self.schedule(domain, every or None)
+        elif status in GIVEN_UP:
+            domain.due_at = None
+        else:
+            self._plan_recheck(domain)
+
+    def _plan_recheck(self, domain: Domain) -> None:
+        """The next re-check: backing off, and the last one at the end of the window."""
+        interval = domain.attrs.get("recheck_interval") or self.setting("recheck_first_seconds")
+        self.schedule(domain, interval)
+        domain.due_at = min(domain.due_at, domain.attrs["recheck_until"])
+        domain.attrs["recheck_interval"] = min(interval * 2, self.setting("recheck_max_seconds"))
+
+
+def _capabilities_of(body: dict) -> dict:
+    given = body.get("capabilities") or {}
+    return {k: given[k] for k in ("sending", "receiving") if k in given}
+
+
+def _at_least_one_capability() -> ProviderError:
+    return _error(
+        422, "validation_error", "At least one capability must be enabled.", "capabilities"
+    )
+
+
+def _phrase_name(status: int) -> str:
+    """Resend-style name for a status its catalogue does not list: 503 -> service_unavailable."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "application_error"
+    return re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")

@@ -1,0 +1,702 @@
+"""Resend domains over real HTTP, verified against the real fake DNS server.
+
+Each test tells a user's story: create a domain, publish (or break) its records, verify, watch
+the check land on the sandbox clock, see the domain's status and each record's.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from sandbox.driver import Driver, reach
+from sandbox.providers.resend import Resend
+
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
+KEY = "re_test_team_key"
+OTHER_KEY = "re_other_team_key"
+UNKNOWN_ID = "d91cd9bd-1176-453e-8fc1-35364d380206"
+HOUR = 3600
+WINDOW = 72 * HOUR  # Resend looks for the records for 72 hours
+
+
+@pytest.fixture
+def api(urls):
+    with httpx.Client(base_url=urls["resend"], headers=_auth(KEY), timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def other(urls):
+    with httpx.Client(base_url=urls["resend"], headers=_auth(OTHER_KEY), timeout=10) as client:
+        yield client
+
+
+def _auth(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def create(api, name="example.com", **fields) -> dict:
+    response = api.post("/domains", json={"name": name, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def get(api, domain_id: str) -> dict:
+    response = api.get(f"/domains/{domain_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def verify(api, domain_id: str) -> None:
+    response = api.post(f"/domains/{domain_id}/verify")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"object": "domain", "id": domain_id}
+
+
+def statuses(domain: dict) -> dict[str, str]:
+    """Each record's status, by `record` word and type (the two SPF records differ by type)."""
+    return {f"{r['record']} {r['type']}": r["status"] for r in domain["records"]}
+
+
+def _check(control, domain_id: str, kind: str) -> dict:
+    """The sandbox's verdict on one record, as the control API shows it."""
+    records = control.domain("resend", domain_id)["records"]
+    return next(r["result"] for r in records if r["kind"] == kind)
+
+
+def assert_error(response: httpx.Response, status: int, name: str, message: str | None = None):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"statusCode", "message", "name"}, body
+    assert body["statusCode"] == status and body["name"] == name and body["message"]
+    if message is not None:
+        assert message in body["message"], body
+
+
+# --- create and the records to publish ----------------------------------------------------------
+
+
+def test_created_domain_is_not_started_and_lists_the_records_to_publish(api):
+    domain = create(api, region="us-east-1")
+
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", domain["id"]
+    )
+    assert "object" not in domain  # the create answer has none, the get answer has one
+    assert domain["name"] == "example.com"
+    assert domain["status"] == "not_started"
+    assert domain["created_at"] == "2026-01-01 09:00:00+00"
+    assert domain["region"] == "us-east-1"
+    assert domain["capabilities"] == {"sending": "enabled", "receiving": "disabled"}
+    assert domain["open_tracking"] is False and domain["click_tracking"] is False
+    mx, spf, dkim = domain["records"]
+    assert mx == {
+        "record": "SPF",
+        "name": "send",
+        "type": "MX",
+        "ttl": "Auto",
+        "status": "not_started",
+        "value": "feedback-smtp.us-east-1.amazonses.com",
+        "priority": 10,
+    }
+    assert spf == {
+        "record": "SPF",
+        "name": "send",
+        "type": "TXT",
+        "ttl": "Auto",
+        "status": "not_started",
+        "value": '"v=spf1 include:amazonses.com ~all"',
+    }
+    assert (dkim["record"], dkim["name"], dkim["type"]) == ("DKIM", "resend._domainkey", "TXT")
+    assert dkim["value"].startswith("p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQ")
+    assert "priority" not in dkim
+
+
+def test_region_return_path_receiving_and_tracking_shape_the_records(api):
+    domain = create(
+        api,
+        "updates.example.org",
+        region="eu-west-1",
+        custom_return_path="bounces",
+        capabilities={"receiving": "enabled"},
+        tracking_subdomain="links",
+        open_tracking=True,
+    )
+
+    assert domain["capabilities"] == {"sending": "enabled", "receiving": "enabled"}
+    assert domain["tracking_subdomain"] == "links" and domain["open_tracking"] is True
+    records = {(r["record"], r["type"]): r for r in domain["records"]}
+    assert records["SPF", "MX"]["name"] == records["SPF", "TXT"]["name"] == "bounces"
+    assert records["SPF", "MX"]["value"] == "feedback-smtp.eu-west-1.amazonses.com"
+    receiving = records["Receiving", "MX"]
+    assert (receiving["name"], receiving["value"]) == (
+        "updates.example.org",
+        "inbound-mx.resend.com",
+    )
+    assert receiving["priority"] == 10
+    tracking = records["Tracking", "CNAME"]
+    assert (tracking["name"], tracking["value"]) == (
+        "links.updates.example.org",
+        "links1.resend-dns.com",
+    )
+    caa = records["TrackingCAA", "CAA"]
+    assert (caa["name"], caa["value"]) == ("", '0 issue "amazon.com"')
+
+
+def test_receiving_only_domain_asks_for_the_receiving_mx_alone(api):
+    domain = create(api, capabilities={"sending": "disabled", "receiving": "enabled"})
+
+    assert [(r["record"], r["type"]) for r in domain["records"]] == [("Receiving", "MX")]
+
+
+def test_get_and_list_show_the_domain(api):
+    domain = create(api)
+
+    got = get(api, domain["id"])
+    assert got == {"object": "domain", **domain}
+    listed = api.get("/domains").json()
+    assert listed == {
+        "object": "list",
+        "has_more": False,
+        "data": [{k: v for k, v in domain.items() if k != "records"}],
+    }
+
+
+# --- verify: asynchronous, then every status ------------------------------------------------------
+
+
+def test_verify_answers_at_once_and_the_check_lands_on_the_sandbox_clock(api, control):
+    control.settings("resend", verify_delay_seconds=60)
+    domain = create(api)
+    control.publish("resend", domain["id"])
+
+    verify(api, domain["id"])
+
+    started = get(api, domain["id"])
+    assert started["status"] == "pending"
+    assert set(statuses(started).values()) == {"pending"}
+    assert control.domain("resend", domain["id"])["checks"] == 0  # DNS not asked yet
+
+    control.advance(60)
+
+    landed = get(api, domain["id"])
+    assert landed["status"] == "verified"
+    assert set(statuses(landed).values()) == {"verified"}
+    assert _check(control, domain["id"], "dkim")["outcome"] == "valid"
+
+
+def test_published_records_verify_at_the_next_request(api, control):
+    domain = create(api)
+    control.publish("resend", domain["id"])
+
+    verify(api, domain["id"])
+
+    assert get(api, domain["id"])["status"] == "verified"
+    queried = {(q["name"], q["type"]) for q in control.queries()}
+    assert ("send.example.com", "MX") in queried and (
+        "resend._domainkey.example.com",
+        "TXT",
+    ) in queried
+
+
+def test_nothing_published_stays_pending_for_72_hours_then_fails(api, control):
+    domain = create(api)
+
+    verify(api, domain["id"])
+    pending = get(api, domain["id"])
+    assert pending["status"] == "pending"
+    assert set(statuses(pending).values()) == {"pending"}
+
+    control.advance(WINDOW - 1)
+    assert get(api, domain["id"])["status"] == "pending"
+
+    control.advance(1)  # the last check, at the end of the window
+    failed = get(api, domain["id"])
+    assert failed["status"] == "failed"
+    assert set(statuses(failed).values()) == {"failed"}
+    assert control.domain("resend", domain["id"])["next_step_at"] is None  # no more checks
+
+
+def test_records_still_propagating_verify_at_a_later_recheck(api, control):
+    domain = create(api)
+    control.publish("resend", domain["id"], visible_after_seconds=600)
+
+    verify(api, domain["id"])
+    assert get(api, domain["id"])["status"] == "pending"
+
+    control.advance(300)  # the first re-check, 5 minutes on, still sees nothing
+    assert get(api, domain["id"])["status"] == "pending"
+    control.advance(600)  # the next, 10 minutes after it, sees the records
+    assert get(api, domain["id"])["status"] == "verified"
+    assert control.domain("resend", domain["id"])["last_checked_at"] == "2026-01-01T09:15:00Z"
+
+
+@pytest.mark.parametrize("broken", ["spf_mx", "spf", "dkim"])
+def test_each_sending_record_is_needed(api, control, broken):
+    domain = create(api)
+    control.publish("resend", domain["id"], corrupt=[broken])
+
+    verify(api, domain["id"])
+
+    after = get(api, domain["id"])
+    assert after["status"] == "pending"
+    by_kind = dict(zip(["spf_mx", "spf", "dkim"], after["records"], strict=True))
+    assert {k: r["status"] for k, r in by_kind.items()} == {
+        k: "pending" if k == broken else "verified" for k in by_kind
+    }
+    assert _check(control, domain["id"], broken)["outcome"] == "invalid"
+
+
+def test_a_second_spf_record_keeps_the_domain_pending(api, control):
+    domain = create(api)
+    control.add_record("send.example.com", "TXT", "v=spf1 include:_spf.google.com ~all")
+    control.publish("resend", domain["id"])
+
+    verify(api, domain["id"])
+
+    assert get(api, domain["id"])["status"] == "pending"
+    assert "2 SPF records" in _check(control, domain["id"], "spf")["reason"]
+
+
+def test_one_capability_verified_is_partially_verified_then_partially_failed(api, control):
+    domain = create(api, capabilities={"receiving": "enabled"})
+    control.publish("resend", domain["id"], omit=["receiving_mx"])
+
+    verify(api, domain["id"])
+
+    partial = get(api, domain["id"])
+    assert partial["status"] == "partially_verified"
+    assert statuses(partial)["Receiving MX"] == "pending"
+    assert statuses(partial)["DKIM TXT"] == "verified"
+
+    control.advance(WINDOW)
+    given_up = get(api, domain["id"])
+    assert given_up["status"] == "partially_failed"
+    assert statuses(given_up)["Receiving MX"] == "failed"
+    assert statuses(given_up)["DKIM TXT"] == "verified"
+
+
+def test_the_receiving_mx_alone_is_partially_verified_too(api, control):
+    domain = create(api, capabilities={"receiving": "enabled"})
+    control.publish("resend", domain["id"], omit=["dkim"])
+
+    verify(api, domain["id"])
+
+    assert get(api, domain["id"])["status"] == "partially_verified"
+
+
+def test_tracking_cname_is_checked_and_the_caa_decides_nothing(api, control):
+    domain = create(api, tracking_subdomain="links")
+    control.publish("resend", domain["id"], omit=["tracking", "tracking_caa"])
+    verify(api, domain["id"])
+    assert get(api, domain["id"])["status"] == "partially_verified"
+
+    control.publish("resend", domain["id"], omit=["tracking_caa"])
+    control.advance(300)
+
+    after = get(api, domain["id"])
+    assert after["status"] == "verified"
+    assert statuses(after)["Tracking CNAME"] == "verified"
+    assert statuses(after)["TrackingCAA CAA"] == "pending"
+
+
+def test_a_verified_domain_that_loses_a_record_is_a_temporary_failure_until_found(api, control):
+    domain = create(api)
+    control.publish("resend", domain["id"])
+    verify(api, domain["id"])
+    assert get(api, domain["id"])["status"] == "verified"
+    control.remove_records("resend._domainkey.example.com")
+
+    verify(api, domain["id"])  # any status turns pending first
+    assert get(api, domain["id"])["status"] == "temporary_failure"
+    assert statuses(get(api, domain["id"]))["DKIM TXT"] == "temporary_failure"
+
+    control.publish("resend", domain["id"])
+    control.advance(300)
+    assert get(api, domain["id"])["status"] == "verified"
+
+
+def test_the_periodic_recheck_of_a_verified_domain_finds_a_lost_record(api, control):
+    domain = create(api)
+    control.publish("resend", domain["id"])
+    verify(api, domain["id"])
+    assert get(api, domain["id"])["status"] == "verified"
+    control.remove_records("send.example.com", "MX")
+
+    control.advance(24 * HOUR)  # verified domains are re-checked daily
+    assert get(api, domain["id"])["status"] == "temporary_failure"
+
+    control.advance(WINDOW)
+    assert get(api, domain["id"])["status"] == "failed"
+
+
+def test_servfail_reads_temporary_failure_on_the_record_and_is_retried(api, control):
+    domain = create(api)
+    control.publish("resend", domain["id"])
+    control.add_fault("resend._domainkey.example.com", "servfail")
+
+    verify(api, domain["id"])
+
+    after = get(api, domain["id"])
+    assert after["status"] == "pending"
+    assert statuses(after)["DKIM TXT"] == "temporary_failure"
+    assert statuses(after)["SPF MX"] == "verified"
+
+    control.clear_faults()
+    control.advance(300)
+    assert get(api, domain["id"])["status"] == "verified"
+
+
+def test_verify_on_a_failed_domain_looks_again(api, control):
+    control.settings("resend", recheck_window_seconds=0)
+    domain = create(api)
+    verify(api, domain["id"])
+    assert get(api, domain["id"])["status"] == "failed"
+    control.settings("resend", recheck_window_seconds=WINDOW)
+    control.publish("resend", domain["id"])
+
+    verify(api, domain["id"])
+
+    assert get(api, domain["id"])["status"] == "verified"
+
+
+@pytest.mark.parametrize("state", Resend.kit.states)
+def test_every_status_is_reached_through_the_kits_own_steps(urls, control, state):
+    """The steps scenarios and benchmarks use to reach each status (sandbox.driver)."""
+    with httpx.Client() as http:
+        driver = Driver(http, urls["server"], Resend)
+        domain_id = reach(driver, control, state, f"{state.replace('_', '-')}.example.com")
+        answer = driver.call(driver.kit.get, domain_id)
+    assert driver.kit.status(answer.json()) == state
+    assert control.settings("resend") == dict(Resend.settings_defaults)  # put back
+
+
+# --- update and remove --------------------------------------------------------------------------
+
+
+def test_update_changes_tracking_and_tls_and_ignores_the_id_in_the_body(api):
+    domain = create(api)
+
+    response = api.patch(
+        f"/domains/{domain['id']}",
+        json={"id": domain["id"], "open_tracking": True, "click_tracking": True, "tls": "enforced"},
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"object": "domain", "id": domain["id"]}
+    after = get(api, domain["id"])
+    assert after["open_tracking"] is True and after["click_tracking"] is True
+    assert after["status"] == "not_started"
+
+
+def test_enabling_receiving_on_a_verified_domain_checks_the_new_record(api, control):
+    domain = create(api)
+    control.publish("resend", domain["id"])
+    verify(api, domain["id"])
+
+    api.patch(f"/domains/{domain['id']}", json={"capabilities": {"receiving": "enabled"}})
+
+    after = get(api, domain["id"])
+    assert after["capabilities"] == {"sending": "enabled", "receiving": "enabled"}
+    assert after["status"] == "partially_verified"
+    assert statuses(after)["Receiving MX"] == "pending"
+    control.publish("resend", domain["id"])
+    control.advance(300)
+    assert get(api, domain["id"])["status"] == "verified"
+
+
+def test_update_adding_a_tracking_subdomain_adds_its_records(api):
+    domain = create(api)
+
+    api.patch(f"/domains/{domain['id']}", json={"tracking_subdomain": "t"})
+
+    after = get(api, domain["id"])
+    assert after["tracking_subdomain"] == "t"
+    assert ("Tracking", "t.example.com") in {(r["record"], r["name"]) for r in after["records"]}
+
+
+def test_removed_domain_is_gone(api):
+    domain = create(api)
+
+    response = api.delete(f"/domains/{domain['id']}")
+
+    assert response.status_code == 200
+    assert response.json() == {"object": "domain", "id": domain["id"], "deleted": True}
+    assert_error(api.get(f"/domains/{domain['id']}"), 404, "not_found", "Domain not found")
+    assert api.get("/domains").json()["data"] == []
+
+
+def test_the_sdks_empty_json_bodies_on_get_delete_and_verify_are_accepted(api):
+    domain = create(api)
+    path = f"/domains/{domain['id']}"
+
+    assert api.request("GET", path, json={}).status_code == 200
+    assert api.request("POST", path + "/verify", json={}).status_code == 200
+    assert api.request("GET", "/domains", json={}).status_code == 200
+    assert api.request("DELETE", path, json={}).json()["deleted"] is True
+
+
+# --- list pagination -----------------------------------------------------------------------------
+
+
+def test_list_is_newest_first_and_pages_with_limit_after_and_before(api):
+    ids = [create(api, f"d{n}.example.com")["id"] for n in range(5)]
+    newest = ids[::-1]
+
+    def page(**params):
+        body = api.get("/domains", params=params).json()
+        return [d["id"] for d in body["data"]], body["has_more"]
+
+    assert page() == (newest, False)
+    assert page(limit=2) == (newest[:2], True)
+    assert page(limit=2, after=newest[1]) == (newest[2:4], True)
+    assert page(limit=2, after=newest[3]) == (newest[4:], False)
+    assert page(limit=2, before=newest[4]) == (newest[2:4], True)
+    assert page(limit=2, before=newest[2]) == (newest[:2], False)
+    assert page(limit=5) == (newest, False)
+    assert page(after=UNKNOWN_ID) == ([], False)
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"page": 2}, "page")],
+    ids=["zero", "over-100", "unknown"],
+)
+def test_bad_list_parameters_are_validation_errors(api, params, field):
+    assert_error(api.get("/domains", params=params), 422, "validation_error", f"`{field}`")
+
+
+def test_after_and_before_together_are_refused(api):
+    response = api.get("/domains", params={"after": UNKNOWN_ID, "before": UNKNOWN_ID})
+    assert_error(response, 422, "validation_error", "cannot be used together")
+
+
+# --- teams --------------------------------------------------------------------------------------
+
+
+def test_another_team_cannot_see_verify_update_or_remove_a_domain(api, other):
+    domain = create(api)
+    path = f"/domains/{domain['id']}"
+
+    assert other.get("/domains").json()["data"] == []
+    for response in (
+        other.get(path),
+        other.post(path + "/verify"),
+        other.patch(path, json={"open_tracking": True}),
+        other.delete(path),
+    ):
+        assert_error(response, 404, "not_found", "Domain not found")
+    assert get(api, domain["id"])["status"] == "not_started"
+
+
+def test_a_team_adds_a_domain_once(api, other):
+    create(api)
+
+    assert_error(
+        api.post("/domains", json={"name": "EXAMPLE.com"}),
+        403,
+        "validation_error",
+        "registered already",
+    )
+    assert create(other)["name"] == "example.com"
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body, status, name, says",
+    [
+        ({}, 422, "missing_required_field", 'Missing "name" field'),
+        (
+            {"name": "example.com", "region": "mars-north-1"},
+            422,
+            "invalid_region",
+            "Region must be",
+        ),
+        ({"name": "not a domain"}, 422, "validation_error", "`name`"),
+        ({"name": "localhost"}, 422, "validation_error", "`name`"),
+        ({"name": 42}, 422, "validation_error", "`name`"),
+        ({"name": "example.com", "tls": "always"}, 422, "validation_error", "`tls`"),
+        (
+            {"name": "example.com", "custom_return_path": "a.b"},
+            422,
+            "validation_error",
+            "`custom_return_path`",
+        ),
+        (
+            {"name": "example.com", "capabilities": {"sending": "disabled"}},
+            422,
+            "validation_error",
+            "At least one capability must be enabled",
+        ),
+    ],
+    ids=[
+        "missing-name",
+        "region",
+        "spaces",
+        "one-label",
+        "wrong-type",
+        "tls",
+        "return-path",
+        "no-capability",
+    ],
+)
+def test_bad_create_bodies_are_answered_in_resends_words(api, body, status, name, says):
+    assert_error(api.post("/domains", json=body), status, name, says)
+    assert api.get("/domains").json()["data"] == []
+
+
+def test_unknown_body_fields_are_ignored(api):
+    assert create(api, color="blue")["name"] == "example.com"
+
+
+@pytest.mark.parametrize(
+    "content", [b"{not json", b'{"name": "\xff.com"}'], ids=["not-json", "utf8"]
+)
+def test_unreadable_bodies_are_validation_errors(api, content):
+    response = api.post("/domains", content=content, headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "validation_error")
+
+
+def test_update_refusing_every_capability(api):
+    domain = create(api)
+    response = api.patch(f"/domains/{domain['id']}", json={"capabilities": {"sending": "disabled"}})
+    assert_error(response, 422, "validation_error", "At least one capability must be enabled")
+    assert get(api, domain["id"])["capabilities"]["sending"] == "enabled"
+
+
+@pytest.mark.parametrize(
+    "method, suffix", [("GET", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "/verify")]
+)
+def test_malformed_and_unknown_ids(api, method, suffix):
+    body = {"open_tracking": True} if method == "PATCH" else None
+    malformed = api.request(method, f"/domains/not-a-uuid{suffix}", json=body)
+    assert_error(malformed, 422, "invalid_parameter", "`domain_id`")
+    unknown = api.request(method, f"/domains/{UNKNOWN_ID}{suffix}", json=body)
+    assert_error(unknown, 404, "not_found", "Domain not found")
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/domains"),
+        ("POST", "/domains"),
+        ("GET", f"/domains/{UNKNOWN_ID}"),
+        ("PATCH", f"/domains/{UNKNOWN_ID}"),
+        ("DELETE", f"/domains/{UNKNOWN_ID}"),
+        ("POST", f"/domains/{UNKNOWN_ID}/verify"),
+    ],
+)
+def test_missing_and_invalid_keys(urls, method, path):
+    body = {"name": "example.com"} if method in ("POST", "PATCH") and "verify" not in path else None
+    url = urls["resend"] + path
+    missing = httpx.request(method, url, json=body)
+    assert_error(missing, 401, "missing_api_key", "Missing API key in the authorization header.")
+    for key in ("sk_live_not_resend", "re_"):
+        invalid = httpx.request(method, url, json=body, headers=_auth(key))
+        assert_error(invalid, 403, "invalid_api_key", "API key is invalid.")
+
+
+def test_registered_keys_only_once_some_are_registered(urls, control):
+    control.register_credential("resend", KEY)
+    url = urls["resend"] + "/domains"
+
+    assert httpx.get(url, headers=_auth(KEY)).status_code == 200
+    assert_error(httpx.get(url, headers=_auth(OTHER_KEY)), 403, "invalid_api_key")
+    control.revoke_credential("resend", KEY)
+    assert_error(httpx.get(url, headers=_auth(KEY)), 403, "invalid_api_key")
+
+
+def test_wrong_method_and_unknown_path(api):
+    wrong = api.put(f"/domains/{UNKNOWN_ID}", json={})
+    assert_error(wrong, 405, "method_not_allowed", "Method is not allowed for the requested path.")
+    assert wrong.headers["allow"] == "GET, PATCH, DELETE"
+    assert_error(
+        api.get("/nothing-here"), 404, "not_found", "The requested endpoint does not exist."
+    )
+
+
+@pytest.mark.parametrize("status, name", [(500, "application_error"), (503, "service_unavailable")])
+def test_injected_faults_use_resends_error_shape(api, control, status, name):
+    control.add_http_fault("resend", operation="list_domains", status=status, count=1)
+    assert_error(api.get("/domains"), status, name)
+    assert api.get("/domains").status_code == 200
+
+
+# --- rate limit ---------------------------------------------------------------------------------
+
+
+def test_every_answer_carries_the_rate_limit_headers_while_limits_are_not_enforced(
+    api, urls, control
+):
+    assert control.rate_limits()["enabled"] is False
+    answers = [api.get("/domains"), api.get(f"/domains/{UNKNOWN_ID}"), api.get("/domains")]
+
+    assert [a.status_code for a in answers] == [200, 404, 200]  # counted, never refused
+    assert {a.headers["ratelimit-limit"] for a in answers} == {"2"}
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["1", "0", "0"]
+    assert {a.headers["ratelimit-reset"] for a in answers} == {"1"}  # seconds to the window's end
+    keyless = httpx.get(urls["resend"] + "/domains")
+    assert keyless.status_code == 401 and keyless.headers["ratelimit-limit"] == "2"
+
+
+def test_the_third_call_in_a_second_is_refused_once_limits_are_on(api, control):
+    control.rate_limits(True)
+    try:
+        answers = [api.get("/domains") for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert_error(answers[2], 429, "rate_limit_exceeded", "Too many requests")
+        assert answers[2].headers["retry-after"] == "1"
+        assert answers[2].headers["ratelimit-remaining"] == "0"
+        control.advance(1)
+        assert api.get("/domains").status_code == 200
+    finally:
+        control.rate_limits(False)
+
+
+def test_the_rate_limit_is_a_setting(api, control):
+    control.settings("resend", rate_limit_per_second=5)
+    control.rate_limits(True)
+    try:
+        answers = [api.get("/domains") for _ in range(6)]
+        assert [a.status_code for a in answers] == [200] * 5 + [429]
+        assert answers[0].headers["ratelimit-limit"] == "5"
+        assert control.rate_limits()["quotas"]["resend"]["requests"] == 5
+    finally:
+        control.rate_limits(False)
+
+
+# --- determinism --------------------------------------------------------------------------------
+
+
+def _story(api, control, seed: int) -> list[bytes]:
+    control.reset(seed=seed)
+    control.freeze(at="2026-01-01T09:00:00Z")
+    first = api.post("/domains", json={"name": "example.com"})
+    second = api.post("/domains", json={"name": "shop.example.net", "region": "sa-east-1"})
+    first_id = first.json()["id"]
+    control.publish("resend", first_id, omit=["dkim"])
+    api.post(f"/domains/{first_id}/verify")
+    control.advance(90)
+    return [
+        first.content,
+        second.content,
+        api.get("/domains").content,
+        api.get(f"/domains/{first_id}").content,
+    ]
+
+
+def test_same_seed_and_calls_give_identical_bodies(api, control):
+    once = _story(api, control, 7)
+    twice = _story(api, control, 7)
+    different = _story(api, control, 8)
+
+    assert once == twice
+    assert once[0] != different[0]
