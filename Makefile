@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 WORKER_SUITES := tests/test_monite.py tests/test_monite_sdk.py tests/test_autosend.py \
 	tests/test_scaleway.py tests/test_vortex.py tests/test_http_faults.py \
 	tests/test_scenarios.py tests/test_cli.py tests/test_dashboard.py tests/test_limits.py \
-	tests/test_credentials.py
+	tests/test_credentials.py tests/test_ses.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -45,8 +45,8 @@ class Recipe:
         """Request headers carrying the credentials of owner number `owner`."""
         return Driver(http, server_url, self.provider, owner).headers
 
-    def domain_id(self, created: dict) -> str:
-        return self.provider.kit.domain_id(created)
+    def domain_id(self, created: dict, name: str = "") -> str:
+        return self.provider.kit.domain_id(created, name)
 
 
 def recipe(cls) -> Recipe:
@@ -96,7 +96,7 @@ def create(http: httpx.Client, base: str, recipe: Recipe, headers: dict, label: 
         raise RuntimeError(
             f"{recipe.provider.name} create answered {answer.status_code}: {answer.text}"
         )
-    return recipe.domain_id(answer.json())
+    return recipe.domain_id(answer.json(), NAME.replace("{n}", label))
 
 
 _JSON = {"Content-Type": "application/json"}

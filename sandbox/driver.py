@@ -61,7 +61,7 @@ class Driver:
         if answer.status_code >= 300:
             raise RuntimeError(f"{self.provider.name} create answered {answer.status_code}: "
                                f"{answer.text}")  # fmt: skip
-        return self.kit.domain_id(answer.json())
+        return self.kit.domain_id(answer.json(), name)
 
 
 def reach(driver: Driver, control: ControlClient, situation: str, name: str) -> str:
@@ -72,7 +72,11 @@ def reach(driver: Driver, control: ControlClient, situation: str, name: str) -> 
     """
     provider, steps = driver.provider.name, driver.kit.states[situation]
     before = control.settings(provider)
-    holds = {step.setting: HOLD_SECONDS for step in steps if isinstance(step, Hold)}
+    holds = {
+        step.setting: HOLD_SECONDS if step.seconds is None else step.seconds
+        for step in steps
+        if isinstance(step, Hold)
+    }
     if holds:
         control.settings(provider, **holds)
     try:

@@ -3,8 +3,9 @@
 from .autosend import AutoSend
 from .monite import Monite
 from .scaleway import Scaleway
+from .ses import Ses
 from .vortex import Vortex
 
-PROVIDERS = [Monite, AutoSend, Scaleway, Vortex]
+PROVIDERS = [Monite, AutoSend, Scaleway, Vortex, Ses]
 
 __all__ = ["PROVIDERS", "Monite"]

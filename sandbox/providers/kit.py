@@ -45,9 +45,10 @@ class Login:
 @dataclass(frozen=True)
 class Hold:
     """Before the domain is created: the provider's `setting` lasts a sandbox year, so the
-    state it times (a transient one) holds."""
+    state it times (a transient one) holds; or `seconds` (0: a window that closes at once)."""
 
     setting: str
+    seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,9 @@ class Kit:
     credential_headers: tuple[str, ...]  # where the credential travels (rate limits count it)
     create: Op
     list: Op
-    id_at: str  # where a create's answer keeps the new domain's id (a dotted path)
+    # Where a create's answer keeps the new domain's id (a dotted path); None when the API
+    # addresses a domain by its name and answers a create without an id (Amazon SES).
+    id_at: str | None
     status_at: str  # where a create's or get's answer keeps the domain's status
     errors_at: tuple[str, ...]  # where an error body keeps its message, in the order to try
     # Every state word of the provider (its report words), and the steps that reach it.
@@ -99,8 +102,9 @@ class Kit:
     sample_secret: str | None = None  # the secret that goes with every sample key, if any
     headers: dict[str, str] = field(default_factory=dict)  # sent with every call
 
-    def domain_id(self, answer: Any) -> str:
-        return str(dig(answer, self.id_at))
+    def domain_id(self, answer: Any, name: str = "") -> str:
+        """The id of the domain a create answered (`name`: the domain it created)."""
+        return name.lower() if self.id_at is None else str(dig(answer, self.id_at))
 
     def status(self, answer: Any) -> Any:
         return dig(answer, self.status_at)
