@@ -26,6 +26,15 @@ SOURCES = {
         "docs/vortex.md",
         ["vortex-python-sdk", "src/vortex_sdk/vortex.py", "api-reference/email-domains"],
     ),
+    "ses": (
+        "docs/ses.md",
+        [
+            "botocore/data/sesv2/2019-09-27/service-2.json",
+            "amazon-ses-developer-guide",
+            "managing-identities.md",
+            "anomalyco/sst/issues/4556",
+        ],
+    ),
 }
 
 
