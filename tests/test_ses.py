@@ -701,3 +701,19 @@ def test_boto3_email_address_identity_with_an_at_sign_in_the_path(urls, control)
     assert got["DkimAttributes"]["Status"] == "NOT_STARTED"
     client.delete_email_identity(EmailIdentity="ops@example.com")
     assert control.domains("ses") == []
+
+
+def test_a_scenario_keeps_domains_and_addresses_and_ses_goes_on_looking_after_a_load(ses, control):
+    ses.created()
+    ses.created("ops@example.com")
+    ses.put(NAME, "mail-from", {"MailFromDomain": f"mail.{NAME}"})
+    control.publish("ses", NAME)
+    text = control.export_scenario()
+    control.reset(seed=1)
+    control.load_scenario(text)
+    assert control.export_scenario() == text
+    control.advance(300)
+    got = ses.got()
+    assert got["VerificationStatus"] == "SUCCESS"
+    assert got["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
+    assert ses.got("ops@example.com")["VerificationStatus"] == "PENDING"

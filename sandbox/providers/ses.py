@@ -342,6 +342,11 @@ class Ses(Provider):
             words.append(f"MailFromDomainStatus={a['mail_from']['status']}")
         return tuple(words)
 
+    def valid_name(self, name: str) -> bool:
+        """A domain, or an address at one (an email-address identity)."""
+        local, at, host = name.rpartition("@")
+        return valid_hostname(host) and (not at or 0 < len(local) <= 64)
+
     # --- operations -----------------------------------------------------------------------------
 
     def CreateEmailIdentity(self, request, body: dict):
