@@ -682,7 +682,13 @@ class Ses(Provider):
         window), a verified one after verified_recheck_seconds, none once all have failed."""
         now, tracks = self.now(), self._tracks(domain)
         open_dns = [t for k, t in tracks.items() if k != "link" and t["status"] in OPEN]
-        windows = [t["until"] for t in tracks.values() if t["status"] in OPEN and t["until"] >= now]
+        # a window ending now gets its last look now, unless that look just happened
+        looked_now = domain.last_checked_at == now
+        windows = [
+            t["until"]
+            for t in tracks.values()
+            if t["status"] in OPEN and (t["until"] > now or (t["until"] == now and not looked_now))
+        ]
         due: datetime | None = None
         if open_dns:
             domain.attrs["recheck_until"] = max(t["until"] for t in open_dns)
