@@ -48,8 +48,8 @@ class Recipe:
         headers = Driver(http, server_url, self.provider, owner).headers
         return headers | (_FORM if self.provider.kit.create.form else {})
 
-    def domain_id(self, created: dict) -> str:
-        return self.provider.kit.domain_id(created)
+    def domain_id(self, created: dict, name: str = "") -> str:
+        return self.provider.kit.domain_id(created, name)
 
 
 def recipe(cls) -> Recipe:
@@ -102,7 +102,7 @@ def create(http: httpx.Client, base: str, recipe: Recipe, headers: dict, label: 
         raise RuntimeError(
             f"{recipe.provider.name} create answered {answer.status_code}: {answer.text}"
         )
-    return recipe.domain_id(answer.json())
+    return recipe.domain_id(answer.json(), NAME.replace("{n}", label))
 
 
 _JSON = {"Content-Type": "application/json"}

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from connexion.security import SECURITY_HANDLERS
+from connexion.security import NO_VALUE, SECURITY_HANDLERS, AbstractSecurityHandler
 from connexion.utils import inspect_function_arguments
+
+# The `scheme` of an `http` security scheme signing requests with AWS Signature Version 4 (the
+# first word of the Authorization header, as Connexion lowercases it).
+SIGV4 = "aws4-hmac-sha256"
 
 
 def token_present(token: str, required_scopes=None) -> dict | None:
@@ -37,4 +41,27 @@ def _signature_read_once(handler_class: type) -> type:
     return type(handler_class.__name__, (handler_class,), {"_accepts_kwarg": accepts})
 
 
-SECURITY_MAP = {kind: _signature_read_once(cls) for kind, cls in SECURITY_HANDLERS.items()}
+class SigV4SecurityHandler(AbstractSecurityHandler):
+    """`type: http, scheme: AWS4-HMAC-SHA256` (Amazon SES): an `Authorization: AWS4-HMAC-SHA256
+    Credential=...` header must be there; its function (`x-sigv4InfoFunc`) gets what follows the
+    scheme word. The provider reads the access key and region from it; no signature is checked."""
+
+    security_definition_key = "x-sigv4InfoFunc"
+    environ_key = "SIGV4INFO_FUNC"
+
+    def _get_verify_func(self, sigv4_info_func):
+        check = self._generic_check(sigv4_info_func, "Provided signature is not valid")
+
+        def wrapper(request):
+            auth_type, value = self.get_auth_header_value(request)
+            if auth_type != SIGV4:
+                return NO_VALUE
+            return check(request, value)
+
+        return wrapper
+
+
+SECURITY_MAP = {
+    kind: _signature_read_once(cls)
+    for kind, cls in (SECURITY_HANDLERS | {SIGV4: SigV4SecurityHandler}).items()
+}

@@ -737,9 +737,9 @@ def build_parser() -> argparse.ArgumentParser:
             "credentials",
             help="register or revoke the keys a provider accepts (none registered: any works)",
             description="Once a provider has a credential registered, it accepts only registered "
-            "ones that were not revoked and answers any other with its own 401. KEY is a Monite "
-            "client_id (with --secret, its client_secret), an AutoSend or Vortex API key, or a "
-            "Scaleway secret key.",
+            "ones that were not revoked and answers any other with its own 401 (SES: 403). KEY "
+            "is a Monite client_id (with --secret, its client_secret), an AutoSend or Vortex API "
+            "key, a Scaleway secret key, or an SES access key ID.",
         )
     )
     creds.add_argument("action", choices=["ls", "add", "revoke", "clear"])

@@ -395,7 +395,7 @@ class ControlClient:
         """Register a credential: from then on `provider` accepts only registered, unrevoked ones.
 
         `key` is a Monite client_id (its client_secret as `secret`), an AutoSend or Vortex API key,
-        or a Scaleway secret key."""
+        a Scaleway secret key, or an SES access key ID."""
         body = {"provider": provider, "key": key} | _given({"secret": secret})
         return self.call("POST", "/credentials", json=body)
 

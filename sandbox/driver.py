@@ -11,7 +11,7 @@ import httpx
 
 from .client import ControlClient
 from .providers.base import Provider
-from .providers.kit import Delete, Fail, Hold, Kit, Op, Publish, Verify, dig
+from .providers.kit import Call, Delete, Fail, Hold, Kit, Op, Publish, Verify, dig
 
 # How long a held transient state lasts: a sandbox year.
 HOLD_SECONDS = 365 * 86400
@@ -76,7 +76,7 @@ class Driver:
         if answer.status_code >= 300:
             raise RuntimeError(f"{self.provider.name} create answered {answer.status_code}: "
                                f"{answer.text}")  # fmt: skip
-        return self.kit.domain_id(answer.json())
+        return self.kit.domain_id(answer.json(), name)
 
 
 def reach(driver: Driver, control: ControlClient, situation: str, name: str) -> str:
@@ -110,6 +110,8 @@ def _run(step, driver: Driver, control: ControlClient, domain_id: str, name: str
         control.publish(provider, domain_id, omit=step.omit, corrupt=step.corrupt)
     elif isinstance(step, Verify):
         control.verify(provider, domain_id)
+    elif isinstance(step, Call):
+        driver.call(step.op, domain_id, name).raise_for_status()
     elif isinstance(step, Delete):
         driver.call(driver.kit.delete, domain_id).raise_for_status()
     elif isinstance(step, Fail):

@@ -29,7 +29,6 @@ from . import documents
 from .engine.clock import EARLIEST, OutOfRange, check_instant, exact_iso, iso, utc
 from .engine.ids import Ids
 from .engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
-from .providers.base import valid_hostname
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -337,7 +336,7 @@ def _load_result(record: RequiredRecord, result: dict) -> CheckResult:
 def _load_domain(sandbox: Sandbox, entry: dict) -> Domain:
     provider = sandbox.providers[entry["provider"]]
     name = entry["name"].lower()
-    if not valid_hostname(name):
+    if not provider.valid_name(name):
         raise ValueError(
             f"name: {entry['name']!r} is not a host name (letters, digits and hyphens, "
             "in two labels or more)"

@@ -55,16 +55,23 @@ def all_verified(clients, control):
 
 
 def dkim_missing(clients, control):
-    verify_all(control, each_provider(clients, control, "nodkim", omit=["dkim"]))
+    """Every record published but the DKIM ones (SES's three CNAMEs among them)."""
+    made = []
+    for provider in clients.drivers:
+        domain_id = clients.create(provider, f"nodkim.{provider}.example")
+        kinds = [r["kind"] for r in control.domain(provider, domain_id)["records"]]
+        control.publish(provider, domain_id, omit=[k for k in kinds if k.startswith("dkim")])
+        made.append((provider, domain_id))
+    verify_all(control, made)
 
 
 def spf_doubled(clients, control):
+    """A second SPF record beside the expected one, for the providers that ask for SPF."""
     made = each_provider(clients, control, "twospf")
     for provider, domain_id in made:
-        spf = next(
-            r for r in control.domain(provider, domain_id)["records"] if r["kind"].endswith("spf")
-        )
-        control.add_record(spf["name"], "TXT", "v=spf1 include:_spf.other-mail.example ~all")
+        records = control.domain(provider, domain_id)["records"]
+        for spf in [r for r in records if r["kind"].endswith("spf")][:1]:
+            control.add_record(spf["name"], "TXT", "v=spf1 include:_spf.other-mail.example ~all")
     verify_all(control, made)
 
 

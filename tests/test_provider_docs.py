@@ -41,6 +41,15 @@ SOURCES = {
             "domains/introduction",
         ],
     ),
+    "ses": (
+        "docs/ses.md",
+        [
+            "botocore/data/sesv2/2019-09-27/service-2.json",
+            "amazon-ses-developer-guide",
+            "managing-identities.md",
+            "anomalyco/sst/issues/4556",
+        ],
+    ),
 }
 
 

@@ -86,7 +86,7 @@ class Client:
             self.http.close()
 
     def create(self, name: str) -> str:
-        return self.kit.domain_id(self.call(self.kit.create, name=name).json())
+        return self.kit.domain_id(self.call(self.kit.create, name=name).json(), name)
 
     def touch(self, domain_id: str) -> None:
         if self.kit.get:

@@ -5,8 +5,9 @@ from .mailgun import Mailgun
 from .monite import Monite
 from .resend import Resend
 from .scaleway import Scaleway
+from .ses import Ses
 from .vortex import Vortex
 
-PROVIDERS = [Monite, AutoSend, Scaleway, Vortex, Mailgun, Resend]
+PROVIDERS = [Monite, AutoSend, Scaleway, Vortex, Mailgun, Resend, Ses]
 
 __all__ = ["PROVIDERS", "Monite"]

@@ -23,6 +23,7 @@ from http import HTTPStatus
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from .amazonses import mail_from_records
 from .base import MAX_HOSTNAME, RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
 from .kit import Kit, Op, Publish, Verify
 
@@ -33,7 +34,6 @@ DEFAULT_REGION = "us-east-1"
 MAIL_FROM_LABEL = "asend"
 DKIM_SELECTOR = "autosend"
 DKIM_BITS = 1024  # the documented key starts MIGfMA0..., the SPKI of a 1024-bit RSA key
-SPF_INCLUDE = "include:amazonses.com"
 DMARC_VALUE = "v=DMARC1; p=none;"
 # AutoSend API keys look like `as_...`; anything else is refused with 401.
 API_KEY = re.compile(r"^as_[A-Za-z0-9_-]+$")
@@ -174,17 +174,10 @@ class AutoSend(Provider):
         token = f"autosend-verify-{self.ids.hex(32)}"
         key = self.ids.rsa_public_key(DKIM_BITS)
         mail_from = f"{MAIL_FROM_LABEL}.{name}"
-        exchange = f"feedback-smtp.{region}.amazonses.com"
-        spf = f"v=spf1 {SPF_INCLUDE} ~all"
         return [
             RequiredRecord("ownership", "TXT", f"_autosend-verify.{name}", token, Rule.TOKEN),
             RequiredRecord("dkim", "TXT", f"{DKIM_SELECTOR}._domainkey.{name}", key, Rule.DKIM),
-            RequiredRecord(
-                "mail_from_mx", "MX", mail_from, exchange, Rule.MX, priority=10, level="recommended"
-            ),
-            RequiredRecord(
-                "mail_from_spf", "TXT", mail_from, spf, Rule.SPF, SPF_INCLUDE, level="recommended"
-            ),
+            *mail_from_records(mail_from, region, level="recommended"),
             RequiredRecord(
                 "dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC, level="recommended"
             ),

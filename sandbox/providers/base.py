@@ -158,6 +158,10 @@ class Provider:
         """Why a well-formed credential is refused (registered keys only), or None."""
         return self.sandbox.credentials.problem(self.name, key, secret, self.credential_name)
 
+    def valid_name(self, name: str) -> bool:
+        """Whether a domain of this name can exist here (scenarios check): a host name."""
+        return valid_hostname(name)
+
     def operation_ids(self) -> set[str]:
         """The operationIds of the provider's document (what HTTP faults can target)."""
         return documents.operation_ids(self.document)

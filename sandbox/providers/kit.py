@@ -68,6 +68,13 @@ class Verify:
 
 
 @dataclass(frozen=True)
+class Call:
+    """Make one more call of the provider's API, as a client would (SES's MAIL FROM setting)."""
+
+    op: Op
+
+
+@dataclass(frozen=True)
 class Delete:
     """Delete the domain through the provider's own API."""
 
@@ -79,7 +86,7 @@ class Fail:
     kind: str = "servfail"
 
 
-Step = Hold | Publish | Verify | Delete | Fail
+Step = Hold | Publish | Verify | Call | Delete | Fail
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,9 @@ class Kit:
     credential_headers: tuple[str, ...]  # where the credential travels (rate limits count it)
     create: Op
     list: Op
-    id_at: str  # where a create's answer keeps the new domain's id (a dotted path)
+    # Where a create's answer keeps the new domain's id (a dotted path); None when the API
+    # addresses a domain by its name and answers a create without an id (Amazon SES).
+    id_at: str | None
     status_at: str  # where a create's or get's answer keeps the domain's status
     errors_at: tuple[str, ...]  # where an error body keeps its message, in the order to try
     items_at: str  # where a list's answer keeps the domains ("" for the answer itself)
@@ -109,8 +118,9 @@ class Kit:
     # The query of the list page after `read` domains were read, if lists come in pages.
     page_query: Callable[[int], dict[str, Any]] | None = None
 
-    def domain_id(self, answer: Any) -> str:
-        return str(dig(answer, self.id_at))
+    def domain_id(self, answer: Any, name: str = "") -> str:
+        """The id of the domain a create answered (`name`: the domain it created)."""
+        return name.lower() if self.id_at is None else str(dig(answer, self.id_at))
 
     def status(self, answer: Any) -> Any:
         return dig(answer, self.status_at)

@@ -38,14 +38,13 @@ from datetime import timedelta
 
 from ..engine.clock import iso
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
+from .amazonses import SPF_INCLUDE, SPF_VALUE, dkim_cname
 from .base import Provider, ProviderError, off_loop, valid_hostname
 from .kit import Fail, Hold, Kit, Op, Publish, Verify
 
 # Domains per list page (`?start=` is an offset); Vortex does not document its page size.
 PAGE_SIZE = 20
 TOKEN_PREFIX = "_amazonses"
-DKIM_TARGET_SUFFIX = "dkim.amazonses.com"
-SPF_INCLUDE = "include:amazonses.com"
 DMARC_VALUE = "v=DMARC1; p=none;"
 NO_KEY = "(no key)"  # the scope of calls made without a key when keys are not required
 
@@ -195,17 +194,10 @@ class Vortex(Provider):
     def _records(self, name: str) -> list[RequiredRecord]:
         token = base64.b64encode(self.ids.random.getrandbits(256).to_bytes(32, "big")).decode()
         dkim = self.ids.token(32).lower()
-        spf = f"v=spf1 {SPF_INCLUDE} ~all"
         return [
             RequiredRecord("token", "TXT", f"{TOKEN_PREFIX}.{name}", token, Rule.TOKEN),
-            RequiredRecord(
-                "dkim",
-                "CNAME",
-                f"{dkim}._domainkey.{name}",
-                f"{dkim}.{DKIM_TARGET_SUFFIX}",
-                Rule.CNAME,
-            ),
-            RequiredRecord("spf", "TXT", name, spf, Rule.SPF, SPF_INCLUDE),
+            dkim_cname("dkim", dkim, name),
+            RequiredRecord("spf", "TXT", name, SPF_VALUE, Rule.SPF, SPF_INCLUDE),
             RequiredRecord("dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC),
         ]
 

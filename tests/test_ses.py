@@ -1,0 +1,722 @@
+"""Amazon SES API v2 email identities over real HTTP, then through boto3's own `sesv2` client:
+SES looks for the records by itself on the sandbox clock, and the records resolve in real DNS."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import boto3
+import dns.resolver
+import httpx
+import pytest
+from botocore.config import Config
+
+from sandbox.driver import Driver, reach
+from sandbox.engine.ids import _der, _der_int
+from sandbox.providers.ses import Ses, sigv4_header
+
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
+KEY_A, KEY_B = "AKIASANDBOXAAAAAAAAA", "AKIASANDBOXBBBBBBBBB"
+REGION = "eu-west-1"
+NAME = "example.com"
+WINDOW = 72 * 3600
+TOKEN = re.compile(r"^[a-z2-7]{32}$")
+START_EPOCH = 1767258000  # 2026-01-01T09:00:00Z, the control fixture's frozen instant
+
+
+class Ses2:
+    """A small SES v2 client over httpx, as an integration without boto3 would call it."""
+
+    def __init__(self, base: str, key: str = KEY_A, region: str = REGION):
+        self.base = base
+        self.headers = {"Authorization": sigv4_header(key, region)}
+
+    def call(self, method: str, path: str, body=None, **kwargs) -> httpx.Response:
+        return httpx.request(
+            method, self.base + path, json=body, headers=self.headers | kwargs.pop("headers", {}),
+            **kwargs,
+        )  # fmt: skip
+
+    def create(self, name: str = NAME, **extra) -> httpx.Response:
+        return self.call("POST", "/v2/email/identities", {"EmailIdentity": name} | extra)
+
+    def created(self, name: str = NAME, **extra) -> dict:
+        answer = self.create(name, **extra)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def get(self, name: str = NAME) -> httpx.Response:
+        return self.call("GET", f"/v2/email/identities/{name}")
+
+    def got(self, name: str = NAME) -> dict:
+        answer = self.get(name)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def put(self, name: str, what: str, body: dict) -> httpx.Response:
+        return self.call("PUT", f"/v2/email/identities/{name}/{what}", body)
+
+    def listed(self, **body) -> dict:
+        answer = self.call("POST", "/v2/email/list-identities", body)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+
+@pytest.fixture
+def ses(urls) -> Ses2:
+    return Ses2(urls["ses"])
+
+
+@pytest.fixture
+def resolver(server) -> dns.resolver.Resolver:
+    """A stub resolver asking the sandbox's DNS server, as any mail system would ask DNS."""
+    if hasattr(server, "sandbox"):
+        host, port = server.sandbox.dns.host, server.sandbox.dns.port
+    else:  # `serve --workers`: the banner's DNS address
+        host, port = server.served.dns[0], int(server.served.dns[1])
+    stub = dns.resolver.Resolver(configure=False)
+    stub.nameservers, stub.port, stub.lifetime = [host], port, 3
+    return stub
+
+
+def error_of(answer: httpx.Response) -> tuple[int, str, str]:
+    """(status, x-amzn-ErrorType, message): what botocore reads of an error."""
+    return answer.status_code, answer.headers.get("x-amzn-ErrorType"), answer.json()["message"]
+
+
+def status(ses: Ses2, name: str = NAME) -> tuple[str, str]:
+    got = ses.got(name)
+    return got["VerificationStatus"], got["DkimAttributes"]["Status"]
+
+
+def rsa_private_key(bits: int = 2048, pkcs8: bool = False) -> str:
+    """A base64 DER RSA private key of the right shape (the sandbox derives the public key from
+    the modulus and exponent; no signature is ever made with it)."""
+    modulus = (1 << (bits - 1)) | 0xF00D1 | 1
+    fields = [0, modulus, 65537, 3, 5, 7, 11, 13, 17]
+    pkcs1 = _der(0x30, b"".join(_der_int(v) for v in fields))
+    if pkcs8:
+        algorithm = _der(0x30, bytes.fromhex("06092a864886f70d0101010500"))
+        pkcs1 = _der(0x30, _der_int(0) + algorithm + _der(0x04, pkcs1))
+    return base64.b64encode(pkcs1).decode()
+
+
+# --- create, read, the records -----------------------------------------------------------------
+
+
+def test_create_answers_a_pending_domain_with_three_easy_dkim_tokens(ses):
+    answer = ses.create(Tags=[{"Key": "env", "Value": "test"}])
+    assert answer.status_code == 200, answer.text
+    assert re.fullmatch(r"[0-9a-f-]{36}", answer.headers["x-amzn-RequestId"])
+    created = answer.json()
+    assert list(created) == ["IdentityType", "VerifiedForSendingStatus", "DkimAttributes"]
+    assert created["IdentityType"] == "DOMAIN" and created["VerifiedForSendingStatus"] is False
+    dkim = created["DkimAttributes"]
+    assert dkim["SigningEnabled"] is True and dkim["Status"] == "PENDING"
+    assert len(dkim["Tokens"]) == 3 and len(set(dkim["Tokens"])) == 3
+    assert all(TOKEN.match(t) for t in dkim["Tokens"])
+    assert dkim["SigningHostedZone"] == "dkim.amazonses.com"
+    assert dkim["SigningAttributesOrigin"] == "AWS_SES"
+    assert dkim["LastKeyGenerationTimestamp"] == START_EPOCH
+
+
+def test_get_before_ses_looked_shows_every_field_an_empty_verification_info_and_no_mail_from(ses):
+    ses.created(Tags=[{"Key": "env", "Value": "test"}])
+    got = ses.got()
+    assert list(got) == [
+        "IdentityType",
+        "FeedbackForwardingStatus",
+        "VerifiedForSendingStatus",
+        "DkimAttributes",
+        "MailFromAttributes",
+        "Policies",
+        "Tags",
+        "VerificationStatus",
+        "VerificationInfo",
+    ]
+    assert got["VerificationStatus"] == "PENDING" and got["VerificationInfo"] == {}
+    assert got["MailFromAttributes"] == {"BehaviorOnMxFailure": "USE_DEFAULT_VALUE"}
+    assert got["Tags"] == [{"Key": "env", "Value": "test"}] and got["Policies"] == {}
+
+
+def test_same_seed_same_tokens(ses, control):
+    first = ses.created()["DkimAttributes"]["Tokens"]
+    control.reset(seed=4242)
+    control.freeze(at="2026-01-01T09:00:00Z")
+    assert ses.created()["DkimAttributes"]["Tokens"] == first
+
+
+def test_published_cnames_resolve_in_dns_and_ses_first_look_after_five_minutes_verifies(
+    ses, control, resolver
+):
+    tokens = ses.created()["DkimAttributes"]["Tokens"]
+    published = control.publish("ses", NAME)
+    assert [p["kind"] for p in published] == ["dkim_1", "dkim_2", "dkim_3"]
+    for token in tokens:
+        answer = resolver.resolve(f"{token}._domainkey.{NAME}", "CNAME")
+        assert answer[0].target.to_text() == f"{token}.dkim.amazonses.com."
+
+    control.advance(299)
+    assert status(ses) == ("PENDING", "PENDING")
+    control.advance(1)
+    got = ses.got()
+    assert got["VerificationStatus"] == got["DkimAttributes"]["Status"] == "SUCCESS"
+    assert got["VerifiedForSendingStatus"] is True
+    assert got["VerificationInfo"] == {
+        "LastCheckedTimestamp": START_EPOCH + 300,
+        "LastSuccessTimestamp": START_EPOCH + 300,
+    }
+    asked = {(q["name"], q["type"]) for q in control.queries()}
+    assert (f"{tokens[0]}._domainkey.{NAME}", "CNAME") in asked
+    [listed] = ses.listed()["EmailIdentities"]
+    assert listed == {
+        "IdentityType": "DOMAIN",
+        "IdentityName": NAME,
+        "SendingEnabled": True,
+        "VerificationStatus": "SUCCESS",
+    }
+
+
+def test_two_of_the_three_cnames_are_not_enough(ses, control):
+    ses.created()
+    control.publish("ses", NAME, omit=["dkim_3"])
+    control.advance(3600)
+    got = ses.got()
+    assert got["VerificationStatus"] == "PENDING"
+    assert got["VerificationInfo"]["ErrorType"] == "HOST_NOT_FOUND"
+    assert "LastSuccessTimestamp" not in got["VerificationInfo"]
+
+
+def test_a_wrong_cname_reads_invalid_value(ses, control):
+    ses.created()
+    control.publish("ses", NAME, corrupt=["dkim_1"])
+    control.advance(300)
+    assert ses.got()["VerificationInfo"]["ErrorType"] == "INVALID_VALUE"
+    view = control.domain("ses", NAME)
+    result = next(r["result"] for r in view["records"] if r["kind"] == "dkim_1")
+    assert result["outcome"] == "invalid" and "wrong-target" in result["reason"]
+
+
+def test_records_never_published_fail_the_domain_72_hours_after_create(ses, control):
+    ses.created()
+    control.advance(WINDOW - 1)
+    assert status(ses) == ("PENDING", "PENDING")
+    control.advance(1)
+    assert status(ses) == ("FAILED", "FAILED")
+    assert control.domain("ses", NAME)["next_step_at"] is None  # SES no longer looks
+    control.publish("ses", NAME)
+    control.advance(86400)
+    assert status(ses) == ("FAILED", "FAILED")
+
+
+def test_a_failed_domain_searches_again_after_put_dkim_signing_attributes(ses, control):
+    tokens = ses.created()["DkimAttributes"]["Tokens"]
+    control.advance(WINDOW)
+    answer = ses.put(NAME, "dkim/signing", {"SigningAttributesOrigin": "AWS_SES"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "DkimStatus": "PENDING",
+        "DkimTokens": tokens,
+        "SigningHostedZone": "dkim.amazonses.com",
+    }
+    control.publish("ses", NAME)
+    control.advance(300)
+    assert status(ses) == ("SUCCESS", "SUCCESS")
+
+
+def test_a_verified_domain_losing_a_record_goes_temporary_failure_then_failed_72_hours_later(
+    ses, control
+):
+    ses.created()
+    control.publish("ses", NAME)
+    control.advance(300)
+    control.publish("ses", NAME, omit=["dkim_2"])  # the record disappears
+    control.advance(86400)  # SES's next look at a verified identity
+    assert status(ses) == ("TEMPORARY_FAILURE", "TEMPORARY_FAILURE")
+    got = ses.got()
+    assert got["VerifiedForSendingStatus"] is False
+    assert got["VerificationInfo"]["LastSuccessTimestamp"] == START_EPOCH + 300
+    control.advance(WINDOW - 1)
+    assert status(ses) == ("TEMPORARY_FAILURE", "TEMPORARY_FAILURE")
+    control.advance(1)
+    assert status(ses) == ("FAILED", "FAILED")
+
+
+def test_temporary_failure_back_to_success_when_the_record_returns(ses, control):
+    ses.created()
+    control.publish("ses", NAME)
+    control.verify("ses", NAME)  # SES looks now
+    control.publish("ses", NAME, corrupt=["dkim_1"])
+    assert control.verify("ses", NAME)["status"] == "TEMPORARY_FAILURE"
+    control.publish("ses", NAME)
+    control.advance(300)  # the first of the backing-off looks
+    assert status(ses) == ("SUCCESS", "SUCCESS")
+
+
+def test_a_dns_outage_leaves_a_pending_domain_pending_and_a_verified_one_temporarily_failed(
+    ses, control
+):
+    ses.created()
+    ses.created("other.example")
+    control.publish("ses", NAME)
+    control.publish("ses", "other.example")
+    control.verify("ses", NAME)
+    control.add_fault(f"*.{NAME}", "servfail")
+    control.add_fault("*.other.example", "servfail")
+    control.verify("ses", NAME)
+    control.verify("ses", "other.example")
+    assert status(ses) == ("TEMPORARY_FAILURE", "TEMPORARY_FAILURE")
+    pending = ses.got("other.example")
+    assert pending["VerificationStatus"] == "PENDING"
+    assert pending["VerificationInfo"]["ErrorType"] == "DNS_SERVER_ERROR"
+    control.clear_faults()
+    control.advance(300)
+    assert status(ses) == ("SUCCESS", "SUCCESS")
+    assert status(ses, "other.example") == ("SUCCESS", "SUCCESS")
+
+
+# --- MAIL FROM ----------------------------------------------------------------------------------
+
+
+def test_mail_from_follows_its_single_mx(ses, control, resolver):
+    ses.created()
+    answer = ses.put(NAME, "mail-from", {"MailFromDomain": f"mail.{NAME}"})
+    assert answer.status_code == 200 and answer.json() == {}
+    assert ses.got()["MailFromAttributes"] == {
+        "MailFromDomain": f"mail.{NAME}",
+        "MailFromDomainStatus": "PENDING",
+        "BehaviorOnMxFailure": "USE_DEFAULT_VALUE",
+    }
+    published = {p["kind"]: p for p in control.publish("ses", NAME, omit=["dkim_1"])}
+    assert published["mail_from_mx"]["value"] == f"10 feedback-smtp.{REGION}.amazonses.com"
+    assert published["mail_from_spf"]["value"] == "v=spf1 include:amazonses.com ~all"
+    [mx] = resolver.resolve(f"mail.{NAME}", "MX")
+    assert mx.exchange.to_text() == f"feedback-smtp.{REGION}.amazonses.com."
+    control.advance(300)
+    got = ses.got()
+    assert got["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
+    assert got["VerificationStatus"] == "PENDING"  # DKIM is still missing a record
+
+
+def test_a_second_mx_at_the_mail_from_domain_fails_it_72_hours_later(ses, control):
+    ses.created()
+    ses.put(NAME, "mail-from", {"MailFromDomain": f"bounce.{NAME}", "BehaviorOnMxFailure": "REJECT_MESSAGE"})  # fmt: skip
+    control.publish("ses", NAME)
+    control.add_record(f"bounce.{NAME}", "MX", "20 mx.other-mail.example")
+    control.advance(300)
+    got = ses.got()
+    assert got["VerificationStatus"] == "SUCCESS"
+    assert got["MailFromAttributes"]["MailFromDomainStatus"] == "PENDING"
+    assert got["MailFromAttributes"]["BehaviorOnMxFailure"] == "REJECT_MESSAGE"
+    mx = next(r for r in control.domain("ses", NAME)["records"] if r["kind"] == "mail_from_mx")
+    assert "exactly one" in mx["result"]["reason"]
+    control.advance(WINDOW)
+    assert ses.got()["MailFromAttributes"]["MailFromDomainStatus"] == "FAILED"
+
+
+def test_a_verified_mail_from_losing_its_mx_is_temporary_failure(ses, control):
+    ses.created()
+    ses.put(NAME, "mail-from", {"MailFromDomain": f"mail.{NAME}"})
+    control.publish("ses", NAME)
+    control.verify("ses", NAME)
+    control.remove_records(f"mail.{NAME}", "MX")
+    control.verify("ses", NAME)
+    mail_from = ses.got()["MailFromAttributes"]
+    assert mail_from["MailFromDomainStatus"] == "TEMPORARY_FAILURE"
+
+
+def test_mail_from_must_be_a_subdomain_and_can_be_removed(ses):
+    ses.created()
+    code = error_of(ses.put(NAME, "mail-from", {"MailFromDomain": "mail.elsewhere.example"}))
+    assert code[:2] == (400, "BadRequestException") and "subdomain of example.com" in code[2]
+    ses.put(NAME, "mail-from", {"MailFromDomain": f"mail.{NAME}"})
+    assert ses.put(NAME, "mail-from", {}).status_code == 200
+    assert ses.got()["MailFromAttributes"] == {"BehaviorOnMxFailure": "USE_DEFAULT_VALUE"}
+
+
+# --- DKIM: signing on/off, BYODKIM ----------------------------------------------------------------
+
+
+def test_put_dkim_attributes_turns_signing_off_and_on(ses):
+    ses.created()
+    assert ses.put(NAME, "dkim", {"SigningEnabled": False}).json() == {}
+    assert ses.got()["DkimAttributes"]["SigningEnabled"] is False
+    ses.put(NAME, "dkim", {"SigningEnabled": True})
+    assert ses.got()["DkimAttributes"]["SigningEnabled"] is True
+
+
+def test_put_dkim_attributes_on_an_unknown_identity_is_ses_own_bad_request(ses):
+    assert error_of(ses.put("nowhere.example", "dkim", {"SigningEnabled": True})) == (
+        400,
+        "BadRequestException",
+        "Domain nowhere.example is not verified for DKIM signing.",
+    )
+
+
+@pytest.mark.parametrize("pkcs8", [False, True])
+def test_bring_your_own_dkim_publishes_the_public_key_at_the_selector(
+    ses, control, resolver, pkcs8
+):
+    key = rsa_private_key(2048, pkcs8)
+    signing = {"DomainSigningSelector": "sel1", "DomainSigningPrivateKey": key}
+    created = ses.created(DkimSigningAttributes=signing)
+    dkim = created["DkimAttributes"]
+    assert dkim["Tokens"] == ["sel1"] and dkim["SigningAttributesOrigin"] == "EXTERNAL"
+    assert dkim["CurrentSigningKeyLength"] == "RSA_2048_BIT" and "SigningHostedZone" not in dkim
+    [published] = control.publish("ses", NAME)
+    assert published["kind"] == "byodkim" and published["name"] == f"sel1._domainkey.{NAME}"
+    public = published["value"].removeprefix("p=")
+    assert base64.b64decode(public).startswith(b"\x30\x82")  # a DER SubjectPublicKeyInfo
+    txt = resolver.resolve(f"sel1._domainkey.{NAME}", "TXT")
+    assert b"".join(txt[0].strings).decode() == f"p={public}"
+    control.advance(300)
+    assert status(ses) == ("SUCCESS", "SUCCESS")
+
+
+def test_switching_from_byodkim_to_easy_dkim_gives_new_tokens_and_a_new_search(ses, control):
+    ses.created()
+    signing = {"DomainSigningSelector": "s2", "DomainSigningPrivateKey": rsa_private_key(1024)}
+    answer = ses.put(NAME, "dkim/signing", {"SigningAttributesOrigin": "EXTERNAL", "SigningAttributes": signing})  # fmt: skip
+    assert answer.json() == {"DkimStatus": "PENDING", "DkimTokens": ["s2"]}
+    assert [r["kind"] for r in control.domain("ses", NAME)["records"]] == ["byodkim"]
+    answer = ses.put(NAME, "dkim/signing", {"SigningAttributesOrigin": "AWS_SES"}).json()
+    assert len(answer["DkimTokens"]) == 3 and answer["DkimStatus"] == "PENDING"
+    assert ses.got()["DkimAttributes"]["SigningAttributesOrigin"] == "AWS_SES"
+
+
+@pytest.mark.parametrize(
+    ("signing", "field"),
+    [
+        ({"DomainSigningSelector": "s", "DomainSigningPrivateKey": "AAAA"}, "private key"),
+        ({"DomainSigningSelector": "s"}, "DomainSigningPrivateKey"),
+        ({"DomainSigningPrivateKey": rsa_private_key()}, "DomainSigningSelector"),
+        ({"DomainSigningAttributesOrigin": "AWS_SES_US_EAST_1"}, "replication"),
+    ],
+)
+def test_bad_dkim_signing_attributes_are_bad_requests(ses, signing, field):
+    code, error_type, message = error_of(ses.create(DkimSigningAttributes=signing))
+    assert (code, error_type) == (400, "BadRequestException") and field in message
+    assert ses.get().status_code == 404
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def test_creating_an_identity_twice_is_already_exists(ses):
+    ses.created()
+    assert error_of(ses.create()) == (
+        400,
+        "AlreadyExistsException",
+        "Email identity example.com already exist.",
+    )
+
+
+def test_unknown_identities_are_not_found_for_get_delete_and_dkim_signing(ses):
+    for answer in (
+        ses.get("nowhere.example"),
+        ses.call("DELETE", "/v2/email/identities/nowhere.example"),
+        ses.put("nowhere.example", "dkim/signing", {"SigningAttributesOrigin": "AWS_SES"}),
+    ):
+        assert error_of(answer) == (
+            404,
+            "NotFoundException",
+            "Email identity nowhere.example does not exist.",
+        )
+    status_code, error_type, _ = error_of(ses.put("nowhere.example", "mail-from", {}))
+    assert (status_code, error_type) == (400, "BadRequestException")
+
+
+def test_delete_forgets_the_identity(ses, control):
+    ses.created()
+    answer = ses.call("DELETE", f"/v2/email/identities/{NAME}")
+    assert answer.status_code == 200 and answer.json() == {}
+    assert ses.get().status_code == 404
+    assert control.domains("ses") == []
+
+
+def test_the_identity_limit_is_limit_exceeded(ses, control):
+    control.settings("ses", max_identities=1)
+    ses.created()
+    assert error_of(ses.create("second.example"))[:2] == (400, "LimitExceededException")
+
+
+def test_an_injected_429_is_too_many_requests(ses, control):
+    control.add_http_fault("ses", operation="GetEmailIdentity", status=429, count=1)
+    assert error_of(ses.get())[:2] == (429, "TooManyRequestsException")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"EmailIdentity": "https://example.com/"}, "EmailIdentity"),
+        ({"EmailIdentity": "example.com", "Colour": "blue"}, "Colour"),
+        ({"EmailIdentity": "example.com", "Tags": [{"Key": "aws:x", "Value": ""}]}, "aws:"),
+        ({}, "EmailIdentity"),
+    ],
+)
+def test_invalid_input_is_bad_request_naming_the_field(ses, control, body, field):
+    with control.expecting_errors():
+        answer = ses.call("POST", "/v2/email/identities", body)
+    code, error_type, message = error_of(answer)
+    assert (code, error_type) == (400, "BadRequestException") and field in message
+
+
+def test_a_configuration_set_that_does_not_exist_is_not_found(ses):
+    code, error_type, message = error_of(ses.create(ConfigurationSetName="my-set"))
+    assert (code, error_type) == (404, "NotFoundException") and "my-set" in message
+
+
+def test_requests_without_sigv4_are_refused_and_malformed_ones_are_incomplete(ses, control):
+    with control.expecting_errors():
+        unsigned = httpx.get(ses.base + "/v2/email/identities/example.com")
+        bearer = httpx.get(
+            ses.base + "/v2/email/identities/example.com", headers={"Authorization": "Bearer x"}
+        )
+    assert error_of(unsigned) == (401, "MissingAuthenticationTokenException", "Missing Authentication Token")  # fmt: skip
+    assert error_of(bearer)[:2] == (401, "MissingAuthenticationTokenException")
+    malformed = ses.call(
+        "GET",
+        "/v2/email/identities/example.com",
+        headers={"Authorization": "AWS4-HMAC-SHA256 Credential=AKID"},
+    )
+    assert error_of(malformed)[:2] == (400, "IncompleteSignatureException")
+
+
+def test_registered_access_keys_only_once_some_are_registered(ses, control, urls):
+    control.register_credential("ses", KEY_B)
+    assert error_of(ses.create())[:2] == (403, "UnrecognizedClientException")
+    assert Ses2(urls["ses"], KEY_B).create().status_code == 200
+
+
+# --- accounts and regions ---------------------------------------------------------------------
+
+
+def test_identities_are_kept_per_account_and_region(ses, control, urls):
+    ses.created()
+    other_region = Ses2(urls["ses"], KEY_A, "us-east-2")
+    other_account = Ses2(urls["ses"], KEY_B)
+    assert other_region.get().status_code == 404 and other_account.get().status_code == 404
+    tokens = other_account.created()["DkimAttributes"]["Tokens"]
+    assert tokens != ses.got()["DkimAttributes"]["Tokens"]
+    ids = sorted(d["id"] for d in control.domains("ses"))
+    assert ids[0] == NAME and re.fullmatch(r"ses-[0-9a-f]{20}", ids[1])
+    assert other_region.listed()["EmailIdentities"] == []
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+
+def test_both_list_routes_page_with_next_token(ses, urls):
+    for n in range(3):
+        ses.created(f"d{n}.example")
+    first = ses.listed(PageSize=2)
+    assert [i["IdentityName"] for i in first["EmailIdentities"]] == ["d0.example", "d1.example"]
+    second = ses.listed(PageSize=2, NextToken=first["NextToken"])
+    assert [i["IdentityName"] for i in second["EmailIdentities"]] == ["d2.example"]
+    assert "NextToken" not in second
+    old = ses.call("GET", "/v2/email/identities", params={"PageSize": 2})
+    assert old.status_code == 200 and old.json() == first
+    after = ses.call("GET", "/v2/email/identities", params={"NextToken": first["NextToken"]})
+    assert after.json() == second
+
+
+def test_list_filters_by_name_type_and_status(ses, control):
+    ses.created("alpha.example")
+    ses.created("beta.example")
+    ses.created("ops@alpha.example")
+    control.publish("ses", "beta.example")
+    control.advance(300)
+
+    def names(**filters):
+        return [i["IdentityName"] for i in ses.listed(Filter=filters)["EmailIdentities"]]
+
+    assert names(IDENTITY_NAME_CONTAINS="alpha") == ["alpha.example", "ops@alpha.example"]
+    assert names(IDENTITY_TYPE="EMAIL_ADDRESS") == ["ops@alpha.example"]
+    assert names(VERIFICATION_STATUS="SUCCESS") == ["beta.example"]
+
+
+def test_a_next_token_never_issued_is_a_bad_request(ses):
+    answer = ses.call("POST", "/v2/email/list-identities", {"NextToken": "bogus"})
+    assert error_of(answer) == (400, "BadRequestException", "Invalid NextToken")
+
+
+# --- email-address identities -------------------------------------------------------------------
+
+
+def test_an_email_address_identity_has_no_dkim_started_and_is_verified_by_its_link(ses, control):
+    created = ses.created("Ops@Example.com")
+    assert created["IdentityType"] == "EMAIL_ADDRESS"
+    assert created["DkimAttributes"] == {"SigningEnabled": False, "Status": "NOT_STARTED"}
+    got = ses.call("GET", "/v2/email/identities/ops%40example.com").json()
+    assert got["VerificationStatus"] == "PENDING"
+    control.verify("ses", "ops@example.com")  # the verification link is clicked
+    assert ses.got("ops@example.com")["VerificationStatus"] == "SUCCESS"
+    code = error_of(ses.put("ops@example.com", "dkim", {"SigningEnabled": True}))
+    assert code == (400, "BadRequestException", "Domain example.com is not verified for DKIM signing.")  # fmt: skip
+
+
+def test_an_unclicked_verification_link_fails_after_24_hours(ses, control):
+    ses.created("ops@example.com")
+    control.advance(86400 - 1)
+    assert ses.got("ops@example.com")["VerificationStatus"] == "PENDING"
+    control.advance(1)
+    assert ses.got("ops@example.com")["VerificationStatus"] == "FAILED"
+
+
+# --- every state on demand, through the kit, and in the client report -------------------------
+
+
+@pytest.mark.parametrize("situation", list(Ses.kit.states))
+def test_each_state_is_reached_through_the_kit(urls, control, situation):
+    with httpx.Client() as http:
+        driver = Driver(http, urls["server"], Ses)
+        domain_id = reach(
+            driver, control, situation, f"{situation.lower().replace('_', '-')}.example"
+        )
+        answer = driver.call(Ses.kit.get, domain_id)
+    assert Ses.kit.status(answer.json()) == situation
+    assert control.settings("ses")["recheck_window_seconds"] == WINDOW  # put back
+
+
+def test_the_client_report_counts_each_status_under_its_field(ses, control):
+    control.clear_report()
+    ses.created()
+    ses.put(NAME, "mail-from", {"MailFromDomain": f"mail.{NAME}"})
+    control.publish("ses", NAME)
+    control.advance(300)
+    reached = control.report()["providers"]["ses"]["states_reached"]
+    for word in (
+        "VerificationStatus=PENDING",
+        "VerificationStatus=SUCCESS",
+        "DkimAttributes.Status=SUCCESS",
+        "MailFromDomainStatus=PENDING",
+        "MailFromDomainStatus=SUCCESS",
+    ):
+        assert word in reached
+    assert "VerificationStatus=FAILED" not in reached
+
+
+# --- the official SDK: boto3's sesv2 client, unchanged ------------------------------------------
+
+
+def boto3_ses(urls, key: str = KEY_A, attempts: int = 3):
+    return boto3.client(
+        "sesv2",
+        endpoint_url=urls["ses"],
+        region_name=REGION,
+        aws_access_key_id=key,
+        aws_secret_access_key="sandbox-secret",
+        config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
+    )
+
+
+def test_boto3_create_publish_advance_verified_list_delete(urls, control, resolver):
+    client = boto3_ses(urls)
+    created = client.create_email_identity(
+        EmailIdentity=NAME, Tags=[{"Key": "env", "Value": "test"}]
+    )
+    assert created["IdentityType"] == "DOMAIN"
+    assert created["DkimAttributes"]["Status"] == "PENDING"
+    zone = created["DkimAttributes"]["SigningHostedZone"]
+    expected = {(f"{t}._domainkey.{NAME}", f"{t}.{zone}") for t in created["DkimAttributes"]["Tokens"]}  # fmt: skip
+    client.put_email_identity_mail_from_attributes(
+        EmailIdentity=NAME, MailFromDomain=f"mail.{NAME}", BehaviorOnMxFailure="USE_DEFAULT_VALUE"
+    )
+
+    published = control.publish("ses", NAME)
+    assert {(p["name"], p["value"]) for p in published if p["type"] == "CNAME"} == expected
+    for name, target in expected:
+        assert resolver.resolve(name, "CNAME")[0].target.to_text() == target + "."
+    control.advance(300)
+
+    got = client.get_email_identity(EmailIdentity=NAME)
+    assert got["VerificationStatus"] == "SUCCESS" and got["VerifiedForSendingStatus"] is True
+    assert got["DkimAttributes"]["Status"] == "SUCCESS"
+    assert got["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
+    checked = got["VerificationInfo"]["LastCheckedTimestamp"]
+    assert checked.timestamp() == START_EPOCH + 300  # an epoch number, parsed to a datetime
+    assert re.fullmatch(r"[0-9a-f-]{36}", got["ResponseMetadata"]["RequestId"])
+
+    names = [i["IdentityName"] for i in client.list_email_identities(PageSize=100)["EmailIdentities"]]  # fmt: skip
+    assert names == [NAME]
+    client.delete_email_identity(EmailIdentity=NAME)
+    with pytest.raises(client.exceptions.NotFoundException):
+        client.get_email_identity(EmailIdentity=NAME)
+
+
+def test_boto3_raises_each_named_exception(urls, control):
+    client = boto3_ses(urls, attempts=1)
+    client.create_email_identity(EmailIdentity=NAME)
+    with pytest.raises(client.exceptions.AlreadyExistsException):
+        client.create_email_identity(EmailIdentity=NAME)
+    with pytest.raises(client.exceptions.NotFoundException):
+        client.delete_email_identity(EmailIdentity="nowhere.example")
+    with pytest.raises(client.exceptions.BadRequestException):
+        client.put_email_identity_mail_from_attributes(
+            EmailIdentity=NAME, MailFromDomain="mail.elsewhere.example"
+        )
+    control.settings("ses", max_identities=1)
+    with pytest.raises(client.exceptions.LimitExceededException):
+        client.create_email_identity(EmailIdentity="second.example")
+    control.add_http_fault("ses", operation="GetEmailIdentity", status=429, count=1)
+    with pytest.raises(client.exceptions.TooManyRequestsException):
+        client.get_email_identity(EmailIdentity=NAME)
+
+
+def test_boto3_retries_a_throttled_call_and_succeeds(urls, control):
+    client = boto3_ses(urls)  # standard mode: three attempts
+    client.create_email_identity(EmailIdentity=NAME)
+    control.add_http_fault("ses", operation="GetEmailIdentity", status=429, count=2)
+    got = client.get_email_identity(EmailIdentity=NAME)
+    assert got["ResponseMetadata"]["RetryAttempts"] == 2
+
+
+def test_boto3_byodkim_and_dkim_attributes(urls, control):
+    client = boto3_ses(urls)
+    created = client.create_email_identity(
+        EmailIdentity=NAME,
+        DkimSigningAttributes={
+            "DomainSigningSelector": "sel",
+            "DomainSigningPrivateKey": rsa_private_key(1024),
+        },
+    )
+    assert created["DkimAttributes"]["Tokens"] == ["sel"]
+    control.publish("ses", NAME)
+    control.advance(300)
+    client.put_email_identity_dkim_attributes(EmailIdentity=NAME, SigningEnabled=False)
+    dkim = client.get_email_identity(EmailIdentity=NAME)["DkimAttributes"]
+    assert dkim["Status"] == "SUCCESS" and dkim["SigningEnabled"] is False
+    assert dkim["CurrentSigningKeyLength"] == "RSA_1024_BIT"
+    switched = client.put_email_identity_dkim_signing_attributes(
+        EmailIdentity=NAME, SigningAttributesOrigin="AWS_SES"
+    )
+    assert switched["DkimStatus"] == "PENDING" and len(switched["DkimTokens"]) == 3
+
+
+def test_boto3_email_address_identity_with_an_at_sign_in_the_path(urls, control):
+    client = boto3_ses(urls)
+    client.create_email_identity(EmailIdentity="ops@example.com")
+    got = client.get_email_identity(EmailIdentity="ops@example.com")
+    assert got["IdentityType"] == "EMAIL_ADDRESS"
+    assert got["DkimAttributes"]["Status"] == "NOT_STARTED"
+    client.delete_email_identity(EmailIdentity="ops@example.com")
+    assert control.domains("ses") == []
+
+
+def test_a_scenario_keeps_domains_and_addresses_and_ses_goes_on_looking_after_a_load(ses, control):
+    ses.created()
+    ses.created("ops@example.com")
+    ses.put(NAME, "mail-from", {"MailFromDomain": f"mail.{NAME}"})
+    control.publish("ses", NAME)
+    text = control.export_scenario()
+    control.reset(seed=1)
+    control.load_scenario(text)
+    assert control.export_scenario() == text
+    control.advance(300)
+    got = ses.got()
+    assert got["VerificationStatus"] == "SUCCESS"
+    assert got["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
+    assert ses.got("ops@example.com")["VerificationStatus"] == "PENDING"
