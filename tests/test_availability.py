@@ -208,6 +208,7 @@ def test_a_kill_9_of_a_workers_serve_leaves_nothing_in_the_temporary_folder():
     before = set(Path("/tmp").glob("domainsandbox-*"))
     served = Served("--workers", "2")
     workers = served.worker_pids()
+    assert len(workers) == 2
     listening = world_sockets(served.process.pid)  # without a file
     served.process.kill()
     served.process.wait(timeout=10)

@@ -12,6 +12,8 @@ import pytest
 from fake_dns import Faults
 from tests.fake_dns_helpers import answer_texts, ask, dig, fresh, rcode, soa_owner, txt_values
 
+from .helpers import wait_for
+
 
 @pytest.fixture
 def fake(dns_server):
@@ -101,7 +103,7 @@ def test_delayed_query_does_not_hold_up_other_clients(fake):
 
     thread = threading.Thread(target=slow_client)
     thread.start()
-    time.sleep(0.05)
+    wait_for(lambda: len(fake.faults) == 0, seconds=5)  # the slow query took the delay
     assert txt_values(ask(fake, "_dmarc.example.com", "TXT")) == ["v=DMARC1; p=none"]
     assert thread.is_alive()  # answered while the other query was still being delayed
     thread.join()

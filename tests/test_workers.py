@@ -216,6 +216,7 @@ def test_a_signal_stops_every_worker_then_the_world(signum):
 def test_ctrl_c_stops_serve_even_when_started_as_a_background_job(workers):
     served = Served("--workers", workers, sigint_ignored=True)
     workers_pids = served.worker_pids()
+    assert len(workers_pids) == (0 if workers == "1" else int(workers))  # one process: none
     code, out = served.stop()  # SIGINT
     assert code == 0 and "domainsandbox: stopped" in out
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers_pids)
@@ -224,6 +225,7 @@ def test_ctrl_c_stops_serve_even_when_started_as_a_background_job(workers):
 def test_workers_stop_by_themselves_when_the_serving_process_is_killed():
     served = Served("--workers", "2")
     workers = served.worker_pids()
+    assert len(workers) == 2
     served.process.kill()
     served.process.wait(timeout=10)
     wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), seconds=15)

@@ -19,12 +19,21 @@ Choices where AutoSend's docs are silent (listed in docs/autosend.md):
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from http import HTTPStatus
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from .amazonses import mail_from_records
-from .base import MAX_HOSTNAME, RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
+from .base import (
+    MAX_HOSTNAME,
+    RECHECK_DEFAULTS,
+    Provider,
+    ProviderError,
+    RecheckAttrs,
+    off_loop,
+    valid_hostname,
+)
 from .kit import Kit, Op, Publish, Verify
 
 # The regions the docs name; the project's primary region when `regionKey` is omitted.
@@ -75,6 +84,15 @@ _REFUSED_VALUE = re.compile(
 _UNEXPECTED = re.compile(r"Additional properties are not allowed \('([^']+)' was unexpected\)")
 VERIFY_MESSAGE = "Domain verification status updated"
 DELETE_MESSAGE = "Domain deleted successfully"
+
+
+class Attrs(RecheckAttrs, total=False):
+    """What AutoSend keeps per domain (Domain.attrs)."""
+
+    region: str
+    flags: dict[str, bool]  # the capability flags of its answer, by name
+    in_progress: bool  # a verify's check is under way
+    verified_at: datetime | None
 
 
 class AutoSend(Provider):
@@ -247,10 +265,12 @@ class AutoSend(Provider):
                 name,
                 project,
                 PENDING_CONFIGURATION,
-                region=region,
-                flags=dict.fromkeys(FLAGS, False),
-                in_progress=False,
-                verified_at=None,
+                Attrs(
+                    region=region,
+                    flags=dict.fromkeys(FLAGS, False),
+                    in_progress=False,
+                    verified_at=None,
+                ),
             )
             domain.records = self._records(domain.name, region)
             self.store.add(domain)

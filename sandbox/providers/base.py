@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypedDict
 
 from .. import documents
 from ..engine.clock import Clock
@@ -19,6 +19,13 @@ from ..errors import ProviderError
 from .kit import Kit
 
 __all__ = ["Provider", "ProviderError", "Services", "off_loop", "valid_hostname"]
+
+
+class RecheckAttrs(TypedDict, total=False):
+    """What open_rechecks/plan_recheck keep in a domain's attrs."""
+
+    recheck_until: datetime  # no re-check is planned past it
+    recheck_interval: float  # seconds to the next one, doubling up to recheck_max_seconds
 
 
 class Services(Protocol):
@@ -208,9 +215,14 @@ class Provider:
             )
         return domain
 
-    def new_domain(self, domain_id: str, name: str, owner: str, status: str, **attrs) -> Domain:
+    def new_domain(
+        self, domain_id: str, name: str, owner: str, status: str, attrs: Mapping[str, Any]
+    ) -> Domain:
+        """A new domain in `status`; `attrs`: the provider's own fields (its `Attrs`)."""
         now = self.now()
-        domain = Domain(self.name, domain_id, name.lower(), owner, now, now, status, attrs=attrs)
+        domain = Domain(
+            self.name, domain_id, name.lower(), owner, now, now, status, attrs=dict(attrs)
+        )
         domain.timeline.append({"at": now, "status": status})
         self.note_states(domain)
         return domain

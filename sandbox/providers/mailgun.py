@@ -38,7 +38,7 @@ from email.utils import format_datetime
 
 from ..engine.records import Domain
 from . import mailgun_records
-from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop
+from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs, off_loop
 from .kit import Kit, Op, Publish, Verify
 
 UNVERIFIED, ACTIVE, DISABLED = "unverified", "active", "disabled"
@@ -94,6 +94,25 @@ UPDATABLE = (
 
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
 _SUFFIX = re.compile(r" - '[^']+'$")
+
+
+class Attrs(RecheckAttrs, total=False):
+    """What Mailgun keeps per domain (Domain.attrs), besides its settings (SETTINGS' names)."""
+
+    mailgun_id: str
+    dkim_host: str  # where the DKIM record goes
+    disabled: dict | None  # why and since when the domain is disabled
+    mailfrom_host: str
+    archive_to: str
+    require_tls: bool
+    skip_verification: bool
+    spam_action: str
+    use_automatic_sender_security: bool
+    web_prefix: str
+    web_scheme: str
+    wildcard: bool
+    encrypt_incoming_message: bool
+    message_ttl: int
 
 
 class Mailgun(Provider):
@@ -303,10 +322,7 @@ class Mailgun(Provider):
                 name,
                 account,
                 UNVERIFIED,
-                mailgun_id=self.ids.hex(24),
-                dkim_host=dkim_host,
-                disabled=None,
-                **fields,
+                Attrs(mailgun_id=self.ids.hex(24), dkim_host=dkim_host, disabled=None, **fields),
             )
             domain.records = mailgun_records.records(
                 self.ids,

@@ -35,6 +35,7 @@ import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 from ..engine.clock import is_calendar_date, iso
 from ..engine.records import Domain, RequiredRecord
@@ -47,6 +48,13 @@ TOKEN_LIFETIME_SECONDS = 86400
 MAILGUN_REGION = "eu"
 
 WAITING, VERIFIED = "waiting_to_be_verified", "verified"
+
+
+class Attrs(TypedDict, total=False):
+    """What Monite keeps per domain (Domain.attrs)."""
+
+    dedicated_ip: str  # the IPv4 address its answer shows
+    sent: str  # the name as the client wrote it, where it differs from the lower-cased one
 
 
 class Monite(Provider):
@@ -254,9 +262,9 @@ class Monite(Provider):
             if self.store.find_name(self.name, name) is not None:
                 raise ProviderError(409, f"Domain {name.lower()} already exists")
             as_sent = {"sent": name} if name != name.lower() else {}  # only where it differs
-            domain = self.new_domain(
-                self.ids.uuid(), name, partner, WAITING, dedicated_ip=self.ids.ipv4(), **as_sent
-            )
+            domain_id = self.ids.uuid()  # drawn before the address, as ever: same seed, same ids
+            attrs = Attrs(dedicated_ip=self.ids.ipv4(), **as_sent)
+            domain = self.new_domain(domain_id, name, partner, WAITING, attrs)
             domain.records = self._records(domain.name)
             self.store.add(domain)
         return self._wire(domain), 201

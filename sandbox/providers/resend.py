@@ -38,7 +38,7 @@ from datetime import datetime
 from http import HTTPStatus
 
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from .base import RECHECK_DEFAULTS, Provider, ProviderError
+from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs
 from .kit import Hold, Kit, Op, Publish, Verify
 
 REGIONS = ("us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1")
@@ -115,6 +115,21 @@ def _postgres_time(instant: datetime) -> str:
     if instant.microsecond:
         text += f".{instant.microsecond:06d}".rstrip("0")
     return text + "+00"
+
+
+class Attrs(RecheckAttrs, total=False):
+    """What Resend keeps per domain (Domain.attrs)."""
+
+    region: str
+    return_path: str
+    open_tracking: bool
+    click_tracking: bool
+    tls: str
+    capabilities: dict[str, str]  # sending/receiving: enabled or disabled
+    tracking_subdomain: str | None
+    dkim: str  # the DKIM record's value
+    checking: bool  # a verify's check is under way
+    found: list[str]  # the capabilities verified since the domain last gave up
 
 
 class Resend(Provider):
@@ -374,16 +389,18 @@ class Resend(Provider):
                 name,
                 team,
                 NOT_STARTED,
-                region=body.get("region") or DEFAULT_REGION,
-                return_path=(body.get("custom_return_path") or RETURN_PATH).lower(),
-                open_tracking=body.get("open_tracking", False),
-                click_tracking=body.get("click_tracking", False),
-                tls=body.get("tls") or "opportunistic",
-                capabilities=capabilities,
-                tracking_subdomain=(body.get("tracking_subdomain") or "").lower() or None,
-                dkim=f"p={self.ids.rsa_public_key(DKIM_BITS)}",
-                checking=False,
-                found=[],  # the capabilities verified since the domain last gave up
+                Attrs(
+                    region=body.get("region") or DEFAULT_REGION,
+                    return_path=(body.get("custom_return_path") or RETURN_PATH).lower(),
+                    open_tracking=body.get("open_tracking", False),
+                    click_tracking=body.get("click_tracking", False),
+                    tls=body.get("tls") or "opportunistic",
+                    capabilities=capabilities,
+                    tracking_subdomain=(body.get("tracking_subdomain") or "").lower() or None,
+                    dkim=f"p={self.ids.rsa_public_key(DKIM_BITS)}",
+                    checking=False,
+                    found=[],
+                ),
             )
             self._set_records(domain)
             self.store.add(domain)

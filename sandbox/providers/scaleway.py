@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import uuid
 from http import HTTPStatus
+from typing import TypedDict
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
@@ -112,6 +113,14 @@ def _argument_reason(message: str, field: str | None) -> str:
     if field is None or any(m in message for m in ("does not match", "is not a '", "not of type")):
         return "format"  # an unreadable body, a malformed UUID or name, a wrong JSON type
     return "constraint"
+
+
+class Attrs(TypedDict, total=False):
+    """What Scaleway keeps per domain (Domain.attrs)."""
+
+    project_id: str
+    record_ids: dict[str, str]  # each record's id, by kind
+    seq: int  # creation order: orders domains created at one frozen instant
 
 
 class Scaleway(Provider):
@@ -360,9 +369,8 @@ class Scaleway(Provider):
                     resource_id=name,
                     help_message=f"a domain named {name} is already registered",
                 )
-            domain = self.new_domain(
-                self.ids.uuid(), name, caller, CREATING, project_id=body["project_id"].lower()
-            )
+            attrs = Attrs(project_id=body["project_id"].lower())
+            domain = self.new_domain(self.ids.uuid(), name, caller, CREATING, attrs)
             domain.records = self._records(name)
             domain.attrs["record_ids"] = {r.kind: self.ids.uuid() for r in domain.records}
             self.created += 1

@@ -46,7 +46,7 @@ from http import HTTPStatus
 from ..engine.ids import _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from .amazonses import DKIM_HOSTED_ZONE, dkim_cname, mail_from_records
-from .base import RECHECK_DEFAULTS, Provider, ProviderError, valid_hostname
+from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs, valid_hostname
 from .kit import Call, Hold, Kit, Op, Publish, Verify
 
 PENDING, SUCCESS, FAILED = "PENDING", "SUCCESS", "FAILED"
@@ -106,6 +106,21 @@ def not_found(message: str) -> ProviderError:
 
 # A client's PutEmailIdentityMailFromAttributes, for the kit's MAIL FROM situations.
 _MAIL_FROM = Op("PUT", "/v2/email/identities/{id}/mail-from", {"MailFromDomain": "bounce.{name}"})
+
+
+class Attrs(RecheckAttrs, total=False):
+    """What SES keeps per identity (Domain.attrs)."""
+
+    type: str  # DOMAIN or EMAIL_ADDRESS
+    region: str
+    tags: list[dict]
+    feedback_forwarding: bool
+    signing_enabled: bool
+    mx_failure: str  # MAIL FROM's BehaviorOnMxFailure
+    mail_from: dict | None  # the MAIL FROM domain and its status
+    info: dict  # last checked, last success, error
+    dkim: dict  # the DKIM set-up (Easy DKIM tokens or BYODKIM) and its status
+    link: dict  # an email-address identity's verification link and its status
 
 
 class Ses(Provider):
@@ -451,14 +466,16 @@ class Ses(Provider):
             name,
             owner,
             PENDING,
-            type=kind,
-            region=region,
-            tags=tags,
-            feedback_forwarding=True,
-            signing_enabled=kind == DOMAIN,
-            mx_failure=USE_DEFAULT_VALUE,
-            mail_from=None,
-            info={"last_checked": None, "last_success": None, "error": None},
+            Attrs(
+                type=kind,
+                region=region,
+                tags=tags,
+                feedback_forwarding=True,
+                signing_enabled=kind == DOMAIN,
+                mx_failure=USE_DEFAULT_VALUE,
+                mail_from=None,
+                info={"last_checked": None, "last_success": None, "error": None},
+            ),
         )
         if kind == DOMAIN:
             window = timedelta(seconds=self.setting("recheck_window_seconds"))

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..engine.clock import iso
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from .amazonses import SPF_INCLUDE, SPF_VALUE, dkim_cname
-from .base import Provider, ProviderError, off_loop, valid_hostname
+from .base import Provider, ProviderError, RecheckAttrs, off_loop, valid_hostname
 from .kit import Fail, Hold, Kit, Op, Publish, Verify
 
 # Domains per list page (`?start=` is an offset); Vortex does not document its page size.
@@ -76,6 +76,19 @@ def sample_key(owner: int) -> str:
     """A key the official SDK's parser accepts, one per owner number."""
     key_id = base64.urlsafe_b64encode(uuid.UUID(int=owner + 1).bytes).decode().rstrip("=")
     return f"VRTX.{key_id}.sample-secret"
+
+
+class Attrs(RecheckAttrs, total=False):
+    """What Vortex keeps per domain (Domain.attrs)."""
+
+    accountId: str
+    description: str
+    modifiedAt: datetime | None
+    issued: bool  # the provider issued the token and DKIM token
+    steps: dict[str, datetime]  # scheduled steps by name
+    organizationId: str  # of the key's principal
+    creatorId: str
+    checks: dict[str, dict]  # each check's status, error, attempts and times, by kind
 
 
 class Vortex(Provider):
@@ -280,12 +293,14 @@ class Vortex(Provider):
             name,
             owner,
             "not_verified",
-            accountId=account_id,
-            description=description,
-            modifiedAt=None,
-            issued=False,
-            steps={},
-            **principal,
+            Attrs(
+                accountId=account_id,
+                description=description,
+                modifiedAt=None,
+                issued=False,
+                steps={},
+                **principal,
+            ),
         )
         domain.records = self._records(domain.name)
         user = {"status": WAITING_FOR_USER, "error": None, "attempts": 0}
