@@ -113,6 +113,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def domain_sandbox_session(request: pytest.FixtureRequest):
     """One sandbox (HTTP APIs and DNS on free ports) for the whole test session."""
+    # imported here: a user's pytest session loads this plugin even when no test uses it
     from sandbox import Sandbox, SandboxServer
     from sandbox.client import ControlClient
     from sandbox.engine.clock import Clock
@@ -151,7 +152,7 @@ def _report_at_end(config: pytest.Config, control: ControlClient) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     if not config.getoption("--domainsandbox-report"):
         return
-    from sandbox.report import render_table
+    from sandbox.report import render_table  # only when a report was asked for
 
     report = config.stash.get(_REPORT_KEY, None)
     terminalreporter.section("domainsandbox client conformance report")

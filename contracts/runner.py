@@ -168,7 +168,7 @@ def _target(target: Profile, base_url: str | None):
     if base_url:
         yield base_url.rstrip("/"), str(target.path), {}
         return
-    from sandbox import Sandbox, SandboxServer
+    from sandbox import Sandbox, SandboxServer  # an in-process sandbox only when none is given
     from sandbox.engine.clock import Clock
 
     sandbox = Sandbox(seed=SANDBOX_SEED, clock=Clock(start=SANDBOX_START, frozen=True))

@@ -1,4 +1,9 @@
-"""The `domainsandbox` command line: serve the sandbox, and drive a running one."""
+"""The `domainsandbox` command line: serve the sandbox, and drive a running one.
+
+Each command imports what only it needs when it runs (the server, Schemathesis, the scenario
+loader): a command that talks to a running sandbox must not pay for them at start-up
+(bench/startup.py measures it).
+"""
 
 from __future__ import annotations
 

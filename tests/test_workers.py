@@ -193,8 +193,9 @@ def test_workers_answer_byte_for_byte_what_one_process_answers():
 @pytest.mark.parametrize("name", list(profiles()))
 def test_schemathesis_finds_nothing_wrong_through_the_workers(served, name):
     target = profile(name)
-    url = served.urls["control"].removesuffix("/_sandbox") + target.mount
-    credentials = target.credentials(url) if target.credentials else {}
+    server_url = served.urls["control"].removesuffix("/_sandbox")
+    url = server_url + target.mount
+    credentials = target.credentials(server_url) if target.credentials else {}
     result = contracts.run(name, base_url=url, headers=credentials, max_examples=8)
     assert result.ok, result.summary()
     assert result.cases_by_phase["stateful"] > 0

@@ -273,17 +273,7 @@ class Mailgun(Provider):
         page = domains[skip : skip + limit]
         return {"total_count": len(domains), "items": [self._wire_domain(d) for d in page]}
 
-    def list_domains_v3(
-        self,
-        request,
-        limit: int = DEFAULT_LIMIT,
-        skip: int = 0,
-        state: str | None = None,
-        sort: str | None = None,
-        authority: str | None = None,
-        search: str | None = None,
-    ):
-        return self.list_domains(request, limit, skip, state, sort, authority, search)
+    list_domains_v3 = list_domains  # GET /v3/domains answers as v4's list
 
     def create_domain(self, request, body: dict):
         """POST /v4/domains: a form with `name`; the domain starts unverified."""

@@ -229,6 +229,9 @@ class Resend(Provider):
         if required or message == "RequestBody is required":
             missing = required[1] if required else "name"  # create's one required field
             return _error(422, "missing_required_field", f'Missing "{missing}" field', missing)
+        if message.startswith("Extra query parameter"):  # a nameless one too (`?=x`)
+            named = f" `{field}`" if field else " (one without a name)"
+            return _error(422, "validation_error", f"Unknown query parameter{named}.", field)
         if field is None:  # the body could not be read at all
             return _error(400, "validation_error", f"Invalid request body: {message}")
         if field == "domain_id":
@@ -242,8 +245,6 @@ class Resend(Provider):
             return _at_least_one_capability()
         if field in PLAIN and "does not match" in message:  # say it plainly, not with a regex
             return _error(422, "validation_error", PLAIN[field], field)
-        if message.startswith("Extra query parameter"):
-            return _error(422, "validation_error", f"Unknown query parameter `{field}`.", field)
         if parameter := _PARAMETER.match(message):
             return _error(
                 422, "validation_error", f"Invalid `{field}` parameter: {parameter[1]}", field
