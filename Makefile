@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve test test-workers lint format bench clean
 
+# Test files spread over up to four cores (pytest-xdist); a file's tests stay together, as they
+# share its fixtures' sandboxes.
+PARALLEL := -n auto --maxprocesses 4 --dist loadfile
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -18,11 +22,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) $(ARGS)
 	$(if $(ARGS),,$(MAKE) --no-print-directory test-workers)
 
 test-workers: $(STAMP)
-	DOMAINSANDBOX_TEST_WORKERS=2 $(BIN)/python -m pytest -q -m workers
+	DOMAINSANDBOX_TEST_WORKERS=2 $(BIN)/python -m pytest -q $(PARALLEL) -m workers
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -32,8 +32,8 @@ class Profile:
     credentials: Callable[[str], dict[str, str]] | None = None  # server URL -> headers
     # Per-operation Schemathesis settings, only for documented quirks of an API.
     operations: list[dict] = field(default_factory=list)
-    # Operations generated data cannot make succeed ("METHOD /path": why), so a run is not
-    # expected to see their 2xx.
+    # Operations generated data can rarely make succeed ("METHOD /path": why): a run may see
+    # no 2xx of theirs.
     unsatisfiable: dict[str, str] = field(default_factory=dict)
 
     @property

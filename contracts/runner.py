@@ -20,6 +20,8 @@ from pathlib import Path
 import schemathesis
 from schemathesis.engine import events
 
+from sandbox import documents
+
 from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, PHASES
 from .profiles import Profile, profile
 
@@ -165,8 +167,8 @@ def run(
 @contextmanager
 def _target(target: Profile, base_url: str | None):
     """(base URL, where to load the document from, credentials) for the run."""
-    if base_url:
-        yield base_url.rstrip("/"), str(target.path), {}
+    if base_url:  # the document as the sandbox loads it (the provider names filled in)
+        yield base_url.rstrip("/"), documents.fresh(target.document), {}
         return
     from sandbox import Sandbox, SandboxServer  # an in-process sandbox only when none is given
     from sandbox.engine.clock import Clock
@@ -205,14 +207,18 @@ def _config(
 
 
 def _execute(
-    target: Profile, url: str, source: str, config: schemathesis.Config, phases: tuple[str, ...]
+    target: Profile,
+    url: str,
+    source: str | dict,  # the served document's URL, or the document itself
+    config: schemathesis.Config,
+    phases: tuple[str, ...],
 ) -> ContractResult:
     started = time.perf_counter()
     result = ContractResult(target.name, url, phases)
-    if source.startswith("http"):
-        schema = schemathesis.openapi.from_url(source, config=config)
+    if isinstance(source, dict):
+        schema = schemathesis.openapi.from_dict(source, config=config)
     else:
-        schema = schemathesis.openapi.from_path(source, config=config)
+        schema = schemathesis.openapi.from_url(source, config=config)
     seen = set()
     for event in schemathesis.engine.from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
