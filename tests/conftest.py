@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 
+import dns.resolver
 import pytest
 
 from fake_dns import FakeDNS
@@ -67,6 +68,18 @@ def control(server) -> ControlClient:
 def urls(server, control) -> dict[str, str]:
     """Each provider's base URL as its client sets it, plus "control" and "server"."""
     return server.base_urls() | {"server": server.url}
+
+
+@pytest.fixture
+def resolver(server) -> dns.resolver.Resolver:
+    """A stub resolver asking the sandbox's DNS server, as any mail system would ask DNS."""
+    if hasattr(server, "sandbox"):
+        host, port = server.sandbox.dns.host, server.sandbox.dns.port
+    else:  # `serve --workers`: the banner's DNS address
+        host, port = server.served.dns[0], int(server.served.dns[1])
+    stub = dns.resolver.Resolver(configure=False)
+    stub.nameservers, stub.port, stub.lifetime = [host], port, 3
+    return stub
 
 
 @pytest.fixture(scope="module")

@@ -59,8 +59,23 @@ def verify(api, domain_id: str) -> None:
 
 
 def statuses(domain: dict) -> dict[str, str]:
-    """Each record's status, by `record` word and type (the two SPF records differ by type)."""
-    return {f"{r['record']} {r['type']}": r["status"] for r in domain["records"]}
+    """Each record's status, by `record` word and type (the two SPF records differ by type);
+    the three DKIM CNAMEs are in `dkim_statuses`."""
+    return {
+        f"{r['record']} {r['type']}": r["status"]
+        for r in domain["records"]
+        if r["record"] != "DKIM"
+    }
+
+
+def dkim_statuses(domain: dict) -> list[str]:
+    """The statuses of the three DKIM CNAMEs, in order."""
+    return [r["status"] for r in domain["records"] if r["record"] == "DKIM"]
+
+
+def dkim_names(domain: dict) -> list[str]:
+    """The full names of the three DKIM CNAMEs: `<token>._domainkey.<domain>`."""
+    return [f"{r['name']}.{domain['name']}" for r in domain["records"] if r["record"] == "DKIM"]
 
 
 def _check(control, domain_id: str, kind: str) -> dict:
@@ -95,7 +110,7 @@ def test_created_domain_is_not_started_and_lists_the_records_to_publish(api):
     assert domain["region"] == "us-east-1"
     assert domain["capabilities"] == {"sending": "enabled", "receiving": "disabled"}
     assert domain["open_tracking"] is False and domain["click_tracking"] is False
-    mx, spf, dkim = domain["records"]
+    mx, spf, *dkim = domain["records"]
     assert mx == {
         "record": "SPF",
         "name": "send",
@@ -113,9 +128,43 @@ def test_created_domain_is_not_started_and_lists_the_records_to_publish(api):
         "status": "not_started",
         "value": '"v=spf1 include:amazonses.com ~all"',
     }
-    assert (dkim["record"], dkim["name"], dkim["type"]) == ("DKIM", "resend._domainkey", "TXT")
-    assert dkim["value"].startswith("p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQ")
-    assert "priority" not in dkim
+    # Amazon SES Easy DKIM, as Resend's API reference shows it: three CNAMEs, one per token
+    assert len(dkim) == 3
+    tokens = [r["name"].removesuffix("._domainkey") for r in dkim]
+    assert len(set(tokens)) == 3
+    for record, token in zip(dkim, tokens, strict=True):
+        assert re.fullmatch(r"[a-z2-7]{32}", token)
+        assert record == {
+            "record": "DKIM",
+            "name": f"{token}._domainkey",
+            "type": "CNAME",
+            "ttl": "Auto",
+            "status": "not_started",
+            "value": f"{token}.dkim.amazonses.com.",
+        }
+
+
+def test_the_dkim_cnames_are_published_in_dns_and_all_three_verify(api, control, resolver):
+    domain = create(api)
+    control.publish("resend", domain["id"])
+
+    for record in (r for r in domain["records"] if r["record"] == "DKIM"):
+        [answer] = resolver.resolve(f"{record['name']}.example.com", "CNAME")
+        assert answer.target.to_text() == record["value"]
+
+    verify(api, domain["id"])
+    after = get(api, domain["id"])
+    assert after["status"] == "verified"
+    assert dkim_statuses(after) == ["verified"] * 3
+
+
+def test_same_seed_same_dkim_tokens(api, control):
+    def tokens(seed: int) -> list[str]:
+        control.reset(seed=seed)
+        return dkim_names(create(api))
+
+    assert tokens(7) == tokens(7)
+    assert tokens(7) != tokens(8)
 
 
 def test_region_return_path_receiving_and_tracking_shape_the_records(api):
@@ -188,7 +237,8 @@ def test_verify_answers_at_once_and_the_check_lands_on_the_sandbox_clock(api, co
     landed = get(api, domain["id"])
     assert landed["status"] == "verified"
     assert set(statuses(landed).values()) == {"verified"}
-    assert _check(control, domain["id"], "dkim")["outcome"] == "valid"
+    for kind in ("dkim_1", "dkim_2", "dkim_3"):
+        assert _check(control, domain["id"], kind)["outcome"] == "valid"
 
 
 def test_published_records_verify_at_the_next_request(api, control):
@@ -199,10 +249,8 @@ def test_published_records_verify_at_the_next_request(api, control):
 
     assert get(api, domain["id"])["status"] == "verified"
     queried = {(q["name"], q["type"]) for q in control.queries()}
-    assert ("send.example.com", "MX") in queried and (
-        "resend._domainkey.example.com",
-        "TXT",
-    ) in queried
+    assert ("send.example.com", "MX") in queried
+    assert {(name, "CNAME") for name in dkim_names(domain)} <= queried
 
 
 def test_nothing_published_stays_pending_for_72_hours_then_fails(api, control):
@@ -237,8 +285,12 @@ def test_records_still_propagating_verify_at_a_later_recheck(api, control):
     assert control.domain("resend", domain["id"])["last_checked_at"] == "2026-01-01T09:15:00Z"
 
 
-@pytest.mark.parametrize("broken", ["spf_mx", "spf", "dkim"])
+SENDING_KINDS = ["spf_mx", "spf", "dkim_1", "dkim_2", "dkim_3"]
+
+
+@pytest.mark.parametrize("broken", SENDING_KINDS)
 def test_each_sending_record_is_needed(api, control, broken):
+    """Every DKIM CNAME is needed, as SES decides DKIM on all three."""
     domain = create(api)
     control.publish("resend", domain["id"], corrupt=[broken])
 
@@ -246,7 +298,7 @@ def test_each_sending_record_is_needed(api, control, broken):
 
     after = get(api, domain["id"])
     assert after["status"] == "pending"
-    by_kind = dict(zip(["spf_mx", "spf", "dkim"], after["records"], strict=True))
+    by_kind = dict(zip(SENDING_KINDS, after["records"], strict=True))
     assert {k: r["status"] for k, r in by_kind.items()} == {
         k: "pending" if k == broken else "verified" for k in by_kind
     }
@@ -273,18 +325,18 @@ def test_one_capability_verified_is_partially_verified_then_partially_failed(api
     partial = get(api, domain["id"])
     assert partial["status"] == "partially_verified"
     assert statuses(partial)["Receiving MX"] == "pending"
-    assert statuses(partial)["DKIM TXT"] == "verified"
+    assert dkim_statuses(partial) == ["verified"] * 3
 
     control.advance(WINDOW)
     given_up = get(api, domain["id"])
     assert given_up["status"] == "partially_failed"
     assert statuses(given_up)["Receiving MX"] == "failed"
-    assert statuses(given_up)["DKIM TXT"] == "verified"
+    assert dkim_statuses(given_up) == ["verified"] * 3
 
 
 def test_the_receiving_mx_alone_is_partially_verified_too(api, control):
     domain = create(api, capabilities={"receiving": "enabled"})
-    control.publish("resend", domain["id"], omit=["dkim"])
+    control.publish("resend", domain["id"], omit=["dkim_1", "dkim_2", "dkim_3"])
 
     verify(api, domain["id"])
 
@@ -311,11 +363,11 @@ def test_a_verified_domain_that_loses_a_record_is_a_temporary_failure_until_foun
     control.publish("resend", domain["id"])
     verify(api, domain["id"])
     assert get(api, domain["id"])["status"] == "verified"
-    control.remove_records("resend._domainkey.example.com")
+    control.remove_records(dkim_names(domain)[1])  # one DKIM CNAME of three
 
     verify(api, domain["id"])  # any status turns pending first
     assert get(api, domain["id"])["status"] == "temporary_failure"
-    assert statuses(get(api, domain["id"]))["DKIM TXT"] == "temporary_failure"
+    assert dkim_statuses(get(api, domain["id"])) == ["verified", "temporary_failure", "verified"]
 
     control.publish("resend", domain["id"])
     control.advance(300)
@@ -339,13 +391,13 @@ def test_the_periodic_recheck_of_a_verified_domain_finds_a_lost_record(api, cont
 def test_servfail_reads_temporary_failure_on_the_record_and_is_retried(api, control):
     domain = create(api)
     control.publish("resend", domain["id"])
-    control.add_fault("resend._domainkey.example.com", "servfail")
+    control.add_fault(dkim_names(domain)[0], "servfail")
 
     verify(api, domain["id"])
 
     after = get(api, domain["id"])
     assert after["status"] == "pending"
-    assert statuses(after)["DKIM TXT"] == "temporary_failure"
+    assert dkim_statuses(after) == ["temporary_failure", "verified", "verified"]
     assert statuses(after)["SPF MX"] == "verified"
 
     control.clear_faults()
@@ -682,7 +734,7 @@ def _story(api, control, seed: int) -> list[bytes]:
     first = api.post("/domains", json={"name": "example.com"})
     second = api.post("/domains", json={"name": "shop.example.net", "region": "sa-east-1"})
     first_id = first.json()["id"]
-    control.publish("resend", first_id, omit=["dkim"])
+    control.publish("resend", first_id, omit=["dkim_2"])
     api.post(f"/domains/{first_id}/verify")
     control.advance(90)
     return [

@@ -7,7 +7,6 @@ import base64
 import re
 
 import boto3
-import dns.resolver
 import httpx
 import pytest
 from botocore.config import Config
@@ -68,18 +67,6 @@ class Ses2:
 @pytest.fixture
 def ses(urls) -> Ses2:
     return Ses2(urls["ses"])
-
-
-@pytest.fixture
-def resolver(server) -> dns.resolver.Resolver:
-    """A stub resolver asking the sandbox's DNS server, as any mail system would ask DNS."""
-    if hasattr(server, "sandbox"):
-        host, port = server.sandbox.dns.host, server.sandbox.dns.port
-    else:  # `serve --workers`: the banner's DNS address
-        host, port = server.served.dns[0], int(server.served.dns[1])
-    stub = dns.resolver.Resolver(configure=False)
-    stub.nameservers, stub.port, stub.lifetime = [host], port, 3
-    return stub
 
 
 def error_of(answer: httpx.Response) -> tuple[int, str, str]:

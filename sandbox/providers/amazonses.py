@@ -3,10 +3,19 @@ providers that send through it (AutoSend, Vortex). One place, so they cannot dri
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..engine.records import RequiredRecord, Rule
+
+if TYPE_CHECKING:
+    from ..engine.ids import Ids
 
 # Where Easy DKIM's CNAMEs point: `<token>._domainkey.<domain>` -> `<token>.<zone>`.
 DKIM_HOSTED_ZONE = "dkim.amazonses.com"
+# Easy DKIM's three records, as record kinds, and the shape of their tokens.
+EASY_DKIM_KINDS = ("dkim_1", "dkim_2", "dkim_3")
+TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # base32, as the tokens seen in the wild
+TOKEN_LENGTH = 32
 # A custom MAIL FROM domain's SPF record, and the include its checks look for.
 SPF_INCLUDE = "include:amazonses.com"
 SPF_VALUE = f"v=spf1 {SPF_INCLUDE} ~all"
@@ -23,6 +32,24 @@ def dkim_cname(kind: str, token: str, domain: str, zone: str = DKIM_HOSTED_ZONE)
     return RequiredRecord(
         kind, "CNAME", f"{token}._domainkey.{domain}", f"{token}.{zone}", Rule.CNAME
     )
+
+
+def easy_dkim_tokens(ids: Ids) -> list[str]:
+    """Three Easy DKIM tokens, from one seeded draw."""
+    stream = ids.random
+    return [
+        "".join(stream.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH)) for _ in EASY_DKIM_KINDS
+    ]
+
+
+def easy_dkim_records(
+    tokens: list[str], domain: str, zone: str = DKIM_HOSTED_ZONE
+) -> list[RequiredRecord]:
+    """Easy DKIM's three CNAMEs, one per token, as kinds dkim_1..dkim_3."""
+    return [
+        dkim_cname(kind, token, domain, zone)
+        for kind, token in zip(EASY_DKIM_KINDS, tokens, strict=True)
+    ]
 
 
 def mail_from_records(

@@ -2,12 +2,14 @@
 every documented domain status, errors as {"statusCode", "message", "name"}, the rate limit.
 
 Choices where Resend's docs are silent (also in docs/resend.md):
-- the records: SPF MX and TXT on `<custom_return_path or send>.<domain>`, one DKIM TXT at
-  `resend._domainkey.<domain>` (`p=` and a 1024-bit key), a Receiving MX on the domain when
-  receiving is enabled, a Tracking CNAME and a TrackingCAA when a tracking subdomain is set.
-  Names are relative to the domain except Receiving and Tracking (full names) and TrackingCAA
-  (empty: the domain itself); DMARC is recommended by Resend but not among the records;
-- capabilities decide: sending (SPF MX, SPF TXT, DKIM), receiving (the Receiving MX) and
+- the records: SPF MX and TXT on `<custom_return_path or send>.<domain>`, three DKIM CNAMEs
+  `<token>._domainkey.<domain>` -> `<token>.dkim.amazonses.com.` (Amazon SES Easy DKIM, as
+  Resend's API reference shows them; the single `resend._domainkey` TXT of the SDK fixtures is
+  not emitted), a Receiving MX on the domain when receiving is enabled, a Tracking CNAME and a
+  TrackingCAA when a tracking subdomain is set. Names are relative to the domain except
+  Receiving and Tracking (full names) and TrackingCAA (empty: the domain itself); DMARC is
+  recommended by Resend but not among the records;
+- capabilities decide: sending (SPF MX, SPF TXT, all three DKIM CNAMEs), receiving (the Receiving MX) and
   tracking (the Tracking CNAME) each verify when all their records are valid; the TrackingCAA
   is checked and reported but decides nothing;
 - verify answers at once: the domain and every record read `pending`, and the check lands after
@@ -38,16 +40,18 @@ from datetime import datetime
 from http import HTTPStatus
 
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from .amazonses import (
+    EASY_DKIM_KINDS,
+    easy_dkim_records,
+    easy_dkim_tokens,
+    mail_from_records,
+)
 from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs
 from .kit import Hold, Kit, Op, Publish, Verify
 
 REGIONS = ("us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1")
 DEFAULT_REGION = "us-east-1"
 RETURN_PATH = "send"  # the default custom_return_path
-SPF_INCLUDE = "include:amazonses.com"
-SPF_VALUE = f"v=spf1 {SPF_INCLUDE} ~all"
-DKIM_SELECTOR = "resend"
-DKIM_BITS = 1024  # the documented p=MIGf... key is the SubjectPublicKeyInfo of a 1024-bit key
 RECEIVING_MX = "inbound-mx.resend.com"
 TRACKING_TARGET = "links1.resend-dns.com"
 TRACKING_CAA = '0 issue "amazon.com"'
@@ -66,7 +70,7 @@ GIVEN_UP = (FAILED, PARTIALLY_FAILED)
 RECORDS = {
     "spf_mx": ("SPF", "sending"),
     "spf": ("SPF", "sending"),
-    "dkim": ("DKIM", "sending"),
+    **{kind: ("DKIM", "sending") for kind in EASY_DKIM_KINDS},  # dkim_1..dkim_3
     "receiving_mx": ("Receiving", "receiving"),
     "tracking": ("Tracking", "tracking"),
     "tracking_caa": ("TrackingCAA", None),
@@ -127,7 +131,7 @@ class Attrs(RecheckAttrs, total=False):
     tls: str
     capabilities: dict[str, str]  # sending/receiving: enabled or disabled
     tracking_subdomain: str | None
-    dkim: str  # the DKIM record's value
+    dkim_tokens: list[str]  # the three Easy DKIM tokens
     checking: bool  # a verify's check is under way
     found: list[str]  # the capabilities verified since the domain last gave up
 
@@ -186,7 +190,7 @@ class Resend(Provider):
                 Publish(omit=("receiving_mx",)),
                 Verify(),
             ),
-            TEMPORARY_FAILURE: (Publish(), Verify(), Publish(omit=("dkim",)), Verify()),
+            TEMPORARY_FAILURE: (Publish(), Verify(), Publish(omit=("dkim_2",)), Verify()),
         },
     )
 
@@ -278,19 +282,13 @@ class Resend(Provider):
 
     def _records(self, domain: Domain) -> list[RequiredRecord]:
         """What the domain asks to publish, from its capabilities and tracking subdomain. The
-        DKIM key is drawn once, when the domain is created, and kept."""
+        DKIM tokens are drawn once, when the domain is created, and kept."""
         name, attrs = domain.name, domain.attrs
         records = []
         if attrs["capabilities"]["sending"] == "enabled":
             mail_from = f"{attrs['return_path']}.{name}"
-            exchange = f"feedback-smtp.{attrs['region']}.amazonses.com"
-            records += [
-                RequiredRecord("spf_mx", "MX", mail_from, exchange, Rule.MX, priority=10),
-                RequiredRecord("spf", "TXT", mail_from, SPF_VALUE, Rule.SPF, SPF_INCLUDE),
-                RequiredRecord(
-                    "dkim", "TXT", f"{DKIM_SELECTOR}._domainkey.{name}", attrs["dkim"], Rule.DKIM
-                ),
-            ]
+            records += mail_from_records(mail_from, attrs["region"], kinds=("spf_mx", "spf"))
+            records += easy_dkim_records(attrs["dkim_tokens"], name)
         if attrs["capabilities"]["receiving"] == "enabled":
             records.append(
                 RequiredRecord("receiving_mx", "MX", name, RECEIVING_MX, Rule.MX, priority=10)
@@ -329,7 +327,11 @@ class Resend(Provider):
             name = record.name
         else:
             name = record.name.removesuffix(domain.name).removesuffix(".")
-        value = f'"{record.value}"' if record.kind == "spf" else record.value
+        value = record.value
+        if record.kind == "spf":
+            value = f'"{value}"'  # the JSON string holds the quotes
+        elif record.kind in EASY_DKIM_KINDS:
+            value += "."  # Resend shows the DKIM targets fully qualified
         wire = {
             "record": RECORDS[record.kind][0],
             "name": name,
@@ -398,7 +400,7 @@ class Resend(Provider):
                     tls=body.get("tls") or "opportunistic",
                     capabilities=capabilities,
                     tracking_subdomain=(body.get("tracking_subdomain") or "").lower() or None,
-                    dkim=f"p={self.ids.rsa_public_key(DKIM_BITS)}",
+                    dkim_tokens=easy_dkim_tokens(self.ids),
                     checking=False,
                     found=[],
                 ),

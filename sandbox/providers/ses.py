@@ -45,7 +45,13 @@ from http import HTTPStatus
 
 from ..engine.ids import _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
-from .amazonses import DKIM_HOSTED_ZONE, dkim_cname, mail_from_records
+from .amazonses import (
+    DKIM_HOSTED_ZONE,
+    EASY_DKIM_KINDS,
+    easy_dkim_records,
+    easy_dkim_tokens,
+    mail_from_records,
+)
 from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs, valid_hostname
 from .kit import Call, Hold, Kit, Op, Publish, Verify
 
@@ -57,12 +63,9 @@ AWS_SES, EXTERNAL = "AWS_SES", "EXTERNAL"
 KEY_2048, KEY_1024 = "RSA_2048_BIT", "RSA_1024_BIT"
 USE_DEFAULT_VALUE = "USE_DEFAULT_VALUE"
 
-EASY_DKIM_KINDS = ("dkim_1", "dkim_2", "dkim_3")
 BYODKIM_KIND = "byodkim"
 DKIM_KINDS = (*EASY_DKIM_KINDS, BYODKIM_KIND)
 MAIL_FROM_KINDS = ("mail_from_mx", "mail_from_spf")
-TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # base32, as the tokens seen in the wild
-TOKEN_LENGTH = 32
 DEFAULT_PAGE_SIZE = 100
 MAX_ID_LENGTH = 64  # what the control API takes as a domain id
 
@@ -267,12 +270,6 @@ class Ses(Provider):
 
     # --- records ------------------------------------------------------------------------------
 
-    def _tokens(self) -> list[str]:
-        stream = self.ids.random
-        return [
-            "".join(stream.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH)) for _ in range(3)
-        ]
-
     def _dkim_records(self, domain: Domain) -> list[RequiredRecord]:
         dkim = domain.attrs["dkim"]
         if dkim["origin"] == EXTERNAL:
@@ -286,10 +283,7 @@ class Ses(Provider):
                     Rule.DKIM,
                 )
             ]
-        return [
-            dkim_cname(kind, token, domain.name, DKIM_HOSTED_ZONE)
-            for kind, token in zip(EASY_DKIM_KINDS, dkim["tokens"], strict=True)
-        ]
+        return easy_dkim_records(dkim["tokens"], domain.name, DKIM_HOSTED_ZONE)
 
     def _set_records(self, domain: Domain) -> None:
         records = self._dkim_records(domain) if domain.attrs["type"] == DOMAIN else []
@@ -430,7 +424,7 @@ class Ses(Provider):
         length = signing.get("NextSigningKeyLength", KEY_2048)
         return {
             "origin": AWS_SES,
-            "tokens": self._tokens(),
+            "tokens": easy_dkim_tokens(self.ids),
             "next_key": length,
             "current_key": length,
             "key_generated_at": self.now(),
