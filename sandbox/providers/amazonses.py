@@ -1,5 +1,6 @@
 """Amazon SES's DNS conventions: what SES asks a domain to publish, for SES itself and for the
-providers that send through it (AutoSend, Vortex). One place, so they cannot drift apart."""
+providers that send through it (AutoSend, Vortex, Resend). One place, so they cannot drift
+apart."""
 
 from __future__ import annotations
 
