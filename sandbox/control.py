@@ -23,10 +23,8 @@ def domain_view(sandbox: Sandbox, domain) -> dict:
     for record in domain.records:
         result = domain.results.get(record.kind)
         records.append(record.to_dict() | {"result": result.to_dict() if result else None})
-    view = domain.summary(iso)
-    timeline = view.pop("timeline")  # last: the story of a domain reads after its records
     statuses = list(sandbox.providers[domain.provider].statuses)
-    return view | {"statuses": statuses, "records": records, "timeline": timeline}
+    return domain.summary(iso, statuses=statuses, records=records)
 
 
 class Control:

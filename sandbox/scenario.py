@@ -72,20 +72,18 @@ def decode(value):
 
 
 def _export_domain(domain: Domain) -> dict:
-    summary = domain.summary(exact_iso)
-    timeline = summary.pop("timeline")
-    return summary | {
-        "records": [
+    return domain.summary(
+        exact_iso,
+        records=[
             {k: (str(v) if isinstance(v, Rule) else v) for k, v in dataclasses.asdict(r).items()}
             for r in domain.records
         ],
-        "results": {
+        results={
             kind: {k: v for k, v in result.to_dict().items() if k != "kind"}
             for kind, result in domain.results.items()
         },
-        "attrs": encode(domain.attrs),
-        "timeline": timeline,  # last, as scenario files have always had it
-    }
+        attrs=encode(domain.attrs),
+    )
 
 
 def export_world(sandbox: Sandbox) -> dict:

@@ -161,10 +161,7 @@ class JSONBody(JSONRequestBodyValidator):
                 raise BadRequestProblem("RequestBody is required")
             return None  # an optional body that was not sent: the handler's defaults apply
 
-        async def stream():
-            yield raw
-
-        body = await self._parse(stream(), scope)  # bad UTF-8 raises UnicodeDecodeError
+        body = await self._parse(_replay(raw), scope)  # bad UTF-8 raises UnicodeDecodeError
         if not (body is None and self._nullable):
             self._validate(body)
         return body
@@ -179,12 +176,8 @@ class FormBody:
 
     async def read(self, receive, scope) -> dict:
         raw = await _read_all(receive)
-
-        async def stream():
-            yield raw
-
         try:
-            body = await self._validator._parse(stream(), scope) if raw.strip() else {}
+            body = await self._validator._parse(_replay(raw), scope) if raw.strip() else {}
         except BadRequestProblem:  # a field of the wrong type ("Wrong type, expected ...")
             raise
         except Exception as problem:  # a multipart body without its boundary, a broken part
@@ -206,6 +199,11 @@ _FORMS = {
     "application/x-www-form-urlencoded": FormDataValidator,
     "multipart/form-data": MultiPartFormDataValidator,
 }
+
+
+async def _replay(raw: bytes):
+    """The body read whole, as the stream Connexion's parsers take."""
+    yield raw
 
 
 async def _read_all(receive) -> bytes:

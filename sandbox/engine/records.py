@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from .clock import exact_iso  # to the microsecond, as results are kept
 
@@ -116,10 +117,11 @@ class Domain:
     def record(self, kind: str) -> RequiredRecord | None:
         return next((r for r in self.records if r.kind == kind), None)
 
-    def summary(self, when: Callable[[datetime | None], str | None]) -> dict:
+    def summary(self, when: Callable[[datetime | None], str | None], **view: Any) -> dict:
         """The fields every view of a domain shares (the control API's, a scenario's), as
-        plain data; `when` writes the instants."""
-        return {
+        plain data, with the `view`'s own fields before the timeline, which comes last (the
+        story of a domain reads after its records); `when` writes the instants."""
+        shared = {
             "provider": self.provider,
             "id": self.id,
             "name": self.name,
@@ -130,5 +132,6 @@ class Domain:
             "last_checked_at": when(self.last_checked_at),
             "next_step_at": when(self.due_at),
             "checks": self.checks,
-            "timeline": [{"at": when(t["at"]), "status": t["status"]} for t in self.timeline],
         }
+        timeline = [{"at": when(t["at"]), "status": t["status"]} for t in self.timeline]
+        return shared | view | {"timeline": timeline}
