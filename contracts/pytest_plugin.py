@@ -8,19 +8,30 @@
 
 Fixtures:
 - `domain_sandbox_session`: one sandbox (HTTP APIs + DNS server) for the whole session.
-- `domain_sandbox`: the same sandbox, reset before each test (seeded ids, clock frozen at
-  START, no records, no faults, no registered credentials, default provider timings): every
-  test starts from one world. `domain_sandbox.register_credential(provider, key, secret=None)`
-  and `revoke_credential(provider, key)` make a provider accept only the keys a test chose.
+- `domain_sandbox`: the same sandbox, reset before each test to exactly the world a fresh one
+  with the same seed holds: seeded ids, clock frozen at START, no domain, record or request, no
+  DNS or HTTP fault (ids from f1 and h1 again), no registered credential, rate limits off,
+  default provider settings. What one test changes never reaches the next.
+  `domain_sandbox.register_credential(provider, key, secret=None)` and
+  `revoke_credential(provider, key)` make a provider accept only the keys a test chose.
+  `domain_sandbox.credentials("autosend")` gives ready credentials (base_url, key, headers and
+  the SDK's own names for them); `domain_sandbox.client("scaleway")` the provider's official
+  SDK configured against the sandbox (sandbox.sdk says which).
 
-Options: `--domainsandbox-seed N`, `--domainsandbox-report` (print the client conformance
-report at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON).
+The client conformance report is the session's: per-test resets keep what every test's calls
+exercised, so `--domainsandbox-report` shows the whole session; what a test switched on
+(`expecting_errors()`) ends with the test.
+
+Options: `--domainsandbox-seed N`, `--domainsandbox-port N` and `--domainsandbox-dns-port N`
+(pin the ports; 0, the default, takes free ones), `--domainsandbox-report` (print the client
+conformance report at the end of the session), `--domainsandbox-report-json FILE` (write it as
+JSON).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +54,7 @@ class DomainSandbox:
     server: SandboxServer
     control: ControlClient
     seed: int
+    _undo: list = field(default_factory=list)  # what the current test's clients changed
 
     @property
     def url(self) -> str:
@@ -60,10 +72,35 @@ class DomainSandbox:
         return self.server.sandbox.dns.host, self.server.sandbox.dns.port
 
     def reset(self) -> None:
-        """Forget every domain, record, fault, request and registered credential; reseed; freeze
-        the clock at START."""
-        self.control.reset(seed=self.seed)
-        self.control.freeze(at=START)
+        """Put the world back as the session's sandbox started: the same seed, the clock frozen
+        at START, nothing else (the report goes on: it describes the session)."""
+        self.control.reset(seed=self.seed, restore_clock=True)
+
+    def credentials(self, provider: str) -> dict:
+        """What a client of `provider` needs: `base_url`, `key`, ready `headers` (Monite: a
+        partner token, logged in for), and the names its SDK takes them by (Monite client_id,
+        client_secret, token, monite_version; an `api_key`; Scaleway secret_key, access_key,
+        project_id, organization_id, region; SES aws_access_key_id, aws_secret_access_key,
+        region_name, endpoint_url)."""
+        from sandbox.sdk import credentials
+
+        return credentials(self.server, provider)
+
+    def client(self, provider: str):
+        """The provider's official SDK, configured against this sandbox with `credentials`
+        (Scaleway: its MailboxV1Alpha1API). `client("resend")` is the `resend` module, its
+        `api_key` and `api_url` set until the test ends. AutoSend has no Python SDK, and an SDK
+        not installed is an error naming the package to install."""
+        from sandbox.sdk import client
+
+        if provider == "resend":  # module globals: put them back when the test ends
+            self._undo.append(_restore_resend())
+        return client(self.server, provider)
+
+    def end_test(self) -> None:
+        """Undo what the test's clients changed outside the sandbox."""
+        while self._undo:
+            self._undo.pop()()
 
     def report(self) -> dict:
         """The client conformance report of the session so far."""
@@ -99,6 +136,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seed for every id, token and key the sandbox draws",
     )
     group.addoption(
+        "--domainsandbox-port",
+        type=int,
+        default=0,
+        help="the HTTP port of the session's sandbox (default 0: a free port)",
+    )
+    group.addoption(
+        "--domainsandbox-dns-port",
+        type=int,
+        default=0,
+        help="the DNS port (UDP and TCP) of the session's sandbox (default 0: a free port)",
+    )
+    group.addoption(
         "--domainsandbox-report",
         action="store_true",
         help="print the client conformance report at the end of the session",
@@ -118,22 +167,49 @@ def domain_sandbox_session(request: pytest.FixtureRequest):
     from sandbox.client import ControlClient
     from sandbox.engine.clock import Clock
 
-    seed = request.config.getoption("--domainsandbox-seed")
-    sandbox = Sandbox(seed=seed, clock=Clock(start=START, frozen=True))
-    with SandboxServer(sandbox) as server:
-        control = ControlClient(server.url)
-        try:
-            yield DomainSandbox(server, control, seed)
-        finally:
-            _report_at_end(request.config, control)
-            control.close()
+    config = request.config
+    seed = config.getoption("--domainsandbox-seed")
+    port, dns_port = (config.getoption(f"--domainsandbox-{o}port") for o in ("", "dns-"))
+    sandbox = Sandbox(seed=seed, dns_port=dns_port, clock=Clock(start=START, frozen=True))
+    server = SandboxServer(sandbox, port=port)
+    try:
+        server.start()
+    except OSError as exc:
+        pytest.fail(
+            f"domainsandbox could not start (--domainsandbox-port {port}, "
+            f"--domainsandbox-dns-port {dns_port}): {exc.strerror or exc}",
+            pytrace=False,
+        )
+    control = ControlClient(server.url)
+    try:
+        yield DomainSandbox(server, control, seed)
+    finally:
+        _report_at_end(config, control)
+        control.close()
+        server.stop()
 
 
 @pytest.fixture
-def domain_sandbox(domain_sandbox_session: DomainSandbox) -> DomainSandbox:
-    """The session's sandbox, reset before this test: same seed, clock frozen at START."""
+def domain_sandbox(domain_sandbox_session: DomainSandbox):
+    """The session's sandbox, reset before this test to the world a fresh one holds."""
     domain_sandbox_session.reset()
-    return domain_sandbox_session
+    yield domain_sandbox_session
+    domain_sandbox_session.end_test()
+
+
+def _restore_resend():
+    """A callable putting back the `resend` module's configuration as it is now."""
+    try:
+        import resend
+    except ImportError:  # client() says which package to install
+        return lambda: None
+
+    saved = resend.api_key, resend.api_url
+
+    def restore():
+        resend.api_key, resend.api_url = saved
+
+    return restore
 
 
 def _report_at_end(config: pytest.Config, control: ControlClient) -> None:

@@ -58,6 +58,12 @@ class Faults:
             self._rules = []
             return count
 
+    def reset(self) -> None:
+        """Remove every rule and number new ones from f1 again, as a new Faults does."""
+        with self._lock:
+            self._rules = []
+            self._ids = itertools.count(1)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._rules)

@@ -79,8 +79,8 @@ def cmd_serve(args) -> int:
         dns_host=args.dns_host,
         dns_port=args.dns_port,
         resolver=args.resolver,
+        rate_limits=args.rate_limits,
     )
-    sandbox.rate_limits.enabled = args.rate_limits
     sandbox.control_token = args.control_token or os.environ.get(TOKEN_ENV) or None
     sandbox.allowed_hosts = {name.lower().rstrip(".") for name in args.allowed_host or ()}
     from .limits import ExposedWithoutToken, check_exposure
@@ -345,7 +345,7 @@ def _clock_change(action: str, value: str | None) -> Callable[[ControlClient], C
 
 def cmd_reset(args) -> int:
     with _control(args) as control:
-        done = control.reset(args.seed)
+        done = control.reset(args.seed, restore_clock=args.restore_clock)
     _show(args, done, lambda d: print(f"reset; seed {d['seed']}, clock {d['clock']['now']}"))
     return 0
 
@@ -702,6 +702,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     reset = _client(sub.add_parser("reset", help="forget everything; optionally reseed"))
     reset.add_argument("--seed", type=int)
+    reset.add_argument(
+        "--restore-clock", action="store_true", help="put the clock back as the sandbox started"
+    )
     reset.set_defaults(func=cmd_reset)
 
     domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))

@@ -433,9 +433,11 @@ class ControlClient:
         """Move the clock forward, running every scheduled step at its own instant."""
         return self.call("POST", "/clock", json={"advance_seconds": seconds})
 
-    def reset(self, seed: int | None = None) -> ResetResult:
-        """Forget every domain, record, fault and request (not the report); reseed if given."""
-        return self.call("POST", "/reset", json=_given({"seed": seed}))
+    def reset(self, seed: int | None = None, restore_clock: bool = False) -> ResetResult:
+        """Forget every domain, record, fault and request (not the report); reseed if given;
+        `restore_clock`: put the clock back where and as it started, too."""
+        body = _given({"seed": seed}) | ({"restore_clock": True} if restore_clock else {})
+        return self.call("POST", "/reset", json=body)
 
     def requests(
         self, provider: str | None = None, limit: int | None = None

@@ -311,7 +311,8 @@ class Control:
         return instant, seconds
 
     def reset(self, body: dict | None = None):
-        self.sandbox.reset((body or {}).get("seed"))
+        body = body or {}
+        self.sandbox.reset(body.get("seed"), restore_clock=body.get("restore_clock", False))
         return {"seed": self.sandbox.seed, "clock": self.sandbox.clock.snapshot()}
 
     def list_requests(self, provider: str | None = None, limit: int = 1000):

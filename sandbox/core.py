@@ -54,14 +54,20 @@ class Sandbox:
         dns_port: int = 0,
         resolver: str | None = None,
         clock: Clock | None = None,
+        rate_limits: bool = False,
     ):
         self.seed = seed
         self.clock = clock or Clock()
+        # How this sandbox started (its clock's mode and instant, the rate-limit switch):
+        # a reset puts these back, so a reset world is the world a fresh start holds.
+        self.start_clock = self.clock.saved()
+        self.start_rate_limits = rate_limits
         self.ids = Ids(seed)
         self.store = Store()
         self.requests = RequestLog()
         self.http_faults = HttpFaults(seed)
         self.rate_limits = RateLimits()
+        self.rate_limits.enabled = rate_limits
         self.credentials = Credentials()
         self.dns = FakeDNS(host=dns_host, port=dns_port, clock=self.clock)
         self._dns_port = dns_port
@@ -254,23 +260,32 @@ class Sandbox:
 
     # --- world --------------------------------------------------------------------------------
 
-    def reset(self, seed: int | None = None, keep_logs: bool = False) -> None:
-        """Forget every domain, record, fault and request; reseed identities.
+    def reset(
+        self, seed: int | None = None, keep_logs: bool = False, restore_clock: bool = False
+    ) -> None:
+        """Put the world back as the sandbox started it, with `seed` (default: the current one):
+        no domain, record, DNS or HTTP fault (their ids counted from 1 again), registered
+        credential or request; the providers' default settings; the rate-limit switch as it
+        started. The client report goes on (it describes a session); a test's
+        `expecting_errors()` ends.
 
         `keep_logs`: keep the request and DNS query logs (they describe the session, which a
-        world put back as it was saved goes on with)."""
+        world put back as it was saved goes on with). `restore_clock`: the clock goes back to
+        the instant and mode it started with too (by default it stays where it is)."""
         with self._steps:
             if seed is not None:
                 self.seed = seed
             self.ids = Ids(self.seed)
-            self.http_faults.clear()
-            self.http_faults.reseed(self.seed)
+            self.http_faults.reset(self.seed)
             self.rate_limits.clear()
+            self.rate_limits.enabled = self.start_rate_limits
             self.credentials.clear()
             self.report.expecting = False  # a test that ended inside expecting_errors()
             self.store.clear()
             self.dns.zone.clear()
-            self.dns.faults.clear()
+            self.dns.faults.reset()
+            if restore_clock:
+                self.clock.restore(self.start_clock)
             if not keep_logs:
                 self.requests.clear()
                 self.dns.queries.clear()

@@ -36,7 +36,8 @@ class Driver:
         self.base = server_url.rstrip("/") + provider.client_base
         self.key = key if key is not None else self.kit.sample_key(owner)
         # the credential as the API takes it (a Monite token once logged in)
-        self.credential_headers = self.kit.headers_for(self._credential())
+        self.credential = self._credential()
+        self.credential_headers = self.kit.headers_for(self.credential)
         self.headers = dict(self.kit.headers) | self.credential_headers
 
     def _credential(self) -> str:

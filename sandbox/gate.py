@@ -80,6 +80,12 @@ class HttpFaults:
             removed, self._rules = len(self._rules), []
             return removed
 
+    def reset(self, seed: int) -> None:
+        """As new: no rule, ids from h1 again, the seeded stream from its start."""
+        with self._lock:
+            self._rules, self._next = [], 0
+        self.reseed(seed)
+
     def take(self, provider: str, operation: str | None) -> HttpFault | None:
         """The fault to apply to this call, if any; counts it."""
         with self._lock:

@@ -123,6 +123,18 @@ class Clock:
         """Move time forward (or back, for negative seconds)."""
         self.set(later(self.now(), seconds))
 
+    def saved(self) -> dict:
+        """Everything that makes this clock what it is now (its mode, where it stands), for
+        `restore` to put back later."""
+        with self._lock:
+            return {k: v for k, v in vars(self).items() if k != "_lock"}
+
+    def restore(self, saved: dict) -> None:
+        """Put back what `saved` held: a clock saved frozen is frozen at that instant again;
+        a running one runs again with its offset from real time."""
+        with self._lock:
+            vars(self).update(saved)
+
     def snapshot(self) -> dict:
         return {"now": iso(self.now()), "frozen": self.frozen}
 

@@ -240,6 +240,10 @@ class Scaleway(Provider):
             raise ProviderError(401, f"the secret key {problem}", reason="not_found")
         return self.owner_of(key)
 
+    def organization_of(self, key: str) -> str:
+        """The organization id a secret key stands for, as Scaleway's answers show it."""
+        return self._organization(self.owner_of(self.credential_key(key)))
+
     def _organization(self, owner: str) -> str:
         """The organization a secret key stands for, derived from its owner id: nothing is kept
         for a key, however many a client tries."""

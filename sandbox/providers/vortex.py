@@ -69,7 +69,8 @@ ERROR_CODES = {
 
 
 # The account every kit client works in (Vortex scopes domains by key and account).
-_DOMAINS = "/api/v1/accounts/123e4567-e89b-12d3-a456-426614174000/email-domains"
+SAMPLE_ACCOUNT = "123e4567-e89b-12d3-a456-426614174000"
+_DOMAINS = f"/api/v1/accounts/{SAMPLE_ACCOUNT}/email-domains"
 
 
 def sample_key(owner: int) -> str:
