@@ -162,24 +162,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def domain_sandbox_session(request: pytest.FixtureRequest):
     """One sandbox (HTTP APIs and DNS on free ports) for the whole test session."""
-    # imported here: a user's pytest session loads this plugin even when no test uses it
-    from sandbox import Sandbox, SandboxServer
-    from sandbox.client import ControlClient
-    from sandbox.engine.clock import Clock
+    from sandbox.client import ControlClient  # here: loading the plugin stays cheap
 
     config = request.config
     seed = config.getoption("--domainsandbox-seed")
-    port, dns_port = (config.getoption(f"--domainsandbox-{o}port") for o in ("", "dns-"))
-    sandbox = Sandbox(seed=seed, dns_port=dns_port, clock=Clock(start=START, frozen=True))
-    server = SandboxServer(sandbox, port=port)
-    try:
-        server.start()
-    except OSError as exc:
-        pytest.fail(
-            f"domainsandbox could not start (--domainsandbox-port {port}, "
-            f"--domainsandbox-dns-port {dns_port}): {exc.strerror or exc}",
-            pytrace=False,
-        )
+    server = start_sandbox(
+        seed, config.getoption("--domainsandbox-port"), config.getoption("--domainsandbox-dns-port")
+    )
     control = ControlClient(server.url)
     try:
         yield DomainSandbox(server, control, seed)
@@ -195,6 +184,24 @@ def domain_sandbox(domain_sandbox_session: DomainSandbox):
     domain_sandbox_session.reset()
     yield domain_sandbox_session
     domain_sandbox_session.end_test()
+
+
+def start_sandbox(seed: int, port: int = 0, dns_port: int = 0) -> SandboxServer:
+    """The session's sandbox, started on `port` and `dns_port` (0: free ones), its clock frozen
+    at START; a port that is taken fails the tests that need it, saying which."""
+    from sandbox import Sandbox, SandboxServer
+    from sandbox.engine.clock import Clock
+
+    sandbox = Sandbox(seed=seed, dns_port=dns_port, clock=Clock(start=START, frozen=True))
+    server = SandboxServer(sandbox, port=port)
+    try:
+        return server.start()
+    except OSError as exc:
+        pytest.fail(
+            f"domainsandbox could not start (--domainsandbox-port {port}, "
+            f"--domainsandbox-dns-port {dns_port}): {exc.strerror or exc}",
+            pytrace=False,
+        )
 
 
 def _restore_resend():

@@ -287,7 +287,7 @@ class Sandbox:
             if restore_clock:
                 self.clock.restore(self.start_clock)
             if not keep_logs:
-                self.requests.clear()
+                self.requests.reset()
                 self.dns.queries.clear()
             for name, provider in self.providers.items():
                 provider.reset()

@@ -28,5 +28,11 @@ class RequestLog:
         with self._lock:
             self._entries.clear()
 
+    def reset(self) -> None:
+        """As new: no entry, and the next one numbered 1 (a reset world's first request)."""
+        with self._lock:
+            self._entries.clear()
+            self._seq = 0
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -77,10 +77,10 @@ class Clock:
         self._lock = threading.Lock()
         self._offset = timedelta(0)
         self._frozen_at: datetime | None = None
+        if frozen:  # first: a clock frozen after being set would have run a moment past start
+            self.freeze()
         if start is not None:
             self.set(start)
-        if frozen:
-            self.freeze()
 
     @staticmethod
     def _wall() -> datetime:
