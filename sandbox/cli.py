@@ -343,6 +343,17 @@ def _clock_change(action: str, value: str | None) -> Callable[[ControlClient], C
     return lambda control: control.set_time(value)
 
 
+def cmd_demo(args) -> int:
+    with _control(args) as control:
+        world = control.demo(args.domains, args.seed)
+    rows = [
+        [d["provider"], d["id"], d["name"], d["status"], d["company"]] for d in world["domains"]
+    ]
+    header = ["PROVIDER", "ID", "NAME", "STATUS", "COMPANY"]
+    _show(args, world, lambda _: _print_rows(rows, header))
+    return 0
+
+
 def cmd_reset(args) -> int:
     with _control(args) as control:
         done = control.reset(args.seed, restore_clock=args.restore_clock)
@@ -699,6 +710,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a duration for advance (5m); an ISO time for set, or for freeze (default: now)",
     )
     clock.set_defaults(func=cmd_clock)
+
+    demo = _client(
+        sub.add_parser("demo", help="replace the world with realistic domains in every state")
+    )
+    demo.add_argument("--domains", type=positive_int, default=40, help="how many (default 40)")
+    demo.add_argument("--seed", type=int, help="the same seed gives the same world")
+    demo.set_defaults(func=cmd_demo)
 
     reset = _client(sub.add_parser("reset", help="forget everything; optionally reseed"))
     reset.add_argument("--seed", type=int)

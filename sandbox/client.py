@@ -439,6 +439,11 @@ class ControlClient:
         body = _given({"seed": seed}) | ({"restore_clock": True} if restore_clock else {})
         return self.call("POST", "/reset", json=body)
 
+    def demo(self, domains: int = 40, seed: int | None = None) -> dict[str, Any]:
+        """Replace the world with a demo world of `domains` realistic domains over every
+        provider and state (sandbox.demo); the same seed gives the same world."""
+        return self.call("POST", "/demo", json=_given({"domains": domains, "seed": seed}))
+
     def requests(
         self, provider: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:

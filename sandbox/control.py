@@ -310,6 +310,21 @@ class Control:
             raise ProviderError(400, f"advance_seconds: {exc}", field="advance_seconds") from None
         return instant, seconds
 
+    def build_demo(self, request, body: dict | None = None):
+        """A demo world through the providers' own APIs, called over HTTP at the address the
+        caller reached this sandbox by (sandbox.demo)."""
+        from . import demo  # it drives the sandbox as a client does: only when asked for
+
+        body = body or {}
+        url = f"http://{request.header('host')}"
+        try:
+            return demo.build(
+                url, body.get("domains", demo.DEFAULT_DOMAINS), body.get("seed"),
+                token=self.sandbox.control_token,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+
     def reset(self, body: dict | None = None):
         body = body or {}
         self.sandbox.reset(body.get("seed"), restore_clock=body.get("restore_clock", False))

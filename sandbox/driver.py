@@ -51,9 +51,12 @@ class Driver:
         answer.raise_for_status()
         return str(dig(answer.json(), login.token))
 
-    def call(self, op: Op, domain_id: str = "", name: str = "", params=None) -> httpx.Response:
-        """One call of the provider's API as its client makes it."""
-        body = op.body_for(name=name)
+    def call(
+        self, op: Op, domain_id: str = "", name: str = "", params=None, **values: str
+    ) -> httpx.Response:
+        """One call of the provider's API as its client makes it (`values` fill the body's other
+        "{placeholders}")."""
+        body = op.body_for(name=name, **values)
         sent = {"data": body} if op.form else {"json": body}
         return self.http.request(
             op.method, self.base + op.at(domain_id), **sent, headers=self.headers, params=params

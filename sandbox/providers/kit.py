@@ -117,6 +117,8 @@ class Kit:
     unreachable: dict[str, str] = field(default_factory=dict)
     # The query of the list page after `read` domains were read, if lists come in pages.
     page_query: Callable[[int], dict[str, Any]] | None = None
+    # The call that gives a domain a "{description}", where the API keeps one (the demo world).
+    describe: Op | None = None
 
     def domain_id(self, answer: Any, name: str = "") -> str:
         """The id of the domain a create answered (`name`: the domain it created)."""

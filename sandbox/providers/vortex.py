@@ -128,6 +128,7 @@ class Vortex(Provider):
         status_at="isVerified",
         items_at="",
         page_query=lambda read: {"start": read},
+        describe=Op("PATCH", _DOMAINS + "/{id}", {"description": "{description}"}),
         errors_at=("error",),
         # situations that, between them, reach every check status Vortex documents
         states={

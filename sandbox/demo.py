@@ -1,0 +1,110 @@
+"""A demo world: realistic companies and their domains, spread over every provider and every
+state, each state reached through the provider's own flows (its kit, driven by sandbox.driver),
+as `scenarios/build.py` builds the bundled `every-state` scenario.
+
+`POST /_sandbox/demo`, `domainsandbox demo --domains 40 [--seed N]` and
+`ControlClient.demo(...)` build it in a running sandbox. The world is replaced: it is reset
+with the seed, the clock frozen at DEMO_START, so the same seed gives the same world.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from faker import Faker
+
+from .client import ControlClient
+from .driver import Driver, reach
+from .providers import PROVIDERS
+
+# Where the demo world's clock stands, frozen (the bundled scenarios' start).
+DEMO_START = "2026-01-05T09:00:00Z"
+DEFAULT_DOMAINS = 40
+# A demo is a page's worth of domains; each takes a few calls, answered while the caller waits.
+MAX_DOMAINS = 500
+# Words of a company's name left out of its domain name ("Smith, Lee and Ward" -> smith-lee-ward).
+_NOT_IN_NAMES = {"and", "inc", "llc", "ltd", "plc", "group", "sons"}
+
+
+def plan(count: int) -> list[tuple[str, str]]:
+    """(provider, state word) of each of `count` domains: every provider's first state, then
+    every provider's second, and so on, so that any count reaches as many providers as it can
+    and enough of them (one per provider and state) reach every state; then round again."""
+    states = {cls.name: list(cls.kit.states) for cls in PROVIDERS}
+    pairs = [
+        (provider, words[depth])
+        for depth in range(max(map(len, states.values())))
+        for provider, words in states.items()
+        if depth < len(words)
+    ]
+    return [pairs[i % len(pairs)] for i in range(count)]
+
+
+def pairs_count() -> int:
+    """How many (provider, state) pairs there are: the domains it takes to show every one."""
+    return sum(len(cls.kit.states) for cls in PROVIDERS)
+
+
+class Names:
+    """Companies, their domain names and a line about each, from a Faker seeded for the demo."""
+
+    def __init__(self, seed: int):
+        self.fake = Faker("en_US")
+        self.fake.seed_instance(seed)
+        self.taken: set[str] = set()
+
+    def company(self) -> tuple[str, str, str]:
+        """(company, domain name, description), the name new to this world."""
+        company = self.fake.company()
+        words = [w for w in re.findall(r"[a-z0-9]+", company.lower()) if w not in _NOT_IN_NAMES]
+        stem, tld = "-".join(words) or "company", self.fake.tld()
+        name, n = f"{stem}.{tld}", 1
+        while name in self.taken:
+            n += 1
+            name = f"{stem}{n}.{tld}"
+        self.taken.add(name)
+        return company, name, self.fake.catch_phrase()
+
+
+def build(server_url: str, domains: int = DEFAULT_DOMAINS, seed: int | None = None,
+          token: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Replace the world of the sandbox at `server_url` with a demo world of `domains` domains
+    (seed: the sandbox's own when None); returns {"count", "seed", "domains": [...]}, each
+    domain with its provider, id, name, status, state (the kit's word it was brought to),
+    company and description."""
+    if not 1 <= domains <= MAX_DOMAINS:
+        raise ValueError(f"domains: from 1 to {MAX_DOMAINS}, not {domains}")
+    classes = {cls.name: cls for cls in PROVIDERS}
+    with ControlClient(server_url, token=token) as control, httpx.Client(timeout=30) as http:
+        rate_limits = control.rate_limits()["enabled"]
+        seed = control.reset(seed)["seed"]
+        control.freeze(at=DEMO_START)
+        control.rate_limits(False)  # a demo's burst of calls must not meet a quota
+        names, drivers, made = Names(seed), {}, []
+        try:
+            for provider, state in plan(domains):
+                if provider not in drivers:
+                    drivers[provider] = Driver(http, server_url, classes[provider])
+                made.append(_domain(drivers[provider], control, state, *names.company()))
+        finally:
+            control.rate_limits(rate_limits)
+    return {"count": len(made), "seed": seed, "domains": made}
+
+
+def _domain(driver: Driver, control: ControlClient, state: str, company, name, description):
+    """One demo domain brought to `state`, described where its API keeps a description."""
+    domain_id = reach(driver, control, state, name)
+    if driver.kit.describe is not None:
+        driver.call(driver.kit.describe, domain_id, description=description).raise_for_status()
+    provider = driver.provider.name
+    return {
+        "provider": provider,
+        "id": domain_id,
+        "name": name,
+        "status": control.domain(provider, domain_id)["status"],
+        "state": state,
+        "company": company,
+        "description": description,
+    }

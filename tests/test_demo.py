@@ -1,0 +1,90 @@
+"""The demo world: realistic companies and domains over every provider and every state, each
+reached through the provider's own flows, the same world for the same seed."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from sandbox.cli import main
+from sandbox.client import ControlClient, ControlError
+from sandbox.demo import DEMO_START, pairs_count, plan
+from sandbox.driver import Driver
+from sandbox.providers import PROVIDERS
+
+CLASSES = {cls.name: cls for cls in PROVIDERS}
+
+
+def every_pair() -> set[tuple[str, str]]:
+    return {(cls.name, state) for cls in PROVIDERS for state in cls.kit.states}
+
+
+def test_a_plan_of_as_many_domains_as_pairs_holds_every_provider_and_state():
+    assert set(plan(pairs_count())) == every_pair()
+    assert {provider for provider, _ in plan(len(PROVIDERS))} == set(CLASSES)
+    assert plan(pairs_count() + 2)[-2:] == plan(2)
+
+
+def test_demo_reaches_every_provider_and_state_through_the_providers_own_flows(server, control):
+    world = control.demo(domains=40, seed=7)
+
+    assert world["count"] == 40 == len(control.domains())
+    assert {(d["provider"], d["state"]) for d in world["domains"]} == every_pair()
+    assert control.clock() == {"now": DEMO_START, "frozen": True}
+    with httpx.Client(timeout=10) as http:
+        for domain in world["domains"]:
+            cls = CLASSES[domain["provider"]]
+            if domain["state"] in cls.statuses:  # a status word: the domain's own status
+                assert domain["status"] == domain["state"], domain
+            if cls.kit.get and domain["status"] != "deleting":  # the provider's API shows it
+                answer = Driver(http, server.url, cls).call(cls.kit.get, domain["id"])
+                assert answer.status_code == 200, answer.text
+    # made-up companies with their own names, descriptions kept where the API has a field
+    names = [d["name"] for d in world["domains"]]
+    assert len(set(names)) == 40 and all("." in n and " " not in n for n in names)
+    described = {d["id"]: d["description"] for d in world["domains"] if d["provider"] == "vortex"}
+    with httpx.Client(timeout=10) as http:
+        vortex = Driver(http, server.url, CLASSES["vortex"])
+        listed = vortex.call(vortex.kit.list).json()
+    assert {d["id"]: d["description"] for d in listed} == described
+    # the demo's own calls are the providers' real API calls, in the request journal
+    assert {r["provider"] for r in control.requests()} == set(CLASSES)
+
+
+def test_the_same_seed_gives_the_same_world_another_seed_another(control):
+    first = control.demo(domains=12, seed=3)
+    exported = control.export_scenario()
+    control.advance(3600)  # whatever happened since, the demo starts its world again
+    assert control.demo(domains=12, seed=3) == first
+    assert control.export_scenario() == exported
+    other = control.demo(domains=12, seed=4)
+    assert [d["name"] for d in other["domains"]] != [d["name"] for d in first["domains"]]
+
+
+def test_demo_keeps_the_rate_limit_switch_and_refuses_bad_counts(control):
+    control.rate_limits(True)
+    assert control.demo(domains=3)["count"] == 3
+    assert control.rate_limits()["enabled"] is True
+    for wrong in (0, 501):
+        with pytest.raises(ControlError, match="domains"):
+            control.demo(domains=wrong)
+
+
+def test_demo_works_behind_a_control_token(server):
+    server.sandbox.control_token = "demo-token"
+    try:
+        with ControlClient(server.url, token="demo-token") as control:
+            assert control.demo(domains=2, seed=1)["count"] == 2
+    finally:
+        server.sandbox.control_token = None
+
+
+def test_cli_demo_prints_the_domains(server, control, capsys):
+    assert main(["demo", "--domains", "3", "--seed", "9", "--url", server.url]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["PROVIDER", "ID", "NAME", "STATUS", "COMPANY"]
+    assert len(out.splitlines()) == 4
+    assert main(["demo", "--domains", "2", "--json", "--url", server.url]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == 2
