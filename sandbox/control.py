@@ -310,13 +310,13 @@ class Control:
             raise ProviderError(400, f"advance_seconds: {exc}", field="advance_seconds") from None
         return instant, seconds
 
-    def build_demo(self, request, body: dict | None = None):
-        """A demo world through the providers' own APIs, called over HTTP at the address the
-        caller reached this sandbox by (sandbox.demo)."""
+    def build_demo(self, body: dict | None = None):
+        """A demo world through the providers' own APIs, called over HTTP (sandbox.demo)."""
         from . import demo  # it drives the sandbox as a client does: only when asked for
 
-        body = body or {}
-        url = f"http://{request.header('host')}"
+        body, url = body or {}, self.sandbox.served_url
+        if url is None:
+            raise ProviderError(503, "demo: this sandbox is not served over HTTP")
         try:
             return demo.build(
                 url, body.get("domains", demo.DEFAULT_DOMAINS), body.get("seed"),
@@ -324,6 +324,8 @@ class Control:
             )  # fmt: skip
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
+        except demo.DemoFailed as exc:
+            raise ProviderError(503, str(exc)) from None
 
     def reset(self, body: dict | None = None):
         body = body or {}

@@ -86,6 +86,8 @@ class Sandbox:
         # Names (besides localhost and IP addresses) the control API and dashboard answer at:
         # `serve --allowed-host`, and the name `serve --host` was given (sandbox.limits).
         self.allowed_hosts: set[str] = set()
+        # The URL the HTTP server serving this sandbox listens at, once it does (sandbox.server).
+        self.served_url: str | None = None
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0
         self.after_steps = None

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from faker import Faker
 
-from .client import ControlClient
+from .client import ControlClient, ControlError
 from .driver import Driver, reach
 from .providers import PROVIDERS
 
@@ -23,7 +23,7 @@ from .providers import PROVIDERS
 DEMO_START = "2026-01-05T09:00:00Z"
 DEFAULT_DOMAINS = 40
 # A demo is a page's worth of domains; each takes a few calls, answered while the caller waits.
-MAX_DOMAINS = 500
+MAX_DOMAINS = 200
 # Words of a company's name left out of its domain name ("Smith, Lee and Ward" -> smith-lee-ward).
 _NOT_IN_NAMES = {"and", "inc", "llc", "ltd", "plc", "group", "sons"}
 
@@ -68,6 +68,10 @@ class Names:
         return company, name, self.fake.catch_phrase()
 
 
+class DemoFailed(RuntimeError):
+    """A call of the demo's was refused or went unanswered (the sandbox changed meanwhile)."""
+
+
 def build(server_url: str, domains: int = DEFAULT_DOMAINS, seed: int | None = None,
           token: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Replace the world of the sandbox at `server_url` with a demo world of `domains` domains
@@ -76,6 +80,13 @@ def build(server_url: str, domains: int = DEFAULT_DOMAINS, seed: int | None = No
     company and description."""
     if not 1 <= domains <= MAX_DOMAINS:
         raise ValueError(f"domains: from 1 to {MAX_DOMAINS}, not {domains}")
+    try:
+        return _build(server_url, domains, seed, token)
+    except (ControlError, httpx.HTTPError, RuntimeError) as exc:
+        raise DemoFailed(f"demo: the world could not be built: {exc}") from None
+
+
+def _build(server_url: str, domains: int, seed: int | None, token: str | None) -> dict:
     classes = {cls.name: cls for cls in PROVIDERS}
     with ControlClient(server_url, token=token) as control, httpx.Client(timeout=30) as http:
         rate_limits = control.rate_limits()["enabled"]

@@ -128,6 +128,7 @@ class SandboxServer:
         check_exposure(self.host, self.sandbox.control_token)
         self._socket = bind_tcp(self.host, self._requested_port)
         self._port = self._socket.getsockname()[1]
+        self.sandbox.served_url = self.url  # where the demo world's client calls go
         try:
             self.sandbox.start()
         except BaseException:
