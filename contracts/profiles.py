@@ -84,7 +84,15 @@ OPERATIONS: dict[str, list[dict]] = {
                 "load_scenario",
             ],
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
-        }
+        },
+        {
+            # A demo world is a few calls per domain (up to a hundred domains), and it replaces
+            # the world: its examples and the coverage phase's boundaries are enough, in no
+            # stateful sequence (tests/test_demo.py tests it).
+            "include-operation-id": ["build_demo"],
+            "generation": {"max-examples": 2},
+            "phases": {"stateful": {"enabled": False}},
+        },
     ],
     "resend": [
         {

@@ -23,7 +23,7 @@ from .providers import PROVIDERS
 DEMO_START = "2026-01-05T09:00:00Z"
 DEFAULT_DOMAINS = 40
 # A demo is a page's worth of domains; each takes a few calls, answered while the caller waits.
-MAX_DOMAINS = 200
+MAX_DOMAINS = 100
 # Words of a company's name left out of its domain name ("Smith, Lee and Ward" -> smith-lee-ward).
 _NOT_IN_NAMES = {"and", "inc", "llc", "ltd", "plc", "group", "sons"}
 
