@@ -714,7 +714,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = _client(
         sub.add_parser("demo", help="replace the world with realistic domains in every state")
     )
-    demo.add_argument("--domains", type=positive_int, default=40, help="how many (default 40)")
+    demo.add_argument(
+        "--domains", type=positive_int, default=40, help="how many (default 40, at most 100)"
+    )
     demo.add_argument("--seed", type=int, help="the same seed gives the same world")
     demo.set_defaults(func=cmd_demo)
 
