@@ -15,6 +15,7 @@ import pytest
 
 from contracts.pytest_plugin import START, start_sandbox
 from sandbox import Sandbox, SandboxServer
+from sandbox.cli import main
 from sandbox.client import ControlClient
 from sandbox.engine.clock import Clock
 from sandbox.providers import PROVIDERS
@@ -127,12 +128,15 @@ def test_a_test_left_expecting_errors_does_not_hide_the_next_tests_violations(do
     assert "colour" not in json.dumps(report["expected_violations"])
 
 
-def test_the_control_api_reset_keeps_the_clock_unless_asked_to_restore_it(domain_sandbox):
+def test_the_control_api_reset_keeps_the_clock_unless_asked_to_restore_it(domain_sandbox, capsys):
     control = domain_sandbox.control
     control.advance(3600)
     assert control.reset()["clock"]["now"] == "2026-01-01T10:00:00Z"
     control.unfreeze()
     assert control.reset(restore_clock=True)["clock"] == {"now": START, "frozen": True}
+    control.advance(60)
+    assert main(["reset", "--restore-clock", "--url", domain_sandbox.url]) == 0
+    assert capsys.readouterr().out == f"reset; seed {domain_sandbox.seed}, clock {START}\n"
 
 
 # --- credentials and clients -----------------------------------------------------------------
