@@ -54,7 +54,7 @@ class DomainSandbox:
     server: SandboxServer
     control: ControlClient
     seed: int
-    _undo: list = field(default_factory=list)  # what the current test's clients changed
+    _undo: list = field(default_factory=list, repr=False)  # what this test's clients changed
 
     @property
     def url(self) -> str:
