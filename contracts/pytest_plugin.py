@@ -165,13 +165,11 @@ def domain_sandbox_session(request: pytest.FixtureRequest):
     from sandbox.client import ControlClient  # here: loading the plugin stays cheap
 
     config = request.config
-    seed = config.getoption("--domainsandbox-seed")
-    server = start_sandbox(
-        seed, config.getoption("--domainsandbox-port"), config.getoption("--domainsandbox-dns-port")
-    )
+    options = sandbox_options(config)
+    server = start_sandbox(**options)
     control = ControlClient(server.url)
     try:
-        yield DomainSandbox(server, control, seed)
+        yield DomainSandbox(server, control, options["seed"])
     finally:
         _report_at_end(config, control)
         control.close()
@@ -184,6 +182,15 @@ def domain_sandbox(domain_sandbox_session: DomainSandbox):
     domain_sandbox_session.reset()
     yield domain_sandbox_session
     domain_sandbox_session.end_test()
+
+
+def sandbox_options(config: pytest.Config) -> dict:
+    """How the session's sandbox starts, from the command line: what `start_sandbox` takes."""
+    return {
+        "seed": config.getoption("--domainsandbox-seed"),
+        "port": config.getoption("--domainsandbox-port"),
+        "dns_port": config.getoption("--domainsandbox-dns-port"),
+    }
 
 
 def start_sandbox(seed: int, port: int = 0, dns_port: int = 0) -> SandboxServer:

@@ -13,11 +13,9 @@ import textwrap
 import httpx
 import pytest
 
-from contracts.pytest_plugin import START, start_sandbox
-from sandbox import Sandbox, SandboxServer
+from contracts.pytest_plugin import START, sandbox_options, start_sandbox
 from sandbox.cli import main
 from sandbox.client import ControlClient
-from sandbox.engine.clock import Clock
 from sandbox.providers import PROVIDERS
 from sandbox.sdk import NoSDK, credentials
 
@@ -79,7 +77,7 @@ def dirty(domain_sandbox) -> None:
     control.call("PUT", "/report/expecting-errors", json={"expecting": True})
 
 
-def test_reset_after_a_dirty_test_is_the_world_of_a_fresh_sandbox(domain_sandbox):
+def test_reset_after_a_dirty_test_is_the_world_of_a_fresh_sandbox(domain_sandbox, pytestconfig):
     dirty(domain_sandbox)
     assert observed(domain_sandbox.control)["rate_limits"]["enabled"] is True
 
@@ -88,11 +86,15 @@ def test_reset_after_a_dirty_test_is_the_world_of_a_fresh_sandbox(domain_sandbox
     same_next_steps(domain_sandbox.control, domain_sandbox.credentials("autosend"))
     after_next_steps = observed(domain_sandbox.control)
 
-    fresh = Sandbox(seed=domain_sandbox.seed, clock=Clock(start=START, frozen=True))
-    with SandboxServer(fresh) as server, ControlClient(server.url) as control:
-        assert after_reset == observed(control)
-        same_next_steps(control, credentials(server, "autosend"))
-        assert after_next_steps == observed(control)
+    # a fresh sandbox, started as the session's was
+    server = start_sandbox(**sandbox_options(pytestconfig) | {"port": 0, "dns_port": 0})
+    try:
+        with ControlClient(server.url) as control:
+            assert after_reset == observed(control)
+            same_next_steps(control, credentials(server, "autosend"))
+            assert after_next_steps == observed(control)
+    finally:
+        server.stop()
     assert after_reset["clock"]["now"] == START and after_reset["clock"]["frozen"] is True
     assert after_next_steps["http_faults"][0]["id"] == "h1"
     assert after_next_steps["dns_faults"][0]["id"] == "f1"
@@ -130,10 +132,11 @@ def test_a_test_left_expecting_errors_does_not_hide_the_next_tests_violations(do
 
 def test_the_control_api_reset_keeps_the_clock_unless_asked_to_restore_it(domain_sandbox, capsys):
     control = domain_sandbox.control
+    started = control.clock()
     control.advance(3600)
     assert control.reset()["clock"]["now"] == "2026-01-01T10:00:00Z"
     control.unfreeze()
-    assert control.reset(restore_clock=True)["clock"] == {"now": START, "frozen": True}
+    assert control.reset(restore_clock=True)["clock"] == started
     control.advance(60)
     assert main(["reset", "--restore-clock", "--url", domain_sandbox.url]) == 0
     assert capsys.readouterr().out == f"reset; seed {domain_sandbox.seed}, clock {START}\n"
