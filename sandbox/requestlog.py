@@ -105,19 +105,26 @@ class _Cut(str):
 
 def _bounded(body: Any, headers: dict) -> Any:
     """`body` itself (a reference: no copy) unless it is longer than MAX_BODY_BYTES."""
-    if body is None:
-        return None
-    raw = isinstance(body, bytes | str)
-    # parsed JSON or form: its size on the wire, without serializing it again
-    size = len(body) if raw else _int(headers.get("content-length"))
-    if size <= MAX_BODY_BYTES:
+    raw = isinstance(body, _RAW)
+    # parsed JSON or a form: its size on the wire, without serializing it again
+    size = len(body) if raw else len(headers.get("content-length", ""))
+    if size <= _SMALL:  # the common case, settled without parsing a number
         return body
-    raw = body if raw else orjson.dumps(body, default=str)
-    if isinstance(raw, bytes):
-        raw = raw[:MAX_BODY_BYTES].decode("utf-8", "replace")
-    cut = _Cut(raw[:MAX_BODY_BYTES])
+    if not raw:
+        size = _int(headers["content-length"])
+    if body is None or size <= MAX_BODY_BYTES:
+        return body
+    text = body if raw else orjson.dumps(body, default=str)
+    if isinstance(text, bytes):
+        text = text[:MAX_BODY_BYTES].decode("utf-8", "replace")
+    cut = _Cut(text[:MAX_BODY_BYTES])
     cut.size = size
     return cut
+
+
+_RAW = (bytes, str)
+# A raw body this short, or a content-length with this many digits, is under the bound.
+_SMALL = len(str(MAX_BODY_BYTES)) - 1
 
 
 def _int(value: str | None) -> int:
