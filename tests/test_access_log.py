@@ -60,8 +60,9 @@ def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
         ("autosend", "list_domains", "aborted"),
     ]
     assert all(a["logger"] == "domainsandbox.access" and a["duration_ms"] >= 0 for a in access)
-    assert access[1]["path"] == "/autosend/v1/domains/0123456789abcdef01234567" and access[1]["time"].endswith("Z")
+    assert access[1]["path"] == "/autosend/v1/domains/0123456789abcdef01234567" and access[1][
+        "time"
+    ].endswith("Z")
     [abort] = [json.loads(line) for line in err]
     assert abort["level"] == "WARNING" and "injected abort" in abort["message"]
     assert "exception" not in abort
-
