@@ -12,6 +12,8 @@ Fixtures:
   START, no records, no faults, no registered credentials, default provider timings): every
   test starts from one world. `domain_sandbox.register_credential(provider, key, secret=None)`
   and `revoke_credential(provider, key)` make a provider accept only the keys a test chose.
+  `domain_sandbox.requests(**filters)` is the request journal (what clients sent);
+  `domain_sandbox.assert_called(provider, operation, times=None, **filters)` checks it.
 
 Options: `--domainsandbox-seed N`, `--domainsandbox-report` (print the client conformance
 report at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON).
