@@ -72,6 +72,7 @@ class JournalEntry(TypedDict):
     domain_id: str | None  # the domain the request touched
     duration_ms: float
     violations: list[dict[str, Any]]
+    aborted: NotRequired[bool]  # an injected fault dropped the connection
 
 
 class DnsRecord(TypedDict):
