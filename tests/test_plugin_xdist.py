@@ -80,3 +80,27 @@ def _clean_env() -> dict:
 
 def _called(view: dict) -> dict:
     return {op["operation"]: op["statuses"] for op in view["operations_called"]}
+
+
+def test_merging_reports_gives_the_report_of_one_sandbox_that_saw_everything():
+    from sandbox import Sandbox
+    from sandbox.report import ClientReport, merge
+
+    providers = Sandbox().providers  # never started: documents and state words only
+    first, second, both = (ClientReport(providers) for _ in range(3))
+    bad = {"field": "domain", "reason": "'x' is not a 'hostname'", "status": 422}
+    calls = [
+        (first, {"provider": "monite", "operation": "create_domain", "status": 201}),
+        (first, {"provider": "monite", "operation": "create_domain", "status": 422,
+                 "method": "POST", "path": "/monite/v1/mailbox_domains", "violations": [bad]}),
+        (second, {"provider": "monite", "operation": "create_domain", "status": 422,
+                  "method": "POST", "path": "/monite/v1/mailbox_domains", "violations": [bad]}),
+        (second, {"provider": "monite", "operation": "verify_domain", "status": 200}),
+        (second, {"provider": "autosend", "operation": "list_domains", "status": 200}),
+    ]  # fmt: skip
+    for report, entry in calls:
+        report.record(entry)
+        both.record(entry)
+    for report in (second, both):
+        report.note_states("monite", ["verified"])
+    assert merge([first.build(), second.build()]) == both.build()
