@@ -105,26 +105,32 @@ class _Cut(str):
 
 def _bounded(body: Any, headers: dict) -> Any:
     """`body` itself (a reference: no copy) unless it is longer than MAX_BODY_BYTES."""
-    raw = isinstance(body, _RAW)
-    # parsed JSON or a form: its size on the wire, without serializing it again
-    size = len(body) if raw else len(headers.get("content-length", ""))
-    if size <= _SMALL:  # the common case, settled without parsing a number
+    if body is None:
+        return None
+    if isinstance(body, bytes | str):
+        return _cut(body, len(body))
+    length = headers.get("content-length")
+    if length is not None and len(length) < _DIGITS:  # the common case, no number parsed
         return body
-    if not raw:
-        size = _int(headers["content-length"])
-    if body is None or size <= MAX_BODY_BYTES:
-        return body
-    text = body if raw else orjson.dumps(body, default=str)
+    if length is not None and _int(length) <= MAX_BODY_BYTES:
+        return body  # parsed JSON or a form: its size on the wire, not serialized again
+    text = orjson.dumps(body, default=str)  # too long, or sent without a length (chunked)
+    return body if len(text) <= MAX_BODY_BYTES else _cut(text, len(text))
+
+
+# A content-length with fewer digits than MAX_BODY_BYTES is under it.
+_DIGITS = len(str(MAX_BODY_BYTES))
+
+
+def _cut(text: bytes | str, size: int) -> Any:
+    """`text` if it fits, else its first MAX_BODY_BYTES and its size (a _Cut)."""
+    if size <= MAX_BODY_BYTES:
+        return text
     if isinstance(text, bytes):
         text = text[:MAX_BODY_BYTES].decode("utf-8", "replace")
     cut = _Cut(text[:MAX_BODY_BYTES])
     cut.size = size
     return cut
-
-
-_RAW = (bytes, str)
-# A raw body this short, or a content-length with this many digits, is under the bound.
-_SMALL = len(str(MAX_BODY_BYTES)) - 1
 
 
 def _int(value: str | None) -> int:

@@ -187,6 +187,15 @@ def test_a_long_body_is_kept_as_its_first_bytes_only():
     assert json_body["body"].startswith('{"domain":"yyy')
 
 
+def test_a_body_sent_without_a_length_is_bounded_too():
+    journal = RequestLog()  # chunked: no content-length to go by
+    journal.add(_entry(body={"domain": "z" * (2 * MAX_BODY_BYTES)}, headers={}))
+    journal.add(_entry(body={"domain": "small.example.com"}, headers={}))
+    long, small = journal.find()
+    assert long["body_truncated"] and len(long["body"]) < MAX_BODY_BYTES + 40
+    assert small["body"] == {"domain": "small.example.com"}
+
+
 def test_a_small_body_is_kept_by_reference_and_redacted_only_when_read():
     journal, body = RequestLog(), {"client_id": "me", "client_secret": "s3cret"}
     journal.add(_entry(body=body, headers={"authorization": "Bearer t0ken"}))
