@@ -115,7 +115,9 @@ def _bounded(body: Any, headers: dict) -> Any:
     if length is not None and _int(length) <= MAX_BODY_BYTES:
         return body  # parsed JSON or a form: its size on the wire, not serialized again
     text = orjson.dumps(body, default=str)  # too long, or sent without a length (chunked)
-    return body if len(text) <= MAX_BODY_BYTES else _cut(text, len(text))
+    if len(text) <= MAX_BODY_BYTES:
+        return body
+    return _cut(text, _int(length) if length is not None else len(text))
 
 
 # A content-length with fewer digits than MAX_BODY_BYTES is under it.
