@@ -22,16 +22,18 @@ _ACCESS_FIELDS = ("provider", "operation", "method", "path", "status", "duration
 
 def access_line(entry: dict) -> None:
     """Log one finished provider request: provider, operationId, status, milliseconds."""
-    status = "aborted" if entry.get("aborted") else entry.get("status")
+    fields = {k: entry.get(k) for k in _ACCESS_FIELDS}
+    if entry.get("aborted"):  # no status reached the client: an injected fault dropped it
+        fields["aborted"] = True
     ACCESS.info(
         "%s %s %s %sms %s %s",
-        entry.get("provider") or "-",
-        entry.get("operation") or "-",
-        status,
-        entry.get("duration_ms"),
-        entry.get("method"),
-        entry.get("path"),
-        extra={"access": {k: entry.get(k) for k in _ACCESS_FIELDS} | {"status": status}},
+        fields["provider"] or "-",
+        fields["operation"] or "-",
+        "aborted" if entry.get("aborted") else fields["status"],
+        fields["duration_ms"],
+        fields["method"],
+        fields["path"],
+        extra={"access": fields},
     )
 
 
