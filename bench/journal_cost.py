@@ -19,7 +19,7 @@ from _common import figure, table
 
 from sandbox import Sandbox
 from sandbox.engine.clock import Clock
-from sandbox.requestlog import MAX_ENTRIES, RequestLog, view
+from sandbox.requestlog import MAX_ENTRIES, Filters, RequestLog, view
 
 HEADERS = {
     "host": "127.0.0.1:8080",
@@ -65,7 +65,7 @@ def read_ms(journal: RequestLog) -> tuple[float, float]:
     journal.find()
     read = time.perf_counter() - started
     started = time.perf_counter()
-    journal.count()
+    journal.count(Filters(operation="create_domain"))  # each entry tested
     return read * 1e3, (time.perf_counter() - started) * 1e3
 
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.note_request(entry(n))
     read, count = read_ms(sandbox.requests)
     figure("journal", f"read all {MAX_ENTRIES:,} entries", read, "ms")
-    figure("journal", f"count {MAX_ENTRIES:,} entries", count, "ms")
+    figure("journal", f"count {MAX_ENTRIES:,} entries by operation", count, "ms")
     small, large = full_journal_mb(100), full_journal_mb(1024 * 1024)
     figure("journal", "full journal, 100-byte bodies", small, "MB")
     figure("journal", "full journal, 1 MiB bodies (each cut to 8 KiB)", large, "MB")
