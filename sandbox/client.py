@@ -461,12 +461,12 @@ class ControlClient:
         """The request journal, oldest first: the provider API requests received that match
         every filter given (provider, operation, status: 404 or "4xx", domain: a domain id,
         since/until: ISO-8601 instants of the sandbox clock), the last `limit` of them."""
-        params = _given({"provider": provider or None, "limit": limit} | filters)
+        params = _journal_query({"provider": provider or None, "limit": limit} | filters)
         return self.call("GET", "/requests", params=params)["requests"]
 
     def count_requests(self, provider: str | None = None, **filters: Any) -> int:
         """How many journal entries match the filters (those of `requests`)."""
-        params = _given({"provider": provider or None} | filters)
+        params = _journal_query({"provider": provider or None} | filters)
         return self.call("GET", "/requests/count", params=params)["count"]
 
     def clear_requests(self) -> None:
@@ -494,6 +494,11 @@ class ControlClient:
 def _given(options: dict[str, Any]) -> dict[str, Any]:
     """The options that were given: a None is left out of the request, for the API's default."""
     return {k: v for k, v in options.items() if v is not None}
+
+
+def _journal_query(filters: dict[str, Any]) -> dict[str, Any]:
+    """The journal's filters as a query: `since`/`until` may be datetimes (ISO-8601 sent)."""
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in _given(filters).items()}
 
 
 def _segment(value: str) -> str:

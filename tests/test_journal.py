@@ -63,7 +63,7 @@ def test_filters_pick_by_provider_operation_status_domain_and_time(urls, control
     assert control.count_requests(status="2xx") == 3
     assert control.count_requests(status=missing.status_code) == 1
     assert control.count_requests(since="2026-01-01T09:01:00Z") == 1
-    assert control.count_requests(until="2026-01-01T09:00:30Z") == 3
+    assert control.count_requests(until=utc("2026-01-01T09:00:30Z")) == 3  # a datetime too
     assert control.count_requests("monite", operation="verify_domain", domain="other") == 0
     assert [e["operation"] for e in control.requests(limit=1)] == ["list_domains"]
 
