@@ -69,12 +69,12 @@ def read_ms(journal: RequestLog) -> tuple[float, float]:
     return read * 1e3, (time.perf_counter() - started) * 1e3
 
 
-def full_journal_mb(body_bytes: int) -> float:
-    """The memory a full journal holds when every request carried a body of `body_bytes`."""
+def full_journal_mb(body_bytes: int, entries: int) -> float:
+    """The memory a journal of `entries` holds when every request carried `body_bytes`."""
     tracemalloc.start()
     journal = RequestLog()
     clock = Clock(start="2026-01-01T00:00:00Z", frozen=True)
-    for n in range(MAX_ENTRIES):
+    for n in range(entries):
         journal.add(entry(n, b"x" * body_bytes) | {"at": clock.now()})
     size, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -84,20 +84,21 @@ def full_journal_mb(body_bytes: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=int, default=100_000)
+    parser.add_argument("--entries", type=int, default=MAX_ENTRIES, help="a full journal's")
     opts = parser.parse_args(argv)
     lazy, eager = per_note_us(opts.notes, False), per_note_us(opts.notes, True)
     figure("journal", "note one request (journal + report)", lazy, "us")
     figure("journal", "note one request, made presentable at once", eager, "us")
     sandbox = Sandbox(seed=1, clock=Clock(start="2026-01-01T00:00:00Z", frozen=True))
-    for n in range(MAX_ENTRIES):
+    for n in range(opts.entries):
         sandbox.note_request(entry(n))
     read, count = read_ms(sandbox.requests)
-    figure("journal", f"read all {MAX_ENTRIES:,} entries", read, "ms")
-    figure("journal", f"count {MAX_ENTRIES:,} entries by operation", count, "ms")
-    small, large = full_journal_mb(100), full_journal_mb(1024 * 1024)
+    figure("journal", f"read all {opts.entries:,} entries", read, "ms")
+    figure("journal", f"count {opts.entries:,} entries by operation", count, "ms")
+    small, large = full_journal_mb(100, opts.entries), full_journal_mb(2**20, opts.entries)
     figure("journal", "full journal, 100-byte bodies", small, "MB")
     figure("journal", "full journal, 1 MiB bodies (each cut to 8 KiB)", large, "MB")
-    print(f"Request journal, {opts.notes:,} notes; {MAX_ENTRIES:,} entries when full")
+    print(f"Request journal, {opts.notes:,} notes; {opts.entries:,} entries read and weighed")
     table(
         [
             [
