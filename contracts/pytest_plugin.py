@@ -17,6 +17,8 @@ Fixtures:
   `domain_sandbox.credentials("autosend")` gives ready credentials (base_url, key, headers and
   the SDK's own names for them); `domain_sandbox.client("scaleway")` the provider's official
   SDK configured against the sandbox (sandbox.sdk says which).
+  `domain_sandbox.requests(**filters)` is the request journal (what clients sent);
+  `domain_sandbox.assert_called(provider, operation, times=None, **filters)` checks it.
 
 The client conformance report is the session's: per-test resets keep what every test's calls
 exercised, so `--domainsandbox-report` shows the whole session; what a test switched on
@@ -25,7 +27,8 @@ exercised, so `--domainsandbox-report` shows the whole session; what a test swit
 Options: `--domainsandbox-seed N`, `--domainsandbox-port N` and `--domainsandbox-dns-port N`
 (pin the ports; 0, the default, takes free ones), `--domainsandbox-report` (print the client
 conformance report at the end of the session), `--domainsandbox-report-json FILE` (write it as
-JSON).
+JSON). Under pytest-xdist each worker has its own sandbox; the report merges what all of them
+saw.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 START = "2026-01-01T09:00:00Z"
 DEFAULT_SEED = 1234
 _REPORT_KEY = pytest.StashKey[dict]()
+_WORKER_REPORT = "domainsandbox_report"  # in a pytest-xdist worker's output: its report, JSON
 
 
 @dataclass
@@ -125,6 +129,26 @@ class DomainSandbox:
     def revoke_credential(self, provider: str, key: str) -> dict:
         """Revoke a registered credential: the provider answers it with its own 401 from now on."""
         return self.control.revoke_credential(provider, key)
+
+    def requests(self, provider: str | None = None, **filters) -> list[dict]:
+        """The request journal of this test, oldest first: what clients sent (headers with
+        credentials redacted, bodies), what was answered, which domain it touched. Filters:
+        provider, operation, status (404 or "4xx"), domain, since, until, limit."""
+        return self.control.requests(provider, **filters)
+
+    def assert_called(
+        self, provider: str, operation: str, times: int | None = None, **filters
+    ) -> list[dict]:
+        """Fail unless `provider`'s `operation` (an operationId) was called `times` times (at
+        least once if None) in this test, matching `filters` (those of `requests`). The failure
+        lists the calls made instead. Returns the matching calls.
+
+            domain_sandbox.assert_called("monite", "verify_domain", times=1, domain=domain_id)
+        """
+        from .called import check_called
+
+        __tracebackhide__ = True
+        return check_called(self.control, provider, operation, times, **filters)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -227,15 +251,41 @@ def _restore_resend():
 
 
 def _report_at_end(config: pytest.Config, control: ControlClient) -> None:
-    """Keep the report before the sandbox stops; the terminal summary prints it."""
+    """Keep the report before the sandbox stops: a pytest-xdist worker hands it to the
+    controller, which merges every worker's; the session's end writes and prints it."""
     if not (
         config.getoption("--domainsandbox-report")
         or config.getoption("--domainsandbox-report-json")
     ):
         return
     report = control.report()
-    config.stash[_REPORT_KEY] = report
-    if path := config.getoption("--domainsandbox-report-json"):
+    if hasattr(config, "workeroutput"):  # a pytest-xdist worker
+        config.workeroutput[_WORKER_REPORT] = json.dumps(report)
+    else:
+        config.stash[_REPORT_KEY] = report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: a worker finished; merge the report of its sandbox into the session's."""
+    given = getattr(node, "workeroutput", {}).get(_WORKER_REPORT)
+    if given is None:
+        return
+    from sandbox.report import merge
+
+    config = node.config
+    kept = config.stash.get(_REPORT_KEY, None)
+    report = json.loads(given)
+    config.stash[_REPORT_KEY] = merge([kept, report]) if kept else report
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own, which tears the last fixtures down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the report as JSON, once, where the session is run (not in xdist workers)."""
+    config = session.config
+    path = config.getoption("--domainsandbox-report-json")
+    report = config.stash.get(_REPORT_KEY, None)
+    if path and report is not None and not hasattr(config, "workeroutput"):
         Path(path).write_text(json.dumps(report, indent=2) + "\n")
 
 
