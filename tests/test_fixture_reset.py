@@ -35,12 +35,16 @@ def observed(control: ControlClient) -> dict:
         "credentials": control.credentials(),
         "clock": control.clock(),
         "records": control.records(),
-        # each request as journaled, less how long it took on this machine
-        "requests": [
-            {k: v for k, v in r.items() if k != "duration_ms"} for r in control.requests()
-        ],
+        "requests": [journaled(r) for r in control.requests()],
         "queries": control.queries(),
     }
+
+
+def journaled(request: dict) -> dict:
+    """A journal entry, less what differs between two sandboxes serving the same calls: how long
+    it took on this machine, and the server's address in the Host header."""
+    headers = {k: v for k, v in request.get("headers", {}).items() if k != "host"}
+    return {k: v for k, v in request.items() if k != "duration_ms"} | {"headers": headers}
 
 
 def same_next_steps(control: ControlClient, autosend: dict) -> None:
