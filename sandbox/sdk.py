@@ -51,7 +51,8 @@ def credentials(server: SandboxServer, provider: str) -> dict[str, Any]:
         found["secret"] = cls.kit.sample_secret
     if cls.kit.login is not None:
         found["token"] = driver.credential
-    return found | _NAMED[provider](server, found)
+    named = _NAMED.get(provider)  # a provider without an SDK may have no names of its own
+    return found | (named(server, found) if named else {})
 
 
 def client(server: SandboxServer, provider: str) -> Any:
@@ -65,9 +66,10 @@ def client(server: SandboxServer, provider: str) -> Any:
     """
     if provider not in _SDKS:
         credentials(server, provider)  # an unknown provider: ValueError naming the known ones
+        why = f" ({_ELSEWHERE[provider]})" if provider in _ELSEWHERE else ""
         raise NoSDK(
-            f"{provider} has no official Python SDK (AutoSend's is the Node package "
-            f"autosendjs); use credentials({provider!r}) with your own HTTP client"
+            f"{provider} has no official Python SDK{why}; use credentials({provider!r}) with "
+            "your own HTTP client"
         )
     package, module, build = _SDKS[provider]
     try:
@@ -183,6 +185,8 @@ def _resend_sdk(c):
     return resend
 
 
+# Providers whose official SDKs are for other languages only.
+_ELSEWHERE = {"autosend": "its official SDK is the Node package autosendjs"}
 # provider -> (the package to install, the module it brings, how to build the client)
 _SDKS = {
     "monite": ("monite", "monite", _monite_sdk),

@@ -204,9 +204,12 @@ def test_client_is_the_official_sdk_configured_against_the_sandbox(domain_sandbo
     assert names == [f"sdk.{provider}.example"]
 
 
-def test_client_names_what_is_missing(domain_sandbox):
-    with pytest.raises(NoSDK, match="autosend has no official Python SDK"):
+def test_client_names_what_is_missing(domain_sandbox, monkeypatch):
+    with pytest.raises(NoSDK, match="autosend has no official Python SDK .its official SDK is"):
         domain_sandbox.client("autosend")
+    monkeypatch.setitem(sys.modules, "vortex_sdk", None)  # as if it were not installed
+    with pytest.raises(NoSDK, match="vortex SDK is not installed: pip install vortex-python-sdk"):
+        domain_sandbox.client("vortex")
 
 
 def test_client_resend_sets_the_modules_globals_until_the_test_ends(domain_sandbox):
