@@ -315,7 +315,7 @@ class Control:
         """A demo world through the providers' own APIs, called over HTTP (sandbox.demo)."""
         from . import demo  # it drives the sandbox as a client does: only when asked for
 
-        body, url = body or {}, self.sandbox.served_url
+        body, url = body or {}, self.sandbox.http_url
         if url is None:
             raise ProviderError(503, "demo: this sandbox is not served over HTTP")
         try:

@@ -120,6 +120,14 @@ class SandboxServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def loopback_url(self) -> str:
+        """The URL this process reaches itself at: loopback when it serves every address."""
+        everywhere = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}
+        if self.host in everywhere:
+            return f"http://{everywhere[self.host]}:{self.port}"
+        return self.url
+
     def base_urls(self) -> dict[str, str]:
         """Each provider's base URL as its client should be configured, plus the control API."""
         urls = {name: self.url + p.client_base for name, p in self.sandbox.providers.items()}
@@ -130,7 +138,7 @@ class SandboxServer:
         check_exposure(self.host, self.sandbox.control_token)
         self._socket = bind_tcp(self.host, self._requested_port)
         self._port = self._socket.getsockname()[1]
-        self.sandbox.served_url = self.url  # where the demo world's client calls go
+        self.sandbox.http_url = self.loopback_url
         try:
             self.sandbox.start()
         except BaseException:
