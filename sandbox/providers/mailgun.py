@@ -9,8 +9,9 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   hours after the last verify. An active domain whose records break turns `unverified` at the
   next verify or re-check;
 - `disabled` is a state Mailgun puts a domain in for its sending reputation (bounces, spam),
-  which the sandbox does not model: nothing reaches it but a loaded scenario; a disabled domain
-  stays disabled through verifies and cannot be deleted (400);
+  which the sandbox does not model: no API call disables a domain, so nothing reaches it but a
+  loaded scenario; a disabled domain stays disabled through verifies and cannot be deleted
+  (400), and shows the `disabled` object of its scenario's attrs or DISABLED_BY_SCENARIO;
 - a record whose lookup failed for now (SERVFAIL, timeout) reads `valid: unknown`; a record not
   found or wrong reads `invalid`;
 - any API key is valid (HTTP Basic, user `api`) and is its own account; once keys are registered
@@ -46,6 +47,14 @@ USER = "api"  # HTTP Basic's user name; the password is the API key
 REGION = "us"  # the sandbox serves Mailgun's US region (api.mailgun.net)
 DEFAULT_MESSAGE_TTL = 3 * 86400  # Mailgun keeps stored messages three days
 DEFAULT_LIMIT = 100
+# The `disabled` object of a domain a scenario disabled without saying why (Mailgun's required
+# fields: code, note, permanently, reason); a scenario's `attrs.disabled` replaces it.
+DISABLED_BY_SCENARIO = {
+    "code": "sandbox",
+    "note": "disabled by a loaded scenario",
+    "permanently": False,
+    "reason": "disabled in the sandbox",
+}
 
 CREATED_V4 = "Domain DNS records have been created"
 CREATED_V3 = "Domain has been created"
@@ -144,8 +153,9 @@ class Mailgun(Provider):
         page_query=lambda read: {"skip": read},
         states={UNVERIFIED: (Verify(),), ACTIVE: (Publish(), Verify())},
         unreachable={
-            DISABLED: "Mailgun's verdict on sending reputation: no DNS step or clock reaches "
-            "it; a scenario file can hold a disabled domain"
+            DISABLED: "Mailgun's verdict on an account's sending reputation (its document's "
+            "example: code `blacklisted`, reason `bad customer`): no API call, DNS step or "
+            "clock reaches it; a scenario file can hold a disabled domain"
         },
     )
 
@@ -206,8 +216,8 @@ class Mailgun(Provider):
         if attrs.get("archive_to"):
             wire["archive_to"] = attrs["archive_to"]
         wire["created_at"] = _rfc1123(domain.created_at)
-        if attrs.get("disabled"):
-            wire["disabled"] = attrs["disabled"]
+        if domain.status == DISABLED:  # why: a scenario's own `disabled` object, or the sandbox's
+            wire["disabled"] = attrs.get("disabled") or dict(DISABLED_BY_SCENARIO)
         if extended:
             wire["dkim_host"] = attrs["dkim_host"]
         wire |= {
