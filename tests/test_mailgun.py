@@ -193,6 +193,14 @@ def test_dkim_host_name_puts_the_key_at_the_root_domain(api):
     assert get(api, **{"h:extended": "true"})["domain"]["dkim_host"] == "example.com"
 
 
+def test_force_root_dkim_host_puts_the_key_at_the_root_domain(api, control):
+    created = create(api, force_root_dkim_host="true", dkim_selector="mg")
+    assert records(created)["dkim"]["name"] == "mg._domainkey.example.com"
+    assert get(api, **{"h:extended": "true"})["domain"]["dkim_host"] == "example.com"
+    control.publish("mailgun", NAME)
+    assert verify(api)["domain"]["state"] == "active"  # SPF at the domain, DKIM at the root
+
+
 def test_published_records_verify_the_domain_and_cached_shows_what_dns_holds(
     api, control, resolver
 ):

@@ -19,6 +19,9 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   domain belongs to one account): a second create is 400 "This domain name is already taken";
 - the DKIM selector, when `dkim_selector` is not given, is drawn from the seed among those
   Mailgun hands out (krs, smtp, mx, pdk1, pdk2); `dkim_key_size` 1024 (default) or 2048;
+  `force_root_dkim_host` puts the DKIM record at the root domain, taken as the name's last two
+  labels; each domain is its own DKIM authority (a root domain of the same account lends none,
+  so `force_dkim_authority` changes nothing);
 - `use_automatic_sender_security` is kept and echoed, but the DKIM record stays the TXT one (the
   pdk1/pdk2 CNAMEs are not mirrored); changing it makes the domain `unverified` until verified
   again ("the domain must be re-verified");
@@ -296,7 +299,9 @@ class Mailgun(Provider):
         account = self._account(request)
         name = body["name"].lower()
         fields = _settings(body)
-        dkim_host = (body.get("dkim_host_name") or name).lower()
+        dkim_host = (body.get("dkim_host_name") or "").lower() or (
+            _root(name) if _true(body, "force_root_dkim_host") else name
+        )
         if body.get("dkim_host_name") and _true(
             body, "force_dkim_authority", "force_root_dkim_host"
         ):
@@ -417,6 +422,12 @@ class Mailgun(Provider):
 
     def on_due(self, domain: Domain) -> None:
         self._check(domain)
+
+
+def _root(name: str) -> str:
+    """The root domain of `name`, its last two labels (the sandbox has no public-suffix list):
+    where force_root_dkim_host puts the DKIM record."""
+    return ".".join(name.split(".")[-2:])
 
 
 def _true(body: dict, *fields: str) -> bool:
