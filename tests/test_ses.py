@@ -469,6 +469,7 @@ def test_requests_without_sigv4_are_refused_403_as_aws_does_and_malformed_ones_a
             ses.base + "/v2/email/identities/example.com", headers={"Authorization": "Bearer x"}
         )
     assert error_of(unsigned) == missing
+    assert re.fullmatch(r"[0-9a-f-]{36}", unsigned.headers["x-amzn-RequestId"])
     assert error_of(unsigned_post) == missing  # refused before its body is looked at
     assert error_of(bearer) == missing
     malformed = ses.call(
