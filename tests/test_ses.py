@@ -489,6 +489,14 @@ def test_requests_without_sigv4_are_refused_403_as_aws_does_and_malformed_ones_a
     )
     assert (code, error_type) == (400, "IncompleteSignatureException")
     assert message.startswith("Credential should be <access key id>/<yyyymmdd>/<region>/ses/")
+    other_service = sigv4_header(KEY_A).replace("/ses/aws4_request", "/sesv2/aws4_request")
+    code, error_type, message = error_of(
+        ses.call(
+            "GET", "/v2/email/identities/example.com", headers={"Authorization": other_service}
+        )
+    )
+    assert (code, error_type) == (403, "InvalidSignatureException")
+    assert message.startswith("Credential should be scoped to correct service: 'ses'.")
 
 
 def test_registered_access_keys_only_once_some_are_registered(ses, control, urls):
