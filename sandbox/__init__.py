@@ -9,22 +9,22 @@ with SandboxServer(Sandbox(seed=7)) as server:
 
 import warnings
 
-# Warnings that the frameworks under the sandbox raise about their own dependencies as they are
+# Warnings the frameworks under the sandbox raise about their own dependencies as they are
 # imported, theirs to fix: Connexion 3 imports jsonschema's RefResolver and RefResolutionError
-# (deprecated since jsonschema 4.18), and Starlette's test client, which warns about httpx.
-# Each is ignored only where it is raised, so a user's `pytest -W error` passes.
+# (deprecated since jsonschema 4.18), and its Starlette test client, which warns that it would
+# rather have httpx2 than httpx (Starlette 1.x). Each is ignored only as raised there, so that
+# a user's `pytest -W error` passes.
 _THIRD_PARTY = [
-    (DeprecationWarning, r"connexion\.json_schema"),
-    (DeprecationWarning, r"connexion\.validators\.parameter"),
-    (Warning, r"starlette\.testclient"),
+    {"category": DeprecationWarning, "module": r"connexion\.json_schema"},
+    {"category": Warning, "message": r"Using `httpx` with `starlette\.testclient` is deprecated"},
 ]
 
 
 def ignore_third_party_warnings() -> None:
     """Ignore the warnings the frameworks raise as they are imported (see above): call it in a
     `warnings.catch_warnings()` block that imports the server, as the pytest plugin does."""
-    for category, module in _THIRD_PARTY:
-        warnings.filterwarnings("ignore", category=category, module=module)
+    for where in _THIRD_PARTY:
+        warnings.filterwarnings("ignore", **where)
 
 
 ignore_third_party_warnings()
