@@ -275,6 +275,9 @@ def test_the_wheel_serves_a_bundled_scenario_and_runs_a_fixture_test_outside_the
     assert where.startswith(str(tmp_path / "venv")), where
     light = "import importlib.util as u; print([m for m in ('schemathesis', 'hypothesis', 'faker') if u.find_spec(m)])"
     assert user("python", "-c", light).stdout.strip() == "[]"  # the extras stay out
+    listed = json.loads(user("domainsandbox", "scenario", "list", "--json").stdout)
+    shipped = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+    assert [s["name"] for s in listed["scenarios"]] == shipped  # every one is in the wheel
 
     server = subprocess.Popen(
         ["domainsandbox", "serve", "--scenario", "every-state"],
