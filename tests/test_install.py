@@ -144,17 +144,16 @@ def test_every_serve_option_has_its_variable_listed_in_serve_help():
 def test_an_option_added_to_serve_gets_its_variable_without_more_code(monkeypatch):
     parser = build_parser()
     serve = parser._subparsers._group_actions[0].choices["serve"]
-    serve.add_argument("--log-format", choices=["text", "json"], default="text")
-    serve.add_argument("--allowed-hosts-extra", action="append")
-    monkeypatch.setenv("DOMAINSANDBOX_LOG_FORMAT", "json")
+    serve.add_argument("--banner-style", choices=["plain", "fancy"], default="plain")
+    monkeypatch.setenv("DOMAINSANDBOX_BANNER_STYLE", "fancy")
     monkeypatch.setenv("DOMAINSANDBOX_ALLOWED_HOST", "sandbox, ci.internal")
     args = parser.parse_args(["serve"])
-    assert args.log_format == "json"
+    assert args.banner_style == "fancy"
     assert args.allowed_host == ["sandbox", "ci.internal"]
     # a repeatable option given replaces the variable's values rather than adding to them
     assert parser.parse_args(["serve", "--allowed-host", "x"]).allowed_host == ["x"]
-    assert "DOMAINSANDBOX_LOG_FORMAT" in envopts.epilog(serve)
-    monkeypatch.setenv("DOMAINSANDBOX_LOG_FORMAT", "xml")
+    assert "DOMAINSANDBOX_BANNER_STYLE" in envopts.epilog(serve)
+    monkeypatch.setenv("DOMAINSANDBOX_BANNER_STYLE", "loud")
     with pytest.raises(SystemExit):
         parser.parse_args(["serve"])
 
