@@ -34,6 +34,7 @@ saw.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -186,11 +187,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def domain_sandbox_session(request: pytest.FixtureRequest):
     """One sandbox (HTTP APIs and DNS on free ports) for the whole test session."""
-    from sandbox.client import ControlClient  # here: loading the plugin stays cheap
-
     config = request.config
     options = sandbox_options(config)
-    server = start_sandbox(**options)
+    # imported here: a user's pytest session loads this plugin even when no test uses it;
+    # pytest sets its own warning filters for each test, so ours are set again around it
+    with warnings.catch_warnings():
+        from sandbox import ignore_third_party_warnings
+
+        ignore_third_party_warnings()
+        from sandbox.client import ControlClient
+
+        server = start_sandbox(**options)
     control = ControlClient(server.url)
     try:
         yield DomainSandbox(server, control, options["seed"])
