@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from fake_dns.rdata import normalize_name, parse_value
 
-from . import scenario
-from .engine.clock import OutOfRange, check_instant, iso, later, utc
+from . import clockwork, scenario
+from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
 from .errors import ProviderError
 from .request import Answer, json_bytes
 
@@ -281,6 +281,8 @@ class Control:
     def set_clock(self, body: dict):
         clock = self.sandbox.clock
         instant, seconds = self._clock_change(body)  # all checked before anything changes
+        if "mode" in body:
+            clock.set_mode(body["mode"], body.get("speed"))
         if body.get("freeze") is True:
             clock.freeze()
         if instant is not None:
@@ -293,6 +295,8 @@ class Control:
 
     def _clock_change(self, body: dict) -> tuple:
         """(the instant to set or None, the seconds to advance), or a 400 naming the field."""
+        if "mode" in body or "speed" in body:
+            self._check_mode(body)
         instant = None
         if "set" in body:
             try:
@@ -309,6 +313,34 @@ class Control:
         except OutOfRange as exc:
             raise ProviderError(400, f"advance_seconds: {exc}", field="advance_seconds") from None
         return instant, seconds
+
+    def _check_mode(self, body: dict) -> None:
+        if "freeze" in body:
+            raise ProviderError(400, "freeze: give a mode or freeze, not both", field="freeze")
+        if "mode" not in body:
+            raise ProviderError(400, "speed: give the mode too (fast)", field="speed")
+        try:
+            check_mode(body["mode"], body.get("speed"))
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+
+    def advance_clock_until(self, body: dict):
+        """Move the clock step by step until a domain reaches a status (409 where it stuck)."""
+        self._domain(body["provider"], body["domain_id"])
+        until = clockwork.Until(
+            body["provider"], body["domain_id"], body.get("status"), body.get("limit_seconds")
+        )
+        try:
+            reached = clockwork.advance_until(self.sandbox, until)
+        except ValueError as exc:
+            raise ProviderError(400, str(exc), field="status") from None
+        except clockwork.Stuck as exc:
+            raise ProviderError(409, str(exc)) from None
+        domain = self.sandbox.store.get(until.provider, until.domain_id)
+        return reached | {
+            "clock": self.sandbox.clock.snapshot(),
+            "domain": domain_view(self.sandbox, domain) if domain else None,
+        }
 
     def reset(self, body: dict | None = None):
         self.sandbox.reset((body or {}).get("seed"))

@@ -15,7 +15,7 @@ from datetime import timedelta
 from fake_dns import FakeDNS
 
 from .engine import publish as publishing
-from .engine.clock import MAX_DELAY_SECONDS, Clock, iso, later
+from .engine.clock import LATEST, MAX_DELAY_SECONDS, Clock, iso, later
 from .engine.credentials import Credentials
 from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
@@ -25,8 +25,10 @@ from .providers import PROVIDERS
 from .report import ClientReport
 from .requestlog import RequestLog
 
-# How often scheduled steps are looked for while the clock runs in real time.
+# How often scheduled steps are looked for while the clock runs (real or fast); a fast clock's
+# ticker wakes sooner, at the next step's instant, but never more often than MIN_TICK_SECONDS.
 TICK_SECONDS = 0.25
+MIN_TICK_SECONDS = 0.01
 # Steps that may run at one instant; more means a provider reschedules itself in a loop.
 MAX_STEPS_PER_RUN = 100_000
 
@@ -57,6 +59,8 @@ class Sandbox:
     ):
         self.seed = seed
         self.clock = clock or Clock()
+        # the mode reset() comes back to: the one this sandbox started with
+        self._start_mode = (self.clock.mode, self.clock.speed or None)
         self.ids = Ids(seed)
         self.store = Store()
         self.requests = RequestLog()
@@ -83,6 +87,9 @@ class Sandbox:
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0
         self.after_steps = None
+        # On an on-poll clock, the state of each domain its readers were last shown
+        # (sandbox.clockwork): reading it again moves the clock to its next step.
+        self.polled: dict[tuple[str, str], tuple] = {}
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -118,13 +125,25 @@ class Sandbox:
         self.stop()
 
     def _tick(self) -> None:
-        while not self._stop.wait(TICK_SECONDS):
+        while not self._stop.wait(self._next_tick()):
             if not self.clock.frozen:
                 try:
                     if self.run_due() and self.after_steps:
                         self.after_steps()
                 except Exception:  # a failing step must never kill the ticker
                     log.exception("scheduled step failed")
+
+    def _next_tick(self) -> float:
+        """Real seconds until the ticker looks again: at the next step's instant if a fast clock
+        reaches it sooner than TICK_SECONDS, so each step lands close to its own instant."""
+        speed = self.clock.speed
+        if not speed:
+            return TICK_SECONDS
+        now = self.clock.now()
+        step = self.store.next_due(min(now + timedelta(seconds=TICK_SECONDS * speed), LATEST))
+        if step is None:
+            return TICK_SECONDS
+        return max(MIN_TICK_SECONDS, (step.due_at - now).total_seconds() / speed)
 
     # --- time ---------------------------------------------------------------------------------
 
@@ -255,7 +274,8 @@ class Sandbox:
     # --- world --------------------------------------------------------------------------------
 
     def reset(self, seed: int | None = None, keep_logs: bool = False) -> None:
-        """Forget every domain, record, fault and request; reseed identities.
+        """Forget every domain, record, fault and request; reseed identities; put the clock back
+        in the mode the sandbox started with (where it stands: the caller sets the instant).
 
         `keep_logs`: keep the request and DNS query logs (they describe the session, which a
         world put back as it was saved goes on with)."""
@@ -263,12 +283,14 @@ class Sandbox:
             if seed is not None:
                 self.seed = seed
             self.ids = Ids(self.seed)
+            self.clock.set_mode(*self._start_mode)
             self.http_faults.clear()
             self.http_faults.reseed(self.seed)
             self.rate_limits.clear()
             self.credentials.clear()
             self.report.expecting = False  # a test that ended inside expecting_errors()
             self.store.clear()
+            self.polled.clear()
             self.dns.zone.clear()
             self.dns.faults.clear()
             if not keep_logs:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .admission import admit
 from .apis import build_apis
+from .clockwork import moves_on_poll, on_poll, polled_domain
 from .durable import READ_ONLY_METHODS, SaveFailed
 from .errors import ProviderError
 from .request import Answer, Call
@@ -53,9 +54,13 @@ class World:
         self.sandbox = sandbox
         self.apis = build_apis(sandbox)
 
-    def due(self) -> bool:
-        """True when a scheduled step is due: landing it may ask DNS."""
-        return self.sandbox.store.next_due(self.sandbox.clock.now()) is not None
+    def due(self, call: Call) -> bool:
+        """True when a scheduled step is due, or `call` polls a domain on an on-poll clock and
+        moves it to a step: landing it may ask DNS."""
+        sandbox = self.sandbox
+        if sandbox.store.next_due(sandbox.clock.now()) is not None:
+            return True
+        return moves_on_poll(sandbox, polled_domain(sandbox, call))
 
     def threads_for(self, call: Call) -> str | None:
         """Where `call` is served: "dns" (its handler asks DNS), "world" (a control call, or
@@ -64,10 +69,11 @@ class World:
         operation = api.operations.get(call.request.operation)
         if call.refusal is None and operation.off_loop:
             return "dns" if api.provider else "world"
-        return "world" if self.due() else None
+        return "world" if self.due(call) else None
 
     def serve(self, call: Call) -> Answer:
         """Land due steps, admit, run (or refuse), note: the answer to send."""
+        on_poll(self.sandbox, call)
         self.sandbox.run_due(LANDING_SECONDS, wait=False)
         api = self.apis[call.target]
         provider = api.provider

@@ -250,7 +250,7 @@ def test_clock_buttons_move_the_sandbox_clock_and_freeze_it_again(page, control)
     for button, now in steps:
         page.get_by_role("button", name=button).click()
         expect(page.locator("#clock-now")).to_have_text(now)
-        assert control.clock() == {"now": now, "frozen": True}
+        assert control.clock() == {"now": now, "frozen": True, "mode": "frozen", "speed": 1}
 
     page.get_by_role("button", name="Unfreeze").click()
     expect(page.locator("#clock-mode")).to_have_text("(running)")

@@ -151,6 +151,7 @@ class Resend(Provider):
         FAILED,
         TEMPORARY_FAILURE,
     )
+    settled_statuses = (VERIFIED,)  # re-checked daily: nothing a client waits for
     rate_limit_headers_always = True  # "the response headers describe your current rate limit"
     # Seconds on the sandbox clock (rate_limit_per_second: requests). The recheck window is
     # Resend's 72 hours: a domain not verified by then is failed.

@@ -134,6 +134,7 @@ class Ses(Provider):
     credential_name = "access key ID"
     # VerificationStatus of an identity (its DKIM status, for a domain)
     statuses = (PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE)
+    settled_statuses = (SUCCESS,)  # looked at again daily: nothing a client waits for
     record_kinds = (*DKIM_KINDS, *MAIL_FROM_KINDS)
     # What the client report counts: each status under its own field.
     state_words = (
