@@ -143,13 +143,14 @@ class Scaleway(Provider):
     )
     document = "scaleway.yaml"
     statuses = (CREATING, WAITING, VALIDATING, FAILED, PROVISIONING, READY, DELETING)
-    # How long the domain spends in each transient status, in sandbox-clock seconds. 0 lands the
-    # next step on the next request, so `wait_for_domain` returns at its first poll.
+    # How long the domain spends in each transient status, in sandbox-clock seconds: long enough
+    # that a client reading it sees each one (an on-poll clock moves through them as it polls);
+    # 0 lands the next step on the next request.
     settings_defaults = {
-        "creating_seconds": 0,
-        "validating_seconds": 0,
-        "provisioning_seconds": 0,
-        "deleting_seconds": 0,
+        "creating_seconds": 30,
+        "validating_seconds": 60,
+        "provisioning_seconds": 120,
+        "deleting_seconds": 10,
     }
     kit = Kit(
         sample_key=lambda owner: f"5f7e1a2b-3c4d-4e5f-8a9b-{owner:012x}",  # a secret key

@@ -111,7 +111,7 @@ class Vortex(Provider):
     ) + ("isVerified=true", "isVerified=false")
     settings_defaults = {
         "provider_setup_seconds": 0,
-        "check_delay_seconds": 0,
+        "check_delay_seconds": 30,  # checkDkimStatus: DKIM reads waiting_for_provider meanwhile
         "recheck_interval_seconds": 300,
         "recheck_window_seconds": 72 * 3600,
         "require_api_key": 1,
