@@ -205,7 +205,7 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
         ),
         (
             ("  frozen: true\n", "  frozn: true\n"),
-            "clock.frozn: unknown key; use one of frozen, now",
+            "clock.frozn: unknown key; use one of frozen, mode, now, speed",
         ),
         (
             ("  now: '2026-01-05T09:00:00Z'", "  now: '0415-05-25T23:06:36Z'"),
