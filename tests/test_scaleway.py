@@ -131,7 +131,9 @@ def test_sdk_creates_publishes_validates_waits_until_ready_lists_and_deletes(api
 def test_sdk_validation_with_a_broken_required_record_ends_validation_failed(api, control):
     control.set_clock_mode("on-poll")
     domain = api.create_domain(name="broken.example.com")
-    assert api.wait_for_domain(domain_id=domain.id, options=FAST_WAIT).status == "waiting_validation"
+    assert (
+        api.wait_for_domain(domain_id=domain.id, options=FAST_WAIT).status == "waiting_validation"
+    )
     control.publish("scaleway", domain.id, corrupt=["dkim"], omit=["caldav"])
     api.validate_domain_records(domain_id=domain.id)
 

@@ -129,7 +129,12 @@ def test_serve_starts_in_a_scenario_world():
         control = ControlClient(served.urls["control"].removesuffix("/_sandbox"))
         statuses = {d["provider"]: d["status"] for d in control.domains()}
         assert statuses["monite"] == "verified" and statuses["scaleway"] == "ready"
-        assert control.clock() == {"now": "2026-01-05T09:00:00Z", "frozen": True, "mode": "frozen", "speed": 1}
+        assert control.clock() == {
+            "now": "2026-01-05T09:00:00Z",
+            "frozen": True,
+            "mode": "frozen",
+            "speed": 1,
+        }
         control.close()
     finally:
         served.stop()
