@@ -8,13 +8,17 @@
 
 Fixtures:
 - `domain_sandbox_session`: one sandbox (HTTP APIs + DNS server) for the whole session.
-- `domain_sandbox`: the same sandbox, reset before each test (seeded ids, clock frozen at
-  START, no records, no faults, no registered credentials, default provider timings): every
-  test starts from one world. `domain_sandbox.register_credential(provider, key, secret=None)`
+- `domain_sandbox`: the same sandbox, reset before each test (seeded ids, clock at START in
+  its mode, no records, no faults, no registered credentials, default provider timings): every
+  test starts from one world. The clock is "on-poll": it stands still, and a client reading a
+  domain it has seen moves it to the domain's next step, so SDK wait loops end at once having
+  seen every state. `domain_sandbox.advance_until(provider, domain_id, status=...)` and
+  `set_clock_mode(mode, speed=None)` drive it too. `domain_sandbox.register_credential(provider, key, secret=None)`
   and `revoke_credential(provider, key)` make a provider accept only the keys a test chose.
 
-Options: `--domainsandbox-seed N`, `--domainsandbox-report` (print the client conformance
-report at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON).
+Options: `--domainsandbox-seed N`, `--domainsandbox-clock MODE` (the fixture's clock: on-poll,
+frozen, real or fast), `--domainsandbox-report` (print the client conformance report at the end
+of the session), `--domainsandbox-report-json FILE` (write it as JSON).
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ if TYPE_CHECKING:
     from sandbox import SandboxServer
     from sandbox.client import ControlClient
 
-# Where the clock stands at the start of every `domain_sandbox` test.
+# Where the clock stands at the start of every `domain_sandbox` test, and its default mode.
 START = "2026-01-01T09:00:00Z"
+DEFAULT_CLOCK = "on-poll"
 DEFAULT_SEED = 1234
 _REPORT_KEY = pytest.StashKey[dict]()
 
@@ -60,10 +65,31 @@ class DomainSandbox:
         return self.server.sandbox.dns.host, self.server.sandbox.dns.port
 
     def reset(self) -> None:
-        """Forget every domain, record, fault, request and registered credential; reseed; freeze
-        the clock at START."""
-        self.control.reset(seed=self.seed)
-        self.control.freeze(at=START)
+        """Forget every domain, record, fault, request and registered credential; reseed; put
+        the clock back at START in the mode the session started it in."""
+        self.control.reset(seed=self.seed)  # the clock's mode too
+        self.control.set_time(START)
+
+    def set_clock_mode(self, mode: str, speed: float | None = None) -> dict:
+        """Switch the clock, until the next test: "on-poll" (the default), "frozen" (moves only
+        when told), "real" or "fast" (`speed` sandbox seconds per real second)."""
+        return self.control.set_clock_mode(mode, speed)
+
+    def advance_until(
+        self,
+        provider: str,
+        domain_id: str,
+        status: str | None = None,
+        predicate=None,
+        limit: float | None = None,
+    ) -> dict:
+        """Move the clock step by step (each step at its own instant) until the domain's status
+        is `status`, or `predicate(domain view)` holds; at most `limit` seconds ahead (default:
+        the provider's verification window). ControlError says where the domain got stuck.
+
+            domain_sandbox.advance_until("autosend", domain_id, status="VERIFIED")
+        """
+        return self.control.advance_until(provider, domain_id, status, predicate, limit)
 
     def report(self) -> dict:
         """The client conformance report of the session so far."""
@@ -99,6 +125,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seed for every id, token and key the sandbox draws",
     )
     group.addoption(
+        "--domainsandbox-clock",
+        default=DEFAULT_CLOCK,
+        choices=("on-poll", "frozen", "real", "fast"),
+        help=f"the fixture's clock mode (default {DEFAULT_CLOCK}; fast runs 60 times real time)",
+    )
+    group.addoption(
         "--domainsandbox-report",
         action="store_true",
         help="print the client conformance report at the end of the session",
@@ -119,7 +151,8 @@ def domain_sandbox_session(request: pytest.FixtureRequest):
     from sandbox.engine.clock import Clock
 
     seed = request.config.getoption("--domainsandbox-seed")
-    sandbox = Sandbox(seed=seed, clock=Clock(start=START, frozen=True))
+    mode = request.config.getoption("--domainsandbox-clock")
+    sandbox = Sandbox(seed=seed, clock=Clock(start=START, mode=mode))
     with SandboxServer(sandbox) as server:
         control = ControlClient(server.url)
         try:
@@ -131,7 +164,7 @@ def domain_sandbox_session(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def domain_sandbox(domain_sandbox_session: DomainSandbox) -> DomainSandbox:
-    """The session's sandbox, reset before this test: same seed, clock frozen at START."""
+    """The session's sandbox, reset before this test: same seed, clock at START (on-poll)."""
     domain_sandbox_session.reset()
     return domain_sandbox_session
 
