@@ -12,8 +12,10 @@ from monite import Monite
 from sandbox import Sandbox
 from sandbox.cli import CLOCK_MODES, main
 from sandbox.client import ControlError
+from sandbox.driver import Driver
 from sandbox.engine.clock import MODES, Clock
 from sandbox.providers import PROVIDERS
+from sandbox.providers.kit import dig
 
 from .helpers import Served, control_of, partner_headers, sample_headers, wait_for
 
@@ -23,6 +25,12 @@ START = "2026-01-01T09:00:00Z"
 SCALEWAY = "/mailbox/v1alpha1/domains"
 PROVIDERS_BY_NAME = {p.name: p for p in PROVIDERS}
 PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(timeout=30) as client:
+        yield client
 
 
 @pytest.fixture
@@ -165,6 +173,45 @@ def test_on_poll_leaves_a_settled_domain_and_other_calls_alone(control, urls):
     for _ in range(3):
         assert httpx.get(f"{base}/settled.example.com", headers=headers).is_success
     assert control.clock()["now"] == "2026-01-01T09:05:00Z"
+
+
+# --- default timings: each transient state is visible after the call that starts it ----------
+
+
+@pytest.mark.parametrize(
+    ("provider", "status_at", "seen", "then", "after"),
+    [
+        ("autosend", "data.verificationStatus", "PENDING", "VERIFIED", "2026-01-01T09:05:00Z"),
+        ("resend", "status", "pending", "verified", "2026-01-01T09:00:30Z"),
+        ("ses", "DkimAttributes.Status", "PENDING", "SUCCESS", "2026-01-01T09:05:00Z"),
+    ],
+)
+def test_by_default_a_pending_state_shows_until_an_on_poll_reader_moves_past_it(
+    control, http, urls, provider, status_at, seen, then, after
+):
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[provider])
+    kit = driver.kit
+    control.set_clock_mode("on-poll")
+    domain_id = driver.create("timed.example.com")
+    control.publish(provider, domain_id)
+    if kit.verify:
+        assert driver.call(kit.verify, domain_id).is_success
+    polls = [dig(driver.call(kit.get, domain_id).json(), status_at) for _ in range(3)]
+    assert polls == [seen, then, then]
+    assert control.clock()["now"] == after
+
+
+def test_by_default_vortex_checks_dkim_for_half_a_minute(control, http, urls):
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME["vortex"])
+    domain_id = driver.create("timed.example.com")
+    control.publish("vortex", domain_id)
+    assert driver.call(driver.kit.verify, domain_id).json()["dkimStatus"] == "waiting_for_provider"
+    control.advance(29)
+    listed = driver.call(driver.kit.list).json()  # Vortex's clients read a domain through list
+    assert [d["dkimStatus"] for d in listed if d["id"] == domain_id] == ["waiting_for_provider"]
+    assert control.advance_until("vortex", domain_id, status="verified")["clock"]["now"] == (
+        "2026-01-01T09:05:00Z"  # DKIM at 09:00:30, the token at the provider's first look
+    )
 
 
 # --- advance_until --------------------------------------------------------------------------------

@@ -24,6 +24,13 @@ HOUR = 3600
 WINDOW = 72 * HOUR  # Resend looks for the records for 72 hours
 
 
+@pytest.fixture(autouse=True)
+def checks_within_the_call(control):
+    """These tests are about what a check finds: it lands within the verify call here. The
+    default delay (30 seconds of pending) is tested in test_clock_modes.py."""
+    control.settings("resend", verify_delay_seconds=0)
+
+
 @pytest.fixture
 def api(urls):
     with httpx.Client(base_url=urls["resend"], headers=_auth(KEY), timeout=10) as client:

@@ -106,7 +106,9 @@ class AutoSend(Provider):
     # a pending identity for 72 hours; the delay lets clients test their polling loops.
     rate_limit = (2, 1.0)  # "2 requests per second per API key" (docs, rate limit)
     rate_limit_headers_always = True  # "Each API response includes rate limit information"
-    settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
+    # PENDING lasts 5 minutes after a verify, the low end of the "5-30 min" AutoSend's guidance
+    # gives; 0 answers the result within the call.
+    settings_defaults = {"verify_delay_seconds": 300, **RECHECK_DEFAULTS}
     kit = Kit(
         sample_key=lambda owner: f"as_sample_project_{owner}",
         headers_for=lambda key: {"Authorization": f"Bearer {key}"},

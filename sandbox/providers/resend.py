@@ -156,7 +156,7 @@ class Resend(Provider):
     # Seconds on the sandbox clock (rate_limit_per_second: requests). The recheck window is
     # Resend's 72 hours: a domain not verified by then is failed.
     settings_defaults = {
-        "verify_delay_seconds": 0,
+        "verify_delay_seconds": 30,  # "temporarily pending" after a verify, for half a minute
         **RECHECK_DEFAULTS,
         "verified_recheck_seconds": 86400,
         "rate_limit_per_second": 2,
