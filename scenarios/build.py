@@ -107,9 +107,15 @@ SCENARIOS = {
 
 
 # The timings of transient steps (Scaleway's creating, validating, provisioning; Vortex's
-# checkDkimStatus): 0 while a scenario is built, so each domain is saved where those steps
-# land, with the default timings for whoever loads it.
-AT_ONCE = ("creating_seconds", "validating_seconds", "provisioning_seconds", "check_delay_seconds")
+# checkDkimStatus; AutoSend's and Resend's verify): 0 while a scenario is built, so each domain
+# is saved where those steps land, with the default timings for whoever loads it.
+AT_ONCE = (
+    "creating_seconds",
+    "validating_seconds",
+    "provisioning_seconds",
+    "check_delay_seconds",
+    "verify_delay_seconds",
+)
 
 
 def build(name: str, server: SandboxServer) -> str:

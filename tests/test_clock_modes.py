@@ -9,7 +9,7 @@ import httpx
 import pytest
 from monite import Monite
 
-from sandbox import Sandbox
+from sandbox import Sandbox, scenario
 from sandbox.cli import CLOCK_MODES, main
 from sandbox.client import ControlError
 from sandbox.driver import Driver
@@ -99,6 +99,28 @@ def test_reset_puts_back_the_mode_the_sandbox_started_with():
     fast.clock.freeze()
     fast.reset()
     assert (fast.clock.mode, fast.clock.speed) == ("fast", 120)
+
+
+def test_a_scenario_keeps_the_mode_frozen_alone_cannot_say(control):
+    control.set_clock_mode("fast", speed=30)
+    fast = control.export_scenario()
+    assert "mode: fast" in fast and "speed: 30" in fast
+    control.set_clock_mode("on-poll")
+    polling = control.export_scenario()
+    control.freeze()
+    control.load_scenario(fast)
+    assert (control.clock()["mode"], control.clock()["speed"]) == ("fast", 30)
+    control.load_scenario(polling)
+    assert control.clock()["mode"] == "on-poll"
+
+
+def test_an_on_poll_sandbox_loading_a_frozen_world_polls_on():
+    sandbox = Sandbox(clock=Clock(start=START, mode="on-poll"))
+    scenario.load_world(sandbox, {"clock": {"now": "2026-02-01T00:00:00Z", "frozen": True}})
+    assert (sandbox.clock.mode, sandbox.clock.snapshot()["now"]) == (
+        "on-poll",
+        "2026-02-01T00:00:00Z",
+    )
 
 
 def test_the_cli_knows_the_engines_modes():
