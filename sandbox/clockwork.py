@@ -72,10 +72,11 @@ def on_poll(sandbox: Sandbox, call: Call) -> None:
     domain = polled_domain(sandbox, call)
     if domain is None:
         return
-    with sandbox.world_lock():
-        if moves_on_poll(sandbox, domain):
-            sandbox.advance((domain.due_at - sandbox.clock.now()).total_seconds())
-        sandbox.polled[(domain.provider, domain.id)] = _state(domain)
+    if moves_on_poll(sandbox, domain):  # (only then the world's lock: a read waits for nothing)
+        with sandbox.world_lock():
+            if moves_on_poll(sandbox, domain):  # still, now that the lock is held
+                sandbox.advance((domain.due_at - sandbox.clock.now()).total_seconds())
+    sandbox.polled[(domain.provider, domain.id)] = _state(domain)
 
 
 # --- advance_until ------------------------------------------------------------------------------
