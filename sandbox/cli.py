@@ -655,7 +655,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--rate-limits",
         action="store_true",
-        help="enforce each provider's documented rate limits, counted on the sandbox clock",
+        help="enforce each provider's documented rate limits (windows on the sandbox clock; a "
+        "client that waits its Retry-After gets through, whatever the clock does)",
     )
     serve.add_argument("--scenario", metavar="FILE", help="start in the world of a scenario file")
     serve.add_argument(
