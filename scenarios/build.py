@@ -16,7 +16,7 @@ import httpx
 
 from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient
-from sandbox.driver import Driver, reach
+from sandbox.driver import Driver, at_once, reach
 from sandbox.engine.clock import Clock
 from sandbox.providers import PROVIDERS
 
@@ -106,26 +106,15 @@ SCENARIOS = {
 }
 
 
-# The timings of transient steps (Scaleway's creating, validating, provisioning; Vortex's
-# checkDkimStatus; AutoSend's and Resend's verify): 0 while a scenario is built, so each domain
-# is saved where those steps land, with the default timings for whoever loads it.
-AT_ONCE = (
-    "creating_seconds",
-    "validating_seconds",
-    "provisioning_seconds",
-    "check_delay_seconds",
-    "verify_delay_seconds",
-)
-
-
 def build(name: str, server: SandboxServer) -> str:
     control = ControlClient(server.url)
     control.reset(seed=SEED)
     control.freeze(at=START)
     sandbox = server.sandbox
+    # transient steps land at once while a scenario is built, so each domain is saved where
+    # they land; the scenario keeps the default timings for whoever loads it
     for provider, defaults in sandbox.providers.items():
-        at_once = {key: 0 for key in AT_ONCE if key in defaults.settings_defaults}
-        sandbox.update_settings(provider, dict(defaults.settings_defaults) | at_once)
+        sandbox.update_settings(provider, at_once(dict(defaults.settings_defaults)))
     with httpx.Client() as http:
         SCENARIOS[name](Clients(http, server.url), control)
     for provider, defaults in sandbox.providers.items():
