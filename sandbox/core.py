@@ -93,6 +93,7 @@ class Sandbox:
         # On an on-poll clock, the state of each domain its readers were last shown
         # (sandbox.clockwork): reading it again moves the clock to its next step.
         self.polled: dict[tuple[str, str], tuple] = {}
+        self.started_at = time.monotonic()  # reset by start(); the health check's uptime
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -110,6 +111,7 @@ class Sandbox:
             parse_hostport(self.resolver) if self.resolver else (self.dns.host, self.dns.port)
         )
         self.verifier = Verifier(host, port, self.clock)
+        self.started_at = time.monotonic()
         self._stop.clear()
         self._ticker = threading.Thread(target=self._tick, name="sandbox-ticker", daemon=True)
         self._ticker.start()
