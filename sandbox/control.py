@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fake_dns.rdata import normalize_name, parse_value
 
-from . import scenario
+from . import presenting, scenario
 from .engine.clock import OutOfRange, check_instant, iso, later, utc
 from .errors import ProviderError
 from .request import Answer, json_bytes
@@ -116,6 +116,12 @@ class Control:
         domains = self.sandbox.store.list(provider)
         return {"domains": [domain_view(self.sandbox, d) for d in domains]}
 
+    def create_domain(self, body: dict):
+        """Create a domain through its provider's own API, as a client would (the dashboard)."""
+        provider = self._known(body["provider"])
+        domain_id = presenting.create_domain(self.sandbox, provider, body["name"])
+        return self.get_domain(provider.name, domain_id), 201
+
     def get_domain(self, provider: str, domain_id: str):
         return domain_view(self.sandbox, self._domain(provider, domain_id))
 
@@ -162,6 +168,12 @@ class Control:
         if format == "json":  # the document offers two types: name the one answered
             return world, 200, {"Content-Type": "application/json"}
         return Answer(200, scenario.dump(world).encode(), [("content-type", "application/yaml")])
+
+    def list_bundled_scenarios(self):
+        return {"scenarios": presenting.scenario_listing()}
+
+    def load_bundled_scenario(self, name: str):
+        return self.load_scenario(presenting.bundled_scenario(name))
 
     def get_scenario_schema(self):
         return Answer(200, _schema_bytes(), [("content-type", "application/schema+json")])
