@@ -116,6 +116,10 @@ class Control:
         domains = self.sandbox.store.list(provider)
         return {"domains": [domain_view(self.sandbox, d) for d in domains]}
 
+    def list_providers(self):
+        providers = self.sandbox.providers.values()
+        return {"providers": [{"name": p.name, "statuses": list(p.statuses)} for p in providers]}
+
     def create_domain(self, body: dict):
         """Create a domain through its provider's own API, as a client would (the dashboard)."""
         provider = self._known(body["provider"])

@@ -8,12 +8,11 @@ the request log, the client report and the ids are those any client's create wou
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
+from . import bundled
 from .driver import Driver
 from .errors import ProviderError
 
@@ -23,12 +22,6 @@ if TYPE_CHECKING:
 
 # A create is one call (two for a provider that logs in first): a few ms, unless a fault slows it.
 CREATE_SECONDS = 30.0
-# Where the bundled scenarios are: shipped inside the package, or beside it in a checkout.
-SCENARIO_FOLDERS = (
-    Path(__file__).resolve().parent / "scenarios",
-    Path(__file__).resolve().parent.parent / "scenarios",
-)
-_DESCRIPTION = re.compile(r"^#\s*[\w-]+:\s*(.*)$")
 
 
 def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
@@ -56,29 +49,14 @@ def _error_message(driver: Driver, answer: httpx.Response) -> str:
     return f"{answer.status_code} {message or answer.text[:200]}"
 
 
-def bundled_scenarios() -> dict[str, Path]:
-    """The scenario files shipped with the sandbox, by name (`every-state`)."""
-    for folder in SCENARIO_FOLDERS:
-        files = sorted(folder.glob("*.yaml"))
-        if files:
-            return {path.stem: path for path in files}
-    return {}
-
-
 def scenario_listing() -> list[dict]:
-    """Each bundled scenario's name and the one-line description its first comment gives."""
-    listing = []
-    for name, path in bundled_scenarios().items():
-        with path.open(encoding="utf-8") as lines:
-            match = _DESCRIPTION.match(lines.readline().strip())
-        listing.append({"name": name, "description": match.group(1) if match else ""})
-    return listing
+    """Each bundled scenario's name and the one-line description its file begins with."""
+    return [{"name": name, "description": bundled.description(name)} for name in bundled.names()]
 
 
 def bundled_scenario(name: str) -> bytes:
-    """The text of the bundled scenario `name`, or a 404 naming the known ones."""
-    files = bundled_scenarios()
-    if name not in files:
-        known = ", ".join(files) or "none"
-        raise ProviderError(404, f"no bundled scenario {name!r}; bundled: {known}")
-    return files[name].read_bytes()
+    """The text of the bundled scenario `name` (never another file), or a 404 naming them."""
+    names = bundled.names()
+    if name not in names:
+        raise ProviderError(404, f"no bundled scenario {name!r}; bundled: {', '.join(names)}")
+    return bundled.find(name).read_bytes()

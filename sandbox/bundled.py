@@ -1,0 +1,48 @@
+"""The scenarios that ship with domainsandbox, found by name: `--scenario every-state`.
+
+In a wheel they sit in the package (sandbox/scenarios/); in a checkout, at the repository's
+root (scenarios/), where scenarios/build.py rebuilds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SUFFIX = ".yaml"
+
+
+def scenarios_dir() -> Path:
+    packaged = Path(__file__).parent / "scenarios"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "scenarios"
+
+
+def names() -> list[str]:
+    """Every bundled scenario's name, sorted."""
+    return sorted(path.stem for path in scenarios_dir().glob(f"*{SUFFIX}"))
+
+
+def description(name: str) -> str:
+    """What a bundled scenario holds: the first comment line of its file, after its name."""
+    with (scenarios_dir() / f"{name}{SUFFIX}").open(encoding="utf-8") as file:
+        first = file.readline()
+    return first.removeprefix(f"# {name}:").strip()
+
+
+class UnknownScenario(LookupError):
+    def __str__(self) -> str:
+        return (
+            f"{self.args[0]}: no such file, nor a bundled scenario (bundled: {', '.join(names())})"
+        )
+
+
+def find(name_or_file: str) -> Path:
+    """A scenario file: `name_or_file` itself if it is a file, else the bundled scenario of that
+    name (`every-state` or `every-state.yaml`); UnknownScenario if neither."""
+    given = Path(name_or_file)
+    if given.is_file():
+        return given
+    if given.name == name_or_file:  # a bare name, not a path
+        bundled = scenarios_dir() / f"{given.name.removesuffix(SUFFIX)}{SUFFIX}"
+        if bundled.is_file():
+            return bundled
+    raise UnknownScenario(name_or_file)
