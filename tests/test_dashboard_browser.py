@@ -176,7 +176,7 @@ def test_at_each_width_nothing_is_cut_off_and_every_control_is_reachable(page, c
     open_details(page, "validation-failed.scaleway.example", "scaleway")
     assert overflow(page) == 0
     assert page.evaluate(UNREACHABLE, "body") == []
-    for summary in ("New domain", "Scenario", "Clock mode", "Faults", "Provider settings"):
+    for summary in ("New domain", "Scenario", "Clock mode", "Faults", "Settings"):
         panel(page, summary)  # one open at a time: each pushes the page down
         assert overflow(page) == 0, summary
         assert page.evaluate(UNREACHABLE, "nav.toolbar") == [], summary
@@ -370,7 +370,7 @@ def test_a_fault_the_control_api_refuses_shows_its_reason(narrow, control):
 
 
 def test_a_providers_settings_change_from_the_page(narrow, control):
-    panel(narrow, "Provider settings")
+    panel(narrow, "Settings")
     narrow.locator("#settings-provider").select_option("monite")
     before = control.settings("monite")
     name = next(iter(before))
