@@ -499,11 +499,14 @@ function refresh() {
     return loading;
   }
   loading = (async () => {
-    do {
-      again = false;
-      await load();
-    } while (again);
-    loading = null;
+    try {
+      do {
+        again = false;
+        await load();
+      } while (again);
+    } finally {
+      loading = null;
+    }
   })();
   return loading;
 }
@@ -528,16 +531,18 @@ function live(text, ok) {
 }
 
 /** Read the server's event stream (fetch, so the control token goes as a header); on each
- *  `change` event read the control API. Reconnects after RECONNECT_MS when it breaks. */
+ *  `change` event read the control API. Reconnects after RECONNECT_MS when it breaks, and
+ *  reads everything again then: nothing told while it was away is missed. */
 async function listen() {
   for (;;) {
+    let reader = null;
     try {
       const response = await fetch(API + "/events", { headers: headers(), cache: "no-store" });
       if (!response.ok) {
         const body = await response.json().catch(() => null);
         throw new Error((body && body.error && body.error.message) || `${response.status}`);
       }
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
         const { value, done } = await reader.read();
@@ -547,17 +552,25 @@ async function listen() {
         while ((end = buffer.indexOf("\n\n")) >= 0) {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (/^event: change$/m.test(event)) {
-            await refresh();
-            live("● Live: the server pushes every change", true);
-          }
+          if (/^event: change$/m.test(event)) await update();
         }
       }
       throw new Error("the event stream ended");
     } catch (error) {
       live(`✗ Disconnected (${error.message}); reconnecting`, false);
+    } finally {
+      reader?.cancel().catch(() => {});
     }
     await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+  }
+}
+
+async function update() {
+  try {
+    await refresh();
+    live("● Live: the server pushes every change", true);
+  } catch (error) {
+    live(`✗ Could not read the sandbox (${error.message})`, false);
   }
 }
 
