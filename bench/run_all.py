@@ -40,6 +40,7 @@ BENCHES = [
         ["--duration", "1", "--warmup", "0", "--pairs", "1"],
     ),
     ("gc", "gc_cost.py", ["--creates", "20000"], ["--creates", "300"]),
+    ("journal", "journal_cost.py", ["--notes", "100000"], ["--notes", "500", "--entries", "200"]),
     ("verify", "verify_latency.py", ["--duration", "3"], ["--duration", "0.3", "--warmup", "0"]),
     ("dns", "dns_qps.py", ["--duration", "2"], ["--duration", "0.3", "--clients", "2"]),
     (

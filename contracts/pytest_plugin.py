@@ -12,9 +12,12 @@ Fixtures:
   START, no records, no faults, no registered credentials, default provider timings): every
   test starts from one world. `domain_sandbox.register_credential(provider, key, secret=None)`
   and `revoke_credential(provider, key)` make a provider accept only the keys a test chose.
+  `domain_sandbox.requests(**filters)` is the request journal (what clients sent);
+  `domain_sandbox.assert_called(provider, operation, times=None, **filters)` checks it.
 
 Options: `--domainsandbox-seed N`, `--domainsandbox-report` (print the client conformance
 report at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON).
+Under pytest-xdist each worker has its own sandbox; the report merges what all of them saw.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 START = "2026-01-01T09:00:00Z"
 DEFAULT_SEED = 1234
 _REPORT_KEY = pytest.StashKey[dict]()
+_WORKER_REPORT = "domainsandbox_report"  # in a pytest-xdist worker's output: its report, JSON
 
 
 @dataclass
@@ -89,6 +93,26 @@ class DomainSandbox:
         """Revoke a registered credential: the provider answers it with its own 401 from now on."""
         return self.control.revoke_credential(provider, key)
 
+    def requests(self, provider: str | None = None, **filters) -> list[dict]:
+        """The request journal of this test, oldest first: what clients sent (headers with
+        credentials redacted, bodies), what was answered, which domain it touched. Filters:
+        provider, operation, status (404 or "4xx"), domain, since, until, limit."""
+        return self.control.requests(provider, **filters)
+
+    def assert_called(
+        self, provider: str, operation: str, times: int | None = None, **filters
+    ) -> list[dict]:
+        """Fail unless `provider`'s `operation` (an operationId) was called `times` times (at
+        least once if None) in this test, matching `filters` (those of `requests`). The failure
+        lists the calls made instead. Returns the matching calls.
+
+            domain_sandbox.assert_called("monite", "verify_domain", times=1, domain=domain_id)
+        """
+        from .called import check_called
+
+        __tracebackhide__ = True
+        return check_called(self.control, provider, operation, times, **filters)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("domainsandbox", "domainsandbox: email-domain API sandbox")
@@ -137,15 +161,41 @@ def domain_sandbox(domain_sandbox_session: DomainSandbox) -> DomainSandbox:
 
 
 def _report_at_end(config: pytest.Config, control: ControlClient) -> None:
-    """Keep the report before the sandbox stops; the terminal summary prints it."""
+    """Keep the report before the sandbox stops: a pytest-xdist worker hands it to the
+    controller, which merges every worker's; the session's end writes and prints it."""
     if not (
         config.getoption("--domainsandbox-report")
         or config.getoption("--domainsandbox-report-json")
     ):
         return
     report = control.report()
-    config.stash[_REPORT_KEY] = report
-    if path := config.getoption("--domainsandbox-report-json"):
+    if hasattr(config, "workeroutput"):  # a pytest-xdist worker
+        config.workeroutput[_WORKER_REPORT] = json.dumps(report)
+    else:
+        config.stash[_REPORT_KEY] = report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: a worker finished; merge the report of its sandbox into the session's."""
+    given = getattr(node, "workeroutput", {}).get(_WORKER_REPORT)
+    if given is None:
+        return
+    from sandbox.report import merge
+
+    config = node.config
+    kept = config.stash.get(_REPORT_KEY, None)
+    report = json.loads(given)
+    config.stash[_REPORT_KEY] = merge([kept, report]) if kept else report
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own, which tears the last fixtures down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the report as JSON, once, where the session is run (not in xdist workers)."""
+    config = session.config
+    path = config.getoption("--domainsandbox-report-json")
+    report = config.stash.get(_REPORT_KEY, None)
+    if path and report is not None and not hasattr(config, "workeroutput"):
         Path(path).write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -25,6 +25,7 @@ from .client import (
     DomainView,
     HttpFault,
 )
+from .logs import LOG_FORMATS
 from .mounts import DASHBOARD_MOUNT
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
@@ -71,6 +72,7 @@ def kinds(text: str) -> list[str]:
 def cmd_serve(args) -> int:
     from .core import Sandbox
     from .engine.ids import DEFAULT_SEED
+    from .logs import configure as configure_logs
     from .server import SandboxServer
     from .workers import WorkerFailed, WorkerPool
 
@@ -81,6 +83,8 @@ def cmd_serve(args) -> int:
         resolver=args.resolver,
     )
     sandbox.rate_limits.enabled = args.rate_limits
+    sandbox.access_log, sandbox.log_format = args.access_log, args.log_format
+    configure_logs(args.log_format, args.access_log)
     sandbox.control_token = args.control_token or os.environ.get(TOKEN_ENV) or None
     sandbox.allowed_hosts = {name.lower().rstrip(".") for name in args.allowed_host or ()}
     from .limits import ExposedWithoutToken, check_exposure
@@ -370,10 +374,19 @@ def _print_domains(domains: list[DomainView]) -> None:
 
 
 def cmd_requests(args) -> int:
+    filters = {k: getattr(args, k) for k in ("operation", "status", "domain", "since", "until")}
     with _control(args) as control:
-        requests = control.requests(args.provider)
-    rows = [[r["at"], r["provider"] or "", r["method"], r["path"], r["status"]] for r in requests]
-    header = ["AT", "PROVIDER", "METHOD", "PATH", "STATUS"]
+        if args.count:
+            count = control.count_requests(args.provider, **filters)
+            _show(args, {"count": count}, lambda _: print(count))
+            return 0
+        requests = control.requests(args.provider, args.limit, **filters)
+    rows = [
+        [r["at"], r["provider"] or "", r["operation"] or "-", r["status"], r["domain_id"] or "-"]
+        + [r["method"], r["path"] + (f"?{r['query']}" if r["query"] else "")]
+        for r in requests
+    ]
+    header = ["AT", "PROVIDER", "OPERATION", "STATUS", "DOMAIN", "METHOD", "PATH"]
     _show(args, {"requests": requests}, lambda _: _print_rows(rows, header))
     return 0
 
@@ -628,6 +641,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="serve HTTP from N processes sharing one world, to use every core (default 1)",
     )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per provider request: provider, operationId, status, milliseconds",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="how the console lines are written (default text; json: one object per line)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     dns = sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
@@ -708,8 +732,22 @@ def build_parser() -> argparse.ArgumentParser:
     domains.add_argument("--provider")
     domains.set_defaults(func=cmd_domains)
 
-    requests = _client(sub.add_parser("requests", help="provider API requests received"))
+    requests = _client(
+        sub.add_parser(
+            "requests",
+            help="the request journal: provider API requests received, filtered",
+            description="Provider API requests received, oldest first (credentials redacted; "
+            "--json shows headers and bodies). Filters combine.",
+        )
+    )
     requests.add_argument("--provider")
+    requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
+    requests.add_argument("--status", metavar="N", help="a status code (404) or a class (4xx)")
+    requests.add_argument("--domain", metavar="ID", help="requests that touched this domain")
+    requests.add_argument("--since", metavar="TIME", help="at or after (sandbox clock, ISO-8601)")
+    requests.add_argument("--until", metavar="TIME", help="at or before (sandbox clock)")
+    requests.add_argument("--limit", type=positive_int, help="only the last N that match")
+    requests.add_argument("--count", action="store_true", help="print how many match")
     requests.set_defaults(func=cmd_requests)
 
     http = sub.add_parser("http", help="HTTP faults on provider operations")

@@ -57,6 +57,24 @@ class ClockState(TypedDict):
     frozen: bool
 
 
+class JournalEntry(TypedDict):
+    seq: int
+    at: str  # on the sandbox clock
+    provider: str | None
+    operation: str | None  # the operationId
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # credentials redacted
+    body: Any  # JSON or form data, or text; cut at 8 KiB (body_truncated)
+    body_truncated: bool
+    status: int | None
+    domain_id: str | None  # the domain the request touched
+    duration_ms: float
+    violations: list[dict[str, Any]]
+    aborted: NotRequired[bool]  # an injected fault dropped the connection
+
+
 class DnsRecord(TypedDict):
     name: str
     type: str
@@ -455,11 +473,18 @@ class ControlClient:
         return self.call("POST", "/reset", json=_given({"seed": seed}))
 
     def requests(
-        self, provider: str | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """The provider API requests received (by one provider; the last `limit`), oldest first."""
-        params = _given({"provider": provider or None, "limit": limit})
+        self, provider: str | None = None, limit: int | None = None, **filters: Any
+    ) -> list[JournalEntry]:
+        """The request journal, oldest first: the provider API requests received that match
+        every filter given (provider, operation, status: 404 or "4xx", domain: a domain id,
+        since/until: ISO-8601 instants of the sandbox clock), the last `limit` of them."""
+        params = _journal_query({"provider": provider or None, "limit": limit} | filters)
         return self.call("GET", "/requests", params=params)["requests"]
+
+    def count_requests(self, provider: str | None = None, **filters: Any) -> int:
+        """How many journal entries match the filters (those of `requests`)."""
+        params = _journal_query({"provider": provider or None} | filters)
+        return self.call("GET", "/requests/count", params=params)["count"]
 
     def clear_requests(self) -> None:
         self.call("DELETE", "/requests")
@@ -486,6 +511,11 @@ class ControlClient:
 def _given(options: dict[str, Any]) -> dict[str, Any]:
     """The options that were given: a None is left out of the request, for the API's default."""
     return {k: v for k, v in options.items() if v is not None}
+
+
+def _journal_query(filters: dict[str, Any]) -> dict[str, Any]:
+    """The journal's filters as a query: `since`/`until` may be datetimes (ISO-8601 sent)."""
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in _given(filters).items()}
 
 
 def _segment(value: str) -> str:

@@ -12,6 +12,7 @@ from . import presenting, scenario
 from .engine.clock import OutOfRange, check_instant, iso, later, utc
 from .errors import ProviderError
 from .request import Answer, json_bytes
+from .requestlog import Filters
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -330,8 +331,24 @@ class Control:
         self.sandbox.reset((body or {}).get("seed"))
         return {"seed": self.sandbox.seed, "clock": self.sandbox.clock.snapshot()}
 
-    def list_requests(self, provider: str | None = None, limit: int = 1000):
-        return {"requests": self.sandbox.requests.entries(provider)[-limit:]}
+    def list_requests(
+        self,
+        provider=None,
+        operation=None,
+        status=None,
+        domain=None,
+        since=None,
+        until=None,
+        limit=1000,
+    ):
+        filters = _journal_filters(provider, operation, status, domain, since, until)
+        return {"requests": self.sandbox.requests.find(filters, limit)}
+
+    def count_requests(
+        self, provider=None, operation=None, status=None, domain=None, since=None, until=None
+    ):
+        filters = _journal_filters(provider, operation, status, domain, since, until)
+        return {"count": self.sandbox.requests.count(filters)}
 
     def clear_requests(self):
         self.sandbox.requests.clear()
@@ -347,6 +364,17 @@ class Control:
     def clear_report(self):
         self.sandbox.report.clear()
         return None, 204
+
+
+def _journal_filters(provider, operation, status, domain, since, until) -> Filters:
+    """The request journal's filters from a query; a 400 naming an unreadable instant."""
+    instants = {}
+    for name, value in (("since", since), ("until", until)):
+        try:
+            instants[name] = utc(value) if value else None
+        except ValueError:
+            raise ProviderError(400, f"{name}: {value!r} is not an ISO-8601 time") from None
+    return Filters(provider, operation, status, domain, **instants)
 
 
 @cache

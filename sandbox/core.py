@@ -15,12 +15,13 @@ from datetime import timedelta
 from fake_dns import FakeDNS
 
 from .engine import publish as publishing
-from .engine.clock import MAX_DELAY_SECONDS, Clock, iso, later
+from .engine.clock import MAX_DELAY_SECONDS, Clock, later
 from .engine.credentials import Credentials
 from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
 from .engine.verifier import Verifier
 from .gate import HttpFaults, RateLimits
+from .logs import access_line
 from .providers import PROVIDERS
 from .report import ClientReport
 from .requestlog import RequestLog
@@ -60,6 +61,8 @@ class Sandbox:
         self.ids = Ids(seed)
         self.store = Store()
         self.requests = RequestLog()
+        self.access_log = False  # `serve --access-log`: one log line per provider request
+        self.log_format = "text"  # `serve --log-format`: "text" or "json" (sandbox.logs)
         self.http_faults = HttpFaults(seed)
         self.rate_limits = RateLimits()
         self.credentials = Credentials()
@@ -181,10 +184,13 @@ class Sandbox:
             return self.run_due()
 
     def note_request(self, entry: dict) -> None:
-        """Keep a finished provider API request in the request log and the client report."""
-        entry = {"at": iso(self.clock.now()), **entry}
+        """Keep a finished provider API request in the request journal and the client report
+        (and say it in the access log, if one is kept)."""
+        entry["at"] = self.clock.now()
         self.requests.add(entry)
         self.report.record(entry)
+        if self.access_log:
+            access_line(entry)
 
     def provider_for(self, path: str):
         """The provider whose mount serves this request path, if any."""

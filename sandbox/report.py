@@ -186,3 +186,78 @@ def render_table(report: dict) -> str:
             lines.append(f"  expected violations (provoked on purpose): {count}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def merge(reports: list[dict]) -> dict:
+    """One report of several sessions' (pytest-xdist's workers, each with its own sandbox):
+    counts added, operations called by any of them called, states reached by any reached."""
+    if len(reports) == 1:
+        return reports[0]
+    names = dict.fromkeys(name for report in reports for name in report["providers"])
+    views = {
+        name: [r["providers"][name] for r in reports if name in r["providers"]] for name in names
+    }
+    return {"providers": {name: _merged_view(name, views[name]) for name in names}}
+
+
+def _merged_view(name: str, views: list[dict]) -> dict:
+    called: dict[str, dict] = {}
+    for op in (op for view in views for op in view["operations_called"]):
+        kept = called.setdefault(op["operation"], op | {"calls": 0, "statuses": Counter()})
+        kept["calls"] += op["calls"]
+        kept["statuses"].update(op["statuses"])
+    every_operation = [
+        op for view in views for op in view["operations_called"] + view["operations_never_called"]
+    ]
+    order, words = _vocabulary(name)
+    order += [op["operation"] for op in every_operation if op["operation"] not in order]
+    never = {op["operation"]: op for op in every_operation if op["operation"] not in called}
+    reached = {state for view in views for state in view["states_reached"]}
+    seen = (s for view in views for s in view["states_reached"] + view["states_never_reached"])
+    known = list(dict.fromkeys([*words, *seen]))
+    return {
+        "requests": sum(view["requests"] for view in views),
+        "operations_called": [
+            called[op] | {"statuses": dict(sorted(called[op]["statuses"].items()))}
+            for op in order
+            if op in called
+        ],
+        "operations_never_called": [never[op] for op in order if op in never],
+        "status_codes": dict(sorted(_summed(view["status_codes"] for view in views).items())),
+        "states_reached": [s for s in known if s in reached],
+        "states_never_reached": [s for s in known if s not in reached],
+        "violations": _merged_violations(view["violations"] for view in views),
+        "expected_violations": _merged_violations(
+            view.get("expected_violations", []) for view in views
+        ),
+    }
+
+
+def _vocabulary(name: str) -> tuple[list[str], list[str]]:
+    """A provider's operationIds in its document's order, and its state words, in order."""
+    from .providers import PROVIDERS  # only when merging: the report itself needs no provider
+
+    for cls in PROVIDERS:
+        if cls.name == name:
+            # state_words: a provider's own tuple, or the base class's property over statuses
+            words = cls.state_words if isinstance(cls.state_words, tuple) else cls.statuses
+            return [op for op, _, _ in documents.operations(cls.document)], list(words)
+    return [], []
+
+
+def _summed(counts) -> Counter:
+    total = Counter()
+    for count in counts:
+        total.update(count)
+    return total
+
+
+def _merged_violations(lists) -> list[dict]:
+    merged: dict[tuple, dict] = {}
+    for violation in (v for violations in lists for v in violations):
+        key = (violation["operation"], violation["field"], violation["reason"])
+        if key in merged:
+            merged[key]["count"] += violation["count"]
+        elif len(merged) < MAX_VIOLATIONS:
+            merged[key] = dict(violation)
+    return list(merged.values())

@@ -15,6 +15,7 @@ import uvicorn
 from .app import ErrorRenderer, build_asgi
 from .core import Sandbox
 from .limits import check_exposure, connection_limit, http_protocol
+from .logs import uvicorn_log_config
 from .mounts import CONTROL_MOUNT
 from .request import AbortConnection
 
@@ -82,6 +83,7 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
         timeout_graceful_shutdown=2,
         h11_max_incomplete_event_size=64 * 1024,
         limit_concurrency=connection_limit(),  # beyond: a 503 in the API's shape
+        log_config=uvicorn_log_config(sandbox.log_format),
     )
     # after the Config, which configures logging; added once (a logger's filters are a set)
     logging.getLogger("uvicorn.error").addFilter(one_line_aborts)

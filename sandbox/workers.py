@@ -30,6 +30,7 @@ import uvicorn
 
 from .app import build_asgi
 from .core import Sandbox
+from .logs import configure as configure_logs
 from .server import SandboxServer, settle_gc, uvicorn_config
 from .world import RemoteWorld, WorldService
 
@@ -55,6 +56,7 @@ class WorkerSettings:
     allowed_hosts: frozenset[str]
     seed: int
     parent_pid: int
+    log_format: str = "text"
 
 
 def run_worker(settings: WorkerSettings, sock, ready) -> None:
@@ -63,6 +65,8 @@ def run_worker(settings: WorkerSettings, sock, ready) -> None:
     sandbox = Sandbox(seed=settings.seed)  # never started: mounts, documents, error shapes
     sandbox.control_token = settings.control_token
     sandbox.allowed_hosts = set(settings.allowed_hosts)
+    sandbox.log_format = settings.log_format
+    configure_logs(settings.log_format)
     world = RemoteWorld(settings.world_address, settings.authkey, sandbox)
     app = build_asgi(sandbox, world)
     server = uvicorn.Server(uvicorn_config(app, sandbox))
@@ -158,6 +162,7 @@ class WorkerPool(SandboxServer):
                 frozenset(self.sandbox.allowed_hosts),
                 self.sandbox.seed,
                 os.getpid(),
+                self.sandbox.log_format,
             )
             self.workers = [Worker(settings, self._socket) for _ in range(self.worker_count)]
             deadline = time.monotonic() + STARTUP_SECONDS

@@ -84,6 +84,7 @@ class World:
         api = self.apis[call.target]
         provider = api.provider
         verdict = admit(self.sandbox, provider, call.request) if provider else None
+        domain_id = None  # the domain the handler touched, if it ran
         if verdict and verdict.error:
             answer = Answer.error(provider, verdict.error)
         elif call.refusal:
@@ -91,13 +92,15 @@ class World:
         elif verdict and verdict.abort:
             answer = Answer(200)
         else:
+            self.sandbox.store.forget_touched()
             answer = self._run(api, call)
+            domain_id = self.sandbox.store.touched()
         if verdict:
             verdict.apply(answer)
         if provider:
             elapsed = time.monotonic() - call.received_at
             answer.headers.extend(provider.answer_headers(call.request, elapsed).items())
-            self._note(call, answer)
+            self._note(call, answer, domain_id)
         if provider or call.request.method not in READ_ONLY_METHODS:
             self.changed()
         return answer
@@ -112,7 +115,8 @@ class World:
             log.exception("%s %s failed", request.method, request.path)
             return Answer.error(api.provider, ProviderError(500, "internal error"))
 
-    def _note(self, call: Call, answer: Answer) -> None:
+    def _note(self, call: Call, answer: Answer, domain_id: str | None) -> None:
+        """Note the call in the journal: references to what the request already holds."""
         request = call.request
         self.sandbox.note_request(
             {
@@ -121,9 +125,13 @@ class World:
                 "method": request.method,
                 "path": request.path,
                 "query": request.query,
+                "headers": request.headers,
+                "body": request.body,
                 "status": answer.status,
+                "domain_id": domain_id,
                 "duration_ms": round((time.monotonic() - call.received_at) * 1000, 2),
                 "violations": list(call.violations),
+                "aborted": answer.abort,
             }
         )
 

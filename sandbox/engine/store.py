@@ -30,6 +30,17 @@ class Store:
         self._added: dict[Key, int] = {}
         self._numbers = itertools.count()
         self._lock = threading.RLock()
+        # The id of the last domain this thread found, added or removed: the domain a request
+        # touched, for the request journal (a world call runs in one thread, start to end).
+        self._touched = threading.local()
+
+    def forget_touched(self) -> None:
+        """From now on, `touched()` in this thread names only the domains touched after this."""
+        self._touched.id = None
+
+    def touched(self) -> str | None:
+        """The id of the last domain this thread found, added or removed."""
+        return getattr(self._touched, "id", None)
 
     @contextmanager
     def locked(self) -> Iterator[Store]:
@@ -46,18 +57,23 @@ class Store:
                 self._groups.setdefault(group, {})[domain.id] = domain
             self._added[key] = next(self._numbers)
             self._by_name.setdefault((domain.provider, domain.name), []).append(domain)
+            self._touched.id = domain.id
             domain._store = self  # from now on its due_at changes reach rescheduled()
             self.rescheduled(domain)
             return domain
 
     def get(self, provider: str, domain_id: str) -> Domain | None:
         with self._lock:
-            return self._domains.get((provider, domain_id))
+            domain = self._domains.get((provider, domain_id))
+        if domain is not None:
+            self._touched.id = domain_id
+        return domain
 
     def remove(self, provider: str, domain_id: str) -> Domain | None:
         with self._lock:
             domain = self._domains.pop((provider, domain_id), None)
             if domain is not None:
+                self._touched.id = domain_id
                 del self._added[(provider, domain_id)]
                 for group in _groups_of(domain):
                     members = self._groups[group]
@@ -83,7 +99,10 @@ class Store:
         """The provider's domain of that name (of that owner, if given), without a scan."""
         with self._lock:
             same_name = self._by_name.get((provider, name.lower()), ())
-            return next((d for d in same_name if owner is None or d.owner == owner), None)
+            domain = next((d for d in same_name if owner is None or d.owner == owner), None)
+        if domain is not None:
+            self._touched.id = domain.id
+        return domain
 
     def rescheduled(self, domain: Domain) -> None:
         """Note a stored domain's new due_at (called by Domain when it is set)."""

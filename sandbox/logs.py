@@ -1,0 +1,93 @@
+"""What `serve` says on its console: the access log (`--access-log`, one line per provider
+request) and the format of every line (`--log-format text|json`).
+
+Access lines are written where the world is (the serving process, also under `serve --workers
+N`), so they are complete and in order; uvicorn's own lines (an injected abort, in one line)
+come from the process that served the connection, in the same format.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+LOG_FORMATS = ("text", "json")
+ACCESS = logging.getLogger("domainsandbox.access")
+# The fields of an access line, as a JSON line carries them.
+_ACCESS_FIELDS = ("provider", "operation", "method", "path", "status", "duration_ms", "domain_id")
+
+
+def access_line(entry: dict) -> None:
+    """Log one finished provider request: provider, operationId, status, milliseconds."""
+    fields = {k: entry.get(k) for k in _ACCESS_FIELDS}
+    if entry.get("aborted"):  # no status reached the client: an injected fault dropped it
+        fields["aborted"] = True
+    ACCESS.info(
+        "%s %s %s %sms %s %s",
+        fields["provider"] or "-",
+        fields["operation"] or "-",
+        "aborted" if entry.get("aborted") else fields["status"],
+        fields["duration_ms"],
+        fields["method"],
+        fields["path"],
+        extra={"access": fields},
+    )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, and an access line's
+    fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": _utc(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line |= getattr(record, "access", {})
+        if record.exc_info:  # a bug's traceback stays in one line too
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _utc(created: float) -> str:
+    instant = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    return instant.replace("+00:00", "Z")
+
+
+def configure(log_format: str = "text", access_log: bool = False) -> None:
+    """Set up `serve`'s console in this process: the access log on stdout if asked for; with
+    "json", the sandbox's own lines (on stderr) as JSON too."""
+    if log_format == "json":
+        _handle(logging.getLogger("sandbox"), sys.stderr, log_format)
+    if access_log:
+        _handle(ACCESS, sys.stdout, log_format)
+        ACCESS.setLevel(logging.INFO)
+
+
+def _handle(logger: logging.Logger, stream, log_format: str) -> None:
+    """`logger`'s lines to `stream` only (once, however often `serve` starts in a process)."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_formatter(log_format, "%(message)s"))
+    logger.handlers = [handler]
+    logger.propagate = False
+
+
+def _formatter(log_format: str, text: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else logging.Formatter(text)
+
+
+def uvicorn_log_config(log_format: str) -> dict:
+    """uvicorn's logging configuration, its lines in `log_format`."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    if log_format == "json":
+        for formatter in config["formatters"].values():
+            formatter.clear()
+            formatter["()"] = "sandbox.logs.JsonFormatter"
+    return config

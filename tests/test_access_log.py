@@ -1,0 +1,68 @@
+"""`serve --access-log` and `--log-format`: one line per provider request on the console, in
+text or JSON, from one process or from `--workers N`; an injected abort stays one line."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import httpx
+import pytest
+
+from .helpers import Served, control_of
+
+KEY = {"Authorization": "Bearer as_access_log"}
+
+
+def _console(served: Served) -> tuple[list[str], list[str]]:
+    """Stop `served`; its stdout after the banner and its stderr, as non-empty lines."""
+    served.process.send_signal(signal.SIGINT)
+    out, err = served.process.communicate(timeout=30)
+    lines = lambda text: [line for line in text.splitlines() if line.strip()]  # noqa: E731
+    return lines(out), lines(err)
+
+
+def _calls(served: Served) -> None:
+    """Two calls answered (200, 404) and one dropped by an injected abort."""
+    base = served.urls["autosend"]
+    assert httpx.get(f"{base}/domains", headers=KEY).status_code == 200
+    assert httpx.get(f"{base}/domains/0123456789abcdef01234567", headers=KEY).status_code == 404
+    with control_of(served) as control:
+        control.add_http_fault("autosend", abort=True, count=1)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/domains", headers=KEY)
+
+
+def test_the_access_log_says_each_request_in_one_text_line():
+    served = Served("--access-log")
+    _calls(served)
+    out, err = _console(served)
+    access = [line for line in out if line.startswith("autosend ")]
+    assert [line.split()[:3] for line in access] == [
+        ["autosend", "list_domains", "200"],
+        ["autosend", "get_domain", "404"],
+        ["autosend", "list_domains", "aborted"],
+    ]
+    assert access[1].endswith("ms GET /autosend/v1/domains/0123456789abcdef01234567")
+    assert float(access[1].split()[3].removesuffix("ms")) >= 0
+    said = "GET /autosend/v1/domains: connection dropped mid-answer (an injected abort fault)"
+    assert err == [f"WARNING:  {said}"]  # the abort: one line, no traceback
+
+
+def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
+    served = Served("--workers", "2", "--access-log", "--log-format", "json")
+    _calls(served)
+    out, err = _console(served)
+    access = [json.loads(line) for line in out if line.startswith("{")]
+    assert [(a["provider"], a["operation"], a["status"], "aborted" in a) for a in access] == [
+        ("autosend", "list_domains", 200, False),
+        ("autosend", "get_domain", 404, False),
+        ("autosend", "list_domains", 200, True),
+    ]
+    assert all(a["logger"] == "domainsandbox.access" and a["duration_ms"] >= 0 for a in access)
+    assert access[1]["path"] == "/autosend/v1/domains/0123456789abcdef01234567" and access[1][
+        "time"
+    ].endswith("Z")
+    [abort] = [json.loads(line) for line in err]
+    assert abort["level"] == "WARNING" and "injected abort" in abort["message"]
+    assert "exception" not in abort

@@ -1,0 +1,206 @@
+"""The request journal: what each client sent and was answered, to assert on, over real HTTP
+(control API, ControlClient, CLI), with credentials redacted and memory bounded."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from contracts.called import check_called
+from sandbox.cli import main
+from sandbox.driver import Driver
+from sandbox.engine.clock import utc
+from sandbox.requestlog import MAX_BODY_BYTES, RequestLog, view
+
+from .helpers import PROVIDERS_BY_NAME, create, partner_headers, verify
+
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
+
+@pytest.fixture
+def monite_story(urls, control):
+    """A Monite partner logs in, creates a domain and verifies it: the created domain."""
+    base = urls["monite"]
+    headers = partner_headers(base)
+    domain = create(base, headers, "mail.journal.example.com")
+    verify(base, headers, domain["id"])
+    return domain
+
+
+def test_each_request_is_kept_with_what_the_client_sent_and_what_it_got(monite_story, control):
+    token, created, verified = control.requests("monite")
+    assert [e["operation"] for e in (token, created, verified)] == [
+        "create_token",
+        "create_domain",
+        "verify_domain",
+    ]
+    assert created["method"] == "POST" and created["path"] == "/monite/v1/mailbox_domains"
+    assert created["body"] == {"domain": "mail.journal.example.com"}
+    assert created["headers"]["x-monite-version"] == "2024-05-25"
+    assert created["headers"]["authorization"] == "Bearer [redacted]"
+    assert (created["status"], verified["status"]) == (201, 200)
+    assert created["domain_id"] == verified["domain_id"] == monite_story["id"]
+    assert token["domain_id"] is None  # a login touches no domain
+    assert token["body"]["client_secret"] == "[redacted]"
+    assert token["body"]["client_id"] == "eb959578-a74d-4ac3-8b25-bf0910027857"
+    assert all(e["duration_ms"] >= 0 and e["at"] == "2026-01-01T09:00:00Z" for e in (token,))
+
+
+def test_filters_pick_by_provider_operation_status_domain_and_time(urls, control, monite_story):
+    base = urls["monite"]
+    control.advance(60)
+    missing = httpx.get(f"{base}/mailbox_domains")  # no credential
+    assert missing.status_code == 401
+    domain = monite_story["id"]
+    assert len(control.requests(operation="verify_domain")) == 1
+    assert [e["operation"] for e in control.requests(domain=domain)] == [
+        "create_domain",
+        "verify_domain",
+    ]
+    assert control.count_requests(status="2xx") == 3
+    assert control.count_requests(status=missing.status_code) == 1
+    assert control.count_requests(since="2026-01-01T09:01:00Z") == 1
+    assert control.count_requests(until=utc("2026-01-01T09:00:30Z")) == 3  # a datetime too
+    assert control.count_requests("monite", operation="verify_domain", domain="other") == 0
+    assert [e["operation"] for e in control.requests(limit=1)] == ["list_domains"]
+
+
+def test_a_filter_that_cannot_be_read_is_refused_in_the_control_apis_shape(server, control):
+    for query in ("since=yesterday", "status=abc", "provider=nobody"):
+        answer = httpx.get(f"{server.url}/_sandbox/requests/count?{query}")
+        assert answer.status_code == 400, query
+        assert query.split("=")[0] in answer.json()["error"]["message"]
+
+
+def test_no_provider_credential_is_ever_shown(urls, control, server):
+    """Every provider's client, its credential sent as that provider takes it: the journal
+    names the scheme (and a Basic user or AWS key id) but never shows the secret."""
+    secrets = []
+    with httpx.Client(timeout=10) as http:
+        for name, provider in PROVIDERS_BY_NAME.items():
+            driver = Driver(http, server.url, provider)
+            created = driver.call(driver.kit.create, name=f"mail.{name}.example.com")
+            assert created.status_code < 300, (name, created.text)
+            secrets += driver.credential_headers.values()
+            # with a secret (Monite's client_secret), the key is an id, shown as sent; an AWS
+            # access key id is one too, and its secret never travels (only the signature)
+            if name != "ses":
+                secrets.append(driver.kit.sample_secret or driver.key)
+    shown = json.dumps(control.requests())
+    for secret in secrets:
+        assert _secret_part(secret) not in shown, secret
+    by_provider = {e["provider"]: e["headers"] for e in control.requests()}  # the creates
+    assert by_provider["mailgun"]["authorization"] == "Basic api:[redacted]"
+    assert by_provider["vortex"]["x-api-key"] == "[redacted]"
+    assert by_provider["scaleway"]["x-auth-token"] == "[redacted]"
+    [ses] = control.requests("ses")
+    assert "Credential=AKIA" in ses["headers"]["authorization"]
+    assert ses["headers"]["authorization"].endswith("Signature=[redacted]")
+
+
+def _secret_part(credential: str) -> str:
+    """What grants access in a credential: a SigV4 signature, a token after its scheme."""
+    if "Signature=" in credential:
+        return credential.rsplit("Signature=", 1)[1]
+    return credential.split()[-1]
+
+
+def test_a_form_body_is_shown_as_its_fields(urls, control, server):
+    with httpx.Client(timeout=10) as http:
+        driver = Driver(http, server.url, PROVIDERS_BY_NAME["mailgun"])
+        assert driver.call(driver.kit.create, name="mail.form.example.com").status_code == 200
+    [entry] = control.requests("mailgun", operation="create_domain")
+    assert entry["body"]["name"] == "mail.form.example.com"
+    assert entry["domain_id"] == "mail.form.example.com"
+
+
+def test_refused_and_aborted_requests_are_in_the_journal_too(urls, control):
+    base = urls["monite"]
+    assert httpx.post(f"{base}/mailbox_domains", json={"domain": "x.example.com"}).is_error
+    headers = partner_headers(base)
+    control.add_http_fault("monite", abort=True, count=1)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/mailbox_domains", headers=headers)
+    refused, _token, aborted = control.requests("monite")
+    assert refused["status"] in (401, 403, 422) and refused["domain_id"] is None
+    assert aborted["aborted"] is True and aborted["operation"] == "list_domains"
+
+
+def test_reset_and_delete_empty_the_journal(monite_story, control):
+    assert control.count_requests() == 3
+    control.clear_requests()
+    assert control.requests() == []
+    control.reset()
+    assert control.count_requests() == 0
+
+
+def test_assert_called_passes_with_the_calls_and_fails_listing_what_was_called(
+    monite_story, control
+):
+    [call] = check_called(control, "monite", "verify_domain", times=1)
+    assert call["domain_id"] == monite_story["id"]
+    check_called(control, "monite", "create_domain", domain=monite_story["id"])
+    with pytest.raises(AssertionError) as failure:
+        check_called(control, "monite", "verify_domain", times=2)
+    said = str(failure.value)
+    assert said.startswith("expected monite verify_domain to be called 2 times; it was called once")
+    assert "monite create_token: once (200 x1)" in said
+    assert f"monite create_domain: once (201 x1; domains {monite_story['id']})" in said
+    with pytest.raises(AssertionError, match="status=404 to be called at least once"):
+        check_called(control, "monite", "verify_domain", status=404)
+
+
+def test_the_cli_lists_filters_and_counts(monite_story, server, capsys):
+    assert main(["requests", "--provider", "monite", "--url", server.url]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["AT", "PROVIDER", "OPERATION", "STATUS", "DOMAIN", "METHOD", "PATH"]
+    assert "verify_domain" in table[3] and monite_story["id"] in table[3]
+    args = ["requests", "--operation", "verify_domain", "--status", "2xx", "--count"]
+    assert main([*args, "--url", server.url]) == 0
+    assert capsys.readouterr().out == "1\n"
+    assert main(["requests", "--domain", monite_story["id"], "--json", "--url", server.url]) == 0
+    shown = json.loads(capsys.readouterr().out)["requests"]
+    assert [e["operation"] for e in shown] == ["create_domain", "verify_domain"]
+
+
+# --- the journal itself: bounded, lazy ----------------------------------------------------------
+
+
+def _entry(**fields) -> dict:
+    at = utc("2026-01-01T09:00:00Z")
+    return {"at": at, "provider": "autosend", "operation": "create_domain"} | fields
+
+
+def test_a_long_body_is_kept_as_its_first_bytes_only():
+    journal = RequestLog()
+    journal.add(_entry(body=b"x" * (10 * MAX_BODY_BYTES), headers={}))
+    parsed = {"domain": "y" * (3 * MAX_BODY_BYTES)}
+    journal.add(_entry(body=parsed, headers={"content-length": str(3 * MAX_BODY_BYTES + 14)}))
+    raw, json_body = journal.find()
+    for shown, size in ((raw, 10 * MAX_BODY_BYTES), (json_body, 3 * MAX_BODY_BYTES + 14)):
+        assert shown["body_truncated"] is True
+        assert len(shown["body"]) < MAX_BODY_BYTES + 40
+        assert shown["body"].endswith(f"... ({size} bytes in all)")
+    assert json_body["body"].startswith('{"domain":"yyy')
+
+
+def test_a_body_sent_without_a_length_is_bounded_too():
+    journal = RequestLog()  # chunked: no content-length to go by
+    journal.add(_entry(body={"domain": "z" * (2 * MAX_BODY_BYTES)}, headers={}))
+    journal.add(_entry(body={"domain": "small.example.com"}, headers={}))
+    long, small = journal.find()
+    assert long["body_truncated"] and len(long["body"]) < MAX_BODY_BYTES + 40
+    assert small["body"] == {"domain": "small.example.com"}
+
+
+def test_a_small_body_is_kept_by_reference_and_redacted_only_when_read():
+    journal, body = RequestLog(), {"client_id": "me", "client_secret": "s3cret"}
+    journal.add(_entry(body=body, headers={"authorization": "Bearer t0ken"}))
+    assert body == {"client_id": "me", "client_secret": "s3cret"}  # not touched
+    [shown] = journal.find()
+    assert shown["body"] == {"client_id": "me", "client_secret": "[redacted]"}
+    assert shown["headers"] == {"authorization": "Bearer [redacted]"}
+    assert view(journal._entries[0])["body"]["client_id"] == "me"

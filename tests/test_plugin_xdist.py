@@ -1,0 +1,106 @@
+"""The pytest plugin under pytest-xdist: each worker has its own sandbox, and
+`--domainsandbox-report` (and `-json FILE`) merge what every worker's tests exercised. The
+user's suite also asserts on its calls with `domain_sandbox.requests` and `assert_called`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+# Two test files: pytest-xdist's --dist loadfile gives each to one of the two workers.
+AUTOSEND_SUITE = """
+import os, httpx
+
+def test_lists_autosend_domains(domain_sandbox):
+    base = domain_sandbox.urls["autosend"]
+    answer = httpx.get(f"{base}/domains", headers={"Authorization": "Bearer as_xdist"})
+    assert answer.status_code == 200
+    [call] = domain_sandbox.assert_called("autosend", "list_domains", times=1, status=200)
+    assert call["headers"]["authorization"] == "Bearer [redacted]"
+    open(os.environ["RAN_IN"] + "/autosend", "w").write(os.environ["PYTEST_XDIST_WORKER"])
+"""
+MONITE_SUITE = """
+import os, httpx, pytest
+
+def test_logs_in_to_monite(domain_sandbox):
+    base = domain_sandbox.urls["monite"]
+    body = {"client_id": "eb959578-a74d-4ac3-8b25-bf0910027857", "client_secret": "s3cret",
+            "grant_type": "client_credentials"}
+    answer = httpx.post(f"{base}/auth/token", json=body,
+                        headers={"x-monite-version": "2024-05-25"})
+    assert answer.status_code == 200
+    [login] = domain_sandbox.requests("monite", operation="create_token")
+    assert login["body"]["client_secret"] == "[redacted]"
+    with pytest.raises(AssertionError, match="monite create_token: once"):
+        domain_sandbox.assert_called("monite", "verify_domain")
+    open(os.environ["RAN_IN"] + "/monite", "w").write(os.environ["PYTEST_XDIST_WORKER"])
+"""
+
+
+def test_the_report_merges_what_every_worker_exercised(tmp_path):
+    (tmp_path / "test_autosend.py").write_text(textwrap.dedent(AUTOSEND_SUITE))
+    (tmp_path / "test_monite.py").write_text(textwrap.dedent(MONITE_SUITE))
+    report_file = tmp_path / "report.json"
+    command = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:randomly"]
+    # plugins the suite does not use, each imported by all three processes: seconds of CPU
+    for unused in ("cacheprovider", "schemathesis", "hypothesispytest", "faker", "anyio"):
+        command += ["-p", f"no:{unused}"]
+    command += ["--domainsandbox-report"]
+    command += ["--domainsandbox-report-json", str(report_file), str(tmp_path)]
+    ran = subprocess.run(
+        command,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_clean_env() | {"RAN_IN": str(tmp_path)},
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    workers = {(tmp_path / name).read_text() for name in ("autosend", "monite")}
+    assert workers == {"gw0", "gw1"}  # the two tests ran in two workers, two sandboxes
+
+    report = json.loads(report_file.read_text())["providers"]
+    assert _called(report["autosend"]) == {"list_domains": {"200": 1}}
+    assert _called(report["monite"]) == {"create_token": {"200": 1}}
+    assert report["monite"]["requests"] == 1 and report["autosend"]["requests"] == 1
+    never = {op["operation"] for op in report["autosend"]["operations_never_called"]}
+    assert "list_domains" not in never and "create_domain" in never
+    assert "(no test used the domain_sandbox fixture)" not in ran.stdout
+    assert "called       GET    /domains  (list_domains): 200 x1" in ran.stdout
+    assert "called       POST   /auth/token  (create_token): 200 x1" in ran.stdout
+
+
+def _clean_env() -> dict:
+    """This environment, less what would tell the inner pytest it is an xdist worker."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_"))}
+
+
+def _called(view: dict) -> dict:
+    return {op["operation"]: op["statuses"] for op in view["operations_called"]}
+
+
+def test_merging_reports_gives_the_report_of_one_sandbox_that_saw_everything():
+    from sandbox import Sandbox
+    from sandbox.report import ClientReport, merge
+
+    providers = Sandbox().providers  # never started: documents and state words only
+    first, second, both = (ClientReport(providers) for _ in range(3))
+    bad = {"field": "domain", "reason": "'x' is not a 'hostname'", "status": 422}
+    calls = [
+        (first, {"provider": "monite", "operation": "create_domain", "status": 201}),
+        (first, {"provider": "monite", "operation": "create_domain", "status": 422,
+                 "method": "POST", "path": "/monite/v1/mailbox_domains", "violations": [bad]}),
+        (second, {"provider": "monite", "operation": "create_domain", "status": 422,
+                  "method": "POST", "path": "/monite/v1/mailbox_domains", "violations": [bad]}),
+        (second, {"provider": "monite", "operation": "verify_domain", "status": 200}),
+        (second, {"provider": "autosend", "operation": "list_domains", "status": 200}),
+    ]  # fmt: skip
+    for report, entry in calls:
+        report.record(entry)
+        both.record(entry)
+    for report in (second, both):
+        report.note_states("monite", ["verified"])
+    assert merge([first.build(), second.build()]) == both.build()
