@@ -37,12 +37,12 @@ class UnknownScenario(LookupError):
 
 def find(name_or_file: str) -> Path:
     """A scenario file: `name_or_file` itself if it is a file, else the bundled scenario of that
-    name (`every-state` or `every-state.yaml`); UnknownScenario if neither."""
+    name (`every-state` or `every-state.yaml`). A path that is not there is `FileNotFoundError`;
+    a bare name that is neither, `UnknownScenario`."""
     given = Path(name_or_file)
-    if given.is_file():
+    if given.is_file() or given.name != name_or_file:  # there, or a path: open() says why not
         return given
-    if given.name == name_or_file:  # a bare name, not a path
-        bundled = scenarios_dir() / f"{given.name.removesuffix(SUFFIX)}{SUFFIX}"
-        if bundled.is_file():
-            return bundled
+    bundled = scenarios_dir() / f"{given.name.removesuffix(SUFFIX)}{SUFFIX}"
+    if bundled.is_file():
+        return bundled
     raise UnknownScenario(name_or_file)
