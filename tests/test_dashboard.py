@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient, ControlError
 from sandbox.engine.clock import Clock
 
-from .helpers import SCENARIOS, Served, wait_for
+from .helpers import CLI, SCENARIOS, Served, wait_for
 
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
 pytestmark = pytest.mark.workers
@@ -187,6 +188,18 @@ def test_a_domain_is_created_through_each_providers_own_api(control):
         p["name"] for p in control.providers() if p["name"] != "monite"
     ]
     assert ("monite", 201) in made  # after its login
+
+
+def test_the_cli_creates_a_domain_through_the_providers_api(urls, control):
+    done = subprocess.run(
+        [*CLI, "create", "mailgun", "news.example.net", "--url", urls["server"]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "mailgun news.example.net news.example.net: unverified\n"
+    assert [d["name"] for d in control.domains("mailgun")] == ["news.example.net"]
 
 
 def test_a_create_the_provider_refuses_is_a_400_with_its_reason(control):
