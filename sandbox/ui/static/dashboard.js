@@ -21,6 +21,7 @@ const OUTCOMES = {
 const NOT_CHECKED = ["…", "not checked yet"];
 const TONES = { ok: ["✓", "verified"], bad: ["✗", "failed"], pending: ["◔", "pending"] };
 const LEVEL_MARKS = { required: "●", recommended: "○", optional: "◌" };
+const LEVELS_LEGEND = "● required (decides the status), ○ recommended, ◌ optional";
 
 // --- small helpers ---------------------------------------------------------------------------
 
@@ -100,7 +101,7 @@ function replace(container, ...children) {
 function tone(status) {
   const word = String(status).toLowerCase();
   if (word.includes("fail") || word.includes("error") || word.includes("invalid")) return "bad";
-  if (["verified", "ready", "active", "valid", "success", "isverified=true"].includes(word)) return "ok";
+  if (["verified", "ready", "active", "valid", "success"].includes(word)) return "ok";
   return "pending";
 }
 
@@ -110,6 +111,22 @@ function breakable(text) {
   return String(text)
     .split(/(?<=[._-])/)
     .flatMap((part, i) => (i ? [h("wbr"), part] : [part]));
+}
+
+function columns(names) {
+  return h("colgroup", {}, names.map((name) => h("col", { class: `c-${name}` })));
+}
+
+function head(titles) {
+  return h("thead", {}, h("tr", {}, titles.map((title) => h("th", { scope: "col" }, title))));
+}
+
+function instant(at) {
+  return h("time", { datetime: at }, at);
+}
+
+function actionButton(action, label) {
+  return h("button", { type: "button", id: action, dataAction: action }, label);
 }
 
 function setOptions(select, options, keep = true) {
@@ -135,7 +152,8 @@ function renderClock(clock) {
   state.clockReadAt = performance.now();
   const mode = clock.mode || (clock.frozen ? "frozen" : "real");
   const speed = clock.speed && clock.speed !== 1 ? ` ×${clock.speed}` : "";
-  document.getElementById("clock-mode").textContent = clock.frozen ? "(frozen)" : `(running${mode === "real" ? "" : ", " + mode}${speed})`;
+  const running = `(running${mode === "real" ? "" : ", " + mode}${speed})`;
+  document.getElementById("clock-mode").textContent = clock.frozen ? "(frozen)" : running;
   document.getElementById("freeze").textContent = clock.frozen ? "Unfreeze" : "Freeze";
   if (clock.mode) document.getElementById("clock-mode-choice").value = clock.mode;
   showClock();
@@ -205,7 +223,7 @@ function overviewRow(domain) {
         `${complete ? "✓" : "●"} required ${count.requiredValid}/${count.required}`,
       ),
     ),
-    h("td", { class: "checked" }, domain.last_checked_at ? h("time", { datetime: domain.last_checked_at }, domain.last_checked_at) : "never"),
+    h("td", { class: "checked" }, domain.last_checked_at ? instant(domain.last_checked_at) : "never"),
     h(
       "td",
       {},
@@ -246,7 +264,11 @@ function recordRow(domain, record) {
   const where = { dataProvider: domain.provider, dataId: domain.id, dataKind: record.kind };
   const k = key(domain.provider, domain.id, record.kind);
   const button = (action, label, words) =>
-    h("button", { type: "button", id: `${action}-${k}`, dataAction: action, ...where, "aria-label": `${label} ${record.kind}: ${words}` }, label);
+    h(
+      "button",
+      { type: "button", id: `${action}-${k}`, dataAction: action, ...where, "aria-label": `${label} ${record.kind}: ${words}` },
+      label,
+    );
   return h(
     "tr",
     { "data-kind": record.kind, "data-level": record.level },
@@ -296,7 +318,14 @@ function detailsRow(domain) {
   );
   const article = h(
     "article",
-    { class: "domain", id: `details-${k}`, "aria-label": `${domain.name} (${domain.provider})`, "data-provider": domain.provider, "data-id": domain.id, "data-name": domain.name },
+    {
+      class: "domain",
+      id: `details-${k}`,
+      "aria-label": `${domain.name} (${domain.provider})`,
+      "data-provider": domain.provider,
+      "data-id": domain.id,
+      "data-name": domain.name,
+    },
     h("p", { class: "facts" }, facts.join(" · ")),
     vocabulary.length
       ? h("ol", { class: "vocabulary", "aria-label": `${domain.provider} status words` }, vocabulary)
@@ -310,13 +339,9 @@ function detailsRow(domain) {
     h(
       "table",
       { class: "records" },
-      h("caption", {}, `Records to publish for ${domain.name}: ● required (decides the status), ○ recommended, ◌ optional`),
-      h("colgroup", {}, ["c-kind", "c-type", "c-name", "c-value", "c-state", "c-actions"].map((c) => h("col", { class: c }))),
-      h(
-        "thead",
-        {},
-        h("tr", {}, ["Record", "Type", "Name", "Value", "State", "Publish with"].map((c) => h("th", { scope: "col" }, c))),
-      ),
+      h("caption", {}, `Records to publish for ${domain.name}: ${LEVELS_LEGEND}`),
+      columns(["kind", "type", "name", "value", "state", "actions"]),
+      head(["Record", "Type", "Name", "Value", "State", "Publish with"]),
       h("tbody", {}, domain.records.map((r) => recordRow(domain, r))),
     ),
     h("h3", {}, "Timeline"),
@@ -357,15 +382,20 @@ function renderDomains() {
     document.getElementById("tally").textContent = "";
     replace(
       container,
-      h("p", { class: "empty" }, "No domains yet. Create one (+ New domain), load a scenario, or call any provider's API; it appears here by itself."),
+      h(
+        "p",
+        { class: "empty" },
+        "No domains yet. Create one (+ New domain), load a scenario, or call any provider's API;",
+        " it appears here by itself.",
+      ),
     );
     return;
   }
   const shown = domains.filter(matches);
   const byTone = { ok: 0, pending: 0, bad: 0 };
   for (const d of shown) byTone[tone(d.status)] += 1;
-  document.getElementById("tally").textContent =
-    `${shown.length} of ${domains.length} shown · ✓ ${byTone.ok} verified · ◔ ${byTone.pending} pending · ✗ ${byTone.bad} failed`;
+  const tones = `✓ ${byTone.ok} verified · ◔ ${byTone.pending} pending · ✗ ${byTone.bad} failed`;
+  document.getElementById("tally").textContent = `${shown.length} of ${domains.length} shown · ${tones}`;
   const rows = [];
   for (const domain of shown) {
     rows.push(overviewRow(domain));
@@ -376,13 +406,9 @@ function renderDomains() {
     h(
       "table",
       { class: "overview" },
-      h("caption", { class: "visually-hidden" }, "Every domain: provider, name, status, records valid of total, last check"),
-      h("colgroup", {}, ["c-provider", "c-domain", "c-status", "c-records", "c-checked", "c-open"].map((c) => h("col", { class: c }))),
-      h(
-        "thead",
-        {},
-        h("tr", {}, ["Provider", "Domain", "Status", "Records valid", "Last check", ""].map((c) => h("th", { scope: "col" }, c))),
-      ),
+      h("caption", { class: "visually-hidden" }, "Every domain: provider, name, status, records valid, last check"),
+      columns(["provider", "domain", "status", "records", "checked", "open"]),
+      head(["Provider", "Domain", "Status", "Records valid", "Last check", ""]),
       h("tbody", {}, rows),
     ),
     shown.length ? null : h("p", { class: "empty" }, "No domain matches the filters."),
@@ -401,7 +427,12 @@ function renderZone(records) {
     h(
       "tr",
       {},
-      h("td", {}, h("code", {}, r.name), h("div", { class: "level" }, `${r.type} · TTL ${r.ttl}${r.visible_after ? " · from " + r.visible_after : ""}`)),
+      h(
+        "td",
+        {},
+        h("code", {}, r.name),
+        h("div", { class: "level" }, `${r.type} · TTL ${r.ttl}${r.visible_after ? " · from " + r.visible_after : ""}`),
+      ),
       h("td", {}, h("code", { class: "value" }, r.value)),
       h(
         "td",
@@ -428,7 +459,7 @@ function renderZone(records) {
       "table",
       { class: "zone" },
       h("caption", { class: "visually-hidden" }, "Records in the fake DNS zone"),
-      h("thead", {}, h("tr", {}, ["Name", "Value", ""].map((c) => h("th", { scope: "col" }, c)))),
+      head(["Name", "Value", ""]),
       h("tbody", {}, rows),
     ),
   );
@@ -459,9 +490,9 @@ function renderFaults({ dns, http }) {
   replace(
     container,
     h("ul", { class: "faults", id: "dns-faults" }, dnsItems),
-    dns.length ? h("button", { type: "button", id: "clear-faults", dataAction: "clear-faults" }, "Clear all faults") : null,
+    dns.length ? actionButton("clear-faults", "Clear all faults") : null,
     h("ul", { class: "faults", id: "http-faults" }, httpItems),
-    http.length ? h("button", { type: "button", id: "clear-http-faults", dataAction: "clear-http-faults" }, "Clear HTTP faults") : null,
+    http.length ? actionButton("clear-http-faults", "Clear HTTP faults") : null,
   );
 }
 
@@ -651,7 +682,8 @@ const FORMS = {
     const body = { mode: form.mode.value };
     if (form.mode.value === "fast") body.speed = Number(form.speed.value || 60);
     const clock = await api("POST", "/clock", body);
-    return `Clock mode ${clock.mode || form.mode.value}${clock.speed && clock.speed !== 1 ? " ×" + clock.speed : ""}: now ${clock.now}.`;
+    const speed = clock.speed && clock.speed !== 1 ? ` ×${clock.speed}` : "";
+    return `Clock mode ${clock.mode || form.mode.value}${speed}: now ${clock.now}.`;
   },
   async "fault-form"(form) {
     const body = { match: form.match.value.trim(), kind: form.kind.value };
@@ -698,7 +730,12 @@ async function run(action, data) {
 
 function renderSettings(settings) {
   const fields = Object.entries(settings).map(([name, value]) =>
-    h("label", {}, name, h("input", { id: `setting-${name}`, name, type: "number", min: "0", step: "any", value: String(value) })),
+    h(
+      "label",
+      {},
+      name,
+      h("input", { id: `setting-${name}`, name, type: "number", min: "0", step: "any", value: String(value) }),
+    ),
   );
   replace(document.getElementById("settings-fields"), ...fields);
 }
