@@ -381,6 +381,8 @@ def test_a_providers_settings_change_from_the_page(narrow, control):
     narrow.get_by_role("button", name="Save settings").click()
     expect(said(narrow)).to_have_text(f"Saved monite's settings: {name} = 42.")
     assert control.settings("monite") == before | {name: 42}
+    control.reset()  # settings back to their defaults: the open panel shows them
+    expect(field).to_have_value(str(before[name]).removesuffix(".0"))
 
 
 def test_zone_records_are_removed_one_value_at_a_time_and_reset_forgets_all(narrow, control):

@@ -599,6 +599,10 @@ async function listen() {
 async function update() {
   try {
     await refresh();
+    // the settings shown follow changes made elsewhere, unless some are being edited here
+    const settings = document.getElementById("panel-settings");
+    const edited = [...settings.querySelectorAll("input")].some((i) => i.value !== i.defaultValue);
+    if (settings.open && !edited) await loadSettings();
     live("● Live: the server pushes every change", true);
   } catch (error) {
     live(`✗ Could not read the sandbox (${error.message})`, false);
