@@ -11,7 +11,9 @@ import pytest
 
 from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient, ControlError
+from sandbox.driver import Driver, reach
 from sandbox.engine.clock import Clock
+from sandbox.providers.ses import Ses
 
 from .helpers import CLI, SCENARIOS, Served, wait_for
 
@@ -245,3 +247,13 @@ def test_vortex_asks_spf_and_dmarc_as_recommended_since_only_token_and_dkim_deci
     other = control.create_domain("vortex", "other.example.com")
     control.publish("vortex", other["id"], omit=["dkim"])
     assert control.verify("vortex", other["id"])["status"] == "not_verified"
+
+
+def test_ses_requires_the_mail_from_mx_and_recommends_its_spf(urls, control):
+    # MailFromDomainStatus follows the MX alone (docs/ses.md): the SPF record does not decide it
+    with httpx.Client(timeout=10) as http:
+        driver = Driver(http, urls["server"], Ses)
+        name = reach(driver, control, "MAIL_FROM_SUCCESS", "mail.example.com")
+    levels = {r["kind"]: r["level"] for r in control.domain("ses", name)["records"]}
+    assert levels["mail_from_mx"] == "required" and levels["mail_from_spf"] == "recommended"
+    assert {levels[kind] for kind in ("dkim_1", "dkim_2", "dkim_3")} == {"required"}
