@@ -599,10 +599,8 @@ async function listen() {
 async function update() {
   try {
     await refresh();
-    // the settings shown follow changes made elsewhere, unless some are being edited here
-    const settings = document.getElementById("panel-settings");
-    const edited = [...settings.querySelectorAll("input")].some((i) => i.value !== i.defaultValue);
-    if (settings.open && !edited) await loadSettings();
+    // the settings shown follow changes made elsewhere (unless being edited: loadSettings)
+    if (document.getElementById("panel-settings").open) await loadSettings();
     live("● Live: the server pushes every change", true);
   } catch (error) {
     live(`✗ Could not read the sandbox (${error.message})`, false);
@@ -715,7 +713,7 @@ const FORMS = {
     }
     if (!Object.keys(changes).length) return `Nothing to save: ${provider}'s settings are as shown.`;
     const settings = await api("PATCH", `/providers/${provider}/settings`, changes);
-    renderSettings(settings);
+    renderSettings(provider, settings);
     return `Saved ${provider}'s settings: ${Object.entries(changes).map(([k, v]) => `${k} = ${v}`).join(", ")}.`;
   },
 };
@@ -732,7 +730,7 @@ async function run(action, data) {
 
 // --- what the panels offer: providers, bundled scenarios, a provider's settings ----------------
 
-function renderSettings(settings) {
+function renderSettings(provider, settings) {
   const fields = Object.entries(settings).map(([name, value]) =>
     h(
       "label",
@@ -741,13 +739,24 @@ function renderSettings(settings) {
       h("input", { id: `setting-${name}`, name, type: "number", min: "0", step: "any", value: String(value) }),
     ),
   );
-  replace(document.getElementById("settings-fields"), ...fields);
+  const shown = document.getElementById("settings-fields");
+  shown.dataset.provider = provider;
+  replace(shown, ...fields);
 }
 
+/** True while a field of the settings shown differs from what the sandbox said. */
+function settingsEdited() {
+  const fields = document.querySelectorAll("#settings-fields input");
+  return [...fields].some((field) => field.value !== field.defaultValue);
+}
+
+/** Show the chosen provider's settings, unless those shown are its own and being edited. */
 async function loadSettings() {
   const provider = document.getElementById("settings-provider").value;
   try {
-    renderSettings(await api("GET", `/providers/${provider}/settings`));
+    const settings = await api("GET", `/providers/${provider}/settings`);
+    const shown = document.getElementById("settings-fields").dataset.provider;
+    if (shown !== provider || !settingsEdited()) renderSettings(provider, settings);
   } catch (error) {
     say(`Failed: ${error.message}`, true);
   }
