@@ -22,7 +22,10 @@ def __getattr__(name: str):
 
         return profiles
     if name in __all__:
-        from . import runner
+        from sandbox.extras import needs
+
+        with needs("contracts", "contract testing"):
+            from . import runner
 
         return getattr(runner, name)
     raise AttributeError(name)

@@ -23,6 +23,7 @@ Under pytest-xdist each worker has its own sandbox; the report merges what all o
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,10 +138,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def domain_sandbox_session(request: pytest.FixtureRequest):
     """One sandbox (HTTP APIs and DNS on free ports) for the whole test session."""
-    # imported here: a user's pytest session loads this plugin even when no test uses it
-    from sandbox import Sandbox, SandboxServer
-    from sandbox.client import ControlClient
-    from sandbox.engine.clock import Clock
+    # imported here: a user's pytest session loads this plugin even when no test uses it;
+    # pytest sets its own warning filters for each test, so ours are set again around it
+    with warnings.catch_warnings():
+        from sandbox import ignore_third_party_warnings
+
+        ignore_third_party_warnings()
+        from sandbox import Sandbox, SandboxServer
+        from sandbox.client import ControlClient
+        from sandbox.engine.clock import Clock
 
     seed = request.config.getoption("--domainsandbox-seed")
     sandbox = Sandbox(seed=seed, clock=Clock(start=START, frozen=True))

@@ -9,8 +9,25 @@ with SandboxServer(Sandbox(seed=7)) as server:
 
 import warnings
 
-# Connexion imports Starlette's test client at start-up, which warns about httpx; not ours to fix.
-warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+# Warnings the frameworks under the sandbox raise about their own dependencies as they are
+# imported, theirs to fix: Connexion 3 imports jsonschema's RefResolver and RefResolutionError
+# (deprecated since jsonschema 4.18), and its Starlette test client, which warns that it would
+# rather have httpx2 than httpx (Starlette 1.x). Each is ignored only as raised there, so that
+# a user's `pytest -W error` passes.
+_THIRD_PARTY = [
+    {"category": DeprecationWarning, "module": r"connexion\.json_schema"},
+    {"category": Warning, "message": r"Using `httpx` with `starlette\.testclient` is deprecated"},
+]
+
+
+def ignore_third_party_warnings() -> None:
+    """Ignore the warnings the frameworks raise as they are imported (see above): call it in a
+    `warnings.catch_warnings()` block that imports the server, as the pytest plugin does."""
+    for where in _THIRD_PARTY:
+        warnings.filterwarnings("ignore", **where)
+
+
+ignore_third_party_warnings()
 
 __all__ = ["Sandbox", "SandboxServer", "WorkerPool"]
 __version__ = "0.1.0"

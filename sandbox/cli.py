@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 
+from . import __version__, envopts
 from .client import (
     ClockState,
     ControlClient,
@@ -25,6 +26,7 @@ from .client import (
     DomainView,
     HttpFault,
 )
+from .extras import MissingExtra
 from .logs import LOG_FORMATS
 from .mounts import DASHBOARD_MOUNT
 
@@ -42,10 +44,31 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a usage error said in one line (usage and help stay one --help away)."""
+    """argparse, with a usage error said in one line (usage and help stay one --help away).
+
+    `env_prefix`: every option also read from an environment variable (sandbox.envopts)."""
+
+    def __init__(self, *args, env_prefix: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.env_prefix = env_prefix
 
     def error(self, message: str):
         self.exit(USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self.env_prefix is None or namespace is not None:
+            return super().parse_known_args(args, namespace)
+        start = envopts.from_environment(self, self.env_prefix)
+        from_env = dict(vars(start))
+        parsed, rest = super().parse_known_args(args, start)
+        envopts.flags_win(self, parsed, from_env, self.env_prefix)
+        return parsed, rest
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if self.env_prefix is None:
+            return text
+        return f"{text}\n{envopts.epilog(self, self.env_prefix)}\n"
 
 
 def duration(text: str) -> float:
@@ -95,12 +118,12 @@ def cmd_serve(args) -> int:
         print(f"domainsandbox: {exc}", file=sys.stderr)
         return 2
     if args.scenario:
-        from . import scenario
+        from . import bundled, scenario
 
         try:
-            with open(args.scenario, encoding="utf-8") as file:
+            with bundled.find(args.scenario).open(encoding="utf-8") as file:
                 scenario.load_world(sandbox, scenario.parse(file.read()))
-        except (OSError, scenario.ScenarioError) as exc:
+        except (OSError, bundled.UnknownScenario, scenario.ScenarioError) as exc:
             print(f"domainsandbox: {args.scenario}: {exc}", file=sys.stderr)
             return 2
     durable = None
@@ -481,6 +504,8 @@ def _show_credentials(args, credentials: list[Credential]) -> None:
 
 
 def cmd_scenario(args) -> int:
+    if args.action == "list":
+        return _list_scenarios(args)
     if args.action == "export":
         with _control(args) as control:
             text = control.export_scenario()
@@ -503,13 +528,26 @@ def cmd_scenario(args) -> int:
 
 
 def _read_scenario(path: str | None) -> bytes:
+    from . import bundled
+
     if not path:
-        raise UsageError("scenario load needs a FILE")
+        raise UsageError("scenario load needs a FILE or a bundled scenario's name")
     try:
-        with open(path, "rb") as file:
-            return file.read()
+        return bundled.find(path).read_bytes()
+    except bundled.UnknownScenario as exc:
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror}") from None
+
+
+def _list_scenarios(args) -> int:
+    """The bundled scenarios: no sandbox needed."""
+    from . import bundled
+
+    found = [{"name": n, "description": bundled.description(n)} for n in bundled.names()]
+    rows = [[s["name"], s["description"]] for s in found]
+    _show(args, {"scenarios": found}, lambda _: _print_rows(rows, ["NAME", "WORLD"]))
+    return 0
 
 
 def cmd_settings(args) -> int:
@@ -598,10 +636,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="domainsandbox",
         description="A local, deterministic sandbox of email-domain APIs with a real, controllable DNS server.",
     )
+    parser.add_argument("--version", action="version", version=f"domainsandbox {__version__}")
     _client(parser, defaults=True)  # --url, --json, --token also before the command
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="start the HTTP APIs and the DNS server")
+    serve = sub.add_parser(
+        "serve",
+        help="start the HTTP APIs and the DNS server",
+        env_prefix=envopts.PREFIX,  # every option also from DOMAINSANDBOX_<OPTION>
+    )
     serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
     serve.add_argument(
         "--port", type=int, default=8080, help="HTTP port (default 8080; 0 picks one)"
@@ -621,7 +664,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="enforce each provider's documented rate limits, counted on the sandbox clock",
     )
-    serve.add_argument("--scenario", metavar="FILE", help="start in the world of a scenario file")
+    serve.add_argument(
+        "--scenario",
+        metavar="FILE|NAME",
+        help="start in the world of a scenario file, or of a bundled one by name (every-state; "
+        "see `domainsandbox scenario list`)",
+    )
     serve.add_argument(
         "--control-token",
         metavar="TOKEN",
@@ -805,9 +853,18 @@ def build_parser() -> argparse.ArgumentParser:
     creds.add_argument("--secret", help="Monite: the client_secret of the client_id")
     creds.set_defaults(func=cmd_credentials)
 
-    scen = _client(sub.add_parser("scenario", help="export the world to a file, or load one"))
-    scen.add_argument("action", choices=["export", "load"])
-    scen.add_argument("file", nargs="?", help="the YAML file (export prints to stdout without one)")
+    scen = _client(
+        sub.add_parser(
+            "scenario", help="export the world to a file, load one, or list the bundled ones"
+        )
+    )
+    scen.add_argument("action", choices=["export", "load", "list"])
+    scen.add_argument(
+        "file",
+        nargs="?",
+        help="the YAML file (export prints to stdout without one); load also takes a bundled "
+        "scenario's name (see scenario list)",
+    )
     scen.set_defaults(func=cmd_scenario)
 
     settings = _client(sub.add_parser("settings", help="show or change a provider's timings"))
@@ -862,6 +919,8 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except (UsageError, argparse.ArgumentTypeError) as exc:
         return _fail(exc, USAGE)
+    except MissingExtra as exc:
+        return _fail(exc, 1)
     except ControlError as exc:  # a 4xx: the sandbox refused what was asked
         return _fail(exc, USAGE if exc.status and 400 <= exc.status < 500 else 1)
     except BrokenPipeError:

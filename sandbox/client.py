@@ -450,6 +450,11 @@ class ControlClient:
 
     # --- clock, reset, requests ---------------------------------------------------------------
 
+    def health(self) -> dict:
+        """Whether the sandbox serves: ready, version, uptime_seconds, dns {host, port},
+        providers (`GET /_sandbox/health`, which needs no control token)."""
+        return self.call("GET", "/health")
+
     def clock(self) -> ClockState:
         return self.call("GET", "/clock")
 

@@ -11,6 +11,7 @@ from fake_dns.rdata import normalize_name, parse_value
 from . import presenting, scenario
 from .engine.clock import OutOfRange, check_instant, iso, later, utc
 from .errors import ProviderError
+from .health import health
 from .request import Answer, json_bytes
 from .requestlog import Filters
 
@@ -37,6 +38,9 @@ class Control:
     @property
     def zone(self):
         return self.sandbox.dns.zone
+
+    def get_health(self):
+        return health(self.sandbox)
 
     # --- DNS records ------------------------------------------------------------------------
 

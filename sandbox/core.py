@@ -89,6 +89,7 @@ class Sandbox:
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0
         self.after_steps = None
+        self.started_at = time.monotonic()  # reset by start(); the health check's uptime
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -106,6 +107,7 @@ class Sandbox:
             parse_hostport(self.resolver) if self.resolver else (self.dns.host, self.dns.port)
         )
         self.verifier = Verifier(host, port, self.clock)
+        self.started_at = time.monotonic()
         self._stop.clear()
         self._ticker = threading.Thread(target=self._tick, name="sandbox-ticker", daemon=True)
         self._ticker.start()

@@ -157,6 +157,8 @@ class Refusals:
             field, noted_field = None, "body"
         if status in (400, 422) and provider is not None:
             error = provider.validation_error(message, field)
+        elif status == 401 and provider is not None:
+            error = provider.missing_credential(message)
         else:
             error = ProviderError(status, message)
         violation = _violation(noted_field, message, error.status) if status < 500 else None

@@ -2,3 +2,4 @@
 
 CONTROL_MOUNT = "/_sandbox"  # the control API (openapi/control.yaml)
 DASHBOARD_MOUNT = CONTROL_MOUNT + "/ui"  # the dashboard (sandbox/ui)
+HEALTH_PATH = CONTROL_MOUNT + "/health"  # open to all: no token, any host name

@@ -51,6 +51,7 @@ def verify_all(control: ControlClient, made) -> None:
 
 
 def all_verified(clients, control):
+    """One verified domain per provider."""
     verify_all(control, each_provider(clients, control, "verified"))
 
 

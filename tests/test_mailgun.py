@@ -193,6 +193,14 @@ def test_dkim_host_name_puts_the_key_at_the_root_domain(api):
     assert get(api, **{"h:extended": "true"})["domain"]["dkim_host"] == "example.com"
 
 
+def test_force_root_dkim_host_puts_the_key_at_the_root_domain(api, control):
+    created = create(api, force_root_dkim_host="true", dkim_selector="mg")
+    assert records(created)["dkim"]["name"] == "mg._domainkey.example.com"
+    assert get(api, **{"h:extended": "true"})["domain"]["dkim_host"] == "example.com"
+    control.publish("mailgun", NAME)
+    assert verify(api)["domain"]["state"] == "active"  # SPF at the domain, DKIM at the root
+
+
 def test_published_records_verify_the_domain_and_cached_shows_what_dns_holds(
     api, control, resolver
 ):
@@ -440,9 +448,24 @@ def test_a_disabled_domain_stays_disabled_and_cannot_be_deleted(api, control):
 
     listed = api.get("/v4/domains", params={"state": "disabled"}).json()
     assert [(d["name"], d["is_disabled"]) for d in listed["items"]] == [(NAME, True)]
+    # Mailgun says why a domain is disabled: code, note, permanently and reason are required
+    assert set(listed["items"][0]["disabled"]) == {"code", "note", "permanently", "reason"}
     control.publish("mailgun", NAME)
     assert verify(api)["domain"]["state"] == "disabled"
     assert_error(api.delete(f"/v3/domains/{NAME}"), 400, "A disabled domain cannot be deleted")
+
+
+def test_a_scenario_says_why_a_domain_is_disabled_and_only_a_disabled_one_says_it(api, control):
+    create(api)
+    create(api, "other.example.com")
+    assert "disabled" not in get(api)["domain"]
+    world = yaml.safe_load(control.export_scenario())
+    why = {"code": "blacklisted", "note": "n", "permanently": True, "reason": "bad customer"}
+    world["domains"][0] |= {"status": "disabled"}
+    world["domains"][0]["attrs"]["disabled"] = why
+    control.load_scenario(yaml.safe_dump(world))
+    assert get(api)["domain"]["disabled"] == why
+    assert "disabled" not in get(api, "other.example.com")["domain"]
 
 
 # --- accounts and keys --------------------------------------------------------------------------

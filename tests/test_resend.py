@@ -447,6 +447,14 @@ def test_update_changes_tracking_and_tls_and_ignores_the_id_in_the_body(api):
     assert after["status"] == "not_started"
 
 
+def test_update_leaves_the_return_path_as_created(api):
+    domain = create(api, custom_return_path="bounce")
+    response = api.patch(f"/domains/{domain['id']}", json={"custom_return_path": "mail"})
+    assert response.status_code == 200  # not a field of UpdateDomainOptions: ignored
+    names = {r["name"] for r in get(api, domain["id"])["records"] if r["record"] == "SPF"}
+    assert names == {"bounce"}
+
+
 def test_enabling_receiving_on_a_verified_domain_checks_the_new_record(api, control):
     domain = create(api)
     control.publish("resend", domain["id"])

@@ -9,7 +9,9 @@ import re
 import boto3
 import httpx
 import pytest
+from botocore import UNSIGNED
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from sandbox.driver import Driver, reach
 from sandbox.engine.ids import _der, _der_int
@@ -456,20 +458,45 @@ def test_a_configuration_set_that_does_not_exist_is_not_found(ses):
     assert (code, error_type) == (404, "NotFoundException") and "my-set" in message
 
 
-def test_requests_without_sigv4_are_refused_and_malformed_ones_are_incomplete(ses, control):
+def test_requests_without_sigv4_are_refused_403_as_aws_does_and_malformed_ones_are_incomplete(
+    ses, control
+):
+    missing = (403, "MissingAuthenticationTokenException", "Missing Authentication Token")
     with control.expecting_errors():
         unsigned = httpx.get(ses.base + "/v2/email/identities/example.com")
+        unsigned_post = httpx.post(ses.base + "/v2/email/identities", json={"Colour": 1})
         bearer = httpx.get(
             ses.base + "/v2/email/identities/example.com", headers={"Authorization": "Bearer x"}
         )
-    assert error_of(unsigned) == (401, "MissingAuthenticationTokenException", "Missing Authentication Token")  # fmt: skip
-    assert error_of(bearer)[:2] == (401, "MissingAuthenticationTokenException")
+    assert error_of(unsigned) == missing
+    assert re.fullmatch(r"[0-9a-f-]{36}", unsigned.headers["x-amzn-RequestId"])
+    assert error_of(unsigned_post) == missing  # refused before its body is looked at
+    assert error_of(bearer) == missing
     malformed = ses.call(
         "GET",
         "/v2/email/identities/example.com",
         headers={"Authorization": "AWS4-HMAC-SHA256 Credential=AKID"},
     )
-    assert error_of(malformed)[:2] == (400, "IncompleteSignatureException")
+    code, error_type, message = error_of(malformed)
+    assert (code, error_type) == (400, "IncompleteSignatureException")
+    assert message == (
+        "Authorization header requires 'Signature' parameter. Authorization header requires "
+        "'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Credential=AKID"
+    )
+    scope = "AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=host, Signature=0"
+    code, error_type, message = error_of(
+        ses.call("GET", "/v2/email/identities/example.com", headers={"Authorization": scope})
+    )
+    assert (code, error_type) == (400, "IncompleteSignatureException")
+    assert message.startswith("Credential should be <access key id>/<yyyymmdd>/<region>/ses/")
+    other_service = sigv4_header(KEY_A).replace("/ses/aws4_request", "/sesv2/aws4_request")
+    code, error_type, message = error_of(
+        ses.call(
+            "GET", "/v2/email/identities/example.com", headers={"Authorization": other_service}
+        )
+    )
+    assert (code, error_type) == (403, "InvalidSignatureException")
+    assert message.startswith("Credential should be scoped to correct service: 'ses'.")
 
 
 def test_registered_access_keys_only_once_some_are_registered(ses, control, urls):
@@ -534,11 +561,20 @@ def test_a_next_token_never_issued_is_a_bad_request(ses):
 
 
 def test_an_email_address_identity_has_no_dkim_started_and_is_verified_by_its_link(ses, control):
+    # what AWS answers for an address (quoted in moto issue #9771): no DkimAttributes on create
     created = ses.created("Ops@Example.com")
-    assert created["IdentityType"] == "EMAIL_ADDRESS"
-    assert created["DkimAttributes"] == {"SigningEnabled": False, "Status": "NOT_STARTED"}
+    assert created == {"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": False}
     got = ses.call("GET", "/v2/email/identities/ops%40example.com").json()
     assert got["VerificationStatus"] == "PENDING"
+    assert got["DkimAttributes"] == {
+        "SigningEnabled": False,
+        "Status": "NOT_STARTED",
+        "SigningAttributesOrigin": "AWS_SES",
+        "NextSigningKeyLength": "RSA_1024_BIT",
+    }
+    assert got["MailFromAttributes"] == {"BehaviorOnMxFailure": "USE_DEFAULT_VALUE"}
+    assert (got["Policies"], got["Tags"], got["VerificationInfo"]) == ({}, [], {})
+    assert got["FeedbackForwardingStatus"] is True
     control.verify("ses", "ops@example.com")  # the verification link is clicked
     assert ses.got("ops@example.com")["VerificationStatus"] == "SUCCESS"
     code = error_of(ses.put("ops@example.com", "dkim", {"SigningEnabled": True}))
@@ -654,6 +690,23 @@ def test_boto3_raises_each_named_exception(urls, control):
     control.add_http_fault("ses", operation="GetEmailIdentity", status=429, count=1)
     with pytest.raises(client.exceptions.TooManyRequestsException):
         client.get_email_identity(EmailIdentity=NAME)
+
+
+def test_boto3_unsigned_is_refused_403_missing_authentication_token(urls, control):
+    client = boto3.client(
+        "sesv2",
+        endpoint_url=urls["ses"],
+        region_name=REGION,
+        config=Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1}),
+    )
+    with control.expecting_errors(), pytest.raises(ClientError) as raised:
+        client.list_email_identities()
+    error = raised.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert error["Error"] == {
+        "Code": "MissingAuthenticationTokenException",
+        "Message": "Missing Authentication Token",
+    }
 
 
 def test_boto3_retries_a_throttled_call_and_succeeds(urls, control):

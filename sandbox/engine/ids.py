@@ -7,6 +7,9 @@ import random
 import uuid
 from typing import TYPE_CHECKING
 
+from ..extras import needs
+from .addresses import ipv4_public
+
 if TYPE_CHECKING:
     from faker import Faker
 
@@ -35,7 +38,8 @@ class Ids:
     def faker(self) -> Faker:
         """The Faker, seeded for one draw."""
         if self._faker is None:
-            from faker import Faker  # lazily: see __init__
+            with needs("demo", "drawing fake data"):
+                from faker import Faker  # lazily: see __init__
 
             self._faker = Faker()
         self._faker.seed_instance(f"{self.seed}/faker/{self.drawn}")
@@ -57,7 +61,11 @@ class Ids:
         return "".join(stream.choice(alphabet) for _ in range(length))
 
     def ipv4(self) -> str:
-        return self.faker.ipv4_public()
+        """A public IPv4 address; the same draw Faker's `ipv4_public()` makes on this stream
+        (addresses drawn before Faker left the base install are unchanged)."""
+        stream = random.Random(f"{self.seed}/faker/{self.drawn}")
+        self.drawn += 1
+        return ipv4_public(stream)
 
     def rsa_public_key(self, bits: int = 1024) -> str:
         """A base64 SubjectPublicKeyInfo for an RSA key, as DKIM records carry in `p=`.

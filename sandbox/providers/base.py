@@ -127,6 +127,11 @@ class Provider:
         """How the provider answers a request its document rejects."""
         return ProviderError(400, message, field=field)
 
+    def missing_credential(self, message: str) -> ProviderError:
+        """How the provider answers a request its front end refused for carrying no credential
+        (Connexion's security check): 401 unless the provider says otherwise."""
+        return ProviderError(401, message)
+
     def rate_limit_headers(self, limit: int, remaining: int, reset_at: datetime) -> dict:
         """Headers the provider sends about its rate limit (on every answer while enabled)."""
         return {}

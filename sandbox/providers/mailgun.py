@@ -9,8 +9,9 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   hours after the last verify. An active domain whose records break turns `unverified` at the
   next verify or re-check;
 - `disabled` is a state Mailgun puts a domain in for its sending reputation (bounces, spam),
-  which the sandbox does not model: nothing reaches it but a loaded scenario; a disabled domain
-  stays disabled through verifies and cannot be deleted (400);
+  which the sandbox does not model: no API call disables a domain, so nothing reaches it but a
+  loaded scenario; a disabled domain stays disabled through verifies and cannot be deleted
+  (400), and shows the `disabled` object of its scenario's attrs or DISABLED_BY_SCENARIO;
 - a record whose lookup failed for now (SERVFAIL, timeout) reads `valid: unknown`; a record not
   found or wrong reads `invalid`;
 - any API key is valid (HTTP Basic, user `api`) and is its own account; once keys are registered
@@ -18,6 +19,9 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   domain belongs to one account): a second create is 400 "This domain name is already taken";
 - the DKIM selector, when `dkim_selector` is not given, is drawn from the seed among those
   Mailgun hands out (krs, smtp, mx, pdk1, pdk2); `dkim_key_size` 1024 (default) or 2048;
+  `force_root_dkim_host` puts the DKIM record at the root domain, taken as the name's last two
+  labels; each domain is its own DKIM authority (a root domain of the same account lends none,
+  so `force_dkim_authority` changes nothing);
 - `use_automatic_sender_security` is kept and echoed, but the DKIM record stays the TXT one (the
   pdk1/pdk2 CNAMEs are not mirrored); changing it makes the domain `unverified` until verified
   again ("the domain must be re-verified");
@@ -46,6 +50,14 @@ USER = "api"  # HTTP Basic's user name; the password is the API key
 REGION = "us"  # the sandbox serves Mailgun's US region (api.mailgun.net)
 DEFAULT_MESSAGE_TTL = 3 * 86400  # Mailgun keeps stored messages three days
 DEFAULT_LIMIT = 100
+# The `disabled` object of a domain a scenario disabled without saying why (Mailgun's required
+# fields: code, note, permanently, reason); a scenario's `attrs.disabled` replaces it.
+DISABLED_BY_SCENARIO = {
+    "code": "sandbox",
+    "note": "disabled by a loaded scenario",
+    "permanently": False,
+    "reason": "disabled in the sandbox",
+}
 
 CREATED_V4 = "Domain DNS records have been created"
 CREATED_V3 = "Domain has been created"
@@ -144,8 +156,9 @@ class Mailgun(Provider):
         page_query=lambda read: {"skip": read},
         states={UNVERIFIED: (Verify(),), ACTIVE: (Publish(), Verify())},
         unreachable={
-            DISABLED: "Mailgun's verdict on sending reputation: no DNS step or clock reaches "
-            "it; a scenario file can hold a disabled domain"
+            DISABLED: "Mailgun's verdict on an account's sending reputation (its document's "
+            "example: code `blacklisted`, reason `bad customer`): no API call, DNS step or "
+            "clock reaches it; a scenario file can hold a disabled domain"
         },
     )
 
@@ -206,8 +219,8 @@ class Mailgun(Provider):
         if attrs.get("archive_to"):
             wire["archive_to"] = attrs["archive_to"]
         wire["created_at"] = _rfc1123(domain.created_at)
-        if attrs.get("disabled"):
-            wire["disabled"] = attrs["disabled"]
+        if domain.status == DISABLED:  # why: a scenario's own `disabled` object, or the sandbox's
+            wire["disabled"] = attrs.get("disabled") or dict(DISABLED_BY_SCENARIO)
         if extended:
             wire["dkim_host"] = attrs["dkim_host"]
         wire |= {
@@ -286,7 +299,9 @@ class Mailgun(Provider):
         account = self._account(request)
         name = body["name"].lower()
         fields = _settings(body)
-        dkim_host = (body.get("dkim_host_name") or name).lower()
+        dkim_host = (body.get("dkim_host_name") or "").lower() or (
+            _root(name) if _true(body, "force_root_dkim_host") else name
+        )
         if body.get("dkim_host_name") and _true(
             body, "force_dkim_authority", "force_root_dkim_host"
         ):
@@ -407,6 +422,12 @@ class Mailgun(Provider):
 
     def on_due(self, domain: Domain) -> None:
         self._check(domain)
+
+
+def _root(name: str) -> str:
+    """The root domain of `name`, its last two labels (the sandbox has no public-suffix list):
+    where force_root_dkim_host puts the DKIM record."""
+    return ".".join(name.split(".")[-2:])
 
 
 def _true(body: dict, *fields: str) -> bool:

@@ -26,7 +26,8 @@ Choices where Resend's docs are silent (also in docs/resend.md):
 - request problems: an unreadable body is 400 `validation_error`; a missing `name` is 422
   `missing_required_field`, a bad region 422 `invalid_region`, a malformed id 422
   `invalid_parameter`, any other field 422 `validation_error`. Unknown body fields are ignored
-  (the Python SDK sends `id` in the PATCH body);
+  (the Python SDK sends `id` in the PATCH body), `custom_return_path` on update too (Resend's
+  document has it on create only);
 - every answer carries `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset`, counted per
   key in one-second windows whether or not limits are enforced; the limit is the setting
   `rate_limit_per_second` (default 2).

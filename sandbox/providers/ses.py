@@ -8,6 +8,11 @@ Choices where SES's docs are silent (also in docs/ses.md):
 - identities are kept per account (the access key id of the SigV4 credential scope) and region
   (also from the scope); the signature is not checked. Once access keys are registered in the
   sandbox only registered unrevoked ones are accepted (403 UnrecognizedClientException);
+- authentication errors are those of AWS's REST-JSON services (SES v2 documents none): no
+  SigV4 header 403 MissingAuthenticationTokenException, a header missing a part 400
+  IncompleteSignatureException in AWS's words;
+- an email-address identity's DKIM reads NOT_STARTED (as AWS shows it); no domain does, as
+  CreateEmailIdentity starts DKIM on every domain;
 - a domain's id in the sandbox (control API, dashboard, scenarios) is its name, unless that name
   is longer than 64 characters or another account or region holds it already: then `ses-<hex>`;
 - a domain is verified (`SUCCESS`) once all three Easy DKIM CNAMEs (or the BYODKIM TXT) resolve;
@@ -22,8 +27,7 @@ Choices where SES's docs are silent (also in docs/ses.md):
 - MAIL FROM follows its MX alone, on the same schedule with its own window: exactly one MX, to
   feedback-smtp.<region>.amazonses.com; two MX records fail the check;
 - an email-address identity is verified by the link SES mails: the control API's "verify now"
-  clicks it; unclicked for `email_link_seconds` (24 h) it is `FAILED`. Its DKIM reads
-  `NOT_STARTED`;
+  clicks it; unclicked for `email_link_seconds` (24 h) it is `FAILED`;
 - Easy DKIM keys are RSA_2048_BIT; tokens are 32 characters of [a-z2-7];
 - no configuration set exists in the sandbox: naming one is NotFoundException; cross-region DKIM
   replication (`DomainSigningAttributesOrigin`) is refused with BadRequestException;
@@ -69,10 +73,10 @@ MAIL_FROM_KINDS = ("mail_from_mx", "mail_from_spf")
 DEFAULT_PAGE_SIZE = 100
 MAX_ID_LENGTH = 64  # what the control API takes as a domain id
 
-# The error codes botocore turns into its named exceptions, by status where none is given.
+# The error codes botocore turns into its named exceptions, by status where none is given
+# (an injected fault's).
 ERROR_CODES = {
     400: "BadRequestException",
-    401: "MissingAuthenticationTokenException",
     403: "AccessDeniedException",
     404: "NotFoundException",
     429: "TooManyRequestsException",
@@ -105,6 +109,11 @@ def bad_request(message: str, field: str | None = None) -> ProviderError:
 
 def not_found(message: str) -> ProviderError:
     return _error(404, "NotFoundException", message)
+
+
+def missing_token() -> ProviderError:
+    """What AWS's REST-JSON services answer a request with no SigV4 Authorization header."""
+    return _error(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
 
 
 # A client's PutEmailIdentityMailFromAttributes, for the kit's MAIL FROM situations.
@@ -180,8 +189,10 @@ class Ses(Provider):
             ),
         },
         unreachable={
-            "DkimAttributes.Status=NOT_STARTED": "an email-address identity's: DKIM is a "
-            "domain's, and the kit creates domains (create `user@domain` to see it)"
+            "DkimAttributes.Status=NOT_STARTED": "an email-address identity's (create "
+            "`user@domain` to see it): CreateEmailIdentity starts DKIM on every domain, Easy "
+            "DKIM or BYODKIM alike, so a domain reads it only when made through SES's v1 API "
+            "(VerifyDomainIdentity without VerifyDomainDkim), which the sandbox does not serve"
         },
     )
 
@@ -193,8 +204,7 @@ class Ses(Provider):
     # --- errors -------------------------------------------------------------------------------
 
     def error_body(self, error: ProviderError) -> dict:
-        message = "Missing Authentication Token" if error.status == 401 else error.message
-        return {"message": message}
+        return {"message": error.message}
 
     def error_headers(self, error: ProviderError) -> dict:
         """The code botocore reads first: x-amzn-ErrorType."""
@@ -202,6 +212,9 @@ class Ses(Provider):
 
     def too_many_requests(self, retry_after: int) -> ProviderError:
         return _error(429, "TooManyRequestsException", "Too Many Requests")
+
+    def missing_credential(self, message: str) -> ProviderError:
+        return missing_token()
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         if field is None and (unexpected := UNEXPECTED.search(message)):
@@ -234,15 +247,10 @@ class Ses(Provider):
         """(owner, region) of a request: its access key (the account) and its region."""
         scheme, _, signed = (request.header("authorization") or "").partition(" ")
         if scheme.upper() != "AWS4-HMAC-SHA256":
-            raise _error(401, "MissingAuthenticationTokenException", "Missing Authentication Token")
+            raise missing_token()
         match = CREDENTIAL.search(signed)
         if not match or "Signature=" not in signed or "SignedHeaders=" not in signed:
-            raise _error(
-                400,
-                "IncompleteSignatureException",
-                "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' "
-                "parameters: Credential=<access key id>/<yyyymmdd>/<region>/ses/aws4_request",
-            )
+            raise _error(400, "IncompleteSignatureException", _incomplete(signed))
         key, _, region, service = match.groups()
         if service != "ses":
             raise _error(
@@ -300,8 +308,13 @@ class Ses(Provider):
 
     def _dkim_wire(self, domain: Domain) -> dict:
         a = domain.attrs
-        if a["type"] == EMAIL_ADDRESS:
-            return {"SigningEnabled": a["signing_enabled"], "Status": NOT_STARTED}
+        if a["type"] == EMAIL_ADDRESS:  # as AWS answers for an address (moto issue #9771)
+            return {
+                "SigningEnabled": a["signing_enabled"],
+                "Status": NOT_STARTED,
+                "SigningAttributesOrigin": AWS_SES,
+                "NextSigningKeyLength": KEY_1024,
+            }
         dkim = a["dkim"]
         wire = {
             "SigningEnabled": a["signing_enabled"],
@@ -407,11 +420,10 @@ class Ses(Provider):
             dkim = self._new_dkim(signing or {}) if kind == DOMAIN else None
             identity = self._new(name, owner, region, kind, dkim, tags)
             self.store.add(identity)
-        return {
-            "IdentityType": kind,
-            "VerifiedForSendingStatus": False,
-            "DkimAttributes": self._dkim_wire(identity),
-        }
+        answer = {"IdentityType": kind, "VerifiedForSendingStatus": False}
+        if kind == DOMAIN:  # an address's answer has no DkimAttributes (AWS: moto issue #9771)
+            answer["DkimAttributes"] = self._dkim_wire(identity)
+        return answer
 
     def _new_dkim(self, signing: dict) -> dict:
         """DKIM of a new domain: Easy DKIM, or BYODKIM when a selector and key are given."""
@@ -740,6 +752,20 @@ def _code_of(status: int) -> str:
         return HTTPStatus(status).phrase.title().replace(" ", "").replace("-", "") + "Exception"
     except ValueError:
         return "InternalFailure"
+
+
+def _incomplete(signed: str) -> str:
+    """IncompleteSignatureException's message, in AWS's words: each missing part named, then
+    the header as it came."""
+    needs = [
+        f"Authorization header requires '{part}' parameter."
+        for part in ("Credential", "Signature", "SignedHeaders")
+        if f"{part}=" not in signed
+    ] or [
+        "Credential should be <access key id>/<yyyymmdd>/<region>/ses/aws4_request "
+        "(a well-formed SigV4 scope)."
+    ]
+    return " ".join([*needs, f"Authorization=AWS4-HMAC-SHA256 {signed}".rstrip()])
 
 
 def _track_of(kind: str) -> str:
