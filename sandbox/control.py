@@ -375,7 +375,7 @@ def _journal_filters(provider, operation, status, domain, since, until) -> Filte
     instants = {}
     for name, value in (("since", since), ("until", until)):
         try:
-            instants[name] = utc(value) if value else None
+            instants[name] = utc(value) if value is not None else None  # "" is no instant
         except ValueError:
             raise ProviderError(400, f"{name}: {value!r} is not an ISO-8601 time") from None
     return Filters(provider, operation, status, domain, **instants)
