@@ -348,6 +348,13 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def cmd_create(args) -> int:
+    with _control(args) as control:
+        domain = control.create_domain(args.provider, args.name)
+    _show(args, domain, lambda d: print(f"{d['provider']} {d['id']} {d['name']}: {d['status']}"))
+    return 0
+
+
 def cmd_clock(args) -> int:
     if args.until or args.domain:
         return _advance_until(args)
@@ -813,6 +820,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("provider")
     verify.add_argument("domain_id")
     verify.set_defaults(func=cmd_verify)
+
+    create = _client(
+        sub.add_parser("create", help="create a domain through a provider's own API, as a client")
+    )
+    create.add_argument("provider")
+    create.add_argument("name", help="the domain name, e.g. mail.example.com")
+    create.set_defaults(func=cmd_create)
 
     clock = _client(
         sub.add_parser(

@@ -351,6 +351,15 @@ class ControlClient:
         """Run the provider's own verification now; returns the domain's control view."""
         return self.call("POST", _domain_path(provider, domain_id) + "/verify")
 
+    def create_domain(self, provider: str, name: str) -> DomainView:
+        """Create a domain through `provider`'s own API, as its clients do (the dashboard's
+        "New domain"); a 400 carries the provider's refusal."""
+        return self.call("POST", "/domains", json={"provider": provider, "name": name})
+
+    def providers(self) -> list[dict[str, Any]]:
+        """The providers served, each with its status words."""
+        return self.call("GET", "/providers")["providers"]
+
     def settings(self, provider: str, **changes: float) -> dict[str, float]:
         """A provider's timings in seconds; with `name=seconds`, changes them first."""
         if changes:
@@ -372,6 +381,14 @@ class ControlClient:
         """Replace the world by a scenario (YAML text); all or nothing."""
         headers = {"Content-Type": "application/yaml"}
         return self.call("POST", "/scenario", content=text, headers=headers)
+
+    def bundled_scenarios(self) -> list[dict[str, str]]:
+        """The scenarios shipped with the sandbox: each one's name and description."""
+        return self.call("GET", "/scenarios")["scenarios"]
+
+    def load_bundled_scenario(self, name: str) -> ScenarioLoaded:
+        """Replace the world by the bundled scenario `name` (`every-state`)."""
+        return self.call("POST", f"/scenarios/{_segment(name)}/load")
 
     # --- HTTP faults and rate limits ---------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fake_dns.rdata import normalize_name, parse_value
 
-from . import clockwork, scenario
+from . import clockwork, presenting, scenario
 from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
 from .errors import ProviderError
 from .health import health
@@ -121,6 +121,16 @@ class Control:
         domains = self.sandbox.store.list(provider)
         return {"domains": [domain_view(self.sandbox, d) for d in domains]}
 
+    def list_providers(self):
+        providers = self.sandbox.providers.values()
+        return {"providers": [{"name": p.name, "statuses": list(p.statuses)} for p in providers]}
+
+    def create_domain(self, body: dict):
+        """Create a domain through its provider's own API, as a client would (the dashboard)."""
+        provider = self._known(body["provider"])
+        domain_id = presenting.create_domain(self.sandbox, provider, body["name"])
+        return self.get_domain(provider.name, domain_id), 201
+
     def get_domain(self, provider: str, domain_id: str):
         return domain_view(self.sandbox, self._domain(provider, domain_id))
 
@@ -167,6 +177,12 @@ class Control:
         if format == "json":  # the document offers two types: name the one answered
             return world, 200, {"Content-Type": "application/json"}
         return Answer(200, scenario.dump(world).encode(), [("content-type", "application/yaml")])
+
+    def list_bundled_scenarios(self):
+        return {"scenarios": presenting.scenario_listing()}
+
+    def load_bundled_scenario(self, name: str):
+        return self.load_scenario(presenting.bundled_scenario(name))
 
     def get_scenario_schema(self):
         return Answer(200, _schema_bytes(), [("content-type", "application/schema+json")])
@@ -391,7 +407,7 @@ def _journal_filters(provider, operation, status, domain, since, until) -> Filte
     instants = {}
     for name, value in (("since", since), ("until", until)):
         try:
-            instants[name] = utc(value) if value else None
+            instants[name] = utc(value) if value is not None else None  # "" is no instant
         except ValueError:
             raise ProviderError(400, f"{name}: {value!r} is not an ISO-8601 time") from None
     return Filters(provider, operation, status, domain, **instants)

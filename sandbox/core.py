@@ -87,6 +87,9 @@ class Sandbox:
         # Names (besides localhost and IP addresses) the control API and dashboard answer at:
         # `serve --allowed-host`, and the name `serve --host` was given (sandbox.limits).
         self.allowed_hosts: set[str] = set()
+        # Where this sandbox's HTTP is served, once it is (set by the server): the dashboard's
+        # "create a domain" calls the provider's own API there (sandbox.presenting).
+        self.http_url: str | None = None
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0
         self.after_steps = None

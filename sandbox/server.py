@@ -120,6 +120,14 @@ class SandboxServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def loopback_url(self) -> str:
+        """The URL this process reaches itself at: loopback when it serves every address."""
+        everywhere = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}
+        if self.host in everywhere:
+            return f"http://{everywhere[self.host]}:{self.port}"
+        return self.url
+
     def base_urls(self) -> dict[str, str]:
         """Each provider's base URL as its client should be configured, plus the control API."""
         urls = {name: self.url + p.client_base for name, p in self.sandbox.providers.items()}
@@ -130,6 +138,7 @@ class SandboxServer:
         check_exposure(self.host, self.sandbox.control_token)
         self._socket = bind_tcp(self.host, self._requested_port)
         self._port = self._socket.getsockname()[1]
+        self.sandbox.http_url = self.loopback_url
         try:
             self.sandbox.start()
         except BaseException:
@@ -139,11 +148,13 @@ class SandboxServer:
     def _prepare(self) -> uvicorn.Server:
         self._bind_and_start()
         app = build_asgi(self.sandbox)
+        self.events = app.events
         if self.durable:
             app = self.durable.wrap(app, ErrorRenderer(self.sandbox).render)
             self.durable.attach()
-        self._server = uvicorn.Server(uvicorn_config(app, self.sandbox))
-        return self._server
+        self._server = server = uvicorn.Server(uvicorn_config(app, self.sandbox))
+        self.events.stop_when(lambda: server.should_exit)  # open streams must not hold a stop
+        return server
 
     def start(self) -> SandboxServer:
         """Serve in a background thread; returns once requests are accepted."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,17 @@ class World:
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
         self.apis = build_apis(sandbox)
+        self._changes = itertools.count(1)
+        self.changes = 0  # calls served that may have changed the world (the event streams')
+
+    def changed(self) -> None:
+        self.changes = next(self._changes)
+
+    def version(self) -> tuple:
+        """Differs whenever anything the control API shows may have changed: calls that
+        change the world, the steps the ticker lands, DNS faults used up by queries."""
+        faults = tuple((f["id"], f["count"]) for f in self.sandbox.dns.faults.list())
+        return self.changes, self.sandbox.steps_run, faults
 
     def due(self, call: Call) -> bool:
         """True when a scheduled step is due, or `call` polls a domain on an on-poll clock and
@@ -95,6 +107,8 @@ class World:
             elapsed = time.monotonic() - call.received_at
             answer.headers.extend(provider.answer_headers(call.request, elapsed).items())
             self._note(call, answer, domain_id)
+        if provider or call.request.method not in READ_ONLY_METHODS:
+            self.changed()
         return answer
 
     def _run(self, api, call: Call) -> Answer:
@@ -162,6 +176,10 @@ class LocalWorld:
 
     async def note_request(self, entry: dict) -> None:
         self.world.sandbox.note_request(entry)
+        self.world.changed()
+
+    async def version(self) -> tuple:
+        return self.world.version()
 
 
 class RemoteWorld:
@@ -179,6 +197,9 @@ class RemoteWorld:
         with contextlib.suppress(WireClosed):
             await self.wire.ask("note_request", entry)
 
+    async def version(self) -> tuple:
+        return await self.wire.ask("version")
+
 
 class WorldService:
     """The serving process's side: answers the workers from the one sandbox, exactly as a
@@ -193,7 +214,11 @@ class WorldService:
 
     def serving(self, address: str, authkey: bytes) -> WireServer:
         """A server of this service on a Unix socket at `address` (not yet started)."""
-        calls = {"serve": self.serve, "note_request": self.local.note_request}
+        calls = {
+            "serve": self.serve,
+            "note_request": self.local.note_request,
+            "version": self.local.version,
+        }
         return WireServer(address, authkey, calls)
 
     async def serve(self, call: Call) -> Answer:

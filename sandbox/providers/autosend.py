@@ -201,7 +201,7 @@ class AutoSend(Provider):
         return [
             RequiredRecord("ownership", "TXT", f"_autosend-verify.{name}", token, Rule.TOKEN),
             RequiredRecord("dkim", "TXT", f"{DKIM_SELECTOR}._domainkey.{name}", key, Rule.DKIM),
-            *mail_from_records(mail_from, region, level="recommended"),
+            *mail_from_records(mail_from, region, levels=("recommended", "recommended")),
             RequiredRecord(
                 "dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC, level="recommended"
             ),

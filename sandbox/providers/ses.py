@@ -298,7 +298,9 @@ class Ses(Provider):
         records = self._dkim_records(domain) if domain.attrs["type"] == DOMAIN else []
         mail_from = domain.attrs["mail_from"]
         if mail_from:
-            records += mail_from_records(mail_from["domain"], domain.attrs["region"])
+            # MailFromDomainStatus follows the MX alone; the SPF record only aligns SPF
+            levels = ("required", "recommended")
+            records += mail_from_records(mail_from["domain"], domain.attrs["region"], levels=levels)
         domain.records = records
         kinds = {r.kind for r in records}
         domain.results = {k: v for k, v in domain.results.items() if k in kinds}

@@ -210,8 +210,13 @@ class Vortex(Provider):
         return [
             RequiredRecord("token", "TXT", f"{TOKEN_PREFIX}.{name}", token, Rule.TOKEN),
             dkim_cname("dkim", dkim, name),
-            RequiredRecord("spf", "TXT", name, SPF_VALUE, Rule.SPF, SPF_INCLUDE),
-            RequiredRecord("dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC),
+            # checked and reported, but isVerified waits only for the token and DKIM (DECIDING)
+            RequiredRecord(
+                "spf", "TXT", name, SPF_VALUE, Rule.SPF, SPF_INCLUDE, level="recommended"
+            ),
+            RequiredRecord(
+                "dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC, level="recommended"
+            ),
         ]
 
     # --- the wire object -----------------------------------------------------------------------
