@@ -9,9 +9,13 @@
 Fixtures:
 - `domain_sandbox_session`: one sandbox (HTTP APIs + DNS server) for the whole session.
 - `domain_sandbox`: the same sandbox, reset before each test to exactly the world a fresh one
-  with the same seed holds: seeded ids, clock frozen at START, no domain, record or request, no
-  DNS or HTTP fault (ids from f1 and h1 again), no registered credential, rate limits off,
-  default provider settings. What one test changes never reaches the next.
+  with the same seed holds: seeded ids, the clock at START in the session's mode, no domain,
+  record or request, no DNS or HTTP fault (ids from f1 and h1 again), no registered
+  credential, rate limits off, default provider settings. What one test changes never reaches
+  the next. The clock is "on-poll": it stands still, and a client reading a domain it has seen
+  moves it to the domain's next step, so SDK wait loops end at once having seen every state.
+  `domain_sandbox.advance_until(provider, domain_id, status=...)` and
+  `set_clock_mode(mode, speed=None)` drive it too.
   `domain_sandbox.register_credential(provider, key, secret=None)` and
   `revoke_credential(provider, key)` make a provider accept only the keys a test chose.
   `domain_sandbox.credentials("autosend")` gives ready credentials (base_url, key, headers and
@@ -24,11 +28,11 @@ The client conformance report is the session's: per-test resets keep what every 
 exercised, so `--domainsandbox-report` shows the whole session; what a test switched on
 (`expecting_errors()`) ends with the test.
 
-Options: `--domainsandbox-seed N`, `--domainsandbox-port N` and `--domainsandbox-dns-port N`
-(pin the ports; 0, the default, takes free ones), `--domainsandbox-report` (print the client
-conformance report at the end of the session), `--domainsandbox-report-json FILE` (write it as
-JSON). Under pytest-xdist each worker has its own sandbox; the report merges what all of them
-saw.
+Options: `--domainsandbox-seed N`, `--domainsandbox-clock MODE` (the fixture's clock: on-poll,
+frozen, real or fast), `--domainsandbox-port N` and `--domainsandbox-dns-port N` (pin the ports;
+0, the default, takes free ones), `--domainsandbox-report` (print the client conformance report
+at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON). Under
+pytest-xdist each worker has its own sandbox; the report merges what all of them saw.
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ if TYPE_CHECKING:
     from sandbox import SandboxServer
     from sandbox.client import ControlClient
 
-# Where the clock stands at the start of every `domain_sandbox` test.
+# Where the clock stands at the start of every `domain_sandbox` test, and its default mode.
 START = "2026-01-01T09:00:00Z"
+DEFAULT_CLOCK = "on-poll"
 DEFAULT_SEED = 1234
 _REPORT_KEY = pytest.StashKey[dict]()
 _WORKER_REPORT = "domainsandbox_report"  # in a pytest-xdist worker's output: its report, JSON
@@ -77,8 +82,8 @@ class DomainSandbox:
         return self.server.sandbox.dns.host, self.server.sandbox.dns.port
 
     def reset(self) -> None:
-        """Put the world back as the session's sandbox started: the same seed, the clock frozen
-        at START, nothing else (the report goes on: it describes the session)."""
+        """Put the world back as the session's sandbox started: the same seed, the clock at
+        START in its mode, nothing else (the report goes on: it describes the session)."""
         self.control.reset(seed=self.seed, restore_clock=True)
 
     def credentials(self, provider: str) -> dict:
@@ -106,6 +111,27 @@ class DomainSandbox:
         """Undo what the test's clients changed outside the sandbox."""
         while self._undo:
             self._undo.pop()()
+
+    def set_clock_mode(self, mode: str, speed: float | None = None) -> dict:
+        """Switch the clock, until the next test: "on-poll" (the default), "frozen" (moves only
+        when told), "real" or "fast" (`speed` sandbox seconds per real second)."""
+        return self.control.set_clock_mode(mode, speed)
+
+    def advance_until(
+        self,
+        provider: str,
+        domain_id: str,
+        status: str | None = None,
+        predicate=None,
+        limit: float | None = None,
+    ) -> dict:
+        """Move the clock step by step (each step at its own instant) until the domain's status
+        is `status`, or `predicate(domain view)` holds; at most `limit` seconds ahead (default:
+        the provider's verification window). ControlError says where the domain got stuck.
+
+            domain_sandbox.advance_until("autosend", domain_id, status="VERIFIED")
+        """
+        return self.control.advance_until(provider, domain_id, status, predicate, limit)
 
     def report(self) -> dict:
         """The client conformance report of the session so far."""
@@ -159,6 +185,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=DEFAULT_SEED,
         help="seed for every id, token and key the sandbox draws",
+    )
+    group.addoption(
+        "--domainsandbox-clock",
+        default=DEFAULT_CLOCK,
+        choices=("on-poll", "frozen", "real", "fast"),
+        help=f"the fixture's clock mode (default {DEFAULT_CLOCK}; fast runs 60 times real time)",
     )
     group.addoption(
         "--domainsandbox-port",
@@ -221,16 +253,19 @@ def sandbox_options(config: pytest.Config) -> dict:
         "seed": config.getoption("--domainsandbox-seed"),
         "port": config.getoption("--domainsandbox-port"),
         "dns_port": config.getoption("--domainsandbox-dns-port"),
+        "clock": config.getoption("--domainsandbox-clock"),
     }
 
 
-def start_sandbox(seed: int, port: int = 0, dns_port: int = 0) -> SandboxServer:
-    """The session's sandbox, started on `port` and `dns_port` (0: free ones), its clock frozen
-    at START; a port that is taken fails the tests that need it, saying which."""
+def start_sandbox(
+    seed: int, port: int = 0, dns_port: int = 0, clock: str = DEFAULT_CLOCK
+) -> SandboxServer:
+    """The session's sandbox, started on `port` and `dns_port` (0: free ones), its clock at
+    START in mode `clock`; a port that is taken fails the tests that need it, saying which."""
     from sandbox import Sandbox, SandboxServer
     from sandbox.engine.clock import Clock
 
-    sandbox = Sandbox(seed=seed, dns_port=dns_port, clock=Clock(start=START, frozen=True))
+    sandbox = Sandbox(seed=seed, dns_port=dns_port, clock=Clock(start=START, mode=clock))
     server = SandboxServer(sandbox, port=port)
     try:
         return server.start()

@@ -4,7 +4,6 @@ fault due to it, if any (the state is sandbox.gate's; the verdict is taken where
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,11 +32,11 @@ class Admission:
 
 def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
     """Count a provider call against its rate limit and apply the HTTP fault due to it, if any."""
-    now = sandbox.clock.now()
-    limit = sandbox.rate_limits.hit(provider, _credential(provider, request), now)
+    now, credential = sandbox.clock.now(), _credential(provider, request)
+    limit = sandbox.rate_limits.hit(provider, credential, now)
     headers = provider.rate_limit_headers(*limit) if limit else {}
     if limit and limit[1] < 0 and sandbox.rate_limits.enabled:
-        retry_after = max(1, math.ceil((limit[2] - now).total_seconds()))
+        retry_after = sandbox.rate_limits.retry_after(provider, credential, now)
         return Admission(headers, provider.too_many_requests(retry_after))
     fault = sandbox.http_faults.take(provider.name, request.operation)
     if fault is None:

@@ -5,7 +5,8 @@
     ControlToken          the control API's bearer token, once one is set (sandbox.limits)
     RequestLimits         bodies and heads too large: 413/431 in the provider's shape
     ShutdownAnswer        a 503 for requests cut off by the end of a graceful shutdown
-    Front                 /_sandbox/ui: the dashboard (a Flask app); everything else:
+    Front                 /_sandbox/ui: the dashboard (a Flask app); /_sandbox/events: its
+                          event stream (sandbox.events); everything else:
     ConnexionMiddleware   Connexion, driven by the five documents:
       Refusals              what the next three refuse, answered through the world
       RoutingMiddleware     each request's operationId, from its document
@@ -36,6 +37,7 @@ from connexion.resolver import Resolver
 from . import documents
 from .auth import SECURITY_MAP
 from .dispatch import NOTED, RECEIVED_AT, Dispatcher, Refusals
+from .events import EVENTS_PATH, EventStreams
 from .limits import BrowserGuard, ControlToken, RequestLimits, ShutdownAnswer
 from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT
 from .request import Answer
@@ -54,15 +56,18 @@ def build_asgi(sandbox: Sandbox, world=None):
     """The ASGI app serving every API of `sandbox` and its dashboard, ready to take requests.
 
     `world`: by default the sandbox in this process (LocalWorld); a RemoteWorld in a
-    `serve --workers` worker.
+    `serve --workers` worker. The app's `events` are its event streams (sandbox.events): the
+    server tells them when it stops (`app.events.stop_when(...)`).
     """
     world = world or LocalWorld(sandbox)
     render = ErrorRenderer(sandbox).render
-    apis = _connexion(world)
-    front = Front(apis, WSGIMiddleware(dashboard_app()))
+    events = EventStreams(world, render)
+    front = Front(_connexion(world), WSGIMiddleware(dashboard_app()), events)
     guarded = RequestLimits(ShutdownAnswer(front, render), render)
     controlled = BrowserGuard(ControlToken(guarded, sandbox, render), sandbox, render)
-    return RequestRecorder(controlled, sandbox, world)
+    app = RequestRecorder(controlled, sandbox, world)
+    app.events = events
+    return app
 
 
 def _connexion(world) -> ConnexionMiddleware:
@@ -101,15 +106,18 @@ class _Connexion(ConnexionMiddleware):
 
 
 class Front:
-    """The dashboard's files under /_sandbox/ui; every API through Connexion."""
+    """The dashboard's files under /_sandbox/ui and its event stream; every API through
+    Connexion."""
 
-    def __init__(self, apis, dashboard):
-        self.apis, self.dashboard = apis, dashboard
+    def __init__(self, apis, dashboard, events):
+        self.apis, self.dashboard, self.events = apis, dashboard, events
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
         if path == DASHBOARD_MOUNT or path.startswith(DASHBOARD_MOUNT + "/"):
             return await self.dashboard(scope, receive, send)
+        if path == EVENTS_PATH and scope["type"] == "http":
+            return await self.events(scope, receive, send)
         await self.apis(scope, receive, send)
 
 

@@ -32,6 +32,8 @@ from .mounts import DASHBOARD_MOUNT
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
 TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
+# sandbox.engine.clock.MODES, written out: importing the engine would slow every command
+CLOCK_MODES = ("frozen", "real", "fast", "on-poll")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Exit statuses: what was asked cannot be done as asked (bad arguments, or the sandbox refused
 # them with a 4xx), and the reader of our output went away (as a tool killed by SIGPIPE).
@@ -94,17 +96,24 @@ def kinds(text: str) -> list[str]:
 
 def cmd_serve(args) -> int:
     from .core import Sandbox
+    from .engine.clock import Clock
     from .engine.ids import DEFAULT_SEED
     from .logs import configure as configure_logs
     from .server import SandboxServer
     from .workers import WorkerFailed, WorkerPool
 
+    try:
+        clock = Clock(mode=args.clock, speed=args.clock_speed)
+    except ValueError as exc:
+        print(f"domainsandbox: --clock-{exc}", file=sys.stderr)
+        return 2
     sandbox = Sandbox(
         seed=DEFAULT_SEED if args.seed is None else args.seed,
         dns_host=args.dns_host,
         dns_port=args.dns_port,
         resolver=args.resolver,
         rate_limits=args.rate_limits,
+        clock=clock,
     )
     sandbox.access_log, sandbox.log_format = args.access_log, args.log_format
     configure_logs(args.log_format, args.access_log)
@@ -339,16 +348,57 @@ def cmd_verify(args) -> int:
     return 0
 
 
-def cmd_clock(args) -> int:
-    change = _clock_change(args.action, args.value)  # a misuse is said before anything is sent
+def cmd_create(args) -> int:
     with _control(args) as control:
-        clock = change(control)
-    _show(args, clock, lambda c: print(f"{c['now']}  ({'frozen' if c['frozen'] else 'running'})"))
+        domain = control.create_domain(args.provider, args.name)
+    _show(args, domain, lambda d: print(f"{d['provider']} {d['id']} {d['name']}: {d['status']}"))
     return 0
 
 
-def _clock_change(action: str, value: str | None) -> Callable[[ControlClient], ClockState]:
+def cmd_clock(args) -> int:
+    if args.until or args.domain:
+        return _advance_until(args)
+    change = _clock_change(args.action, args.value, args.speed)  # misuse said before sending
+    with _control(args) as control:
+        clock = change(control)
+    _show(args, clock, lambda c: print(f"{c['now']}  ({_clock_mode(c)})"))
+    return 0
+
+
+def _clock_mode(clock: ClockState) -> str:
+    """How `clock` shows a clock's mode: frozen, running (real time), on-poll, fast (60x)."""
+    mode = clock.get("mode") or ("frozen" if clock["frozen"] else "real")
+    if mode == "fast":
+        return f"fast, {clock['speed']:g}x"
+    return "running" if mode == "real" else mode
+
+
+def _advance_until(args) -> int:
+    """`clock advance --until STATUS --domain PROVIDER/ID [--limit 72h]`."""
+    if args.action != "advance" or args.value or not (args.until and args.domain):
+        raise UsageError("use: clock advance --until STATUS --domain PROVIDER/ID [--limit 72h]")
+    provider, slash, domain_id = args.domain.partition("/")
+    if not (slash and provider and domain_id):
+        raise UsageError(f"--domain: {args.domain!r} is not PROVIDER/ID (monite/3f6e...)")
+    with _control(args) as control:
+        got = control.advance_until(provider, domain_id, status=args.until, limit=args.limit)
+    _show(args, got, lambda g: print(
+        f"{provider} {domain_id}: {g['status']} after {g['steps']} step(s), "
+        f"{g['advanced_seconds']:g}s; clock {g['clock']['now']}  ({_clock_mode(g['clock'])})"
+    ))  # fmt: skip
+    return 0
+
+
+def _clock_change(
+    action: str, value: str | None, speed: float | None = None
+) -> Callable[[ControlClient], ClockState]:
     """What `clock ACTION [VALUE]` asks of the sandbox."""
+    if speed is not None and action != "mode":
+        raise UsageError("--speed goes with `clock mode fast`")
+    if action == "mode":
+        if not value:
+            raise UsageError(f"clock mode needs a mode: {', '.join(CLOCK_MODES)}")
+        return lambda control: control.set_clock_mode(value, speed)
     if action == "show":
         if value:
             raise UsageError(
@@ -666,13 +716,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--rate-limits",
         action="store_true",
-        help="enforce each provider's documented rate limits, counted on the sandbox clock",
+        help="enforce each provider's documented rate limits (windows on the sandbox clock; a "
+        "client that waits its Retry-After gets through, whatever the clock does)",
     )
     serve.add_argument(
         "--scenario",
         metavar="FILE|NAME",
         help="start in the world of a scenario file, or of a bundled one by name (every-state; "
         "see `domainsandbox scenario list`)",
+    )
+    serve.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        default="real",
+        help="the clock's mode: real (wall time, the default), frozen (moves only when told), "
+        "fast (--clock-speed sandbox seconds per real second) or on-poll (a client reading a "
+        "domain it has seen moves the clock to the domain's next step)",
+    )
+    serve.add_argument(
+        "--clock-speed",
+        type=float,
+        metavar="N",
+        help="with --clock fast: sandbox seconds per real second (default 60)",
     )
     serve.add_argument(
         "--control-token",
@@ -767,19 +832,43 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("domain_id")
     verify.set_defaults(func=cmd_verify)
 
+    create = _client(
+        sub.add_parser("create", help="create a domain through a provider's own API, as a client")
+    )
+    create.add_argument("provider")
+    create.add_argument("name", help="the domain name, e.g. mail.example.com")
+    create.set_defaults(func=cmd_create)
+
     clock = _client(
-        sub.add_parser("clock", help="show, freeze, unfreeze, advance or set the clock")
+        sub.add_parser(
+            "clock", help="show, freeze, unfreeze, advance or set the clock, or change its mode"
+        )
     )
     clock.add_argument(
         "action",
         nargs="?",
         default="show",
-        choices=["show", "freeze", "unfreeze", "advance", "set"],
+        choices=["show", "freeze", "unfreeze", "advance", "set", "mode"],
     )
     clock.add_argument(
         "value",
         nargs="?",
-        help="a duration for advance (5m); an ISO time for set, or for freeze (default: now)",
+        help="a duration for advance (5m); an ISO time for set, or for freeze (default: now); "
+        f"for mode, one of {', '.join(CLOCK_MODES)}",
+    )
+    clock.add_argument(
+        "--speed", type=float, help="with `mode fast`: sandbox seconds per real second (60)"
+    )
+    clock.add_argument(
+        "--until",
+        metavar="STATUS",
+        help="with advance: step by step until the --domain reaches this status",
+    )
+    clock.add_argument("--domain", metavar="PROVIDER/ID", help="the domain --until waits for")
+    clock.add_argument(
+        "--limit",
+        type=duration,
+        help="with --until: how far ahead at most (72h; default the provider's window)",
     )
     clock.set_defaults(func=cmd_clock)
 

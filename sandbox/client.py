@@ -13,9 +13,10 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -54,7 +55,9 @@ class Response:
 
 class ClockState(TypedDict):
     now: str  # ISO-8601, UTC
-    frozen: bool
+    frozen: bool  # moves only when told (frozen, on-poll)
+    mode: NotRequired[str]  # frozen, real, fast or on-poll
+    speed: NotRequired[float]  # sandbox seconds per real second; 1 unless fast
 
 
 class JournalEntry(TypedDict):
@@ -348,6 +351,15 @@ class ControlClient:
         """Run the provider's own verification now; returns the domain's control view."""
         return self.call("POST", _domain_path(provider, domain_id) + "/verify")
 
+    def create_domain(self, provider: str, name: str) -> DomainView:
+        """Create a domain through `provider`'s own API, as its clients do (the dashboard's
+        "New domain"); a 400 carries the provider's refusal."""
+        return self.call("POST", "/domains", json={"provider": provider, "name": name})
+
+    def providers(self) -> list[dict[str, Any]]:
+        """The providers served, each with its status words."""
+        return self.call("GET", "/providers")["providers"]
+
     def settings(self, provider: str, **changes: float) -> dict[str, float]:
         """A provider's timings in seconds; with `name=seconds`, changes them first."""
         if changes:
@@ -369,6 +381,14 @@ class ControlClient:
         """Replace the world by a scenario (YAML text); all or nothing."""
         headers = {"Content-Type": "application/yaml"}
         return self.call("POST", "/scenario", content=text, headers=headers)
+
+    def bundled_scenarios(self) -> list[dict[str, str]]:
+        """The scenarios shipped with the sandbox: each one's name and description."""
+        return self.call("GET", "/scenarios")["scenarios"]
+
+    def load_bundled_scenario(self, name: str) -> ScenarioLoaded:
+        """Replace the world by the bundled scenario `name` (`every-state`)."""
+        return self.call("POST", f"/scenarios/{_segment(name)}/load")
 
     # --- HTTP faults and rate limits ---------------------------------------------------------
 
@@ -455,6 +475,55 @@ class ControlClient:
     def advance(self, seconds: float) -> ClockState:
         """Move the clock forward, running every scheduled step at its own instant."""
         return self.call("POST", "/clock", json={"advance_seconds": seconds})
+
+    def set_clock_mode(self, mode: str, speed: float | None = None) -> ClockState:
+        """Switch the clock to `mode`, from the instant it shows: "frozen" (moves only when
+        told), "real" (wall time), "fast" (`speed` sandbox seconds per real second, default 60)
+        or "on-poll" (a client reading a domain it has seen moves the clock to its next step)."""
+        return self.call("POST", "/clock", json={"mode": mode} | _given({"speed": speed}))
+
+    def advance_until(
+        self,
+        provider: str,
+        domain_id: str,
+        status: str | None = None,
+        predicate: Callable[[DomainView], bool] | None = None,
+        limit: float | timedelta | None = None,
+    ) -> dict[str, Any]:
+        """Move the clock step by step, each step at its own instant, until the domain's status
+        is `status` or `predicate(domain view)` holds, at most `limit` (seconds or a timedelta;
+        default: the provider's verification window) ahead. ControlError (409) says where the
+        domain got stuck. Returns the status, advanced_seconds, steps, clock and domain."""
+        if (status is None) == (predicate is None):
+            raise ValueError("advance_until: give a status or a predicate (one of them)")
+        if isinstance(limit, timedelta):
+            limit = limit.total_seconds()
+        body = {"provider": provider, "domain_id": domain_id}
+        if predicate is None:
+            return self.call(
+                "POST",
+                "/clock/advance-until",
+                json=body | _given({"status": status, "limit_seconds": limit}),
+            )
+        view, steps, advanced = self.domain(provider, domain_id), 0, 0.0
+        reached = {"clock": self.clock()}
+        while not predicate(view):
+            left = None if limit is None else max(0.0, limit - advanced)
+            reached = self.call(
+                "POST", "/clock/advance-until", json=body | _given({"limit_seconds": left})
+            )
+            limit = reached["limit_seconds"] if limit is None else limit
+            steps, advanced = steps + 1, advanced + reached["advanced_seconds"]
+            if reached["domain"] is None:
+                raise ControlError(f"{provider} domain {domain_id} was deleted before it got there")
+            view = reached["domain"]
+        return {
+            "status": view["status"],
+            "advanced_seconds": advanced,
+            "steps": steps,
+            "clock": reached["clock"],
+            "domain": view,
+        }
 
     def reset(self, seed: int | None = None, restore_clock: bool = False) -> ResetResult:
         """Forget every domain, record, fault and request (not the report); reseed if given;

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from fake_dns.rdata import normalize_name, parse_value
 
-from . import scenario
-from .engine.clock import OutOfRange, check_instant, iso, later, utc
+from . import clockwork, presenting, scenario
+from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
 from .errors import ProviderError
 from .health import health
 from .request import Answer, json_bytes
@@ -121,6 +121,16 @@ class Control:
         domains = self.sandbox.store.list(provider)
         return {"domains": [domain_view(self.sandbox, d) for d in domains]}
 
+    def list_providers(self):
+        providers = self.sandbox.providers.values()
+        return {"providers": [{"name": p.name, "statuses": list(p.statuses)} for p in providers]}
+
+    def create_domain(self, body: dict):
+        """Create a domain through its provider's own API, as a client would (the dashboard)."""
+        provider = self._known(body["provider"])
+        domain_id = presenting.create_domain(self.sandbox, provider, body["name"])
+        return self.get_domain(provider.name, domain_id), 201
+
     def get_domain(self, provider: str, domain_id: str):
         return domain_view(self.sandbox, self._domain(provider, domain_id))
 
@@ -167,6 +177,12 @@ class Control:
         if format == "json":  # the document offers two types: name the one answered
             return world, 200, {"Content-Type": "application/json"}
         return Answer(200, scenario.dump(world).encode(), [("content-type", "application/yaml")])
+
+    def list_bundled_scenarios(self):
+        return {"scenarios": presenting.scenario_listing()}
+
+    def load_bundled_scenario(self, name: str):
+        return self.load_scenario(presenting.bundled_scenario(name))
 
     def get_scenario_schema(self):
         return Answer(200, _schema_bytes(), [("content-type", "application/schema+json")])
@@ -286,6 +302,8 @@ class Control:
     def set_clock(self, body: dict):
         clock = self.sandbox.clock
         instant, seconds = self._clock_change(body)  # all checked before anything changes
+        if "mode" in body:
+            clock.set_mode(body["mode"], body.get("speed"))
         if body.get("freeze") is True:
             clock.freeze()
         if instant is not None:
@@ -298,6 +316,8 @@ class Control:
 
     def _clock_change(self, body: dict) -> tuple:
         """(the instant to set or None, the seconds to advance), or a 400 naming the field."""
+        if "mode" in body or "speed" in body:
+            self._check_mode(body)
         instant = None
         if "set" in body:
             try:
@@ -331,6 +351,34 @@ class Control:
             raise ProviderError(400, str(exc)) from None
         except demo.DemoFailed as exc:
             raise ProviderError(503, str(exc)) from None
+
+    def _check_mode(self, body: dict) -> None:
+        if "freeze" in body:
+            raise ProviderError(400, "freeze: give a mode or freeze, not both", field="freeze")
+        if "mode" not in body:
+            raise ProviderError(400, "speed: give the mode too (fast)", field="speed")
+        try:
+            check_mode(body["mode"], body.get("speed"))
+        except ValueError as exc:
+            raise ProviderError(400, str(exc)) from None
+
+    def advance_clock_until(self, body: dict):
+        """Move the clock step by step until a domain reaches a status (409 where it stuck)."""
+        self._domain(body["provider"], body["domain_id"])
+        until = clockwork.Until(
+            body["provider"], body["domain_id"], body.get("status"), body.get("limit_seconds")
+        )
+        try:
+            reached = clockwork.advance_until(self.sandbox, until)
+        except ValueError as exc:
+            raise ProviderError(400, str(exc), field="status") from None
+        except clockwork.Stuck as exc:
+            raise ProviderError(409, str(exc)) from None
+        domain = self.sandbox.store.get(until.provider, until.domain_id)
+        return reached | {
+            "clock": self.sandbox.clock.snapshot(),
+            "domain": domain_view(self.sandbox, domain) if domain else None,
+        }
 
     def reset(self, body: dict | None = None):
         body = body or {}
@@ -377,7 +425,7 @@ def _journal_filters(provider, operation, status, domain, since, until) -> Filte
     instants = {}
     for name, value in (("since", since), ("until", until)):
         try:
-            instants[name] = utc(value) if value else None
+            instants[name] = utc(value) if value is not None else None  # "" is no instant
         except ValueError:
             raise ProviderError(400, f"{name}: {value!r} is not an ISO-8601 time") from None
     return Filters(provider, operation, status, domain, **instants)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from fake_dns import FakeDNS
 
 from .engine import publish as publishing
-from .engine.clock import MAX_DELAY_SECONDS, Clock, later
+from .engine.clock import LATEST, MAX_DELAY_SECONDS, Clock, later
 from .engine.credentials import Credentials
 from .engine.ids import DEFAULT_SEED, Ids
 from .engine.store import Store
@@ -26,8 +26,10 @@ from .providers import PROVIDERS
 from .report import ClientReport
 from .requestlog import RequestLog
 
-# How often scheduled steps are looked for while the clock runs in real time.
+# How often scheduled steps are looked for while the clock runs (real or fast); a fast clock's
+# ticker wakes sooner, at the next step's instant, but never more often than MIN_TICK_SECONDS.
 TICK_SECONDS = 0.25
+MIN_TICK_SECONDS = 0.01
 # Steps that may run at one instant; more means a provider reschedules itself in a loop.
 MAX_STEPS_PER_RUN = 100_000
 
@@ -95,6 +97,9 @@ class Sandbox:
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0
         self.after_steps = None
+        # On an on-poll clock, the state of each domain its readers were last shown
+        # (sandbox.clockwork): reading it again moves the clock to its next step.
+        self.polled: dict[tuple[str, str], tuple] = {}
         self.started_at = time.monotonic()  # reset by start(); the health check's uptime
 
     # --- life cycle -------------------------------------------------------------------------
@@ -132,13 +137,25 @@ class Sandbox:
         self.stop()
 
     def _tick(self) -> None:
-        while not self._stop.wait(TICK_SECONDS):
+        while not self._stop.wait(self._next_tick()):
             if not self.clock.frozen:
                 try:
                     if self.run_due() and self.after_steps:
                         self.after_steps()
                 except Exception:  # a failing step must never kill the ticker
                     log.exception("scheduled step failed")
+
+    def _next_tick(self) -> float:
+        """Real seconds until the ticker looks again: at the next step's instant if a fast clock
+        reaches it sooner than TICK_SECONDS, so each step lands close to its own instant."""
+        speed = self.clock.speed
+        if not speed:
+            return TICK_SECONDS
+        now = self.clock.now()
+        step = self.store.next_due(min(now + timedelta(seconds=TICK_SECONDS * speed), LATEST))
+        if step is None:
+            return TICK_SECONDS
+        return max(MIN_TICK_SECONDS, (step.due_at - now).total_seconds() / speed)
 
     # --- time ---------------------------------------------------------------------------------
 
@@ -277,12 +294,12 @@ class Sandbox:
         """Put the world back as the sandbox started it, with `seed` (default: the current one):
         no domain, record, DNS or HTTP fault (their ids counted from 1 again), registered
         credential or request; the providers' default settings; the rate-limit switch as it
-        started. The client report goes on (it describes a session); a test's
-        `expecting_errors()` ends.
+        started; the clock back in the mode it started with. The client report goes on (it
+        describes a session); a test's `expecting_errors()` ends.
 
         `keep_logs`: keep the request and DNS query logs (they describe the session, which a
         world put back as it was saved goes on with). `restore_clock`: the clock goes back to
-        the instant and mode it started with too (by default it stays where it is)."""
+        the instant it started at too (by default it stays where it stands)."""
         with self._steps:
             if seed is not None:
                 self.seed = seed
@@ -293,10 +310,10 @@ class Sandbox:
             self.credentials.clear()
             self.report.expecting = False  # a test that ended inside expecting_errors()
             self.store.clear()
+            self.polled.clear()
             self.dns.zone.clear()
             self.dns.faults.reset()
-            if restore_clock:
-                self.clock.restore(self.start_clock)
+            self.clock.restore(self.start_clock, instant=restore_clock)
             if not keep_logs:
                 self.requests.reset()
                 self.dns.queries.clear()

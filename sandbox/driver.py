@@ -15,6 +15,22 @@ from .providers.kit import Call, Delete, Fail, Hold, Kit, Op, Publish, Verify, d
 
 # How long a held transient state lasts: a sandbox year.
 HOLD_SECONDS = 365 * 86400
+# The settings that time transient steps (Scaleway's creating, validating, provisioning,
+# deleting; Vortex's checkDkimStatus; AutoSend's and Resend's verify).
+TRANSIENT_SETTINGS = (
+    "creating_seconds",
+    "validating_seconds",
+    "provisioning_seconds",
+    "deleting_seconds",
+    "check_delay_seconds",
+    "verify_delay_seconds",
+)
+
+
+def at_once(settings: dict) -> dict:
+    """A provider's `settings` with each transient step landing at the next request: for
+    worlds built or checked where the states matter, not how long they last."""
+    return settings | {key: 0 for key in TRANSIENT_SETTINGS if key in settings}
 
 
 class Driver:
@@ -124,4 +140,4 @@ def _run(step, driver: Driver, control: ControlClient, domain_id: str, name: str
     # Hold is applied before the domain exists (see reach)
 
 
-__all__ = ["Driver", "Kit", "reach"]
+__all__ = ["Driver", "Kit", "at_once", "reach"]

@@ -250,8 +250,9 @@ def _resumed(world: dict, saved_at: float) -> dict:
         return world
     try:
         now = utc(clock["now"])
-        downtime = timedelta(seconds=max(0.0, time.time() - saved_at))
-    except (TypeError, ValueError):
+        speed = clock.get("speed", 1) if clock.get("mode") == "fast" else 1  # a fast one ran fast
+        downtime = timedelta(seconds=max(0.0, time.time() - saved_at) * speed)
+    except (TypeError, ValueError, OverflowError):
         return world  # the load names what is wrong with it
     resumed = now + min(downtime, max(LATEST - now, timedelta(0)))
     return world | {"clock": clock | {"now": resumed.isoformat()}}

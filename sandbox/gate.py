@@ -1,18 +1,17 @@
-"""The shared state of the gate every provider call passes: injected HTTP faults and the
-providers' documented rate limits, both counted on the sandbox clock and its seeded randomness.
-What a call gets from them is decided in sandbox.admission, where the world lives.
+"""The shared state of the gate every provider call passes: injected HTTP faults (drawn from
+the sandbox's seeded randomness) and the providers' documented rate limits (counted on the
+sandbox clock, with a real-time promise to refused clients). What a call gets from them is
+decided in sandbox.admission, where the world lives.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 # The retry hint of an injected 429: short, so clients' retry loops are testable without waiting.
@@ -103,8 +102,15 @@ class HttpFaults:
 
 
 class RateLimits:
-    """Fixed windows per (provider, credential) on the sandbox clock; enforced only when
-    enabled, counted regardless for providers that announce their quota on every answer."""
+    """Fixed windows per (provider, credential); enforced only when enabled, counted regardless
+    for providers that announce their quota on every answer.
+
+    A window opens on the sandbox clock and ends when its length has passed there, so a test
+    that advances the clock gets a fresh window, deterministically. It also ends once a refused
+    client has waited, in real time, the Retry-After it was told: a client that honours
+    Retry-After gets through whatever the sandbox clock does (frozen, on-poll, fast), and until
+    a client is refused nothing depends on how fast the machine runs.
+    """
 
     # Windows kept before the ended ones are dropped: counting every answer (not only while
     # enforced) must not let a long-running sandbox grow with each credential it ever saw.
@@ -112,7 +118,8 @@ class RateLimits:
 
     def __init__(self):
         self.enabled = False
-        self._windows: dict[tuple[str, str], tuple[int, datetime]] = {}  # (used, window end)
+        # (used, window end on the sandbox clock, time.monotonic() promised to a refused client)
+        self._windows: dict[tuple[str, str], tuple[int, datetime, float | None]] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -133,11 +140,22 @@ class RateLimits:
         limit, seconds = provider.rate_limit
         with self._lock:
             key = (provider.name, credential)
-            used, ends = self._windows.get(key, (0, now))
-            if now >= ends:
-                used, ends = 0, now + timedelta(seconds=seconds)
-            used += 1
-            self._windows[key] = (used, ends)
+            used, ends, promised = self._windows.get(key, (0, now, None))
+            if now >= ends or (promised is not None and time.monotonic() >= promised):
+                used, ends, promised = 0, now + timedelta(seconds=seconds), None
+            self._windows[key] = (used + 1, ends, promised)
             if len(self._windows) > self.MAX_WINDOWS:
                 self._windows = {k: w for k, w in self._windows.items() if now < w[1]}
-        return limit, limit - used, ends
+        return limit, limit - used - 1, ends
+
+    def retry_after(self, provider, credential: str, now: datetime) -> int:
+        """Whole seconds a refused client is told to wait, kept as a promise: the window ends
+        for it after that long in real time, if the sandbox clock has not ended it before."""
+        with self._lock:
+            key = (provider.name, credential)
+            used, ends, promised = self._windows[key]
+            wait = max(1, math.ceil((ends - now).total_seconds()))
+            if promised is not None:  # told already: the earlier promise stands
+                wait = max(1, min(wait, math.ceil(promised - time.monotonic())))
+            self._windows[key] = (used, ends, min(promised or math.inf, time.monotonic() + wait))
+        return wait

@@ -26,7 +26,16 @@ from fake_dns import Faults, Zone
 from fake_dns.rdata import normalize_name
 
 from . import documents
-from .engine.clock import EARLIEST, OutOfRange, check_instant, exact_iso, iso, utc
+from .engine.clock import (
+    EARLIEST,
+    Clock,
+    OutOfRange,
+    check_instant,
+    check_mode,
+    exact_iso,
+    iso,
+    utc,
+)
 from .engine.ids import Ids
 from .engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 
@@ -93,7 +102,7 @@ def export_world(sandbox: Sandbox) -> dict:
             "format": FORMAT,
             "seed": sandbox.ids.seed,
             "ids_drawn": sandbox.ids.drawn,
-            "clock": {"now": exact_iso(sandbox.clock.now()), "frozen": sandbox.clock.frozen},
+            "clock": _clock_of(sandbox.clock),
             "rate_limits": sandbox.rate_limits.enabled,
             "settings": {
                 name: dict(sandbox.settings(name))
@@ -456,6 +465,9 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
     drawn = world.get("ids_drawn", 0)
     clock = world.get("clock", {})
     now = _entry("clock.now", lambda: check_instant(utc(clock["now"]))) if "now" in clock else None
+    mode = clock.get("mode")
+    if mode:
+        _entry("clock", lambda: check_mode(mode, clock.get("speed")))
     domains = _load_domains(sandbox, world.get("domains", []))
     dns = world.get("dns", {})
     zone = _load_zone(sandbox.clock, dns.get("records", []))
@@ -475,11 +487,16 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
     with sandbox.world_lock():
         sandbox.reset(seed, keep_logs)
         sandbox.ids = Ids(seed, drawn)
-        if clock.get("frozen") is True:  # freeze first: a running clock would drift past `now`
+        # stop first: a running clock would drift past `now`. A clock that moves only when told
+        # stays in its mode (an on-poll sandbox loading a frozen scenario polls on), a running
+        # one at its speed.
+        if mode:
+            sandbox.clock.set_mode(mode, clock.get("speed"))
+        elif clock.get("frozen") is True and not sandbox.clock.frozen:
             sandbox.clock.freeze()
         if now is not None:
             sandbox.clock.set(now)
-        if clock.get("frozen") is False:
+        if not mode and clock.get("frozen") is False:
             sandbox.clock.unfreeze()
         sandbox.dns.zone = zone
         sandbox.dns.faults = dns_faults
@@ -493,3 +510,13 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
             sandbox.http_faults.add(**fault)
         sandbox.rate_limits.enabled = world.get("rate_limits", False)
         sandbox.credentials.replace(credentials)
+
+
+def _clock_of(clock: Clock) -> dict:
+    """The clock as a scenario keeps it: its instant, and its mode where `frozen` cannot say it."""
+    kept = {"now": exact_iso(clock.now()), "frozen": clock.frozen}
+    if clock.mode in ("fast", "on-poll"):
+        kept["mode"] = clock.mode
+    if clock.mode == "fast":
+        kept["speed"] = clock.speed
+    return kept

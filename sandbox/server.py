@@ -148,11 +148,13 @@ class SandboxServer:
     def _prepare(self) -> uvicorn.Server:
         self._bind_and_start()
         app = build_asgi(self.sandbox)
+        self.events = app.events
         if self.durable:
             app = self.durable.wrap(app, ErrorRenderer(self.sandbox).render)
             self.durable.attach()
-        self._server = uvicorn.Server(uvicorn_config(app, self.sandbox))
-        return self._server
+        self._server = server = uvicorn.Server(uvicorn_config(app, self.sandbox))
+        self.events.stop_when(lambda: server.should_exit)  # open streams must not hold a stop
+        return server
 
     def start(self) -> SandboxServer:
         """Serve in a background thread; returns once requests are accepted."""

@@ -68,7 +68,9 @@ def run_worker(settings: WorkerSettings, sock, ready) -> None:
     sandbox.log_format = settings.log_format
     configure_logs(settings.log_format)
     world = RemoteWorld(settings.world_address, settings.authkey, sandbox)
-    server = uvicorn.Server(uvicorn_config(build_asgi(sandbox, world), sandbox))
+    app = build_asgi(sandbox, world)
+    server = uvicorn.Server(uvicorn_config(app, sandbox))
+    app.events.stop_when(lambda: server.should_exit)
     watch = threading.Thread(target=_watch, args=(server, ready, settings.parent_pid), daemon=True)
     watch.start()
     settle_gc()

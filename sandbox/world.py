@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .admission import admit
 from .apis import build_apis
+from .clockwork import moves_on_poll, on_poll, polled_domain
 from .durable import READ_ONLY_METHODS, SaveFailed
 from .errors import ProviderError
 from .request import Answer, Call
@@ -52,10 +54,25 @@ class World:
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
         self.apis = build_apis(sandbox)
+        self._changes = itertools.count(1)
+        self.changes = 0  # calls served that may have changed the world (the event streams')
 
-    def due(self) -> bool:
-        """True when a scheduled step is due: landing it may ask DNS."""
-        return self.sandbox.store.next_due(self.sandbox.clock.now()) is not None
+    def changed(self) -> None:
+        self.changes = next(self._changes)
+
+    def version(self) -> tuple:
+        """Differs whenever anything the control API shows may have changed: calls that
+        change the world, the steps the ticker lands, DNS faults used up by queries."""
+        faults = tuple((f["id"], f["count"]) for f in self.sandbox.dns.faults.list())
+        return self.changes, self.sandbox.steps_run, faults
+
+    def due(self, call: Call) -> bool:
+        """True when a scheduled step is due, or `call` polls a domain on an on-poll clock and
+        moves it to a step: landing it may ask DNS."""
+        sandbox = self.sandbox
+        if sandbox.store.next_due(sandbox.clock.now()) is not None:
+            return True
+        return moves_on_poll(sandbox, polled_domain(sandbox, call))
 
     def threads_for(self, call: Call) -> str | None:
         """Where `call` is served: "dns" (its handler asks DNS), "world" (a control call, or
@@ -64,10 +81,11 @@ class World:
         operation = api.operations.get(call.request.operation)
         if call.refusal is None and operation.off_loop:
             return "dns" if api.provider else "world"
-        return "world" if self.due() else None
+        return "world" if self.due(call) else None
 
     def serve(self, call: Call) -> Answer:
         """Land due steps, admit, run (or refuse), note: the answer to send."""
+        on_poll(self.sandbox, call)
         self.sandbox.run_due(LANDING_SECONDS, wait=False)
         api = self.apis[call.target]
         provider = api.provider
@@ -89,6 +107,8 @@ class World:
             elapsed = time.monotonic() - call.received_at
             answer.headers.extend(provider.answer_headers(call.request, elapsed).items())
             self._note(call, answer, domain_id)
+        if provider or call.request.method not in READ_ONLY_METHODS:
+            self.changed()
         return answer
 
     def _run(self, api, call: Call) -> Answer:
@@ -156,6 +176,10 @@ class LocalWorld:
 
     async def note_request(self, entry: dict) -> None:
         self.world.sandbox.note_request(entry)
+        self.world.changed()
+
+    async def version(self) -> tuple:
+        return self.world.version()
 
 
 class RemoteWorld:
@@ -173,6 +197,9 @@ class RemoteWorld:
         with contextlib.suppress(WireClosed):
             await self.wire.ask("note_request", entry)
 
+    async def version(self) -> tuple:
+        return await self.wire.ask("version")
+
 
 class WorldService:
     """The serving process's side: answers the workers from the one sandbox, exactly as a
@@ -187,7 +214,11 @@ class WorldService:
 
     def serving(self, address: str, authkey: bytes) -> WireServer:
         """A server of this service on a Unix socket at `address` (not yet started)."""
-        calls = {"serve": self.serve, "note_request": self.local.note_request}
+        calls = {
+            "serve": self.serve,
+            "note_request": self.local.note_request,
+            "version": self.local.version,
+        }
         return WireServer(address, authkey, calls)
 
     async def serve(self, call: Call) -> Answer:

@@ -16,7 +16,7 @@ import httpx
 
 from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient
-from sandbox.driver import Driver, reach
+from sandbox.driver import Driver, at_once, reach
 from sandbox.engine.clock import Clock
 from sandbox.providers import PROVIDERS
 
@@ -111,10 +111,15 @@ def build(name: str, server: SandboxServer) -> str:
     control = ControlClient(server.url)
     control.reset(seed=SEED)
     control.freeze(at=START)
-    for provider, defaults in server.sandbox.providers.items():
-        server.sandbox.update_settings(provider, dict(defaults.settings_defaults))
+    sandbox = server.sandbox
+    # transient steps land at once while a scenario is built, so each domain is saved where
+    # they land; the scenario keeps the default timings for whoever loads it
+    for provider, defaults in sandbox.providers.items():
+        sandbox.update_settings(provider, at_once(dict(defaults.settings_defaults)))
     with httpx.Client() as http:
         SCENARIOS[name](Clients(http, server.url), control)
+    for provider, defaults in sandbox.providers.items():
+        sandbox.update_settings(provider, dict(defaults.settings_defaults))
     text = control.export_scenario()
     control.close()
     return text

@@ -25,6 +25,13 @@ FLAG_KINDS = {
 UNKNOWN_ID = "60d5ec49f1b2c72d9c8b1111"
 
 
+@pytest.fixture(autouse=True)
+def checks_within_the_call(control):
+    """These tests are about what a check finds: it lands within the verify call here. The
+    default delay (5 minutes of PENDING) is tested in test_clock_modes.py."""
+    control.settings("autosend", verify_delay_seconds=0)
+
+
 @pytest.fixture
 def api(urls):
     with httpx.Client(base_url=urls["autosend"], headers=_auth(KEY), timeout=10) as client:

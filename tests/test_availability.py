@@ -133,6 +133,9 @@ def test_40_verifies_during_a_dns_outage_leave_other_tenants_and_the_control_api
     urls, control
 ):
     scaleway, autosend = urls["scaleway"] + "/mailbox/v1alpha1", urls["autosend"]
+    # every check asks DNS at once (as the call is answered, or as the next request lands it)
+    control.settings("autosend", verify_delay_seconds=0)
+    control.settings("scaleway", creating_seconds=0, validating_seconds=0)
     verifies = []  # (url, headers): 20 AutoSend verifies (they ask DNS as they are answered)
     for i in range(20):  # and 20 Scaleway validations (DNS asked when their step lands)
         created = httpx.post(

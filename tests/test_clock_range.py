@@ -40,9 +40,19 @@ def test_the_clock_refuses_an_instant_outside_its_range_with_a_400_and_keeps_its
 
 
 def test_the_last_instant_of_the_range_is_accepted(server, control):
-    assert post_clock(server, {"set": LAST}).json() == {"now": LAST, "frozen": True}
+    assert post_clock(server, {"set": LAST}).json() == {
+        "now": LAST,
+        "frozen": True,
+        "mode": "frozen",
+        "speed": 1,
+    }
     answer = post_clock(server, {"set": "1000-01-01T00:00:00Z"})
-    assert answer.json() == {"now": "1000-01-01T00:00:00Z", "frozen": True}
+    assert answer.json() == {
+        "now": "1000-01-01T00:00:00Z",
+        "frozen": True,
+        "mode": "frozen",
+        "speed": 1,
+    }
 
 
 def test_an_advance_past_the_end_of_the_range_is_refused_and_nothing_is_half_applied(
@@ -52,7 +62,12 @@ def test_an_advance_past_the_end_of_the_range_is_refused_and_nothing_is_half_app
     answer = post_clock(server, {"freeze": False, "advance_seconds": 1})
     assert answer.status_code == 400
     assert answer.json()["error"]["message"].startswith("advance_seconds: ")
-    assert control.clock() == {"now": LAST, "frozen": True}  # still frozen: nothing applied
+    assert control.clock() == {
+        "now": LAST,
+        "frozen": True,
+        "mode": "frozen",
+        "speed": 1,
+    }  # still frozen: nothing applied
     control.unfreeze()
     answer = post_clock(server, {"freeze": True, "set": "0415-05-25T23:06:36Z"})
     assert answer.status_code == 400
@@ -76,7 +91,7 @@ def test_at_the_last_instant_domains_are_created_verified_scheduled_and_reset(
     assert domain["next_step_at"] == "9999-12-31T23:59:59Z"  # a year ahead: still four digits
     assert post_clock(server, {"advance_seconds": 1}).status_code == 400
     assert httpx.post(f"{server.url}/_sandbox/reset", json={}).status_code == 200
-    assert control.clock() == {"now": LAST, "frozen": True}
+    assert control.clock() == {"now": LAST, "frozen": True, "mode": "frozen", "speed": 1}
 
 
 def test_a_settings_value_over_a_year_is_refused(server, control):

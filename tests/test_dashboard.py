@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
 
 import httpx
 import pytest
 
-from sandbox.client import ControlError
+from sandbox import Sandbox, SandboxServer
+from sandbox.client import ControlClient, ControlError
+from sandbox.driver import Driver, reach
+from sandbox.engine.clock import Clock
+from sandbox.providers.ses import Ses
+
+from .helpers import CLI, SCENARIOS, Served, wait_for
 
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
 pytestmark = pytest.mark.workers
 
 UI = "/_sandbox/ui"
+EVENTS = "/_sandbox/events"
+AUTOSEND_KEY = {"Authorization": "Bearer as_test_project_key"}
 ASSET = re.compile(r'(?:src|href)="([^"]+)"')
 
 
@@ -72,3 +82,178 @@ def test_removing_a_value_without_its_type_is_refused_with_a_reason(control):
     assert error.value.status == 400
     assert "give the record type too" in str(error.value)
     assert len(control.records("example.com")) == 1
+
+
+# --- the event stream: GET /_sandbox/events ---------------------------------------------------
+
+
+def events(url: str, **headers):
+    """The event stream of the sandbox at `url`, as a browser reads it; a change takes at most
+    a quarter of a second to be told, a quiet stream says nothing for 15 s."""
+    return httpx.stream("GET", url + EVENTS, headers=headers, timeout=httpx.Timeout(5, read=2))
+
+
+def next_change(lines) -> str:
+    """The id of the next `change` event read from `lines`."""
+    event = {}
+    for line in lines:
+        if not line:
+            if event.get("event") == "change":
+                return event["id"]
+            event = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            event[name] = value
+    raise AssertionError("the stream ended")
+
+
+def test_the_event_stream_tells_each_change_made_elsewhere_once(urls, control):
+    with events(urls["server"]) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next_change(lines) == "1"  # at once: the page reads the world when it opens
+        control.add_record("example.com", "TXT", "hello")
+        assert next_change(lines) == "2"
+        httpx.get(urls["autosend"] + "/domains", headers=AUTOSEND_KEY)  # a client's call
+        assert next_change(lines) == "3"
+        control.domains()  # reading changes nothing: nothing is told
+        with pytest.raises(httpx.ReadTimeout):
+            next_change(lines)
+
+
+def test_the_event_stream_is_refused_to_other_methods_in_the_control_shape(urls):
+    response = httpx.post(urls["server"] + EVENTS, json={})
+    assert response.status_code == 405
+    assert response.json()["error"]["message"] == "the event stream is read with GET"
+
+
+def test_a_stream_whose_client_went_away_is_let_go(server, urls):
+    if not hasattr(server, "events"):
+        pytest.skip("counts the streams of a sandbox served in this process")
+    with events(urls["server"]) as stream:
+        lines = stream.iter_lines()  # kept: a line iterator dropped closes the stream
+        next_change(lines)
+        assert server.events.open == 1
+    wait_for(lambda: server.events.open == 0, 5)
+
+
+def test_the_event_stream_needs_the_control_token_once_one_is_set():
+    sandbox = Sandbox(seed=1, clock=Clock(start="2026-01-01T09:00:00Z", frozen=True))
+    sandbox.control_token = "sekrit"
+    with SandboxServer(sandbox) as guarded:
+        refused = httpx.get(guarded.url + EVENTS)
+        assert refused.status_code == 401
+        assert "needs Authorization: Bearer" in refused.json()["error"]["message"]
+        with events(guarded.url, Authorization="Bearer sekrit") as stream:
+            assert next_change(stream.iter_lines()) == "1"
+
+
+def test_a_server_stopping_with_a_stream_open_ends_it_at_once():
+    running = SandboxServer(Sandbox(seed=1)).start()
+    with events(running.url) as stream:
+        lines = stream.iter_lines()
+        next_change(lines)
+        running.stop()  # uvicorn waits up to 2 s for open requests, then cuts them off
+        # ended by the server, whole: one cut off would end mid-body (RemoteProtocolError)
+        assert list(lines) == []
+    assert running.events.open == 0
+
+
+@pytest.mark.slow  # starts `serve --workers 2`: several seconds on a busy machine
+def test_serve_with_workers_tells_changes_across_the_wire_and_stops_with_a_stream_open():
+    served = Served("--workers", "2")
+    url = served.urls["control"].removesuffix("/_sandbox")
+    with events(url) as stream:
+        lines = stream.iter_lines()
+        next_change(lines)
+        ControlClient(url).advance(60)  # asked of the world in the serving process
+        assert next_change(lines) == "2"
+        served.process.send_signal(signal.SIGINT)  # the stream still open
+        _, errors = served.process.communicate(timeout=15)
+    assert served.process.returncode == 0
+    assert "graceful shutdown exceeded" not in errors
+
+
+# --- from the page: create a domain, bundled scenarios, providers -----------------------------
+
+
+def test_a_domain_is_created_through_each_providers_own_api(control):
+    for provider in control.providers():
+        name = f"new.{provider['name']}.example"
+        created = control.create_domain(provider["name"], name)
+        assert (created["provider"], created["name"]) == (provider["name"], name)
+        assert created["status"] in provider["statuses"]
+        assert control.domain(provider["name"], created["id"])["name"] == name
+    made = [(r["provider"], r["status"]) for r in control.requests() if r["method"] == "POST"]
+    assert [p for p, _ in made if p != "monite"] == [
+        p["name"] for p in control.providers() if p["name"] != "monite"
+    ]
+    assert ("monite", 201) in made  # after its login
+
+
+def test_the_cli_creates_a_domain_through_the_providers_api(urls, control):
+    done = subprocess.run(
+        [*CLI, "create", "mailgun", "news.example.net", "--url", urls["server"]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "mailgun news.example.net news.example.net: unverified\n"
+    assert [d["name"] for d in control.domains("mailgun")] == ["news.example.net"]
+
+
+def test_a_create_the_provider_refuses_is_a_400_with_its_reason(control):
+    control.create_domain("autosend", "twice.example.com")
+    with pytest.raises(ControlError) as refused:
+        control.create_domain("autosend", "twice.example.com")
+    assert refused.value.status == 400
+    assert "autosend refused to create 'twice.example.com': 400 Domain twice" in str(refused.value)
+    with pytest.raises(ControlError) as unknown:
+        control.create_domain("nope", "x.example.com")
+    assert unknown.value.status == 400  # not a provider of the document's enum
+    assert len(control.domains()) == 1
+
+
+def test_bundled_scenarios_are_listed_and_loaded_by_name(control):
+    listed = {s["name"]: s["description"] for s in control.bundled_scenarios()}
+    assert set(listed) == {path.stem for path in SCENARIOS.glob("*.yaml")}
+    assert listed["dns-outage"].startswith("The provider's DNS lookups fail")
+    loaded = control.load_bundled_scenario("every-state")
+    assert loaded["domains"] == len(control.domains()) > 7
+    with pytest.raises(ControlError) as unknown:
+        control.load_bundled_scenario("nope")
+    assert unknown.value.status == 404
+    assert "no bundled scenario 'nope'; bundled: all-verified, " in str(unknown.value)
+    for path in ("..%2Fpyproject.toml", "%2Fetc%2Fpasswd", "..", "build"):  # files, not scenarios
+        with pytest.raises(ControlError) as refused:
+            control.call("POST", f"/scenarios/{path}/load")
+        assert refused.value.status == 404
+    assert len(control.domains()) == loaded["domains"]
+
+
+def test_vortex_asks_spf_and_dmarc_as_recommended_since_only_token_and_dkim_decide(control):
+    domain = control.create_domain("vortex", "mail.example.com")
+    levels = {r["kind"]: r["level"] for r in domain["records"]}
+    assert levels == {
+        "token": "required",
+        "dkim": "required",
+        "spf": "recommended",
+        "dmarc": "recommended",
+    }
+    control.publish("vortex", domain["id"], omit=["spf", "dmarc"])
+    assert control.verify("vortex", domain["id"])["status"] == "verified"
+    other = control.create_domain("vortex", "other.example.com")
+    control.publish("vortex", other["id"], omit=["dkim"])
+    assert control.verify("vortex", other["id"])["status"] == "not_verified"
+
+
+def test_ses_requires_the_mail_from_mx_and_recommends_its_spf(urls, control):
+    # MailFromDomainStatus follows the MX alone (docs/ses.md): the SPF record does not decide it
+    with httpx.Client(timeout=10) as http:
+        driver = Driver(http, urls["server"], Ses)
+        name = reach(driver, control, "MAIL_FROM_SUCCESS", "mail.example.com")
+    levels = {r["kind"]: r["level"] for r in control.domain("ses", name)["records"]}
+    assert levels["mail_from_mx"] == "required" and levels["mail_from_spf"] == "recommended"
+    assert {levels[kind] for kind in ("dkim_1", "dkim_2", "dkim_3")} == {"required"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import random
@@ -346,7 +347,12 @@ def test_fuzzed_packets_never_crash_the_server(fake, caplog):
             if i % 50 == 0:
                 time.sleep(0.002)  # let the server keep up instead of overflowing its buffer
     for start in range(0, 300, 30):
-        with socket.create_connection(fake.address, timeout=2) as conn:
+        # The server hangs up on an empty message; whether that reaches us before the rest of
+        # the batch is sent depends on timing, so a reset only ends the batch.
+        with (
+            socket.create_connection(fake.address, timeout=2) as conn,
+            contextlib.suppress(ConnectionResetError, BrokenPipeError),
+        ):
             for packet in packets[start : start + 30]:
                 conn.sendall(struct.pack("!H", len(packet)) + packet)
             conn.sendall(b"\xff\xff" + b"\x00" * 10)  # a length it will never get

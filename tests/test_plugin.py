@@ -22,7 +22,9 @@ def test_fixture_hands_back_base_urls_dns_address_and_control(domain_sandbox):
     assert domain_sandbox.urls["monite"] == domain_sandbox.url + "/monite/v1"
     assert httpx.get(domain_sandbox.urls["control"] + "/clock").json() == {
         "now": START,
-        "frozen": True,
+        "frozen": True,  # it moves only when told, or when a client polls (on-poll)
+        "mode": "on-poll",
+        "speed": 1,
     }
 
     domain_sandbox.control.add_record("probe.example.com", "TXT", "hello")

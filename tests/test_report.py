@@ -199,6 +199,7 @@ def test_vortex_states_are_reported_in_vortexs_own_words(urls, report_control):
     created = httpx.post(base + "/email-domains", headers=key, json={"domain": "v.example.com"})
     report_control.publish("vortex", created.json()["id"])
     httpx.patch(f"{base}/email-domains/{created.json()['id']}/checkDkimStatus", headers=key)
+    report_control.advance(30)  # the DKIM check lands (check_delay_seconds)
     view = report_control.report()["providers"]["vortex"]
     assert "tokenVerificationStatus=waiting_for_provider" in view["states_reached"]
     assert "dkimStatus=verified" in view["states_reached"]

@@ -24,6 +24,13 @@ HOUR = 3600
 WINDOW = 72 * HOUR  # Resend looks for the records for 72 hours
 
 
+@pytest.fixture(autouse=True)
+def checks_within_the_call(control):
+    """These tests are about what a check finds: it lands within the verify call here. The
+    default delay (30 seconds of pending) is tested in test_clock_modes.py."""
+    control.settings("resend", verify_delay_seconds=0)
+
+
 @pytest.fixture
 def api(urls):
     with httpx.Client(base_url=urls["resend"], headers=_auth(KEY), timeout=10) as client:
@@ -421,12 +428,13 @@ def test_verify_on_a_failed_domain_looks_again(api, control):
 @pytest.mark.parametrize("state", Resend.kit.states)
 def test_every_status_is_reached_through_the_kits_own_steps(urls, control, state):
     """The steps scenarios and benchmarks use to reach each status (sandbox.driver)."""
+    before = control.settings("resend")
     with httpx.Client() as http:
         driver = Driver(http, urls["server"], Resend)
         domain_id = reach(driver, control, state, f"{state.replace('_', '-')}.example.com")
         answer = driver.call(driver.kit.get, domain_id)
     assert driver.kit.status(answer.json()) == state
-    assert control.settings("resend") == dict(Resend.settings_defaults)  # put back
+    assert control.settings("resend") == before  # put back
 
 
 # --- update and remove --------------------------------------------------------------------------

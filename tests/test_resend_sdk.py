@@ -94,6 +94,7 @@ def test_a_domain_whose_dkim_is_missing_stays_pending_then_fails(sdk, control):
     control.publish("resend", domain["id"], omit=["dkim_3"])  # one DKIM CNAME of three
 
     sdk.Domains.verify(domain["id"])
+    control.advance(30)  # the check lands (verify_delay_seconds)
     pending = sdk.Domains.get(domain["id"])
     assert pending["status"] == "pending"
     dkim = [r["status"] for r in pending["records"] if r["record"] == "DKIM"]

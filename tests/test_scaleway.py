@@ -37,9 +37,11 @@ RECORD_KEYS = {
     "carddav": "optional",
 }
 
-# wait_for_domain sleeps real seconds before each poll (at least 1); with the default
-# timings the first poll already sees the verdict, so one short sleep is all it costs.
+# wait_for_domain sleeps real seconds before each poll (at least 1); on an on-poll clock each
+# poll moves the sandbox clock to the domain's next step, so a wait costs a second per state.
 FAST_WAIT = WaitForOptions(timeout=10, min_delay=1, max_delay=1)
+# The default step timings, in seconds on the sandbox clock.
+CREATING, VALIDATING, PROVISIONING = 30, 60, 120
 
 
 def sdk(urls, secret: str = SECRET, bypass: bool = False) -> MailboxV1Alpha1API:
@@ -69,10 +71,24 @@ def create(http, name: str, project: str = PROJECT) -> dict:
     return response.json()
 
 
+def created(http, control, name: str) -> dict:
+    """A domain created and through `creating`: waiting for validation."""
+    domain = create(http, name)
+    control.advance(CREATING)
+    return domain
+
+
+def validate(http, control, domain_id: str) -> None:
+    """validate-records, then the clock through validating (DNS is asked) and provisioning."""
+    assert http.post(f"{PATH}/{domain_id}/validate-records").status_code == 200
+    control.advance(VALIDATING + PROVISIONING)
+
+
 # --- the official SDK ------------------------------------------------------------------------
 
 
 def test_sdk_creates_publishes_validates_waits_until_ready_lists_and_deletes(api, control):
+    control.set_clock_mode("on-poll")  # the SDK's waits poll the clock on
     domain = api.create_domain(name="example.com")
     assert domain.status == DomainStatus.CREATING
     assert domain.project_id == PROJECT and domain.mailbox_total_count == 0
@@ -106,13 +122,18 @@ def test_sdk_creates_publishes_validates_waits_until_ready_lists_and_deletes(api
 
     deleted = api.delete_domain(domain_id=domain.id)
     assert deleted.status == DomainStatus.DELETING
-    with pytest.raises(ScalewayException) as gone:
-        api.get_domain(domain_id=domain.id)
+    assert api.get_domain(domain_id=domain.id).status == DomainStatus.DELETING
+    with pytest.raises(ScalewayException) as gone:  # the next poll: deleted
+        api.wait_for_domain(domain_id=domain.id, options=FAST_WAIT)
     assert gone.value.status_code == 404
 
 
 def test_sdk_validation_with_a_broken_required_record_ends_validation_failed(api, control):
+    control.set_clock_mode("on-poll")
     domain = api.create_domain(name="broken.example.com")
+    assert (
+        api.wait_for_domain(domain_id=domain.id, options=FAST_WAIT).status == "waiting_validation"
+    )
     control.publish("scaleway", domain.id, corrupt=["dkim"], omit=["caldav"])
     api.validate_domain_records(domain_id=domain.id)
 
@@ -216,11 +237,11 @@ def test_each_lifecycle_step_waits_its_configured_time_on_the_sandbox_clock(http
 
 
 def test_only_required_records_decide_ready_while_the_others_are_still_reported(http, control):
-    domain = create(http, "partial.example.com")
+    domain = created(http, control, "partial.example.com")
     optional = [k for k, level in RECORD_KEYS.items() if level != "required"]
     control.publish("scaleway", domain["id"], omit=optional)
 
-    http.post(f"{PATH}/{domain['id']}/validate-records")
+    validate(http, control, domain["id"])
 
     assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
     records = http.get(f"{PATH}/{domain['id']}/records").json()
@@ -230,13 +251,13 @@ def test_only_required_records_decide_ready_while_the_others_are_still_reported(
 
 
 def test_a_failed_domain_can_be_validated_again_once_its_records_are_fixed(http, control):
-    domain = create(http, "retry.example.com")
+    domain = created(http, control, "retry.example.com")
     control.publish("scaleway", domain["id"], omit=["domain_validation"])
-    http.post(f"{PATH}/{domain['id']}/validate-records")
+    validate(http, control, domain["id"])
     assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "validation_failed"
 
     control.publish("scaleway", domain["id"])
-    http.post(f"{PATH}/{domain['id']}/validate-records")
+    validate(http, control, domain["id"])
 
     assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
 
@@ -261,12 +282,12 @@ def test_records_read_unknown_status_until_the_first_validation(http):
 
 
 def test_a_dns_server_failure_on_a_required_record_fails_validation_with_the_reason(http, control):
-    domain = create(http, "flaky.example.com")
+    domain = created(http, control, "flaky.example.com")
     control.publish("scaleway", domain["id"])
     dkim_name = http.get(f"{PATH}/{domain['id']}/records").json()["dkim"]["dns_name"]
     control.add_fault(dkim_name, "servfail")
 
-    http.post(f"{PATH}/{domain['id']}/validate-records")
+    validate(http, control, domain["id"])
 
     assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "validation_failed"
     dkim = http.get(f"{PATH}/{domain['id']}/records").json()["dkim"]
@@ -274,11 +295,11 @@ def test_a_dns_server_failure_on_a_required_record_fails_validation_with_the_rea
 
 
 def test_a_second_spf_record_at_the_domain_fails_validation(http, control):
-    domain = create(http, "twospf.example.com")
+    domain = created(http, control, "twospf.example.com")
     control.add_record("twospf.example.com", "TXT", "v=spf1 include:_spf.other.example ~all")
     control.publish("scaleway", domain["id"])
 
-    http.post(f"{PATH}/{domain['id']}/validate-records")
+    validate(http, control, domain["id"])
 
     spf = http.get(f"{PATH}/{domain['id']}/records").json()["spf"]
     assert spf["status"] == "invalid" and "2 SPF records" in spf["error"]
@@ -286,13 +307,12 @@ def test_a_second_spf_record_at_the_domain_fails_validation(http, control):
 
 
 def test_a_ready_domain_stays_ready_when_validated_again(http, control):
-    domain = create(http, "steady.example.com")
+    domain = created(http, control, "steady.example.com")
     control.publish("scaleway", domain["id"])
-    http.post(f"{PATH}/{domain['id']}/validate-records")
-    http.get(f"{PATH}/{domain['id']}")
+    validate(http, control, domain["id"])
     control.remove_records("steady.example.com")
 
-    assert http.post(f"{PATH}/{domain['id']}/validate-records").status_code == 200
+    validate(http, control, domain["id"])
     assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
 
 
@@ -306,8 +326,7 @@ def three_domains(http, control) -> dict[str, dict]:
     for name in ("b.example.com", "c.example.com", "a.example.com"):
         made[name] = create(http, name, OTHER_PROJECT if name == "a.example.com" else PROJECT)
         control.advance(60)
-    http.post(f"{PATH}/{made['c.example.com']['id']}/validate-records")
-    http.get(PATH)  # the validation lands (all records missing: validation_failed)
+    validate(http, control, made["c.example.com"]["id"])  # records missing: validation_failed
     return made
 
 
@@ -468,12 +487,11 @@ def test_same_seed_and_calls_give_byte_identical_bodies(http, control):
 
 
 def test_control_verify_now_starts_a_validation_like_validate_records(http, control):
-    domain = create(http, "nudge.example.com")
+    domain = created(http, control, "nudge.example.com")
     control.publish("scaleway", domain["id"])
-    http.get(f"{PATH}/{domain['id']}")  # creating -> waiting_validation
 
-    # with the default (zero) step timings, validating and provisioning land at once
-    assert control.verify("scaleway", domain["id"])["status"] == "ready"
+    assert control.verify("scaleway", domain["id"])["status"] == "validating"
+    control.advance(VALIDATING + PROVISIONING)
     assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
 
 
@@ -558,8 +576,9 @@ def _failing_list(http, control, status: int):
 
 
 def test_a_delete_acknowledged_while_a_validation_asks_dns_is_not_undone(http, urls, control):
-    domain = create(http, "slowdns.example.com")
-    http.get(f"{PATH}/{domain['id']}")  # creating -> waiting_validation
+    domain = created(http, control, "slowdns.example.com")
+    # the check lands on the next request; the delete at once
+    control.settings("scaleway", validating_seconds=0, deleting_seconds=0)
     control.publish("scaleway", domain["id"])
     # Every lookup for the domain waits a while: the validation step is still asking DNS when
     # the delete arrives.

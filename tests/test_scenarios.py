@@ -129,7 +129,12 @@ def test_serve_starts_in_a_scenario_world():
         control = ControlClient(served.urls["control"].removesuffix("/_sandbox"))
         statuses = {d["provider"]: d["status"] for d in control.domains()}
         assert statuses["monite"] == "verified" and statuses["scaleway"] == "ready"
-        assert control.clock() == {"now": "2026-01-05T09:00:00Z", "frozen": True}
+        assert control.clock() == {
+            "now": "2026-01-05T09:00:00Z",
+            "frozen": True,
+            "mode": "frozen",
+            "speed": 1,
+        }
         control.close()
     finally:
         served.stop()
@@ -205,7 +210,7 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
         ),
         (
             ("  frozen: true\n", "  frozn: true\n"),
-            "clock.frozn: unknown key; use one of frozen, now",
+            "clock.frozn: unknown key; use one of frozen, mode, now, speed",
         ),
         (
             ("  now: '2026-01-05T09:00:00Z'", "  now: '0415-05-25T23:06:36Z'"),

@@ -293,6 +293,7 @@ def test_servfail_makes_token_and_dkim_provider_failed_and_spf_keeps_its_status(
 
 
 def test_a_dns_timeout_on_check_dkim_status_is_provider_failed(vortex, control):
+    control.settings("vortex", check_delay_seconds=0)  # checked within the call
     domain = vortex.created()
     control.publish("vortex", domain["id"])
     control.add_fault(f"{domain['dkimTokens']['dkim']}._domainkey.{NAME}", "drop")
@@ -305,6 +306,7 @@ def test_a_dns_timeout_on_check_dkim_status_is_provider_failed(vortex, control):
 
 
 def test_check_dkim_status_checks_now_and_counts_each_attempt(vortex, control):
+    control.settings("vortex", check_delay_seconds=0)  # checked within the call
     domain_id = vortex.created()["id"]
     control.publish("vortex", domain_id)
     seen = vortex.checked_dkim(domain_id)
@@ -319,6 +321,7 @@ def test_check_dkim_status_checks_now_and_counts_each_attempt(vortex, control):
 
 
 def test_check_dkim_status_sees_a_removed_record_and_a_wrong_one(vortex, control):
+    control.settings("vortex", check_delay_seconds=0)  # checked within the call
     domain = vortex.created()
     control.publish("vortex", domain["id"])
     control.advance(300)

@@ -1,7 +1,8 @@
 """The sandbox clock: one source of time for timestamps, propagation and scheduled checks.
 
-It runs in real time by default. Tests freeze it, set it, and advance it; the fake DNS server
-reads the same clock, so records published "visible after" a delay appear when it says so.
+It runs in real time by default; it can also be frozen, run fast, or move when clients poll
+(MODES). Tests set it and advance it; the fake DNS server reads the same clock, so records
+published "visible after" a delay appear when it says so.
 """
 
 from __future__ import annotations
@@ -70,54 +71,104 @@ def is_calendar_date(text: str) -> bool:
     return True
 
 
-class Clock:
-    """A controllable UTC clock. Real time plus an offset, or frozen at one instant."""
+# The clock's modes. "frozen" moves only when told; "real" runs with wall time; "fast" runs
+# `speed` sandbox seconds per real second (demos); "on-poll" is frozen, and a provider request
+# that reads a domain with a step due later moves it to that step (sandbox.polling), so a
+# client's wait loop sees every state at once, without sleeping, the same on every run.
+MODES = ("frozen", "real", "fast", "on-poll")
+# A fast clock's default and greatest speed: a minute a second; a year in about half a minute.
+DEFAULT_FAST_SPEED = 60
+MAX_SPEED = 1_000_000
 
-    def __init__(self, start: datetime | str | None = None, frozen: bool = False):
+
+def check_mode(mode: str, speed: float | None = None) -> float:
+    """The speed a clock in `mode` runs at (0 for one that only moves when told), or
+    ValueError saying what is wrong with `mode` or `speed`."""
+    if mode not in MODES:
+        raise ValueError(f"mode: {mode!r} is not a clock mode; use {', '.join(MODES)}")
+    if mode != "fast":
+        if speed not in (None, 1):
+            raise ValueError(f"speed: only a fast clock has a speed to set, not a {mode} one")
+        return 1.0 if mode == "real" else 0.0
+    speed = DEFAULT_FAST_SPEED if speed is None else speed
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= MAX_SPEED:
+        raise ValueError(f"speed: a fast clock runs from above 0 to {MAX_SPEED} times real time")
+    return float(speed)
+
+
+class Clock:
+    """A controllable UTC clock in one of MODES: it shows an instant, and moves from there at a
+    speed (sandbox seconds per real second; 0 while it moves only when told)."""
+
+    def __init__(
+        self,
+        start: datetime | str | None = None,
+        frozen: bool = False,
+        mode: str | None = None,
+        speed: float | None = None,
+    ):
         self._lock = threading.Lock()
-        self._offset = timedelta(0)
-        self._frozen_at: datetime | None = None
-        if frozen:  # first: a clock frozen after being set would have run a moment past start
-            self.freeze()
+        self._at, self._since = self._wall(), self._wall()  # shows _at at wall time _since
+        self._mode, self._speed = "frozen", 0.0  # until set_mode below: `start` held exactly
         if start is not None:
             self.set(start)
+        self.set_mode(mode or ("frozen" if frozen else "real"), speed)
 
     @staticmethod
     def _wall() -> datetime:
         return datetime.now(UTC)
 
+    def _now(self) -> datetime:
+        if not self._speed:
+            return self._at
+        # a running clock set near the end of its range stops there rather than pass it
+        try:
+            return min(self._at + (self._wall() - self._since) * self._speed, LATEST)
+        except OverflowError:
+            return LATEST
+
+    def _rebase(self, instant: datetime) -> None:
+        self._at, self._since = instant, self._wall()
+
     def now(self) -> datetime:
         with self._lock:
-            if self._frozen_at is not None:
-                return self._frozen_at
-            # a running clock set near the end of its range stops there rather than pass it
-            return min(self._wall() + self._offset, LATEST)
+            return self._now()
 
     @property
     def frozen(self) -> bool:
-        return self._frozen_at is not None
+        """True while the clock moves only when told (frozen and on-poll)."""
+        return not self._speed
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def speed(self) -> float:
+        """Sandbox seconds per real second while running; 0 while it moves only when told."""
+        return self._speed
+
+    def set_mode(self, mode: str, speed: float | None = None) -> None:
+        """Switch to one of MODES from the instant it shows; ValueError for a bad mode or speed."""
+        new_speed = check_mode(mode, speed)
+        with self._lock:
+            self._rebase(self._now())
+            self._mode, self._speed = mode, new_speed
 
     def freeze(self) -> None:
         """Stop time at the current instant."""
-        now = self.now()
-        with self._lock:
-            self._frozen_at = now
+        self.set_mode("frozen")
 
     def unfreeze(self) -> None:
-        """Let time run again from where it stands."""
-        with self._lock:
-            if self._frozen_at is not None:
-                self._offset = self._frozen_at - self._wall()
-                self._frozen_at = None
+        """Let time run again (in real time) from where it stands; a running clock runs on."""
+        if self.frozen:
+            self.set_mode("real")
 
     def set(self, instant: datetime | str) -> None:
-        """Jump to an instant; a frozen clock stays frozen there. OutOfRange past the range."""
+        """Jump to an instant, in the same mode. OutOfRange past the clock's range."""
         instant = check_instant(utc(instant))
         with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at = instant
-            else:
-                self._offset = instant - self._wall()
+            self._rebase(instant)
 
     def advance(self, seconds: float) -> None:
         """Move time forward (or back, for negative seconds)."""
@@ -129,14 +180,19 @@ class Clock:
         with self._lock:
             return {k: v for k, v in vars(self).items() if k != "_lock"}
 
-    def restore(self, saved: dict) -> None:
-        """Put back what `saved` held: a clock saved frozen is frozen at that instant again;
-        a running one runs again with its offset from real time."""
+    def restore(self, saved: dict, instant: bool = True) -> None:
+        """Put back the mode (and speed) `saved` held and, unless `instant` is False, where it
+        stood: a clock saved frozen shows that instant again, a running one runs on from it as
+        if it had run since."""
+        if not instant:
+            self.set_mode(saved["_mode"], saved["_speed"] or None)
+            return
         with self._lock:
             vars(self).update(saved)
 
     def snapshot(self) -> dict:
-        return {"now": iso(self.now()), "frozen": self.frozen}
+        speed = self._speed if self._mode == "fast" else 1
+        return {"now": iso(self.now()), "frozen": self.frozen, "mode": self._mode, "speed": speed}
 
 
 @lru_cache(maxsize=65536)  # answers format the same few instants over and over

@@ -54,10 +54,14 @@ def easy_dkim_records(
 
 
 def mail_from_records(
-    mail_from: str, region: str, kinds=("mail_from_mx", "mail_from_spf"), level: str = "required"
+    mail_from: str,
+    region: str,
+    kinds=("mail_from_mx", "mail_from_spf"),
+    levels=("required", "required"),
 ) -> list[RequiredRecord]:
-    """A custom MAIL FROM domain's MX (to SES's feedback endpoint) and SPF TXT records."""
-    mx_kind, spf_kind = kinds
+    """A custom MAIL FROM domain's MX (to SES's feedback endpoint) and SPF TXT records, each at
+    the level (required, recommended) the provider gives it."""
+    (mx_kind, spf_kind), (mx_level, spf_level) = kinds, levels
     return [
         RequiredRecord(
             mx_kind,
@@ -66,7 +70,9 @@ def mail_from_records(
             feedback_exchange(region),
             Rule.MX,
             priority=MAIL_FROM_MX_PRIORITY,
-            level=level,
+            level=mx_level,
         ),
-        RequiredRecord(spf_kind, "TXT", mail_from, SPF_VALUE, Rule.SPF, SPF_INCLUDE, level=level),
+        RequiredRecord(
+            spf_kind, "TXT", mail_from, SPF_VALUE, Rule.SPF, SPF_INCLUDE, level=spf_level
+        ),
     ]

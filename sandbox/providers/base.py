@@ -90,6 +90,10 @@ class Provider:
     # Query parameters the document does not declare are refused (400/422) unless False: some
     # providers' frameworks ignore them.
     strict_query: bool = True
+    # Statuses a domain rests in while the provider still looks at it now and then (a verified
+    # domain's daily re-check): a client reading it waits for nothing, so an on-poll clock
+    # does not move to those looks (sandbox.clockwork).
+    settled_statuses: tuple[str, ...] = ()
     # What the credential of `check_credential` is called in messages and help.
     credential_name: str = "API key"
 

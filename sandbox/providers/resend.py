@@ -122,6 +122,10 @@ def _postgres_time(instant: datetime) -> str:
     return text + "+00"
 
 
+# The kit's way to a verdict: the verify lands within the call.
+_AT_ONCE = Hold("verify_delay_seconds", 0)
+
+
 class Attrs(RecheckAttrs, total=False):
     """What Resend keeps per domain (Domain.attrs)."""
 
@@ -152,11 +156,12 @@ class Resend(Provider):
         FAILED,
         TEMPORARY_FAILURE,
     )
+    settled_statuses = (VERIFIED,)  # re-checked daily: nothing a client waits for
     rate_limit_headers_always = True  # "the response headers describe your current rate limit"
     # Seconds on the sandbox clock (rate_limit_per_second: requests). The recheck window is
     # Resend's 72 hours: a domain not verified by then is failed.
     settings_defaults = {
-        "verify_delay_seconds": 0,
+        "verify_delay_seconds": 30,  # "temporarily pending" after a verify, for half a minute
         **RECHECK_DEFAULTS,
         "verified_recheck_seconds": 86400,
         "rate_limit_per_second": 2,
@@ -181,17 +186,18 @@ class Resend(Provider):
         items_at="data",
         states={
             NOT_STARTED: (),
-            PENDING: (Verify(),),
-            VERIFIED: (Publish(), Verify()),
-            PARTIALLY_VERIFIED: (Publish(omit=("receiving_mx",)), Verify()),
+            PENDING: (_AT_ONCE, Verify()),
+            VERIFIED: (_AT_ONCE, Publish(), Verify()),
+            PARTIALLY_VERIFIED: (_AT_ONCE, Publish(omit=("receiving_mx",)), Verify()),
             # a window of 0 s: the first check that does not verify is the last
-            FAILED: (Hold("recheck_window_seconds", 0), Verify()),
+            FAILED: (_AT_ONCE, Hold("recheck_window_seconds", 0), Verify()),
             PARTIALLY_FAILED: (
+                _AT_ONCE,
                 Hold("recheck_window_seconds", 0),
                 Publish(omit=("receiving_mx",)),
                 Verify(),
             ),
-            TEMPORARY_FAILURE: (Publish(), Verify(), Publish(omit=("dkim_2",)), Verify()),
+            TEMPORARY_FAILURE: (_AT_ONCE, Publish(), Verify(), Publish(omit=("dkim_2",)), Verify()),
         },
     )
 

@@ -44,6 +44,8 @@ DEFAULT_PAGE_SIZE = 50
 # The API's collection, and the project a client of the kit creates its domains in.
 _DOMAINS = "/mailbox/v1alpha1/domains"
 SAMPLE_PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
+# The kit's way through the transient statuses: each lands on the next request.
+_AT_ONCE = tuple(Hold(f"{step}_seconds", 0) for step in ("creating", "validating", "provisioning"))
 
 # Where organization ids are derived from (uuid5 of the owner id in this namespace).
 ORGANIZATIONS = uuid.UUID("5ca1e3a7-0000-4000-8000-000000000000")
@@ -143,13 +145,14 @@ class Scaleway(Provider):
     )
     document = "scaleway.yaml"
     statuses = (CREATING, WAITING, VALIDATING, FAILED, PROVISIONING, READY, DELETING)
-    # How long the domain spends in each transient status, in sandbox-clock seconds. 0 lands the
-    # next step on the next request, so `wait_for_domain` returns at its first poll.
+    # How long the domain spends in each transient status, in sandbox-clock seconds: long enough
+    # that a client reading it sees each one (an on-poll clock moves through them as it polls);
+    # 0 lands the next step on the next request.
     settings_defaults = {
-        "creating_seconds": 0,
-        "validating_seconds": 0,
-        "provisioning_seconds": 0,
-        "deleting_seconds": 0,
+        "creating_seconds": 30,
+        "validating_seconds": 60,
+        "provisioning_seconds": 120,
+        "deleting_seconds": 10,
     }
     kit = Kit(
         sample_key=lambda owner: f"5f7e1a2b-3c4d-4e5f-8a9b-{owner:012x}",  # a secret key
@@ -165,14 +168,15 @@ class Scaleway(Provider):
         items_at="domains",
         page_query=lambda read: {"page": read // 100 + 1, "page_size": 100},
         errors_at=("details.0.help_message", "message"),
+        # (the steps before the state reached land at once: _AT_ONCE; a later Hold wins)
         states={
             CREATING: (Hold("creating_seconds"),),
-            WAITING: (),
-            VALIDATING: (Hold("validating_seconds"), Verify()),
-            FAILED: (Publish(omit=("dkim",)), Verify()),
-            PROVISIONING: (Hold("provisioning_seconds"), Publish(), Verify()),
-            READY: (Publish(), Verify()),
-            DELETING: (Hold("deleting_seconds"), Delete()),
+            WAITING: _AT_ONCE,
+            VALIDATING: (*_AT_ONCE, Hold("validating_seconds"), Verify()),
+            FAILED: (*_AT_ONCE, Publish(omit=("dkim",)), Verify()),
+            PROVISIONING: (*_AT_ONCE, Hold("provisioning_seconds"), Publish(), Verify()),
+            READY: (*_AT_ONCE, Publish(), Verify()),
+            DELETING: (*_AT_ONCE, Hold("deleting_seconds"), Delete()),
         },
     )
 

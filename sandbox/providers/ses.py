@@ -143,6 +143,7 @@ class Ses(Provider):
     credential_name = "access key ID"
     # VerificationStatus of an identity (its DKIM status, for a domain)
     statuses = (PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE)
+    settled_statuses = (SUCCESS,)  # looked at again daily: nothing a client waits for
     record_kinds = (*DKIM_KINDS, *MAIL_FROM_KINDS)
     # What the client report counts: each status under its own field.
     state_words = (
@@ -297,7 +298,9 @@ class Ses(Provider):
         records = self._dkim_records(domain) if domain.attrs["type"] == DOMAIN else []
         mail_from = domain.attrs["mail_from"]
         if mail_from:
-            records += mail_from_records(mail_from["domain"], domain.attrs["region"])
+            # MailFromDomainStatus follows the MX alone; the SPF record only aligns SPF
+            levels = ("required", "recommended")
+            records += mail_from_records(mail_from["domain"], domain.attrs["region"], levels=levels)
         domain.records = records
         kinds = {r.kind for r in records}
         domain.results = {k: v for k, v in domain.results.items() if k in kinds}

@@ -112,7 +112,7 @@ class Vortex(Provider):
     ) + ("isVerified=true", "isVerified=false")
     settings_defaults = {
         "provider_setup_seconds": 0,
-        "check_delay_seconds": 0,
+        "check_delay_seconds": 30,  # checkDkimStatus: DKIM reads waiting_for_provider meanwhile
         "recheck_interval_seconds": 300,
         "recheck_window_seconds": 72 * 3600,
         "require_api_key": 1,
@@ -212,8 +212,13 @@ class Vortex(Provider):
         return [
             RequiredRecord("token", "TXT", f"{TOKEN_PREFIX}.{name}", token, Rule.TOKEN),
             dkim_cname("dkim", dkim, name),
-            RequiredRecord("spf", "TXT", name, SPF_VALUE, Rule.SPF, SPF_INCLUDE),
-            RequiredRecord("dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC),
+            # checked and reported, but isVerified waits only for the token and DKIM (DECIDING)
+            RequiredRecord(
+                "spf", "TXT", name, SPF_VALUE, Rule.SPF, SPF_INCLUDE, level="recommended"
+            ),
+            RequiredRecord(
+                "dmarc", "TXT", f"_dmarc.{name}", DMARC_VALUE, Rule.DMARC, level="recommended"
+            ),
         ]
 
     # --- the wire object -----------------------------------------------------------------------

@@ -1,18 +1,17 @@
-// The domainsandbox dashboard: polls the control API and calls it for every action.
-// Plain JS, no build step, no dependency: the page must work offline from the package.
+// The domainsandbox dashboard: told of every change by the server (GET /_sandbox/events), it
+// reads the control API and calls it for every action. Plain JS, no build step, no dependency:
+// the page must work offline from the package. Every text from the API is set as text.
 "use strict";
 
 // --- tunables ------------------------------------------------------------------------------
-// How often the page asks for news made elsewhere (clients, the CLI), in ms; `?poll=250` in the
-// page's address changes it (100 to 60000), for a snappier demo or a quieter one.
-const POLL_MS = pollMs(new URLSearchParams(location.search).get("poll"), 1000);
 const API = "/_sandbox"; // the control API, served by the same process
-const RECENT_REQUESTS = 10; // provider API calls shown, newest first
+const RECENT_REQUESTS = 12; // provider API calls shown, newest first
+const RECONNECT_MS = 1000; // after the event stream broke (the sandbox restarted)
 // A sandbox served with --control-token wants it on every control call: open the page once as
 // /_sandbox/ui?token=...; the token is kept for this tab only and taken out of the address bar.
 const TOKEN = controlToken();
 
-// Each record state as a symbol plus words: colour is never the only signal.
+// Each state as a symbol plus words: colour is never the only signal.
 const OUTCOMES = {
   valid: ["✓", "valid"],
   invalid: ["✗", "invalid"],
@@ -20,7 +19,9 @@ const OUTCOMES = {
   temporary_failure: ["⚠", "temporary failure"],
 };
 const NOT_CHECKED = ["…", "not checked yet"];
-const TONE_ICONS = { ok: "✓", bad: "✗", pending: "◔" };
+const TONES = { ok: ["✓", "verified"], bad: ["✗", "failed"], pending: ["◔", "pending"] };
+const LEVEL_MARKS = { required: "●", recommended: "○", optional: "◌" };
+const LEVELS_LEGEND = "● required (decides the status), ○ recommended, ◌ optional";
 
 // --- small helpers ---------------------------------------------------------------------------
 
@@ -35,9 +36,8 @@ function controlToken() {
   return sessionStorage.getItem("domainsandbox-token");
 }
 
-function pollMs(asked, fallback) {
-  const ms = Number(asked);
-  return asked && Number.isFinite(ms) ? Math.min(Math.max(ms, 100), 60000) : fallback;
+function headers() {
+  return TOKEN ? { Authorization: "Bearer " + TOKEN } : {};
 }
 
 /** Build an element; text children are set as text, never parsed as HTML. */
@@ -64,8 +64,7 @@ function key(...parts) {
 }
 
 async function api(method, path, body) {
-  const init = { method, headers: {} };
-  if (TOKEN) init.headers["Authorization"] = "Bearer " + TOKEN;
+  const init = { method, headers: headers() };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -90,11 +89,11 @@ function say(text, isError = false) {
   message.classList.toggle("error", isError);
 }
 
-/** Swap a section's content, keeping keyboard focus on the same control if it still exists. */
+/** Swap a container's content, keeping keyboard focus on the same control if it still exists. */
 function replace(container, ...children) {
   const active = document.activeElement;
   const focusedId = active && container.contains(active) ? active.id : null;
-  container.replaceChildren(...children);
+  container.replaceChildren(...children.filter((child) => child !== null));
   if (focusedId) document.getElementById(focusedId)?.focus();
 }
 
@@ -106,16 +105,144 @@ function tone(status) {
   return "pending";
 }
 
-// --- rendering -------------------------------------------------------------------------------
+/** Text that may break after its dots, dashes and underscores (names, status words), not
+ *  in the middle of a word. */
+function breakable(text) {
+  return String(text)
+    .split(/(?<=[._-])/)
+    .flatMap((part, i) => (i ? [h("wbr"), part] : [part]));
+}
 
-const state = { clock: null, seen: {} };
+function columns(names) {
+  return h("colgroup", {}, names.map((name) => h("col", { class: `c-${name}` })));
+}
+
+function head(titles) {
+  return h("thead", {}, h("tr", {}, titles.map((title) => h("th", { scope: "col" }, title))));
+}
+
+function instant(at) {
+  return h("time", { datetime: at }, at);
+}
+
+function actionButton(action, label) {
+  return h("button", { type: "button", id: action, dataAction: action }, label);
+}
+
+function setOptions(select, options, keep = true) {
+  const before = select.value;
+  select.replaceChildren(...options.map(([value, label]) => h("option", { value }, label)));
+  if (keep && options.some(([value]) => value === before)) select.value = before;
+}
+
+// --- state -----------------------------------------------------------------------------------
+
+const state = {
+  clock: null, // the last snapshot, and when (performance.now()) it was read
+  clockReadAt: 0,
+  domains: [],
+  open: new Set(), // domains whose details are open: "provider/id"
+  seen: {},
+};
+
+// --- the clock: shown ticking between changes, at the sandbox's speed -------------------------
 
 function renderClock(clock) {
   state.clock = clock;
-  document.getElementById("clock-now").textContent = clock.now;
-  document.getElementById("clock-now").setAttribute("datetime", clock.now);
-  document.getElementById("clock-mode").textContent = clock.frozen ? "(frozen)" : "(running)";
+  state.clockReadAt = performance.now();
+  const mode = clock.mode || (clock.frozen ? "frozen" : "real");
+  const speed = clock.speed && clock.speed !== 1 ? ` ×${clock.speed}` : "";
+  const running = `(running${mode === "real" ? "" : ", " + mode}${speed})`;
+  document.getElementById("clock-mode").textContent = clock.frozen ? "(frozen)" : running;
   document.getElementById("freeze").textContent = clock.frozen ? "Unfreeze" : "Freeze";
+  if (clock.mode) document.getElementById("clock-mode-choice").value = clock.mode;
+  showClock();
+}
+
+function showClock() {
+  const clock = state.clock;
+  if (!clock) return;
+  let now = clock.now;
+  const ticking = !clock.frozen && (clock.mode === undefined || ["real", "fast"].includes(clock.mode));
+  if (ticking) {
+    const elapsed = ((performance.now() - state.clockReadAt) / 1000) * (clock.speed || 1);
+    now = new Date(Date.parse(clock.now) + elapsed * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+  }
+  const shown = document.getElementById("clock-now");
+  shown.textContent = now;
+  shown.setAttribute("datetime", now);
+}
+
+// --- the overview: one row per domain, details open in place ---------------------------------
+
+function domainKey(domain) {
+  return `${domain.provider}/${domain.id}`;
+}
+
+function statusBadge(status) {
+  const t = tone(status);
+  return h(
+    "span",
+    { class: `status tone-${t}`, "data-status": status },
+    h("span", { class: "icon", "aria-hidden": "true" }, TONES[t][0], " "),
+    h("strong", { class: "status-word" }, breakable(status)),
+  );
+}
+
+function tally(domain) {
+  const records = domain.records || [];
+  const valid = records.filter((r) => r.result && r.result.outcome === "valid").length;
+  const required = records.filter((r) => r.level === "required");
+  const requiredValid = required.filter((r) => r.result && r.result.outcome === "valid").length;
+  return { valid, total: records.length, requiredValid, required: required.length };
+}
+
+function overviewRow(domain) {
+  const k = key(domainKey(domain));
+  const open = state.open.has(domainKey(domain));
+  const count = tally(domain);
+  const complete = count.required > 0 && count.requiredValid === count.required;
+  return h(
+    "tr",
+    {
+      class: "domain-row" + (open ? " open" : ""),
+      "data-provider": domain.provider,
+      "data-id": domain.id,
+      "data-name": domain.name,
+    },
+    h("td", {}, h("span", { class: "provider" }, domain.provider)),
+    h("th", { scope: "row", class: "name" }, breakable(domain.name)),
+    h("td", {}, statusBadge(domain.status)),
+    h(
+      "td",
+      { class: "count" },
+      h("span", { class: "records-valid" }, `${count.valid}/${count.total}`),
+      h(
+        "span",
+        { class: "required-valid" + (complete ? " complete" : "") },
+        `${complete ? "✓" : "●"} required ${count.requiredValid}/${count.required}`,
+      ),
+    ),
+    h("td", { class: "checked" }, domain.last_checked_at ? instant(domain.last_checked_at) : "never"),
+    h(
+      "td",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          id: `toggle-${k}`,
+          class: "toggle",
+          dataAction: "toggle",
+          dataKey: domainKey(domain),
+          "aria-expanded": open ? "true" : "false",
+          "aria-controls": `details-${k}`,
+          "aria-label": `${open ? "Hide" : "Show"} details of ${domain.name} (${domain.provider})`,
+        },
+        open ? "▾ Hide" : "▸ Details",
+      ),
+    ),
+  );
 }
 
 function outcomeCell(result) {
@@ -136,10 +263,21 @@ function outcomeCell(result) {
 function recordRow(domain, record) {
   const where = { dataProvider: domain.provider, dataId: domain.id, dataKind: record.kind };
   const k = key(domain.provider, domain.id, record.kind);
+  const button = (action, label, words) =>
+    h(
+      "button",
+      { type: "button", id: `${action}-${k}`, dataAction: action, ...where, "aria-label": `${label} ${record.kind}: ${words}` },
+      label,
+    );
   return h(
     "tr",
-    { "data-kind": record.kind },
-    h("th", { scope: "row" }, record.kind, h("div", { class: "level" }, record.level)),
+    { "data-kind": record.kind, "data-level": record.level },
+    h(
+      "th",
+      { scope: "row" },
+      record.kind,
+      h("div", { class: `level level-${record.level}` }, LEVEL_MARKS[record.level] || "", " ", record.level),
+    ),
     h("td", {}, record.type),
     h("td", {}, h("code", { class: "copyable" }, record.name)),
     h(
@@ -154,34 +292,22 @@ function recordRow(domain, record) {
     h(
       "td",
       { class: "row-actions" },
-      h(
-        "button",
-        {
-          type: "button",
-          id: `omit-${k}`,
-          dataAction: "omit",
-          ...where,
-          "aria-label": `Omit ${record.kind}: publish every record but this one`,
-        },
-        "Omit",
-      ),
-      h(
-        "button",
-        {
-          type: "button",
-          id: `corrupt-${k}`,
-          dataAction: "corrupt",
-          ...where,
-          "aria-label": `Corrupt ${record.kind}: publish every record, this one with a wrong value`,
-        },
-        "Corrupt",
-      ),
+      button("omit", "Omit", "publish every record but this one"),
+      button("corrupt", "Corrupt", "publish every record, this one with a wrong value"),
     ),
   );
 }
 
-function statusBlock(domain) {
-  const t = tone(domain.status);
+function detailsRow(domain) {
+  const k = key(domainKey(domain));
+  const where = { dataProvider: domain.provider, dataId: domain.id, dataName: domain.name };
+  const facts = [
+    `id ${domain.id}`,
+    `created ${domain.created_at}`,
+    `checks ${domain.checks}`,
+    domain.last_checked_at ? `last checked ${domain.last_checked_at}` : "never checked",
+    domain.next_step_at ? `next scheduled step ${domain.next_step_at}` : null,
+  ].filter(Boolean);
   const vocabulary = (domain.statuses || []).map((word) =>
     h(
       "li",
@@ -190,49 +316,20 @@ function statusBlock(domain) {
       word,
     ),
   );
-  return h(
-    "div",
-    { class: "status-block" },
-    h(
-      "p",
-      { class: `status tone-${t}`, "data-status": domain.status },
-      "Status: ",
-      h("span", { class: "icon", "aria-hidden": "true" }, TONE_ICONS[t], " "),
-      h("strong", { class: "status-word" }, domain.status),
-    ),
-    vocabulary.length
-      ? h("ol", { class: "vocabulary", "aria-label": `${domain.provider} status words` }, vocabulary)
-      : null,
-  );
-}
-
-function domainCard(domain) {
-  const k = key(domain.provider, domain.id);
-  const where = { dataProvider: domain.provider, dataId: domain.id, dataName: domain.name };
-  const headingId = `domain-${k}`;
-  const facts = [
-    `id ${domain.id}`,
-    `created ${domain.created_at}`,
-    `checks ${domain.checks}`,
-    domain.last_checked_at ? `last checked ${domain.last_checked_at}` : "never checked",
-    domain.next_step_at ? `next scheduled step ${domain.next_step_at}` : null,
-  ].filter(Boolean);
-  return h(
+  const article = h(
     "article",
     {
       class: "domain",
-      "aria-labelledby": headingId,
+      id: `details-${k}`,
+      "aria-label": `${domain.name} (${domain.provider})`,
       "data-provider": domain.provider,
       "data-id": domain.id,
       "data-name": domain.name,
     },
-    h(
-      "header",
-      {},
-      h("h3", { id: headingId }, domain.name, " ", h("span", { class: "provider" }, domain.provider)),
-      statusBlock(domain),
-    ),
     h("p", { class: "facts" }, facts.join(" · ")),
+    vocabulary.length
+      ? h("ol", { class: "vocabulary", "aria-label": `${domain.provider} status words` }, vocabulary)
+      : null,
     h(
       "div",
       { class: "buttons", role: "group", "aria-label": `Actions for ${domain.name}` },
@@ -242,19 +339,12 @@ function domainCard(domain) {
     h(
       "table",
       { class: "records" },
-      h("caption", {}, `Records to publish for ${domain.name}`),
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          ["Record", "Type", "Name", "Value", "State", "Publish with"].map((c) => h("th", { scope: "col" }, c)),
-        ),
-      ),
+      h("caption", {}, `Records to publish for ${domain.name}: ${LEVELS_LEGEND}`),
+      columns(["kind", "type", "name", "value", "state", "actions"]),
+      head(["Record", "Type", "Name", "Value", "State", "Publish with"]),
       h("tbody", {}, domain.records.map((r) => recordRow(domain, r))),
     ),
-    h("h4", {}, "Timeline"),
+    h("h3", {}, "Timeline"),
     h(
       "ol",
       { class: "timeline" },
@@ -263,23 +353,69 @@ function domainCard(domain) {
       ),
     ),
   );
+  return h("tr", { class: "details-row" }, h("td", { colspan: "6" }, article));
 }
 
-function renderDomains(domains) {
+function matches(domain) {
+  const provider = document.getElementById("filter-provider").value;
+  const status = document.getElementById("filter-status").value;
+  const name = document.getElementById("filter-name").value.trim().toLowerCase();
+  if (provider && domain.provider !== provider) return false;
+  if (status.startsWith("tone:") && tone(domain.status) !== status.slice(5)) return false;
+  if (status.startsWith("word:") && domain.status !== status.slice(5)) return false;
+  return !name || domain.name.toLowerCase().includes(name);
+}
+
+function renderStatusFilter(domains) {
+  const words = [...new Set(domains.map((d) => d.status))].sort();
+  const options = [["", "all"]];
+  for (const [t, [icon, label]] of Object.entries(TONES)) options.push([`tone:${t}`, `${icon} every ${label}`]);
+  for (const word of words) options.push([`word:${word}`, `${TONES[tone(word)][0]} ${word}`]);
+  setOptions(document.getElementById("filter-status"), options);
+}
+
+function renderDomains() {
+  const domains = state.domains;
   const container = document.getElementById("domains");
+  renderStatusFilter(domains);
   if (!domains.length) {
+    document.getElementById("tally").textContent = "";
     replace(
       container,
       h(
         "p",
         { class: "empty" },
-        "No domains yet. Create one through any provider's API; it appears here by itself.",
+        "No domains yet. Create one (+ New domain), load a scenario, or call any provider's API;",
+        " it appears here by itself.",
       ),
     );
     return;
   }
-  replace(container, ...domains.map(domainCard));
+  const shown = domains.filter(matches);
+  const byTone = { ok: 0, pending: 0, bad: 0 };
+  for (const d of shown) byTone[tone(d.status)] += 1;
+  const tones = `✓ ${byTone.ok} verified · ◔ ${byTone.pending} pending · ✗ ${byTone.bad} failed`;
+  document.getElementById("tally").textContent = `${shown.length} of ${domains.length} shown · ${tones}`;
+  const rows = [];
+  for (const domain of shown) {
+    rows.push(overviewRow(domain));
+    if (state.open.has(domainKey(domain))) rows.push(detailsRow(domain));
+  }
+  replace(
+    container,
+    h(
+      "table",
+      { class: "overview" },
+      h("caption", { class: "visually-hidden" }, "Every domain: provider, name, status, records valid, last check"),
+      columns(["provider", "domain", "status", "records", "checked", "open"]),
+      head(["Provider", "Domain", "Status", "Records valid", "Last check", ""]),
+      h("tbody", {}, rows),
+    ),
+    shown.length ? null : h("p", { class: "empty" }, "No domain matches the filters."),
+  );
 }
+
+// --- the side panels ---------------------------------------------------------------------------
 
 function renderZone(records) {
   const container = document.getElementById("zone");
@@ -291,11 +427,13 @@ function renderZone(records) {
     h(
       "tr",
       {},
-      h("td", {}, h("code", {}, r.name)),
-      h("td", {}, r.type),
+      h(
+        "td",
+        {},
+        h("code", {}, r.name),
+        h("div", { class: "level" }, `${r.type} · TTL ${r.ttl}${r.visible_after ? " · from " + r.visible_after : ""}`),
+      ),
       h("td", {}, h("code", { class: "value" }, r.value)),
-      h("td", {}, String(r.ttl)),
-      h("td", {}, r.visible_after ? `from ${r.visible_after}` : "now"),
       h(
         "td",
         {},
@@ -321,33 +459,40 @@ function renderZone(records) {
       "table",
       { class: "zone" },
       h("caption", { class: "visually-hidden" }, "Records in the fake DNS zone"),
-      h(
-        "thead",
-        {},
-        h("tr", {}, ["Name", "Type", "Value", "TTL", "Visible", ""].map((c) => h("th", { scope: "col" }, c))),
-      ),
+      head(["Name", "Value", ""]),
       h("tbody", {}, rows),
     ),
   );
 }
 
-function renderFaults(faults) {
+function renderFaults({ dns, http }) {
   const container = document.getElementById("faults");
-  if (!faults.length) {
-    replace(container, h("p", { class: "empty" }, "No faults: DNS answers normally."));
+  if (!dns.length && !http.length) {
+    replace(container, h("p", { class: "empty" }, "No faults: DNS and the APIs answer normally."));
     return;
   }
-  const items = faults.map((f) => {
+  const left = (count) => (count === null || count === undefined ? "until cleared" : `${count} left`);
+  const dnsItems = dns.map((f) => {
     const parts = [`${f.kind} for ${f.match}`];
     if (f.qtype) parts.push(`type ${f.qtype}`);
-    parts.push(f.count === null || f.count === undefined ? "until cleared" : `${f.count} left`);
+    parts.push(left(f.count));
     if (f.delay_ms) parts.push(`${f.delay_ms} ms`);
-    return h("li", {}, h("span", { "aria-hidden": "true" }, "⚠ "), parts.join(", "));
+    return h("li", {}, h("span", { "aria-hidden": "true" }, "⚠ "), "DNS: ", parts.join(", "));
+  });
+  const httpItems = http.map((f) => {
+    const parts = [`${f.provider} ${f.operation || "every operation"}`];
+    if (f.status) parts.push(`answers ${f.status}`);
+    if (f.latency_ms) parts.push(`${f.latency_ms} ms late`);
+    if (f.abort) parts.push("drops the connection");
+    parts.push(left(f.count));
+    return h("li", {}, h("span", { "aria-hidden": "true" }, "⚡ "), "HTTP: ", parts.join(", "));
   });
   replace(
     container,
-    h("ul", { class: "faults" }, items),
-    h("button", { type: "button", id: "clear-faults", dataAction: "clear-faults" }, "Clear all faults"),
+    h("ul", { class: "faults", id: "dns-faults" }, dnsItems),
+    dns.length ? actionButton("clear-faults", "Clear all faults") : null,
+    h("ul", { class: "faults", id: "http-faults" }, httpItems),
+    http.length ? actionButton("clear-http-faults", "Clear HTTP faults") : null,
   );
 }
 
@@ -360,55 +505,106 @@ function renderRequests(requests) {
   const items = requests
     .slice()
     .reverse()
-    .map((r) =>
-      h("li", {}, h("time", {}, r.at), " ", h("code", {}, `${r.method} ${r.path}`), ` → ${r.status}`),
-    );
+    .map((r) => h("li", {}, h("time", {}, r.at), " ", h("code", {}, `${r.method} ${r.path}`), ` → ${r.status}`));
   replace(container, h("ol", { class: "requests" }, items));
 }
 
-// --- polling -------------------------------------------------------------------------------
+// --- reading the control API when the server says something changed --------------------------
 
 const SECTIONS = {
-  clock: ["/clock", (d) => d, renderClock],
-  domains: ["/domains", (d) => d.domains, renderDomains],
-  zone: ["/dns/records", (d) => d.records, renderZone],
-  faults: ["/dns/faults", (d) => d.faults, renderFaults],
-  requests: [`/requests?limit=${RECENT_REQUESTS}`, (d) => d.requests, renderRequests],
+  clock: [["/clock"], ([c]) => c, renderClock],
+  domains: [["/domains"], ([d]) => d.domains, (domains) => { state.domains = domains; renderDomains(); }],
+  zone: [["/dns/records"], ([d]) => d.records, renderZone],
+  faults: [["/dns/faults", "/http/faults"], ([d, t]) => ({ dns: d.faults, http: t.faults }), renderFaults],
+  requests: [[`/requests?limit=${RECENT_REQUESTS}`], ([d]) => d.requests, renderRequests],
 };
 
-let queue = Promise.resolve();
+let loading = null;
+let again = false;
 
-/** Fetch every section; re-render only those whose data changed (keeps focus and scroll).
- *  Loads run one after another, so an action's refresh never returns data older than it. */
+/** Read every section; re-render only those whose data changed (keeps focus and scroll).
+ *  A change told while a read is under way is read after it, never lost nor read twice at once. */
 function refresh() {
-  queue = queue.then(load, load);
-  return queue;
+  if (loading) {
+    again = true;
+    return loading;
+  }
+  loading = (async () => {
+    try {
+      do {
+        again = false;
+        await load();
+      } while (again);
+    } finally {
+      loading = null;
+    }
+  })();
+  return loading;
 }
 
 async function load() {
-  const live = document.getElementById("live");
-  try {
-    const names = Object.keys(SECTIONS);
-    const bodies = await Promise.all(names.map((n) => api("GET", SECTIONS[n][0])));
-    names.forEach((name, i) => {
-      const data = SECTIONS[name][1](bodies[i]);
-      const text = JSON.stringify(data);
-      if (state.seen[name] !== text) {
-        state.seen[name] = text;
-        SECTIONS[name][2](data);
+  const names = Object.keys(SECTIONS);
+  const bodies = await Promise.all(names.map((n) => Promise.all(SECTIONS[n][0].map((path) => api("GET", path)))));
+  names.forEach((name, i) => {
+    const data = SECTIONS[name][1](bodies[i]);
+    const text = JSON.stringify(data);
+    if (state.seen[name] !== text) {
+      state.seen[name] = text;
+      SECTIONS[name][2](data);
+    }
+  });
+}
+
+function live(text, ok) {
+  const shown = document.getElementById("live");
+  shown.textContent = text;
+  shown.className = "live " + (ok ? "ok" : "bad");
+}
+
+/** Read the server's event stream (fetch, so the control token goes as a header); on each
+ *  `change` event read the control API. Reconnects after RECONNECT_MS when it breaks, and
+ *  reads everything again then: nothing told while it was away is missed. */
+async function listen() {
+  for (;;) {
+    let reader = null;
+    try {
+      const response = await fetch(API + "/events", { headers: headers(), cache: "no-store" });
+      if (!response.ok) {
+        const body = await response.json().catch(() => null);
+        throw new Error((body && body.error && body.error.message) || `${response.status}`);
       }
-    });
-    live.textContent = `● Live: updates every ${POLL_MS / 1000} s`;
-    live.className = "live ok";
-  } catch (error) {
-    live.textContent = `✗ Disconnected (${error.message}); retrying`;
-    live.className = "live bad";
+      reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (/^event: change$/m.test(event)) await update();
+        }
+      }
+      throw new Error("the event stream ended");
+    } catch (error) {
+      live(`✗ Disconnected (${error.message}); reconnecting`, false);
+    } finally {
+      reader?.cancel().catch(() => {});
+    }
+    await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
   }
 }
 
-async function poll() {
-  await refresh();
-  setTimeout(poll, POLL_MS);
+async function update() {
+  try {
+    await refresh();
+    // the settings shown follow changes made elsewhere (unless being edited: loadSettings)
+    if (document.getElementById("panel-settings").open) await loadSettings();
+    live("● Live: the server pushes every change", true);
+  } catch (error) {
+    live(`✗ Could not read the sandbox (${error.message})`, false);
+  }
 }
 
 // --- actions: every one is a control API call ------------------------------------------------
@@ -430,19 +626,19 @@ const ACTIONS = {
     return `Sandbox reset (seed ${result.seed}): no domains, records or faults.`;
   },
   async publish(d) {
-    const result = await api("POST", `/domains/${d.provider}/${d.id}/publish`, {});
+    const result = await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/publish`, {});
     return `Published ${result.published.length} records for ${d.name}.`;
   },
   async omit(d) {
-    await api("POST", `/domains/${d.provider}/${d.id}/publish`, { omit: [d.kind] });
+    await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/publish`, { omit: [d.kind] });
     return `Published every record but ${d.kind}.`;
   },
   async corrupt(d) {
-    await api("POST", `/domains/${d.provider}/${d.id}/publish`, { corrupt: [d.kind] });
+    await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/publish`, { corrupt: [d.kind] });
     return `Published every record, ${d.kind} with a wrong value.`;
   },
   async verify(d) {
-    const domain = await api("POST", `/domains/${d.provider}/${d.id}/verify`);
+    const domain = await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/verify`);
     return `Verified ${domain.name}: status ${domain.status}.`;
   },
   async "remove-record"(d) {
@@ -454,6 +650,72 @@ const ACTIONS = {
     const result = await api("DELETE", "/dns/faults");
     return `Cleared ${result.removed} DNS fault(s).`;
   },
+  async "clear-http-faults"() {
+    const result = await api("DELETE", "/http/faults");
+    return `Cleared ${result.removed} HTTP fault(s).`;
+  },
+};
+
+/** Opening or closing a domain's details is the page's own business: no call. */
+function toggle(domainId) {
+  if (state.open.has(domainId)) state.open.delete(domainId);
+  else state.open.add(domainId);
+  renderDomains();
+}
+
+const FORMS = {
+  async "create-form"(form) {
+    const domain = await api("POST", "/domains", { provider: form.provider.value, name: form.name.value.trim() });
+    state.open.add(domainKey(domain));
+    form.name.value = "";
+    return `Created ${domain.name} through ${domain.provider}'s API: status ${domain.status}.`;
+  },
+  async "scenario-form"(form) {
+    const result = await api("POST", `/scenarios/${encodeURIComponent(form.name.value)}/load`);
+    return `Loaded scenario ${form.name.value}: ${result.domains} domains, ${result.dns_records} DNS records.`;
+  },
+  async "demo-form"(form) {
+    const body = { domains: Number(form.domains.value || 40) };
+    if (form.seed.value) body.seed = Number(form.seed.value);
+    const result = await api("POST", "/demo", body);
+    return `Loaded the demo world: ${result.count} domains.`;
+  },
+  async "mode-form"(form) {
+    const body = { mode: form.mode.value };
+    if (form.mode.value === "fast") body.speed = Number(form.speed.value || 60);
+    const clock = await api("POST", "/clock", body);
+    const speed = clock.speed && clock.speed !== 1 ? ` ×${clock.speed}` : "";
+    return `Clock mode ${clock.mode || form.mode.value}${speed}: now ${clock.now}.`;
+  },
+  async "fault-form"(form) {
+    const body = { match: form.match.value.trim(), kind: form.kind.value };
+    if (form.qtype.value) body.qtype = form.qtype.value;
+    if (form.count.value) body.count = Number(form.count.value);
+    if (form.delay_ms.value) body.delay_ms = Number(form.delay_ms.value);
+    const fault = await api("POST", "/dns/faults", body);
+    return `Added DNS fault: ${fault.kind} for ${fault.match}.`;
+  },
+  async "http-fault-form"(form) {
+    const body = { provider: form.provider.value };
+    if (form.operation.value.trim()) body.operation = form.operation.value.trim();
+    if (form.status.value) body.status = Number(form.status.value);
+    if (form.latency_ms.value) body.latency_ms = Number(form.latency_ms.value);
+    if (form.count.value) body.count = Number(form.count.value);
+    if (form.abort.checked) body.abort = true;
+    const fault = await api("POST", "/http/faults", body);
+    return `Added HTTP fault on ${fault.provider} ${fault.operation || "every operation"}.`;
+  },
+  async "settings-form"(form) {
+    const provider = form.provider.value;
+    const changes = {};
+    for (const input of form.querySelectorAll("#settings-fields input")) {
+      if (input.value !== input.defaultValue) changes[input.name] = Number(input.value);
+    }
+    if (!Object.keys(changes).length) return `Nothing to save: ${provider}'s settings are as shown.`;
+    const settings = await api("PATCH", `/providers/${provider}/settings`, changes);
+    renderSettings(provider, settings);
+    return `Saved ${provider}'s settings: ${Object.entries(changes).map(([k, v]) => `${k} = ${v}`).join(", ")}.`;
+  },
 };
 
 async function run(action, data) {
@@ -463,29 +725,84 @@ async function run(action, data) {
   } catch (error) {
     say(`Failed: ${error.message}`, true);
   }
-  await refresh();
+  await refresh().catch(() => {});
 }
 
-async function addFault(form) {
-  const body = { match: form.match.value.trim(), kind: form.kind.value };
-  if (form.qtype.value) body.qtype = form.qtype.value;
-  if (form.count.value) body.count = Number(form.count.value);
-  if (form.delay_ms.value) body.delay_ms = Number(form.delay_ms.value);
-  const fault = await api("POST", "/dns/faults", body);
-  return `Added DNS fault: ${fault.kind} for ${fault.match}.`;
+// --- what the panels offer: providers, bundled scenarios, a provider's settings ----------------
+
+function renderSettings(provider, settings) {
+  const fields = Object.entries(settings).map(([name, value]) =>
+    h(
+      "label",
+      {},
+      name,
+      h("input", { id: `setting-${name}`, name, type: "number", min: "0", step: "any", value: String(value) }),
+    ),
+  );
+  const shown = document.getElementById("settings-fields");
+  shown.dataset.provider = provider;
+  replace(shown, ...fields);
 }
+
+/** True while a field of the settings shown differs from what the sandbox said. */
+function settingsEdited() {
+  const fields = document.querySelectorAll("#settings-fields input");
+  return [...fields].some((field) => field.value !== field.defaultValue);
+}
+
+/** Show the chosen provider's settings, unless those shown are its own and being edited. */
+async function loadSettings() {
+  const provider = document.getElementById("settings-provider").value;
+  try {
+    const settings = await api("GET", `/providers/${provider}/settings`);
+    const shown = document.getElementById("settings-fields").dataset.provider;
+    if (shown !== provider || !settingsEdited()) renderSettings(provider, settings);
+  } catch (error) {
+    say(`Failed: ${error.message}`, true);
+  }
+}
+
+async function loadScenarios() {
+  const { scenarios } = await api("GET", "/scenarios");
+  const options = scenarios.map((s) => [s.name, s.description ? `${s.name}: ${s.description}` : s.name]);
+  setOptions(document.getElementById("scenario-name"), options);
+}
+
+function renderProviders(providers) {
+  const names = providers.map((p) => p.name);
+  for (const select of document.querySelectorAll(".provider-choice")) setOptions(select, names.map((n) => [n, n]));
+  setOptions(document.getElementById("filter-provider"), [["", "all"], ...names.map((n) => [n, n])]);
+}
+
+// --- wiring ----------------------------------------------------------------------------------
 
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
+  if (button.dataset.action === "toggle") return toggle(button.dataset.key);
   const action = ACTIONS[button.dataset.action];
   if (action) run(action, { ...button.dataset });
 });
 
-document.addEventListener("DOMContentLoaded", () => {
-  document.getElementById("fault-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    run(() => addFault(event.target));
-  });
-  poll();
+document.addEventListener("submit", (event) => {
+  const action = FORMS[event.target.id];
+  if (!action) return;
+  event.preventDefault();
+  run(() => action(event.target));
+});
+
+document.addEventListener("DOMContentLoaded", async () => {
+  for (const id of ["filter-provider", "filter-status", "filter-name"]) {
+    document.getElementById(id).addEventListener("input", renderDomains);
+  }
+  document.getElementById("settings-provider").addEventListener("change", loadSettings);
+  setInterval(showClock, 1000);
+  listen();
+  try {
+    const [{ providers }] = await Promise.all([api("GET", "/providers"), loadScenarios()]);
+    renderProviders(providers);
+    await loadSettings();
+  } catch (error) {
+    say(`Failed: ${error.message}`, true);
+  }
 });

@@ -1,0 +1,171 @@
+"""Moving the sandbox clock from one scheduled step of a domain to the next: when a client polls
+it (the "on-poll" clock) and until it reaches a status (advance_until).
+
+Both move the clock with Sandbox.advance, so every step due on the way, of any domain, still
+lands at its own instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from .engine.clock import LATEST, iso
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+    from .engine.records import Domain
+    from .request import Call
+
+# How many of a domain's steps advance_until takes at most: a provider that reschedules a
+# domain at the same instant forever must not hang the control API.
+MAX_STEPS = 10_000
+# advance_until's limit for a provider that has no verification window of its own: 72 hours,
+# the window most providers document (Resend, SES, AutoSend).
+DEFAULT_LIMIT_SECONDS = 72 * 3600
+
+
+# --- on-poll ------------------------------------------------------------------------------------
+
+
+def polled_domain(sandbox: Sandbox, call: Call) -> Domain | None:
+    """The domain a provider request reads, on an on-poll clock: a GET whose path names one of
+    the provider's domains (by id, or by name where the API addresses domains by name)."""
+    request = call.request
+    if sandbox.clock.mode != "on-poll" or request.method != "GET" or call.refusal is not None:
+        return None
+    provider = sandbox.providers.get(call.target)
+    if provider is None:
+        return None
+    for segment in request.path.removeprefix(provider.mount).split("/"):
+        segment = unquote(segment)
+        domain = segment and (
+            sandbox.store.get(provider.name, segment)
+            or sandbox.store.get(provider.name, segment.lower())
+        )
+        if domain:
+            return domain
+    return None
+
+
+def _state(domain: Domain) -> tuple:
+    """What a reader of the domain has seen of it: its status history and its next step."""
+    return len(domain.timeline), domain.due_at
+
+
+def moves_on_poll(sandbox: Sandbox, domain: Domain | None) -> bool:
+    """True when reading `domain` now moves the clock: its state was shown already, and its
+    next step is still to come (and it is not resting in a settled status)."""
+    if domain is None or domain.due_at is None or domain.due_at <= sandbox.clock.now():
+        return False
+    if domain.status in sandbox.providers[domain.provider].settled_statuses:
+        return False
+    return sandbox.polled.get((domain.provider, domain.id)) == _state(domain)
+
+
+def on_poll(sandbox: Sandbox, call: Call) -> None:
+    """Before a provider request is served: if it reads a domain whose current state it (or an
+    earlier read) showed already, move the clock to the domain's next step first. So a client's
+    wait loop sees each state once, one per poll, and ends without sleeping out the delays."""
+    domain = polled_domain(sandbox, call)
+    if domain is None:
+        return
+    if moves_on_poll(sandbox, domain):  # (only then the world's lock: a read waits for nothing)
+        with sandbox.world_lock():
+            if moves_on_poll(sandbox, domain):  # still, now that the lock is held
+                sandbox.advance((domain.due_at - sandbox.clock.now()).total_seconds())
+    sandbox.polled[(domain.provider, domain.id)] = _state(domain)
+
+
+# --- advance_until ------------------------------------------------------------------------------
+
+
+class Stuck(Exception):
+    """The domain will not reach what advance_until waits for; the message says where it is."""
+
+
+@dataclass
+class Until:
+    """What advance_until waits for: a status word, or (status None) the domain's next step."""
+
+    provider: str
+    domain_id: str
+    status: str | None = None
+    limit_seconds: float | None = None
+
+
+def limit_of(sandbox: Sandbox, provider: str) -> float:
+    """The default limit of advance_until: the provider's verification window, else 72 hours."""
+    settings = sandbox.settings(provider)
+    return settings.get("recheck_window_seconds") or DEFAULT_LIMIT_SECONDS
+
+
+def advance_until(sandbox: Sandbox, until: Until) -> dict:
+    """Move the clock step by step, each of the domain's steps at its own instant, until the
+    domain's status is `until.status` (without a status: through its next step only), at most
+    `limit_seconds` ahead. Returns what was reached; Stuck says where the domain stopped.
+    KeyError for an unknown domain, ValueError for a status its provider does not have."""
+    provider = sandbox.providers[until.provider]
+    if until.status is not None and until.status not in provider.statuses:
+        raise ValueError(
+            f"status: {until.status!r} is not a {provider.name} status; "
+            f"use one of {', '.join(provider.statuses)}"
+        )
+    domain = sandbox.store.get(until.provider, until.domain_id)
+    if domain is None:
+        raise KeyError(f"no {until.provider} domain with id {until.domain_id}")
+    limit = (
+        limit_of(sandbox, until.provider) if until.limit_seconds is None else until.limit_seconds
+    )
+    with sandbox.world_lock():
+        started = sandbox.clock.now()
+        deadline = started + timedelta(seconds=min(limit, (LATEST - started).total_seconds()))
+        for steps in range(MAX_STEPS + 1):
+            if until.status is not None and domain.status == until.status:
+                break
+            if until.status is None and steps == 1:
+                break
+            _next_step(sandbox, domain, until, deadline)
+        else:
+            raise Stuck(f"{_where(domain)}: {MAX_STEPS} steps taken without reaching it")
+        seconds = (sandbox.clock.now() - started).total_seconds()
+    return {
+        "status": domain.status,
+        "advanced_seconds": seconds,
+        "steps": steps,
+        "limit_seconds": limit,
+    }
+
+
+def _next_step(sandbox: Sandbox, domain: Domain, until: Until, deadline: datetime) -> None:
+    """Move the clock to the domain's next step (landing every step due on the way), or Stuck."""
+    wanted = f"reach {until.status!r}" if until.status else "take a step"
+    if sandbox.store.get(domain.provider, domain.id) is not domain:
+        raise Stuck(f"{_where(domain)} was deleted before it could {wanted}")
+    if domain.due_at is None:
+        raise Stuck(
+            f"{_where(domain)} has no step scheduled: it will not {wanted} by waiting "
+            f"(publish its records, verify it, or change what it waits for){_checks(domain)}"
+        )
+    if domain.due_at > deadline:
+        raise Stuck(
+            f"{_where(domain)}: its next step, at {iso(domain.due_at)}, is past the limit of "
+            f"{iso(deadline)}, so it does not {wanted} in time{_checks(domain)}"
+        )
+    sandbox.advance(max(0.0, (domain.due_at - sandbox.clock.now()).total_seconds()))
+
+
+def _where(domain: Domain) -> str:
+    return f"{domain.provider} domain {domain.id} ({domain.name}) is {domain.status!r}"
+
+
+def _checks(domain: Domain) -> str:
+    """The last DNS checks that did not pass, as a person would act on them."""
+    failed = [
+        f"{kind}: {result.reason or result.outcome}"
+        for kind, result in domain.results.items()
+        if not result.valid
+    ]
+    return f"; last checks: {'; '.join(failed)}" if failed else ""

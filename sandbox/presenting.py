@@ -1,0 +1,62 @@
+"""What the dashboard does for someone presenting the sandbox, without a terminal: create a
+domain through its provider's own API, and find the scenarios shipped with the package.
+
+A domain is created exactly as a client creates it: a real HTTP call to the provider's API on
+this sandbox's own front end, with the credentials its kit (sandbox.providers.kit) names, so
+the request log, the client report and the ids are those any client's create would produce.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+
+from . import bundled
+from .driver import Driver
+from .errors import ProviderError
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+    from .providers.base import Provider
+
+# A create is one call (two for a provider that logs in first): a few ms, unless a fault slows it.
+CREATE_SECONDS = 30.0
+
+
+def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
+    """Create domain `name` through `provider`'s own API, as its clients do; its id.
+    The provider's refusal (a bad name, a duplicate) is a 400 carrying its own message."""
+    if not sandbox.http_url:
+        raise ProviderError(409, "this sandbox is not served over HTTP: create through its API")
+    with httpx.Client(timeout=CREATE_SECONDS) as http:
+        try:
+            driver = Driver(http, sandbox.http_url, type(provider))
+            answer = driver.call(driver.kit.create, name=name)
+        except httpx.HTTPError as error:
+            raise ProviderError(502, f"{provider.name}'s API did not answer: {error}") from None
+    if answer.status_code >= 300:
+        message = _error_message(driver, answer)
+        raise ProviderError(400, f"{provider.name} refused to create {name!r}: {message}")
+    return driver.kit.domain_id(answer.json(), name)
+
+
+def _error_message(driver: Driver, answer: httpx.Response) -> str:
+    try:
+        message = driver.kit.error_message(answer.json())
+    except ValueError:
+        message = None
+    return f"{answer.status_code} {message or answer.text[:200]}"
+
+
+def scenario_listing() -> list[dict]:
+    """Each bundled scenario's name and the one-line description its file begins with."""
+    return [{"name": name, "description": bundled.description(name)} for name in bundled.names()]
+
+
+def bundled_scenario(name: str) -> bytes:
+    """The text of the bundled scenario `name` (never another file), or a 404 naming them."""
+    names = bundled.names()
+    if name not in names:
+        raise ProviderError(404, f"no bundled scenario {name!r}; bundled: {', '.join(names)}")
+    return bundled.find(name).read_bytes()

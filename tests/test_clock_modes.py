@@ -1,0 +1,394 @@
+"""The clock's modes (frozen, real, fast, on-poll), advance_until, and rate limits that a client
+honouring Retry-After gets through whatever the clock does."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from monite import Monite
+
+from sandbox import Sandbox, scenario
+from sandbox.cli import CLOCK_MODES, main
+from sandbox.client import ControlError
+from sandbox.driver import Driver
+from sandbox.engine.clock import MODES, Clock
+from sandbox.providers import PROVIDERS
+from sandbox.providers.kit import dig
+
+from .helpers import Served, control_of, partner_headers, sample_headers, wait_for
+
+pytestmark = pytest.mark.workers
+
+START = "2026-01-01T09:00:00Z"
+SCALEWAY = "/mailbox/v1alpha1/domains"
+PROVIDERS_BY_NAME = {p.name: p for p in PROVIDERS}
+PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def scaleway(urls):
+    with httpx.Client(base_url=urls["scaleway"], headers={"X-Auth-Token": PROJECT}) as client:
+        yield client
+
+
+@pytest.fixture
+def autosend(urls):
+    headers = {"Authorization": "Bearer as_clock_modes"}
+    with httpx.Client(base_url=urls["autosend"], headers=headers) as client:
+        yield client
+
+
+def scaleway_domain(scaleway, name: str) -> str:
+    created = scaleway.post(SCALEWAY, json={"name": name, "project_id": PROJECT})
+    assert created.status_code == 200, created.text
+    return created.json()["id"]
+
+
+# --- modes ----------------------------------------------------------------------------------------
+
+
+def test_the_clock_says_its_mode_and_speed_and_switches_between_them(control):
+    assert control.clock() == {"now": START, "frozen": True, "mode": "frozen", "speed": 1}
+    assert control.set_clock_mode("on-poll") == {
+        "now": START,
+        "frozen": True,
+        "mode": "on-poll",
+        "speed": 1,
+    }
+    fast = control.set_clock_mode("fast", speed=36000)  # ten hours a second
+    assert (fast["mode"], fast["speed"], fast["frozen"]) == ("fast", 36000, False)
+    wait_for(lambda: control.clock()["now"] >= "2026-01-01T10:00:00Z", seconds=10)
+    assert control.set_clock_mode("fast")["speed"] == 60  # a minute a second by default
+    real = control.set_clock_mode("real")
+    assert (real["mode"], real["speed"], real["frozen"]) == ("real", 1, False)
+    assert control.freeze()["mode"] == "frozen"
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"mode": "slow"}, "'slow' is not one of"),
+        ({"mode": "fast", "speed": 0}, "speed"),
+        ({"mode": "fast", "speed": 2_000_000}, "speed"),
+        ({"mode": "frozen", "speed": 5}, "speed: only a fast clock has a speed"),
+        ({"speed": 5}, "speed: give the mode too"),
+        ({"mode": "real", "freeze": True}, "give a mode or freeze, not both"),
+    ],
+)
+def test_a_bad_mode_or_speed_is_refused_and_changes_nothing(control, body, said):
+    with pytest.raises(ControlError, match=said) as refused:
+        control.call("POST", "/clock", json=body)
+    assert refused.value.status == 400
+    assert control.clock()["mode"] == "frozen"
+
+
+def test_reset_puts_back_the_mode_the_sandbox_started_with():
+    sandbox = Sandbox(clock=Clock(start=START, mode="on-poll"))
+    sandbox.clock.set_mode("fast", 600)
+    sandbox.reset()
+    assert (sandbox.clock.mode, sandbox.clock.speed) == ("on-poll", 0)
+    fast = Sandbox(clock=Clock(start=START, mode="fast", speed=120))
+    fast.clock.freeze()
+    fast.reset()
+    assert (fast.clock.mode, fast.clock.speed) == ("fast", 120)
+
+
+def test_a_scenario_keeps_the_mode_frozen_alone_cannot_say(control):
+    control.set_clock_mode("fast", speed=30)
+    fast = control.export_scenario()
+    assert "mode: fast" in fast and "speed: 30" in fast
+    control.set_clock_mode("on-poll")
+    polling = control.export_scenario()
+    control.freeze()
+    control.load_scenario(fast)
+    assert (control.clock()["mode"], control.clock()["speed"]) == ("fast", 30)
+    control.load_scenario(polling)
+    assert control.clock()["mode"] == "on-poll"
+
+
+def test_an_on_poll_sandbox_loading_a_frozen_world_polls_on():
+    sandbox = Sandbox(clock=Clock(start=START, mode="on-poll"))
+    scenario.load_world(sandbox, {"clock": {"now": "2026-02-01T00:00:00Z", "frozen": True}})
+    assert (sandbox.clock.mode, sandbox.clock.snapshot()["now"]) == (
+        "on-poll",
+        "2026-02-01T00:00:00Z",
+    )
+
+
+def test_the_cli_knows_the_engines_modes():
+    assert CLOCK_MODES == MODES
+
+
+def test_a_fast_clock_lands_each_step_near_its_own_instant(control, scaleway):
+    domain_id = scaleway_domain(scaleway, "fast.example.com")  # creating lasts 30 s
+    control.set_clock_mode("fast", speed=120)  # a quarter of a second of real time
+    wait_for(lambda: control.domain("scaleway", domain_id)["status"] == "waiting_validation")
+    control.freeze()
+    landed = control.domain("scaleway", domain_id)["timeline"][-1]["at"]
+    # the ticker wakes at the step's instant (10 ms of real time is 1.2 s here), not every 0.25 s
+    assert "2026-01-01T09:00:30Z" <= landed <= "2026-01-01T09:00:36Z"
+
+
+# --- on-poll --------------------------------------------------------------------------------------
+
+
+def test_on_poll_a_client_sees_every_scaleway_state_once_each_at_its_own_instant(control, scaleway):
+    control.set_clock_mode("on-poll")
+    domain_id = scaleway_domain(scaleway, "polled.example.com")
+    url = f"{SCALEWAY}/{domain_id}"
+
+    def poll() -> tuple[str, str]:
+        answer = scaleway.get(url).json()
+        return answer["status"], control.clock()["now"]
+
+    assert poll() == ("creating", START)  # the first read shows the state as it is
+    assert poll() == ("waiting_validation", "2026-01-01T09:00:30Z")
+    assert poll() == ("waiting_validation", "2026-01-01T09:00:30Z")  # nothing scheduled
+    control.publish("scaleway", domain_id)
+    assert scaleway.post(f"{url}/validate-records").status_code == 200
+    assert [poll() for _ in range(4)] == [
+        ("validating", "2026-01-01T09:00:30Z"),
+        ("provisioning", "2026-01-01T09:01:30Z"),
+        ("ready", "2026-01-01T09:03:30Z"),
+        ("ready", "2026-01-01T09:03:30Z"),
+    ]
+    timeline = [(t["status"], t["at"]) for t in control.domain("scaleway", domain_id)["timeline"]]
+    assert timeline[-3:] == [
+        ("validating", "2026-01-01T09:00:30Z"),
+        ("provisioning", "2026-01-01T09:01:30Z"),
+        ("ready", "2026-01-01T09:03:30Z"),
+    ]
+
+
+def test_on_poll_steps_of_other_domains_on_the_way_land_at_their_own_instants(control, scaleway):
+    control.set_clock_mode("on-poll")
+    control.settings("scaleway", creating_seconds=300)
+    slow = scaleway_domain(scaleway, "slow.example.com")  # its step: 09:05
+    control.settings("scaleway", creating_seconds=60)
+    quick = scaleway_domain(scaleway, "quick.example.com")  # its step: 09:01
+    scaleway.get(f"{SCALEWAY}/{slow}")
+    assert scaleway.get(f"{SCALEWAY}/{slow}").json()["status"] == "waiting_validation"
+    assert control.domain("scaleway", quick)["timeline"][-1] == {
+        "at": "2026-01-01T09:01:00Z",
+        "status": "waiting_validation",
+    }
+
+
+def test_on_poll_leaves_a_settled_domain_and_other_calls_alone(control, urls):
+    control.set_clock_mode("on-poll")
+    headers = sample_headers(PROVIDERS_BY_NAME["ses"])
+    base = urls["ses"] + "/v2/email/identities"
+    assert httpx.post(
+        base, json={"EmailIdentity": "settled.example.com"}, headers=headers
+    ).is_success
+    control.publish("ses", "settled.example.com")
+    control.advance(300)  # SES's first look: verified, and looked at again in a day
+    assert control.domain("ses", "settled.example.com")["status"] == "SUCCESS"
+    for _ in range(3):
+        assert httpx.get(f"{base}/settled.example.com", headers=headers).is_success
+    assert control.clock()["now"] == "2026-01-01T09:05:00Z"
+
+
+# --- default timings: each transient state is visible after the call that starts it ----------
+
+
+@pytest.mark.parametrize(
+    ("provider", "status_at", "seen", "then", "after"),
+    [
+        ("autosend", "data.verificationStatus", "PENDING", "VERIFIED", "2026-01-01T09:05:00Z"),
+        ("resend", "status", "pending", "verified", "2026-01-01T09:00:30Z"),
+        ("ses", "DkimAttributes.Status", "PENDING", "SUCCESS", "2026-01-01T09:05:00Z"),
+    ],
+)
+def test_by_default_a_pending_state_shows_until_an_on_poll_reader_moves_past_it(
+    control, http, urls, provider, status_at, seen, then, after
+):
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[provider])
+    kit = driver.kit
+    control.set_clock_mode("on-poll")
+    domain_id = driver.create("timed.example.com")
+    control.publish(provider, domain_id)
+    if kit.verify:
+        assert driver.call(kit.verify, domain_id).is_success
+    polls = [dig(driver.call(kit.get, domain_id).json(), status_at) for _ in range(3)]
+    assert polls == [seen, then, then]
+    assert control.clock()["now"] == after
+
+
+def test_by_default_vortex_checks_dkim_for_half_a_minute(control, http, urls):
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME["vortex"])
+    domain_id = driver.create("timed.example.com")
+    control.publish("vortex", domain_id)
+    assert driver.call(driver.kit.verify, domain_id).json()["dkimStatus"] == "waiting_for_provider"
+    control.advance(29)
+    listed = driver.call(driver.kit.list).json()  # Vortex's clients read a domain through list
+    assert [d["dkimStatus"] for d in listed if d["id"] == domain_id] == ["waiting_for_provider"]
+    assert control.advance_until("vortex", domain_id, status="verified")["clock"]["now"] == (
+        "2026-01-01T09:05:00Z"  # DKIM at 09:00:30, the token at the provider's first look
+    )
+
+
+# --- advance_until --------------------------------------------------------------------------------
+
+
+def test_advance_until_steps_to_the_status_and_says_where_a_domain_is_stuck(control, autosend):
+    created = autosend.post("/domains", json={"domain": "until.example.com"}).json()
+    domain_id = created["data"]["id"]
+    assert autosend.post(f"/domains/{domain_id}/verify").status_code == 200  # 5 minutes
+    with pytest.raises(ControlError, match=r"'PENDING'.*no step scheduled|next step") as stuck:
+        control.advance_until("autosend", domain_id, status="VERIFIED", limit=60)
+    assert stuck.value.status == 409
+    assert "past the limit of 2026-01-01T09:01:00Z" in str(stuck.value)
+    assert control.clock()["now"] == START  # nothing moved
+
+    control.publish("autosend", domain_id)
+    reached = control.advance_until("autosend", domain_id, status="VERIFIED")
+    assert (reached["status"], reached["steps"], reached["advanced_seconds"]) == (
+        "VERIFIED",
+        1,
+        300,
+    )
+    assert reached["clock"]["now"] == "2026-01-01T09:05:00Z"
+    assert autosend.get(f"/domains/{domain_id}").json()["data"]["verificationStatus"] == "VERIFIED"
+
+
+def test_advance_until_names_what_the_last_checks_found_when_nothing_is_scheduled(
+    control, autosend
+):
+    domain_id = autosend.post("/domains", json={"domain": "never.example.com"}).json()["data"]["id"]
+    control.publish("autosend", domain_id, omit=["dkim"])
+    control.settings("autosend", verify_delay_seconds=0, recheck_window_seconds=0)
+    autosend.post(f"/domains/{domain_id}/verify")
+    with pytest.raises(ControlError) as stuck:
+        control.advance_until("autosend", domain_id, status="VERIFIED")
+    said = str(stuck.value)
+    assert "autosend domain" in said and "'PENDING' has no step scheduled" in said
+    assert "dkim:" in said  # the reason of the check that failed
+
+
+def test_advance_until_takes_a_predicate_and_refuses_an_unknown_status(control, scaleway):
+    domain_id = scaleway_domain(scaleway, "predicate.example.com")
+    control.publish("scaleway", domain_id)
+    reached = control.advance_until(
+        "scaleway", domain_id, predicate=lambda d: d["status"] == "waiting_validation"
+    )
+    assert (reached["steps"], reached["advanced_seconds"]) == (1, 30)
+    control.verify("scaleway", domain_id)
+    reached = control.advance_until(
+        "scaleway", domain_id, predicate=lambda d: all(r["result"] for r in d["records"])
+    )
+    assert reached["status"] in ("provisioning", "ready")
+    with pytest.raises(ControlError, match="'verified' is not a scaleway status") as bad:
+        control.advance_until("scaleway", domain_id, status="verified")
+    assert bad.value.status == 400
+    with pytest.raises(ControlError, match="no scaleway domain") as missing:
+        control.advance_until("scaleway", "nope", status="ready")
+    assert missing.value.status == 404
+
+
+def test_the_cli_advances_until_a_status_and_switches_modes(control, server, capsys, scaleway):
+    domain_id = scaleway_domain(scaleway, "cli.example.com")
+    control.publish("scaleway", domain_id)
+    control.advance(30)
+    control.verify("scaleway", domain_id)
+    args = ["clock", "advance", "--until", "ready", "--domain", f"scaleway/{domain_id}"]
+    assert main([*args, "--limit", "1h", "--url", server.url]) == 0
+    said = capsys.readouterr().out
+    assert said == (
+        f"scaleway {domain_id}: ready after 2 step(s), 180s; clock 2026-01-01T09:03:30Z  (frozen)\n"
+    )
+    assert main(["clock", "mode", "fast", "--speed", "90", "--url", server.url]) == 0
+    assert "(fast, 90x)" in capsys.readouterr().out
+    assert main(["clock", "mode", "on-poll", "--url", server.url]) == 0
+    assert capsys.readouterr().out.endswith("(on-poll)\n")
+    assert main(["clock", "advance", "--until", "ready", "--url", server.url]) == 2
+    assert "--domain PROVIDER/ID" in capsys.readouterr().err
+
+
+# --- rate limits and Retry-After ---------------------------------------------------------------
+
+
+def test_a_client_sleeping_retry_after_gets_through_a_frozen_clock(control, autosend):
+    control.rate_limits(True)
+    try:
+        answers = [autosend.get("/domains") for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        waits = 0
+        answer = answers[-1]
+        while answer.status_code == 429 and waits < 3:  # a client as the docs ask for one
+            time.sleep(int(answer.headers["Retry-After"]))
+            waits += 1
+            answer = autosend.get("/domains")
+        assert answer.status_code == 200 and waits == 1
+        assert control.clock()["now"] == START  # nobody moved the clock
+    finally:
+        control.rate_limits(False)
+
+
+def test_the_official_monite_sdk_retries_through_a_rate_limit_under_a_frozen_clock(control, urls):
+    base = urls["monite"]
+    headers = partner_headers(base)
+    sdk = Monite(
+        monite_version="2024-05-25", token=headers["Authorization"].split()[1], base_url=base
+    )
+    control.rate_limits(True)
+    try:
+        for _ in range(30):  # the second's quota
+            sdk.mailbox_domains.get()
+        # the next call is refused with Retry-After: 1; the SDK sleeps it and tries again
+        assert sdk.mailbox_domains.get(request_options={"max_retries": 3}).data == []
+        statuses = [r["status"] for r in control.requests("monite")[-2:]]
+        assert statuses == [429, 200]
+    finally:
+        control.rate_limits(False)
+
+
+def test_retry_after_stays_true_when_a_client_asks_again_too_soon(control, autosend):
+    control.rate_limits(True)
+    try:
+        for _ in range(2):
+            autosend.get("/domains")
+        first, refused_at = autosend.get("/domains"), time.monotonic()
+        time.sleep(0.2)
+        again = autosend.get("/domains")  # too soon: refused, told to wait what is left
+        assert (first.status_code, again.status_code) == (429, 429)
+        assert again.headers["Retry-After"] == "1"
+        time.sleep(max(0.0, refused_at + 1.1 - time.monotonic()))  # the first promise holds
+        assert autosend.get("/domains").status_code == 200
+    finally:
+        control.rate_limits(False)
+
+
+# --- serve --clock --------------------------------------------------------------------------------
+
+
+def test_serve_starts_in_the_clock_mode_it_is_given_and_polls_across_workers():
+    served = Served("--clock", "on-poll", "--workers", "2")
+    try:
+        control = control_of(served)
+        assert control.clock()["mode"] == "on-poll"
+        with httpx.Client(
+            base_url=served.urls["scaleway"], headers={"X-Auth-Token": PROJECT}
+        ) as scaleway:
+            domain_id = scaleway_domain(scaleway, "workers.example.com")
+            statuses = [scaleway.get(f"{SCALEWAY}/{domain_id}").json()["status"] for _ in range(2)]
+        assert statuses == ["creating", "waiting_validation"]
+        control.set_clock_mode("real")
+        control.reset()
+        assert control.clock()["mode"] == "on-poll"
+        control.close()
+    finally:
+        assert served.stop()[0] == 0
+
+
+def test_serve_refuses_a_speed_for_a_clock_that_is_not_fast(capsys):
+    assert main(["serve", "--clock", "frozen", "--clock-speed", "5", "--port", "0"]) == 2
+    assert "--clock-speed: only a fast clock has a speed" in capsys.readouterr().err

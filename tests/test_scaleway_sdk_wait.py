@@ -1,0 +1,63 @@
+"""The official Scaleway SDK's `wait_for_domain`, unchanged, in a test of the pytest plugin's
+`domain_sandbox` fixture with its default (on-poll) clock and Scaleway's default timings: the
+wait ends having seen every transient status, each at its own instant on the sandbox clock."""
+
+from __future__ import annotations
+
+from scaleway import Client
+from scaleway.mailbox.v1alpha1 import DomainStatus, MailboxV1Alpha1API
+from scaleway_core.utils import WaitForOptions
+
+PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
+SECRET = "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"
+
+
+def test_wait_for_domain_sees_validating_and_provisioning_then_ends_ready(domain_sandbox):
+    client = Client(
+        access_key="SCWXXXXXXXXXXXXXXXXX",
+        secret_key=SECRET,
+        default_project_id=PROJECT,
+        api_url=domain_sandbox.urls["scaleway"],
+    )
+    api = MailboxV1Alpha1API(client)
+    seen = []
+    get_domain = api.get_domain
+
+    def watched_get_domain(**kwargs):  # what each of the SDK's polls read
+        domain = get_domain(**kwargs)
+        seen.append(domain.status)
+        return domain
+
+    api.get_domain = watched_get_domain
+
+    domain = api.create_domain(name="waited.example.com")
+    one_second = WaitForOptions(min_delay=1, max_delay=1)  # (creating: two polls)
+    assert (
+        api.wait_for_domain(domain_id=domain.id, options=one_second).status == "waiting_validation"
+    )
+    domain_sandbox.control.publish("scaleway", domain.id)
+    api.validate_domain_records(domain_id=domain.id)
+
+    ready = api.wait_for_domain(domain_id=domain.id)  # the SDK's own options: 300 s, backoff
+
+    assert ready.status == DomainStatus.READY
+    assert seen == ["creating", "waiting_validation", "validating", "provisioning", "ready"]
+    timeline = domain_sandbox.control.domain("scaleway", domain.id)["timeline"]
+    assert [(t["status"], t["at"]) for t in timeline] == [
+        ("creating", "2026-01-01T09:00:00Z"),
+        ("waiting_validation", "2026-01-01T09:00:30Z"),
+        ("validating", "2026-01-01T09:00:30Z"),
+        ("provisioning", "2026-01-01T09:01:30Z"),
+        ("ready", "2026-01-01T09:03:30Z"),
+    ]
+
+
+def test_the_next_test_starts_at_start_in_the_on_poll_mode(domain_sandbox):
+    domain_sandbox.set_clock_mode("fast", speed=10)
+    domain_sandbox.reset()
+    assert domain_sandbox.control.clock() == {
+        "now": "2026-01-01T09:00:00Z",
+        "frozen": True,
+        "mode": "on-poll",
+        "speed": 1,
+    }
