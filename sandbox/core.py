@@ -92,7 +92,8 @@ class Sandbox:
         # `serve --allowed-host`, and the name `serve --host` was given (sandbox.limits).
         self.allowed_hosts: set[str] = set()
         # Where this sandbox's HTTP is served, once it is (set by the server): the dashboard's
-        # "create a domain" calls the provider's own API there (sandbox.presenting).
+        # "create a domain" (sandbox.presenting) and the demo world (sandbox.demo) call the
+        # providers' own APIs there.
         self.http_url: str | None = None
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0

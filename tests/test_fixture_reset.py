@@ -76,8 +76,8 @@ def dirty(domain_sandbox) -> None:
     control.add_record("left.example.com", "TXT", "behind")
     control.rate_limits(True)
     control.register_credential("autosend", "as_dirty_key")
-    control.unfreeze()
     control.set_time("2030-06-01T00:00:00Z")
+    control.set_clock_mode("fast", 100)  # the session started it in another mode
     control.call("PUT", "/report/expecting-errors", json={"expecting": True})
 
 
