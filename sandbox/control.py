@@ -11,6 +11,7 @@ from fake_dns.rdata import normalize_name, parse_value
 from . import clockwork, presenting, scenario
 from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
 from .errors import ProviderError
+from .extras import MissingExtra, needs
 from .health import health
 from .request import Answer, json_bytes
 from .requestlog import Filters
@@ -337,7 +338,11 @@ class Control:
 
     def build_demo(self, body: dict | None = None):
         """A demo world through the providers' own APIs, called over HTTP (sandbox.demo)."""
-        from . import demo  # it drives the sandbox as a client does: only when asked for
+        try:
+            with needs("demo", "the demo world"):
+                from . import demo  # it drives the sandbox as a client does: only when asked for
+        except MissingExtra as exc:
+            raise ProviderError(503, str(exc)) from None
 
         body, url = body or {}, self.sandbox.http_url
         if url is None:

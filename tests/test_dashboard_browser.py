@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from sandbox import Sandbox, SandboxServer
-from sandbox.client import ControlClient, ControlError
+from sandbox.client import ControlClient
 
 from .conftest import START
 from .helpers import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, free_port
@@ -122,15 +122,6 @@ def shown_rows(page) -> list[tuple[str, str, str]]:
         " r.querySelector('.status').dataset.status])"
     )
     return [tuple(r) for r in rows]
-
-
-def serves(control, method: str, path: str, body: dict) -> bool:
-    """True if the control API takes this call (the endpoints other work adds)."""
-    try:
-        control.call(method, path, json=body)
-    except ControlError:
-        return False
-    return True
 
 
 def autosend_domain(urls, name: str = "news.example.org") -> dict:
@@ -272,8 +263,6 @@ def test_a_bundled_scenario_loads_from_the_page_and_filters_narrow_the_overview(
 
 
 def test_the_demo_world_loads_from_the_page(narrow, control):
-    if not serves(control, "POST", "/demo", {"domains": 1}):
-        pytest.skip("needs POST /_sandbox/demo, which this sandbox does not serve yet")
     panel(narrow, "Scenario or demo")
     narrow.get_by_label("Demo domains").fill("12")
     narrow.get_by_role("button", name="Load demo world").click()
@@ -330,8 +319,6 @@ def test_the_clock_moves_from_the_page_and_its_mode_is_set_there(narrow, control
     narrow.get_by_role("button", name="+1 hour").click()
     expect(narrow.locator("#clock-now")).to_have_text("2026-01-01T10:00:00Z")
     assert control.clock()["now"] == "2026-01-01T10:00:00Z"
-    if not serves(control, "POST", "/clock", {"mode": "frozen"}):
-        pytest.skip("needs the clock modes of POST /_sandbox/clock ({'mode': ...})")
     panel(narrow, "Clock mode")
     narrow.get_by_label("Mode").select_option("fast")
     narrow.get_by_label("Speed").fill("60")

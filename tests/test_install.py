@@ -294,6 +294,9 @@ def test_the_wheel_serves_a_bundled_scenario_and_runs_a_fixture_test_outside_the
         assert loaded.returncode == 0, loaded.stderr
         contract = user("domainsandbox", "contract", "run", "--provider", "monite")
         assert "pip install 'domainsandbox[contracts]'" in contract.stderr
+        demo = user("domainsandbox", "demo", "--domains", "2")
+        assert demo.returncode != 0
+        assert "pip install 'domainsandbox[demo]'" in demo.stderr
     finally:
         server.terminate()
         server.communicate(timeout=15)
