@@ -9,6 +9,8 @@ with SandboxServer(Sandbox(seed=7)) as server:
 
 import warnings
 
+from .version import __version__ as __version__
+
 # Warnings the frameworks under the sandbox raise about their own dependencies as they are
 # imported, theirs to fix: Connexion 3 imports jsonschema's RefResolver and RefResolutionError
 # (deprecated since jsonschema 4.18), and its Starlette test client, which warns that it would
@@ -30,7 +32,6 @@ def ignore_third_party_warnings() -> None:
 ignore_third_party_warnings()
 
 __all__ = ["Sandbox", "SandboxServer", "WorkerPool"]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str):

@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from . import __version__, envopts
+from . import envopts
 from .client import (
     ClockState,
     ControlClient,
@@ -29,6 +29,7 @@ from .client import (
 from .extras import MissingExtra
 from .logs import LOG_FORMATS
 from .mounts import DASHBOARD_MOUNT
+from .version import __version__
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
 TOKEN_ENV = "DOMAINSANDBOX_TOKEN"

@@ -1,0 +1,3 @@
+"""The version of domainsandbox: one place, read by the package metadata and `--version`."""
+
+__version__ = "0.1.0"
