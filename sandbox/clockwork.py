@@ -30,24 +30,32 @@ DEFAULT_LIMIT_SECONDS = 72 * 3600
 # --- on-poll ------------------------------------------------------------------------------------
 
 
-def polled_domain(sandbox: Sandbox, call: Call) -> Domain | None:
-    """The domain a provider request reads, on an on-poll clock: a GET whose path names one of
-    the provider's domains (by id, or by name where the API addresses domains by name)."""
+def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
+    """The domains a provider request reads, on an on-poll clock: the one a GET's path names
+    (by id, or by name where the API addresses domains by name), or every domain of the
+    provider for a GET of the list its clients read domains through (Vortex's have no other)."""
     request = call.request
     if sandbox.clock.mode != "on-poll" or request.method != "GET" or call.refusal is not None:
-        return None
+        return []
     provider = sandbox.providers.get(call.target)
     if provider is None:
-        return None
-    for segment in request.path.removeprefix(provider.mount).split("/"):
+        return []
+    path = request.path.removeprefix(provider.mount)
+    for segment in path.split("/"):
         segment = unquote(segment)
         domain = segment and (
             sandbox.store.get(provider.name, segment)
             or sandbox.store.get(provider.name, segment.lower())
         )
         if domain:
-            return domain
-    return None
+            return [domain]
+    if _last_segment(path) == _last_segment(provider.kit.list.path):  # accounts, regions vary
+        return sandbox.store.list(provider.name)
+    return []
+
+
+def _last_segment(path: str) -> str:
+    return path.rstrip("/").rpartition("/")[2]
 
 
 def _state(domain: Domain) -> tuple:
@@ -55,28 +63,36 @@ def _state(domain: Domain) -> tuple:
     return len(domain.timeline), domain.due_at
 
 
-def moves_on_poll(sandbox: Sandbox, domain: Domain | None) -> bool:
+def moves_on_poll(sandbox: Sandbox, domain: Domain) -> bool:
     """True when reading `domain` now moves the clock: its state was shown already, and its
     next step is still to come (and it is not resting in a settled status)."""
-    if domain is None or domain.due_at is None or domain.due_at <= sandbox.clock.now():
+    if domain.due_at is None or domain.due_at <= sandbox.clock.now():
         return False
     if domain.status in sandbox.providers[domain.provider].settled_statuses:
         return False
     return sandbox.polled.get((domain.provider, domain.id)) == _state(domain)
 
 
+def next_on_poll(sandbox: Sandbox, domains: list[Domain]) -> Domain | None:
+    """Of the domains a read shows, the one whose next step the clock moves to: the soonest
+    of those whose current state was shown already. One step per read."""
+    moving = [domain for domain in domains if moves_on_poll(sandbox, domain)]
+    return min(moving, key=lambda domain: domain.due_at, default=None)
+
+
 def on_poll(sandbox: Sandbox, call: Call) -> None:
     """Before a provider request is served: if it reads a domain whose current state it (or an
     earlier read) showed already, move the clock to the domain's next step first. So a client's
     wait loop sees each state once, one per poll, and ends without sleeping out the delays."""
-    domain = polled_domain(sandbox, call)
-    if domain is None:
+    domains = polled_domains(sandbox, call)
+    if not domains:
         return
-    if moves_on_poll(sandbox, domain):  # (only then the world's lock: a read waits for nothing)
+    if next_on_poll(sandbox, domains):  # (only then the world's lock: a read waits for nothing)
         with sandbox.world_lock():
-            if moves_on_poll(sandbox, domain):  # still, now that the lock is held
+            if domain := next_on_poll(sandbox, domains):  # still, now that the lock is held
                 sandbox.advance((domain.due_at - sandbox.clock.now()).total_seconds())
-    sandbox.polled[(domain.provider, domain.id)] = _state(domain)
+    for domain in domains:
+        sandbox.polled[(domain.provider, domain.id)] = _state(domain)
 
 
 # --- advance_until ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .admission import admit
 from .apis import build_apis
-from .clockwork import moves_on_poll, on_poll, polled_domain
+from .clockwork import next_on_poll, on_poll, polled_domains
 from .durable import READ_ONLY_METHODS, SaveFailed
 from .errors import ProviderError
 from .request import Answer, Call
@@ -72,7 +72,7 @@ class World:
         sandbox = self.sandbox
         if sandbox.store.next_due(sandbox.clock.now()) is not None:
             return True
-        return moves_on_poll(sandbox, polled_domain(sandbox, call))
+        return next_on_poll(sandbox, polled_domains(sandbox, call)) is not None
 
     def threads_for(self, call: Call) -> str | None:
         """Where `call` is served: "dns" (its handler asks DNS), "world" (a control call, or

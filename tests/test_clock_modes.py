@@ -236,6 +236,26 @@ def test_by_default_vortex_checks_dkim_for_half_a_minute(control, http, urls):
     )
 
 
+def test_on_poll_a_vortex_client_reading_the_list_sees_dkim_checked_then_verified(
+    control, http, urls
+):
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME["vortex"])
+    control.set_clock_mode("on-poll")
+    domain_id = driver.create("listed.example.com")
+    control.publish("vortex", domain_id)
+    assert driver.call(driver.kit.verify, domain_id).json()["dkimStatus"] == "waiting_for_provider"
+    polls = []
+    for _ in range(4):  # Vortex's clients read a domain through the list: each read one step
+        (listed,) = [d for d in driver.call(driver.kit.list).json() if d["id"] == domain_id]
+        polls.append((listed["dkimStatus"], listed["isVerified"], control.clock()["now"]))
+    assert polls == [
+        ("waiting_for_provider", False, "2026-01-01T09:00:00Z"),
+        ("verified", False, "2026-01-01T09:00:30Z"),  # DKIM checked; the token not yet
+        ("verified", True, "2026-01-01T09:05:00Z"),  # the provider's first look at the token
+        ("verified", True, "2026-01-01T09:05:00Z"),  # nothing left to move to
+    ]
+
+
 # --- advance_until --------------------------------------------------------------------------------
 
 
