@@ -744,17 +744,22 @@ function renderSettings(provider, settings) {
   replace(shown, ...fields);
 }
 
-/** True while a field of the settings shown differs from what the sandbox said. */
+/** True while a field of the settings shown has the focus or differs from what the sandbox said. */
 function settingsEdited() {
+  if (document.activeElement?.closest("#settings-fields")) return true;
   const fields = document.querySelectorAll("#settings-fields input");
   return [...fields].some((field) => field.value !== field.defaultValue);
 }
 
+let settingsLoads = 0; // only the latest load shows: an older answer may be another provider's
+
 /** Show the chosen provider's settings, unless those shown are its own and being edited. */
 async function loadSettings() {
+  const load = ++settingsLoads;
   const provider = document.getElementById("settings-provider").value;
   try {
     const settings = await api("GET", `/providers/${provider}/settings`);
+    if (load !== settingsLoads) return;
     const shown = document.getElementById("settings-fields").dataset.provider;
     if (shown !== provider || !settingsEdited()) renderSettings(provider, settings);
   } catch (error) {
