@@ -83,6 +83,12 @@ def parsed(scope) -> Parsed | None:
     return scope.get("extensions", {}).get(PARSED)
 
 
+# Parameter values whose verdicts are kept (a verdict depends on the value alone), and how many
+# at most per operation.
+_SCALARS = (str, int, float, bool)
+_MOST_VERDICTS = 4096
+
+
 class NamedParameterValidator(ParameterValidator):
     """Parameter errors that name the parameter; one compiled schema per parameter."""
 
@@ -94,6 +100,7 @@ class NamedParameterValidator(ParameterValidator):
             )
             for p in parameters
         }
+        self._verdicts: dict[tuple, str | None] = {}
 
     def validate_parameter(self, parameter_type, value, param, param_name=None):
         name = param.get("name", param_name)
@@ -101,6 +108,17 @@ class NamedParameterValidator(ParameterValidator):
             return None
         if value is None:
             return f"Missing {parameter_type} parameter '{name}'" if param.get("required") else None
+        if not isinstance(value, _SCALARS):  # an array: checked each time
+            return self._check(parameter_type, name, param, value)
+        # A client sends the same headers and ids again and again: each verdict is kept.
+        key = (param["in"], name, type(value), value)
+        if key not in self._verdicts:
+            if len(self._verdicts) >= _MOST_VERDICTS:
+                self._verdicts.clear()
+            self._verdicts[key] = self._check(parameter_type, name, param, value)
+        return self._verdicts[key]
+
+    def _check(self, parameter_type, name, param, value) -> str | None:
         try:
             self._checkers[(param["in"], name)].validate(value)
         except ValidationError as exc:

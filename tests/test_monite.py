@@ -252,9 +252,22 @@ def test_entity_user_token_is_forbidden_for_partner_level_domains(urls):
 
 def test_expired_token_is_401(monite, control):
     base, headers = monite
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200
     control.advance(86400)
     response = httpx.get(f"{base}/mailbox_domains", headers=headers)
     assert response.status_code == 401
+
+
+def test_a_token_whose_signature_was_changed_is_401_after_the_real_one_was_used(monite):
+    base, headers = monite
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200
+    payload, _, signature = headers["Authorization"].removeprefix("Bearer ").partition(".")
+    forged = f"{payload}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}"
+    response = httpx.get(
+        f"{base}/mailbox_domains", headers=headers | {"Authorization": f"Bearer {forged}"}
+    )
+    assert response.status_code == 401
+    assert response.json() == {"error": {"message": "The access token is invalid or has expired"}}
 
 
 def test_unknown_id_is_404_and_malformed_id_is_422(monite):
@@ -266,6 +279,19 @@ def test_unknown_id_is_404_and_malformed_id_is_422(monite):
     malformed = httpx.post(f"{base}/mailbox_domains/not-a-uuid/verify", headers=headers)
     assert malformed.status_code == 422
     assert malformed.json()["detail"][0]["loc"][-1] == "domain_id"
+
+
+def test_a_value_is_judged_for_each_parameter_even_when_seen_before(monite):
+    """A UUID is a good domain id and a bad API version: the verdict on one parameter's value
+    is not taken for another's."""
+    base, headers = monite
+    unknown = "8a91507e-63b4-4eb6-9354-dc5ec4251815"
+    verify = f"{base}/mailbox_domains/{unknown}/verify"
+    for _ in range(2):  # and the second time, the same verdicts
+        assert httpx.post(verify, headers=headers).status_code == 404
+        as_version = httpx.post(verify, headers=headers | {"x-monite-version": unknown})
+        assert as_version.status_code == 422
+        assert as_version.json()["detail"][0]["loc"] == ["header", "x-monite-version"]
 
 
 def test_duplicate_domain_is_409(monite):

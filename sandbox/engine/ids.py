@@ -77,6 +77,17 @@ class Ids:
         return base64.b64encode(_rsa_spki(modulus, 65537)).decode()
 
 
+class RequestIds:
+    """UUIDs for an API's request-id header, from a seeded stream of their own: answering never
+    shifts the ids of domains, and the same seed gives the same sequence."""
+
+    def __init__(self, seed: int, name: str):
+        self._stream = random.Random(f"{seed}/{name}")
+
+    def next(self) -> str:
+        return str(uuid.UUID(int=self._stream.getrandbits(128), version=4))
+
+
 def _der(tag: int, body: bytes) -> bytes:
     n = len(body)
     if n < 0x80:

@@ -39,15 +39,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import itertools
 import json
-import random
 import re
-import uuid
 from datetime import datetime, timedelta
 from http import HTTPStatus
 
-from ..engine.ids import _rsa_spki
+from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from .amazonses import (
     DKIM_HOSTED_ZONE,
@@ -200,7 +197,7 @@ class Ses(Provider):
     def reset(self) -> None:
         # x-amzn-RequestId values: their own seeded stream, so answering never shifts the ids
         # and tokens of identities; it starts again with the world
-        self._request_numbers = itertools.count(1)
+        self._request_ids = RequestIds(self.sandbox.seed, "ses-request")
 
     # --- errors -------------------------------------------------------------------------------
 
@@ -228,9 +225,7 @@ class Ses(Provider):
         return bad_request(message, field)
 
     def answer_headers(self, request, elapsed: float) -> dict:
-        number = next(self._request_numbers)
-        seeded = random.Random(f"{self.sandbox.seed}/ses-request/{number}")
-        return {"x-amzn-RequestId": str(uuid.UUID(int=seeded.getrandbits(128), version=4))}
+        return {"x-amzn-RequestId": self._request_ids.next()}
 
     # --- auth ---------------------------------------------------------------------------------
 
