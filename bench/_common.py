@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 if str(ROOT) not in sys.path:  # the scripts run as `python bench/x.py` from anywhere
     sys.path.insert(0, str(ROOT))
+# Start-up is measured as a user pays it: with bytecode cached. Under PYTHONDONTWRITEBYTECODE
+# (set in some containers) every changed module is compiled again at every start, and pytest
+# rewrites a plugin's modules again at every run: that tripled the pytest-start figure here.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # How long `serve` may take to answer before a run is declared failed (it should take ~1 s).
 READY_TIMEOUT_SECONDS = 30.0
