@@ -132,11 +132,20 @@ def prepare(
     return Prepared(recipe, base, headers, ids)
 
 
+# What a provider's quotas (settings named max_*, such as SES's 10,000 identities per account)
+# are raised to: a bench measures the calls, and a refused create is a fast error that would
+# pass for throughput.
+BENCH_QUOTA = 10_000_000
+
+
 def each_prepared(http: httpx.Client, served, control, **prepare_options):
-    """Each provider, measured from a fresh world: the sandbox is reset and the provider prepared
-    (`prepare_options` go to prepare())."""
+    """Each provider, measured from a fresh world: the sandbox is reset, the provider's quotas
+    raised and the provider prepared (`prepare_options` go to prepare())."""
     for cls, recipe in providers():
         control.reset()
+        quotas = [name for name in control.settings(cls.name) if name.startswith("max_")]
+        if quotas:
+            control.update_settings(cls.name, dict.fromkeys(quotas, BENCH_QUOTA))
         yield cls, recipe, prepare(http, served, cls, recipe, **prepare_options)
 
 

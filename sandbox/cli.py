@@ -605,6 +605,25 @@ def _list_scenarios(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    """The documentation installed with the package: no sandbox needed."""
+    from . import pages
+
+    if args.page is None:
+        found = [
+            {"name": n, "title": pages.title(p), "path": str(p)} for n, p in pages.pages().items()
+        ]
+        rows = [[page["name"], page["title"]] for page in found]
+        _show(args, {"pages": found}, lambda _: _print_rows(rows, ["PAGE", "TITLE"]))
+        return 0
+    try:
+        path = pages.find(args.page)
+    except pages.UnknownPage as exc:
+        raise UsageError(str(exc)) from None
+    print(path if args.path else path.read_text(encoding="utf-8"), end="\n" if args.path else "")
+    return 0
+
+
 def cmd_settings(args) -> int:
     changes = {}
     for pair in args.changes:
@@ -965,6 +984,16 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario's name (see scenario list)",
     )
     scen.set_defaults(func=cmd_scenario)
+
+    docs = sub.add_parser(
+        "docs", help="list the documentation installed with the package, or print one page"
+    )
+    docs.add_argument("page", nargs="?", help="a page's name, e.g. scaleway or readme")
+    docs.add_argument("--path", action="store_true", help="print where the page is, not the page")
+    docs.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="list the pages as JSON"
+    )
+    docs.set_defaults(func=cmd_docs)
 
     settings = _client(sub.add_parser("settings", help="show or change a provider's timings"))
     settings.add_argument("provider")

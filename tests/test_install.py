@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -45,6 +46,43 @@ def test_scenario_list_names_every_bundled_scenario_and_says_what_it_holds(tmp_p
     as_json = json.loads(run("scenario", "list", "--json").stdout)
     assert [s["name"] for s in as_json["scenarios"]] == shipped
     assert all(s["description"] for s in as_json["scenarios"])
+
+
+# --- the documentation --------------------------------------------------------------------
+
+
+def documented() -> dict[str, str]:
+    """Each page of the repository by the name `domainsandbox docs` takes, with its text."""
+    pages = {"readme": (ROOT / "README.md").read_text()}
+    return pages | {p.stem.lower(): p.read_text() for p in sorted((ROOT / "docs").glob("*.md"))}
+
+
+def test_docs_lists_the_readme_and_every_page_and_prints_each_as_written(tmp_path):
+    listed = run("docs", "--json", cwd=tmp_path)  # no sandbox, no repository needed
+    assert listed.returncode == 0, listed.stderr
+    pages = {page["name"]: page for page in json.loads(listed.stdout)["pages"]}
+    assert sorted(pages) == sorted(documented())
+    assert pages["scaleway"]["title"] == "Scaleway Mailbox (v1alpha1) in the sandbox"
+    assert "scaleway" in run("docs").stdout.split()
+    for name, text in documented().items():
+        assert run("docs", name).stdout == text
+    where = run("docs", "docs/SES.md", "--path").stdout.strip()
+    assert Path(where).read_text() == documented()["ses"]
+
+
+def test_every_page_the_readme_links_to_can_be_read_with_docs():
+    linked = re.findall(r"\]\((docs/[^)#]+\.md)", (ROOT / "README.md").read_text())
+    assert linked
+    for link in set(linked):
+        shown = run("docs", link)
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout == (ROOT / link).read_text()
+
+
+def test_an_unknown_page_names_the_pages_there_are():
+    missing = run("docs", "nope")
+    assert missing.returncode == 2
+    assert "no page 'nope'" in missing.stderr and "readme, developing" in missing.stderr
 
 
 @pytest.fixture(scope="module")
@@ -277,6 +315,9 @@ def test_the_wheel_serves_a_bundled_scenario_and_runs_a_fixture_test_outside_the
     listed = json.loads(user("domainsandbox", "scenario", "list", "--json").stdout)
     shipped = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
     assert [s["name"] for s in listed["scenarios"]] == shipped  # every one is in the wheel
+    pages = json.loads(user("domainsandbox", "docs", "--json").stdout)["pages"]
+    assert sorted(page["name"] for page in pages) == sorted(documented())  # and every page
+    assert user("domainsandbox", "docs", "readme").stdout == documented()["readme"]
 
     server = subprocess.Popen(
         ["domainsandbox", "serve", "--scenario", "every-state"],

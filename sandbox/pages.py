@@ -1,0 +1,52 @@
+"""The documentation that ships with domainsandbox, readable without the repository:
+`domainsandbox docs` lists the pages, `domainsandbox docs scaleway` prints one.
+
+In a wheel the pages sit in the package (sandbox/docs/, the README among them); in a checkout,
+in docs/ and the README at the repository's root.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+README = "readme"
+
+
+def _roots() -> tuple[Path, Path]:
+    """Where the pages are, and where the README is."""
+    packaged = Path(__file__).parent / "docs"
+    if packaged.is_dir():
+        return packaged, packaged / "README.md"
+    checkout = Path(__file__).parent.parent
+    return checkout / "docs", checkout / "README.md"
+
+
+def pages() -> dict[str, Path]:
+    """Every page by name (a file's name in lower case, without .md), the README first."""
+    folder, readme = _roots()
+    found = {path.stem.lower(): path for path in sorted(folder.glob("*.md"))}
+    found.pop(README, None)  # the packaged README sits among the pages
+    return {README: readme} | found
+
+
+def title(path: Path) -> str:
+    """A page's title: its first heading."""
+    with path.open(encoding="utf-8") as file:
+        for line in file:
+            if line.startswith("# "):
+                return line[2:].strip()
+    return ""
+
+
+class UnknownPage(LookupError):
+    def __str__(self) -> str:
+        return f"no page {self.args[0]!r}; the pages: {', '.join(pages())}"
+
+
+def find(name: str) -> Path:
+    """The page called `name`: `monite`, `monite.md`, `docs/monite.md` or `README.md` alike."""
+    wanted = Path(name).name.lower().removesuffix(".md")
+    path = pages().get(wanted)
+    if path is None or not path.is_file():
+        raise UnknownPage(name)
+    return path
