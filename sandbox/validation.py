@@ -83,10 +83,18 @@ def parsed(scope) -> Parsed | None:
     return scope.get("extensions", {}).get(PARSED)
 
 
-# Parameter values whose verdicts are kept (a verdict depends on the value alone), and how many
-# at most per operation.
-_SCALARS = (str, int, float, bool)
+# How many parameter verdicts are kept per operation, and the longest string value kept (a head
+# may carry 64 KiB: 4,096 of those would be a quarter of a gigabyte).
 _MOST_VERDICTS = 4096
+_LONGEST_KEPT = 256
+
+
+def _keepable(value) -> bool:
+    """Whether the verdict on a parameter's value is kept (it depends on the value alone): a
+    number, a boolean, or a short string; an array is checked each time."""
+    if isinstance(value, str):
+        return len(value) <= _LONGEST_KEPT
+    return isinstance(value, int | float)  # bool is an int
 
 
 class NamedParameterValidator(ParameterValidator):
@@ -108,7 +116,7 @@ class NamedParameterValidator(ParameterValidator):
             return None
         if value is None:
             return f"Missing {parameter_type} parameter '{name}'" if param.get("required") else None
-        if not isinstance(value, _SCALARS):  # an array: checked each time
+        if not _keepable(value):
             return self._check(parameter_type, name, param, value)
         # A client sends the same headers and ids again and again: each verdict is kept.
         key = (param["in"], name, type(value), value)

@@ -395,7 +395,9 @@ def test_mailbox_domain_operations_neither_declare_nor_judge_the_entity_header(m
     assert gone.status_code == 204
 
 
-@pytest.mark.parametrize("version", ["2024-13-45", "2024-02-30", "20240525", "2024-5-25"])
+@pytest.mark.parametrize(
+    "version", ["2024-13-45", "2024-02-30", "20240525", "2024-5-25", "2024-05-25" + "9" * 300]
+)
 def test_a_version_that_is_not_a_real_date_is_422_naming_the_header(monite, version):
     base, headers = monite
     response = httpx.get(f"{base}/mailbox_domains", headers=headers | {"x-monite-version": version})
