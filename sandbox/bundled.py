@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .shipped import shipped
+
 SUFFIX = ".yaml"
 
 
 def scenarios_dir() -> Path:
-    packaged = Path(__file__).parent / "scenarios"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "scenarios"
+    return shipped("scenarios")
 
 
 def names() -> list[str]:
@@ -26,6 +27,11 @@ def description(name: str) -> str:
     with (scenarios_dir() / f"{name}{SUFFIX}").open(encoding="utf-8") as file:
         first = file.readline()
     return first.removeprefix(f"# {name}:").strip()
+
+
+def listing() -> list[dict[str, str]]:
+    """Each bundled scenario's name and what it holds (`scenario list`, GET /_sandbox/scenarios)."""
+    return [{"name": name, "description": description(name)} for name in names()]
 
 
 class UnknownScenario(LookupError):

@@ -599,7 +599,7 @@ def _list_scenarios(args) -> int:
     """The bundled scenarios: no sandbox needed."""
     from . import bundled
 
-    found = [{"name": n, "description": bundled.description(n)} for n in bundled.names()]
+    found = bundled.listing()
     rows = [[s["name"], s["description"]] for s in found]
     _show(args, {"scenarios": found}, lambda _: _print_rows(rows, ["NAME", "WORLD"]))
     return 0

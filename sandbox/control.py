@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fake_dns.rdata import normalize_name, parse_value
 
-from . import clockwork, presenting, scenario
+from . import bundled, clockwork, presenting, scenario
 from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
 from .errors import ProviderError
 from .extras import MissingExtra, needs
@@ -180,7 +180,7 @@ class Control:
         return Answer(200, scenario.dump(world).encode(), [("content-type", "application/yaml")])
 
     def list_bundled_scenarios(self):
-        return {"scenarios": presenting.scenario_listing()}
+        return {"scenarios": bundled.listing()}
 
     def load_bundled_scenario(self, name: str):
         return self.load_scenario(presenting.bundled_scenario(name))

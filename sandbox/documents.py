@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from .shipped import shipped
+
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # libyaml's parser when PyYAML was built with it: it reads the five documents ~4x faster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -16,8 +18,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def openapi_dir() -> Path:
     """The OpenAPI documents: packaged inside `sandbox/` in a wheel, at the repo root otherwise."""
-    packaged = Path(__file__).parent / "openapi"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "openapi"
+    return shipped("openapi")
 
 
 CONTROL_DOCUMENT = "control.yaml"

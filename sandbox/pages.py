@@ -9,23 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .shipped import shipped
+
 README = "readme"
 
 
-def _roots() -> tuple[Path, Path]:
-    """Where the pages are, and where the README is."""
-    packaged = Path(__file__).parent / "docs"
-    if packaged.is_dir():
-        return packaged, packaged / "README.md"
-    checkout = Path(__file__).parent.parent
-    return checkout / "docs", checkout / "README.md"
-
-
 def pages() -> dict[str, Path]:
-    """Every page by name (a file's name in lower case, without .md), the README first."""
-    folder, readme = _roots()
+    """Every page by name (a file's name in lower case, without .md), the README first: among
+    the pages in a wheel, beside their folder in a checkout."""
+    folder = shipped("docs")
     found = {path.stem.lower(): path for path in sorted(folder.glob("*.md"))}
-    found.pop(README, None)  # the packaged README sits among the pages
+    readme = found.pop(README, folder.parent / "README.md")
     return {README: readme} | found
 
 

@@ -49,11 +49,6 @@ def _error_message(driver: Driver, answer: httpx.Response) -> str:
     return f"{answer.status_code} {message or answer.text[:200]}"
 
 
-def scenario_listing() -> list[dict]:
-    """Each bundled scenario's name and the one-line description its file begins with."""
-    return [{"name": name, "description": bundled.description(name)} for name in bundled.names()]
-
-
 def bundled_scenario(name: str) -> bytes:
     """The text of the bundled scenario `name` (never another file), or a 404 naming them."""
     names = bundled.names()

@@ -73,7 +73,7 @@ def is_calendar_date(text: str) -> bool:
 
 # The clock's modes. "frozen" moves only when told; "real" runs with wall time; "fast" runs
 # `speed` sandbox seconds per real second (demos); "on-poll" is frozen, and a provider request
-# that reads a domain with a step due later moves it to that step (sandbox.polling), so a
+# that reads a domain with a step due later moves it to that step (sandbox.clockwork), so a
 # client's wait loop sees every state at once, without sleeping, the same on every run.
 MODES = ("frozen", "real", "fast", "on-poll")
 # A fast clock's default and greatest speed: a minute a second; a year in about half a minute.
