@@ -34,7 +34,7 @@ from .base import (
     off_loop,
     valid_hostname,
 )
-from .kit import Hold, Kit, Op, Publish, Verify
+from .kit import VERIFY_AT_ONCE, Kit, Op, Publish, Verify
 
 # The regions the docs name; the project's primary region when `regionKey` is omitted.
 REGIONS = ("us-east-1", "us-east-2", "eu-central-1", "ap-south-1")
@@ -86,10 +86,6 @@ VERIFY_MESSAGE = "Domain verification status updated"
 DELETE_MESSAGE = "Domain deleted successfully"
 
 
-# The kit's way to a verdict: the verify lands within the call.
-_AT_ONCE = Hold("verify_delay_seconds", 0)
-
-
 class Attrs(RecheckAttrs, total=False):
     """What AutoSend keeps per domain (Domain.attrs)."""
 
@@ -128,8 +124,8 @@ class AutoSend(Provider):
         errors_at=("error.details.0.message", "error.message"),
         states={
             PENDING_CONFIGURATION: (),
-            PENDING: (_AT_ONCE, Verify()),
-            VERIFIED: (_AT_ONCE, Publish(), Verify()),
+            PENDING: (VERIFY_AT_ONCE, Verify()),
+            VERIFIED: (VERIFY_AT_ONCE, Publish(), Verify()),
         },
     )
 

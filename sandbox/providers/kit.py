@@ -54,6 +54,11 @@ class Hold:
     seconds: float | None = None  # None: a sandbox year
 
 
+# A verify that lands its verdict within the call, for a provider whose verify_delay_seconds
+# keeps a domain pending a while after a verify (AutoSend, Resend): the kit's way to a verdict.
+VERIFY_AT_ONCE = Hold("verify_delay_seconds", 0)
+
+
 @dataclass(frozen=True)
 class Publish:
     """Publish the domain's records in the sandbox DNS, less `omit`, with `corrupt` broken."""

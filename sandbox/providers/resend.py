@@ -48,7 +48,7 @@ from .amazonses import (
     mail_from_records,
 )
 from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs
-from .kit import Hold, Kit, Op, Publish, Verify
+from .kit import VERIFY_AT_ONCE, Hold, Kit, Op, Publish, Verify
 
 REGIONS = ("us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1")
 DEFAULT_REGION = "us-east-1"
@@ -122,10 +122,6 @@ def _postgres_time(instant: datetime) -> str:
     return text + "+00"
 
 
-# The kit's way to a verdict: the verify lands within the call.
-_AT_ONCE = Hold("verify_delay_seconds", 0)
-
-
 class Attrs(RecheckAttrs, total=False):
     """What Resend keeps per domain (Domain.attrs)."""
 
@@ -186,18 +182,24 @@ class Resend(Provider):
         items_at="data",
         states={
             NOT_STARTED: (),
-            PENDING: (_AT_ONCE, Verify()),
-            VERIFIED: (_AT_ONCE, Publish(), Verify()),
-            PARTIALLY_VERIFIED: (_AT_ONCE, Publish(omit=("receiving_mx",)), Verify()),
+            PENDING: (VERIFY_AT_ONCE, Verify()),
+            VERIFIED: (VERIFY_AT_ONCE, Publish(), Verify()),
+            PARTIALLY_VERIFIED: (VERIFY_AT_ONCE, Publish(omit=("receiving_mx",)), Verify()),
             # a window of 0 s: the first check that does not verify is the last
-            FAILED: (_AT_ONCE, Hold("recheck_window_seconds", 0), Verify()),
+            FAILED: (VERIFY_AT_ONCE, Hold("recheck_window_seconds", 0), Verify()),
             PARTIALLY_FAILED: (
-                _AT_ONCE,
+                VERIFY_AT_ONCE,
                 Hold("recheck_window_seconds", 0),
                 Publish(omit=("receiving_mx",)),
                 Verify(),
             ),
-            TEMPORARY_FAILURE: (_AT_ONCE, Publish(), Verify(), Publish(omit=("dkim_2",)), Verify()),
+            TEMPORARY_FAILURE: (
+                VERIFY_AT_ONCE,
+                Publish(),
+                Verify(),
+                Publish(omit=("dkim_2",)),
+                Verify(),
+            ),
         },
     )
 
