@@ -177,6 +177,37 @@ class Served:
         return rss_mb(self.proc.pid)
 
 
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat after the command name (field 3 on: state, ppid, pgrp, ...)."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
+def _cpu_of(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) * TICK_MS  # utime + stime
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, in milliseconds."""
+    return _cpu_of(_stat_fields(pid))
+
+
+def group_cpu_ms(pgid: int) -> float:
+    """CPU time used so far by the live processes of process group `pgid` (a server that
+    forks, started with start_new_session), in milliseconds."""
+    total = 0.0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = _stat_fields(proc.name)
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid:
+            total += _cpu_of(fields)
+    return total
+
+
 def rss_mb(pid: int) -> float:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -267,9 +298,21 @@ def wait_tcp_answer(url: str, deadline: float) -> bool:
     return False
 
 
+@dataclass
+class PrismMock:
+    """A running `prism mock`: its root URL and its process (the leader of its own group)."""
+
+    url: str
+    proc: subprocess.Popen
+
+    def cpu_ms(self) -> float:
+        """CPU used so far by Prism's processes, in milliseconds."""
+        return group_cpu_ms(self.proc.pid)
+
+
 @contextmanager
 def prism_mocking(prism: str, document: Path):
-    """Prism mocking `document` on a free port; yields its root URL."""
+    """Prism mocking `document` on a free port; yields a PrismMock."""
     port = free_port()
     proc = subprocess.Popen(
         prism_command(prism, document, port),
@@ -281,7 +324,7 @@ def prism_mocking(prism: str, document: Path):
     try:
         if not wait_tcp_answer(url + "/", time.monotonic() + 60):
             raise RuntimeError(f"Prism did not start on {document.name}")
-        yield url
+        yield PrismMock(url, proc)
     finally:
         stop_group(proc)
 

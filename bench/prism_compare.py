@@ -5,7 +5,10 @@
 For each provider: the same stateless GET (list domains) and the same POST (create a domain,
 with a unique name each time) at the same concurrency, from the same load generator, against
 `domainsandbox serve` and against `prism mock openapi/<provider>.yaml` (Node.js). Prints both
-figures and the ratio sandbox/Prism measured in this run.
+figures and the ratio sandbox/Prism measured in this run, and the CPU each server spent per
+request (read from /proc around each run). On a machine whose cores the load generator shares,
+requests/s move from run to run; CPU per request moves much less, and its ratio (Prism's over
+the sandbox's) says how many times cheaper each answer of the sandbox is.
 
 Prism answers canned examples from the document: it keeps no state, creates nothing, and asks
 no DNS. The sandbox validates each request, stores each created domain with its generated
@@ -21,6 +24,7 @@ from functools import partial
 import httpx
 from _common import (
     ROOT,
+    cpu_ms,
     figure,
     find_prism,
     median,
@@ -62,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     with serving() as served, httpx.Client() as http:
         control = served.control()
         for cls, recipe, prepared in each_prepared(http, served, control, domains=3):
-            with prism_mocking(prism, ROOT / "openapi" / cls.document) as prism_url:
+            with prism_mocking(prism, ROOT / "openapi" / cls.document) as mock:
+                spent = (partial(cpu_ms, served.proc.pid), mock.cpu_ms)
                 for method, op in CALLS:
                     call = recipe.ops[op]
-                    urls = (prepared.url(op), prepared.url(op, prism_url))
+                    urls = (prepared.url(op), prepared.url(op, mock.url))
                     for url in urls:
                         warm_up(url, call.method, prepared.headers, call.body, opts.warmup)
                     for level in levels:
@@ -77,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                             concurrency=level,
                             duration=opts.duration,
                         )
-                        ours, theirs = paired(load, urls, opts.pairs)
+                        ours, theirs = paired(load, urls, spent, opts.pairs)
                         share = ratio(ours["rps"], theirs["rps"])
+                        cheaper = ratio(theirs["cpu_us"], ours["cpu_us"])
                         rows.append(
                             [cls.name, f"{method} {op}", level, ours["rps"], theirs["rps"], share]
+                            + [ours["cpu_us"], theirs["cpu_us"], cheaper]
                             + [ours["p50_ms"], theirs["p50_ms"], ours["p99_ms"], theirs["p99_ms"]]
                             + [f"{ours['errors']}/{theirs['errors']}"]
                         )
@@ -94,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
                             higher_is_better=True,
                             note=f"{ours['rps']:,.0f} vs {theirs['rps']:,.0f} req/s",
                         )
+                        figure(
+                            "prism",
+                            f"{name}: CPU per request, Prism/sandbox",
+                            cheaper,
+                            "x",
+                            higher_is_better=True,
+                            note=f"{ours['cpu_us']:,.0f} vs {theirs['cpu_us']:,.0f} us",
+                        )
                         figure("prism", f"{name}: sandbox p99", ours["p99_ms"], "ms",
                                target=TARGET_P99_MS[op])  # fmt: skip
         control.close()
@@ -105,26 +120,32 @@ def main(argv: list[str] | None = None) -> int:
     table(
         rows,
         ["provider", "call", "conns", "sandbox r/s", "prism r/s", "ratio"]
+        + ["cpu us/req s", "cpu us/req p", "cpu p/s"]
         + ["p50 ms s", "p50 ms p", "p99 ms s", "p99 ms p", "errors s/p"],
     )
     return 0
 
 
-def paired(load, urls: tuple[str, str], pairs: int) -> tuple[dict, dict]:
+def paired(load, urls: tuple[str, str], spent, pairs: int) -> tuple[dict, dict]:
     """Load each URL in turn, `pairs` times (a, b, a, b, ...): medians of each figure, so a
-    moment when the machine is busy weighs on both sides alike."""
-    runs = ([], [])
+    moment when the machine is busy weighs on both sides alike. `spent`: for each side, a
+    function giving the CPU milliseconds its server has used so far."""
+    runs, cpu = ([], []), ([], [])
     for _ in range(pairs):
         for side, url in enumerate(urls):
-            runs[side].append(load(url))
+            before = spent[side]()
+            run = load(url)
+            cpu[side].append((spent[side]() - before) * 1000 / max(run.requests, 1))
+            runs[side].append(run)
     return tuple(
         {
             "rps": median([r.rps for r in side]),
+            "cpu_us": median(cpu_us),
             "p50_ms": median([r.p50_ms for r in side]),
             "p99_ms": median([r.p99_ms for r in side]),
             "errors": sum(r.errors for r in side),
         }
-        for side in runs
+        for side, cpu_us in zip(runs, cpu, strict=True)
     )
 
 

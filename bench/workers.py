@@ -19,17 +19,10 @@ import sys
 from pathlib import Path
 
 import httpx
-from _common import figure, run_load, serving, table
+from _common import cpu_ms, figure, run_load, serving, table
 from recipes import each_prepared
 
 OPS = ("list", "create")
-TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ms(pid: int) -> float:
-    """CPU time (user + system) a process has used so far, in milliseconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) * TICK_MS
 
 
 def workers_of(pid: int) -> list[int]:
