@@ -38,9 +38,19 @@ class UnknownPage(LookupError):
 
 
 def find(name: str) -> Path:
-    """The page called `name`: `monite`, `monite.md`, `docs/monite.md` or `README.md` alike."""
+    """The page called `name`: `scaleway`, `scaleway.md`, `docs/scaleway.md` or `README.md`
+    alike. A provider without a page of its own (Monite) is the README's walkthrough."""
     wanted = Path(name).name.lower().removesuffix(".md")
-    path = pages().get(wanted)
+    found = pages()
+    path = found.get(wanted)
+    if path is None and _provider_without_page(wanted):
+        path = found[README]
     if path is None or not path.is_file():
         raise UnknownPage(name)
     return path
+
+
+def _provider_without_page(name: str) -> bool:
+    from .documents import provider_names  # only on a miss: it imports the YAML parser
+
+    return name in provider_names()

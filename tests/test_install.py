@@ -79,6 +79,13 @@ def test_every_page_the_readme_links_to_can_be_read_with_docs():
         assert shown.stdout == (ROOT / link).read_text()
 
 
+def test_a_provider_without_a_page_of_its_own_is_the_readme():
+    monite = run("docs", "monite", "--path")
+    assert monite.returncode == 0, monite.stderr
+    assert Path(monite.stdout.strip()) == Path(run("docs", "readme", "--path").stdout.strip())
+    assert "## Walkthrough: Monite" in run("docs", "monite").stdout
+
+
 def test_an_unknown_page_names_the_pages_there_are():
     missing = run("docs", "nope")
     assert missing.returncode == 2
