@@ -180,7 +180,7 @@ class Served:
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def _stat_fields(pid: int | str) -> list[str]:
+def stat_fields(pid: int | str) -> list[str]:
     """/proc/<pid>/stat after the command name (field 3 on: state, ppid, pgrp, ...)."""
     return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
 
@@ -191,7 +191,7 @@ def _cpu_of(fields: list[str]) -> float:
 
 def cpu_ms(pid: int) -> float:
     """CPU time (user + system) a process has used so far, in milliseconds."""
-    return _cpu_of(_stat_fields(pid))
+    return _cpu_of(stat_fields(pid))
 
 
 def group_cpu_ms(pgid: int) -> float:
@@ -200,7 +200,7 @@ def group_cpu_ms(pgid: int) -> float:
     total = 0.0
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            fields = _stat_fields(proc.name)
+            fields = stat_fields(proc.name)
         except OSError:
             continue  # gone meanwhile
         if int(fields[2]) == pgid:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from _common import cpu_ms, figure, run_load, serving, table
+from _common import cpu_ms, figure, run_load, serving, stat_fields, table
 from recipes import each_prepared
 
 OPS = ("list", "create")
@@ -28,14 +28,14 @@ OPS = ("list", "create")
 def workers_of(pid: int) -> list[int]:
     """The worker processes of `serve --workers` (spawned children), from /proc."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            parent = int(stat.read_text().rpartition(")")[2].split()[1])
-            cmdline = (stat.parent / "cmdline").read_bytes()
+            parent = int(stat_fields(proc.name)[1])
+            cmdline = (proc / "cmdline").read_bytes()
         except OSError:
             continue
         if parent == pid and b"spawn_main" in cmdline:
-            found.append(int(stat.parent.name))
+            found.append(int(proc.name))
     return found
 
 

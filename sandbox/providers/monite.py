@@ -330,9 +330,9 @@ class PartnerTokens:
 
     def grant(self, token: str | None, now: datetime) -> dict | None:
         """The grant of a token that works now, or None."""
-        signed = self._signed.get(token) if token else None
-        if signed is None:
-            signed = self._read(token or "")
+        if not token:
+            return None
+        signed = self._signed.get(token) or self._read(token)
         if signed is None:
             return None
         number, grant = signed
