@@ -395,6 +395,30 @@ def run_load(
     return _loadgen(url, method, headers, body, concurrency, duration)
 
 
+def interleaved(load, urls, spent, rounds: int) -> list[dict]:
+    """Load each URL in turn, `rounds` times (a, b, c, a, b, c, ...): for each, the medians of
+    each figure, so a moment when the machine is busy weighs on every side alike. `load(url)`
+    runs one load; `spent`: for each URL, a function giving the CPU milliseconds its server has
+    used so far."""
+    runs, cpu = [[] for _ in urls], [[] for _ in urls]
+    for _ in range(rounds):
+        for side, url in enumerate(urls):
+            before = spent[side]()
+            run = load(url)
+            cpu[side].append((spent[side]() - before) * 1000 / max(run.requests, 1))
+            runs[side].append(run)
+    return [
+        {
+            "rps": median([r.rps for r in side]),
+            "cpu_us": median(cpu_us),
+            "p50_ms": median([r.p50_ms for r in side]),
+            "p99_ms": median([r.p99_ms for r in side]),
+            "errors": sum(r.errors for r in side),
+        }
+        for side, cpu_us in zip(runs, cpu, strict=True)
+    ]
+
+
 def warm_up(url: str, method="GET", headers=None, body=None, max_seconds: float = 6.0) -> None:
     """Load `url` in short bursts until throughput settles (two bursts within 15%) or time is up.
 

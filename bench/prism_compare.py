@@ -27,7 +27,7 @@ from _common import (
     cpu_ms,
     figure,
     find_prism,
-    median,
+    interleaved,
     prism_mocking,
     ratio,
     run_load,
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                             concurrency=level,
                             duration=opts.duration,
                         )
-                        ours, theirs = paired(load, urls, spent, opts.pairs)
+                        ours, theirs = interleaved(load, urls, spent, opts.pairs)
                         share = ratio(ours["rps"], theirs["rps"])
                         cheaper = ratio(theirs["cpu_us"], ours["cpu_us"])
                         rows.append(
@@ -124,29 +124,6 @@ def main(argv: list[str] | None = None) -> int:
         + ["p50 ms s", "p50 ms p", "p99 ms s", "p99 ms p", "errors s/p"],
     )
     return 0
-
-
-def paired(load, urls: tuple[str, str], spent, pairs: int) -> tuple[dict, dict]:
-    """Load each URL in turn, `pairs` times (a, b, a, b, ...): medians of each figure, so a
-    moment when the machine is busy weighs on both sides alike. `spent`: for each side, a
-    function giving the CPU milliseconds its server has used so far."""
-    runs, cpu = ([], []), ([], [])
-    for _ in range(pairs):
-        for side, url in enumerate(urls):
-            before = spent[side]()
-            run = load(url)
-            cpu[side].append((spent[side]() - before) * 1000 / max(run.requests, 1))
-            runs[side].append(run)
-    return tuple(
-        {
-            "rps": median([r.rps for r in side]),
-            "cpu_us": median(cpu_us),
-            "p50_ms": median([r.p50_ms for r in side]),
-            "p99_ms": median([r.p99_ms for r in side]),
-            "errors": sum(r.errors for r in side),
-        }
-        for side, cpu_us in zip(runs, cpu, strict=True)
-    )
 
 
 if __name__ == "__main__":
