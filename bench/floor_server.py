@@ -4,8 +4,8 @@
 
 Every layer answers each request with the canned answer for its method and path (status,
 headers and body from `--answers`, as the real sandbox answered the call; 404 for any other),
-served by uvicorn configured as `serve`
-configures it (sandbox.server.uvicorn_config), with the garbage collector set as `serve` sets it:
+served by uvicorn configured as `serve` configures it (sandbox.server.uvicorn_config), with the
+garbage collector set as `serve` sets it:
 
     uvicorn     a bare ASGI app: reads the body, sends the answer
     connexion   Connexion's middlewares as the sandbox builds them (routing, security and
@@ -28,7 +28,7 @@ import uvicorn
 from _common import ROOT  # noqa: F401  (puts the project on sys.path)
 
 from sandbox import Sandbox
-from sandbox.app import _connexion, build_asgi
+from sandbox.app import build_asgi, connexion_stack
 from sandbox.request import Answer, send_answer
 from sandbox.server import settle_gc, uvicorn_config
 from sandbox.world import LocalWorld
@@ -73,7 +73,7 @@ def build(layer: str, sandbox: Sandbox, answers: dict[str, Answer]):
     if layer == "uvicorn":
         return bare(answers)
     world = CannedWorld(sandbox, answers)
-    return _connexion(world) if layer == "connexion" else build_asgi(sandbox, world)
+    return connexion_stack(world) if layer == "connexion" else build_asgi(sandbox, world)
 
 
 def load_answers(path: str) -> dict[str, Answer]:

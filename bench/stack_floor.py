@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = ["provider", "call", *sides]
     if prism:
-        header += [f"best {layer}" for layer in LAYERS] + ["sandbox"]
+        header += [f"best {layer}" for layer in LAYERS] + ["sandbox ratio"]
     table(rows, header + ["errors"])
     return 0
 

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .core import Sandbox
     from .errors import ProviderError
 
-__all__ = ["build_asgi", "ErrorRenderer"]
+__all__ = ["build_asgi", "connexion_stack", "ErrorRenderer"]
 
 
 def build_asgi(sandbox: Sandbox, world=None):
@@ -62,7 +62,7 @@ def build_asgi(sandbox: Sandbox, world=None):
     world = world or LocalWorld(sandbox)
     render = ErrorRenderer(sandbox).render
     events = EventStreams(world, render)
-    front = Front(_connexion(world), WSGIMiddleware(dashboard_app()), events)
+    front = Front(connexion_stack(world), WSGIMiddleware(dashboard_app()), events)
     guarded = RequestLimits(ShutdownAnswer(front, render), render)
     controlled = BrowserGuard(ControlToken(guarded, sandbox, render), sandbox, render)
     app = RequestRecorder(controlled, sandbox, world)
@@ -70,8 +70,9 @@ def build_asgi(sandbox: Sandbox, world=None):
     return app
 
 
-def _connexion(world) -> ConnexionMiddleware:
-    """Connexion's middlewares over the dispatcher, every document added, the stack built."""
+def connexion_stack(world) -> ConnexionMiddleware:
+    """Connexion's middlewares over the dispatcher, every document added, the stack built: the
+    part of the front end that serves the APIs (bench/floor_server.py serves it alone)."""
     dispatcher = Dispatcher(world, world.apis)
     app = _Connexion(
         dispatcher,

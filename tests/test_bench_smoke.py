@@ -15,16 +15,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Monite only, no Prism, nothing installed, the Python load generator.
+QUICK = {
+    "BENCH_PROVIDERS": "monite",
+    "BENCH_NO_PRISM": "1",
+    "BENCH_NO_INSTALL": "1",
+    "BENCH_NO_WRK": "1",
+}
 
 
 def test_every_bench_runs_and_prints_positive_figures(tmp_path):
     results = tmp_path / "figures.jsonl"
-    env = os.environ | {
-        "BENCH_PROVIDERS": "monite",
-        "BENCH_NO_PRISM": "1",
-        "BENCH_NO_INSTALL": "1",
-        "BENCH_NO_WRK": "1",
-    }
+    env = os.environ | QUICK
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run_all.py"), "--quick", "--results", str(results)],
         env=env,
@@ -44,13 +46,7 @@ def test_the_stack_floor_bench_serves_each_layer_and_reports_it(tmp_path):
     Each floor server must answer every call 2xx (the canned answers pass Connexion's routing,
     security and validation), and the Connexion floor's CPU per request is reported."""
     results = tmp_path / "figures.jsonl"
-    env = os.environ | {
-        "BENCH_PROVIDERS": "monite",
-        "BENCH_NO_PRISM": "1",
-        "BENCH_NO_INSTALL": "1",
-        "BENCH_NO_WRK": "1",
-        "BENCH_RESULTS": str(results),
-    }
+    env = os.environ | QUICK | {"BENCH_RESULTS": str(results)}
     quick = ["--duration", "0.3", "--rounds", "1", "--warmup", "0"]
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "stack_floor.py"), *quick],
