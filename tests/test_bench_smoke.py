@@ -42,9 +42,10 @@ def test_every_bench_runs_and_prints_positive_figures(tmp_path):
 
 
 def test_the_stack_floor_bench_serves_each_layer_and_reports_it(tmp_path):
-    """bench/stack_floor.py is not in run_all.py (it takes ten minutes): run it here, small.
-    Each floor server must answer every call 2xx (the canned answers pass Connexion's routing,
-    security and validation), and the Connexion floor's CPU per request is reported."""
+    """bench/stack_floor.py is not in run_all.py (a full run takes about 18 minutes): run it
+    here, small. Each floor server must answer every call 2xx (the canned answers pass
+    Connexion's routing, security and validation), and the Connexion floor's CPU per request is
+    reported."""
     results = tmp_path / "figures.jsonl"
     env = os.environ | QUICK | {"BENCH_RESULTS": str(results)}
     quick = ["--duration", "0.3", "--rounds", "1", "--warmup", "0"]
@@ -56,11 +57,11 @@ def test_the_stack_floor_bench_serves_each_layer_and_reports_it(tmp_path):
         timeout=110,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    calls = ["list", "create"]
     rows = [line.split() for line in done.stdout.splitlines() if line.startswith("monite ")]
-    assert [row[1] for row in rows] == ["list", "create"], done.stdout
+    assert [row[1] for row in rows] == calls, done.stdout
     assert all(row[-1] == "0/0/0/0" for row in rows), done.stdout  # no side answered an error
     figures = [json.loads(line) for line in results.read_text().splitlines()]
     floors = {f["name"]: f["value"] for f in figures if f["bench"] == "floor"}
-    calls = ("list", "create")
     assert set(floors) == {f"monite {op}: Connexion floor, CPU per request" for op in calls}
     assert all(value > 0 for value in floors.values()), floors
