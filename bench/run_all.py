@@ -49,6 +49,7 @@ BENCHES = [
         ["--workers", "1,2,4", "--duration", "2"],
         ["--workers", "1,2", "--duration", "0.3"],
     ),
+    ("wire", "wire_cost.py", ["--calls", "20000"], ["--calls", "400"]),
     (
         "scale",
         "scale.py",

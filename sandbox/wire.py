@@ -4,23 +4,25 @@ Frames are a 4-byte length and a pickle, over a Unix socket: on Linux an abstrac
 nothing is left behind when the serving process is killed), elsewhere one in a private (0700)
 folder. A client's first frame is the run's random key, compared before anything it sends is
 unpickled; a connection that does not present it within AUTH_SECONDS is closed.
-The serving process answers every worker from one asyncio loop: no thread per connection, so
-calls do not pay for threads waking each other. A worker keeps one connection and many calls
-in flight on it, each answered by its number.
+
+The serving process answers every worker from one asyncio loop, no thread per connection. A
+worker keeps one connection and many calls in flight on it, each answered by its number. Both
+ends are asyncio protocols, not streams: a call the world answers at once (most of them) is
+answered in the callback that read it, with no task, no buffered reader and no await between.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
+import inspect
 import itertools
 import logging
 import pickle
 import socket
 import struct
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from .errors import ProviderError
 
@@ -43,11 +45,27 @@ def _frame(payload: bytes) -> bytes:
     return _LENGTH.pack(len(payload)) + payload
 
 
-async def _read_frame(reader: asyncio.StreamReader) -> bytes:
-    (size,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-    if size > MAX_FRAME_BYTES:
-        raise ConnectionError(f"a frame of {size} bytes is over the limit")
-    return await reader.readexactly(size)
+class _Frames:
+    """Cuts the bytes a connection receives into frames, whatever pieces they arrive in."""
+
+    def __init__(self):
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The frames `data` completes. Raises ConnectionError for a frame over the limit."""
+        buffer = self._buffer
+        buffer += data
+        frames = []
+        while len(buffer) >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(buffer)
+            if size > MAX_FRAME_BYTES:
+                raise ConnectionError(f"a frame of {size} bytes is over the limit")
+            end = _LENGTH.size + size
+            if len(buffer) < end:
+                break
+            frames.append(bytes(buffer[_LENGTH.size : end]))
+            del buffer[:end]
+        return frames
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -59,14 +77,16 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 
 class WireServer:
-    """Answers `calls[name](*args)` (coroutines) to clients holding `authkey`, from an asyncio
-    loop of its own thread. Provider errors travel back and are raised at the caller."""
+    """Answers `calls[name](*args)` to clients holding `authkey`, from an asyncio loop of its own
+    thread. A call returns its answer, or an awaitable of it when it must wait (for DNS, a
+    thread, the disk). Provider errors travel back and are raised at the caller."""
 
-    def __init__(self, address: str, authkey: bytes, calls: dict[str, Callable[..., Awaitable]]):
+    def __init__(self, address: str, authkey: bytes, calls: dict[str, Callable]):
         self.address, self.authkey, self.calls = address, authkey, calls
         self._loop = _new_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="world", daemon=True)
         self._server: asyncio.AbstractServer | None = None
+        self._ends: set[_ServerEnd] = set()  # the connections open, closed at stop()
 
     def start(self) -> WireServer:
         self._thread.start()
@@ -75,43 +95,98 @@ class WireServer:
         return self
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return  # never started, or stopped already
         if self._server is not None:
             asyncio.run_coroutine_threadsafe(self._close(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
     async def _listen(self) -> asyncio.AbstractServer:
-        return await asyncio.start_unix_server(self._client, path=self.address)
+        loop = asyncio.get_running_loop()
+        return await loop.create_unix_server(lambda: _ServerEnd(self), path=self.address)
 
     async def _close(self) -> None:
         self._server.close()
+        for end in list(self._ends):
+            end.transport.close()  # the workers' calls still waiting get a 503 there
         for task in asyncio.all_tasks() - {asyncio.current_task()}:
             task.cancel()
 
-    async def _client(self, reader, writer) -> None:
-        try:
-            key = await asyncio.wait_for(_read_frame(reader), AUTH_SECONDS)
-            if not hmac.compare_digest(key, self.authkey):
-                return  # a stranger: nothing it sends is unpickled
-            while True:
-                number, name, args = pickle.loads(await _read_frame(reader))
-                asyncio.create_task(self._answer(writer, number, name, args))
-        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
-            pass  # the worker is gone, or never said who it is
-        finally:
-            writer.close()
 
-    async def _answer(self, writer, number: int, name: str, args: tuple) -> None:
+class _ServerEnd(asyncio.Protocol):
+    """The world's end of one worker's connection."""
+
+    def __init__(self, server: WireServer):
+        self.server, self.frames = server, _Frames()
+        self.known = False  # until the first frame presents the key
+        self.waiting: set[asyncio.Task] = set()  # calls that could not be answered at once
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.deadline = asyncio.get_running_loop().call_later(AUTH_SECONDS, self._close_stranger)
+        self.server._ends.add(self)
+
+    def connection_lost(self, exc) -> None:
+        self.deadline.cancel()
+        self.server._ends.discard(self)
+
+    def data_received(self, data: bytes) -> None:
         try:
-            kind, value = "ok", await self.calls[name](*args)
-        except ProviderError as error:
-            kind, value = "raise", error
-        except Exception as exc:  # a bug: say so in the log here, answer 500 there
-            log.exception("world call %s failed", name)
-            kind, value = "error", f"{type(exc).__name__}: {exc}"
-        with contextlib.suppress(ConnectionError):
-            writer.write(_frame(pickle.dumps((number, kind, value), pickle.HIGHEST_PROTOCOL)))
-            await writer.drain()
+            for payload in self.frames.feed(data):
+                if not self.known:
+                    self._check_key(payload)
+                else:
+                    self._call(*pickle.loads(payload))
+        except Exception as exc:  # a frame over the limit, or one that is not a call
+            log.warning("closing a connection to the world: %s", exc)
+            self.transport.close()
+
+    def _close_stranger(self) -> None:
+        if not self.known:
+            self.transport.close()
+
+    def _check_key(self, key: bytes) -> None:
+        if not hmac.compare_digest(key, self.server.authkey):
+            raise ConnectionError("a client without the key")  # nothing it sent is unpickled
+        self.known = True
+        self.deadline.cancel()
+
+    def _call(self, number: int, name: str, args: tuple) -> None:
+        try:
+            result = self.server.calls[name](*args)
+        except Exception as exc:
+            return self._send(number, *_failure(name, exc))
+        if not inspect.isawaitable(result):
+            return self._send(number, "ok", result)
+        task = asyncio.ensure_future(self._await(number, name, result))
+        self.waiting.add(task)
+        task.add_done_callback(self.waiting.discard)
+
+    async def _await(self, number: int, name: str, result) -> None:
+        try:
+            outcome = "ok", await result
+        except Exception as exc:
+            outcome = _failure(name, exc)
+        self._send(number, *outcome)
+
+    def _send(self, number: int, kind: str, value) -> None:
+        try:
+            payload = pickle.dumps((number, kind, value), -1)
+        except Exception as exc:  # a bug: an answer that cannot travel fails its call alone
+            payload = pickle.dumps((number, *_failure("an answer", exc)), -1)
+        # No flow control: a worker reads every answer at once, and the answers in flight are
+        # bounded by its requests in flight.
+        if not self.transport.is_closing():
+            self.transport.write(_frame(payload))
+
+
+def _failure(name: str, exc: Exception) -> tuple[str, object]:
+    """A failed call's answer: a ProviderError to raise at the caller, or a bug's description."""
+    if isinstance(exc, ProviderError):
+        return "raise", exc
+    log.error("world call %s failed", name, exc_info=exc)  # the bug's traceback, here
+    return "error", f"{type(exc).__name__}: {exc}"
 
 
 class WireClient:
@@ -120,40 +195,33 @@ class WireClient:
     def __init__(self, address: str, authkey: bytes):
         self.address, self.authkey = address, authkey
         self._numbers = itertools.count()
-        self._pending: dict[int, asyncio.Future] = {}
-        self._writer: asyncio.StreamWriter | None = None
+        self._end: _ClientEnd | None = None
         self._connecting = asyncio.Lock()
 
     async def ask(self, name: str, *args):
         """Call the world; its ProviderErrors are raised here, as if it had raised them here."""
-        writer = await self._connected()
-        number = next(self._numbers)
-        answer = asyncio.get_running_loop().create_future()
-        self._pending[number] = answer
-        try:
-            writer.write(_frame(pickle.dumps((number, name, args), pickle.HIGHEST_PROTOCOL)))
-            await writer.drain()
-        except ConnectionError:
-            self._pending.pop(number, None)
-            raise WireClosed from None
-        kind, value = await answer
+        end = self._end
+        if end is None or end.closed:
+            end = await self._connected()
+        kind, value = await end.ask(next(self._numbers), name, args)
         if kind == "ok":
             return value
         if kind == "raise":
             raise value
         raise RuntimeError(f"the sandbox's world failed: {value}")
 
-    async def _connected(self) -> asyncio.StreamWriter:
+    async def _connected(self) -> _ClientEnd:
         async with self._connecting:
-            if self._writer is None or self._writer.is_closing():
+            if self._end is None or self._end.closed:
+                loop = asyncio.get_running_loop()
                 try:
-                    reader, writer = await asyncio.open_unix_connection(sock=await self._dial())
+                    sock = await self._dial()
+                    _, end = await loop.create_unix_connection(_ClientEnd, sock=sock)
                 except OSError:
                     raise WireClosed from None
-                writer.write(_frame(self.authkey))
-                self._writer = writer
-                asyncio.create_task(self._read_answers(reader))
-            return self._writer
+                end.transport.write(_frame(self.authkey))
+                self._end = end
+            return self._end
 
     async def _dial(self) -> socket.socket:
         """A socket connected to the world (uvloop cannot open an abstract address by name)."""
@@ -166,18 +234,42 @@ class WireClient:
             raise
         return sock
 
-    async def _read_answers(self, reader: asyncio.StreamReader) -> None:
+
+class _ClientEnd(asyncio.Protocol):
+    """A worker's end of its connection: sends calls, hands each answer to its caller."""
+
+    def __init__(self):
+        self.frames, self.pending = _Frames(), {}
+        self.closed = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def ask(self, number: int, name: str, args: tuple) -> asyncio.Future:
+        """The future of call `number`'s (kind, value). Its writes need no flow control: the
+        world reads every call at once, and the calls in flight are bounded by the requests."""
+        if self.closed:
+            raise WireClosed
+        answer = asyncio.get_running_loop().create_future()
+        self.pending[number] = answer
+        self.transport.write(_frame(pickle.dumps((number, name, args), -1)))
+        return answer
+
+    def data_received(self, data: bytes) -> None:
         try:
-            while True:
-                number, kind, value = pickle.loads(await _read_frame(reader))
-                answer = self._pending.pop(number, None)
-                if answer is not None and not answer.done():
-                    answer.set_result((kind, value))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:  # the world is gone: every call still waiting gets a 503
-            self._writer = None
-            pending, self._pending = self._pending, {}
-            for answer in pending.values():
-                if not answer.done():
-                    answer.set_exception(WireClosed())
+            frames = self.frames.feed(data)
+        except ConnectionError:
+            return self.transport.close()
+        for payload in frames:
+            number, kind, value = pickle.loads(payload)
+            answer = self.pending.pop(number, None)
+            if answer is not None and not answer.done():
+                answer.set_result((kind, value))
+
+    def connection_lost(self, exc) -> None:
+        """The world is gone: every call still waiting gets a 503."""
+        self.closed = True
+        pending, self.pending = self.pending, {}
+        for answer in pending.values():
+            if not answer.done():
+                answer.set_exception(WireClosed())

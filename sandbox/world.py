@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,11 @@ class World:
 
     def changed(self) -> None:
         self.changes = next(self._changes)
+
+    def note(self, entry: dict) -> None:
+        """Note in the request log a request refused before it reached the world."""
+        self.sandbox.note_request(entry)
+        self.changed()
 
     def version(self) -> tuple:
         """Differs whenever anything the control API shows may have changed: calls that
@@ -175,8 +181,7 @@ class LocalWorld:
         return await loop.run_in_executor(self._threads[threads], self.world.serve, call)
 
     async def note_request(self, entry: dict) -> None:
-        self.world.sandbox.note_request(entry)
-        self.world.changed()
+        self.world.note(entry)
 
     async def version(self) -> tuple:
         return self.world.version()
@@ -205,23 +210,32 @@ class WorldService:
     """The serving process's side: answers the workers from the one sandbox, exactly as a
     single process answers its own front end (a LocalWorld), on the wire's event loop.
 
-    Each answer that changed the world is saved to the state file (if any) before it is sent,
+    A call that only touches memory is answered at once, in the loop callback that read it.
+    Any other is awaited: one that asks DNS or lands steps runs in the world's threads, and
+    each answer that changed the world is saved to the state file (if any) before it is sent,
     so a worker acknowledges nothing that is not on disk.
     """
 
     def __init__(self, sandbox: Sandbox, durable: Durable | None = None):
         self.local, self.durable = LocalWorld(sandbox), durable
+        self.world = self.local.world
 
     def serving(self, address: str, authkey: bytes) -> WireServer:
         """A server of this service on a Unix socket at `address` (not yet started)."""
         calls = {
             "serve": self.serve,
-            "note_request": self.local.note_request,
-            "version": self.local.version,
+            "note_request": self.world.note,
+            "version": self.world.version,
         }
         return WireServer(address, authkey, calls)
 
-    async def serve(self, call: Call) -> Answer:
+    def serve(self, call: Call) -> Answer | Awaitable[Answer]:
+        """The answer to `call`, or when it must wait for a thread or the disk, its awaitable."""
+        if self.durable is None and self.world.threads_for(call) is None:
+            return self.world.serve(call)
+        return self._serve_waiting(call)
+
+    async def _serve_waiting(self, call: Call) -> Answer:
         since = self.durable.undos if self.durable else None
         answer = await self.local.serve(call)
         changed = call.request.method not in READ_ONLY_METHODS

@@ -38,7 +38,7 @@ def test_every_bench_runs_and_prints_positive_figures(tmp_path):
     assert "== summary" in done.stdout
     figures = [json.loads(line) for line in results.read_text().splitlines()]
     positive = {f["bench"] for f in figures if f["value"] > 0}
-    assert positive >= {"startup", "http", "verify", "dns", "scale"}, figures
+    assert positive >= {"startup", "http", "verify", "dns", "scale", "wire"}, figures
 
 
 def test_the_stack_floor_bench_serves_each_layer_and_reports_it(tmp_path):
