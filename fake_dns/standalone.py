@@ -60,6 +60,12 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, zone_path=None) ->
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -71,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m fake_dns [dns serve]", description="Serve a fake DNS zone."
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="UDP and TCP port")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="UDP and TCP port")
     parser.add_argument("--zone", help="YAML zone file: a list of {name, type, value, ttl}")
     opts = parser.parse_args(args)
     return serve(opts.host, opts.port, opts.zone)

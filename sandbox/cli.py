@@ -88,6 +88,21 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def _whole_number_up_to(highest: int, what: str):
+    """An argparse type: a whole number from 0 to `highest`, or an error naming `what` it is."""
+
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or int(text) > highest:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (0 to {highest})")
+        return int(text)
+
+    return parse
+
+
+port = _whole_number_up_to(65535, "a port number")  # 0: the system picks a free one
+seed = _whole_number_up_to(2**32 - 1, "a seed")  # the control API's range for seeds
+
+
 def kinds(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
 
@@ -721,13 +736,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
     serve.add_argument(
-        "--port", type=int, default=8080, help="HTTP port (default 8080; 0 picks one)"
+        "--port", type=port, default=8080, help="HTTP port (default 8080; 0 picks one)"
     )
     serve.add_argument("--dns-host", default="127.0.0.1", help="DNS address (default 127.0.0.1)")
     serve.add_argument(
-        "--dns-port", type=int, default=5353, help="DNS port, UDP and TCP (default 5353)"
+        "--dns-port", type=port, default=5353, help="DNS port, UDP and TCP (default 5353)"
     )
-    serve.add_argument("--seed", type=int, default=None, help="seed for every id, token and key")
+    serve.add_argument("--seed", type=seed, default=None, help="seed for every id, token and key")
     serve.add_argument(
         "--resolver",
         metavar="HOST:PORT",
@@ -802,7 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
     dns_sub = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
     dserve = dns_sub.add_parser("serve", help="serve a zone file with the fake DNS alone")
     dserve.add_argument("--host", default="127.0.0.1")
-    dserve.add_argument("--port", type=int, default=5353)
+    dserve.add_argument("--port", type=port, default=5353)
     dserve.add_argument("--zone", help="YAML list of {name, type, value | values, ttl}")
     dserve.set_defaults(func=cmd_dns_serve)
     ls = _client(dns_sub.add_parser("ls", help="list records"))
@@ -898,11 +913,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--domains", type=positive_int, default=40, help="how many (default 40, at most 100)"
     )
-    demo.add_argument("--seed", type=int, help="the same seed gives the same world")
+    demo.add_argument("--seed", type=seed, help="the same seed gives the same world")
     demo.set_defaults(func=cmd_demo)
 
     reset = _client(sub.add_parser("reset", help="forget everything; optionally reseed"))
-    reset.add_argument("--seed", type=int)
+    reset.add_argument("--seed", type=seed)
     reset.add_argument(
         "--restore-clock", action="store_true", help="put the clock back as the sandbox started"
     )

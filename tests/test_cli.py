@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -174,6 +175,8 @@ MISUSES = [
     (["verify", "monite", "no-such-id"], "no monite domain with id no-such-id"),
     (["scenario", "load", "/no/such/file.yaml"], "No such file or directory"),
     (["nosuch"], "invalid choice: 'nosuch'"),
+    (["reset", "--seed", "-5"], "'-5' is not a seed (0 to 4294967295)"),
+    (["demo", "--seed", "4294967296"], "'4294967296' is not a seed (0 to 4294967295)"),
 ]
 
 
@@ -184,6 +187,34 @@ def test_every_misuse_gets_one_line_and_exit_code_2(server, control, capsys, arg
     assert said in err
     assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
+
+
+OUT_OF_RANGE = [
+    (["serve", "--port", "70000"], "'70000' is not a port number (0 to 65535)"),
+    (["serve", "--dns-port", "-1"], "'-1' is not a port number (0 to 65535)"),
+    (["serve", "--seed", "-5"], "'-5' is not a seed (0 to 4294967295)"),
+    (["dns", "serve", "--port", "65536"], "'65536' is not a port number (0 to 65535)"),
+]
+
+
+@pytest.mark.parametrize(("args", "said"), OUT_OF_RANGE, ids=[" ".join(m[0]) for m in OUT_OF_RANGE])
+def test_ports_and_seeds_out_of_range_are_refused_before_anything_starts(capsys, args, said):
+    code, out, err = run_cli(*args, capsys=capsys)
+    assert code == 2, (out, err)
+    assert said in err
+    assert "Traceback" not in err
+
+
+def test_the_standalone_dns_server_refuses_a_port_out_of_range():
+    done = subprocess.run(
+        [sys.executable, "-m", "fake_dns", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "'70000' is not a port number (0 to 65535)" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_clock_freeze_now_freezes_at_the_current_instant_and_freeze_at_a_time_sets_it(cli, control):
