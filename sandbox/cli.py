@@ -103,6 +103,17 @@ port = _whole_number_up_to(65535, "a port number")  # 0: the system picks a free
 seed = _whole_number_up_to(2**32 - 1, "a seed")  # the control API's range for seeds
 
 
+def resolver(text: str) -> str:
+    """`--resolver`: a DNS server's IP address, and optionally its port."""
+    from .core import parse_hostport  # only `serve --resolver` pays for importing the sandbox
+
+    try:
+        parse_hostport(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def kinds(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
 
@@ -745,6 +756,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=seed, default=None, help="seed for every id, token and key")
     serve.add_argument(
         "--resolver",
+        type=resolver,
         metavar="HOST:PORT",
         help="verify against this DNS resolver instead of the built-in fake DNS (pre-flight checks)",
     )

@@ -7,7 +7,9 @@ the engine verifies; only the verifier talks to DNS.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -37,14 +39,31 @@ log = logging.getLogger(__name__)
 
 
 def parse_hostport(value: str, default_port: int = 53) -> tuple[str, int]:
-    """'1.1.1.1:53' or '1.1.1.1' or '[::1]:53' -> (host, port)."""
+    """'1.1.1.1:53' or '1.1.1.1' or '[::1]:53' -> (host, port). ValueError for anything else:
+    the host must be an IP address (the verifier's resolver asks it by address), the port 1 to
+    65535."""
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
-        return host, int(rest.lstrip(":") or default_port)
-    host, sep, port = value.rpartition(":")
-    if not sep or ":" in host:
-        return value, default_port
+        port = rest.removeprefix(":") if rest else str(default_port)
+    else:
+        host, sep, port = value.rpartition(":")
+        if not sep or ":" in host:  # no port, or a bare IPv6 address
+            host, port = value, str(default_port)
+    try:
+        ipaddress.ip_address(host)
+        if not port.isdigit() or not 0 < int(port) <= 65535:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a DNS server's address such as 1.1.1.1:53, 9.9.9.9 or [::1]:53"
+        ) from None
     return host, int(port)
+
+
+def unusable_address(error: OSError) -> bool:
+    """True when binding failed for the address itself: a name that does not resolve, or an
+    address that is not this machine's."""
+    return isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL
 
 
 class Sandbox:
@@ -113,6 +132,10 @@ class Sandbox:
                 where = f"{self.dns.host}"
                 raise OSError(
                     exc.errno, f"DNS port {self._dns_port} is already in use on {where}"
+                ) from None
+            if unusable_address(exc):
+                raise OSError(
+                    errno.EADDRNOTAVAIL, f"cannot listen for DNS on {self.dns.host}: {exc.strerror}"
                 ) from None
             raise
         host, port = (

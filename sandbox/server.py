@@ -13,7 +13,7 @@ import time
 import uvicorn
 
 from .app import ErrorRenderer, build_asgi
-from .core import Sandbox
+from .core import Sandbox, unusable_address
 from .limits import check_exposure, connection_limit, http_protocol
 from .logs import uvicorn_log_config
 from .mounts import CONTROL_MOUNT
@@ -53,6 +53,10 @@ def bind_tcp(host: str, port: int) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise OSError(
                 errno.EADDRINUSE, f"HTTP port {port} is already in use on {host}"
+            ) from None
+        if unusable_address(exc):
+            raise OSError(
+                errno.EADDRNOTAVAIL, f"cannot listen for HTTP on {host}: {exc.strerror}"
             ) from None
         raise
     sock.listen(2048)

@@ -194,11 +194,15 @@ OUT_OF_RANGE = [
     (["serve", "--dns-port", "-1"], "'-1' is not a port number (0 to 65535)"),
     (["serve", "--seed", "-5"], "'-5' is not a seed (0 to 4294967295)"),
     (["dns", "serve", "--port", "65536"], "'65536' is not a port number (0 to 65535)"),
+    (["serve", "--resolver", "bad:xx"], "'bad:xx' is not a DNS server's address"),
+    (["serve", "--resolver", "1.1.1.1:99999"], "'1.1.1.1:99999' is not a DNS server's address"),
 ]
 
 
 @pytest.mark.parametrize(("args", "said"), OUT_OF_RANGE, ids=[" ".join(m[0]) for m in OUT_OF_RANGE])
-def test_ports_and_seeds_out_of_range_are_refused_before_anything_starts(capsys, args, said):
+def test_ports_seeds_and_resolvers_out_of_range_are_refused_before_anything_starts(
+    capsys, args, said
+):
     code, out, err = run_cli(*args, capsys=capsys)
     assert code == 2, (out, err)
     assert said in err

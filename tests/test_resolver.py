@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from fake_dns import FakeDNS
 from sandbox import Sandbox, SandboxServer
@@ -16,6 +17,16 @@ def test_parse_hostport_reads_the_usual_forms():
     assert parse_hostport("1.1.1.1:53") == ("1.1.1.1", 53)
     assert parse_hostport("9.9.9.9") == ("9.9.9.9", 53)
     assert parse_hostport("[::1]:5353") == ("::1", 5353)
+    assert parse_hostport("[::1]") == ("::1", 53)
+    assert parse_hostport("::1") == ("::1", 53)
+
+
+@pytest.mark.parametrize(
+    "value", ["bad:xx", "dns.google", "1.1.1.1:99999", "1.1.1.1:0", "1.1.1.1:", "[::1]x", ""]
+)
+def test_parse_hostport_refuses_what_no_resolver_can_be_asked_at(value):
+    with pytest.raises(ValueError, match="is not a DNS server's address such as 1.1.1.1:53"):
+        parse_hostport(value)
 
 
 def test_verification_uses_the_given_resolver_not_the_built_in_dns():

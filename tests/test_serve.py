@@ -55,6 +55,21 @@ def test_a_different_seed_gives_different_ids():
     assert bodies[0] != bodies[1]
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # TEST-NET-1: an address of no machine here
+        (["--host", "192.0.2.1", "--control-token", "t"], "cannot listen for HTTP on 192.0.2.1"),
+        (["--dns-host", "999.1.1.1"], "cannot listen for DNS on 999.1.1.1"),  # not an address
+    ],
+)
+def test_an_address_it_cannot_listen_on_gets_a_clear_message_and_exit_code_2(args, said):
+    result = serve_refused(*args, "--port", "0", "--dns-port", "0")
+    assert result.returncode == 2, result.stderr
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("which", ["--port", "--dns-port"])
 def test_a_port_in_use_gets_a_clear_message_and_exit_code_2(which):
     with socket.socket() as busy_tcp, socket.socket(type=socket.SOCK_DGRAM) as busy_udp:
