@@ -164,7 +164,7 @@ def test_serve_reads_its_options_from_the_environment_and_a_flag_wins():
 @pytest.mark.parametrize(
     ("variable", "value", "said"),
     [
-        ("DOMAINSANDBOX_PORT", "eighty", "invalid int value: 'eighty'"),
+        ("DOMAINSANDBOX_PORT", "eighty", "'eighty' is not a port number (0 to 65535)"),
         ("DOMAINSANDBOX_WORKERS", "0", "is not a whole number of 1 or more"),
         ("DOMAINSANDBOX_RATE_LIMITS", "maybe", "use 1/true/yes/on or 0/false/no/off"),
     ],
