@@ -16,6 +16,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import schemathesis
 from schemathesis.engine import events
@@ -156,6 +157,14 @@ def run(
     unknown = set(phases) - set(PHASES)
     if unknown:
         raise ValueError(f"unknown phase(s) {', '.join(sorted(unknown))}; use: {', '.join(PHASES)}")
+    if max_examples < 1:
+        raise ValueError(f"max_examples is {max_examples}: at least 1 example per operation")
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1"
+            )
     with _target(target, base_url) as (url, schema_source, sandbox_headers):
         config = _config(target, url, sandbox_headers | (headers or {}), max_examples, phases, seed)
         result = _execute(target, url, schema_source, config, tuple(phases))

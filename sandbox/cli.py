@@ -591,8 +591,11 @@ def cmd_scenario(args) -> int:
         with _control(args) as control:
             text = control.export_scenario()
         if args.file:
-            with open(args.file, "w", encoding="utf-8") as file:
-                file.write(text)
+            try:
+                with open(args.file, "w", encoding="utf-8") as file:
+                    file.write(text)
+            except OSError as exc:
+                raise UsageError(f"{args.file}: {exc.strerror}") from None
             print(f"wrote {args.file}")
         else:
             print(text, end="")
@@ -1054,7 +1057,7 @@ def _contract_parser(sub) -> None:
     run.add_argument(
         "--header", "-H", type=header, action="append", help="'Name: value', repeatable"
     )
-    run.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES)
+    run.add_argument("--max-examples", type=positive_int, default=DEFAULT_MAX_EXAMPLES)
     run.add_argument(
         "--phases", type=kinds, default=list(PHASES), help=f"comma-separated: {','.join(PHASES)}"
     )

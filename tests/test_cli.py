@@ -175,6 +175,7 @@ MISUSES = [
     (["verify", "monite", "no-such-id"], "no monite domain with id no-such-id"),
     (["scenario", "load", "/no/such/file.yaml"], "No such file or directory"),
     (["nosuch"], "invalid choice: 'nosuch'"),
+    (["scenario", "export", "/no/such/dir/x.yaml"], "/no/such/dir/x.yaml: No such file"),
     (["reset", "--seed", "-5"], "'-5' is not a seed (0 to 4294967295)"),
     (["demo", "--seed", "4294967296"], "'4294967296' is not a seed (0 to 4294967295)"),
 ]

@@ -4,6 +4,7 @@ broken one, and the mistakes a user can make on the command line."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,11 +127,30 @@ def test_cli_contract_run_json_against_the_running_sandbox_exits_zero(urls, caps
     [
         (["--provider", "nope"], "unknown provider 'nope'; known: monite"),
         (["--provider", "monite", "--phases", "warp"], "unknown phase(s) warp"),
+        (["--provider", "monite", "--base-url", "notaurl"], "'notaurl' is not a base URL such"),
     ],
 )
 def test_cli_contract_run_names_what_is_wrong_with_its_arguments(argv, message, capsys):
     assert cli(["contract", "run", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_contract_run_refuses_fewer_than_one_example(capsys):
+    with pytest.raises(SystemExit):
+        cli(["contract", "run", "--provider", "monite", "--max-examples", "0"])
+    assert "'0' is not a whole number of 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_examples": 0}, "max_examples is 0: at least 1 example per operation"),
+        ({"base_url": "127.0.0.1:8080/monite/v1"}, "is not a base URL such as http://"),
+    ],
+)
+def test_run_refuses_what_schemathesis_could_not_run_before_running(options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        contracts.run("monite", **options)
 
 
 def test_cli_contract_run_refuses_a_header_without_a_colon(capsys):
