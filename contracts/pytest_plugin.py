@@ -265,14 +265,14 @@ def start_sandbox(
     from sandbox import Sandbox, SandboxServer
     from sandbox.engine.clock import Clock
 
-    sandbox = Sandbox(seed=seed, dns_port=dns_port, clock=Clock(start=START, mode=clock))
-    server = SandboxServer(sandbox, port=port)
     try:
-        return server.start()
-    except OSError as exc:
+        sandbox = Sandbox(seed=seed, dns_port=dns_port, clock=Clock(start=START, mode=clock))
+        return SandboxServer(sandbox, port=port).start()
+    except (OSError, ValueError) as exc:  # a port taken, or an option out of range
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         pytest.fail(
-            f"domainsandbox could not start (--domainsandbox-port {port}, "
-            f"--domainsandbox-dns-port {dns_port}): {exc.strerror or exc}",
+            f"domainsandbox could not start (--domainsandbox-seed {seed}, --domainsandbox-port "
+            f"{port}, --domainsandbox-dns-port {dns_port}): {reason}",
             pytrace=False,
         )
 

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 
 from . import envopts
+from .arguments import port, seed
 from .client import (
     ClockState,
     ControlClient,
@@ -86,21 +87,6 @@ def positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return int(text)
-
-
-def _whole_number_up_to(highest: int, what: str):
-    """An argparse type: a whole number from 0 to `highest`, or an error naming `what` it is."""
-
-    def parse(text: str) -> int:
-        if not text.strip().isdigit() or int(text) > highest:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (0 to {highest})")
-        return int(text)
-
-    return parse
-
-
-port = _whole_number_up_to(65535, "a port number")  # 0: the system picks a free one
-seed = _whole_number_up_to(2**32 - 1, "a seed")  # the control API's range for seeds
 
 
 def resolver(text: str) -> str:

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from fake_dns import FakeDNS
 
+from .arguments import MAX_PORT, MAX_SEED, within
 from .engine import publish as publishing
 from .engine.clock import LATEST, MAX_DELAY_SECONDS, Clock, later
 from .engine.credentials import Credentials
@@ -78,7 +79,7 @@ class Sandbox:
         clock: Clock | None = None,
         rate_limits: bool = False,
     ):
-        self.seed = seed
+        self.seed = within(seed, MAX_SEED, "a seed")
         self.clock = clock or Clock()
         # How this sandbox started (its clock's mode and instant, the rate-limit switch):
         # a reset puts these back, so a reset world is the world a fresh start holds.
@@ -94,7 +95,7 @@ class Sandbox:
         self.rate_limits.enabled = rate_limits
         self.credentials = Credentials()
         self.dns = FakeDNS(host=dns_host, port=dns_port, clock=self.clock)
-        self._dns_port = dns_port
+        self._dns_port = within(dns_port, MAX_PORT, "a port number")
         self.resolver = resolver
         self.verifier: Verifier | None = None
         self.providers = {cls.name: cls(self) for cls in PROVIDERS}
@@ -326,7 +327,7 @@ class Sandbox:
         the instant it started at too (by default it stays where it stands)."""
         with self._steps:
             if seed is not None:
-                self.seed = seed
+                self.seed = within(seed, MAX_SEED, "a seed")
             self.ids = Ids(self.seed)
             self.http_faults.reset(self.seed)
             self.rate_limits.clear()

@@ -13,6 +13,7 @@ import time
 import uvicorn
 
 from .app import ErrorRenderer, build_asgi
+from .arguments import MAX_PORT, within
 from .core import Sandbox, unusable_address
 from .limits import check_exposure, connection_limit, http_protocol
 from .logs import uvicorn_log_config
@@ -106,7 +107,7 @@ class SandboxServer:
     ):
         self.sandbox = sandbox or Sandbox()
         self.durable = durable  # a sandbox.durable.Durable: save the world after each change
-        self.host, self._requested_port = host, port
+        self.host, self._requested_port = host, within(port, MAX_PORT, "a port number")
         if not _is_address(host):  # clients reach it by that name: the control API answers it
             self.sandbox.allowed_hosts.add(host.lower().rstrip("."))
         self._socket: socket.socket | None = None

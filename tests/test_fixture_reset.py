@@ -284,7 +284,7 @@ def test_a_pinned_port_that_is_taken_is_said_clearly():
         with pytest.raises(pytest.fail.Exception) as failed:
             start_sandbox(1, port=port)
     assert str(failed.value) == (
-        f"domainsandbox could not start (--domainsandbox-port {port}, "
+        f"domainsandbox could not start (--domainsandbox-seed 1, --domainsandbox-port {port}, "
         f"--domainsandbox-dns-port 0): HTTP port {port} is already in use on 127.0.0.1"
     )
     with socket.socket(type=socket.SOCK_DGRAM) as taken:

@@ -10,6 +10,7 @@ import textwrap
 
 import dns.resolver
 import httpx
+import pytest
 from monite import Monite
 
 from contracts.pytest_plugin import START
@@ -114,3 +115,27 @@ def test_plugin_resets_between_tests_and_prints_and_writes_the_report(tmp_path):
         "create_token",
         "create_domain",
     ]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--domainsandbox-port", "70000", "70000 is not a port number (0 to 65535)"),
+        ("--domainsandbox-dns-port", "-3", "-3 is not a port number (0 to 65535)"),
+        ("--domainsandbox-seed", "-5", "-5 is not a seed (0 to 4294967295)"),
+    ],
+)
+def test_an_option_out_of_range_fails_the_sandbox_s_tests_saying_why(tmp_path, option, value, said):
+    (tmp_path / "test_user.py").write_text("def test_it(domain_sandbox):\n    pass\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
+        + [option, value],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 error" in run.stdout
+    assert f"{option} {value}" in run.stdout and said in run.stdout
+    assert "Traceback" not in run.stdout

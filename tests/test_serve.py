@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import subprocess
 
 import httpx
 import pytest
+
+from sandbox import Sandbox, SandboxServer
 
 from .helpers import Served, run_monite_story, serve_refused
 
@@ -82,3 +85,25 @@ def test_a_port_in_use_gets_a_clear_message_and_exit_code_2(which):
         result = serve_refused(which, str(port), other, "0")
     assert result.returncode == 2
     assert f"port {port} is already in use" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("build", "said"),
+    [
+        (lambda: Sandbox(seed=-1), "-1 is not a seed (0 to 4294967295)"),
+        (lambda: Sandbox(seed=2**32), "4294967296 is not a seed (0 to 4294967295)"),
+        (lambda: Sandbox(dns_port=70000), "70000 is not a port number (0 to 65535)"),
+        (lambda: SandboxServer(Sandbox(), port=-1), "-1 is not a port number (0 to 65535)"),
+    ],
+    ids=["seed below", "seed above", "dns port", "http port"],
+)
+def test_the_python_api_refuses_ports_and_seeds_out_of_range(build, said):
+    with pytest.raises(ValueError, match=re.escape(said)):
+        build()
+
+
+def test_a_reset_with_a_seed_out_of_range_changes_nothing():
+    sandbox = Sandbox(seed=7)
+    with pytest.raises(ValueError, match="is not a seed"):
+        sandbox.reset(seed=-1)
+    assert sandbox.seed == 7
