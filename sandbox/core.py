@@ -52,7 +52,7 @@ def parse_hostport(value: str, default_port: int = 53) -> tuple[str, int]:
             host, port = value, str(default_port)
     try:
         ipaddress.ip_address(host)
-        if not port.isdigit() or not 0 < int(port) <= 65535:
+        if not port.isdigit() or not 0 < int(port) <= MAX_PORT:
             raise ValueError
     except ValueError:
         raise ValueError(
@@ -80,6 +80,7 @@ class Sandbox:
         rate_limits: bool = False,
     ):
         self.seed = within(seed, MAX_SEED, "a seed")
+        self._dns_port = within(dns_port, MAX_PORT, "a port number")
         self.clock = clock or Clock()
         # How this sandbox started (its clock's mode and instant, the rate-limit switch):
         # a reset puts these back, so a reset world is the world a fresh start holds.
@@ -95,7 +96,6 @@ class Sandbox:
         self.rate_limits.enabled = rate_limits
         self.credentials = Credentials()
         self.dns = FakeDNS(host=dns_host, port=dns_port, clock=self.clock)
-        self._dns_port = within(dns_port, MAX_PORT, "a port number")
         self.resolver = resolver
         self.verifier: Verifier | None = None
         self.providers = {cls.name: cls(self) for cls in PROVIDERS}
