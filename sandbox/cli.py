@@ -30,6 +30,7 @@ from .client import (
 from .extras import MissingExtra
 from .logs import LOG_FORMATS
 from .mounts import DASHBOARD_MOUNT
+from .shipped import provider_names
 from .version import __version__
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
@@ -702,6 +703,10 @@ def cmd_contract_run(args) -> int:
 # --- parser -----------------------------------------------------------------------------------
 
 
+def _provider_help() -> str:
+    return f"a provider's name: {', '.join(provider_names())}"
+
+
 def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse.ArgumentParser:
     """The options of every command that drives a running sandbox. The main parser holds their
     defaults; a command's own copy sets them only when given (after the command name)."""
@@ -817,22 +822,24 @@ def build_parser() -> argparse.ArgumentParser:
     dns = sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
     dns_sub = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
     dserve = dns_sub.add_parser("serve", help="serve a zone file with the fake DNS alone")
-    dserve.add_argument("--host", default="127.0.0.1")
-    dserve.add_argument("--port", type=port, default=5353)
+    dserve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    dserve.add_argument(
+        "--port", type=port, default=5353, help="port, UDP and TCP (default 5353; 0 picks one)"
+    )
     dserve.add_argument("--zone", help="YAML list of {name, type, value | values, ttl}")
     dserve.set_defaults(func=cmd_dns_serve)
     ls = _client(dns_sub.add_parser("ls", help="list records"))
     ls.set_defaults(func=cmd_dns_ls)
     add = _client(dns_sub.add_parser("add", help="add a record"))
-    add.add_argument("name")
-    add.add_argument("type")
-    add.add_argument("value")
-    add.add_argument("--ttl", type=int, default=300)
+    add.add_argument("name", help="the owner name, e.g. _dmarc.mail.example.com")
+    add.add_argument("type", help="a record type, e.g. TXT, MX or CNAME")
+    add.add_argument("value", help="as in a zone file, e.g. '10 mx.example.net' for MX")
+    add.add_argument("--ttl", type=int, default=300, help="seconds (default 300)")
     add.add_argument("--visible-after", type=duration, help="hide it for a while (30s, 5m)")
     add.set_defaults(func=cmd_dns_add)
     rm = _client(dns_sub.add_parser("rm", help="remove the records at a name (of one type)"))
-    rm.add_argument("name")
-    rm.add_argument("type", nargs="?")
+    rm.add_argument("name", help="the owner name")
+    rm.add_argument("type", nargs="?", help="only the records of this type")
     rm.add_argument("--value", help="remove only this value")
     rm.set_defaults(func=cmd_dns_rm)
     fault = _client(
@@ -840,22 +847,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fault.add_argument("match", nargs="?", help="a name, *.suffix or *")
     fault.add_argument(
-        "kind", nargs="?", choices=["servfail", "refused", "nxdomain", "drop", "delay", "truncate"]
+        "kind",
+        nargs="?",
+        choices=["servfail", "refused", "nxdomain", "drop", "delay", "truncate"],
+        help="what the matching queries get (drop: no answer; delay: --delay-ms late; truncate: "
+        "TC over UDP)",
     )
-    fault.add_argument("--qtype")
-    fault.add_argument("--count", type=int)
-    fault.add_argument("--delay-ms", type=int)
+    fault.add_argument("--qtype", help="only queries of this type, e.g. TXT (default: any)")
+    fault.add_argument("--count", type=int, help="for the next N queries (default: until cleared)")
+    fault.add_argument("--delay-ms", type=int, help="with delay: how late the answer comes")
     fault.add_argument("--clear", action="store_true", help="remove every fault")
     fault.set_defaults(func=cmd_dns_fault)
     queries = _client(dns_sub.add_parser("queries", help="the query log"))
-    queries.add_argument("--limit", type=int, default=100)
+    queries.add_argument("--limit", type=int, default=100, help="the last N queries (default 100)")
     queries.set_defaults(func=cmd_dns_queries)
 
     publish = _client(
         sub.add_parser("publish", help="publish a domain's expected records in the fake DNS")
     )
-    publish.add_argument("provider")
-    publish.add_argument("domain_id")
+    publish.add_argument("provider", help=_provider_help())
+    publish.add_argument("domain_id", help="the id the provider's API gave the domain")
     publish.add_argument("--omit", type=kinds, help="record kinds to leave out, comma-separated")
     publish.add_argument("--corrupt", type=kinds, help="record kinds to publish wrong")
     publish.add_argument("--visible-after", type=duration, help="propagation delay (30s, 5m)")
@@ -864,14 +875,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = _client(
         sub.add_parser("verify", help="run a provider's own verification of a domain now")
     )
-    verify.add_argument("provider")
-    verify.add_argument("domain_id")
+    verify.add_argument("provider", help=_provider_help())
+    verify.add_argument("domain_id", help="the id the provider's API gave the domain")
     verify.set_defaults(func=cmd_verify)
 
     create = _client(
         sub.add_parser("create", help="create a domain through a provider's own API, as a client")
     )
-    create.add_argument("provider")
+    create.add_argument("provider", help=_provider_help())
     create.add_argument("name", help="the domain name, e.g. mail.example.com")
     create.set_defaults(func=cmd_create)
 
@@ -885,6 +896,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="show",
         choices=["show", "freeze", "unfreeze", "advance", "set", "mode"],
+        help="what to do (default show)",
     )
     clock.add_argument(
         "value",
@@ -918,14 +930,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     reset = _client(sub.add_parser("reset", help="forget everything; optionally reseed"))
-    reset.add_argument("--seed", type=seed)
+    reset.add_argument("--seed", type=seed, help="the new seed (default: the current one)")
     reset.add_argument(
         "--restore-clock", action="store_true", help="put the clock back as the sandbox started"
     )
     reset.set_defaults(func=cmd_reset)
 
     domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))
-    domains.add_argument("--provider")
+    domains.add_argument("--provider", help="only this provider")
     domains.set_defaults(func=cmd_domains)
 
     requests = _client(
@@ -936,7 +948,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--json shows headers and bodies). Filters combine.",
         )
     )
-    requests.add_argument("--provider")
+    requests.add_argument("--provider", help="only this provider")
     requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
     requests.add_argument("--status", metavar="N", help="a status code (404) or a class (4xx)")
     requests.add_argument("--domain", metavar="ID", help="requests that touched this domain")
@@ -951,12 +963,17 @@ def build_parser() -> argparse.ArgumentParser:
     hfault = _client(
         http_sub.add_parser("fault", help="add, list (no arguments) or clear HTTP faults")
     )
-    hfault.add_argument("provider", nargs="?")
+    hfault.add_argument("provider", nargs="?", help="whose operations get the fault")
     hfault.add_argument(
         "--operation", help="an operationId of the provider's document (default: all)"
     )
-    hfault.add_argument("--status", type=int, choices=[429, 500, 502, 503, 504])
-    hfault.add_argument("--latency-ms", type=int)
+    hfault.add_argument(
+        "--status",
+        type=int,
+        choices=[429, 500, 502, 503, 504],
+        help="answer this status, in the provider's error shape",
+    )
+    hfault.add_argument("--latency-ms", type=int, help="answer this much later")
     hfault.add_argument("--abort", action="store_true", help="drop the connection mid-answer")
     hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
     hfault.add_argument(
@@ -968,7 +985,9 @@ def build_parser() -> argparse.ArgumentParser:
     limits = _client(
         sub.add_parser("rate-limits", help="show, or turn on/off, the documented rate limits")
     )
-    limits.add_argument("state", nargs="?", default="show", choices=["show", "on", "off"])
+    limits.add_argument(
+        "state", nargs="?", default="show", choices=["show", "on", "off"], help="(default show)"
+    )
     limits.set_defaults(func=cmd_rate_limits)
 
     creds = _client(
@@ -981,9 +1000,9 @@ def build_parser() -> argparse.ArgumentParser:
             "key, a Scaleway secret key, or an SES access key ID.",
         )
     )
-    creds.add_argument("action", choices=["ls", "add", "revoke", "clear"])
+    creds.add_argument("action", choices=["ls", "add", "revoke", "clear"], help="what to do")
     creds.add_argument("provider", nargs="?", help="ls and clear: only this provider")
-    creds.add_argument("key", nargs="?")
+    creds.add_argument("key", nargs="?", help="add and revoke: the key (see above)")
     creds.add_argument("--secret", help="Monite: the client_secret of the client_id")
     creds.set_defaults(func=cmd_credentials)
 
@@ -992,7 +1011,7 @@ def build_parser() -> argparse.ArgumentParser:
             "scenario", help="export the world to a file, load one, or list the bundled ones"
         )
     )
-    scen.add_argument("action", choices=["export", "load", "list"])
+    scen.add_argument("action", choices=["export", "load", "list"], help="what to do")
     scen.add_argument(
         "file",
         nargs="?",
@@ -1012,7 +1031,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=cmd_docs)
 
     settings = _client(sub.add_parser("settings", help="show or change a provider's timings"))
-    settings.add_argument("provider")
+    settings.add_argument("provider", help=_provider_help())
     settings.add_argument("changes", nargs="*", help="name=duration, e.g. verify_delay_seconds=30s")
     settings.set_defaults(func=cmd_settings)
 
@@ -1043,11 +1062,21 @@ def _contract_parser(sub) -> None:
     run.add_argument(
         "--header", "-H", type=header, action="append", help="'Name: value', repeatable"
     )
-    run.add_argument("--max-examples", type=positive_int, default=DEFAULT_MAX_EXAMPLES)
+    run.add_argument(
+        "--max-examples",
+        type=positive_int,
+        default=DEFAULT_MAX_EXAMPLES,
+        help=f"examples per operation in each phase (default {DEFAULT_MAX_EXAMPLES})",
+    )
     run.add_argument(
         "--phases", type=kinds, default=list(PHASES), help=f"comma-separated: {','.join(PHASES)}"
     )
-    run.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"the same seed generates the same requests (default {DEFAULT_SEED})",
+    )
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
     run.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON"

@@ -5,29 +5,16 @@ from __future__ import annotations
 import copy
 import re
 from functools import cache
-from pathlib import Path
 
 import yaml
 
-from .shipped import shipped
+from .shipped import CONTROL_DOCUMENT, openapi_dir, provider_names
+
+__all__ = ["CONTROL_DOCUMENT", "openapi_dir", "provider_names"]  # at home in shipped: no YAML
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # libyaml's parser when PyYAML was built with it: it reads the five documents ~4x faster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def openapi_dir() -> Path:
-    """The OpenAPI documents: packaged inside `sandbox/` in a wheel, at the repo root otherwise."""
-    return shipped("openapi")
-
-
-CONTROL_DOCUMENT = "control.yaml"
-
-
-@cache
-def provider_names() -> tuple[str, ...]:
-    """Every provider's name: one document each, named after it (the control API's aside)."""
-    return tuple(sorted(p.stem for p in openapi_dir().glob("*.yaml") if p.name != CONTROL_DOCUMENT))
 
 
 @cache

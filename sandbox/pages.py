@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .shipped import shipped
+from .shipped import provider_names, shipped
 
 README = "readme"
 
@@ -51,6 +51,4 @@ def find(name: str) -> Path:
 
 
 def _provider_without_page(name: str) -> bool:
-    from .documents import provider_names  # only on a miss: it imports the YAML parser
-
     return name in provider_names()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-from sandbox.cli import main
+from sandbox.cli import build_parser, main
 
 from .helpers import CLI, create, partner_headers
 
@@ -220,6 +221,27 @@ def test_the_standalone_dns_server_refuses_a_port_out_of_range():
     assert done.returncode == 2
     assert "'70000' is not a port number (0 to 65535)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _commands(parser, path=("domainsandbox",)):
+    """Every command's parser, with its words: (("domainsandbox", "dns", "add"), parser), ..."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield from _commands(command, (*path, name))
+
+
+def test_every_argument_of_every_command_says_what_it_is_for(capsys):
+    bare = [
+        f"{' '.join(path)} {action.option_strings or action.dest}"
+        for path, parser in _commands(build_parser())
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction) and not action.help
+    ]
+    assert bare == []
+    code, out, _ = run_cli("dns", "fault", "--help", capsys=capsys)
+    assert code == 0 and "for the next N queries (default: until cleared)" in out
 
 
 def test_clock_freeze_now_freezes_at_the_current_instant_and_freeze_at_a_time_sets_it(cli, control):
