@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -66,3 +68,42 @@ def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
     [abort] = [json.loads(line) for line in err]
     assert abort["level"] == "WARNING" and "injected abort" in abort["message"]
     assert "exception" not in abort
+
+
+def test_a_broken_form_body_is_answered_400_and_leaves_the_console_quiet():
+    """python-multipart warns of a broken part on the console, once per request: the client's
+    400 and the journal say it already."""
+    served = Served("--log-format", "json")
+    broken = b'--XX\r\nContent-Disposition: form-data; name="name"\r\nBad[Header: 1\r\n\r\nx\r\n--XX--\r\n'
+    answer = httpx.post(
+        f"{served.urls['mailgun']}/v4/domains",
+        auth=("api", "key-demo"),
+        content=broken,
+        headers={"Content-Type": "multipart/form-data; boundary=XX"},
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"message": "the form body could not be read: Invalid multipart data."}
+    _, err = _console(served)
+    assert err == []
+
+
+def test_with_json_every_line_on_the_console_is_json_the_libraries_own_too():
+    """The fake DNS's lines (a packet it failed on) come from a logger outside `sandbox`."""
+    said = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import logging; from sandbox.logs import configure; configure('json'); "
+            "logging.getLogger('fake_dns').error('fake DNS: failed on a UDP packet')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    [line] = said.stderr.splitlines()
+    assert json.loads(line) | {"time": None} == {
+        "time": None,
+        "level": "ERROR",
+        "logger": "fake_dns",
+        "message": "fake DNS: failed on a UDP packet",
+    }
