@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import resource
+import secrets
 import signal
 import socket
 import subprocess
@@ -25,10 +26,37 @@ from sandbox.providers.base import Provider
 CLI = [str(Path(sys.executable).parent / "domainsandbox")]
 
 
+# Ports a test pins are drawn below the kernel's range of ephemeral ports: a port from that
+# range can become any outgoing connection's own between the draw and the test's bind.
+_PINNED_PORTS_FROM = 10_000
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now on 127.0.0.1 for both TCP and UDP (the fake DNS takes both)."""
+    below = _ephemeral_ports_start()
+    for _ in range(100):
+        port = secrets.choice(range(_PINNED_PORTS_FROM, below))
+        if _bindable(port):
+            return port
+    raise RuntimeError(f"no free port from {_PINNED_PORTS_FROM} to {below - 1}")
+
+
+def _ephemeral_ports_start() -> int:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+    except OSError:
+        return 32768  # Linux's default
+    return max(int(text.split()[0]), _PINNED_PORTS_FROM + 1000)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
+        try:
+            tcp.bind(("127.0.0.1", port))
+            udp.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def children_of(pid: int) -> list[int]:

@@ -14,6 +14,7 @@ import pytest
 
 from fake_dns import FakeDNS, ZoneFileError, load_zone_file
 from tests.fake_dns_helpers import answer_texts, txt_values
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,12 +28,6 @@ ZONE_YAML = """\
   value: "v=DMARC1; p=none"
 - {name: www.example.com, type: A, value: 192.0.2.10}
 """
-
-
-def _free_port() -> int:
-    """A port free for both UDP and TCP right now (FakeDNS's own port-0 logic)."""
-    with FakeDNS() as probe:
-        return probe.port
 
 
 def _run(*args: str, **kwargs) -> subprocess.Popen:
@@ -58,7 +53,7 @@ def _query(port: int, name: str, rtype: str, tcp: bool = False):
 def test_standalone_serves_a_zone_file_until_interrupted(tmp_path, stop_signal):
     zone = tmp_path / "zone.yaml"
     zone.write_text(ZONE_YAML)
-    port = _free_port()
+    port = free_port()
     proc = _run("dns", "serve", "--host", "127.0.0.1", "--port", str(port), "--zone", str(zone))
     try:
         line = proc.stdout.readline()
@@ -78,7 +73,7 @@ def test_standalone_serves_a_zone_file_until_interrupted(tmp_path, stop_signal):
 def test_bad_zone_file_exits_2_naming_the_entry(tmp_path):
     zone = tmp_path / "zone.yaml"
     zone.write_text(ZONE_YAML + "- {name: api.example.com, type: XYZ, value: '1'}\n")
-    proc = _run("--port", str(_free_port()), "--zone", str(zone))
+    proc = _run("--port", str(free_port()), "--zone", str(zone))
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert "zone.yaml entry 4 (api.example.com): unknown type 'XYZ'" in err
@@ -135,7 +130,7 @@ def test_missing_zone_file_is_a_zone_file_error(tmp_path):
 def test_domainsandbox_dns_serve_is_the_same_command(tmp_path):
     zone = tmp_path / "zone.yaml"
     zone.write_text(ZONE_YAML)
-    port = _free_port()
+    port = free_port()
     cli = str(Path(sys.executable).parent / "domainsandbox")
     proc = subprocess.Popen(
         [cli, "dns", "serve", "--port", str(port), "--zone", str(zone)],
