@@ -13,14 +13,13 @@ import logging
 import re
 import time
 from functools import cache
-from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from connexion.jsonifier import Jsonifier
 from starlette.exceptions import HTTPException
 
 from . import documents
-from .errors import ProviderError
+from .errors import ProviderError, reason_phrase
 from .request import JSON, Answer, Call, Request, send_answer
 from .validation import CheckedSpecification, parsed
 
@@ -87,7 +86,7 @@ class Dispatcher:
         allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
-        error = ProviderError(status, HTTPStatus(status).phrase)
+        error = ProviderError(status, reason_phrase(status))
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed else []
         await self.refuse(scope, send, error, _violation(None, error.message, status), headers)
@@ -150,7 +149,7 @@ class Refusals:
         if isinstance(problem, HTTPException):
             status = problem.status_code
             detail = str(problem.detail or getattr(problem, "title", "") or "")
-            message = detail or HTTPStatus(status).phrase
+            message = detail or reason_phrase(status)
             field = noted_field = _field_of(message)
         else:  # the body could not be read at all: no one field of it is to blame
             status, message = 400, _UNREADABLE[type(problem)]

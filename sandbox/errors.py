@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 
 class ProviderError(Exception):
     """An error answered in the shape of the API the request was for (each provider's own, or
@@ -17,3 +19,19 @@ class ProviderError(Exception):
 
 def _provider_error(status: int, message: str, field: str | None, extra: dict) -> ProviderError:
     return ProviderError(status, message, field=field, **extra)
+
+
+# Python 3.13 took up RFC 9110's names for these four ("Content Too Large", ...). The phrases
+# become error codes and messages (AutoSend's REQUEST_ENTITY_TOO_LARGE, SES's exception names),
+# which must not change with the interpreter: these stay as every Python before 3.13 says them.
+_PINNED_PHRASES = {
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+}
+
+
+def reason_phrase(status: int) -> str:
+    """The reason phrase of an HTTP status, the same on every Python; ValueError if unknown."""
+    return _PINNED_PHRASES.get(status) or HTTPStatus(status).phrase

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from http import HTTPStatus
 
 import httpx
+
+from sandbox import Sandbox
+from sandbox.errors import ProviderError
+from sandbox.request import Answer
 
 from .helpers import create, partner_headers, wait_for
 
@@ -101,3 +107,29 @@ def test_a_body_of_only_whitespace_is_not_json_and_is_refused(urls, control):
                         headers={"Content-Type": "application/json",
                                  "Authorization": "Bearer as_whitespace"})  # fmt: skip
     assert answer.status_code == 400 and answer.json()["success"] is False
+
+
+# Python 3.13 took up RFC 9110's reason phrases for these statuses.
+RFC_9110_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
+def test_error_bodies_do_not_change_with_the_pythons_reason_phrases(monkeypatch):
+    """Phrases become error codes (AutoSend's, SES's exception names, Scaleway's and Resend's
+    types): the same seed must give the same bytes on every Python."""
+    sandbox = Sandbox()
+    errors = [
+        (p, ProviderError(s, "refused")) for p in sandbox.providers.values() for s in (413, 422)
+    ]
+    bodies = [Answer.error(provider, error).body for provider, error in errors]
+    for status, phrase in RFC_9110_PHRASES.items():
+        monkeypatch.setattr(HTTPStatus(status), "phrase", phrase)  # as Python 3.13 has them
+    assert [Answer.error(provider, error).body for provider, error in errors] == bodies
+    too_large = json.loads(
+        Answer.error(sandbox.providers["autosend"], ProviderError(413, "x")).body
+    )
+    assert too_large["error"]["code"] == "REQUEST_ENTITY_TOO_LARGE"

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from http import HTTPStatus
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from ..errors import reason_phrase
 from .amazonses import mail_from_records
 from .base import (
     MAX_HOSTNAME,
@@ -375,6 +375,6 @@ def _invalid(field: str | None, message: str) -> ProviderError:
 
 def _phrase_code(status: int) -> str:
     try:
-        return HTTPStatus(status).phrase.upper().replace(" ", "_").replace("-", "_")
+        return reason_phrase(status).upper().replace(" ", "_").replace("-", "_")
     except ValueError:
         return "ERROR"

@@ -38,9 +38,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from http import HTTPStatus
 
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from ..errors import reason_phrase
 from .amazonses import (
     EASY_DKIM_KINDS,
     easy_dkim_records,
@@ -573,7 +573,7 @@ def _at_least_one_capability() -> ProviderError:
 def _phrase_name(status: int) -> str:
     """Resend-style name for a status its catalogue does not list: 503 -> service_unavailable."""
     try:
-        phrase = HTTPStatus(status).phrase
+        phrase = reason_phrase(status)
     except ValueError:
         return "application_error"
     return re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")

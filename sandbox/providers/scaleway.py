@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from http import HTTPStatus
 from typing import TypedDict
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from ..errors import reason_phrase
 from .base import Provider, ProviderError, valid_hostname
 from .kit import Delete, Hold, Kit, Op, Publish, Verify
 
@@ -480,7 +480,7 @@ def _status_type(status: int) -> str:
     """A Scaleway-style type for a status its standard types do not cover: 415 ->
     `unsupported_media_type`. Scaleway's SDKs keep any `type` they do not know."""
     try:
-        phrase = HTTPStatus(status).phrase
+        phrase = reason_phrase(status)
     except ValueError:
         return "unknown_error"
     return re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")

@@ -42,10 +42,10 @@ import binascii
 import json
 import re
 from datetime import datetime, timedelta
-from http import HTTPStatus
 
 from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
+from ..errors import reason_phrase
 from .amazonses import (
     DKIM_HOSTED_ZONE,
     EASY_DKIM_KINDS,
@@ -745,7 +745,7 @@ def _code_of(status: int) -> str:
     if status in ERROR_CODES:
         return ERROR_CODES[status]
     try:
-        return HTTPStatus(status).phrase.title().replace(" ", "").replace("-", "") + "Exception"
+        return reason_phrase(status).title().replace(" ", "").replace("-", "") + "Exception"
     except ValueError:
         return "InternalFailure"
 
