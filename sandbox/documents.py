@@ -10,8 +10,6 @@ import yaml
 
 from .shipped import CONTROL_DOCUMENT, openapi_dir, provider_names
 
-__all__ = ["CONTROL_DOCUMENT", "openapi_dir", "provider_names"]  # at home in shipped: no YAML
-
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # libyaml's parser when PyYAML was built with it: it reads the five documents ~4x faster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
