@@ -6,3 +6,6 @@ PHASES = ("examples", "coverage", "fuzzing", "stateful")
 DEFAULT_MAX_EXAMPLES = 20
 # One fixed seed: the same run finds the same cases.
 DEFAULT_SEED = 20260101
+# How long one request may take before the run records it as an error. Generous for the
+# sandbox; a remote server, or a long clock move on a busy world, may need more.
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0

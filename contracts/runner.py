@@ -23,13 +23,12 @@ from schemathesis.engine import events
 
 from sandbox import documents
 
-from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, PHASES
+from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_SEED, PHASES
 from .profiles import Profile, profile
 
 # Where the in-process sandbox's clock stands during a run (frozen: same seed, same bodies).
 SANDBOX_START = "2026-01-01T09:00:00Z"
 SANDBOX_SEED = 7
-REQUEST_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,7 @@ class ContractResult:
     cases: int = 0
     cases_by_phase: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
 
     @property
     def ok(self) -> bool:
@@ -88,6 +88,11 @@ class ContractResult:
                 "",
             ]
         lines += [f"ERROR {error}" for error in self.errors]
+        if any("timed out" in error for error in self.errors):
+            lines.append(
+                f"Requests that took over {self.request_timeout:g} s were given up: allow more "
+                "with --request-timeout SECONDS (request_timeout= from Python)."
+            )
         verdict = "passed" if self.ok else "FAILED"
         lines.append(
             f"{self.provider} contract {verdict} against {self.base_url}: "
@@ -103,6 +108,7 @@ class ContractResult:
             "base_url": self.base_url,
             "ok": self.ok,
             "phases": list(self.phases),
+            "request_timeout": self.request_timeout,
             "operations": sorted(self.operations),
             "cases": self.cases,
             "cases_by_phase": dict(self.cases_by_phase),
@@ -145,13 +151,15 @@ def run(
     phases: tuple[str, ...] | list[str] = PHASES,
     seed: int = DEFAULT_SEED,
     junit_xml: str | Path | None = None,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
 ) -> ContractResult:
     """Run `provider`'s contract ("monite", ..., or "control") and return what it found.
 
     base_url: where the document's paths are served (for the sandbox, its mount, e.g.
     http://127.0.0.1:8080/monite/v1); None starts a private in-process sandbox on free ports
     and obtains credentials from it. headers: added to every request (credentials for
-    external servers). Generation is derandomised and seeded, so a run is repeatable.
+    external servers). request_timeout: seconds one request may take before it is recorded
+    as an error. Generation is derandomised and seeded, so a run is repeatable.
     """
     target = profile(provider)
     unknown = set(phases) - set(PHASES)
@@ -159,6 +167,8 @@ def run(
         raise ValueError(f"unknown phase(s) {', '.join(sorted(unknown))}; use: {', '.join(PHASES)}")
     if max_examples < 1:
         raise ValueError(f"max_examples is {max_examples}: at least 1 example per operation")
+    if not request_timeout > 0:
+        raise ValueError(f"request_timeout is {request_timeout:g}: a request needs more than 0 s")
     if base_url is not None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -166,8 +176,10 @@ def run(
                 f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1"
             )
     with _target(target, base_url) as (url, schema_source, sandbox_headers):
-        config = _config(target, url, sandbox_headers | (headers or {}), max_examples, phases, seed)
+        headers = sandbox_headers | (headers or {})
+        config = _config(target, url, headers, max_examples, phases, seed, request_timeout)
         result = _execute(target, url, schema_source, config, tuple(phases))
+    result.request_timeout = request_timeout
     if junit_xml:
         result.write_junit_xml(junit_xml)
     return result
@@ -197,7 +209,13 @@ def _target(target: Profile, base_url: str | None):
 
 
 def _config(
-    target: Profile, url: str, headers: dict, max_examples: int, phases, seed: int
+    target: Profile,
+    url: str,
+    headers: dict,
+    max_examples: int,
+    phases,
+    seed: int,
+    request_timeout: float,
 ) -> schemathesis.Config:
     return schemathesis.Config.from_dict(
         {
@@ -205,7 +223,7 @@ def _config(
             "base-url": url,
             "headers": headers,
             "workers": 1,  # one worker keeps the order of requests, hence the run, repeatable
-            "request-timeout": REQUEST_TIMEOUT_SECONDS,
+            "request-timeout": request_timeout,
             "generation": {
                 "deterministic": True,
                 "max-examples": max_examples,

@@ -693,6 +693,7 @@ def cmd_contract_run(args) -> int:
             phases=args.phases,
             seed=args.seed,
             junit_xml=args.junit_xml,
+            request_timeout=args.request_timeout,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -1046,7 +1047,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _contract_parser(sub) -> None:
-    from contracts.defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, PHASES
+    from contracts.defaults import (
+        DEFAULT_MAX_EXAMPLES,
+        DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        DEFAULT_SEED,
+        PHASES,
+    )
 
     contract = sub.add_parser("contract", help="contract-test an API against its document")
     contract_sub = contract.add_subparsers(dest="contract_command", required=True, metavar="ACTION")
@@ -1076,6 +1082,14 @@ def _contract_parser(sub) -> None:
         type=int,
         default=DEFAULT_SEED,
         help=f"the same seed generates the same requests (default {DEFAULT_SEED})",
+    )
+    run.add_argument(
+        "--request-timeout",
+        type=duration,
+        default=DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        metavar="DURATION",
+        help="how long one request may take before the run records it as an error, e.g. 30s "
+        f"or 2m (default {DEFAULT_REQUEST_TIMEOUT_SECONDS:g}s)",
     )
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
     run.add_argument(

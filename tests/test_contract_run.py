@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -35,14 +36,36 @@ class _AlwaysFails(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def broken_url():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysFails)
+class _SlowToList(_AlwaysFails):
+    """The same, taking half a second over every GET."""
+
+    def do_GET(self):
+        time.sleep(0.5)
+        self._fail()
+
+
+class _Quiet(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up on a slow answer leaves a broken pipe: expected here
+
+
+def _serve(handler):
+    httpd = _Quiet(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def broken_url():
+    yield from _serve(_AlwaysFails)
+
+
+@pytest.fixture
+def slow_url():
+    yield from _serve(_SlowToList)
 
 
 def _monite_credentials(base: str) -> dict:
@@ -157,3 +180,22 @@ def test_cli_contract_run_refuses_a_header_without_a_colon(capsys):
     with pytest.raises(SystemExit):
         cli(["contract", "run", "--provider", "monite", "-H", "no-colon"])
     assert "is not a header such as 'Name: value'" in capsys.readouterr().err
+
+
+def test_cli_contract_run_gives_slow_answers_the_time_asked_for(slow_url, capsys):
+    argv = ["contract", "run", "--provider", "monite", "--base-url", slow_url]
+    argv += ["--max-examples", "1", "--phases", "examples"]
+    assert cli(argv + ["--request-timeout", "0.2"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR GET /mailbox_domains: Network Error" in out
+    assert "Read timed out after 0.2 seconds" in out
+    assert "allow more with --request-timeout" in out
+    assert cli(argv + ["--request-timeout", "5s", "--json"]) == 1  # its 500s still fail
+    data = json.loads(capsys.readouterr().out)
+    assert (data["errors"], data["request_timeout"]) == ([], 5.0)
+    assert "GET /mailbox_domains" in {failure["operation"] for failure in data["failures"]}
+
+
+def test_cli_contract_run_refuses_a_request_timeout_of_nothing(capsys):
+    assert cli(["contract", "run", "--provider", "monite", "--request-timeout", "0"]) == 2
+    assert "request_timeout is 0: a request needs more than 0 s" in capsys.readouterr().err
