@@ -26,6 +26,10 @@ from .mounts import CONTROL_MOUNT
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
+class _NoAnswer(Exception):
+    """The sandbox took the request and did not answer it in time."""
+
+
 class ControlError(Exception):
     """The control API refused a call, or could not be reached; the message says why."""
 
@@ -168,7 +172,10 @@ class ControlClient:
             control.freeze("2026-01-01T09:00:00Z")
 
     It keeps one connection per thread, closed on leaving the block or by close(). A refusal
-    (4xx, 5xx) or an unreachable sandbox raises ControlError.
+    (4xx, 5xx), an unreachable sandbox or one that does not answer within `timeout` seconds
+    raises ControlError. Calls that move the clock wait for their answer however long the move
+    takes: every scheduled step on the way runs its real DNS checks, and a move of years over a
+    busy world takes minutes.
     """
 
     def __init__(self, url: str, timeout: float = 30.0, token: str | None = None) -> None:
@@ -213,9 +220,10 @@ class ControlClient:
         json: Any = None,
         content: str | bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        moves_clock: bool = False,
     ) -> Response:
         """One control API call to `path` (under /_sandbox); returns the Response, or raises
-        ControlError on failure."""
+        ControlError on failure. `moves_clock`: wait for the answer without a time limit."""
         target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
         head = self._headers | dict(headers or {})
         if json is not None:
@@ -224,7 +232,13 @@ class ControlClient:
         if isinstance(content, str):
             content = content.encode()
         try:
-            response = self._send(method, target, content, head)
+            wait = None if moves_clock else self._timeout
+            response = self._send(method, target, content, head, wait)
+        except _NoAnswer:
+            raise ControlError(
+                f"the sandbox at {self.url} did not answer {method} {path} within "
+                f"{self._timeout:g} s; it may still be working on it"
+            ) from None
         except OSError as exc:
             raise ControlError(
                 f"cannot reach the sandbox at {self.url} ({exc}); is `domainsandbox serve` running?"
@@ -237,27 +251,38 @@ class ControlClient:
             raise ControlError(f"{response.status_code}: {message}", response.status_code)
         return response
 
-    def _send(self, method: str, target: str, body: bytes | None, headers: dict) -> Response:
+    def _send(
+        self, method: str, target: str, body: bytes | None, headers: dict, wait: float | None
+    ) -> Response:
         reused = getattr(self._local, "connection", None) is not None
         try:
-            return self._exchange(method, target, body, headers)
+            return self._exchange(method, target, body, headers, wait)
         except _STALE:
             if not reused:
                 raise
             # the server closed the kept-alive connection while it was idle: it never saw this
-            return self._exchange(method, target, body, headers)
+            return self._exchange(method, target, body, headers, wait)
 
-    def _exchange(self, method: str, target: str, body: bytes | None, headers: dict) -> Response:
+    def _exchange(
+        self, method: str, target: str, body: bytes | None, headers: dict, wait: float | None
+    ) -> Response:
+        """One request and its answer; `wait`: seconds the answer may take (None: no limit)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._connection_class(*self._address, timeout=self._timeout)
             self._local.connection = connection
         try:
+            if connection.sock is None:
+                connection.connect()  # within `timeout`: a sandbox not there says so at once
+            connection.sock.settimeout(wait)
             connection.request(method, target, body=body, headers=headers)
             answer = connection.getresponse()
             content = answer.read()
-        except OSError:
+        except OSError as exc:
+            connected = connection.sock is not None
             self.close()
+            if connected and isinstance(exc, TimeoutError):
+                raise _NoAnswer from None
             raise
         if answer.will_close:
             self.close()
@@ -463,18 +488,19 @@ class ControlClient:
 
     def freeze(self, at: str | None = None) -> ClockState:
         """Stop the clock: now, or at the ISO-8601 instant `at`."""
-        return self.call("POST", "/clock", json={"freeze": True} | ({"set": at} if at else {}))
+        body = {"freeze": True} | ({"set": at} if at else {})
+        return self.call("POST", "/clock", json=body, moves_clock=True)
 
     def unfreeze(self) -> ClockState:
         return self.call("POST", "/clock", json={"freeze": False})
 
     def set_time(self, at: str) -> ClockState:
         """Move the clock to the ISO-8601 instant `at`."""
-        return self.call("POST", "/clock", json={"set": at})
+        return self.call("POST", "/clock", json={"set": at}, moves_clock=True)
 
     def advance(self, seconds: float) -> ClockState:
         """Move the clock forward, running every scheduled step at its own instant."""
-        return self.call("POST", "/clock", json={"advance_seconds": seconds})
+        return self.call("POST", "/clock", json={"advance_seconds": seconds}, moves_clock=True)
 
     def set_clock_mode(self, mode: str, speed: float | None = None) -> ClockState:
         """Switch the clock to `mode`, from the instant it shows: "frozen" (moves only when
@@ -504,13 +530,17 @@ class ControlClient:
                 "POST",
                 "/clock/advance-until",
                 json=body | _given({"status": status, "limit_seconds": limit}),
+                moves_clock=True,
             )
         view, steps, advanced = self.domain(provider, domain_id), 0, 0.0
         reached = {"clock": self.clock()}
         while not predicate(view):
             left = None if limit is None else max(0.0, limit - advanced)
             reached = self.call(
-                "POST", "/clock/advance-until", json=body | _given({"limit_seconds": left})
+                "POST",
+                "/clock/advance-until",
+                json=body | _given({"limit_seconds": left}),
+                moves_clock=True,
             )
             limit = reached["limit_seconds"] if limit is None else limit
             steps, advanced = steps + 1, advanced + reached["advanced_seconds"]

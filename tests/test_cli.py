@@ -7,10 +7,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from sandbox.cli import build_parser, main
+from sandbox.client import ControlClient, ControlError
 
 from .helpers import CLI, create, partner_headers
 
@@ -129,6 +133,52 @@ def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
     code = main(["domains", "--url", "http://127.0.0.1:9"])
     assert code == 1
     assert "is `domainsandbox serve` running?" in capsys.readouterr().err
+
+
+class _SlowToAnswer(BaseHTTPRequestHandler):
+    """Stands in for a sandbox busy with a long clock move: every answer takes a second."""
+
+    def do_GET(self):
+        time.sleep(1)
+        body = b'{"now": "2036-01-03T09:00:00Z", "frozen": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def slow_url():
+    class Quiet(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # the client that gave up left a broken pipe
+
+    httpd = Quiet(("127.0.0.1", 0), _SlowToAnswer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_slow_answer_is_not_called_an_unreachable_sandbox(slow_url):
+    with pytest.raises(ControlError) as refused:
+        ControlClient(slow_url, timeout=0.2).domains()
+    message = str(refused.value)
+    assert message.startswith(f"the sandbox at {slow_url} did not answer GET /domains within 0.2 s")
+    assert "it may still be working on it" in message and "running?" not in message
+
+
+def test_a_clock_move_is_waited_for_however_long_it_takes(slow_url):
+    with ControlClient(slow_url, timeout=0.2) as control:
+        assert control.advance(3650 * 86400)["now"] == "2036-01-03T09:00:00Z"
+        assert control.set_time("2036-01-03T09:00:00Z")["frozen"] is True
+        assert control.freeze("2036-01-03T09:00:00Z")["now"] == "2036-01-03T09:00:00Z"
 
 
 def test_a_bad_duration_is_a_usage_error(capsys):
