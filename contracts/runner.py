@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import schemathesis
 from schemathesis.engine import events
 
 from sandbox import documents
+from sandbox.mounts import CONTROL_MOUNT
 
 from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_SEED, PHASES
 from .profiles import Profile, profile
@@ -67,6 +69,10 @@ class ContractResult:
     cases_by_phase: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    # Where the credentials came from when the run obtained them (a running domainsandbox).
+    credentials_from: str | None = None
+    # Operations no generated request can be expected to make succeed ("METHOD /path": why).
+    unsatisfiable: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -75,6 +81,14 @@ class ContractResult:
     def succeeded(self, operation: str) -> bool:
         """Whether the server answered the operation with a 2xx at least once."""
         return any(200 <= code < 300 for code in self.responses.get(operation, ()))
+
+    @property
+    def never_succeeded(self) -> list[str]:
+        """The operations the server never answered with a 2xx (those known to be out of reach
+        of generated data aside): past their refusals, nothing of them was checked."""
+        return sorted(
+            op for op in self.operations if not self.succeeded(op) and op not in self.unsatisfiable
+        )
 
     def summary(self) -> str:
         """A readable account of the run, failures first."""
@@ -88,6 +102,7 @@ class ContractResult:
                 "",
             ]
         lines += [f"ERROR {error}" for error in self.errors]
+        lines += self._notes()
         if any("timed out" in error for error in self.errors):
             lines.append(
                 f"Requests that took over {self.request_timeout:g} s were given up: allow more "
@@ -102,6 +117,28 @@ class ContractResult:
         )
         return "\n".join(lines)
 
+    def _notes(self) -> list[str]:
+        notes = []
+        if self.credentials_from:
+            notes.append(
+                f"Credentials: obtained from the domainsandbox at {self.credentials_from}, as "
+                "the provider's own client would."
+            )
+        never = self.never_succeeded
+        if never:
+            notes.append("Never answered with a 2xx, so checked only as far as its refusals:")
+            for op in never:
+                codes = self.responses.get(op, {})
+                shown = ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
+                notes.append(f"    {op}: {shown or 'no answer'}")
+            refused = {401, 403} & {code for op in never for code in self.responses.get(op, {})}
+            if refused and not self.credentials_from:
+                notes.append(
+                    "Some were refused with 401 or 403: give the API's credentials with "
+                    "-H 'Name: value' (headers= from Python)."
+                )
+        return notes
+
     def to_dict(self) -> dict:
         return {
             "provider": self.provider,
@@ -109,6 +146,8 @@ class ContractResult:
             "ok": self.ok,
             "phases": list(self.phases),
             "request_timeout": self.request_timeout,
+            "credentials_from": self.credentials_from,
+            "never_succeeded": self.never_succeeded,
             "operations": sorted(self.operations),
             "cases": self.cases,
             "cases_by_phase": dict(self.cases_by_phase),
@@ -175,21 +214,29 @@ def run(
             raise ValueError(
                 f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1"
             )
-    with _target(target, base_url) as (url, schema_source, sandbox_headers):
-        headers = sandbox_headers | (headers or {})
+    headers = dict(headers or {})
+    with _target(target, base_url, headers) as (url, schema_source, credentials, credentials_from):
+        headers = credentials | headers
         config = _config(target, url, headers, max_examples, phases, seed, request_timeout)
         result = _execute(target, url, schema_source, config, tuple(phases))
     result.request_timeout = request_timeout
+    result.credentials_from = credentials_from
+    result.unsatisfiable = target.unsatisfiable
     if junit_xml:
         result.write_junit_xml(junit_xml)
     return result
 
 
 @contextmanager
-def _target(target: Profile, base_url: str | None):
-    """(base URL, where to load the document from, credentials) for the run."""
+def _target(target: Profile, base_url: str | None, headers: dict):
+    """(base URL, where to load the document from, credentials, the sandbox they came from)
+    for the run; `headers`: the caller's, whose credentials win."""
     if base_url:  # the document as the sandbox loads it (the provider names filled in)
-        yield base_url.rstrip("/"), documents.fresh(target.document), {}
+        url = base_url.rstrip("/")
+        server, credentials = _running_sandbox_credentials(target, url)
+        if {name.lower() for name in credentials} & {name.lower() for name in headers}:
+            server, credentials = None, {}  # the caller brought their own
+        yield url, documents.fresh(target.document), credentials, server
         return
     from sandbox import Sandbox, SandboxServer  # an in-process sandbox only when none is given
     from sandbox.driver import at_once
@@ -205,7 +252,23 @@ def _target(target: Profile, base_url: str | None):
         url = server.url + target.mount
         credentials = target.credentials(server.url) if target.credentials else {}
         # The document as the sandbox serves it: what is tested is what clients download.
-        yield url, url + "/openapi.json", credentials
+        yield url, url + "/openapi.json", credentials, None
+
+
+def _running_sandbox_credentials(target: Profile, url: str) -> tuple[str | None, dict]:
+    """(server URL, credentials) when `url` is where a running domainsandbox serves this API:
+    a run against `domainsandbox serve` gets past authentication without being given a key,
+    as the in-process run does. (None, {}) for any other server."""
+    if target.credentials is None or not url.endswith(target.mount):
+        return None, {}
+    server = url[: -len(target.mount)]
+    try:
+        health = httpx.get(server + CONTROL_MOUNT + "/health", timeout=5).json()
+        if not (isinstance(health, dict) and target.name in health.get("providers", ())):
+            return None, {}
+        return server, target.credentials(server)
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None, {}  # not a sandbox, or one that would not log this client in
 
 
 def _config(

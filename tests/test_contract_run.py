@@ -36,6 +36,20 @@ class _AlwaysFails(BaseHTTPRequestHandler):
         pass
 
 
+class _Refuses(_AlwaysFails):
+    """A server claiming to be Monite that refuses every call 401, as without a credential."""
+
+    def _fail(self):
+        body = b'{"error": {"message": "Unauthorized"}}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_TRACE = _fail
+
+
 class _SlowToList(_AlwaysFails):
     """The same, taking half a second over every GET."""
 
@@ -61,6 +75,11 @@ def _serve(handler):
 @pytest.fixture
 def broken_url():
     yield from _serve(_AlwaysFails)
+
+
+@pytest.fixture
+def refusing_url():
+    yield from _serve(_Refuses)
 
 
 @pytest.fixture
@@ -199,3 +218,31 @@ def test_cli_contract_run_gives_slow_answers_the_time_asked_for(slow_url, capsys
 def test_cli_contract_run_refuses_a_request_timeout_of_nothing(capsys):
     assert cli(["contract", "run", "--provider", "monite", "--request-timeout", "0"]) == 2
     assert "request_timeout is 0: a request needs more than 0 s" in capsys.readouterr().err
+
+
+def test_a_run_against_a_running_sandbox_gets_its_own_credentials_and_says_so(urls):
+    result = contracts.run("monite", base_url=urls["monite"] + "/", **QUICK)
+    assert result.credentials_from == urls["server"]
+    assert result.succeeded("POST /mailbox_domains"), result.summary()  # logged in: past the 401
+    assert f"Credentials: obtained from the domainsandbox at {urls['server']}" in result.summary()
+
+
+def test_a_credential_given_wins_over_the_one_a_running_sandbox_would_give(urls):
+    refused = {"Authorization": "Bearer not-a-token"}
+    result = contracts.run("monite", base_url=urls["monite"], headers=refused, **QUICK)
+    assert result.credentials_from is None
+    assert "POST /mailbox_domains" in result.never_succeeded
+    assert "Some were refused with 401 or 403: give the API's credentials" in result.summary()
+
+
+def test_a_run_refused_everywhere_lists_what_it_could_not_check(refusing_url, capsys):
+    argv = ["contract", "run", "--provider", "monite", "--base-url", refusing_url]
+    cli([*argv, "--max-examples", "1", "--phases", "examples"])
+    out = capsys.readouterr().out
+    assert "Never answered with a 2xx, so checked only as far as its refusals:" in out
+    assert "    GET /mailbox_domains: 401 x" in out
+    assert "give the API's credentials with -H 'Name: value'" in out
+    assert cli([*argv, "--max-examples", "1", "--phases", "examples", "--json"]) in (0, 1)
+    data = json.loads(capsys.readouterr().out)
+    assert "POST /mailbox_domains" in data["never_succeeded"]
+    assert data["credentials_from"] is None
