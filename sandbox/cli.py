@@ -14,7 +14,9 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 
 from . import envopts
 from .arguments import port, seed
@@ -369,11 +371,30 @@ def cmd_create(args) -> int:
     return 0
 
 
+# A clock move runs every scheduled step on the way, each with its DNS checks: one that takes
+# longer than this many seconds is said to be under way, so a long wait is not a silent one.
+MOVE_NOTICE_SECONDS = 2.0
+
+
+@contextmanager
+def _telling_a_long_move() -> Iterator[None]:
+    """Say on stderr that the clock is moving if the block still runs after MOVE_NOTICE_SECONDS."""
+    what = "moving the clock: every scheduled step on the way runs its DNS checks..."
+    notice = threading.Timer(MOVE_NOTICE_SECONDS, lambda: print(what, file=sys.stderr, flush=True))
+    notice.daemon = True
+    notice.start()
+    try:
+        yield
+    finally:
+        notice.cancel()
+
+
 def cmd_clock(args) -> int:
     if args.until or args.domain:
         return _advance_until(args)
     change = _clock_change(args.action, args.value, args.speed)  # misuse said before sending
-    with _control(args) as control:
+    moves = args.action in ("advance", "set", "freeze")  # freeze may be told an instant ahead
+    with _control(args) as control, _telling_a_long_move() if moves else nullcontext():
         clock = change(control)
     _show(args, clock, lambda c: print(f"{c['now']}  ({_clock_mode(c)})"))
     return 0
@@ -394,7 +415,7 @@ def _advance_until(args) -> int:
     provider, slash, domain_id = args.domain.partition("/")
     if not (slash and provider and domain_id):
         raise UsageError(f"--domain: {args.domain!r} is not PROVIDER/ID (monite/3f6e...)")
-    with _control(args) as control:
+    with _control(args) as control, _telling_a_long_move():
         got = control.advance_until(provider, domain_id, status=args.until, limit=args.limit)
     _show(args, got, lambda g: print(
         f"{provider} {domain_id}: {g['status']} after {g['steps']} step(s), "

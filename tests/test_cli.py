@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from sandbox import cli as cli_module
 from sandbox.cli import build_parser, main
 from sandbox.client import ControlClient, ControlError
 
@@ -179,6 +180,18 @@ def test_a_clock_move_is_waited_for_however_long_it_takes(slow_url):
         assert control.advance(3650 * 86400)["now"] == "2036-01-03T09:00:00Z"
         assert control.set_time("2036-01-03T09:00:00Z")["frozen"] is True
         assert control.freeze("2036-01-03T09:00:00Z")["now"] == "2036-01-03T09:00:00Z"
+
+
+def test_a_long_clock_move_says_it_is_under_way_and_a_quick_read_does_not(
+    slow_url, monkeypatch, capsys
+):
+    monkeypatch.setattr(cli_module, "MOVE_NOTICE_SECONDS", 0.2)  # the stand-in takes a second
+    assert main(["clock", "advance", "3650d", "--url", slow_url]) == 0
+    out, err = capsys.readouterr()
+    assert out == "2036-01-03T09:00:00Z  (frozen)\n"
+    assert err == "moving the clock: every scheduled step on the way runs its DNS checks...\n"
+    assert main(["clock", "--url", slow_url]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_a_bad_duration_is_a_usage_error(capsys):
