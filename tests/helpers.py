@@ -12,7 +12,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -253,3 +255,37 @@ def error_message(name: str, response: httpx.Response) -> str | None:
     if name == "control":
         return body["error"]["message"]
     return PROVIDERS_BY_NAME[name].kit.error_message(body)
+
+
+@contextlib.contextmanager
+def stand_in_server(status: int, body: bytes, delay: float = 0.0, slow: tuple[str, ...] = ()):
+    """A server on a free port answering every request `status` with the JSON `body`, after
+    `delay` seconds (for the methods in `slow` only, if given): it stands in for a server that
+    fails, refuses or is slow to answer. Yields its URL."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def answer(self):
+            if delay and (not slow or self.command in slow):
+                time.sleep(delay)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_TRACE = answer
+
+        def log_message(self, *args):
+            pass
+
+    class Quiet(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a client that gave up on a slow answer leaves a broken pipe: expected
+
+    httpd = Quiet(("127.0.0.1", 0), Answer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -7,9 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -17,7 +14,7 @@ from sandbox import cli as cli_module
 from sandbox.cli import build_parser, main
 from sandbox.client import ControlClient, ControlError
 
-from .helpers import CLI, create, partner_headers
+from .helpers import CLI, create, partner_headers, stand_in_server
 
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
 pytestmark = pytest.mark.workers
@@ -136,35 +133,11 @@ def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
     assert "is `domainsandbox serve` running?" in capsys.readouterr().err
 
 
-class _SlowToAnswer(BaseHTTPRequestHandler):
-    """Stands in for a sandbox busy with a long clock move: every answer takes a second."""
-
-    def do_GET(self):
-        time.sleep(1)
-        body = b'{"now": "2036-01-03T09:00:00Z", "frozen": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def slow_url():
-    class Quiet(ThreadingHTTPServer):
-        def handle_error(self, request, client_address):
-            pass  # the client that gave up left a broken pipe
-
-    httpd = Quiet(("127.0.0.1", 0), _SlowToAnswer)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    """Stands in for a sandbox busy with a long clock move: every answer takes a second."""
+    with stand_in_server(200, b'{"now": "2036-01-03T09:00:00Z", "frozen": true}', 1) as url:
+        yield url
 
 
 def test_a_slow_answer_is_not_called_an_unreachable_sandbox(slow_url):

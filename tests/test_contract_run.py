@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -16,75 +13,30 @@ import pytest
 import contracts
 from sandbox.cli import main as cli
 
+from .helpers import stand_in_server
+
 QUICK = {"max_examples": 3, "phases": ["coverage"]}
-
-
-class _AlwaysFails(BaseHTTPRequestHandler):
-    """A server claiming to be Monite that answers 500 to everything."""
-
-    def _fail(self):
-        body = b'{"error": {"message": "boom"}}'
-        self.send_response(500)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_TRACE = _fail
-
-    def log_message(self, *args):
-        pass
-
-
-class _Refuses(_AlwaysFails):
-    """A server claiming to be Monite that refuses every call 401, as without a credential."""
-
-    def _fail(self):
-        body = b'{"error": {"message": "Unauthorized"}}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_TRACE = _fail
-
-
-class _SlowToList(_AlwaysFails):
-    """The same, taking half a second over every GET."""
-
-    def do_GET(self):
-        time.sleep(0.5)
-        self._fail()
-
-
-class _Quiet(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass  # a client that gave up on a slow answer leaves a broken pipe: expected here
-
-
-def _serve(handler):
-    httpd = _Quiet(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 @pytest.fixture
 def broken_url():
-    yield from _serve(_AlwaysFails)
+    """A server claiming to be Monite that answers 500 to everything."""
+    with stand_in_server(500, b'{"error": {"message": "boom"}}') as url:
+        yield url + "/v1"
 
 
 @pytest.fixture
 def refusing_url():
-    yield from _serve(_Refuses)
+    """The same, refusing every call 401, as without a credential."""
+    with stand_in_server(401, b'{"error": {"message": "Unauthorized"}}') as url:
+        yield url + "/v1"
 
 
 @pytest.fixture
 def slow_url():
-    yield from _serve(_SlowToList)
+    """The same as broken_url, taking half a second over every GET."""
+    with stand_in_server(500, b'{"error": {"message": "boom"}}', 0.5, slow=("GET",)) as url:
+        yield url + "/v1"
 
 
 def _monite_credentials(base: str) -> dict:
