@@ -195,10 +195,11 @@ def run(
     """Run `provider`'s contract ("monite", ..., or "control") and return what it found.
 
     base_url: where the document's paths are served (for the sandbox, its mount, e.g.
-    http://127.0.0.1:8080/monite/v1); None starts a private in-process sandbox on free ports
-    and obtains credentials from it. headers: added to every request (credentials for
-    external servers). request_timeout: seconds one request may take before it is recorded
-    as an error. Generation is derandomised and seeded, so a run is repeatable.
+    http://127.0.0.1:8080/monite/v1); None starts a private in-process sandbox on free ports.
+    Either sandbox gives the run credentials, as it gives the provider's own client. headers:
+    added to every request (credentials for other servers; they win over the sandbox's).
+    request_timeout: seconds one request may take before it is recorded as an error.
+    Generation is derandomised and seeded, so a run is repeatable.
     """
     target = profile(provider)
     unknown = set(phases) - set(PHASES)
