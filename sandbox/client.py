@@ -231,8 +231,8 @@ class ControlClient:
             head = {"Content-Type": "application/json"} | head
         if isinstance(content, str):
             content = content.encode()
+        wait = None if moves_clock else self._timeout
         try:
-            wait = None if moves_clock else self._timeout
             response = self._send(method, target, content, head, wait)
         except _NoAnswer:
             raise ControlError(
