@@ -1,0 +1,166 @@
+"""The providers' official Node.js SDKs, unchanged, against the sandbox: Resend's (`resend` on
+npm, pointed at it with RESEND_BASE_URL) and Mailgun's (`mailgun.js`, with its `url` option), as
+a user points them anywhere.
+
+Each call runs a small bridge under tests/node/ (`node resend_call.mjs METHOD ARGS...`) that
+prints the SDK's answer as JSON. The SDKs are installed from npm into tests/node/node_modules
+on first use; without Node.js and npm the tests are skipped (`.ci/run` installs both).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
+pytestmark = pytest.mark.workers
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not (node and npm):
+        pytest.skip("Node.js and npm are not installed (.ci/run installs them)")
+    wanted = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
+    if not all((NODE_DIR / "node_modules" / name).is_dir() for name in wanted):
+        npm_install = [npm, "install", "--no-audit", "--no-fund", "--no-package-lock"]
+        done = subprocess.run(
+            npm_install, cwd=NODE_DIR, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, f"npm could not install the SDKs:\n{done.stderr}"
+    return node
+
+
+def _bridge(node: str, script: str, env: dict[str, str]) -> Callable[..., dict]:
+    """`call(method, *args)`: one SDK call through tests/node/`script`; returns what it printed."""
+
+    def call(method: str, *args) -> dict:
+        argv = [node, str(NODE_DIR / script), method, *map(json.dumps, args)]
+        done = subprocess.run(
+            argv, env=os.environ | env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    return call
+
+
+# --- Resend: every answer is {data, error}; the SDK never throws ---------------------------------
+
+
+@pytest.fixture
+def resend(node, urls):
+    """`resend("get", id)`: resend.domains.get(id); returns the SDK's {data, error}."""
+    return _bridge(
+        node, "resend_call.mjs", {"RESEND_BASE_URL": urls["resend"], "RESEND_API_KEY": "re_node"}
+    )
+
+
+def test_resends_sdk_creates_publishes_verifies_lists_updates_and_removes_a_domain(resend, control):
+    control.settings("resend", verify_delay_seconds=30)  # a check that takes a while, as Resend's
+
+    created = resend("create", {"name": "example.com", "region": "us-east-1"})
+    assert created["error"] is None
+    domain = created["data"]
+    assert domain["status"] == "not_started"
+    kinds = [(r["record"], r["type"]) for r in domain["records"]]
+    assert kinds == [("SPF", "MX"), ("SPF", "TXT")] + [("DKIM", "CNAME")] * 3
+
+    control.publish("resend", domain["id"])  # the records, in the sandbox's real DNS
+    # verify and remove send Content-Type: application/json with no body; get and list too
+    assert resend("verify", domain["id"]) == {
+        "data": {"object": "domain", "id": domain["id"]},
+        "error": None,
+    }
+    assert resend("get", domain["id"])["data"]["status"] == "pending"
+
+    control.advance(30)  # the check lands on the sandbox clock
+    verified = resend("get", domain["id"])["data"]
+    assert verified["status"] == "verified"
+    assert {r["status"] for r in verified["records"]} == {"verified"}
+
+    page = resend("list", {"limit": 10})["data"]
+    assert (page["object"], page["has_more"]) == ("list", False)
+    assert [d["id"] for d in page["data"]] == [domain["id"]]
+
+    # the SDK's camelCase options become the API's snake_case fields
+    updated = resend("update", {"id": domain["id"], "openTracking": True, "tls": "enforced"})
+    assert updated == {"data": {"object": "domain", "id": domain["id"]}, "error": None}
+    assert resend("get", domain["id"])["data"]["open_tracking"] is True
+
+    removed = resend("remove", domain["id"])["data"]
+    assert (removed["id"], removed["deleted"]) == (domain["id"], True)
+    assert resend("get", domain["id"]) == {
+        "data": None,
+        "error": {"statusCode": 404, "message": "Domain not found", "name": "not_found"},
+    }
+
+
+def test_resends_sdk_reads_a_refusal_as_its_error_object(resend):
+    refused = resend("create", {"name": "not a domain", "region": "us-east-1"})
+    assert refused["data"] is None
+    assert (refused["error"]["statusCode"], refused["error"]["name"]) == (422, "validation_error")
+    assert "`name`" in refused["error"]["message"]
+
+
+# --- Mailgun: answers are the SDK's Domain objects; refusals throw MailgunAPIError -------------
+
+
+@pytest.fixture
+def mailgun(node, urls):
+    """`mailgun("get", name)`: client.domains.get(name); returns {answer} or {thrown}."""
+    return _bridge(
+        node, "mailgun_call.mjs", {"MAILGUN_URL": urls["mailgun"], "MAILGUN_KEY": "key-node"}
+    )
+
+
+def test_mailguns_sdk_creates_publishes_verifies_lists_updates_and_destroys_a_domain(
+    mailgun, control
+):
+    name = "mg.example.com"
+    # create: a multipart form on /v4/domains, its booleans sent as "true"/"false"
+    created = mailgun("create", {"name": name, "wildcard": False, "web_scheme": "https"})["answer"]
+    assert (created["name"], created["state"], created["web_scheme"]) == (
+        name,
+        "unverified",
+        "https",
+    )
+    sending = {(r["record_type"], r["name"], r["value"]) for r in created["sending_dns_records"]}
+    assert ("TXT", name, "v=spf1 include:mailgun.org ~all") in sending
+
+    control.publish("mailgun", name)
+    verified = mailgun("verify", name)["answer"]  # PUT /v4/domains/{name}/verify
+    assert verified["state"] == "active"
+    assert {r["valid"] for r in verified["sending_dns_records"]} == {"valid"}
+    assert mailgun("get", name)["answer"]["state"] == "active"
+
+    assert [d["name"] for d in mailgun("list")["answer"]] == [name]
+
+    updated = mailgun("update", name, {"spam_action": "tag"})["answer"]  # a multipart PUT
+    assert updated["spam_action"] == "tag"
+
+    assert mailgun("destroy", name) == {
+        "answer": {"message": "Domain will be deleted in the background"}
+    }
+    assert mailgun("get", name) == {
+        "thrown": {"status": 404, "details": "Domain not found", "message": "Not Found"}
+    }
+
+
+def test_mailguns_sdk_throws_mailguns_own_refusals(mailgun):
+    mailgun("create", {"name": "taken.example.com"})
+    assert mailgun("create", {"name": "taken.example.com"}) == {
+        "thrown": {
+            "status": 400,
+            "details": "This domain name is already taken",
+            "message": "Bad Request",
+        }
+    }
