@@ -1,10 +1,11 @@
 """The providers' official Node.js SDKs, unchanged, against the sandbox: Resend's (`resend` on
-npm, pointed at it with RESEND_BASE_URL) and Mailgun's (`mailgun.js`, with its `url` option), as
-a user points them anywhere.
+npm, pointed at it with RESEND_BASE_URL), Mailgun's (`mailgun.js`, with its `url` option) and
+Amazon's for SES v2 (`@aws-sdk/client-sesv2`, with `endpoint`), as a user points them anywhere.
 
 Each call runs a small bridge under tests/node/ (`node resend_call.mjs METHOD ARGS...`) that
 prints the SDK's answer as JSON. The SDKs are installed from npm into tests/node/node_modules
-on first use; without Node.js and npm the tests are skipped (`.ci/run` installs both).
+on first use; without Node.js and npm the tests are skipped (`.ci/run` installs both). The AWS
+SDK is pinned: its releases from January 2027 on require Node.js 22.
 """
 
 from __future__ import annotations
@@ -164,3 +165,54 @@ def test_mailguns_sdk_throws_mailguns_own_refusals(mailgun):
             "message": "Bad Request",
         }
     }
+
+
+# --- SES v2: the AWS SDK signs every call (SigV4); refusals throw named exceptions ----------------
+
+
+@pytest.fixture
+def ses(node, urls):
+    """`ses("GetEmailIdentity", {...})`: one command; returns {answer} or {thrown}."""
+    return _bridge(
+        node,
+        "ses_call.mjs",
+        {
+            "SES_URL": urls["ses"],
+            "AWS_ACCESS_KEY_ID": "AKIASANDBOXNODEAAAAA",
+            "AWS_SECRET_ACCESS_KEY": "sandbox-secret",
+            "NODE_NO_WARNINGS": "1",  # the SDK's notice about the Node.js versions it will need
+        },
+    )
+
+
+def test_amazons_sdk_creates_publishes_sees_verified_lists_and_deletes_an_identity(ses, control):
+    name = "ses.example.com"
+    created = ses("CreateEmailIdentity", {"EmailIdentity": name})["answer"]
+    assert (created["IdentityType"], created["DkimAttributes"]["Status"]) == ("DOMAIN", "PENDING")
+    tokens = created["DkimAttributes"]["Tokens"]
+
+    published = control.publish("ses", name)
+    cnames = {(p["name"], p["value"]) for p in published if p["type"] == "CNAME"}
+    assert cnames == {(f"{t}._domainkey.{name}", f"{t}.dkim.amazonses.com") for t in tokens}
+    control.advance(300)  # SES looks for the records by itself, on the sandbox clock
+
+    got = ses("GetEmailIdentity", {"EmailIdentity": name})["answer"]
+    assert (got["VerificationStatus"], got["VerifiedForSendingStatus"]) == ("SUCCESS", True)
+    assert got["DkimAttributes"]["Status"] == "SUCCESS"
+    listed = ses("ListEmailIdentities", {"PageSize": 10})["answer"]["EmailIdentities"]
+    assert [(i["IdentityName"], i["VerificationStatus"]) for i in listed] == [(name, "SUCCESS")]
+
+    assert ses("DeleteEmailIdentity", {"EmailIdentity": name}) == {"answer": {}}
+    assert ses("GetEmailIdentity", {"EmailIdentity": name}) == {
+        "thrown": {
+            "name": "NotFoundException",
+            "status": 404,
+            "message": f"Email identity {name} does not exist.",
+        }
+    }
+
+
+def test_amazons_sdk_throws_the_named_exception_ses_answers(ses):
+    ses("CreateEmailIdentity", {"EmailIdentity": "twice.example.com"})
+    again = ses("CreateEmailIdentity", {"EmailIdentity": "twice.example.com"})["thrown"]
+    assert (again["name"], again["status"]) == ("AlreadyExistsException", 400)
