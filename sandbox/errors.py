@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 
 
@@ -35,3 +36,13 @@ _PINNED_PHRASES = {
 def reason_phrase(status: int) -> str:
     """The reason phrase of an HTTP status, the same on every Python; ValueError if unknown."""
     return _PINNED_PHRASES.get(status) or HTTPStatus(status).phrase
+
+
+def snake_case_phrase(status: int, unknown: str) -> str:
+    """The reason phrase as Resend and Scaleway name errors their catalogues do not list (415 ->
+    `unsupported_media_type`); `unknown` for a status Python does not know."""
+    try:
+        phrase = reason_phrase(status)
+    except ValueError:
+        return unknown
+    return re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")

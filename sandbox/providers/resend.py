@@ -40,7 +40,7 @@ import re
 from datetime import datetime
 
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from ..errors import reason_phrase
+from ..errors import snake_case_phrase
 from .amazonses import (
     EASY_DKIM_KINDS,
     easy_dkim_records,
@@ -215,7 +215,7 @@ class Resend(Provider):
         name = error.extra.get("name")
         message = error.message
         if name is None:  # decided by the front end or the gate: Resend's words for the status
-            name = NAMES.get(error.status) or _phrase_name(error.status)
+            name = NAMES.get(error.status) or snake_case_phrase(error.status, "application_error")
             message = MESSAGES.get(name, message)
         return {"statusCode": error.status, "message": message, "name": name}
 
@@ -568,12 +568,3 @@ def _at_least_one_capability() -> ProviderError:
     return _error(
         422, "validation_error", "At least one capability must be enabled.", "capabilities"
     )
-
-
-def _phrase_name(status: int) -> str:
-    """Resend-style name for a status its catalogue does not list: 503 -> service_unavailable."""
-    try:
-        phrase = reason_phrase(status)
-    except ValueError:
-        return "application_error"
-    return re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")

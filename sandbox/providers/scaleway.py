@@ -25,7 +25,7 @@ from typing import TypedDict
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from ..errors import reason_phrase
+from ..errors import snake_case_phrase
 from .base import Provider, ProviderError, valid_hostname
 from .kit import Delete, Hold, Kit, Op, Publish, Verify
 
@@ -195,7 +195,11 @@ class Scaleway(Provider):
     def error_body(self, error: ProviderError) -> dict:
         kind = error.extra.get("type") or ERROR_TYPES.get(error.status)
         if kind is None:  # no standard type (405, 415, 5xx): the status's own name, as a type
-            return {"type": _status_type(error.status), "message": error.message}
+            # (Scaleway's SDKs keep any `type` they do not know)
+            return {
+                "type": snake_case_phrase(error.status, "unknown_error"),
+                "message": error.message,
+            }
         body = {"type": kind, "message": ERROR_MESSAGES[kind]}
         if kind == "invalid_arguments":
             body["details"] = error.extra.get("details") or [
@@ -474,13 +478,3 @@ class Scaleway(Provider):
             resource_id=domain.id,
             current_state=domain.status,
         )
-
-
-def _status_type(status: int) -> str:
-    """A Scaleway-style type for a status its standard types do not cover: 415 ->
-    `unsupported_media_type`. Scaleway's SDKs keep any `type` they do not know."""
-    try:
-        phrase = reason_phrase(status)
-    except ValueError:
-        return "unknown_error"
-    return re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")
