@@ -106,7 +106,7 @@ class ContractResult:
         if any("timed out" in error for error in self.errors):
             lines.append(
                 f"Requests that took over {self.request_timeout:g} s were given up: allow more "
-                "with --request-timeout SECONDS (request_timeout= from Python)."
+                "with --request-timeout DURATION (request_timeout= from Python)."
             )
         verdict = "passed" if self.ok else "FAILED"
         lines.append(
