@@ -450,6 +450,11 @@ def _clock_change(
     if not value:
         raise UsageError(f"clock {action} needs a value (advance 5m, set 2026-01-01T00:00:00Z)")
     if action == "advance":
+        if value.startswith("-"):
+            raise UsageError(
+                f"clock advance {value}: time only moves forward; "
+                "`clock set ISO` jumps to any instant, earlier ones too"
+            )
         seconds = duration(value)
         return lambda control: control.advance(seconds)
     return lambda control: control.set_time(value)
@@ -1120,7 +1125,12 @@ def _contract_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and _a_negative_clock_value(args, rest):
+        args.value = rest.pop(0)  # `clock advance -5m`: said as a usage error below, not an option
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         code = args.func(args)
         sys.stdout.flush()  # here, not at exit: a closed pipe is then ours to handle
@@ -1137,6 +1147,13 @@ def main(argv: list[str] | None = None) -> int:
         return CLOSED_PIPE
     except KeyboardInterrupt:
         return 130
+
+
+def _a_negative_clock_value(args, rest: list[str]) -> bool:
+    """Whether argparse took a `clock` value such as -5m for an unknown option."""
+    return (
+        args.func is cmd_clock and args.value is None and re.match(r"-\.?\d", rest[0]) is not None
+    )
 
 
 def _fail(error: Exception, code: int) -> int:

@@ -101,6 +101,10 @@ def test_clock_show_freeze_advance_set_unfreeze(cli, control):
     assert "(frozen)" in cli("clock", "freeze")[1]
     code, _, err = cli("clock", "advance")
     assert code == 2 and "needs a value" in err
+    before = control.clock()["now"]
+    code, _, err = cli("clock", "advance", "-5m")  # refused before anything is sent
+    assert code == 2 and "time only moves forward" in err
+    assert control.clock()["now"] == before
 
 
 def test_reset_forgets_everything_and_reseeds(cli, control):
@@ -204,6 +208,10 @@ MISUSES = [
     (["clock", "later"], "invalid choice: 'later'"),
     (["clock", "show", "x"], "'x' is not an action"),
     (["clock", "set"], "clock set needs a value"),
+    (["clock", "advance", "-5m"], "clock advance -5m: time only moves forward; `clock set ISO`"),
+    (["clock", "advance", "-90"], "clock advance -90: time only moves forward"),
+    (["clock", "advance", "--json", "-1.5h"], "clock advance -1.5h: time only moves forward"),
+    (["clock", "advance", "5m", "-x"], "unrecognized arguments: -x"),
     (["clock", "set", "tomorrow"], "'tomorrow' is not an ISO-8601 time"),
     (["dns", "add", "example.com", "TXT"], "required: value"),
     (["dns", "rm", "example.com", "--value", "x"], "needs a TYPE"),
