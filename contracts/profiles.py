@@ -29,7 +29,8 @@ class Profile:
     name: str
     mount: str  # where the sandbox serves the document; the paths in it are relative to this
     document: str  # file under openapi/
-    credentials: Callable[[str], dict[str, str]] | None = None  # server URL -> headers
+    # (server URL, key=None, secret=None) -> headers; the kit's sample key unless one is given
+    credentials: Callable[..., dict[str, str]] | None = None
     # Per-operation Schemathesis settings, only for documented quirks of an API.
     operations: list[dict] = field(default_factory=list)
     # Operations generated data can rarely make succeed ("METHOD /path": why): a run may see
@@ -46,13 +47,15 @@ class Profile:
 CONTRACT_OWNER = 7
 
 
-def _credentials(provider: type[Provider]) -> Callable[[str], dict[str, str]]:
+def _credentials(provider: type[Provider]) -> Callable[..., dict[str, str]]:
     """The provider's credential headers as its clients obtain them (logged in where the
-    provider logs in), from a sandbox at the given server URL."""
+    provider logs in), from a sandbox at the given server URL: for a given key (and secret),
+    or the kit's sample one."""
 
-    def credentials(server_url: str) -> dict[str, str]:
+    def credentials(server_url: str, key: str | None = None, secret: str | None = None):
         with httpx.Client(timeout=10) as http:
-            return Driver(http, server_url, provider, owner=CONTRACT_OWNER).credential_headers
+            driver = Driver(http, server_url, provider, CONTRACT_OWNER, key, secret)
+            return driver.credential_headers
 
     return credentials
 

@@ -10,6 +10,7 @@ checks against any server claiming to implement that API.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -23,7 +24,7 @@ import schemathesis
 from schemathesis.engine import events
 
 from sandbox import documents
-from sandbox.mounts import CONTROL_MOUNT
+from sandbox.client import TOKEN_ENV, ControlClient, ControlError
 
 from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_SEED, PHASES
 from .profiles import Profile, profile
@@ -132,12 +133,20 @@ class ContractResult:
                 shown = ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
                 notes.append(f"    {op}: {shown or 'no answer'}")
             refused = {401, 403} & {code for op in never for code in self.responses.get(op, {})}
-            if refused and not self.credentials_from:
+            if refused:
                 notes.append(
-                    "Some were refused with 401 or 403: give the API's credentials with "
-                    "-H 'Name: value' (headers= from Python)."
+                    f"Some were refused with 401 or 403{self._refused_why()}: give the "
+                    "API's credentials with -H 'Name: value' (headers= from Python)."
                 )
         return notes
+
+    def _refused_why(self) -> str:
+        if not self.credentials_from:
+            return ""
+        return (
+            " even with the credentials obtained from the sandbox (one that accepts only "
+            f"registered credentials lists them to its control token: set ${TOKEN_ENV})"
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -264,12 +273,25 @@ def _running_sandbox_credentials(target: Profile, url: str) -> tuple[str | None,
         return None, {}
     server = url[: -len(target.mount)]
     try:
-        health = httpx.get(server + CONTROL_MOUNT + "/health", timeout=5).json()
-        if not (isinstance(health, dict) and target.name in health.get("providers", ())):
-            return None, {}
-        return server, target.credentials(server)
-    except (httpx.HTTPError, ValueError, KeyError):
+        with ControlClient(server, timeout=5, token=os.environ.get(TOKEN_ENV)) as control:
+            health = control.health()
+            if not (isinstance(health, dict) and target.name in health.get("providers", ())):
+                return None, {}
+            key, secret = _registered_credential(control, target.name)
+        return server, target.credentials(server, key, secret)
+    except (ControlError, httpx.HTTPError, ValueError, KeyError):
         return None, {}  # not a sandbox, or one that would not log this client in
+
+
+def _registered_credential(control: ControlClient, provider: str) -> tuple[str | None, ...]:
+    """(key, secret) of the first credential registered for `provider` and not revoked: once
+    any is registered, the sandbox accepts only those. (None, None): the sample one will do."""
+    try:
+        registered = control.credentials(provider)
+    except ControlError:  # a control token this run was not given: the sample key is all it has
+        return None, None
+    usable = next((entry for entry in registered if not entry["revoked"]), None)
+    return (usable["key"], usable.get("secret")) if usable else (None, None)
 
 
 def _config(

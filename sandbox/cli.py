@@ -21,6 +21,7 @@ from contextlib import contextmanager, nullcontext
 from . import envopts
 from .arguments import port, seed
 from .client import (
+    TOKEN_ENV,
     ClockState,
     ControlClient,
     ControlError,
@@ -36,7 +37,6 @@ from .shipped import provider_names
 from .version import __version__
 
 DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
-TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
 # sandbox.engine.clock.MODES, written out: importing the engine would slow every command
 CLOCK_MODES = ("frozen", "real", "fast", "on-poll")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -22,6 +22,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from .mounts import CONTROL_MOUNT
 
+# Where a running sandbox's control token is read from when none is given.
+TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
+
 # What a reused keep-alive connection raises when the server closed it while it was idle.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 

@@ -37,7 +37,8 @@ class Driver:
     """One client of one provider: `Driver(http, server_url, Provider, owner=0)`.
 
     `key` is the credential to use (default: the kit's sample key for `owner`); a provider that
-    exchanges its credential for a token (Monite) logs in first.
+    exchanges its credential for a token (Monite) logs in first, with `secret` (default: the
+    kit's sample secret).
     """
 
     def __init__(
@@ -47,10 +48,12 @@ class Driver:
         provider: type[Provider],
         owner: int = 0,
         key: str | None = None,
+        secret: str | None = None,
     ):
         self.http, self.provider, self.kit = http, provider, provider.kit
         self.base = server_url.rstrip("/") + provider.client_base
         self.key = key if key is not None else self.kit.sample_key(owner)
+        self.secret = secret if secret is not None else self.kit.sample_secret or ""
         # the credential as the API takes it (a Monite token once logged in)
         self.credential = self._credential()
         self.credential_headers = self.kit.headers_for(self.credential)
@@ -60,7 +63,7 @@ class Driver:
         login = self.kit.login
         if login is None:
             return self.key
-        body = login.op.body_for(key=self.key, secret=self.kit.sample_secret or "")
+        body = login.op.body_for(key=self.key, secret=self.secret)
         answer = self.http.request(
             login.op.method, self.base + login.op.path, json=body, headers=self.kit.headers
         )

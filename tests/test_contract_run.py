@@ -179,6 +179,37 @@ def test_a_run_against_a_running_sandbox_gets_its_own_credentials_and_says_so(ur
     assert f"Credentials: obtained from the domainsandbox at {urls['server']}" in result.summary()
 
 
+def test_a_sandbox_taking_only_registered_credentials_lends_the_run_one_of_them(urls, control):
+    control.register_credential("monite", "3c2b1a09-0000-4d6c-9b5a-4e3d2c1b0a99", "the-secret")
+    result = contracts.run("monite", base_url=urls["monite"], **QUICK)
+    assert result.succeeded("POST /mailbox_domains"), result.summary()  # logged in as that client
+
+
+def test_behind_a_control_token_the_run_reads_the_registered_credentials_with_it(
+    server, urls, control, monkeypatch
+):
+    control.register_credential("resend", "re_registered_for_the_run")
+    server.sandbox.control_token = "the-token"
+    try:
+        refused = contracts.run("resend", base_url=urls["resend"], **QUICK)  # no token: sample key
+        monkeypatch.setenv("DOMAINSANDBOX_TOKEN", "the-token")
+        lent = contracts.run("resend", base_url=urls["resend"], **QUICK)
+    finally:
+        server.sandbox.control_token = None
+    assert "POST /domains" in refused.never_succeeded
+    assert lent.succeeded("POST /domains"), lent.summary()
+
+
+def test_a_run_refused_with_the_credentials_it_obtained_says_where_to_look(urls, control):
+    control.register_credential("resend", "re_registered_then_revoked")
+    control.revoke_credential("resend", "re_registered_then_revoked")  # nothing left it can use
+    result = contracts.run("resend", base_url=urls["resend"], **QUICK)
+    assert result.credentials_from == urls["server"]
+    assert "POST /domains" in result.never_succeeded
+    assert "even with the credentials obtained from the sandbox" in result.summary()
+    assert "set $DOMAINSANDBOX_TOKEN" in result.summary()
+
+
 def test_a_credential_given_wins_over_the_one_a_running_sandbox_would_give(urls):
     refused = {"Authorization": "Bearer not-a-token"}
     result = contracts.run("monite", base_url=urls["monite"], headers=refused, **QUICK)
