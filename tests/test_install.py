@@ -317,6 +317,9 @@ def test_the_wheel_serves_a_bundled_scenario_and_runs_a_fixture_test_outside_the
 
     where = user("python", "-c", "import sandbox; print(sandbox.__file__)").stdout
     assert where.startswith(str(tmp_path / "venv")), where
+    package = Path(where.strip()).parent  # the repository's own tools stay in the repository
+    leftovers = [*(package / "docs").glob("*.png"), *(package / "docs").glob("*.py")]
+    assert leftovers + [*(package / "scenarios").glob("*.py")] == []
     light = "import importlib.util as u; print([m for m in ('schemathesis', 'hypothesis', 'faker') if u.find_spec(m)])"
     assert user("python", "-c", light).stdout.strip() == "[]"  # the extras stay out
     listed = json.loads(user("domainsandbox", "scenario", "list", "--json").stdout)
