@@ -135,6 +135,7 @@ def advance_until(sandbox: Sandbox, until: Until) -> dict:
     limit = (
         limit_of(sandbox, until.provider) if until.limit_seconds is None else until.limit_seconds
     )
+    replacements = sandbox.replacements_asked
     with sandbox.world_lock():
         started = sandbox.clock.now()
         deadline = started + timedelta(seconds=min(limit, (LATEST - started).total_seconds()))
@@ -143,6 +144,8 @@ def advance_until(sandbox: Sandbox, until: Until) -> dict:
                 break
             if until.status is None and steps == 1:
                 break
+            if sandbox.replacements_asked != replacements:
+                raise Stuck(f"{_where(domain)}: the sandbox was reset while the clock moved to it")
             _next_step(sandbox, domain, until, deadline)
         else:
             raise Stuck(f"{_where(domain)}: {MAX_STEPS} steps taken without reaching it")

@@ -104,6 +104,9 @@ class Sandbox:
         )  # outlives reset: it describes a whole test session
         self._settings = {name: dict(p.settings_defaults) for name, p in self.providers.items()}
         self._steps = threading.RLock()
+        # Counted up by each reset or scenario load before it waits for the world: a clock move
+        # under way stops at its next step rather than make it wait for steps it would wipe.
+        self.replacements_asked = 0
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         # Set by `serve --control-token`: then every control call must carry it (sandbox.limits).
@@ -196,11 +199,11 @@ class Sandbox:
         if self.store.next_due(self.clock.now()) is None:
             return 0  # the common case, answered without waiting for the world's lock
         deadline = None if seconds is None else time.monotonic() + seconds
-        ran = 0
+        ran, replacements = 0, self.replacements_asked
         while self._steps.acquire(blocking=wait):
             try:
                 domain = self.store.next_due(self.clock.now())
-                if domain is None:
+                if domain is None or self.replacements_asked != replacements:
                     break
                 domain.due_at = None  # the step sets the next one, possibly at this same instant
                 self.providers[domain.provider].on_due(domain)
@@ -216,11 +219,14 @@ class Sandbox:
         return ran
 
     def advance(self, seconds: float) -> int:
-        """Move the clock forward, running each scheduled step at its own instant on the way."""
-        ran = 0
+        """Move the clock forward, running each scheduled step at its own instant on the way.
+        A reset asked for meanwhile stops the move where it stands."""
+        ran, replacements = 0, self.replacements_asked
         with self._steps:
             target = later(self.clock.now(), seconds)  # OutOfRange before anything moves
             while (domain := self.store.next_due(target)) is not None:
+                if self.replacements_asked != replacements:
+                    return ran
                 if domain.due_at > self.clock.now():
                     self.clock.set(domain.due_at)
                 ran += self.run_due()
@@ -311,6 +317,12 @@ class Sandbox:
         """Hold the world still: no scheduled step runs while this is held."""
         return self._steps
 
+    def replacing_world(self):
+        """The world's lock, for a caller about to replace the world (a reset, a scenario): a
+        clock move under way stops at its next step rather than make it wait for the rest."""
+        self.replacements_asked += 1
+        return self._steps
+
     # --- world --------------------------------------------------------------------------------
 
     def reset(
@@ -324,8 +336,9 @@ class Sandbox:
 
         `keep_logs`: keep the request and DNS query logs (they describe the session, which a
         world put back as it was saved goes on with). `restore_clock`: the clock goes back to
-        the instant it started at too (by default it stays where it stands)."""
-        with self._steps:
+        the instant it started at too (by default it stays where it stands). A clock move under
+        way stops at its next step instead of running on first."""
+        with self.replacing_world():
             if seed is not None:
                 self.seed = within(seed, MAX_SEED, "a seed")
             self.ids = Ids(self.seed)

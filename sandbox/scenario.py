@@ -484,7 +484,7 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
     credentials = _load_credentials(sandbox, world.get("credentials", {}))
 
     # Everything is valid: swap it in at once.
-    with sandbox.world_lock():
+    with sandbox.replacing_world():
         sandbox.reset(seed, keep_logs)
         sandbox.ids = Ids(seed, drawn)
         # stop first: a running clock would drift past `now`. A clock that moves only when told

@@ -3,6 +3,7 @@ honouring Retry-After gets through whatever the clock does."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -11,7 +12,7 @@ from monite import Monite
 
 from sandbox import Sandbox, scenario
 from sandbox.cli import CLOCK_MODES, main
-from sandbox.client import ControlError
+from sandbox.client import ControlClient, ControlError
 from sandbox.driver import Driver
 from sandbox.engine.clock import MODES, Clock
 from sandbox.providers import PROVIDERS
@@ -25,6 +26,7 @@ START = "2026-01-01T09:00:00Z"
 SCALEWAY = "/mailbox/v1alpha1/domains"
 PROVIDERS_BY_NAME = {p.name: p for p in PROVIDERS}
 PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
+WAITING_FOR_USER = "5402a63e-7941-4868-b5de-2e6609c5a9b6"  # every-state: re-checked for 72 hours
 
 
 @pytest.fixture
@@ -278,6 +280,56 @@ def test_advance_until_steps_to_the_status_and_says_where_a_domain_is_stuck(cont
     )
     assert reached["clock"]["now"] == "2026-01-01T09:05:00Z"
     assert autosend.get(f"/domains/{domain_id}").json()["data"]["verificationStatus"] == "VERIFIED"
+
+
+def _moving_slowly(control, server, move) -> threading.Thread:
+    """A move over the every-state world while each DNS answer takes 0.3 s (hours for a year),
+    returned once it is under way; what the move answered or raised is in `mover.outcome`."""
+    control.load_bundled_scenario("every-state")
+    control.add_fault("*", "delay", delay_ms=300)
+
+    def run():
+        with ControlClient(server.url) as client:
+            try:
+                mover.outcome = move(client)
+            except ControlError as exc:
+                mover.outcome = exc
+
+    mover = threading.Thread(target=run, daemon=True)
+    mover.start()
+    wait_for(lambda: control.clock()["now"] != START)  # a step landed: the move is under way
+    return mover
+
+
+@pytest.mark.parametrize(
+    ("move", "replace", "domains"),
+    [
+        (lambda client: client.advance(365 * 86400), ControlClient.reset, 0),
+        (
+            lambda client: client.advance_until("vortex", WAITING_FOR_USER, status="verified"),
+            lambda client: client.load_bundled_scenario("propagation"),
+            7,
+        ),
+    ],
+    ids=["advance, then a reset", "advance_until, then a scenario"],
+)
+def test_a_new_world_stops_a_clock_move_under_way_instead_of_waiting_for_it(
+    control, server, move, replace, domains
+):
+    mover = _moving_slowly(control, server, move)
+    try:
+        with ControlClient(server.url, timeout=30) as impatient:
+            replace(impatient)  # waiting for the rest of the move: hours
+    finally:
+        control.clear_faults()  # a move left running finishes in seconds, not hours
+    mover.join(timeout=30)
+    assert not mover.is_alive()
+    assert len(control.domains()) == domains and control.faults() == []
+    if domains:  # advance_until, whose domain is gone: it says why it stopped
+        assert isinstance(mover.outcome, ControlError) and mover.outcome.status == 409
+        assert "the sandbox was reset while the clock moved to it" in str(mover.outcome)
+    else:  # advance: the clock where the move stopped
+        assert mover.outcome["now"] != START
 
 
 def test_advance_until_names_what_the_last_checks_found_when_nothing_is_scheduled(
