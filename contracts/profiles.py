@@ -36,6 +36,9 @@ class Profile:
     # Operations generated data can rarely make succeed ("METHOD /path": why): a run may see
     # no 2xx of theirs.
     unsatisfiable: dict[str, str] = field(default_factory=dict)
+    # Operations whose body carries a client's own credentials ("METHOD /path"): generated,
+    # they are refused by a sandbox that accepts only registered credentials.
+    credentials_in_body: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -181,6 +184,11 @@ UNSATISFIABLE: dict[str, dict[str, str]] = {
 }
 
 
+CREDENTIALS_IN_BODY: dict[str, tuple[str, ...]] = {
+    "monite": ("POST /auth/token", "POST /auth/revoke"),  # client_id and client_secret
+}
+
+
 def profiles() -> dict[str, Profile]:
     """Every API the sandbox serves: each provider, then the control API."""
     found = {}
@@ -192,6 +200,7 @@ def profiles() -> dict[str, Profile]:
             _credentials(cls),
             OPERATIONS.get(cls.name, []),
             UNSATISFIABLE.get(cls.name, {}),
+            CREDENTIALS_IN_BODY.get(cls.name, ()),
         )
     found[CONTROL] = Profile(CONTROL, CONTROL_MOUNT, "control.yaml", operations=OPERATIONS[CONTROL])
     return found

@@ -225,28 +225,45 @@ def run(
                 f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1"
             )
     headers = dict(headers or {})
-    with _target(target, base_url, headers) as (url, schema_source, credentials, credentials_from):
-        headers = credentials | headers
+    with _target(target, base_url, headers) as (url, schema_source, obtained):
+        headers = obtained.headers | headers
         config = _config(target, url, headers, max_examples, phases, seed, request_timeout)
         result = _execute(target, url, schema_source, config, tuple(phases))
     result.request_timeout = request_timeout
-    result.credentials_from = credentials_from
+    result.credentials_from = obtained.source
     result.unsatisfiable = target.unsatisfiable
+    if obtained.registered:
+        result.unsatisfiable |= dict.fromkeys(target.credentials_in_body, ONLY_REGISTERED)
     if junit_xml:
         result.write_junit_xml(junit_xml)
     return result
 
 
+@dataclass(frozen=True)
+class _Obtained:
+    """The credential headers a run obtained for itself, and where from."""
+
+    headers: dict = field(default_factory=dict)
+    source: str | None = None  # the running domainsandbox; None: in-process, or none obtained
+    registered: bool = False  # one registered there: then it refuses any other
+
+
+ONLY_REGISTERED = (
+    "its body carries a client's credentials, generated, and the sandbox accepts only the ones "
+    "registered there"
+)
+
+
 @contextmanager
 def _target(target: Profile, base_url: str | None, headers: dict):
-    """(base URL, where to load the document from, credentials, the sandbox they came from)
-    for the run; `headers`: the caller's, whose credentials win."""
+    """(base URL, where to load the document from, the credentials obtained) for the run;
+    `headers`: the caller's, whose credentials win."""
     if base_url:  # the document as the sandbox loads it (the provider names filled in)
         url = base_url.rstrip("/")
-        server, credentials = _running_sandbox_credentials(target, url)
-        if {name.lower() for name in credentials} & {name.lower() for name in headers}:
-            server, credentials = None, {}  # the caller brought their own
-        yield url, documents.fresh(target.document), credentials, server
+        obtained = _running_sandbox_credentials(target, url)
+        if {name.lower() for name in obtained.headers} & {name.lower() for name in headers}:
+            obtained = _Obtained()  # the caller brought their own
+        yield url, documents.fresh(target.document), obtained
         return
     from sandbox import Sandbox, SandboxServer  # an in-process sandbox only when none is given
     from sandbox.driver import at_once
@@ -262,25 +279,26 @@ def _target(target: Profile, base_url: str | None, headers: dict):
         url = server.url + target.mount
         credentials = target.credentials(server.url) if target.credentials else {}
         # The document as the sandbox serves it: what is tested is what clients download.
-        yield url, url + "/openapi.json", credentials, None
+        yield url, url + "/openapi.json", _Obtained(credentials)
 
 
-def _running_sandbox_credentials(target: Profile, url: str) -> tuple[str | None, dict]:
-    """(server URL, credentials) when `url` is where a running domainsandbox serves this API:
+def _running_sandbox_credentials(target: Profile, url: str) -> _Obtained:
+    """The credentials a running domainsandbox gives when `url` is where it serves this API:
     a run against `domainsandbox serve` gets past authentication without being given a key,
-    as the in-process run does. (None, {}) for any other server."""
+    as the in-process run does. None obtained from any other server."""
     if target.credentials is None or not url.endswith(target.mount):
-        return None, {}
+        return _Obtained()
     server = url[: -len(target.mount)]
     try:
         with ControlClient(server, timeout=5, token=os.environ.get(TOKEN_ENV)) as control:
             health = control.health()
             if not (isinstance(health, dict) and target.name in health.get("providers", ())):
-                return None, {}
+                return _Obtained()
             key, secret = _registered_credential(control, target.name)
-        return server, target.credentials(server, key, secret)
+        headers = target.credentials(server, key, secret)
+        return _Obtained(headers, server, registered=key is not None)
     except (ControlError, httpx.HTTPError, ValueError, KeyError):
-        return None, {}  # not a sandbox, or one that would not log this client in
+        return _Obtained()  # not a sandbox, or one that would not log this client in
 
 
 def _registered_credential(control: ControlClient, provider: str) -> tuple[str | None, ...]:

@@ -183,6 +183,9 @@ def test_a_sandbox_taking_only_registered_credentials_lends_the_run_one_of_them(
     control.register_credential("monite", "3c2b1a09-0000-4d6c-9b5a-4e3d2c1b0a99", "the-secret")
     result = contracts.run("monite", base_url=urls["monite"], **QUICK)
     assert result.succeeded("POST /mailbox_domains"), result.summary()  # logged in as that client
+    # Logging in with generated credentials cannot succeed there: not a refusal to explain.
+    assert "POST /auth/token" in result.unsatisfiable and result.never_succeeded == []
+    assert "Some were refused" not in result.summary()
 
 
 def test_behind_a_control_token_the_run_reads_the_registered_credentials_with_it(
