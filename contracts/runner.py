@@ -72,6 +72,8 @@ class ContractResult:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
     # Where the credentials came from when the run obtained them (a running domainsandbox).
     credentials_from: str | None = None
+    # Why credentials obtained there may be refused, when the run could tell.
+    credentials_caveat: str | None = None
     # Operations no generated request can be expected to make succeed ("METHOD /path": why).
     unsatisfiable: dict[str, str] = field(default_factory=dict)
 
@@ -121,9 +123,10 @@ class ContractResult:
     def _notes(self) -> list[str]:
         notes = []
         if self.credentials_from:
+            caveat = f"; {self.credentials_caveat}" if self.credentials_caveat else ""
             notes.append(
                 f"Credentials: obtained from the domainsandbox at {self.credentials_from}, as "
-                "the provider's own client would."
+                f"the provider's own client would{caveat}."
             )
         never = self.never_succeeded
         if never:
@@ -133,20 +136,12 @@ class ContractResult:
                 shown = ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
                 notes.append(f"    {op}: {shown or 'no answer'}")
             refused = {401, 403} & {code for op in never for code in self.responses.get(op, {})}
-            if refused:
+            if refused and not self.credentials_from:
                 notes.append(
-                    f"Some were refused with 401 or 403{self._refused_why()}: give the "
-                    "API's credentials with -H 'Name: value' (headers= from Python)."
+                    "Some were refused with 401 or 403: give the API's credentials with "
+                    "-H 'Name: value' (headers= from Python)."
                 )
         return notes
-
-    def _refused_why(self) -> str:
-        if not self.credentials_from:
-            return ""
-        return (
-            " even with the credentials obtained from the sandbox (one that accepts only "
-            f"registered credentials lists them to its control token: set ${TOKEN_ENV})"
-        )
 
     def to_dict(self) -> dict:
         return {
@@ -156,6 +151,7 @@ class ContractResult:
             "phases": list(self.phases),
             "request_timeout": self.request_timeout,
             "credentials_from": self.credentials_from,
+            "credentials_caveat": self.credentials_caveat,
             "never_succeeded": self.never_succeeded,
             "operations": sorted(self.operations),
             "cases": self.cases,
@@ -231,6 +227,7 @@ def run(
         result = _execute(target, url, schema_source, config, tuple(phases))
     result.request_timeout = request_timeout
     result.credentials_from = obtained.source
+    result.credentials_caveat = obtained.caveat
     result.unsatisfiable = target.unsatisfiable
     if obtained.registered:
         result.unsatisfiable |= dict.fromkeys(target.credentials_in_body, ONLY_REGISTERED)
@@ -246,6 +243,7 @@ class _Obtained:
     headers: dict = field(default_factory=dict)
     source: str | None = None  # the running domainsandbox; None: in-process, or none obtained
     registered: bool = False  # one registered there: then it refuses any other
+    caveat: str | None = None  # why the sandbox may refuse them all the same
 
 
 ONLY_REGISTERED = (
@@ -294,22 +292,28 @@ def _running_sandbox_credentials(target: Profile, url: str) -> _Obtained:
             health = control.health()
             if not (isinstance(health, dict) and target.name in health.get("providers", ())):
                 return _Obtained()
-            key, secret = _registered_credential(control, target.name)
+            key, secret, caveat = _registered_credential(control, target.name)
         headers = target.credentials(server, key, secret)
-        return _Obtained(headers, server, registered=key is not None)
+        return _Obtained(headers, server, key is not None, caveat)
     except (ControlError, httpx.HTTPError, ValueError, KeyError):
         return _Obtained()  # not a sandbox, or one that would not log this client in
 
 
 def _registered_credential(control: ControlClient, provider: str) -> tuple[str | None, ...]:
-    """(key, secret) of the first credential registered for `provider` and not revoked: once
-    any is registered, the sandbox accepts only those. (None, None): the sample one will do."""
+    """(key, secret, None) of the first credential registered for `provider` and not revoked:
+    once any is registered, the sandbox accepts only those. Else (None, None, caveat): the
+    sample one, and why the sandbox may refuse it (None when it accepts any)."""
     try:
         registered = control.credentials(provider)
     except ControlError:  # a control token this run was not given: the sample key is all it has
-        return None, None
+        caveat = (
+            f"the credentials it may have registered are read with its control token (${TOKEN_ENV})"
+        )
+        return None, None, caveat
     usable = next((entry for entry in registered if not entry["revoked"]), None)
-    return (usable["key"], usable.get("secret")) if usable else (None, None)
+    if usable:
+        return usable["key"], usable.get("secret"), None
+    return None, None, "every credential registered there is revoked" if registered else None
 
 
 def _config(

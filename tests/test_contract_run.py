@@ -200,17 +200,19 @@ def test_behind_a_control_token_the_run_reads_the_registered_credentials_with_it
     finally:
         server.sandbox.control_token = None
     assert "POST /domains" in refused.never_succeeded
+    assert "are read with its control token ($DOMAINSANDBOX_TOKEN)" in refused.summary()
     assert lent.succeeded("POST /domains"), lent.summary()
+    assert lent.credentials_caveat is None
 
 
-def test_a_run_refused_with_the_credentials_it_obtained_says_where_to_look(urls, control):
+def test_a_run_refused_with_the_credentials_it_obtained_says_why(urls, control):
     control.register_credential("resend", "re_registered_then_revoked")
     control.revoke_credential("resend", "re_registered_then_revoked")  # nothing left it can use
     result = contracts.run("resend", base_url=urls["resend"], **QUICK)
     assert result.credentials_from == urls["server"]
     assert "POST /domains" in result.never_succeeded
-    assert "even with the credentials obtained from the sandbox" in result.summary()
-    assert "set $DOMAINSANDBOX_TOKEN" in result.summary()
+    assert result.credentials_caveat == "every credential registered there is revoked"
+    assert "own client would; every credential registered there is revoked." in result.summary()
 
 
 def test_a_credential_given_wins_over_the_one_a_running_sandbox_would_give(urls):
