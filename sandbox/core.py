@@ -61,10 +61,14 @@ def parse_hostport(value: str, default_port: int = 53) -> tuple[str, int]:
     return host, int(port)
 
 
-def unusable_address(error: OSError) -> bool:
-    """True when binding failed for the address itself: a name that does not resolve, or an
-    address that is not this machine's."""
-    return isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL
+def cannot_listen(error: OSError, what: str, host: str, port: int) -> OSError:
+    """`error` from binding `what`'s socket ("HTTP", "DNS") in words a person acts on: the port
+    in use, or an address that does not resolve or is not this machine's; else `error` itself."""
+    if error.errno == errno.EADDRINUSE:
+        return OSError(error.errno, f"{what} port {port} is already in use on {host}")
+    if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+        return OSError(errno.EADDRNOTAVAIL, f"cannot listen for {what} on {host}: {error.strerror}")
+    return error
 
 
 class Sandbox:
@@ -132,16 +136,7 @@ class Sandbox:
         try:
             self.dns.start()
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                where = f"{self.dns.host}"
-                raise OSError(
-                    exc.errno, f"DNS port {self._dns_port} is already in use on {where}"
-                ) from None
-            if unusable_address(exc):
-                raise OSError(
-                    errno.EADDRNOTAVAIL, f"cannot listen for DNS on {self.dns.host}: {exc.strerror}"
-                ) from None
-            raise
+            raise cannot_listen(exc, "DNS", self.dns.host, self._dns_port) from None
         host, port = (
             parse_hostport(self.resolver) if self.resolver else (self.dns.host, self.dns.port)
         )

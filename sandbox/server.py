@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import gc
 import ipaddress
 import logging
@@ -14,7 +13,7 @@ import uvicorn
 
 from .app import ErrorRenderer, build_asgi
 from .arguments import MAX_PORT, within
-from .core import Sandbox, unusable_address
+from .core import Sandbox, cannot_listen
 from .limits import check_exposure, connection_limit, http_protocol
 from .logs import uvicorn_log_config
 from .mounts import CONTROL_MOUNT
@@ -51,15 +50,7 @@ def bind_tcp(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise OSError(
-                errno.EADDRINUSE, f"HTTP port {port} is already in use on {host}"
-            ) from None
-        if unusable_address(exc):
-            raise OSError(
-                errno.EADDRNOTAVAIL, f"cannot listen for HTTP on {host}: {exc.strerror}"
-            ) from None
-        raise
+        raise cannot_listen(exc, "HTTP", host, port) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
