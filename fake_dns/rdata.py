@@ -19,8 +19,9 @@ _LABEL_RE = re.compile(r"^[a-z0-9_-]+$|^\*$")
 _CAA_RE = re.compile(r'^(\d+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))$')
 
 
-def normalize_name(name: str) -> str:
-    """Lowercase a domain name and drop the trailing dot; raise ValueError if malformed."""
+def normalize_name(name: str, max_length: int | None = 253) -> str:
+    """Lowercase a domain name and drop the trailing dot; raise ValueError if malformed
+    (`max_length`: None checks the labels alone)."""
     if not isinstance(name, str):
         raise ValueError(f"name must be a string, got {name!r}")
     text = name.strip().lower()
@@ -28,8 +29,8 @@ def normalize_name(name: str) -> str:
         text = text[:-1]
     if not text:
         raise ValueError(f"invalid name {name!r}: empty")
-    if len(text) > 253:
-        raise ValueError(f"invalid name {name!r}: longer than 253 characters")
+    if max_length is not None and len(text) > max_length:
+        raise ValueError(f"invalid name {name!r}: longer than {max_length} characters")
     labels = text.split(".")
     for i, label in enumerate(labels):
         if not label:

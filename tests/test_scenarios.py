@@ -121,6 +121,19 @@ def test_cli_exports_and_loads_scenario_files(server, control, tmp_path, capsys)
     assert main(["scenario", "load", str(tmp_path / "missing.yaml"), "--url", server.url]) == 2
 
 
+LONGEST_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253 characters, DNS's most
+
+
+@pytest.mark.parametrize("provider", ["resend", "scaleway", "vortex"])
+def test_a_domain_whose_records_dns_cannot_hold_exports_and_loads_again(control, provider):
+    control.create_domain(provider, LONGEST_NAME)  # its records' names pass 253 characters
+    exported = control.export_scenario()
+    control.reset()
+    control.load_scenario(exported)
+    assert [d["name"] for d in control.domains()] == [LONGEST_NAME]
+    assert control.export_scenario() == exported
+
+
 def test_serve_starts_in_a_scenario_world():
     served = Served("--scenario", str(SCENARIOS / "all-verified.yaml"))
     try:
