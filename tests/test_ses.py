@@ -520,6 +520,18 @@ def test_identities_are_kept_per_account_and_region(ses, control, urls):
     assert other_region.listed()["EmailIdentities"] == []
 
 
+@pytest.mark.parametrize(
+    "name",
+    [".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61]), NAME],
+    ids=["253 characters", "held"],
+)
+def test_the_control_api_creates_an_identity_whose_id_is_not_its_name(ses, control, name):
+    ses.created()  # NAME held in the test's account: the control API's client is another
+    created = control.create_domain("ses", name)  # the dashboard's "create a domain" too
+    assert created["name"] == name and re.fullmatch(r"ses-[0-9a-f]{20}", created["id"])
+    assert control.domain("ses", created["id"])["name"] == name
+
+
 # --- list ---------------------------------------------------------------------------------------
 
 

@@ -104,6 +104,11 @@ class Store:
             self._touched.id = domain.id
         return domain
 
+    def named(self, provider: str, name: str) -> list[Domain]:
+        """The provider's domains of that name, of every owner, in the order they were added."""
+        with self._lock:
+            return list(self._by_name.get((provider, name.lower()), ()))
+
     def rescheduled(self, domain: Domain) -> None:
         """Note a stored domain's new due_at (called by Domain when it is set)."""
         if domain.due_at is None:
