@@ -30,6 +30,8 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import orjson
+
 from . import scenario
 from .engine.clock import LATEST, utc
 from .errors import ProviderError
@@ -51,6 +53,15 @@ CREATE TABLE IF NOT EXISTS world (
     body TEXT NOT NULL                      -- the scenario export, as JSON
 )
 """
+
+
+def _json(world: dict) -> str:
+    """The world as compact JSON: orjson's, a tenth of json's time on every save; json's for
+    an integer past 64 bits, which orjson does not write."""
+    try:
+        return orjson.dumps(world).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(world, separators=(",", ":"), ensure_ascii=False)
 
 
 class StateError(Exception):
@@ -122,7 +133,7 @@ class StateFile:
 
     def write(self, world: dict) -> None:
         """Replace the saved world, in one transaction."""
-        body = json.dumps(world, separators=(",", ":"), ensure_ascii=False)
+        body = _json(world)
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")

@@ -80,13 +80,20 @@ def decode(value):
 # --- export -------------------------------------------------------------------------------------
 
 
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(RequiredRecord))
+
+
+def _export_record(record: RequiredRecord) -> dict:
+    """Every field, the rule by its name. (Not `dataclasses.asdict`: its deep copies of these
+    strings took most of an export's time, and `serve --state` exports on every change.)"""
+    fields = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    return fields | {"rule": str(record.rule)}
+
+
 def _export_domain(domain: Domain) -> dict:
     return domain.summary(
         exact_iso,
-        records=[
-            {k: (str(v) if isinstance(v, Rule) else v) for k, v in dataclasses.asdict(r).items()}
-            for r in domain.records
-        ],
+        records=[_export_record(r) for r in domain.records],
         results={
             kind: {k: v for k, v in result.to_dict().items() if k != "kind"}
             for kind, result in domain.results.items()

@@ -16,7 +16,7 @@ import pytest
 
 from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient, ControlError
-from sandbox.durable import Durable
+from sandbox.durable import Durable, StateFile
 from sandbox.engine.clock import Clock
 
 from .helpers import Served, autosend, control_of, serve_refused, wait_for
@@ -343,3 +343,13 @@ def test_a_change_that_cannot_be_saved_is_answered_in_the_apis_shape_and_undone(
         assert kept["id"] in [d["id"] for d in control_of(restarted).domains()]
     finally:
         restarted.stop()
+
+
+def test_the_state_file_keeps_what_json_can_write_and_orjson_cannot(tmp_path):
+    state = StateFile(str(tmp_path / "state.db"))  # saves are written with orjson, and with
+    try:  # json where orjson refuses: an integer past 64 bits
+        world = {"format": 1, "seed": 1, "n": 2**70, "name": "café", "at": 0.1}
+        state.write(world)
+        assert state.read()[0] == world
+    finally:
+        state.close()

@@ -204,6 +204,7 @@ def iso(instant: datetime | None, millis: bool = False) -> str | None:
     return text.removesuffix("+00:00") + "Z"
 
 
+@lru_cache(maxsize=65536)  # a world's export writes the same few instants over and over
 def exact_iso(instant: datetime | None) -> str | None:
     """RFC 3339 in UTC with a Z suffix, to the microsecond (what state files and scenarios
     keep, so that a world read back is the world written)."""
