@@ -19,6 +19,8 @@ from sandbox.mounts import CONTROL_MOUNT
 from sandbox.providers import PROVIDERS
 from sandbox.providers.base import Provider
 
+from .defaults import CONTROL_REQUEST_TIMEOUT_SECONDS, DEFAULT_REQUEST_TIMEOUT_SECONDS
+
 CONTROL = "control"
 
 
@@ -39,6 +41,8 @@ class Profile:
     # Operations whose body carries a client's own credentials ("METHOD /path"): generated,
     # they are refused by a sandbox that accepts only registered credentials.
     credentials_in_body: tuple[str, ...] = ()
+    # How long one request may take before the run records it as an error, unless told.
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
 
     @property
     def path(self) -> Path:
@@ -202,7 +206,13 @@ def profiles() -> dict[str, Profile]:
             UNSATISFIABLE.get(cls.name, {}),
             CREDENTIALS_IN_BODY.get(cls.name, ()),
         )
-    found[CONTROL] = Profile(CONTROL, CONTROL_MOUNT, "control.yaml", operations=OPERATIONS[CONTROL])
+    found[CONTROL] = Profile(
+        CONTROL,
+        CONTROL_MOUNT,
+        "control.yaml",
+        operations=OPERATIONS[CONTROL],
+        request_timeout=CONTROL_REQUEST_TIMEOUT_SECONDS,
+    )
     return found
 
 

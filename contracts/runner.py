@@ -195,7 +195,7 @@ def run(
     phases: tuple[str, ...] | list[str] = PHASES,
     seed: int = DEFAULT_SEED,
     junit_xml: str | Path | None = None,
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    request_timeout: float | None = None,
 ) -> ContractResult:
     """Run `provider`'s contract ("monite", ..., or "control") and return what it found.
 
@@ -203,7 +203,8 @@ def run(
     http://127.0.0.1:8080/monite/v1); None starts a private in-process sandbox on free ports.
     Either sandbox gives the run credentials, as it gives the provider's own client. headers:
     added to every request (credentials for other servers; they win over the sandbox's).
-    request_timeout: seconds one request may take before it is recorded as an error.
+    request_timeout: seconds one request may take before it is recorded as an error (None:
+    DEFAULT_REQUEST_TIMEOUT_SECONDS, or CONTROL_REQUEST_TIMEOUT_SECONDS for the control API).
     Generation is derandomised and seeded, so a run is repeatable.
     """
     target = profile(provider)
@@ -212,6 +213,8 @@ def run(
         raise ValueError(f"unknown phase(s) {', '.join(sorted(unknown))}; use: {', '.join(PHASES)}")
     if max_examples < 1:
         raise ValueError(f"max_examples is {max_examples}: at least 1 example per operation")
+    if request_timeout is None:
+        request_timeout = target.request_timeout
     if not request_timeout > 0:
         raise ValueError(f"request_timeout is {request_timeout:g}: a request needs more than 0 s")
     if base_url is not None:

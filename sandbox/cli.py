@@ -1074,6 +1074,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _contract_parser(sub) -> None:
     from contracts.defaults import (
+        CONTROL_REQUEST_TIMEOUT_SECONDS,
         DEFAULT_MAX_EXAMPLES,
         DEFAULT_REQUEST_TIMEOUT_SECONDS,
         DEFAULT_SEED,
@@ -1112,10 +1113,10 @@ def _contract_parser(sub) -> None:
     run.add_argument(
         "--request-timeout",
         type=duration,
-        default=DEFAULT_REQUEST_TIMEOUT_SECONDS,
         metavar="DURATION",
         help="how long one request may take before the run records it as an error, e.g. 30s "
-        f"or 2m (default {DEFAULT_REQUEST_TIMEOUT_SECONDS:g}s)",
+        f"or 2m (default {DEFAULT_REQUEST_TIMEOUT_SECONDS:g}s; for the control API, whose "
+        f"clock moves may take long, {CONTROL_REQUEST_TIMEOUT_SECONDS:g}s)",
     )
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
     run.add_argument(

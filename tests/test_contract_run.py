@@ -167,6 +167,15 @@ def test_cli_contract_run_gives_slow_answers_the_time_asked_for(slow_url, capsys
     assert "GET /mailbox_domains" in {failure["operation"] for failure in data["failures"]}
 
 
+def test_the_control_apis_run_gives_each_request_two_minutes_unless_told(refusing_url):
+    quick = {"max_examples": 1, "phases": ["examples"]}  # a clock move may take that long
+    root = refusing_url.removesuffix("/v1")
+    assert contracts.run("control", base_url=root + "/_sandbox", **quick).request_timeout == 120
+    assert contracts.run("monite", base_url=refusing_url, **quick).request_timeout == 10
+    told = contracts.run("control", base_url=root + "/_sandbox", request_timeout=3, **quick)
+    assert told.request_timeout == 3
+
+
 def test_cli_contract_run_refuses_a_request_timeout_of_nothing(capsys):
     assert cli(["contract", "run", "--provider", "monite", "--request-timeout", "0"]) == 2
     assert "request_timeout is 0: a request needs more than 0 s" in capsys.readouterr().err
