@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from . import envopts
-from .arguments import port, seed
+from .arguments import MAX_PORT, port, seed
 from .client import (
     TOKEN_ENV,
     ClockState,
@@ -29,6 +29,7 @@ from .client import (
     DnsFault,
     DomainView,
     HttpFault,
+    sandbox_url,
 )
 from .extras import MissingExtra
 from .logs import LOG_FORMATS
@@ -36,7 +37,19 @@ from .mounts import DASHBOARD_MOUNT
 from .shipped import provider_names
 from .version import __version__
 
-DEFAULT_URL = os.environ.get("DOMAINSANDBOX_URL", "http://127.0.0.1:8080")
+
+def default_url() -> str:
+    """Where the CLI finds the sandbox: $DOMAINSANDBOX_URL; else this machine at the port that
+    `serve` takes from $DOMAINSANDBOX_PORT, so one exported variable points both; else 8080."""
+    if url := os.environ.get("DOMAINSANDBOX_URL"):
+        return url
+    port = os.environ.get("DOMAINSANDBOX_PORT", "").strip()
+    if port.isdigit() and 0 < int(port) <= MAX_PORT:  # 0 (any port) cannot be found again
+        return f"http://127.0.0.1:{int(port)}"
+    return "http://127.0.0.1:8080"
+
+
+DEFAULT_URL = default_url()
 # sandbox.engine.clock.MODES, written out: importing the engine would slow every command
 CLOCK_MODES = ("frozen", "real", "fast", "on-poll")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -123,6 +136,9 @@ def cmd_serve(args) -> int:
     except ValueError as exc:
         print(f"domainsandbox: --clock-{exc}", file=sys.stderr)
         return 2
+    if misuse := _serve_misuse(args):
+        print(f"domainsandbox: {misuse}", file=sys.stderr)
+        return 2
     sandbox = Sandbox(
         seed=DEFAULT_SEED if args.seed is None else args.seed,
         dns_host=args.dns_host,
@@ -148,12 +164,15 @@ def cmd_serve(args) -> int:
         try:
             with bundled.find(args.scenario).open(encoding="utf-8") as file:
                 scenario.load_world(sandbox, scenario.parse(file.read()))
-        except (OSError, bundled.UnknownScenario, scenario.ScenarioError) as exc:
+        except (OSError, bundled.UnknownScenario) as exc:  # their messages name the file
+            print(f"domainsandbox: {exc}", file=sys.stderr)
+            return 2
+        except scenario.ScenarioError as exc:
             print(f"domainsandbox: {args.scenario}: {exc}", file=sys.stderr)
             return 2
     durable = None
-    if args.state:
-        durable = _open_state(sandbox, args.state, args.scenario)
+    if args.state is not None:
+        durable = _open_state(sandbox, args.state, _given_world(args))
         if durable is None:
             return 2
     if args.workers > 1:
@@ -177,15 +196,36 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _open_state(sandbox, path: str, scenario_file: str | None):
-    """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why) if not."""
+def _serve_misuse(args) -> str | None:
+    """What makes `serve`'s options impossible together, said before anything starts."""
+    if args.state is not None and not args.state.strip():
+        return "--state needs a file to keep the world in (it was given an empty name)"
+    wildcards = {"0.0.0.0", "::", ""}
+    same_host = args.host == args.dns_host or {args.host, args.dns_host} & wildcards
+    if args.port and args.port == args.dns_port and same_host:
+        return (
+            f"--port and --dns-port are both {args.port}: the HTTP server and the DNS server's "
+            "TCP side cannot share a port"
+        )
+    return None
+
+
+def _given_world(args) -> str:
+    """The options that make a new world, as given: a restored world wins over them."""
+    given = [f"--scenario {args.scenario}"] if args.scenario else []
+    return ", ".join(given + ([f"--seed {args.seed}"] if args.seed is not None else []))
+
+
+def _open_state(sandbox, path: str, given_world: str = ""):
+    """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why) if not.
+    `given_world`: the options a restored world wins over, named when it does."""
     from .durable import Durable, SaveFailed, StateError
 
     durable = None
     try:
         durable = Durable(sandbox, path)
         if durable.restore():
-            note = f" (it wins over --scenario {scenario_file})" if scenario_file else ""
+            note = f" (it wins over {given_world})" if given_world else ""
             print(f"domainsandbox: restored the world saved in {path}{note}")
         durable.save()  # the file holds a world from the start
     except (StateError, SaveFailed) as exc:
@@ -244,7 +284,11 @@ def cmd_dns_serve(args) -> int:
 
 
 def _control(args) -> ControlClient:
-    return ControlClient(args.url, token=args.token or os.environ.get(TOKEN_ENV) or None)
+    try:
+        url = sandbox_url(args.url)
+    except ValueError as exc:  # a mistyped --url or $DOMAINSANDBOX_URL: a usage error
+        raise UsageError(f"--url: {exc}") from None
+    return ControlClient(url, token=args.token or os.environ.get(TOKEN_ENV) or None)
 
 
 def _show(args, data, table=None) -> None:
@@ -293,14 +337,47 @@ def cmd_dns_rm(args) -> int:
     return 0
 
 
+DNS_FAULT_KINDS = ("servfail", "refused", "nxdomain", "drop", "delay", "truncate")
+
+
+def _fault_action(args, command: str, wanted: dict[str, str | None], options: list[str]) -> str:
+    """What `dns fault` or `http fault` is asked: "add", "list" or "clear". `wanted`: what a new
+    fault needs (its description: what was given); `options`: the options that describe one.
+    A half-given fault is a usage error, never a listing that looks like success."""
+    given = [f"--{o.replace('_', '-')}" for o in options if getattr(args, o) not in (None, False)]
+    named = any(value is not None for value in wanted.values())
+    if args.clear:
+        if named or given:
+            raise UsageError(f"{command} --clear removes every fault, and takes nothing else")
+        return "clear"
+    if named:
+        missing = [what for what, value in wanted.items() if not value]
+        if missing:
+            raise UsageError(
+                f"{command} needs {' and '.join(wanted)} to add a fault (missing: "
+                f"{', '.join(w.split(' (')[0] for w in missing)}); `{command}` alone lists the "
+                f"faults, `{command} --clear` removes them"
+            )
+        return "add"
+    if given:
+        raise UsageError(f"{command} {given[0]} describes a new fault: give {next(iter(wanted))}")
+    return "list"
+
+
 def cmd_dns_fault(args) -> int:
+    wanted = {
+        "a MATCH (a name, *.suffix or *)": args.match,
+        f"a KIND ({', '.join(DNS_FAULT_KINDS)})": args.kind,
+    }
+    action = _fault_action(args, "dns fault", wanted, ["qtype", "count", "delay_ms"])
     with _control(args) as control:
-        if args.clear:
+        if action == "clear":
             removed = control.clear_faults()
             _show(args, {"removed": removed}, lambda _: print(f"cleared {removed} fault(s)"))
-        elif args.match and args.kind:
+        elif action == "add":
+            qtype = args.qtype.upper() if args.qtype else None  # as `dns add` takes a type
             fault = control.add_fault(
-                args.match, args.kind, qtype=args.qtype, count=args.count, delay_ms=args.delay_ms
+                args.match, args.kind, qtype=qtype, count=args.count, delay_ms=args.delay_ms
             )
             _show(args, fault, lambda f: print(f"fault {f['id']}: {f['kind']} for {args.match}"))
         else:
@@ -335,6 +412,8 @@ def cmd_dns_queries(args) -> int:
 
 
 def cmd_publish(args) -> int:
+    if both := sorted(set(args.omit or ()) & set(args.corrupt or ())):
+        raise UsageError(f"publish: {', '.join(both)} cannot be both omitted and corrupted")
     with _control(args) as control:
         published = control.publish(
             args.provider,
@@ -384,9 +463,24 @@ def _telling_a_long_move() -> Iterator[None]:
     notice.daemon = True
     notice.start()
     try:
-        yield
+        with _going_on_when_interrupted("moves its clock"):
+            yield
     finally:
         notice.cancel()
+
+
+@contextmanager
+def _going_on_when_interrupted(work: str) -> Iterator[None]:
+    """Ctrl-C stops the waiting, not the sandbox's work: say so, and how to see or stop it."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(
+            f"domainsandbox: interrupted; the sandbox still {work} (`domainsandbox clock` shows "
+            "where its clock stands; `domainsandbox reset` stops it, with a new world)",
+            file=sys.stderr,
+        )
+        raise
 
 
 def cmd_clock(args) -> int:
@@ -461,7 +555,7 @@ def _clock_change(
 
 
 def cmd_demo(args) -> int:
-    with _control(args) as control:
+    with _control(args) as control, _going_on_when_interrupted("builds the demo world"):
         world = control.demo(args.domains, args.seed)
     rows = [
         [d["provider"], d["id"], d["name"], d["status"], d["company"]] for d in world["domains"]
@@ -515,12 +609,17 @@ def cmd_requests(args) -> int:
     return 0
 
 
+HTTP_FAULT_OPTIONS = ["operation", "status", "latency_ms", "abort", "count", "probability"]
+
+
 def cmd_http_fault(args) -> int:
+    wanted = {f"a PROVIDER ({', '.join(provider_names())})": args.provider}
+    action = _fault_action(args, "http fault", wanted, HTTP_FAULT_OPTIONS)
     with _control(args) as control:
-        if args.clear:
+        if action == "clear":
             removed = control.clear_http_faults()
             _show(args, {"removed": removed}, lambda _: print(f"cleared {removed} fault(s)"))
-        elif args.provider:
+        elif action == "add":
             fault = control.add_http_fault(
                 args.provider,
                 operation=args.operation,
@@ -740,7 +839,8 @@ def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse
     given = {} if defaults else {"default": argparse.SUPPRESS}
     parser.add_argument(
         "--url",
-        help=f"the running sandbox (default {DEFAULT_URL})",
+        help="the running sandbox (default $DOMAINSANDBOX_URL, else http://127.0.0.1:"
+        f"$DOMAINSANDBOX_PORT, else http://127.0.0.1:8080; now {DEFAULT_URL})",
         **({"default": DEFAULT_URL} if defaults else given),
     )
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer", **given)
@@ -876,7 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
     fault.add_argument(
         "kind",
         nargs="?",
-        choices=["servfail", "refused", "nxdomain", "drop", "delay", "truncate"],
+        choices=DNS_FAULT_KINDS,
         help="what the matching queries get (drop: no answer; delay: --delay-ms late; truncate: "
         "TC over UDP)",
     )
@@ -1022,9 +1122,10 @@ def build_parser() -> argparse.ArgumentParser:
             "credentials",
             help="register or revoke the keys a provider accepts (none registered: any works)",
             description="Once a provider has a credential registered, it accepts only registered "
-            "ones that were not revoked and answers any other with its own 401 (SES: 403). KEY "
-            "is a Monite client_id (with --secret, its client_secret), an AutoSend or Vortex API "
-            "key, a Scaleway secret key, or an SES access key ID.",
+            "ones that were not revoked and answers any other with its own 401 (SES and Resend: "
+            "403). KEY is a Monite client_id (with --secret, its client_secret), an AutoSend, "
+            "Vortex or Resend API key, a Mailgun API key (the password of its basic auth), a "
+            "Scaleway secret key, or an SES access key ID.",
         )
     )
     creds.add_argument("action", choices=["ls", "add", "revoke", "clear"], help="what to do")
@@ -1059,7 +1160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     settings = _client(sub.add_parser("settings", help="show or change a provider's timings"))
     settings.add_argument("provider", help=_provider_help())
-    settings.add_argument("changes", nargs="*", help="name=duration, e.g. verify_delay_seconds=30s")
+    settings.add_argument(
+        "changes",
+        nargs="*",
+        default=[],  # optional: none shows the settings (argparse calls a bare "*" required)
+        help="name=duration, e.g. verify_delay_seconds=30s (none: show them)",
+    )
     settings.set_defaults(func=cmd_settings)
 
     report = _client(

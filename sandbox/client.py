@@ -29,6 +29,20 @@ TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
+def sandbox_url(url: str) -> str:
+    """`url` as ControlClient takes it: a running sandbox's address (its control API's, which
+    `serve` prints, too), without a trailing slash. ValueError saying why when it is not one."""
+    parts = urlsplit(url.strip())
+    try:
+        parts.port  # noqa: B018 -- urlsplit checks the port only when it is read
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not a sandbox URL such as http://127.0.0.1:8080")
+    path = parts.path.rstrip("/").removesuffix(CONTROL_MOUNT)
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
 class _NoAnswer(Exception):
     """The sandbox took the request and did not answer it in time."""
 
@@ -182,15 +196,16 @@ class ControlClient:
     """
 
     def __init__(self, url: str, timeout: float = 30.0, token: str | None = None) -> None:
-        self.url = url.rstrip("/")
+        try:
+            self.url = sandbox_url(url)
+        except ValueError as exc:
+            raise ControlError(str(exc)) from None
         parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ControlError(f"{url!r} is not a sandbox URL such as http://127.0.0.1:8080")
         self._connection_class = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         self._address = (parts.hostname, parts.port)
-        self._prefix = parts.path.rstrip("/") + CONTROL_MOUNT
+        self._prefix = parts.path + CONTROL_MOUNT
         self._timeout = timeout
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._local = threading.local()  # one connection per thread: http.client is not shared

@@ -103,6 +103,14 @@ def _header(scope, name: bytes) -> bytes | None:
 # --- the control token ---------------------------------------------------------------------------
 
 
+def _refusal(given: bytes | None) -> str:
+    """Why a control call was refused: no token sent, or the wrong one (a mistyped or stale
+    token is then not mistaken for a missing header)."""
+    if given is None:
+        return "this sandbox's control API needs Authorization: Bearer <token>"
+    return "this sandbox's control API refused the bearer token sent: it is not the sandbox's"
+
+
 class ControlToken:
     """ASGI wrapper: with `sandbox.control_token` set, non-provider calls need the bearer token."""
 
@@ -116,7 +124,7 @@ class ControlToken:
         given = _bearer(scope)
         if given is not None and hmac.compare_digest(given, token.encode()):
             return await self.app(scope, receive, send)
-        error = ProviderError(401, "this sandbox's control API needs Authorization: Bearer <token>")
+        error = ProviderError(401, _refusal(given))
         challenge = {"www-authenticate": 'Bearer realm="domainsandbox"'}
         await send_answer(send, self.render(CONTROL_MOUNT, error, challenge))
 

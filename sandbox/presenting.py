@@ -33,10 +33,13 @@ def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
         try:
             driver = Driver(http, sandbox.http_url, type(provider))
             answer = driver.call(driver.kit.create, name=name)
+        except httpx.HTTPStatusError as error:  # the login before the create (Monite's)
+            message = _error_message(provider.kit, error.response)
+            raise ProviderError(502, f"{provider.name}'s login answered {message}") from None
         except httpx.HTTPError as error:
             raise ProviderError(502, f"{provider.name}'s API did not answer: {error}") from None
     if answer.status_code >= 300:
-        message = _error_message(driver, answer)
+        message = _error_message(driver.kit, answer)
         raise ProviderError(400, f"{provider.name} refused to create {name!r}: {message}")
     if driver.kit.id_at is None:  # an API that names a domain by its name alone (SES): the
         # sandbox's id differs when the name is long or held elsewhere, so the one just added
@@ -44,9 +47,10 @@ def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
     return driver.kit.domain_id(answer.json(), name)
 
 
-def _error_message(driver: Driver, answer: httpx.Response) -> str:
+def _error_message(kit, answer: httpx.Response) -> str:
+    """`answer`'s status and the message in its body, as the provider's kit reads it."""
     try:
-        message = driver.kit.error_message(answer.json())
+        message = kit.error_message(answer.json())
     except ValueError:
         message = None
     return f"{answer.status_code} {message or answer.text[:200]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -57,7 +58,7 @@ def test_a_bad_record_value_is_refused_with_the_reason(cli):
 
 def test_dns_fault_add_list_and_clear(cli, control):
     code, out, _ = cli(
-        "dns", "fault", "*.example.com", "servfail", "--qtype", "TXT", "--count", "2"
+        "dns", "fault", "*.example.com", "servfail", "--qtype", "txt", "--count", "2"
     )
     assert code == 0 and "servfail for *.example.com" in out
     [fault] = control.faults()
@@ -66,6 +67,51 @@ def test_dns_fault_add_list_and_clear(cli, control):
     assert "*.example.com" in out and "servfail" in out
     code, out, _ = cli("dns", "fault", "--clear")
     assert "cleared 1 fault(s)" in out and control.faults() == []
+
+
+def test_the_url_serve_prints_for_the_control_api_works_too(server, control, capsys):
+    code, out, err = run_cli("clock", "--url", server.url + "/_sandbox/", capsys=capsys)
+    assert (code, err) == (0, "") and out.startswith("2026-01-01T09:00:00Z")
+
+
+def test_the_cli_finds_the_sandbox_at_the_port_serve_takes_from_the_environment(server, control):
+    env = {k: v for k, v in os.environ.items() if k != "DOMAINSANDBOX_URL"}
+    env["DOMAINSANDBOX_PORT"] = server.url.rsplit(":", 1)[1]
+    done = subprocess.run([*CLI, "clock"], capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("2026-01-01T09:00:00Z")
+    env["DOMAINSANDBOX_URL"] = "http://127.0.0.1:1"  # the URL, when given, wins
+    done = subprocess.run([*CLI, "clock"], capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 1 and "http://127.0.0.1:1" in done.stderr
+
+
+def test_a_create_cut_short_by_an_injected_fault_says_what_answered(cli, control):
+    cli("http", "fault", "monite", "--status", "503")
+    code, out, err = cli("create", "monite", "mail.example.com")
+    assert code == 1, (out, err)
+    assert (
+        err == "domainsandbox: 502: monite's login answered 503 Service temporarily unavailable\n"
+    )
+
+
+def test_ctrl_c_on_a_long_clock_move_says_the_sandbox_goes_on(server, control):
+    control.load_bundled_scenario("every-state")
+    control.add_fault("*", "delay", delay_ms=300)  # each step's checks: seconds, a year: hours
+    try:
+        mover = subprocess.Popen(
+            [*CLI, "clock", "advance", "365d", "--url", server.url],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        notice = mover.stderr.readline()  # after 2 s: the CLI is waiting for the move
+        mover.send_signal(signal.SIGINT)
+        out, err = mover.communicate(timeout=30)
+    finally:
+        control.clear_faults()
+        control.reset()  # stops the move the CLI left behind
+    assert notice.startswith("moving the clock: every scheduled step"), notice
+    assert mover.returncode == 130, (out, err)
+    assert "interrupted; the sandbox still moves its clock (`domainsandbox clock` shows" in err
+    assert "Traceback" not in err
 
 
 def test_publish_domains_and_queries(cli, urls, control):
@@ -223,12 +269,26 @@ MISUSES = [
     (["scenario", "export", "/no/such/dir/x.yaml"], "/no/such/dir/x.yaml: No such file"),
     (["reset", "--seed", "-5"], "'-5' is not a seed (0 to 4294967295)"),
     (["demo", "--seed", "4294967296"], "'4294967296' is not a seed (0 to 4294967295)"),
+    # a fault half given is said, never answered with a listing that looks like success
+    (["dns", "fault", "clear"], "dns fault needs a MATCH (a name, *.suffix or *) and a KIND"),
+    (["dns", "fault", "x.example"], "(missing: a KIND); `dns fault` alone lists the faults"),
+    (["dns", "fault", "", "servfail"], "(missing: a MATCH)"),
+    (["dns", "fault", "--count", "2"], "dns fault --count describes a new fault: give a MATCH"),
+    (["dns", "fault", "--clear", "a.example"], "--clear removes every fault, and takes nothing"),
+    (["http", "fault", "--status", "500"], "http fault --status describes a new fault: give a"),
+    (["http", "fault", "", "--status", "500"], "(missing: a PROVIDER)"),
+    (["http", "fault", "--clear", "monite"], "--clear removes every fault, and takes nothing"),
+    (["publish", "monite", "x", "--omit", "dkim", "--corrupt", "dkim,spf"], "dkim cannot be both"),
+    (["settings"], "the following arguments are required: provider (see"),
+    (["clock", "--url", "127.0.0.1:8080"], "--url: '127.0.0.1:8080' is not a sandbox URL"),
+    (["clock", "--url", "http://127.0.0.1:99999"], "'http://127.0.0.1:99999' is not a sandbox"),
 ]
 
 
 @pytest.mark.parametrize(("args", "said"), MISUSES, ids=[" ".join(m[0]) for m in MISUSES])
 def test_every_misuse_gets_one_line_and_exit_code_2(server, control, capsys, args, said):
-    code, out, err = run_cli(*args, "--url", server.url, capsys=capsys)
+    url = [] if "--url" in args else ["--url", server.url]
+    code, out, err = run_cli(*args, *url, capsys=capsys)
     assert code == 2, (out, err)
     assert said in err
     assert len(err.strip().splitlines()) == 1, err
@@ -242,6 +302,8 @@ OUT_OF_RANGE = [
     (["dns", "serve", "--port", "65536"], "'65536' is not a port number (0 to 65535)"),
     (["serve", "--resolver", "bad:xx"], "'bad:xx' is not a DNS server's address"),
     (["serve", "--resolver", "1.1.1.1:99999"], "'1.1.1.1:99999' is not a DNS server's address"),
+    (["serve", "--port", "18000", "--dns-port", "18000"], "both 18000: the HTTP server and the"),
+    (["serve", "--state", ""], "--state needs a file to keep the world in"),
 ]
 
 

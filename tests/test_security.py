@@ -70,6 +70,8 @@ def test_serve_beyond_loopback_with_a_token_guards_the_control_api_and_the_cli_s
         }
         wrong = httpx.get(url + "/clock", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
+        # a mistyped or stale token is told apart from a missing one
+        assert "refused the bearer token sent" in wrong.json()["error"]["message"]
         right = httpx.get(url + "/clock", headers={"Authorization": f"Bearer {TOKEN}"})
         assert right.status_code == 200
 
