@@ -86,10 +86,11 @@ class Dispatcher:
         allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
-        error = ProviderError(status, reason_phrase(status))
+        error = _unserved(api, scope["method"], path, status)
         # RFC 9110: a 405 lists the methods the document declares for the path
-        headers = [("allow", ", ".join(allowed))] if allowed else []
-        await self.refuse(scope, send, error, _violation(None, error.message, status), headers)
+        headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
+        violation = _violation(None, error.message, error.status)
+        await self.refuse(scope, send, error, violation, headers)
 
     async def _answer(self, scope, send, api: Api, call: Call, headers=()) -> None:
         try:
@@ -99,6 +100,13 @@ class Dispatcher:
         answer.headers.extend(headers)
         scope["extensions"][NOTED] = True  # noted by the world, and being answered
         await send_answer(send, answer, f"{scope['method']} {scope['path']}")
+
+
+def _unserved(api: Api | None, method: str, path: str, status: int) -> ProviderError:
+    """The error of a request no operation matches: the provider's words, or the reason phrase."""
+    if api is None or api.provider is None:
+        return ProviderError(status, reason_phrase(status))
+    return api.provider.unserved(method, path[len(api.mount) :], status)
 
 
 def request_of(scope, operation_id: str | None, params=None, body=None) -> Request:

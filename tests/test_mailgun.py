@@ -589,6 +589,9 @@ def test_unknown_domains_are_not_found_on_every_route(api):
 
 def test_unknown_routes_and_methods_answer_in_mailguns_shape(api):
     assert_error(api.get("/v4/nothing"), 404)
+    for path in (f"/v3/domains/{NAME}/tracking", f"/v3/domains/{NAME}/credentials"):
+        unserved = api.get(path)  # real routes the sandbox does not serve: no "Domain not found"
+        assert_error(unserved, 404, f"404 page not found: domainsandbox does not serve GET {path}")
     response = api.delete(f"/v4/domains/{NAME}")
     assert_error(response, 405)
     assert "GET" in response.headers["allow"]

@@ -691,6 +691,12 @@ def test_wrong_method_and_unknown_path(api):
     )
 
 
+def test_a_real_endpoint_the_sandbox_does_not_serve_is_resends_unknown_endpoint(api):
+    claim = api.post("/domains/claim", json={"name": "example.com"})  # not /domains/{domain_id}
+    assert_error(claim, 404, "not_found", "The requested endpoint does not exist.")
+    assert "allow" not in claim.headers
+
+
 @pytest.mark.parametrize("status, name", [(500, "application_error"), (503, "service_unavailable")])
 def test_injected_faults_use_resends_error_shape(api, control, status, name):
     control.add_http_fault("resend", operation="list_domains", status=status, count=1)

@@ -751,6 +751,29 @@ def test_boto3_byodkim_and_dkim_attributes(urls, control):
     assert switched["DkimStatus"] == "PENDING" and len(switched["DkimTokens"]) == 3
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.put_email_identity_feedback_attributes(
+            EmailIdentity=NAME, EmailForwardingEnabled=True
+        ),
+        lambda c: c.get_email_identity_policies(EmailIdentity=NAME),
+        lambda c: c.get_account(),
+        lambda c: c.list_configuration_sets(),
+    ],
+)
+def test_boto3_an_operation_the_sandbox_does_not_serve_is_no_missing_identity(urls, control, call):
+    client = boto3_ses(urls)
+    client.create_email_identity(EmailIdentity=NAME)
+    with pytest.raises(ClientError) as raised:
+        call(client)
+    assert not isinstance(raised.value, client.exceptions.NotFoundException)
+    error = raised.value.response["Error"]
+    assert error["Code"] == "UnknownOperationException"  # AWS's common error, HTTP 404
+    assert "domainsandbox does not serve" in error["Message"]
+    assert client.get_email_identity(EmailIdentity=NAME)["IdentityType"] == "DOMAIN"
+
+
 def test_boto3_email_address_identity_with_an_at_sign_in_the_path(urls, control):
     client = boto3_ses(urls)
     client.create_email_identity(EmailIdentity="ops@example.com")

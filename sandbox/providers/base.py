@@ -15,10 +15,10 @@ from ..engine.ids import Ids
 from ..engine.records import CheckResult, Domain, RequiredRecord
 from ..engine.store import Store
 from ..engine.verifier import Verifier
-from ..errors import ProviderError
+from ..errors import ProviderError, reason_phrase
 from .kit import Kit
 
-__all__ = ["Provider", "ProviderError", "Services", "off_loop", "valid_hostname"]
+__all__ = ["Provider", "ProviderError", "Services", "off_loop", "said_request", "valid_hostname"]
 
 
 class RecheckAttrs(TypedDict, total=False):
@@ -67,6 +67,11 @@ def off_loop(handler):
 
 def valid_hostname(name: str) -> bool:
     return len(name) <= MAX_HOSTNAME and bool(HOSTNAME.match(name))
+
+
+def said_request(method: str, path: str) -> str:
+    """A request as an error message says it ("GET /v2/email/account"): a long path cut."""
+    return f"{method} {path if len(path) <= 200 else path[:200] + '…'}"
 
 
 class Provider:
@@ -126,6 +131,13 @@ class Provider:
 
     def error_headers(self, error: ProviderError) -> dict:
         return {}
+
+    def unserved(self, method: str, path: str, status: int) -> ProviderError:
+        """How the provider answers a request no operation of its document matches (`path`
+        below the mount; `status` 405 where the path is served for other methods, else 404).
+        A provider whose 404 also means "no such domain" says here that the sandbox does
+        not serve the request, so a client cannot read it as a missing domain."""
+        return ProviderError(status, reason_phrase(status))
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         """How the provider answers a request its document rejects."""

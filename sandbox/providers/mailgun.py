@@ -42,7 +42,14 @@ from email.utils import format_datetime
 
 from ..engine.records import Domain
 from . import mailgun_records
-from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs, off_loop
+from .base import (
+    RECHECK_DEFAULTS,
+    Provider,
+    ProviderError,
+    RecheckAttrs,
+    off_loop,
+    said_request,
+)
 from .kit import Kit, Op, Publish, Verify
 
 UNVERIFIED, ACTIVE, DISABLED = "unverified", "active", "disabled"
@@ -178,6 +185,15 @@ class Mailgun(Provider):
 
     def too_many_requests(self, retry_after: int) -> ProviderError:
         return ProviderError(429, "Too Many Requests", retry_after=retry_after)
+
+    def unserved(self, method: str, path: str, status: int) -> ProviderError:
+        """A Mailgun route the sandbox does not serve (tracking, credentials, DKIM keys,
+        messages...): Mailgun's own words for an unknown route, "404 page not found", and that
+        the sandbox does not serve it; never "Domain not found"."""
+        if status == 405:
+            return super().unserved(method, path, status)
+        said = said_request(method, path)
+        return ProviderError(404, f"404 page not found: domainsandbox does not serve {said}")
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         """Connexion's rejections in Mailgun's words, naming the parameter."""

@@ -110,6 +110,11 @@ _PARAMETER = re.compile(r"^Invalid query parameter '[^']+': (.*)$", re.S)
 _REQUIRED = re.compile(r"'([^']+)' is a required property")
 
 
+# Real Resend endpoints the sandbox does not serve whose path falls on a served path's template
+# (POST /domains/claim on /domains/{domain_id}): Resend's 404 for them, not a 405.
+UNSERVED_PATHS = re.compile(r"^/domains/claim/?$")
+
+
 def _error(status: int, name: str, message: str, field: str | None = None) -> ProviderError:
     return ProviderError(status, message, field=field, name=name)
 
@@ -223,6 +228,11 @@ class Resend(Provider):
         if error.status == 429:
             return {"retry-after": str(error.extra.get("retry_after", 1))}
         return {}
+
+    def unserved(self, method: str, path: str, status: int) -> ProviderError:
+        """Resend's answer to an endpoint it does not have (404 not_found "The requested
+        endpoint does not exist."), also for the claim endpoints the sandbox does not serve."""
+        return super().unserved(method, path, 404 if UNSERVED_PATHS.match(path) else status)
 
     def too_many_requests(self, retry_after: int) -> ProviderError:
         message = MESSAGES["rate_limit_exceeded"]

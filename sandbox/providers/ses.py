@@ -31,6 +31,8 @@ Choices where SES's docs are silent (also in docs/ses.md):
 - Easy DKIM keys are RSA_2048_BIT; tokens are 32 characters of [a-z2-7];
 - no configuration set exists in the sandbox: naming one is NotFoundException; cross-region DKIM
   replication (`DomainSigningAttributesOrigin`) is refused with BadRequestException;
+- an operation the sandbox does not serve is AWS's 404 UnknownOperationException, never
+  NotFoundException (which reads as a missing identity);
 - ListEmailIdentities pages hold 100 identities unless PageSize says otherwise (0 counts as
   unset); NextToken is opaque.
 """
@@ -53,7 +55,14 @@ from .amazonses import (
     easy_dkim_tokens,
     mail_from_records,
 )
-from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs, valid_hostname
+from .base import (
+    RECHECK_DEFAULTS,
+    Provider,
+    ProviderError,
+    RecheckAttrs,
+    said_request,
+    valid_hostname,
+)
 from .kit import Call, Hold, Kit, Op, Publish, Verify
 
 PENDING, SUCCESS, FAILED = "PENDING", "SUCCESS", "FAILED"
@@ -210,6 +219,17 @@ class Ses(Provider):
 
     def too_many_requests(self, retry_after: int) -> ProviderError:
         return _error(429, "TooManyRequestsException", "Too Many Requests")
+
+    def unserved(self, method: str, path: str, status: int) -> ProviderError:
+        """An SES operation the sandbox does not serve (GetAccount, SendEmail,
+        PutEmailIdentityFeedbackAttributes...): AWS's UnknownOperationException, never
+        NotFoundException, which botocore raises for an identity that does not exist. Another
+        method of a served path keeps its 405 (RFC 9110; contract tests expect it)."""
+        if status == 405:
+            return super().unserved(method, path, status)
+        served = "it serves SES v2 email identity operations only (docs/ses.md)"
+        message = f"Unknown operation: domainsandbox does not serve {said_request(method, path)}"
+        return _error(404, "UnknownOperationException", f"{message}; {served}")
 
     def missing_credential(self, message: str) -> ProviderError:
         return missing_token()
