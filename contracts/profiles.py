@@ -78,7 +78,8 @@ OPERATIONS: dict[str, list[dict]] = {
             # suit its type (an A record holds an IPv4 address), delay_ms belongs to delay
             # faults only, deleting one value needs its type, setting names depend on the provider (GET lists them; unknown
             # names are refused so a typo never silently does nothing), an HTTP fault's
-            # operation must be one of that provider's operationIds, and a registered credential
+            # operation, and the request journal's operation filter, must be one of that
+            # provider's operationIds (of any provider without one), and a registered credential
             # must be one that provider's clients can send (its own key format; a secret for
             # Monite only). A scenario file is checked against its own JSON Schema
             # (GET /scenario/schema: draft 7, stricter than OpenAPI 3.0 can state) and each
@@ -94,6 +95,8 @@ OPERATIONS: dict[str, list[dict]] = {
                 "add_dns_fault",
                 "update_settings",
                 "add_http_fault",
+                "list_requests",
+                "count_requests",
                 "register_credential",
                 "load_scenario",
                 # a clock's speed belongs to a fast clock, a mode and freeze are one choice, an

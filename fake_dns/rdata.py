@@ -15,34 +15,55 @@ TXT_CHUNK = 255
 # Cap on one TXT value so an answer always fits a 64 KiB TCP message.
 MAX_TXT_BYTES = 16_384
 
+# How much of an offending value an error message shows: a person recognises it by its start,
+# and a value of a megabyte must not become a message of a megabyte.
+SHOWN_CHARACTERS = 60
+
 _LABEL_RE = re.compile(r"^[a-z0-9_-]+$|^\*$")
 _CAA_RE = re.compile(r'^(\d+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))$')
+
+
+def brief(value, limit: int = SHOWN_CHARACTERS) -> str:
+    """``repr(value)``, cut to its first `limit` characters and its size when longer."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):
+        size = f"{len(value)} characters"
+    elif isinstance(value, (list, tuple, dict)):
+        size = f"{len(value)} entries"
+    else:
+        size = f"{len(text)} characters"
+    return f"{text[:limit]}… ({size})"
 
 
 def normalize_name(name: str, max_length: int | None = 253) -> str:
     """Lowercase a domain name and drop the trailing dot; raise ValueError if malformed
     (`max_length`: None checks the labels alone)."""
+    shown = brief(name, limit=260)  # a whole DNS name, but never a megabyte of one
     if not isinstance(name, str):
-        raise ValueError(f"name must be a string, got {name!r}")
+        raise ValueError(f"name must be a string, got {shown}")
     text = name.strip().lower()
     if text.endswith("."):
         text = text[:-1]
     if not text:
-        raise ValueError(f"invalid name {name!r}: empty")
+        raise ValueError(f"invalid name {shown}: empty")
     if max_length is not None and len(text) > max_length:
-        raise ValueError(f"invalid name {name!r}: longer than {max_length} characters")
+        raise ValueError(f"invalid name {shown}: longer than {max_length} characters")
     labels = text.split(".")
     for i, label in enumerate(labels):
         if not label:
-            raise ValueError(f"invalid name {name!r}: empty label")
+            raise ValueError(f"invalid name {shown}: empty label")
         if len(label) > 63:
-            raise ValueError(f"invalid name {name!r}: label {label!r} longer than 63 characters")
+            raise ValueError(
+                f"invalid name {shown}: label {brief(label)} longer than 63 characters"
+            )
         if not _LABEL_RE.match(label):
             raise ValueError(
-                f"invalid name {name!r}: label {label!r} may only hold letters, digits, '-' and '_'"
+                f"invalid name {shown}: label {label!r} may only hold letters, digits, '-' and '_'"
             )
         if label == "*" and i != 0:
-            raise ValueError(f"invalid name {name!r}: '*' is only allowed as the first label")
+            raise ValueError(f"invalid name {shown}: '*' is only allowed as the first label")
     return text
 
 
@@ -50,7 +71,7 @@ def normalize_type(rtype: str) -> str:
     """Uppercase a record type and check that it is supported."""
     text = str(rtype).strip().upper()
     if text not in SUPPORTED_TYPES:
-        raise ValueError(f"unknown type {rtype!r} (supported: {', '.join(SUPPORTED_TYPES)})")
+        raise ValueError(f"unknown type {brief(rtype)} (supported: {', '.join(SUPPORTED_TYPES)})")
     return text
 
 
@@ -61,7 +82,7 @@ def parse_value(rtype: str, value):
     """
     parser = _PARSERS[rtype]
     if rtype != "TXT" and not isinstance(value, str):
-        raise ValueError(f"value must be a string, got {value!r}")
+        raise ValueError(f"value must be a string, got {brief(value)}")
     return parser(value.strip() if isinstance(value, str) and rtype != "TXT" else value)
 
 
@@ -69,19 +90,19 @@ def _host(text: str, what: str = "host name") -> str:
     try:
         return normalize_name(text)
     except ValueError as exc:
-        raise ValueError(f"invalid {what} {text!r}: {exc}") from None
+        raise ValueError(f"invalid {what} {brief(text)}: {exc}") from None
 
 
 def _int(text: str, what: str, top: int) -> int:
     if not text.isdigit() or int(text) > top:
-        raise ValueError(f"{what} must be an integer from 0 to {top}, got {text!r}")
+        raise ValueError(f"{what} must be an integer from 0 to {top}, got {brief(text)}")
     return int(text)
 
 
 def _fields(text: str, count: int, shape: str) -> list[str]:
     parts = text.split()
     if len(parts) != count:
-        raise ValueError(f"expected {shape!r}, got {text!r}")
+        raise ValueError(f"expected {shape!r}, got {brief(text)}")
     return parts
 
 
@@ -89,7 +110,7 @@ def _a(text):
     try:
         addr = ipaddress.IPv4Address(text)
     except ValueError:
-        raise ValueError(f"not an IPv4 address: {text!r}") from None
+        raise ValueError(f"not an IPv4 address: {brief(text)}") from None
     return str(addr), A(str(addr))
 
 
@@ -97,7 +118,7 @@ def _aaaa(text):
     try:
         addr = ipaddress.IPv6Address(text)
     except ValueError:
-        raise ValueError(f"not an IPv6 address: {text!r}") from None
+        raise ValueError(f"not an IPv6 address: {brief(text)}") from None
     return str(addr), AAAA(str(addr))
 
 
@@ -127,7 +148,7 @@ def _srv(text):
 def _caa(text):
     match = _CAA_RE.match(text)
     if not match:
-        raise ValueError(f"expected 'FLAGS TAG \"VALUE\"', got {text!r}")
+        raise ValueError(f"expected 'FLAGS TAG \"VALUE\"', got {brief(text)}")
     flags = _int(match.group(1), "CAA flags", 255)
     tag = match.group(2).lower()
     val = match.group(3) if match.group(3) is not None else match.group(4)
@@ -139,7 +160,7 @@ def _txt(value):
     if isinstance(value, str):
         data = value.encode("utf-8")
         if len(data) > MAX_TXT_BYTES:
-            raise ValueError(f"TXT value longer than {MAX_TXT_BYTES} bytes")
+            raise ValueError(f"TXT value of {len(data)} bytes: at most {MAX_TXT_BYTES} are allowed")
         chunks = [data[i : i + TXT_CHUNK] for i in range(0, len(data), TXT_CHUNK)] or [b""]
         return value, TXT(chunks)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
@@ -152,7 +173,9 @@ def _txt(value):
                 )
             chunks.append(data)
         return list(value), TXT(chunks)
-    raise ValueError(f"TXT value must be a string or a non-empty list of strings, got {value!r}")
+    raise ValueError(
+        f"TXT value must be a string or a non-empty list of strings, got {brief(value)}"
+    )
 
 
 _PARSERS = {

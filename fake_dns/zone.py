@@ -20,11 +20,12 @@ Lookup semantics (what the server answers):
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from .clock import SystemClock, iso, parse_instant
-from .rdata import normalize_name, normalize_type, parse_value
+from .rdata import brief, normalize_name, normalize_type, parse_value
 
 # Longest CNAME chain followed before answering SERVFAIL (resolvers use similar limits).
 MAX_CNAME_CHAIN = 8
@@ -83,20 +84,22 @@ class Zone:
     def add(self, name, type, value, ttl=DEFAULT_TTL, visible_after=None) -> dict:  # noqa: A002
         """Add one record and return it as a dict; an identical name/type/value is replaced.
 
-        Raises ValueError naming the name, type and value when any of them is invalid.
+        Raises ValueError naming the name, type and value when any of them is invalid, or when
+        the record would share its name with a CNAME.
         """
         record = _make_record(name, type, value, ttl, visible_after)
         with self._lock:
-            records = self._names.setdefault(record.name, [])
-            records[:] = [r for r in records if not _same(r, record)]
-            records.append(record)
+            kept = [r for r in self._names.get(record.name, []) if not _same(r, record)]
+            _refuse_beside_cname(kept, record)
+            self._names[record.name] = [*kept, record]
         return record.as_dict()
 
     def set(self, name, type, values, ttl=DEFAULT_TTL, visible_after=None) -> list[dict]:  # noqa: A002
         """Replace every record of ``name`` and ``type`` by ``values`` (a list, or one value).
 
         For several multi-string TXT records pass a list of lists. An empty list removes.
-        All values are validated before anything changes.
+        All values are validated (a CNAME shares its name with no other record) before anything
+        changes.
         """
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
             values = [values]
@@ -106,9 +109,27 @@ class Zone:
             kept = [r for r in self._names.get(key, []) if r.type != rtype]
             for record in new:
                 kept = [r for r in kept if not _same(r, record)]
+                _refuse_beside_cname(kept, record)
                 kept.append(record)
             self._store(key, kept)
         return [r.as_dict() for r in new]
+
+    def add_all(self, name, type, values, ttl=DEFAULT_TTL, visible_after=None) -> list[dict]:  # noqa: A002
+        """Add several records of ``name`` and ``type`` as add() does, all or none."""
+        with self.atomically():
+            return [self.add(name, type, value, ttl, visible_after) for value in values]
+
+    @contextmanager
+    def atomically(self):
+        """Changes made in the block, all or none: an exception raised in it undoes them (and
+        goes on); lookups meanwhile wait, so none sees half of them."""
+        with self._lock:
+            saved = dict(self._names)  # each change stores a new list: a shallow copy keeps all
+            try:
+                yield self
+            except BaseException:
+                self._names = saved
+                raise
 
     def remove(self, name, type=None, value=None) -> int:  # noqa: A002
         """Remove the records at ``name`` (only of ``type``, only ``value`` if given).
@@ -223,6 +244,25 @@ def _same(a: Record, b: Record) -> bool:
     return a.type == b.type and a.value == b.value
 
 
+def _refuse_beside_cname(records: list[Record], record: Record) -> None:
+    """RecordError unless `record` may join `records` at its name. A CNAME's name holds no
+    other data, not even a second CNAME: a server answers the CNAME whatever type is asked, so
+    a record beside one could never be served."""
+    alias = next((r for r in records if r.type == "CNAME"), None)
+    if alias is not None:
+        there, fix = f"is an alias (CNAME to {alias.value})", "remove the CNAME first"
+    elif record.type == "CNAME" and records:
+        there = f"already holds {', '.join(sorted({r.type for r in records}))} records"
+        fix = "remove them first"
+    else:
+        return
+    reason = (
+        f"{record.name} {there}, and a CNAME shares its name with no other record "
+        f"(RFC 1034 §3.6.2, RFC 2181 §10.1); {fix}"
+    )
+    raise RecordError(f"{record.name} {record.type} {brief(record.value)}", reason)
+
+
 class RecordError(ValueError):
     """An invalid record; ``str()`` names the record, ``reason`` only says what is wrong."""
 
@@ -241,7 +281,7 @@ def _make_record(name, rtype, value, ttl, visible_after) -> Record:
         rtype = normalize_type(rtype)
     except ValueError as exc:
         raise RecordError(key, str(exc)) from None
-    where = f"{key} {rtype} {value!r}"
+    where = f"{key} {rtype} {brief(value)}"
     try:
         norm, rdata = parse_value(rtype, value)
     except ValueError as exc:

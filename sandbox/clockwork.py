@@ -162,10 +162,10 @@ def _next_step(sandbox: Sandbox, domain: Domain, until: Until, deadline: datetim
     """Move the clock to the domain's next step (landing every step due on the way), or Stuck."""
     wanted = f"reach {until.status!r}" if until.status else "take a step"
     if sandbox.store.get(domain.provider, domain.id) is not domain:
-        raise Stuck(f"{_where(domain)} was deleted before it could {wanted}")
+        raise Stuck(f"{_named(domain)} was deleted before it could {wanted}")
     if domain.due_at is None:
         raise Stuck(
-            f"{_where(domain)} has no step scheduled: it will not {wanted} by waiting "
+            f"{_where(domain)} and has no step scheduled: it will not {wanted} by waiting "
             f"(publish its records, verify it, or change what it waits for){_checks(domain)}"
         )
     if domain.due_at > deadline:
@@ -176,8 +176,12 @@ def _next_step(sandbox: Sandbox, domain: Domain, until: Until, deadline: datetim
     sandbox.advance(max(0.0, (domain.due_at - sandbox.clock.now()).total_seconds()))
 
 
+def _named(domain: Domain) -> str:
+    return f"{domain.provider} domain {domain.id} ({domain.name})"
+
+
 def _where(domain: Domain) -> str:
-    return f"{domain.provider} domain {domain.id} ({domain.name}) is {domain.status!r}"
+    return f"{_named(domain)} is {domain.status!r}"
 
 
 def _checks(domain: Domain) -> str:

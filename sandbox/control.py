@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
-
-from fake_dns.rdata import normalize_name, parse_value
 
 from . import bundled, clockwork, presenting, scenario
 from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
@@ -18,6 +17,10 @@ from .requestlog import Filters
 
 if TYPE_CHECKING:
     from .core import Sandbox
+
+# Demos built or waiting at once: each holds one of the world's threads (sandbox.world), which
+# the demo being built needs for its own control calls.
+MOST_DEMOS = 4
 
 
 def domain_view(sandbox: Sandbox, domain) -> dict:
@@ -35,6 +38,9 @@ class Control:
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
+        # One demo at a time: two at once each reset the world, then built into one world.
+        self._demo_turn = threading.Lock()
+        self._demo_seats = threading.Semaphore(MOST_DEMOS)
 
     @property
     def zone(self):
@@ -58,19 +64,10 @@ class Control:
         seconds = body.get("visible_after_seconds")
         visible_after = self.sandbox.clock.now() + timedelta(seconds=seconds) if seconds else None
         rtype = body["type"].upper()
-        try:
-            for value in values:
-                # validate all before adding any, so a bad value adds nothing
-                normalize_name(body["name"])
-                parse_value(rtype, value)
-            for value in values:
-                self.zone.add(
-                    body["name"],
-                    rtype,
-                    value,
-                    ttl=body.get("ttl", 300),
-                    visible_after=visible_after,
-                )
+        try:  # all or none: a bad value, or one beside a CNAME, adds nothing
+            self.zone.add_all(
+                body["name"], rtype, values, ttl=body.get("ttl", 300), visible_after=visible_after
+            )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
         return self.list_dns_records(body["name"], rtype), 201
@@ -164,6 +161,19 @@ class Control:
             raise ProviderError(404, f"unknown provider {provider!r}; known: {known}")
         return self.sandbox.providers[provider]
 
+    def _check_operation(self, operation: str | None, provider: str | None) -> None:
+        """A 400 listing the known operationIds (of `provider`, else of every provider) for
+        one none has: a misspelt name would match nothing, silently."""
+        providers = [self._known(provider)] if provider else self.sandbox.providers.values()
+        known = set().union(*(p.operation_ids() for p in providers))
+        if operation and operation not in known:
+            api = f"{provider}'s API" if provider else "any provider's API"
+            raise ProviderError(
+                400,
+                f"operation {operation!r} is not in {api}; use: {', '.join(sorted(known))}",
+                field="operation",
+            )
+
     def _domain(self, provider: str, domain_id: str):
         self._known(provider)
         domain = self.sandbox.store.get(provider, domain_id)
@@ -217,11 +227,7 @@ class Control:
     def add_http_fault(self, body: dict):
         provider = self._known(body["provider"])
         operation = body.get("operation")
-        if operation and operation not in provider.operation_ids():
-            known = ", ".join(sorted(provider.operation_ids()))
-            raise ProviderError(
-                400, f"operation {operation!r} is not in {provider.name}'s API; use: {known}"
-            )
+        self._check_operation(operation, provider.name)
         try:
             fault = self.sandbox.http_faults.add(
                 provider.name,
@@ -310,10 +316,24 @@ class Control:
         if instant is not None:
             self.sandbox.set_time(instant)
         if seconds:
-            self.sandbox.advance(seconds)
+            self._advance(seconds)
         if body.get("freeze") is False:
             clock.unfreeze()
         return clock.snapshot()
+
+    def _advance(self, seconds: float) -> None:
+        """Advance the clock, or a 409 when a new world (a reset, a scenario) stopped the move:
+        a 200 would claim a move that did not happen."""
+        started = self.sandbox.clock.now()
+        if not self.sandbox.advance(seconds):
+            stood = self.sandbox.clock.now()
+            raise ProviderError(
+                409,
+                f"advance_seconds: the move stopped because the world was replaced (a reset or a "
+                f"scenario load) meanwhile; the clock stood at {iso(stood)}, "
+                f"{_number((stood - started).total_seconds())} of {_number(seconds)} seconds on",
+                field="advance_seconds",
+            )
 
     def _clock_change(self, body: dict) -> tuple:
         """(the instant to set or None, the seconds to advance), or a 400 naming the field."""
@@ -347,15 +367,20 @@ class Control:
         body, url = body or {}, self.sandbox.http_url
         if url is None:
             raise ProviderError(503, "demo: this sandbox is not served over HTTP")
+        if not self._demo_seats.acquire(blocking=False):
+            raise ProviderError(503, f"demo: {MOST_DEMOS} demos are under way; try again later")
         try:
-            return demo.build(
-                url, body.get("domains", demo.DEFAULT_DOMAINS), body.get("seed"),
-                token=self.sandbox.control_token,
-            )  # fmt: skip
+            with self._demo_turn:  # a demo asked for meanwhile replaces this one's world after
+                return demo.build(
+                    url, body.get("domains", demo.DEFAULT_DOMAINS), body.get("seed"),
+                    token=self.sandbox.control_token,
+                )  # fmt: skip
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
         except demo.DemoFailed as exc:
             raise ProviderError(503, str(exc)) from None
+        finally:
+            self._demo_seats.release()
 
     def _check_mode(self, body: dict) -> None:
         if "freeze" in body:
@@ -400,12 +425,14 @@ class Control:
         until=None,
         limit=1000,
     ):
+        self._check_operation(operation, provider)
         filters = _journal_filters(provider, operation, status, domain, since, until)
         return {"requests": self.sandbox.requests.find(filters, limit)}
 
     def count_requests(
         self, provider=None, operation=None, status=None, domain=None, since=None, until=None
     ):
+        self._check_operation(operation, provider)
         filters = _journal_filters(provider, operation, status, domain, since, until)
         return {"count": self.sandbox.requests.count(filters)}
 
@@ -434,6 +461,11 @@ def _journal_filters(provider, operation, status, domain, since, until) -> Filte
         except ValueError:
             raise ProviderError(400, f"{name}: {value!r} is not an ISO-8601 time") from None
     return Filters(provider, operation, status, domain, **instants)
+
+
+def _number(value: float) -> str:
+    """Seconds as said: 86400, not 86400.0."""
+    return str(int(value)) if float(value).is_integer() else str(round(value, 3))
 
 
 @cache

@@ -213,21 +213,22 @@ class Sandbox:
                 break
         return ran
 
-    def advance(self, seconds: float) -> int:
+    def advance(self, seconds: float) -> bool:
         """Move the clock forward, running each scheduled step at its own instant on the way.
-        A reset asked for meanwhile stops the move where it stands."""
-        ran, replacements = 0, self.replacements_asked
+        A reset asked for meanwhile stops the move where it stands: then False (the caller
+        says so), else True."""
+        replacements = self.replacements_asked
         with self._steps:
             target = later(self.clock.now(), seconds)  # OutOfRange before anything moves
             while (domain := self.store.next_due(target)) is not None:
                 if self.replacements_asked != replacements:
-                    return ran
+                    return False
                 if domain.due_at > self.clock.now():
                     self.clock.set(domain.due_at)
-                ran += self.run_due()
+                self.run_due()
             self.clock.set(target)
-            ran += self.run_due()
-        return ran
+            self.run_due()
+        return True
 
     def set_time(self, instant) -> int:
         with self._steps:
@@ -383,12 +384,12 @@ class Sandbox:
         )
         planned = publishing.plan(domain.records, omit, corrupt)
         managed = publishing.managed_values(domain.records)
-        for (name, rtype), ours in managed.items():
-            for record in self.dns.zone.records(name, rtype):
-                if record["value"] in ours:
-                    self.dns.zone.remove(name, rtype, record["value"])
-        for entry in planned:
-            self.dns.zone.add(
-                entry["name"], entry["type"], entry["value"], ttl=ttl, visible_after=visible_after
-            )
+        with self.dns.zone.atomically() as zone:  # a record refused (beside a CNAME): no change
+            for (name, rtype), ours in managed.items():
+                for record in zone.records(name, rtype):
+                    if record["value"] in ours:
+                        zone.remove(name, rtype, record["value"])
+            for entry in planned:
+                name, rtype, value = entry["name"], entry["type"], entry["value"]
+                zone.add(name, rtype, value, ttl=ttl, visible_after=visible_after)
         return planned

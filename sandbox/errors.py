@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from http import HTTPStatus
 
+from fake_dns.rdata import brief
+
 
 class ProviderError(Exception):
     """An error answered in the shape of the API the request was for (each provider's own, or
@@ -46,3 +48,30 @@ def snake_case_phrase(status: int, unknown: str) -> str:
     except ValueError:
         return unknown
     return re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")
+
+
+# A bound a JSON Schema error does not say ("'aaa…' is too long"), in a person's words.
+_LIMITS = {
+    "maxLength": "at most {} characters",
+    "minLength": "at least {} characters",
+    "maxItems": "at most {} entries",
+    "minItems": "at least {} entries",
+}
+
+
+def schema_branch(error):
+    """Of a jsonschema anyOf/oneOf error, the branch that says why: one whose type fitted
+    (the string that is too long, not "is not of type 'array'"), else one that is not null."""
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return error
+    fitted = [e for e in error.context if e.validator != "type"]
+    not_null = [e for e in error.context if e.validator_value != "null"]
+    return schema_branch((fitted or not_null or error.context)[0])
+
+
+def schema_message(error) -> str:
+    """A jsonschema error's message with the offending value cut short (a list of 15,000
+    entries is not echoed whole) and the limit it broke said."""
+    message = error.message.replace(repr(error.instance), brief(error.instance), 1)
+    limit = _LIMITS.get(error.validator)
+    return f"{message} ({limit.format(error.validator_value)})" if limit else message

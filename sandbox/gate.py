@@ -62,6 +62,8 @@ class HttpFaults:
             raise ValueError(f"status must be one of {', '.join(map(str, FAULT_STATUSES))}")
         if status is not None and abort:
             raise ValueError("a fault either answers a status or aborts the connection, not both")
+        if probability is not None and not 0 <= probability <= 1:  # NaN too: it fired always
+            raise ValueError(f"probability must be a number from 0 to 1, not {probability}")
         with self._lock:
             self._next += 1
             rule = HttpFault(

@@ -23,7 +23,7 @@ import yaml
 from jsonschema import Draft7Validator
 
 from fake_dns import Faults, Zone
-from fake_dns.rdata import normalize_name
+from fake_dns.rdata import brief, normalize_name
 
 from . import documents
 from .engine.clock import (
@@ -38,6 +38,7 @@ from .engine.clock import (
 )
 from .engine.ids import Ids
 from .engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
+from .errors import schema_branch, schema_message
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -222,9 +223,7 @@ def _same_missing(error, before) -> bool:
 
 
 def _schema_error(error, world: dict) -> str:
-    if error.validator == "anyOf" and error.context:  # "a date-time, or null": not the null
-        not_null = [e for e in error.context if e.validator_value != "null"]
-        return _schema_error((not_null or error.context)[0], world)
+    error = schema_branch(error)  # "a date-time, or null": why not the date-time
     path = list(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [key for key in error.validator_value if key not in error.instance]
@@ -235,14 +234,14 @@ def _schema_error(error, world: dict) -> str:
         return f"{_where([*path, unknown[0]], world)}: unknown key; use one of {', '.join(known)}"
     if error.validator == "enum":
         words = ", ".join(map(str, error.validator_value))
-        what = f"{error.instance!r} is not one of {words}"
+        what = f"{brief(error.instance)} is not one of {words}"
     elif error.validator == "pattern" and "description" in error.schema:  # an instant
-        what = f"{error.instance!r} is not {error.schema['description'][0].lower()}"
+        what = f"{brief(error.instance)} is not {error.schema['description'][0].lower()}"
         what += error.schema["description"][1:].rstrip(".")
     elif error.validator == "const":
-        what = f"{error.instance!r} is not supported (expected {error.validator_value!r})"
+        what = f"{brief(error.instance)} is not supported (expected {error.validator_value!r})"
     else:
-        what = error.message
+        what = schema_message(error)
     return f"{_where(path, world)}: {what}" if path else what
 
 
@@ -266,12 +265,19 @@ def _dotted(path: list) -> str:
 
 def _domain_label(i: int, entry) -> str:
     if isinstance(entry, dict):
-        return f"domains[{i}] ({entry.get('provider')} {entry.get('name')})"
+        return f"domains[{i}] ({_label(entry.get('provider'))} {_label(entry.get('name'))})"
     return f"domains[{i}]"
 
 
 def _record_label(i: int, record) -> str:
-    return f"dns.records[{i}] ({record.get('name') if isinstance(record, dict) else record})"
+    return (
+        f"dns.records[{i}] ({_label(record.get('name') if isinstance(record, dict) else record)})"
+    )
+
+
+def _label(value) -> str:
+    """A name as an entry's label shows it: whole when a DNS name could be that long."""
+    return value if isinstance(value, str) and len(value) <= 260 else brief(value)
 
 
 def _entry(where: str, build):
@@ -310,7 +316,7 @@ def _word(provider, key: str, word: str) -> str:
     """`word` if it is one of the provider's status words."""
     if word not in provider.statuses:
         raise ValueError(
-            f"{key}: {word!r} is not a {provider.name} status; use one of "
+            f"{key}: {brief(word)} is not a {provider.name} status; use one of "
             + ", ".join(provider.statuses)
         )
     return word
@@ -320,7 +326,7 @@ def _load_record(provider, entry: dict, where: str) -> RequiredRecord:
     kind = entry["kind"]
     if provider.record_kinds and kind not in provider.record_kinds:
         raise ValueError(
-            f"{where}.kind: {kind!r} is not a {provider.name} record kind; use one of "
+            f"{where}.kind: {brief(kind)} is not a {provider.name} record kind; use one of "
             + ", ".join(provider.record_kinds)
         )
     # Not held to DNS's 253 characters: under a domain name near that long, a provider's record
@@ -354,7 +360,7 @@ def _load_domain(sandbox: Sandbox, entry: dict) -> Domain:
     name = entry["name"].lower()
     if not provider.valid_name(name):
         raise ValueError(
-            f"name: {entry['name']!r} is not a host name (letters, digits and hyphens, "
+            f"name: {brief(entry['name'], limit=260)} is not a host name (letters, digits and hyphens, "
             "in two labels or more)"
         )
     by_kind = _load_records(provider, entry.get("records", []))
@@ -437,7 +443,9 @@ def _check_http_fault(sandbox: Sandbox, fault: dict) -> None:
     sandbox.check_http_fault(fault)
     provider, operation = sandbox.providers[fault["provider"]], fault.get("operation")
     if operation and operation not in provider.operation_ids():
-        raise ValueError(f"operation: {operation!r} is not an operation of {provider.name}'s API")
+        raise ValueError(
+            f"operation: {brief(operation)} is not an operation of {provider.name}'s API"
+        )
 
 
 def _load_credentials(sandbox: Sandbox, registered: dict) -> dict[str, list[dict]]:

@@ -8,7 +8,9 @@ so the dispatcher never reads or parses them again. Messages name the offending 
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -34,6 +36,8 @@ from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
 
 from .engine.clock import is_calendar_date
+from .errors import schema_branch, schema_message
+from .mounts import CONTROL_MOUNT
 
 # Where the validated request waits for the dispatcher, in the ASGI scope's extensions.
 PARSED = "domainsandbox.parsed"
@@ -170,11 +174,15 @@ class _Given:
 
 
 class JSONBody(JSONRequestBodyValidator):
-    """A JSON body read whole, parsed once and validated with a schema compiled once."""
+    """A JSON body read whole, parsed once and validated with a schema compiled once.
 
-    def __init__(self, **kwargs):
+    `plain`: the control API's, whose refusals are said as its handlers say theirs ("field:
+    sentence"); the providers map Connexion's "sentence - 'field'" onto their own shapes."""
+
+    def __init__(self, *, plain: bool = False, **kwargs):
         super().__init__(**kwargs)
         self._compiled = super()._validator
+        self._plain = plain
 
     @property
     def _validator(self):
@@ -191,6 +199,98 @@ class JSONBody(JSONRequestBodyValidator):
         if not (body is None and self._nullable):
             self._validate(body)
         return body
+
+    async def _parse(self, stream, scope) -> Any:
+        """Connexion's parse, without NaN and Infinity: JSON (RFC 8259) has neither, and a
+        handler given one fails (int(NaN)) or misjudges (NaN passes every bound)."""
+        text = b"".join([chunk async for chunk in stream]).decode(self._encoding)
+        if not text:
+            return None  # as Connexion's: no body, which _validate judges
+        try:
+            return json.loads(text, parse_constant=_no_constant)
+        except json.JSONDecodeError as exc:
+            raise BadRequestProblem(detail=str(exc)) from None
+        except _NotFinite:
+            path, said = _non_finite(json.loads(text))
+            raise BadRequestProblem(detail=self._say(path, said)) from None
+
+    def _validate(self, body: Any) -> None:
+        """Connexion's check, without the log line it writes for every refusal."""
+        if not self._nullable and body is None:
+            raise BadRequestProblem("Request body must not be empty")
+        try:
+            self._validator.validate(body)
+        except ValidationError as exc:
+            message = _plain(exc) if self._plain else f"{exc.message}{format_error_with_path(exc)}"
+            raise BadRequestProblem(detail=message) from None
+
+    def _say(self, path: str, said: str) -> str:
+        if self._plain:
+            return f"{path or 'body'}: {said}"
+        return f"{said} - '{path}'" if path else said
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _no_constant(word: str):
+    raise _NotFinite(word)
+
+
+def _non_finite(document) -> tuple[str, str]:
+    """(where, what) of the first NaN or infinite number in a parsed document: "a.0.b", or ""
+    for the document itself."""
+    stack = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            word = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+            return path, f"{word} is not a JSON number; give a finite number"
+        if isinstance(value, list):
+            value = dict(enumerate(value))
+        if isinstance(value, dict):
+            stack.extend(
+                (f"{path}.{key}" if path else str(key), item) for key, item in value.items()
+            )
+    return "", "NaN and Infinity are not JSON numbers"
+
+
+# How a bound is said, by (keyword, exclusive).
+_BOUNDS = {
+    ("maximum", False): "at most",
+    ("maximum", True): "less than",
+    ("minimum", False): "at least",
+    ("minimum", True): "more than",
+}
+
+
+def _plain(exc: ValidationError) -> str:
+    """A control API body's refusal: of several schemas, the one that says why; a bound in
+    words; the offending value cut short (sandbox.errors.schema_message)."""
+    error = schema_branch(exc)
+    path = ".".join(map(str, error.absolute_path))
+    said = schema_message(error)
+    return _bound(error) or (f"{said} - '{path}'" if path else said)
+
+
+def _bound(exc: ValidationError) -> str | None:
+    """A number past its field's maximum or minimum in a person's words, e.g.
+    "advance_seconds: at most 315360000 seconds (3650 days), not 863999913600"; else None."""
+    if exc.validator not in ("maximum", "minimum") or not exc.absolute_path:
+        return None
+    path, limit = ".".join(map(str, exc.absolute_path)), exc.validator_value
+    exclusive = bool(exc.schema.get(f"exclusive{exc.validator.title()}"))
+    unit = ""
+    if path.endswith("_seconds"):
+        unit = f" seconds ({_number(limit / 86400)} days)" if limit >= 86400 else " seconds"
+    said = _BOUNDS[exc.validator, exclusive]
+    return f"{path}: {said} {_number(limit)}{unit}, not {_number(exc.instance)}"
+
+
+def _number(value) -> str:
+    """863999913600.0 as 863999913600; 0.5 as 0.5."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 class FormBody:
@@ -244,7 +344,9 @@ async def _read_all(receive) -> bytes:
 class ValidatingOperation(RequestValidationOperation):
     """Connexion's checks for one operation, built once: parameters, media type, body."""
 
-    def __init__(self, next_app, *, operation, strict_validation=False, validator_map=None):
+    def __init__(
+        self, next_app, *, operation, strict_validation=False, validator_map=None, plain=False
+    ):
         super().__init__(
             next_app,
             operation=operation,
@@ -262,6 +364,7 @@ class ValidatingOperation(RequestValidationOperation):
         # real APIs do (Scaleway's SDK sends `{}` with every GET and DELETE).
         self._takes_body = bool(operation.request_body)
         self._bodies: dict[tuple[str, str], JSONBody | FormBody | None] = {}
+        self._plain = plain  # the control API's (JSONBody)
 
     def _body(self, mime_type: str, encoding: str) -> JSONBody | FormBody | None:
         """The validator of a JSON or form body of this media type (None: the body is passed
@@ -292,6 +395,7 @@ class ValidatingOperation(RequestValidationOperation):
                     nullable=is_nullable(self._operation.body_definition(mime_type)),
                     encoding=encoding,
                     strict_validation=self.strict_validation,
+                    plain=self._plain,
                 )
                 if schema and is_json_mimetype(mime_type)
                 else None
@@ -321,7 +425,10 @@ class ValidatingOperation(RequestValidationOperation):
 class _ValidationAPI(RequestValidationAPI):
     def make_operation(self, operation):
         return ValidatingOperation(
-            self.next_app, operation=operation, strict_validation=self.strict_validation
+            self.next_app,
+            operation=operation,
+            strict_validation=self.strict_validation,
+            plain=self.base_path == CONTROL_MOUNT,
         )
 
 

@@ -131,6 +131,20 @@ def test_publish_domains_and_queries(cli, urls, control):
     assert json.loads(out)["domains"][0]["id"] == domain_id
 
 
+def test_a_publish_refused_beside_a_cname_writes_none_of_its_records(urls, control):
+    base = urls["monite"]
+    domain_id = create(base, partner_headers(base))["id"]
+    [domain] = control.domains("monite")
+    first, *rest = domain["records"]  # the refused record comes after the first's is written
+    later = next(r for r in rest if r["name"] != first["name"] and r["type"] != "CNAME")
+    control.add_record(later["name"], "CNAME", "elsewhere.example.net")
+    before = control.records()
+    with pytest.raises(ControlError, match="is an alias") as refused:
+        control.publish("monite", domain_id)
+    assert refused.value.status == 400
+    assert control.records() == before  # not the records planned before the refused one
+
+
 def test_publish_with_an_unknown_kind_names_the_known_ones(cli, urls):
     base = urls["monite"]
     domain_id = create(base, partner_headers(base))["id"]

@@ -285,7 +285,7 @@ def test_advance_until_steps_to_the_status_and_says_where_a_domain_is_stuck(cont
 def _moving_slowly(control, server, move) -> threading.Thread:
     """A move over the every-state world while each DNS answer takes 0.3 s (hours for a year),
     returned once it is under way; what the move answered or raised is in `mover.outcome`."""
-    control.load_bundled_scenario("every-state")
+    loaded = control.load_bundled_scenario("every-state")["clock"]["now"]
     control.add_fault("*", "delay", delay_ms=300)
 
     def run():
@@ -297,7 +297,7 @@ def _moving_slowly(control, server, move) -> threading.Thread:
 
     mover = threading.Thread(target=run, daemon=True)
     mover.start()
-    wait_for(lambda: control.clock()["now"] != START)  # a step landed: the move is under way
+    wait_for(lambda: control.clock()["now"] != loaded)  # a step landed: the move is under way
     return mover
 
 
@@ -325,11 +325,14 @@ def test_a_new_world_stops_a_clock_move_under_way_instead_of_waiting_for_it(
     mover.join(timeout=30)
     assert not mover.is_alive()
     assert len(control.domains()) == domains and control.faults() == []
-    if domains:  # advance_until, whose domain is gone: it says why it stopped
-        assert isinstance(mover.outcome, ControlError) and mover.outcome.status == 409
+    # a 409 saying why it stopped: a 200 would claim a move that did not happen
+    assert isinstance(mover.outcome, ControlError) and mover.outcome.status == 409
+    if domains:  # advance_until, whose domain is gone
         assert "the sandbox was reset while the clock moved to it" in str(mover.outcome)
-    else:  # advance: the clock where the move stopped
-        assert mover.outcome["now"] != START
+    else:  # advance: where the clock stood when the move stopped
+        said = str(mover.outcome)
+        assert "the move stopped because the world was replaced" in said
+        assert "the clock stood at 2026-" in said and f"of {365 * 86400} seconds on" in said
 
 
 def test_advance_until_names_what_the_last_checks_found_when_nothing_is_scheduled(
@@ -342,7 +345,7 @@ def test_advance_until_names_what_the_last_checks_found_when_nothing_is_schedule
     with pytest.raises(ControlError) as stuck:
         control.advance_until("autosend", domain_id, status="VERIFIED")
     said = str(stuck.value)
-    assert "autosend domain" in said and "'PENDING' has no step scheduled" in said
+    assert "autosend domain" in said and "is 'PENDING' and has no step scheduled:" in said
     assert "dkim:" in said  # the reason of the check that failed
 
 

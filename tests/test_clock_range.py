@@ -4,6 +4,7 @@ range keeps the sandbox working (steps, resets, restarts)."""
 
 from __future__ import annotations
 
+import json
 import signal
 
 import httpx
@@ -130,3 +131,71 @@ def test_a_running_clock_reaching_the_end_of_its_range_stops_there_and_the_state
         assert control_of(again).clock()["now"] == LAST
     finally:
         assert again.stop()[0] == 0
+
+
+# Where a number goes in each body that takes one (every number of the control API).
+N = "<number>"
+NUMBERS = [
+    ("/clock", {"advance_seconds": N}),
+    ("/clock", {"freeze": True, "advance_seconds": N}),
+    ("/clock", {"mode": "fast", "speed": N}),
+    ("/dns/records", {"name": "n.example.com", "type": "TXT", "value": "v", "ttl": N}),
+    (
+        "/dns/records",
+        {"name": "n.example.com", "type": "TXT", "value": "v", "visible_after_seconds": N},
+    ),  # fmt: skip
+    ("/dns/faults", {"match": "*", "kind": "delay", "delay_ms": N}),
+    ("/dns/faults", {"match": "*", "kind": "servfail", "count": N}),
+    ("/domains/monite/x/publish", {"visible_after_seconds": N}),
+    ("/domains/monite/x/publish", {"ttl": N}),
+    ("/http/faults", {"provider": "monite", "status": 500, "probability": N}),
+    ("/http/faults", {"provider": "monite", "latency_ms": N}),
+    ("/http/faults", {"provider": "monite", "status": 500, "count": N}),
+    ("/providers/monite/settings", {"verify_delay_seconds": N}),
+    ("/clock/advance-until", {"provider": "monite", "domain_id": "x", "limit_seconds": N}),
+    ("/reset", {"seed": N}),
+    ("/demo", {"domains": N}),
+]
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(("path", "body"), NUMBERS)
+def test_nan_and_infinity_are_refused_with_a_400_naming_the_field(
+    server, control, word, path, body
+):
+    """Not JSON numbers: they were taken (NaN passes every bound: a fault of probability NaN
+    fired on every call) or failed as a 500 (advance_seconds)."""
+    before = control.clock()
+    answer = httpx.request(
+        "PATCH" if path.endswith("/settings") else "POST",
+        f"{server.url}/_sandbox{path}",
+        content=json.dumps(body).replace(f'"{N}"', word),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    [field] = [key for key, value in body.items() if value == N]
+    said = f"{field}: {word} is not a JSON number; give a finite number"
+    assert answer.json()["error"]["message"] == said
+    assert control.clock() == before and control.http_faults() == [] == control.faults()
+
+
+def test_a_number_past_its_bound_is_said_in_a_persons_words(server, control, urls):
+    def refusal(path, body):
+        answer = httpx.post(f"{server.url}/_sandbox{path}", json=body)
+        assert answer.status_code == 400, answer.text
+        return answer.json()["error"]["message"]
+
+    assert refusal("/clock", {"advance_seconds": 863999913600.0}) == (
+        "advance_seconds: at most 315360000 seconds (3650 days), not 863999913600"
+    )
+    assert (
+        refusal("/clock", {"advance_seconds": -1}) == "advance_seconds: at least 0 seconds, not -1"
+    )
+    assert refusal("/clock", {"mode": "fast", "speed": 0}) == "speed: more than 0, not 0"
+    assert refusal(
+        "/clock/advance-until", {"provider": "monite", "domain_id": "x", "limit_seconds": 4e7}
+    ) == ("limit_seconds: at most 31536000 seconds (365 days), not 40000000")
+    assert refusal("/http/faults", {"provider": "monite", "latency_ms": 60001}) == (
+        "latency_ms: at most 60000, not 60001"
+    )
+    assert refusal("/demo", {"domains": 101}) == "domains: at most 100, not 101"

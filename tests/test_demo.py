@@ -4,6 +4,7 @@ reached through the provider's own flows, the same world for the same seed."""
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 import pytest
@@ -62,6 +63,26 @@ def test_the_same_seed_gives_the_same_world_another_seed_another(control):
     assert control.export_scenario() == exported
     other = control.demo(domains=12, seed=4)
     assert [d["name"] for d in other["domains"]] != [d["name"] for d in first["domains"]]
+
+
+def test_two_demos_at_once_are_built_one_after_the_other(server, control):
+    """Each resets the world then fills it: at once, the world held both demos' domains."""
+    finished = []
+
+    def build(domains: int, seed: int) -> None:
+        with ControlClient(server.url) as client:
+            finished.append(client.demo(domains=domains, seed=seed))
+
+    builders = [threading.Thread(target=build, args=args) for args in ((12, 3), (14, 4))]
+    for builder in builders:
+        builder.start()
+    for builder in builders:
+        builder.join(timeout=120)
+    assert len(finished) == 2  # both built, none refused
+    last = finished[-1]
+    world = {(d["provider"], d["id"]) for d in control.domains()}
+    assert world == {(d["provider"], d["id"]) for d in last["domains"]}
+    assert control.demo(domains=last["count"], seed=last["seed"]) == last  # as if alone
 
 
 def test_demo_keeps_the_rate_limit_switch_and_refuses_bad_counts(control):

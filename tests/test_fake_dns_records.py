@@ -216,6 +216,52 @@ def test_cname_chain_longer_than_eight_is_servfail(fake):
     assert answer_texts(ask(fake, "c1.example.com", "A"), "A") == ["192.0.2.9"]  # 8 links: fine
 
 
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        (("CNAME", "y.example.com"), ("TXT", "hello")),  # RFC 1034 3.6.2: nothing beside a CNAME
+        (("TXT", "hello"), ("CNAME", "y.example.com")),
+        (("MX", "10 mx.example.net"), ("CNAME", "y.example.com")),
+        (("CNAME", "y.example.com"), ("CNAME", "z.example.com")),  # nor a second CNAME
+    ],
+)
+def test_a_record_beside_a_cname_is_refused_in_either_order(fake, first, then):
+    fake.zone.add("x.example.com", *first)
+    with pytest.raises(ValueError, match="a CNAME shares its name with no other record") as info:
+        fake.zone.add("x.example.com", *then)
+    assert str(info.value).startswith(f"x.example.com {then[0]} ")
+    assert [(r["type"], r["value"]) for r in fake.zone.records()] == [first]
+    if first[0] != then[0]:  # set() replaces records of its own type only
+        with pytest.raises(ValueError, match="CNAME"):
+            fake.zone.set("x.example.com", *then)
+        assert [(r["type"], r["value"]) for r in fake.zone.records()] == [first]
+
+
+def test_a_cname_is_replaced_by_set_and_the_same_cname_added_again(fake):
+    fake.zone.add("x.example.com", "CNAME", "y.example.com")
+    fake.zone.add("x.example.com", "CNAME", "y.example.com")  # the same record: replaced
+    fake.zone.set("x.example.com", "CNAME", ["z.example.com"])
+    with pytest.raises(ValueError, match="alias"):
+        fake.zone.set("w.example.com", "CNAME", ["a.example.com", "b.example.com"])
+    fake.zone.set("x.example.com", "CNAME", [])
+    fake.zone.add("x.example.com", "TXT", "hello")  # the CNAME gone, the name is free
+    assert [(r["name"], r["type"], r["value"]) for r in fake.zone.records()] == [
+        ("x.example.com", "TXT", "hello")
+    ]
+
+
+def test_add_all_adds_every_value_or_none(fake):
+    fake.zone.add_all("x.example.com", "TXT", ["one", "two"])
+    with pytest.raises(ValueError, match="alias"):
+        fake.zone.add_all("y.example.com", "CNAME", ["a.example.com", "b.example.com"])
+    with pytest.raises(ValueError, match="already holds TXT"):
+        fake.zone.add_all("x.example.com", "CNAME", ["a.example.com"])
+    assert [(r["name"], r["value"]) for r in fake.zone.records()] == [
+        ("x.example.com", "one"),
+        ("x.example.com", "two"),
+    ]
+
+
 # -- visible_after -------------------------------------------------------------------------
 
 
@@ -305,6 +351,18 @@ def test_invalid_values_are_refused_with_a_clear_message(fake, rtype, value, mes
         fake.zone.add("www.example.com", rtype, value)
     assert "www.example.com" in str(info.value)
     assert fake.zone.records() == []
+
+
+def test_a_refused_value_is_echoed_short_with_its_length(fake):
+    for rtype, value in (("A", "1" * 5000), ("TXT", "x" * 20_000)):
+        with pytest.raises(ValueError) as info:
+            fake.zone.add("www.example.com", rtype, value)
+        assert len(str(info.value)) < 300
+        assert f"… ({len(value)} characters)" in str(info.value)
+    assert "at most 16384" in str(info.value)  # the TXT says its limit
+    with pytest.raises(ValueError, match=r"… \(100000 characters\): longer than 253") as info:
+        fake.zone.add("a" * 100_000, "A", "192.0.2.1")
+    assert len(str(info.value)) < 400
 
 
 def test_invalid_names_are_refused(fake):

@@ -99,6 +99,11 @@ def test_busy_port_exits_2_with_a_clear_message():
         ("- {name: a.example.com, type: TXT, value: x, color: red}\n", "unknown key(s) color"),
         ("name: [unclosed\n", "not valid YAML"),
         ("just a string\n", "expected a list of records"),
+        (
+            "- {name: x.example.com, type: CNAME, value: y.example.com}\n"
+            "- {name: x.example.com, type: TXT, value: hello}\n",
+            "entry 2 (x.example.com): x.example.com is an alias (CNAME to y.example.com)",
+        ),
     ],
 )
 def test_load_zone_file_errors_say_what_and_where(tmp_path, text, message):

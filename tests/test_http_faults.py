@@ -12,7 +12,7 @@ from monite import Monite
 from monite.errors import TooManyRequestsError
 
 from sandbox import Sandbox
-from sandbox.client import ControlClient
+from sandbox.client import ControlClient, ControlError
 from sandbox.driver import Driver
 from sandbox.engine.clock import Clock
 
@@ -122,6 +122,21 @@ def test_a_fault_needs_a_known_operation_and_an_effect(control):
         control.add_http_fault("monite", operation="nope", status=500)
     with pytest.raises(ControlError, match="needs a status, latency_ms or abort"):
         control.add_http_fault("monite")
+
+
+def test_a_fault_probability_of_nan_is_refused_not_taken_as_always(server, control):
+    """NaN passes every bound, and `random() >= NaN` is never true: it fired on every call."""
+    answer = httpx.post(
+        f"{server.url}/_sandbox/http/faults",
+        content='{"provider": "monite", "status": 500, "probability": NaN}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"].startswith("probability: NaN is not a JSON number")
+    fault = "{provider: monite, status: 500, latency_ms: 0, abort: false, probability: .nan}"
+    with pytest.raises(ControlError, match=r"http_faults\[0\]: probability must be .* 0 to 1"):
+        control.load_scenario(f"format: 1\nseed: 1\nhttp_faults: [{fault}]\n")
+    assert control.http_faults() == []
 
 
 def test_rate_limits_follow_the_documented_quota_on_the_sandbox_clock(monite, control):

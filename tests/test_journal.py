@@ -10,6 +10,7 @@ import pytest
 
 from contracts.called import check_called
 from sandbox.cli import main
+from sandbox.client import ControlError
 from sandbox.driver import Driver
 from sandbox.engine.clock import utc
 from sandbox.requestlog import MAX_BODY_BYTES, RequestLog, view
@@ -73,6 +74,25 @@ def test_a_filter_that_cannot_be_read_is_refused_in_the_control_apis_shape(serve
         answer = httpx.get(f"{server.url}/_sandbox/requests/count?{query}")
         assert answer.status_code == 400, query
         assert query.split("=")[0] in answer.json()["error"]["message"]
+
+
+def test_an_operation_no_provider_has_is_refused_listing_the_known_ones(server, control):
+    """A misspelt operationId matched nothing: "called 0 times" passed for a call never named."""
+    for path in ("/requests", "/requests/count"):
+        answer = httpx.get(f"{server.url}/_sandbox{path}?operation=verify")
+        assert answer.status_code == 400, path
+        said = answer.json()["error"]["message"]
+        assert said.startswith("operation 'verify' is not in any provider's API; use: ")
+        assert "verify_domain" in said and "CreateEmailIdentity" in said  # Monite's, SES's
+    answer = httpx.get(f"{server.url}/_sandbox/requests/count?operation=verify&provider=monite")
+    assert answer.json()["error"]["message"] == (
+        "operation 'verify' is not in monite's API; use: create_domain, create_token, "
+        "delete_domain, list_domains, revoke_token, verify_domain"
+    )
+    with pytest.raises(ControlError, match="not in monite's API"):
+        check_called(control, "monite", "verify", times=0)
+    with pytest.raises(ControlError, match="'verify_domain' is not in ses's API"):
+        control.count_requests("ses", operation="verify_domain")  # Monite's, not SES's
 
 
 def test_no_provider_credential_is_ever_shown(urls, control, server):

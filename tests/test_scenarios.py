@@ -185,6 +185,36 @@ def test_every_bundled_scenario_fits_the_published_schema(name):
     assert errors == []
 
 
+@pytest.mark.parametrize(
+    ("dns", "said"),
+    [
+        ([{"name": "a.example", "type": "TXT", "value": "v"}] * 15_000, "(15000 entries)"),
+        (
+            {"records": [{"name": "a.example", "type": "TXT", "value": "x" * 5000}]},
+            "(5000 characters) is too long (at most 4000 characters)",
+        ),
+        (
+            {"records": [{"name": "a.example", "type": "TXT", "value": ["x" * 5000]}]},
+            "value[0]: 'xxx",
+        ),
+    ],
+)
+def test_a_huge_value_in_a_scenario_is_echoed_short_with_its_size(control, dns, said):
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(yaml.safe_dump({"dns": dns}))
+    assert said in str(error.value)
+    assert len(str(error.value)) < 300
+
+
+def test_a_scenario_with_a_record_beside_a_cname_is_refused(control):
+    records = [
+        {"name": "x.example.com", "type": "CNAME", "value": "y.example.com"},
+        {"name": "x.example.com", "type": "TXT", "value": "never served"},
+    ]
+    with pytest.raises(ControlError, match=r"dns.records\[1\] \(x.example.com\): .*alias"):
+        control.load_scenario(yaml.safe_dump({"dns": {"records": records}}))
+
+
 def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
     control.load_scenario((SCENARIOS / "all-verified.yaml").read_text())
     before = control.export_scenario()
