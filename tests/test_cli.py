@@ -97,15 +97,18 @@ def test_a_create_cut_short_by_an_injected_fault_says_what_answered(cli, control
 def test_ctrl_c_on_a_long_clock_move_says_the_sandbox_goes_on(server, control):
     control.load_bundled_scenario("every-state")
     control.add_fault("*", "delay", delay_ms=300)  # each step's checks: seconds, a year: hours
+    mover = subprocess.Popen(
+        [*CLI, "clock", "advance", "365d", "--url", server.url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # as from a terminal: pytest-xdist's workers ignore SIGINT, and a child inherits that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     try:
-        mover = subprocess.Popen(
-            [*CLI, "clock", "advance", "365d", "--url", server.url],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
         notice = mover.stderr.readline()  # after 2 s: the CLI is waiting for the move
         mover.send_signal(signal.SIGINT)
         out, err = mover.communicate(timeout=30)
     finally:
+        mover.kill()  # no-op once it ended
         control.clear_faults()
         control.reset()  # stops the move the CLI left behind
     assert notice.startswith("moving the clock: every scheduled step"), notice
