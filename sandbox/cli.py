@@ -158,18 +158,9 @@ def cmd_serve(args) -> int:
     except ExposedWithoutToken as exc:
         print(f"domainsandbox: {exc}", file=sys.stderr)
         return 2
-    if args.scenario:
-        from . import bundled, scenario
-
-        try:
-            with bundled.find(args.scenario).open(encoding="utf-8") as file:
-                scenario.load_world(sandbox, scenario.parse(file.read()))
-        except (OSError, bundled.UnknownScenario) as exc:  # their messages name the file
-            print(f"domainsandbox: {exc}", file=sys.stderr)
-            return 2
-        except scenario.ScenarioError as exc:
-            print(f"domainsandbox: {args.scenario}: {exc}", file=sys.stderr)
-            return 2
+    if args.scenario and (refused := _load_scenario(sandbox, args.scenario)):
+        print(f"domainsandbox: {refused}", file=sys.stderr)
+        return 2
     durable = None
     if args.state is not None:
         durable = _open_state(sandbox, args.state, _given_world(args))
@@ -194,6 +185,23 @@ def cmd_serve(args) -> int:
         return 1
     print("domainsandbox: stopped")
     return 0
+
+
+def _load_scenario(sandbox, name: str) -> str | None:
+    """Load `serve --scenario NAME` (a file, or a bundled scenario) into `sandbox`; None, or why
+    not in one line naming it once."""
+    from . import bundled, scenario
+
+    try:
+        with bundled.find(name).open(encoding="utf-8") as file:
+            scenario.load_world(sandbox, scenario.parse(file.read()))
+    except bundled.UnknownScenario as exc:  # its message names the scenario
+        return str(exc)
+    except OSError as exc:
+        return f"{name}: {exc.strerror}"
+    except scenario.ScenarioError as exc:
+        return f"{name}: {exc}"
+    return None
 
 
 def _serve_misuse(args) -> str | None:

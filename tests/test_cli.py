@@ -334,6 +334,18 @@ def test_ports_seeds_and_resolvers_out_of_range_are_refused_before_anything_star
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("scenario", "said"),
+    [
+        ("nosuch", "domainsandbox: nosuch: no such file, nor a bundled scenario (bundled: "),
+        ("/no/such.yaml", "domainsandbox: /no/such.yaml: No such file or directory\n"),
+    ],
+)
+def test_serve_names_a_scenario_it_cannot_load_once(capsys, scenario, said):
+    code, _, err = run_cli("serve", "--scenario", scenario, "--port", "0", capsys=capsys)
+    assert code == 2 and err.startswith(said) and err.count(scenario) == 1, err
+
+
 def test_the_standalone_dns_server_refuses_a_port_out_of_range():
     done = subprocess.run(
         [sys.executable, "-m", "fake_dns", "--port", "70000"],
