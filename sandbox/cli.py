@@ -52,7 +52,8 @@ def default_url() -> str:
 DEFAULT_URL = default_url()
 # sandbox.engine.clock.MODES, written out: importing the engine would slow every command
 CLOCK_MODES = ("frozen", "real", "fast", "on-poll")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A year is 365 days: the clock's longest move, 3650 days, is then 10y.
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 # Exit statuses: what was asked cannot be done as asked (bad arguments, or the sandbox refused
 # them with a 4xx), and the reader of our output went away (as a tool killed by SIGPIPE).
 USAGE = 2
@@ -92,10 +93,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def duration(text: str) -> float:
-    """'90' or '90s', '5m', '1h', '3d' -> seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    """'90' or '90s', '5m', '1h', '3d', '2w', '1y' (365 days) -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdwy]?)\s*", text)
     if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30s, 5m, 1h or 3d")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration such as 30s, 5m, 1h, 3d, 2w or 1y (365 days)"
+        )
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
