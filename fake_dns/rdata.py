@@ -18,6 +18,8 @@ MAX_TXT_BYTES = 16_384
 # How much of an offending value an error message shows: a person recognises it by its start,
 # and a value of a megabyte must not become a message of a megabyte.
 SHOWN_CHARACTERS = 60
+# ... but a name whole, when a DNS name could be that long (253 characters, quoted).
+SHOWN_NAME_CHARACTERS = 260
 
 _LABEL_RE = re.compile(r"^[a-z0-9_-]+$|^\*$")
 _CAA_RE = re.compile(r'^(\d+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))$')
@@ -40,7 +42,7 @@ def brief(value, limit: int = SHOWN_CHARACTERS) -> str:
 def normalize_name(name: str, max_length: int | None = 253) -> str:
     """Lowercase a domain name and drop the trailing dot; raise ValueError if malformed
     (`max_length`: None checks the labels alone)."""
-    shown = brief(name, limit=260)  # a whole DNS name, but never a megabyte of one
+    shown = brief(name, limit=SHOWN_NAME_CHARACTERS)  # never a megabyte of one
     if not isinstance(name, str):
         raise ValueError(f"name must be a string, got {shown}")
     text = name.strip().lower()

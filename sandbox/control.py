@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from . import bundled, clockwork, presenting, scenario
 from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
-from .errors import ProviderError
+from .errors import ProviderError, said_number
 from .extras import MissingExtra, needs
 from .health import health
 from .request import Answer, json_bytes
@@ -331,7 +331,8 @@ class Control:
                 409,
                 f"advance_seconds: the move stopped because the world was replaced (a reset or a "
                 f"scenario load) meanwhile; the clock stood at {iso(stood)}, "
-                f"{_number((stood - started).total_seconds())} of {_number(seconds)} seconds on",
+                f"{said_number(round((stood - started).total_seconds(), 3))} of "
+                f"{said_number(round(seconds, 3))} seconds on",
                 field="advance_seconds",
             )
 
@@ -461,11 +462,6 @@ def _journal_filters(provider, operation, status, domain, since, until) -> Filte
         except ValueError:
             raise ProviderError(400, f"{name}: {value!r} is not an ISO-8601 time") from None
     return Filters(provider, operation, status, domain, **instants)
-
-
-def _number(value: float) -> str:
-    """Seconds as said: 86400, not 86400.0."""
-    return str(int(value)) if float(value).is_integer() else str(round(value, 3))
 
 
 @cache

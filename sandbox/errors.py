@@ -59,6 +59,13 @@ _LIMITS = {
 }
 
 
+def said_number(value) -> str:
+    """A number as a message says it: 86400, not 86400.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def schema_branch(error):
     """Of a jsonschema anyOf/oneOf error, the branch that says why: one whose type fitted
     (the string that is too long, not "is not of type 'array'"), else one that is not null."""

@@ -23,7 +23,7 @@ import yaml
 from jsonschema import Draft7Validator
 
 from fake_dns import Faults, Zone
-from fake_dns.rdata import brief, normalize_name
+from fake_dns.rdata import SHOWN_NAME_CHARACTERS, brief, normalize_name
 
 from . import documents
 from .engine.clock import (
@@ -277,7 +277,8 @@ def _record_label(i: int, record) -> str:
 
 def _label(value) -> str:
     """A name as an entry's label shows it: whole when a DNS name could be that long."""
-    return value if isinstance(value, str) and len(value) <= 260 else brief(value)
+    short = isinstance(value, str) and len(value) <= SHOWN_NAME_CHARACTERS
+    return value if short else brief(value)
 
 
 def _entry(where: str, build):
@@ -360,7 +361,7 @@ def _load_domain(sandbox: Sandbox, entry: dict) -> Domain:
     name = entry["name"].lower()
     if not provider.valid_name(name):
         raise ValueError(
-            f"name: {brief(entry['name'], limit=260)} is not a host name (letters, digits and hyphens, "
+            f"name: {brief(entry['name'], limit=SHOWN_NAME_CHARACTERS)} is not a host name (letters, digits and hyphens, "
             "in two labels or more)"
         )
     by_kind = _load_records(provider, entry.get("records", []))

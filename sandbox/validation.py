@@ -36,7 +36,7 @@ from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
 
 from .engine.clock import is_calendar_date
-from .errors import schema_branch, schema_message
+from .errors import said_number, schema_branch, schema_message
 from .mounts import CONTROL_MOUNT
 
 # Where the validated request waits for the dispatcher, in the ASGI scope's extensions.
@@ -176,8 +176,9 @@ class _Given:
 class JSONBody(JSONRequestBodyValidator):
     """A JSON body read whole, parsed once and validated with a schema compiled once.
 
-    `plain`: the control API's, whose refusals are said as its handlers say theirs ("field:
-    sentence"); the providers map Connexion's "sentence - 'field'" onto their own shapes."""
+    `plain`: the control API's, whose refusals say a bound, NaN or Infinity as its handlers do
+    ("field: sentence") and echo a value cut short; the providers map Connexion's "sentence -
+    'field'" onto their own shapes."""
 
     def __init__(self, *, plain: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -283,14 +284,9 @@ def _bound(exc: ValidationError) -> str | None:
     exclusive = bool(exc.schema.get(f"exclusive{exc.validator.title()}"))
     unit = ""
     if path.endswith("_seconds"):
-        unit = f" seconds ({_number(limit / 86400)} days)" if limit >= 86400 else " seconds"
+        unit = f" seconds ({said_number(limit / 86400)} days)" if limit >= 86400 else " seconds"
     said = _BOUNDS[exc.validator, exclusive]
-    return f"{path}: {said} {_number(limit)}{unit}, not {_number(exc.instance)}"
-
-
-def _number(value) -> str:
-    """863999913600.0 as 863999913600; 0.5 as 0.5."""
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return f"{path}: {said} {said_number(limit)}{unit}, not {said_number(exc.instance)}"
 
 
 class FormBody:
