@@ -70,6 +70,9 @@ def _credentials(provider: type[Provider]) -> Callable[..., dict[str, str]]:
 # What positive_data_acceptance expects by default, plus 400 for the quirks below.
 _ACCEPT_OR_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
+# The control API's operations that replace the whole world (its domains and their ids).
+WORLD_REPLACING = frozenset({"build_demo", "load_bundled_scenario", "load_scenario", "reset"})
+
 # Schemathesis settings per API, only for rules OpenAPI 3.0 cannot state; each says why.
 OPERATIONS: dict[str, list[dict]] = {
     CONTROL: [
@@ -108,11 +111,16 @@ OPERATIONS: dict[str, list[dict]] = {
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
         },
         {
-            # A demo world is a few calls per domain (up to a hundred domains), and it replaces
-            # the world: its examples and the coverage phase's boundaries are enough, in no
-            # stateful sequence (tests/test_demo.py tests it).
+            # A demo world is a few calls per domain (up to a hundred domains): its examples and
+            # the coverage phase's boundaries are enough (tests/test_demo.py tests it).
             "include-operation-id": ["build_demo"],
             "generation": {"max-examples": 2},
+        },
+        {
+            # These replace the world, so they run in no stateful sequence: one that created a
+            # domain, then loaded a scenario, would ask for that domain in a world without it
+            # and read the 404 as a resource lost after its creation (ensure_resource_availability).
+            "include-operation-id": sorted(WORLD_REPLACING),
             "phases": {"stateful": {"enabled": False}},
         },
     ],

@@ -51,3 +51,13 @@ def test_a_seeded_run_repeats_exactly():
     assert first.cases == second.cases
     assert first.responses == second.responses
     assert first.cases_by_phase == second.cases_by_phase
+
+
+def test_no_stateful_sequence_replaces_the_world_under_the_domains_it_created():
+    """A scenario loaded between a create and a verify linked to it would make the verify a 404,
+    which Schemathesis reads as a domain lost right after its creation."""
+    result = contracts.run("control", phases=("stateful",))
+    assert result.ok, result.summary()
+    assert "POST /domains" in result.operations  # the sequences do create domains
+    replacing = {"POST /scenarios/{name}/load", "POST /scenario", "POST /reset", "POST /demo"}
+    assert not replacing & result.operations
