@@ -97,11 +97,20 @@ def verified(domain: Domain) -> bool:
     return all(results.get(kind) is not None and results[kind].valid for kind in DECIDING)
 
 
-def wire_record(domain: Domain, record: RequiredRecord, purpose: bool = False) -> dict:
+def wire_record(
+    domain: Domain,
+    record: RequiredRecord,
+    purpose: bool = False,
+    named: bool = True,
+    active: bool = True,
+) -> dict:
     """One record as Mailgun's API shows it: `valid` and `cached` from the last check.
-    `purpose`: add Monite's `record_purpose` (SPF, DKIM) on the sending TXT records."""
+    `purpose`: add Monite's `record_purpose` (SPF, DKIM) on the sending TXT records.
+    `named`: show the record's `name`; `active`: its `is_active`."""
     result = domain.results.get(record.kind)
-    wire = {"is_active": True, "name": record.name}
+    wire = {"is_active": active}
+    if named:
+        wire["name"] = record.name
     if purpose and record.kind in DECIDING:
         wire["record_purpose"] = record.kind.upper()
     wire |= {
@@ -115,11 +124,17 @@ def wire_record(domain: Domain, record: RequiredRecord, purpose: bool = False) -
     return wire
 
 
-def sending(domain: Domain, purpose: bool = False) -> list[dict]:
-    """The `sending_dns_records`: SPF, DKIM and the tracking CNAME."""
-    return [wire_record(domain, r, purpose) for r in domain.records if r.type != "MX"]
+def sending(domain: Domain, purpose: bool = False, dkim_active: bool = True) -> list[dict]:
+    """The `sending_dns_records`: SPF, DKIM and the tracking CNAME. `dkim_active`: the DKIM
+    record's `is_active` (whether Mailgun signs with its key yet)."""
+    return [
+        wire_record(domain, r, purpose, active=dkim_active or r.kind != "dkim")
+        for r in domain.records
+        if r.type != "MX"
+    ]
 
 
-def receiving(domain: Domain, purpose: bool = False) -> list[dict]:
-    """The `receiving_dns_records`: the two MX records."""
-    return [wire_record(domain, r, purpose) for r in domain.records if r.type == "MX"]
+def receiving(domain: Domain, purpose: bool = False, named: bool = True) -> list[dict]:
+    """The `receiving_dns_records`: the two MX records. `named`: show their `name` (Mailgun's
+    own answers leave it out: the MX records go at the domain itself)."""
+    return [wire_record(domain, r, purpose, named) for r in domain.records if r.type == "MX"]
