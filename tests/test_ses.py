@@ -326,6 +326,23 @@ def test_mail_from_must_be_a_subdomain_and_can_be_removed(ses):
     assert ses.got()["MailFromAttributes"] == {"BehaviorOnMxFailure": "USE_DEFAULT_VALUE"}
 
 
+def test_boto3_an_empty_mail_from_domain_removes_it(urls, control):
+    # botocore's MailFromDomainName has no length limit, and Terraform's
+    # aws_sesv2_email_identity_mail_from_attributes sends "" when the domain is taken away
+    client = boto3_ses(urls, attempts=1)
+    client.create_email_identity(EmailIdentity=NAME)
+    client.put_email_identity_mail_from_attributes(
+        EmailIdentity=NAME, MailFromDomain=f"mail.{NAME}"
+    )
+    client.put_email_identity_mail_from_attributes(
+        EmailIdentity=NAME, MailFromDomain="", BehaviorOnMxFailure="USE_DEFAULT_VALUE"
+    )
+    got = client.get_email_identity(EmailIdentity=NAME)
+    assert got["MailFromAttributes"] == {"BehaviorOnMxFailure": "USE_DEFAULT_VALUE"}
+    kinds = [r["kind"] for r in control.domain("ses", NAME)["records"]]
+    assert kinds == ["dkim_1", "dkim_2", "dkim_3"]  # no MAIL FROM records left to publish
+
+
 # --- DKIM: signing on/off, BYODKIM ----------------------------------------------------------------
 
 
@@ -453,6 +470,17 @@ def test_invalid_input_is_bad_request_naming_the_field(ses, control, body, field
     assert (code, error_type) == (400, "BadRequestException") and field in message
 
 
+def test_boto3_a_tag_value_starting_with_aws_is_reserved(urls, control):
+    # the model's Tag shape: the aws: prefix can't be used in tag keys or values
+    client = boto3_ses(urls, attempts=1)
+    with control.expecting_errors(), pytest.raises(client.exceptions.BadRequestException) as raised:
+        client.create_email_identity(
+            EmailIdentity=NAME, Tags=[{"Key": "owner", "Value": "aws:team"}]
+        )
+    assert "aws:" in raised.value.response["Error"]["Message"]
+    assert control.domains("ses") == []
+
+
 def test_a_configuration_set_that_does_not_exist_is_not_found(ses):
     code, error_type, message = error_of(ses.create(ConfigurationSetName="my-set"))
     assert (code, error_type) == (404, "NotFoundException") and "my-set" in message
@@ -562,6 +590,18 @@ def test_list_filters_by_name_type_and_status(ses, control):
     assert names(IDENTITY_NAME_CONTAINS="alpha") == ["alpha.example", "ops@alpha.example"]
     assert names(IDENTITY_TYPE="EMAIL_ADDRESS") == ["ops@alpha.example"]
     assert names(VERIFICATION_STATUS="SUCCESS") == ["beta.example"]
+
+
+def test_an_empty_name_filter_is_a_bad_request(ses, control):
+    # IdentityFilterValue has a minimum length of 1 (botocore model); SDKs that do not check
+    # lengths themselves (JavaScript v3, Go v2) send it as it is
+    with control.expecting_errors():
+        answer = ses.call(
+            "POST", "/v2/email/list-identities", {"Filter": {"IDENTITY_NAME_CONTAINS": ""}}
+        )
+    code, error_type, message = error_of(answer)
+    assert (code, error_type) == (400, "BadRequestException")
+    assert "IDENTITY_NAME_CONTAINS" in message
 
 
 def test_a_next_token_never_issued_is_a_bad_request(ses):

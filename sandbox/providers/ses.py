@@ -806,10 +806,15 @@ def _error_type(result: CheckResult) -> str:
 
 
 def _checked_tags(tags: list[dict]) -> list[dict]:
+    """Tags as SES takes them: the aws: prefix is AWS's own, in keys and values alike (the
+    model's Tag shape), and each key once."""
     keys = [t["Key"] for t in tags]
-    for key in keys:
-        if key.lower().startswith("aws:"):
-            raise bad_request(f"Tag keys starting with 'aws:' are reserved: {key}", "Tags")
+    for tag in tags:
+        for part in ("Key", "Value"):
+            if tag[part].lower().startswith("aws:"):
+                raise bad_request(
+                    f"Tag {part.lower()}s starting with 'aws:' are reserved: {tag[part]}", "Tags"
+                )
     if len(set(keys)) != len(keys):
         raise bad_request("Tag keys must be unique", "Tags")
     return [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
