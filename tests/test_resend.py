@@ -463,6 +463,19 @@ def test_update_leaves_the_return_path_as_created(api):
     assert names == {"bounce"}
 
 
+def test_an_update_without_a_body_changes_nothing(api):
+    """Resend's document does not require PATCH's body, and `name` is no field of an update:
+    a body-less PATCH is an update of nothing, not `Missing "name" field`."""
+    domain = create(api, open_tracking=True)
+
+    response = api.patch(f"/domains/{domain['id']}")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"object": "domain", "id": domain["id"]}
+    after = get(api, domain["id"])
+    assert after["open_tracking"] is True and after["status"] == "not_started"
+
+
 def test_enabling_receiving_on_a_verified_domain_checks_the_new_record(api, control):
     domain = create(api)
     control.publish("resend", domain["id"])

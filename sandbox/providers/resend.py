@@ -470,9 +470,10 @@ class Resend(Provider):
         """GET /domains/{domain_id}: the domain with its records and their statuses."""
         return self._wire(self._owned(request, domain_id))
 
-    def update_domain(self, request, domain_id: str, body: dict):
+    def update_domain(self, request, domain_id: str, body: dict | None = None):
         """PATCH /domains/{domain_id}: tracking, TLS, capabilities, tracking subdomain."""
         domain = self._owned(request, domain_id)
+        body = body or {}  # no body: nothing to change (Resend's document does not require one)
         attrs = domain.attrs
         capabilities = attrs["capabilities"] | _capabilities_of(body)
         if "enabled" not in capabilities.values():
