@@ -25,9 +25,10 @@ _LABEL_RE = re.compile(r"^[a-z0-9_-]+$|^\*$")
 _CAA_RE = re.compile(r'^(\d+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))$')
 
 
-def brief(value, limit: int = SHOWN_CHARACTERS) -> str:
-    """``repr(value)``, cut to its first `limit` characters and its size when longer."""
-    text = repr(value)
+def brief(value, limit: int = SHOWN_CHARACTERS, text: str | None = None) -> str:
+    """``repr(value)`` (or the `text` given for it), cut to its first `limit` characters and
+    its size when longer."""
+    text = repr(value) if text is None else text
     if len(text) <= limit:
         return text
     if isinstance(value, str):

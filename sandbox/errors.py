@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from http import HTTPStatus
 
@@ -59,6 +60,18 @@ _LIMITS = {
 }
 
 
+def said_value(value) -> str:
+    """A value of a JSON body as a message shows it: a string quoted as Python quotes it ('x',
+    as jsonschema's messages do), anything else in JSON's words (null, true, {"a": 1}); cut
+    short when long."""
+    if isinstance(value, str):
+        return brief(value)
+    try:
+        return brief(value, text=json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError):  # not a JSON value: as Python shows it
+        return brief(value)
+
+
 def said_number(value) -> str:
     """A number as a message says it: 86400, not 86400.0."""
     if isinstance(value, float) and value.is_integer():
@@ -77,8 +90,8 @@ def schema_branch(error):
 
 
 def schema_message(error) -> str:
-    """A jsonschema error's message with the offending value cut short (a list of 15,000
-    entries is not echoed whole) and the limit it broke said."""
-    message = error.message.replace(repr(error.instance), brief(error.instance), 1)
+    """A jsonschema error's message with the offending value as the client wrote it (null, not
+    None), cut short (a list of 15,000 entries is not echoed whole), and the limit it broke."""
+    message = error.message.replace(repr(error.instance), said_value(error.instance), 1)
     limit = _LIMITS.get(error.validator)
     return f"{message} ({limit.format(error.validator_value)})" if limit else message

@@ -222,7 +222,11 @@ class JSONBody(JSONRequestBodyValidator):
         try:
             self._validator.validate(body)
         except ValidationError as exc:
-            message = _plain(exc) if self._plain else f"{exc.message}{format_error_with_path(exc)}"
+            message = (
+                _plain(exc)
+                if self._plain
+                else f"{schema_message(exc)}{format_error_with_path(exc)}"
+            )
             raise BadRequestProblem(detail=message) from None
 
     def _say(self, path: str, said: str) -> str:
@@ -314,7 +318,8 @@ class FormBody:
         try:
             self._validator._validator.validate(body)
         except ValidationError as exc:
-            raise BadRequestProblem(detail=f"{exc.message}{format_error_with_path(exc)}") from None
+            detail = f"{schema_message(exc)}{format_error_with_path(exc)}"
+            raise BadRequestProblem(detail=detail) from None
 
 
 _FORMS = {

@@ -109,6 +109,18 @@ def test_a_body_of_only_whitespace_is_not_json_and_is_refused(urls, control):
     assert answer.status_code == 400 and answer.json()["success"] is False
 
 
+def test_a_refused_value_is_said_as_the_json_client_wrote_it(urls):
+    """null, true and {"a": null} in a refusal, not Python's None, True and {'a': None}."""
+    autosend = httpx.post(urls["autosend"] + "/domains", json={"domain": None},
+                          headers={"Authorization": "Bearer as_json_words"})  # fmt: skip
+    assert autosend.status_code == 400
+    assert autosend.json()["error"]["details"][0]["message"] == "null is not of type 'string'"
+    control = httpx.post(urls["control"] + "/domains", json={"provider": "ses", "name": True})
+    assert control.json()["error"]["message"] == "true is not of type 'string' - 'name'"
+    clock = httpx.post(urls["control"] + "/clock", json={"advance_seconds": {"a": None}})
+    assert clock.json()["error"]["message"].startswith('{"a": null} is not of type')
+
+
 # Python 3.13 took up RFC 9110's reason phrases for these statuses.
 RFC_9110_PHRASES = {
     413: "Content Too Large",

@@ -110,7 +110,7 @@ def _invalid(field: str, reason: str, help_message: str) -> ProviderError:
 
 def _argument_reason(message: str, field: str | None) -> str:
     """Scaleway's per-field reason for one of Connexion's validation messages."""
-    if "required" in message or message.startswith("None is not of type"):
+    if "required" in message or message.startswith("null is not of type"):
         return "required"  # missing, or null (the SDK sends null for an unset project_id)
     if field is None or any(m in message for m in ("does not match", "is not a '", "not of type")):
         return "format"  # an unreadable body, a malformed UUID or name, a wrong JSON type
