@@ -273,12 +273,45 @@ def test_records_read_unknown_status_until_the_first_validation(http):
         "status": "unknown_status",
         "level": "required",
         "dns_type": "mx_dns_type",
-        "dns_name": "fresh.example.com",
-        "dns_value": "10 mx.mailbox.scw.cloud",
+        "dns_name": "fresh.example.com.",
+        "dns_value": "10 mx.mailbox.scw.cloud.",
         "error": None,
         "created_at": "2026-01-01T09:00:00Z",
         "updated_at": "2026-01-01T09:00:00Z",
     }
+
+
+def test_record_names_and_target_hosts_are_fully_qualified_as_scaleway_writes_them(api):
+    # Scaleway's answers end every dns_name, and the host a CNAME, MX or SRV value points at,
+    # with a dot (terraform-provider-scaleway, internal/services/mailbox/testdata/
+    # mailbox-domain-basic.cassette.yaml: "dns_name":"_dmarc.<domain>.", "10 smtp.mailbox.scw.eu.");
+    # TXT values carry none ("v=DMARC1; p=none").
+    domain = api.create_domain(name="dotted.example.com")
+    records = api.get_domain_records(domain_id=domain.id)
+
+    assert records.mx.dns_name == "dotted.example.com."
+    assert records.mx.dns_value == "10 mx.mailbox.scw.cloud."
+    assert records.dmarc.dns_name == "_dmarc.dotted.example.com."
+    assert records.imap.dns_value == "0 1 993 imap.dotted.example.com."
+    assert records.autoconfig.dns_value == "autoconfig.mailbox.scw.cloud."
+    for key in RECORD_KEYS:
+        record = getattr(records, key)
+        assert record.dns_name.endswith(".dotted.example.com.") or record.dns_name == (
+            "dotted.example.com."
+        )
+        assert record.dns_value.endswith(".") == (record.dns_type != "txt_dns_type"), key
+
+
+def test_a_domain_shows_scaleways_own_service_urls(api):
+    # Every domain the real API answers points at Scaleway's hosts, bare (terraform-provider-
+    # scaleway's mailbox cassettes: "webmail_url":"https://mailbox.scw.eu",
+    # "imap_url":"imap.mailbox.scw.eu", "pop3_url":"pop3.mailbox.scw.eu", "smtp_url":...).
+    created = api.create_domain(name="urls.example.com")
+    for domain in (created, api.get_domain(domain_id=created.id), *api.list_domains().domains):
+        assert domain.webmail_url == "https://mailbox.scw.eu"
+        assert domain.imap_url == "imap.mailbox.scw.eu"
+        assert domain.pop3_url == "pop3.mailbox.scw.eu"
+        assert domain.smtp_url == "smtp.mailbox.scw.eu"
 
 
 def test_a_dns_server_failure_on_a_required_record_fails_validation_with_the_reason(http, control):

@@ -2,7 +2,9 @@
 
 Choices where Scaleway's docs are silent (also in docs/scaleway.md):
 - the record values (validation token name, MX host, SPF include, DKIM selector, SRV targets)
-  are sandbox proposals shaped like the docs' hints; Scaleway does not publish them;
+  are sandbox proposals shaped like the docs' hints; Scaleway does not publish them. As the
+  real API answers (terraform-provider-scaleway's recorded mailbox cassettes), `dns_name` and
+  the host a CNAME, MX or SRV value points at are written fully qualified, with a final dot;
 - required: domain_validation, mx, spf, dkim, dmarc; recommended: imap, submission; the rest
   optional. Only required records decide `ready`, every record is checked and reported;
 - a record never checked reads `unknown_status`; while a validation runs every record reads
@@ -35,7 +37,10 @@ MX_HOST = "mx.mailbox.scw.cloud"
 SPF_INCLUDE = "include:_spf.mailbox.scw.cloud"
 DKIM_SELECTOR = "scw-mbx1"
 DKIM_KEY_BITS = 2048
-WEBMAIL_URL = "https://webmail.mailbox.scw.cloud"
+# The service URLs every domain shows, as the real API answers them (terraform-provider-scaleway,
+# internal/services/mailbox/testdata/*.cassette.yaml): Scaleway's own hosts, not the domain's.
+WEBMAIL_URL = "https://mailbox.scw.eu"
+IMAP_URL, POP3_URL, SMTP_URL = "imap.mailbox.scw.eu", "pop3.mailbox.scw.eu", "smtp.mailbox.scw.eu"
 DAV_HOST = "dav.mailbox.scw.cloud"
 
 # List paging: the SDK sends page_size only when the client sets one.
@@ -327,14 +332,17 @@ class Scaleway(Provider):
     def _wire_record(self, domain: Domain, record: RequiredRecord) -> dict:
         status, error = self._record_status(domain, record)
         result = domain.results.get(record.kind)
-        value = f"{record.priority} {record.value}" if record.type == "MX" else record.value
+        # (fully qualified as the real API writes them: the name, and a value's target host)
+        value = record.value if record.type == "TXT" else f"{record.value}."
+        if record.type == "MX":
+            value = f"{record.priority} {value}"
         return {
             "id": domain.attrs["record_ids"][record.kind],
             "domain_id": domain.id,
             "status": status,
             "level": record.level,
             "dns_type": DNS_TYPES[record.type],
-            "dns_name": record.name,
+            "dns_name": f"{record.name}.",
             "dns_value": value,
             "error": error,
             "created_at": iso(domain.created_at),
@@ -355,9 +363,9 @@ class Scaleway(Provider):
             "created_at": iso(domain.created_at),
             "updated_at": iso(domain.updated_at),
             "webmail_url": WEBMAIL_URL,
-            "imap_url": f"imaps://imap.{name}:993",
-            "pop3_url": f"pop3s://pop3.{name}:995",
-            "smtp_url": f"smtps://smtp.{name}:465",
+            "imap_url": IMAP_URL,
+            "pop3_url": POP3_URL,
+            "smtp_url": SMTP_URL,
         }
 
     def describe(self, domain: Domain) -> dict:
