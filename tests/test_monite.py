@@ -281,6 +281,20 @@ def test_unknown_id_is_404_and_malformed_id_is_422(monite):
     assert malformed.json()["detail"][0]["loc"][-1] == "domain_id"
 
 
+def test_a_domain_id_in_upper_case_names_the_same_domain(monite):
+    """Monite's document types domain_id `format: uuid`, which FastAPI reads as a UUID: its
+    letter case does not matter, and answers carry the id as Monite wrote it."""
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    shouted = domain_id.upper()
+    verified = httpx.post(f"{base}/mailbox_domains/{shouted}/verify", headers=headers)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["id"] == domain_id
+    deleted = httpx.delete(f"{base}/mailbox_domains/{shouted}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).json()["data"] == []
+
+
 def test_a_value_is_judged_for_each_parameter_even_when_seen_before(monite):
     """A UUID is a good domain id and a bad API version: the verdict on one parameter's value
     is not taken for another's."""
@@ -312,6 +326,27 @@ def test_invalid_hostname_is_422_on_the_domain_field(monite, name):
     response = httpx.post(f"{base}/mailbox_domains", json={"domain": name}, headers=headers)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "domain"]
+
+
+def test_an_unknown_body_field_is_named_as_pydantic_forbids_it(monite):
+    """The older guide sent `"provider": "mailgun"`; DomainRequest (additionalProperties:
+    false, pydantic's extra="forbid" behind Monite's FastAPI) refuses it by name."""
+    base, headers = monite
+    response = httpx.post(
+        f"{base}/mailbox_domains",
+        json={"domain": "mail.example.com", "provider": "mailgun"},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["body", "provider"],
+                "msg": "Extra inputs are not permitted",
+                "type": "extra_forbidden",
+            }
+        ]
+    }
 
 
 @pytest.mark.parametrize(

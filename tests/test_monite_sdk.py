@@ -86,3 +86,23 @@ def test_sdk_configured_with_an_entity_id_still_manages_mailbox_domains(sdk, url
     response = with_entity.mailbox_domains.with_raw_response.get()
     assert response.headers["x-monite-entity-id"] == "8a91507e-63b4-4eb6-9354-dc5ec4251815"
     assert response.headers["x-monite-version"] == VERSION
+
+
+def test_sdk_sees_an_unknown_body_field_named_in_its_422(sdk):
+    """A field DomainRequest does not declare (the older guide's `provider`), sent through the
+    SDK's additional_body_parameters, is refused by name as Monite's FastAPI does."""
+    with pytest.raises(UnprocessableEntityError) as refused:
+        sdk.mailbox_domains.create(
+            domain="mail.example.com",
+            request_options={"additional_body_parameters": {"provider": "mailgun"}},
+        )
+    [detail] = refused.value.body["detail"]
+    assert (detail["loc"], detail["type"]) == (["body", "provider"], "extra_forbidden")
+    assert sdk.mailbox_domains.get().data == []
+
+
+def test_sdk_finds_a_domain_by_its_id_in_upper_case(sdk):
+    domain = sdk.mailbox_domains.create(domain="mail.example.com")
+    assert sdk.mailbox_domains.verify_by_id(domain.id.upper()).id == domain.id
+    assert sdk.mailbox_domains.delete_by_id(domain.id.upper()) is None
+    assert sdk.mailbox_domains.get().data == []

@@ -48,6 +48,10 @@ MAILGUN_REGION = "eu"
 
 WAITING, VERIFIED = "waiting_to_be_verified", "verified"
 
+# Connexion's words for unknown body fields: "Additional properties are not allowed ('a', 'b'
+# were unexpected)"; the first is named
+_UNEXPECTED = re.compile(r"\('([^']+)'(?:, '[^']+')* (?:was|were) unexpected\)")
+
 
 class Attrs(TypedDict, total=False):
     """What Monite keeps per domain (Domain.attrs)."""
@@ -152,6 +156,17 @@ class Monite(Provider):
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         where = re.search(r"(query|path|header|cookie) parameter", message)
         where = where.group(1) if where else "body"
+        if field is None and (unexpected := _UNEXPECTED.search(message)):
+            # a body field the document forbids (additionalProperties: false): pydantic's
+            # extra="forbid" names it, as FastAPI behind Monite's document answers
+            extra = unexpected.group(1)
+            return ProviderError(
+                422,
+                "Extra inputs are not permitted",
+                field=extra,
+                loc=["body", extra],
+                type="extra_forbidden",
+            )
         loc = [where, field] if field else [where]
         return ProviderError(422, message, field=field, loc=loc, type="value_error")
 
@@ -237,8 +252,10 @@ class Monite(Provider):
     # --- operations -----------------------------------------------------------------------------
 
     def _owned(self, request, domain_id: str) -> Domain:
+        """The partner's domain; its id is a UUID in any letter case, as FastAPI reads a
+        `format: uuid` path parameter (Monite's document)."""
         not_found = f"Mailbox domain {domain_id} was not found"
-        return self.owned(domain_id, self._partner(request), not_found)
+        return self.owned(domain_id.lower(), self._partner(request), not_found)
 
     def list_domains(self, request):
         partner = self._partner(request)
@@ -267,8 +284,8 @@ class Monite(Provider):
         return self._wire(domain), 201
 
     def delete_domain(self, request, domain_id: str):
-        self._owned(request, domain_id)
-        self.store.remove(self.name, domain_id)
+        domain = self._owned(request, domain_id)
+        self.store.remove(self.name, domain.id)
         return None, 204
 
     @off_loop
