@@ -632,3 +632,33 @@ def test_a_delete_acknowledged_while_a_validation_asks_dns_is_not_undone(http, u
     assert deleted.status_code == 200 and deleted.json()["status"] == "deleting"
     gone = http.get(f"{PATH}/{domain['id']}", timeout=60)
     assert gone.status_code == 404, gone.text  # not validation_failed: the delete stands
+
+
+# --- rate limit: the gateway's headers, recorded on every answer of api.scaleway.com -----------
+
+
+def test_every_answer_carries_the_gateways_rate_limit_headers(http, control):
+    assert control.rate_limits()["enabled"] is False
+    answers = [
+        http.get(PATH),
+        http.get(f"{PATH}/00000000-0000-4000-8000-000000000000"),
+        http.get(PATH),
+    ]
+    assert [a.status_code for a in answers] == [200, 404, 200]  # counted, never refused
+    assert {a.headers["X-Ratelimit-Limit"] for a in answers} == {"50, 50;w=1"}
+    assert [a.headers["X-Ratelimit-Remaining"] for a in answers] == ["49", "48", "47"]
+    assert {a.headers["X-Ratelimit-Reset"] for a in answers} == {"1"}  # seconds, frozen clock
+    control.advance(1)
+    assert http.get(PATH).headers["X-Ratelimit-Remaining"] == "49"  # a new window
+
+
+def test_rate_limits_on_refuse_the_51st_call_of_a_second(http, control):
+    control.rate_limits(True)
+    try:
+        codes = [http.get(PATH).status_code for _ in range(51)]
+        refused = http.get(PATH)
+    finally:
+        control.rate_limits(False)
+    assert codes == [200] * 50 + [429]
+    assert refused.json()["type"] == "too_many_requests"
+    assert refused.json()["reset_seconds"] >= 1

@@ -21,6 +21,7 @@ Choices where Scaleway's docs are silent (also in docs/scaleway.md):
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from typing import TypedDict
@@ -149,6 +150,10 @@ class Scaleway(Provider):
         "carddav",
     )
     document = "scaleway.yaml"
+    # Every recorded answer of Scaleway's API gateway carries `X-Ratelimit-Limit: 50, 50;w=1`
+    # (terraform-provider-scaleway's mailbox cassettes): 50 calls a second, per key here.
+    rate_limit = (50, 1.0)
+    rate_limit_headers_always = True
     statuses = (CREATING, WAITING, VALIDATING, FAILED, PROVISIONING, READY, DELETING)
     # How long the domain spends in each transient status, in sandbox-clock seconds: long enough
     # that a client reading it sees each one (an on-poll clock moves through them as it polls);
@@ -215,6 +220,17 @@ class Scaleway(Provider):
         else:
             body |= {k: v for k, v in error.extra.items() if k != "type"}
         return body
+
+    def rate_limit_headers(self, limit: int, remaining: int, reset_at) -> dict:
+        """As the gateway writes them: the quota and its window, what is left, and the whole
+        seconds until the window starts again."""
+        seconds = max(1, math.ceil((reset_at - self.now()).total_seconds()))
+        window = f"{limit}, {limit};w={int(self.rate_limit[1])}"
+        return {
+            "X-Ratelimit-Limit": window,
+            "X-Ratelimit-Remaining": str(max(remaining, 0)),
+            "X-Ratelimit-Reset": str(seconds),
+        }
 
     def too_many_requests(self, retry_after: int) -> ProviderError:
         help_message = f"rate limit reached: retry in {retry_after} second(s)"
