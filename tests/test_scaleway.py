@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import httpx
@@ -29,10 +30,10 @@ RECORD_KEYS = {
     "dkim": "required",
     "dmarc": "required",
     "imap": "recommended",
-    "pop3": "optional",
+    "pop3": "recommended",
     "submission": "recommended",
-    "autoconfig": "optional",
-    "autodiscover": "optional",
+    "autoconfig": "recommended",
+    "autodiscover": "recommended",
     "caldav": "optional",
     "carddav": "optional",
 }
@@ -274,7 +275,7 @@ def test_records_read_unknown_status_until_the_first_validation(http):
         "level": "required",
         "dns_type": "mx_dns_type",
         "dns_name": "fresh.example.com.",
-        "dns_value": "10 mx.mailbox.scw.cloud.",
+        "dns_value": "10 smtp.mailbox.scw.eu.",
         "error": None,
         "created_at": "2026-01-01T09:00:00Z",
         "updated_at": "2026-01-01T09:00:00Z",
@@ -290,16 +291,50 @@ def test_record_names_and_target_hosts_are_fully_qualified_as_scaleway_writes_th
     records = api.get_domain_records(domain_id=domain.id)
 
     assert records.mx.dns_name == "dotted.example.com."
-    assert records.mx.dns_value == "10 mx.mailbox.scw.cloud."
+    assert records.mx.dns_value == "10 smtp.mailbox.scw.eu."
     assert records.dmarc.dns_name == "_dmarc.dotted.example.com."
-    assert records.imap.dns_value == "0 1 993 imap.dotted.example.com."
-    assert records.autoconfig.dns_value == "autoconfig.mailbox.scw.cloud."
+    assert records.imap.dns_value == "0 1 993 imap.mailbox.scw.eu."
+    assert records.autoconfig.dns_value == "autoconfig.mailbox.scw.eu."
     for key in RECORD_KEYS:
         record = getattr(records, key)
         assert record.dns_name.endswith(".dotted.example.com.") or record.dns_name == (
             "dotted.example.com."
         )
         assert record.dns_value.endswith(".") == (record.dns_type != "txt_dns_type"), key
+
+
+# The records Scaleway handed out for a domain, as recorded from api.scaleway.com
+# (terraform-provider-scaleway, internal/services/mailbox/testdata/
+# mailbox-domain-basic.cassette.yaml), with the domain's name as D.
+HANDED_OUT = {
+    "domain_validation": ("txt_dns_type", "D.", r"scaleway-mailbox=[0-9a-f-]{36}"),
+    "mx": ("mx_dns_type", "D.", r"10 smtp\.mailbox\.scw\.eu\."),
+    "spf": ("txt_dns_type", "D.", r"v=spf1 include:spf\.mailbox\.scw\.eu -all"),
+    "dkim": ("txt_dns_type", "scw-mbox._domainkey.D.", r"v=DKIM1; h=sha256; k=rsa; p=MII\S+"),
+    "dmarc": ("txt_dns_type", "_dmarc.D.", r"v=DMARC1; p=none"),
+    "imap": ("srv_dns_type", "_imaps._tcp.D.", r"0 1 993 imap\.mailbox\.scw\.eu\."),
+    "pop3": ("srv_dns_type", "_pop3s._tcp.D.", r"0 1 995 pop3\.mailbox\.scw\.eu\."),
+    "submission": ("srv_dns_type", "_submissions._tcp.D.", r"0 1 465 smtp\.mailbox\.scw\.eu\."),
+    "autoconfig": ("cname_dns_type", "autoconfig.D.", r"autoconfig\.mailbox\.scw\.eu\."),
+    "autodiscover": ("cname_dns_type", "autodiscover.D.", r"autodiscover\.mailbox\.scw\.eu\."),
+    "caldav": ("srv_dns_type", "_caldavs._tcp.D.", r"0 1 443 caldav\.mailbox\.scw\.eu\."),
+    "carddav": ("srv_dns_type", "_carddavs._tcp.D.", r"0 1 443 carddav\.mailbox\.scw\.eu\."),
+}
+
+
+def test_the_records_are_those_scaleway_hands_out(http, control):
+    domain = created(http, control, "handed.example.com")
+    records = http.get(f"{PATH}/{domain['id']}/records").json()
+    assert set(records) == set(HANDED_OUT)
+    for kind, (dns_type, name, value) in HANDED_OUT.items():
+        record = records[kind]
+        assert (record["dns_type"], record["level"]) == (dns_type, RECORD_KEYS[kind]), kind
+        assert record["dns_name"] == name.replace("D", "handed.example.com"), kind
+        assert re.fullmatch(value, record["dns_value"]), (kind, record["dns_value"])
+    # published as handed out, they validate the domain: the token beside SPF at the apex
+    control.publish("scaleway", domain["id"])
+    validate(http, control, domain["id"])
+    assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
 
 
 def test_a_domain_shows_scaleways_own_service_urls(api):

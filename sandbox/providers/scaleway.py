@@ -1,12 +1,12 @@
 """Scaleway Mailbox v1alpha1 domains: per-record reporting, asynchronous validation, errors.
 
 Choices where Scaleway's docs are silent (also in docs/scaleway.md):
-- the record values (validation token name, MX host, SPF include, DKIM selector, SRV targets)
-  are sandbox proposals shaped like the docs' hints; Scaleway does not publish them. As the
-  real API answers (terraform-provider-scaleway's recorded mailbox cassettes), `dns_name` and
-  the host a CNAME, MX or SRV value points at are written fully qualified, with a final dot;
-- required: domain_validation, mx, spf, dkim, dmarc; recommended: imap, submission; the rest
-  optional. Only required records decide `ready`, every record is checked and reported;
+- the records, their values and levels are those the real API hands out, and are written as
+  it writes them, `dns_name` and the host a CNAME, MX or SRV value points at fully qualified
+  (terraform-provider-scaleway's recorded mailbox cassettes): required domain_validation (a
+  `scaleway-mailbox=<uuid>` TXT at the domain), mx, spf, dkim, dmarc; recommended imap, pop3,
+  submission, autoconfig, autodiscover; optional caldav, carddav. Only required records decide
+  `ready`, every record is checked and reported;
 - a record never checked reads `unknown_status`; while a validation runs every record reads
   `validating`; a lookup that failed temporarily (SERVFAIL, timeout) reads `invalid` with the
   reason, and fails the validation if the record is required (validate again later);
@@ -32,17 +32,19 @@ from ..errors import snake_case_phrase
 from .base import Provider, ProviderError, valid_hostname
 from .kit import Delete, Hold, Kit, Op, Publish, Verify
 
-# Sandbox proposals for what Scaleway asks customers to publish (the real values are unpublished).
-CHALLENGE_PREFIX = "_scaleway-challenge"
-MX_HOST = "mx.mailbox.scw.cloud"
-SPF_INCLUDE = "include:_spf.mailbox.scw.cloud"
-DKIM_SELECTOR = "scw-mbx1"
+RECOMMENDED = "recommended"
+
+# What Scaleway asks customers to publish, as its API hands the records out
+# (terraform-provider-scaleway, internal/services/mailbox/testdata/*.cassette.yaml).
+VALIDATION_PREFIX = "scaleway-mailbox="
+MX_HOST = "smtp.mailbox.scw.eu"
+SPF_INCLUDE = "include:spf.mailbox.scw.eu"
+DKIM_SELECTOR = "scw-mbox"
 DKIM_KEY_BITS = 2048
 # The service URLs every domain shows, as the real API answers them (terraform-provider-scaleway,
 # internal/services/mailbox/testdata/*.cassette.yaml): Scaleway's own hosts, not the domain's.
 WEBMAIL_URL = "https://mailbox.scw.eu"
 IMAP_URL, POP3_URL, SMTP_URL = "imap.mailbox.scw.eu", "pop3.mailbox.scw.eu", "smtp.mailbox.scw.eu"
-DAV_HOST = "dav.mailbox.scw.cloud"
 
 # List paging: the SDK sends page_size only when the client sets one.
 DEFAULT_PAGE_SIZE = 50
@@ -291,50 +293,32 @@ class Scaleway(Provider):
     # --- records ------------------------------------------------------------------------------
 
     def _records(self, name: str) -> list[RequiredRecord]:
-        dkim = f"v=DKIM1; k=rsa; p={self.ids.rsa_public_key(DKIM_KEY_BITS)}"
+        dkim = f"v=DKIM1; h=sha256; k=rsa; p={self.ids.rsa_public_key(DKIM_KEY_BITS)}"
 
         def srv(kind, service, port, target, level):
-            value = f"0 1 {port} {target}"
+            value = f"0 1 {port} {target}.mailbox.scw.eu"
             return RequiredRecord(kind, "SRV", f"{service}.{name}", value, Rule.EXACT, level=level)
 
+        def cname(kind):
+            target = f"{kind}.mailbox.scw.eu"
+            return RequiredRecord(
+                kind, "CNAME", f"{kind}.{name}", target, Rule.CNAME, level=RECOMMENDED
+            )
+
+        token = VALIDATION_PREFIX + self.ids.uuid()
         return [
-            RequiredRecord(
-                "domain_validation",
-                "TXT",
-                f"{CHALLENGE_PREFIX}.{name}",
-                self.ids.hex(32),
-                Rule.TOKEN,
-            ),
+            RequiredRecord("domain_validation", "TXT", name, token, Rule.TOKEN),
             RequiredRecord("mx", "MX", name, MX_HOST, Rule.MX, priority=10),
             RequiredRecord("spf", "TXT", name, f"v=spf1 {SPF_INCLUDE} -all", Rule.SPF, SPF_INCLUDE),
             RequiredRecord("dkim", "TXT", f"{DKIM_SELECTOR}._domainkey.{name}", dkim, Rule.DKIM),
-            RequiredRecord(
-                "dmarc",
-                "TXT",
-                f"_dmarc.{name}",
-                f"v=DMARC1; p=quarantine; rua=mailto:postmaster@{name}",
-                Rule.DMARC,
-            ),
-            srv("imap", "_imaps._tcp", 993, f"imap.{name}", "recommended"),
-            srv("pop3", "_pop3s._tcp", 995, f"pop3.{name}", "optional"),
-            srv("submission", "_submissions._tcp", 465, f"smtp.{name}", "recommended"),
-            RequiredRecord(
-                "autoconfig",
-                "CNAME",
-                f"autoconfig.{name}",
-                "autoconfig.mailbox.scw.cloud",
-                Rule.CNAME,
-                level="optional",
-            ),
-            srv(
-                "autodiscover",
-                "_autodiscover._tcp",
-                443,
-                "autodiscover.mailbox.scw.cloud",
-                "optional",
-            ),
-            srv("caldav", "_caldavs._tcp", 443, DAV_HOST, "optional"),
-            srv("carddav", "_carddavs._tcp", 443, DAV_HOST, "optional"),
+            RequiredRecord("dmarc", "TXT", f"_dmarc.{name}", "v=DMARC1; p=none", Rule.DMARC),
+            srv("imap", "_imaps._tcp", 993, "imap", RECOMMENDED),
+            srv("pop3", "_pop3s._tcp", 995, "pop3", RECOMMENDED),
+            srv("submission", "_submissions._tcp", 465, "smtp", RECOMMENDED),
+            cname("autoconfig"),
+            cname("autodiscover"),
+            srv("caldav", "_caldavs._tcp", 443, "caldav", "optional"),
+            srv("carddav", "_carddavs._tcp", 443, "carddav", "optional"),
         ]
 
     def _record_status(self, domain: Domain, record: RequiredRecord) -> tuple[str, str | None]:
