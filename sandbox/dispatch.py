@@ -19,7 +19,7 @@ from connexion.jsonifier import Jsonifier
 from starlette.exceptions import HTTPException
 
 from . import documents
-from .errors import ProviderError, reason_phrase
+from .errors import ProviderError, reason_phrase, unexpected_fields
 from .request import JSON, Answer, Call, Request, send_answer
 from .validation import CheckedSpecification, parsed
 
@@ -183,7 +183,6 @@ _FIELD_PATTERNS = (
     re.compile(r"parameter '([^']+)'"),
     re.compile(r"parameter\(s\) ([^ ]+) not in spec"),
 )
-_UNEXPECTED = re.compile(r"\(((?:'[^']+'(?:, )?)+) (?:was|were) unexpected\)")
 
 
 def _field_of(message: str) -> str | None:
@@ -195,8 +194,8 @@ def _field_of(message: str) -> str | None:
 
 def _violation(field: str | None, reason: str, status: int) -> dict:
     """How a request broke its document, as the conformance report keeps it."""
-    if field is None and (match := _UNEXPECTED.search(reason)):  # unknown body fields
-        field = match.group(1).replace("'", "")
+    if field is None and (unexpected := unexpected_fields(reason)):  # unknown body fields
+        field = ", ".join(unexpected)
     return {"field": field, "reason": reason, "status": status}
 
 

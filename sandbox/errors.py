@@ -60,6 +60,17 @@ _LIMITS = {
 }
 
 
+# jsonschema's words for body fields a schema does not declare (additionalProperties: false):
+# "Additional properties are not allowed ('a', 'b' were unexpected)".
+_UNEXPECTED = re.compile(r"\(((?:'[^']+'(?:, )?)+) (?:was|were) unexpected\)")
+
+
+def unexpected_fields(message: str) -> list[str]:
+    """The body fields a validation message says the document does not declare, in order."""
+    match = _UNEXPECTED.search(message)
+    return re.findall(r"'([^']+)'", match.group(1)) if match else []
+
+
 def said_value(value) -> str:
     """A value of a JSON body as a message shows it: a string quoted as Python quotes it ('x',
     as jsonschema's messages do), anything else in JSON's words (null, true, {"a": 1}); cut

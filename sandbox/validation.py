@@ -222,11 +222,7 @@ class JSONBody(JSONRequestBodyValidator):
         try:
             self._validator.validate(body)
         except ValidationError as exc:
-            message = (
-                _plain(exc)
-                if self._plain
-                else f"{schema_message(exc)}{format_error_with_path(exc)}"
-            )
+            message = _plain(exc) if self._plain else _said(exc)
             raise BadRequestProblem(detail=message) from None
 
     def _say(self, path: str, said: str) -> str:
@@ -268,6 +264,12 @@ _BOUNDS = {
     ("minimum", False): "at least",
     ("minimum", True): "more than",
 }
+
+
+def _said(exc: ValidationError) -> str:
+    """A provider body's refusal, in Connexion's words ("... - 'field'"), the offending value
+    as the client wrote it and cut short (sandbox.errors.schema_message)."""
+    return f"{schema_message(exc)}{format_error_with_path(exc)}"
 
 
 def _plain(exc: ValidationError) -> str:
@@ -318,8 +320,7 @@ class FormBody:
         try:
             self._validator._validator.validate(body)
         except ValidationError as exc:
-            detail = f"{schema_message(exc)}{format_error_with_path(exc)}"
-            raise BadRequestProblem(detail=detail) from None
+            raise BadRequestProblem(detail=_said(exc)) from None
 
 
 _FORMS = {

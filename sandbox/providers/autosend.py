@@ -23,7 +23,7 @@ from datetime import datetime
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from ..errors import reason_phrase
+from ..errors import reason_phrase, unexpected_fields
 from .amazonses import mail_from_records
 from .base import (
     MAX_HOSTNAME,
@@ -80,8 +80,6 @@ DOMAIN_RULES = (
 _REFUSED_VALUE = re.compile(
     r"^(['\"])(.*)\1 (?:does not match|is too long|is too short|should be non-empty)", re.S
 )
-# Connexion's words for a body field the document does not declare.
-_UNEXPECTED = re.compile(r"Additional properties are not allowed \('([^']+)' was unexpected\)")
 VERIFY_MESSAGE = "Domain verification status updated"
 DELETE_MESSAGE = "Domain deleted successfully"
 
@@ -155,8 +153,8 @@ class AutoSend(Provider):
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         """Connexion's rejections as AutoSend's VALIDATION_FAILED, naming the field."""
-        if field is None and (unexpected := _UNEXPECTED.search(message)):
-            field, message = unexpected.group(1), f"unknown field '{unexpected.group(1)}'"
+        if field is None and len(unexpected := unexpected_fields(message)) == 1:
+            field, message = unexpected[0], f"unknown field '{unexpected[0]}'"
         elif field == "domainId":
             message = "domainId must be 24 lowercase hex characters, e.g. 60d5ec49f1b2c72d9c8b1111"
         elif field == "domain" and (refused := _REFUSED_VALUE.match(message)):

@@ -38,6 +38,7 @@ from typing import TypedDict
 from ..engine.clock import is_calendar_date, iso
 from ..engine.ids import RequestIds
 from ..engine.records import Domain, RequiredRecord
+from ..errors import unexpected_fields
 from . import mailgun_records
 from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
 from .kit import Kit, Login, Op, Publish, Verify
@@ -47,10 +48,6 @@ TOKEN_LIFETIME_SECONDS = 86400
 MAILGUN_REGION = "eu"
 
 WAITING, VERIFIED = "waiting_to_be_verified", "verified"
-
-# Connexion's words for unknown body fields: "Additional properties are not allowed ('a', 'b'
-# were unexpected)"; the first is named
-_UNEXPECTED = re.compile(r"\('([^']+)'(?:, '[^']+')* (?:was|were) unexpected\)")
 
 
 class Attrs(TypedDict, total=False):
@@ -156,10 +153,10 @@ class Monite(Provider):
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         where = re.search(r"(query|path|header|cookie) parameter", message)
         where = where.group(1) if where else "body"
-        if field is None and (unexpected := _UNEXPECTED.search(message)):
+        if field is None and (unexpected := unexpected_fields(message)):
             # a body field the document forbids (additionalProperties: false): pydantic's
-            # extra="forbid" names it, as FastAPI behind Monite's document answers
-            extra = unexpected.group(1)
+            # extra="forbid" names it (the first), as FastAPI behind Monite's document answers
+            extra = unexpected[0]
             return ProviderError(
                 422,
                 "Extra inputs are not permitted",

@@ -28,23 +28,23 @@ from typing import TypedDict
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from ..errors import snake_case_phrase
+from ..errors import snake_case_phrase, unexpected_fields
 from .base import Provider, ProviderError, valid_hostname
 from .kit import Delete, Hold, Kit, Op, Publish, Verify
 
 RECOMMENDED = "recommended"
 
-# What Scaleway asks customers to publish, as its API hands the records out
-# (terraform-provider-scaleway, internal/services/mailbox/testdata/*.cassette.yaml).
+# What Scaleway asks customers to publish, and the service URLs every domain shows, as its API
+# answers them (terraform-provider-scaleway, internal/services/mailbox/testdata/*.cassette.yaml):
+# hosts under Scaleway's own domain, not the customer's.
+SCW_HOSTS = "mailbox.scw.eu"
 VALIDATION_PREFIX = "scaleway-mailbox="
-MX_HOST = "smtp.mailbox.scw.eu"
-SPF_INCLUDE = "include:spf.mailbox.scw.eu"
+MX_HOST = f"smtp.{SCW_HOSTS}"
+SPF_INCLUDE = f"include:spf.{SCW_HOSTS}"
 DKIM_SELECTOR = "scw-mbox"
 DKIM_KEY_BITS = 2048
-# The service URLs every domain shows, as the real API answers them (terraform-provider-scaleway,
-# internal/services/mailbox/testdata/*.cassette.yaml): Scaleway's own hosts, not the domain's.
-WEBMAIL_URL = "https://mailbox.scw.eu"
-IMAP_URL, POP3_URL, SMTP_URL = "imap.mailbox.scw.eu", "pop3.mailbox.scw.eu", "smtp.mailbox.scw.eu"
+WEBMAIL_URL = f"https://{SCW_HOSTS}"
+IMAP_URL, POP3_URL, SMTP_URL = (f"{service}.{SCW_HOSTS}" for service in ("imap", "pop3", "smtp"))
 
 # List paging: the SDK sends page_size only when the client sets one.
 DEFAULT_PAGE_SIZE = 50
@@ -69,7 +69,6 @@ PLAIN_HELP = {
     "name": "name must be a fully qualified domain name: letters, digits and '-' in at least "
     "two dot-separated labels, each starting and ending with a letter or digit",
 }
-UNEXPECTED = re.compile(r"\('([^']+)' was unexpected\)")
 
 CREATING, WAITING, VALIDATING = "creating", "waiting_validation", "validating"
 FAILED, PROVISIONING, READY, DELETING = "validation_failed", "provisioning", "ready", "deleting"
@@ -241,8 +240,8 @@ class Scaleway(Provider):
         )
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
-        if field is None and (unexpected := UNEXPECTED.search(message)):
-            field = unexpected.group(1)  # name the unknown body field itself
+        if field is None and len(unexpected := unexpected_fields(message)) == 1:
+            field = unexpected[0]  # name the unknown body field itself
             return _invalid(field, "constraint", f"{field} is not a known argument: {message}")
         reason = _argument_reason(message, field)
         if field in PLAIN_HELP and reason != "constraint":  # say it plainly, not with a regex
@@ -296,11 +295,11 @@ class Scaleway(Provider):
         dkim = f"v=DKIM1; h=sha256; k=rsa; p={self.ids.rsa_public_key(DKIM_KEY_BITS)}"
 
         def srv(kind, service, port, target, level):
-            value = f"0 1 {port} {target}.mailbox.scw.eu"
+            value = f"0 1 {port} {target}.{SCW_HOSTS}"
             return RequiredRecord(kind, "SRV", f"{service}.{name}", value, Rule.EXACT, level=level)
 
         def cname(kind):
-            target = f"{kind}.mailbox.scw.eu"
+            target = f"{kind}.{SCW_HOSTS}"
             return RequiredRecord(
                 kind, "CNAME", f"{kind}.{name}", target, Rule.CNAME, level=RECOMMENDED
             )

@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 
 from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
-from ..errors import reason_phrase
+from ..errors import reason_phrase, unexpected_fields
 from .amazonses import (
     DKIM_HOSTED_ZONE,
     EASY_DKIM_KINDS,
@@ -91,7 +91,6 @@ ERROR_CODES = {
 }
 # Where the access key and region sit in a SigV4 Authorization header.
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([a-z0-9-]+)/([A-Za-z0-9-]+)/aws4_request")
-UNEXPECTED = re.compile(r"\('([^']+)' was unexpected\)")
 # The access key, date and region of the kit's requests (any well-formed scope would do).
 SAMPLE_REGION = "us-east-1"
 SAMPLE_SIGNATURE = "0" * 64
@@ -235,8 +234,8 @@ class Ses(Provider):
         return missing_token()
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
-        if field is None and (unexpected := UNEXPECTED.search(message)):
-            field = unexpected.group(1)
+        if field is None and len(unexpected := unexpected_fields(message)) == 1:
+            field = unexpected[0]
             message = f"Unknown field '{field}'"
         elif message == "RequestBody is required":
             message = "A JSON request body is required"
