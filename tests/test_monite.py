@@ -511,3 +511,161 @@ def test_revoke_needs_a_live_bearer_as_monites_document_declares_and_judges_the_
     unknown = body | {"client_id": PARTNER_A, "token": "never-issued"}
     assert httpx.post(f"{base}/auth/revoke", json=unknown, headers=headers).status_code == 200
     assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200
+
+
+# --- 422s in pydantic v2's words (FastAPI behind Monite; checked against pydantic 2.14) ---------
+
+
+def test_a_missing_body_field_is_pydantics_missing(monite):
+    base, headers = monite
+    response = httpx.post(f"{base}/mailbox_domains", json={}, headers=headers)
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [{"loc": ["body", "domain"], "msg": "Field required", "type": "missing"}]
+    }
+
+
+def test_a_wrong_json_type_is_pydantics_string_type(monite):
+    base, headers = monite
+    response = httpx.post(f"{base}/mailbox_domains", json={"domain": 5}, headers=headers)
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["body", "domain"],
+                "msg": "Input should be a valid string",
+                "type": "string_type",
+                "input": 5,
+            }
+        ]
+    }
+
+
+def test_a_value_not_in_an_enum_is_pydantics_enum(urls):
+    body = {
+        "client_id": PARTNER_A,
+        "client_secret": "s3cret",
+        "grant_type": "password",
+        "entity_user_id": PARTNER_A,  # else the document's entity_user rule speaks first
+    }
+    response = httpx.post(f"{urls['monite']}/auth/token", json=body, headers=VERSION)
+    assert response.status_code == 422
+    expected = "'client_credentials' or 'entity_user'"
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["body", "grant_type"],
+                "msg": f"Input should be {expected}",
+                "type": "enum",
+                "input": "password",
+                "ctx": {"expected": expected},
+            }
+        ]
+    }
+
+
+def test_a_string_too_long_or_too_short_is_pydantics_string_too_long_or_short(monite):
+    base, headers = monite
+    long = httpx.post(f"{base}/mailbox_domains", json={"domain": "a" * 254}, headers=headers)
+    assert long.status_code == 422
+    # (no `input`: the sandbox's check shows a long value cut short)
+    assert long.json() == {
+        "detail": [
+            {
+                "loc": ["body", "domain"],
+                "msg": "String should have at most 253 characters",
+                "type": "string_too_long",
+                "ctx": {"max_length": 253},
+            }
+        ]
+    }
+    short = httpx.post(f"{base}/mailbox_domains", json={"domain": ""}, headers=headers)
+    assert short.json()["detail"] == [
+        {
+            "loc": ["body", "domain"],
+            "msg": "String should have at least 1 character",
+            "type": "string_too_short",
+            "input": "",
+            "ctx": {"min_length": 1},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("domain_id", "why"),
+    [
+        ("not-a-uuid", "invalid character: found `n` at 0"),
+        ("abc", "invalid length: found 3"),
+        (
+            "8a91507e-63b4-4eb6-9354-dc5ec425181",
+            "invalid group length in group 4: expected 12, found 11",
+        ),
+        ("8a91507e-63b4-4eb6-9354", "invalid group count: expected 5, found 4"),
+    ],
+)
+def test_a_bad_uuid_in_the_path_is_pydantics_uuid_parsing(monite, domain_id, why):
+    base, headers = monite
+    response = httpx.post(f"{base}/mailbox_domains/{domain_id}/verify", headers=headers)
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["path", "domain_id"],
+                "msg": f"Input should be a valid UUID, {why}",
+                "type": "uuid_parsing",
+                "input": domain_id,
+                "ctx": {"error": why},
+            }
+        ]
+    }
+
+
+def test_a_missing_version_header_is_fastapis_missing_header(monite):
+    base, headers = monite
+    response = httpx.get(
+        f"{base}/mailbox_domains", headers={"Authorization": headers["Authorization"]}
+    )
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["header", "x-monite-version"],
+                "msg": "Field required",
+                "type": "missing",
+                "input": None,
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("version", "type_", "msg"),
+    [
+        (
+            "2024-13-45",
+            "date_from_datetime_parsing",
+            "Input should be a valid date or datetime, month value is outside expected range of 1-12",
+        ),
+        (
+            "2024-5-25",
+            "date_from_datetime_parsing",
+            "Input should be a valid date or datetime, input is too short",
+        ),
+        (
+            "20240525",
+            "date_from_datetime_inexact",
+            "Datetimes provided to dates should have zero time - e.g. be exact dates",
+        ),
+    ],
+)
+def test_an_invalid_version_header_is_pydantics_date_error(monite, version, type_, msg):
+    base, headers = monite
+    response = httpx.get(f"{base}/mailbox_domains", headers=headers | {"x-monite-version": version})
+    assert response.status_code == 422
+    [detail] = response.json()["detail"]
+    assert (detail["loc"], detail["type"], detail["msg"], detail["input"]) == (
+        ["header", "x-monite-version"],
+        type_,
+        msg,
+        version,
+    )

@@ -106,3 +106,19 @@ def test_sdk_finds_a_domain_by_its_id_in_upper_case(sdk):
     assert sdk.mailbox_domains.verify_by_id(domain.id.upper()).id == domain.id
     assert sdk.mailbox_domains.delete_by_id(domain.id.upper()) is None
     assert sdk.mailbox_domains.get().data == []
+
+
+def test_sdk_sees_pydantics_words_in_its_422(sdk):
+    """A string too long for DomainRequest.domain: the SDK's UnprocessableEntityError carries
+    FastAPI's detail, worded as pydantic v2 words it."""
+    with pytest.raises(UnprocessableEntityError) as refused:
+        sdk.mailbox_domains.create(domain="a" * 254)
+    assert refused.value.status_code == 422
+    assert refused.value.body["detail"] == [
+        {
+            "loc": ["body", "domain"],
+            "msg": "String should have at most 253 characters",
+            "type": "string_too_long",
+            "ctx": {"max_length": 253},
+        }
+    ]

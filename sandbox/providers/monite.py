@@ -29,7 +29,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -38,14 +37,21 @@ from typing import TypedDict
 from ..engine.clock import is_calendar_date, iso
 from ..engine.ids import RequestIds
 from ..engine.records import Domain, RequiredRecord
-from ..errors import unexpected_fields
 from . import mailgun_records
 from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
 from .kit import Kit, Login, Op, Publish, Verify
+from .pydantic_words import fastapi_refusal
 
 TOKEN_LIFETIME_SECONDS = 86400
 # Monite's mailbox domains are Mailgun domains in Mailgun's EU region (mxa.eu.mailgun.org).
 MAILGUN_REGION = "eu"
+# Body fields pydantic reads as other than a str (schema.json: format uuid, GrantType): their
+# type errors are said as pydantic says them for those types.
+BODY_TYPES = {
+    "client_id": "uuid",
+    "entity_user_id": "uuid",
+    "grant_type": ("client_credentials", "entity_user"),
+}
 
 WAITING, VERIFIED = "waiting_to_be_verified", "verified"
 
@@ -116,11 +122,10 @@ class Monite(Provider):
 
     def error_body(self, error: ProviderError) -> dict:
         if error.status == 422 and error.extra.get("loc"):
-            return {
-                "detail": [
-                    {"loc": error.extra["loc"], "msg": error.message, "type": error.extra["type"]}
-                ]
-            }
+            item = {"loc": error.extra["loc"], "msg": error.message, "type": error.extra["type"]}
+            # pydantic's `input` (null for a missing parameter) and `ctx`, where known
+            item.update((k, error.extra[k]) for k in ("input", "ctx") if k in error.extra)
+            return {"detail": [item]}
         return {"error": {"message": error.message}}
 
     def error_headers(self, error: ProviderError) -> dict:
@@ -151,21 +156,10 @@ class Monite(Provider):
         return headers
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
-        where = re.search(r"(query|path|header|cookie) parameter", message)
-        where = where.group(1) if where else "body"
-        if field is None and (unexpected := unexpected_fields(message)):
-            # a body field the document forbids (additionalProperties: false): pydantic's
-            # extra="forbid" names it (the first), as FastAPI behind Monite's document answers
-            extra = unexpected[0]
-            return ProviderError(
-                422,
-                "Extra inputs are not permitted",
-                field=extra,
-                loc=["body", extra],
-                type="extra_forbidden",
-            )
-        loc = [where, field] if field else [where]
-        return ProviderError(422, message, field=field, loc=loc, type="value_error")
+        # Monite is FastAPI over pydantic v2: a refusal in their words
+        loc, kind, said, extra = fastapi_refusal(message, field, BODY_TYPES)
+        named = loc[1] if len(loc) > 1 and isinstance(loc[1], str) else None
+        return ProviderError(422, said, field=named, loc=loc, type=kind, **extra)
 
     # --- auth ---------------------------------------------------------------------------------
 
@@ -207,7 +201,7 @@ class Monite(Provider):
     def create_token(self, body: dict):
         if body["grant_type"] == "entity_user" and not body.get("entity_user_id"):
             raise ProviderError(
-                422, "entity_user_id is required", loc=["body", "entity_user_id"], type="missing"
+                422, "Field required", loc=["body", "entity_user_id"], type="missing", input=body
             )
         client_id = self._client(body["client_id"], body["client_secret"])
         expires_at = self.now() + timedelta(seconds=TOKEN_LIFETIME_SECONDS)
@@ -264,10 +258,12 @@ class Monite(Provider):
         if not valid_hostname(name):
             raise ProviderError(
                 422,
-                f"'{name}' is not a valid hostname: use letters, digits, '.' and '-', "
-                "with each label starting and ending with a letter or digit",
+                f"Value error, '{name}' is not a valid hostname: use letters, digits, '.' and "
+                "'-', with each label starting and ending with a letter or digit",
                 loc=["body", "domain"],
-                type="value_error.hostname",
+                type="value_error",
+                input=body["domain"],
+                ctx={"error": {}},  # a ValueError, as FastAPI's JSON encoder writes it
             )
         with self.store.locked():
             if self.store.find_name(self.name, name) is not None:
