@@ -33,6 +33,7 @@ from connexion.middleware.main import API
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.resolver import Resolver
+from starlette.routing import Mount, Router
 
 from . import documents
 from .auth import SECURITY_MAP
@@ -95,7 +96,20 @@ def connexion_stack(world) -> ConnexionMiddleware:
         )
     # Connexion builds its stack on the first request; build it now, before serving.
     app.app, app.middleware_stack = app._build_middleware_stack()
+    for layer in app.middleware_stack:
+        if isinstance(layer, RoutingMiddleware):
+            _no_slash_redirects(layer.router)
     return app
+
+
+def _no_slash_redirects(router: Router) -> None:
+    """A path with a trailing slash is not the path without it: each API answers it with its
+    own 404, not Starlette's bare 307 to the other (an SDK follows that, and a domain id left
+    empty, `/domains/`, gets it the list of domains)."""
+    router.redirect_slashes = False
+    for route in router.routes:
+        if isinstance(route, Mount):
+            _no_slash_redirects(route.app)
 
 
 class _Connexion(ConnexionMiddleware):

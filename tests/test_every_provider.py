@@ -70,3 +70,15 @@ def test_a_call_without_a_credential_is_refused_in_the_providers_own_shape(urls,
                            headers=provider.kit.headers)  # fmt: skip
     assert answer.status_code in (401, 403)
     assert error_message(name, answer), answer.text
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_a_trailing_slash_is_the_providers_404_not_a_redirect(http, urls, control, name):
+    """`/domains/` (a domain id left empty) is not `/domains`: an SDK that followed a redirect
+    there got the list where it asked for one domain."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    driver.create("slash.example.com")
+    op = driver.kit.list
+    answer = http.request(op.method, driver.base + op.at() + "/", headers=driver.headers)
+    assert answer.status_code == 404, (answer.status_code, answer.headers, answer.text)
+    assert error_message(name, answer), answer.text
