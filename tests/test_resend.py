@@ -544,6 +544,27 @@ def test_list_is_newest_first_and_pages_with_limit_after_and_before(api):
     assert page(after=UNKNOWN_ID) == ([], False)
 
 
+def test_a_cursor_naming_a_deleted_domain_still_marks_the_place(api, other):
+    """The usual clean-up loop: list a page, delete it, go on `after` its last domain."""
+    for n in range(6):
+        create(api, f"c{n}.clean.example.com")
+    after = {}
+    while True:
+        body = api.get("/domains", params={"limit": 2, **after}).json()
+        for domain in body["data"]:
+            assert api.delete(f"/domains/{domain['id']}").status_code == 200
+        if not body["has_more"]:
+            break
+        after = {"after": body["data"][-1]["id"]}
+    assert api.get("/domains").json()["data"] == []
+    # another team's domain, deleted or not, is no cursor of this team's
+    theirs = create(other, "theirs.example.com")["id"]
+    create(api, "mine.example.com")
+    assert api.get("/domains", params={"after": theirs}).json()["data"] == []
+    other.delete(f"/domains/{theirs}")
+    assert api.get("/domains", params={"before": theirs}).json()["data"] == []
+
+
 @pytest.mark.parametrize(
     "params, field",
     [({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"page": 2}, "page")],

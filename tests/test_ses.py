@@ -604,9 +604,32 @@ def test_an_empty_name_filter_is_a_bad_request(ses, control):
     assert "IDENTITY_NAME_CONTAINS" in message
 
 
-def test_a_next_token_never_issued_is_a_bad_request(ses):
+def test_a_next_token_never_issued_is_a_bad_request(ses, urls):
     answer = ses.call("POST", "/v2/email/list-identities", {"NextToken": "bogus"})
     assert error_of(answer) == (400, "BadRequestException", "Invalid NextToken")
+    for n in range(3):
+        ses.created(f"t{n}.example")
+    token = ses.listed(PageSize=2)["NextToken"]
+    for elsewhere in (Ses2(urls["ses"], KEY_A, "us-east-2"), Ses2(urls["ses"], KEY_B)):
+        answer = elsewhere.call("POST", "/v2/email/list-identities", {"NextToken": token})
+        assert error_of(answer) == (400, "BadRequestException", "Invalid NextToken")
+
+
+def test_deleting_each_page_while_paging_leaves_nothing_behind(urls):
+    """The usual clean-up loop: list a page, delete it, go on with NextToken."""
+    client = boto3_ses(urls)
+    names = [f"c{n}.clean.example" for n in range(6)]
+    for name in names:
+        client.create_email_identity(EmailIdentity=name)
+    token = {}
+    while True:
+        page = client.list_email_identities(PageSize=2, **token)
+        for identity in page["EmailIdentities"]:
+            client.delete_email_identity(EmailIdentity=identity["IdentityName"])
+        if "NextToken" not in page:
+            break
+        token = {"NextToken": page["NextToken"]}
+    assert client.list_email_identities()["EmailIdentities"] == []
 
 
 # --- email-address identities -------------------------------------------------------------------

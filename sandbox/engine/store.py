@@ -12,6 +12,8 @@ from datetime import datetime
 from .records import Domain
 
 Key = tuple[str, str]  # (provider, id)
+# How many removed domains keep their place for a cursor that names them (Store.place).
+REMEMBERED_PLACES = 10_000
 
 
 class Store:
@@ -29,6 +31,7 @@ class Store:
         self._due: list[tuple[datetime, int, Key]] = []
         self._added: dict[Key, int] = {}
         self._numbers = itertools.count()
+        self._removed: dict[Key, tuple[int, str]] = {}  # the last removed: (number, owner)
         self._lock = threading.RLock()
         # The id of the last domain this thread found, added or removed: the domain a request
         # touched, for the request journal (a world call runs in one thread, start to end).
@@ -56,6 +59,7 @@ class Store:
             for group in _groups_of(domain):
                 self._groups.setdefault(group, {})[domain.id] = domain
             self._added[key] = next(self._numbers)
+            self._removed.pop(key, None)
             self._by_name.setdefault((domain.provider, domain.name), []).append(domain)
             self._touched.id = domain.id
             domain._store = self  # from now on its due_at changes reach rescheduled()
@@ -74,7 +78,7 @@ class Store:
             domain = self._domains.pop((provider, domain_id), None)
             if domain is not None:
                 self._touched.id = domain_id
-                del self._added[(provider, domain_id)]
+                self._remember_place((provider, domain_id), domain.owner)
                 for group in _groups_of(domain):
                     members = self._groups[group]
                     del members[domain_id]
@@ -86,6 +90,23 @@ class Store:
                 if not same_name:
                     del self._by_name[(provider, domain.name)]
             return domain
+
+    def _remember_place(self, key: Key, owner: str) -> None:
+        self._removed[key] = (self._added.pop(key), owner)
+        if len(self._removed) > REMEMBERED_PLACES:
+            del self._removed[next(iter(self._removed))]
+
+    def place(self, provider: str, domain_id: str, owner: str) -> int | None:
+        """Where an owner's domain stands in the order domains were added (a number that only
+        grows), or None if it is not the owner's. A removed domain keeps its place, so that a
+        page cursor naming it still says where the next page starts."""
+        key = (provider, domain_id)
+        with self._lock:
+            domain = self._domains.get(key)
+            if domain is not None:
+                return self._added[key] if domain.owner == owner else None
+            number, its_owner = self._removed.get(key, (None, None))
+            return number if its_owner == owner else None
 
     def list(self, provider: str | None = None, owner: str | None = None) -> list[Domain]:
         """Domains in the order they were added: all, a provider's, or an owner's of one."""
@@ -145,6 +166,7 @@ class Store:
             self._by_name.clear()
             self._due.clear()
             self._added.clear()
+            self._removed.clear()
 
     def __len__(self) -> int:
         return len(self._domains)

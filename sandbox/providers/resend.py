@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
+from functools import partial
 
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from ..errors import snake_case_phrase
@@ -446,24 +447,22 @@ class Resend(Provider):
                 "The `after` and `before` parameters cannot be used together.",
                 "after",
             )
-        domains = self.store.list(self.name, team)[::-1]
-        start, end = 0, len(domains)
-        ids = [d.id for d in domains]
+        domains = self.store.list(self.name, team)[::-1]  # newest first
         cursor = after if after is not None else before
         if cursor is not None:
-            at = ids.index(cursor.lower()) if cursor.lower() in ids else None
-            if at is None:
-                start = end  # a cursor that is not one of the team's domains: nothing around it
-            elif after is not None:
-                start = at + 1
-            else:
-                end = at
+            # the cursor's place (a deleted domain keeps its own); not the team's: no page
+            place = partial(self.store.place, self.name, owner=team)
+            at = place(cursor.lower())
+            beyond = (
+                (lambda d: place(d.id) < at) if after is not None else lambda d: place(d.id) > at
+            )
+            domains = [] if at is None else list(filter(beyond, domains))
         if limit is None:
-            page, has_more = domains[start:end], False
-        elif before is not None:
-            page, has_more = domains[max(start, end - limit) : end], end - limit > start
+            page, has_more = domains, False
+        elif before is not None:  # the `limit` domains just before the cursor
+            page, has_more = domains[-limit:], len(domains) > limit
         else:
-            page, has_more = domains[start : start + limit], start + limit < end
+            page, has_more = domains[:limit], len(domains) > limit
         return {"object": "list", "has_more": has_more, "data": [self._summary(d) for d in page]}
 
     def get_domain(self, request, domain_id: str):

@@ -44,6 +44,7 @@ import binascii
 import json
 import re
 from datetime import datetime, timedelta
+from functools import partial
 
 from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
@@ -531,17 +532,19 @@ class Ses(Provider):
 
     def _list(self, request, filters: dict, token: str | None, size: int | None) -> dict:
         owner, _ = self._account(request)
-        start = _offset(token)
+        after = _after(token, owner)
         size = size or DEFAULT_PAGE_SIZE
         contains = (filters.get("IDENTITY_NAME_CONTAINS") or "").lower()
+        place = partial(self.store.place, self.name, owner=owner)
         identities = [
             d
             for d in self.store.list(self.name, owner)
             if contains in d.name
             and filters.get("IDENTITY_TYPE", d.attrs["type"]) == d.attrs["type"]
             and filters.get("VERIFICATION_STATUS", d.status) == d.status
+            and (after is None or place(d.id) > after)
         ]
-        page = identities[start : start + size]
+        page = identities[:size]
         answer = {
             "EmailIdentities": [
                 {
@@ -553,8 +556,8 @@ class Ses(Provider):
                 for d in page
             ]
         }
-        if start + size < len(identities):
-            answer["NextToken"] = _token(start + size)
+        if len(identities) > size:  # the next page starts after this one's last identity
+            answer["NextToken"] = _token(owner, place(page[-1].id))
         return answer
 
     def DeleteEmailIdentity(self, request, EmailIdentity: str):
@@ -819,20 +822,25 @@ def _checked_tags(tags: list[dict]) -> list[dict]:
     return [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
 
 
-def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+def _token(owner: str, after: int) -> str:
+    """A NextToken: the caller's account and region, and the place (Store.place) of the last
+    identity it was given. Deleting identities while paging skips none of the others."""
+    cursor = {"account": owner, "after": after}
+    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
 
 
-def _offset(token: str | None) -> int:
+def _after(token: str | None, owner: str) -> int | None:
+    """The place a NextToken continues after; BadRequest for one never issued to `owner`."""
     if not token:
-        return 0
+        return None
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+        cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
+        account, after = cursor["account"], cursor["after"]
     except (ValueError, TypeError, KeyError, binascii.Error):
         raise bad_request("Invalid NextToken", "NextToken") from None
-    if not isinstance(offset, int) or offset < 0:
+    if account != owner or not isinstance(after, int) or isinstance(after, bool) or after < 0:
         raise bad_request("Invalid NextToken", "NextToken")
-    return offset
+    return after
 
 
 # --- BYODKIM: the public key of the customer's private key ------------------------------------
