@@ -107,6 +107,8 @@ class World:
             self.sandbox.store.forget_touched()
             answer = self._run(api, call)
             domain_id = self.sandbox.store.touched()
+        if domain_id is None and provider:  # e.g. an injected fault answered: the path's domain
+            domain_id = _named_domain(self.sandbox.store, call.target, call.request)
         if verdict:
             verdict.apply(answer)
         if provider:
@@ -146,6 +148,19 @@ class World:
                 "aborted": answer.abort,
             }
         )
+
+
+def _named_domain(store, provider: str, request) -> str | None:
+    """The id of the provider's domain the request's path names (by id, or by a name only one
+    domain has), for the journal of a call whose handler did not run."""
+    segments = set(request.path.split("/"))
+    for value in request.params.values():
+        if isinstance(value, str) and value in segments:
+            if store.get(provider, value) is not None:
+                return value
+            if len(named := store.named(provider, value)) == 1:
+                return named[0].id
+    return None
 
 
 def _answer_of(result: Any) -> Answer:

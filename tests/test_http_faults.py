@@ -56,6 +56,30 @@ def test_a_fault_on_one_operation_leaves_the_others_alone(monite, control):
     assert verify.json() == {"error": {"message": "Internal server error"}}
 
 
+@pytest.mark.parametrize("name", PROVIDER_NAMES)
+def test_a_faulted_call_is_journaled_under_the_domain_its_path_names(urls, control, name):
+    """A retry test counts the calls on its domain: the faulted ones are among them."""
+    driver = Driver(httpx.Client(timeout=10), urls["server"], PROVIDERS_BY_NAME[name])
+    domain_id = driver.create("faulted.example.com")
+    operation = driver.kit.verify or driver.kit.get
+    control.add_http_fault(name, status=503, count=2)
+    control.add_http_fault(name, abort=True, count=1)
+    statuses = []
+    for _ in range(4):
+        try:
+            statuses.append(driver.call(operation, domain_id).status_code)
+        except httpx.HTTPError:
+            statuses.append("aborted")
+    assert statuses[:3] == [503, 503, "aborted"] and statuses[3] not in (503, "aborted")
+    journaled = control.requests(domain=domain_id)[1:]  # after the create
+    assert [(e["status"], e.get("aborted", False)) for e in journaled] == [
+        (503, False),
+        (503, False),
+        (200, True),
+        (statuses[3], False),
+    ]
+
+
 def test_an_injected_429_carries_retry_after_and_an_sdk_retry_loop_gets_through(
     monite, control, urls
 ):
