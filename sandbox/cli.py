@@ -164,6 +164,11 @@ def cmd_serve(args) -> int:
     if args.scenario and (refused := _load_scenario(sandbox, args.scenario)):
         print(f"domainsandbox: {refused}", file=sys.stderr)
         return 2
+    if args.scenario and args.seed is not None and args.seed != sandbox.seed:
+        print(
+            f"domainsandbox: the scenario {args.scenario} brings its seed, {sandbox.seed} "
+            f"(it wins over --seed {args.seed}: the scenario's ids were drawn with it)"
+        )
     durable = None
     if args.state is not None:
         durable = _open_state(sandbox, args.state, _given_world(args))

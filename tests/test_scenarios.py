@@ -153,6 +153,16 @@ def test_serve_starts_in_a_scenario_world():
         served.stop()
 
 
+def test_serve_says_the_scenarios_seed_wins_over_a_seed_given_beside_it():
+    served = Served("--seed", "7", "--scenario", str(SCENARIOS / "all-verified.yaml"))
+    try:
+        assert "domainsandbox serving (seed 2026)" in served.banner  # all-verified.yaml's
+        note = f"the scenario {SCENARIOS / 'all-verified.yaml'} brings its seed, 2026 "
+        assert any(note in line and "wins over --seed 7" in line for line in served.banner)
+    finally:
+        served.stop()
+
+
 def test_serve_refuses_a_bad_scenario_with_exit_code_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("domains:\n  - provider: nope\n")
