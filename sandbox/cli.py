@@ -675,7 +675,11 @@ def cmd_rate_limits(args) -> int:
         limits = control.rate_limits(enabled)
 
     def table(d):
-        print(f"rate limits {'on' if d['enabled'] else 'off'}")
+        if d["enabled"]:
+            print("rate limits on")
+        else:  # why: the same table under "off" alone read as quotas still in force
+            print("rate limits off")
+            print("nothing is enforced; the documented quotas, for `rate-limits on`:")
         for name, quota in d["quotas"].items():
             print(f"  {name:<9} {quota['requests']} requests / {quota['window_seconds']} s")
 

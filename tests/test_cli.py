@@ -415,3 +415,21 @@ def test_a_closed_pipe_ends_the_command_quietly(server, control, urls, command):
         os.close(write)
     assert result.stderr == b""
     assert result.returncode == 141  # as a tool ended by SIGPIPE
+
+
+def test_rate_limits_off_says_nothing_is_enforced_and_on_lists_the_quotas(cli, control):
+    code, on, _ = cli("rate-limits", "on")
+    assert code == 0 and control.rate_limits()["enabled"] is True
+    assert on.splitlines()[0] == "rate limits on"
+    assert "  mailgun   300 requests / 60.0 s" in on.splitlines()
+    assert "not enforced" not in on
+
+    code, off, _ = cli("rate-limits", "off")
+    assert code == 0 and control.rate_limits()["enabled"] is False
+    first, second, *quotas = off.splitlines()
+    assert first == "rate limits off"
+    assert second == "nothing is enforced; the documented quotas, for `rate-limits on`:"
+    assert quotas == on.splitlines()[1:]  # the same table, no longer read as in force
+
+    code, shown, _ = cli("rate-limits")
+    assert code == 0 and shown == off
