@@ -28,8 +28,9 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
 - an empty `smtp_password`, `ips` or `pool_id` is none given (the Ruby SDK's create always
   sends `smtp_password`, empty when unset, and Mailgun takes it);
 - request errors are 400 `{"message": ...}`: a missing name "Missing parameter 'name'", others
-  naming the parameter; an unknown domain is 404 "Domain not found"; a bad key is 401
-  "Invalid private key" (JSON, not the plain-text `Forbidden` some accounts see);
+  naming the parameter once and what it takes (TAKES); an unknown domain is 404 "Domain not
+  found"; a bad key is 401 "Invalid private key" (JSON, not the plain-text `Forbidden` some
+  accounts see);
 - the documented quota (300 requests a minute per account) answers 429
   `{"message": "Too Many Requests", "retry-seconds": n}` with Retry-After when limits are on.
 """
@@ -114,7 +115,33 @@ UPDATABLE = (
 )
 
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
-_SUFFIX = re.compile(r" - '[^']+'$")
+_BOOLEAN = "true or false"
+_HOST_LENGTH = "at most 253 characters"
+# What each parameter of openapi/mailgun.yaml takes, in plain words: a refusal says this once
+# ("'limit' parameter must be an integer from 1 to 1000") instead of the validator's own text,
+# which repeats the parameter and prints the document's patterns. The domain-name parameters
+# and `smtp_password` have Mailgun's own words (validation_error).
+TAKES = {
+    "limit": "an integer from 1 to 1000",
+    "skip": "an integer from 0 to 10000000",
+    "state": "one of active, unverified, disabled",
+    "sort": "one of name, name:asc, name:desc",
+    "authority": _HOST_LENGTH,
+    "search": _HOST_LENGTH,
+    "include_subaccounts": _BOOLEAN,
+    "h:extended": _BOOLEAN,
+    "h:with_dns": _BOOLEAN,
+    **dict.fromkeys(BOOLEANS, _BOOLEAN),
+    "spam_action": "one of disabled, block, tag",
+    "web_scheme": "http or https",
+    "web_prefix": "a DNS label (letters, digits and inner hyphens, at most 63)",
+    "dkim_key_size": "1024 or 2048",
+    "dkim_selector": "1 to 63 letters, digits, '-' or '_'",
+    "ips": "comma-separated IPv4 addresses",
+    "pool_id": "at most 100 characters",
+    "message_ttl": "a whole number of seconds from 1 to 2147483647",
+    "archive_to": "at most 2048 characters",
+}
 
 
 class Attrs(RecheckAttrs, total=False):
@@ -209,7 +236,9 @@ class Mailgun(Provider):
                 400, f"'{field}' parameter is not a valid domain name", field=field
             )
         if field:
-            message = f"Invalid parameter '{field}': {_SUFFIX.sub('', message)}"
+            takes = TAKES.get(field)
+            said = f"must be {takes}" if takes else "has a value it does not take"
+            return ProviderError(400, f"'{field}' parameter {said}", field=field)
         return ProviderError(400, message, field=field)
 
     # --- auth ---------------------------------------------------------------------------------
