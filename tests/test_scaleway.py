@@ -697,3 +697,22 @@ def test_rate_limits_on_refuse_the_51st_call_of_a_second(http, control):
     assert codes == [200] * 50 + [429]
     assert refused.json()["type"] == "too_many_requests"
     assert refused.json()["reset_seconds"] >= 1
+
+
+@pytest.mark.timeout(300)
+def test_the_docs_timings_example_prints_what_it_shows_with_or_without_the_sdk_example(tmp_path):
+    """docs/scaleway.md's Timings transcript goes on from the curl walkthrough; the SDK example
+    between them moves the clock with its polls, so a reader who skips it (no SDK installed)
+    must see the same times: run the document's steps without its Python block."""
+    from . import test_walkthroughs as walkthroughs
+
+    document = "docs/scaleway.md"
+    steps = [b for b in walkthroughs.blocks_of(document) if b.language != "python"]
+    walkthrough = walkthroughs.Walkthrough(document, tmp_path)
+    original = walkthroughs.blocks_of
+    walkthroughs.blocks_of = lambda _: steps  # the run reads the blocks through this name
+    try:
+        walkthrough.run()
+    finally:
+        walkthroughs.blocks_of = original
+        walkthrough.session.close()
