@@ -7,7 +7,7 @@ result = contracts.run("monite", base_url="https://api.sandbox.monite.com/v1",
 assert result.ok, result.summary()
 """
 
-__all__ = ["PHASES", "ContractFailure", "ContractResult", "profiles", "run"]
+__all__ = ["PHASES", "ContractFailure", "ContractResult", "Unreachable", "profiles", "run"]
 
 
 def __getattr__(name: str):

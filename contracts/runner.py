@@ -32,6 +32,14 @@ from .profiles import Profile, profile
 # Where the in-process sandbox's clock stands during a run (frozen: same seed, same bodies).
 SANDBOX_START = "2026-01-01T09:00:00Z"
 SANDBOX_SEED = 7
+# How long the check that something answers at a base URL waits for a connection.
+REACH_TIMEOUT_SECONDS = 5.0
+
+
+class Unreachable(ControlError):
+    """Nothing accepts a connection at the base URL a run was given: raised before running,
+    rather than recording every operation's every request as the same connection error. A
+    ControlError, as an unreachable sandbox is: `domainsandbox contract run` exits 1 on it."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,7 @@ def run(
             raise ValueError(
                 f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1"
             )
+        _check_reachable(base_url)
     headers = dict(headers or {})
     with _target(target, base_url, headers) as (url, schema_source, obtained):
         headers = obtained.headers | headers
@@ -237,6 +246,35 @@ def run(
     if junit_xml:
         result.write_junit_xml(junit_xml)
     return result
+
+
+def _check_reachable(base_url: str) -> None:
+    """Raise Unreachable unless something accepts a connection at `base_url`: any answer to one
+    request will do (a 404, a refusal, or none within the timeout once connected)."""
+    try:
+        with httpx.stream("GET", base_url, timeout=REACH_TIMEOUT_SECONDS):
+            pass  # the status line came back: something answers (the body is not read)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"{base_url!r} is not a base URL ({exc})") from None
+    except httpx.ConnectTimeout:
+        why = f"no connection within {REACH_TIMEOUT_SECONDS:g} s"
+    except httpx.ConnectError as exc:
+        why = _why(exc)
+    except httpx.HTTPError:  # connected, then no answer or a broken one: the run will say more
+        return
+    else:
+        return
+    raise Unreachable(f"nothing answers at {base_url} (--base-url; base_url= from Python): {why}")
+
+
+def _why(exc: Exception) -> str:
+    """'connection refused' for httpx's '[Errno 111] Connection refused'."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror[:1].lower() + cause.strerror[1:]
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or type(exc).__name__
 
 
 @dataclass(frozen=True)

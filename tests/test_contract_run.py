@@ -13,7 +13,7 @@ import pytest
 import contracts
 from sandbox.cli import main as cli
 
-from .helpers import stand_in_server
+from .helpers import free_port, stand_in_server
 
 QUICK = {"max_examples": 3, "phases": ["coverage"]}
 
@@ -127,6 +127,23 @@ def test_cli_contract_run_json_against_the_running_sandbox_exits_zero(urls, caps
 def test_cli_contract_run_names_what_is_wrong_with_its_arguments(argv, message, capsys):
     assert cli(["contract", "run", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_contract_run_says_once_that_nothing_answers_at_the_base_url(capsys):
+    url = f"http://127.0.0.1:{free_port()}/vortex"  # nothing listens there
+    assert cli(["contract", "run", "--provider", "vortex", "--base-url", url]) == 1  # unreachable
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"domainsandbox: nothing answers at {url} (--base-url; base_url= from Python): "
+        "connection refused"
+    ]
+
+
+def test_run_raises_before_running_when_nothing_answers_at_the_base_url():
+    url = f"http://127.0.0.1:{free_port()}/monite/v1"
+    with pytest.raises(contracts.Unreachable, match=re.escape(f"nothing answers at {url} ")):
+        contracts.run("monite", base_url=url, **QUICK)
 
 
 def test_cli_contract_run_refuses_fewer_than_one_example(capsys):
