@@ -121,6 +121,23 @@ def test_a_refused_value_is_said_as_the_json_client_wrote_it(urls):
     assert clock.json()["error"]["message"].startswith('{"a": null} is not of type')
 
 
+def test_a_refused_huge_number_is_said_cut_short(urls):
+    """1e308 seconds is refused naming its first digits and its size, not all 309 of them."""
+    for written, start, size in (
+        ("1e308", "1000", 309),
+        ("-1e308", "-1000", 310),
+        (f"1{'0' * 400}", "1000", 401),
+    ):
+        clock = httpx.post(urls["control"] + "/clock", content=f'{{"advance_seconds": {written}}}',
+                           headers={"Content-Type": "application/json"})  # fmt: skip
+        assert clock.status_code == 400
+        message = clock.json()["error"]["message"]
+        assert message.startswith("advance_seconds: at ") and "seconds" in message
+        said = message.rpartition(", not ")[2]
+        assert said.startswith(start) and said.endswith(f"… ({size} characters)")
+        assert len(message) < 150, message
+
+
 # Python 3.13 took up RFC 9110's reason phrases for these statuses.
 RFC_9110_PHRASES = {
     413: "Content Too Large",
