@@ -71,6 +71,22 @@ def unexpected_fields(message: str) -> list[str]:
     return re.findall(r"'([^']+)'", match.group(1)) if match else []
 
 
+# jsonschema's words for a string its pattern or lengths refused, the string said as said_value
+# says it: quoted, or cut short ("'aaa… (82 characters) does not match ...").
+_REFUSED_STRING = re.compile(
+    r"^(['\"])(.*?)(\1|… \(\d+ characters\)) "
+    r"(?:does not match|is too long|is too short|should be non-empty)",
+    re.S,
+)
+
+
+def refused_string(message: str) -> tuple[str, bool] | None:
+    """The string a validation message says a pattern or length refused, as it shows it
+    (unquoted), and whether it was cut short; None if the message says something else."""
+    match = _REFUSED_STRING.match(message)
+    return (match.group(2), match.group(3) != match.group(1)) if match else None
+
+
 def said_value(value) -> str:
     """A value of a JSON body as a message shows it: a string quoted as Python quotes it ('x',
     as jsonschema's messages do), anything else in JSON's words (null, true, {"a": 1}); cut

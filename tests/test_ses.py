@@ -457,7 +457,7 @@ def test_an_injected_429_is_too_many_requests(ses, control):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"EmailIdentity": "https://example.com/"}, "EmailIdentity"),
+        ({"EmailIdentity": "https://example.com/"}, "Invalid email identity"),
         ({"EmailIdentity": "example.com", "Colour": "blue"}, "Colour"),
         ({"EmailIdentity": "example.com", "Tags": [{"Key": "aws:x", "Value": ""}]}, "aws:"),
         ({}, "EmailIdentity"),

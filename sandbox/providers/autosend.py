@@ -23,9 +23,10 @@ from datetime import datetime
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
-from ..errors import reason_phrase, unexpected_fields
+from ..errors import reason_phrase, refused_string, unexpected_fields
 from .amazonses import mail_from_records
 from .base import (
+    LABEL_LIMITS,
     MAX_HOSTNAME,
     RECHECK_DEFAULTS,
     Provider,
@@ -74,11 +75,7 @@ ERROR_CODES = {
 }
 DOMAIN_RULES = (
     "domain must be a domain name such as example.com or mail.example.com: letters, digits and "
-    "hyphens in dot-separated labels, no protocol, no path, no trailing slash"
-)
-# jsonschema's words for a string the document's pattern or lengths refused.
-_REFUSED_VALUE = re.compile(
-    r"^(['\"])(.*)\1 (?:does not match|is too long|is too short|should be non-empty)", re.S
+    f"hyphens in dot-separated labels, {LABEL_LIMITS}; no protocol, no path, no trailing slash"
 )
 VERIFY_MESSAGE = "Domain verification status updated"
 DELETE_MESSAGE = "Domain deleted successfully"
@@ -157,9 +154,13 @@ class AutoSend(Provider):
             field, message = unexpected[0], f"unknown field '{unexpected[0]}'"
         elif field == "domainId":
             message = "domainId must be 24 lowercase hex characters, e.g. 60d5ec49f1b2c72d9c8b1111"
-        elif field == "domain" and (refused := _REFUSED_VALUE.match(message)):
+        elif field == "domain" and (refused := refused_string(message)):
             # the document's pattern and lengths refused it: say which of AutoSend's rules
-            message = _domain_problem(refused.group(2)) or DOMAIN_RULES
+            name, cut = refused
+            if "is too long" in message:
+                message = f"domain must be at most {MAX_HOSTNAME} characters"
+            else:  # (a name cut short in the message is judged by the document's words alone)
+                message = (None if cut else _domain_problem(name)) or DOMAIN_RULES
         elif message == "RequestBody is required":
             message = 'a JSON body is required, e.g. {"domain": "example.com"}'
         if field:

@@ -38,7 +38,14 @@ from ..engine.clock import is_calendar_date, iso
 from ..engine.ids import RequestIds
 from ..engine.records import Domain, RequiredRecord
 from . import mailgun_records
-from .base import RECHECK_DEFAULTS, Provider, ProviderError, off_loop, valid_hostname
+from .base import (
+    LABEL_LIMITS,
+    RECHECK_DEFAULTS,
+    Provider,
+    ProviderError,
+    off_loop,
+    valid_hostname,
+)
 from .kit import Kit, Login, Op, Publish, Verify
 from .pydantic_words import fastapi_refusal
 
@@ -259,7 +266,7 @@ class Monite(Provider):
             raise ProviderError(
                 422,
                 f"Value error, '{name}' is not a valid hostname: use letters, digits, '.' and "
-                "'-', with each label starting and ending with a letter or digit",
+                f"'-', with each label starting and ending with a letter or digit, {LABEL_LIMITS}",
                 loc=["body", "domain"],
                 type="value_error",
                 input=body["domain"],

@@ -48,7 +48,14 @@ from .amazonses import (
     easy_dkim_tokens,
     mail_from_records,
 )
-from .base import RECHECK_DEFAULTS, Provider, ProviderError, RecheckAttrs
+from .base import (
+    LABEL_LIMITS,
+    RECHECK_DEFAULTS,
+    Provider,
+    ProviderError,
+    RecheckAttrs,
+    valid_hostname,
+)
 from .kit import VERIFY_AT_ONCE, Hold, Kit, Op, Publish, Verify
 
 REGIONS = ("us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1")
@@ -102,7 +109,7 @@ MESSAGES = {
 _LABEL_RULE = "must be one DNS label: letters, digits and hyphens, not starting or ending with one"
 PLAIN = {
     "name": "The `name` field must be a domain name such as example.com or updates.example.com: "
-    "letters, digits and hyphens in dot-separated labels",
+    f"letters, digits and hyphens in dot-separated labels, {LABEL_LIMITS}",
     "custom_return_path": f"The `custom_return_path` field {_LABEL_RULE}, such as send",
     "tracking_subdomain": f"The `tracking_subdomain` field {_LABEL_RULE}, such as links",
 }
@@ -395,6 +402,8 @@ class Resend(Provider):
         """POST /domains: 201 with the records to publish; the domain is not_started."""
         team = self._team(request)
         name = body["name"].strip().lower()
+        if not valid_hostname(name):  # past the document's pattern: an address such as 192.0.2.1
+            raise _error(422, "validation_error", PLAIN["name"], "name")
         capabilities = {"sending": "enabled", "receiving": "disabled"}
         capabilities |= _capabilities_of(body)
         if "enabled" not in capabilities.values():  # the document says so too; kept as a guard

@@ -29,7 +29,7 @@ from typing import TypedDict
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from ..errors import snake_case_phrase, unexpected_fields
-from .base import Provider, ProviderError, valid_hostname
+from .base import LABEL_LIMITS, Provider, ProviderError, valid_hostname
 from .kit import Delete, Hold, Kit, Op, Publish, Verify
 
 RECOMMENDED = "recommended"
@@ -67,7 +67,7 @@ PLAIN_HELP = {
     "project_id": f"project_id {_UUID_HELP}: pass it, or set default_project_id on the client",
     "domain_id": f"domain_id {_UUID_HELP}",
     "name": "name must be a fully qualified domain name: letters, digits and '-' in at least "
-    "two dot-separated labels, each starting and ending with a letter or digit",
+    f"two dot-separated labels, each starting and ending with a letter or digit, {LABEL_LIMITS}",
 }
 
 CREATING, WAITING, VALIDATING = "creating", "waiting_validation", "validating"

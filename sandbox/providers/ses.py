@@ -48,7 +48,7 @@ from functools import partial
 
 from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
-from ..errors import reason_phrase, unexpected_fields
+from ..errors import reason_phrase, refused_string, unexpected_fields
 from .amazonses import (
     DKIM_HOSTED_ZONE,
     EASY_DKIM_KINDS,
@@ -240,6 +240,9 @@ class Ses(Provider):
             message = f"Unknown field '{field}'"
         elif message == "RequestBody is required":
             message = "A JSON request body is required"
+        elif field == "EmailIdentity" and (refused := refused_string(message)):
+            name, cut = refused  # the document's pattern: said as SES's own check says it
+            message = f"Invalid email identity: {name}{'…' if cut else ''}"
         elif field and field not in message:
             message = f"{field}: {message}"
         return bad_request(message, field)

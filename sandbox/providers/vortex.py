@@ -39,7 +39,14 @@ from datetime import datetime, timedelta
 from ..engine.clock import iso
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from .amazonses import SPF_INCLUDE, SPF_VALUE, dkim_cname
-from .base import Provider, ProviderError, RecheckAttrs, off_loop, valid_hostname
+from .base import (
+    LABEL_LIMITS,
+    Provider,
+    ProviderError,
+    RecheckAttrs,
+    off_loop,
+    valid_hostname,
+)
 from .kit import Fail, Hold, Kit, Op, Publish, Verify
 
 # Domains per list page (`?start=` is an offset); Vortex does not document its page size.
@@ -479,5 +486,5 @@ def key_problem(key: str) -> str | None:
 def _bad_domain(quoted: str) -> str:
     return (
         f"domain: {quoted} is not a valid domain name: use letters, digits, '.' and '-', "
-        "in two or more labels, each starting and ending with a letter or digit"
+        f"in two or more labels, each starting and ending with a letter or digit, {LABEL_LIMITS}"
     )
