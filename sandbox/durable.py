@@ -96,6 +96,19 @@ def _hold(path: str) -> int:
     return fd
 
 
+def _refuse_another_database(db: sqlite3.Connection, path: str) -> None:
+    """StateError for an SQLite file that holds tables but no saved world: another program's
+    database, which a state file's table must not be added to."""
+    tables = sorted(
+        row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    )
+    if tables and "world" not in tables:
+        raise StateError(
+            f"{path}: not a domainsandbox state file (it holds the tables {', '.join(tables)}, "
+            "and no saved world); give serve a file of its own"
+        )
+
+
 class StateFile:
     """One SQLite file holding the latest world, held by this process alone."""
 
@@ -105,6 +118,7 @@ class StateFile:
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            _refuse_another_database(self._db, path)  # before WAL mode changes the file
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise StateError(f"{path}: SQLite refused WAL mode ({mode})")

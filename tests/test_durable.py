@@ -178,6 +178,20 @@ def test_a_state_file_that_is_not_sqlite_stops_serve_with_a_clear_message(tmp_pa
     assert bad.read_text().startswith("these are my notes")  # left alone
 
 
+def test_another_programs_database_stops_serve_and_is_left_alone(tmp_path):
+    other = tmp_path / "app.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE users (name TEXT)")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(other))
+    assert result.returncode == 2
+    assert f"{other}: not a domainsandbox state file (it holds the tables users" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert other.read_bytes() == before  # no table of ours added, no WAL mode
+
+
 def state_file(path, body: str, saved_at=0.0) -> str:
     """A state file as some earlier or broken run could have left it."""
     db = sqlite3.connect(path)
