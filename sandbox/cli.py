@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 
 from . import envopts
 from .arguments import MAX_PORT, port, seed
@@ -131,16 +132,18 @@ def cmd_serve(args) -> int:
     from .engine.clock import Clock
     from .engine.ids import DEFAULT_SEED
     from .logs import configure as configure_logs
+    from .logs import console
     from .server import SandboxServer
     from .workers import WorkerFailed, WorkerPool
 
+    say = partial(console, log_format=args.log_format)  # each line as --log-format writes lines
     try:
         clock = Clock(mode=args.clock, speed=args.clock_speed)
     except ValueError as exc:
-        print(f"domainsandbox: --clock-{exc}", file=sys.stderr)
+        say(f"domainsandbox: --clock-{exc}", error=True)
         return 2
     if misuse := _serve_misuse(args):
-        print(f"domainsandbox: {misuse}", file=sys.stderr)
+        say(f"domainsandbox: {misuse}", error=True)
         return 2
     sandbox = Sandbox(
         seed=DEFAULT_SEED if args.seed is None else args.seed,
@@ -159,19 +162,19 @@ def cmd_serve(args) -> int:
     try:
         check_exposure(args.host, sandbox.control_token)
     except ExposedWithoutToken as exc:
-        print(f"domainsandbox: {exc}", file=sys.stderr)
+        say(f"domainsandbox: {exc}", error=True)
         return 2
     if args.scenario and (refused := _load_scenario(sandbox, args.scenario)):
-        print(f"domainsandbox: {refused}", file=sys.stderr)
+        say(f"domainsandbox: {refused}", error=True)
         return 2
     if args.scenario and args.seed is not None and args.seed != sandbox.seed:
-        print(
+        say(
             f"domainsandbox: the scenario {args.scenario} brings its seed, {sandbox.seed} "
             f"(it wins over --seed {args.seed}: the scenario's ids were drawn with it)"
         )
     durable = None
     if args.state is not None:
-        durable = _open_state(sandbox, args.state, _given_world(args))
+        durable = _open_state(sandbox, args.state, _given_world(args), say)
         if durable is None:
             return 2
     if args.workers > 1:
@@ -180,18 +183,18 @@ def cmd_serve(args) -> int:
         server = SandboxServer(sandbox, host=args.host, port=args.port, durable=durable)
     _stop_on_signals()
     try:
-        server.serve_forever(on_ready=lambda: _print_banner(server))
+        server.serve_forever(on_ready=lambda: _print_banner(server, say))
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: a normal stop
         pass
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-            print(f"domainsandbox: {exc.strerror}", file=sys.stderr)
+            say(f"domainsandbox: {exc.strerror}", error=True)
             return 2
         raise
     except WorkerFailed as exc:
-        print(f"domainsandbox: {exc}", file=sys.stderr)
+        say(f"domainsandbox: {exc}", error=True)
         return 1
-    print("domainsandbox: stopped")
+    say("domainsandbox: stopped")
     return 0
 
 
@@ -232,9 +235,9 @@ def _given_world(args) -> str:
     return ", ".join(given + ([f"--seed {args.seed}"] if args.seed is not None else []))
 
 
-def _open_state(sandbox, path: str, given_world: str = ""):
-    """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why) if not.
-    `given_world`: the options a restored world wins over, named when it does."""
+def _open_state(sandbox, path: str, given_world: str, say):
+    """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why, with
+    `say`) if not. `given_world`: the options a restored world wins over, named when it does."""
     from .durable import Durable, SaveFailed, StateError
 
     durable = None
@@ -242,10 +245,10 @@ def _open_state(sandbox, path: str, given_world: str = ""):
         durable = Durable(sandbox, path)
         if durable.restore():
             note = f" (it wins over {given_world})" if given_world else ""
-            print(f"domainsandbox: restored the world saved in {path}{note}")
+            say(f"domainsandbox: restored the world saved in {path}{note}")
         durable.save()  # the file holds a world from the start
     except (StateError, SaveFailed) as exc:
-        print(f"domainsandbox: {exc}", file=sys.stderr)
+        say(f"domainsandbox: {exc}", error=True)
         if durable:
             durable.close()
         return None
@@ -269,23 +272,23 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _print_banner(server) -> None:
+def _print_banner(server, say) -> None:
     sandbox = server.sandbox
-    print(f"domainsandbox serving (seed {sandbox.seed})")
+    say(f"domainsandbox serving (seed {sandbox.seed})")
     for name, url in server.base_urls().items():
-        print(f"  {name:<9} {url}")
-    print(f"  {'dashboard':<9} {server.url}{DASHBOARD_MOUNT}")
-    print(f"  {'DNS':<9} {sandbox.dns.host}:{sandbox.dns.port} (UDP and TCP)")
+        say(f"  {name:<9} {url}")
+    say(f"  {'dashboard':<9} {server.url}{DASHBOARD_MOUNT}")
+    say(f"  {'DNS':<9} {sandbox.dns.host}:{sandbox.dns.port} (UDP and TCP)")
     if server.worker_count > 1:
-        print(f"  {'workers':<9} {server.worker_count} HTTP processes sharing this world")
+        say(f"  {'workers':<9} {server.worker_count} HTTP processes sharing this world")
     if server.durable:
-        print(f"  {'state':<9} {server.durable.file.path} (saved after every change)")
+        say(f"  {'state':<9} {server.durable.file.path} (saved after every change)")
     if sandbox.control_token:
-        print("  the control API and the dashboard need the control token")
-        print(f"  (dashboard: {server.url}{DASHBOARD_MOUNT}?token=...)")
+        say("  the control API and the dashboard need the control token")
+        say(f"  (dashboard: {server.url}{DASHBOARD_MOUNT}?token=...)")
     if sandbox.resolver:
-        print(f"  verifying against the resolver at {sandbox.resolver}")
-    print("Press Ctrl-C to stop.", flush=True)
+        say(f"  verifying against the resolver at {sandbox.resolver}")
+    say("Press Ctrl-C to stop.")
 
 
 def cmd_dns_serve(args) -> int:

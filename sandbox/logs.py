@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 
 LOG_FORMATS = ("text", "json")
@@ -52,6 +53,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:  # a bug's traceback stays in one line too
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def console(text: str, log_format: str = "text", error: bool = False) -> None:
+    """A line `serve` says itself (its banner, a note, why it stops), on stdout (stderr if an
+    `error`): with "json", a JSON object as every logged line is, so that a log shipper reading
+    the console reads them all."""
+    stream = sys.stderr if error else sys.stdout
+    if log_format == "json":
+        level = "ERROR" if error else "INFO"
+        line = {"time": _utc(time.time()), "level": level, "logger": "domainsandbox"}
+        text = json.dumps(line | {"message": text}, ensure_ascii=False)
+    print(text, file=stream, flush=True)
 
 
 def _utc(created: float) -> str:

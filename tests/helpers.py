@@ -4,6 +4,7 @@ Monite partner, the browser, the bundled scenarios, and every provider through i
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import resource
@@ -100,10 +101,12 @@ class Served:
             env=os.environ | {"PYTHONUNBUFFERED": "1"},
             preexec_fn=setup,
         )
-        self.banner = []
-        for line in self.process.stdout:
-            self.banner.append(line.rstrip())
-            if line.startswith("Press Ctrl-C"):
+        self.banner, self.banner_lines = [], []  # what it said; the lines as written
+        for line in self.process.stdout:  # (a JSON line's message, under --log-format json)
+            said = json.loads(line)["message"] if line.startswith("{") else line.rstrip()
+            self.banner.append(said)
+            self.banner_lines.append(line)
+            if said.startswith("Press Ctrl-C"):
                 break
         text = "\n".join(self.banner)
         assert "control" in text, text + self.process.stderr.read()

@@ -55,7 +55,8 @@ def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
     served = Served("--workers", "2", "--access-log", "--log-format", "json")
     _calls(served)
     out, err = _console(served)
-    access = [json.loads(line) for line in out if line.startswith("{")]
+    lines = [json.loads(line) for line in out if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "domainsandbox.access"]
     assert [(a["provider"], a["operation"], a["status"], "aborted" in a) for a in access] == [
         ("autosend", "list_domains", 200, False),
         ("autosend", "get_domain", 404, False),
@@ -68,6 +69,17 @@ def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
     [abort] = [json.loads(line) for line in err]
     assert abort["level"] == "WARNING" and "injected abort" in abort["message"]
     assert "exception" not in abort
+
+
+def test_with_json_the_banner_and_the_stop_are_json_lines_too():
+    """A log shipper reading the console (stdout and stderr as one) reads every line."""
+    served = Served("--log-format", "json", "--seed", "3")
+    assert served.banner[0] == "domainsandbox serving (seed 3)" and served.urls["control"]
+    assert all(json.loads(line)["logger"] == "domainsandbox" for line in served.banner_lines)
+    code, out = served.stop()
+    assert code == 0
+    [stopped] = [json.loads(line) for line in out.splitlines()]
+    assert stopped["message"] == "domainsandbox: stopped" and stopped["level"] == "INFO"
 
 
 def test_a_broken_form_body_is_answered_400_and_leaves_the_console_quiet():
