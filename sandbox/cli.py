@@ -109,6 +109,15 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def status_filter(text: str) -> str:
+    """`requests --status`: a status code (404) or a class of them (4xx)."""
+    if not re.fullmatch(r"[1-5]([0-9][0-9]|xx)", text.strip().lower()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a status code such as 404 nor a class such as 4xx"
+        )
+    return text.strip().lower()
+
+
 def resolver(text: str) -> str:
     """`--resolver`: a DNS server's IP address, and optionally its port."""
     from .core import parse_hostport  # only `serve --resolver` pays for importing the sandbox
@@ -1100,7 +1109,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     requests.add_argument("--provider", help="only this provider")
     requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
-    requests.add_argument("--status", metavar="N", help="a status code (404) or a class (4xx)")
+    requests.add_argument(
+        "--status", metavar="N", type=status_filter, help="a status code (404) or a class (4xx)"
+    )
     requests.add_argument("--domain", metavar="ID", help="requests that touched this domain")
     requests.add_argument("--since", metavar="TIME", help="at or after (sandbox clock, ISO-8601)")
     requests.add_argument("--until", metavar="TIME", help="at or before (sandbox clock)")

@@ -126,7 +126,7 @@ def advance_until(sandbox: Sandbox, until: Until) -> dict:
     provider = sandbox.providers[until.provider]
     if until.status is not None and until.status not in provider.statuses:
         raise ValueError(
-            f"status: {until.status!r} is not a {provider.name} status; "
+            f"status: {until.status!r} is not a status of {provider.name}; "
             f"use one of {', '.join(provider.statuses)}"
         )
     domain = sandbox.store.get(until.provider, until.domain_id)

@@ -317,7 +317,7 @@ def _word(provider, key: str, word: str) -> str:
     """`word` if it is one of the provider's status words."""
     if word not in provider.statuses:
         raise ValueError(
-            f"{key}: {brief(word)} is not a {provider.name} status; use one of "
+            f"{key}: {brief(word)} is not a status of {provider.name}; use one of "
             + ", ".join(provider.statuses)
         )
     return word
@@ -327,7 +327,7 @@ def _load_record(provider, entry: dict, where: str) -> RequiredRecord:
     kind = entry["kind"]
     if provider.record_kinds and kind not in provider.record_kinds:
         raise ValueError(
-            f"{where}.kind: {brief(kind)} is not a {provider.name} record kind; use one of "
+            f"{where}.kind: {brief(kind)} is not a record kind of {provider.name}; use one of "
             + ", ".join(provider.record_kinds)
         )
     # Not held to DNS's 253 characters: under a domain name near that long, a provider's record

@@ -287,6 +287,7 @@ MISUSES = [
     (["nosuch"], "invalid choice: 'nosuch'"),
     (["scenario", "export", "/no/such/dir/x.yaml"], "/no/such/dir/x.yaml: No such file"),
     (["reset", "--seed", "-5"], "'-5' is not a seed (0 to 4294967295)"),
+    (["requests", "--status", "7xx"], "'7xx' is neither a status code such as 404 nor a class"),
     (["demo", "--seed", "4294967296"], "'4294967296' is not a seed (0 to 4294967295)"),
     # a fault half given is said, never answered with a listing that looks like success
     (["dns", "fault", "clear"], "dns fault needs a MATCH (a name, *.suffix or *) and a KIND"),

@@ -361,7 +361,7 @@ def test_advance_until_takes_a_predicate_and_refuses_an_unknown_status(control, 
         "scaleway", domain_id, predicate=lambda d: all(r["result"] for r in d["records"])
     )
     assert reached["status"] in ("provisioning", "ready")
-    with pytest.raises(ControlError, match="'verified' is not a scaleway status") as bad:
+    with pytest.raises(ControlError, match="'verified' is not a status of scaleway") as bad:
         control.advance_until("scaleway", domain_id, status="verified")
     assert bad.value.status == 400
     with pytest.raises(ControlError, match="no scaleway domain") as missing:

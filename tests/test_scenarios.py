@@ -242,7 +242,7 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
     [
         (
             ("  status: verified\n", "  status: verifiedd\n"),
-            f"{MONITE}: status: 'verifiedd' is not a monite status; use one of "
+            f"{MONITE}: status: 'verifiedd' is not a status of monite; use one of "
             "waiting_to_be_verified, verified",
         ),
         (
@@ -251,11 +251,11 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
         ),
         (
             ("  - kind: dkim\n", "  - kind: dkimm\n"),
-            f"{MONITE}: records[1].kind: 'dkimm' is not a monite record kind; use one of spf, dkim,",
+            f"{MONITE}: records[1].kind: 'dkimm' is not a record kind of monite; use one of spf, dkim,",
         ),
         (
             ("    status: waiting_to_be_verified\n", "    status: pending\n"),
-            f"{MONITE}: timeline[0].status: 'pending' is not a monite status",
+            f"{MONITE}: timeline[0].status: 'pending' is not a status of monite",
         ),
         (
             ("  status: verified\n", "  status: verified\n  statuss: verified\n"),
