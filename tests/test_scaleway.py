@@ -337,12 +337,13 @@ def test_the_records_are_those_scaleway_hands_out(http, control):
     assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
 
 
-def test_a_domain_shows_scaleways_own_service_urls(api):
-    # Every domain the real API answers points at Scaleway's hosts, bare (terraform-provider-
-    # scaleway's mailbox cassettes: "webmail_url":"https://mailbox.scw.eu",
-    # "imap_url":"imap.mailbox.scw.eu", "pop3_url":"pop3.mailbox.scw.eu", "smtp_url":...).
+def test_a_domain_shows_scaleways_own_service_urls_and_no_organization(api):
+    # Every domain the real API answers points at Scaleway's hosts, bare, and names no
+    # organization (terraform-provider-scaleway's mailbox cassettes: "organization_id":"",
+    # "webmail_url":"https://mailbox.scw.eu", "imap_url":"imap.mailbox.scw.eu", ...).
     created = api.create_domain(name="urls.example.com")
     for domain in (created, api.get_domain(domain_id=created.id), *api.list_domains().domains):
+        assert domain.organization_id == ""
         assert domain.webmail_url == "https://mailbox.scw.eu"
         assert domain.imap_url == "imap.mailbox.scw.eu"
         assert domain.pop3_url == "pop3.mailbox.scw.eu"
@@ -572,14 +573,14 @@ def test_a_loaded_scenario_keeps_domains_and_the_callers_organization(http, cont
     control.load_scenario(scenario)
 
     again = http.get(f"{PATH}/{domain['id']}").json()
-    assert again["organization_id"] == domain["organization_id"]
+    assert again["project_id"] == domain["project_id"]
     assert again["name"] == "kept.example.com"
     later = create(http, "later.example.com")
     assert [d["name"] for d in http.get(PATH).json()["domains"]] == [
         "later.example.com",
         "kept.example.com",
     ]
-    assert later["organization_id"] == domain["organization_id"]
+    assert later["project_id"] == domain["project_id"]
 
 
 def test_an_injected_429_answers_scaleways_too_many_requests(api, control):
