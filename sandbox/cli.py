@@ -621,7 +621,13 @@ def _print_domains(domains: list[DomainView]) -> None:
 
 def cmd_requests(args) -> int:
     filters = {k: getattr(args, k) for k in ("operation", "status", "domain", "since", "until")}
+    if args.clear and (args.count or args.provider or args.limit or any(filters.values())):
+        raise UsageError("requests --clear empties the whole journal, and takes nothing else")
     with _control(args) as control:
+        if args.clear:
+            control.clear_requests()
+            print("cleared the request journal")
+            return 0
         if args.count:
             count = control.count_requests(args.provider, **filters)
             _show(args, {"count": count}, lambda _: print(count))
@@ -819,7 +825,13 @@ def cmd_settings(args) -> int:
 def cmd_report(args) -> int:
     from .report import render_table
 
+    if args.clear and args.provider:
+        raise UsageError("report --clear empties the whole report, and takes no --provider")
     with _control(args) as control:
+        if args.clear:
+            control.clear_report()
+            print("cleared the client report")
+            return 0
         report = control.report()
     if args.provider:
         if args.provider not in report["providers"]:
@@ -1117,6 +1129,7 @@ def build_parser() -> argparse.ArgumentParser:
     requests.add_argument("--until", metavar="TIME", help="at or before (sandbox clock)")
     requests.add_argument("--limit", type=positive_int, help="only the last N that match")
     requests.add_argument("--count", action="store_true", help="print how many match")
+    requests.add_argument("--clear", action="store_true", help="empty the journal")
     requests.set_defaults(func=cmd_requests)
 
     http = sub.add_parser("http", help="HTTP faults on provider operations")
@@ -1206,6 +1219,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("report", help="the client conformance report: what clients exercised")
     )
     report.add_argument("--provider", help="only this provider")
+    report.add_argument("--clear", action="store_true", help="empty the report (a new session)")
     report.set_defaults(func=cmd_report)
 
     _contract_parser(sub)

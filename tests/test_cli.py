@@ -186,6 +186,17 @@ def test_requests_lists_provider_calls(cli, urls):
     assert "POST" in out and "/monite/v1/auth/token" in out and "200" in out
 
 
+def test_requests_and_report_clear_empty_the_journal_and_the_report(cli, urls, control):
+    partner_headers(urls["monite"])  # a provider call: journaled and in the report
+    assert control.count_requests() > 0 and control.report()["providers"]["monite"]["requests"]
+    assert cli("requests", "--clear")[:2] == (0, "cleared the request journal\n")
+    assert cli("report", "--clear")[:2] == (0, "cleared the client report\n")
+    assert control.count_requests() == 0
+    assert control.report()["providers"]["monite"]["requests"] == 0
+    code, _, err = cli("requests", "--clear", "--provider", "monite")
+    assert code == 2 and "takes nothing else" in err
+
+
 def test_settings_show_and_change(cli, control):
     code, out, _ = cli("settings", "monite", "verify_delay_seconds=2m")
     assert "verify_delay_seconds = 120\n" in out  # a whole number of seconds, not 120.0
