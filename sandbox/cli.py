@@ -335,10 +335,24 @@ def _print_rows(rows: list[list[str]], header: list[str]) -> None:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+# A table's value cut to this many characters (a DKIM key would widen every row past a
+# screen); --json shows values whole.
+SHOWN_VALUE_CHARACTERS = 72
+
+
+def _shown(value: str) -> str:
+    if len(value) <= SHOWN_VALUE_CHARACTERS:
+        return value
+    return f"{value[:SHOWN_VALUE_CHARACTERS]}… ({len(value)} characters; --json shows it)"
+
+
 def cmd_dns_ls(args) -> int:
     with _control(args) as control:
         records = control.records()
-    rows = [[r["name"], r["type"], r["ttl"], r["value"], r["visible_after"] or ""] for r in records]
+    rows = [
+        [r["name"], r["type"], r["ttl"], _shown(r["value"]), r["visible_after"] or ""]
+        for r in records
+    ]
     header = ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"]
     _show(args, {"records": records}, lambda _: _print_rows(rows, header))
     return 0

@@ -44,6 +44,16 @@ def test_dns_add_ls_and_rm(cli, control):
     assert control.records() == []
 
 
+def test_dns_ls_cuts_a_long_value_short_and_json_shows_it_whole(cli, control):
+    key = "v=DKIM1; k=rsa; p=" + "A" * 392
+    cli("dns", "add", "s1._domainkey.example.com", "TXT", key)
+    code, out, _ = cli("dns", "ls")
+    assert code == 0 and max(len(line) for line in out.splitlines()) < 200
+    assert f"{key[:72]}… (410 characters; --json shows it)" in out
+    code, out, _ = cli("dns", "ls", "--json")
+    assert json.loads(out)["records"][0]["value"] == key
+
+
 def test_dns_add_with_visible_after_hides_the_record_for_a_while(cli, control):
     cli("dns", "add", "example.com", "MX", "10 mx.example.net", "--visible-after", "5m")
     [record] = control.records("example.com")
