@@ -85,17 +85,15 @@ def test_a_trailing_slash_is_the_providers_404_not_a_redirect(http, urls, contro
 
 
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
-def test_an_address_or_an_overlong_label_is_no_domain_name(http, urls, control, name):
-    """192.0.2.1 is an address, not a name (no top-level domain is all digits), and a label
-    has at most 63 characters: refused in the provider's own shape, nothing created."""
+def test_an_overlong_label_is_refused_saying_so(http, urls, control, name):
+    """A label has at most 63 characters: refused in the provider's own shape, saying so in
+    the sandbox's words where the provider has none of its own, and nothing created."""
     driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
-    op = driver.kit.create
     with control.expecting_errors():
-        for refused in ("192.0.2.1", "a" * 70 + ".example.com"):
-            answer = driver.call(op, name=refused)
-            assert answer.status_code in (400, 422), answer.text
-            message = error_message(name, answer)
-            assert message, answer.text
-            if name not in ("mailgun", "monite", "ses"):  # theirs say it in their own words
-                assert "at most 63 characters a label" in message, message
+        answer = driver.call(driver.kit.create, name="a" * 70 + ".example.com")
+    assert answer.status_code in (400, 422), answer.text
+    message = error_message(name, answer)
+    assert message and "does not match" not in message, message  # no regex
+    if name not in ("mailgun", "monite", "ses"):  # theirs say it in their own words
+        assert "at most 63 characters a label" in message, message
     assert control.domains(name) == []

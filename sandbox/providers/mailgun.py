@@ -52,7 +52,6 @@ from .base import (
     RecheckAttrs,
     off_loop,
     said_request,
-    valid_hostname,
 )
 from .kit import Kit, Op, Publish, Verify
 
@@ -344,8 +343,6 @@ class Mailgun(Provider):
         """POST /v4/domains: a form with `name`; the domain starts unverified."""
         account = self._account(request)
         name = body["name"].lower()
-        if not valid_hostname(name):  # past the document's pattern: an address such as 192.0.2.1
-            raise ProviderError(400, "'name' parameter is not a valid domain name", field="name")
         fields = _settings(body)
         dkim_host = (body.get("dkim_host_name") or "").lower() or (
             _root(name) if _true(body, "force_root_dkim_host") else name

@@ -54,7 +54,6 @@ from .base import (
     Provider,
     ProviderError,
     RecheckAttrs,
-    valid_hostname,
 )
 from .kit import VERIFY_AT_ONCE, Hold, Kit, Op, Publish, Verify
 
@@ -402,8 +401,6 @@ class Resend(Provider):
         """POST /domains: 201 with the records to publish; the domain is not_started."""
         team = self._team(request)
         name = body["name"].strip().lower()
-        if not valid_hostname(name):  # past the document's pattern: an address such as 192.0.2.1
-            raise _error(422, "validation_error", PLAIN["name"], "name")
         capabilities = {"sending": "enabled", "receiving": "disabled"}
         capabilities |= _capabilities_of(body)
         if "enabled" not in capabilities.values():  # the document says so too; kept as a guard
@@ -462,10 +459,12 @@ class Resend(Provider):
             # the cursor's place (a deleted domain keeps its own); not the team's: no page
             place = partial(self.store.place, self.name, owner=team)
             at = place(cursor.lower())
-            beyond = (
-                (lambda d: place(d.id) < at) if after is not None else lambda d: place(d.id) > at
-            )
-            domains = [] if at is None else list(filter(beyond, domains))
+            if at is None:
+                domains = []
+            elif after is not None:  # the older ones
+                domains = [d for d in domains if place(d.id) < at]
+            else:  # the newer ones
+                domains = [d for d in domains if place(d.id) > at]
         if limit is None:
             page, has_more = domains, False
         elif before is not None:  # the `limit` domains just before the cursor
