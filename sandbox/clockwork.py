@@ -139,16 +139,10 @@ def advance_until(sandbox: Sandbox, until: Until) -> dict:
     with sandbox.world_lock():
         started = sandbox.clock.now()
         deadline = started + timedelta(seconds=min(limit, (LATEST - started).total_seconds()))
-        for steps in range(MAX_STEPS + 1):
-            if until.status is not None and domain.status == until.status:
-                break
-            if until.status is None and steps == 1:
-                break
-            if sandbox.replacements_asked != replacements:
-                raise Stuck(f"{_where(domain)}: the sandbox was reset while the clock moved to it")
-            _next_step(sandbox, domain, until, deadline)
-        else:
-            raise Stuck(f"{_where(domain)}: {MAX_STEPS} steps taken without reaching it")
+        try:
+            steps = _step_until(sandbox, domain, until, deadline, replacements)
+        except Stuck as stuck:  # the steps on the way ran: the clock stays where they left it
+            raise Stuck(f"{stuck}{_moved(started, sandbox.clock.now())}") from None
         seconds = (sandbox.clock.now() - started).total_seconds()
     return {
         "status": domain.status,
@@ -156,6 +150,29 @@ def advance_until(sandbox: Sandbox, until: Until) -> dict:
         "steps": steps,
         "limit_seconds": limit,
     }
+
+
+def _step_until(
+    sandbox: Sandbox, domain: Domain, until: Until, deadline: datetime, replacements: int
+) -> int:
+    """Take the domain's steps until it is where `until` asks; how many were taken, or Stuck."""
+    for steps in range(MAX_STEPS + 1):
+        if until.status is not None and domain.status == until.status:
+            return steps
+        if until.status is None and steps == 1:
+            return steps
+        if sandbox.replacements_asked != replacements:
+            raise Stuck(f"{_where(domain)}: the sandbox was reset while the clock moved to it")
+        _next_step(sandbox, domain, until, deadline)
+    raise Stuck(f"{_where(domain)}: {MAX_STEPS} steps taken without reaching it")
+
+
+def _moved(started: datetime, now: datetime) -> str:
+    """What a refused advance_until left behind: the clock moved through the steps it took."""
+    if now == started:
+        return ""
+    seconds = (now - started).total_seconds()
+    return f" (the clock moved {seconds:g} s to {iso(now)} on the way, landing every step)"
 
 
 def _next_step(sandbox: Sandbox, domain: Domain, until: Until, deadline: datetime) -> None:

@@ -261,6 +261,17 @@ def test_on_poll_a_vortex_client_reading_the_list_sees_dkim_checked_then_verifie
 # --- advance_until --------------------------------------------------------------------------------
 
 
+def test_a_refused_advance_until_says_where_the_steps_it_took_left_the_clock(control, autosend):
+    created = autosend.post("/domains", json={"domain": "never.example.com"}).json()
+    domain_id = created["data"]["id"]
+    assert autosend.post(f"/domains/{domain_id}/verify").status_code == 200  # nothing published
+    with pytest.raises(ControlError, match="no step scheduled") as stuck:  # re-checks run out
+        control.advance_until("autosend", domain_id, status="VERIFIED")
+    now = control.clock()["now"]
+    assert stuck.value.status == 409 and now > START  # the steps ran: the clock stays there
+    assert f"s to {now} on the way, landing every step)" in str(stuck.value)
+
+
 def test_advance_until_steps_to_the_status_and_says_where_a_domain_is_stuck(control, autosend):
     created = autosend.post("/domains", json={"domain": "until.example.com"}).json()
     domain_id = created["data"]["id"]
