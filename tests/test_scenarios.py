@@ -13,6 +13,7 @@ from jsonschema import Draft7Validator
 from sandbox import scenario
 from sandbox.cli import main
 from sandbox.client import ControlError
+from sandbox.driver import Driver
 from sandbox.providers import PROVIDERS
 
 from .helpers import PROVIDER_NAMES, PROVIDERS_BY_NAME, SCENARIOS, Served, serve_refused
@@ -334,3 +335,17 @@ def test_each_providers_record_kinds_are_the_kinds_its_domains_are_given(name):
         # in the provider's order; optional records (Resend's tracking) only when asked for
         known = kinds[domain["provider"]]
         assert given == tuple(k for k in known if k in given), domain["name"]
+
+
+def test_the_readme_names_the_credential_that_sees_a_bundled_scenarios_domains(urls, control):
+    """A client lists a bundled world's domains with the sample credential the README names."""
+    http = httpx.Client(timeout=30)
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    control.load_scenario((SCENARIOS / "every-state.yaml").read_bytes())
+    for name, cls in PROVIDERS_BY_NAME.items():
+        [row] = [line for line in readme.splitlines() if line.startswith(f"| {name} | ")]
+        key = row.split("`")[1]
+        assert key == cls.kit.sample_key(0), row
+        driver = Driver(http, urls["server"], cls, key=key)
+        stored = {d["id"] for d in control.domains(name)}
+        assert stored and set(driver.list_ids()) == stored, name
