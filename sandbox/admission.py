@@ -32,7 +32,7 @@ class Admission:
 
 def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
     """Count a provider call against its rate limit and apply the HTTP fault due to it, if any."""
-    now, credential = sandbox.clock.now(), _credential(provider, request)
+    now, credential = sandbox.clock.now(), provider.rate_limit_key(request)
     limit = sandbox.rate_limits.hit(provider, credential, now)
     headers = provider.rate_limit_headers(*limit) if limit else {}
     if limit and limit[1] < 0 and sandbox.rate_limits.enabled:
@@ -56,8 +56,3 @@ _FAULT_MESSAGES = {
     503: "Service temporarily unavailable",
     504: "Gateway timeout",
 }
-
-
-def _credential(provider: Provider, request: Request) -> str:
-    """What the provider's rate limit counts per: the credential, where its kit says it goes."""
-    return "\n".join(request.header(name) or "" for name in provider.kit.credential_headers)

@@ -188,6 +188,18 @@ def test_rate_limits_count_per_credential(monite, control, urls):
     assert httpx.get(f"{base}/mailbox_domains", headers=other).status_code == 200
 
 
+def test_monite_counts_every_token_of_one_api_client_in_one_window(monite, control):
+    """ "30 requests per second per API client": a token per worker shares the client's."""
+    base, first = monite
+    second = partner_headers(base)  # another token of the same client_id
+    assert second != first
+    control.rate_limits(True)
+    statuses = [
+        httpx.get(f"{base}/mailbox_domains", headers=h).status_code for h in [first, second] * 16
+    ]
+    assert statuses[:30] == [200] * 30 and statuses[30:] == [429, 429]
+
+
 # --- every provider -------------------------------------------------------------------------
 
 

@@ -188,6 +188,11 @@ class Provider:
         """Why a well-formed credential is refused (registered keys only), or None."""
         return self.sandbox.credentials.problem(self.name, key, secret, self.credential_name)
 
+    def rate_limit_key(self, request) -> str:
+        """What the provider's rate limit counts per: the credential, where its kit says it
+        goes."""
+        return "\n".join(request.header(name) or "" for name in self.kit.credential_headers)
+
     def valid_name(self, name: str) -> bool:
         """Whether a domain of this name can exist here (scenarios check): a host name."""
         return valid_hostname(name)

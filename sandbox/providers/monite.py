@@ -199,6 +199,12 @@ class Monite(Provider):
             raise ProviderError(401, f"The access token is no longer valid: {problem}")
         return grant
 
+    def rate_limit_key(self, request) -> str:
+        """Monite counts "30 requests per second per API client": every token of a client_id
+        shares its window."""
+        grant = self.tokens.grant(request.bearer_token, self.now())
+        return grant["client_id"] if grant else super().rate_limit_key(request)
+
     def _partner(self, request) -> str:
         grant = self._live(request.bearer_token)
         if grant["grant_type"] != "client_credentials":
