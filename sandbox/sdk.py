@@ -32,6 +32,11 @@ class NoSDK(LookupError):
     """The provider has no official Python SDK, or it is not installed; the message names it."""
 
 
+class SampleRefused(LookupError):
+    """The provider refuses the sample credential (registered credentials leave it out); the
+    message says how to go on."""
+
+
 def credentials(server: SandboxServer, provider: str) -> dict[str, Any]:
     """What a client of `provider` needs to talk to `server`: `base_url`, `key`, the ready
     `headers` (a Monite token among them, logged in for), and the SDK constructor's names."""
@@ -40,8 +45,17 @@ def credentials(server: SandboxServer, provider: str) -> dict[str, Any]:
         raise ValueError(f"unknown provider {provider!r}; known: {known}")
     cls = type(server.sandbox.providers[provider])
     # plain HTTP: no certificates to load (loading them would take a fifth of a second)
-    with httpx.Client(timeout=10, verify=False) as http:
-        driver = Driver(http, server.url, cls)
+    try:
+        with httpx.Client(timeout=10, verify=False) as http:
+            driver = Driver(http, server.url, cls)
+    except httpx.HTTPStatusError as refused:  # its login (Monite's token) was refused
+        key, secret = cls.kit.sample_key(0), cls.kit.sample_secret
+        raise SampleRefused(
+            f"{provider} refused the sample {cls.credential_name} {key} "
+            f"({refused.response.status_code}): once credentials are registered only those "
+            f"work; register it too (register_credential({provider!r}, {key!r}, "
+            f"secret={secret!r})), or log in with one you registered"
+        ) from None
     found = {
         "provider": provider,
         "base_url": server.url + cls.client_base,

@@ -17,7 +17,7 @@ from contracts.pytest_plugin import START, sandbox_options, start_sandbox
 from sandbox.cli import main
 from sandbox.client import ControlClient
 from sandbox.providers import PROVIDERS
-from sandbox.sdk import NoSDK, credentials
+from sandbox.sdk import NoSDK, SampleRefused, credentials
 
 from .helpers import free_port
 
@@ -202,6 +202,16 @@ def test_client_is_the_official_sdk_configured_against_the_sandbox(domain_sandbo
     _create_through(provider, sdk, domain_sandbox.credentials(provider).get("account_id"))
     names = [d["name"] for d in domain_sandbox.control.domains(provider)]
     assert names == [f"sdk.{provider}.example"]
+
+
+def test_a_refused_sample_login_says_how_to_go_on(domain_sandbox):
+    domain_sandbox.register_credential("monite", "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c", "s3cret")
+    with pytest.raises(SampleRefused, match=r"register_credential\('monite', 'eb959578-") as said:
+        domain_sandbox.credentials("monite")
+    assert "monite refused the sample client_id" in str(said.value) and "(401)" in str(said.value)
+    kit = next(cls.kit for cls in PROVIDERS if cls.name == "monite")
+    domain_sandbox.register_credential("monite", kit.sample_key(0), kit.sample_secret)
+    assert domain_sandbox.client("monite")  # as it said: registered too, it logs in again
 
 
 def test_client_names_what_is_missing(domain_sandbox, monkeypatch):
