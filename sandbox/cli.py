@@ -93,14 +93,18 @@ class _Parser(argparse.ArgumentParser):
         return f"{text}\n{envopts.epilog(self, self.env_prefix)}\n"
 
 
+_DURATION_PART = r"(\d+(?:\.\d+)?)\s*([smhdwy])"
+
+
 def duration(text: str) -> float:
-    """'90' or '90s', '5m', '1h', '3d', '2w', '1y' (365 days) -> seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdwy]?)\s*", text)
-    if not match:
+    """'90' or '90s', '5m', '1h', '3d', '2w', '1y' (365 days), or several, '1h30m' -> seconds."""
+    if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text):
+        return float(text)
+    if not re.fullmatch(rf"\s*(?:{_DURATION_PART}\s*)+", text):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration such as 30s, 5m, 1h, 3d, 2w or 1y (365 days)"
+            f"{text!r} is not a duration such as 30s, 5m, 1h, 3d, 2w, 1y (365 days) or 1h30m"
         )
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    return sum(float(n) * _UNITS[unit] for n, unit in re.findall(_DURATION_PART, text))
 
 
 def positive_int(text: str) -> int:

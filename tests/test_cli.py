@@ -169,6 +169,7 @@ def test_publish_with_an_unknown_kind_names_the_known_ones(cli, urls):
 def test_clock_show_freeze_advance_set_unfreeze(cli, control):
     assert "2026-01-01T09:00:00Z  (frozen)" in cli("clock")[1]
     assert "2026-01-01T09:05:00Z" in cli("clock", "advance", "5m")[1]
+    assert "2026-01-02T10:35:00Z" in cli("clock", "advance", "1d1h30m")[1]  # several units
     assert "2026-02-01T00:00:00Z" in cli("clock", "set", "2026-02-01T00:00:00Z")[1]
     assert "2026-02-15T00:00:00Z" in cli("clock", "advance", "2w")[1]
     assert "2027-02-15T00:00:00Z" in cli("clock", "advance", "1y")[1]  # 365 days
