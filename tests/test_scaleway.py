@@ -195,6 +195,15 @@ def test_sdk_raises_its_exception_with_scaleway_error_bodies(api, urls):
     assert denied.value.response.json()["type"] == "denied_authentication"
 
 
+def test_a_bad_project_filter_on_a_list_is_said_without_client_advice(http):
+    [detail] = http.get(PATH, params={"project_id": "nope"}).json()["details"]
+    assert detail["argument_name"] == "project_id"  # a filter: nothing to set on a client
+    assert (
+        detail["help_message"]
+        == "project_id must be a UUID, like 11111111-2222-4333-8444-555555555555"
+    )
+
+
 # --- lifecycle on the sandbox clock ----------------------------------------------------------
 
 
