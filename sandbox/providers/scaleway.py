@@ -245,7 +245,7 @@ class Scaleway(Provider):
             return _invalid(field, "constraint", f"{field} is not a known argument: {message}")
         reason = _argument_reason(message, field)
         if field in PLAIN_HELP and reason != "constraint":  # say it plainly, not with a regex
-            a_filter = "query parameter" in message  # (list's project_id: nothing to set on a client)
+            a_filter = "query parameter" in message  # a list's: nothing to set on a client
             message = f"{field} {_UUID_HELP}" if a_filter else PLAIN_HELP[field]
         return _invalid(field or "body", reason, message)
 
