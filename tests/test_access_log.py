@@ -74,9 +74,11 @@ def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
 def test_with_json_the_banner_and_the_stop_are_json_lines_too():
     """A log shipper reading the console (stdout and stderr as one) reads every line."""
     served = Served("--log-format", "json", "--seed", "3")
-    assert served.banner[0] == "domainsandbox serving (seed 3)" and served.urls["control"]
-    assert all(json.loads(line)["logger"] == "domainsandbox" for line in served.banner_lines)
-    code, out = served.stop()
+    try:
+        assert served.banner[0] == "domainsandbox serving (seed 3)" and served.urls["control"]
+        assert all(json.loads(line)["logger"] == "domainsandbox" for line in served.banner_lines)
+    finally:
+        code, out = served.stop()
     assert code == 0
     [stopped] = [json.loads(line) for line in out.splitlines()]
     assert stopped["message"] == "domainsandbox: stopped" and stopped["level"] == "INFO"
