@@ -43,6 +43,8 @@ def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
         return Admission(headers)
     if fault.status == 429:
         error = provider.too_many_requests(INJECTED_RETRY_AFTER)
+        if limit:  # the headers agree with the 429: nothing remains in this window
+            headers = provider.rate_limit_headers(limit[0], 0, limit[2])
     elif fault.status:
         error = ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
     else:

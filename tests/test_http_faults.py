@@ -247,6 +247,18 @@ def test_autosend_rate_limit_is_two_per_second_with_its_headers(http, urls, cont
         control.rate_limits(False)
 
 
+@pytest.mark.parametrize("provider", ["autosend", "resend", "scaleway"])
+def test_an_injected_429_says_in_its_rate_limit_headers_that_nothing_remains(
+    http, urls, control, provider
+):
+    """Providers that announce their quota on every answer: the injected 429's headers agree."""
+    control.add_http_fault(provider, status=429, count=1)
+    limited = list_call(http, urls, provider)
+    assert limited.status_code == 429
+    remaining = {k.lower(): v for k, v in limited.headers.items() if "remaining" in k.lower()}
+    assert remaining and set(remaining.values()) == {"0"}, limited.headers
+
+
 def test_rate_limit_windows_of_every_credential_seen_do_not_pile_up():
     # AutoSend's calls are counted on every answer, enforced or not: the windows of keys seen
     # once must not stay forever in a sandbox that runs for weeks.
