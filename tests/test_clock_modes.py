@@ -478,3 +478,17 @@ def test_serve_starts_in_the_clock_mode_it_is_given_and_polls_across_workers():
 def test_serve_refuses_a_speed_for_a_clock_that_is_not_fast(capsys):
     assert main(["serve", "--clock", "frozen", "--clock-speed", "5", "--port", "0"]) == 2
     assert "--clock-speed: only a fast clock has a speed" in capsys.readouterr().err
+
+
+def test_a_running_clock_verifies_an_autosend_domain_at_the_instant_it_was_checked(
+    control, autosend
+):
+    """verifiedAt is the instant of the check that verified it, not a moment after."""
+    control.settings("autosend", verify_delay_seconds=0)
+    control.set_clock_mode("fast", speed=1000)  # every read of the clock is a new instant
+    domain_id = autosend.post("/domains", json={"domain": "now.example.com"}).json()["data"]["id"]
+    control.publish("autosend", domain_id)
+    assert autosend.post(f"/domains/{domain_id}/verify").status_code == 200
+    domain = autosend.get(f"/domains/{domain_id}").json()["data"]
+    assert domain["verificationStatus"] == "VERIFIED"
+    assert domain["verifiedAt"] == domain["lastCheckedAt"]

@@ -328,8 +328,8 @@ class AutoSend(Provider):
             if Outcome.TEMPORARY_FAILURE not in outcomes:  # a DNS hiccup is no evidence
                 flags[flag] = all(o is Outcome.VALID for o in outcomes)
         if flags["ownershipVerified"] and flags["dkimEnabled"]:
-            if domain.status != VERIFIED:
-                domain.attrs["verified_at"] = self.now()
+            if domain.status != VERIFIED:  # verified by the check that just ended, at its instant
+                domain.attrs["verified_at"] = domain.last_checked_at
             self.set_status(domain, VERIFIED)
             domain.due_at = None
             return
