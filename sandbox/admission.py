@@ -32,12 +32,14 @@ class Admission:
 
 def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
     """Count a provider call against its rate limit and apply the HTTP fault due to it, if any."""
-    now, credential = sandbox.clock.now(), provider.rate_limit_key(request)
-    limit = sandbox.rate_limits.hit(provider, credential, now)
-    headers = provider.rate_limit_headers(*limit) if limit else {}
-    if limit and limit[1] < 0 and sandbox.rate_limits.enabled:
-        retry_after = sandbox.rate_limits.retry_after(provider, credential, now)
-        return Admission(headers, provider.too_many_requests(retry_after))
+    now, limit, headers = sandbox.clock.now(), None, {}
+    if sandbox.rate_limits.counts(provider):  # only then: a key can cost a token's lookup
+        credential = provider.rate_limit_key(request)
+        limit = sandbox.rate_limits.hit(provider, credential, now)
+        headers = provider.rate_limit_headers(*limit)
+        if limit[1] < 0 and sandbox.rate_limits.enabled:
+            retry_after = sandbox.rate_limits.retry_after(provider, credential, now)
+            return Admission(headers, provider.too_many_requests(retry_after))
     fault = sandbox.http_faults.take(provider.name, request.operation)
     if fault is None:
         return Admission(headers)

@@ -71,10 +71,12 @@ def unexpected_fields(message: str) -> list[str]:
     return re.findall(r"'([^']+)'", match.group(1)) if match else []
 
 
+# The mark `brief` (fake_dns.rdata) leaves where it cut a value short in a message.
+CUT_SHORT = r"… \(\d+ (?:characters|entries)\)"
 # jsonschema's words for a string its pattern or lengths refused, the string said as said_value
 # says it: quoted, or cut short ("'aaa… (82 characters) does not match ...").
 _REFUSED_STRING = re.compile(
-    r"^(['\"])(.*?)(\1|… \(\d+ characters\)) "
+    rf"^(['\"])(.*?)(\1|{CUT_SHORT}) "
     r"(?:does not match|is too long|is too short|should be non-empty)",
     re.S,
 )

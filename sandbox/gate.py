@@ -132,12 +132,17 @@ class RateLimits:
         """How many windows are kept."""
         return len(self._windows)
 
+    def counts(self, provider) -> bool:
+        """Whether a call of `provider` is counted: its quota enforced, or announced on every
+        answer."""
+        return provider.rate_limit is not None and (
+            self.enabled or provider.rate_limit_headers_always
+        )
+
     def hit(self, provider, credential: str, now: datetime) -> tuple[int, int, datetime] | None:
         """Count one call; returns (limit, remaining, window reset), or None when neither
         enforced nor announced."""
-        if provider.rate_limit is None:
-            return None
-        if not (self.enabled or provider.rate_limit_headers_always):
+        if not self.counts(provider):
             return None
         limit, seconds = provider.rate_limit
         with self._lock:

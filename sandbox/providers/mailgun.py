@@ -46,6 +46,7 @@ from email.utils import format_datetime
 from ..engine.records import Domain
 from . import mailgun_records
 from .base import (
+    MAX_HOSTNAME,
     RECHECK_DEFAULTS,
     Provider,
     ProviderError,
@@ -116,7 +117,7 @@ UPDATABLE = (
 
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
 _BOOLEAN = "true or false"
-_HOST_LENGTH = "at most 253 characters"
+_HOST_LENGTH = f"at most {MAX_HOSTNAME} characters"
 # What each parameter of openapi/mailgun.yaml takes, in plain words: a refusal says this once
 # ("'limit' parameter must be an integer from 1 to 1000") instead of the validator's own text,
 # which repeats the parameter and prints the document's patterns. The domain-name parameters

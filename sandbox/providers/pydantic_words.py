@@ -12,7 +12,7 @@ import calendar
 import json
 import re
 
-from ..errors import unexpected_fields
+from ..errors import CUT_SHORT, unexpected_fields
 
 _JSON_ERROR = re.compile(r"^(?P<why>[^:]+): line \d+ column \d+ \(char (?P<at>\d+)\)$")
 _PARAMETER = re.compile(
@@ -138,7 +138,7 @@ _CUT = object()
 def _said(said: str):
     """The value a validation sentence shows (sandbox.errors.said_value), or _CUT when it was
     cut short or cannot be read back."""
-    if re.search(r"… \(\d+ (?:characters|entries)\)$", said):
+    if re.search(f"{CUT_SHORT}$", said):
         return _CUT
     try:
         return ast.literal_eval(said) if said[:1] in "'\"" else json.loads(said)
