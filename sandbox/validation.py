@@ -38,6 +38,7 @@ from starlette.datastructures import Headers
 from .engine.clock import is_calendar_date
 from .errors import said_number, schema_branch, schema_message
 from .mounts import CONTROL_MOUNT
+from .quick_check import quick_check
 
 # Where the validated request waits for the dispatcher, in the ASGI scope's extensions.
 PARSED = "domainsandbox.parsed"
@@ -183,6 +184,7 @@ class JSONBody(JSONRequestBodyValidator):
     def __init__(self, *, plain: bool = False, **kwargs):
         super().__init__(**kwargs)
         self._compiled = super()._validator
+        self._surely_fits = quick_check(self._schema)
         self._plain = plain
 
     @property
@@ -219,6 +221,8 @@ class JSONBody(JSONRequestBodyValidator):
         """Connexion's check, without the log line it writes for every refusal."""
         if not self._nullable and body is None:
             raise BadRequestProblem("Request body must not be empty")
+        if self._surely_fits(body):
+            return
         try:
             self._validator.validate(body)
         except ValidationError as exc:
@@ -301,6 +305,7 @@ class FormBody:
 
     def __init__(self, validator: FormDataValidator):
         self._validator = validator
+        self._surely_fits = quick_check(validator._schema)
 
     async def read(self, receive, scope) -> dict:
         raw = await _read_all(receive)
@@ -317,6 +322,8 @@ class FormBody:
         """Connexion's form check, without the error log line it writes for every refusal."""
         if self._validator._strict_validation:
             self._validator._validate_params_strictly(body)
+        if self._surely_fits(body):
+            return
         try:
             self._validator._validator.validate(body)
         except ValidationError as exc:
