@@ -1,4 +1,5 @@
-"""The store's index of scheduled steps: `next_due` answers what a scan of every domain would."""
+"""The store: its index of scheduled steps answers what a scan of every domain would, and its
+counts what listing would."""
 
 from __future__ import annotations
 
@@ -55,3 +56,17 @@ def test_a_removed_domain_is_never_due_and_no_longer_reports_to_the_store():
     store.remove("p", "1")
     gone.due_at = T0  # a stray reference changing it must not bring it back
     assert store.next_due(T0 + timedelta(days=1)) is None
+
+
+def test_count_answers_what_listing_would_through_every_change():
+    store, rng = Store(), random.Random(11)
+    for step in range(3000):
+        provider, owner, number = rng.choice("pq"), rng.choice("ab"), rng.randrange(40)
+        if rng.random() < 0.6:
+            store.add(Domain(provider, str(number), f"d{number}.example", owner, T0, T0, "x"))
+        else:
+            store.remove(provider, str(number))
+        for provider in "pqr":
+            assert store.count(provider) == len(store.list(provider)), step
+            for owner in "abc":
+                assert store.count(provider, owner) == len(store.list(provider, owner)), step

@@ -116,6 +116,11 @@ class Store:
             group = (provider,) if owner is None else (provider, owner)
             return list(self._groups.get(group, {}).values())
 
+    def count(self, provider: str, owner: str | None = None) -> int:
+        """How many domains a provider holds, or an owner holds of it, without listing them."""
+        with self._lock:
+            return len(self._groups.get((provider,) if owner is None else (provider, owner), ()))
+
     def find_name(self, provider: str, name: str, owner: str | None = None) -> Domain | None:
         """The provider's domain of that name (of that owner, if given), without a scan."""
         with self._lock:

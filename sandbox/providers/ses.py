@@ -430,7 +430,7 @@ class Ses(Provider):
                 # SES's own words, typo included
                 raise _error(400, "AlreadyExistsException", f"Email identity {raw} already exist.")
             limit = self.setting("max_identities")
-            if len(self.store.list(self.name, owner)) >= limit:
+            if self.store.count(self.name, owner) >= limit:
                 raise _error(
                     400,
                     "LimitExceededException",
