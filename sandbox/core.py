@@ -255,6 +255,7 @@ class Sandbox:
 
     def settings(self, provider: str) -> dict:
         """The provider's current timings and switches (verify delay, re-check schedule...)."""
+        self._known(provider)
         return self._settings[provider]
 
     def note_states(self, provider: str, states) -> None:
@@ -263,8 +264,7 @@ class Sandbox:
 
     def check_settings(self, provider: str, changes: dict) -> None:
         """Raise ValueError unless `changes` are known settings of `provider` with sane values."""
-        if provider not in self._settings:
-            raise ValueError(f"unknown provider {provider!r}")
+        self._known(provider)
         current = self._settings[provider]
         unknown = set(changes) - set(current)
         if unknown:
@@ -290,24 +290,27 @@ class Sandbox:
 
     def check_http_fault(self, fault: dict) -> None:
         """Raise ValueError unless `fault` describes a valid HTTP fault."""
-        if fault.get("provider") not in self.providers:
-            raise ValueError(f"unknown provider {fault.get('provider')!r}")
+        self._known(fault.get("provider"))
         HttpFaults(self.seed).add(**fault)
 
     # --- registered credentials ---------------------------------------------------------------
 
     def register_credential(self, provider: str, key: str, secret: str | None = None) -> dict:
         """Register a credential of `provider`; ValueError if its clients could never send it."""
-        if provider not in self.providers:
-            raise ValueError(f"unknown provider {provider!r}")
+        self._known(provider)
         key, secret = self.providers[provider].check_credential(key, secret)
         return self.credentials.register(provider, key, secret)
 
     def revoke_credential(self, provider: str, key: str) -> dict:
         """Revoke a registered credential; KeyError if it was never registered."""
-        if provider not in self.providers:
-            raise ValueError(f"unknown provider {provider!r}")
+        self._known(provider)
         return self.credentials.revoke(provider, self.providers[provider].credential_key(key))
+
+    def _known(self, provider) -> None:
+        """Raise ValueError, naming the providers there are, unless `provider` is one."""
+        if provider not in self.providers:
+            known = ", ".join(self.providers)
+            raise ValueError(f"unknown provider {provider!r}; known: {known}")
 
     def world_lock(self):
         """Hold the world still: no scheduled step runs while this is held."""

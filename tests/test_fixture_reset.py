@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from contracts.pytest_plugin import START, sandbox_options, start_sandbox
+from sandbox import Sandbox
 from sandbox.cli import main
 from sandbox.client import ControlClient
 from sandbox.providers import PROVIDERS
@@ -175,6 +176,22 @@ def test_credentials_carry_the_names_each_sdk_takes(domain_sandbox):
     assert domain_sandbox.credentials("autosend")["api_key"].startswith("as_")
     with pytest.raises(ValueError, match="unknown provider 'nosuch'; known: monite"):
         domain_sandbox.credentials("nosuch")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda sandbox: sandbox.settings("nosuch"),
+        lambda sandbox: sandbox.update_settings("nosuch", {}),
+        lambda sandbox: sandbox.check_http_fault({"provider": "nosuch", "status": 503}),
+        lambda sandbox: sandbox.register_credential("nosuch", "key"),
+        lambda sandbox: sandbox.revoke_credential("nosuch", "key"),
+    ],
+    ids=["settings", "update_settings", "check_http_fault", "register", "revoke"],
+)
+def test_the_python_api_names_the_providers_there_are_when_given_another(call):
+    with pytest.raises(ValueError, match="unknown provider 'nosuch'; known: monite, autosend"):
+        call(Sandbox())
 
 
 def _create_through(provider: str, sdk, account: str | None) -> None:
