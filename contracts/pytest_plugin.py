@@ -216,6 +216,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse, before any test runs, what could only fail later: pinned ports shared by several
+    pytest-xdist workers, and a report file that cannot be written where it is asked for."""
+    if _pinned_ports(config) and _several_workers(config):
+        raise pytest.UsageError(
+            f"{_pinned_ports(config)} pins a port, and under pytest-xdist each worker starts a "
+            "sandbox of its own: they cannot share it. Leave the ports at 0 (free ones) with -n, "
+            "or pin them without -n"
+        )
+    path = config.getoption("--domainsandbox-report-json")
+    if path and not hasattr(config, "workerinput"):
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise pytest.UsageError(
+                f"--domainsandbox-report-json {path}: its folder cannot be made "
+                f"({exc.strerror or exc})"
+            ) from None
+        if Path(path).is_dir():
+            raise pytest.UsageError(
+                f"--domainsandbox-report-json {path}: that is a folder; name the file to write"
+            )
+
+
+def _pinned_ports(config: pytest.Config) -> str:
+    """The port options given a port other than 0, as typed ("" if none)."""
+    return " and ".join(
+        f"{option} {config.getoption(option)}"
+        for option in ("--domainsandbox-port", "--domainsandbox-dns-port")
+        if config.getoption(option)
+    )
+
+
+def _several_workers(config: pytest.Config) -> bool:
+    """Whether pytest-xdist was asked for more than one worker (`-n auto` counts as several)."""
+    workers = getattr(config.option, "numprocesses", None)
+    return workers not in (None, 0, 1) and not hasattr(config, "workerinput")
+
+
 @pytest.fixture(scope="session")
 def domain_sandbox_session(request: pytest.FixtureRequest):
     """One sandbox (HTTP APIs and DNS on free ports) for the whole test session."""

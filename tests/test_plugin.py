@@ -117,6 +117,23 @@ def test_plugin_resets_between_tests_and_prints_and_writes_the_report(tmp_path):
     ]
 
 
+def test_a_report_file_that_is_a_folder_is_refused_before_any_test_runs(tmp_path):
+    (tmp_path / "test_user.py").write_text("def test_it(domain_sandbox):\n    pass\n")
+    (tmp_path / "reports").mkdir()
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
+        + ["--domainsandbox-report-json", "reports"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 4, run.stdout + run.stderr  # pytest's usage error: nothing ran
+    assert "--domainsandbox-report-json reports: that is a folder; name the file to write" in (
+        run.stderr
+    )
+
+
 @pytest.mark.parametrize(
     ("option", "value", "said"),
     [

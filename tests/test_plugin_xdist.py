@@ -43,7 +43,7 @@ def test_logs_in_to_monite(domain_sandbox):
 def test_the_report_merges_what_every_worker_exercised(tmp_path):
     (tmp_path / "test_autosend.py").write_text(textwrap.dedent(AUTOSEND_SUITE))
     (tmp_path / "test_monite.py").write_text(textwrap.dedent(MONITE_SUITE))
-    report_file = tmp_path / "report.json"
+    report_file = tmp_path / "reports" / "report.json"  # a folder not made yet: made for it
     command = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:randomly"]
     # plugins the suite does not use, each imported by all three processes: seconds of CPU
     for unused in ("cacheprovider", "schemathesis", "hypothesispytest", "faker", "anyio"):
@@ -71,6 +71,26 @@ def test_the_report_merges_what_every_worker_exercised(tmp_path):
     assert "(no test used the domain_sandbox fixture)" not in ran.stdout
     assert "called       GET    /domains  (list_domains): 200 x1" in ran.stdout
     assert "called       POST   /auth/token  (create_token): 200 x1" in ran.stdout
+
+
+def test_a_pinned_port_under_several_workers_is_refused_before_any_test_runs(tmp_path):
+    """Each worker starts its own sandbox: a pinned port would be taken by the first of them,
+    and every other worker's tests would fail saying only that the port is in use."""
+    (tmp_path / "test_it.py").write_text("def test_it(domain_sandbox):\n    pass\n")
+    command = [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider"]
+    ran = subprocess.run(
+        [*command, "--domainsandbox-port", "18905", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_clean_env(),
+    )
+    assert ran.returncode == 4, ran.stdout + ran.stderr  # pytest's usage error
+    assert (
+        "ERROR: --domainsandbox-port 18905 pins a port, and under pytest-xdist each worker "
+        "starts a sandbox of its own: they cannot share it." in ran.stderr
+    )
 
 
 def _clean_env() -> dict:
