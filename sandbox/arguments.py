@@ -1,9 +1,10 @@
-"""Ports and seeds: the ranges the sandbox takes them in, checked where they come in (the CLI's
-options, the Python API), each refused in one sentence that names the range."""
+"""Ports, seeds and durations: the ranges and forms the sandbox takes them in, checked where
+they come in (the CLI's options, the Python API), each refused in one sentence that says why."""
 
 from __future__ import annotations
 
 import argparse
+import re
 
 MAX_PORT = 65535  # 0 asks the system for a free port
 MAX_SEED = 2**32 - 1  # the control API's range for seeds
@@ -26,6 +27,31 @@ def _option(highest: int, what: str):
             raise argparse.ArgumentTypeError(f"{text!r} is not {what} (0 to {highest})") from None
 
     return parse
+
+
+# A year is 365 days: the clock's longest move, 3650 days, is then 10y.
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_DURATION_PART = r"(\d+(?:\.\d+)?)\s*([smhdwy])"
+
+
+def seconds_of(text: str) -> float:
+    """'90' or '90s', '5m', '1h', '3d', '2w', '1y' (365 days), or several, '1h30m' -> seconds;
+    ValueError saying what a duration looks like if `text` is none."""
+    if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text):
+        return float(text)
+    if not re.fullmatch(rf"\s*(?:{_DURATION_PART}\s*)+", text):
+        raise ValueError(
+            f"{text!r} is not a duration such as 30s, 5m, 1h, 3d, 2w, 1y (365 days) or 1h30m"
+        )
+    return sum(float(n) * _UNITS[unit] for n, unit in re.findall(_DURATION_PART, text))
+
+
+def duration(text: str) -> float:
+    """An argparse type: `seconds_of`."""
+    try:
+        return seconds_of(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 port = _option(MAX_PORT, "a port number")

@@ -20,7 +20,7 @@ from contextlib import contextmanager, nullcontext
 from functools import partial
 
 from . import envopts
-from .arguments import MAX_PORT, port, seed
+from .arguments import MAX_PORT, duration, port, seed
 from .client import (
     TOKEN_ENV,
     ClockState,
@@ -53,8 +53,6 @@ def default_url() -> str:
 DEFAULT_URL = default_url()
 # sandbox.engine.clock.MODES, written out: importing the engine would slow every command
 CLOCK_MODES = ("frozen", "real", "fast", "on-poll")
-# A year is 365 days: the clock's longest move, 3650 days, is then 10y.
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 # Exit statuses: what was asked cannot be done as asked (bad arguments, or the sandbox refused
 # them with a 4xx), and the reader of our output went away (as a tool killed by SIGPIPE).
 USAGE = 2
@@ -91,20 +89,6 @@ class _Parser(argparse.ArgumentParser):
         if self.env_prefix is None:
             return text
         return f"{text}\n{envopts.epilog(self, self.env_prefix)}\n"
-
-
-_DURATION_PART = r"(\d+(?:\.\d+)?)\s*([smhdwy])"
-
-
-def duration(text: str) -> float:
-    """'90' or '90s', '5m', '1h', '3d', '2w', '1y' (365 days), or several, '1h30m' -> seconds."""
-    if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text):
-        return float(text)
-    if not re.fullmatch(rf"\s*(?:{_DURATION_PART}\s*)+", text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration such as 30s, 5m, 1h, 3d, 2w, 1y (365 days) or 1h30m"
-        )
-    return sum(float(n) * _UNITS[unit] for n, unit in re.findall(_DURATION_PART, text))
 
 
 def positive_int(text: str) -> int:

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote, urlencode, urlsplit
 
+from .arguments import seconds_of
 from .mounts import CONTROL_MOUNT
 
 # Where a running sandbox's control token is read from when none is given.
@@ -41,6 +42,18 @@ def sandbox_url(url: str) -> str:
         raise ValueError(f"{url!r} is not a sandbox URL such as http://127.0.0.1:8080")
     path = parts.path.rstrip("/").removesuffix(CONTROL_MOUNT)
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _hidden_from_pytest(excinfo) -> bool:
+    """pytest leaves this module's frames out of a ControlError's traceback: the test's own
+    line says what was asked, the error what the sandbox answered. Other errors show them."""
+    return excinfo is not None and excinfo.errisinstance(ControlError)
+
+
+__tracebackhide__ = _hidden_from_pytest
+
+# A span of sandbox time: seconds, a timedelta, or a duration as the CLI writes it ("1h30m").
+Duration = float | timedelta | str
 
 
 class _NoAnswer(Exception):
@@ -319,12 +332,13 @@ class ControlClient:
         type: str,
         value: str | list[str],
         ttl: int = 300,
-        visible_after_seconds: float = 0,
+        visible_after_seconds: Duration = 0,
     ) -> list[DnsRecord]:
-        """Add a record (a list of values adds several); hidden for `visible_after_seconds`."""
+        """Add a record (a list of values adds several); hidden for `visible_after_seconds`
+        (seconds, a timedelta or a duration such as "5m")."""
         body = {"name": name, "type": type, "value": value, "ttl": ttl}
         if visible_after_seconds:
-            body["visible_after_seconds"] = visible_after_seconds
+            body["visible_after_seconds"] = _seconds(visible_after_seconds)
         return self.call("POST", "/dns/records", json=body)["records"]
 
     def remove_records(self, name: str, type: str | None = None, value: str | None = None) -> int:
@@ -376,15 +390,17 @@ class ControlClient:
         self,
         provider: str,
         domain_id: str,
-        omit: Iterable[str] = (),
-        corrupt: Iterable[str] = (),
-        visible_after_seconds: float = 0,
+        omit: Iterable[str] | str = (),
+        corrupt: Iterable[str] | str = (),
+        visible_after_seconds: Duration = 0,
         ttl: int | None = None,
     ) -> list[PublishedRecord]:
-        """Write the domain's expected records into the fake DNS, less `omit`, `corrupt` broken."""
-        body: dict[str, Any] = {"omit": list(omit), "corrupt": list(corrupt)}
+        """Write the domain's expected records into the fake DNS, less `omit`, `corrupt` broken
+        (record kinds: a list, or "spf,dkim_1" as the CLI takes them), hidden for
+        `visible_after_seconds` (seconds, a timedelta or a duration such as "5m")."""
+        body: dict[str, Any] = {"omit": _kinds(omit), "corrupt": _kinds(corrupt)}
         if visible_after_seconds:
-            body["visible_after_seconds"] = visible_after_seconds
+            body["visible_after_seconds"] = _seconds(visible_after_seconds)
         if ttl is not None:
             body["ttl"] = ttl
         path = _domain_path(provider, domain_id) + "/publish"
@@ -516,9 +532,11 @@ class ControlClient:
         """Move the clock to the ISO-8601 instant `at`."""
         return self.call("POST", "/clock", json={"set": at}, moves_clock=True)
 
-    def advance(self, seconds: float) -> ClockState:
-        """Move the clock forward, running every scheduled step at its own instant."""
-        return self.call("POST", "/clock", json={"advance_seconds": seconds}, moves_clock=True)
+    def advance(self, seconds: Duration) -> ClockState:
+        """Move the clock forward (seconds, a timedelta or a duration such as "1h30m"), running
+        every scheduled step at its own instant."""
+        body = {"advance_seconds": _seconds(seconds)}
+        return self.call("POST", "/clock", json=body, moves_clock=True)
 
     def set_clock_mode(self, mode: str, speed: float | None = None) -> ClockState:
         """Switch the clock to `mode`, from the instant it shows: "frozen" (moves only when
@@ -532,16 +550,16 @@ class ControlClient:
         domain_id: str,
         status: str | None = None,
         predicate: Callable[[DomainView], bool] | None = None,
-        limit: float | timedelta | None = None,
+        limit: Duration | None = None,
     ) -> dict[str, Any]:
         """Move the clock step by step, each step at its own instant, until the domain's status
-        is `status` or `predicate(domain view)` holds, at most `limit` (seconds or a timedelta;
-        default: the provider's verification window) ahead. ControlError (409) says where the
+        is `status` or `predicate(domain view)` holds, at most `limit` (seconds, a timedelta or
+        a duration such as "3d"; default: the provider's verification window) ahead. ControlError (409) says where the
         domain got stuck. Returns the status, advanced_seconds, steps, clock and domain."""
         if (status is None) == (predicate is None):
             raise ValueError("advance_until: give a status or a predicate (one of them)")
-        if isinstance(limit, timedelta):
-            limit = limit.total_seconds()
+        if limit is not None:
+            limit = _seconds(limit)
         body = {"provider": provider, "domain_id": domain_id}
         if predicate is None:
             return self.call(
@@ -618,6 +636,22 @@ class ControlClient:
     def clear_report(self) -> None:
         """Start a new client conformance report (reset keeps it)."""
         self.call("DELETE", "/report")
+
+
+def _seconds(value: Duration) -> float:
+    """Seconds, from a number, a timedelta or a duration as the CLI writes it ("1h30m")."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, str):
+        return seconds_of(value)  # ValueError saying what a duration looks like
+    return value
+
+
+def _kinds(value: Iterable[str] | str) -> list[str]:
+    """Record kinds, from a list or from "spf,dkim_1" (a string is not split into letters)."""
+    if isinstance(value, str):
+        return [kind.strip() for kind in value.split(",") if kind.strip()]
+    return list(value)
 
 
 def _given(options: dict[str, Any]) -> dict[str, Any]:

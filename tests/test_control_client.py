@@ -1,0 +1,61 @@
+"""The Python control client takes what the CLI takes: durations as "1h30m" (or seconds, or a
+timedelta) and record kinds as "spf,dkim_1" (or a list); and a refusal under pytest points at
+the test's own line, not at the client's code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+
+import pytest
+
+
+def test_the_clock_advances_by_a_duration_as_the_cli_writes_it(control):
+    start = control.clock()["now"]
+    assert start.endswith("09:00:00Z")
+    assert control.advance("1h30m")["now"].endswith("10:30:00Z")
+    assert control.advance(timedelta(minutes=15))["now"].endswith("10:45:00Z")
+    assert control.advance(900)["now"].endswith("11:00:00Z")
+    with pytest.raises(ValueError, match="'5 minutes' is not a duration such as 30s, 5m"):
+        control.advance("5 minutes")
+
+
+def test_records_are_hidden_for_a_duration_as_the_cli_writes_it(control):
+    [record] = control.add_record("late.example.com", "TXT", "v", visible_after_seconds="10m")
+    assert record["visible_after"].endswith("09:10:00Z")
+
+
+def test_record_kinds_are_taken_as_one_comma_separated_string_too(control):
+    created = control.create_domain("resend", "kinds.example.com")
+    published = control.publish("resend", created["id"], omit="dkim_1, dkim_2", corrupt="spf")
+    kinds = {record["kind"]: record.get("corrupted", False) for record in published}
+    assert "dkim_1" not in kinds and "dkim_2" not in kinds
+    assert kinds["spf"] is True and kinds["dkim_3"] is False
+
+
+def test_a_refusal_under_pytest_shows_the_test_s_line_not_the_client_s(server, tmp_path):
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent(
+            f"""
+            from sandbox.client import ControlClient
+
+            def test_it():
+                ControlClient({server.url!r}).publish("resend", "no-such-id")
+            """
+        )
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:domainsandbox"]
+        + ["test_user.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "ControlClient(" in run.stdout, run.stdout
+    assert "ControlError: 404: no resend domain with id no-such-id" in run.stdout, run.stdout
+    assert "test_user.py:5: ControlError" in run.stdout, run.stdout  # the last frame shown
+    assert "def publish(" not in run.stdout and "def raw(" not in run.stdout, run.stdout
