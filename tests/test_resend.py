@@ -633,6 +633,13 @@ def test_a_team_adds_a_domain_once(api, other):
             "`custom_return_path`",
         ),
         (
+            {"name": "example.com", "custom_return_path": "9bounce"},
+            422,
+            "validation_error",
+            "The `custom_return_path` field must start with a letter, end with a letter or "
+            "number and hold only letters, numbers and hyphens (at most 63), such as send",
+        ),
+        (
             {"name": "example.com", "capabilities": {"sending": "disabled"}},
             422,
             "validation_error",
@@ -647,6 +654,7 @@ def test_a_team_adds_a_domain_once(api, other):
         "wrong-type",
         "tls",
         "return-path",
+        "return-path-digit-first",
         "no-capability",
     ],
 )

@@ -109,7 +109,8 @@ _LABEL_RULE = "must be one DNS label: letters, digits and hyphens, not starting 
 PLAIN = {
     "name": "The `name` field must be a domain name such as example.com or updates.example.com: "
     f"letters, digits and hyphens in dot-separated labels, {LABEL_LIMITS}",
-    "custom_return_path": f"The `custom_return_path` field {_LABEL_RULE}, such as send",
+    "custom_return_path": "The `custom_return_path` field must start with a letter, end with a "
+    "letter or number and hold only letters, numbers and hyphens (at most 63), such as send",
     "tracking_subdomain": f"The `tracking_subdomain` field {_LABEL_RULE}, such as links",
 }
 # Connexion's words for a query parameter it refused, and for an absent required body field.
