@@ -400,6 +400,15 @@ def test_switching_from_byodkim_to_easy_dkim_gives_new_tokens_and_a_new_search(s
         ({"DomainSigningSelector": "s"}, "DomainSigningPrivateKey"),
         ({"DomainSigningPrivateKey": rsa_private_key()}, "DomainSigningSelector"),
         ({"DomainSigningAttributesOrigin": "AWS_SES_US_EAST_1"}, "replication"),
+        ({"DomainSigningAttributesOrigin": "AWS_SES"}, "not allowed on CreateEmailIdentity"),
+        (
+            {
+                "DomainSigningAttributesOrigin": "EXTERNAL",
+                "DomainSigningSelector": "s",
+                "DomainSigningPrivateKey": rsa_private_key(),
+            },
+            "not allowed on CreateEmailIdentity",
+        ),
     ],
 )
 def test_bad_dkim_signing_attributes_are_bad_requests(ses, signing, field):

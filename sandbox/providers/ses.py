@@ -30,7 +30,8 @@ Choices where SES's docs are silent (also in docs/ses.md):
   clicks it; unclicked for `email_link_seconds` (24 h) it is `FAILED`;
 - Easy DKIM keys are RSA_2048_BIT; tokens are 32 characters of [a-z2-7];
 - no configuration set exists in the sandbox: naming one is NotFoundException; cross-region DKIM
-  replication (`DomainSigningAttributesOrigin`) is refused with BadRequestException;
+  replication (`DomainSigningAttributesOrigin`, whose AWS_SES and EXTERNAL the model rules out
+  on create) is refused with BadRequestException;
 - an operation the sandbox does not serve is AWS's 404 UnknownOperationException, never
   NotFoundException (which reads as a missing identity);
 - ListEmailIdentities pages hold 100 identities unless PageSize says otherwise (0 counts as
@@ -446,7 +447,15 @@ class Ses(Provider):
 
     def _new_dkim(self, signing: dict) -> dict:
         """DKIM of a new domain: Easy DKIM, or BYODKIM when a selector and key are given."""
-        if signing.get("DomainSigningAttributesOrigin", AWS_SES) not in (AWS_SES, EXTERNAL):
+        origin = signing.get("DomainSigningAttributesOrigin")
+        if origin in (AWS_SES, EXTERNAL):  # botocore: "All values except AWS_SES and EXTERNAL"
+            raise bad_request(
+                f"DomainSigningAttributesOrigin {origin} is not allowed on CreateEmailIdentity: "
+                "there it names the region whose DKIM is replicated. Leave it out: a selector "
+                "and a private key give BYODKIM, neither gives Easy DKIM",
+                "DomainSigningAttributesOrigin",
+            )
+        if origin is not None:
             raise bad_request(
                 "Cross-region DKIM replication (DomainSigningAttributesOrigin "
                 f"{signing['DomainSigningAttributesOrigin']}) is not modelled by the sandbox",
