@@ -326,6 +326,17 @@ def test_mail_from_must_be_a_subdomain_and_can_be_removed(ses):
     assert ses.got()["MailFromAttributes"] == {"BehaviorOnMxFailure": "USE_DEFAULT_VALUE"}
 
 
+def test_a_mail_from_domain_that_is_no_domain_name_is_said_in_words(ses):
+    ses.created()
+    answer = ses.put(NAME, "mail-from", {"MailFromDomain": f"mail.{NAME}."})
+    assert error_of(answer) == (
+        400,
+        "BadRequestException",
+        f"MAIL FROM domain mail.{NAME}. is not a domain name: letters, digits and hyphens in "
+        "dot-separated labels, at most 63 characters a label",
+    )
+
+
 def test_boto3_an_empty_mail_from_domain_removes_it(urls, control):
     # botocore's MailFromDomainName has no length limit, and Terraform's
     # aws_sesv2_email_identity_mail_from_attributes sends "" when the domain is taken away

@@ -58,6 +58,7 @@ from .amazonses import (
     mail_from_records,
 )
 from .base import (
+    LABEL_LIMITS,
     RECHECK_DEFAULTS,
     Provider,
     ProviderError,
@@ -244,6 +245,12 @@ class Ses(Provider):
         elif field == "EmailIdentity" and (refused := refused_string(message)):
             name, cut = refused  # the document's pattern: said as SES's own check says it
             message = f"Invalid email identity: {name}{'…' if cut else ''}"
+        elif field == "MailFromDomain" and (refused := refused_string(message)):
+            name, cut = refused  # the document's pattern, said in words rather than as a regex
+            message = (
+                f"MAIL FROM domain {name}{'…' if cut else ''} is not a domain name: letters, "
+                f"digits and hyphens in dot-separated labels, {LABEL_LIMITS}"
+            )
         elif field and field not in message:
             message = f"{field}: {message}"
         return bad_request(message, field)
