@@ -47,7 +47,7 @@ import pytest
 
 if TYPE_CHECKING:
     from sandbox import SandboxServer
-    from sandbox.client import ControlClient
+    from sandbox.client import ControlClient, Duration
 
 # Where the clock stands at the start of every `domain_sandbox` test, and its default mode.
 START = "2026-01-01T09:00:00Z"
@@ -74,7 +74,7 @@ class DomainSandbox:
     @property
     def urls(self) -> dict[str, str]:
         """Each provider's base URL as its client sets it, plus "control"."""
-        return self.server.base_urls()
+        return _Urls(self.server.base_urls())
 
     @property
     def dns(self) -> tuple[str, int]:
@@ -123,11 +123,12 @@ class DomainSandbox:
         domain_id: str,
         status: str | None = None,
         predicate=None,
-        limit: float | None = None,
+        limit: Duration | None = None,
     ) -> dict:
         """Move the clock step by step (each step at its own instant) until the domain's status
-        is `status`, or `predicate(domain view)` holds; at most `limit` seconds ahead (default:
-        the provider's verification window). ControlError says where the domain got stuck.
+        is `status`, or `predicate(domain view)` holds; at most `limit` ahead (seconds, a
+        timedelta or a duration such as "3d"; default: the provider's verification window).
+        ControlError says where the domain got stuck.
 
             domain_sandbox.advance_until("autosend", domain_id, status="VERIFIED")
         """
@@ -176,6 +177,13 @@ class DomainSandbox:
 
         __tracebackhide__ = True
         return check_called(self.control, provider, operation, times, **filters)
+
+
+class _Urls(dict):
+    """Base URLs by API name; a name it has not is a KeyError naming those it has."""
+
+    def __missing__(self, name):
+        raise KeyError(f"{name!r} is not an API of the sandbox; known: {', '.join(self)}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

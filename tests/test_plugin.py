@@ -28,6 +28,9 @@ def test_fixture_hands_back_base_urls_dns_address_and_control(domain_sandbox):
         "speed": 1,
     }
 
+    with pytest.raises(KeyError, match="'amazon-ses' is not an API of the sandbox; known: monite"):
+        domain_sandbox.urls["amazon-ses"]
+
     domain_sandbox.control.add_record("probe.example.com", "TXT", "hello")
     host, port = domain_sandbox.dns
     resolver = dns.resolver.Resolver(configure=False)
