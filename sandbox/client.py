@@ -554,8 +554,9 @@ class ControlClient:
     ) -> dict[str, Any]:
         """Move the clock step by step, each step at its own instant, until the domain's status
         is `status` or `predicate(domain view)` holds, at most `limit` (seconds, a timedelta or
-        a duration such as "3d"; default: the provider's verification window) ahead. ControlError (409) says where the
-        domain got stuck. Returns the status, advanced_seconds, steps, clock and domain."""
+        a duration such as "3d"; default: the provider's verification window) ahead.
+        ControlError (409) says where the domain got stuck. Returns the status,
+        advanced_seconds, steps, clock and domain."""
         if (status is None) == (predicate is None):
             raise ValueError("advance_until: give a status or a predicate (one of them)")
         if limit is not None:

@@ -464,8 +464,8 @@ class Ses(Provider):
             )
         if origin is not None:
             raise bad_request(
-                "Cross-region DKIM replication (DomainSigningAttributesOrigin "
-                f"{signing['DomainSigningAttributesOrigin']}) is not modelled by the sandbox",
+                f"Cross-region DKIM replication (DomainSigningAttributesOrigin {origin}) is "
+                "not modelled by the sandbox",
                 "DomainSigningAttributesOrigin",
             )
         if "DomainSigningPrivateKey" in signing or "DomainSigningSelector" in signing:
