@@ -146,7 +146,8 @@ class DomainSandbox:
 
     def expecting_errors(self):
         """A context manager: the bad requests a test sends on purpose inside it are listed in
-        the report as expected violations, not as the client's.
+        the report as expected violations, not as the client's. Called without `with`, it lasts
+        until the test ends.
 
             with domain_sandbox.expecting_errors():
                 with pytest.raises(ApiError):

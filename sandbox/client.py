@@ -13,8 +13,7 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NotRequired, TypedDict
@@ -624,19 +623,29 @@ class ControlClient:
         """The client conformance report: per provider, operations, statuses, states, violations."""
         return self.call("GET", "/report")
 
-    @contextmanager
-    def expecting_errors(self) -> Iterator[None]:
-        """Within this block, the violations requests make are the test's own doing: the report
-        lists them as expected, apart from the client's."""
+    def expecting_errors(self) -> _Expecting:
+        """From now until the end of this `with` block, the violations requests make are the
+        test's own doing: the report lists them as expected, apart from the client's. Called
+        without `with`, it lasts until the next reset (under the fixture: the test's end)."""
         self.call("PUT", "/report/expecting-errors", json={"expecting": True})
-        try:
-            yield
-        finally:
-            self.call("PUT", "/report/expecting-errors", json={"expecting": False})
+        return _Expecting(self)
 
     def clear_report(self) -> None:
         """Start a new client conformance report (reset keeps it)."""
         self.call("DELETE", "/report")
+
+
+class _Expecting:
+    """What `expecting_errors()` returns: leaving its `with` block stops expecting errors."""
+
+    def __init__(self, control: ControlClient):
+        self._control = control
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self._control.call("PUT", "/report/expecting-errors", json={"expecting": False})
 
 
 def _seconds(value: Duration) -> float:

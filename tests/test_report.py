@@ -176,6 +176,15 @@ def test_bad_requests_a_test_sends_on_purpose_are_kept_apart_as_expected(urls, r
     assert "expected violations (provoked on purpose): 5" in _table(report_control)
 
 
+def test_expecting_errors_called_without_with_lasts_until_the_reset(urls, report_control):
+    report_control.expecting_errors()  # no `with`: from now until the next reset
+    _wrong_client(urls["monite"])
+    assert len(_monite(report_control.report())["expected_violations"]) == 5
+    report_control.reset()
+    _wrong_client(urls["monite"])
+    assert len(_monite(report_control.report())["violations"]) == 5
+
+
 def test_violations_read_as_sentences_without_patterns_or_long_values(urls, report_control):
     headers = _headers(urls["monite"])
     long_name = "a" * 300 + ".example.com"
