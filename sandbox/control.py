@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
@@ -209,7 +210,8 @@ class Control:
         if not isinstance(body, dict):
             raise ProviderError(400, "scenario: send a YAML or JSON document")
         try:
-            scenario.load_world(self.sandbox, body)
+            with self._between_demos("scenario"):
+                scenario.load_world(self.sandbox, body)
         except scenario.ScenarioError as exc:
             raise ProviderError(400, f"scenario: {exc}") from None
         return {
@@ -374,7 +376,7 @@ class Control:
             with self._demo_turn:  # a demo asked for meanwhile replaces this one's world after
                 return demo.build(
                     url, body.get("domains", demo.DEFAULT_DOMAINS), body.get("seed"),
-                    token=self.sandbox.control_token,
+                    token=self.sandbox.control_token, start=self._demo_world,
                 )  # fmt: skip
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
@@ -382,6 +384,27 @@ class Control:
             raise ProviderError(503, str(exc)) from None
         finally:
             self._demo_seats.release()
+
+    def _demo_world(self, seed: int | None) -> int:
+        """A demo's fresh world, made under the demo's turn (a reset from outside would be
+        refused): reset with `seed`, the sandbox's own if None. Returns the seed."""
+        self.sandbox.reset(seed)
+        return self.sandbox.seed
+
+    @contextmanager
+    def _between_demos(self, what: str):
+        """Replace the world (a reset, a scenario) only while no demo is being built: one that
+        went on over the new world would leave half a demo in it."""
+        if not self._demo_turn.acquire(blocking=False):
+            raise ProviderError(
+                409,
+                f"{what}: a demo world is being built (about a second for 100 domains); "
+                "try again once it is done",
+            )
+        try:
+            yield
+        finally:
+            self._demo_turn.release()
 
     def _check_mode(self, body: dict) -> None:
         if "freeze" in body:
@@ -413,7 +436,8 @@ class Control:
 
     def reset(self, body: dict | None = None):
         body = body or {}
-        self.sandbox.reset(body.get("seed"), restore_clock=body.get("restore_clock", False))
+        with self._between_demos("reset"):
+            self.sandbox.reset(body.get("seed"), restore_clock=body.get("restore_clock", False))
         return {"seed": self.sandbox.seed, "clock": self.sandbox.clock.snapshot()}
 
     def list_requests(

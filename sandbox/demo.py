@@ -10,6 +10,7 @@ with the seed, the clock frozen at DEMO_START, so the same seed gives the same w
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -72,25 +73,26 @@ class DemoFailed(RuntimeError):
     """A call of the demo's was refused or went unanswered (the sandbox changed meanwhile)."""
 
 
-def build(server_url: str, domains: int = DEFAULT_DOMAINS, seed: int | None = None,
-          token: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """Replace the world of the sandbox at `server_url` with a demo world of `domains` domains
-    (seed: the sandbox's own when None); returns {"count", "seed", "domains": [...]}, each
-    domain with its provider, id, name, status, state (the kit's word it was brought to),
-    company and description."""
+def build(server_url: str, domains: int, seed: int | None, token: str | None,
+          start: Callable[[int | None], int]) -> dict[str, Any]:  # fmt: skip
+    """Replace the world of the sandbox at `server_url` with a demo world of `domains` domains:
+    `start(seed)` replaces the world (seed: the sandbox's own when None) and says the seed,
+    then the domains are made through the providers' APIs. Returns {"count", "seed",
+    "domains": [...]}, each domain with its provider, id, name, status, state (the kit's word
+    it was brought to), company and description."""
     if not 1 <= domains <= MAX_DOMAINS:
         raise ValueError(f"domains: from 1 to {MAX_DOMAINS}, not {domains}")
     try:
-        return _build(server_url, domains, seed, token)
+        return _build(server_url, domains, seed, token, start)
     except (ControlError, httpx.HTTPError, RuntimeError) as exc:
         raise DemoFailed(f"demo: the world could not be built: {exc}") from None
 
 
-def _build(server_url: str, domains: int, seed: int | None, token: str | None) -> dict:
+def _build(server_url: str, domains: int, seed: int | None, token: str | None, start) -> dict:
     classes = {cls.name: cls for cls in PROVIDERS}
     with ControlClient(server_url, token=token) as control, httpx.Client(timeout=30) as http:
-        rate_limits = control.rate_limits()["enabled"]
-        seed = control.reset(seed)["seed"]
+        rate_limits = control.rate_limits()["enabled"]  # as it is before the world is reset
+        seed = start(seed)
         control.freeze(at=DEMO_START)
         control.rate_limits(False)  # a demo's burst of calls must not meet a quota
         names, drivers, made = Names(seed), {}, []

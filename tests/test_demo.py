@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import httpx
 import pytest
@@ -83,6 +84,33 @@ def test_two_demos_at_once_are_built_one_after_the_other(server, control):
     world = {(d["provider"], d["id"]) for d in control.domains()}
     assert world == {(d["provider"], d["id"]) for d in last["domains"]}
     assert control.demo(domains=last["count"], seed=last["seed"]) == last  # as if alone
+
+
+def test_a_reset_or_a_scenario_while_a_demo_is_built_is_refused_and_the_demo_completes(
+    server, control
+):
+    """A reset in the middle of a demo used to leave half a demo world and fail the demo."""
+    built = []
+
+    def build() -> None:
+        with ControlClient(server.url) as client:
+            built.append(client.demo(domains=100))
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    while not control.domains() and builder.is_alive():  # the demo has begun filling the world
+        time.sleep(0.005)
+    refusals = []
+    for replace in (control.reset, lambda: control.load_bundled_scenario("every-state")):
+        with pytest.raises(ControlError) as refused:
+            replace()
+        refusals.append((refused.value.status, str(refused.value)))
+    builder.join(timeout=120)
+    assert [status for status, _ in refusals] == [409, 409]
+    assert "reset: a demo world is being built" in refusals[0][1]
+    assert "scenario: a demo world is being built" in refusals[1][1]
+    assert built[0]["count"] == 100 and len(control.domains()) == 100
+    assert control.reset()["seed"] == built[0]["seed"]  # once it is done, resets go through
 
 
 def test_demo_keeps_the_rate_limit_switch_and_refuses_bad_counts(control):
