@@ -162,7 +162,8 @@ def _step_until(
         if until.status is None and steps == 1:
             return steps
         if sandbox.replacements_asked != replacements:
-            raise Stuck(f"{_where(domain)}: the sandbox was reset while the clock moved to it")
+            why = "is shutting down" if sandbox.stopping else "was reset"
+            raise Stuck(f"{_where(domain)}: the sandbox {why} while the clock moved to it")
         _next_step(sandbox, domain, until, deadline)
     raise Stuck(f"{_where(domain)}: {MAX_STEPS} steps taken without reaching it")
 

@@ -329,6 +329,8 @@ class Control:
         started = self.sandbox.clock.now()
         if not self.sandbox.advance(seconds):
             stood = self.sandbox.clock.now()
+            if self.sandbox.stopping:
+                raise ProviderError(503, "the sandbox is shutting down; try again once it is back")
             raise ProviderError(
                 409,
                 f"advance_seconds: the move stopped because the world was replaced (a reset or a "

@@ -35,6 +35,8 @@ TICK_SECONDS = 0.25
 MIN_TICK_SECONDS = 0.01
 # Steps that may run at one instant; more means a provider reschedules itself in a loop.
 MAX_STEPS_PER_RUN = 100_000
+# How long stopping waits for a clock move to reach its next step and let go of the world.
+STOP_WAIT_SECONDS = 10
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +149,26 @@ class Sandbox:
         self._ticker.start()
         return self
 
-    def stop(self) -> None:
+    @property
+    def stopping(self) -> bool:
+        """Whether the sandbox was told to stop (its server is shutting down)."""
+        return self._stop.is_set()
+
+    def begin_stop(self) -> None:
+        """Tell what runs to stop: the ticker, and a clock move under way at its next step, as a
+        reset tells it (a move of years would otherwise outlast any grace period)."""
         self._stop.set()
+        self.replacements_asked += 1
+
+    def stop(self) -> None:
+        """Stop the ticker and a clock move under way, then the DNS server once the move has let
+        go of the world: stopped first, the DNS would leave each lookup of the move waiting its
+        whole timeout, thousands of them."""
+        self.begin_stop()
         if self._ticker:
             self._ticker.join(timeout=2)
+        if self._steps.acquire(timeout=STOP_WAIT_SECONDS):  # the move has let go of the world
+            self._steps.release()
         self.dns.stop()
 
     def __enter__(self) -> Sandbox:

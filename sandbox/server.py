@@ -14,7 +14,7 @@ import uvicorn
 from .app import ErrorRenderer, build_asgi
 from .arguments import MAX_PORT, within
 from .core import Sandbox, cannot_listen
-from .limits import check_exposure, connection_limit, http_protocol
+from .limits import ShutdownAnswer, check_exposure, connection_limit, http_protocol
 from .logs import uvicorn_log_config
 from .mounts import CONTROL_MOUNT
 from .request import AbortConnection
@@ -24,6 +24,20 @@ from .request import AbortConnection
 # domains, 33 us per create in all (bench/gc_cost.py). The store's objects are long-lived and
 # freed by reference counting; these thresholds keep pauses near 10 ms and the cost near 5 us.
 SERVING_GC_THRESHOLDS = (20_000, 50, 100)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the sandbox as soon as it starts to shut down: a clock move
+    under way stops at its next step, within the grace period, instead of holding the server
+    (which waits for its thread) for as long as the move takes."""
+
+    def __init__(self, config: uvicorn.Config, sandbox: Sandbox):
+        super().__init__(config)
+        self._sandbox = sandbox
+
+    async def shutdown(self, sockets=None) -> None:
+        self._sandbox.begin_stop()
+        await super().shutdown(sockets=sockets)
 
 
 def settle_gc() -> None:
@@ -146,9 +160,12 @@ class SandboxServer:
         app = build_asgi(self.sandbox)
         self.events = app.events
         if self.durable:
-            app = self.durable.wrap(app, ErrorRenderer(self.sandbox).render)
+            render = ErrorRenderer(self.sandbox).render
+            # A request cut off by the shutdown while its change was being saved gets the 503
+            # too, not uvicorn's 500: the world is saved once more as the server stops.
+            app = ShutdownAnswer(self.durable.wrap(app, render), render)
             self.durable.attach()
-        self._server = server = uvicorn.Server(uvicorn_config(app, self.sandbox))
+        self._server = server = _Server(uvicorn_config(app, self.sandbox), self.sandbox)
         self.events.stop_when(lambda: server.should_exit)  # open streams must not hold a stop
         return server
 

@@ -173,6 +173,7 @@ class WorkerPool(SandboxServer):
                 on_ready()
             self._supervise(settings)
         finally:
+            self.sandbox.begin_stop()  # a clock move under way stops at its next step
             self._socket.close()  # newcomers are refused once the workers let go of it too
             self._stop_workers()  # they finish their requests while the world still answers
             if world:

@@ -10,9 +10,9 @@ import threading
 import httpx
 import pytest
 
-from sandbox.client import ControlClient
+from sandbox.client import ControlClient, ControlError
 
-from .helpers import Served
+from .helpers import Served, wait_for
 
 AUTOSEND_KEY = {"Authorization": "Bearer as_shutdown"}
 # Shorter than the server's graceful shutdown timeout (2 s): such a request must finish.
@@ -101,3 +101,43 @@ def test_a_request_outlasting_the_grace_period_is_answered_503_in_the_providers_
     assert response.json()["success"] is False  # AutoSend's error shape
     assert "shutting down" in response.json()["error"]["message"]
     assert served.process.returncode == 0, err
+
+
+@pytest.mark.parametrize("args", SERVE_ARGS.values(), ids=SERVE_ARGS.keys())
+def test_a_signal_during_a_long_clock_move_stops_it_saves_and_exits(args, tmp_path):
+    """The move stops at its next step: the server neither waits for years of steps (each
+    lookup slowed here) nor, once its DNS is closed, for lookups nobody answers."""
+    state = str(tmp_path / "world.db")
+    served = Served("--state", state, "--scenario", "every-state", *args)
+    base = served.urls["control"].removesuffix("/_sandbox")
+    control = ControlClient(base)
+    start = control.clock()["now"]
+    control.add_fault("*", "delay", delay_ms=200)  # each step's checks: a second or so
+    outcome: dict = {}
+
+    def move() -> None:
+        try:
+            outcome["clock"] = ControlClient(base).advance("5y")
+        except ControlError as exc:
+            outcome["error"] = exc
+
+    mover = threading.Thread(target=move)
+    mover.start()
+    wait_for(lambda: control.clock()["now"] != start)  # the move is under way
+    served.process.send_signal(signal.SIGTERM)
+    try:
+        out, err = served.process.communicate(timeout=40)
+    finally:
+        served.process.kill()
+    mover.join(timeout=30)
+
+    assert served.process.returncode == 0, err
+    assert "domainsandbox: stopped" in out and "Traceback" not in err
+    assert "clock" not in outcome  # the move did not claim to have gone the whole way
+    assert outcome["error"].status == 503 and "shutting down" in str(outcome["error"])
+    again = Served("--state", state)
+    try:  # the world was saved where the move stopped
+        stood = ControlClient(again.urls["control"].removesuffix("/_sandbox")).clock()["now"]
+        assert start < stood < "2031"
+    finally:
+        again.stop()
