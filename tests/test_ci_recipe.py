@@ -3,10 +3,12 @@ variables it reads), and its GitHub Actions job runs the same commands."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import yaml
@@ -45,12 +47,12 @@ def ci_blocks() -> dict[str, str]:
     return blocks
 
 
-def run_recipe(project: Path) -> subprocess.CompletedProcess:
+def run_recipe(project: Path, port: int | None = None) -> subprocess.CompletedProcess:
     (project / "recipe.sh").write_text(ci_blocks()["sh"])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DOMAINSANDBOX_"))}
     env |= {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-        "DOMAINSANDBOX_PORT": str(free_port()),
+        "DOMAINSANDBOX_PORT": str(port or free_port()),
         "DOMAINSANDBOX_DNS_PORT": str(free_port()),
         # the user's tests here need no plugin: spare the seconds of those installed for ours
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
@@ -77,6 +79,34 @@ def test_the_shell_recipe_fails_when_the_tests_fail_and_still_stops_the_sandbox(
     assert ran.returncode == 1, ran.stdout + ran.stderr
     assert "1 failed" in ran.stdout
     assert (tmp_path / "sandbox.log").read_text().rstrip().endswith("domainsandbox: stopped")
+
+
+def test_the_shell_recipe_fails_saying_why_when_another_server_holds_the_port(tmp_path):
+    """Another server answering health on the port must not pass for this sandbox: the tests
+    would run against a world that is not the one asked for."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_with_the_sandbox.py").write_text(USER_TEST)
+    squatter = http.server.HTTPServer(("127.0.0.1", 0), _HealthyEverywhere)
+    threading.Thread(target=squatter.serve_forever, daemon=True).start()
+    try:
+        ran = run_recipe(tmp_path, port=squatter.server_port)
+    finally:
+        squatter.shutdown()
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert f"HTTP port {squatter.server_port} is already in use" in ran.stdout
+    assert "passed" not in ran.stdout and "failed" not in ran.stdout  # no test ran
+
+
+class _HealthyEverywhere(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"ready": true}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
 
 
 def test_the_github_actions_job_runs_the_shell_recipes_commands():
