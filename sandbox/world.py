@@ -143,7 +143,10 @@ class World:
                 "body": request.body,
                 "status": answer.status,
                 "domain_id": domain_id,
-                "duration_ms": round((time.monotonic() - call.received_at) * 1000, 2),
+                # an injected latency is waited after this note, but the client waits it too
+                "duration_ms": round(
+                    (time.monotonic() - call.received_at) * 1000 + answer.latency_ms, 2
+                ),
                 "violations": list(call.violations),
                 "aborted": answer.abort,
             }

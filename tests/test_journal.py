@@ -50,6 +50,14 @@ def test_each_request_is_kept_with_what_the_client_sent_and_what_it_got(monite_s
     assert all(e["duration_ms"] >= 0 and e["at"] == "2026-01-01T09:00:00Z" for e in (token,))
 
 
+def test_a_request_held_up_by_an_injected_latency_is_kept_with_the_time_it_took(urls, control):
+    control.add_http_fault("autosend", latency_ms=400, count=1)
+    headers = {"Authorization": "Bearer as_journal"}
+    assert httpx.get(f"{urls['autosend']}/domains", headers=headers).status_code == 200
+    [held] = control.requests("autosend")
+    assert held["duration_ms"] >= 400
+
+
 def test_filters_pick_by_provider_operation_status_domain_and_time(urls, control, monite_story):
     base = urls["monite"]
     control.advance(60)
