@@ -329,6 +329,15 @@ def test_the_clock_moves_from_the_page_and_its_mode_is_set_there(narrow, control
     control.freeze(at=START)
 
 
+def test_an_on_poll_clock_is_shown_as_such_and_freeze_freezes_it(narrow, control):
+    control.set_clock_mode("on-poll")
+    narrow.reload()
+    expect(narrow.locator("#clock-mode")).to_have_text("(on-poll: moves when a client polls)")
+    narrow.get_by_role("button", name="Freeze").click()  # not "Unfreeze": it would run it
+    expect(narrow.locator("#clock-mode")).to_have_text("(frozen)")
+    assert control.clock()["mode"] == "frozen"
+
+
 def test_http_and_dns_faults_are_added_and_cleared_from_the_page(narrow, urls, control):
     panel(narrow, "Faults")
     narrow.locator("#http-provider").select_option("autosend")

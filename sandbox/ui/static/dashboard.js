@@ -147,14 +147,22 @@ const state = {
 
 // --- the clock: shown ticking between changes, at the sandbox's speed -------------------------
 
+// The clock's mode; a sandbox that predates modes says only whether it is frozen.
+function modeOf(clock) {
+  return clock.mode || (clock.frozen ? "frozen" : "real");
+}
+
 function renderClock(clock) {
   state.clock = clock;
   state.clockReadAt = performance.now();
-  const mode = clock.mode || (clock.frozen ? "frozen" : "real");
+  const mode = modeOf(clock);
   const speed = clock.speed && clock.speed !== 1 ? ` ×${clock.speed}` : "";
   const running = `(running${mode === "real" ? "" : ", " + mode}${speed})`;
-  document.getElementById("clock-mode").textContent = clock.frozen ? "(frozen)" : running;
-  document.getElementById("freeze").textContent = clock.frozen ? "Unfreeze" : "Freeze";
+  // on-poll stands still between polls, yet it is not frozen: Freeze freezes it, Unfreeze would
+  // have switched it to real time
+  const shown = { frozen: "(frozen)", "on-poll": "(on-poll: moves when a client polls)" }[mode];
+  document.getElementById("clock-mode").textContent = shown || running;
+  document.getElementById("freeze").textContent = mode === "frozen" ? "Unfreeze" : "Freeze";
   if (clock.mode) document.getElementById("clock-mode-choice").value = clock.mode;
   showClock();
 }
@@ -617,7 +625,7 @@ const ACTIONS = {
     return `Clock advanced ${DURATIONS[d.seconds] || d.seconds + " s"}: now ${clock.now}.`;
   },
   async freeze() {
-    const frozen = !(state.clock && state.clock.frozen);
+    const frozen = !(state.clock && modeOf(state.clock) === "frozen");
     const clock = await api("POST", "/clock", { freeze: frozen });
     return `Clock ${clock.frozen ? "frozen" : "running"} at ${clock.now}.`;
   },
