@@ -362,7 +362,7 @@ def test_http_and_dns_faults_are_added_and_cleared_from_the_page(narrow, urls, c
     assert [(f["kind"], f["match"], f["qtype"]) for f in control.faults()] == [
         ("servfail", "*", "TXT")
     ]
-    narrow.get_by_role("button", name="Clear all faults").click()
+    narrow.get_by_role("button", name="Clear DNS faults").click()
     narrow.get_by_role("button", name="Clear HTTP faults").click()
     expect(narrow.locator("#faults")).to_contain_text("No faults")
     assert control.faults() == [] and control.http_faults() == []

@@ -498,7 +498,7 @@ function renderFaults({ dns, http }) {
   replace(
     container,
     h("ul", { class: "faults", id: "dns-faults" }, dnsItems),
-    dns.length ? actionButton("clear-faults", "Clear all faults") : null,
+    dns.length ? actionButton("clear-faults", "Clear DNS faults") : null,
     h("ul", { class: "faults", id: "http-faults" }, httpItems),
     http.length ? actionButton("clear-http-faults", "Clear HTTP faults") : null,
   );
