@@ -40,7 +40,9 @@ class Control:
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
         # One demo at a time: two at once each reset the world, then built into one world.
+        # Resets and scenarios take the same turn, and are refused while a demo is built.
         self._demo_turn = threading.Lock()
+        self._building = False
         self._demo_seats = threading.Semaphore(MOST_DEMOS)
 
     @property
@@ -376,10 +378,14 @@ class Control:
             raise ProviderError(503, f"demo: {MOST_DEMOS} demos are under way; try again later")
         try:
             with self._demo_turn:  # a demo asked for meanwhile replaces this one's world after
-                return demo.build(
-                    url, body.get("domains", demo.DEFAULT_DOMAINS), body.get("seed"),
-                    token=self.sandbox.control_token, start=self._demo_world,
-                )  # fmt: skip
+                self._building = True
+                try:
+                    return demo.build(
+                        url, body.get("domains", demo.DEFAULT_DOMAINS), body.get("seed"),
+                        token=self.sandbox.control_token, start=self._demo_world,
+                    )  # fmt: skip
+                finally:
+                    self._building = False
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
         except demo.DemoFailed as exc:
@@ -397,16 +403,14 @@ class Control:
     def _between_demos(self, what: str):
         """Replace the world (a reset, a scenario) only while no demo is being built: one that
         went on over the new world would leave half a demo in it."""
-        if not self._demo_turn.acquire(blocking=False):
+        if self._building:
             raise ProviderError(
                 409,
                 f"{what}: a demo world is being built (about a second for 100 domains); "
                 "try again once it is done",
             )
-        try:
+        with self._demo_turn:  # a demo asked for meanwhile starts after this
             yield
-        finally:
-            self._demo_turn.release()
 
     def _check_mode(self, body: dict) -> None:
         if "freeze" in body:
