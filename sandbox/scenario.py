@@ -444,8 +444,10 @@ def _check_http_fault(sandbox: Sandbox, fault: dict) -> None:
     sandbox.check_http_fault(fault)
     provider, operation = sandbox.providers[fault["provider"]], fault.get("operation")
     if operation and operation not in provider.operation_ids():
+        known = ", ".join(sorted(provider.operation_ids()))
         raise ValueError(
-            f"operation: {brief(operation)} is not an operation of {provider.name}'s API"
+            f"operation: {brief(operation)} is not an operation of {provider.name}'s API; "
+            f"use: {known}"
         )
 
 

@@ -284,7 +284,8 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
         ),
         (
             ("http_faults: []", "http_faults: [{provider: monite, operation: nope, status: 500}]"),
-            "http_faults[0]: operation: 'nope' is not an operation of monite's API",
+            "http_faults[0]: operation: 'nope' is not an operation of monite's API; use: "
+            "create_domain, create_token, delete_domain,",
         ),
         (
             ("  created_at: '2026-01-05T09:00:00Z'", "  created_at: 'yesterday'"),
