@@ -164,16 +164,18 @@ def cmd_serve(args) -> int:
     if args.scenario and (refused := _load_scenario(sandbox, args.scenario)):
         say(f"domainsandbox: {refused}", error=True)
         return 2
-    if args.scenario and args.seed is not None and args.seed != sandbox.seed:
-        say(
-            f"domainsandbox: the scenario {args.scenario} brings its seed, {sandbox.seed} "
-            f"(it wins over --seed {args.seed}: the scenario's ids were drawn with it)"
-        )
+    scenario_seed = sandbox.seed
     durable = None
     if args.state is not None:
         durable = _open_state(sandbox, args.state, _given_world(args), say)
         if durable is None:
             return 2
+    restored = durable is not None and durable.restored  # then the saved world won over both
+    if args.scenario and args.seed not in (None, scenario_seed) and not restored:
+        say(
+            f"domainsandbox: the scenario {args.scenario} brings its seed, {scenario_seed} "
+            f"(it wins over --seed {args.seed}: the scenario's ids were drawn with it)"
+        )
     if args.workers > 1:
         server = WorkerPool(sandbox, args.host, args.port, durable, workers=args.workers)
     else:

@@ -180,6 +180,7 @@ class Durable:
         self._steps_saved = 0
         self.undos = 0  # times the world was put back as saved, after a save failed
         self._failing = False  # saves are failing: said once in the log, not at every try
+        self.restored = False  # the world now served is the one the file held
 
     def restore(self, keep_logs: bool = False) -> bool:
         """Load the saved world into the sandbox; False when the file holds none yet.
@@ -197,6 +198,7 @@ class Durable:
             scenario.load_world(self.sandbox, _resumed(world, saved_at), keep_logs)
         except scenario.ScenarioError as exc:
             raise StateError(f"{self.file.path}: the saved world does not load: {exc}") from None
+        self.restored = True
         return True
 
     def save(self, since: int | None = None) -> None:

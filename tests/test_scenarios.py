@@ -164,6 +164,20 @@ def test_serve_says_the_scenarios_seed_wins_over_a_seed_given_beside_it():
         served.stop()
 
 
+def test_a_restored_world_is_the_only_one_serve_speaks_of(tmp_path):
+    """A state file's world wins over --scenario and --seed: the banner says so, and not that
+    the scenario's seed won too."""
+    state, scenario = str(tmp_path / "world.db"), str(SCENARIOS / "all-verified.yaml")
+    assert Served("--state", state, "--seed", "5").stop()[0] == 0  # a world of seed 5 is saved
+    served = Served("--state", state, "--seed", "7", "--scenario", scenario)
+    try:
+        assert not any("brings its seed" in line for line in served.banner), served.banner
+        assert any("restored the world saved in" in line for line in served.banner)
+        assert "domainsandbox serving (seed 5)" in served.banner
+    finally:
+        served.stop()
+
+
 def test_serve_refuses_a_bad_scenario_with_exit_code_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("domains:\n  - provider: nope\n")
