@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import bundled, clockwork, presenting, scenario
 from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
-from .errors import ProviderError, said_number
+from .errors import ProviderError, ShuttingDown, said_number
 from .extras import MissingExtra, needs
 from .health import health
 from .request import Answer, json_bytes
@@ -332,7 +332,7 @@ class Control:
         if not self.sandbox.advance(seconds):
             stood = self.sandbox.clock.now()
             if self.sandbox.stopping:
-                raise ProviderError(503, "the sandbox is shutting down; try again once it is back")
+                raise ShuttingDown()
             raise ProviderError(
                 409,
                 f"advance_seconds: the move stopped because the world was replaced (a reset or a "

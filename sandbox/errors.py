@@ -25,6 +25,13 @@ def _provider_error(status: int, message: str, field: str | None, extra: dict) -
     return ProviderError(status, message, field=field, **extra)
 
 
+class ShuttingDown(ProviderError):
+    """The sandbox is stopping: a 503, in the shape of the API the request was for."""
+
+    def __init__(self):
+        super().__init__(503, "the sandbox is shutting down; try again once it is back")
+
+
 # Python 3.13 took up RFC 9110's names for these four ("Content Too Large", ...). The phrases
 # become error codes and messages (AutoSend's REQUEST_ENTITY_TOO_LARGE, SES's exception names),
 # which must not change with the interpreter: these stay as every Python before 3.13 says them.

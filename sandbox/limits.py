@@ -29,7 +29,7 @@ import re
 import resource
 from typing import TYPE_CHECKING
 
-from .errors import ProviderError
+from .errors import ProviderError, ShuttingDown
 from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT, HEALTH_PATH
 from .request import send_answer
 
@@ -360,7 +360,7 @@ class ShutdownAnswer:
         except asyncio.CancelledError:
             if started:
                 raise
-            error = ProviderError(503, "the sandbox is shutting down; try again once it is back")
+            error = ShuttingDown()
             await send_answer(send, self.render(scope["path"], error, CLOSE))
 
 

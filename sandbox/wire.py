@@ -24,7 +24,7 @@ import struct
 import threading
 from collections.abc import Callable
 
-from .errors import ProviderError
+from .errors import ProviderError, ShuttingDown
 
 _LENGTH = struct.Struct("!I")
 # A call carries one request (bodies are limited to 1 MiB, scenarios to 32 MiB): far below this.
@@ -34,11 +34,8 @@ AUTH_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
 
-class WireClosed(ProviderError):
+class WireClosed(ShuttingDown):
     """The other end is gone (the serving process is stopping, or was killed): a 503."""
-
-    def __init__(self):
-        super().__init__(503, "the sandbox is shutting down; try again once it is back")
 
 
 def _frame(payload: bytes) -> bytes:
