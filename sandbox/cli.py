@@ -97,6 +97,22 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def scenario_name(text: str) -> str:
+    """`serve --scenario`: a scenario file, or a bundled scenario's name, that is there; checked
+    while parsing, so a value from $DOMAINSANDBOX_SCENARIO is refused naming the variable."""
+    from . import bundled
+
+    try:
+        path = bundled.find(text)
+    except bundled.UnknownScenario as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: a folder, not a scenario file")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return text
+
+
 def status_filter(text: str) -> str:
     """`requests --status`: a status code (404) or a class of them (4xx)."""
     if not re.fullmatch(r"[1-5]([0-9][0-9]|xx)", text.strip().lower()):
@@ -937,6 +953,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--scenario",
+        type=scenario_name,
         metavar="FILE|NAME",
         help="start in the world of a scenario file, or of a bundled one by name (every-state; "
         "see `domainsandbox scenario list`)",

@@ -362,13 +362,21 @@ def test_ports_seeds_and_resolvers_out_of_range_are_refused_before_anything_star
 @pytest.mark.parametrize(
     ("scenario", "said"),
     [
-        ("nosuch", "domainsandbox: nosuch: no such file, nor a bundled scenario (bundled: "),
-        ("/no/such.yaml", "domainsandbox: /no/such.yaml: No such file or directory\n"),
+        ("nosuch", "argument --scenario: nosuch: no such file, nor a bundled scenario (bundled: "),
+        ("/no/such.yaml", "argument --scenario: /no/such.yaml: no such file (see"),
+        ("/", "argument --scenario: /: a folder, not a scenario file (see"),
     ],
 )
 def test_serve_names_a_scenario_it_cannot_load_once(capsys, scenario, said):
     code, _, err = run_cli("serve", "--scenario", scenario, "--port", "0", capsys=capsys)
-    assert code == 2 and err.startswith(said) and err.count(scenario) == 1, err
+    assert code == 2 and said in err and err.count(scenario) == 1, err
+
+
+def test_serve_names_the_variable_of_a_scenario_it_cannot_find(capsys, monkeypatch):
+    monkeypatch.setenv("DOMAINSANDBOX_SCENARIO", "every-stat")
+    code, _, err = run_cli("serve", "--port", "0", capsys=capsys)
+    assert code == 2, err
+    assert "$DOMAINSANDBOX_SCENARIO='every-stat': every-stat: no such file, nor a bundled" in err
 
 
 def test_the_standalone_dns_server_refuses_a_port_out_of_range():
