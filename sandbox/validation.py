@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -210,12 +211,15 @@ class JSONBody(JSONRequestBodyValidator):
         if not text:
             return None  # as Connexion's: no body, which _validate judges
         try:
-            return json.loads(text, parse_constant=_no_constant)
+            document = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise BadRequestProblem(detail=str(exc)) from None
         except _NotFinite:
             path, said = _non_finite(json.loads(text))
             raise BadRequestProblem(detail=self._say(path, said)) from None
+        if _SURROGATE_ESCAPE.search(text) and (found := _lone_surrogate(document)):
+            raise BadRequestProblem(detail=self._say(*found)) from None
+        return document
 
     def _validate(self, body: Any) -> None:
         """Connexion's check, without the log line it writes for every refusal."""
@@ -241,6 +245,41 @@ class _NotFinite(ValueError):
 
 def _no_constant(word: str):
     raise _NotFinite(word)
+
+
+# "\ud800": JSON's escape of half a UTF-16 pair. A pair makes one character; a lone half is
+# none, and no answer or saved world holding it could be written as UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(document) -> tuple[str, str] | None:
+    """(where, what) of the first string (key or value) holding a lone surrogate, or None."""
+    stack = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, list):
+            value = dict(enumerate(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and not _encodable(key):
+                    return path, f"{key!r} is not text: a lone UTF-16 surrogate (\\u{_half(key)})"
+                stack.append((where, item))
+        elif isinstance(value, str) and not _encodable(value):
+            return path, f"a lone UTF-16 surrogate (\\u{_half(value)}) is not a character"
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _half(text: str) -> str:
+    return next(f"{ord(c):04x}" for c in text if 0xD800 <= ord(c) <= 0xDFFF)
 
 
 def _non_finite(document) -> tuple[str, str]:

@@ -3,6 +3,8 @@ HTTP: a new provider is covered here without editing this file."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -47,6 +49,27 @@ def test_a_created_domain_is_listed_and_read_back(http, urls, control, name):
             driver.call(driver.kit.get, domain_id).json()
         )
     assert [d["id"] for d in control.domains(name)] == [domain_id]
+
+
+@pytest.mark.parametrize("name", [n for n, p in PROVIDERS_BY_NAME.items() if not p.kit.create.form])
+def test_a_lone_surrogate_in_a_json_body_is_refused_and_nothing_is_stored(http, urls, name):
+    """JSON can escape half a UTF-16 pair ("\\ud800"), which is no character: no answer or
+    saved world holding it could be written, so it is refused where the body is read."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    op = driver.kit.create
+    text = json.dumps(op.body_for(name="half.example.com"))
+    for broken in (text.replace("half.", "half\\ud800."), text.replace("{", '{"\\udc00":1,', 1)):
+        answer = http.request(op.method, driver.base + op.at(), content=broken,
+                              headers=driver.headers | {"content-type": "application/json"})  # fmt: skip
+        assert 400 <= answer.status_code < 500, answer.text
+        assert "surrogate" in error_message(name, answer), answer.text
+    assert driver.list_ids() == []
+    assert http.get(urls["control"] + "/requests").status_code == 200
+    record = '{"name": "half.example.com", "type": "TXT", "value": "\\ud800"}'
+    refused = http.post(urls["control"] + "/dns/records", content=record,
+                        headers={"content-type": "application/json"})  # fmt: skip
+    assert refused.status_code == 400
+    assert "value: a lone UTF-16 surrogate" in error_message("control", refused)
 
 
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
