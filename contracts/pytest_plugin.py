@@ -223,6 +223,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="write the client conformance report as JSON to FILE",
     )
+    group.addoption(
+        "--domainsandbox-fail-on-violations",
+        action="store_true",
+        help="fail the session when the client sent requests its API's document refuses "
+        "(violations not provoked on purpose with expecting_errors()), and list them",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -343,16 +349,24 @@ def _restore_resend():
 def _report_at_end(config: pytest.Config, control: ControlClient) -> None:
     """Keep the report before the sandbox stops: a pytest-xdist worker hands it to the
     controller, which merges every worker's; the session's end writes and prints it."""
-    if not (
-        config.getoption("--domainsandbox-report")
-        or config.getoption("--domainsandbox-report-json")
-    ):
+    if not _report_wanted(config):
         return
     report = control.report()
     if hasattr(config, "workeroutput"):  # a pytest-xdist worker
         config.workeroutput[_WORKER_REPORT] = json.dumps(report)
     else:
         config.stash[_REPORT_KEY] = report
+
+
+def _report_wanted(config: pytest.Config) -> bool:
+    return any(
+        config.getoption(option)
+        for option in (
+            "--domainsandbox-report",
+            "--domainsandbox-report-json",
+            "--domainsandbox-fail-on-violations",
+        )
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -371,15 +385,32 @@ def pytest_testnodedown(node, error) -> None:
 
 @pytest.hookimpl(trylast=True)  # after pytest's own, which tears the last fixtures down
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write the report as JSON, once, where the session is run (not in xdist workers)."""
+    """Write the report as JSON, once, where the session is run (not in xdist workers), and
+    fail a session that passed when the client's violations are to fail it."""
     config = session.config
-    path = config.getoption("--domainsandbox-report-json")
     report = config.stash.get(_REPORT_KEY, None)
-    if path and report is not None and not hasattr(config, "workeroutput"):
+    if report is None or hasattr(config, "workeroutput"):
+        return
+    if path := config.getoption("--domainsandbox-report-json"):
         Path(path).write_text(json.dumps(report, indent=2) + "\n")
+    if _failing_violations(config) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _failing_violations(config: pytest.Config) -> list[tuple[str, dict]]:
+    """(provider, violation) for each violation that fails the session: none unless asked."""
+    report = config.stash.get(_REPORT_KEY, None)
+    if report is None or not config.getoption("--domainsandbox-fail-on-violations"):
+        return []
+    return [
+        (name, violation)
+        for name, view in report["providers"].items()
+        for violation in view["violations"]
+    ]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    _say_failing_violations(terminalreporter, config)
     if not config.getoption("--domainsandbox-report"):
         return
     from sandbox.report import render_table  # only when a report was asked for
@@ -390,3 +421,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         terminalreporter.write_line("(no test used the domain_sandbox fixture)")
         return
     terminalreporter.write(render_table(report))
+
+
+def _say_failing_violations(terminalreporter, config: pytest.Config) -> None:
+    from sandbox.report import violation_line  # only when a report was asked for
+
+    failing = _failing_violations(config)
+    if not failing:
+        return
+    count = sum(violation["count"] for _, violation in failing)
+    terminalreporter.section("domainsandbox: the client's violations fail this session", red=True)
+    for name, violation in failing:
+        terminalreporter.write_line(f"{name}: {violation_line(violation)}")
+    terminalreporter.write_line(
+        f"{count} request(s) its API's document refuses (--domainsandbox-fail-on-violations); "
+        "wrap a deliberate bad request in domain_sandbox.expecting_errors()"
+    )

@@ -173,12 +173,7 @@ def render_table(report: dict) -> str:
         lines.append(f"  states never reached: {', '.join(view['states_never_reached']) or '-'}")
         if view["violations"]:
             lines.append(f"  violations ({len(view['violations'])}):")
-        for v in view["violations"]:
-            field = v["field"] or "-"
-            lines.append(
-                f"    {v['operation']}  field {field}: {v['reason']}  "
-                f"[{v['status']}, x{v['count']}, e.g. {v['example']}]"
-            )
+        lines.extend(f"    {violation_line(v)}" for v in view["violations"])
         if not view["violations"]:
             lines.append("  violations: none")
         if view.get("expected_violations"):
@@ -186,6 +181,15 @@ def render_table(report: dict) -> str:
             lines.append(f"  expected violations (provoked on purpose): {count}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def violation_line(violation: dict) -> str:
+    """One violation of the report, in a line."""
+    v = violation
+    return (
+        f"{v['operation']}  field {v['field'] or '-'}: {v['reason']}  "
+        f"[{v['status']}, x{v['count']}, e.g. {v['example']}]"
+    )
 
 
 def merge(reports: list[dict]) -> dict:

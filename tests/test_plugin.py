@@ -120,6 +120,46 @@ def test_plugin_resets_between_tests_and_prints_and_writes_the_report(tmp_path):
     ]
 
 
+EXPECTED_BAD_REQUEST = """
+import httpx
+
+def test_a_deliberate_bad_request(domain_sandbox):
+    base = domain_sandbox.urls["autosend"]
+    with domain_sandbox.expecting_errors():
+        refused = httpx.post(base + "/domains", json={"domain": 5},
+                             headers={"Authorization": "Bearer as_test"})
+    assert refused.status_code == 400
+"""
+
+
+def _pytest(tmp_path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_client_s_violations_fail_a_session_that_asks_so_and_only_it(tmp_path):
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
+    passed = _pytest(tmp_path, "test_user.py")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+    failed = _pytest(tmp_path, "test_user.py", "--domainsandbox-fail-on-violations")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "2 passed" in failed.stdout  # every test passed: the client's requests fail it
+    assert "the client's violations fail this session" in failed.stdout
+    assert "monite: create_domain  field colour:" in failed.stdout
+    assert "1 request(s) its API's document refuses" in failed.stdout
+
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(EXPECTED_BAD_REQUEST))
+    expected = _pytest(tmp_path, "test_user.py", "--domainsandbox-fail-on-violations")
+    assert expected.returncode == 0, expected.stdout + expected.stderr
+    assert "violations fail" not in expected.stdout
+
+
 def test_a_report_file_that_is_a_folder_is_refused_before_any_test_runs(tmp_path):
     (tmp_path / "test_user.py").write_text("def test_it(domain_sandbox):\n    pass\n")
     (tmp_path / "reports").mkdir()
