@@ -339,6 +339,28 @@ def test_check_dkim_status_sees_a_removed_record_and_a_wrong_one(vortex, control
     assert seen["dkimAttempts"] == 3
 
 
+@pytest.mark.parametrize("delay", [0, 30])
+def test_a_verified_domain_whose_dkim_check_fails_is_rechecked_again(vortex, control, delay):
+    """The re-checks stop once every check is verified; a checkDkimStatus that then finds DKIM
+    broken starts them again, so fixing the record verifies it without another call."""
+    control.settings("vortex", check_delay_seconds=delay)
+    domain_id = vortex.created()["id"]
+    control.publish("vortex", domain_id)
+    control.advance(300 + delay)
+    assert vortex.one(domain_id)["isVerified"] is True
+
+    control.publish("vortex", domain_id, corrupt=["dkim"])
+    vortex.checked_dkim(domain_id)
+    control.advance(delay)
+    assert vortex.one(domain_id)["dkimStatus"] == "failed"
+
+    control.publish("vortex", domain_id)
+    control.advance(300)
+    seen = vortex.one(domain_id)
+    assert seen["dkimStatus"] == "verified" and seen["isVerified"] is True
+    assert seen["dkimAttempts"] == 3
+
+
 def test_a_slow_dkim_check_waits_for_the_provider_until_its_result_lands(vortex, control):
     control.settings("vortex", check_delay_seconds=30)
     domain_id = vortex.created()["id"]

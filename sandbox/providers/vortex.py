@@ -359,8 +359,7 @@ class Vortex(Provider):
         if delay:
             self._plan(domain, "dkim", delay)
         else:
-            self._land(domain, "dkim")
-        self._touch(domain)
+            self._dkim_landed(domain)
         return self._wire(domain)
 
     # --- the provider's own schedule ----------------------------------------------------------
@@ -411,13 +410,19 @@ class Vortex(Provider):
             self._land(domain, kind)
         if pending:
             self._touch(domain)
+        self._recheck_later(domain)
+
+    def _recheck_later(self, domain: Domain) -> None:
+        """While the window is open, an unverified check is looked at again after the interval:
+        also one that a checkDkimStatus found broken on a domain the re-checks had left."""
         unverified = any(s["status"] != VERIFIED for s in domain.attrs["checks"].values())
-        if unverified and self._window_open(domain):
+        if unverified and self._window_open(domain) and "recheck" not in domain.attrs["steps"]:
             left = (domain.attrs["recheck_until"] - self.now()).total_seconds()
             self._plan(domain, "recheck", min(self.setting("recheck_interval_seconds"), left))
 
     def _dkim_landed(self, domain: Domain) -> None:
         self._land(domain, "dkim")
+        self._recheck_later(domain)
         self._touch(domain)
 
     def _land(self, domain: Domain, kind: str) -> None:
