@@ -7,6 +7,8 @@ Choices where Scaleway's docs are silent (also in docs/scaleway.md):
   `scaleway-mailbox=<uuid>` TXT at the domain), mx, spf, dkim, dmarc; recommended imap, pop3,
   submission, autoconfig, autodiscover; optional caldav, carddav. Only required records decide
   `ready`, every record is checked and reported;
+- no record is handed out while the domain is `creating` ("validation records not yet
+  available"): GET .../records answers `{}`;
 - a record never checked reads `unknown_status`; while a validation runs every record reads
   `validating`; a lookup that failed temporarily (SERVFAIL, timeout) reads `invalid` with the
   reason, and fails the validation if the record is required (validate again later);
@@ -436,8 +438,11 @@ class Scaleway(Provider):
         return self._wire(domain)
 
     def get_domain_records(self, request, domain_id: str):
-        """GET .../records: every record to publish, with its level and last verdict."""
+        """GET .../records: every record to publish, with its level and last verdict; none
+        while the domain is `creating` ("validation records not yet available")."""
         domain = self._owned(request, domain_id, "read")
+        if domain.status == CREATING:
+            return {}
         return {r.kind: self._wire_record(domain, r) for r in domain.records}
 
     def validate_domain_records(self, request, domain_id: str, body: dict | None = None):
