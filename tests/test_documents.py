@@ -33,3 +33,19 @@ def test_the_control_api_refuses_a_provider_it_does_not_have(control):
     with pytest.raises(ControlError) as refused:
         control.domains("nosuchprovider")
     assert refused.value.status == 400
+
+
+def test_a_provider_that_limits_its_rate_declares_the_429_on_every_operation():
+    """An answer the sandbox gives must be one the document declares: Schemathesis's status
+    check, and any client generated from the document, would take a 429 for a bug."""
+    from sandbox.providers import PROVIDERS
+
+    undeclared = [
+        f"{provider.name} {op}"
+        for provider in PROVIDERS
+        if provider.rate_limit is not None
+        for op, method, path in documents.operations(provider.document)
+        if "429"
+        not in documents.load(provider.document)["paths"][path][method.lower()]["responses"]
+    ]
+    assert undeclared == []
