@@ -17,7 +17,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import schemathesis
@@ -232,6 +232,7 @@ def run(
                 f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1"
             )
         _check_reachable(base_url)
+        _check_mount(target, base_url)
     headers = dict(headers or {})
     with _target(target, base_url, headers) as (url, schema_source, obtained):
         headers = obtained.headers | headers
@@ -265,6 +266,25 @@ def _check_reachable(base_url: str) -> None:
     else:
         return
     raise Unreachable(f"nothing answers at {base_url} (--base-url; base_url= from Python): {why}")
+
+
+def _check_mount(target: Profile, base_url: str) -> None:
+    """Refuse a base URL on a running domainsandbox's host that is not where it serves the
+    provider: every call would be its 404, and the run a list of misleading failures."""
+    url = base_url.rstrip("/")
+    if url.endswith(target.mount):
+        return
+    origin = urlunsplit(urlsplit(url)[:2] + ("", "", ""))
+    try:
+        with ControlClient(origin, timeout=5, token=os.environ.get(TOKEN_ENV)) as control:
+            health = control.health()
+    except (ControlError, httpx.HTTPError, ValueError):
+        return  # not a domainsandbox at that host: the run judges the server it finds
+    if isinstance(health, dict) and target.name in health.get("providers", ()):
+        raise ValueError(
+            f"{base_url} is not where the domainsandbox at {origin} serves {target.name}: "
+            f"its base URL is {origin}{target.mount}"
+        )
 
 
 def _why(exc: Exception) -> str:

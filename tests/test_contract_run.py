@@ -140,6 +140,18 @@ def test_cli_contract_run_says_once_that_nothing_answers_at_the_base_url(capsys)
     ]
 
 
+def test_a_base_url_on_a_sandbox_that_is_not_the_providers_mount_is_refused_naming_it(urls, capsys):
+    """Without AutoSend's /v1 every call met the sandbox's 404: nine misleading failures."""
+    wrong = urls["autosend"].removesuffix("/v1")
+    assert cli(["contract", "run", "--provider", "autosend", "--base-url", wrong]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip() == (
+        f"domainsandbox: {wrong} is not where the domainsandbox at {urls['server']} serves "
+        f"autosend: its base URL is {urls['autosend']}"
+    )
+
+
 def test_run_raises_before_running_when_nothing_answers_at_the_base_url():
     url = f"http://127.0.0.1:{free_port()}/monite/v1"
     with pytest.raises(contracts.Unreachable, match=re.escape(f"nothing answers at {url} ")):
