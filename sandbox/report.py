@@ -128,7 +128,8 @@ class ClientReport:
 
 def _add_violation(kept: dict, entry: dict, violation: dict) -> None:
     operation = entry.get("operation") or f"(no operation) {entry['method']} {entry['path']}"
-    reason = readable(violation["reason"])
+    # Connexion ends a body field's reason with " - 'field'": the report names it already
+    reason = readable(violation["reason"]).removesuffix(f" - '{violation['field']}'")
     key = (operation, violation["field"], reason)
     if key in kept:
         kept[key]["count"] += 1
@@ -156,9 +157,14 @@ def readable(reason: str) -> str:
 
 
 def render_table(report: dict) -> str:
-    """The report as readable text, one section per provider."""
+    """The report as readable text, one section per provider; of several, those that got no
+    request in one line at the end."""
     lines = []
-    for name, view in report["providers"].items():
+    views = report["providers"]
+    idle = [name for name, view in views.items() if not view["requests"]] if len(views) > 1 else []
+    for name, view in views.items():
+        if name in idle:
+            continue
         lines.append(f"== {name}: {view['requests']} requests")
         for op in view["operations_called"]:
             codes = ", ".join(f"{code} x{n}" for code, n in op["statuses"].items())
@@ -180,6 +186,8 @@ def render_table(report: dict) -> str:
             count = sum(v["count"] for v in view["expected_violations"])
             lines.append(f"  expected violations (provoked on purpose): {count}")
         lines.append("")
+    if idle:
+        lines.append(f"== no requests: {', '.join(idle)}")
     return "\n".join(lines).rstrip() + "\n"
 
 

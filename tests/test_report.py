@@ -166,6 +166,26 @@ def test_cli_report_prints_a_table_and_json(server, urls, report_control, capsys
     assert len(data["providers"]["monite"]["violations"]) == 5
 
 
+def test_the_table_says_in_one_line_which_providers_got_no_request(server, urls, report_control):
+    _wrong_client(urls["monite"])
+    table = _table(report_control)
+    idle = [name for name in server.sandbox.providers if name != "monite"]
+    assert table.count("== ") == 2 and "== monite: " in table
+    assert table.rstrip().endswith(f"== no requests: {', '.join(idle)}")
+    assert "== autosend" not in table and "never called GET    /domains" not in table
+
+
+def test_a_violation_names_its_field_once(urls, report_control):
+    key = {"Authorization": "Bearer as_report"}
+    httpx.post(urls["autosend"] + "/domains", json={"domain": "a.example.com", "regionKey": None},
+               headers=key)  # fmt: skip
+    [violation] = report_control.report()["providers"]["autosend"]["violations"]
+    assert (violation["field"], violation["reason"]) == (
+        "regionKey",
+        "null is not of type 'string'",
+    )
+
+
 def test_bad_requests_a_test_sends_on_purpose_are_kept_apart_as_expected(urls, report_control):
     with report_control.expecting_errors():
         _wrong_client(urls["monite"])
