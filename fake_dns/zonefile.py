@@ -32,6 +32,10 @@ def load_zone_file(path) -> list[dict]:
         raise ZoneFileError(f"{label}: cannot read: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ZoneFileError(f"{label}: not valid YAML: {exc}") from None
+    except ValueError:  # Python reads no integer of over 4,300 digits
+        raise ZoneFileError(f"{label}: not valid YAML: a number too large to read") from None
+    except RecursionError:
+        raise ZoneFileError(f"{label}: not valid YAML: nested too deeply to read") from None
     if isinstance(doc, dict) and "records" in doc:
         doc = doc["records"]
     if doc is None:

@@ -160,6 +160,10 @@ def parse(text: str | bytes) -> dict:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError("not valid YAML: nested too deeply to read") from None
+    except ValueError:  # Python reads no integer of over 4,300 digits
+        raise ScenarioError("not valid YAML: a number of more than 4300 digits") from None
     if not isinstance(data, dict):
         raise ScenarioError("a scenario is a YAML mapping (seed, clock, domains, dns, ...)")
     return data

@@ -72,6 +72,34 @@ def test_a_lone_surrogate_in_a_json_body_is_refused_and_nothing_is_stored(http, 
     assert "value: a lone UTF-16 surrogate" in error_message("control", refused)
 
 
+@pytest.mark.parametrize("name", [n for n, p in PROVIDERS_BY_NAME.items() if not p.kit.create.form])
+def test_a_json_body_python_cannot_read_is_refused_in_the_providers_shape(http, urls, name):
+    """An integer of over 4,300 digits, or nesting past the recursion limit: Python's json
+    refuses both (ValueError, RecursionError), which were answered 500."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    op = driver.kit.create
+    text = json.dumps(op.body_for(name="huge.example.com"))
+    for broken, said in (
+        (text.replace("{", '{"n":1' + "0" * 4300 + ",", 1), "4300 digits"),
+        (text.replace("{", '{"n":' + "[" * 100_000, 1), "nested too deeply"),
+    ):
+        answer = http.request(op.method, driver.base + op.at(), content=broken,
+                              headers=driver.headers | {"content-type": "application/json"})  # fmt: skip
+        assert 400 <= answer.status_code < 500, answer.text
+        assert said in error_message(name, answer), answer.text
+    for body in ('{"value": 1' + "0" * 4300 + "}", "[" * 100_000):
+        refused = http.post(urls["control"] + "/clock", content=body,
+                            headers={"content-type": "application/json"})  # fmt: skip
+        assert refused.status_code == 400, refused.text
+    scenario = http.post(urls["control"] + "/scenario", content="seed: 1" + "0" * 5000,
+                         headers={"content-type": "application/yaml"})  # fmt: skip
+    assert scenario.status_code == 400 and "4300 digits" in scenario.text
+    deep = http.post(urls["control"] + "/scenario", content="x: " + "[" * 1000,
+                     headers={"content-type": "application/yaml"})  # fmt: skip
+    assert deep.status_code == 400 and "nested too deeply" in deep.text
+    assert driver.list_ids() == []
+
+
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
 def test_another_clients_domain_is_refused_in_the_providers_own_shape(http, urls, control, name):
     """Another client's domain is refused: not found (Scaleway: permission denied, as it

@@ -98,6 +98,8 @@ def test_busy_port_exits_2_with_a_clear_message():
         ("- {name: a.example.com, type: TXT}\n", "exactly one of 'value' or 'values'"),
         ("- {name: a.example.com, type: TXT, value: x, color: red}\n", "unknown key(s) color"),
         ("name: [unclosed\n", "not valid YAML"),
+        ("- {name: a.example.com, type: MX, value: 1" + "0" * 5000 + "}\n", "a number too large"),
+        ("x: " + "[" * 2000 + "\n", "nested too deeply to read"),
         ("just a string\n", "expected a list of records"),
         (
             "- {name: x.example.com, type: CNAME, value: y.example.com}\n"
