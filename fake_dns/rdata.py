@@ -14,6 +14,8 @@ SUPPORTED_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "SRV", "NS", "CAA", "PTR")
 TXT_CHUNK = 255
 # Cap on one TXT value so an answer always fits a 64 KiB TCP message.
 MAX_TXT_BYTES = 16_384
+# A CAA tag's length is one byte on the wire; RFC 8659 asks for 15 at most, 255 is the hard cap.
+MAX_CAA_TAG = 255
 
 # How much of an offending value an error message shows: a person recognises it by its start,
 # and a value of a megabyte must not become a message of a megabyte.
@@ -154,7 +156,11 @@ def _caa(text):
         raise ValueError(f"expected 'FLAGS TAG \"VALUE\"', got {brief(text)}")
     flags = _int(match.group(1), "CAA flags", 255)
     tag = match.group(2).lower()
+    if len(tag) > MAX_CAA_TAG:  # its length travels in one byte (RFC 8659 4.1)
+        raise ValueError(f"its tag is {len(tag)} characters: at most {MAX_CAA_TAG}")
     val = match.group(3) if match.group(3) is not None else match.group(4)
+    if (size := len(val.encode("utf-8"))) > MAX_TXT_BYTES:
+        raise ValueError(f"its value is {size} bytes: at most {MAX_TXT_BYTES}")
     return f'{flags} {tag} "{val}"', CAA(flags, tag, val)
 
 

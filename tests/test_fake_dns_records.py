@@ -51,6 +51,15 @@ def test_each_record_type_is_served_as_published(fake, tcp, name, rtype, value, 
     assert is_authoritative(response)
 
 
+def test_the_longest_caa_tag_and_value_taken_are_served(fake):
+    tag, value = "t" * 255, "x" * 16_384  # one past either is refused (below)
+    fake.zone.add("caa.example.com", "CAA", f'0 {tag} "{value}"')
+    response = ask(fake, "caa.example.com", "CAA", tcp=True)  # 16 KiB: over TCP
+    assert rcode(response) == "NOERROR"
+    (rd,) = response.answer[0]
+    assert (rd.tag, rd.value) == (tag.encode(), value.encode())
+
+
 def test_several_mx_records_are_all_returned(fake, tcp):
     fake.zone.set("example.com", "MX", ["10 mxa.eu.mailgun.org", "20 mxb.eu.mailgun.org"])
     response = ask(fake, "example.com", "MX", tcp=tcp)
@@ -341,6 +350,8 @@ def test_records_are_plain_dicts(fake):
         ("MX", "70000 mxa.example.com", "MX preference"),
         ("SRV", "0 5 imap.example.com", "PRIORITY WEIGHT PORT TARGET"),
         ("CAA", "issue letsencrypt.org", "FLAGS TAG"),
+        ("CAA", f'0 {"t" * 256} "x"', "its tag is 256 characters: at most 255"),
+        ("CAA", f'0 issue "{"x" * 20_000}"', "its value is 20000 bytes: at most 16384"),
         ("CNAME", "bad name.example.com", "invalid target"),
         ("TXT", 42, "TXT value must be"),
         ("XYZ", "1", "unknown type"),
