@@ -281,13 +281,10 @@ class RequestLimits:
             error = ProviderError(431, HEAD_TOO_LARGE)
             return await self._refuse(scope, receive, send, error)
         limit = body_limit(scope["path"])
-        too_large = ProviderError(
-            413, f"the request body is larger than {limit} bytes", field="body"
-        )
         length = _header(scope, b"content-length")
         if length is not None:
             if int(length) > limit:  # the HTTP parser has already refused a non-number
-                return await self._refuse(scope, receive, send, too_large)
+                return await self._refuse(scope, receive, send, _too_large(limit))
         elif (_header(scope, b"transfer-encoding") or b"").lower() == b"chunked":
             # No length announced: read up to the limit, then hand the app what was read.
             messages, size = [], 0
@@ -297,7 +294,7 @@ class RequestLimits:
                 size += len(message.get("body", b""))
                 if size > limit:
                     more = message.get("more_body", False)  # else the whole body is read: no drain
-                    return await self._refuse(scope, receive, send, too_large, size, more)
+                    return await self._refuse(scope, receive, send, _too_large(limit), size, more)
                 if message["type"] != "http.request" or not message.get("more_body"):
                     break
             receive = _replay(messages, receive)
@@ -310,6 +307,10 @@ class RequestLimits:
         if more and (_header(scope, b"expect") or b"").lower() != b"100-continue":
             await _drain(receive, DRAIN_BYTES - already)
         await send_answer(send, self.render(scope["path"], error, CLOSE))
+
+
+def _too_large(limit: int) -> ProviderError:
+    return ProviderError(413, f"the request body is larger than {limit} bytes", field="body")
 
 
 async def _drain(receive, budget: int) -> None:
