@@ -30,12 +30,10 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import orjson
-
 from . import scenario
 from .engine.clock import LATEST, utc
 from .errors import ProviderError
-from .request import send_answer
+from .request import compact_json, send_answer
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -53,15 +51,6 @@ CREATE TABLE IF NOT EXISTS world (
     body TEXT NOT NULL                      -- the scenario export, as JSON
 )
 """
-
-
-def _json(world: dict) -> str:
-    """The world as compact JSON: orjson's, a tenth of json's time on every save; json's for
-    an integer past 64 bits, which orjson does not write."""
-    try:
-        return orjson.dumps(world).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(world, separators=(",", ":"), ensure_ascii=False)
 
 
 class StateError(Exception):
@@ -144,10 +133,12 @@ class StateFile:
             return json.loads(row[0]), row[1]
         except ValueError as exc:
             raise StateError(f"{self.path}: the saved world is not JSON ({exc})") from None
+        except RecursionError:
+            raise StateError(f"{self.path}: the saved world is nested too deeply to read") from None
 
     def write(self, world: dict) -> None:
         """Replace the saved world, in one transaction."""
-        body = _json(world)
+        body = compact_json(world).decode()
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")

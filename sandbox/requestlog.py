@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from . import redaction
 from .engine.clock import iso
+from .request import compact_json
 
 # Enough for a long test session; old entries fall off so a shared sandbox never grows.
 MAX_ENTRIES = 10_000
@@ -125,7 +124,7 @@ def _bounded(body: Any, headers: dict) -> Any:
         return body
     if length is not None and _int(length) <= MAX_BODY_BYTES:
         return body  # parsed JSON or a form: its size on the wire, not serialized again
-    text = orjson.dumps(body, default=str)  # too long, or sent without a length (chunked)
+    text = compact_json(body, default=str)  # too long, or sent without a length (chunked)
     if len(text) <= MAX_BODY_BYTES:
         return body
     return _cut(text, _int(length) if length is not None else len(text))

@@ -100,6 +100,24 @@ def test_a_json_body_python_cannot_read_is_refused_in_the_providers_shape(http, 
     assert driver.list_ids() == []
 
 
+@pytest.mark.parametrize("name", [n for n, p in PROVIDERS_BY_NAME.items() if not p.kit.create.form])
+def test_an_integer_past_64_bits_is_answered_and_journaled_not_a_500(http, urls, name):
+    """orjson writes no integer past 64 bits: an answer echoing one (Monite's 422), or the
+    journal of a body sent chunked (Resend takes unknown fields), was a 500."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    op = driver.kit.create
+    body = op.body_for(name="wide.example.com")
+    for sent in ({**body, "n": 2**64}, {**body, next(iter(body)): 2**64}):
+        chunks = iter([json.dumps(sent).encode()])  # an iterator: sent chunked, no length
+        answer = http.request(op.method, driver.base + op.at(), content=chunks,
+                              headers=driver.headers | {"content-type": "application/json"})  # fmt: skip
+        assert answer.status_code < 500, answer.text
+        assert error_message(name, answer) if answer.status_code >= 400 else answer.json()
+    journal = http.get(urls["control"] + "/requests", params={"provider": name})
+    assert journal.status_code == 200
+    assert str(2**64) in journal.text
+
+
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
 def test_another_clients_domain_is_refused_in_the_providers_own_shape(http, urls, control, name):
     """Another client's domain is refused: not found (Scaleway: permission denied, as it
