@@ -221,6 +221,15 @@ BAD_WORLDS = {
         json.dumps({"providers": {"monite": {"issued": "many"}}}),
         "providers.monite: ",
     ),
+    "a Scaleway count that is not one": (
+        json.dumps({"providers": {"scaleway": {"created": "x"}}}),
+        "providers.scaleway: scaleway: created is a count",
+    ),
+    "Vortex principals that are not": (
+        json.dumps({"providers": {"vortex": {"principals": {"a": 1}}}}),
+        "providers.vortex: vortex: principals maps owners",
+    ),
+    "JSON nested too deeply to read": ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
 }
 
 

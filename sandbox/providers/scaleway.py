@@ -201,7 +201,10 @@ class Scaleway(Provider):
 
     def load_state(self, state: dict) -> None:
         # (files from before organizations were derived also hold an "organizations" table)
-        self.created = state.get("created", 0)
+        created = state.get("created", 0)
+        if not isinstance(created, int) or isinstance(created, bool) or created < 0:
+            raise ValueError("scaleway: created is a count of the domains created")
+        self.created = created
 
     # --- errors -------------------------------------------------------------------------------
 

@@ -156,7 +156,14 @@ class Vortex(Provider):
         return {"principals": self.principals} if self.principals else {}
 
     def load_state(self, state: dict) -> None:
-        self.principals = dict(state.get("principals", {}))
+        principals = state.get("principals", {})
+        fields = {"organizationId", "creatorId"}
+        if not isinstance(principals, dict) or not all(
+            isinstance(p, dict) and set(p) == fields and all(isinstance(v, str) for v in p.values())
+            for p in principals.values()
+        ):
+            raise ValueError("vortex: principals maps owners to an organizationId and a creatorId")
+        self.principals = dict(principals)
 
     def verify_now(self, domain: Domain) -> None:
         """The control API's "verify now": tokens issued if need be, then every check runs."""
