@@ -219,8 +219,6 @@ class JSONBody(JSONRequestBodyValidator):
             raise BadRequestProblem(detail=self._say(path, said)) from None
         except ValueError:  # Python reads no integer of over 4,300 digits (a DoS guard)
             raise BadRequestProblem(detail=TOO_LONG_NUMBER) from None
-        except RecursionError:
-            raise BadRequestProblem(detail=TOO_DEEP) from None
         if _SURROGATE_ESCAPE.search(text) and (found := _lone_surrogate(document)):
             raise BadRequestProblem(detail=self._say(*found)) from None
         return document
@@ -244,7 +242,6 @@ class JSONBody(JSONRequestBodyValidator):
 
 
 TOO_LONG_NUMBER = "a number of more than 4300 digits: no client sends one"
-TOO_DEEP = "nested too deeply to read"
 
 
 class _NotFinite(ValueError):

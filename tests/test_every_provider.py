@@ -74,8 +74,8 @@ def test_a_lone_surrogate_in_a_json_body_is_refused_and_nothing_is_stored(http, 
 
 @pytest.mark.parametrize("name", [n for n, p in PROVIDERS_BY_NAME.items() if not p.kit.create.form])
 def test_a_json_body_python_cannot_read_is_refused_in_the_providers_shape(http, urls, name):
-    """An integer of over 4,300 digits, or nesting past the recursion limit: Python's json
-    refuses both (ValueError, RecursionError), which were answered 500."""
+    """An integer of over 4,300 digits (Python's json refuses it with a ValueError, which was
+    answered 500), and nesting past the recursion limit."""
     driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
     op = driver.kit.create
     text = json.dumps(op.body_for(name="huge.example.com"))
