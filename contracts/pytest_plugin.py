@@ -424,11 +424,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 
 
 def _say_failing_violations(terminalreporter, config: pytest.Config) -> None:
-    from sandbox.report import violation_line  # only when a report was asked for
-
     failing = _failing_violations(config)
     if not failing:
         return
+    from sandbox.report import violation_line  # only when there are some to say
+
     count = sum(violation["count"] for _, violation in failing)
     terminalreporter.section("domainsandbox: the client's violations fail this session", red=True)
     for name, violation in failing:
