@@ -818,7 +818,12 @@ def cmd_docs(args) -> int:
     try:
         path = pages.find(args.page)
     except pages.UnknownPage as exc:
-        raise UsageError(str(exc)) from None
+        found = [] if args.path else pages.sections(args.page)
+        if not found:
+            raise UsageError(str(exc)) from None
+        for page, text in found:  # no page of that name: the sections about it
+            print(f"{text.rstrip()}\n\n(from `domainsandbox docs {page}`)\n")
+        return 0
     print(path if args.path else path.read_text(encoding="utf-8"), end="\n" if args.path else "")
     return 0
 
@@ -1219,7 +1224,12 @@ def build_parser() -> argparse.ArgumentParser:
     docs = sub.add_parser(
         "docs", help="list the documentation installed with the package, or print one page"
     )
-    docs.add_argument("page", nargs="?", help="a page's name, e.g. scaleway or readme")
+    docs.add_argument(
+        "page",
+        nargs="?",
+        help="a page's name, e.g. scaleway or readme; another word prints the sections whose "
+        "headings hold it (scenarios, faults)",
+    )
     docs.add_argument("--path", action="store_true", help="print where the page is, not the page")
     docs.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="list the pages as JSON"

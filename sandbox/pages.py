@@ -1,5 +1,6 @@
 """The documentation that ships with domainsandbox, readable without the repository:
-`domainsandbox docs` lists the pages, `domainsandbox docs scaleway` prints one.
+`domainsandbox docs` lists the pages, `domainsandbox docs scaleway` prints one, and a word that
+names no page (`domainsandbox docs scenarios`) prints the sections whose headings hold it.
 
 In a wheel the pages sit in the package (sandbox/docs/, the README among them); in a checkout,
 in docs/ and the README at the repository's root.
@@ -52,3 +53,31 @@ def find(name: str) -> Path:
 
 def _provider_without_page(name: str) -> bool:
     return name in provider_names()
+
+
+def sections(word: str) -> list[tuple[str, str]]:
+    """(page, text) of every section, in every page, whose heading holds `word` (any case):
+    from its heading to the next heading of its level or above."""
+    found = []
+    for name, path in pages().items():
+        if not path.is_file():
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        headings = list(_headings(lines))
+        for start, level, heading in headings:
+            if word.lower() in heading.lower():
+                ends = (i for i, depth, _ in headings if i > start and depth <= level)
+                found.append((name, "".join(lines[start : next(ends, len(lines))])))
+    return found
+
+
+def _headings(lines: list[str]):
+    """(line index, level, text) of each Markdown heading, those in code blocks aside."""
+    fenced = False
+    for index, line in enumerate(lines):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            marks, _, text = line.partition(" ")
+            if set(marks) == {"#"}:
+                yield index, len(marks), text.strip()

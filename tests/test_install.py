@@ -92,6 +92,18 @@ def test_an_unknown_page_names_the_pages_there_are():
     assert "no page 'nope'" in missing.stderr and "readme, developing" in missing.stderr
 
 
+def test_a_word_that_names_no_page_prints_the_sections_whose_headings_hold_it():
+    readme = documented()["readme"]
+    start = readme.index("## Scenarios: start in a known world")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    shown = run("docs", "scenarios")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == f"{section.rstrip()}\n\n(from `domainsandbox docs readme`)\n\n"
+    faults = run("docs", "FAULTS").stdout
+    assert faults.startswith("## HTTP faults and rate limits\n")
+    assert faults.count("(from `domainsandbox docs ") == 1
+
+
 @pytest.fixture(scope="module")
 def every_state():
     """A sandbox started in a bundled scenario, named as a user would."""
