@@ -137,11 +137,11 @@ class Control:
 
     def publish_domain(self, provider: str, domain_id: str, body: dict | None = None):
         body = body or {}
-        self._domain(provider, domain_id)
+        domain = self._domain(provider, domain_id)
         try:
             published = self.sandbox.publish(
                 provider,
-                domain_id,
+                domain.id,
                 omit=body.get("omit", []),
                 corrupt=body.get("corrupt", []),
                 visible_after_seconds=body.get("visible_after_seconds"),
@@ -179,7 +179,7 @@ class Control:
 
     def _domain(self, provider: str, domain_id: str):
         self._known(provider)
-        domain = self.sandbox.store.get(provider, domain_id)
+        domain = self.sandbox.providers[provider].domain_of(domain_id)
         if domain is None:
             raise ProviderError(404, f"no {provider} domain with id {domain_id}")
         return domain
@@ -424,9 +424,9 @@ class Control:
 
     def advance_clock_until(self, body: dict):
         """Move the clock step by step until a domain reaches a status (409 where it stuck)."""
-        self._domain(body["provider"], body["domain_id"])
+        domain = self._domain(body["provider"], body["domain_id"])
         until = clockwork.Until(
-            body["provider"], body["domain_id"], body.get("status"), body.get("limit_seconds")
+            body["provider"], domain.id, body.get("status"), body.get("limit_seconds")
         )
         try:
             reached = clockwork.advance_until(self.sandbox, until)

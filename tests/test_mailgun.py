@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 
+from sandbox.client import ControlError
 from sandbox.driver import Driver, reach
 from sandbox.providers.mailgun import Mailgun
 
@@ -225,6 +226,17 @@ def test_published_records_verify_the_domain_and_cached_shows_what_dns_holds(
         assert record["value"] in " ".join(held), kind
         assert sorted(record["cached"]) == sorted(held), kind
     assert get(api)["domain"]["state"] == "active"
+
+
+def test_the_control_api_takes_the_id_mailguns_answers_carry_or_the_name_in_any_case(api, control):
+    """Mailgun's API addresses a domain by name, and its answers also carry an `id`: a control
+    call (publish, verify, advance_until) takes either, as a client reading them has both."""
+    mailgun_id = create(api)["domain"]["id"]
+    assert len(control.publish("mailgun", mailgun_id)) >= 4
+    assert control.verify("mailgun", NAME.upper())["status"] == "active"
+    assert control.domain("mailgun", mailgun_id)["id"] == NAME
+    with pytest.raises(ControlError, match="no mailgun domain with id 0123456789abcdef01234567"):
+        control.domain("mailgun", "0123456789abcdef01234567")
 
 
 def test_spf_and_dkim_decide_while_tracking_and_mx_only_report(api, control):

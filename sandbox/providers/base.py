@@ -233,6 +233,10 @@ class Provider:
         """One of the provider's current timings or switches (`settings_defaults`' names)."""
         return self.sandbox.settings(self.name)[name]
 
+    def domain_of(self, domain_id: str) -> Domain | None:
+        """The domain a control call names: by the id its API gave it."""
+        return self.store.get(self.name, domain_id)
+
     def owned(self, domain_id: str, owner: str, not_found: str | ProviderError) -> Domain:
         """The domain if `owner` has it; else `not_found` (a 404 with that message, or that
         error): another owner's domain is as absent as one that never was."""

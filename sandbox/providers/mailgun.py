@@ -116,6 +116,7 @@ UPDATABLE = (
 )
 
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
+_MAILGUN_ID = re.compile(r"[0-9a-f]{24}")  # the `id` of a domain in Mailgun's answers
 _BOOLEAN = "true or false"
 _HOST_LENGTH = f"at most {MAX_HOSTNAME} characters"
 # What each parameter of openapi/mailgun.yaml takes, in plain words: a refusal says this once
@@ -443,6 +444,16 @@ class Mailgun(Provider):
             raise ProviderError(400, "A disabled domain cannot be deleted")
         self.store.remove(self.name, domain.id)
         return {"message": DELETED_MESSAGE}
+
+    def domain_of(self, domain_id: str) -> Domain | None:
+        """By its name in any case, as Mailgun's API addresses a domain, or by the `id` its
+        answers carry (what a client reading them has at hand)."""
+        found = self.store.get(self.name, domain_id.lower())
+        if found is None and _MAILGUN_ID.fullmatch(domain_id):
+            found = next(
+                (d for d in self.store.list(self.name) if d.attrs["mailgun_id"] == domain_id), None
+            )
+        return found
 
     # --- lifecycle ------------------------------------------------------------------------------
 
