@@ -143,6 +143,7 @@ class NamedParameterValidator(ParameterValidator):
         """Validate the request's parameters; return the path and query ones, typed."""
         given = _Given(scope, self.uri_parser)
         self._once_each(given.repeated)
+        self._plain_numbers(given.raw)
         self.validate_request(given)
         return {**given.path_params, **given.query_params}
 
@@ -156,6 +157,24 @@ class NamedParameterValidator(ParameterValidator):
                     "and it takes one value"
                 )
 
+    def _plain_numbers(self, raw: dict[str, list[str]]) -> None:
+        """A number in a query is written in ASCII digits: Python's int() also reads " 1",
+        "1_0" and "١" (Arabic-Indic), which the providers' servers refuse."""
+        for param in self.parameters.get("query", []) if raw else ():
+            kind = param.get("schema", {}).get("type")
+            for value in raw.get(param["name"], ()) if kind in _PLAIN_NUMBER else ():
+                if not _PLAIN_NUMBER[kind].fullmatch(value):
+                    raise BadRequestProblem(
+                        detail=f"Invalid query parameter '{param['name']}': {value!r} is not of "
+                        f"type '{kind}'"
+                    )
+
+
+_PLAIN_NUMBER = {
+    "integer": re.compile(r"[+-]?[0-9]+"),
+    "number": re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
+}
+
 
 class _Given:
     """What the parameter validator reads of a request, without building Starlette's Request."""
@@ -166,6 +185,7 @@ class _Given:
         self._scope = scope
         query = scope.get("query_string", b"")
         given = parse_qs(query.decode("latin-1"), keep_blank_values=True) if query else {}
+        self.raw = given
         self.repeated = {name for name, values in given.items() if len(values) > 1}
         self.query_params = uri_parser.resolve_query(given) if given else {}
         self.path_params = uri_parser.resolve_path(scope.get("path_params", {}))
