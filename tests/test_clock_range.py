@@ -103,6 +103,29 @@ def test_a_settings_value_over_a_year_is_refused(server, control):
     assert answer.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("provider", "setting"),
+    [
+        ("vortex", "recheck_interval_seconds"),
+        ("mailgun", "recheck_first_seconds"),
+        ("resend", "recheck_max_seconds"),
+        ("ses", "recheck_first_seconds"),
+    ],
+)
+def test_a_recheck_interval_of_0_is_refused_before_it_can_stall_the_clock(
+    server, control, provider, setting
+):
+    """Re-checks 0 s apart land at the instant they were planned for, again and again: a
+    clock move spun on them (tens of thousands of DNS lookups) instead of moving on."""
+    before = control.settings(provider)
+    answer = httpx.patch(f"{server.url}/_sandbox/providers/{provider}/settings", json={setting: 0})
+    assert answer.status_code == 400, answer.text
+    assert f"setting {setting} must be at least 1 second" in answer.text
+    assert control.settings(provider) == before
+    # 0 means "never" where a provider says so: a verified domain is not looked at again
+    assert control.settings("resend", verified_recheck_seconds=0)["verified_recheck_seconds"] == 0
+
+
 def test_a_running_clock_reaching_the_end_of_its_range_stops_there_and_the_state_still_loads(
     tmp_path,
 ):

@@ -771,8 +771,9 @@ class Ses(Provider):
             domain.attrs["recheck_until"] = max(t["until"] for t in open_dns)
             self.plan_recheck(domain)
             due = domain.due_at
-        elif any(t["status"] == SUCCESS for k, t in tracks.items() if k != "link"):
-            seconds = self.setting("verified_recheck_seconds")
+        elif (seconds := self.setting("verified_recheck_seconds")) and any(  # 0: never
+            t["status"] == SUCCESS for k, t in tracks.items() if k != "link"
+        ):
             due = now + timedelta(seconds=seconds)
         if windows and (due is None or min(windows) < due):
             due = min(windows)
