@@ -166,7 +166,29 @@ def parse(text: str | bytes) -> dict:
         raise ScenarioError("not valid YAML: a number of more than 4300 digits") from None
     if not isinstance(data, dict):
         raise ScenarioError("a scenario is a YAML mapping (seed, clock, domains, dns, ...)")
+    if _outnumbers(data, len(text)):
+        raise ScenarioError(
+            "its YAML aliases expand it to more values than it has characters: refused, as "
+            "its checks would hold every copy (a 'billion laughs')"
+        )
     return data
+
+
+def _outnumbers(data, budget: int) -> bool:
+    """True when `data` holds more than `budget` values, each alias counted as a copy: text
+    that writes every value out has fewer values than characters."""
+    stack = [data]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return True
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 @cache

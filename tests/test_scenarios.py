@@ -252,6 +252,21 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
     assert len(control.domains()) == len(PROVIDER_NAMES)  # one each
 
 
+def test_yaml_aliases_that_expand_a_small_file_enormously_are_refused_at_once(control):
+    """A 'billion laughs': nine aliases of nine aliases, eight deep, is 43 million values from
+    under a kilobyte. Checking it held every copy: gigabytes, for most of a minute."""
+    control.load_scenario((SCENARIOS / "all-verified.yaml").read_text())
+    before = control.export_scenario()
+    laughs = 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    for n in range(1, 9):
+        laughs += f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]\n"
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(laughs + "http_faults: *a8\n")
+    assert error.value.status == 400
+    assert "aliases expand it to more values than it has characters" in str(error.value)
+    assert control.export_scenario() == before
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
