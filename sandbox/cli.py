@@ -44,10 +44,28 @@ def default_url() -> str:
     `serve` takes from $DOMAINSANDBOX_PORT, so one exported variable points both; else 8080."""
     if url := os.environ.get("DOMAINSANDBOX_URL"):
         return url
-    port = os.environ.get("DOMAINSANDBOX_PORT", "").strip()
-    if port.isdigit() and 0 < int(port) <= MAX_PORT:  # 0 (any port) cannot be found again
-        return f"http://127.0.0.1:{int(port)}"
+    if port := _port_from_environment():
+        return f"http://127.0.0.1:{port}"
     return "http://127.0.0.1:8080"
+
+
+def _port_from_environment() -> int | None:
+    """$DOMAINSANDBOX_PORT as a port the CLI can find `serve` at, None if unset or unusable."""
+    port = os.environ.get("DOMAINSANDBOX_PORT", "").strip()
+    if port.isascii() and port.isdigit() and 0 < int(port) <= MAX_PORT:
+        return int(port)  # (0, any port, cannot be found again)
+    return None
+
+
+def _unusable_port() -> str | None:
+    """Why $DOMAINSANDBOX_PORT cannot say where the sandbox is, when it is set to no port."""
+    port = os.environ.get("DOMAINSANDBOX_PORT")  # set but empty is refused, as `serve` does
+    if port is None or os.environ.get("DOMAINSANDBOX_URL") or _port_from_environment():
+        return None
+    return (
+        f"$DOMAINSANDBOX_PORT={port!r} is not a port the sandbox can be found at (1 to "
+        f"{MAX_PORT}); fix or unset it, or give --url"
+    )
 
 
 DEFAULT_URL = default_url()
@@ -321,6 +339,8 @@ def cmd_dns_serve(args) -> int:
 
 
 def _control(args) -> ControlClient:
+    if args.url == DEFAULT_URL and (unusable := _unusable_port()):
+        raise UsageError(unusable)  # else a junk port silently meant 8080
     try:
         url = sandbox_url(args.url)
     except ValueError as exc:  # a mistyped --url or $DOMAINSANDBOX_URL: a usage error

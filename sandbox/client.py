@@ -59,6 +59,12 @@ class _NoAnswer(Exception):
     """The sandbox took the request and did not answer it in time."""
 
 
+def _brief(text: str, most: int = 120) -> str:
+    """The first line of `text`, cut short: enough to recognise what answered."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return repr(line if len(line) <= most else line[:most] + "…")
+
+
 class ControlError(Exception):
     """The control API refused a call, or could not be reached; the message says why."""
 
@@ -240,7 +246,15 @@ class ControlClient:
 
         The methods below name every call of the control API: prefer them."""
         response = self.raw(method, path, **kwargs)
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):  # every answer of the control API is a JSON object
+            raise self._not_a_sandbox(f"{method} {path} answered {_brief(response.text)}")
+        return answer
 
     def raw(
         self,
@@ -273,13 +287,18 @@ class ControlClient:
             raise ControlError(
                 f"cannot reach the sandbox at {self.url} ({exc}); is `domainsandbox serve` running?"
             ) from None
+        except (http.client.HTTPException, ValueError) as exc:  # a broken answer, a bad header
+            raise self._not_a_sandbox(f"{type(exc).__name__}: {_brief(str(exc))}") from None
         if response.status_code >= 400:
             try:
                 message = response.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):
-                message = response.text
+                message = f"{_brief(response.text)} (not a domainsandbox's answer)"
             raise ControlError(f"{response.status_code}: {message}", response.status_code)
         return response
+
+    def _not_a_sandbox(self, what: str) -> ControlError:
+        return ControlError(f"the server at {self.url} does not answer as a domainsandbox: {what}")
 
     def _send(
         self, method: str, target: str, body: bytes | None, headers: dict, wait: float | None

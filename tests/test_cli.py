@@ -224,6 +224,37 @@ def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
     assert "is `domainsandbox serve` running?" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (200, b"[]", "GET /clock answered '[]'"),
+        (200, b"notjs", "GET /clock answered 'notjs'"),
+        (404, b"<!DOCTYPE HTML>\n<html>\n<body>Not found</body>\n</html>\n", None),
+    ],
+)
+def test_a_server_that_is_not_a_sandbox_is_said_in_one_line(capsys, status, body, said):
+    with stand_in_server(status, body) as url:
+        code = main(["clock", "--url", url])
+    err = capsys.readouterr().err
+    assert code in (1, 2) and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    if said:
+        assert f"the server at {url} does not answer as a domainsandbox: {said}" in err
+    else:
+        assert "404: '<!DOCTYPE HTML>' (not a domainsandbox's answer)" in err
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "65536", "", "１８９"])
+def test_a_port_in_the_environment_that_is_no_port_is_refused_by_client_commands(
+    capsys, monkeypatch, port
+):
+    """serve refuses such a $DOMAINSANDBOX_PORT; the client commands went to 8080 instead."""
+    monkeypatch.setenv("DOMAINSANDBOX_PORT", port)
+    monkeypatch.delenv("DOMAINSANDBOX_URL", raising=False)
+    code, _, err = run_cli("clock", capsys=capsys)
+    assert code == 2
+    assert f"$DOMAINSANDBOX_PORT={port!r} is not a port the sandbox can be found at" in err
+
+
 @pytest.fixture
 def slow_url():
     """Stands in for a sandbox busy with a long clock move: every answer takes a second."""
