@@ -4,8 +4,9 @@ Amazon's for SES v2 (`@aws-sdk/client-sesv2`, with `endpoint`), as a user points
 
 Each call runs a small bridge under tests/node/ (`node resend_call.mjs METHOD ARGS...`) that
 prints the SDK's answer as JSON. The SDKs are installed from npm into tests/node/node_modules
-on first use; without Node.js and npm the tests are skipped (`.ci/run` installs both). The AWS
-SDK is pinned: its releases from January 2027 on require Node.js 22. They pass on Node.js 20
+on first use, exactly the tree tests/node/package-lock.json holds (`npm ci`; `npm install
+--package-lock-only` there renews it); without Node.js and npm the tests are skipped
+(`.ci/run` installs both). The AWS SDK is pinned: its releases from January 2027 on require Node.js 22. They pass on Node.js 20
 and on Debian 12's own 18.20.4 (what `.ci/run` installs where none is), where npm only warns
 that `resend` and the AWS SDK declare `node >= 20`.
 """
@@ -34,10 +35,10 @@ def node() -> str:
         pytest.skip("Node.js and npm are not installed (.ci/run installs them)")
     wanted = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
     if not all((NODE_DIR / "node_modules" / name).is_dir() for name in wanted):
-        npm_install = [npm, "install", "--no-audit", "--no-fund", "--no-package-lock"]
-        done = subprocess.run(
-            npm_install, cwd=NODE_DIR, capture_output=True, text=True, timeout=300
-        )
+        # the tree package-lock.json holds, exactly: a newer release of a package deep in it
+        # (the AWS SDK's dozens) is sometimes announced before the registry can serve it
+        npm_ci = [npm, "ci", "--no-audit", "--no-fund"]
+        done = subprocess.run(npm_ci, cwd=NODE_DIR, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"npm could not install the SDKs:\n{done.stderr}"
     return node
 
