@@ -279,17 +279,10 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def _lone_surrogate(document) -> tuple[str, str] | None:
     """(where, what) of the first string (key or value) holding a lone surrogate, or None."""
-    stack = [("", document)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, list):
-            value = dict(enumerate(value))
-        if isinstance(value, dict):
-            for key, item in value.items():
-                where = f"{path}.{key}" if path else str(key)
-                if isinstance(key, str) and not _encodable(key):
-                    return path, f"{key!r} is not text: a lone UTF-16 surrogate (\\u{_half(key)})"
-                stack.append((where, item))
+    for path, value in _nodes(document):
+        if isinstance(value, dict):  # its keys (JSON's are strings)
+            if (key := next((k for k in value if not _encodable(k)), None)) is not None:
+                return path, f"{key!r} is not text: a lone UTF-16 surrogate (\\u{_half(key)})"
         elif isinstance(value, str) and not _encodable(value):
             return path, f"a lone UTF-16 surrogate (\\u{_half(value)}) is not a character"
     return None
@@ -308,21 +301,24 @@ def _half(text: str) -> str:
 
 
 def _non_finite(document) -> tuple[str, str]:
-    """(where, what) of the first NaN or infinite number in a parsed document: "a.0.b", or ""
-    for the document itself."""
-    stack = [("", document)]
-    while stack:
-        path, value = stack.pop()
+    """(where, what) of the first NaN or infinite number in a parsed document."""
+    for path, value in _nodes(document):
         if isinstance(value, float) and not math.isfinite(value):
             word = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
             return path, f"{word} is not a JSON number; give a finite number"
-        if isinstance(value, list):
-            value = dict(enumerate(value))
-        if isinstance(value, dict):
-            stack.extend(
-                (f"{path}.{key}" if path else str(key), item) for key, item in value.items()
-            )
     return "", "NaN and Infinity are not JSON numbers"
+
+
+def _nodes(document):
+    """(where, value) of a parsed document and of every value in it, depth first: where is
+    "a.0.b", or "" for the document itself."""
+    stack = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        yield path, value
+        if isinstance(value, list | dict):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend((f"{path}.{key}" if path else str(key), item) for key, item in items)
 
 
 # How a bound is said, by (keyword, exclusive).
