@@ -37,14 +37,15 @@ MIN_TICK_SECONDS = 0.01
 MAX_STEPS_PER_RUN = 100_000
 # How long stopping waits for a clock move to reach its next step and let go of the world.
 STOP_WAIT_SECONDS = 10
-# Settings that space a provider's repeated re-checks, and what 0 means for one where it is
-# allowed ("" where it is not): the least gap between two looks at a domain's records.
+# Settings that space a provider's repeated re-checks: at least MIN_RECHECK_SECONDS apart, or
+# 0 for those where it means "never".
 RECHECK_INTERVALS = {
-    "recheck_first_seconds": "",
-    "recheck_max_seconds": "",
-    "recheck_interval_seconds": "",
-    "verified_recheck_seconds": "0: never",
+    "recheck_first_seconds",
+    "recheck_max_seconds",
+    "recheck_interval_seconds",
+    "verified_recheck_seconds",
 }
+ZERO_IS_NEVER = {"verified_recheck_seconds"}
 MIN_RECHECK_SECONDS = 1
 
 log = logging.getLogger(__name__)
@@ -308,11 +309,15 @@ class Sandbox:
                 raise ValueError(
                     f"setting {key} must be a number of seconds from 0 to {MAX_DELAY_SECONDS}"
                 )
-            never = RECHECK_INTERVALS.get(key)
-            if never is not None and value < MIN_RECHECK_SECONDS and not (value == 0 and never):
+            never = key in ZERO_IS_NEVER
+            if (
+                key in RECHECK_INTERVALS
+                and value < MIN_RECHECK_SECONDS
+                and not (never and not value)
+            ):
                 raise ValueError(
                     f"setting {key} must be at least {MIN_RECHECK_SECONDS} second"
-                    f"{f' (or {never})' if never else ''}: re-checks 0 s apart would never let "
+                    f"{' (or 0: never)' if never else ''}: re-checks 0 s apart would never let "
                     "the clock move on"
                 )
 
