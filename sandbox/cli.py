@@ -557,6 +557,8 @@ def _going_on_when_interrupted(work: str) -> Iterator[None]:
 def cmd_clock(args) -> int:
     if args.until or args.domain:
         return _advance_until(args)
+    if args.limit is not None:
+        raise UsageError("--limit goes with `clock advance --until STATUS --domain PROVIDER/ID`")
     change = _clock_change(args.action, args.value, args.speed)  # misuse said before sending
     moves = args.action in ("advance", "set", "freeze")  # freeze may be told an instant ahead
     with _control(args) as control, _telling_a_long_move() if moves else nullcontext():
@@ -857,10 +859,10 @@ def cmd_settings(args) -> int:
         key, sep, value = pair.partition("=")
         if not sep:
             raise UsageError(
-                f"{pair!r}: write settings as name=duration (verify_delay_seconds=30s)"
+                f"{pair!r}: write settings as name=value (verify_delay_seconds=30s, "
+                "max_identities=50)"
             )
-        seconds = duration(value)
-        changes[key] = int(seconds) if seconds.is_integer() else seconds  # 2m is 120, not 120.0
+        changes[key] = _setting_value(key, value)
     with _control(args) as control:
         if changes:
             settings = control.update_settings(args.provider, changes)
@@ -868,6 +870,17 @@ def cmd_settings(args) -> int:
             settings = control.settings(args.provider)
     _show(args, settings, lambda d: [print(f"{k} = {v}") for k, v in d.items()])
     return 0
+
+
+def _setting_value(key: str, value: str) -> int | float:
+    """A duration for the timings (their names end in _seconds), a whole number for the
+    switches and counts (require_api_key=0, max_identities=50)."""
+    if key.endswith("_seconds"):
+        seconds = duration(value)
+        return int(seconds) if seconds.is_integer() else seconds  # 2m is 120, not 120.0
+    if not re.fullmatch(r"[0-9]+", value.strip()):
+        raise UsageError(f"{key}={value!r}: {key} takes a whole number, such as {key}=1")
+    return int(value)
 
 
 def cmd_report(args) -> int:
@@ -1265,7 +1278,8 @@ def build_parser() -> argparse.ArgumentParser:
         "changes",
         nargs="*",
         default=[],  # optional: none shows the settings (argparse calls a bare "*" required)
-        help="name=duration, e.g. verify_delay_seconds=30s (none: show them)",
+        help="name=value: a duration for timings (verify_delay_seconds=30s), a whole number for "
+        "the others (max_identities=50); none: show them",
     )
     settings.set_defaults(func=cmd_settings)
 

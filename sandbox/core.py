@@ -47,6 +47,8 @@ RECHECK_INTERVALS = {
 }
 ZERO_IS_NEVER = {"verified_recheck_seconds"}
 MIN_RECHECK_SECONDS = 1
+# Settings not in seconds: switches, 1 (on) or 0 (off), named require_...; the others counts.
+SWITCH_PREFIX = "require_"
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,29 @@ def cannot_listen(error: OSError, what: str, host: str, port: int) -> OSError:
     if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
         return OSError(errno.EADDRNOTAVAIL, f"cannot listen for {what} on {host}: {error.strerror}")
     return error
+
+
+def _check_setting(key: str, value) -> None:
+    """ValueError unless `value` suits the setting `key`: a timing (its name ends in _seconds),
+    a switch or a count."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        value = None  # refused below, in the setting's own terms
+    if not key.endswith("_seconds"):
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        highest = 1 if key.startswith(SWITCH_PREFIX) else MAX_DELAY_SECONDS  # the document's bound
+        if not (whole and 0 <= value <= highest):
+            kind = "1 (on) or 0 (off)" if highest == 1 else f"a whole number from 0 to {highest}"
+            raise ValueError(f"setting {key} must be {kind}")
+        return
+    if value is None or not 0 <= value <= MAX_DELAY_SECONDS:  # also keeps NaN out
+        raise ValueError(f"setting {key} must be a number of seconds from 0 to {MAX_DELAY_SECONDS}")
+    never = key in ZERO_IS_NEVER
+    if key in RECHECK_INTERVALS and value < MIN_RECHECK_SECONDS and not (never and not value):
+        raise ValueError(
+            f"setting {key} must be at least {MIN_RECHECK_SECONDS} second"
+            f"{' (or 0: never)' if never else ''}: re-checks 0 s apart would never let "
+            "the clock move on"
+        )
 
 
 class Sandbox:
@@ -301,25 +326,7 @@ class Sandbox:
                 f"known: {', '.join(sorted(current))}"
             )
         for key, value in changes.items():
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not 0 <= value <= MAX_DELAY_SECONDS  # also keeps NaN out
-            ):
-                raise ValueError(
-                    f"setting {key} must be a number of seconds from 0 to {MAX_DELAY_SECONDS}"
-                )
-            never = key in ZERO_IS_NEVER
-            if (
-                key in RECHECK_INTERVALS
-                and value < MIN_RECHECK_SECONDS
-                and not (never and not value)
-            ):
-                raise ValueError(
-                    f"setting {key} must be at least {MIN_RECHECK_SECONDS} second"
-                    f"{' (or 0: never)' if never else ''}: re-checks 0 s apart would never let "
-                    "the clock move on"
-                )
+            _check_setting(key, value)
 
     def update_settings(self, provider: str, changes: dict) -> dict:
         """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""

@@ -181,6 +181,9 @@ def test_clock_show_freeze_advance_set_unfreeze(cli, control):
     code, _, err = cli("clock", "advance", "-5m")  # refused before anything is sent
     assert code == 2 and "time only moves forward" in err
     assert control.clock()["now"] == before
+    code, _, err = cli("clock", "freeze", "--limit", "5h")  # --limit bounds --until only
+    assert code == 2 and "--limit goes with `clock advance --until" in err
+    assert control.clock()["now"] == before
 
 
 def test_reset_forgets_everything_and_reseeds(cli, control):
@@ -216,6 +219,11 @@ def test_settings_show_and_change(cli, control):
     assert "verify_delay_seconds = 1.5\n" in out
     code, _, err = cli("settings", "monite", "bogus=1")
     assert code == 2 and "unknown setting(s) bogus" in err
+    code, out, _ = cli("settings", "ses", "max_identities=50")  # a count: a whole number
+    assert code == 0 and "max_identities = 50\n" in out
+    code, _, err = cli("settings", "ses", "max_identities=5m")  # was taken as 300
+    assert code == 2 and "max_identities takes a whole number" in err
+    assert control.settings("ses")["max_identities"] == 50
 
 
 def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
@@ -320,7 +328,7 @@ def run_cli(*args: str, capsys) -> tuple[int, str, str]:
 MISUSES = [
     (["clock", "advance", "fivem"], "'fivem' is not a duration"),
     (["settings", "autosend", "verify_delay_seconds=abc"], "'abc' is not a duration"),
-    (["settings", "autosend", "verify_delay_seconds"], "write settings as name=duration"),
+    (["settings", "autosend", "verify_delay_seconds"], "write settings as name=value"),
     (["report", "--provider", "foo"], "unknown provider 'foo'; known: monite"),
     (["clock", "unfreeze", "now"], "clock unfreeze takes no value"),
     (["clock", "later"], "invalid choice: 'later'"),

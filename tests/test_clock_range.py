@@ -222,3 +222,25 @@ def test_a_number_past_its_bound_is_said_in_a_persons_words(server, control, url
         "latency_ms: at most 60000, not 60001"
     )
     assert refusal("/demo", {"domains": 101}) == "domains: at most 100, not 101"
+
+
+@pytest.mark.parametrize(
+    ("provider", "setting", "value", "said"),
+    [
+        ("vortex", "require_api_key", 2, "setting require_api_key must be 1 (on) or 0 (off)"),
+        ("vortex", "require_api_key", 0.5, "setting require_api_key must be 1 (on) or 0 (off)"),
+        ("ses", "max_identities", 2.5, "setting max_identities must be a whole number from 0"),
+        ("resend", "rate_limit_per_second", 1.5, "rate_limit_per_second must be a whole number"),
+    ],
+)
+def test_a_switch_or_a_count_takes_a_whole_number_not_seconds(
+    server, control, provider, setting, value, said
+):
+    """Settings not in seconds were checked as seconds: a switch took 2, a count 2.5."""
+    before = control.settings(provider)
+    answer = httpx.patch(
+        f"{server.url}/_sandbox/providers/{provider}/settings", json={setting: value}
+    )
+    assert answer.status_code == 400 and said in answer.text, answer.text
+    assert control.settings(provider) == before
+    assert control.settings("ses", max_identities=50)["max_identities"] == 50
