@@ -118,6 +118,17 @@ def positive_int(text: str) -> int:
 DOMAIN_ID_HELP = "the id the provider's API gave the domain (Mailgun's: its name, or its id)"
 
 
+def domain_id(text: str) -> str:
+    """A domain's id as given on the command line: not empty (an empty one is a shell variable
+    that was never set, and the control API would only say "Not Found")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "empty: give the id the provider's API answered when the domain was created "
+            "(`domainsandbox domains` lists them)"
+        )
+    return text
+
+
 def scenario_name(text: str) -> str:
     """`serve --scenario`: a scenario file, or a bundled scenario's name, that is there; checked
     while parsing, so a value from $DOMAINSANDBOX_SCENARIO is refused naming the variable."""
@@ -1099,7 +1110,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("publish", help="publish a domain's expected records in the fake DNS")
     )
     publish.add_argument("provider", help=_provider_help())
-    publish.add_argument("domain_id", help=DOMAIN_ID_HELP)
+    publish.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
     publish.add_argument("--omit", type=kinds, help="record kinds to leave out, comma-separated")
     publish.add_argument("--corrupt", type=kinds, help="record kinds to publish wrong")
     publish.add_argument("--visible-after", type=duration, help="propagation delay (30s, 5m)")
@@ -1109,7 +1120,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("verify", help="run a provider's own verification of a domain now")
     )
     verify.add_argument("provider", help=_provider_help())
-    verify.add_argument("domain_id", help=DOMAIN_ID_HELP)
+    verify.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
     verify.set_defaults(func=cmd_verify)
 
     create = _client(

@@ -111,7 +111,7 @@ def said_value(value) -> str:
 def said_number(value) -> str:
     """A number as a message says it: 86400, not 86400.0; cut short when long (1e308 is not
     said in all its 309 digits)."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:  # else 1e+300
         return brief(value, text=str(int(value)))
     return brief(value, text=str(value))
 

@@ -502,6 +502,26 @@ def test_update_adding_a_tracking_subdomain_adds_its_records(api):
     assert ("Tracking", "t.example.com") in {(r["record"], r["name"]) for r in after["records"]}
 
 
+def test_a_tracking_subdomain_on_the_return_paths_label_is_refused_on_create_and_update(
+    api, control
+):
+    """Both at links.example.com: the tracking CNAME cannot share its name with the return
+    path's MX and TXT, so the domain could never verify. Refused, and nothing changed."""
+    clash = "the tracking CNAME at links.example.com would share its name with another record"
+    with control.expecting_errors():
+        answer = api.post("/domains", json={"name": "example.com", "custom_return_path": "links",
+                                            "tracking_subdomain": "links"})  # fmt: skip
+        assert_error(answer, 422, "validation_error", clash)
+        assert api.get("/domains").json()["data"] == []
+        domain = create(api, custom_return_path="links")
+        before = get(api, domain["id"])
+        answer = api.patch(
+            f"/domains/{domain['id']}", json={"tracking_subdomain": "links", "open_tracking": True}
+        )
+        assert_error(answer, 422, "validation_error", clash)
+    assert get(api, domain["id"]) == before  # the open tracking in the same call too
+
+
 def test_removed_domain_is_gone(api):
     domain = create(api)
 

@@ -376,7 +376,7 @@ class Mailgun(Provider):
                 UNVERIFIED,
                 Attrs(mailgun_id=self.ids.hex(24), dkim_host=dkim_host, disabled=None, **fields),
             )
-            domain.records = mailgun_records.records(
+            records = mailgun_records.records(
                 self.ids,
                 name,
                 region=REGION,
@@ -385,6 +385,7 @@ class Mailgun(Provider):
                 web_prefix=fields["web_prefix"],
                 dkim_host=dkim_host,
             )
+            domain.records = self.fitting(records, "name")
             self.store.add(domain)
         return self._envelope(domain, CREATED_MESSAGE)
 
