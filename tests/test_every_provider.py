@@ -184,8 +184,7 @@ def test_a_name_too_long_for_its_records_is_refused_not_left_never_to_verify(
         answer = driver.call(driver.kit.create, name=LONGEST_NAME)
     assert answer.status_code in (400, 422), answer.text
     message = error_message(name, answer)
-    if name != "mailgun":  # Mailgun's: "'name' parameter is not a valid domain name"
-        assert "the domain name is too long for the DNS records it needs" in message, message
-        assert "over the 253 DNS allows" in message, message
+    assert "the domain name is too long for the DNS records it needs" in message, message
+    assert "over the 253 DNS allows" in message, message
     assert control.domains(name) == []
     assert driver.create(LONGEST_NAME[64:])  # with room for the records: created
