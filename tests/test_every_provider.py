@@ -166,25 +166,3 @@ def test_an_overlong_label_is_refused_saying_so(http, urls, control, name):
     if name not in ("mailgun", "monite", "ses"):  # theirs say it in their own words
         assert "at most 63 characters a label" in message, message
     assert control.domains(name) == []
-
-
-# 253 characters: a name DNS can hold, but no longer once any record's label is put before it
-LONGEST_NAME = ".".join(("a" * 63, "b" * 63, "c" * 63, "d" * 57, "com"))
-
-
-@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
-def test_a_name_too_long_for_its_records_is_refused_not_left_never_to_verify(
-    http, urls, control, name
-):
-    """A 253-character name was created, but none of its records could be published (their
-    names are longer than DNS allows), so it could never verify: refused, nothing created."""
-    assert len(LONGEST_NAME) == 253
-    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
-    with control.expecting_errors():
-        answer = driver.call(driver.kit.create, name=LONGEST_NAME)
-    assert answer.status_code in (400, 422), answer.text
-    message = error_message(name, answer)
-    assert "the domain name is too long for the DNS records it needs" in message, message
-    assert "over the 253 DNS allows" in message, message
-    assert control.domains(name) == []
-    assert driver.create(LONGEST_NAME[64:])  # with room for the records: created

@@ -501,19 +501,6 @@ def test_update_changes_settings_and_a_new_web_prefix_moves_the_tracking_record(
     assert records(verify(api))["tracking"]["valid"] == "invalid"  # nothing published there yet
 
 
-def test_a_web_prefix_too_long_for_the_domains_name_is_refused_and_nothing_changes(api, control):
-    """`<web_prefix>.<name>` past DNS's 253 characters could never be published."""
-    name = ".".join(("a" * 63, "b" * 63, "c" * 63, "d" * 6, "com"))  # 200 characters
-    create(api, name)
-    before = api.get(f"/v4/domains/{name}").json()
-    with control.expecting_errors():
-        answer = api.put(f"/v4/domains/{name}", data={"web_prefix": "w" * 63, "wildcard": "true"})
-    assert answer.status_code == 400
-    said = "'web_prefix' parameter: the domain name is too long for the DNS records it needs: its"
-    assert answer.json()["message"].startswith(said), answer.text
-    assert api.get(f"/v4/domains/{name}").json() == before
-
-
 def test_changing_automatic_sender_security_asks_for_a_new_verification(api, control):
     create(api)
     control.publish("mailgun", NAME)

@@ -273,7 +273,7 @@ class AutoSend(Provider):
                     verified_at=None,
                 ),
             )
-            domain.records = self.fitting(self._records(domain.name, region), "domain")
+            domain.records = self._records(domain.name, region)
             self.store.add(domain)
         return {"success": True, "data": self._wire(domain)}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypedDict
@@ -259,28 +258,6 @@ class Provider:
         domain.timeline.append({"at": now, "status": status})
         self.note_states(domain)
         return domain
-
-    def fitting(self, records: list[RequiredRecord], field: str) -> list[RequiredRecord]:
-        """`records`, unless DNS could not hold them, and the domain asking for them could then
-        never verify: a record name over 253 characters (a name near the limit leaves no room
-        for `_dmarc.`), or a CNAME sharing its name with another record (RFC 1034 §3.6.2).
-        Such a domain, or change, is refused as the provider refuses a bad `field`."""
-        names = Counter(record.name for record in records)
-        for record in records:
-            if len(record.name) > MAX_HOSTNAME:
-                raise self.validation_error(
-                    f"the domain name is too long for the DNS records it needs: its "
-                    f"{record.kind} record's name would be {len(record.name)} characters, over "
-                    f"the {MAX_HOSTNAME} DNS allows",
-                    field,
-                )
-            if record.type == "CNAME" and names[record.name] > 1:
-                raise self.validation_error(
-                    f"the {record.kind} CNAME at {record.name} would share its name "
-                    "with another record, and DNS allows none beside a CNAME (RFC 1034 §3.6.2)",
-                    field,
-                )
-        return records
 
     def set_status(self, domain: Domain, status: str) -> None:
         """Change the status word, keeping the timeline the dashboard shows."""

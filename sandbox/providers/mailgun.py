@@ -230,8 +230,6 @@ class Mailgun(Provider):
         """Connexion's rejections in Mailgun's words, naming the parameter."""
         if required := _REQUIRED.match(message):
             return ProviderError(400, f"Missing parameter '{required.group(1)}'", field=field)
-        if field and (message.endswith(" DNS allows") or "beside a CNAME" in message):
-            return ProviderError(400, f"'{field}' parameter: {message}", field=field)  # fitting
         if field == "smtp_password":
             too = "long" if "is too long" in message else "short"
             return ProviderError(400, f"Password is too {too}. {PASSWORD_RULE}", field=field)
@@ -378,7 +376,7 @@ class Mailgun(Provider):
                 UNVERIFIED,
                 Attrs(mailgun_id=self.ids.hex(24), dkim_host=dkim_host, disabled=None, **fields),
             )
-            records = mailgun_records.records(
+            domain.records = mailgun_records.records(
                 self.ids,
                 name,
                 region=REGION,
@@ -387,7 +385,6 @@ class Mailgun(Provider):
                 web_prefix=fields["web_prefix"],
                 dkim_host=dkim_host,
             )
-            domain.records = self.fitting(records, "name")
             self.store.add(domain)
         return self._envelope(domain, CREATED_MESSAGE)
 
@@ -415,8 +412,7 @@ class Mailgun(Provider):
         attrs = domain.attrs
         if changes.get("web_prefix", attrs["web_prefix"]) != attrs["web_prefix"]:
             tracking = mailgun_records.tracking(domain.name, changes["web_prefix"], REGION)
-            records = [tracking if r.kind == "tracking" else r for r in domain.records]
-            domain.records = self.fitting(records, "web_prefix")
+            domain.records = [tracking if r.kind == "tracking" else r for r in domain.records]
             domain.results.pop("tracking", None)
         resecure = changes.get(
             "use_automatic_sender_security", attrs["use_automatic_sender_security"]

@@ -285,7 +285,7 @@ class Monite(Provider):
             domain_id = self.ids.uuid()  # drawn before the address, as ever: same seed, same ids
             attrs = Attrs(dedicated_ip=self.ids.ipv4(), **as_sent)
             domain = self.new_domain(domain_id, name, partner, WAITING, attrs)
-            domain.records = self.fitting(self._records(domain.name), "domain")
+            domain.records = self._records(domain.name)
             self.store.add(domain)
         return self._wire(domain), 201
 

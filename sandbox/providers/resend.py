@@ -307,10 +307,10 @@ class Resend(Provider):
 
     # --- records ------------------------------------------------------------------------------
 
-    def _records(self, name: str, attrs: Attrs) -> list[RequiredRecord]:
-        """What domain `name` asks to publish, from its capabilities and tracking subdomain
-        (`attrs`); refused if DNS could not hold them. The DKIM tokens are drawn once, when the
-        domain is created, and kept."""
+    def _records(self, domain: Domain) -> list[RequiredRecord]:
+        """What the domain asks to publish, from its capabilities and tracking subdomain. The
+        DKIM tokens are drawn once, when the domain is created, and kept."""
+        name, attrs = domain.name, domain.attrs
         records = []
         if attrs["capabilities"]["sending"] == "enabled":
             mail_from = f"{attrs['return_path']}.{name}"
@@ -328,11 +328,10 @@ class Resend(Provider):
                     "tracking_caa", "CAA", name, TRACKING_CAA, Rule.EXACT, level="optional"
                 ),
             ]
-        field = "tracking_subdomain" if attrs.get("tracking_subdomain") else "name"
-        return self.fitting(records, field)
+        return records
 
-    def _set_records(self, domain: Domain, records: list[RequiredRecord]) -> None:
-        domain.records = records
+    def _set_records(self, domain: Domain) -> None:
+        domain.records = self._records(domain)
         kinds = {r.kind for r in domain.records}
         domain.results = {k: v for k, v in domain.results.items() if k in kinds}
 
@@ -433,7 +432,7 @@ class Resend(Provider):
                     found=[],
                 ),
             )
-            self._set_records(domain, self._records(name, domain.attrs))
+            self._set_records(domain)
             self.store.add(domain)
         wire = self._wire(domain)
         del wire["object"]  # the create answer has no `object` (Resend's CreateDomainResponse)
@@ -483,7 +482,7 @@ class Resend(Provider):
         """PATCH /domains/{domain_id}: tracking, TLS, capabilities, tracking subdomain."""
         domain = self._owned(request, domain_id)
         body = body or {}  # no body: nothing to change (Resend's document does not require one)
-        attrs = domain.attrs.copy()  # changed in full or not at all
+        attrs = domain.attrs
         capabilities = attrs["capabilities"] | _capabilities_of(body)
         if "enabled" not in capabilities.values():
             raise _at_least_one_capability()
@@ -493,9 +492,8 @@ class Resend(Provider):
         attrs["capabilities"] = capabilities
         if "tracking_subdomain" in body:
             attrs["tracking_subdomain"] = body["tracking_subdomain"].lower()
-        records, before = self._records(domain.name, attrs), domain.records
-        domain.attrs = attrs
-        self._set_records(domain, records)
+        before = domain.records
+        self._set_records(domain)
         domain.updated_at = self.now()
         if domain.records != before and domain.status != NOT_STARTED:
             self.verify_now(domain)  # what the domain asks for changed: it is checked again

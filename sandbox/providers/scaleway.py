@@ -392,7 +392,7 @@ class Scaleway(Provider):
                 )
             attrs = Attrs(project_id=body["project_id"].lower())
             domain = self.new_domain(self.ids.uuid(), name, caller, CREATING, attrs)
-            domain.records = self.fitting(self._records(name), "name")
+            domain.records = self._records(name)
             domain.attrs["record_ids"] = {r.kind: self.ids.uuid() for r in domain.records}
             self.created += 1
             domain.attrs["seq"] = self.created

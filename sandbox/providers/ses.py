@@ -305,20 +305,23 @@ class Ses(Provider):
 
     # --- records ------------------------------------------------------------------------------
 
-    def _dkim_records(self, name: str, dkim: dict) -> list[RequiredRecord]:
-        """The DKIM records of domain `name`; refused if DNS could not hold them."""
-        if dkim["origin"] != EXTERNAL:
-            records = easy_dkim_records(dkim["tokens"], name, DKIM_HOSTED_ZONE)
-            return self.fitting(records, "EmailIdentity")
-        selector, value = dkim["tokens"][0], f"p={dkim['public_key']}"
-        record = RequiredRecord(
-            BYODKIM_KIND, "TXT", f"{selector}._domainkey.{name}", value, Rule.DKIM
-        )
-        return self.fitting([record], "DomainSigningSelector")
+    def _dkim_records(self, domain: Domain) -> list[RequiredRecord]:
+        dkim = domain.attrs["dkim"]
+        if dkim["origin"] == EXTERNAL:
+            selector = dkim["tokens"][0]
+            return [
+                RequiredRecord(
+                    BYODKIM_KIND,
+                    "TXT",
+                    f"{selector}._domainkey.{domain.name}",
+                    f"p={dkim['public_key']}",
+                    Rule.DKIM,
+                )
+            ]
+        return easy_dkim_records(dkim["tokens"], domain.name, DKIM_HOSTED_ZONE)
 
     def _set_records(self, domain: Domain) -> None:
-        is_domain = domain.attrs["type"] == DOMAIN
-        records = self._dkim_records(domain.name, domain.attrs["dkim"]) if is_domain else []
+        records = self._dkim_records(domain) if domain.attrs["type"] == DOMAIN else []
         mail_from = domain.attrs["mail_from"]
         if mail_from:
             # MailFromDomainStatus follows the MX alone; the SPF record only aligns SPF
@@ -612,7 +615,6 @@ class Ses(Provider):
         old = identity.attrs["dkim"]
         if origin == EXTERNAL:
             dkim = self._byodkim(signing)
-            self._dkim_records(identity.name, dkim)  # a selector too long for the name: refused
         else:
             if "DomainSigningPrivateKey" in signing or "DomainSigningSelector" in signing:
                 raise bad_request(

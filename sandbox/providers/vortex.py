@@ -323,7 +323,7 @@ class Vortex(Provider):
                 **principal,
             ),
         )
-        domain.records = self.fitting(self._records(domain.name), "domain")
+        domain.records = self._records(domain.name)
         user = {"status": WAITING_FOR_USER, "error": None, "attempts": 0}
         domain.attrs["checks"] = {
             kind: dict(user, requestedAt=None, completedAt=None)
