@@ -384,7 +384,7 @@ def _load_result(record: RequiredRecord, result: dict) -> CheckResult:
 
 def _load_domain(sandbox: Sandbox, entry: dict) -> Domain:
     provider = sandbox.providers[entry["provider"]]
-    name = entry["name"].lower()
+    name = provider.stored_name(entry["name"])
     if not provider.valid_name(name):
         raise ValueError(
             f"name: {brief(entry['name'], limit=SHOWN_NAME_CHARACTERS)} is not a host name (letters, digits and hyphens, "

@@ -657,7 +657,7 @@ def test_deleting_each_page_while_paging_leaves_nothing_behind(urls):
 
 def test_an_email_address_identity_has_no_dkim_started_and_is_verified_by_its_link(ses, control):
     # what AWS answers for an address (quoted in moto issue #9771): no DkimAttributes on create
-    created = ses.created("Ops@Example.com")
+    created = ses.created("ops@example.com")
     assert created == {"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": False}
     got = ses.call("GET", "/v2/email/identities/ops%40example.com").json()
     assert got["VerificationStatus"] == "PENDING"
@@ -674,6 +674,28 @@ def test_an_email_address_identity_has_no_dkim_started_and_is_verified_by_its_li
     assert ses.got("ops@example.com")["VerificationStatus"] == "SUCCESS"
     code = error_of(ses.put("ops@example.com", "dkim", {"SigningEnabled": True}))
     assert code == (400, "BadRequestException", "Domain example.com is not verified for DKIM signing.")  # fmt: skip
+
+
+def test_an_email_address_is_case_sensitive_and_a_domain_is_not(ses, control):
+    """SES's developer guide (creating-identities): "Email addresses are case sensitive. If you
+    verify sender@EXAMPLE.com, you can't send email from sender@example.com unless you verify
+    sender@example.com as well." Domains compare as DNS names do."""
+    ses.created("Ops@Example.com")
+    ses.created("ops@example.com")  # another identity, not AlreadyExists
+    assert ses.get("OPS@EXAMPLE.COM").status_code == 404
+    control.verify("ses", "Ops@Example.com")
+    assert ses.got("Ops@Example.com")["VerificationStatus"] == "SUCCESS"
+    assert ses.got("ops@example.com")["VerificationStatus"] == "PENDING"
+    assert ses.call("DELETE", "/v2/email/identities/ops@example.com").status_code == 200
+    names = [i["IdentityName"] for i in ses.listed(Filter={"IDENTITY_NAME_CONTAINS": "ops@"})["EmailIdentities"]]  # fmt: skip
+    assert names == ["Ops@Example.com"]
+    ses.created("Example.COM")  # a domain: kept in lower case, the same name in any case
+    assert error_of(ses.create("example.com"))[1] == "AlreadyExistsException"
+    assert ses.got("EXAMPLE.com")["IdentityType"] == "DOMAIN"
+    world = control.export_scenario()  # the address's case survives a saved world
+    control.reset()
+    control.load_scenario(world)
+    assert ses.got("Ops@Example.com")["VerificationStatus"] == "SUCCESS"
 
 
 def test_an_unclicked_verification_link_fails_after_24_hours(ses, control):

@@ -60,7 +60,7 @@ class Store:
                 self._groups.setdefault(group, {})[domain.id] = domain
             self._added[key] = next(self._numbers)
             self._removed.pop(key, None)
-            self._by_name.setdefault((domain.provider, domain.name), []).append(domain)
+            self._by_name.setdefault(_name_key(domain), []).append(domain)
             self._touched.id = domain.id
             domain._store = self  # from now on its due_at changes reach rescheduled()
             self.rescheduled(domain)
@@ -85,10 +85,10 @@ class Store:
                     if not members:
                         del self._groups[group]
                 domain._store = None
-                same_name = self._by_name[(provider, domain.name)]
+                same_name = self._by_name[_name_key(domain)]
                 same_name.remove(domain)
                 if not same_name:
-                    del self._by_name[(provider, domain.name)]
+                    del self._by_name[_name_key(domain)]
             return domain
 
     def _remember_place(self, key: Key, owner: str) -> None:
@@ -121,11 +121,21 @@ class Store:
         with self._lock:
             return len(self._groups.get((provider,) if owner is None else (provider, owner), ()))
 
-    def find_name(self, provider: str, name: str, owner: str | None = None) -> Domain | None:
-        """The provider's domain of that name (of that owner, if given), without a scan."""
+    def find_name(
+        self, provider: str, name: str, owner: str | None = None, same_case: bool = False
+    ) -> Domain | None:
+        """The provider's domain of that name (of that owner, if given), without a scan. Names
+        compare without regard to case, as DNS names do, unless `same_case`."""
         with self._lock:
             same_name = self._by_name.get((provider, name.lower()), ())
-            domain = next((d for d in same_name if owner is None or d.owner == owner), None)
+            domain = next(
+                (
+                    d
+                    for d in same_name
+                    if (owner is None or d.owner == owner) and (not same_case or d.name == name)
+                ),
+                None,
+            )
         if domain is not None:
             self._touched.id = domain.id
         return domain
@@ -179,3 +189,8 @@ class Store:
 
 def _groups_of(domain: Domain) -> tuple[tuple[str, ...], ...]:
     return (domain.provider,), (domain.provider, domain.owner)
+
+
+def _name_key(domain: Domain) -> tuple[str, str]:
+    """Where the name index keeps `domain`: names are found whatever their case."""
+    return domain.provider, domain.name.lower()

@@ -247,13 +247,17 @@ class Provider:
             )
         return domain
 
+    def stored_name(self, name: str) -> str:
+        """How a domain's name is kept: in lower case, as DNS compares names."""
+        return name.lower()
+
     def new_domain(
         self, domain_id: str, name: str, owner: str, status: str, attrs: Mapping[str, Any]
     ) -> Domain:
         """A new domain in `status`; `attrs`: the provider's own fields (its `Attrs`)."""
         now = self.now()
         domain = Domain(
-            self.name, domain_id, name.lower(), owner, now, now, status, attrs=dict(attrs)
+            self.name, domain_id, self.stored_name(name), owner, now, now, status, attrs=dict(attrs)
         )
         domain.timeline.append({"at": now, "status": status})
         self.note_states(domain)

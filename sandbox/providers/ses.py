@@ -294,7 +294,13 @@ class Ses(Provider):
         return f"{self.owner_of(key)}:{region}", region
 
     def _identity(self, owner: str, name: str) -> Domain | None:
-        return self.store.find_name(self.name, name.strip(), owner=owner)
+        name = name.strip()
+        return self.store.find_name(self.name, name, owner=owner, same_case="@" in name)
+
+    def stored_name(self, name: str) -> str:
+        """A domain in lower case; an address as written: SES's developer guide, "Email
+        addresses are case sensitive" (creating-identities)."""
+        return name if "@" in name else name.lower()
 
     def _owned(self, request, name: str) -> Domain:
         owner, _ = self._account(request)
@@ -420,7 +426,7 @@ class Ses(Provider):
         """POST /v2/email/identities: a domain (Easy DKIM, or BYODKIM) or an address."""
         owner, region = self._account(request)
         raw = body["EmailIdentity"].strip()
-        name = raw.lower()
+        name = self.stored_name(raw)
         kind = EMAIL_ADDRESS if "@" in name else DOMAIN
         if not valid_hostname(name.rpartition("@")[2]):
             raise bad_request(f"Invalid email identity: {raw}", "EmailIdentity")
@@ -558,7 +564,7 @@ class Ses(Provider):
         identities = [
             d
             for d in self.store.list(self.name, owner)
-            if contains in d.name
+            if contains in d.name.lower()
             and filters.get("IDENTITY_TYPE", d.attrs["type"]) == d.attrs["type"]
             and filters.get("VERIFICATION_STATUS", d.status) == d.status
             and (after is None or place(d.id) > after)
@@ -648,7 +654,7 @@ class Ses(Provider):
         if identity is None:  # SES answers 400 here, not 404
             raise bad_request(f"Identity {EmailIdentity} is invalid. Must be a verified domain.")
         mail_from = (body.get("MailFromDomain") or "").lower()
-        parent = identity.name.rpartition("@")[2]
+        parent = identity.name.rpartition("@")[2].lower()
         if mail_from and not mail_from.endswith(f".{parent}"):
             raise bad_request(
                 f"MAIL FROM domain {mail_from} must be a subdomain of {parent}.", "MailFromDomain"
