@@ -15,6 +15,7 @@ from dnslib import CLASS, OPCODE, QTYPE, RCODE, DNSRecord
 from . import answer
 from .clock import SystemClock, iso
 from .faults import Faults
+from .later import Later
 from .querylog import DEFAULT_MAXLEN, QueryLog
 from .zone import Zone
 
@@ -30,6 +31,9 @@ TCP_IDLE_TIMEOUT = 3.0
 # only when none is idle is it closed at once. So clients keeping connections open and busy
 # cannot lock every other client out of DNS over TCP.
 MAX_TCP_CONNECTIONS = 128
+# Delayed UDP replies (a delay fault) waiting at once. A query beyond them is dropped, as a
+# congested network loses packets: a burst of delayed queries costs a bounded heap, no thread.
+MAX_DELAYED_REPLIES = 1024
 # Attempts at finding a port free for both UDP and TCP when port 0 is asked for.
 PORT_ATTEMPTS = 20
 # The longest name, in text without the final dot, that fits the 255 octets of a wire name.
@@ -72,6 +76,7 @@ class FakeDNS:
         # each open TCP connection: since when it has been idle (waiting for a message), or None
         self._conns: dict[socket.socket, float | None] = {}
         self._conns_lock = threading.Lock()
+        self._later = Later(MAX_DELAYED_REPLIES)  # delayed UDP replies, sent by one thread
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -85,7 +90,8 @@ class FakeDNS:
             raise RuntimeError(f"FakeDNS already {state}")
         self._udp, self._tcp, self.port = _bind_pair(self.host, self.port)
         self._started = True
-        for target, name in ((self._serve_udp, "udp"), (self._serve_tcp, "tcp")):
+        serve = ((self._serve_udp, "udp"), (self._serve_tcp, "tcp"), (self._later.run, "later"))
+        for target, name in serve:
             thread = threading.Thread(target=target, name=f"fake-dns-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -96,6 +102,7 @@ class FakeDNS:
         if not self._started or self._stop.is_set():
             return
         self._stop.set()
+        self._later.close()
         self._wake_listeners()
         with self._conns_lock:
             conns = list(self._conns)
@@ -167,21 +174,15 @@ class FakeDNS:
             self._udp_packet(data, addr)
 
     def _udp_packet(self, data: bytes, addr) -> None:
-        """Answer one datagram inline, or from a short-lived thread when a delay applies."""
+        """Answer one datagram now, or hand its reply to the delayed replies' thread."""
         try:
             delay, finish = self._prepare(data, "udp", addr)
+            if not delay:
+                self._udp_send(finish(), addr)
+            elif not self._later.schedule(delay, lambda: self._udp_send(finish(), addr)):
+                finish(dropped=True)  # too many replies waiting: this one is lost
         except Exception:  # never let one packet stop the loop
             log.exception("fake DNS: failed on a UDP packet from %s", addr)
-            return
-        if delay:
-            args = (delay, finish, addr)
-            threading.Thread(target=self._udp_later, args=args, daemon=True).start()
-        else:
-            self._udp_send(finish(), addr)
-
-    def _udp_later(self, delay: float, finish, addr) -> None:
-        if not self._stop.wait(delay):  # wait on the event, not sleep: stop() cuts it short
-            self._udp_send(finish(), addr)
 
     def _udp_send(self, data: bytes | None, addr) -> None:
         if data is None:
@@ -218,7 +219,13 @@ class FakeDNS:
         thread = threading.Thread(
             target=self._tcp_connection, args=(conn, addr), name="fake-dns-conn", daemon=True
         )
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError as exc:  # no thread to be had now (a process limit): refuse this one
+            log.warning("fake DNS: closed a TCP connection from %s: %s", addr, exc)
+            with self._conns_lock:
+                self._conns.pop(conn, None)
+            conn.close()
 
     def _close_idlest(self) -> bool:
         """Close the connection idle longest (its thread then lets go of it); False if none is
@@ -271,7 +278,8 @@ class FakeDNS:
         """Decide what to do with one message: return (delay in seconds, finish).
 
         ``finish()`` builds the reply bytes (None: send nothing) and logs the query. It is
-        separate so a delayed answer reflects the zone at the time it is sent.
+        separate so a delayed answer reflects the zone at the time it is sent. A delayed query
+        that cannot wait is logged as dropped by ``finish(dropped=True)``.
         """
         entry = {
             "time": iso(self.clock.now()),
@@ -297,7 +305,9 @@ class FakeDNS:
             return 0, lambda: self._finish_raw(entry, None)
         delay = fault["delay_ms"] / 1000 if fault and fault["kind"] == "delay" else 0
 
-        def finish() -> bytes | None:
+        def finish(dropped: bool = False) -> bytes | None:
+            if dropped:
+                return self._finish_raw(entry, None)
             return self._finish(entry, data, query, name, qtype, fault, transport)
 
         return delay, finish

@@ -361,3 +361,55 @@ def test_fuzzed_packets_never_crash_the_server(fake, caplog):
     assert rcode(ask(fake, "example.com", "MX", tcp=True)) == "NOERROR"
     assert any(q["rcode"] == "FORMERR" for q in fake.queries)
     assert [r.getMessage() for r in caplog.records if r.name == "fake_dns"] == []
+
+
+# -- delayed replies -----------------------------------------------------------------------
+
+
+def _send_queries(server, count: int, name: str = "example.com") -> socket.socket:
+    """`count` queries sent over UDP from one socket (returned, open), paced so none is lost."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(count):
+        sock.sendto(_wire_query(name, qid=i), server.address)
+        if i % 20 == 0:
+            time.sleep(0.002)
+    return sock
+
+
+def test_a_burst_of_delayed_queries_starts_no_thread_per_query():
+    with FakeDNS() as server:
+        server.zone.add("example.com", "MX", "10 mx.example.net")
+        threads_before = threading.active_count()
+        server.faults.add("example.com", "delay", delay_ms=30_000, count=300)
+        with _send_queries(server, 300):
+            wait_for(lambda: len(server.faults) == 0)  # every query read and waiting
+            assert threading.active_count() <= threads_before
+
+
+def test_delayed_queries_beyond_the_cap_are_dropped_as_a_lossy_network_would(monkeypatch):
+    monkeypatch.setattr(fake_dns.server, "MAX_DELAYED_REPLIES", 5)
+    with FakeDNS() as server:
+        server.zone.add("example.com", "MX", "10 mx.example.net")
+        server.faults.add("example.com", "delay", delay_ms=30_000, count=8)
+        with _send_queries(server, 8):
+            wait_for(lambda: len(server.faults) == 0)  # all 8 read: 5 wait, 3 are lost
+            wait_for(lambda: len(server.queries) == 3)
+        assert [(q["fault"], q["rcode"]) for q in server.queries] == [("delay", None)] * 3
+
+
+def test_no_thread_to_be_had_never_stops_the_listeners(monkeypatch):
+    with FakeDNS() as server:
+        server.zone.add("example.com", "MX", "10 mx.example.net")
+        server.faults.add("example.com", "delay", delay_ms=10, count=1)
+
+        def no_thread(self):
+            raise RuntimeError("can't start new thread")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(threading.Thread, "start", no_thread)
+            with _send_queries(server, 1):
+                wait_for(lambda: len(server.faults) == 0)  # the delayed query was read
+            with socket.create_connection(server.address, timeout=2) as refused:
+                assert refused.recv(10) == b""  # closed: no thread could serve it
+        assert rcode(ask(server, "example.com", "MX")) == "NOERROR"
+        assert rcode(ask(server, "example.com", "MX", tcp=True)) == "NOERROR"
