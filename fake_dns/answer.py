@@ -20,6 +20,13 @@ EDNS_UDP_SIZE = 1232
 PLAIN_UDP_SIZE = 512
 # A TCP message carries a 2-byte length.
 TCP_MAX_SIZE = 65535
+# The EDNS version we speak, the extended rcode for a higher one (RFC 6891 6.1.3) and the DO
+# ("DNSSEC OK") flag of the OPT record's TTL field, echoed back (RFC 3225 3).
+EDNS_VERSION = 0
+BADVERS = 16
+DO_FLAG = 0x8000
+# Bytes a label may hold and still name a record of a zone (rdata.normalize_name's labels).
+_ZONE_LABEL_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_*")
 
 
 def raw_error(data: bytes, rcode: int) -> bytes | None:
@@ -41,8 +48,14 @@ def udp_limit(query: DNSRecord) -> int:
     return PLAIN_UDP_SIZE
 
 
+def opt_records(query: DNSRecord) -> list[RR]:
+    """The query's EDNS OPT records (one at most in a well-formed query)."""
+    return [rr for rr in query.ar if rr.rtype == QTYPE.OPT]
+
+
 def new_reply(query: DNSRecord, rcode: int = 0, aa: bool = True) -> DNSRecord:
-    """An empty reply to ``query`` (question echoed, EDNS answered in kind)."""
+    """An empty reply to ``query`` (question echoed, EDNS answered in kind). An rcode over 15
+    is an extended one: its upper bits travel in the OPT record (RFC 6891 6.1.3)."""
     header = query.header
     reply = DNSRecord(
         DNSHeader(
@@ -52,13 +65,32 @@ def new_reply(query: DNSRecord, rcode: int = 0, aa: bool = True) -> DNSRecord:
             rd=header.rd,
             ra=header.rd,  # we answer every name fully, like a resolver would
             opcode=header.opcode,
-            rcode=rcode,
+            rcode=rcode & 0xF,
         ),
         q=query.q,
     )
-    if any(rr.rtype == QTYPE.OPT for rr in query.ar):
-        reply.add_ar(EDNS0(udp_len=EDNS_UDP_SIZE))
+    opts = opt_records(query)
+    if opts:
+        flags = "do" if opts[0].ttl & DO_FLAG else ""
+        reply.add_ar(EDNS0(udp_len=EDNS_UDP_SIZE, ext_rcode=rcode >> 4, flags=flags))
     return reply
+
+
+def edns_error(query: DNSRecord) -> DNSRecord | None:
+    """The error reply the query's EDNS calls for, or None when it is fine."""
+    opts = opt_records(query)
+    if len(opts) > 1:
+        return new_reply(query, rcode=RCODE.FORMERR, aa=False)  # RFC 6891 6.1.1
+    if opts and (opts[0].ttl >> 16) & 0xFF > EDNS_VERSION:
+        return new_reply(query, rcode=BADVERS, aa=False)  # the reply's OPT says our version
+    return None
+
+
+def rcode_name(reply: DNSRecord) -> str:
+    """The reply's rcode, extended by its OPT record, as text (for the query log)."""
+    opts = opt_records(reply)
+    code = reply.header.rcode | ((opts[0].ttl >> 24) << 4 if opts else 0)
+    return "BADVERS" if code == BADVERS else RCODE.get(code)
 
 
 def soa_rr(apex: str) -> RR:
@@ -79,7 +111,10 @@ def answer_from_zone(query: DNSRecord, zone, name: str, qtype: str) -> DNSRecord
     reply = new_reply(query, rcode=getattr(RCODE, found.rcode), aa=found.rcode != "SERVFAIL")
     for owner, record in found.answers:
         rtype = getattr(QTYPE, record.type)
-        reply.add_answer(RR(owner + ".", rtype, ttl=record.ttl, rdata=record.rdata))
+        # The asked name answers in the question's own bytes and case, as real servers do; a
+        # CNAME's target is a name the zone holds.
+        rname = query.q.qname if owner == name else owner + "."
+        reply.add_answer(RR(rname, rtype, ttl=record.ttl, rdata=record.rdata))
     if found.rcode == "SERVFAIL":
         return reply
     positive = any(qtype in ("ANY", record.type) for _, record in found.answers)
@@ -118,5 +153,12 @@ def pack(reply: DNSRecord, limit: int) -> bytes:
 
 
 def question_name(query: DNSRecord) -> str:
-    """The asked name, lowercase and without the trailing dot."""
-    return ".".join(label.decode("utf-8", "replace") for label in query.q.qname.label).lower()
+    """The asked name as the zone's key, from its wire labels: ASCII letters lowercased (DNS
+    folds case in ASCII only, RFC 4343) and any byte no zone name holds written \\DDD (RFC 1035
+    5.1), so "a.b" or "café" as one label matches no record (a wildcard may cover it). The root
+    is ""."""
+    return ".".join(_key_label(label) for label in query.q.qname.label)
+
+
+def _key_label(label: bytes) -> str:
+    return "".join(chr(b) if b in _ZONE_LABEL_BYTES else f"\\{b:03d}" for b in label.lower())

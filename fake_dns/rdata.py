@@ -23,8 +23,10 @@ SHOWN_CHARACTERS = 60
 # ... but a name whole, when a DNS name could be that long (253 characters, quoted).
 SHOWN_NAME_CHARACTERS = 260
 
-_LABEL_RE = re.compile(r"^[a-z0-9_-]+$|^\*$")
-_CAA_RE = re.compile(r'^(\d+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))$')
+# Matched whole (fullmatch): "$" would also match before a final newline. ASCII only, so no
+# Unicode letter can pass for one (the Kelvin sign lowercases to "k").
+_LABEL_RE = re.compile(r"[A-Za-z0-9_-]+|\*")
+_CAA_RE = re.compile(r'([0-9]+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))')
 
 
 def brief(value, limit: int = SHOWN_CHARACTERS, text: str | None = None) -> str:
@@ -48,7 +50,7 @@ def normalize_name(name: str, max_length: int | None = 253) -> str:
     shown = brief(name, limit=SHOWN_NAME_CHARACTERS)  # never a megabyte of one
     if not isinstance(name, str):
         raise ValueError(f"name must be a string, got {shown}")
-    text = name.strip().lower()
+    text = name.strip()
     if text.endswith("."):
         text = text[:-1]
     if not text:
@@ -63,13 +65,13 @@ def normalize_name(name: str, max_length: int | None = 253) -> str:
             raise ValueError(
                 f"invalid name {shown}: label {brief(label)} longer than 63 characters"
             )
-        if not _LABEL_RE.match(label):
+        if not _LABEL_RE.fullmatch(label):
             raise ValueError(
                 f"invalid name {shown}: label {label!r} may only hold letters, digits, '-' and '_'"
             )
         if label == "*" and i != 0:
             raise ValueError(f"invalid name {shown}: '*' is only allowed as the first label")
-    return text
+    return text.lower()
 
 
 def normalize_type(rtype: str) -> str:
@@ -99,7 +101,7 @@ def _host(text: str, what: str = "host name") -> str:
 
 
 def _int(text: str, what: str, top: int) -> int:
-    if not text.isdigit() or int(text) > top:
+    if not (text.isascii() and text.isdigit()) or int(text) > top:  # not "١٠", nor "²"
         raise ValueError(f"{what} must be an integer from 0 to {top}, got {brief(text)}")
     return int(text)
 
@@ -138,6 +140,8 @@ def _target(cls):
 def _mx(text):
     pref, host = _fields(text, 2, "PREFERENCE EXCHANGE")
     pref_n = _int(pref, "MX preference", 65535)
+    if host == ".":  # the null MX: this domain accepts no mail (RFC 7505)
+        return f"{pref_n} .", MX(".", pref_n)
     host = _host(host, "exchange")
     return f"{pref_n} {host}", MX(host + ".", pref_n)
 
@@ -151,7 +155,7 @@ def _srv(text):
 
 
 def _caa(text):
-    match = _CAA_RE.match(text)
+    match = _CAA_RE.fullmatch(text)
     if not match:
         raise ValueError(f"expected 'FLAGS TAG \"VALUE\"', got {brief(text)}")
     flags = _int(match.group(1), "CAA flags", 255)

@@ -41,6 +41,19 @@ MAX_NAME = 253
 MAX_LABEL = 63
 # Fault kinds answered with an error reply instead of the zone's answer.
 _ERROR_FAULTS = ("servfail", "refused", "nxdomain")
+# Question types that name no records, answered as BIND 9 answers them (9.11, measured): OPT,
+# TKEY and TSIG FORMERR (and the reserved type 0 with them), MAILB and MAILA NOTIMP; a zone
+# transfer (IXFR, AXFR) REFUSED, as BIND refuses a transfer its allow-transfer does not permit.
+_QTYPE_ERRORS = {
+    0: RCODE.FORMERR,
+    41: RCODE.FORMERR,
+    249: RCODE.FORMERR,
+    250: RCODE.FORMERR,
+    251: RCODE.REFUSED,
+    252: RCODE.REFUSED,
+    253: RCODE.NOTIMP,
+    254: RCODE.NOTIMP,
+}
 
 
 class FakeDNS:
@@ -292,8 +305,9 @@ class FakeDNS:
             "fault": None,
         }
         query = _parse(data)
-        if query is None or len(query.questions) != 1:
-            reply = None if (query is not None and query.header.qr) else answer.raw_error(data, 1)
+        if query is None or query.header.qr or len(query.questions) != 1:
+            # raw_error() answers no response (QR set): two servers never bounce packets
+            reply = answer.raw_error(data, RCODE.FORMERR)
             return 0, lambda: self._finish_raw(entry, reply)
         name, qtype = answer.question_name(query), QTYPE[query.q.qtype]
         entry.update(name=name, type=qtype)
@@ -324,7 +338,7 @@ class FakeDNS:
                 reply = answer.truncated(reply)
             limit = answer.udp_limit(query) if transport == "udp" else answer.TCP_MAX_SIZE
             wire = answer.pack(reply, limit)
-            entry.update(rcode=RCODE.get(reply.header.rcode), answers=len(reply.rr))
+            entry.update(rcode=answer.rcode_name(reply), answers=len(reply.rr))
         except Exception:  # a bug or an unencodable name: answer SERVFAIL, keep serving
             log.exception("fake DNS: failed answering %s %s", name, qtype)
             wire = answer.raw_error(data, RCODE.SERVFAIL)
@@ -333,10 +347,15 @@ class FakeDNS:
         return wire
 
     def _reply(self, query: DNSRecord, name: str, qtype: str, fault) -> DNSRecord:
+        edns_error = answer.edns_error(query)
+        if edns_error is not None:
+            return edns_error
         if query.header.opcode != OPCODE.QUERY:
             return answer.new_reply(query, rcode=RCODE.NOTIMP, aa=False)
         if CLASS.get(query.q.qclass) not in ("IN", "*"):
             return answer.new_reply(query, rcode=RCODE.REFUSED, aa=False)
+        if query.q.qtype in _QTYPE_ERRORS:
+            return answer.new_reply(query, rcode=_QTYPE_ERRORS[query.q.qtype], aa=False)
         if fault and fault["kind"] in _ERROR_FAULTS:
             return answer.forced(query, fault["kind"], name)
         return answer.answer_from_zone(query, self.zone, name, qtype)

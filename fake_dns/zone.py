@@ -5,7 +5,7 @@ Lookup semantics (what the server answers):
 - names are case-insensitive and stored without the trailing dot;
 - a name "exists" when it holds a visible record or when a visible record sits below it
   (an empty non-terminal, e.g. ``_domainkey.example.com`` when ``sel._domainkey.example.com``
-  holds a record);
+  holds a record; the root, "", is one as soon as the zone holds a visible record, RFC 8020);
 - a wildcard ``*.parent`` answers for names below ``parent`` that do not exist, unless a name
   between them exists (RFC 4592 closest-encloser rule);
 - a CNAME is followed (for any asked type but CNAME and ANY) while its target exists in the
@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dnslib import EDNS0, QTYPE, RR, DNSQuestion, DNSRecord
+
 from .clock import SystemClock, iso, parse_instant
 from .rdata import brief, normalize_name, normalize_type, parse_value
 
@@ -32,6 +34,10 @@ MAX_CNAME_CHAIN = 8
 # TTL when the caller gives none: short, so clients re-query a sandbox that changes often.
 DEFAULT_TTL = 300
 _MAX_TTL = 2**31 - 1
+# An answer must fit one DNS message: over TCP at most 65,535 bytes (a 2-byte length). The
+# asked name may be longer than the records' owner (a wildcard's), up to 255 octets on the wire.
+_MAX_MESSAGE = 65_535
+_MAX_WIRE_NAME = 255
 
 
 @dataclass
@@ -91,6 +97,7 @@ class Zone:
         with self._lock:
             kept = [r for r in self._names.get(record.name, []) if not _same(r, record)]
             _refuse_beside_cname(kept, record)
+            _refuse_oversize(kept, record)
             self._names[record.name] = [*kept, record]
         return record.as_dict()
 
@@ -110,6 +117,7 @@ class Zone:
             for record in new:
                 kept = [r for r in kept if not _same(r, record)]
                 _refuse_beside_cname(kept, record)
+                _refuse_oversize(kept, record)
                 kept.append(record)
             self._store(key, kept)
         return [r.as_dict() for r in new]
@@ -211,7 +219,7 @@ class Zone:
         """True when ``name`` holds a visible record or is an ancestor of one."""
         if self._visible(name, now):
             return True
-        suffix = "." + name
+        suffix = "." + name if name else ""  # every name is below the root
         return any(
             owner.endswith(suffix) and any(r.visible(now) for r in records)
             for owner, records in self._names.items()
@@ -261,6 +269,33 @@ def _refuse_beside_cname(records: list[Record], record: Record) -> None:
         f"(RFC 1034 §3.6.2, RFC 2181 §10.1); {fix}"
     )
     raise RecordError(f"{record.name} {record.type} {brief(record.value)}", reason)
+
+
+def _refuse_oversize(records: list[Record], record: Record) -> None:
+    """RecordError unless the answer holding `record` and the others of its type at its name
+    fits one DNS message: a larger one could only ever be answered truncated, with nothing."""
+    same = [r for r in records if r.type == record.type] + [record]
+    size = _answer_size(record.name, same)
+    if size > _MAX_MESSAGE:
+        reason = (
+            f"the {len(same)} {record.type} records at {record.name} would make a {size}-byte "
+            f"answer, and a DNS message holds at most {_MAX_MESSAGE} bytes; publish fewer or "
+            "shorter values"
+        )
+        raise RecordError(f"{record.name} {record.type} {brief(record.value)}", reason)
+
+
+def _answer_size(name: str, records: list[Record]) -> int:
+    """Bytes of the answer carrying `records`, asked with EDNS by the longest name they could
+    answer: a wildcard's, any name below it (the answer's owners point back to the question)."""
+    rtype = getattr(QTYPE, records[0].type)
+    reply = DNSRecord(q=DNSQuestion(name + ".", rtype))
+    for r in records:
+        reply.add_answer(RR(name + ".", rtype, ttl=r.ttl, rdata=r.rdata))
+    reply.add_ar(EDNS0())
+    wire_name = len(name) + 2  # a length byte per label, one for the root
+    longer_question = _MAX_WIRE_NAME - wire_name if name.startswith("*.") else 0
+    return len(reply.pack()) + longer_question
 
 
 class RecordError(ValueError):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dns.flags
+import dns.message
+import dns.name
+import dns.query
 import dns.resolver
 import pytest
 
@@ -380,3 +383,104 @@ def test_invalid_names_are_refused(fake):
     for name in ("", "a..b", "x" * 64 + ".com", "a.*.example.com"):
         with pytest.raises(ValueError, match="invalid name"):
             fake.zone.add(name, "A", "192.0.2.1")
+
+
+# -- names as the wire spells them -----------------------------------------------------------
+
+
+def _raw_question(labels: list[bytes], rtype: str = "A") -> dns.message.Message:
+    """A query for the name made of exactly these wire labels (dots and any bytes inside)."""
+    name = dns.name.Name([*labels, b""])
+    return dns.message.make_query(name, rtype, use_edns=0)
+
+
+def _send(fake, query: dns.message.Message, tcp: bool) -> dns.message.Message:
+    send = dns.query.tcp if tcp else dns.query.udp
+    return send(query, fake.host, port=fake.port, timeout=2)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [b"a.example", b"com"],  # a dot inside a label: a different name (dig 'a\.example.com')
+        [b"\xe2\x84\xaaey", b"example", b"com"],  # the Kelvin sign, not an ASCII "k" (RFC 4343)
+    ],
+    ids=["dot-in-label", "kelvin-sign"],
+)
+def test_a_name_matches_only_its_own_wire_labels_ascii_case_folded(fake, tcp, labels):
+    fake.zone.add("a.example.com", "A", "192.0.2.1")
+    fake.zone.add("key.example.com", "A", "192.0.2.2")
+    response = _send(fake, _raw_question(labels), tcp)
+    assert rcode(response) == "NXDOMAIN" and not response.answer
+    assert response.question[0].name.labels == (*labels, b"")
+
+
+def test_the_answer_echoes_the_asked_name_byte_for_byte(fake, tcp):
+    fake.zone.add("*.wild.example.com", "TXT", "wild")
+    fake.zone.add("key.example.com", "A", "192.0.2.2")
+    for labels, rtype in (
+        ([b"caf\xc3\xa9", b"wild", b"example", b"com"], "TXT"),  # é stays é, not xn--9ca
+        ([b"a..b", b"wild", b"example", b"com"], "TXT"),  # dots inside a label
+        ([b".", b"wild", b"example", b"com"], "TXT"),
+        ([b"KeY", b"Example", b"COM"], "A"),  # ASCII case folds, and is echoed as asked
+    ):
+        response = _send(fake, _raw_question(labels, rtype), tcp)
+        assert rcode(response) == "NOERROR", labels
+        assert [rrset.name.labels for rrset in response.answer] == [(*labels, b"")]
+    assert [q["rcode"] for q in fake.queries] == ["NOERROR"] * 4
+
+
+def test_the_root_is_an_empty_non_terminal_above_the_zones_records(fake, tcp):
+    assert rcode(ask(fake, ".", "NS", tcp=tcp)) == "NXDOMAIN"  # nothing in the zone at all
+    fake.zone.add("example.com", "A", "192.0.2.1")
+    response = ask(fake, ".", "NS", tcp=tcp)
+    assert rcode(response) == "NOERROR" and not response.answer  # NODATA (RFC 8020)
+    assert soa_owner(response) == "."
+
+
+# -- record sets and values the zone refuses or takes ------------------------------------------
+
+
+def test_a_record_set_too_big_for_one_dns_message_is_refused(fake):
+    values = [chr(ord("a") + i) * 3990 for i in range(20)]  # each fine alone, 80 KB together
+    with pytest.raises(ValueError, match="a DNS message holds at most 65535 bytes"):
+        fake.zone.set("big.example.com", "TXT", values)
+    with pytest.raises(ValueError, match="65535 bytes"):
+        for value in values:
+            fake.zone.add("big.example.com", "TXT", value)
+    kept = fake.zone.records("big.example.com")
+    assert 0 < len(kept) < 20  # add() took those that fit, one by one
+    response = ask(fake, "big.example.com", "TXT", tcp=True)
+    assert rcode(response) == "NOERROR" and len(txt_values(response)) == len(kept)
+
+
+def test_the_largest_record_set_that_fits_is_answered_over_tcp(fake):
+    values = [chr(ord("a") + i) * 3990 for i in range(16)]  # a 17th would not fit
+    fake.zone.set("*.big.example.com", "TXT", values)
+    asked = ".".join(["x" * 63] * 3 + ["x" * 45]) + ".big.example.com"  # 253: the longest name
+    response = ask(fake, asked, "TXT", tcp=True)
+    assert not response.flags & dns.flags.TC and len(txt_values(response)) == 16
+
+
+@pytest.mark.parametrize(
+    ("name", "rtype", "value"),
+    [
+        ("evil\n.example.com", "A", "192.0.2.1"),  # "$" matched before the newline
+        ("\u212aey.example.com", "A", "192.0.2.1"),  # the Kelvin sign lowercases to "k"
+        ("x.example.com", "CNAME", "evil\n.example.com"),
+        ("x.example.com", "MX", "١٠ mx.example.com"),  # Arabic-Indic digits: not 10
+        ("x.example.com", "SRV", "0 5 ٩٩٣ imap.example.com"),
+        ("x.example.com", "CAA", '٠ issue "letsencrypt.org"'),
+    ],
+)
+def test_names_and_numbers_outside_ascii_or_with_a_newline_are_refused(fake, name, rtype, value):
+    with pytest.raises(ValueError):
+        fake.zone.add(name, rtype, value)
+    assert fake.zone.records() == []
+
+
+def test_the_null_mx_is_published_and_served(fake, tcp):
+    fake.zone.add("nomail.example.com", "MX", "0 .")
+    assert fake.zone.records()[0]["value"] == "0 ."
+    response = ask(fake, "nomail.example.com", "MX", tcp=tcp)
+    assert answer_texts(response, "MX") == ["0 ."]  # this domain takes no mail (RFC 7505)

@@ -11,6 +11,7 @@ import struct
 import threading
 import time
 
+import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
@@ -363,6 +364,32 @@ def test_fuzzed_packets_never_crash_the_server(fake, caplog):
     assert [r.getMessage() for r in caplog.records if r.name == "fake_dns"] == []
 
 
+# -- what is not a query -------------------------------------------------------------------
+
+
+def _response_wire(qid: int) -> bytes:
+    """A well-formed response (QR set) with one question, as another server would send."""
+    response = dns.message.make_response(dns.message.make_query("example.com", "MX"))
+    response.id = qid
+    return response.to_wire()
+
+
+def test_a_response_is_dropped_over_udp_so_two_servers_cannot_bounce_packets(fake):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(2)
+        sock.sendto(_response_wire(qid=1), fake.address)
+        sock.sendto(_wire_query(qid=2), fake.address)
+        first = dns.message.from_wire(sock.recv(65535))
+    assert first.id == 2  # the response got nothing back; the query after it its answer
+
+
+def test_a_response_is_dropped_over_tcp(fake):
+    with socket.create_connection(fake.address, timeout=2) as sock:
+        for wire in (_response_wire(qid=1), _wire_query(qid=2)):
+            sock.sendall(struct.pack("!H", len(wire)) + wire)
+        assert _tcp_reply(sock).id == 2
+
+
 # -- delayed replies -----------------------------------------------------------------------
 
 
@@ -413,3 +440,55 @@ def test_no_thread_to_be_had_never_stops_the_listeners(monkeypatch):
                 assert refused.recv(10) == b""  # closed: no thread could serve it
         assert rcode(ask(server, "example.com", "MX")) == "NOERROR"
         assert rcode(ask(server, "example.com", "MX", tcp=True)) == "NOERROR"
+
+
+# -- EDNS and the types that name no records -----------------------------------------------
+
+
+def test_an_edns_version_above_0_gets_badvers_and_our_version(fake, tcp):
+    query = dns.message.make_query("example.com", "MX", use_edns=1)
+    send = dns.query.tcp if tcp else dns.query.udp
+    response = send(query, fake.host, port=fake.port, timeout=2)
+    assert response.rcode() == dns.rcode.BADVERS and response.edns == 0  # RFC 6891 6.1.3
+    assert not response.answer
+    assert fake.queries[-1]["rcode"] == "BADVERS"
+
+
+def test_a_query_with_two_opt_records_is_formerr(fake):
+    wire = dns.message.make_query("example.com", "MX", use_edns=0).to_wire()
+    opt = wire[-11:]  # the OPT record, last in the message: root name, type 41, no options
+    twice = wire[:10] + struct.pack("!H", 2) + wire[12:] + opt
+    reply = dns.message.from_wire(_udp_exchange(fake, twice))
+    assert dns.rcode.to_text(reply.rcode()) == "FORMERR"  # RFC 6891 6.1.1
+
+
+def test_the_do_bit_is_copied_into_the_reply(fake, tcp):
+    query = dns.message.make_query("example.com", "MX", want_dnssec=True)
+    send = dns.query.tcp if tcp else dns.query.udp
+    assert send(query, fake.host, port=fake.port, timeout=2).ednsflags & dns.flags.DO
+    plain = dns.message.make_query("example.com", "MX", use_edns=0)
+    assert not send(plain, fake.host, port=fake.port, timeout=2).ednsflags & dns.flags.DO
+
+
+@pytest.mark.parametrize(
+    ("qtype", "expected"),
+    [
+        (0, "FORMERR"),
+        (41, "FORMERR"),  # OPT
+        (253, "NOTIMP"),  # MAILB
+        (254, "NOTIMP"),  # MAILA
+        (251, "REFUSED"),  # IXFR
+        (252, "REFUSED"),  # AXFR
+    ],
+)
+def test_types_that_name_no_records_get_bind_s_error(fake, tcp, qtype, expected):
+    header = struct.pack("!HHHHHH", 0x5151, 0x0100, 1, 0, 0, 0)
+    wire = header + b"\x07example\x03com\x00" + struct.pack("!HH", qtype, 1)
+    if tcp:
+        with socket.create_connection(fake.address, timeout=2) as sock:
+            sock.sendall(struct.pack("!H", len(wire)) + wire)
+            reply = _tcp_reply(sock)
+    else:
+        reply = dns.message.from_wire(_udp_exchange(fake, wire))
+    assert reply.id == 0x5151 and dns.rcode.to_text(reply.rcode()) == expected
+    assert not reply.answer and not reply.authority

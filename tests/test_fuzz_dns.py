@@ -53,6 +53,10 @@ NAMES = [
     "gone.example.com",
     ".",
     "a." * 60 + "com",
+    r"a\.\.b.wild.example.com",  # dots inside a label, under a wildcard
+    r"\..wild.example.com",
+    r"caf\195\169.wild.example.com",  # bytes outside ASCII
+    r"\226\132\170ey.wild.example.com",  # a Kelvin sign, which Unicode lowercases to "k"
 ]
 TYPES = ["A", "AAAA", "TXT", "MX", "CNAME", "NS", "SOA", "ANY", "CAA", "PTR", "SRV", "TYPE65000"]
 
@@ -69,6 +73,7 @@ def fake():
         zone.add("_dmarc.example.com", "TXT", "v=DMARC1; p=none")
         zone.add("sel._domainkey.example.com", "TXT", "v=DKIM1; p=" + "A" * 600)
         zone.add("www.example.com", "CNAME", "example.com")
+        zone.add("*.wild.example.com", "TXT", "wild")
         for i in range(60):  # too much for 512 bytes: truncated over plain UDP
             zone.add("big.example.com", "TXT", f"record {i} " + "x" * 40)
         faults = server.faults

@@ -290,3 +290,28 @@ def test_monite_logins_keep_nothing_per_token_so_sdk_logins_do_not_pile_up(urls,
     exported = control.export_scenario()
     assert yaml.safe_load(exported)["providers"]["monite"] == {"issued": 50}  # a count, no table
     assert not any(token in exported for token in tokens)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (  # each value fine alone, 80 KB together: TCP's 64 KiB could never carry the answer
+            {
+                "name": "big.example.com",
+                "type": "TXT",
+                "value": [c * 3990 for c in "abcdefghijklmnopqrst"],
+            },
+            "a DNS message holds at most 65535 bytes",
+        ),
+        (
+            {"name": "x.example.com", "type": "CNAME", "value": "evil\n.example.com"},
+            "may only hold letters",
+        ),
+    ],
+    ids=["record-set-over-64k", "newline-in-a-name"],
+)
+def test_records_dns_could_not_serve_are_a_clear_400(urls, body, message):
+    response = httpx.post(urls["control"] + "/dns/records", json=body)
+    assert response.status_code == 400, response.text[:300]
+    assert message in error_message("control", response)
+    assert httpx.get(urls["control"] + "/dns/records").json()["records"] == []

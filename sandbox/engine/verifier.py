@@ -56,7 +56,8 @@ def _present(rdata) -> str:
     if rdata.rdtype == dns.rdatatype.TXT:
         return _txt_value(rdata)
     if rdata.rdtype == dns.rdatatype.MX:
-        return f"{rdata.preference} {_norm_name(rdata.exchange.to_text())}"
+        exchange = _norm_name(rdata.exchange.to_text()) or "."  # "." is a null MX (RFC 7505)
+        return f"{rdata.preference} {exchange}"
     if rdata.rdtype == dns.rdatatype.CNAME:
         return _norm_name(rdata.target.to_text())
     text = rdata.to_text()
