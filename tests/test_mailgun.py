@@ -16,6 +16,7 @@ import yaml
 
 from sandbox.client import ControlError
 from sandbox.driver import Driver, reach
+from sandbox.providers import mailgun_records
 from sandbox.providers.mailgun import Mailgun
 
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
@@ -265,7 +266,7 @@ def test_a_missing_or_wrong_spf_or_dkim_keeps_the_domain_unverified(api, control
 
     assert verified["domain"]["state"] == "unverified"
     assert validity(verified) == {
-        k: "invalid" if k == kind else "valid" for k in Mailgun.record_kinds
+        k: "invalid" if k == kind else "valid" for k in mailgun_records.KINDS
     }
     cached = records(verified)[kind]["cached"]
     if how == "corrupt":
@@ -501,15 +502,64 @@ def test_update_changes_settings_and_a_new_web_prefix_moves_the_tracking_record(
     assert records(verify(api))["tracking"]["valid"] == "invalid"  # nothing published there yet
 
 
-def test_changing_automatic_sender_security_asks_for_a_new_verification(api, control):
+def dkim_records(envelope: dict) -> list[tuple[str, str, str]]:
+    """(type, name, value) of the envelope's DKIM records: a TXT key, or two CNAMEs."""
+    return [
+        (r["record_type"], r["name"], r["value"])
+        for r in envelope["sending_dns_records"]
+        if "._domainkey." in r["name"]
+    ]
+
+
+ASS_TARGET = re.compile(r"pdk([12])\._domainkey\.[0-9a-f]{5}\.dkim1\.mailgun\.com")
+
+
+def test_automatic_sender_security_asks_for_two_dkim_cnames_and_both_decide(api, control):
+    """Mailgun's docs (mg_security): two CNAMEs, pdk1 and pdk2._domainkey.<domain>, delegate
+    the DKIM keys to Mailgun in place of the TXT key."""
+    created = create(api, use_automatic_sender_security="true")
+    (t1, n1, v1), (t2, n2, v2) = dkim_records(created)
+    assert (t1, n1, t2, n2) == (
+        "CNAME",
+        f"pdk1._domainkey.{NAME}",
+        "CNAME",
+        f"pdk2._domainkey.{NAME}",
+    )
+    assert ASS_TARGET.fullmatch(v1)[1] == "1" and ASS_TARGET.fullmatch(v2)[1] == "2"
+    assert v1.split(".")[2] == v2.split(".")[2]  # one place at Mailgun holds both keys
+    control.publish("mailgun", NAME, omit=["dkim_2"])
+    assert verify(api)["domain"]["state"] == "unverified"  # the second CNAME decides too
+    control.publish("mailgun", NAME)
+    verified = verify(api)
+    assert verified["domain"]["state"] == "active"
+    assert [r["valid"] for r in verified["sending_dns_records"]][:3] == ["valid"] * 3
+    answers = dns.resolver.Resolver(configure=False)
+    answers.nameservers, answers.port = ["127.0.0.1"], control.health()["dns"]["port"]
+    assert answers.resolve(n2, "CNAME")[0].target.to_text() == v2 + "."
+
+
+def test_changing_automatic_sender_security_swaps_the_dkim_records_and_asks_for_a_new_verification(
+    api, control
+):
     create(api)
     control.publish("mailgun", NAME)
     verify(api)
+    [(kind, key_name, key)] = dkim_records(api.get(f"/v4/domains/{NAME}").json())
+    assert kind == "TXT" and key.startswith("k=rsa; p=")
 
     changed = api.put(f"/v3/domains/{NAME}", data={"use_automatic_sender_security": "true"})
 
     assert changed.json()["domain"]["state"] == "unverified"
+    assert [r[0] for r in dkim_records(changed.json())] == ["CNAME", "CNAME"]
+    assert verify(api)["domain"]["state"] == "unverified"  # the CNAMEs are not published yet
+    control.remove_records(key_name, "TXT")  # the old key out (its name may be pdk1's or pdk2's)
+    control.publish("mailgun", NAME)
     assert verify(api)["domain"]["state"] == "active"
+
+    back = api.put(f"/v3/domains/{NAME}", data={"use_automatic_sender_security": "false"})
+    [(kind, _, new_key)] = dkim_records(back.json())
+    assert (kind, back.json()["domain"]["state"]) == ("TXT", "unverified")
+    assert new_key.startswith("k=rsa; p=") and new_key != key  # a new key, not the old one
 
 
 def test_deleted_domain_is_gone(api):

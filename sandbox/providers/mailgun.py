@@ -22,9 +22,12 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   `force_root_dkim_host` puts the DKIM record at the root domain, taken as the name's last two
   labels; each domain is its own DKIM authority (a root domain of the same account lends none,
   so `force_dkim_authority` changes nothing);
-- `use_automatic_sender_security` is kept and echoed, but the DKIM record stays the TXT one (the
-  pdk1/pdk2 CNAMEs are not mirrored); changing it makes the domain `unverified` until verified
-  again ("the domain must be re-verified");
+- `use_automatic_sender_security` (Automatic Sender Security) asks for two DKIM CNAMEs,
+  `pdk1._domainkey.<domain>` and `pdk2._domainkey.<domain>` pointing at
+  `pdkN._domainkey.<5 hex digits, seeded>.dkim1.mailgun.com`, in place of the TXT key, and
+  both decide verification; turned off, a new TXT key (a seeded selector, 1024 bits) replaces
+  them. Changing it makes the domain `unverified` until verified again ("the domain must be
+  re-verified");
 - an empty `smtp_password`, `ips` or `pool_id` is none given (the Ruby SDK's create always
   sends `smtp_password`, empty when unset, and Mailgun takes it);
 - request errors are 400 `{"message": ...}`: a missing name "Missing parameter 'name'", others
@@ -171,7 +174,7 @@ class Mailgun(Provider):
     client_base = "/mailgun"
     document = "mailgun.yaml"
     statuses = (UNVERIFIED, ACTIVE, DISABLED)
-    record_kinds = mailgun_records.KINDS
+    record_kinds = mailgun_records.SENDER_SECURITY_KINDS
     rate_limit = (300, 60.0)  # "no more than 300 requests per minute, per account"
     settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
     strict_query = False  # Mailgun ignores parameters it does not know
@@ -385,6 +388,8 @@ class Mailgun(Provider):
                 web_prefix=fields["web_prefix"],
                 dkim_host=dkim_host,
             )
+            if fields["use_automatic_sender_security"]:
+                self._secure(domain, True)
             self.store.add(domain)
         return self._envelope(domain, CREATED_MESSAGE)
 
@@ -417,11 +422,25 @@ class Mailgun(Provider):
         resecure = changes.get(
             "use_automatic_sender_security", attrs["use_automatic_sender_security"]
         )
-        if resecure != attrs["use_automatic_sender_security"] and domain.status == ACTIVE:
-            self.set_status(domain, UNVERIFIED)  # "the domain must be re-verified"
+        if resecure != attrs["use_automatic_sender_security"]:
+            self._secure(domain, resecure)
+            if domain.status == ACTIVE:
+                self.set_status(domain, UNVERIFIED)  # "the domain must be re-verified"
         attrs.update(changes)
         domain.updated_at = self.now()
         return self._envelope(domain, UPDATED_MESSAGE)
+
+    def _secure(self, domain: Domain, on: bool) -> None:
+        """Automatic Sender Security on: the DKIM TXT record gives way to the two CNAMEs that
+        delegate the keys to Mailgun; off: a new DKIM key, in a TXT record, in their place."""
+        host = domain.attrs["dkim_host"]
+        dkim = (
+            mailgun_records.sender_security(self.ids, host)
+            if on
+            else [mailgun_records.dkim_key(self.ids, host)]
+        )
+        domain.records = mailgun_records.with_dkim(domain.records, dkim)
+        domain.results = {k: v for k, v in domain.results.items() if not k.startswith("dkim")}
 
     def update_domain_v3(self, request, name: str, body: dict | None = None):
         return self.update_domain(request, name, body)

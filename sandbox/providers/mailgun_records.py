@@ -34,9 +34,15 @@ DKIM_SELECTORS = ("pdk1", "pdk2", "mx", "smtp", "krs")
 DKIM_KEY_SIZES = (1024, 2048)
 DEFAULT_KEY_SIZE = 1024  # Mailgun's documented default
 DEFAULT_WEB_PREFIX = "email"
+# Automatic Sender Security: Mailgun keeps and rotates the DKIM keys, and the domain delegates
+# them with two CNAMEs in place of the TXT key (Mailgun's docs, mg_security: "pdk1._domainkey.
+# my.domain.com" pointing at "pdk1._domainkey.9d876.dkim1.mailgun.com", pdk2 the same).
+SENDER_SECURITY = {"pdk1": "dkim", "pdk2": "dkim_2"}  # selector: record kind
+SENDER_SECURITY_ZONE = "dkim1.mailgun.com"
 # The record kinds, in the order Mailgun lists them (sending: SPF, DKIM, tracking; receiving: MX).
 KINDS = ("spf", "dkim", "tracking", "mx_mxa", "mx_mxb")
-DECIDING = ("spf", "dkim")  # the kinds that decide verification
+SENDER_SECURITY_KINDS = ("spf", "dkim", "dkim_2", "tracking", "mx_mxa", "mx_mxb")
+DECIDING = ("spf", "dkim", "dkim_2")  # the kinds that decide verification, where a domain has them
 
 # How a check's outcome reads in a record's `valid` field. A lookup that failed for now
 # (SERVFAIL, timeout) is no evidence either way: `unknown`, as before any check.
@@ -60,13 +66,9 @@ def records(
     """The records a new Mailgun domain asks for. Draws from `ids`: the selector (unless
     given), then the DKIM key. `dkim_host`: where the DKIM key sits, if not at the domain."""
     exchanges, tracking_target = REGIONS[region]
-    selector = selector or ids.random.choice(DKIM_SELECTORS)
-    dkim = f"k=rsa; p={ids.rsa_public_key(key_bits)}"
     return [
         RequiredRecord("spf", "TXT", name, SPF_VALUE, Rule.SPF, SPF_INCLUDE),
-        RequiredRecord(
-            "dkim", "TXT", f"{selector}._domainkey.{dkim_host or name}", dkim, Rule.DKIM
-        ),
+        dkim_key(ids, dkim_host or name, selector, key_bits),
         tracking(name, web_prefix, region),
         *(
             RequiredRecord(
@@ -83,6 +85,38 @@ def records(
     ]
 
 
+def dkim_key(
+    ids: Ids, host: str, selector: str | None = None, key_bits: int = DEFAULT_KEY_SIZE
+) -> RequiredRecord:
+    """The DKIM TXT record at `host`: draws the selector (unless given), then the key."""
+    selector = selector or ids.random.choice(DKIM_SELECTORS)
+    key = f"k=rsa; p={ids.rsa_public_key(key_bits)}"
+    return RequiredRecord("dkim", "TXT", f"{selector}._domainkey.{host}", key, Rule.DKIM)
+
+
+def sender_security(ids: Ids, host: str) -> list[RequiredRecord]:
+    """Automatic Sender Security's two DKIM CNAMEs at `host`; draws where Mailgun keeps the
+    domain's keys."""
+    keys = ids.hex(5)
+    return [
+        RequiredRecord(
+            kind,
+            "CNAME",
+            f"{selector}._domainkey.{host}",
+            f"{selector}._domainkey.{keys}.{SENDER_SECURITY_ZONE}",
+            Rule.CNAME,
+        )
+        for selector, kind in SENDER_SECURITY.items()
+    ]
+
+
+def with_dkim(records: list[RequiredRecord], dkim: list[RequiredRecord]) -> list[RequiredRecord]:
+    """`records` with their DKIM record or records replaced by `dkim`, after the SPF record."""
+    rest = [r for r in records if r.kind not in DECIDING]
+    spf = [r for r in records if r.kind == "spf"]
+    return spf + dkim + rest
+
+
 def tracking(name: str, web_prefix: str = DEFAULT_WEB_PREFIX, region: str = "us") -> RequiredRecord:
     """The tracking CNAME `<web_prefix>.<domain>` (changes with the domain's web_prefix)."""
     target = REGIONS[region][1]
@@ -92,9 +126,11 @@ def tracking(name: str, web_prefix: str = DEFAULT_WEB_PREFIX, region: str = "us"
 
 
 def verified(domain: Domain) -> bool:
-    """Mailgun's rule: the domain verifies once its SPF and DKIM records are valid."""
+    """Mailgun's rule: the domain verifies once its SPF and DKIM records are valid (both DKIM
+    CNAMEs under Automatic Sender Security)."""
     results = domain.results
-    return all(results.get(kind) is not None and results[kind].valid for kind in DECIDING)
+    deciding = [r.kind for r in domain.records if r.kind in DECIDING]
+    return all(results.get(kind) is not None and results[kind].valid for kind in deciding)
 
 
 def wire_record(
@@ -128,7 +164,7 @@ def sending(domain: Domain, purpose: bool = False, dkim_active: bool = True) -> 
     """The `sending_dns_records`: SPF, DKIM and the tracking CNAME. `dkim_active`: the DKIM
     record's `is_active` (whether Mailgun signs with its key yet)."""
     return [
-        wire_record(domain, r, purpose, active=dkim_active or r.kind != "dkim")
+        wire_record(domain, r, purpose, active=dkim_active or not r.kind.startswith("dkim"))
         for r in domain.records
         if r.type != "MX"
     ]
