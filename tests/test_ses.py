@@ -689,6 +689,7 @@ def test_an_email_address_is_case_sensitive_and_a_domain_is_not(ses, control):
     assert ses.call("DELETE", "/v2/email/identities/ops@example.com").status_code == 200
     names = [i["IdentityName"] for i in ses.listed(Filter={"IDENTITY_NAME_CONTAINS": "ops@"})["EmailIdentities"]]  # fmt: skip
     assert names == ["Ops@Example.com"]
+    assert ses.get("%20Ops@Example.com").status_code == 404  # a space is part of the name
     ses.created("Example.COM")  # a domain: kept in lower case, the same name in any case
     assert error_of(ses.create("example.com"))[1] == "AlreadyExistsException"
     assert ses.got("EXAMPLE.com")["IdentityType"] == "DOMAIN"

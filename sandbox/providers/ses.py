@@ -294,7 +294,7 @@ class Ses(Provider):
         return f"{self.owner_of(key)}:{region}", region
 
     def _identity(self, owner: str, name: str) -> Domain | None:
-        name = name.strip()
+        """The account's identity `name`, as written (" a.example" names none)."""
         return self.store.find_name(self.name, name, owner=owner, same_case="@" in name)
 
     def stored_name(self, name: str) -> str:
@@ -596,7 +596,7 @@ class Ses(Provider):
         owner, _ = self._account(request)
         identity = self._identity(owner, EmailIdentity)
         enable = bool(body.get("SigningEnabled", False))
-        domain_name = EmailIdentity.strip().lower().rpartition("@")[2]
+        domain_name = EmailIdentity.lower().rpartition("@")[2]
         if identity is None or (identity.attrs["type"] == EMAIL_ADDRESS and enable):
             parent = self._identity(owner, domain_name)
             if identity is None or parent is None or parent.attrs["dkim"]["status"] != SUCCESS:
