@@ -24,6 +24,7 @@ from jsonschema import Draft7Validator
 
 from fake_dns import Faults, Zone
 from fake_dns.rdata import SHOWN_NAME_CHARACTERS, brief, normalize_name
+from fake_dns.yamltext import read_yaml
 
 from . import documents
 from .engine.clock import (
@@ -157,13 +158,9 @@ def dump(world: dict) -> str:
 def parse(text: str | bytes) -> dict:
     """YAML text to a world dict, or ScenarioError."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise ScenarioError("not valid YAML: nested too deeply to read") from None
-    except ValueError:  # Python reads no integer of over 4,300 digits
-        raise ScenarioError("not valid YAML: a number of more than 4300 digits") from None
+        data = read_yaml(text)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScenarioError("a scenario is a YAML mapping (seed, clock, domains, dns, ...)")
     if _outnumbers(data, len(text)):

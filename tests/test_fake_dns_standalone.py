@@ -97,8 +97,12 @@ def test_busy_port_exits_2_with_a_clear_message():
         ),
         ("- {name: a.example.com, type: TXT}\n", "exactly one of 'value' or 'values'"),
         ("- {name: a.example.com, type: TXT, value: x, color: red}\n", "unknown key(s) color"),
-        ("name: [unclosed\n", "not valid YAML"),
-        ("- {name: a.example.com, type: MX, value: 1" + "0" * 5000 + "}\n", "a number too large"),
+        ("name: [unclosed\n", "not valid YAML: line 2, column 1: expected ',' or ']'"),
+        ("- {name: a.example.com, type: MX, value: 1" + "0" * 5000 + "}\n", "4300 digits"),
+        (
+            "- {name: a.example.com, type: A, value: 1.2.3.4, visible_after: 2026-02-30}\n",
+            "not valid YAML: day is out of range for month",
+        ),
         ("x: " + "[" * 2000 + "\n", "nested too deeply to read"),
         ("just a string\n", "expected a list of records"),
         (

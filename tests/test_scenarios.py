@@ -88,7 +88,10 @@ def test_the_dns_outage_ends_when_the_fault_is_cleared(control):
             ("provider: autosend", "provider: nope"),
             "domains[1] (nope verified.autosend.example): provider: 'nope' is not one of autosend,",
         ),
-        (("frozen: true", "frozen: [oops"), "not valid YAML"),
+        # YAML's own report is four lines: said in one, where the parser stopped
+        (("frozen: true", "frozen: [oops"), "not valid YAML: line "),
+        # a date that is none was said to be "a number of more than 4300 digits"
+        (("seed: 2026", "seed: 2026-13-45"), "not valid YAML: month must be in 1..12"),
         (("seed: 2026", "seed: many"), "seed:"),
     ],
 )

@@ -1,0 +1,36 @@
+"""YAML as the files people write for the sandbox are read (zone files here, scenarios in the
+sandbox): with the safe loader, and every way the text can fail to be read said in one line."""
+
+from __future__ import annotations
+
+import yaml
+
+
+def read_yaml(text: str | bytes):
+    """`text` parsed with YAML's safe loader; ValueError saying in one line why it cannot be
+    read (where the parser stopped, not the four lines of its own report)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        raise ValueError(f"not valid YAML: {_said(exc)}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ValueError("not valid YAML: nested too deeply to read") from None
+    except ValueError as exc:  # a date that is none (2026-13-45), an integer Python will not read
+        if "4300 digits" in str(exc):
+            raise ValueError("not valid YAML: a number of more than 4300 digits") from None
+        raise ValueError(f"not valid YAML: {exc}") from None
+
+
+def _said(exc: yaml.MarkedYAMLError) -> str:
+    """ "line 4, column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow
+    sequence at line 2, column 8)"."""
+    said = f"{_at(exc.problem_mark)}: {exc.problem}" if exc.problem_mark else str(exc.problem)
+    if exc.context:
+        said += f" ({exc.context}{' at ' + _at(exc.context_mark) if exc.context_mark else ''})"
+    return said
+
+
+def _at(mark) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
