@@ -174,7 +174,7 @@ class Mailgun(Provider):
     client_base = "/mailgun"
     document = "mailgun.yaml"
     statuses = (UNVERIFIED, ACTIVE, DISABLED)
-    record_kinds = mailgun_records.SENDER_SECURITY_KINDS
+    record_kinds = mailgun_records.MAILGUN_KINDS
     rate_limit = (300, 60.0)  # "no more than 300 requests per minute, per account"
     settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
     strict_query = False  # Mailgun ignores parameters it does not know

@@ -39,9 +39,10 @@ DEFAULT_WEB_PREFIX = "email"
 # my.domain.com" pointing at "pdk1._domainkey.9d876.dkim1.mailgun.com", pdk2 the same).
 SENDER_SECURITY = {"pdk1": "dkim", "pdk2": "dkim_2"}  # selector: record kind
 SENDER_SECURITY_ZONE = "dkim1.mailgun.com"
-# The record kinds, in the order Mailgun lists them (sending: SPF, DKIM, tracking; receiving: MX).
+# The record kinds, in the order Mailgun lists them (sending: SPF, DKIM, tracking; receiving: MX),
+# and those of Mailgun's own domains: Automatic Sender Security's second DKIM CNAME besides.
 KINDS = ("spf", "dkim", "tracking", "mx_mxa", "mx_mxb")
-SENDER_SECURITY_KINDS = ("spf", "dkim", "dkim_2", "tracking", "mx_mxa", "mx_mxb")
+MAILGUN_KINDS = ("spf", "dkim", "dkim_2", "tracking", "mx_mxa", "mx_mxb")
 DECIDING = ("spf", "dkim", "dkim_2")  # the kinds that decide verification, where a domain has them
 
 # How a check's outcome reads in a record's `valid` field. A lookup that failed for now
