@@ -23,8 +23,9 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
-from dnslib import EDNS0, QTYPE, RR, DNSQuestion, DNSRecord
+from dnslib import DNSBuffer
 
 from .clock import SystemClock, iso, parse_instant
 from .rdata import brief, normalize_name, normalize_type, parse_value
@@ -38,6 +39,11 @@ _MAX_TTL = 2**31 - 1
 # asked name may be longer than the records' owner (a wildcard's), up to 255 octets on the wire.
 _MAX_MESSAGE = 65_535
 _MAX_WIRE_NAME = 255
+# An answer's bytes besides its records: the header (12), the question's type and class (4), an
+# EDNS OPT record (11); and each record's besides its data: its owner, a 2-byte pointer to the
+# question, then type, class, TTL and data length (10).
+_MESSAGE_OVERHEAD = 12 + 4 + 11
+_RECORD_OVERHEAD = 2 + 10
 
 
 @dataclass
@@ -50,6 +56,13 @@ class Record:
     ttl: int
     visible_after: datetime | None
     rdata: object = field(repr=False, compare=False)
+
+    @cached_property
+    def wire_size(self) -> int:
+        """Bytes the record takes in an answer (its data uncompressed: at most that)."""
+        data = DNSBuffer()
+        self.rdata.pack(data)
+        return _RECORD_OVERHEAD + len(data.data)
 
     def visible(self, now: datetime) -> bool:
         """True when the record is published at ``now``."""
@@ -273,9 +286,12 @@ def _refuse_beside_cname(records: list[Record], record: Record) -> None:
 
 def _refuse_oversize(records: list[Record], record: Record) -> None:
     """RecordError unless the answer holding `record` and the others of its type at its name
-    fits one DNS message: a larger one could only ever be answered truncated, with nothing."""
+    fits one DNS message: a larger one could only ever be answered truncated, with nothing.
+    The answer is counted as asked with EDNS by the longest name it could answer (a wildcard's:
+    any name below it), from each record's own size, so adding to a large set stays cheap."""
     same = [r for r in records if r.type == record.type] + [record]
-    size = _answer_size(record.name, same)
+    question = _MAX_WIRE_NAME if record.name.startswith("*.") else len(record.name) + 2
+    size = _MESSAGE_OVERHEAD + question + sum(r.wire_size for r in same)
     if size > _MAX_MESSAGE:
         reason = (
             f"the {len(same)} {record.type} records at {record.name} would make a {size}-byte "
@@ -283,19 +299,6 @@ def _refuse_oversize(records: list[Record], record: Record) -> None:
             "shorter values"
         )
         raise RecordError(f"{record.name} {record.type} {brief(record.value)}", reason)
-
-
-def _answer_size(name: str, records: list[Record]) -> int:
-    """Bytes of the answer carrying `records`, asked with EDNS by the longest name they could
-    answer: a wildcard's, any name below it (the answer's owners point back to the question)."""
-    rtype = getattr(QTYPE, records[0].type)
-    reply = DNSRecord(q=DNSQuestion(name + ".", rtype))
-    for r in records:
-        reply.add_answer(RR(name + ".", rtype, ttl=r.ttl, rdata=r.rdata))
-    reply.add_ar(EDNS0())
-    wire_name = len(name) + 2  # a length byte per label, one for the root
-    longer_question = _MAX_WIRE_NAME - wire_name if name.startswith("*.") else 0
-    return len(reply.pack()) + longer_question
 
 
 class RecordError(ValueError):

@@ -873,7 +873,7 @@ def cmd_settings(args) -> int:
                 f"{pair!r}: write settings as name=value (verify_delay_seconds=30s, "
                 "max_identities=50)"
             )
-        changes[key] = _setting_value(key, value)
+        changes[key] = _setting_value(args.provider, key, value)
     with _control(args) as control:
         if changes:
             settings = control.update_settings(args.provider, changes)
@@ -883,14 +883,17 @@ def cmd_settings(args) -> int:
     return 0
 
 
-def _setting_value(key: str, value: str) -> int | float:
+def _setting_value(provider: str, key: str, value: str) -> int | float:
     """A duration for the timings (their names end in _seconds), a whole number for the
     switches and counts (require_api_key=0, max_identities=50)."""
     if key.endswith("_seconds"):
         seconds = duration(value)
         return int(seconds) if seconds.is_integer() else seconds  # 2m is 120, not 120.0
     if not re.fullmatch(r"[0-9]+", value.strip()):
-        raise UsageError(f"{key}={value!r}: {key} takes a whole number, such as {key}=1")
+        raise UsageError(
+            f"{key}={value!r}: {key} takes a whole number, such as {key}=1 (timings end in "
+            f"_seconds; `domainsandbox settings {provider}` lists every setting)"
+        )
     return int(value)
 
 
@@ -1283,7 +1286,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     docs.set_defaults(func=cmd_docs)
 
-    settings = _client(sub.add_parser("settings", help="show or change a provider's timings"))
+    settings = _client(
+        sub.add_parser("settings", help="show or change a provider's timings, switches and counts")
+    )
     settings.add_argument("provider", help=_provider_help())
     settings.add_argument(
         "changes",

@@ -331,7 +331,8 @@ class Sandbox:
     def update_settings(self, provider: str, changes: dict) -> dict:
         """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""
         self.check_settings(provider, changes)
-        self._settings[provider].update(changes)
+        whole = {k: int(v) for k, v in changes.items() if not k.endswith("_seconds")}  # 1.0: 1
+        self._settings[provider].update(changes | whole)
         return self._settings[provider]
 
     def check_http_fault(self, fault: dict) -> None:

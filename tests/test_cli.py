@@ -348,6 +348,7 @@ MISUSES = [
     (["verify", "monite", " "], "domain_id: empty: give the id the provider's API answered"),
     (["clock", "freeze", "--limit", "5h"], "--limit goes with `clock advance --until STATUS"),
     (["settings", "ses", "max_identities=5m"], "max_identities takes a whole number"),
+    (["settings", "vortex", "check_delay=30s"], "(timings end in _seconds; `domainsandbox settin"),
     (["scenario", "load", "/no/such/file.yaml"], "No such file or directory"),
     (["nosuch"], "invalid choice: 'nosuch'"),
     (["scenario", "export", "/no/such/dir/x.yaml"], "/no/such/dir/x.yaml: No such file"),

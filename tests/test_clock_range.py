@@ -244,3 +244,5 @@ def test_a_switch_or_a_count_takes_a_whole_number_not_seconds(
     assert answer.status_code == 400 and said in answer.text, answer.text
     assert control.settings(provider) == before
     assert control.settings("ses", max_identities=50)["max_identities"] == 50
+    kept = control.settings("vortex", require_api_key=1.0)["require_api_key"]
+    assert kept == 1 and isinstance(kept, int)  # a whole number kept as one, not 1.0

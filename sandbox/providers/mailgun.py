@@ -18,16 +18,16 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   in the sandbox only those. A domain name is taken once across the sandbox (as on Mailgun, a
   domain belongs to one account): a second create is 400 "This domain name is already taken";
 - the DKIM selector, when `dkim_selector` is not given, is drawn from the seed among those
-  Mailgun hands out (krs, smtp, mx, pdk1, pdk2); `dkim_key_size` 1024 (default) or 2048;
+  Mailgun hands out for a TXT key (krs, smtp, mx); `dkim_key_size` 1024 (default) or 2048;
   `force_root_dkim_host` puts the DKIM record at the root domain, taken as the name's last two
   labels; each domain is its own DKIM authority (a root domain of the same account lends none,
   so `force_dkim_authority` changes nothing);
 - `use_automatic_sender_security` (Automatic Sender Security) asks for two DKIM CNAMEs,
   `pdk1._domainkey.<domain>` and `pdk2._domainkey.<domain>` pointing at
   `pdkN._domainkey.<5 hex digits, seeded>.dkim1.mailgun.com`, in place of the TXT key, and
-  both decide verification; turned off, a new TXT key (a seeded selector, 1024 bits) replaces
-  them. Changing it makes the domain `unverified` until verified again ("the domain must be
-  re-verified");
+  both decide verification; turned off, the domain's TXT key is back in their place, and on
+  again the same CNAMEs. Changing it makes the domain `unverified` until verified again ("the
+  domain must be re-verified");
 - an empty `smtp_password`, `ips` or `pool_id` is none given (the Ruby SDK's create always
   sends `smtp_password`, empty when unset, and Mailgun takes it);
 - request errors are 400 `{"message": ...}`: a missing name "Missing parameter 'name'", others
@@ -155,6 +155,8 @@ class Attrs(RecheckAttrs, total=False):
     mailgun_id: str
     dkim_host: str  # where the DKIM record goes
     disabled: dict | None  # why and since when the domain is disabled
+    sender_security_keys: str  # Automatic Sender Security: where Mailgun keeps the DKIM keys
+    dkim_txt: dict  # while it is on: the DKIM TXT record's name and value, for when it is off
     mailfrom_host: str
     archive_to: str
     require_tls: bool
@@ -432,13 +434,19 @@ class Mailgun(Provider):
 
     def _secure(self, domain: Domain, on: bool) -> None:
         """Automatic Sender Security on: the DKIM TXT record gives way to the two CNAMEs that
-        delegate the keys to Mailgun; off: a new DKIM key, in a TXT record, in their place."""
-        host = domain.attrs["dkim_host"]
-        dkim = (
-            mailgun_records.sender_security(self.ids, host)
-            if on
-            else [mailgun_records.dkim_key(self.ids, host)]
-        )
+        delegate the keys to Mailgun; off: the TXT record in their place again. The domain keeps
+        both, so turning it on or off again asks for records already published."""
+        attrs, host = domain.attrs, domain.attrs["dkim_host"]
+        if on:
+            [txt] = [r for r in domain.records if r.kind == "dkim"]
+            attrs["dkim_txt"] = {"name": txt.name, "value": txt.value}
+            if "sender_security_keys" not in attrs:  # drawn once: the same CNAMEs ever after
+                attrs["sender_security_keys"] = self.ids.hex(5)
+            dkim = mailgun_records.sender_security(attrs["sender_security_keys"], host)
+        elif txt := attrs.pop("dkim_txt", None):
+            dkim = [mailgun_records.dkim_record(txt["name"], txt["value"])]
+        else:  # a domain loaded with the CNAMEs and no key of its own: a new one
+            dkim = [mailgun_records.dkim_key(self.ids, host)]
         domain.records = mailgun_records.with_dkim(domain.records, dkim)
         domain.results = {k: v for k, v in domain.results.items() if not k.startswith("dkim")}
 
