@@ -609,8 +609,9 @@ def _clock_change(
     if speed is not None and action != "mode":
         raise UsageError("--speed goes with `clock mode fast`")
     if action == "mode":
-        if not value:
-            raise UsageError(f"clock mode needs a mode: {', '.join(CLOCK_MODES)}")
+        if value not in CLOCK_MODES:
+            said = f"{value!r} is not a mode" if value else "needs a mode"
+            raise UsageError(f"clock mode {said}: {', '.join(CLOCK_MODES)}")
         return lambda control: control.set_clock_mode(value, speed)
     if action == "show":
         if value:

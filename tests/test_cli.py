@@ -334,6 +334,7 @@ MISUSES = [
     (["clock", "later"], "invalid choice: 'later'"),
     (["clock", "show", "x"], "'x' is not an action"),
     (["clock", "set"], "clock set needs a value"),
+    (["clock", "mode", "turbo"], "clock mode 'turbo' is not a mode: frozen, real, fast, on-poll"),
     (["clock", "advance", "-5m"], "clock advance -5m: time only moves forward; `clock set ISO`"),
     (["clock", "advance", "-90"], "clock advance -90: time only moves forward"),
     (["clock", "advance", "--json", "-1.5h"], "clock advance -1.5h: time only moves forward"),

@@ -199,6 +199,21 @@ def test_on_poll_leaves_a_settled_domain_and_other_calls_alone(control, urls):
     assert control.clock()["now"] == "2026-01-01T09:05:00Z"
 
 
+def test_on_poll_leaves_a_state_a_scenario_holds_for_a_year_where_it_is(control, http, urls):
+    """every-state holds Scaleway's creating for a sandbox year: one read moved the clock that
+    year, and every other domain's steps with it (a demo's world gone in a poll)."""
+    control.load_bundled_scenario("every-state")
+    control.set_clock_mode("on-poll")
+    before, count = control.clock()["now"], len(control.domains())
+    [creating] = [d for d in control.domains("scaleway") if d["status"] == "creating"]
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME["scaleway"])
+    for _ in range(3):
+        answer = driver.call(driver.kit.get, creating["id"])
+        assert answer.json()["status"] == "creating", answer.text
+    assert control.clock()["now"] == before
+    assert len(control.domains()) == count
+
+
 # --- default timings: each transient state is visible after the call that starts it ----------
 
 

@@ -315,6 +315,21 @@ def test_corrupting_a_record_shows_it_invalid_with_the_verifiers_reason(narrow, 
     expect(said(narrow)).to_have_text("Published 5 records for mail.example.com.")
 
 
+def test_what_the_page_said_goes_once_the_world_changes_from_elsewhere(narrow, control):
+    """ "Checked ... now", not "Verified", for a check that verified nothing; and once the
+    world changes later from elsewhere, the line no longer stands under the toolbar as if it
+    said how things are now."""
+    control.create_domain("monite", "mail.example.com")
+    shown = open_details(narrow, "mail.example.com", "monite")
+    shown.get_by_role("button", name="Verify now").click()
+    expect(said(narrow)).to_have_text(
+        "Checked mail.example.com now: status waiting_to_be_verified."
+    )
+    narrow.wait_for_timeout(2500)  # past what the page's own change may take to arrive
+    control.add_record("elsewhere.example.com", "TXT", "a change made elsewhere")
+    expect(said(narrow)).to_have_text("")
+
+
 def test_the_clock_moves_from_the_page_and_its_mode_is_set_there(narrow, control):
     narrow.get_by_role("button", name="+1 hour").click()
     expect(narrow.locator("#clock-now")).to_have_text("2026-01-01T10:00:00Z")

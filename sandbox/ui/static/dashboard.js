@@ -7,6 +7,7 @@
 const API = "/_sandbox"; // the control API, served by the same process
 const RECENT_REQUESTS = 12; // provider API calls shown, newest first
 const RECONNECT_MS = 1000; // after the event stream broke (the sandbox restarted)
+const SAID_FOR_MS = 2000; // how long what the page said outlasts the changes that follow
 // A sandbox served with --control-token wants it on every control call: open the page once as
 // /_sandbox/ui?token=...; the token is kept for this tab only and taken out of the address bar.
 const TOKEN = controlToken();
@@ -87,6 +88,13 @@ function say(text, isError = false) {
   const message = document.getElementById("message");
   message.textContent = text;
   message.classList.toggle("error", isError);
+  state.saidAt = performance.now();
+}
+
+/** What the page said is about what it just did: once the world changes later, from elsewhere
+ *  or by the clock, it is out of date, and goes (the change an action makes arrives at once). */
+function forgetSaid() {
+  if (performance.now() - state.saidAt > SAID_FOR_MS) say("");
 }
 
 /** Swap a container's content, keeping keyboard focus on the same control if it still exists. */
@@ -143,6 +151,7 @@ const state = {
   domains: [],
   open: new Set(), // domains whose details are open: "provider/id"
   seen: {},
+  saidAt: 0, // when (performance.now()) the message under the toolbar was said
 };
 
 // --- the clock: shown ticking between changes, at the sandbox's speed -------------------------
@@ -591,7 +600,10 @@ async function listen() {
         while ((end = buffer.indexOf("\n\n")) >= 0) {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (/^event: change$/m.test(event)) await update();
+          if (/^event: change$/m.test(event)) {
+            forgetSaid();
+            await update();
+          }
         }
       }
       throw new Error("the event stream ended");
@@ -647,7 +659,7 @@ const ACTIONS = {
   },
   async verify(d) {
     const domain = await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/verify`);
-    return `Verified ${domain.name}: status ${domain.status}.`;
+    return `Checked ${domain.name} now: status ${domain.status}.`;
   },
   async "remove-record"(d) {
     const query = new URLSearchParams({ name: d.name, type: d.type, value: d.value });
