@@ -377,9 +377,14 @@ def test_http_and_dns_faults_are_added_and_cleared_from_the_page(narrow, urls, c
     assert [(f["kind"], f["match"], f["qtype"]) for f in control.faults()] == [
         ("servfail", "*", "TXT")
     ]
+    # said in the top bar too: the list sits below the domains, off screen in a big world
+    expect(narrow.locator("#faults-on")).to_have_text("⚠ 2 faults on")
+    assert narrow.locator("#faults-on").bounding_box()["y"] < 100
     narrow.get_by_role("button", name="Clear DNS faults").click()
+    expect(narrow.locator("#faults-on")).to_have_text("⚠ 1 fault on")
     narrow.get_by_role("button", name="Clear HTTP faults").click()
     expect(narrow.locator("#faults")).to_contain_text("No faults")
+    expect(narrow.locator("#faults-on")).to_be_hidden()
     assert control.faults() == [] and control.http_faults() == []
 
 

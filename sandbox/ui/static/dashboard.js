@@ -484,6 +484,10 @@ function renderZone(records) {
 
 function renderFaults({ dns, http }) {
   const container = document.getElementById("faults");
+  // said in the top bar too: the list sits below the domains, off screen in a big world
+  const on = document.getElementById("faults-on");
+  on.hidden = !dns.length && !http.length;
+  on.textContent = `⚠ ${dns.length + http.length} fault${dns.length + http.length === 1 ? "" : "s"} on`;
   if (!dns.length && !http.length) {
     replace(container, h("p", { class: "empty" }, "No faults: DNS and the APIs answer normally."));
     return;
