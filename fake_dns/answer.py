@@ -119,7 +119,10 @@ def answer_from_zone(query: DNSRecord, zone, name: str, qtype: str) -> DNSRecord
         return reply
     positive = any(qtype in ("ANY", record.type) for _, record in found.answers)
     if not positive and qtype == "SOA" and found.name == found.apex and found.rcode == "NOERROR":
-        reply.add_answer(soa_rr(found.apex))  # the synthesized zone apex answers SOA queries
+        soa = soa_rr(found.apex)  # the synthesized zone apex answers SOA queries
+        if found.name == name:
+            soa.rname = query.q.qname  # asked directly: in the question's own bytes and case
+        reply.add_answer(soa)
     elif not positive:
         reply.add_auth(soa_rr(found.apex))
     return reply

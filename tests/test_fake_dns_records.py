@@ -109,7 +109,11 @@ def test_names_are_case_insensitive_and_trailing_dot_is_optional(fake, tcp):
     fake.zone.add("_DMARC.Example.COM.", "TXT", "v=DMARC1; p=none")
     assert fake.zone.records()[0]["name"] == "_dmarc.example.com"
     for asked in ("_dmarc.example.com", "_DMARC.EXAMPLE.COM.", "_Dmarc.Example.Com"):
-        assert txt_values(ask(fake, asked, "TXT", tcp=tcp)) == ["v=DMARC1; p=none"]
+        response = ask(fake, asked, "TXT", tcp=tcp)
+        assert txt_values(response) == ["v=DMARC1; p=none"]
+        assert response.answer[0].name.to_text(omit_final_dot=True) == asked.rstrip(".")
+    soa = ask(fake, "EXAMPLE.Com", "SOA", tcp=tcp)  # the synthesized apex: as asked too
+    assert [r.name.to_text() for r in soa.answer] == ["EXAMPLE.Com."]
 
 
 # -- wildcards and negative answers --------------------------------------------------------
