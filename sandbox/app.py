@@ -7,7 +7,9 @@
     ShutdownAnswer        a 503 for requests cut off by the end of a graceful shutdown
     Front                 /_sandbox/ui: the dashboard (a Flask app); /_sandbox/events: its
                           event stream (sandbox.events); everything else:
-    ConnexionMiddleware   Connexion, driven by the five documents:
+    Reads                 a GET Connexion accepted before, sent again: its kept verdict,
+                          straight to the Dispatcher (sandbox.verdicts); anything else:
+    ConnexionMiddleware   Connexion, driven by the documents:
       Refusals              what the next three refuse, answered through the world
       RoutingMiddleware     each request's operationId, from its document
       SecurityMiddleware    a credential is present where the document asks for one
@@ -44,6 +46,7 @@ from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT
 from .request import Answer
 from .ui import dashboard_app
 from .validation import CheckedSpecification, RequestValidation
+from .verdicts import Reads, Verdicts
 from .world import LocalWorld
 
 if TYPE_CHECKING:
@@ -63,7 +66,14 @@ def build_asgi(sandbox: Sandbox, world=None):
     world = world or LocalWorld(sandbox)
     render = ErrorRenderer(sandbox).render
     events = EventStreams(world, render)
-    front = Front(connexion_stack(world), WSGIMiddleware(dashboard_app()), events)
+    verdicts = Verdicts(
+        frozenset().union(*(documents.headers_read(a.document) for a in world.apis.values()))
+    )
+    dispatcher = Dispatcher(world, world.apis, verdicts)
+    apis = Reads(
+        connexion_stack(world, dispatcher), Refusals(dispatcher.decided, dispatcher), verdicts
+    )
+    front = Front(apis, WSGIMiddleware(dashboard_app()), events)
     guarded = RequestLimits(ShutdownAnswer(front, render), render)
     controlled = BrowserGuard(ControlToken(guarded, sandbox, render), sandbox, render)
     app = RequestRecorder(controlled, sandbox, world)
@@ -71,10 +81,10 @@ def build_asgi(sandbox: Sandbox, world=None):
     return app
 
 
-def connexion_stack(world) -> ConnexionMiddleware:
+def connexion_stack(world, dispatcher: Dispatcher | None = None) -> ConnexionMiddleware:
     """Connexion's middlewares over the dispatcher, every document added, the stack built: the
-    part of the front end that serves the APIs (bench/floor_server.py serves it alone)."""
-    dispatcher = Dispatcher(world, world.apis)
+    part of the front end that decides on requests (bench/floor_server.py serves it alone)."""
+    dispatcher = dispatcher or Dispatcher(world, world.apis)
     app = _Connexion(
         dispatcher,
         middlewares=[

@@ -22,6 +22,7 @@ from . import documents
 from .errors import ProviderError, reason_phrase, unexpected_fields
 from .request import JSON, Answer, Call, Request, send_answer
 from .validation import CheckedSpecification, parsed
+from .verdicts import KEY, VERDICT, Verdicts
 
 if TYPE_CHECKING:
     from .apis import Api
@@ -36,8 +37,8 @@ NOTED = "domainsandbox.noted"
 class Dispatcher:
     """The ASGI app under Connexion's middlewares. `world`: a LocalWorld or RemoteWorld."""
 
-    def __init__(self, world, apis: dict[str, Api]):
-        self.world, self.apis = world, apis
+    def __init__(self, world, apis: dict[str, Api], verdicts: Verdicts | None = None):
+        self.world, self.apis, self.verdicts = world, apis, verdicts
         # Longest mount first, so that a mount inside another is found before it.
         self._mounts = sorted(apis.values(), key=lambda api: len(api.mount), reverse=True)
         self._documents = {f"{api.mount}/openapi.json": api for api in apis.values()}
@@ -54,7 +55,17 @@ class Dispatcher:
         if operation_id is None:
             return await self.unrouted(scope, send)
         given = parsed(scope)
-        request = request_of(scope, operation_id, given.params, given.body)
+        if self.verdicts is not None and (key := scope["extensions"].get(KEY)) is not None:
+            self.verdicts.keep(key, operation_id, given.params)
+        await self._dispatch(scope, send, operation_id, given.params, given.body)
+
+    async def decided(self, scope, receive, send):
+        """A read Connexion decided on before (sandbox.verdicts): its verdict, dispatched."""
+        operation_id, params = scope["extensions"][VERDICT]
+        await self._dispatch(scope, send, operation_id, dict(params))
+
+    async def _dispatch(self, scope, send, operation_id: str, params: dict, body=None) -> None:
+        request = request_of(scope, operation_id, params, body)
         api = self.api_for(scope["path"])
         await self._answer(scope, send, api, Call(api.name, request, received_at=_arrival(scope)))
 

@@ -57,6 +57,29 @@ def resolve(spec: dict, item: dict) -> dict:
     return spec
 
 
+@cache
+def headers_read(document: str) -> frozenset[bytes]:
+    """The request headers the document has Connexion read: its header parameters and its
+    security schemes' credentials (lowercase, as ASGI gives header names)."""
+    spec = load(document)
+    names = set()
+    for scheme in spec.get("components", {}).get("securitySchemes", {}).values():
+        if scheme.get("type") == "http":
+            names.add("authorization")
+        elif scheme.get("in") == "header":
+            names.add(scheme["name"])
+    parameters = list(spec.get("components", {}).get("parameters", {}).values())
+    for item in spec.get("paths", {}).values():
+        parameters += item.get("parameters", [])
+        parameters += [
+            p for m, op in item.items() if m in HTTP_METHODS for p in op.get("parameters", [])
+        ]
+    names |= {
+        resolve(spec, p)["name"] for p in parameters if resolve(spec, p).get("in") == "header"
+    }
+    return frozenset(name.lower().encode("latin-1") for name in names)
+
+
 def allowed_methods(document: str, path: str) -> list[str]:
     """The methods the document declares for `path` (relative to its mount), for `Allow`."""
     methods = []

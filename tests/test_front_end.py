@@ -51,6 +51,40 @@ SCALEWAY = {"X-Auth-Token": "6f1c3a52-8d0e-4b7a-9c21-3e5f7a9b1d24"}
 VORTEX = {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.my-secret-1"}
 
 
+def test_a_read_sent_again_gets_connexions_verdict_again_and_a_different_one_is_decided_anew(
+    urls, control
+):
+    """A GET Connexion accepted is answered from its kept verdict when sent again
+    (sandbox.verdicts); the same GET with another header parameter, credential or query is
+    decided afresh from the document, and refused as before."""
+    base = urls["monite"]
+    headers = partner_headers(base)
+    domain = create(base, headers, "kept.example.com")
+    url = f"{base}/mailbox_domains"
+    answers = [httpx.get(url, headers=headers) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200] * 3
+    assert answers[0].json() == answers[2].json() and answers[2].json()["data"][0] == domain
+    with control.expecting_errors():
+        late = httpx.get(url, headers=headers | {"x-monite-version": "1999"})  # a header param
+        bare = httpx.get(url, headers={"x-monite-version": headers["x-monite-version"]})
+    assert late.status_code == 422, late.text
+    assert late.json()["detail"][0]["loc"] == ["header", "x-monite-version"]
+    assert bare.status_code == 401, bare.text
+    assert httpx.get(url, headers=headers).status_code == 200  # the kept verdict still holds
+    journal = control.requests("monite", operation="list_domains")
+    assert [e["status"] for e in journal] == [200, 200, 200, 422, 401, 200]
+
+    autosend, key = urls["autosend"] + "/domains", {"Authorization": "Bearer as_kept"}
+    with control.expecting_errors():  # a verdict carries the path's id: the world's 404 each time
+        gone = [httpx.get(f"{autosend}/{'0' * 24}", headers=key) for _ in range(2)]
+    assert [g.status_code for g in gone] == [404, 404] and gone[0].json() == gone[1].json()
+
+    resend, key = urls["resend"] + "/domains", {"Authorization": "Bearer re_kept_0"}
+    with control.expecting_errors():
+        pages = [httpx.get(resend, params={"limit": n}, headers=key) for n in (1, 0, 1)]
+    assert [p.status_code for p in pages] == [200, 422, 200]  # the query is part of what is read
+
+
 def test_a_json_body_without_a_content_type_is_read_as_json(urls, control):
     """Connexion takes the document's media type when none is sent; bodies are JSON here."""
     monite = partner_headers(urls["monite"])
