@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import signal
+import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+
+from sandbox.engine.clock import LATEST, Clock
 
 from .helpers import Served, autosend, control_of, wait_for
 
@@ -246,3 +250,23 @@ def test_a_switch_or_a_count_takes_a_whole_number_not_seconds(
     assert control.settings("ses", max_identities=50)["max_identities"] == 50
     kept = control.settings("vortex", require_api_key=1.0)["require_api_key"]
     assert kept == 1 and isinstance(kept, int)  # a whole number kept as one, not 1.0
+
+
+def test_a_real_time_clock_runs_with_the_wall_clock_and_stops_at_the_end_of_its_range():
+    """Real time is the wall clock's time since the clock was set, added to where it was set;
+    at the end of the range it stops there (real time's shortcut must not pass it)."""
+    start = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    before = datetime.now(UTC)
+    clock = Clock(start=start, mode="real")
+    shown = clock.now()
+    after = datetime.now(UTC)
+    assert timedelta(0) <= shown - start <= after - before
+    clock.set(LATEST - timedelta(seconds=0.05))
+    assert clock.now() < LATEST
+    time.sleep(0.1)
+    assert clock.now() == LATEST  # not past it
+    clock.set_mode("fast", 1000)
+    assert clock.now() == LATEST
+    clock.set(start)
+    clock.set_mode("real")
+    assert start <= clock.now() < start + timedelta(seconds=5)

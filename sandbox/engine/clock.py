@@ -108,7 +108,7 @@ class Clock:
         speed: float | None = None,
     ):
         self._lock = threading.Lock()
-        self._at, self._since = self._wall(), self._wall()  # shows _at at wall time _since
+        self._rebase(self._wall())  # shows _at at wall time _since
         self._mode, self._speed = "frozen", 0.0  # until set_mode below: `start` held exactly
         if start is not None:
             self.set(start)
@@ -121,14 +121,23 @@ class Clock:
     def _now(self) -> datetime:
         if not self._speed:
             return self._at
+        wall = self._wall()
+        if self._speed == 1 and wall < self._real_until:  # real time: one addition (most calls)
+            return wall + self._offset
         # a running clock set near the end of its range stops there rather than pass it
         try:
-            return min(self._at + (self._wall() - self._since) * self._speed, LATEST)
+            return min(self._at + (wall - self._since) * self._speed, LATEST)
         except OverflowError:
             return LATEST
 
     def _rebase(self, instant: datetime) -> None:
         self._at, self._since = instant, self._wall()
+        # in real time: what to add to the wall clock, and the wall instant the range ends at
+        self._offset = self._at - self._since
+        try:
+            self._real_until = self._since + (LATEST - self._at)
+        except OverflowError:
+            self._real_until = datetime.max.replace(tzinfo=UTC)
 
     def now(self) -> datetime:
         with self._lock:
