@@ -55,7 +55,8 @@ class Dispatcher:
         if operation_id is None:
             return await self.unrouted(scope, send)
         given = parsed(scope)
-        if self.verdicts is not None and (key := scope["extensions"].get(KEY)) is not None:
+        key = scope["extensions"].get(KEY)  # a GET: Connexion's verdict is kept for it again
+        if self.verdicts is not None and key is not None and given.body is None:
             self.verdicts.keep(key, operation_id, given.params)
         await self._dispatch(scope, send, operation_id, given.params, given.body)
 
