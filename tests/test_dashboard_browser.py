@@ -183,6 +183,26 @@ def test_at_each_width_nothing_is_cut_off_and_every_control_is_reachable(page, c
     page.screenshot(path=ARTIFACTS / f"dashboard-{width}.png")
 
 
+def test_on_a_phone_the_overview_scrolls_in_its_own_box_and_names_stay_readable(
+    browser, server, control
+):
+    """At 390 px the table ran past the page, its headings overlapped and a domain's name
+    wrapped a letter a line: the docs promise 1024 px, but a presenter may hold up a phone."""
+    control.load_bundled_scenario("every-state")
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        phone.goto(f"{server.url}/_sandbox/ui")
+        expect(phone.locator("#tally")).to_contain_text(f"{len(control.domains())} of ")
+        assert overflow(phone) == 0
+        name = row(phone, "failed.vortex.example").locator(".name")
+        assert name.bounding_box()["width"] > 150  # a name, not a column of letters
+        assert phone.locator("#clock-now").bounding_box()["height"] < 40  # on one line
+        assert phone.evaluate(UNREACHABLE, "#domains") == []
+        phone.screenshot(path=ARTIFACTS / "dashboard-390.png")
+    finally:
+        phone.close()
+
+
 def test_a_change_made_elsewhere_appears_without_reload_or_polling(page, urls, control):
     asked = []
     page.on("request", lambda request: asked.append(request.url))
