@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# Verdicts kept at most; past that they are all forgotten (clients poll a few domains at once).
+# Verdicts kept at most; past that the one used longest ago goes (reads that never repeat, such
+# as SES's, each signed anew, must not push out those of clients polling).
 MAX_VERDICTS = 4096
 # In the ASGI scope's extensions: the key of a read Connexion is deciding on; the verdict of one
 # it decided on before.
@@ -37,11 +38,14 @@ class Verdicts:
         return scope["path"], scope.get("query_string", b""), headers
 
     def get(self, key: tuple) -> tuple[str, dict[str, Any]] | None:
-        return self._kept.get(key)
+        verdict = self._kept.pop(key, None)
+        if verdict is not None:
+            self._kept[key] = verdict  # the most recently used, last in line to go
+        return verdict
 
     def keep(self, key: tuple, operation_id: str, params: dict[str, Any]) -> None:
         if len(self._kept) >= MAX_VERDICTS:
-            self._kept.clear()
+            del self._kept[next(iter(self._kept))]  # the one used longest ago
         self._kept[key] = (operation_id, params)
 
 

@@ -11,6 +11,7 @@ import httpx
 from sandbox import Sandbox
 from sandbox.errors import ProviderError
 from sandbox.request import Answer
+from sandbox.verdicts import MAX_VERDICTS, Verdicts
 
 from .helpers import create, partner_headers, wait_for
 
@@ -201,3 +202,25 @@ def test_error_bodies_do_not_change_with_the_pythons_reason_phrases(monkeypatch)
         Answer.error(sandbox.providers["autosend"], ProviderError(413, "x")).body
     )
     assert too_large["error"]["code"] == "REQUEST_ENTITY_TOO_LARGE"
+
+
+def test_reads_that_never_repeat_push_out_only_the_verdicts_used_longest_ago():
+    """SES signs every request anew: its reads never repeat. They must not push out the
+    verdict of a client polling the same domain meanwhile."""
+    verdicts = Verdicts(frozenset({b"authorization"}))
+
+    def read(path: str, auth: bytes) -> tuple:
+        scope = {"method": "GET", "path": path, "headers": [(b"authorization", auth)]}
+        return verdicts.key(scope)
+
+    polled = read("/monite/v1/mailbox_domains", b"Bearer same")
+    verdicts.keep(polled, "list_domains", {})
+    for n in range(MAX_VERDICTS * 2):
+        verdicts.keep(
+            read("/ses/v2/email/identities", b"signed %d" % n), "ListEmailIdentitiesGet", {}
+        )
+        if n % 100 == 0:
+            assert verdicts.get(polled) == ("list_domains", {})  # the poller's next read
+    assert verdicts.get(polled) == ("list_domains", {})
+    assert verdicts.get(read("/ses/v2/email/identities", b"signed 0")) is None  # gone first
+    assert read("/x", b"a") != read("/x", b"b")  # the credential is part of the key
