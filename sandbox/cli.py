@@ -49,11 +49,17 @@ def default_url() -> str:
     return "http://127.0.0.1:8080"
 
 
+def _whole(text: str) -> int | None:
+    """`text` as a whole number written in ASCII digits, else None (int() also reads "١٠")."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def _port_from_environment() -> int | None:
     """$DOMAINSANDBOX_PORT as a port the CLI can find `serve` at, None if unset or unusable."""
-    port = os.environ.get("DOMAINSANDBOX_PORT", "").strip()
-    if port.isascii() and port.isdigit() and 0 < int(port) <= MAX_PORT:
-        return int(port)  # (0, any port, cannot be found again)
+    port = _whole(os.environ.get("DOMAINSANDBOX_PORT", ""))
+    if port is not None and 0 < port <= MAX_PORT:
+        return port  # (0, any port, cannot be found again)
     return None
 
 
@@ -890,12 +896,12 @@ def _setting_value(provider: str, key: str, value: str) -> int | float:
     if key.endswith("_seconds"):
         seconds = duration(value)
         return int(seconds) if seconds.is_integer() else seconds  # 2m is 120, not 120.0
-    if not re.fullmatch(r"[0-9]+", value.strip()):
+    if (number := _whole(value)) is None:
         raise UsageError(
             f"{key}={value!r}: {key} takes a whole number, such as {key}=1 (timings end in "
             f"_seconds; `domainsandbox settings {provider}` lists every setting)"
         )
-    return int(value)
+    return number
 
 
 def cmd_report(args) -> int:
