@@ -12,9 +12,9 @@ garbage collector set as `serve` sets it:
                 validation from the documents) and the dispatcher, over a world that only
                 hands back the canned answer
     front       the sandbox's whole front end (build_asgi: limits, guards, the request log of
-                refusals, then Connexion) over that same world; a GET sent again skips
-                Connexion there (sandbox.verdicts), so on lists this floor sits below the one
-                before it
+                refusals, then Connexion) over that same world; a request head sent
+                again skips Connexion there (sandbox.verdicts), so this floor sits below the
+                one before it
 
 What a layer costs per request is the least any sandbox built on it can cost.
 """

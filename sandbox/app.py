@@ -7,8 +7,8 @@
     ShutdownAnswer        a 503 for requests cut off by the end of a graceful shutdown
     Front                 /_sandbox/ui: the dashboard (a Flask app); /_sandbox/events: its
                           event stream (sandbox.events); everything else:
-    Reads                 a GET Connexion accepted before, sent again: its kept verdict,
-                          straight to the Dispatcher (sandbox.verdicts); anything else:
+    Repeats               a request head Connexion accepted before, sent again: its kept
+                          verdict, straight to the Dispatcher (sandbox.verdicts); else:
     ConnexionMiddleware   Connexion, driven by the documents:
       Refusals              what the next three refuse, answered through the world
       RoutingMiddleware     each request's operationId, from its document
@@ -46,7 +46,7 @@ from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT
 from .request import Answer
 from .ui import dashboard_app
 from .validation import CheckedSpecification, RequestValidation
-from .verdicts import Reads, Verdicts
+from .verdicts import Repeats, Verdicts
 from .world import LocalWorld
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def build_asgi(sandbox: Sandbox, world=None):
         frozenset().union(*(documents.headers_read(a.document) for a in world.apis.values()))
     )
     dispatcher = Dispatcher(world, world.apis, verdicts)
-    apis = Reads(
+    apis = Repeats(
         connexion_stack(world, dispatcher), Refusals(dispatcher.decided, dispatcher), verdicts
     )
     front = Front(apis, WSGIMiddleware(dashboard_app()), events)

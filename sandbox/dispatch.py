@@ -55,15 +55,17 @@ class Dispatcher:
         if operation_id is None:
             return await self.unrouted(scope, send)
         given = parsed(scope)
-        key = scope["extensions"].get(KEY)  # a GET: Connexion's verdict is kept for it again
-        if self.verdicts is not None and key is not None and given.body is None:
-            self.verdicts.keep(key, operation_id, given.params)
+        key = scope["extensions"].get(KEY)  # Connexion's verdict is kept for the same head again
+        if self.verdicts is not None and key is not None:
+            self.verdicts.keep(key, operation_id, given.params, given.read_body)
         await self._dispatch(scope, send, operation_id, given.params, given.body)
 
     async def decided(self, scope, receive, send):
-        """A read Connexion decided on before (sandbox.verdicts): its verdict, dispatched."""
-        operation_id, params = scope["extensions"][VERDICT]
-        await self._dispatch(scope, send, operation_id, dict(params))
+        """A request whose head Connexion decided on before (sandbox.verdicts): its body read
+        and validated as Connexion did, its verdict dispatched."""
+        operation_id, params, read_body = scope["extensions"][VERDICT]
+        body = await read_body(receive, scope) if read_body else None
+        await self._dispatch(scope, send, operation_id, dict(params), body)
 
     async def _dispatch(self, scope, send, operation_id: str, params: dict, body=None) -> None:
         request = request_of(scope, operation_id, params, body)
@@ -217,8 +219,11 @@ def _answering(scope) -> bool:
 
 
 def _operation_id(scope) -> str | None:
-    """The operationId Connexion's router found for this request."""
-    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+    """The operationId Connexion's router found for this request, or kept from before."""
+    extensions = scope.get("extensions", {})
+    if verdict := extensions.get(VERDICT):
+        return verdict[0]
+    return extensions.get("connexion_routing", {}).get("operation_id")
 
 
 def _arrival(scope) -> float:

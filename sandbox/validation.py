@@ -40,6 +40,7 @@ from .engine.clock import is_calendar_date
 from .errors import said_number, schema_branch, schema_message
 from .mounts import CONTROL_MOUNT
 from .quick_check import quick_check
+from .verdicts import BodyReader
 
 # Where the validated request waits for the dispatcher, in the ASGI scope's extensions.
 PARSED = "domainsandbox.parsed"
@@ -82,6 +83,7 @@ class CheckedSpecification(OpenAPISpecification):
 class Parsed:
     params: dict[str, Any]  # path and query parameters, typed as the document declares
     body: Any  # the JSON body parsed; raw bytes for other media types; None when absent
+    read_body: BodyReader = None  # how this body was read: another with this head is the same
 
 
 def parsed(scope) -> Parsed | None:
@@ -401,6 +403,11 @@ async def _replay(raw: bytes):
     yield raw
 
 
+async def _read_raw(receive, scope) -> bytes | None:
+    """A body of a media type the document gives no schema for: its bytes, None if empty."""
+    return await _read_all(receive) or None
+
+
 async def _read_all(receive) -> bytes:
     chunks = []
     while True:
@@ -478,17 +485,17 @@ class ValidatingOperation(RequestValidationOperation):
 
     async def __call__(self, scope, receive, send):
         params = self._parameters.parse(scope)
-        body = None
-        if self._takes_body:
-            mime_type, encoding = self.extract_content_type(scope["headers"])
-            self.validate_mime_type(mime_type)
-            validator = self._body(mime_type, encoding)
-            if validator:
-                body = await validator.read(receive, scope)
-            else:
-                body = await _read_all(receive) or None
-        scope.setdefault("extensions", {})[PARSED] = Parsed(params, body)
+        read_body = self._body_reader(scope["headers"]) if self._takes_body else None
+        body = await read_body(receive, scope) if read_body else None
+        scope.setdefault("extensions", {})[PARSED] = Parsed(params, body, read_body)
         await self.next_app(scope, receive, send)
+
+    def _body_reader(self, headers) -> BodyReader:
+        """How a body with these headers is read: by its media type's validator, or raw."""
+        mime_type, encoding = self.extract_content_type(headers)
+        self.validate_mime_type(mime_type)
+        validator = self._body(mime_type, encoding)
+        return validator.read if validator else _read_raw
 
 
 class _ValidationAPI(RequestValidationAPI):

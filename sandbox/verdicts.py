@@ -1,64 +1,72 @@
-"""Connexion's verdicts on reads, kept for the next identical read.
+"""Connexion's verdicts on requests, kept for the next request that reads the same.
 
-A client waiting on a domain sends the same GET again and again, and Connexion's routing,
-security and validation decide the same each time: the operation, the credential present, the
-parameters parsed. The first time, Connexion decides from the documents; its verdict is kept
-under everything those three read of a GET (the path, the query, and the headers the documents
-name: header parameters and credentials), and the same read again goes straight to the
-dispatcher. Only accepted reads are kept: a refusal goes through Connexion each time.
+A client sends the same request head again and again: a wait on a domain polls the same GET, a
+loop of creates posts to the same path with the same credential. Connexion's routing, security
+and parameter validation decide the same each time: the operation, the credential present, the
+parameters parsed, the body's media type. The first time, Connexion decides from the documents;
+its verdict is kept under everything those read of a request (the method, the path, the query,
+and the headers the documents name: header parameters, credentials and the body's media type),
+and the same head again goes straight to the dispatcher. A body is never part of a verdict: it
+is read and validated each time, by the same validator Connexion used. Only accepted requests
+are kept: a refusal goes through Connexion each time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-# Verdicts kept at most; past that the one used longest ago goes (reads that never repeat, such
-# as SES's, each signed anew, must not push out those of clients polling).
+# Verdicts kept at most; past that the one used longest ago goes (requests that never repeat,
+# such as SES's, each signed anew, must not push out those of clients polling).
 MAX_VERDICTS = 4096
-# In the ASGI scope's extensions: the key of a read Connexion is deciding on; the verdict of one
-# it decided on before.
+# In the ASGI scope's extensions: the key of a request Connexion is deciding on; the verdict of
+# one it decided on before.
 KEY = "domainsandbox.verdict_key"
 VERDICT = "domainsandbox.verdict"
 
+# How an operation reads its request's body: (receive, scope) -> the body validated, or raises
+# what Connexion's validation raises. None: the operation takes no body.
+BodyReader = Callable[[Any, Any], Awaitable[Any]] | None
+
 
 class Verdicts:
-    """Kept verdicts, `(operationId, parameters)` by request key. `headers_read`: the header
-    names any document has Connexion read (documents.headers_read)."""
+    """Kept verdicts, `(operationId, parameters, body reader)` by request key. `headers_read`:
+    the header names any document has Connexion read (documents.headers_read)."""
 
     def __init__(self, headers_read: frozenset[bytes]):
-        self._headers_read = headers_read
-        self._kept: dict[tuple, tuple[str, dict[str, Any]]] = {}
+        self._headers_read = headers_read | {b"content-type"}  # the body's media type
+        self._kept: dict[tuple, tuple[str, dict[str, Any], BodyReader]] = {}
 
-    def key(self, scope) -> tuple | None:
-        """What Connexion reads of a GET, or None for any other method (they carry bodies)."""
-        if scope["method"] != "GET":
-            return None
+    def key(self, scope) -> tuple:
+        """What Connexion reads of a request before its body."""
         read = self._headers_read
         headers = tuple(header for header in scope["headers"] if header[0] in read)
-        return scope["path"], scope.get("query_string", b""), headers
+        return scope["method"], scope["path"], scope.get("query_string", b""), headers
 
-    def get(self, key: tuple) -> tuple[str, dict[str, Any]] | None:
+    def get(self, key: tuple) -> tuple[str, dict[str, Any], BodyReader] | None:
         verdict = self._kept.pop(key, None)
         if verdict is not None:
             self._kept[key] = verdict  # the most recently used, last in line to go
         return verdict
 
-    def keep(self, key: tuple, operation_id: str, params: dict[str, Any]) -> None:
+    def keep(
+        self, key: tuple, operation_id: str, params: dict[str, Any], read_body: BodyReader = None
+    ) -> None:
         if len(self._kept) >= MAX_VERDICTS:
             del self._kept[next(iter(self._kept))]  # the one used longest ago
-        self._kept[key] = (operation_id, params)
+        self._kept[key] = (operation_id, params, read_body)
 
 
-class Reads:
-    """ASGI: a GET Connexion decided on before goes to `decided` with its verdict (in the
-    scope's extensions); anything else to Connexion, which keeps what it decides on a GET."""
+class Repeats:
+    """ASGI: a request whose head Connexion decided on before goes to `decided` with its verdict
+    (in the scope's extensions); anything else to Connexion, which keeps what it accepts."""
 
     def __init__(self, connexion, decided, verdicts: Verdicts):
         self.connexion, self.decided, self.verdicts = connexion, decided, verdicts
 
     async def __call__(self, scope, receive, send):
-        key = self.verdicts.key(scope) if scope["type"] == "http" else None
-        if key is not None:
+        if scope["type"] == "http":
+            key = self.verdicts.key(scope)
             extensions = scope.setdefault("extensions", {})
             if (verdict := self.verdicts.get(key)) is not None:
                 extensions[VERDICT] = verdict

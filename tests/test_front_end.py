@@ -86,6 +86,33 @@ def test_a_read_sent_again_gets_connexions_verdict_again_and_a_different_one_is_
     assert [p.status_code for p in pages] == [200, 422, 200]  # the query is part of what is read
 
 
+def test_a_body_sent_under_a_head_decided_before_is_still_read_and_validated(urls, control):
+    """Creates sent one after another share their head (path, credential, media type): the
+    second goes on Connexion's kept verdict, but its body is read and judged each time, by the
+    same validator, and refused in the same words; another media type is decided anew."""
+    base = urls["monite"]
+    url, headers = f"{base}/mailbox_domains", partner_headers(base)
+    with control.expecting_errors():
+        first_refusal = httpx.post(url, headers=headers, json={"domain": 5})  # Connexion's
+        made = [
+            httpx.post(url, headers=headers, json={"domain": f"b{n}.example.com"}) for n in (1, 2)
+        ]
+        kept_refusal = httpx.post(url, headers=headers, json={"domain": 5})  # the kept verdict's
+        unreadable = httpx.post(url, headers=headers, content=b'{"domain": ')
+        as_text = httpx.post(url, headers=headers | {"content-type": "text/plain"}, content=b"x")
+    assert [m.status_code for m in made] == [201, 201]
+    assert [m.json()["domain"] for m in made] == ["b1.example.com", "b2.example.com"]
+    assert kept_refusal.status_code == first_refusal.status_code == 422
+    assert kept_refusal.json() == first_refusal.json()
+    assert first_refusal.json()["detail"][0]["loc"] == ["body", "domain"]
+    assert unreadable.status_code == 422, unreadable.text
+    assert as_text.status_code == 415, as_text.text
+    journal = control.requests("monite", operation="create_domain")
+    assert [e["status"] for e in journal] == [422, 201, 201, 422, 422, 415]
+    assert journal[3]["violations"] == journal[0]["violations"] != []
+    assert [d["name"] for d in control.domains()] == ["b1.example.com", "b2.example.com"]
+
+
 def test_a_json_body_without_a_content_type_is_read_as_json(urls, control):
     """Connexion takes the document's media type when none is sent; bodies are JSON here."""
     monite = partner_headers(urls["monite"])
@@ -220,7 +247,7 @@ def test_reads_that_never_repeat_push_out_only_the_verdicts_used_longest_ago():
             read("/ses/v2/email/identities", b"signed %d" % n), "ListEmailIdentitiesGet", {}
         )
         if n % 100 == 0:
-            assert verdicts.get(polled) == ("list_domains", {})  # the poller's next read
-    assert verdicts.get(polled) == ("list_domains", {})
+            assert verdicts.get(polled) == ("list_domains", {}, None)  # the poller's next read
+    assert verdicts.get(polled) == ("list_domains", {}, None)
     assert verdicts.get(read("/ses/v2/email/identities", b"signed 0")) is None  # gone first
     assert read("/x", b"a") != read("/x", b"b")  # the credential is part of the key
