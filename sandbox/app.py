@@ -183,7 +183,7 @@ class RequestRecorder:
         async def noting_first(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-            elif not _cancelled():
+            elif not extensions.get(NOTED) and not _cancelled():
                 await note()  # before the client has its answer: its next call sees this
             await send(message)
 

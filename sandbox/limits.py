@@ -411,28 +411,37 @@ def http_protocol(render):
         _head_bytes = 0  # bytes read while in a head: what the parser holds but has not said
         _parsed_bytes = 0  # the request line and headers the parser has handed over
         _discarding: int | None = None  # after a 431: bytes still read and thrown away
-        _head_timer: asyncio.TimerHandle | None = None  # closes a connection whose head is late
+        # A connection whose head is late is closed: the head being read began at `_head_since`
+        # (None between requests), and one timer per connection looks at it HEAD_SECONDS on,
+        # re-armed only if a head is still being read then: a request costs no timer of its own.
+        _head_since: float | None = None
+        _head_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._await_head()
 
         def connection_lost(self, exc) -> None:
-            self._head_arrived()
+            if self._head_timer is not None:
+                self._head_timer.cancel()
             super().connection_lost(exc)
 
         def _await_head(self) -> None:
+            """From now, or from the connection's start if no head came yet, a head is due."""
+            if self._head_since is None:
+                self._head_since = self.loop.time()
             if self._head_timer is None:
-                self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_late)
+                self._head_timer = self.loop.call_later(HEAD_SECONDS, self._look_at_head)
 
-        def _head_arrived(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_late(self) -> None:
+        def _look_at_head(self) -> None:
             self._head_timer = None
-            self.transport.close()  # nothing to answer: no request was made
+            if self._head_since is None:
+                return  # between requests: the next head arms the timer again
+            left = self._head_since + HEAD_SECONDS - self.loop.time()
+            if left > 0:
+                self._head_timer = self.loop.call_later(left, self._look_at_head)
+            else:
+                self.transport.close()  # nothing to answer: no request was made
 
         def _start_asgi_task(self, cycle, app) -> None:
             # uvicorn's own 503 over limit_concurrency is plain text: answer in the API's shape
@@ -469,8 +478,7 @@ def http_protocol(render):
             super().send_400_response(msg)
 
         def on_headers_complete(self) -> None:
-            self._in_head = False
-            self._head_arrived()
+            self._in_head, self._head_since = False, None
             super().on_headers_complete()
 
         def data_received(self, data: bytes) -> None:

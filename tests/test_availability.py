@@ -74,6 +74,23 @@ def test_a_head_trickled_byte_by_byte_is_cut_off_after_a_few_seconds(server):
         wait_for(trickled_until_closed, seconds=HEAD_SECONDS + 20)
 
 
+def test_a_late_head_after_an_answered_request_on_the_same_connection_is_cut_off(server):
+    """The head timer is looked at, not set, per request: a second head trickled on a kept-alive
+    connection, after the first was answered in time, is still cut off."""
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(b"GET /_sandbox/clock HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_answer(conn).startswith(b"HTTP/1.1 200")
+        conn.sendall(b"GET /_sandbox/clock HTTP/1.1\r\n")
+        conn.setblocking(False)
+
+        def trickled_until_closed() -> bool:
+            with contextlib.suppress(OSError):
+                conn.send(b"X")
+            return closed_by_server(conn)
+
+        wait_for(trickled_until_closed, seconds=HEAD_SECONDS + 20)
+
+
 def test_1100_idle_connections_on_1024_file_descriptors_do_not_take_the_server_down():
     allow_open_files(4096)
     served = Served(open_files=1024)

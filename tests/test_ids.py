@@ -1,11 +1,13 @@
-"""Seeded addresses are drawn as Faker drew them, without Faker installed with the sandbox."""
+"""Seeded identities: addresses drawn as Faker drew them, without Faker installed with the
+sandbox; UUIDs said as the standard library says them."""
 
 import random
+import uuid
 
 from faker import Faker
 
 from sandbox.engine.addresses import ipv4_public
-from sandbox.engine.ids import Ids
+from sandbox.engine.ids import Ids, uuid4_text
 
 
 def test_public_addresses_are_the_ones_faker_draws_from_the_same_stream():
@@ -22,3 +24,10 @@ def test_ids_draw_the_addresses_faker_drew_for_the_same_seed_and_draw():
         faker.seed_instance(f"1234/faker/{ids.drawn}")
         assert ids.ipv4() == faker.ipv4_public()
         ids.uuid()  # other draws in between move the stream on as before
+
+
+def test_a_uuid_is_said_as_the_standard_library_says_it():
+    stream = random.Random(7)
+    edges = [0, (1 << 128) - 1, 0x8000 << 48, 0xF000 << 64]
+    for bits in edges + [stream.getrandbits(128) for _ in range(20000)]:
+        assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4)), hex(bits)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import random
-import uuid
 from typing import TYPE_CHECKING
 
 from ..extras import needs
@@ -50,7 +49,7 @@ class Ids:
         return {"seed": self.seed, "drawn": self.drawn}
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        return uuid4_text(self.random.getrandbits(128))
 
     def hex(self, length: int) -> str:
         return f"{self.random.getrandbits(length * 4):0{length}x}"
@@ -85,7 +84,16 @@ class RequestIds:
         self._stream = random.Random(f"{seed}/{name}")
 
     def next(self) -> str:
-        return str(uuid.UUID(int=self._stream.getrandbits(128), version=4))
+        return uuid4_text(self._stream.getrandbits(128))
+
+
+def uuid4_text(bits: int) -> str:
+    """`str(uuid.UUID(int=bits, version=4))`, without building the UUID: under half the time
+    of a request id, answered with every call (and Scaleway's create draws fourteen)."""
+    bits = bits & ~(0xC000 << 48) | (0x8000 << 48)  # the variant: RFC 4122
+    bits = bits & ~(0xF000 << 64) | (4 << 76)  # the version
+    digits = f"{bits:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def _der(tag: int, body: bytes) -> bytes:
