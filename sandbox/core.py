@@ -85,16 +85,18 @@ def cannot_listen(error: OSError, what: str, host: str, port: int) -> OSError:
     return error
 
 
-def _check_setting(key: str, value) -> None:
+def _check_setting(key: str, value, least: int = 0) -> None:
     """ValueError unless `value` suits the setting `key`: a timing (its name ends in _seconds),
-    a switch or a count."""
+    a switch or a count (from `least`)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         value = None  # refused below, in the setting's own terms
     if not key.endswith("_seconds"):
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         highest = 1 if key.startswith(SWITCH_PREFIX) else MAX_DELAY_SECONDS  # the document's bound
-        if not (whole and 0 <= value <= highest):
-            kind = "1 (on) or 0 (off)" if highest == 1 else f"a whole number from 0 to {highest}"
+        if not (whole and least <= value <= highest):
+            kind = (
+                "1 (on) or 0 (off)" if highest == 1 else f"a whole number from {least} to {highest}"
+            )
             raise ValueError(f"setting {key} must be {kind}")
         return
     if value is None or not 0 <= value <= MAX_DELAY_SECONDS:  # also keeps NaN out
@@ -325,8 +327,9 @@ class Sandbox:
                 f"unknown setting(s) {', '.join(sorted(unknown))} for {provider}; "
                 f"known: {', '.join(sorted(current))}"
             )
+        least = self.providers[provider].settings_least
         for key, value in changes.items():
-            _check_setting(key, value)
+            _check_setting(key, value, least.get(key, 0))
 
     def update_settings(self, provider: str, changes: dict) -> dict:
         """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""

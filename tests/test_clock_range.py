@@ -235,6 +235,12 @@ def test_a_number_past_its_bound_is_said_in_a_persons_words(server, control, url
         ("vortex", "require_api_key", 0.5, "setting require_api_key must be 1 (on) or 0 (off)"),
         ("ses", "max_identities", 2.5, "setting max_identities must be a whole number from 0"),
         ("resend", "rate_limit_per_second", 1.5, "rate_limit_per_second must be a whole number"),
+        (
+            "resend",
+            "rate_limit_per_second",
+            0,
+            "rate_limit_per_second must be a whole number from 1",
+        ),
     ],
 )
 def test_a_switch_or_a_count_takes_a_whole_number_not_seconds(

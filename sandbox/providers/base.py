@@ -89,6 +89,7 @@ class Provider:
     statuses: tuple[str, ...] = ()  # the domain status vocabulary, for the UI and scenarios
     record_kinds: tuple[str, ...] = ()  # the kinds of the records it asks for (scenarios check)
     settings_defaults: dict = {}  # timings and switches the control API may change
+    settings_least: dict = {}  # counts that cannot be 0: the least each takes
     kit: Kit  # how a client drives this API: tests, benchmarks, scenarios, contracts (kit.py)
     rate_limit: tuple[int, float] | None = None  # documented quota: (requests, window seconds)
     # The rate-limit headers go on every answer, counted even while limits are not enforced

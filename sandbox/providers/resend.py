@@ -175,6 +175,7 @@ class Resend(Provider):
         "verified_recheck_seconds": 86400,
         "rate_limit_per_second": 2,
     }
+    settings_least = {"rate_limit_per_second": 1}  # 0 would refuse every call, for ever
     kit = Kit(
         sample_key=lambda owner: f"re_sample_team_{owner}",
         headers_for=lambda key: {"Authorization": f"Bearer {key}"},
