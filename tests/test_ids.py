@@ -1,5 +1,5 @@
 """Seeded identities: addresses drawn as Faker drew them, without Faker installed with the
-sandbox; UUIDs said as the standard library says them."""
+sandbox; UUIDs said as the standard library says them; letters drawn in bulk as one by one."""
 
 import random
 import uuid
@@ -7,7 +7,7 @@ import uuid
 from faker import Faker
 
 from sandbox.engine.addresses import ipv4_public
-from sandbox.engine.ids import Ids, uuid4_text
+from sandbox.engine.ids import Ids, choices, uuid4_text
 
 
 def test_public_addresses_are_the_ones_faker_draws_from_the_same_stream():
@@ -31,3 +31,16 @@ def test_a_uuid_is_said_as_the_standard_library_says_it():
     edges = [0, (1 << 128) - 1, 0x8000 << 48, 0xF000 << 64]
     for bits in edges + [stream.getrandbits(128) for _ in range(20000)]:
         assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4)), hex(bits)
+
+
+def test_letters_drawn_in_bulk_are_the_ones_drawn_one_by_one():
+    """Easy DKIM tokens and API keys keep the letters every seed gave them."""
+    base32 = "abcdefghijklmnopqrstuvwxyz234567"
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"  # Ids.token's
+    alphabets = [base32, letters, "ab", "q", "abc"]
+    for alphabet in alphabets:
+        for seed in range(100):
+            for count in (1, 32, 96, 600):  # 600: more than one bulk draw of 256 words gives
+                one_by_one = random.Random(f"{seed}/{count}")
+                expected = "".join(one_by_one.choice(alphabet) for _ in range(count))
+                assert choices(random.Random(f"{seed}/{count}"), alphabet, count) == expected

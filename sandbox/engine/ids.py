@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
+from functools import cache
 from typing import TYPE_CHECKING
 
 from ..extras import needs
@@ -56,8 +57,7 @@ class Ids:
 
     def token(self, length: int = 40) -> str:
         alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-        stream = self.random
-        return "".join(stream.choice(alphabet) for _ in range(length))
+        return choices(self.random, alphabet, length)
 
     def ipv4(self) -> str:
         """A public IPv4 address; the same draw Faker's `ipv4_public()` makes on this stream
@@ -74,6 +74,31 @@ class Ids:
         """
         modulus = self.random.getrandbits(bits) | (1 << (bits - 1)) | 1
         return base64.b64encode(_rsa_spki(modulus, 65537)).decode()
+
+
+def choices(stream: random.Random, alphabet: str, count: int) -> str:
+    """The `count` letters `stream.choice(alphabet)` gives one call at a time, drawn in bulk: a
+    tenth of the time (Easy DKIM's three tokens are 96 letters).
+
+    Each choice of one of n letters takes k = n.bit_length() bits from the top of the stream's
+    next 32-bit word, and another word while those bits say n or more. Here 256 words come at
+    once, each word's top byte says its letter or nothing (a table), and the letters go on in
+    the same order. An alphabet of ASCII letters."""
+    table, refused = _letters_by_top_byte(alphabet)
+    letters = b""
+    while len(letters) < count:
+        words = stream.getrandbits(32 * 256).to_bytes(4 * 256, "little")  # first word lowest
+        letters += words[3::4].translate(table, refused)
+    return letters[:count].decode()
+
+
+@cache
+def _letters_by_top_byte(alphabet: str) -> tuple[bytes, bytes]:
+    """(the letter each top byte of a word gives, the top bytes that give none)."""
+    shift = 8 - len(alphabet).bit_length()
+    letter = [b >> shift for b in range(256)]
+    table = bytes(ord(alphabet[n]) if n < len(alphabet) else 0 for n in letter)
+    return table, bytes(b for b in range(256) if letter[b] >= len(alphabet))
 
 
 class RequestIds:
