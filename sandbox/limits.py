@@ -90,7 +90,11 @@ def check_exposure(host: str, token: str | None) -> None:
 
 
 def _normal_path(path: str) -> str:
-    return re.sub(r"/{2,}", "/", path)
+    """`path` with each run of slashes as one slash."""
+    return _SLASHES.sub("/", path) if "//" in path else path
+
+
+_SLASHES = re.compile(r"/{2,}")
 
 
 def _header(scope, name: bytes) -> bytes | None:
