@@ -83,7 +83,7 @@ class CheckedSpecification(OpenAPISpecification):
 class Parsed:
     params: dict[str, Any]  # path and query parameters, typed as the document declares
     body: Any  # the JSON body parsed; raw bytes for other media types; None when absent
-    read_body: BodyReader = None  # how this body was read: another with this head is the same
+    read_body: BodyReader = None  # how it was read: the next request with this head is too
 
 
 def parsed(scope) -> Parsed | None:
