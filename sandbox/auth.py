@@ -61,6 +61,17 @@ class SigV4SecurityHandler(AbstractSecurityHandler):
         return wrapper
 
 
+def security_reads(authorization: bytes) -> bytes:
+    """What the security handlers above read of an Authorization header, for the verdicts kept on
+    requests (sandbox.verdicts): of a SigV4 one, only that it is one, with something after the
+    scheme word (`token_present` judges no more, and every request is signed anew: its value
+    never repeats); of any other, all of it (Basic's is decoded, and may not decode)."""
+    scheme, _, rest = authorization.partition(b" ")
+    if scheme.lower() == SIGV4.encode() and rest.strip():
+        return SIGV4.encode()
+    return authorization
+
+
 SECURITY_MAP = {
     kind: _signature_read_once(cls)
     for kind, cls in (SECURITY_HANDLERS | {SIGV4: SigV4SecurityHandler}).items()

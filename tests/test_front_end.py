@@ -9,7 +9,9 @@ from http import HTTPStatus
 import httpx
 
 from sandbox import Sandbox
+from sandbox.auth import security_reads
 from sandbox.errors import ProviderError
+from sandbox.providers.ses import sigv4_header
 from sandbox.request import Answer
 from sandbox.verdicts import MAX_VERDICTS, Verdicts
 
@@ -111,6 +113,43 @@ def test_a_body_sent_under_a_head_decided_before_is_still_read_and_validated(url
     assert [e["status"] for e in journal] == [422, 201, 201, 422, 422, 415]
     assert journal[3]["violations"] == journal[0]["violations"] != []
     assert [d["name"] for d in control.domains()] == ["b1.example.com", "b2.example.com"]
+
+
+def test_signed_requests_share_a_verdict_yet_each_is_answered_for_its_own_account(urls, control):
+    """boto3 signs every request anew: a SigV4 Authorization header never repeats, and security
+    reads no more of it than that it is one (sandbox.auth.security_reads). Requests signed for
+    another account or region then go on the same kept verdict, and the world still answers each
+    for the account and region its header names; a header that is no signature is refused."""
+    import boto3
+
+    def client(key: str, region: str = "eu-west-1"):
+        return boto3.client(
+            "sesv2",
+            endpoint_url=urls["ses"],
+            region_name=region,
+            aws_access_key_id=key,
+            aws_secret_access_key="sandbox-secret",
+        )
+
+    first, second = client("AKIASANDBOXAAAAAAAAA"), client("AKIASANDBOXBBBBBBBBB")
+    first.create_email_identity(EmailIdentity="kept.example.com")
+    second.create_email_identity(EmailIdentity="other.example.com")
+
+    def names(ses) -> list[str]:
+        return [i["IdentityName"] for i in ses.list_email_identities()["EmailIdentities"]]
+
+    assert [names(first) for _ in range(2)] == [["kept.example.com"]] * 2
+    assert names(second) == ["other.example.com"]
+    assert names(client("AKIASANDBOXAAAAAAAAA", "us-east-1")) == []  # another region's
+    identity = urls["ses"] + "/v2/email/identities/kept.example.com"
+    signed = {"Authorization": sigv4_header("AKIASANDBOXAAAAAAAAA", "eu-west-1")}
+    assert [httpx.get(identity, headers=signed).status_code for _ in range(2)] == [200, 200]
+    with control.expecting_errors():  # the same head but for what security reads: refused
+        unsigned = httpx.get(identity, headers={"Authorization": "AWS4-HMAC-SHA256"})
+        bearer = httpx.get(identity, headers={"Authorization": "Bearer AKIASANDBOXAAAAAAAAA"})
+    assert unsigned.status_code == bearer.status_code == 403, (unsigned.text, bearer.text)
+    assert unsigned.json() == bearer.json()
+    assert "Missing Authentication Token" in unsigned.text
 
 
 def test_a_json_body_without_a_content_type_is_read_as_json(urls, control):
@@ -231,9 +270,17 @@ def test_error_bodies_do_not_change_with_the_pythons_reason_phrases(monkeypatch)
     assert too_large["error"]["code"] == "REQUEST_ENTITY_TOO_LARGE"
 
 
+def test_security_reads_of_a_signature_only_that_it_is_one():
+    signed = b"AWS4-HMAC-SHA256 Credential=AKIASANDBOXAAAAAAAAA/20260101/eu-west-1/ses/aws4_req"
+    assert security_reads(signed) == security_reads(signed.replace(b"AAAA", b"BBBB"))
+    assert security_reads(signed.lower()) == security_reads(signed)
+    for other in (b"AWS4-HMAC-SHA256", b"AWS4-HMAC-SHA256   ", b"Bearer x", b"Basic YXBpOmtleQ=="):
+        assert security_reads(other) == other  # read whole: refused, or judged on all of it
+
+
 def test_reads_that_never_repeat_push_out_only_the_verdicts_used_longest_ago():
-    """SES signs every request anew: its reads never repeat. They must not push out the
-    verdict of a client polling the same domain meanwhile."""
+    """Some heads never repeat (a multipart form's boundary is new each time): they must not
+    push out the verdict of a client polling the same domain meanwhile."""
     verdicts = Verdicts(frozenset({b"authorization"}))
 
     def read(path: str, auth: bytes) -> tuple:
