@@ -494,7 +494,7 @@ class ValidatingOperation(RequestValidationOperation):
         """How a body with these headers is read: by its media type's validator, or raw."""
         mime_type, encoding = self.extract_content_type(headers)
         self.validate_mime_type(mime_type)
-        validator = self._body(mime_type, encoding)
+        validator = self._body(mime_type.lower(), encoding)  # RFC 9110: in any case
         return validator.read if validator else _read_raw
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import threading
 from http import HTTPStatus
+from urllib.parse import urlencode
 
 import httpx
+import pytest
 
 from sandbox import Sandbox
 from sandbox.auth import security_reads
+from sandbox.driver import Driver
 from sandbox.errors import ProviderError
 from sandbox.providers.ses import sigv4_header
 from sandbox.request import Answer
 from sandbox.verdicts import MAX_VERDICTS, Verdicts
 
-from .helpers import create, partner_headers, wait_for
+from .helpers import PROVIDER_NAMES, PROVIDERS, create, partner_headers, wait_for
 
 
 def test_a_verify_waiting_on_slow_dns_does_not_hold_up_other_requests(urls, control):
@@ -179,6 +182,33 @@ def test_a_json_body_without_a_content_type_is_read_as_json(urls, control):
         "s.ct.example",
         "v.ct.example",
     }
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=PROVIDER_NAMES)
+def test_a_media_type_in_capitals_is_the_same_media_type(server, provider):
+    """RFC 9110: a media type's type and subtype are case-insensitive. A create sent as
+    `Application/JSON` was taken for a media type without a schema, its body handed to the
+    handler unread: a 500."""
+    create = provider.kit.create
+    with httpx.Client() as http:
+        driver = Driver(http, server.url, provider)
+        kinds = (
+            ["Application/X-WWW-Form-Urlencoded"]
+            if create.form
+            else ["Application/JSON", "APPLICATION/JSON; Charset=UTF-8"]
+        )
+        for n, media_type in enumerate(kinds):
+            name = f"case{n}.example.com"
+            body = create.body_for(name=name)
+            content = urlencode(body) if create.form else json.dumps(body)
+            answer = http.request(
+                create.method,
+                driver.base + create.at(),
+                headers=driver.headers | {"Content-Type": media_type},
+                content=content.encode(),
+            )
+            assert answer.status_code < 300, (media_type, answer.status_code, answer.text)
+            assert driver.provider.kit.domain_id(answer.json(), name), answer.text
 
 
 def test_an_empty_content_type_is_no_content_type(urls):
