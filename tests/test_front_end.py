@@ -7,6 +7,7 @@ import threading
 from http import HTTPStatus
 from urllib.parse import urlencode
 
+import boto3
 import httpx
 import pytest
 
@@ -123,7 +124,6 @@ def test_signed_requests_share_a_verdict_yet_each_is_answered_for_its_own_accoun
     reads no more of it than that it is one (sandbox.auth.security_reads). Requests signed for
     another account or region then go on the same kept verdict, and the world still answers each
     for the account and region its header names; a header that is no signature is refused."""
-    import boto3
 
     def client(key: str, region: str = "eu-west-1"):
         return boto3.client(
