@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from sandbox import Sandbox, scenario
 from sandbox.cli import CLOCK_MODES, main
 from sandbox.client import ControlClient, ControlError
 from sandbox.driver import Driver
-from sandbox.engine.clock import MODES, Clock
+from sandbox.engine.clock import LATEST, MODES, Clock, iso
 from sandbox.providers import PROVIDERS
 from sandbox.providers.kit import dig
 
@@ -182,6 +183,19 @@ def test_on_poll_steps_of_other_domains_on_the_way_land_at_their_own_instants(co
         "at": "2026-01-01T09:01:00Z",
         "status": "waiting_validation",
     }
+
+
+def test_on_poll_at_the_end_of_the_clocks_range_leaves_a_step_it_cannot_reach(control, scaleway):
+    """A step due after the clock's last instant (steps may be scheduled a year past it) is
+    never reached: a poll shows the state as it is, where it answered 500 to every read."""
+    control.set_time(iso(LATEST - timedelta(seconds=10)))
+    control.set_clock_mode("on-poll")
+    domain_id = scaleway_domain(scaleway, "end.example.com")  # its next step: 30 s on
+    url = f"{SCALEWAY}/{domain_id}"
+    answers = [scaleway.get(url) for _ in range(3)] + [scaleway.get(SCALEWAY)]
+    assert [a.status_code for a in answers] == [200] * 4, answers[-1].text
+    assert {a.json()["status"] for a in answers[:3]} == {"creating"}
+    assert control.clock()["now"] == iso(LATEST - timedelta(seconds=10))
 
 
 def test_on_poll_leaves_a_settled_domain_and_other_calls_alone(control, urls):
