@@ -464,7 +464,9 @@ def http_protocol(render):
             self._count(len(url))
 
         def on_header(self, name: bytes, value: bytes) -> None:
-            super().on_header(name, value)
+            # RFC 9110 5.5: whitespace around a value is no part of it (the parser keeps what
+            # follows it: `Content-Type: application/json ` was refused as another media type)
+            super().on_header(name, value.rstrip(b" \t"))
             self._count(len(name) + len(value) + 4)
 
         def _count(self, size: int) -> None:

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs
 
-from connexion.exceptions import BadRequestProblem
+from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
 from connexion.json_schema import format_error_with_path
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
@@ -479,9 +479,20 @@ class ValidatingOperation(RequestValidationOperation):
         return self._bodies[key]
 
     def extract_content_type(self, headers) -> tuple[str, str]:
-        """An empty Content-Type (`curl -H 'Content-Type:'`) counts as none: the document's."""
-        headers = [(k, v) for k, v in headers if k != b"content-type" or v.strip()]
-        return super().extract_content_type(headers)
+        """The body's media type and charset, read as RFC 9110 writes them: spaces around the
+        parameters, their names in any case, a quoted value (Connexion reads a charset only
+        right after the `;`, and took `; charset=utf-16` for UTF-8). An empty Content-Type
+        (`curl -H 'Content-Type:'`) counts as none: the document's own, in UTF-8."""
+        given = next((v for k, v in headers if k == b"content-type" and v.strip()), None)
+        if given is None:
+            return super().extract_content_type([])
+        media_type, *parameters = given.decode("latin-1").split(";")
+        charset = "utf-8"
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "charset":
+                charset = value.strip().strip('"')
+        return media_type.strip(), charset
 
     async def __call__(self, scope, receive, send):
         params = self._parameters.parse(scope)
@@ -494,8 +505,22 @@ class ValidatingOperation(RequestValidationOperation):
         """How a body with these headers is read: by its media type's validator, or raw."""
         mime_type, encoding = self.extract_content_type(headers)
         self.validate_mime_type(mime_type)
+        _check_charset(encoding)
         validator = self._body(mime_type.lower(), encoding)  # RFC 9110: in any case
         return validator.read if validator else _read_raw
+
+
+def _check_charset(encoding: str) -> None:
+    """A 415 for a charset no text can be read in: unknown (`charset=x`), or a codec that is
+    not one of text (`charset=hex`), where decoding the body would fail with a 500."""
+    try:
+        b"a".decode(encoding)  # (an empty body is decoded without looking the codec up)
+    except LookupError:
+        raise UnsupportedMediaTypeProblem(
+            detail=f"Invalid Content-type: charset {encoding!r} is not a text encoding"
+        ) from None
+    except UnicodeError:
+        pass  # a text encoding, in which "a" alone is no text (UTF-16): the body may be
 
 
 class _ValidationAPI(RequestValidationAPI):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http import HTTPStatus
 from urllib.parse import urlencode
@@ -209,6 +210,57 @@ def test_a_media_type_in_capitals_is_the_same_media_type(server, provider):
             )
             assert answer.status_code < 300, (media_type, answer.status_code, answer.text)
             assert driver.provider.kit.domain_id(answer.json(), name), answer.text
+
+
+def test_a_charset_no_text_is_read_in_is_refused_in_the_providers_shape(urls, control):
+    """`charset=unknown` or `charset=hex` made reading the body fail with a 500; a charset is
+    read wherever the Content-Type's parameters put it."""
+    url, key = urls["resend"] + "/domains", {"Authorization": "Bearer re_charset"}
+    with control.expecting_errors():
+        refused = [
+            httpx.post(url, headers=key | {"Content-Type": f"application/json;charset={c}"},
+                       content=b'{"name": "cs.example.com"}')
+            for c in ("unknown", "hex", "")
+        ]  # fmt: skip
+        settings = httpx.patch(
+            urls["control"] + "/providers/resend/settings",
+            headers={"Content-Type": "application/json;charset=rot13"},
+            content=b'{"verify_delay_seconds": 5}',
+        )
+    assert [r.status_code for r in refused] == [415, 415, 415], [r.text for r in refused]
+    assert refused[0].json() == {
+        "statusCode": 415,
+        "message": "Invalid Content-type: charset 'unknown' is not a text encoding",
+        "name": "unsupported_media_type",
+    }
+    assert settings.status_code == 415 and "'rot13'" in settings.json()["error"]["message"]
+    for n, (content_type, encoding) in enumerate(
+        [
+            ("application/json;charset=latin-1", "latin-1"),
+            ("application/json; charset=utf-16", "utf-16"),  # read as UTF-8 when spaced out
+            ('application/json ; Charset="UTF-32"', "utf-32"),
+        ]
+    ):
+        body = f'{{"name": "cs{n}.example.com"}}'.encode(encoding)
+        accepted = httpx.post(url, headers=key | {"Content-Type": content_type}, content=body)
+        assert accepted.status_code == 201, (content_type, accepted.text)
+
+
+def test_whitespace_after_a_header_value_is_no_part_of_it(server, urls):
+    """RFC 9110 5.5: `Content-Type: application/json ` (a trailing space, or tab) is JSON, and a
+    header parameter's value is what precedes the space. Sent on a raw socket: clients trim."""
+    monite = partner_headers(urls["monite"])
+    token, version = monite["Authorization"], monite["x-monite-version"]
+    body = b'{"domain": "ws.example.com"}'
+    head = (
+        f"POST /monite/v1/mailbox_domains HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: {token}\r\nx-monite-version: {version} \r\n"
+        f"Content-Type: application/json \t\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(head.encode() + body)
+        answer = conn.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
 
 
 def test_an_empty_content_type_is_no_content_type(urls):
