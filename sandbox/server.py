@@ -29,11 +29,21 @@ SERVING_GC_THRESHOLDS = (20_000, 50, 100)
 class _Server(uvicorn.Server):
     """uvicorn's server, telling the sandbox as soon as it starts to shut down: a clock move
     under way stops at its next step, within the grace period, instead of holding the server
-    (which waits for its thread) for as long as the move takes."""
+    (which waits for its thread) for as long as the move takes. `on_ready` is called once it
+    serves."""
 
     def __init__(self, config: uvicorn.Config, sandbox: Sandbox):
         super().__init__(config)
         self._sandbox = sandbox
+        self.on_ready = None
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets=sockets)
+        # Said from here, not before run(): a Ctrl-C once a user (or a test) is told the server
+        # is ready is uvicorn's to handle. Before, it could land in an import of uvicorn's
+        # start-up and be lost there (a weakref callback's exception is only printed).
+        if self.started and self.on_ready:
+            self.on_ready()
 
     async def shutdown(self, sockets=None) -> None:
         self._sandbox.begin_stop()
@@ -187,8 +197,7 @@ class SandboxServer:
         """Serve in this thread until Ctrl-C or SIGTERM, then stop everything."""
         server = self._prepare()
         settle_gc()
-        if on_ready:
-            on_ready()
+        server.on_ready = on_ready
         try:
             server.run(sockets=[self._socket])
         finally:
