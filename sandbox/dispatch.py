@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from . import documents
 from .errors import ProviderError, reason_phrase, unexpected_fields
 from .request import JSON, Answer, Call, Request, send_answer
-from .validation import CheckedSpecification, parsed
+from .validation import ESCAPED_SEGMENTS, CheckedSpecification, parsed
 from .verdicts import KEY, VERDICT, Verdicts
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class Dispatcher:
         allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
-        error = _unserved(api, scope["method"], path, status)
+        error = _unserved(api, scope["method"], asked_path(scope), status)
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
         violation = _violation(None, error.message, error.status)
@@ -130,7 +130,7 @@ def request_of(scope, operation_id: str | None, params=None, body=None) -> Reque
         headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
     return Request(
         scope["method"],
-        scope["path"],
+        asked_path(scope),
         operation_id,
         params or {},
         body,
@@ -216,6 +216,11 @@ def _violation(field: str | None, reason: str, status: int) -> dict:
 def _answering(scope) -> bool:
     """True once the dispatcher has begun to answer: too late to answer anything else."""
     return scope.get("extensions", {}).get(NOTED, False)
+
+
+def asked_path(scope) -> str:
+    """The request's path as uvicorn decoded it (routing may have escaped a `%2F` again)."""
+    return scope.get("extensions", {}).get(ESCAPED_SEGMENTS) or scope["path"]
 
 
 def _operation_id(scope) -> str | None:

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
 from connexion.json_schema import format_error_with_path
@@ -44,6 +44,9 @@ from .verdicts import BodyReader
 
 # Where the validated request waits for the dispatcher, in the ASGI scope's extensions.
 PARSED = "domainsandbox.parsed"
+# In the scope's extensions: the path as uvicorn decoded it, when a `%2F` in it was routed as
+# part of its segment, with `%` and `/` there escaped again (app.EncodedSlashes).
+ESCAPED_SEGMENTS = "domainsandbox.escaped_segments"
 
 # Connexion warns "this operation accepts multiple content types" at every look at an operation
 # that offers two (the control API's scenario upload takes YAML or JSON), even when told which
@@ -190,7 +193,10 @@ class _Given:
         self.raw = given
         self.repeated = {name for name, values in given.items() if len(values) > 1}
         self.query_params = uri_parser.resolve_query(given) if given else {}
-        self.path_params = uri_parser.resolve_path(scope.get("path_params", {}))
+        path_params = scope.get("path_params", {})
+        if ESCAPED_SEGMENTS in scope.get("extensions", {}):  # each segment escaped for routing
+            path_params = {name: unquote(value) for name, value in path_params.items()}
+        self.path_params = uri_parser.resolve_path(path_params)
 
     @cached_property
     def headers(self) -> Headers:

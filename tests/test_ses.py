@@ -757,6 +757,30 @@ def boto3_ses(urls, key: str = KEY_A, attempts: int = 3):
     )
 
 
+def test_an_address_with_a_slash_is_read_and_deleted_by_its_encoded_name(urls, control, ses):
+    """RFC 5322 allows `/` before the `@`; clients send it as `%2F`. Such an identity was
+    created, then never found again: the routes matched the decoded path, and a second create
+    said it existed."""
+    client = boto3_ses(urls)
+    client.create_email_identity(EmailIdentity="a/b@mail.example.com")
+    got = client.get_email_identity(EmailIdentity="a/b@mail.example.com")
+    assert got["IdentityType"] == "EMAIL_ADDRESS"
+    by_hand = ses.call("GET", "/v2/email/identities/a%2Fb%40mail.example.com")
+    assert by_hand.status_code == 200, by_hand.text
+    mail_from = {"MailFromDomain": "bounce.mail.example.com"}
+    assert ses.put("a%2Fb%40mail.example.com", "mail-from", mail_from).status_code == 200
+    with control.expecting_errors():  # an operation not served is still no missing identity
+        policies = ses.call("GET", "/v2/email/identities/a%2Fb%40mail.example.com/policies")
+    assert policies.status_code == 404 and "does not serve GET" in policies.text, policies.text
+    assert "/a/b@mail.example.com/policies" in policies.text  # the path as the client meant it
+    paths = {e["path"] for e in control.requests("ses", operation="GetEmailIdentity")}
+    assert paths == {"/ses/v2/email/identities/a/b@mail.example.com"}
+    client.delete_email_identity(EmailIdentity="a/b@mail.example.com")
+    assert client.list_email_identities()["EmailIdentities"] == []
+    with pytest.raises(ClientError, match="NotFoundException"):
+        client.get_email_identity(EmailIdentity="a/b@mail.example.com")
+
+
 def test_boto3_create_publish_advance_verified_list_delete(urls, control, resolver):
     client = boto3_ses(urls)
     created = client.create_email_identity(
