@@ -245,6 +245,21 @@ PROVIDER_NAMES = [provider.name for provider in PROVIDERS]
 PROVIDERS_BY_NAME = {provider.name: provider for provider in PROVIDERS}
 
 
+def sesv2_client(url: str, key: str, region: str = "eu-west-1", attempts: int = 3):
+    """boto3's sesv2 client, unchanged, against the sandbox's SES API at `url`."""
+    import boto3  # only where SES's SDK is driven
+    from botocore.config import Config
+
+    return boto3.client(
+        "sesv2",
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id=key,
+        aws_secret_access_key="sandbox-secret",
+        config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
+    )
+
+
 def sample_headers(provider: type[Provider], owner: int = 0) -> dict[str, str]:
     """A well-formed credential of `provider` as headers (not logged in: for Monite the
     client_id stands where a token would, which is enough where the front end answers first)."""

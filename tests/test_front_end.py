@@ -8,7 +8,6 @@ import threading
 from http import HTTPStatus
 from urllib.parse import urlencode
 
-import boto3
 import httpx
 import pytest
 
@@ -20,7 +19,14 @@ from sandbox.providers.ses import sigv4_header
 from sandbox.request import Answer
 from sandbox.verdicts import MAX_VERDICTS, Verdicts
 
-from .helpers import PROVIDER_NAMES, PROVIDERS, create, partner_headers, wait_for
+from .helpers import (
+    PROVIDER_NAMES,
+    PROVIDERS,
+    create,
+    partner_headers,
+    sesv2_client,
+    wait_for,
+)
 
 
 def test_a_verify_waiting_on_slow_dns_does_not_hold_up_other_requests(urls, control):
@@ -127,13 +133,7 @@ def test_signed_requests_share_a_verdict_yet_each_is_answered_for_its_own_accoun
     for the account and region its header names; a header that is no signature is refused."""
 
     def client(key: str, region: str = "eu-west-1"):
-        return boto3.client(
-            "sesv2",
-            endpoint_url=urls["ses"],
-            region_name=region,
-            aws_access_key_id=key,
-            aws_secret_access_key="sandbox-secret",
-        )
+        return sesv2_client(urls["ses"], key, region)
 
     first, second = client("AKIASANDBOXAAAAAAAAA"), client("AKIASANDBOXBBBBBBBBB")
     first.create_email_identity(EmailIdentity="kept.example.com")

@@ -17,6 +17,8 @@ from sandbox.driver import Driver, reach
 from sandbox.engine.ids import _der, _der_int
 from sandbox.providers.ses import Ses, sigv4_header
 
+from .helpers import sesv2_client
+
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
 pytestmark = pytest.mark.workers
 
@@ -747,14 +749,7 @@ def test_the_client_report_counts_each_status_under_its_field(ses, control):
 
 
 def boto3_ses(urls, key: str = KEY_A, attempts: int = 3):
-    return boto3.client(
-        "sesv2",
-        endpoint_url=urls["ses"],
-        region_name=REGION,
-        aws_access_key_id=key,
-        aws_secret_access_key="sandbox-secret",
-        config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
-    )
+    return sesv2_client(urls["ses"], key, REGION, attempts)
 
 
 def test_an_address_with_a_slash_is_read_and_deleted_by_its_encoded_name(urls, control, ses):
