@@ -60,6 +60,14 @@ def test_the_last_instant_of_the_range_is_accepted(server, control):
     }
 
 
+def test_an_instant_in_lower_case_is_the_same_instant(server):
+    """RFC 3339 5.6: "T" and "Z" may be written in lower case; `...z` was refused."""
+    for written in ("2026-03-04t05:06:07z", "2026-03-04T05:06:07z", "2026-03-04t05:06:07Z"):
+        answer = post_clock(server, {"set": written})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["now"] == "2026-03-04T05:06:07Z"
+
+
 def test_an_advance_past_the_end_of_the_range_is_refused_and_nothing_is_half_applied(
     server, control
 ):
@@ -206,7 +214,9 @@ def test_nan_and_infinity_are_refused_with_a_400_naming_the_field(
     assert control.clock() == before and control.http_faults() == [] == control.faults()
 
 
-def test_a_number_past_its_bound_is_said_in_a_persons_words(server, control, urls):
+def test_a_number_past_its_bound_or_a_name_off_its_pattern_is_said_in_a_persons_words(
+    server, control, urls
+):
     def refusal(path, body):
         answer = httpx.post(f"{server.url}/_sandbox{path}", json=body)
         assert answer.status_code == 400, answer.text
@@ -226,6 +236,11 @@ def test_a_number_past_its_bound_is_said_in_a_persons_words(server, control, url
         "latency_ms: at most 60000, not 60001"
     )
     assert refusal("/demo", {"domains": 101}) == "domains: at most 100, not 101"
+    # a pattern is said by its description, not as the regular expression
+    assert refusal("/dns/faults", {"match": "bad name", "kind": "servfail"}) == (
+        "'bad name' is not a DNS name; labels of letters, digits, '-' and '_'; '*' only as the "
+        "first label - 'match'"
+    )
 
 
 @pytest.mark.parametrize(

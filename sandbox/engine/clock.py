@@ -31,7 +31,9 @@ class OutOfRange(ValueError):
 def utc(value: datetime | str) -> datetime:
     """Parse an ISO-8601 string (or take a datetime) as an aware UTC datetime."""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if value[-1:] in ("Z", "z"):  # RFC 3339 5.6: "T" and "Z" may be written in lower case
+            value = value[:-1] + "+00:00"
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
