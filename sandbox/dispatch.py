@@ -174,7 +174,7 @@ class Refusals:
             message = detail or reason_phrase(status)
             field = noted_field = _field_of(message)
         else:  # the body could not be read at all: no one field of it is to blame
-            status, message = 400, _UNREADABLE[type(problem)]
+            status, message = 400, _unreadable(problem)
             field, noted_field = None, "body"
         if status in (400, 422) and provider is not None:
             error = provider.validation_error(message, field)
@@ -186,11 +186,14 @@ class Refusals:
         return error, violation
 
 
-# Connexion decodes and parses a body before validating it; these are what can go wrong there.
-_UNREADABLE = {
-    UnicodeDecodeError: "the request body is not valid UTF-8",
-    RecursionError: "the request body is nested too deeply",
-}
+def _unreadable(problem: UnicodeDecodeError | RecursionError) -> str:
+    """Why a body could not be read: Connexion decodes it (in its charset: UTF-8 unless the
+    Content-Type says another) and parses it before validating it."""
+    if isinstance(problem, UnicodeDecodeError):
+        return f"the request body is not valid {problem.encoding.upper()}"
+    return "the request body is nested too deeply"
+
+
 _FIELD_PATTERNS = (
     re.compile(r" - '([^']+)'$"),
     re.compile(r"^'([^']+)' is a required property"),

@@ -196,7 +196,10 @@ class BrowserGuard:
                 "dashboard take requests from their own pages and from clients such as the CLI",
             )
         if scope["method"] not in _READ_ONLY and not _json_or_nothing(scope):
-            what = "JSON (YAML at /_sandbox/scenario)"
+            if _normal_path(scope["path"]).rstrip("/") == SCENARIO_PATH:
+                media = "Content-Type: application/yaml or application/json"
+                return ProviderError(415, f"a scenario is YAML or JSON: send it with {media}")
+            what = f"JSON (YAML at {SCENARIO_PATH})"
             return ProviderError(415, f"the control API takes {what}; send no body, or that")
         return None
 

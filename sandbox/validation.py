@@ -37,7 +37,7 @@ from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
 
 from .engine.clock import is_calendar_date
-from .errors import said_number, schema_branch, schema_message
+from .errors import said_number, said_value, schema_branch, schema_message
 from .mounts import CONTROL_MOUNT
 from .quick_check import quick_check
 from .verdicts import BodyReader
@@ -350,6 +350,8 @@ def _plain(exc: ValidationError) -> str:
     error = schema_branch(exc)
     path = ".".join(map(str, error.absolute_path))
     said = schema_message(error)
+    if error.validator == "pattern" and "description" in error.schema:  # not the regex itself
+        said = f"{said_value(error.instance)} is not {error.schema['description']}"
     return _bound(error) or (f"{said} - '{path}'" if path else said)
 
 

@@ -244,6 +244,13 @@ def test_a_charset_no_text_is_read_in_is_refused_in_the_providers_shape(urls, co
         body = f'{{"name": "cs{n}.example.com"}}'.encode(encoding)
         accepted = httpx.post(url, headers=key | {"Content-Type": content_type}, content=body)
         assert accepted.status_code == 201, (content_type, accepted.text)
+    with control.expecting_errors():  # half a UTF-16 pair: said in the charset declared
+        broken = httpx.post(
+            url, headers=key | {"Content-Type": "application/json; charset=utf-16"},
+            content=b"\xff\xfe\x00\xd8",
+        )  # fmt: skip
+    assert broken.status_code == 400, broken.text
+    assert "the request body is not valid UTF-16" in broken.json()["message"], broken.text
 
 
 def test_whitespace_after_a_header_value_is_no_part_of_it(server, urls):

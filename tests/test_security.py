@@ -267,6 +267,16 @@ def test_a_state_changing_control_call_takes_json_only_so_no_form_can_post_to_it
     assert httpx.post(verify).status_code == 200  # no body, as the CLI sends it
 
 
+def test_a_scenario_sent_as_a_form_is_told_the_media_types_a_scenario_takes(urls):
+    """The control API's general refusal named the scenario endpoint to the scenario endpoint."""
+    refused = httpx.post(urls["control"] + "/scenario", content=b"name: x")  # no Content-Type
+    assert refused.status_code == 415
+    assert control_error(refused) == (
+        "a scenario is YAML or JSON: send it with Content-Type: application/yaml or "
+        "application/json"
+    )
+
+
 def test_serve_answers_the_names_given_with_allowed_host_and_the_name_of_host():
     served = Served("--host", "localhost", "--allowed-host", "Sandbox.Team.Example")
     try:
