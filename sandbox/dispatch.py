@@ -100,7 +100,7 @@ class Dispatcher:
         allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
-        error = _unserved(api, scope["method"], asked_path(scope), status)
+        error = _unserved(api, scope["method"], path, status)  # a `%2F` said as sent
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
         violation = _violation(None, error.message, error.status)

@@ -235,7 +235,13 @@ class JSONBody(JSONRequestBodyValidator):
     async def _parse(self, stream, scope) -> Any:
         """Connexion's parse, without NaN and Infinity: JSON (RFC 8259) has neither, and a
         handler given one fails (int(NaN)) or misjudges (NaN passes every bound)."""
-        text = b"".join([chunk async for chunk in stream]).decode(self._encoding)
+        raw = b"".join([chunk async for chunk in stream])
+        try:
+            text = raw.decode(self._encoding)
+        except UnicodeDecodeError:
+            raise
+        except UnicodeError as problem:  # a codec that fails otherwise (punycode's): the same
+            raise UnicodeDecodeError(self._encoding, raw, 0, len(raw), str(problem)) from None
         if not text:
             return None  # as Connexion's: no body, which _validate judges
         try:
@@ -523,12 +529,12 @@ def _check_charset(encoding: str) -> None:
     not one of text (`charset=hex`), where decoding the body would fail with a 500."""
     try:
         b"a".decode(encoding)  # (an empty body is decoded without looking the codec up)
-    except LookupError:
+    except UnicodeDecodeError:
+        pass  # a text encoding, in which "a" alone is no text (UTF-16): the body may be
+    except (LookupError, UnicodeError):  # unknown, not text, or none at all ("undefined")
         raise UnsupportedMediaTypeProblem(
             detail=f"Invalid Content-type: charset {encoding!r} is not a text encoding"
         ) from None
-    except UnicodeError:
-        pass  # a text encoding, in which "a" alone is no text (UTF-16): the body may be
 
 
 class _ValidationAPI(RequestValidationAPI):

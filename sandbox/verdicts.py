@@ -43,14 +43,17 @@ class Verdicts:
         self._kept: OrderedDict[tuple, tuple[str, dict[str, Any], BodyReader]] = OrderedDict()
 
     def key(self, scope) -> tuple:
-        """What Connexion reads of a request before its body."""
+        """What Connexion reads of a request before its body. The path as sent: two decode to
+        the same text when one escapes a `/` (`a%2Fb`, routed as sent: app.EncodedSlashes) and
+        the other a `%` (`a%252Fb`)."""
         read = self._headers_read
         headers = tuple(
             (name, security_reads(value) if name == b"authorization" else value)
             for name, value in scope["headers"]
             if name in read
         )
-        return scope["method"], scope["path"], scope.get("query_string", b""), headers
+        path = scope.get("raw_path") or scope["path"]
+        return scope["method"], path, scope.get("query_string", b""), headers
 
     def get(self, key: tuple) -> tuple[str, dict[str, Any], BodyReader] | None:
         verdict = self._kept.get(key)

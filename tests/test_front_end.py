@@ -220,14 +220,14 @@ def test_a_charset_no_text_is_read_in_is_refused_in_the_providers_shape(urls, co
         refused = [
             httpx.post(url, headers=key | {"Content-Type": f"application/json;charset={c}"},
                        content=b'{"name": "cs.example.com"}')
-            for c in ("unknown", "hex", "")
+            for c in ("unknown", "hex", "", "undefined")
         ]  # fmt: skip
         settings = httpx.patch(
             urls["control"] + "/providers/resend/settings",
             headers={"Content-Type": "application/json;charset=rot13"},
             content=b'{"verify_delay_seconds": 5}',
         )
-    assert [r.status_code for r in refused] == [415, 415, 415], [r.text for r in refused]
+    assert [r.status_code for r in refused] == [415] * 4, [r.text for r in refused]
     assert refused[0].json() == {
         "statusCode": 415,
         "message": "Invalid Content-type: charset 'unknown' is not a text encoding",
@@ -249,8 +249,14 @@ def test_a_charset_no_text_is_read_in_is_refused_in_the_providers_shape(urls, co
             url, headers=key | {"Content-Type": "application/json; charset=utf-16"},
             content=b"\xff\xfe\x00\xd8",
         )  # fmt: skip
+        undecodable = httpx.post(  # punycode: its codec fails with no UnicodeDecodeError
+            url, headers=key | {"Content-Type": "application/json; charset=punycode"},
+            content=b'{"name": "p.example.com"}',
+        )  # fmt: skip
     assert broken.status_code == 400, broken.text
     assert "the request body is not valid UTF-16" in broken.json()["message"], broken.text
+    assert undecodable.status_code == 400, undecodable.text
+    assert "the request body is not valid PUNYCODE" in undecodable.json()["message"]
 
 
 def test_whitespace_after_a_header_value_is_no_part_of_it(server, urls):
@@ -363,7 +369,10 @@ def test_security_reads_of_a_signature_only_that_it_is_one():
     signed = b"AWS4-HMAC-SHA256 Credential=AKIASANDBOXAAAAAAAAA/20260101/eu-west-1/ses/aws4_req"
     assert security_reads(signed) == security_reads(signed.replace(b"AAAA", b"BBBB"))
     assert security_reads(signed.lower()) == security_reads(signed)
-    for other in (b"AWS4-HMAC-SHA256", b"AWS4-HMAC-SHA256   ", b"Bearer x", b"Basic YXBpOmtleQ=="):
+    assert security_reads(signed.replace(b" ", b"\t", 1)) == security_reads(signed)
+    others = [b"AWS4-HMAC-SHA256", b"AWS4-HMAC-SHA256   ", b"AWS4-HMAC-SHA256 \xa0"]
+    others += [b"AWS4-HMAC-SHA256 \x85", b"Bearer x", b"Basic YXBpOmtleQ=="]
+    for other in others:  # split as Connexion splits it: Unicode spaces too
         assert security_reads(other) == other  # read whole: refused, or judged on all of it
 
 

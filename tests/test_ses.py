@@ -767,13 +767,32 @@ def test_an_address_with_a_slash_is_read_and_deleted_by_its_encoded_name(urls, c
     with control.expecting_errors():  # an operation not served is still no missing identity
         policies = ses.call("GET", "/v2/email/identities/a%2Fb%40mail.example.com/policies")
     assert policies.status_code == 404 and "does not serve GET" in policies.text, policies.text
-    assert "/a/b@mail.example.com/policies" in policies.text  # the path as the client meant it
+    assert "/a%2Fb@mail.example.com/policies" in policies.text  # the escaped slash as sent
     paths = {e["path"] for e in control.requests("ses", operation="GetEmailIdentity")}
     assert paths == {"/ses/v2/email/identities/a/b@mail.example.com"}
     client.delete_email_identity(EmailIdentity="a/b@mail.example.com")
     assert client.list_email_identities()["EmailIdentities"] == []
     with pytest.raises(ClientError, match="NotFoundException"):
         client.get_email_identity(EmailIdentity="a/b@mail.example.com")
+
+
+def test_a_slash_and_a_percent_sign_escaped_are_two_identities(urls):
+    """`w%2Fx` names `w/x`, and `w%252Fx` names `w%2Fx`: routed, the first is kept as sent
+    (`w%2Fx`), which is what the second decodes to; they must not share a kept verdict."""
+    client = boto3_ses(urls)
+    for name in ("w/x@example.com", "w%2Fx@example.com"):
+        client.create_email_identity(EmailIdentity=name)
+    headers = {"Authorization": sigv4_header(KEY_A, REGION)}
+    base = urls["ses"] + "/v2/email/identities/"
+
+    def names() -> list[str]:
+        return sorted(i["IdentityName"] for i in client.list_email_identities()["EmailIdentities"])
+
+    assert httpx.delete(base + "w%2Fx%40example.com", headers=headers).status_code == 200
+    assert names() == ["w%2Fx@example.com"]
+    client.create_email_identity(EmailIdentity="w/x@example.com")
+    assert httpx.delete(base + "w%252Fx%40example.com", headers=headers).status_code == 200
+    assert names() == ["w/x@example.com"]
 
 
 def test_boto3_create_publish_advance_verified_list_delete(urls, control, resolver):
