@@ -7,7 +7,7 @@
     ShutdownAnswer        a 503 for requests cut off by the end of a graceful shutdown
     Front                 /_sandbox/ui: the dashboard (a Flask app); /_sandbox/events: its
                           event stream (sandbox.events); everything else:
-    EncodedSlashes        a `/` sent as `%2F` kept inside its path segment, for routing
+    (escaped_slashes)     a `/` sent as `%2F` kept inside its path segment, for routing
     Repeats               a request head Connexion accepted before, sent again: its kept
                           verdict, straight to the Dispatcher (sandbox.verdicts); else:
     ConnexionMiddleware   Connexion, driven by the documents:
@@ -72,10 +72,8 @@ def build_asgi(sandbox: Sandbox, world=None):
         frozenset().union(*(documents.headers_read(a.document) for a in world.apis.values()))
     )
     dispatcher = Dispatcher(world, world.apis, verdicts)
-    apis = EncodedSlashes(
-        Repeats(
-            connexion_stack(world, dispatcher), Refusals(dispatcher.decided, dispatcher), verdicts
-        )
+    apis = Repeats(
+        connexion_stack(world, dispatcher), Refusals(dispatcher.decided, dispatcher), verdicts
     )
     front = Front(apis, WSGIMiddleware(dashboard_app()), events)
     guarded = RequestLimits(ShutdownAnswer(front, render), render)
@@ -147,30 +145,25 @@ class Front:
             return await self.dashboard(scope, receive, send)
         if path == EVENTS_PATH and scope["type"] == "http":
             return await self.events(scope, receive, send)
-        await self.apis(scope, receive, send)
+        await self.apis(escaped_slashes(scope), receive, send)
 
 
-class EncodedSlashes:
-    """ASGI: a `/` a client sent as `%2F` stays inside its path segment. An SES address may hold
-    one (`a%2Fb%40example.com`); uvicorn decodes the path, and Connexion routes the decoded
-    path by its slashes. Such a request is routed with `%` and `/` inside each segment escaped
-    again; validation unescapes the path parameters (validation.ESCAPED_SEGMENTS), and the
-    handler and the journal see the path as decoded (dispatch.request_of)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        raw = scope.get("raw_path") or b""
-        if b"%2" in raw and b"%2f" in raw.lower() and scope["type"] == "http":
-            routed = "/".join(
-                unquote(segment).replace("%", "%25").replace("/", "%2F")
-                for segment in raw.split(b"?", 1)[0].decode("ascii").split("/")
-            )
-            extensions = scope.setdefault("extensions", {})
-            extensions[ESCAPED_SEGMENTS] = scope["path"]  # as uvicorn decoded it
-            scope = dict(scope, path=routed)
-        await self.app(scope, receive, send)
+def escaped_slashes(scope) -> dict:
+    """`scope`, or a copy whose path keeps a `/` a client sent as `%2F` inside its segment. An
+    SES address may hold one (`a%2Fb%40example.com`); uvicorn decodes the path, and Connexion
+    routes the decoded path by its slashes. Such a request is routed with `%` and `/` inside
+    each segment escaped again; validation unescapes the path parameters
+    (validation.ESCAPED_SEGMENTS), and the handler and the journal see the path as decoded
+    (dispatch.request_of)."""
+    raw = scope.get("raw_path") or b""
+    if b"%2" not in raw or b"%2f" not in raw.lower() or scope["type"] != "http":
+        return scope
+    routed = "/".join(
+        unquote(segment).replace("%", "%25").replace("/", "%2F")
+        for segment in raw.split(b"?", 1)[0].decode("ascii").split("/")
+    )
+    scope.setdefault("extensions", {})[ESCAPED_SEGMENTS] = scope["path"]  # as uvicorn decoded it
+    return dict(scope, path=routed)
 
 
 class ErrorRenderer:

@@ -66,6 +66,8 @@ def security_reads(authorization: bytes) -> bytes:
     requests (sandbox.verdicts): of a SigV4 one, only that it is one, with something after the
     scheme word (`token_present` judges no more, and every request is signed anew: its value
     never repeats); of any other, all of it (Basic's is decoded, and may not decode)."""
+    if authorization[:4].lower() != b"aws4":  # (every other request, at once)
+        return authorization
     parts = authorization.decode("latin-1").split(None, 1)  # as Connexion splits it
     if len(parts) == 2 and parts[0].lower() == SIGV4 and parts[1].strip():
         return SIGV4.encode()

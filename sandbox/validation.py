@@ -45,7 +45,7 @@ from .verdicts import BodyReader
 # Where the validated request waits for the dispatcher, in the ASGI scope's extensions.
 PARSED = "domainsandbox.parsed"
 # In the scope's extensions: the path as uvicorn decoded it, when a `%2F` in it was routed as
-# part of its segment, with `%` and `/` there escaped again (app.EncodedSlashes).
+# part of its segment, with `%` and `/` there escaped again (app.escaped_slashes).
 ESCAPED_SEGMENTS = "domainsandbox.escaped_segments"
 
 # Connexion warns "this operation accepts multiple content types" at every look at an operation

@@ -44,7 +44,7 @@ class Verdicts:
 
     def key(self, scope) -> tuple:
         """What Connexion reads of a request before its body. The path as sent: two decode to
-        the same text when one escapes a `/` (`a%2Fb`, routed as sent: app.EncodedSlashes) and
+        the same text when one escapes a `/` (`a%2Fb`, routed as sent: app.escaped_slashes) and
         the other a `%` (`a%252Fb`)."""
         read = self._headers_read
         headers = tuple(
