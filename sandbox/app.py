@@ -160,7 +160,7 @@ def escaped_slashes(scope) -> dict:
         return scope
     routed = "/".join(
         unquote(segment).replace("%", "%25").replace("/", "%2F")
-        for segment in raw.split(b"?", 1)[0].decode("ascii").split("/")
+        for segment in raw.decode("ascii").split("/")
     )
     scope.setdefault("extensions", {})[ESCAPED_SEGMENTS] = scope["path"]  # as uvicorn decoded it
     return dict(scope, path=routed)
