@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from functools import cache
 from ipaddress import IPv4Network
+from itertools import accumulate
 
 _CLASSES = {"a": "0.0.0.0/1", "b": "128.0.0.0/2", "c": "192.0.0.0/3"}
 _PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
@@ -37,13 +38,15 @@ _SPECIAL = [
 
 
 @cache
-def public_networks(address_class: str) -> tuple[list[IPv4Network], list[float]]:
-    """The public networks of an address class, in Faker's order, weighted by size."""
+def public_networks(address_class: str) -> tuple[list[tuple[int, int]], list[float]]:
+    """The public networks of an address class, in Faker's order, each as (first address, size),
+    and their sizes added up as `random.choices` adds its weights (once here, not per draw)."""
     networks = [IPv4Network(_CLASSES[address_class])]
     excluded = sorted((IPv4Network(n) for n in _PRIVATE + _SPECIAL), key=lambda n: n.prefixlen)
     for hole in excluded:
         networks = [part for network in networks for part in _without(network, hole)]
-    return networks, [float(n.num_addresses) for n in networks]
+    sizes = [float(n.num_addresses) for n in networks]
+    return [(int(n.network_address), n.num_addresses) for n in networks], list(accumulate(sizes))
 
 
 def _without(network: IPv4Network, hole: IPv4Network) -> list[IPv4Network]:
@@ -55,6 +58,7 @@ def _without(network: IPv4Network, hole: IPv4Network) -> list[IPv4Network]:
 def ipv4_public(stream: random.Random) -> str:
     """A public IPv4 address drawn from `stream`: a class, a network weighted by size, an
     address in it."""
-    networks, weights = public_networks(stream.choice("abc"))
-    network = stream.choices(networks, weights=weights, k=1)[0]
-    return str(network[stream.randint(0, network.num_addresses - 1)])
+    networks, added_sizes = public_networks(stream.choice("abc"))
+    [(first, size)] = stream.choices(networks, cum_weights=added_sizes)
+    address = first + stream.randint(0, size - 1)
+    return ".".join(map(str, address.to_bytes(4, "big")))  # as IPv4Address says it
