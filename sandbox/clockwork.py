@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from .engine.clock import LATEST, iso
 
@@ -40,15 +39,13 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     provider = sandbox.providers.get(call.target)
     if provider is None:
         return []
-    path = request.path.removeprefix(provider.mount)
-    for segment in path.split("/"):
-        segment = unquote(segment)
-        domain = segment and (
-            sandbox.store.get(provider.name, segment)
-            or sandbox.store.get(provider.name, segment.lower())
+    for value in request.path_values():
+        domain = sandbox.store.get(provider.name, value) or sandbox.store.get(
+            provider.name, value.lower()
         )
         if domain:
             return [domain]
+    path = request.path.removeprefix(provider.mount)
     if _last_segment(path) == _last_segment(provider.kit.list.path):  # accounts, regions vary
         return sandbox.store.list(provider.name)
     return []

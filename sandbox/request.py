@@ -70,6 +70,12 @@ class Request:
             self.query,
         )
 
+    def path_values(self) -> list[str]:
+        """The parameters' values that fill whole segments of the path: what the path names
+        (an id, a domain's name, an SES address, which may hold a `/`)."""
+        path = self.path + "/"
+        return [v for v in self.params.values() if isinstance(v, str) and v and f"/{v}/" in path]
+
     @property
     def bearer_token(self) -> str | None:
         """The token of an `Authorization: Bearer ...` header, if there is one."""

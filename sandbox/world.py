@@ -156,13 +156,11 @@ class World:
 def _named_domain(store, provider: str, request) -> str | None:
     """The id of the provider's domain the request's path names (by id, or by a name only one
     domain has), for the journal of a call whose handler did not run."""
-    segments = set(request.path.split("/"))
-    for value in request.params.values():
-        if isinstance(value, str) and value in segments:
-            if store.get(provider, value) is not None:
-                return value
-            if len(named := store.named(provider, value)) == 1:
-                return named[0].id
+    for value in request.path_values():
+        if store.get(provider, value) is not None:
+            return value
+        if len(named := store.named(provider, value)) == 1:
+            return named[0].id
     return None
 
 

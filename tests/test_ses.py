@@ -776,6 +776,33 @@ def test_an_address_with_a_slash_is_read_and_deleted_by_its_encoded_name(urls, c
         client.get_email_identity(EmailIdentity="a/b@mail.example.com")
 
 
+def test_on_poll_moves_the_clock_for_an_address_with_a_slash_as_for_any(urls, control):
+    """On-poll found a polled identity by the path's segments: `a/b@...` is two of them, so
+    its second read never moved the clock on to its link's expiry."""
+    client = boto3_ses(urls)
+    control.set_clock_mode("on-poll")
+    for name in ("plain@mail.example.com", "a/b@mail.example.com"):
+        client.create_email_identity(EmailIdentity=name)
+        statuses = [client.get_email_identity(EmailIdentity=name)["VerificationStatus"]]
+        statuses.append(client.get_email_identity(EmailIdentity=name)["VerificationStatus"])
+        assert statuses == ["PENDING", "FAILED"], name  # unclicked for a day
+
+
+def test_a_faulted_read_of_an_address_with_a_slash_is_journaled_under_it(urls, control):
+    """A call an injected fault answers is journaled under the domain its path names: found by
+    the path's segments, `a/b@...` (two of them) was journaled under none."""
+    client = boto3_ses(urls, attempts=1)
+    client.create_email_identity(EmailIdentity="a/b@mail.example.com")
+    control.add_http_fault("ses", status=503, count=1)
+    with pytest.raises(ClientError), control.expecting_errors():
+        client.get_email_identity(EmailIdentity="a/b@mail.example.com")
+    journaled = control.requests(domain="a/b@mail.example.com")
+    assert [(e["operation"], e["status"]) for e in journaled] == [
+        ("CreateEmailIdentity", 200),
+        ("GetEmailIdentity", 503),
+    ]
+
+
 def test_a_slash_and_a_percent_sign_escaped_are_two_identities(urls):
     """`w%2Fx` names `w/x`, and `w%252Fx` names `w%2Fx`: routed, the first is kept as sent
     (`w%2Fx`), which is what the second decodes to; they must not share a kept verdict."""
