@@ -1,4 +1,4 @@
-"""Ports, seeds and durations: the ranges and forms the sandbox takes them in, checked where
+"""Ports, seeds, durations and settings: the ranges and forms the sandbox takes them in, checked where
 they come in (the CLI's options, the Python API), each refused in one sentence that says why."""
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ def _option(highest: int, what: str):
             raise argparse.ArgumentTypeError(f"{text!r} is not {what} (0 to {highest})") from None
 
     return parse
+
+
+def is_timing(setting: str) -> bool:
+    """True for a provider setting that is a timing, in seconds (its name ends in _seconds);
+    False for a switch or a count, which take whole numbers."""
+    return setting.endswith("_seconds")
 
 
 # A year is 365 days: the clock's longest move, 3650 days, is then 10y.

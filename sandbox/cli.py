@@ -20,7 +20,7 @@ from contextlib import contextmanager, nullcontext
 from functools import partial
 
 from . import envopts
-from .arguments import MAX_PORT, duration, port, seed
+from .arguments import MAX_PORT, duration, is_timing, port, seed
 from .client import (
     TOKEN_ENV,
     ClockState,
@@ -893,7 +893,7 @@ def cmd_settings(args) -> int:
 def _setting_value(provider: str, key: str, value: str) -> int | float:
     """A duration for the timings (their names end in _seconds), a whole number for the
     switches and counts (require_api_key=0, max_identities=50)."""
-    if key.endswith("_seconds"):
+    if is_timing(key):
         seconds = duration(value)
         return int(seconds) if seconds.is_integer() else seconds  # 2m is 120, not 120.0
     if (number := _whole(value)) is None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from fake_dns import FakeDNS
 
-from .arguments import MAX_PORT, MAX_SEED, within
+from .arguments import MAX_PORT, MAX_SEED, is_timing, within
 from .engine import publish as publishing
 from .engine.clock import LATEST, MAX_DELAY_SECONDS, Clock, later
 from .engine.credentials import Credentials
@@ -90,7 +90,7 @@ def _check_setting(key: str, value, least: int = 0) -> None:
     a switch or a count (from `least`)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         value = None  # refused below, in the setting's own terms
-    if not key.endswith("_seconds"):
+    if not is_timing(key):
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         highest = 1 if key.startswith(SWITCH_PREFIX) else MAX_DELAY_SECONDS  # the document's bound
         if not (whole and least <= value <= highest):
@@ -334,7 +334,7 @@ class Sandbox:
     def update_settings(self, provider: str, changes: dict) -> dict:
         """Change some settings; unknown names and non-numbers are refused, nothing half-applied."""
         self.check_settings(provider, changes)
-        whole = {k: int(v) for k, v in changes.items() if not k.endswith("_seconds")}  # 1.0: 1
+        whole = {k: int(v) for k, v in changes.items() if not is_timing(k)}  # 1.0: 1
         self._settings[provider].update(changes | whole)
         return self._settings[provider]
 
