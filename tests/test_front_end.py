@@ -259,6 +259,21 @@ def test_a_charset_no_text_is_read_in_is_refused_in_the_providers_shape(urls, co
     assert "the request body is not valid PUNYCODE" in undecodable.json()["message"]
 
 
+def test_a_json_body_after_a_byte_order_mark_is_refused_saying_so(urls, control):
+    """JSON (RFC 8259 8.1) has no byte order mark; a body that starts with UTF-8's is told
+    what it has, as Python's JSON reader says it, on a first head and on a kept one."""
+    url, key = urls["resend"] + "/domains", {"Authorization": "Bearer re_bom"}
+    headers = key | {"Content-Type": "application/json"}
+    with control.expecting_errors():
+        refused = [
+            httpx.post(url, headers=headers, content=b'\xef\xbb\xbf{"name": "bom.example.com"}')
+            for _ in range(2)
+        ]
+    for answer in refused:
+        assert answer.status_code == 400, answer.text
+        assert "Unexpected UTF-8 BOM (decode using utf-8-sig)" in answer.json()["message"]
+
+
 def test_whitespace_after_a_header_value_is_no_part_of_it(server, urls):
     """RFC 9110 5.5: `Content-Type: application/json ` (a trailing space, or tab) is JSON, and a
     header parameter's value is what precedes the space. Sent on a raw socket: clients trim."""
