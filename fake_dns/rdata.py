@@ -27,6 +27,9 @@ SHOWN_NAME_CHARACTERS = 260
 # Unicode letter can pass for one (the Kelvin sign lowercases to "k").
 _LABEL_RE = re.compile(r"[A-Za-z0-9_-]+|\*")
 _CAA_RE = re.compile(r'([0-9]+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))')
+# A TXT value in double quotes: a zone file's character-strings ("v=spf1 ~all" or "a" "b").
+_QUOTED_TXT_RE = re.compile(r'\s*".*"\s*', re.DOTALL)
+_ONE_PLAIN_STRING_RE = re.compile(r'\s*"([^"\\]*)"\s*')  # no escapes: any length, split at 255
 
 
 def brief(value, limit: int = SHOWN_CHARACTERS, text: str | None = None) -> str:
@@ -169,7 +172,11 @@ def _caa(text):
 
 
 def _txt(value):
-    """A str becomes one TXT record split into 255-byte strings; a list stays several strings."""
+    """A str becomes one TXT record split into 255-byte strings; a list stays several strings.
+    A str in double quotes is read as a zone file writes strings (`"v=spf1 ~all"`, `"a" "b"`,
+    `\"` inside): the form providers show values in (Resend's SPF) and DNS hosts take them."""
+    if isinstance(value, str) and _QUOTED_TXT_RE.fullmatch(value):
+        value = _zone_strings(value)
     if isinstance(value, str):
         data = value.encode("utf-8")
         if len(data) > MAX_TXT_BYTES:
@@ -189,6 +196,24 @@ def _txt(value):
     raise ValueError(
         f"TXT value must be a string or a non-empty list of strings, got {brief(value)}"
     )
+
+
+def _zone_strings(text: str) -> str | list[str]:
+    """The character-strings of a quoted TXT value (RFC 1035 5.1, read by dnspython): one as a
+    str, several as a list."""
+    if one := _ONE_PLAIN_STRING_RE.fullmatch(text):
+        return one[1]
+    import dns.exception
+    import dns.rdata
+
+    try:
+        strings = [data.decode("utf-8") for data in dns.rdata.from_text("IN", "TXT", text).strings]
+    except (dns.exception.DNSException, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f'TXT value {brief(text)} is not zone-file strings ("one" or "one" "two"): {exc}; '
+            "or give it without the quotes"
+        ) from None
+    return strings[0] if len(strings) == 1 else strings
 
 
 _PARSERS = {

@@ -99,6 +99,26 @@ def test_list_value_stays_several_strings_of_one_txt_record(fake, tcp):
     assert txt_values(response) == ["v=spf1 include:mailgun.org ~all"]
 
 
+@pytest.mark.parametrize(
+    ("value", "strings", "listed"),
+    [
+        ('"v=spf1 include:amazonses.com ~all"', [b"v=spf1 include:amazonses.com ~all"], None),
+        (' "a" "b c" ', [b"a", b"b c"], ["a", "b c"]),
+        ('"say \\"hi\\" \\059"', [b'say "hi" ;'], 'say "hi" ;'),
+        ('"' + "k" * 300 + '"', [b"k" * 255, b"k" * 45], "k" * 300),  # one string: split as bare
+        ('"a" b', [b'"a" b'], None),  # not all in quotes: as it is
+    ],
+)
+def test_a_txt_value_in_quotes_is_read_as_a_zone_file_writes_strings(fake, value, strings, listed):
+    """Providers show TXT values in quotes (Resend's SPF), as DNS hosts take them; the quotes
+    are no part of the record."""
+    fake.zone.add("q.example.com", "TXT", value)
+    (rd,) = ask(fake, "q.example.com", "TXT", tcp=True).answer[0]
+    assert list(rd.strings) == strings
+    default = strings[0].decode() if len(strings) == 1 else None
+    assert fake.zone.records()[0]["value"] == (listed if listed is not None else default)
+
+
 def test_two_txt_records_at_one_name_are_both_answered(fake):
     fake.zone.add("example.com", "TXT", "v=spf1 include:a.example ~all")
     fake.zone.add("example.com", "TXT", "v=spf1 include:b.example ~all")
@@ -361,6 +381,7 @@ def test_records_are_plain_dicts(fake):
         ("CAA", f'0 issue "{"x" * 20_000}"', "its value is 20000 bytes: at most 16384"),
         ("CNAME", "bad name.example.com", "invalid target"),
         ("TXT", 42, "TXT value must be"),
+        ("TXT", '"\\255"', "is not zone-file strings.*or give it without the quotes"),
         ("XYZ", "1", "unknown type"),
     ],
 )

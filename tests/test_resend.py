@@ -313,6 +313,23 @@ def test_each_sending_record_is_needed(api, control, broken):
     assert _check(control, domain["id"], broken)["outcome"] == "invalid"
 
 
+def test_records_added_at_the_dns_as_resend_shows_them_verify(api, control):
+    """A user copies each record from Resend's answer to their DNS host: the SPF TXT value in
+    its quotes, as a DNS host takes it (the quotes were kept in the record, and SPF failed)."""
+    domain = create(api)
+    shown = get(api, domain["id"])["records"]
+    assert '"v=spf1 include:amazonses.com ~all"' in [r["value"] for r in shown]
+    for record in shown:
+        value = record["value"]
+        if record["type"] == "MX":
+            value = f"{record['priority']} {value}"
+        control.add_record(f"{record['name']}.example.com", record["type"], value)
+
+    verify(api, domain["id"])
+
+    assert get(api, domain["id"])["status"] == "verified"
+
+
 def test_a_second_spf_record_keeps_the_domain_pending(api, control):
     domain = create(api)
     control.add_record("send.example.com", "TXT", "v=spf1 include:_spf.google.com ~all")
