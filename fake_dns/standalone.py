@@ -18,19 +18,21 @@ from .zonefile import ZoneFileError, apply_records, load_zone_file
 # Defaults for the standalone server: loopback only, and the mDNS port, which needs no root.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5353
+PROG = "fake_dns"  # who says an error, unless the command that ran this says otherwise
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, zone_path=None) -> int:
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, zone_path=None, prog=PROG) -> int:
     """Serve ``zone_path`` (a YAML zone file, optional) on host:port until interrupted.
 
-    Returns the process exit code: 0 after Ctrl-C/SIGTERM, 2 on a bad zone file or busy port.
+    Returns the process exit code: 0 after Ctrl-C/SIGTERM, 2 on a bad zone file or busy port,
+    said in one line starting with ``prog`` (the command the user ran).
     """
     records = []
     if zone_path:
         try:
             records = load_zone_file(zone_path)
         except ZoneFileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"{prog}: {exc}", file=sys.stderr)
             return 2
     dns = FakeDNS(host=host, port=port)
     apply_records(dns.zone, records)
@@ -38,14 +40,15 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, zone_path=None) ->
         dns.start()
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            print(f"error: port {port} is already in use on {host}", file=sys.stderr)
+            said = f"port {port} is already in use on {host}; choose another with --port N"
         else:
-            print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+            said = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        print(f"{prog}: {said}", file=sys.stderr)
         return 2
     done, previous = _stop_on_signals()  # before announcing, so an early Ctrl-C is clean
     try:
         print(
-            f"fake DNS listening on {dns.host}:{dns.port} (UDP and TCP), {len(records)} records",
+            f"fake DNS listening on {dns.host}:{dns.port} (UDP and TCP), {len(records)} record(s)",
             flush=True,
         )
         while not done.wait(0.5):

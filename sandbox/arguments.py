@@ -36,6 +36,7 @@ def is_timing(setting: str) -> bool:
 
 
 # A year is 365 days: the clock's longest move, 3650 days, is then 10y.
+MAX_ADVANCE_SECONDS = 3650 * 86400  # the control API's bound (openapi/control.yaml)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION_PART = r"(\d+(?:\.\d+)?)\s*([smhdwy])"
 

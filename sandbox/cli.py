@@ -20,7 +20,7 @@ from contextlib import contextmanager, nullcontext
 from functools import partial
 
 from . import envopts
-from .arguments import MAX_PORT, duration, is_timing, port, seed
+from .arguments import MAX_ADVANCE_SECONDS, MAX_PORT, duration, is_timing, port, seed
 from .client import (
     TOKEN_ENV,
     ClockState,
@@ -241,7 +241,7 @@ def cmd_serve(args) -> int:
         pass
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-            say(f"domainsandbox: {exc.strerror}", error=True)
+            say(f"domainsandbox: {exc.strerror}{_another_port(exc)}", error=True)
             return 2
         raise
     except WorkerFailed as exc:
@@ -249,6 +249,15 @@ def cmd_serve(args) -> int:
         return 1
     say("domainsandbox: stopped")
     return 0
+
+
+def _another_port(exc: OSError) -> str:
+    """After "HTTP (or DNS) port N is already in use": how to choose another."""
+    if exc.errno != errno.EADDRINUSE:
+        return ""
+    flag = "--dns-port" if exc.strerror.startswith("DNS") else "--port"
+    variable = envopts.PREFIX + flag[2:].replace("-", "_").upper()
+    return f"; choose another with {flag} N (0: any free one) or ${variable}"
 
 
 def _load_scenario(sandbox, name: str) -> str | None:
@@ -347,7 +356,7 @@ def _print_banner(server, say) -> None:
 def cmd_dns_serve(args) -> int:
     from fake_dns.standalone import serve
 
-    return serve(args.host, args.port, args.zone)
+    return serve(args.host, args.port, args.zone, prog="domainsandbox")
 
 
 # --- client commands ----------------------------------------------------------------------------
@@ -640,7 +649,11 @@ def _clock_change(
                 f"clock advance {value}: time only moves forward; "
                 "`clock set ISO` jumps to any instant, earlier ones too"
             )
-        seconds = duration(value)
+        if (seconds := duration(value)) > MAX_ADVANCE_SECONDS:
+            raise UsageError(
+                f"clock advance {value}: at most 10y (3650 days) at a time; "
+                "`clock set ISO` jumps to any instant"
+            )
         return lambda control: control.advance(seconds)
     return lambda control: control.set_time(value)
 
@@ -814,8 +827,13 @@ def cmd_scenario(args) -> int:
             print(text, end="")
         return 0
     text = _read_scenario(args.file)
+    if not text.strip():
+        raise UsageError(f"{args.file}: the file is empty; a scenario is a YAML or JSON document")
     with _control(args) as control:
-        loaded = control.load_scenario(text)
+        try:
+            loaded = control.load_scenario(text)
+        except ControlError as exc:  # name the file: the sandbox only saw its text
+            raise ControlError(f"{args.file}: {exc}", exc.status) from None
     said = (
         f"loaded {args.file}: {loaded['domains']} domain(s), "
         f"{loaded['dns_records']} DNS record(s), clock {loaded['clock']['now']}"
@@ -872,7 +890,7 @@ def cmd_docs(args) -> int:
 
 
 def cmd_settings(args) -> int:
-    changes = {}
+    given = {}
     for pair in args.changes:
         key, sep, value = pair.partition("=")
         if not sep:
@@ -880,12 +898,17 @@ def cmd_settings(args) -> int:
                 f"{pair!r}: write settings as name=value (verify_delay_seconds=30s, "
                 "max_identities=50)"
             )
-        changes[key] = _setting_value(args.provider, key, value)
+        given[key] = value
     with _control(args) as control:
-        if changes:
+        settings = control.settings(args.provider)
+        if given:
+            if unknown := sorted(set(given) - set(settings)):  # the names first: a value's
+                raise UsageError(  # advice would send a misspelt name to another refusal
+                    f"unknown setting(s) {', '.join(unknown)} for {args.provider}; known: "
+                    f"{', '.join(sorted(settings))}"
+                )
+            changes = {k: _setting_value(args.provider, k, v) for k, v in given.items()}
             settings = control.update_settings(args.provider, changes)
-        else:
-            settings = control.settings(args.provider)
     _show(args, settings, lambda d: [print(f"{k} = {v}") for k, v in d.items()])
     return 0
 
@@ -1121,8 +1144,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("provider", help=_provider_help())
     publish.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
-    publish.add_argument("--omit", type=kinds, help="record kinds to leave out, comma-separated")
-    publish.add_argument("--corrupt", type=kinds, help="record kinds to publish wrong")
+    publish.add_argument(
+        "--omit",
+        type=kinds,
+        metavar="KINDS",
+        help="record kinds to leave out, comma-separated (spf,dkim): the first column of "
+        "`domainsandbox domains`; the provider's page in `domainsandbox docs` lists them",
+    )
+    publish.add_argument(
+        "--corrupt", type=kinds, metavar="KINDS", help="record kinds to publish wrong, as --omit"
+    )
     publish.add_argument("--visible-after", type=duration, help="propagation delay (30s, 5m)")
     publish.set_defaults(func=cmd_publish)
 
@@ -1376,7 +1407,7 @@ def main(argv: list[str] | None = None) -> int:
     if rest and _a_negative_clock_value(args, rest):
         args.value = rest.pop(0)  # `clock advance -5m`: said as a usage error below, not an option
     if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         code = args.func(args)
         sys.stdout.flush()  # here, not at exit: a closed pipe is then ours to handle
@@ -1386,6 +1417,8 @@ def main(argv: list[str] | None = None) -> int:
     except MissingExtra as exc:
         return _fail(exc, 1)
     except ControlError as exc:  # a 4xx: the sandbox refused what was asked
+        if exc.status == 401:  # its token: say how this command sends one
+            exc = ControlError(f"{exc}; give it with --token TOKEN or ${TOKEN_ENV}", 401)
         return _fail(exc, USAGE if exc.status and 400 <= exc.status < 500 else 1)
     except BrokenPipeError:
         # The reader stopped reading (`| head`): end quietly, and let nothing flush to it again.
@@ -1393,6 +1426,17 @@ def main(argv: list[str] | None = None) -> int:
         return CLOSED_PIPE
     except KeyboardInterrupt:
         return 130
+
+
+def _command_parser(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser:
+    """The parser of the (sub)command `args` ran, whose --help says what it takes."""
+    while chosen := next(
+        (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None
+    ):
+        if getattr(args, chosen.dest, None) is None:
+            break
+        parser = chosen.choices[getattr(args, chosen.dest)]
+    return parser
 
 
 def _a_negative_clock_value(args, rest: list[str]) -> bool:

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from .arguments import seconds_of
 from .mounts import CONTROL_MOUNT
+from .shipped import provider_names
 
 # Where a running sandbox's control token is read from when none is given.
 TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
@@ -40,6 +41,11 @@ def sandbox_url(url: str) -> str:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not a sandbox URL such as http://127.0.0.1:8080")
     path = parts.path.rstrip("/").removesuffix(CONTROL_MOUNT)
+    if (first := path.strip("/").partition("/")[0]) in provider_names():
+        raise ValueError(
+            f"{url!r} is the sandbox's {first} API; give the sandbox's own address, "
+            f"{parts.scheme}://{parts.netloc}"
+        )
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 

@@ -10,10 +10,13 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from sandbox import cli as cli_module
+from sandbox.arguments import MAX_ADVANCE_SECONDS
 from sandbox.cli import build_parser, main
 from sandbox.client import ControlClient, ControlError
+from sandbox.shipped import openapi_dir
 
 from .helpers import CLI, create, partner_headers, stand_in_server
 
@@ -82,6 +85,25 @@ def test_dns_fault_add_list_and_clear(cli, control):
 def test_the_url_serve_prints_for_the_control_api_works_too(server, control, capsys):
     code, out, err = run_cli("clock", "--url", server.url + "/_sandbox/", capsys=capsys)
     assert (code, err) == (0, "") and out.startswith("2026-01-01T09:00:00Z")
+
+
+def test_a_providers_url_given_for_the_sandbox_is_told_the_sandboxs_own(server, control, capsys):
+    """`--url .../monite/v1` asked Monite's API for the control API's paths: "404: Not Found",
+    and a client violation in the report."""
+    for mount in ("/monite/v1", "/ses/"):
+        code, _, err = run_cli("clock", "--url", server.url + mount, capsys=capsys)
+        name = mount.strip("/").split("/")[0]
+        assert code == 2
+        assert f"is the sandbox's {name} API; give the sandbox's own address, {server.url}" in err
+    assert control.count_requests() == 0
+
+
+def test_the_longest_clock_advance_is_the_control_apis_and_is_taken(cli, control):
+    document = yaml.safe_load((openapi_dir() / "control.yaml").read_text())
+    clock = document["paths"]["/clock"]["post"]["requestBody"]["content"]["application/json"]
+    assert clock["schema"]["properties"]["advance_seconds"]["maximum"] == MAX_ADVANCE_SECONDS
+    code, out, err = cli("clock", "advance", "10y")
+    assert code == 0 and out.startswith("2035-12-30T09:00:00Z"), (out, err)
 
 
 def test_the_cli_finds_the_sandbox_at_the_port_serve_takes_from_the_environment(server, control):
@@ -337,8 +359,16 @@ MISUSES = [
     (["clock", "mode", "turbo"], "clock mode 'turbo' is not a mode: frozen, real, fast, on-poll"),
     (["clock", "advance", "-5m"], "clock advance -5m: time only moves forward; `clock set ISO`"),
     (["clock", "advance", "-90"], "clock advance -90: time only moves forward"),
+    (["clock", "advance", "11y"], "clock advance 11y: at most 10y (3650 days) at a time"),
     (["clock", "advance", "--json", "-1.5h"], "clock advance -1.5h: time only moves forward"),
-    (["clock", "advance", "5m", "-x"], "unrecognized arguments: -x"),
+    (
+        ["clock", "advance", "5m", "-x"],
+        "clock: unrecognized arguments: -x (see domainsandbox clock",
+    ),
+    (
+        ["dns", "ls", "--zz"],
+        "dns ls: unrecognized arguments: --zz (see domainsandbox dns ls --help)",
+    ),
     (["clock", "set", "tomorrow"], "'tomorrow' is not an ISO-8601 time"),
     (["dns", "add", "example.com", "TXT"], "required: value"),
     (["dns", "rm", "example.com", "--value", "x"], "needs a TYPE"),
@@ -349,7 +379,10 @@ MISUSES = [
     (["verify", "monite", " "], "domain_id: empty: give the id the provider's API answered"),
     (["clock", "freeze", "--limit", "5h"], "--limit goes with `clock advance --until STATUS"),
     (["settings", "ses", "max_identities=5m"], "max_identities takes a whole number"),
-    (["settings", "vortex", "check_delay=30s"], "(timings end in _seconds; `domainsandbox settin"),
+    (
+        ["settings", "vortex", "check_delay=30s"],
+        "check_delay for vortex; known: check_delay_seconds",
+    ),
     (["scenario", "load", "/no/such/file.yaml"], "No such file or directory"),
     (["nosuch"], "invalid choice: 'nosuch'"),
     (["scenario", "export", "/no/such/dir/x.yaml"], "/no/such/dir/x.yaml: No such file"),

@@ -57,7 +57,7 @@ def test_standalone_serves_a_zone_file_until_interrupted(tmp_path, stop_signal):
     proc = _run("dns", "serve", "--host", "127.0.0.1", "--port", str(port), "--zone", str(zone))
     try:
         line = proc.stdout.readline()
-        assert line.strip() == f"fake DNS listening on 127.0.0.1:{port} (UDP and TCP), 4 records"
+        assert line.strip() == f"fake DNS listening on 127.0.0.1:{port} (UDP and TCP), 4 record(s)"
         mx = answer_texts(_query(port, "example.com", "MX"), "MX")
         assert mx == ["10 mxa.eu.mailgun.org.", "10 mxb.eu.mailgun.org."]
         assert txt_values(_query(port, "_dmarc.example.com", "TXT", tcp=True)) == [
@@ -84,7 +84,10 @@ def test_busy_port_exits_2_with_a_clear_message():
         proc = _run("dns", "serve", "--port", str(busy.port))
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
-    assert f"port {busy.port} is already in use on 127.0.0.1" in err
+    assert (
+        err
+        == f"fake_dns: port {busy.port} is already in use on 127.0.0.1; choose another with --port N\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -151,6 +154,10 @@ def test_domainsandbox_dns_serve_is_the_same_command(tmp_path):
     )
     try:
         assert "fake DNS listening on 127.0.0.1" in proc.stdout.readline()
+        busy = subprocess.run(
+            [cli, "dns", "serve", "--port", str(port)], capture_output=True, text=True, timeout=20
+        )
+        assert busy.returncode == 2 and busy.stderr.startswith("domainsandbox: port "), busy.stderr
         assert txt_values(_query(port, "_dmarc.example.com", "TXT")) == ["v=DMARC1; p=none"]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0

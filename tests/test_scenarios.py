@@ -357,7 +357,13 @@ def test_cli_scenario_load_of_a_misspelt_file_says_why_in_one_line_and_exits_2(
     code = main(["scenario", "load", str(bad), "--url", server.url])
     err = capsys.readouterr().err
     assert code == 2
+    assert f"domainsandbox: {bad}: 400: " in err, err  # the file named: the sandbox saw its text
     assert "domain: unknown key" in err and len(err.strip().splitlines()) == 1
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("\n")
+    assert main(["scenario", "load", str(empty), "--url", server.url]) == 2
+    said = f"domainsandbox: {empty}: the file is empty; a scenario is a YAML or JSON document\n"
+    assert capsys.readouterr().err == said
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -84,6 +84,7 @@ def test_serve_beyond_loopback_with_a_token_guards_the_control_api_and_the_cli_s
         env = without_token_env()
         denied = subprocess.run(cli, capture_output=True, text=True, timeout=30, env=env)
         assert denied.returncode == 2 and "401" in denied.stderr
+        assert "; give it with --token TOKEN or $DOMAINSANDBOX_TOKEN" in denied.stderr
         flag = subprocess.run([*cli, "--token", TOKEN], capture_output=True, text=True, env=env)
         assert flag.returncode == 0, flag.stderr
         env["DOMAINSANDBOX_TOKEN"] = TOKEN

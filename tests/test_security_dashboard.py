@@ -51,4 +51,5 @@ def test_the_dashboard_without_the_token_shows_the_refusal(guarded, context):
     tab = context.new_page()
     tab.goto(f"{guarded.url}/_sandbox/ui?poll=200")
     expect(tab.locator("#live")).to_contain_text("needs Authorization: Bearer", timeout=WAIT_MS)
+    expect(tab.locator("#live")).to_contain_text("open this page once as /_sandbox/ui?token=TOKEN")
     expect(tab.locator("#clock-now")).to_have_text("…")

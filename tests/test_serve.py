@@ -84,7 +84,11 @@ def test_a_port_in_use_gets_a_clear_message_and_exit_code_2(which):
         other = "--dns-port" if which == "--port" else "--port"
         result = serve_refused(which, str(port), other, "0")
     assert result.returncode == 2
-    assert f"port {port} is already in use" in result.stderr
+    variable = "DOMAINSANDBOX_PORT" if which == "--port" else "DOMAINSANDBOX_DNS_PORT"
+    assert (
+        f"port {port} is already in use on 127.0.0.1; choose another with {which} N "
+        f"(0: any free one) or ${variable}"
+    ) in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize(

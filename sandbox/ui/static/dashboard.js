@@ -78,10 +78,15 @@ async function api(method, path, body) {
   } catch {
     data = null;
   }
-  if (!response.ok) {
-    throw new Error((data && data.error && data.error.message) || `${response.status} ${text}`);
-  }
+  if (!response.ok) throw new Error(refusal(response, data, text));
   return data;
+}
+
+/** Why the control API refused a call; a token missing or wrong is told how to give one. */
+function refusal(response, data, text) {
+  const said = (data && data.error && data.error.message) || `${response.status} ${text}`;
+  if (response.status !== 401) return said;
+  return `${said}; open this page once as ${location.pathname}?token=TOKEN`;
 }
 
 function say(text, isError = false) {
@@ -592,7 +597,7 @@ async function listen() {
       const response = await fetch(API + "/events", { headers: headers(), cache: "no-store" });
       if (!response.ok) {
         const body = await response.json().catch(() => null);
-        throw new Error((body && body.error && body.error.message) || `${response.status}`);
+        throw new Error(refusal(response, body, ""));
       }
       reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
