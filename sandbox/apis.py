@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import documents
 from .control import Control
+from .lanes import WORLD
 from .mounts import CONTROL_MOUNT
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class Operation:
     defaults: dict[str, Any]  # the document's defaults for absent query parameters
     takes_request: bool
     takes_body: bool
-    off_loop: bool  # it asks DNS or waits for the world's lock (providers.base.off_loop)
+    lane: str | None  # where it runs (sandbox.lanes); None: the event loop, unless steps are due
 
     def __call__(self, request: Request) -> Any:
         kwargs = {k: v for k, v in (self.defaults | request.params).items() if k in self.params}
@@ -66,11 +67,12 @@ def _api(name: str, mount: str, document: str, provider, handlers) -> Api:
         operation = spec["paths"][path][method.lower()]
         declared = spec["paths"][path].get("parameters", []) + operation.get("parameters", [])
         declared = [documents.resolve(spec, p) for p in declared]
-        operations[operation_id] = _operation(handler, declared, off=provider is None)
+        operations[operation_id] = _operation(handler, declared, None if provider else WORLD)
     return Api(name, mount, document, provider, operations)
 
 
-def _operation(handler: Callable, declared: list[dict], off: bool) -> Operation:
+def _operation(handler: Callable, declared: list[dict], lane: str | None) -> Operation:
+    """`lane`: where the handler runs unless it is marked (sandbox.lanes)."""
     names = set(inspect.signature(handler).parameters)
     defaults = {
         p["name"]: p["schema"]["default"]
@@ -83,5 +85,5 @@ def _operation(handler: Callable, declared: list[dict], off: bool) -> Operation:
         defaults,
         takes_request="request" in names,
         takes_body="body" in names,
-        off_loop=off or getattr(handler, "off_loop", False),
+        lane=getattr(handler, "lane", lane),
     )

@@ -83,17 +83,21 @@ def next_on_poll(sandbox: Sandbox, domains: list[Domain]) -> Domain | None:
     return min(moving, key=lambda domain: domain.due_at, default=None)
 
 
-def on_poll(sandbox: Sandbox, call: Call) -> None:
+def on_poll(sandbox: Sandbox, call: Call, move: bool = True) -> None:
     """Before a provider request is served: if it reads a domain whose current state it (or an
     earlier read) showed already, move the clock to the domain's next step first. So a client's
-    wait loop sees each state once, one per poll, and ends without sleeping out the delays."""
+    wait loop sees each state once, one per poll, and ends without sleeping out the delays.
+    `move`: False where no step may land (the event loop; the world was busy when asked)."""
     domains = polled_domains(sandbox, call)
     if not domains:
         return
-    if next_on_poll(sandbox, domains):  # (only then the world's lock: a read waits for nothing)
-        with sandbox.world_lock():
+    # only then the world's lock, and not waiting for it: a read waits for no clock move
+    if move and next_on_poll(sandbox, domains) and sandbox.world_lock().acquire(blocking=False):
+        try:
             if domain := next_on_poll(sandbox, domains):  # still, now that the lock is held
                 sandbox.advance((domain.due_at - sandbox.clock.now()).total_seconds())
+        finally:
+            sandbox.world_lock().release()
     for domain in domains:
         sandbox.polled[(domain.provider, domain.id)] = _state(domain)
 

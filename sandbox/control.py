@@ -13,6 +13,7 @@ from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
 from .errors import ProviderError, ShuttingDown, said_number
 from .extras import MissingExtra, needs
 from .health import health
+from .lanes import holds_world, on_loop
 from .request import Answer, json_bytes
 from .requestlog import Filters
 
@@ -49,6 +50,7 @@ class Control:
     def zone(self):
         return self.sandbox.dns.zone
 
+    @on_loop
     def get_health(self):
         return health(self.sandbox)
 
@@ -151,6 +153,7 @@ class Control:
             raise ProviderError(400, str(exc)) from None
         return {"published": published}
 
+    @holds_world
     def verify_domain(self, provider: str, domain_id: str):
         """Run the provider's own verification now, as the domain's owner would trigger it."""
         domain = self._domain(provider, domain_id)
@@ -186,6 +189,7 @@ class Control:
 
     # --- scenarios ---------------------------------------------------------------------------
 
+    @holds_world
     def export_scenario(self, format: str = "yaml"):
         world = scenario.export_world(self.sandbox)
         if format == "json":  # the document offers two types: name the one answered
@@ -195,12 +199,14 @@ class Control:
     def list_bundled_scenarios(self):
         return {"scenarios": bundled.listing()}
 
+    @holds_world
     def load_bundled_scenario(self, name: str):
         return self.load_scenario(presenting.bundled_scenario(name))
 
     def get_scenario_schema(self):
         return Answer(200, _schema_bytes(), [("content-type", "application/schema+json")])
 
+    @holds_world
     def load_scenario(self, body=None):
         if body is None or (isinstance(body, bytes) and not body.strip()):
             raise ProviderError(400, "scenario: the body is empty; send a YAML or JSON document")
@@ -310,6 +316,7 @@ class Control:
     def get_clock(self):
         return self.sandbox.clock.snapshot()
 
+    @holds_world
     def set_clock(self, body: dict):
         clock = self.sandbox.clock
         instant, seconds = self._clock_change(body)  # all checked before anything changes
@@ -363,6 +370,7 @@ class Control:
             raise ProviderError(400, f"advance_seconds: {exc}", field="advance_seconds") from None
         return instant, seconds
 
+    @holds_world
     def build_demo(self, body: dict | None = None):
         """A demo world through the providers' own APIs, called over HTTP (sandbox.demo)."""
         try:
@@ -422,6 +430,7 @@ class Control:
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
 
+    @holds_world
     def advance_clock_until(self, body: dict):
         """Move the clock step by step until a domain reaches a status (409 where it stuck)."""
         domain = self._domain(body["provider"], body["domain_id"])
@@ -440,6 +449,7 @@ class Control:
             "domain": domain_view(self.sandbox, domain) if domain else None,
         }
 
+    @holds_world
     def reset(self, body: dict | None = None):
         body = body or {}
         with self._between_demos("reset"):

@@ -253,7 +253,7 @@ class Sandbox:
         while self._steps.acquire(blocking=wait):
             try:
                 domain = self.store.next_due(self.clock.now())
-                if domain is None or self.replacements_asked != replacements:
+                if domain is None or self._stopping(replacements):
                     break
                 domain.due_at = None  # the step sets the next one, possibly at this same instant
                 self.providers[domain.provider].on_due(domain)
@@ -276,7 +276,7 @@ class Sandbox:
         with self._steps:
             target = later(self.clock.now(), seconds)  # OutOfRange before anything moves
             while (domain := self.store.next_due(target)) is not None:
-                if self.replacements_asked != replacements:
+                if self._stopping(replacements):
                     return False
                 if domain.due_at > self.clock.now():
                     self.clock.set(domain.due_at)
@@ -284,6 +284,12 @@ class Sandbox:
             self.clock.set(target)
             self.run_due()
         return True
+
+    def _stopping(self, replacements: int) -> bool:
+        """True when steps must stop landing: the world was replaced since `replacements` was
+        read (a reset, a scenario load), or the sandbox is stopping (a move queued behind
+        another must not start its steps then)."""
+        return self.replacements_asked != replacements or self.stopping
 
     def set_time(self, instant) -> int:
         with self._steps:
@@ -365,6 +371,13 @@ class Sandbox:
     def world_lock(self):
         """Hold the world still: no scheduled step runs while this is held."""
         return self._steps
+
+    def world_free(self) -> bool:
+        """True unless another thread holds the world still (a clock move under way)."""
+        if not self._steps.acquire(blocking=False):
+            return False
+        self._steps.release()
+        return True
 
     def replacing_world(self):
         """The world's lock, for a caller about to replace the world (a reset, a scenario): a

@@ -29,6 +29,7 @@ from .apis import build_apis
 from .clockwork import next_on_poll, on_poll, polled_domains
 from .durable import READ_ONLY_METHODS, SaveFailed
 from .errors import ProviderError
+from .lanes import DNS, HELD, LOOP, WORLD
 from .request import Answer, Call
 from .wire import WireClient, WireClosed, WireServer
 
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 DNS_THREADS = 8
 # Threads for the rest of what runs off the event loop: control calls, landing due steps.
 WORLD_THREADS = 16
+# Threads for control calls that hold the world still, each waiting for the one before (a clock
+# move may take minutes): enough that a reset asked behind many moves still starts at once,
+# and stops the move under way.
+HELD_THREADS = 64
 # How long a request may spend landing steps that fell due (each may wait on DNS, up to the
 # verifier's check budget); the rest are landed by the next request, or the ticker.
 LANDING_SECONDS = 1.0
@@ -73,26 +78,29 @@ class World:
         return self.changes, self.sandbox.steps_run, faults
 
     def due(self, call: Call) -> bool:
-        """True when a scheduled step is due, or `call` polls a domain on an on-poll clock and
-        moves it to a step: landing it may ask DNS."""
+        """True when `call` would land steps, which may ask DNS: a scheduled step is due, or it
+        polls a domain on an on-poll clock and moves it to a step. Not while a clock move (or
+        another request) is landing them: then it leaves them to it."""
         sandbox = self.sandbox
-        if sandbox.store.next_due(sandbox.clock.now()) is not None:
-            return True
-        return next_on_poll(sandbox, polled_domains(sandbox, call)) is not None
+        landing = sandbox.store.next_due(sandbox.clock.now()) is not None
+        if not landing and next_on_poll(sandbox, polled_domains(sandbox, call)) is None:
+            return False
+        return sandbox.world_free()
 
     def threads_for(self, call: Call) -> str | None:
-        """Where `call` is served: "dns" (its handler asks DNS), "world" (a control call, or
-        steps to land: it may ask DNS or wait for the world's lock), or None: the event loop."""
+        """The lane `call` is served in (sandbox.lanes), or None: the event loop."""
         api = self.apis[call.target]
-        operation = api.operations.get(call.request.operation)
-        if call.refusal is None and operation.off_loop:
-            return "dns" if api.provider else "world"
-        return "world" if self.due(call) else None
+        lane = api.operations[call.request.operation].lane if call.refusal is None else None
+        if lane:
+            return None if lane == LOOP else lane
+        return WORLD if self.due(call) else None
 
-    def serve(self, call: Call) -> Answer:
-        """Land due steps, admit, run (or refuse), note: the answer to send."""
-        on_poll(self.sandbox, call)
-        self.sandbox.run_due(LANDING_SECONDS, wait=False)
+    def serve(self, call: Call, land: bool = True) -> Answer:
+        """Land due steps, admit, run (or refuse), note: the answer to send. `land`: False on
+        the event loop, which must not wait on DNS (threads_for decided nothing was due)."""
+        on_poll(self.sandbox, call, move=land)
+        if land:
+            self.sandbox.run_due(LANDING_SECONDS, wait=False)
         api = self.apis[call.target]
         provider = api.provider
         verdict = admit(self.sandbox, provider, call.request) if provider else None
@@ -185,14 +193,15 @@ class LocalWorld:
         self.world = World(sandbox)
         self.apis = self.world.apis
         self._threads = {
-            "dns": ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="world-dns"),
-            "world": ThreadPoolExecutor(WORLD_THREADS, thread_name_prefix="world"),
+            DNS: ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="world-dns"),
+            WORLD: ThreadPoolExecutor(WORLD_THREADS, thread_name_prefix="world"),
+            HELD: ThreadPoolExecutor(HELD_THREADS, thread_name_prefix="world-held"),
         }
 
     async def serve(self, call: Call) -> Answer:
         threads = self.world.threads_for(call)
         if threads is None:
-            return self.world.serve(call)
+            return self.world.serve(call, land=False)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads[threads], self.world.serve, call)
 
@@ -248,7 +257,7 @@ class WorldService:
     def serve(self, call: Call) -> Answer | Awaitable[Answer]:
         """The answer to `call`, or when it must wait for a thread or the disk, its awaitable."""
         if self.durable is None and self.world.threads_for(call) is None:
-            return self.world.serve(call)
+            return self.world.serve(call, land=False)
         return self._serve_waiting(call)
 
     async def _serve_waiting(self, call: Call) -> Answer:

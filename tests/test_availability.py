@@ -8,11 +8,13 @@ import contextlib
 import resource
 import socket
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from sandbox.engine.clock import utc
 from sandbox.limits import HEAD_SECONDS, RESERVED_FDS
 
 from .helpers import Served, control_of, wait_for
@@ -193,6 +195,59 @@ def test_40_verifies_during_a_dns_outage_leave_other_tenants_and_the_control_api
             thread.join()
         control.clear_faults()
     assert sorted(a.status_code for a in answers) == [200] * 40
+
+
+# --- a long clock move --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_clock_moves_queued_behind_a_long_one_leave_every_other_call_answering(workers):
+    """A clock move lands every step on its way; with each lookup delayed, this one takes
+    minutes, and moves asked meanwhile (by clients that gave up, too) wait for it. They held the
+    threads every other call needed: the health check, a provider's list and the control API's
+    reads and writes went unanswered until every move had run. A reset still stops the moves,
+    and Ctrl-C the server."""
+    served = Served("--workers", workers, "--clock", "frozen")
+    try:
+        control, resend = control_of(served), served.urls["resend"] + "/domains"
+        start = control.clock()["now"]
+        key = {"Authorization": "Bearer re_moves"}
+        for n in range(10):  # pending, so re-checked all through the next hours
+            created = httpx.post(resend, json={"name": f"m{n}.slow.example"}, headers=key)
+            httpx.post(f"{resend}/{created.json()['id']}/verify", headers=key)
+        control.add_fault("*.slow.example", "delay", delay_ms=500)
+
+        def gives_up() -> None:
+            with contextlib.suppress(httpx.TimeoutException):
+                control_url = served.urls["control"] + "/clock"
+                httpx.post(control_url, json={"advance_seconds": 3600}, timeout=0.5)
+
+        givers_up = [threading.Thread(target=gives_up) for _ in range(20)]
+        for thread in givers_up:
+            thread.start()
+        for thread in givers_up:
+            thread.join()
+        wait_for(lambda: control.clock()["now"] != start)  # the first move, under way
+        health = httpx.get(served.urls["control"] + "/health", timeout=5)
+        assert health.status_code == 200
+        assert httpx.get(resend, headers=key, timeout=5).status_code == 200
+        added = httpx.post(
+            served.urls["control"] + "/dns/records",
+            json={"name": "meanwhile.example.com", "type": "TXT", "value": "answered"},
+            timeout=5,
+        )
+        assert added.status_code == 201, added.text
+        hour_later = utc(start) + timedelta(hours=1)
+        assert utc(control.clock()["now"]) < hour_later  # the first move is still on its way
+
+        reset = httpx.post(served.urls["control"] + "/reset", json={}, timeout=30)
+        assert reset.status_code == 200, reset.text
+        stood = control.clock()["now"]
+        wait_for(lambda: not control.faults())  # a reset clears faults; and no move goes on:
+        assert control.clock()["now"] == stood
+    finally:
+        code, _ = served.stop()
+    assert code == 0
 
 
 # --- the workers' world socket -----------------------------------------------------------------

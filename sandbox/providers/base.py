@@ -16,6 +16,7 @@ from ..engine.records import CheckResult, Domain, RequiredRecord
 from ..engine.store import Store
 from ..engine.verifier import Verifier
 from ..errors import ProviderError, reason_phrase
+from ..lanes import off_loop
 from .kit import Kit
 
 __all__ = ["Provider", "ProviderError", "Services", "off_loop", "said_request", "valid_hostname"]
@@ -58,13 +59,6 @@ RECHECK_DEFAULTS = {
     "recheck_max_seconds": 3600,
     "recheck_window_seconds": 72 * 3600,
 }
-
-
-def off_loop(handler):
-    """Mark a handler that asks DNS (or waits for the world's lock): the front end runs it in a
-    thread, so that the event loop keeps answering every other request meanwhile."""
-    handler.off_loop = True
-    return handler
 
 
 def valid_hostname(name: str) -> bool:
