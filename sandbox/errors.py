@@ -80,6 +80,9 @@ def unexpected_fields(message: str) -> list[str]:
 
 # The mark `brief` (fake_dns.rdata) leaves where it cut a value short in a message.
 CUT_SHORT = r"… \(\d+ (?:characters|entries)\)"
+# Connexion's words for a JSON null where a body is required: a missing body, to the providers
+NULL_BODY = "Request body must not be empty"
+
 # jsonschema's words for a string its pattern or lengths refused, the string said as said_value
 # says it: quoted, or cut short ("'aaa… (82 characters) does not match ...").
 _REFUSED_STRING = re.compile(

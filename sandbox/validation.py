@@ -37,7 +37,7 @@ from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
 
 from .engine.clock import is_calendar_date
-from .errors import said_number, said_value, schema_branch, schema_message
+from .errors import NULL_BODY, said_number, said_value, schema_branch, schema_message
 from .mounts import CONTROL_MOUNT
 from .quick_check import quick_check
 from .verdicts import BodyReader
@@ -263,8 +263,9 @@ class JSONBody(JSONRequestBodyValidator):
 
     def _validate(self, body: Any) -> None:
         """Connexion's check, without the log line it writes for every refusal."""
-        if not self._nullable and body is None:
-            raise BadRequestProblem("Request body must not be empty")
+        if not self._nullable and body is None:  # a JSON null (Connexion's words, which the
+            # providers' shapes read as a missing body; the control API's say what it was)
+            raise BadRequestProblem("body: null; send a JSON object" if self._plain else NULL_BODY)
         if self._surely_fits(body):
             return
         try:

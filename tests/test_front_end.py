@@ -320,6 +320,20 @@ def test_a_body_of_only_whitespace_is_not_json_and_is_refused(urls, control):
     assert answer.status_code == 400 and answer.json()["success"] is False
 
 
+def test_a_json_null_body_is_said_to_be_null(urls):
+    """The control API said "Request body must not be empty" of the four bytes `null`; a
+    provider modelled on FastAPI still says its body is missing, as FastAPI does."""
+    json_type = {"Content-Type": "application/json"}
+    control = httpx.post(urls["control"] + "/dns/records", content=b"null", headers=json_type)
+    assert control.status_code == 400
+    assert control.json()["error"]["message"] == "body: null; send a JSON object"
+    monite = partner_headers(urls["monite"])
+    refused = httpx.post(urls["monite"] + "/mailbox_domains", content=b"null",
+                         headers=monite | json_type)  # fmt: skip
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["type"] == "missing", refused.text
+
+
 def test_a_refused_value_is_said_as_the_json_client_wrote_it(urls):
     """null, true and {"a": null} in a refusal, not Python's None, True and {'a': None}."""
     autosend = httpx.post(urls["autosend"] + "/domains", json={"domain": None},

@@ -12,7 +12,7 @@ import calendar
 import json
 import re
 
-from ..errors import CUT_SHORT, unexpected_fields
+from ..errors import CUT_SHORT, NULL_BODY, unexpected_fields
 
 _JSON_ERROR = re.compile(r"^(?P<why>[^:]+): line \d+ column \d+ \(char (?P<at>\d+)\)$")
 _PARAMETER = re.compile(
@@ -61,7 +61,7 @@ def fastapi_refusal(
 def _pydantic_error(message: str, field: str | None, typed: dict) -> tuple[str, str, dict]:
     if message.startswith("Missing ") or message.startswith("RequestBody is required"):
         return (*_MISSING, {"input": None})  # FastAPI's missing parameter or body: input null
-    if message == "Request body must not be empty":  # a JSON null: FastAPI reads no body
+    if message == NULL_BODY:  # a JSON null: FastAPI reads no body
         return (*_MISSING, {"input": None})
     if parameter := _PARAMETER.match(message):
         value = _said(parameter["value"])  # a parameter is a string, said in repr
