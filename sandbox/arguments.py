@@ -1,5 +1,6 @@
-"""Ports, seeds, durations and settings: the ranges and forms the sandbox takes them in, checked where
-they come in (the CLI's options, the Python API), each refused in one sentence that says why."""
+"""Ports, seeds, durations and settings: the ranges and forms the sandbox takes them in, checked
+where they come in (the CLI's options, the Python API), each refused in one sentence that says
+why."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 
 MAX_PORT = 65535  # 0 asks the system for a free port
 MAX_SEED = 2**32 - 1  # the control API's range for seeds
+MAX_ADVANCE_SECONDS = 3650 * 86400  # the clock's longest move, 10y (openapi/control.yaml)
 
 
 def within(value: int, highest: int, what: str) -> int:
@@ -36,7 +38,6 @@ def is_timing(setting: str) -> bool:
 
 
 # A year is 365 days: the clock's longest move, 3650 days, is then 10y.
-MAX_ADVANCE_SECONDS = 3650 * 86400  # the control API's bound (openapi/control.yaml)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION_PART = r"(\d+(?:\.\d+)?)\s*([smhdwy])"
 
