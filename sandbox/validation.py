@@ -246,9 +246,9 @@ class JSONBody(JSONRequestBodyValidator):
             raise UnicodeDecodeError(self._encoding, raw, 0, len(raw), str(problem)) from None
         if not text:
             return None  # as Connexion's: no body, which _validate judges
-        if text.startswith("\ufeff"):  # as json.loads says it
-            raise BadRequestProblem(detail="Unexpected UTF-8 BOM (decode using utf-8-sig)")
         try:
+            if text.startswith("\ufeff"):  # json.loads says so; the decoder alone does not
+                raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
             document = _STRICT_JSON.decode(text)
         except json.JSONDecodeError as exc:
             raise BadRequestProblem(detail=str(exc)) from None

@@ -272,6 +272,16 @@ def test_a_json_body_after_a_byte_order_mark_is_refused_saying_so(urls, control)
     for answer in refused:
         assert answer.status_code == 400, answer.text
         assert "Unexpected UTF-8 BOM (decode using utf-8-sig)" in answer.json()["message"]
+    monite = httpx.post(urls["monite"] + "/mailbox_domains", content=b'\xef\xbb\xbf{"domain": "x"}',
+                        headers=partner_headers(urls["monite"]) | headers)  # fmt: skip
+    assert monite.status_code == 422, monite.text  # as FastAPI says a body it cannot decode
+    assert monite.json()["detail"][0] == {
+        "loc": ["body", 0],
+        "msg": "JSON decode error",
+        "type": "json_invalid",
+        "input": {},
+        "ctx": {"error": "Unexpected UTF-8 BOM (decode using utf-8-sig)"},
+    }
 
 
 def test_whitespace_after_a_header_value_is_no_part_of_it(server, urls):
