@@ -172,11 +172,7 @@ def _caa(text):
 
 
 def _txt(value):
-    """A str becomes one TXT record split into 255-byte strings; a list stays several strings.
-    A str in double quotes is read as a zone file writes strings (`"v=spf1 ~all"`, `"a" "b"`,
-    `\"` inside): the form providers show values in (Resend's SPF) and DNS hosts take them."""
-    if isinstance(value, str) and _QUOTED_TXT_RE.fullmatch(value):
-        value = _zone_strings(value)
+    """A str becomes one TXT record split into 255-byte strings; a list stays several strings."""
     if isinstance(value, str):
         data = value.encode("utf-8")
         if len(data) > MAX_TXT_BYTES:
@@ -198,19 +194,23 @@ def _txt(value):
     )
 
 
-def _zone_strings(text: str) -> str | list[str]:
-    """The character-strings of a quoted TXT value (RFC 1035 5.1, read by dnspython): one as a
-    str, several as a list."""
-    if one := _ONE_PLAIN_STRING_RE.fullmatch(text):
+def unquoted_txt(value):
+    """A TXT value as a person gives it to a DNS host: in double quotes, the strings a zone file
+    writes (`"v=spf1 ~all"`, `"a" "b"`, `\"` inside; RFC 1035 5.1, read by dnspython), one as a
+    str and several as a list; any other value as it is. Providers show values so (Resend's
+    SPF); the zone itself takes every value literally."""
+    if not isinstance(value, str) or not _QUOTED_TXT_RE.fullmatch(value):
+        return value
+    if one := _ONE_PLAIN_STRING_RE.fullmatch(value):
         return one[1]
     import dns.exception
     import dns.rdata
 
     try:
-        strings = [data.decode("utf-8") for data in dns.rdata.from_text("IN", "TXT", text).strings]
+        strings = [data.decode("utf-8") for data in dns.rdata.from_text("IN", "TXT", value).strings]
     except (dns.exception.DNSException, UnicodeDecodeError) as exc:
         raise ValueError(
-            f'TXT value {brief(text)} is not zone-file strings ("one" or "one" "two"): {exc}; '
+            f'TXT value {brief(value)} is not zone-file strings ("one" or "one" "two"): {exc}; '
             "or give it without the quotes"
         ) from None
     return strings[0] if len(strings) == 1 else strings

@@ -8,6 +8,8 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
+from fake_dns.rdata import unquoted_txt
+
 from . import bundled, clockwork, presenting, scenario
 from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
 from .errors import ProviderError, ShuttingDown, said_number
@@ -70,6 +72,8 @@ class Control:
         visible_after = self.sandbox.clock.now() + timedelta(seconds=seconds) if seconds else None
         rtype = body["type"].upper()
         try:  # all or none: a bad value, or one beside a CNAME, adds nothing
+            if rtype == "TXT":  # as a DNS host reads it: a value in quotes, as a zone file's
+                values = [unquoted_txt(value) for value in values]
             self.zone.add_all(
                 body["name"], rtype, values, ttl=body.get("ttl", 300), visible_after=visible_after
             )

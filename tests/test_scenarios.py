@@ -138,6 +138,21 @@ def test_a_domain_whose_records_dns_cannot_hold_exports_and_loads_again(control,
     assert control.export_scenario() == exported
 
 
+def test_txt_values_holding_quotes_export_and_load_as_they_are(control, resolver):
+    """The control API reads a TXT value in quotes as a DNS host does; a saved world holds each
+    value literally, so one that holds quotes itself comes back with them."""
+    control.add_record("lit.example.com", "TXT", '"\\"x\\""')  # the string "x", quotes in it
+    control.add_record("spf.example.com", "TXT", '"v=spf1 ~all"')  # the string v=spf1 ~all
+    exported = control.export_scenario()
+    control.reset()
+    control.load_scenario(exported)
+    assert control.export_scenario() == exported
+    values = {r["name"]: r["value"] for r in control.records()}
+    assert values["lit.example.com"] == '"x"' and values["spf.example.com"] == "v=spf1 ~all"
+    (answer,) = resolver.resolve("lit.example.com", "TXT")
+    assert answer.strings == (b'"x"',)
+
+
 def test_serve_starts_in_a_scenario_world():
     served = Served("--scenario", str(SCENARIOS / "all-verified.yaml"))
     try:
