@@ -142,6 +142,7 @@ class Sandbox:
         self.resolver = resolver
         self.verifier: Verifier | None = None
         self.providers = {cls.name: cls(self) for cls in PROVIDERS}
+        self._mounts = [(p.mount, p.mount + "/", p) for p in self.providers.values()]
         self.report = ClientReport(
             self.providers
         )  # outlives reset: it describes a whole test session
@@ -307,8 +308,8 @@ class Sandbox:
 
     def provider_for(self, path: str):
         """The provider whose mount serves this request path, if any."""
-        for provider in self.providers.values():
-            if path == provider.mount or path.startswith(provider.mount + "/"):
+        for mount, under, provider in self._mounts:  # asked of every request
+            if path.startswith(under) or path == mount:
                 return provider
         return None
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol, TypedDict
 
 from .. import documents
@@ -59,6 +60,12 @@ RECHECK_DEFAULTS = {
     "recheck_max_seconds": 3600,
     "recheck_window_seconds": 72 * 3600,
 }
+
+
+@lru_cache(maxsize=4096)  # asked on every call: a client sends the same credential each time
+def _owner_id(provider: str, credential: str) -> str:
+    digest = hashlib.sha256(f"{provider}:{credential}".encode()).hexdigest()
+    return f"owner-{digest[:24]}"
 
 
 def valid_hostname(name: str) -> bool:
@@ -176,8 +183,7 @@ class Provider:
         """The opaque owner id of a credential. The same credential always gives the same id,
         so domains keep their owner across scenarios and restarts; the id gives the credential
         away to nobody reading the control API, a scenario or a state file."""
-        digest = hashlib.sha256(f"{self.name}:{credential}".encode()).hexdigest()
-        return f"owner-{digest[:24]}"
+        return _owner_id(self.name, credential)
 
     def credential_problem(self, key: str | None, secret: str | None = None) -> str | None:
         """Why a well-formed credential is refused (registered keys only), or None."""
