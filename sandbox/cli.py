@@ -938,10 +938,7 @@ def cmd_report(args) -> int:
             print("cleared the client report")
             return 0
         report = control.report()
-    if args.provider:
-        if args.provider not in report["providers"]:
-            known = ", ".join(report["providers"])
-            raise UsageError(f"report: unknown provider {args.provider!r}; known: {known}")
+    if args.provider:  # a known one (provider_name): the report has every provider
         report = {"providers": {args.provider: report["providers"][args.provider]}}
     _show(args, report, lambda d: print(render_table(d), end=""))
     return 0
@@ -980,6 +977,16 @@ def cmd_contract_run(args) -> int:
 
 def _provider_help() -> str:
     return f"a provider's name: {', '.join(provider_names())}"
+
+
+def provider_name(text: str) -> str:
+    """A provider's name, or one line naming them all: every command says a misspelt one the
+    same way, before it asks the sandbox anything (an empty one: the command says what is
+    missing)."""
+    if text and text not in provider_names():
+        known = ", ".join(provider_names())
+        raise argparse.ArgumentTypeError(f"unknown provider {text!r}; known: {known}")
+    return text
 
 
 def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse.ArgumentParser:
@@ -1142,7 +1149,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish = _client(
         sub.add_parser("publish", help="publish a domain's expected records in the fake DNS")
     )
-    publish.add_argument("provider", help=_provider_help())
+    publish.add_argument("provider", type=provider_name, help=_provider_help())
     publish.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
     publish.add_argument(
         "--omit",
@@ -1160,14 +1167,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = _client(
         sub.add_parser("verify", help="run a provider's own verification of a domain now")
     )
-    verify.add_argument("provider", help=_provider_help())
+    verify.add_argument("provider", type=provider_name, help=_provider_help())
     verify.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
     verify.set_defaults(func=cmd_verify)
 
     create = _client(
         sub.add_parser("create", help="create a domain through a provider's own API, as a client")
     )
-    create.add_argument("provider", help=_provider_help())
+    create.add_argument("provider", type=provider_name, help=_provider_help())
     create.add_argument("name", help="the domain name, e.g. mail.example.com")
     create.set_defaults(func=cmd_create)
 
@@ -1222,7 +1229,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.set_defaults(func=cmd_reset)
 
     domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))
-    domains.add_argument("--provider", help="only this provider")
+    domains.add_argument("--provider", type=provider_name, help="only this provider")
     domains.set_defaults(func=cmd_domains)
 
     requests = _client(
@@ -1233,7 +1240,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--json shows headers and bodies). Filters combine.",
         )
     )
-    requests.add_argument("--provider", help="only this provider")
+    requests.add_argument("--provider", type=provider_name, help="only this provider")
     requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
     requests.add_argument(
         "--status", metavar="N", type=status_filter, help="a status code (404) or a class (4xx)"
@@ -1251,7 +1258,9 @@ def build_parser() -> argparse.ArgumentParser:
     hfault = _client(
         http_sub.add_parser("fault", help="add, list (no arguments) or clear HTTP faults")
     )
-    hfault.add_argument("provider", nargs="?", help="whose operations get the fault")
+    hfault.add_argument(
+        "provider", nargs="?", type=provider_name, help="whose operations get the fault"
+    )
     hfault.add_argument(
         "--operation", help="an operationId of the provider's document (default: all)"
     )
@@ -1290,7 +1299,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     creds.add_argument("action", choices=["ls", "add", "revoke", "clear"], help="what to do")
-    creds.add_argument("provider", nargs="?", help="ls and clear: only this provider")
+    creds.add_argument(
+        "provider", nargs="?", type=provider_name, help="ls and clear: only this provider"
+    )
     creds.add_argument("key", nargs="?", help="add and revoke: the key (see above)")
     creds.add_argument("--secret", help="Monite: the client_secret of the client_id")
     creds.set_defaults(func=cmd_credentials)
@@ -1327,7 +1338,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings = _client(
         sub.add_parser("settings", help="show or change a provider's timings, switches and counts")
     )
-    settings.add_argument("provider", help=_provider_help())
+    settings.add_argument("provider", type=provider_name, help=_provider_help())
     settings.add_argument(
         "changes",
         nargs="*",
@@ -1340,7 +1351,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = _client(
         sub.add_parser("report", help="the client conformance report: what clients exercised")
     )
-    report.add_argument("--provider", help="only this provider")
+    report.add_argument("--provider", type=provider_name, help="only this provider")
     report.add_argument("--clear", action="store_true", help="empty the report (a new session)")
     report.set_defaults(func=cmd_report)
 
