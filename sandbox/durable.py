@@ -247,6 +247,12 @@ class Durable:
         """True when scheduled steps ran since the last save."""
         return self.sandbox.steps_run != self._steps_saved
 
+    def owed(self, changed: bool) -> bool:
+        """Whether an answer waits for a save: its call changed the world, or steps ran since
+        the last save. Not for steps a clock move is landing: the move saves as it answers, and
+        a read must not wait minutes for it."""
+        return changed or (self.behind() and self.sandbox.world_free())
+
     def attach(self) -> None:
         """Save after the steps the ticker runs on a running clock."""
         self.sandbox.after_steps = self.save_if_possible
@@ -290,7 +296,7 @@ class _SaveBeforeAnswer:
             nonlocal replaced
             if replaced:
                 return  # the answer was replaced by the failed save's
-            if message["type"] == "http.response.start" and (mutating or self.durable.behind()):
+            if message["type"] == "http.response.start" and self.durable.owed(mutating):
                 # the handler has finished: its change is in the world, now make it durable
                 try:
                     await asyncio.to_thread(self.durable.save, since)

@@ -264,7 +264,7 @@ class WorldService:
         since = self.durable.undos if self.durable else None
         answer = await self.local.serve(call)
         changed = call.request.method not in READ_ONLY_METHODS
-        if self.durable and (changed or self.durable.behind()):
+        if self.durable and self.durable.owed(changed):
             try:
                 await asyncio.to_thread(self.durable.save, since)  # fsync: off the loop
             except SaveFailed as error:  # undone: say so in the API's own shape
