@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 # How many of a domain's steps advance_until takes at most: a provider that reschedules a
 # domain at the same instant forever must not hang the control API.
 MAX_STEPS = 10_000
+# How long a poll waits for the world while another poll moves the clock to its domain's step
+# (one step: a check waits for DNS 4 s at most), so that concurrent pollers see each state once.
+# A clock move of the control API's, which may take minutes, is not waited out.
+POLL_WAIT_SECONDS = 5.0
 # advance_until's limit for a provider that has no verification window of its own: 72 hours,
 # the window most providers document (Resend, SES, AutoSend).
 DEFAULT_LIMIT_SECONDS = 72 * 3600
@@ -83,21 +87,33 @@ def next_on_poll(sandbox: Sandbox, domains: list[Domain]) -> Domain | None:
     return min(moving, key=lambda domain: domain.due_at, default=None)
 
 
+def awaited_on_poll(sandbox: Sandbox, domains: list[Domain]) -> bool:
+    """Whether a read of `domains` waits for the world first: it moves the clock to a step, or
+    a step of one of them is due and not landed yet (another poll is landing it)."""
+    if next_on_poll(sandbox, domains) is not None:
+        return True
+    now = sandbox.clock.now()
+    return any(domain.due_at is not None and domain.due_at <= now for domain in domains)
+
+
 def on_poll(sandbox: Sandbox, call: Call, move: bool = True) -> None:
     """Before a provider request is served: if it reads a domain whose current state it (or an
     earlier read) showed already, move the clock to the domain's next step first. So a client's
     wait loop sees each state once, one per poll, and ends without sleeping out the delays.
-    `move`: False where no step may land (the event loop; the world was busy when asked)."""
+    `move`: False on the event loop, where no step may land (none was to when asked)."""
     domains = polled_domains(sandbox, call)
     if not domains:
         return
-    # only then the world's lock, and not waiting for it: a read waits for no clock move
-    if move and next_on_poll(sandbox, domains) and sandbox.world_lock().acquire(blocking=False):
+    # only then the world's lock, waiting out another poll's step, not a control API's move
+    world = sandbox.world_lock()
+    if move and awaited_on_poll(sandbox, domains) and world.acquire(timeout=POLL_WAIT_SECONDS):
         try:
             if domain := next_on_poll(sandbox, domains):  # still, now that the lock is held
                 sandbox.advance((domain.due_at - sandbox.clock.now()).total_seconds())
+            else:
+                sandbox.run_due()  # a step of theirs due now: landed before they are shown
         finally:
-            sandbox.world_lock().release()
+            world.release()
     for domain in domains:
         sandbox.polled[(domain.provider, domain.id)] = _state(domain)
 

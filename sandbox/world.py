@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .admission import admit
 from .apis import build_apis
-from .clockwork import next_on_poll, on_poll, polled_domains
+from .clockwork import awaited_on_poll, on_poll, polled_domains
 from .durable import READ_ONLY_METHODS, SaveFailed
 from .errors import ProviderError
 from .lanes import DNS, HELD, LOOP, WORLD
@@ -78,14 +78,13 @@ class World:
         return self.changes, self.sandbox.steps_run, faults
 
     def due(self, call: Call) -> bool:
-        """True when `call` would land steps, which may ask DNS: a scheduled step is due, or it
-        polls a domain on an on-poll clock and moves it to a step. Not while a clock move (or
-        another request) is landing them: then it leaves them to it."""
+        """True when `call` would land steps, which may ask DNS: it polls a domain on an on-poll
+        clock and moves it to a step, or a scheduled step is due and no clock move (or other
+        request) is landing it already: then it leaves it to that."""
         sandbox = self.sandbox
-        landing = sandbox.store.next_due(sandbox.clock.now()) is not None
-        if not landing and next_on_poll(sandbox, polled_domains(sandbox, call)) is None:
-            return False
-        return sandbox.world_free()
+        if sandbox.store.next_due(sandbox.clock.now()) is not None and sandbox.world_free():
+            return True
+        return awaited_on_poll(sandbox, polled_domains(sandbox, call))
 
     def threads_for(self, call: Call) -> str | None:
         """The lane `call` is served in (sandbox.lanes), or None: the event loop."""

@@ -171,6 +171,38 @@ def test_on_poll_a_client_sees_every_scaleway_state_once_each_at_its_own_instant
     ]
 
 
+def test_on_poll_clients_polling_at_once_each_see_every_state_once(control, urls):
+    """A poll that found another poll moving the clock, or landing the step its domain had due
+    at the new instant, did not wait for it: it showed the state it had shown already, again and
+    again, and a client's retry budget could run out. Each check is slowed by a DNS delay
+    fault, so that the polls overlap. (The first poll that moves the clock brings every
+    domain's check due: a client polling after it sees its domain verified at once.)"""
+    resend = httpx.Client(base_url=urls["resend"], headers={"Authorization": "Bearer re_polls"})
+    ids = []
+    for n in range(6):
+        ids.append(resend.post("/domains", json={"name": f"p{n}.polls.example"}).json()["id"])
+        control.publish("resend", ids[-1])
+        assert resend.post(f"/domains/{ids[-1]}/verify").status_code == 200
+    control.add_fault("*.polls.example", "delay", delay_ms=100)
+    control.set_clock_mode("on-poll")
+    seen = {}
+
+    def poll(domain_id: str) -> None:
+        statuses = []
+        while len(statuses) < 10 and "verified" not in statuses:
+            statuses.append(resend.get(f"/domains/{domain_id}").json()["status"])
+        seen[domain_id] = statuses
+
+    pollers = [threading.Thread(target=poll, args=(domain_id,)) for domain_id in ids]
+    for poller in pollers:
+        poller.start()
+    for poller in pollers:
+        poller.join()
+    assert all(statuses in (["pending", "verified"], ["verified"]) for statuses in seen.values())
+    assert ["pending", "verified"] in seen.values(), seen  # one poll moved the clock
+    assert control.clock()["now"] == START.replace("09:00:00", "09:00:30")  # once, as one would
+
+
 def test_on_poll_steps_of_other_domains_on_the_way_land_at_their_own_instants(control, scaleway):
     control.set_clock_mode("on-poll")
     control.settings("scaleway", creating_seconds=300)
