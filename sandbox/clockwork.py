@@ -89,11 +89,14 @@ def next_on_poll(sandbox: Sandbox, domains: list[Domain]) -> Domain | None:
 
 def awaited_on_poll(sandbox: Sandbox, domains: list[Domain]) -> bool:
     """Whether a read of `domains` waits for the world first: it moves the clock to a step, or
-    a step of one of them is due and not landed yet (another poll is landing it)."""
+    a step of one of them is due and not landed yet, or landing (another poll moved the clock)."""
     if next_on_poll(sandbox, domains) is not None:
         return True
-    now = sandbox.clock.now()
-    return any(domain.due_at is not None and domain.due_at <= now for domain in domains)
+    now, landing = sandbox.clock.now(), sandbox.landing
+    return any(
+        domain is landing or (domain.due_at is not None and domain.due_at <= now)
+        for domain in domains
+    )
 
 
 def on_poll(sandbox: Sandbox, call: Call, move: bool = True) -> None:

@@ -148,6 +148,7 @@ class Sandbox:
         )  # outlives reset: it describes a whole test session
         self._settings = {name: dict(p.settings_defaults) for name, p in self.providers.items()}
         self._steps = threading.RLock()
+        self.landing = None  # the domain whose step is landing, if any (a poll waits for it)
         # Counted up by each reset or scenario load before it waits for the world: a clock move
         # under way stops at its next step rather than make it wait for steps it would wipe.
         self.replacements_asked = 0
@@ -257,7 +258,11 @@ class Sandbox:
                 if domain is None or self._stopping(replacements):
                     break
                 domain.due_at = None  # the step sets the next one, possibly at this same instant
-                self.providers[domain.provider].on_due(domain)
+                self.landing = domain
+                try:
+                    self.providers[domain.provider].on_due(domain)
+                finally:
+                    self.landing = None
                 ran += 1
                 self.steps_run += 1
             finally:
