@@ -256,8 +256,7 @@ def _another_port(exc: OSError) -> str:
     if exc.errno != errno.EADDRINUSE:
         return ""
     flag = "--dns-port" if exc.strerror.startswith("DNS") else "--port"
-    variable = envopts.PREFIX + flag[2:].replace("-", "_").upper()
-    return f"; choose another with {flag} N (0: any free one) or ${variable}"
+    return f"; choose another with {flag} N (0: any free one) or ${envopts.variable_of(flag)}"
 
 
 def _load_scenario(sandbox, name: str) -> str | None:

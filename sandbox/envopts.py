@@ -21,7 +21,12 @@ def variable(action: argparse.Action, prefix: str = PREFIX) -> str | None:
     longs = [o for o in action.option_strings if o.startswith("--")]
     if not longs or isinstance(action, argparse._HelpAction | argparse._VersionAction):
         return None
-    return prefix + longs[0][2:].replace("-", "_").upper()
+    return variable_of(longs[0], prefix)
+
+
+def variable_of(option: str, prefix: str = PREFIX) -> str:
+    """The environment variable of a long option: `--dns-port` -> DOMAINSANDBOX_DNS_PORT."""
+    return prefix + option[2:].replace("-", "_").upper()
 
 
 def _options(parser: argparse.ArgumentParser, prefix: str):
