@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from . import documents
 from .errors import ProviderError, reason_phrase, unexpected_fields
 from .request import JSON, Answer, Call, Request, send_answer
-from .validation import ESCAPED_SEGMENTS, CheckedSpecification, parsed
+from .validation import ESCAPED_SEGMENTS, RAW_BODY, CheckedSpecification, parsed, read_body
 from .verdicts import KEY, VERDICT, Verdicts
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class Dispatcher:
     async def __call__(self, scope, receive, send):
         operation_id = _operation_id(scope)
         if operation_id is None:
-            return await self.unrouted(scope, send)
+            return await self.unrouted(scope, receive, send)
         given = parsed(scope)
         key = scope["extensions"].get(KEY)  # Connexion's verdict is kept for the same head again
         if self.verdicts is not None and key is not None:
@@ -73,7 +73,7 @@ class Dispatcher:
         await self._answer(scope, send, api, Call(api.name, request, received_at=_arrival(scope)))
 
     async def refuse(
-        self, scope, send, error: ProviderError, violation: dict | None, headers=()
+        self, scope, receive, send, error: ProviderError, violation: dict | None, headers=()
     ) -> None:
         """Answer a request the front end refused, through the world like any other."""
         api = self.api_for(scope["path"])
@@ -81,16 +81,17 @@ class Dispatcher:
             answer = Answer.error(None, error)
             answer.headers.extend(headers)
             return await send_answer(send, answer)
+        body = await _refused_body(scope, receive)  # the journal shows what was refused
         call = Call(
             api.name,
-            request_of(scope, _operation_id(scope)),
+            request_of(scope, _operation_id(scope), body=body),
             refusal=error,
             violations=(violation,) if violation else (),
             received_at=_arrival(scope),
         )
         await self._answer(scope, send, api, call, headers)
 
-    async def unrouted(self, scope, send) -> None:
+    async def unrouted(self, scope, receive, send) -> None:
         """No operation of any document matches: the document itself, a 405 or a 404."""
         path, api = scope["path"], self.api_for(scope["path"])
         if scope["method"] == "GET" and path in self._documents:
@@ -104,7 +105,7 @@ class Dispatcher:
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
         violation = _violation(None, error.message, error.status)
-        await self.refuse(scope, send, error, violation, headers)
+        await self.refuse(scope, receive, send, error, violation, headers)
 
     async def _answer(self, scope, send, api: Api, call: Call, headers=()) -> None:
         try:
@@ -153,9 +154,9 @@ class Refusals:
             if _answering(scope):
                 raise
             if isinstance(problem, HTTPException) and problem.status_code == 405:
-                return await self.dispatcher.unrouted(scope, send)  # the router's method check
+                return await self.dispatcher.unrouted(scope, receive, send)  # the router's check
             error, violation = self._refusal(scope["path"], problem)
-            await self.dispatcher.refuse(scope, send, error, violation)
+            await self.dispatcher.refuse(scope, receive, send, error, violation)
         except Exception:
             if _answering(scope):
                 raise
@@ -232,6 +233,19 @@ def _operation_id(scope) -> str | None:
     if verdict := extensions.get(VERDICT):
         return verdict[0]
     return extensions.get("connexion_routing", {}).get("operation_id")
+
+
+async def _refused_body(scope, receive) -> bytes | None:
+    """The body of a refused request as sent: as read before the refusal, or read now (a
+    refusal of its head leaves it unread); None when there is none."""
+    kept = scope.get("extensions", {}).get(RAW_BODY)
+    if kept is None and _may_have_body(scope):
+        kept = await read_body(receive)
+    return kept or None
+
+
+def _may_have_body(scope) -> bool:
+    return any(name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
 
 
 def _arrival(scope) -> float:

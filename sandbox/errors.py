@@ -8,6 +8,8 @@ from http import HTTPStatus
 
 from fake_dns.rdata import brief
 
+from . import redaction
+
 
 class ProviderError(Exception):
     """An error answered in the shape of the API the request was for (each provider's own, or
@@ -129,9 +131,18 @@ def schema_branch(error):
     return schema_branch((fitted or not_null or error.context)[0])
 
 
+def _quotable(error):
+    """The offending value as a message may quote it: a secret (Monite's client_secret) is
+    not, for the message reaches the journal and the report (sandbox.redaction)."""
+    path = error.absolute_path
+    if path and str(path[-1]).lower() in redaction.SECRET_FIELDS:
+        return redaction.REDACTED
+    return redaction.fields(error.instance)
+
+
 def schema_message(error) -> str:
     """A jsonschema error's message with the offending value as the client wrote it (null, not
     None), cut short (a list of 15,000 entries is not echoed whole), and the limit it broke."""
-    message = error.message.replace(repr(error.instance), said_value(error.instance), 1)
+    message = error.message.replace(repr(error.instance), said_value(_quotable(error)), 1)
     limit = _LIMITS.get(error.validator)
     return f"{message} ({limit.format(error.validator_value)})" if limit else message

@@ -34,6 +34,7 @@ SECRET_FIELDS = frozenset(
         "secret",
         "secret_key",
         "password",
+        "smtp_password",
         "api_key",
         "apikey",
         "key",
@@ -46,6 +47,11 @@ SECRET_FIELDS = frozenset(
     }
 )
 _SIGV4_SIGNATURE = re.compile(r"(Signature=)[0-9A-Fa-f]+")
+_NAMES = "|".join(re.escape(name) for name in sorted(SECRET_FIELDS, key=len, reverse=True))
+# A secret field in text that is not data: `"name": "value"` (JSON cut short or not parsed) and
+# `name=value` (a form)
+_JSON_SECRET = re.compile(rf'("(?:{_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*"?', re.I)
+_FORM_SECRET = re.compile(rf"((?:^|&)(?:{_NAMES})=)[^&]*", re.I)
 
 
 def headers(given: Mapping[str, str]) -> dict[str, str]:
@@ -97,6 +103,13 @@ def query(text: str) -> str:
         return text
     pairs = parse_qsl(text, keep_blank_values=True)
     return urlencode([(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in pairs])
+
+
+def text(body: str) -> str:
+    """A body kept as text (refused unread, cut short, of another media type) with the values
+    of its secret fields redacted, as JSON or as a form writes them."""
+    body = _JSON_SECRET.sub(rf'\g<1>"{REDACTED}"', body)
+    return _FORM_SECRET.sub(rf"\g<1>{REDACTED}", body)
 
 
 def fields(body: Any) -> Any:

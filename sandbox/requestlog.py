@@ -7,6 +7,7 @@ redacted, bodies cut and instants written out only when the journal is read (`vi
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -171,11 +172,15 @@ def view(entry: dict) -> dict:
 
 def _shown_body(body: Any) -> tuple[Any, bool]:
     if isinstance(body, _Cut):
-        return f"{body}... ({body.size} bytes in all)", True
-    if isinstance(body, bytes):
-        return body.decode("utf-8", "replace"), False
+        return f"{redaction.text(body)}... ({body.size} bytes in all)", True
+    if isinstance(body, bytes):  # a refused body (kept as sent), or one of another media type
+        body = body.decode("utf-8", "replace")
+        try:
+            return redaction.fields(json.loads(body)), False
+        except (ValueError, RecursionError):  # not JSON (a form, or broken): as text
+            pass
     if body is None or isinstance(body, str):
-        return body, False
+        return body and redaction.text(body), False
     return redaction.fields(_plain(body)), False
 
 

@@ -47,6 +47,8 @@ PARSED = "domainsandbox.parsed"
 # In the scope's extensions: the path as uvicorn decoded it, when a `%2F` in it was routed as
 # part of its segment, with `%` and `/` there escaped again (app.escaped_slashes).
 ESCAPED_SEGMENTS = "domainsandbox.escaped_segments"
+# In the scope's extensions: the body as read, which the journal keeps of a refused request.
+RAW_BODY = "domainsandbox.raw_body"
 
 # Connexion warns "this operation accepts multiple content types" at every look at an operation
 # that offers two (the control API's scenario upload takes YAML or JSON), even when told which
@@ -221,7 +223,7 @@ class JSONBody(JSONRequestBodyValidator):
         return self._compiled
 
     async def read(self, receive, scope) -> Any:
-        raw = await _read_all(receive)
+        raw = await _read_all(receive, scope)
         if not raw:  # whitespace is a body, and not JSON: a 400
             if self._required:
                 raise BadRequestProblem("RequestBody is required")
@@ -392,7 +394,7 @@ class FormBody:
         self._surely_fits = quick_check(validator._schema)
 
     async def read(self, receive, scope) -> dict:
-        raw = await _read_all(receive)
+        raw = await _read_all(receive, scope)
         try:
             body = await self._validator._parse(_replay(raw), scope) if raw.strip() else {}
         except BadRequestProblem:  # a field of the wrong type ("Wrong type, expected ...")
@@ -427,10 +429,17 @@ async def _replay(raw: bytes):
 
 async def _read_raw(receive, scope) -> bytes | None:
     """A body of a media type the document gives no schema for: its bytes, None if empty."""
-    return await _read_all(receive) or None
+    return await _read_all(receive, scope) or None
 
 
-async def _read_all(receive) -> bytes:
+async def _read_all(receive, scope) -> bytes:
+    """The whole body, also kept in the scope for the journal of a refusal (RAW_BODY)."""
+    raw = scope.setdefault("extensions", {})[RAW_BODY] = await read_body(receive)
+    return raw
+
+
+async def read_body(receive) -> bytes:
+    """The whole body the client sent (the limits above bound it)."""
     chunks = []
     while True:
         message = await receive()

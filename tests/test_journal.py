@@ -17,6 +17,9 @@ from sandbox.requestlog import MAX_BODY_BYTES, RequestLog, view
 
 from .helpers import PROVIDERS_BY_NAME, create, partner_headers, verify
 
+JSON = "application/json"
+MONITE_VERSION = {"x-monite-version": "2024-05-25"}
+
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
 pytestmark = pytest.mark.workers
 
@@ -155,6 +158,51 @@ def test_refused_and_aborted_requests_are_in_the_journal_too(urls, control):
     refused, _token, aborted = control.requests("monite")
     assert refused["status"] in (401, 403, 422) and refused["domain_id"] is None
     assert aborted["aborted"] is True and aborted["operation"] == "list_domains"
+
+
+def test_a_refused_request_is_kept_with_the_body_it_sent(urls, control):
+    """Refused by its body, by a header before its body was read, or unreadable: the journal
+    shows what the client sent, which is what its author needs to see."""
+    base = urls["monite"]
+    headers = partner_headers(base)
+    assert httpx.post(f"{base}/mailbox_domains", json={"domain": 5}, headers=headers).is_error
+    no_version = {k: v for k, v in headers.items() if k != "x-monite-version"}
+    unversioned = {"domain": "early.example.com"}  # refused by a header, body unread
+    assert httpx.post(f"{base}/mailbox_domains", json=unversioned, headers=no_version).is_error
+    broken = b'{"domain": "half'
+    sent = httpx.post(
+        f"{base}/mailbox_domains", content=broken, headers=headers | {"content-type": JSON}
+    )
+    assert sent.status_code == 422
+    by_body, by_header, unreadable = control.requests("monite", operation="create_domain")
+    assert by_body["status"] == 422 and by_body["body"] == {"domain": 5}
+    assert by_header["status"] == 422 and by_header["body"] == unversioned
+    assert unreadable["body"] == broken.decode()
+
+
+def test_a_refused_secret_is_never_shown(urls, control):
+    """A token request refused for its shape: neither the journal's body nor the violation's
+    reason (the report's) nor the answer quotes its client_secret."""
+    secret = "TOPSECRET-0123"
+    asked = {"client_secret": secret, "grant_type": "entity_user", "client_id": "x"}
+    answer = httpx.post(f"{urls['monite']}/auth/token", json=asked, headers=MONITE_VERSION)
+    too_long = {"client_secret": secret * 20, "grant_type": "client_credentials"}
+    answer_too_long = httpx.post(
+        f"{urls['monite']}/auth/token", json=too_long | {"client_id": "x"}, headers=MONITE_VERSION
+    )
+    half = b'{"client_id": "x", "client_secret": "TOPSECRET-0123", "grant'
+    answer_half = httpx.post(
+        f"{urls['monite']}/auth/token",
+        content=half,
+        headers=MONITE_VERSION | {"content-type": JSON},
+    )
+    assert {answer.status_code, answer_too_long.status_code, answer_half.status_code} == {422}
+    entries = control.requests("monite", operation="create_token")
+    assert len(entries) == 3 and all(e["violations"] for e in entries)
+    assert entries[0]["body"]["client_secret"] == "[redacted]"
+    assert '"client_secret": "[redacted]"' in entries[2]["body"]
+    shown = json.dumps(entries) + json.dumps(control.report()) + answer.text
+    assert secret not in shown + answer_too_long.text + answer_half.text
 
 
 def test_reset_and_delete_empty_the_journal(monite_story, control):
