@@ -420,16 +420,40 @@ def _execute(
     else:
         schema = schemathesis.openapi.from_url(source, config=config)
     seen = set()
-    for event in schemathesis.engine.from_schema(schema).execute():
-        if isinstance(event, events.ScenarioFinished):
-            result.cases_by_phase[str(event.phase.value)] += len(event.recorder.cases)
-            _collect(event.recorder, result, seen)
-        elif isinstance(event, events.NonFatalError):
-            result.errors.append(f"{event.label}: {event.info.format()}".strip())
-        elif isinstance(event, events.FatalError):
-            result.errors.append(f"fatal: {event.exception}")
+    with _no_local_constants():
+        for event in schemathesis.engine.from_schema(schema).execute():
+            if isinstance(event, events.ScenarioFinished):
+                result.cases_by_phase[str(event.phase.value)] += len(event.recorder.cases)
+                _collect(event.recorder, result, seen)
+            elif isinstance(event, events.NonFatalError):
+                result.errors.append(f"{event.label}: {event.info.format()}".strip())
+            elif isinstance(event, events.FatalError):
+                result.errors.append(f"fatal: {event.exception}")
     result.seconds = time.perf_counter() - started
     return result
+
+
+@contextmanager
+def _no_local_constants():
+    """Hypothesis draws some values from the constants of whatever local modules (outside
+    site-packages) are loaded, a caller's code and this checkout's: the same seed would then
+    generate other requests from the CLI, from Python and from a test suite. A run draws
+    from Hypothesis's own constants only (it has no setting for this: its internals, where
+    found)."""
+    from hypothesis.internal.conjecture import providers
+
+    collect = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)  # the constants each draw may take
+    if collect is None or cache is None or not hasattr(providers, "Constants"):
+        yield  # a Hypothesis without them
+        return
+    providers._get_local_constants = providers.Constants
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = collect
+        cache.cache.clear()
 
 
 def _collect(recorder, result: ContractResult, seen: set) -> None:

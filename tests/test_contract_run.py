@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +19,7 @@ from sandbox.cli import main as cli
 from .helpers import free_port, stand_in_server
 
 QUICK = {"max_examples": 3, "phases": ["coverage"]}
+ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture
@@ -272,3 +276,22 @@ def test_a_run_refused_everywhere_lists_what_it_could_not_check(refusing_url, ca
     data = json.loads(capsys.readouterr().out)
     assert "POST /mailbox_domains" in data["never_succeeded"]
     assert data["credentials_from"] is None
+
+
+def test_the_same_seed_generates_the_same_run_whatever_else_the_caller_loaded():
+    """Hypothesis also draws constants from the local modules loaded when it generates: the
+    CLI (which loads sandbox.cli) and Python without it generated other stateful runs."""
+    run = (
+        "import json, contracts\n"
+        "result = contracts.run('monite', phases=['examples', 'stateful'])\n"
+        "print(json.dumps([result.cases_by_phase, result.to_dict()['responses']]))"
+    )
+    printed = [
+        subprocess.run(
+            [sys.executable, "-c", before + run], cwd=ROOT, capture_output=True, text=True
+        )
+        for before in ("", "import sandbox.cli\n")
+    ]
+    assert all(p.returncode == 0 for p in printed), [p.stderr[-2000:] for p in printed]
+    alone, beside_the_cli = (json.loads(p.stdout.splitlines()[-1]) for p in printed)
+    assert alone == beside_the_cli
