@@ -27,7 +27,7 @@ from sandbox import documents
 from sandbox.client import TOKEN_ENV, ControlClient, ControlError
 
 from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_SEED, PHASES
-from .profiles import Profile, profile
+from .profiles import CONTROL, Profile, profile
 
 # Where the in-process sandbox's clock stands during a run (frozen: same seed, same bodies).
 SANDBOX_START = "2026-01-01T09:00:00Z"
@@ -221,6 +221,8 @@ def run(
         raise ValueError(f"unknown phase(s) {', '.join(sorted(unknown))}; use: {', '.join(PHASES)}")
     if max_examples < 1:
         raise ValueError(f"max_examples is {max_examples}: at least 1 example per operation")
+    if junit_xml:
+        _prepare_report_file(Path(junit_xml))
     if request_timeout is None:
         request_timeout = target.request_timeout
     if not request_timeout > 0:
@@ -249,9 +251,19 @@ def run(
     return result
 
 
+def _prepare_report_file(path: Path) -> None:
+    """Its folder made, before the run rather than after it: a report that cannot be written
+    is said at once, not after minutes as a traceback."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError as exc:
+        raise ValueError(f"cannot write the JUnit XML report {path}: {exc.strerror}") from None
+
+
 def _check_reachable(base_url: str) -> None:
-    """Raise Unreachable unless something accepts a connection at `base_url`: any answer to one
-    request will do (a 404, a refusal, or none within the timeout once connected)."""
+    """Raise Unreachable unless an HTTP server answers at `base_url`: any answer to one request
+    will do (a 404, a refusal)."""
     try:
         with httpx.stream("GET", base_url, timeout=REACH_TIMEOUT_SECONDS):
             pass  # the status line came back: something answers (the body is not read)
@@ -261,7 +273,15 @@ def _check_reachable(base_url: str) -> None:
         why = f"no connection within {REACH_TIMEOUT_SECONDS:g} s"
     except httpx.ConnectError as exc:
         why = _why(exc)
-    except httpx.HTTPError:  # connected, then no answer or a broken one: the run will say more
+    except (httpx.RemoteProtocolError, httpx.ReadTimeout) as exc:  # connected: not HTTP
+        said = f"no HTTP answer ({exc})" if str(exc) else "no HTTP answer"
+        if isinstance(exc, httpx.ReadTimeout):
+            said = f"nothing back within {REACH_TIMEOUT_SECONDS:g} s"
+        raise Unreachable(
+            f"no HTTP server answers at {base_url} (--base-url; base_url= from Python): it "
+            f"took the connection and sent {said}; is it a DNS port, or another service?"
+        ) from None
+    except httpx.HTTPError:  # a broken answer: the run will say more
         return
     else:
         return
@@ -322,6 +342,8 @@ def _target(target: Profile, base_url: str | None, headers: dict):
         obtained = _running_sandbox_credentials(target, url)
         if {name.lower() for name in obtained.headers} & {name.lower() for name in headers}:
             obtained = _Obtained()  # the caller brought their own
+        if target.name == CONTROL:
+            _check_control_token(url, obtained.headers | headers)
         yield url, documents.fresh(target.document), obtained
         return
     from sandbox import Sandbox, SandboxServer  # an in-process sandbox only when none is given
@@ -345,7 +367,12 @@ def _running_sandbox_credentials(target: Profile, url: str) -> _Obtained:
     """The credentials a running domainsandbox gives when `url` is where it serves this API:
     a run against `domainsandbox serve` gets past authentication without being given a key,
     as the in-process run does. None obtained from any other server."""
-    if target.credentials is None or not url.endswith(target.mount):
+    if not url.endswith(target.mount):
+        return _Obtained()
+    if target.name == CONTROL:  # its credential is the control token every command reads
+        token = os.environ.get(TOKEN_ENV)
+        return _Obtained({"Authorization": f"Bearer {token}"}) if token else _Obtained()
+    if target.credentials is None:
         return _Obtained()
     server = url[: -len(target.mount)]
     try:
@@ -360,15 +387,42 @@ def _running_sandbox_credentials(target: Profile, url: str) -> _Obtained:
         return _Obtained()  # not a sandbox, or one that would not log this client in
 
 
+def _check_control_token(url: str, headers: dict) -> None:
+    """Refuse a control API run its control token would refuse whole: every call a 401 the
+    document does not declare, each reported as a failure of the API."""
+    try:
+        answer = httpx.get(f"{url}/clock", headers=headers, timeout=REACH_TIMEOUT_SECONDS)
+    except httpx.HTTPError:
+        return  # the run will say what is wrong
+    if answer.status_code == 401:
+        said = _said_error(answer)
+        raise ValueError(
+            f"{url}: 401{f': {said}' if said else ''}; give its control token in ${TOKEN_ENV} "
+            "or with -H 'Authorization: Bearer TOKEN'"
+        )
+
+
+def _said_error(answer: httpx.Response) -> str:
+    try:
+        return str(answer.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
 def _registered_credential(control: ControlClient, provider: str) -> tuple[str | None, ...]:
     """(key, secret, None) of the first credential registered for `provider` and not revoked:
     once any is registered, the sandbox accepts only those. Else (None, None, caveat): the
     sample one, and why the sandbox may refuse it (None when it accepts any)."""
     try:
         registered = control.credentials(provider)
-    except ControlError:  # a control token this run was not given: the sample key is all it has
+    except ControlError as exc:  # not read (its control token): the sample key is all it has
+        why = str(exc)
+        if exc.status == 401:
+            token = "was refused" if os.environ.get(TOKEN_ENV) else "is not set"
+            why = f"it has a control token, and ${TOKEN_ENV} {token}"
         caveat = (
-            f"the credentials it may have registered are read with its control token (${TOKEN_ENV})"
+            f"{why}, so the credentials it may have registered could not be read and the "
+            "sample ones it gave may be refused"
         )
         return None, None, caveat
     usable = next((entry for entry in registered if not entry["revoked"]), None)

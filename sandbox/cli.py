@@ -75,6 +75,8 @@ def _unusable_port() -> str | None:
 
 
 DEFAULT_URL = default_url()
+# serve's --control-token read this variable before it read $DOMAINSANDBOX_TOKEN
+OLD_TOKEN_ENV = "DOMAINSANDBOX_CONTROL_TOKEN"
 # sandbox.engine.clock.MODES, written out: importing the engine would slow every command
 CLOCK_MODES = ("frozen", "real", "fast", "on-poll")
 # Exit statuses: what was asked cannot be done as asked (bad arguments, or the sandbox refused
@@ -206,7 +208,8 @@ def cmd_serve(args) -> int:
     )
     sandbox.access_log, sandbox.log_format = args.access_log, args.log_format
     configure_logs(args.log_format, args.access_log)
-    sandbox.control_token = args.control_token or os.environ.get(TOKEN_ENV) or None
+    # (its variable is $DOMAINSANDBOX_TOKEN; the one named after the option still works)
+    sandbox.control_token = args.control_token or os.environ.get(OLD_TOKEN_ENV) or None
     sandbox.allowed_hosts = {name.lower().rstrip(".") for name in args.allowed_host or ()}
     from .limits import ExposedWithoutToken, check_exposure
 
@@ -1063,12 +1066,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --clock fast: sandbox seconds per real second (default 60)",
     )
-    serve.add_argument(
+    token = serve.add_argument(
         "--control-token",
         metavar="TOKEN",
-        help="require 'Authorization: Bearer TOKEN' on every control API call (default "
-        f"${TOKEN_ENV}); needed to listen on an address other than loopback",
+        help="require 'Authorization: Bearer TOKEN' on every control API call; needed to "
+        "listen on an address other than loopback",
     )
+    token.variable = TOKEN_ENV  # the one every command reads the token from
     serve.add_argument(
         "--allowed-host",
         action="append",
@@ -1228,7 +1232,9 @@ def build_parser() -> argparse.ArgumentParser:
     reset.set_defaults(func=cmd_reset)
 
     domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))
-    domains.add_argument("--provider", type=provider_name, help="only this provider")
+    domains.add_argument(
+        "--provider", type=provider_name, help=f"only this provider: {', '.join(provider_names())}"
+    )
     domains.set_defaults(func=cmd_domains)
 
     requests = _client(
@@ -1239,7 +1245,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--json shows headers and bodies). Filters combine.",
         )
     )
-    requests.add_argument("--provider", type=provider_name, help="only this provider")
+    requests.add_argument(
+        "--provider", type=provider_name, help=f"only this provider: {', '.join(provider_names())}"
+    )
     requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
     requests.add_argument(
         "--status", metavar="N", type=status_filter, help="a status code (404) or a class (4xx)"
@@ -1282,7 +1290,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("rate-limits", help="show, or turn on/off, the documented rate limits")
     )
     limits.add_argument(
-        "state", nargs="?", default="show", choices=["show", "on", "off"], help="(default show)"
+        "state",
+        nargs="?",
+        default="show",
+        choices=["show", "on", "off"],
+        help="show the providers' documented quotas and whether they are enforced (the "
+        "default); on: enforce them, answering each provider's own 429; off: enforce none",
     )
     limits.set_defaults(func=cmd_rate_limits)
 
@@ -1350,7 +1363,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = _client(
         sub.add_parser("report", help="the client conformance report: what clients exercised")
     )
-    report.add_argument("--provider", type=provider_name, help="only this provider")
+    report.add_argument(
+        "--provider", type=provider_name, help=f"only this provider: {', '.join(provider_names())}"
+    )
     report.add_argument("--clear", action="store_true", help="empty the report (a new session)")
     report.set_defaults(func=cmd_report)
 
@@ -1372,7 +1387,11 @@ def _contract_parser(sub) -> None:
     run = contract_sub.add_parser(
         "run", help="run Schemathesis (all phases) against the sandbox or any base URL"
     )
-    run.add_argument("--provider", required=True, help="a provider's name, or control")
+    run.add_argument(
+        "--provider",
+        required=True,
+        help=f"a provider's name ({', '.join(provider_names())}), or control for the control API",
+    )
     run.add_argument(
         "--base-url",
         help="where the document's paths are served, e.g. https://api.sandbox.monite.com/v1 "

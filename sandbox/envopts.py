@@ -17,7 +17,10 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def variable(action: argparse.Action, prefix: str = PREFIX) -> str | None:
-    """The environment variable of an option (None for --help and positionals)."""
+    """The environment variable of an option (None for --help and positionals): its own,
+    where one was given it (`action.variable`), else named after it."""
+    if named := getattr(action, "variable", None):
+        return named
     longs = [o for o in action.option_strings if o.startswith("--")]
     if not longs or isinstance(action, argparse._HelpAction | argparse._VersionAction):
         return None

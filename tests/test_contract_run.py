@@ -16,6 +16,7 @@ import pytest
 import contracts
 from sandbox.cli import main as cli
 
+from .conftest import WORKERS
 from .helpers import free_port, stand_in_server
 
 QUICK = {"max_examples": 3, "phases": ["coverage"]}
@@ -57,7 +58,7 @@ def _monite_credentials(base: str) -> dict:
 
 
 def test_run_against_an_external_base_url_with_headers_passes_and_writes_junit(urls, tmp_path):
-    junit = tmp_path / "monite.xml"
+    junit = tmp_path / "reports" / "monite.xml"  # its folder is made
     result = contracts.run(
         "monite",
         base_url=urls["monite"],
@@ -200,11 +201,11 @@ def test_cli_contract_run_gives_slow_answers_the_time_asked_for(slow_url, capsys
     assert "GET /mailbox_domains" in {failure["operation"] for failure in data["failures"]}
 
 
-def test_the_control_apis_run_gives_each_request_two_minutes_unless_told(refusing_url):
+def test_the_control_apis_run_gives_each_request_two_minutes_unless_told(broken_url):
     quick = {"max_examples": 1, "phases": ["examples"]}  # a clock move may take that long
-    root = refusing_url.removesuffix("/v1")
+    root = broken_url.removesuffix("/v1")
     assert contracts.run("control", base_url=root + "/_sandbox", **quick).request_timeout == 120
-    assert contracts.run("monite", base_url=refusing_url, **quick).request_timeout == 10
+    assert contracts.run("monite", base_url=broken_url, **quick).request_timeout == 10
     told = contracts.run("control", base_url=root + "/_sandbox", request_timeout=3, **quick)
     assert told.request_timeout == 3
 
@@ -242,7 +243,10 @@ def test_behind_a_control_token_the_run_reads_the_registered_credentials_with_it
     finally:
         server.sandbox.control_token = None
     assert "POST /domains" in refused.never_succeeded
-    assert "are read with its control token ($DOMAINSANDBOX_TOKEN)" in refused.summary()
+    assert (
+        "it has a control token, and $DOMAINSANDBOX_TOKEN is not set, so the credentials it may "
+        "have registered could not be read and the sample ones it gave may be refused"
+    ) in refused.summary()
     assert lent.succeeded("POST /domains"), lent.summary()
     assert lent.credentials_caveat is None
 
@@ -295,3 +299,46 @@ def test_the_same_seed_generates_the_same_run_whatever_else_the_caller_loaded():
     assert all(p.returncode == 0 for p in printed), [p.stderr[-2000:] for p in printed]
     alone, beside_the_cli = (json.loads(p.stdout.splitlines()[-1]) for p in printed)
     assert alone == beside_the_cli
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_the_run(tmp_path, capsys):
+    """Not a traceback after the whole run, with the exit status of a failed contract."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    report = blocked / "monite.xml"  # a folder that cannot be made
+    argv = ["contract", "run", "--provider", "monite", "--junit-xml", str(report)]
+    assert cli(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"cannot write the JUnit XML report {report}: " in err
+
+
+def test_a_base_url_where_no_http_server_answers_is_refused_at_once(resolver):
+    """The sandbox's DNS port, a natural slip: it takes the connection and answers no HTTP
+    (the run went on for two minutes of aborted connections)."""
+    host, port = resolver.nameservers[0], resolver.port
+    url = f"http://{host}:{port}/monite/v1"
+    with pytest.raises(contracts.Unreachable, match=re.escape(f"no HTTP server answers at {url}")):
+        contracts.run("monite", base_url=url, **QUICK)
+
+
+@pytest.mark.skipif(WORKERS > 1, reason="sets the in-process sandbox's control token")
+def test_the_control_apis_run_takes_the_token_every_command_takes(server, urls, monkeypatch):
+    """Without it every call was a 401 the document does not declare: 53 failures of the API."""
+    monkeypatch.delenv("DOMAINSANDBOX_TOKEN", raising=False)
+    server.sandbox.control_token = "the-token"
+    try:
+        with pytest.raises(ValueError) as refused:
+            contracts.run("control", base_url=urls["control"], **QUICK)
+        monkeypatch.setenv("DOMAINSANDBOX_TOKEN", "the-token")
+        taken = contracts.run(
+            "control", base_url=urls["control"], max_examples=1, phases=["fuzzing"]
+        )
+    finally:
+        server.sandbox.control_token = None
+    assert str(refused.value) == (
+        f"{urls['control']}: 401: this sandbox's control API needs Authorization: Bearer <token>; "
+        "give its control token in $DOMAINSANDBOX_TOKEN or with -H 'Authorization: Bearer TOKEN'"
+    )
+    assert taken.ok, taken.summary()
+    answered = {code for codes in taken.responses.values() for code in codes}
+    assert answered and 401 not in answered, taken.summary()

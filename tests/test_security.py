@@ -4,6 +4,7 @@ provider's credentials scoping its domains (tenant isolation)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 
@@ -93,6 +94,24 @@ def test_serve_beyond_loopback_with_a_token_guards_the_control_api_and_the_cli_s
     finally:
         code, _ = served.stop()
     assert code == 0
+
+
+@pytest.mark.parametrize("variable", ["DOMAINSANDBOX_TOKEN", "DOMAINSANDBOX_CONTROL_TOKEN"])
+def test_serve_takes_its_token_from_the_variable_its_help_names(variable, monkeypatch):
+    """$DOMAINSANDBOX_TOKEN, which every command reads; the variable named after the option,
+    which serve read before, still works."""
+    monkeypatch.delenv("DOMAINSANDBOX_TOKEN", raising=False)
+    monkeypatch.setenv(variable, TOKEN)
+    served = Served()
+    try:
+        url = served.urls["control"]
+        assert httpx.get(url + "/clock").status_code == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(url + "/clock", headers=bearer).status_code == 200
+    finally:
+        served.stop()
+    shown = subprocess.run([*CLI, "serve", "--help"], capture_output=True, text=True, timeout=30)
+    assert re.search(r"^\s+DOMAINSANDBOX_TOKEN\s+--control-token$", shown.stdout, re.M)
 
 
 # --- a token on loopback: every spelling of a control path needs it ------------------------------
