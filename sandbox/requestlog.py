@@ -176,8 +176,10 @@ def _shown_body(body: Any) -> tuple[Any, bool]:
     if isinstance(body, bytes):  # a refused body (kept as sent), or one of another media type
         body = body.decode("utf-8", "replace")
         try:
-            return redaction.fields(json.loads(body)), False
-        except (ValueError, RecursionError):  # not JSON (a form, or broken): as text
+            data = json.loads(body)
+            compact_json(data)  # a lone surrogate ("\ud800") is no text a JSON answer holds
+            return redaction.fields(data), False
+        except (ValueError, RecursionError, TypeError):  # not JSON (a form, broken): as text
             pass
     if body is None or isinstance(body, str):
         return body and redaction.text(body), False

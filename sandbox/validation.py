@@ -14,12 +14,12 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
-from connexion.json_schema import format_error_with_path
+from connexion.json_schema import Draft4RequestValidator, format_error_with_path
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
     RequestValidationMiddleware,
@@ -34,6 +34,7 @@ from connexion.validators import (
 )
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
+from jsonschema.validators import extend
 from starlette.datastructures import Headers
 
 from .engine.clock import is_calendar_date
@@ -72,6 +73,29 @@ def _is_uuid(value) -> bool:
 @Draft4Validator.FORMAT_CHECKER.checks("date")
 def _is_date(value) -> bool:
     return not isinstance(value, str) or is_calendar_date(value)
+
+
+def _ecma_pattern(validator, pattern, instance, schema):
+    """`pattern` as JSON Schema reads it (ECMA-262): a closing `$` is the end of the string.
+    Python's `$` also matches before a final newline, which let "x.example.com\n" through to
+    the providers (Schemathesis and fastjsonschema read it as ECMA does)."""
+    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _ecma(pattern: str) -> re.Pattern:
+    return re.compile(_CLOSING_DOLLAR.sub(r"\\Z", pattern))
+
+
+_CLOSING_DOLLAR = re.compile(r"(?<!\\)\$$")
+# Connexion's validators, with JSON Schema's patterns: for parameters, and for bodies
+ParameterSchema = extend(Draft4Validator, {"pattern": _ecma_pattern})
+BodySchema = extend(Draft4RequestValidator, {"pattern": _ecma_pattern})
+
+
+def _body_schema(schema: dict) -> Draft4Validator:
+    return BodySchema(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
 class CheckedSpecification(OpenAPISpecification):
@@ -116,7 +140,7 @@ class NamedParameterValidator(ParameterValidator):
     def __init__(self, parameters, uri_parser, strict_validation=False, security_query_params=None):
         super().__init__(parameters, uri_parser, strict_validation, security_query_params)
         self._checkers = {
-            (p["in"], p["name"]): Draft4Validator(
+            (p["in"], p["name"]): ParameterSchema(
                 p.get("schema", p), format_checker=Draft4Validator.FORMAT_CHECKER
             )
             for p in parameters
@@ -214,7 +238,7 @@ class JSONBody(JSONRequestBodyValidator):
 
     def __init__(self, *, plain: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self._compiled = super()._validator
+        self._compiled = _body_schema(self._schema)
         self._surely_fits = quick_check(self._schema)
         self._plain = plain
 
@@ -392,6 +416,7 @@ class FormBody:
     def __init__(self, validator: FormDataValidator):
         self._validator = validator
         self._surely_fits = quick_check(validator._schema)
+        self._schema = _body_schema(validator._schema)  # (Connexion's builds one a request)
 
     async def read(self, receive, scope) -> dict:
         raw = await _read_all(receive, scope)
@@ -411,7 +436,7 @@ class FormBody:
         if self._surely_fits(body):
             return
         try:
-            self._validator._validator.validate(body)
+            self._schema.validate(body)
         except ValidationError as exc:
             raise BadRequestProblem(detail=_said(exc)) from None
 

@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from sandbox.client import ControlError
 from sandbox.driver import Driver, reach
 
 from .helpers import PROVIDERS_BY_NAME, error_message
@@ -166,3 +167,22 @@ def test_an_overlong_label_is_refused_saying_so(http, urls, control, name):
     if name not in ("mailgun", "monite", "ses"):  # theirs say it in their own words
         assert "at most 63 characters a label" in message, message
     assert control.domains(name) == []
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_a_name_ending_in_a_newline_is_never_stored_with_it(http, urls, control, name):
+    """Python's `$` matches before a final newline: Scaleway stored "nl.example.com\\n", with
+    records to publish under it, and then created "nl.example.com" beside it."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    with control.expecting_errors():
+        first = driver.call(driver.kit.create, name="nl.example.com\n")
+        second = driver.call(driver.kit.create, name="nl.example.com")
+    assert first.status_code < 500 and second.status_code < 500, (first.text, second.text)
+    assert [d["name"] for d in control.domains(name)] == ["nl.example.com"]
+
+
+def test_a_control_api_record_named_with_a_final_newline_is_refused(control):
+    """It was added under the name without the newline, and answered with no record."""
+    with pytest.raises(ControlError, match=r"^400: 'nl.example.com\\n' is not a DNS name"):
+        control.add_record("nl.example.com\n", "A", "192.0.2.7")
+    assert control.records() == []

@@ -69,7 +69,7 @@ def _owner_id(provider: str, credential: str) -> str:
 
 
 def valid_hostname(name: str) -> bool:
-    return len(name) <= MAX_HOSTNAME and bool(HOSTNAME.match(name))
+    return len(name) <= MAX_HOSTNAME and bool(HOSTNAME.fullmatch(name))  # no final newline
 
 
 def said_request(method: str, path: str) -> str:
