@@ -300,8 +300,7 @@ def test_records_read_unknown_status_until_the_first_validation(http, control):
         "level": "required",
         "dns_type": "mx_dns_type",
         "dns_name": "fresh.example.com.",
-        "dns_value": "10 smtp.mailbox.scw.eu.",
-        "error": None,
+        "dns_value": "10 smtp.mailbox.scw.eu.",  # and no "error": Scaleway leaves it out
         "created_at": "2026-01-01T09:00:00Z",
         "updated_at": "2026-01-01T09:00:00Z",
     }

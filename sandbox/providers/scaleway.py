@@ -337,7 +337,7 @@ class Scaleway(Provider):
         value = record.value if record.type == "TXT" else f"{record.value}."
         if record.type == "MX":
             value = f"{record.priority} {value}"
-        return {
+        wire = {
             "id": domain.attrs["record_ids"][record.kind],
             "domain_id": domain.id,
             "status": status,
@@ -345,10 +345,12 @@ class Scaleway(Provider):
             "dns_type": DNS_TYPES[record.type],
             "dns_name": f"{record.name}.",
             "dns_value": value,
-            "error": error,
             "created_at": iso(domain.created_at),
             "updated_at": iso(result.checked_at if result else domain.created_at),
         }
+        if error is not None:  # the real API leaves it out unless a check found fault
+            wire["error"] = error
+        return wire
 
     # --- wire views -----------------------------------------------------------------------------
 
