@@ -148,11 +148,21 @@ def truncated(reply: DNSRecord) -> DNSRecord:
 
 
 def pack(reply: DNSRecord, limit: int) -> bytes:
-    """Wire bytes of ``reply``, truncated (TC) when they exceed ``limit`` bytes."""
+    """Wire bytes of ``reply``, truncated (TC) when they exceed ``limit`` bytes; SERVFAIL when
+    they exceed what even TCP carries (a CNAME chain leading to a record set that fits alone),
+    since no retry could get the whole answer."""
     data = reply.pack()
     if len(data) > limit:
-        data = truncated(reply).pack()
+        data = (too_big(reply) if limit >= TCP_MAX_SIZE else truncated(reply)).pack()
     return data
+
+
+def too_big(reply: DNSRecord) -> DNSRecord:
+    """``reply`` as a SERVFAIL with no records."""
+    reply.header.rcode = RCODE.SERVFAIL
+    reply.header.aa = 0
+    reply.rr, reply.auth, reply.ar = [], [], []
+    return reply
 
 
 def question_name(query: DNSRecord) -> str:

@@ -496,6 +496,21 @@ def test_the_largest_record_set_that_fits_is_answered_over_tcp(fake):
     assert not response.flags & dns.flags.TC and len(txt_values(response)) == 16
 
 
+def test_an_answer_too_big_even_for_tcp_is_servfail_not_truncated(fake):
+    """A record set that fits alone, reached through a chain of long CNAMEs: no transport
+    carries the whole answer, and a TC bit over TCP leaves a client nothing to retry."""
+    fake.zone.set("big.example.com", "TXT", [chr(ord("a") + i) * 3990 for i in range(16)])
+    target = "big.example.com"
+    for n in range(7):
+        name = ".".join([f"c{n}" + "x" * 60] * 3 + ["big", "example", "com"])
+        fake.zone.add(name, "CNAME", target)
+        target = name
+    response = ask(fake, target, "TXT", tcp=True)
+    assert rcode(response) == "SERVFAIL" and not response.flags & dns.flags.TC
+    assert response.answer == []
+    assert fake.queries[-1]["rcode"] == "SERVFAIL"
+
+
 @pytest.mark.parametrize(
     ("name", "rtype", "value"),
     [
