@@ -129,6 +129,11 @@ def _aaaa(text):
         addr = ipaddress.IPv6Address(text)
     except ValueError:
         raise ValueError(f"not an IPv6 address: {brief(text)}") from None
+    if addr.scope_id:  # the zone index of one machine's interface: no record holds it
+        raise ValueError(
+            f"not an IPv6 address a record holds: {brief(text)} names an interface of one "
+            "machine (%...); give the address without it"
+        )
     return str(addr), AAAA(str(addr))
 
 
@@ -210,8 +215,8 @@ def unquoted_txt(value):
         strings = [data.decode("utf-8") for data in dns.rdata.from_text("IN", "TXT", value).strings]
     except (dns.exception.DNSException, UnicodeDecodeError) as exc:
         raise ValueError(
-            f'TXT value {brief(value)} is not zone-file strings ("one" or "one" "two"): {exc}; '
-            "or give it without the quotes"
+            f'TXT value {brief(value)} is not zone-file strings ("one" or "one" "two"): '
+            f"{str(exc).rstrip('.')}; or give it without the quotes"
         ) from None
     return strings[0] if len(strings) == 1 else strings
 

@@ -105,8 +105,8 @@ def _check_setting(key: str, value, least: int = 0) -> None:
     if key in RECHECK_INTERVALS and value < MIN_RECHECK_SECONDS and not (never and not value):
         raise ValueError(
             f"setting {key} must be at least {MIN_RECHECK_SECONDS} second"
-            f"{' (or 0: never)' if never else ''}: re-checks 0 s apart would never let "
-            "the clock move on"
+            f"{' (or 0: never)' if never else ''}, not {value:g}: re-checks closer together "
+            "would keep a clock move checking DNS over and over"
         )
 
 

@@ -133,6 +133,9 @@ def test_a_recheck_interval_of_0_is_refused_before_it_can_stall_the_clock(
     answer = httpx.patch(f"{server.url}/_sandbox/providers/{provider}/settings", json={setting: 0})
     assert answer.status_code == 400, answer.text
     assert f"setting {setting} must be at least 1 second" in answer.text
+    half = httpx.patch(f"{server.url}/_sandbox/providers/{provider}/settings", json={setting: 0.5})
+    assert half.status_code == 400 and "at least 1 second" in half.text
+    assert "not 0.5: re-checks closer together" in half.text  # it said "0 s apart"
     assert control.settings(provider) == before
     # 0 means "never" where a provider says so: a verified domain is not looked at again
     assert control.settings("resend", verified_recheck_seconds=0)["verified_recheck_seconds"] == 0

@@ -127,6 +127,8 @@ def test_the_zone_takes_a_txt_value_in_quotes_literally(fake):
     assert rd.strings == (b'"x"',)
     with pytest.raises(ValueError, match="is not zone-file strings.*or give it without the quo"):
         unquoted_txt('"\\255"')  # byte 255: no UTF-8 text
+    with pytest.raises(ValueError, match=r"ended unexpectedly; or give"):  # one sentence
+        unquoted_txt('"\\"')
 
 
 def test_two_txt_records_at_one_name_are_both_answered(fake):
@@ -383,6 +385,7 @@ def test_records_are_plain_dicts(fake):
     [
         ("A", "300.1.1.1", "not an IPv4 address"),
         ("AAAA", "192.0.2.1", "not an IPv6 address"),
+        ("AAAA", "fe80::1%eth0", "names an interface of one machine"),  # not int()'s words
         ("MX", "mxa.example.com", "PREFERENCE EXCHANGE"),
         ("MX", "70000 mxa.example.com", "MX preference"),
         ("SRV", "0 5 imap.example.com", "PRIORITY WEIGHT PORT TARGET"),
