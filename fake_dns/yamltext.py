@@ -1,5 +1,6 @@
 """YAML as the files people write for the sandbox are read (zone files here, scenarios in the
-sandbox): with the safe loader, and every way the text can fail to be read said in one line."""
+sandbox): with the safe loader, and every way the text can fail to be read said in one line;
+and written so that reading it gives back the same data."""
 
 from __future__ import annotations
 
@@ -34,3 +35,22 @@ def _said(exc: yaml.MarkedYAMLError) -> str:
 
 def _at(mark) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def write_yaml(data) -> str:
+    """`data` as YAML text that read_yaml reads back the same: the safe dumper, keys in their
+    order, text as it is."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+class _Dumper(yaml.SafeDumper):
+    """The safe dumper, writing a string that holds NEL (U+0085) double-quoted, where it is
+    escaped: in another style it is written raw, and read back as a space."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if "\x85" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)

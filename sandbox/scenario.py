@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import fastjsonschema
-import yaml
 from jsonschema import Draft7Validator
 
 from fake_dns import Faults, Zone
 from fake_dns.rdata import SHOWN_NAME_CHARACTERS, brief, normalize_name
-from fake_dns.yamltext import read_yaml
+from fake_dns.yamltext import read_yaml, write_yaml
 
 from . import documents
 from .engine.clock import (
@@ -149,7 +148,7 @@ def _settings_kept(sandbox: Sandbox, provider: str) -> bool:
 
 
 def dump(world: dict) -> str:
-    return yaml.safe_dump(world, sort_keys=False, allow_unicode=True, width=120)
+    return write_yaml(world)
 
 
 # --- load ---------------------------------------------------------------------------------------

@@ -153,6 +153,17 @@ def test_txt_values_holding_quotes_export_and_load_as_they_are(control, resolver
     assert answer.strings == (b'"x"',)
 
 
+def test_text_yaml_reads_as_a_line_break_exports_and_loads_as_it_is(control, resolver):
+    """NEL (U+0085) was written raw, and YAML reads it as a line break folded into a space."""
+    control.add_record("nel.example.com", "TXT", "a\x85b")
+    exported = control.export_scenario()
+    assert "\\N" in exported  # escaped, in double quotes
+    control.reset()
+    control.load_scenario(exported)
+    (answer,) = resolver.resolve("nel.example.com", "TXT")
+    assert answer.strings == ("a\x85b".encode(),)
+
+
 def test_serve_starts_in_a_scenario_world():
     served = Served("--scenario", str(SCENARIOS / "all-verified.yaml"))
     try:
