@@ -12,7 +12,7 @@ import binascii
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 REDACTED = "[redacted]"
 
@@ -48,10 +48,16 @@ SECRET_FIELDS = frozenset(
 )
 _SIGV4_SIGNATURE = re.compile(r"(Signature=)[0-9A-Fa-f]+")
 _NAMES = "|".join(re.escape(name) for name in sorted(SECRET_FIELDS, key=len, reverse=True))
-# A secret field in text that is not data: `"name": "value"` (JSON cut short or not parsed) and
-# `name=value` (a form)
+# A secret field in text that is not data (a refused body, one cut short): `"name": "value"`
+# in JSON, a part of a multipart form named so, a `name=value` pair of a form (its name
+# percent-encoded or not)
 _JSON_SECRET = re.compile(rf'("(?:{_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*"?', re.I)
-_FORM_SECRET = re.compile(rf"((?:^|&)(?:{_NAMES})=)[^&]*", re.I)
+_PART_SECRET = re.compile(
+    rf'(content-disposition:[^\r\n]*\bname="?(?:{_NAMES})\b"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)'
+    r"(.*?)(?=\r?\n--|\Z)",
+    re.I | re.S,
+)
+_FORM_PAIR = re.compile(r"(^|&)([^=&]*)=([^&]*)")
 
 
 def headers(given: Mapping[str, str]) -> dict[str, str]:
@@ -107,9 +113,15 @@ def query(text: str) -> str:
 
 def text(body: str) -> str:
     """A body kept as text (refused unread, cut short, of another media type) with the values
-    of its secret fields redacted, as JSON or as a form writes them."""
+    of its secret fields redacted, as JSON, a multipart form or a urlencoded form writes them."""
     body = _JSON_SECRET.sub(rf'\g<1>"{REDACTED}"', body)
-    return _FORM_SECRET.sub(rf"\g<1>{REDACTED}", body)
+    body = _PART_SECRET.sub(rf"\g<1>{REDACTED}", body)
+    return _FORM_PAIR.sub(_form_pair, body)
+
+
+def _form_pair(pair: re.Match) -> str:
+    start, name, _ = pair.groups()
+    return f"{start}{name}={REDACTED}" if unquote_plus(name).lower() in SECRET_FIELDS else pair[0]
 
 
 def fields(body: Any) -> Any:

@@ -76,7 +76,7 @@ def _is_date(value) -> bool:
 
 
 def _ecma_pattern(validator, pattern, instance, schema):
-    """`pattern` as JSON Schema reads it (ECMA-262): a closing `$` is the end of the string.
+    """`pattern` as JSON Schema reads it (ECMA-262): `$` is the end of the string.
     Python's `$` also matches before a final newline, which let "x.example.com\n" through to
     the providers (Schemathesis and fastjsonschema read it as ECMA does)."""
     if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
@@ -85,10 +85,21 @@ def _ecma_pattern(validator, pattern, instance, schema):
 
 @cache
 def _ecma(pattern: str) -> re.Pattern:
-    return re.compile(_CLOSING_DOLLAR.sub(r"\\Z", pattern))
+    """The pattern with each `$` outside a character class as `\\Z` (SES's `^$|^...$` too)."""
+    said, i, in_class = [], 0, False
+    while i < len(pattern):
+        part = pattern[i : i + 2] if pattern[i] == "\\" else pattern[i]
+        i += len(part)
+        if in_class:
+            in_class = part != "]"
+        elif part == "[":
+            in_class = True
+        elif part == "$":
+            part = r"\Z"
+        said.append(part)
+    return re.compile("".join(said))
 
 
-_CLOSING_DOLLAR = re.compile(r"(?<!\\)\$$")
 # Connexion's validators, with JSON Schema's patterns: for parameters, and for bodies
 ParameterSchema = extend(Draft4Validator, {"pattern": _ecma_pattern})
 BodySchema = extend(Draft4RequestValidator, {"pattern": _ecma_pattern})

@@ -205,6 +205,25 @@ def test_a_refused_secret_is_never_shown(urls, control):
     assert secret not in shown + answer_too_long.text + answer_half.text
 
 
+def test_a_refused_forms_secret_is_never_shown(urls, control):
+    """Mailgun's clients send multipart forms: a refused one was journaled as sent, the
+    smtp_password in it; so was a urlencoded one whose field name was percent-encoded."""
+    secret = "SUPERSECRET-0123"
+    with httpx.Client(base_url=urls["mailgun"], auth=("api", "key-journal"), timeout=10) as api:
+        multipart = api.post(
+            "/v4/domains", files={"name": (None, "bad name"), "smtp_password": (None, secret)}
+        )
+        encoded = api.post(
+            "/v4/domains",
+            content=f"name=bad+name&smtp%5Fpassword={secret}",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    assert multipart.status_code == encoded.status_code == 400
+    entries = control.requests("mailgun", operation="create_domain")
+    assert len(entries) == 2 and all("bad name" in json.dumps(e) for e in entries[:1])
+    assert secret not in json.dumps(entries) + json.dumps(control.report())
+
+
 def test_reset_and_delete_empty_the_journal(monite_story, control):
     assert control.count_requests() == 3
     control.clear_requests()

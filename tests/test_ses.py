@@ -292,6 +292,17 @@ def test_mail_from_follows_its_single_mx(ses, control, resolver):
     assert got["VerificationStatus"] == "PENDING"  # DKIM is still missing a record
 
 
+def test_a_mail_from_domain_of_a_lone_newline_is_refused_by_the_document(ses, control):
+    """Its pattern `^$|^...$` took "\n" for empty in Python's reading (`$` before a final
+    newline): the handler then said the domain in a message with a raw line break in it."""
+    ses.created()
+    with control.expecting_errors():
+        answer = ses.put(NAME, "mail-from", {"MailFromDomain": "\n"})
+    assert answer.status_code == 400, answer.text
+    assert "must be a subdomain" not in answer.text
+    assert "MailFromDomainStatus" not in ses.got()["MailFromAttributes"]  # none set
+
+
 def test_a_second_mx_at_the_mail_from_domain_fails_it_72_hours_later(ses, control):
     ses.created()
     ses.put(NAME, "mail-from", {"MailFromDomain": f"bounce.{NAME}", "BehaviorOnMxFailure": "REJECT_MESSAGE"})  # fmt: skip
