@@ -221,6 +221,14 @@ def unquoted_txt(value):
     return strings[0] if len(strings) == 1 else strings
 
 
+def quoted_txt(value) -> str:
+    """A TXT value of several strings as a zone file writes them (`"one" "two"`), which
+    unquoted_txt reads back; a value of one string as it is."""
+    if isinstance(value, str):
+        return value
+    return " ".join('"' + re.sub(r'(["\\])', r"\\\1", text) + '"' for text in value)
+
+
 _PARSERS = {
     "A": _a,
     "AAAA": _aaaa,

@@ -404,10 +404,12 @@ def _shown(value: str) -> str:
 
 
 def cmd_dns_ls(args) -> int:
+    from fake_dns.rdata import quoted_txt  # (here: other commands need no DNS library)
+
     with _control(args) as control:
         records = control.records()
     rows = [
-        [r["name"], r["type"], r["ttl"], _shown(r["value"]), r["visible_after"] or ""]
+        [r["name"], r["type"], r["ttl"], _shown(quoted_txt(r["value"])), r["visible_after"] or ""]
         for r in records
     ]
     header = ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"]
@@ -1127,7 +1129,10 @@ def build_parser() -> argparse.ArgumentParser:
     rm = _client(dns_sub.add_parser("rm", help="remove the records at a name (of one type)"))
     rm.add_argument("name", help="the owner name")
     rm.add_argument("type", nargs="?", help="only the records of this type")
-    rm.add_argument("--value", help="remove only this value")
+    rm.add_argument(
+        "--value",
+        help="""remove only this value (a TXT value of several strings as 'dns ls' shows it, '"one" "two"')""",
+    )
     rm.set_defaults(func=cmd_dns_rm)
     fault = _client(
         dns_sub.add_parser("fault", help="add, list (no arguments) or clear DNS faults")

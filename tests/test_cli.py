@@ -47,6 +47,18 @@ def test_dns_add_ls_and_rm(cli, control):
     assert control.records() == []
 
 
+def test_a_txt_record_of_several_strings_is_listed_and_removed_as_a_zone_file_writes_it(
+    cli, control
+):
+    cli("dns", "add", "q.example.com", "TXT", '"one" "two"')
+    assert control.records("q.example.com")[0]["value"] == ["one", "two"]
+    code, out, _ = cli("dns", "ls")
+    assert code == 0 and '"one" "two"' in out  # not the list Python prints
+    code, out, _ = cli("dns", "rm", "q.example.com", "TXT", "--value", '"one" "two"')
+    assert code == 0 and "removed 1 record(s)" in out
+    assert control.records() == []
+
+
 def test_dns_ls_cuts_a_long_value_short_and_json_shows_it_whole(cli, control):
     key = "v=DKIM1; k=rsa; p=" + "A" * 392
     cli("dns", "add", "s1._domainkey.example.com", "TXT", key)

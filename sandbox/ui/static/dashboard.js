@@ -7,7 +7,6 @@
 const API = "/_sandbox"; // the control API, served by the same process
 const RECENT_REQUESTS = 12; // provider API calls shown, newest first
 const RECONNECT_MS = 1000; // after the event stream broke (the sandbox restarted)
-const SAID_FOR_MS = 2000; // how long what the page said outlasts the changes that follow
 // A sandbox served with --control-token wants it on every control call: open the page once as
 // /_sandbox/ui?token=...; the token is kept for this tab only and taken out of the address bar.
 const TOKEN = controlToken();
@@ -93,13 +92,19 @@ function say(text, isError = false) {
   const message = document.getElementById("message");
   message.textContent = text;
   message.classList.toggle("error", isError);
-  state.saidAt = performance.now();
+  state.saidAgainst = null; // what it is said about: set once the action's own changes are read
 }
 
-/** What the page said is about what it just did: once the world changes later, from elsewhere
- *  or by the clock, it is out of date, and goes (the change an action makes arrives at once). */
+/** The world as the page shows it, the running time aside: what a message is said about. */
+function worldShown() {
+  const { domains, zone, faults, clock } = state.seen;
+  return JSON.stringify([domains, zone, faults, clock && modeOf(JSON.parse(clock))]);
+}
+
+/** What the page said is about what it just did: once the world it shows differs from the one
+ *  the action left, changed from elsewhere or by the clock, it is out of date, and goes. */
 function forgetSaid() {
-  if (performance.now() - state.saidAt > SAID_FOR_MS) say("");
+  if (state.saidAgainst !== null && worldShown() !== state.saidAgainst) say("");
 }
 
 /** Swap a container's content, keeping keyboard focus on the same control if it still exists. */
@@ -156,7 +161,7 @@ const state = {
   domains: [],
   open: new Set(), // domains whose details are open: "provider/id"
   seen: {},
-  saidAt: 0, // when (performance.now()) the message under the toolbar was said
+  saidAgainst: null, // the world shown (worldShown) when the message under the toolbar was said
 };
 
 // --- the clock: shown ticking between changes, at the sandbox's speed -------------------------
@@ -439,14 +444,28 @@ function renderDomains() {
 
 // --- the side panels ---------------------------------------------------------------------------
 
+/** A TXT value of several strings as a zone file writes them: `"one" "two"`. */
+function zoneText(value) {
+  if (!Array.isArray(value)) return value;
+  return value.map((text) => `"${text.replace(/["\\]/g, "\\$&")}"`).join(" ");
+}
+
+/** A value as the control API reads it back: it reads a TXT value wholly in quotes as zone-file
+ *  strings, so such a value (`"x"`, quotes its own) goes quoted again. */
+function givenValue(record) {
+  const literal = typeof record.value === "string" && /^\s*".*"\s*$/s.test(record.value);
+  return record.type === "TXT" && literal ? zoneText([record.value]) : zoneText(record.value);
+}
+
 function renderZone(records) {
   const container = document.getElementById("zone");
   if (!records.length) {
     replace(container, h("p", { class: "empty" }, "The zone is empty: nothing is published."));
     return;
   }
-  const rows = records.map((r) =>
-    h(
+  const rows = records.map((r) => {
+    const value = zoneText(r.value);
+    return h(
       "tr",
       {},
       h(
@@ -455,7 +474,7 @@ function renderZone(records) {
         h("code", {}, r.name),
         h("div", { class: "level" }, `${r.type} · TTL ${r.ttl}${r.visible_after ? " · from " + r.visible_after : ""}`),
       ),
-      h("td", {}, h("code", { class: "value" }, r.value)),
+      h("td", {}, h("code", { class: "value" }, value)),
       h(
         "td",
         {},
@@ -463,18 +482,18 @@ function renderZone(records) {
           "button",
           {
             type: "button",
-            id: `remove-${key(r.name, r.type, r.value)}`,
+            id: `remove-${key(r.name, r.type, value)}`,
             dataAction: "remove-record",
             dataName: r.name,
             dataType: r.type,
-            dataValue: r.value,
-            "aria-label": `Remove ${r.type} record ${r.value} at ${r.name}`,
+            dataValue: givenValue(r),
+            "aria-label": `Remove ${r.type} record ${value} at ${r.name}`,
           },
           "Remove",
         ),
       ),
-    ),
-  );
+    );
+  });
   replace(
     container,
     h(
@@ -610,8 +629,8 @@ async function listen() {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           if (/^event: change$/m.test(event)) {
-            forgetSaid();
             await update();
+            forgetSaid();
           }
         }
       }
@@ -755,6 +774,7 @@ async function run(action, data) {
     say(`Failed: ${error.message}`, true);
   }
   await refresh().catch(() => {});
+  state.saidAgainst = worldShown(); // the action's own changes are in it: any later one counts
 }
 
 // --- what the panels offer: providers, bundled scenarios, a provider's settings ----------------
