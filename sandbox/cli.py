@@ -191,7 +191,7 @@ def cmd_serve(args) -> int:
 
     say = partial(console, log_format=args.log_format)  # each line as --log-format writes lines
     try:
-        clock = Clock(mode=args.clock, speed=args.clock_speed)
+        clock = Clock(mode=args.clock or "real", speed=args.clock_speed)
     except ValueError as exc:
         say(f"domainsandbox: --clock-{exc}", error=True)
         return 2
@@ -233,6 +233,8 @@ def cmd_serve(args) -> int:
             f"domainsandbox: the scenario {args.scenario} brings its seed, {scenario_seed} "
             f"(it wins over --seed {args.seed}: the scenario's ids were drawn with it)"
         )
+    if args.scenario and args.clock and not restored:  # asked for: the clock runs so from there
+        sandbox.clock.set_mode(args.clock, args.clock_speed)
     if args.workers > 1:
         server = WorkerPool(sandbox, args.host, args.port, durable, workers=args.workers)
     else:
@@ -1057,10 +1059,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--clock",
         choices=CLOCK_MODES,
-        default="real",
         help="the clock's mode: real (wall time, the default), frozen (moves only when told), "
         "fast (--clock-speed sandbox seconds per real second) or on-poll (a client reading a "
-        "domain it has seen moves the clock to the domain's next step)",
+        "domain it has seen moves the clock to the domain's next step); with --scenario, from "
+        "the scenario's instant (else the scenario's own mode)",
     )
     serve.add_argument(
         "--clock-speed",

@@ -183,6 +183,22 @@ def test_serve_starts_in_a_scenario_world():
         served.stop()
 
 
+def test_a_clock_mode_given_beside_a_scenario_runs_the_clock_from_its_instant():
+    """The scenario's `frozen: true` silently won over `--clock fast`: a presenter asking for
+    a fast clock got a frozen one until a reset."""
+    served = Served("--scenario", "all-verified", "--clock", "fast", "--clock-speed", "120")
+    try:
+        from sandbox.client import ControlClient
+
+        with ControlClient(served.urls["control"].removesuffix("/_sandbox")) as control:
+            clock = control.clock()
+            assert (clock["mode"], clock["speed"]) == ("fast", 120)
+            assert clock["now"] >= "2026-01-05T09:00:00Z"  # the scenario's instant, running
+            assert control.reset()["clock"]["mode"] == "fast"  # as serve started it
+    finally:
+        served.stop()
+
+
 def test_serve_says_the_scenarios_seed_wins_over_a_seed_given_beside_it():
     served = Served("--seed", "7", "--scenario", str(SCENARIOS / "all-verified.yaml"))
     try:
