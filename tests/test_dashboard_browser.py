@@ -429,6 +429,12 @@ def test_a_providers_settings_change_from_the_page(narrow, control):
     narrow.get_by_role("button", name="Save settings").click()
     expect(said(narrow)).to_have_text(f"Saved monite's settings: {name} = 42.")
     assert control.settings("monite") == before | {name: 42}
+    field.fill("")  # an emptied field was saved as 0
+    narrow.get_by_role("button", name="Save settings").click()
+    expect(said(narrow)).to_have_text(f"Failed: {name}: give a number (it was left empty)")
+    assert control.settings("monite") == before | {name: 42}
+    field.fill("42")  # as saved, and left: no longer edited, so the panel follows the sandbox
+    field.blur()
     control.reset()  # settings back to their defaults: the open panel shows them
     expect(field).to_have_value(str(before[name]).removesuffix(".0"))
 

@@ -757,7 +757,10 @@ const FORMS = {
     const provider = form.provider.value;
     const changes = {};
     for (const input of form.querySelectorAll("#settings-fields input")) {
-      if (input.value !== input.defaultValue) changes[input.name] = Number(input.value);
+      if (input.value === input.defaultValue) continue;
+      // an emptied field is no 0 (Number("") is): a setting where 0 means "never" would take it
+      if (!input.value.trim()) throw new Error(`${input.name}: give a number (it was left empty)`);
+      changes[input.name] = Number(input.value);
     }
     if (!Object.keys(changes).length) return `Nothing to save: ${provider}'s settings are as shown.`;
     const settings = await api("PATCH", `/providers/${provider}/settings`, changes);
