@@ -256,9 +256,11 @@ def _prepare_report_file(path: Path) -> None:
     is said at once, not after minutes as a traceback."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
     except OSError as exc:
         raise ValueError(f"cannot write the JUnit XML report {path}: {exc.strerror}") from None
+    if path.is_dir() or not os.access(path.parent, os.W_OK):
+        why = "it is a folder" if path.is_dir() else "its folder is not writable"
+        raise ValueError(f"cannot write the JUnit XML report {path}: {why}")
 
 
 def _check_reachable(base_url: str) -> None:
