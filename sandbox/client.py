@@ -185,6 +185,7 @@ class DomainView(TypedDict):
     owner: str
     status: str  # in the provider's own vocabulary, one of `statuses`
     statuses: list[str]
+    states: list[str]  # in the provider's own fields, as the client report counts them
     created_at: str
     updated_at: str
     last_checked_at: str | None

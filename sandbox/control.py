@@ -33,8 +33,9 @@ def domain_view(sandbox: Sandbox, domain) -> dict:
     for record in domain.records:
         result = domain.results.get(record.kind)
         records.append(record.to_dict() | {"result": result.to_dict() if result else None})
-    statuses = list(sandbox.providers[domain.provider].statuses)
-    return domain.summary(iso, statuses=statuses, records=records)
+    provider = sandbox.providers[domain.provider]
+    statuses, states = list(provider.statuses), list(provider.states(domain))
+    return domain.summary(iso, statuses=statuses, states=states, records=records)
 
 
 class Control:

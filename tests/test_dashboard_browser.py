@@ -292,6 +292,20 @@ def test_the_demo_world_loads_from_the_page(narrow, control):
     expect(narrow.locator("tr.domain-row")).to_have_count(len(control.domains()))
 
 
+def test_details_say_where_a_domain_stands_in_its_providers_own_fields(narrow, control):
+    """Vortex's every-state domains all read `not_verified`: its token and DKIM statuses, which
+    tell them apart, were nowhere on the page."""
+    control.load_bundled_scenario("every-state")
+    shown = open_details(narrow, "waiting-for-provider.vortex.example", "vortex")
+    expect(shown.locator(".own-words")).to_have_text(
+        "vortex says: tokenVerificationStatus=waiting_for_provider · "
+        "dkimStatus=waiting_for_provider · spfCheckStatus=waiting_for_user · "
+        "dmarcStatus=waiting_for_user · isVerified=false"
+    )
+    monite = open_details(narrow, "verified.monite.example", "monite")
+    expect(monite.locator(".own-words")).to_have_count(0)  # its status says it all
+
+
 def test_details_open_in_place_with_each_records_level_as_the_provider_decides(narrow, control):
     vortex = control.create_domain("vortex", "mail.example.com")
     expect(row(narrow, "mail.example.com").locator(".required-valid")).to_have_text(

@@ -186,3 +186,16 @@ def test_a_control_api_record_named_with_a_final_newline_is_refused(control):
     with pytest.raises(ControlError, match=r"^400: 'nl.example.com\\n' is not a DNS name"):
         control.add_record("nl.example.com\n", "A", "192.0.2.7")
     assert control.records() == []
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_the_control_api_says_where_a_domain_stands_in_its_providers_words(
+    http, urls, control, name
+):
+    """The same words the client report counts as states reached."""
+    control.clear_report()
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    assert driver.call(driver.kit.create, name="words.example.com").status_code < 300
+    [domain] = control.domains(name)
+    reached = control.report()["providers"][name]["states_reached"]
+    assert domain["states"] and set(domain["states"]) <= set(reached), (domain["states"], reached)

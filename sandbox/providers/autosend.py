@@ -236,9 +236,6 @@ class AutoSend(Provider):
         wire["verificationInProgress"] = attrs["in_progress"]
         return wire
 
-    def describe(self, domain: Domain) -> dict:
-        return self._wire(domain)
-
     # --- operations -----------------------------------------------------------------------------
 
     def list_domains(self, request):

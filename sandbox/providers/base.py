@@ -224,10 +224,6 @@ class Provider:
         """
         self.check(domain)
 
-    def describe(self, domain: Domain) -> dict:
-        """The provider-specific summary shown by the control API and the dashboard."""
-        return {}
-
     # --- helpers for subclasses ------------------------------------------------------------------
 
     def setting(self, name: str) -> float:

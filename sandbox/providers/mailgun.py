@@ -313,9 +313,6 @@ class Mailgun(Provider):
             )
         return wire
 
-    def describe(self, domain: Domain) -> dict:
-        return self._envelope(domain, extended=True)
-
     # --- operations -----------------------------------------------------------------------------
 
     def list_domains(

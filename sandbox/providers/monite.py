@@ -250,9 +250,6 @@ class Monite(Provider):
             "last_updated_at": iso(domain.updated_at),
         }
 
-    def describe(self, domain: Domain) -> dict:
-        return self._wire(domain)
-
     # --- operations -----------------------------------------------------------------------------
 
     def _owned(self, request, domain_id: str) -> Domain:

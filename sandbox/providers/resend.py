@@ -394,9 +394,6 @@ class Resend(Provider):
         wire["records"] = [self._wire_record(domain, r) for r in domain.records]
         return wire
 
-    def describe(self, domain: Domain) -> dict:
-        return self._wire(domain)
-
     # --- operations -----------------------------------------------------------------------------
 
     def create_domain(self, request, body: dict):

@@ -371,9 +371,6 @@ class Scaleway(Provider):
             "smtp_url": SMTP_URL,
         }
 
-    def describe(self, domain: Domain) -> dict:
-        return self._wire(domain)
-
     # --- operations -----------------------------------------------------------------------------
 
     def create_domain(self, request, body: dict):

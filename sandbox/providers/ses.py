@@ -402,9 +402,6 @@ class Ses(Provider):
             "VerificationInfo": self._verification_info(domain),
         }
 
-    def describe(self, domain: Domain) -> dict:
-        return {"EmailIdentity": domain.name, "Region": domain.attrs["region"]} | self._wire(domain)
-
     def states(self, domain: Domain) -> tuple[str, ...]:
         a = domain.attrs
         if "dkim" not in a and "link" not in a:  # still being made

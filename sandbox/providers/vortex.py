@@ -278,9 +278,6 @@ class Vortex(Provider):
     def _is_verified(self, domain: Domain) -> bool:
         return all(domain.attrs["checks"][k]["status"] == VERIFIED for k in DECIDING)
 
-    def describe(self, domain: Domain) -> dict:
-        return self._wire(domain)
-
     def states(self, domain: Domain) -> tuple[str, ...]:
         checks = domain.attrs.get("checks")
         if checks is None:  # still being made: _new notes its states once they exist

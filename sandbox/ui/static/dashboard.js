@@ -325,6 +325,14 @@ function recordRow(domain, record) {
   );
 }
 
+/** Where the domain stands in its provider's own fields, where they say more than the status
+ *  (Vortex's tokenVerificationStatus and dkimStatus, SES's DKIM and MAIL FROM statuses). */
+function ownWords(domain) {
+  const words = domain.states || [];
+  if (!words.length || (words.length === 1 && words[0] === domain.status)) return null;
+  return h("p", { class: "facts own-words" }, `${domain.provider} says: ${words.join(" · ")}`);
+}
+
 function detailsRow(domain) {
   const k = key(domainKey(domain));
   const where = { dataProvider: domain.provider, dataId: domain.id, dataName: domain.name };
@@ -357,6 +365,7 @@ function detailsRow(domain) {
     vocabulary.length
       ? h("ol", { class: "vocabulary", "aria-label": `${domain.provider} status words` }, vocabulary)
       : null,
+    ownWords(domain),
     h(
       "div",
       { class: "buttons", role: "group", "aria-label": `Actions for ${domain.name}` },
