@@ -284,6 +284,16 @@ def test_a_bundled_scenario_loads_from_the_page_and_filters_narrow_the_overview(
     assert sorted(shown_rows(narrow)) == verified
 
 
+def test_a_status_word_no_domain_has_any_more_stays_chosen(narrow, control):
+    """The filter fell back to "all" without a word once the clock moved every domain on."""
+    control.create_domain("scaleway", "fresh.example.com")
+    expect(narrow.locator("tr.domain-row")).to_have_count(1)
+    narrow.locator("#filter-status").select_option("word:creating")
+    control.advance(60)  # created, it waits for validation
+    expect(narrow.locator("#tally")).to_contain_text("0 of 1 shown")
+    assert narrow.locator("#filter-status").input_value() == "word:creating"
+
+
 def test_the_demo_world_loads_from_the_page(narrow, control):
     panel(narrow, "Scenario or demo")
     narrow.get_by_label("Demo domains").fill("12")

@@ -403,7 +403,12 @@ function matches(domain) {
 }
 
 function renderStatusFilter(domains) {
-  const words = [...new Set(domains.map((d) => d.status))].sort();
+  // the word chosen stays one to choose while no domain has it (the clock moved them all on):
+  // the filter then shows none, rather than falling back to all without a word
+  const chosen = document.getElementById("filter-status").value;
+  const kept = chosen.startsWith("word:") ? [chosen.slice(5)] : [];
+  const byLetters = (a, b) => a.localeCompare(b, "en", { sensitivity: "base" });
+  const words = [...new Set([...domains.map((d) => d.status), ...kept])].sort(byLetters);
   const options = [["", "all"]];
   for (const [t, [icon, label]] of Object.entries(TONES)) options.push([`tone:${t}`, `${icon} every ${label}`]);
   for (const word of words) options.push([`word:${word}`, `${TONES[tone(word)][0]} ${word}`]);
