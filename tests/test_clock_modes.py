@@ -73,6 +73,17 @@ def test_the_clock_says_its_mode_and_speed_and_switches_between_them(control):
     real = control.set_clock_mode("real")
     assert (real["mode"], real["speed"], real["frozen"]) == ("real", 1, False)
     assert control.freeze()["mode"] == "frozen"
+    assert control.unfreeze()["mode"] == "real"
+
+
+def test_unfreeze_runs_the_clock_as_it_last_ran(control):
+    """Freeze then Unfreeze of a fast clock gave real time (the dashboard's two buttons)."""
+    control.set_clock_mode("fast", speed=600)
+    control.freeze()
+    again = control.unfreeze()
+    assert (again["mode"], again["speed"]) == ("fast", 600)
+    control.set_clock_mode("on-poll")  # stands still between polls: unfreeze runs it on too
+    assert (control.unfreeze()["mode"], control.clock()["speed"]) == ("fast", 600)
 
 
 @pytest.mark.parametrize(

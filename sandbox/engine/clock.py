@@ -112,6 +112,7 @@ class Clock:
         self._lock = threading.Lock()
         self._rebase(self._wall())  # shows _at at wall time _since
         self._mode, self._speed = "frozen", 0.0  # until set_mode below: `start` held exactly
+        self._running = ("real", None)  # the mode unfreeze() goes back to: the last running one
         if start is not None:
             self.set(start)
         self.set_mode(mode or ("frozen" if frozen else "real"), speed)
@@ -165,15 +166,18 @@ class Clock:
         with self._lock:
             self._rebase(self._now())
             self._mode, self._speed = mode, new_speed
+            if new_speed:
+                self._running = (mode, new_speed)
 
     def freeze(self) -> None:
         """Stop time at the current instant."""
         self.set_mode("frozen")
 
     def unfreeze(self) -> None:
-        """Let time run again (in real time) from where it stands; a running clock runs on."""
+        """Let time run again from where it stands, as it last ran (real time, or fast at its
+        speed); a running clock runs on."""
         if self.frozen:
-            self.set_mode("real")
+            self.set_mode(*self._running)
 
     def set(self, instant: datetime | str) -> None:
         """Jump to an instant, in the same mode. OutOfRange past the clock's range."""
