@@ -84,6 +84,8 @@ def test_unfreeze_runs_the_clock_as_it_last_ran(control):
     assert (again["mode"], again["speed"]) == ("fast", 600)
     control.set_clock_mode("on-poll")  # stands still between polls: unfreeze runs it on too
     assert (control.unfreeze()["mode"], control.clock()["speed"]) == ("fast", 600)
+    control.reset()  # as the sandbox started (frozen, never run): the next test's clock
+    assert control.unfreeze()["mode"] == "real"
 
 
 @pytest.mark.parametrize(

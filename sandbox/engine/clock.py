@@ -201,6 +201,7 @@ class Clock:
         if it had run since."""
         if not instant:
             self.set_mode(saved["_mode"], saved["_speed"] or None)
+            self._running = saved["_running"]  # and the mode it runs again in
             return
         with self._lock:
             vars(self).update(saved)
