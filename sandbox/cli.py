@@ -981,8 +981,8 @@ def cmd_contract_run(args) -> int:
 # --- parser -----------------------------------------------------------------------------------
 
 
-def _provider_help() -> str:
-    return f"a provider's name: {', '.join(provider_names())}"
+def _provider_help(lead: str = "a provider's name") -> str:
+    return f"{lead}: {', '.join(provider_names())}"
 
 
 def provider_name(text: str) -> str:
@@ -1240,7 +1240,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))
     domains.add_argument(
-        "--provider", type=provider_name, help=f"only this provider: {', '.join(provider_names())}"
+        "--provider", type=provider_name, help=_provider_help("only this provider")
     )
     domains.set_defaults(func=cmd_domains)
 
@@ -1253,7 +1253,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     requests.add_argument(
-        "--provider", type=provider_name, help=f"only this provider: {', '.join(provider_names())}"
+        "--provider", type=provider_name, help=_provider_help("only this provider")
     )
     requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
     requests.add_argument(
@@ -1370,9 +1370,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = _client(
         sub.add_parser("report", help="the client conformance report: what clients exercised")
     )
-    report.add_argument(
-        "--provider", type=provider_name, help=f"only this provider: {', '.join(provider_names())}"
-    )
+    report.add_argument("--provider", type=provider_name, help=_provider_help("only this provider"))
     report.add_argument("--clear", action="store_true", help="empty the report (a new session)")
     report.set_defaults(func=cmd_report)
 

@@ -85,14 +85,11 @@ class Control:
     def delete_dns_records(self, name: str, type: str | None = None, value: str | None = None):
         if value is not None and not type:
             raise ProviderError(400, "value: give the record type too, to remove one value")
-        if value is not None and type.upper() == "TXT":  # as added: in quotes, zone-file strings
-            try:
-                value = unquoted_txt(value)
-            except ValueError as exc:
-                raise ProviderError(400, str(exc)) from None
         try:
+            if value is not None and type.upper() == "TXT":  # as added: zone-file strings
+                value = unquoted_txt(value)
             removed = self.zone.remove(name, type.upper() if type else None, value)
-        except ValueError as exc:  # a malformed name
+        except ValueError as exc:  # a malformed name, or TXT strings
             raise ProviderError(400, str(exc)) from None
         return {"removed": removed}
 
