@@ -44,6 +44,8 @@ SECRET_FIELDS = frozenset(
         "x-amz-signature",
         "x-amz-security-token",
         "signature",
+        "private_key",
+        "domainsigningprivatekey",  # SES's bring-your-own-DKIM key
     }
 )
 _SIGV4_SIGNATURE = re.compile(r"(Signature=)[0-9A-Fa-f]+")

@@ -4,6 +4,7 @@ SES looks for the records by itself on the sandbox clock, and the records resolv
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import boto3
@@ -404,6 +405,22 @@ def test_bring_your_own_dkim_publishes_the_public_key_at_the_selector(
     assert b"".join(txt[0].strings).decode() == f"p={public}"
     control.advance(300)
     assert status(ses) == ("SUCCESS", "SUCCESS")
+
+
+def test_a_byodkim_private_key_is_never_shown_in_the_journal_or_the_report(ses, control):
+    """The private key is a secret: accepted (create, put signing) or refused for its shape,
+    the journal and the report show it redacted."""
+    key = rsa_private_key(1024)
+    ses.created(DkimSigningAttributes={"DomainSigningSelector": "s1", "DomainSigningPrivateKey": key})  # fmt: skip
+    signing = {"DomainSigningSelector": "s2", "DomainSigningPrivateKey": key}
+    ses.put(NAME, "dkim/signing", {"SigningAttributesOrigin": "EXTERNAL", "SigningAttributes": signing})  # fmt: skip
+    refused = ses.create("other.example.com", DkimSigningAttributes={"DomainSigningSelector": "s3", "DomainSigningPrivateKey": "%" + key})  # fmt: skip
+    assert refused.status_code == 400
+    entries = control.requests("ses")
+    assert len(entries) == 3
+    shown = json.dumps(entries) + json.dumps(control.report()) + refused.text
+    assert key[-30:] not in shown  # its end is what sets it apart
+    assert entries[0]["body"]["DkimSigningAttributes"]["DomainSigningPrivateKey"] == "[redacted]"
 
 
 def test_switching_from_byodkim_to_easy_dkim_gives_new_tokens_and_a_new_search(ses, control):
