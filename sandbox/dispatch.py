@@ -19,7 +19,8 @@ from connexion.jsonifier import Jsonifier
 from starlette.exceptions import HTTPException
 
 from . import documents
-from .errors import ProviderError, reason_phrase, unexpected_fields
+from .errors import ProviderError, reason_phrase, said_request, unexpected_fields
+from .mounts import CONTROL_MOUNT as CONTROL
 from .request import JSON, Answer, Call, Request, send_answer
 from .validation import ESCAPED_SEGMENTS, RAW_BODY, CheckedSpecification, parsed, read_body
 from .verdicts import KEY, VERDICT, Verdicts
@@ -98,6 +99,9 @@ class Dispatcher:
             api = self._documents[path]
             body = _served_document(api.document, api.mount)
             return await send_answer(send, Answer(200, body, [("content-type", JSON)]))
+        if api is None:  # outside every API: nothing to count, nobody to note it for
+            error = ProviderError(404, self._outside(scope["method"], path))
+            return await send_answer(send, Answer.error(None, error))
         allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
@@ -106,6 +110,17 @@ class Dispatcher:
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
         violation = _violation(None, error.message, error.status)
         await self.refuse(scope, receive, send, error, violation, headers)
+
+    def _outside(self, method: str, path: str) -> str:
+        """Why a path outside every API is not found, and where the APIs are: most often a
+        base URL without its version (`/autosend/domains` for `/autosend/v1/domains`)."""
+        said = f"Not Found: domainsandbox does not serve {said_request(method, path)}"
+        first = "/" + path.lstrip("/").split("/")[0] + "/"
+        for api in self._mounts:
+            if api.mount.startswith(first):
+                return f"{said}; {api.name}'s API is under {api.mount}"
+        mounts = ", ".join(api.mount for api in self.apis.values() if api.provider is not None)
+        return f"{said}; the providers' APIs are under {mounts}, the control API under {CONTROL}"
 
     async def _answer(self, scope, send, api: Api, call: Call, headers=()) -> None:
         try:

@@ -50,6 +50,11 @@ def reason_phrase(status: int) -> str:
     return _PINNED_PHRASES.get(status) or HTTPStatus(status).phrase
 
 
+def said_request(method: str, path: str) -> str:
+    """A request as an error message says it ("GET /v2/email/account"): a long path cut."""
+    return f"{method} {path if len(path) <= 200 else path[:200] + '…'}"
+
+
 def snake_case_phrase(status: int, unknown: str) -> str:
     """The reason phrase as Resend and Scaleway name errors their catalogues do not list (415 ->
     `unsupported_media_type`); `unknown` for a status Python does not know."""

@@ -116,7 +116,7 @@ def _refusal(given: bytes | None) -> str:
 
 
 class ControlToken:
-    """ASGI wrapper: with `sandbox.control_token` set, non-provider calls need the bearer token."""
+    """ASGI wrapper: with `sandbox.control_token` set, the control API needs the bearer token."""
 
     def __init__(self, app, sandbox: Sandbox, render):
         self.app, self.sandbox, self.render = app, sandbox, render
@@ -133,7 +133,9 @@ class ControlToken:
         await send_answer(send, self.render(CONTROL_MOUNT, error, challenge))
 
     def _open(self, path: str) -> bool:
-        """Provider APIs judge their own credentials; the dashboard's files hold no data."""
+        """Only the control API needs the token: provider APIs judge their own credentials, the
+        dashboard's files hold no data, and a path nothing serves is told it is not found (a
+        client's base URL without its version is not a token problem)."""
         path = _normal_path(path)
         if "/../" in path + "/" or "/./" in path + "/":
             return False  # no route has dot segments: never let one dodge the check
@@ -141,7 +143,7 @@ class ControlToken:
             return True
         if path == HEALTH_PATH:  # what a CI job waits on, before it has any token to send
             return True
-        return self.sandbox.provider_for(path) is not None
+        return path != CONTROL_MOUNT and not path.startswith(CONTROL_MOUNT + "/")
 
 
 def _bearer(scope) -> bytes | None:

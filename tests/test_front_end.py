@@ -319,6 +319,21 @@ def test_the_control_api_refuses_a_body_without_a_content_type_in_its_own_shape(
     assert "JSON" in answer.json()["error"]["message"]
 
 
+def test_a_base_url_without_its_version_is_told_where_the_api_is(urls):
+    """The likeliest first mistake: `/autosend/domains` for `/autosend/v1/domains`."""
+    server = urls["server"]
+    answer = httpx.get(server + "/autosend/domains", headers=AUTOSEND)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"] == (
+        "Not Found: domainsandbox does not serve GET /autosend/domains; "
+        "autosend's API is under /autosend/v1"
+    )
+    assert "monite's API is under /monite/v1" in httpx.get(server + "/monite/mailbox_domains").text
+    elsewhere = httpx.post(server + "/v1/domains").json()["error"]["message"]
+    assert elsewhere.startswith("Not Found: domainsandbox does not serve POST /v1/domains; ")
+    assert "/monite/v1, " in elsewhere and elsewhere.endswith("the control API under /_sandbox")
+
+
 def test_a_body_of_only_whitespace_is_not_json_and_is_refused(urls, control):
     answer = httpx.post(urls["control"] + "/reset", content=b"\n",
                         headers={"Content-Type": "application/json"})  # fmt: skip

@@ -162,6 +162,16 @@ def test_no_spelling_of_a_control_path_gets_past_the_token(guarded, path):
     control.close()
 
 
+def test_a_guarded_sandbox_says_a_path_nothing_serves_is_not_found(guarded):
+    """Only the control API needs the token: a provider's base URL without its version, or any
+    other path nothing serves, is a 404 saying so, not a token refused."""
+    for path in ("/autosend/domains", "/", "/favicon.ico"):
+        answer = httpx.get(guarded.url + path, headers=AUTOSEND)
+        assert answer.status_code == 404, (path, answer.text)
+        assert "does not serve GET" in answer.json()["error"]["message"]
+    assert httpx.get(guarded.url + "/_sandbox/nothing").status_code == 401
+
+
 def test_a_guarded_sandbox_answers_its_python_client_only_with_the_token(guarded):
     with pytest.raises(ControlError) as refused:
         ControlClient(guarded.url).clock()

@@ -16,7 +16,7 @@ from ..engine.ids import Ids
 from ..engine.records import CheckResult, Domain, RequiredRecord
 from ..engine.store import Store
 from ..engine.verifier import Verifier
-from ..errors import ProviderError, reason_phrase
+from ..errors import ProviderError, reason_phrase, said_request
 from ..lanes import off_loop
 from .kit import Kit
 
@@ -70,11 +70,6 @@ def _owner_id(provider: str, credential: str) -> str:
 
 def valid_hostname(name: str) -> bool:
     return len(name) <= MAX_HOSTNAME and bool(HOSTNAME.fullmatch(name))  # no final newline
-
-
-def said_request(method: str, path: str) -> str:
-    """A request as an error message says it ("GET /v2/email/account"): a long path cut."""
-    return f"{method} {path if len(path) <= 200 else path[:200] + '…'}"
 
 
 class Provider:
