@@ -375,7 +375,9 @@ def _control(args) -> ControlClient:
         url = sandbox_url(args.url)
     except ValueError as exc:  # a mistyped --url or $DOMAINSANDBOX_URL: a usage error
         raise UsageError(f"--url: {exc}") from None
-    return ControlClient(url, token=args.token or os.environ.get(TOKEN_ENV) or None)
+    control = ControlClient(url, token=args.token)  # None: $DOMAINSANDBOX_TOKEN
+    control.token_hint = f"give it with --token TOKEN or ${TOKEN_ENV}"
+    return control
 
 
 def _show(args, data, table=None) -> None:
@@ -1451,8 +1453,6 @@ def main(argv: list[str] | None = None) -> int:
     except MissingExtra as exc:
         return _fail(exc, 1)
     except ControlError as exc:  # a 4xx: the sandbox refused what was asked
-        if exc.status == 401:  # its token: say how this command sends one
-            exc = ControlError(f"{exc}; give it with --token TOKEN or ${TOKEN_ENV}", 401)
         return _fail(exc, USAGE if exc.status and 400 <= exc.status < 500 else 1)
     except BrokenPipeError:
         # The reader stopped reading (`| head`): end quietly, and let nothing flush to it again.

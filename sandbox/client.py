@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json as jsonlib
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -208,7 +209,8 @@ class ScenarioLoaded(TypedDict):
 
 
 class ControlClient:
-    """Drive a running sandbox (`token`: its control token, if it has one):
+    """Drive a running sandbox (`token`: its control token, if it has one; by default
+    $DOMAINSANDBOX_TOKEN, which `serve` and the other commands read too):
 
         with ControlClient("http://127.0.0.1:8080") as control:
             control.freeze("2026-01-01T09:00:00Z")
@@ -219,6 +221,9 @@ class ControlClient:
     takes: every scheduled step on the way runs its real DNS checks, and a move of years over a
     busy world takes minutes.
     """
+
+    # How a refused token is given: said after the control API's 401 (the CLI says its flag).
+    token_hint = f"give it with ControlClient(url, token=...) or ${TOKEN_ENV}"
 
     def __init__(self, url: str, timeout: float = 30.0, token: str | None = None) -> None:
         try:
@@ -232,6 +237,7 @@ class ControlClient:
         self._address = (parts.hostname, parts.port)
         self._prefix = parts.path + CONTROL_MOUNT
         self._timeout = timeout
+        token = os.environ.get(TOKEN_ENV) if token is None else token
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._local = threading.local()  # one connection per thread: http.client is not shared
 
@@ -301,6 +307,8 @@ class ControlClient:
                 message = response.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):
                 message = f"{_brief(response.text)} (not a domainsandbox's answer)"
+            if response.status_code == 401:  # the control token: say how to send it
+                message = f"{message}; {self.token_hint}"
             raise ControlError(f"{response.status_code}: {message}", response.status_code)
         return response
 

@@ -172,11 +172,17 @@ def test_a_guarded_sandbox_says_a_path_nothing_serves_is_not_found(guarded):
     assert httpx.get(guarded.url + "/_sandbox/nothing").status_code == 401
 
 
-def test_a_guarded_sandbox_answers_its_python_client_only_with_the_token(guarded):
+def test_a_guarded_sandbox_answers_its_python_client_only_with_the_token(guarded, monkeypatch):
+    monkeypatch.delenv("DOMAINSANDBOX_TOKEN", raising=False)
     with pytest.raises(ControlError) as refused:
         ControlClient(guarded.url).clock()
     assert refused.value.status == 401
+    assert str(refused.value).endswith(
+        "; give it with ControlClient(url, token=...) or $DOMAINSANDBOX_TOKEN"
+    )
     assert ControlClient(guarded.url, token=TOKEN).clock()["now"] == START
+    monkeypatch.setenv("DOMAINSANDBOX_TOKEN", TOKEN)  # what the README's CI recipe sets
+    assert ControlClient(guarded.url).clock()["now"] == START
 
 
 # --- tenant isolation ------------------------------------------------------------------------
