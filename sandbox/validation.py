@@ -396,14 +396,17 @@ def _said(exc: ValidationError) -> str:
 
 
 def _plain(exc: ValidationError) -> str:
-    """A control API body's refusal: of several schemas, the one that says why; a bound in
-    words; the offending value cut short (sandbox.errors.schema_message)."""
+    """A control API body's refusal, after the field it is about ("type: ..."): of several
+    schemas, the one that says why; a bound or a choice in words; the offending value cut short
+    (sandbox.errors.schema_message)."""
     error = schema_branch(exc)
     path = ".".join(map(str, error.absolute_path))
     said = schema_message(error)
     if error.validator == "pattern" and "description" in error.schema:  # not the regex itself
         said = f"{said_value(error.instance)} is not {error.schema['description']}"
-    return _bound(error) or (f"{said} - '{path}'" if path else said)
+    elif error.validator == "enum":  # the choices as a person lists them, not a Python list
+        said = f"{said_value(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
+    return _bound(error) or (f"{path}: {said}" if path else said)
 
 
 def _bound(exc: ValidationError) -> str | None:

@@ -241,8 +241,12 @@ def test_a_number_past_its_bound_or_a_name_off_its_pattern_is_said_in_a_persons_
     assert refusal("/demo", {"domains": 101}) == "domains: at most 100, not 101"
     # a pattern is said by its description, not as the regular expression
     assert refusal("/dns/faults", {"match": "bad name", "kind": "servfail"}) == (
-        "'bad name' is not a DNS name; labels of letters, digits, '-' and '_'; '*' only as the "
-        "first label - 'match'"
+        "match: 'bad name' is not a DNS name; labels of letters, digits, '-' and '_'; '*' only "
+        "as the first label"
+    )
+    # a choice is said as a list of words, not as Python writes a list
+    assert refusal("/dns/records", {"name": "a.example", "type": "TXTX", "value": "v"}) == (
+        "type: 'TXTX' is not one of A, AAAA, CNAME, MX, TXT, SRV, NS, CAA, PTR"
     )
 
 
