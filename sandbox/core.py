@@ -448,7 +448,10 @@ class Sandbox:
         unknown = (set(omit) | set(corrupt)) - {r.kind for r in domain.records}
         if unknown:
             kinds = ", ".join(r.kind for r in domain.records)
-            raise ValueError(f"unknown record kind(s) {', '.join(sorted(unknown))}; use: {kinds}")
+            raise ValueError(
+                f"unknown record kind(s) {', '.join(sorted(unknown))}; {provider} domain "
+                f"{domain_id} ({domain.name}) has: {kinds}"
+            )
         visible_after = (
             self.clock.now() + timedelta(seconds=visible_after_seconds)
             if visible_after_seconds

@@ -198,6 +198,8 @@ def test_publish_with_an_unknown_kind_names_the_known_ones(cli, urls):
     code, _, err = cli("publish", "monite", domain_id, "--omit", "nonsense")
     assert code == 2
     assert "unknown record kind(s) nonsense" in err and "spf" in err
+    # which domain it asked of: an id from another run is told by its name
+    assert f"monite domain {domain_id} (" in err
 
 
 def test_clock_show_freeze_advance_set_unfreeze(cli, control):
