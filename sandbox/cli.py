@@ -182,6 +182,7 @@ def kinds(text: str) -> list[str]:
 
 def cmd_serve(args) -> int:
     from .core import Sandbox
+    from .durable import remove_state_file
     from .engine.clock import Clock
     from .engine.ids import DEFAULT_SEED
     from .logs import configure as configure_logs
@@ -223,9 +224,12 @@ def cmd_serve(args) -> int:
         return 2
     scenario_seed = sandbox.seed
     durable = None
+    made_state = args.state is not None and not os.path.exists(args.state)
     if args.state is not None:
         durable = _open_state(sandbox, args.state, _given_world(args), say)
         if durable is None:
+            if made_state:
+                remove_state_file(args.state)
             return 2
     restored = durable is not None and durable.restored  # then the saved world won over both
     if args.scenario and args.seed not in (None, scenario_seed) and not restored:
@@ -240,8 +244,14 @@ def cmd_serve(args) -> int:
     else:
         server = SandboxServer(sandbox, host=args.host, port=args.port, durable=durable)
     _stop_on_signals()
+    ready = []
+
+    def on_ready():
+        ready.append(True)
+        _print_banner(server, say)
+
     try:
-        server.serve_forever(on_ready=lambda: _print_banner(server, say))
+        server.serve_forever(on_ready=on_ready)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: a normal stop
         pass
     except OSError as exc:
@@ -252,6 +262,9 @@ def cmd_serve(args) -> int:
     except WorkerFailed as exc:
         say(f"domainsandbox: {exc}", error=True)
         return 1
+    finally:
+        if made_state and not ready:  # never served: a later start must not restore its world
+            remove_state_file(args.state)
     say("domainsandbox: stopped")
     return 0
 

@@ -85,6 +85,13 @@ def _hold(path: str) -> int:
     return fd
 
 
+def remove_state_file(path: str) -> None:
+    """Remove a state file and SQLite's files beside it (after it was closed)."""
+    for name in (path, path + "-wal", path + "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(name)
+
+
 def _refuse_another_database(db: sqlite3.Connection, path: str) -> None:
     """StateError for an SQLite file that holds tables but no saved world: another program's
     database, which a state file's table must not be added to."""

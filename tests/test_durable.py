@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -176,6 +177,22 @@ def test_a_state_file_that_is_not_sqlite_stops_serve_with_a_clear_message(tmp_pa
     assert result.returncode == 2
     assert f"{bad}: file is not a database" in result.stderr
     assert bad.read_text().startswith("these are my notes")  # left alone
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_serve_that_never_started_leaves_no_state_file_it_made(tmp_path, workers):
+    """Else the next start, with other options, restored the world of one that never ran."""
+    state = tmp_path / "new.db"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        result = serve_refused(
+            "--port", port, "--dns-port", "0", "--state", str(state), "--workers", workers
+        )
+    assert result.returncode == 2 and "already in use" in result.stderr
+    assert not state.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_another_programs_database_stops_serve_and_is_left_alone(tmp_path):
