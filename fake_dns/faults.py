@@ -9,7 +9,10 @@ in the order rules were added, wins.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
+
+from dnslib import QTYPE
 
 from .rdata import normalize_name
 
@@ -119,7 +122,19 @@ def _make_rule(name, kind, qtype, count, delay_ms) -> dict:
         "id": None,
         "name": pattern,
         "kind": kind,
-        "qtype": str(qtype).strip().upper() if qtype is not None else None,
+        "qtype": _query_type(qtype) if qtype is not None else None,
         "count": count,
         "delay_ms": delay_ms,
     }
+
+
+def _query_type(qtype) -> str:
+    """A query type's name (A, SOA, ANY, TYPE65280...), upper-cased; ValueError for one no
+    query can have, which would make a rule that never matches."""
+    name = str(qtype).strip().upper()
+    if name not in QTYPE.reverse and not _NUMBERED_TYPE.fullmatch(name):
+        raise ValueError(f"unknown query type {qtype!r} (a DNS type: A, TXT, MX, SOA, ANY...)")
+    return name
+
+
+_NUMBERED_TYPE = re.compile(r"TYPE[0-9]{1,5}")  # RFC 3597's name of a type without a mnemonic

@@ -155,8 +155,11 @@ class Zone:
     def remove(self, name, type=None, value=None) -> int:  # noqa: A002
         """Remove the records at ``name`` (only of ``type``, only ``value`` if given).
 
-        Returns how many records were removed.
+        Returns how many records were removed. A ``value`` needs its ``type`` (ValueError): a
+        value is read as its type writes it, and without one it would remove every record.
         """
+        if value is not None and type is None:
+            raise ValueError("value: give the record type too, to remove one value")
         key = normalize_name(name)
         rtype = normalize_type(type) if type is not None else None
         norm = parse_value(rtype, value)[0] if (rtype and value is not None) else None

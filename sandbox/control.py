@@ -83,10 +83,8 @@ class Control:
         return self.list_dns_records(body["name"], rtype), 201
 
     def delete_dns_records(self, name: str, type: str | None = None, value: str | None = None):
-        if value is not None and not type:
-            raise ProviderError(400, "value: give the record type too, to remove one value")
         try:
-            if value is not None and type.upper() == "TXT":  # as added: zone-file strings
+            if value is not None and type and type.upper() == "TXT":  # as added: zone strings
                 value = unquoted_txt(value)
             removed = self.zone.remove(name, type.upper() if type else None, value)
         except ValueError as exc:  # a malformed name, or TXT strings

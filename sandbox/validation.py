@@ -148,8 +148,16 @@ def _keepable(value) -> bool:
 class NamedParameterValidator(ParameterValidator):
     """Parameter errors that name the parameter; one compiled schema per parameter."""
 
-    def __init__(self, parameters, uri_parser, strict_validation=False, security_query_params=None):
+    def __init__(
+        self,
+        parameters,
+        uri_parser,
+        strict_validation=False,
+        security_query_params=None,
+        plain=False,
+    ):
         super().__init__(parameters, uri_parser, strict_validation, security_query_params)
+        self._plain = plain  # the control API's: said as its body refusals are
         self._checkers = {
             (p["in"], p["name"]): ParameterSchema(
                 p.get("schema", p), format_checker=Draft4Validator.FORMAT_CHECKER
@@ -178,6 +186,8 @@ class NamedParameterValidator(ParameterValidator):
         try:
             self._checkers[(param["in"], name)].validate(value)
         except ValidationError as exc:
+            if self._plain:
+                return f"{name}: {_plain(exc)}"
             return f"Invalid {parameter_type} parameter '{name}': {exc.message}"
         return None
 
@@ -405,7 +415,8 @@ def _plain(exc: ValidationError) -> str:
     if error.validator == "pattern" and "description" in error.schema:  # not the regex itself
         said = f"{said_value(error.instance)} is not {error.schema['description']}"
     elif error.validator == "enum":  # the choices as a person lists them, not a Python list
-        said = f"{said_value(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
+        choices = ", ".join(map(str, error.validator_value))
+        said = f"{said_value(error.instance)} is not one of {choices}"
     return _bound(error) or (f"{path}: {said}" if path else said)
 
 
@@ -505,6 +516,7 @@ class ValidatingOperation(RequestValidationOperation):
             uri_parser=parser,
             strict_validation=strict_validation,
             security_query_params=self.security_query_params,
+            plain=plain,
         )
         # An operation without a request body ignores any body and its media type, as the
         # real APIs do (Scaleway's SDK sends `{}` with every GET and DELETE).

@@ -11,6 +11,8 @@ from datetime import timedelta
 
 import pytest
 
+from sandbox.client import ControlError
+
 
 def test_the_clock_advances_by_a_duration_as_the_cli_writes_it(control):
     start = control.clock()["now"]
@@ -33,6 +35,13 @@ def test_record_kinds_are_taken_as_one_comma_separated_string_too(control):
     kinds = {record["kind"]: record.get("corrupted", False) for record in published}
     assert "dkim_1" not in kinds and "dkim_2" not in kinds
     assert kinds["spf"] is True and kinds["dkim_3"] is False
+
+
+def test_records_at_a_name_that_is_no_dns_name_are_refused_not_an_empty_list(control):
+    """A mistyped name read as "no records there"; removing at it was refused already."""
+    with pytest.raises(ControlError, match="name: 'bad..name' is not a DNS name") as refused:
+        control.records("bad..name")
+    assert refused.value.status == 400
 
 
 def test_a_refusal_under_pytest_shows_the_test_s_line_not_the_client_s(server, tmp_path):

@@ -60,6 +60,13 @@ def test_fault_qtype_filter_leaves_other_types_alone(fake):
     assert fake.faults.list()[0]["count"] == 1  # non-matching queries did not consume it
 
 
+def test_a_fault_may_name_any_query_type_a_query_can_have(fake):
+    fake.faults.add("example.com", "servfail", qtype="soa")
+    fake.faults.add("example.com", "refused", qtype="TYPE65280")
+    assert rcode(ask(fake, "example.com", "SOA")) == "SERVFAIL"
+    assert [f["qtype"] for f in fake.faults.list()] == ["SOA", "TYPE65280"]
+
+
 def test_star_matches_every_name(fake):
     fake.faults.add("*", "refused")
     assert rcode(ask(fake, "example.com", "MX")) == "REFUSED"
@@ -147,6 +154,8 @@ def test_dig_retries_over_tcp_after_truncation(fake):
         ({"name": "example.com", "kind": "servfail", "count": 0}, "positive integer"),
         ({"name": "example.com", "kind": "servfail", "delay_ms": 5}, "only applies"),
         ({"name": "bad..name", "kind": "servfail"}, "invalid name"),
+        # it made a rule that never matched
+        ({"name": "example.com", "kind": "servfail", "qtype": "BOGUS"}, "unknown query type"),
     ],
 )
 def test_invalid_faults_are_refused(kwargs, message):

@@ -365,6 +365,16 @@ def test_remove_by_type_or_whole_name_returns_count(fake):
     assert rcode(ask(fake, "example.com", "TXT")) == "NXDOMAIN"
 
 
+def test_a_value_to_remove_without_its_type_is_refused_and_removes_nothing(fake):
+    """It removed every record at the name, of every type, where the control API and the CLI
+    refuse it."""
+    fake.zone.add("r.example.com", "A", "192.0.2.1")
+    fake.zone.add("r.example.com", "TXT", "keep me")
+    with pytest.raises(ValueError, match="give the record type too"):
+        fake.zone.remove("r.example.com", None, "192.0.2.1")
+    assert len(fake.zone.records("r.example.com")) == 2
+
+
 def test_records_are_plain_dicts(fake):
     fake.zone.add("Example.com.", "mx", "10 MXA.eu.mailgun.org.", ttl=300)
     assert fake.zone.records() == [
