@@ -14,8 +14,9 @@ def read_yaml(text: str | bytes):
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         raise ValueError(f"not valid YAML: {_said(exc)}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not valid YAML: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:  # bytes that are no text: on one line
+        said = ", ".join(line.strip() for line in str(exc).splitlines())
+        raise ValueError(f"not valid YAML: {said}") from None
     except RecursionError:
         raise ValueError("not valid YAML: nested too deeply to read") from None
     except ValueError as exc:  # a date that is none (2026-13-45), an integer Python will not read

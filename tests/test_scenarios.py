@@ -106,6 +106,14 @@ def test_a_bad_scenario_names_the_entry_and_changes_nothing(control, change, mes
     assert control.export_scenario() == before
 
 
+def test_a_file_that_is_no_text_is_said_in_one_line():
+    """YAML's reader said it in two lines, the second "in "<byte string>", position 2"."""
+    with pytest.raises(scenario.ScenarioError) as error:
+        scenario.parse(b"seed: \xf9\x00\x81 binary")
+    said = str(error.value)
+    assert said.startswith("not valid YAML: ") and "\n" not in said and "position" in said
+
+
 def test_a_bad_dns_record_is_named_by_its_index(control):
     text = (SCENARIOS / "all-verified.yaml").read_text()
     broken = text.replace("value: 10 mxa.eu.mailgun.org", "value: ten mxa.eu.mailgun.org", 1)
