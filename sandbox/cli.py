@@ -309,9 +309,13 @@ def _serve_misuse(args) -> str | None:
 
 
 def _given_world(args) -> str:
-    """The options that make a new world, as given: a restored world wins over them."""
+    """The options that make a new world, as given: a restored world, its clock included (it
+    resumes as it ran), wins over them."""
     given = [f"--scenario {args.scenario}"] if args.scenario else []
-    return ", ".join(given + ([f"--seed {args.seed}"] if args.seed is not None else []))
+    given += [f"--seed {args.seed}"] if args.seed is not None else []
+    given += [f"--clock {args.clock}"] if args.clock else []
+    given += [f"--clock-speed {args.clock_speed:g}"] if args.clock_speed is not None else []
+    return ", ".join(given)
 
 
 def _open_state(sandbox, path: str, given_world: str, say):
