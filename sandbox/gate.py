@@ -42,9 +42,13 @@ class HttpFaults:
         self._next = 0
         self.reseed(seed)
 
-    def reseed(self, seed: int) -> None:
-        # Its own stream from the seed, so faults never shift the ids a test expects.
+    def reseed(self, seed: int, drawn: int = 0) -> None:
+        """Its own stream from the seed, so faults never shift the ids a test expects, past the
+        `drawn` draws already made (a restored world's faults go on as they would have)."""
         self._random = random.Random(f"http-faults-{seed}")
+        for _ in range(drawn):
+            self._random.random()
+        self.drawn = drawn
 
     def add(
         self,
@@ -93,8 +97,10 @@ class HttpFaults:
             for rule in self._rules:
                 if rule.provider != provider or rule.operation not in (None, operation):
                     continue
-                if rule.probability is not None and self._random.random() >= rule.probability:
-                    continue
+                if rule.probability is not None:
+                    self.drawn += 1
+                    if self._random.random() >= rule.probability:
+                        continue
                 if rule.count is not None:
                     rule.count -= 1
                     if rule.count <= 0:

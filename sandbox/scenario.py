@@ -135,6 +135,8 @@ def export_world(sandbox: Sandbox) -> dict:
         }
         if credentials := sandbox.credentials.export():  # registered keys, when there are any
             world["credentials"] = credentials
+        if sandbox.http_faults.drawn:  # faults with a probability drew from their stream
+            world["http_fault_draws"] = sandbox.http_faults.drawn
         return world
 
 
@@ -550,6 +552,7 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
             sandbox.store.add(domain)
         for fault in http_faults:
             sandbox.http_faults.add(**fault)
+        sandbox.http_faults.reseed(sandbox.seed, world.get("http_fault_draws", 0))
         sandbox.rate_limits.enabled = world.get("rate_limits", False)
         sandbox.credentials.replace(credentials)
 

@@ -139,6 +139,30 @@ def test_probabilistic_faults_repeat_exactly_for_the_same_seed(urls, control):
     assert set(first) == {200, 503}
 
 
+def test_probabilistic_faults_go_on_after_a_world_is_exported_and_loaded(urls, control):
+    """A restart with --state, or a scenario loaded back, started the faults' draws over; an
+    uninterrupted run went on with other ones."""
+    base = urls["monite"]
+    control.reset(seed=77)
+    headers = partner_headers(base)
+    control.add_http_fault("monite", operation="list_domains", status=503, probability=0.5)
+
+    def codes() -> list[int]:
+        return [
+            httpx.get(f"{base}/mailbox_domains", headers=headers).status_code for _ in range(12)
+        ]
+
+    codes()
+    saved = control.export_scenario()
+    assert "http_fault_draws: 12" in saved
+    uninterrupted = codes()
+    control.reset(seed=77)
+    control.load_scenario(saved)
+    headers = partner_headers(base)  # the world's token was kept; a new one draws no fault
+    assert codes() == uninterrupted
+    assert set(uninterrupted) == {200, 503}
+
+
 def test_a_fault_needs_a_known_operation_and_an_effect(control):
     from sandbox.client import ControlError
 
