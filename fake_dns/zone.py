@@ -253,6 +253,9 @@ class Zone:
                 return wildcard, True
             if self._exists(parent, now):
                 break  # closest encloser has no wildcard: the name does not exist
+        else:  # the closest encloser is the root (RFC 4592)
+            if wildcard := self._visible("*", now):
+                return wildcard, True
         return [], False
 
     def _apex(self, name: str, now: datetime) -> str:

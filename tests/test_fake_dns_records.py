@@ -165,6 +165,17 @@ def test_wildcard_answers_names_that_do_not_exist(fake, tcp):
     assert rcode(ask(fake, "x.real.example.com", "A", tcp=tcp)) == "NXDOMAIN"
 
 
+def test_a_wildcard_at_the_root_answers_every_name_no_closer_node_holds(fake, tcp):
+    """RFC 4592: `*` covers a name whose closest encloser is the root. It was listed and never
+    matched."""
+    fake.zone.add("*", "A", "192.0.2.9")
+    fake.zone.add("example.com", "TXT", "here")
+    assert answer_texts(ask(fake, "anything.at.all", "A", tcp=tcp), "A") == ["192.0.2.9"]
+    assert answer_texts(ask(fake, "nosuchtld", "A", tcp=tcp), "A") == ["192.0.2.9"]
+    # below a name that exists, the root's wildcard is not the closest encloser's
+    assert rcode(ask(fake, "x.example.com", "A", tcp=tcp)) == "NXDOMAIN"
+
+
 def test_missing_name_is_nxdomain_with_soa_in_authority(fake, tcp):
     fake.zone.add("example.com", "A", "192.0.2.1")
     response = ask(fake, "nope.example.com", "TXT", tcp=tcp)
