@@ -183,7 +183,7 @@ def test_a_name_ending_in_a_newline_is_never_stored_with_it(http, urls, control,
 
 def test_a_control_api_record_named_with_a_final_newline_is_refused(control):
     """It was added under the name without the newline, and answered with no record."""
-    with pytest.raises(ControlError, match=r"^400: 'nl.example.com\\n' is not a DNS name"):
+    with pytest.raises(ControlError, match=r"^400: name: 'nl.example.com\\n' is not a DNS name"):
         control.add_record("nl.example.com\n", "A", "192.0.2.7")
     assert control.records() == []
 
