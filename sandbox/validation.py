@@ -166,6 +166,14 @@ class NamedParameterValidator(ParameterValidator):
         }
         self._verdicts: dict[tuple, str | None] = {}
 
+    @staticmethod
+    def validate_parameter_list(request_params, spec_params) -> list[str]:
+        """The parameters the document does not declare, in the order the request gave them
+        (Connexion's set changed order with each process's hash seed: under --workers, from
+        one answer to the next)."""
+        declared = set(spec_params)
+        return [name for name in dict.fromkeys(request_params) if name not in declared]
+
     def validate_parameter(self, parameter_type, value, param, param_name=None):
         name = param.get("name", param_name)
         if is_nullable(param) and is_null(value):
