@@ -20,6 +20,7 @@ def check_called(
     """The journal's calls of `provider`'s `operation` that match `filters` (those of
     `ControlClient.requests`): AssertionError unless there are `times` of them (at least one
     when `times` is None), listing the calls that were made."""
+    __tracebackhide__ = True  # pytest shows the test's line and the message, not these lines
     matching = control.requests(provider, ALL, operation=operation, **filters)
     if len(matching) == times or (times is None and matching):
         return matching

@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,14 +99,17 @@ class DomainSandbox:
 
     def client(self, provider: str):
         """The provider's official SDK, configured against this sandbox with `credentials`
-        (Scaleway: its MailboxV1Alpha1API). `client("resend")` is the `resend` module, its
-        `api_key` and `api_url` set until the test ends. AutoSend has no Python SDK, and an SDK
-        not installed is an error naming the package to install."""
-        from sandbox.sdk import client
+        (Scaleway: its MailboxV1Alpha1API), its connections closed when the test ends.
+        `client("resend")` is the `resend` module, its `api_key` and `api_url` set until the
+        test ends. AutoSend has no Python SDK, and an SDK not installed is an error naming the
+        package to install."""
+        from sandbox.sdk import client, close
 
         if provider == "resend":  # module globals: put them back when the test ends
             self._undo.append(_restore_resend())
-        return client(self.server, provider)
+        built = client(self.server, provider)
+        self._undo.append(partial(close, built))  # its connections go when the test ends
+        return built
 
     def end_test(self) -> None:
         """Undo what the test's clients changed outside the sandbox."""
@@ -132,6 +136,7 @@ class DomainSandbox:
 
             domain_sandbox.advance_until("autosend", domain_id, status="VERIFIED")
         """
+        __tracebackhide__ = True  # where it got stuck is the test's line and the message
         return self.control.advance_until(provider, domain_id, status, predicate, limit)
 
     def report(self) -> dict:

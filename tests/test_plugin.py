@@ -68,6 +68,61 @@ def test_fixture_registers_and_revokes_keys_a_provider_then_holds_to(domain_sand
     assert listing("as_good") == 401
 
 
+SDK_TESTS = """
+import gc
+
+def test_uses_every_sdk(domain_sandbox):
+    domain_sandbox.client("monite").mailbox_domains.get()
+    domain_sandbox.client("mailgun").domains.get()
+    domain_sandbox.client("ses").list_email_identities()
+    domain_sandbox.client("vortex")
+
+def test_after_them():
+    gc.collect()  # an SDK client left open is collected here: a ResourceWarning, an error
+"""
+
+
+def test_the_sdk_clients_the_fixture_built_are_closed_when_the_test_ends(tmp_path):
+    """Left to the garbage collector, their sockets failed a suite run with -W error (here,
+    errors of those warnings only: the SDKs' own imports warn of deprecations)."""
+    (tmp_path / "test_user.py").write_text(SDK_TESTS)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
+        + ["-W", "error::ResourceWarning", "-W", "error::pytest.PytestUnraisableExceptionWarning"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout and "Warning" not in run.stdout + run.stderr
+
+
+FAILING_TESTS = """
+def test_called_twice(domain_sandbox):
+    domain_sandbox.assert_called("monite", "verify_domain", times=2)
+
+def test_stuck(domain_sandbox):
+    domain_sandbox.advance_until("resend", "f8c4ae48-ab6f-4844-9ac7-14e993575973", status="verified")
+"""
+
+
+def test_a_failed_assert_called_or_advance_until_shows_the_tests_line_not_the_plugins(tmp_path):
+    (tmp_path / "test_user.py").write_text(FAILING_TESTS)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "2 failed" in run.stdout, run.stdout + run.stderr
+    assert "expected monite verify_domain to be called 2 times" in run.stdout
+    assert "test_user.py:3: AssertionError" in run.stdout and "test_user.py:6: " in run.stdout
+    assert "def check_called(" not in run.stdout and "matching = " not in run.stdout
+    assert "return self.control.advance_until(" not in run.stdout, run.stdout
+
+
 USER_TESTS = """
 import httpx
 
