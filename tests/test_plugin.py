@@ -68,6 +68,25 @@ def test_fixture_registers_and_revokes_keys_a_provider_then_holds_to(domain_sand
     assert listing("as_good") == 401
 
 
+@pytest.mark.parametrize("own", ["contracts/__init__.py", "sandbox.py"])
+def test_a_project_with_a_package_of_domainsandboxs_names_still_runs_its_tests(tmp_path, own):
+    """Its `contracts` package hid the plugin's, and pytest did not start at all."""
+    (tmp_path / own).parent.mkdir(exist_ok=True)
+    (tmp_path / own).write_text("X = 1\n")
+    (tmp_path / "test_mine.py").write_text("def test_it():\n    assert True\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
+    name = own.split("/")[0].removesuffix(".py")
+    assert f"domainsandbox's fixtures are off: this project's own package(s) {name} (" in run.stdout
+
+
 SDK_TESTS = """
 import gc
 

@@ -1,0 +1,47 @@
+"""domainsandbox's pytest plugin (entry point `pytest11: domainsandbox`), under a module name
+no project's own package takes.
+
+The plugin itself is `contracts.pytest_plugin`. A project with a package of its own named
+`contracts`, `sandbox` or `fake_dns` comes first on sys.path under pytest and hides
+domainsandbox's: the plugin then says so once and stays out of the way, and the project's tests
+run as they would without domainsandbox installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+PACKAGES = ("contracts", "sandbox", "fake_dns")
+
+
+def _hidden() -> list[tuple[str, str]]:
+    """(package, where the one imported under its name lives) for each of domainsandbox's
+    packages that another of the same name hides."""
+    here = Path(__file__).resolve().parent
+    hidden = []
+    for name in PACKAGES:
+        spec = importlib.util.find_spec(name)  # a top-level name: nothing is imported
+        if spec is None:
+            continue
+        place = (list(spec.submodule_search_locations or []) or [spec.origin])[0]
+        if place and Path(place).resolve() != here / name:  # a package, or a module (x.py)
+            hidden.append((name, place))
+    return hidden
+
+
+if _HIDDEN := _hidden():
+    import pytest
+
+    def pytest_configure(config: pytest.Config) -> None:
+        names = ", ".join(f"{name} ({place})" for name, place in _HIDDEN)
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(
+                f"domainsandbox's fixtures are off: this project's own package(s) {names} hide "
+                "domainsandbox's of the same name. Run pytest with -p no:domainsandbox to "
+                "silence this."
+            ),
+            stacklevel=2,
+        )
+else:
+    from contracts.pytest_plugin import *  # noqa: F403 (its fixtures and hooks)
