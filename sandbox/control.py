@@ -360,12 +360,15 @@ class Control:
             self._check_mode(body)
         instant = None
         if "set" in body:
+            said = "set (the instant to freeze at)" if body.get("freeze") else "set"
             try:
                 instant = check_instant(utc(body["set"]))
             except OutOfRange as exc:
-                raise ProviderError(400, f"set: {exc}", field="set") from None
+                raise ProviderError(400, f"{said}: {exc}", field="set") from None
             except ValueError:
-                raise ProviderError(400, f"set: {body['set']!r} is not an ISO-8601 time") from None
+                raise ProviderError(
+                    400, f"{said}: {body['set']!r} is not an ISO-8601 time"
+                ) from None
         seconds = body.get("advance_seconds") or 0
         if seconds < 0:
             raise ProviderError(400, "advance_seconds: time only moves forward")

@@ -384,6 +384,8 @@ MISUSES = [
         "dns ls: unrecognized arguments: --zz (see domainsandbox dns ls --help)",
     ),
     (["clock", "set", "tomorrow"], "'tomorrow' is not an ISO-8601 time"),
+    # it said `set:` to a user who typed `freeze`
+    (["clock", "freeze", "notadate"], "set (the instant to freeze at): 'notadate' is not an ISO"),
     (["dns", "add", "example.com", "TXT"], "required: value"),
     (["dns", "rm", "example.com", "--value", "x"], "needs a TYPE"),
     (["dns", "queries", "--limit", "0"], "less than the minimum of 1"),
