@@ -18,6 +18,17 @@ from contracts.pytest_plugin import START
 VERSION = "2024-05-25"
 
 
+def _pytest(directory, *options: str) -> subprocess.CompletedProcess:
+    """A user's pytest run in `directory`, with the plugin as installed."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_fixture_hands_back_base_urls_dns_address_and_control(domain_sandbox):
     assert set(domain_sandbox.urls) >= {"monite", "autosend", "scaleway", "vortex", "control"}
     assert domain_sandbox.urls["monite"] == domain_sandbox.url + "/monite/v1"
@@ -74,13 +85,7 @@ def test_a_project_with_a_package_of_domainsandboxs_names_still_runs_its_tests(t
     (tmp_path / own).parent.mkdir(exist_ok=True)
     (tmp_path / own).write_text("X = 1\n")
     (tmp_path / "test_mine.py").write_text("def test_it():\n    assert True\n")
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _pytest(tmp_path, "test_mine.py")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
     name = own.split("/")[0].removesuffix(".py")
@@ -105,13 +110,13 @@ def test_the_sdk_clients_the_fixture_built_are_closed_when_the_test_ends(tmp_pat
     """Left to the garbage collector, their sockets failed a suite run with -W error (here,
     errors of those warnings only: the SDKs' own imports warn of deprecations)."""
     (tmp_path / "test_user.py").write_text(SDK_TESTS)
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
-        + ["-W", "error::ResourceWarning", "-W", "error::pytest.PytestUnraisableExceptionWarning"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    run = _pytest(
+        tmp_path,
+        "test_user.py",
+        "-W",
+        "error::ResourceWarning",
+        "-W",
+        "error::pytest.PytestUnraisableExceptionWarning",
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 passed" in run.stdout and "Warning" not in run.stdout + run.stderr
@@ -128,13 +133,7 @@ def test_stuck(domain_sandbox):
 
 def test_a_failed_assert_called_or_advance_until_shows_the_tests_line_not_the_plugins(tmp_path):
     (tmp_path / "test_user.py").write_text(FAILING_TESTS)
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _pytest(tmp_path, "test_user.py")
     assert "2 failed" in run.stdout, run.stdout + run.stderr
     assert "expected monite verify_domain to be called 2 times" in run.stdout
     assert "test_user.py:3: AssertionError" in run.stdout and "test_user.py:6: " in run.stdout
@@ -172,13 +171,12 @@ def test_next_test_starts_clean(domain_sandbox_session, domain_sandbox):
 def test_plugin_resets_between_tests_and_prints_and_writes_the_report(tmp_path):
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
     report_file = tmp_path / "report.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
-        + ["--domainsandbox-report", "--domainsandbox-report-json", str(report_file)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    run = _pytest(
+        tmp_path,
+        "test_user.py",
+        "--domainsandbox-report",
+        "--domainsandbox-report-json",
+        str(report_file),
     )
     assert run.returncode == 0, run.stdout + run.stderr  # includes the clean-start test
     assert "2 passed" in run.stdout
@@ -206,16 +204,6 @@ def test_a_deliberate_bad_request(domain_sandbox):
 """
 
 
-def _pytest(tmp_path, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_the_client_s_violations_fail_a_session_that_asks_so_and_only_it(tmp_path):
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
     passed = _pytest(tmp_path, "test_user.py")
@@ -237,14 +225,7 @@ def test_the_client_s_violations_fail_a_session_that_asks_so_and_only_it(tmp_pat
 def test_a_report_file_that_is_a_folder_is_refused_before_any_test_runs(tmp_path):
     (tmp_path / "test_user.py").write_text("def test_it(domain_sandbox):\n    pass\n")
     (tmp_path / "reports").mkdir()
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
-        + ["--domainsandbox-report-json", "reports"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _pytest(tmp_path, "test_user.py", "--domainsandbox-report-json", "reports")
     assert run.returncode == 4, run.stdout + run.stderr  # pytest's usage error: nothing ran
     assert "--domainsandbox-report-json reports: that is a folder; name the file to write" in (
         run.stderr
@@ -261,14 +242,7 @@ def test_a_report_file_that_is_a_folder_is_refused_before_any_test_runs(tmp_path
 )
 def test_an_option_out_of_range_fails_the_sandbox_s_tests_saying_why(tmp_path, option, value, said):
     (tmp_path / "test_user.py").write_text("def test_it(domain_sandbox):\n    pass\n")
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
-        + [option, value],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _pytest(tmp_path, "test_user.py", option, value)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "1 error" in run.stdout
     assert f"{option} {value}" in run.stdout and said in run.stdout
