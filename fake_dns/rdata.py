@@ -26,7 +26,9 @@ SHOWN_NAME_CHARACTERS = 260
 # Matched whole (fullmatch): "$" would also match before a final newline. ASCII only, so no
 # Unicode letter can pass for one (the Kelvin sign lowercases to "k").
 _LABEL_RE = re.compile(r"[A-Za-z0-9_-]+|\*")
-_CAA_RE = re.compile(r'([0-9]+)\s+([A-Za-z0-9]+)\s+(?:"(.*)"|(\S+))')
+# FLAGS TAG VALUE, the value one character-string (RFC 8659 4.1.1): quoted, or bare.
+_CAA_RE = re.compile(r'([0-9]+)\s+([A-Za-z0-9]+)\s+(".*"|[^"\s]\S*)', re.DOTALL)
+_QUOTED_STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)  # RFC 1035 5.1 escapes
 # A TXT value in double quotes: a zone file's character-strings ("v=spf1 ~all" or "a" "b").
 _QUOTED_TXT_RE = re.compile(r'\s*".*"\s*', re.DOTALL)
 _ONE_PLAIN_STRING_RE = re.compile(r'\s*"([^"\\]*)"\s*')  # no escapes: any length, split at 255
@@ -170,10 +172,33 @@ def _caa(text):
     tag = match.group(2).lower()
     if len(tag) > MAX_CAA_TAG:  # its length travels in one byte (RFC 8659 4.1)
         raise ValueError(f"its tag is {len(tag)} characters: at most {MAX_CAA_TAG}")
-    val = match.group(3) if match.group(3) is not None else match.group(4)
+    val = _caa_value(match.group(3))
     if (size := len(val.encode("utf-8"))) > MAX_TXT_BYTES:
         raise ValueError(f"its value is {size} bytes: at most {MAX_TXT_BYTES}")
-    return f'{flags} {tag} "{val}"', CAA(flags, tag, val)
+    shown = re.sub(r'(["\\])', r"\\\1", val)
+    return f'{flags} {tag} "{shown}"', CAA(flags, tag, val)
+
+
+def _caa_value(text: str) -> str:
+    """A CAA value as given: bare, or one string in quotes, its escapes read as a zone file
+    reads them (RFC 1035 5.1)."""
+    if not text.startswith('"'):
+        return text
+    quoted = _QUOTED_STRING_RE.fullmatch(text)
+    if not quoted:
+        raise ValueError(f"its value {brief(text)} is not one string in quotes")
+    try:
+        return _ESCAPE_RE.sub(_unescaped, quoted[1].encode("utf-8")).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):  # \999, or bytes that are no UTF-8
+        raise ValueError(f"its value {brief(text)} holds an escape of no UTF-8 text") from None
+
+
+_ESCAPE_RE = re.compile(rb"\\([0-9]{3}|.)", re.DOTALL)
+
+
+def _unescaped(escape: re.Match) -> bytes:
+    said = escape[1]
+    return bytes([int(said)]) if said.isdigit() else said
 
 
 def _txt(value):

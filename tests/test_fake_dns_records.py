@@ -42,6 +42,8 @@ RECORD_CASES = [
     ("_imaps._tcp.example.com", "SRV", "0 5 993 imap.example.com", "0 5 993 imap.example.com."),
     ("example.com", "NS", "ns1.example.net", "ns1.example.net."),
     ("example.com", "CAA", '0 issue "letsencrypt.org"', '0 issue "letsencrypt.org"'),
+    # an escaped quote is a quote in the value, and the escape's backslash is not
+    ("example.com", "CAA", r'0 iodef "semi;colon \" q"', r'0 iodef "semi;colon \" q"'),
 ]
 
 
@@ -412,6 +414,8 @@ def test_records_are_plain_dicts(fake):
         ("SRV", "0 5 imap.example.com", "PRIORITY WEIGHT PORT TARGET"),
         ("CAA", "issue letsencrypt.org", "FLAGS TAG"),
         ("CAA", f'0 {"t" * 256} "x"', "its tag is 256 characters: at most 255"),
+        ("CAA", '0 issue "unterminated', "FLAGS TAG"),  # it was taken with its quote
+        ("CAA", '0 issue "a" "b"', "is not one string in quotes"),  # it was taken as a" "b
         ("CAA", f'0 issue "{"x" * 20_000}"', "its value is 20000 bytes: at most 16384"),
         ("CNAME", "bad name.example.com", "invalid target"),
         ("TXT", 42, "TXT value must be"),
