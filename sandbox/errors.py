@@ -140,7 +140,7 @@ def _quotable(error):
     """The offending value as a message may quote it: a secret (Monite's client_secret) is
     not, for the message reaches the journal and the report (sandbox.redaction)."""
     path = error.absolute_path
-    if path and str(path[-1]).lower() in redaction.SECRET_FIELDS:
+    if path and redaction.is_secret(path[-1]):
         return redaction.REDACTED
     return redaction.fields(error.instance)
 

@@ -48,6 +48,8 @@ SECRET_FIELDS = frozenset(
         "domainsigningprivatekey",  # SES's bring-your-own-DKIM key
     }
 )
+# Names that are a secret's only in lower case: an AWS tag's `Key` (SES's Tags) names a tag.
+_NAMES_NOT_SECRET = frozenset({"Key"})
 _SIGV4_SIGNATURE = re.compile(r"(Signature=)[0-9A-Fa-f]+")
 _NAMES = "|".join(re.escape(name) for name in sorted(SECRET_FIELDS, key=len, reverse=True))
 # A secret field in text that is not data (a refused body, one cut short): `"name": "value"`
@@ -60,6 +62,12 @@ _PART_SECRET = re.compile(
     re.I | re.S,
 )
 _FORM_PAIR = re.compile(r"(^|&)([^=&]*)=([^&]*)")
+
+
+def is_secret(name) -> bool:
+    """Whether a body field or query parameter of this name holds a secret."""
+    name = str(name)
+    return name.lower() in SECRET_FIELDS and name not in _NAMES_NOT_SECRET
 
 
 def headers(given: Mapping[str, str]) -> dict[str, str]:
@@ -110,7 +118,7 @@ def query(text: str) -> str:
     if not text or not any(field in text.lower() for field in SECRET_FIELDS):
         return text
     pairs = parse_qsl(text, keep_blank_values=True)
-    return urlencode([(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in pairs])
+    return urlencode([(k, REDACTED if is_secret(k) else v) for k, v in pairs])
 
 
 def text(body: str) -> str:
@@ -123,15 +131,13 @@ def text(body: str) -> str:
 
 def _form_pair(pair: re.Match) -> str:
     start, name, _ = pair.groups()
-    return f"{start}{name}={REDACTED}" if unquote_plus(name).lower() in SECRET_FIELDS else pair[0]
+    return f"{start}{name}={REDACTED}" if is_secret(unquote_plus(name)) else pair[0]
 
 
 def fields(body: Any) -> Any:
     """A JSON or form body with the values of its secret fields redacted, at any depth."""
     if isinstance(body, Mapping):
-        return {
-            k: REDACTED if str(k).lower() in SECRET_FIELDS else fields(v) for k, v in body.items()
-        }
+        return {k: REDACTED if is_secret(k) else fields(v) for k, v in body.items()}
     if isinstance(body, list):
         return [fields(item) for item in body]
     return body

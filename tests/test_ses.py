@@ -423,6 +423,12 @@ def test_a_byodkim_private_key_is_never_shown_in_the_journal_or_the_report(ses, 
     assert entries[0]["body"]["DkimSigningAttributes"]["DomainSigningPrivateKey"] == "[redacted]"
 
 
+def test_a_tags_key_is_a_name_not_a_secret_and_is_journaled_as_sent(ses, control):
+    ses.created(Tags=[{"Key": "env", "Value": "test"}])
+    [entry] = control.requests("ses")
+    assert entry["body"]["Tags"] == [{"Key": "env", "Value": "test"}]
+
+
 def test_switching_from_byodkim_to_easy_dkim_gives_new_tokens_and_a_new_search(ses, control):
     ses.created()
     signing = {"DomainSigningSelector": "s2", "DomainSigningPrivateKey": rsa_private_key(1024)}
