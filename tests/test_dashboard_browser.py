@@ -205,6 +205,24 @@ def test_on_a_phone_the_overview_scrolls_in_its_own_box_and_names_stay_readable(
         phone.close()
 
 
+@pytest.mark.parametrize("width", [1280, 1366])
+def test_between_the_tested_widths_names_keep_room_beside_the_side_panels(
+    browser, server, control, width
+):
+    """From 1201 px the side panels stood beside the overview and squeezed the name column to
+    59 px at 1280: a name wrapped a few letters a line on a common projector."""
+    control.load_bundled_scenario("every-state")
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(f"{server.url}/_sandbox/ui")
+        expect(page.locator("#tally")).to_contain_text(f"{len(control.domains())} of ")
+        name = row(page, "waiting-to-be-verified.monite.example").locator(".name")
+        assert name.bounding_box()["width"] > 150
+        assert overflow(page) == 0
+    finally:
+        page.close()
+
+
 def test_a_change_made_elsewhere_appears_without_reload_or_polling(page, urls, control):
     asked = []
     page.on("request", lambda request: asked.append(request.url))
@@ -388,6 +406,33 @@ def test_the_clock_moves_from_the_page_and_its_mode_is_set_there(narrow, control
     clock = control.clock()
     assert (clock["mode"], clock["speed"], clock["frozen"]) == ("fast", 60, False)
     control.freeze(at=START)
+
+
+def test_a_speed_left_in_its_field_never_stops_another_mode_from_being_set(narrow, control):
+    """A speed the browser refuses (-5) blocked frozen and on-poll too, with nothing said."""
+    control.set_clock_mode("fast", 3600)
+    panel(narrow, "Clock mode")
+    expect(narrow.get_by_label("Mode")).to_have_value("fast")
+    narrow.get_by_label("Speed").fill("-5")
+    narrow.get_by_role("button", name="Set mode").click()
+    expect(said(narrow)).to_contain_text("Not sent: Speed: ")  # and the browser's reason
+    assert control.clock()["speed"] == 3600
+    narrow.get_by_label("Mode").select_option("frozen")
+    expect(narrow.get_by_label("Speed")).to_be_disabled()
+    narrow.get_by_role("button", name="Set mode").click()
+    expect(narrow.locator("#clock-mode")).to_have_text("(frozen)")
+    assert control.clock()["mode"] == "frozen"
+    control.freeze(at=START)
+
+
+def test_a_form_the_browser_refuses_says_so_in_place_of_the_last_result(narrow, control):
+    narrow.get_by_role("button", name="+1 hour").click()
+    expect(said(narrow)).to_contain_text("Clock advanced 1 hour")
+    panel(narrow, "Faults")
+    narrow.locator("#http-latency").fill("-3")
+    narrow.locator("#http-fault-form button[type=submit]").click()
+    expect(said(narrow)).to_contain_text("Not sent: Latency ms: ")
+    assert control.http_faults() == []
 
 
 def test_an_on_poll_clock_is_shown_as_such_and_freeze_freezes_it(narrow, control):

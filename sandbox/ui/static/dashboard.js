@@ -183,7 +183,15 @@ function renderClock(clock) {
   document.getElementById("clock-mode").textContent = shown || running;
   document.getElementById("freeze").textContent = mode === "frozen" ? "Unfreeze" : "Freeze";
   if (clock.mode) document.getElementById("clock-mode-choice").value = clock.mode;
+  speedFor();
   showClock();
+}
+
+/** The speed field counts for fast alone: off otherwise, so that no speed in it (0.5, -5) can
+ * stop the browser from sending another mode. */
+function speedFor() {
+  const speed = document.getElementById("clock-speed");
+  speed.disabled = document.getElementById("clock-mode-choice").value !== "fast";
 }
 
 function showClock() {
@@ -855,6 +863,26 @@ document.addEventListener("click", (event) => {
   if (action) run(action, { ...button.dataset });
 });
 
+// A form the browser refuses is never sent: say why in place of the last action's result,
+// once for the form (the browser points at its first refused field).
+document.addEventListener(
+  "invalid",
+  (event) => {
+    const field = event.target;
+    if (field.form && field.form.querySelector(":invalid") !== field) return;
+    const name = ownText(field.labels && field.labels[0]) || field.name;
+    say(`Not sent: ${name}: ${field.validationMessage}`, true);
+  },
+  true,
+);
+
+/** A label's own words, without those of the controls inside it (a select's options). */
+function ownText(label) {
+  if (!label) return "";
+  const words = [...label.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE);
+  return words.map((node) => node.textContent).join(" ").trim();
+}
+
 document.addEventListener("submit", (event) => {
   const action = FORMS[event.target.id];
   if (!action) return;
@@ -867,6 +895,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.getElementById(id).addEventListener("input", renderDomains);
   }
   document.getElementById("settings-provider").addEventListener("change", loadSettings);
+  document.getElementById("clock-mode-choice").addEventListener("change", speedFor);
+  speedFor();
   setInterval(showClock, 1000);
   listen();
   try {
