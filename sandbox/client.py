@@ -305,8 +305,9 @@ class ControlClient:
         if response.status_code >= 400:
             try:
                 message = response.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                message = f"{_brief(response.text)} (not a domainsandbox's answer)"
+            except (ValueError, KeyError, TypeError):  # another server: not a refusal of ours
+                said = f"{method} {path} answered {response.status_code}: {_brief(response.text)}"
+                raise self._not_a_sandbox(said) from None
             if response.status_code == 401:  # the control token: say how to send it
                 message = f"{message}; {self.token_hint}"
             raise ControlError(f"{response.status_code}: {message}", response.status_code)
