@@ -980,6 +980,8 @@ def header(text: str) -> tuple[str, str]:
 def cmd_contract_run(args) -> int:
     import contracts
 
+    if args.token is not None:  # where the run reads it, as every command reads it
+        os.environ[TOKEN_ENV] = args.token
     try:
         result = contracts.run(
             args.provider,
@@ -1423,6 +1425,11 @@ def _contract_parser(sub) -> None:
     )
     run.add_argument(
         "--header", "-H", type=header, action="append", help="'Name: value', repeatable"
+    )
+    run.add_argument(
+        "--token",
+        help=f"a running sandbox's control token, if it has one (default ${TOKEN_ENV}): read "
+        "to find its registered credentials, and sent by a run of the control API",
     )
     run.add_argument(
         "--max-examples",

@@ -322,6 +322,18 @@ def test_a_base_url_where_no_http_server_answers_is_refused_at_once(resolver):
 
 
 @pytest.mark.skipif(WORKERS > 1, reason="sets the in-process sandbox's control token")
+def test_contract_run_takes_the_token_option_every_command_takes(server, urls, monkeypatch):
+    """--token was refused as an unrecognized argument, where every other command takes it."""
+    monkeypatch.setenv("DOMAINSANDBOX_TOKEN", "")  # none; and the one --token sets goes after
+    server.sandbox.control_token = "the-token"
+    try:
+        args = ["contract", "run", "--provider", "control", "--base-url", urls["control"]]
+        code = cli([*args, "--max-examples", "1", "--phases", "fuzzing", "--token", "the-token"])
+    finally:
+        server.sandbox.control_token = None
+    assert code == 0
+
+
 def test_the_control_apis_run_takes_the_token_every_command_takes(server, urls, monkeypatch):
     """Without it every call was a 401 the document does not declare: 53 failures of the API."""
     monkeypatch.delenv("DOMAINSANDBOX_TOKEN", raising=False)
