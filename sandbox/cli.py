@@ -966,7 +966,16 @@ def cmd_report(args) -> int:
     if args.provider:  # a known one (provider_name): the report has every provider
         report = {"providers": {args.provider: report["providers"][args.provider]}}
     _show(args, report, lambda d: print(render_table(d), end=""))
+    if args.fail_on_violations and (count := _violations(report)):
+        # what pytest --domainsandbox-fail-on-violations does, for a client that is not pytest
+        print(f"domainsandbox: {count} request(s) an API's document refuses", file=sys.stderr)
+        return 1
     return 0
+
+
+def _violations(report: dict) -> int:
+    """How many requests the report's client violations stand for (expected ones apart)."""
+    return sum(v["count"] for view in report["providers"].values() for v in view["violations"])
 
 
 def header(text: str) -> tuple[str, str]:
@@ -1393,6 +1402,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--provider", type=provider_name, help=_provider_help("only this provider"))
     report.add_argument("--clear", action="store_true", help="empty the report (a new session)")
+    report.add_argument(
+        "--fail-on-violations",
+        action="store_true",
+        help="exit with status 1 when the client sent requests an API's document refuses (its "
+        "expected errors apart): a CI job's gate",
+    )
     report.set_defaults(func=cmd_report)
 
     _contract_parser(sub)

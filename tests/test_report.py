@@ -166,6 +166,18 @@ def test_cli_report_prints_a_table_and_json(server, urls, report_control, capsys
     assert len(data["providers"]["monite"]["violations"]) == 5
 
 
+def test_cli_report_fails_a_ci_job_on_the_clients_violations(server, urls, report_control, capsys):
+    """A job whose client is not pytest had no gate but parsing the JSON itself."""
+    assert cli(["report", "--url", server.url, "--fail-on-violations"]) == 0
+    capsys.readouterr()
+    _wrong_client(urls["monite"])
+    assert cli(["report", "--url", server.url, "--fail-on-violations", "--json"]) == 1
+    said = capsys.readouterr()
+    assert json.loads(said.out)["providers"]["monite"]["violations"]
+    assert said.err == "domainsandbox: 5 request(s) an API's document refuses\n"
+    assert cli(["report", "--url", server.url, "--provider", "vortex", "--fail-on-violations"]) == 0
+
+
 def test_the_table_says_in_one_line_which_providers_got_no_request(server, urls, report_control):
     _wrong_client(urls["monite"])
     table = _table(report_control)
