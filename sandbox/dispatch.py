@@ -22,7 +22,14 @@ from . import documents
 from .errors import ProviderError, reason_phrase, said_request, unexpected_fields
 from .mounts import CONTROL_MOUNT as CONTROL
 from .request import JSON, Answer, Call, Request, send_answer
-from .validation import ESCAPED_SEGMENTS, RAW_BODY, CheckedSpecification, parsed, read_body
+from .validation import (
+    ESCAPED_SEGMENTS,
+    RAW_BODY,
+    CheckedSpecification,
+    ClientGone,
+    parsed,
+    read_body,
+)
 from .verdicts import KEY, VERDICT, Verdicts
 
 if TYPE_CHECKING:
@@ -165,6 +172,8 @@ class Refusals:
     async def __call__(self, scope, receive, send):
         try:
             await self.next_app(scope, receive, send)
+        except ClientGone:
+            return  # its body never came whole: nothing carried out, nobody to answer
         except (HTTPException, UnicodeDecodeError, RecursionError) as problem:
             if _answering(scope):
                 raise
@@ -255,7 +264,10 @@ async def _refused_body(scope, receive) -> bytes | None:
     refusal of its head leaves it unread); None when there is none."""
     kept = scope.get("extensions", {}).get(RAW_BODY)
     if kept is None and _may_have_body(scope):
-        kept = await read_body(receive)
+        try:
+            kept = await read_body(receive)
+        except ClientGone:  # refused all the same: the journal shows no body
+            return None
     return kept or None
 
 

@@ -496,13 +496,20 @@ async def _read_all(receive, scope) -> bytes:
     return raw
 
 
+class ClientGone(Exception):
+    """The client closed the connection before its body was whole: an incomplete message,
+    which is not carried out (RFC 9112 6.3), and nobody is left to answer."""
+
+
 async def read_body(receive) -> bytes:
-    """The whole body the client sent (the limits above bound it)."""
+    """The whole body the client sent (the limits above bound it); ClientGone if it left first."""
     chunks = []
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
         chunks.append(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body"):
+        if not message.get("more_body"):
             return b"".join(chunks)
 
 

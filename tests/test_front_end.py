@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http import HTTPStatus
 from urllib.parse import urlencode
 
@@ -299,6 +300,30 @@ def test_whitespace_after_a_header_value_is_no_part_of_it(server, urls):
         conn.sendall(head.encode() + body)
         answer = conn.recv(65536)
     assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_body_the_client_left_before_sending_whole_is_not_carried_out(
+    server, urls, control, framing
+):
+    """RFC 9112 6.3: a message cut short is incomplete. A create whose client closed the
+    connection mid-body created the domain from the part that came, answered to no one."""
+    body = b'{"name": "cut.example.com"}'
+    if framing == "chunked":
+        framed = b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n" % (len(body), body)  # no last
+    else:
+        framed = b"Content-Length: %d\r\n\r\n%s" % (len(body) + 50, body)
+    head = (
+        b"POST /resend/domains HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer re_cut\r\n"
+        b"Content-Type: application/json\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(head + framed)
+        time.sleep(0.3)  # the server has read what came, and waits for the rest
+    [entry] = wait_for(lambda: control.requests("resend"))
+    assert entry["status"] is None  # journaled unanswered, not 201
+    listed = httpx.get(urls["resend"] + "/domains", headers={"Authorization": "Bearer re_cut"})
+    assert listed.json()["data"] == []
 
 
 def test_an_empty_content_type_is_no_content_type(urls):
