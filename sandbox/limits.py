@@ -53,6 +53,10 @@ LINGER_SECONDS = 5.0
 # request's first byte): a client that connects and sends nothing, or trickles its head, must
 # not hold a connection (and a file descriptor) for ever. Clients send a head at once.
 HEAD_SECONDS = 5.0
+# How long a whole request, its body included, may take to arrive: a client that sends its head
+# and then holds back its body must not hold a connection for ever either. A body of the most a
+# request may carry takes well under a second.
+BODY_SECONDS = 10.0
 # Connections served at once, at most; requests on connections beyond get a 503 in their API's
 # shape. Lower when the process may open fewer files (see connection_limit).
 MAX_CONNECTIONS = 4096
@@ -420,11 +424,13 @@ def http_protocol(render):
         _head_bytes = 0  # bytes read while in a head: what the parser holds but has not said
         _parsed_bytes = 0  # the request line and headers the parser has handed over
         _discarding: int | None = None  # after a 431: bytes still read and thrown away
-        # A connection whose head is late is closed: the head being read began at `_head_since`
-        # (None between requests), and one timer per connection looks at it HEAD_SECONDS on,
-        # re-armed only if a head is still being read then: a request costs no timer of its own.
+        # A connection whose request is late is closed: the request being read began at
+        # `_head_since` (None between requests), its head is due HEAD_SECONDS on and the whole
+        # of it BODY_SECONDS on, and one timer per connection looks, re-armed only if a request
+        # is still being read then: a request costs no timer of its own.
         _head_since: float | None = None
         _head_timer: asyncio.TimerHandle | None = None
+        _client_done = False  # the client half-closed: answer what it sent, then close
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
@@ -446,11 +452,32 @@ def http_protocol(render):
             self._head_timer = None
             if self._head_since is None:
                 return  # between requests: the next head arms the timer again
-            left = self._head_since + HEAD_SECONDS - self.loop.time()
+            due = HEAD_SECONDS if self._in_head else BODY_SECONDS
+            left = self._head_since + due - self.loop.time()
             if left > 0:
                 self._head_timer = self.loop.call_later(left, self._look_at_head)
-            else:
-                self.transport.close()  # nothing to answer: no request was made
+            else:  # nothing to answer: a request not whole is not carried out (RFC 9112 6.3)
+                self.transport.close()
+
+        def on_message_complete(self) -> None:
+            self._head_since = None
+            super().on_message_complete()
+
+        def eof_received(self):
+            """The client will send no more (a half-close, as `nc -N` makes): the requests it
+            sent whole are answered, then the connection closes. uvicorn closed it at once and
+            dropped the answers of requests it went on to carry out."""
+            answering = self.cycle is not None and not self.cycle.response_complete
+            if self.pipeline or (answering and not self.cycle.more_body):
+                self._client_done = True
+                return True  # half-open: the answers still go out
+            return None  # nothing to answer, or a body cut short: closed, not carried out
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            last = not self.pipeline and self.cycle.response_complete
+            if self._client_done and last and not self.transport.is_closing():
+                self.transport.close()
 
         def _start_asgi_task(self, cycle, app) -> None:
             # uvicorn's own 503 over limit_concurrency is plain text: answer in the API's shape
@@ -489,7 +516,7 @@ def http_protocol(render):
             super().send_400_response(msg)
 
         def on_headers_complete(self) -> None:
-            self._in_head, self._head_since = False, None
+            self._in_head = False  # its body is due now, by BODY_SECONDS from its first byte
             super().on_headers_complete()
 
         def data_received(self, data: bytes) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from sandbox.engine.clock import utc
-from sandbox.limits import HEAD_SECONDS, RESERVED_FDS
+from sandbox.limits import BODY_SECONDS, HEAD_SECONDS, RESERVED_FDS
 
 from .helpers import Served, control_of, wait_for
 
@@ -91,6 +91,42 @@ def test_a_late_head_after_an_answered_request_on_the_same_connection_is_cut_off
             return closed_by_server(conn)
 
         wait_for(trickled_until_closed, seconds=HEAD_SECONDS + 20)
+
+
+def test_a_body_held_back_after_its_head_is_cut_off_and_not_carried_out(server, control):
+    """Only the head had a deadline: a client that sent a head and part of its body held the
+    connection for ever, and 4,100 such held every slot (503 for everyone)."""
+    head = (
+        b"POST /autosend/v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer as_availability\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port)) as held:
+        held.sendall(head + b'{"domain": "held.example.com"')
+        held.setblocking(False)
+        wait_for(lambda: closed_by_server(held), seconds=BODY_SECONDS + 20)
+    listed = httpx.get(server.url + "/autosend/v1/domains", headers=AUTOSEND_KEY)
+    assert listed.json()["data"]["domains"] == []
+
+
+def test_a_client_that_half_closes_gets_the_answers_to_what_it_sent(server, control):
+    """`nc -N` sends its requests, then shuts its side: the server dropped the answers (and
+    still carried the requests out)."""
+    create = b'{"domain": "half.example.com"}'
+    requests = (
+        b"GET /_sandbox/clock HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        b"POST /autosend/v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer as_availability\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(create), create)
+    )
+    answers = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as conn:
+        conn.sendall(requests)
+        conn.shutdown(socket.SHUT_WR)
+        while chunk := conn.recv(65536):  # until the server closes, once both are answered
+            answers += chunk
+    assert answers.startswith(b"HTTP/1.1 200") and answers.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert b"half.example.com" in answers
 
 
 def test_1100_idle_connections_on_1024_file_descriptors_do_not_take_the_server_down():
