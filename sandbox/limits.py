@@ -47,6 +47,7 @@ MAX_HEAD_BYTES = 64 * 1024
 DRAIN_BYTES = 64 * 1024 * 1024
 
 HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes"
+NOT_HTTP = "Invalid HTTP request received: the request is not HTTP/1.1 as RFC 9112 writes it"
 # How long a connection refused for its head may keep sending before it is closed.
 LINGER_SECONDS = 5.0
 # How long a request's line and headers may take to arrive, from the connection (or the
@@ -431,6 +432,7 @@ def http_protocol(render):
         _head_since: float | None = None
         _head_timer: asyncio.TimerHandle | None = None
         _client_done = False  # the client half-closed: answer what it sent, then close
+        _not_http = False  # what followed the requests being answered was not HTTP: a 400 next
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
@@ -476,7 +478,11 @@ def http_protocol(render):
         def on_response_complete(self) -> None:
             super().on_response_complete()
             last = not self.pipeline and self.cycle.response_complete
-            if self._client_done and last and not self.transport.is_closing():
+            if not last or self.transport.is_closing():
+                return
+            if self._not_http:  # what came after the requests answered now
+                self._refuse_not_http()
+            elif self._client_done:
                 self.transport.close()
 
         def _start_asgi_task(self, cycle, app) -> None:
@@ -513,7 +519,24 @@ def http_protocol(render):
             if self.logger is _QUIET:
                 self.logger = _UVICORN
                 return self._refuse()
-            super().send_400_response(msg)
+            if self._answering():  # the requests before it are answered first (RFC 9112 9.3.2)
+                self._not_http = True
+                return
+            self._refuse_not_http()
+
+        def _answering(self) -> bool:
+            """Whether requests read whole before this point still wait for their answers (a
+            request whose body is being read when the parser fails is the one at fault)."""
+            cycle = self.cycle
+            running = cycle is not None and not cycle.response_complete and not cycle.more_body
+            return bool(self.pipeline) or running
+
+        def _refuse_not_http(self) -> None:
+            """uvicorn's plain-text 400, in the shape of the API the path is under."""
+            url = getattr(self, "url", b"")  # (set once a request has begun)
+            path = url.split(b"?", 1)[0].decode("latin-1") or "/"
+            self._answer(path, ProviderError(400, NOT_HTTP), b"400 Bad Request")
+            self.transport.close()
 
         def on_headers_complete(self) -> None:
             self._in_head = False  # its body is due now, by BODY_SECONDS from its first byte
@@ -531,12 +554,16 @@ def http_protocol(render):
                 if self._head_bytes > MAX_HEAD_BYTES:  # one header streamed without end
                     self._refuse()
 
+        def _answer(self, path: str, error: ProviderError, status: bytes) -> None:
+            """Write `error` in the shape of the API `path` is under, past uvicorn's cycle."""
+            answer = render(path, error, CLOSE)
+            head = b"".join(k + b": " + v + b"\r\n" for k, v in answer.asgi_headers())
+            self.transport.write(b"HTTP/1.1 " + status + b"\r\n" + head + b"\r\n" + answer.body)
+
         def _refuse(self) -> None:
             path = self.url.split(b"?", 1)[0].decode("latin-1") or "/"
-            answer = render(path, ProviderError(431, HEAD_TOO_LARGE), CLOSE)
-            head = b"".join(k + b": " + v + b"\r\n" for k, v in answer.asgi_headers())
-            status_line = b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            self.transport.write(status_line + head + b"\r\n" + answer.body)
+            error = ProviderError(431, HEAD_TOO_LARGE)
+            self._answer(path, error, b"431 Request Header Fields Too Large")
             # Closing now, with the client still sending, would reset the connection and lose the
             # answer: send it, half-close, and read (and drop) what still comes for a while.
             self._discarding = DRAIN_BYTES

@@ -192,6 +192,34 @@ def test_a_request_line_just_over_the_limit_is_431_in_the_providers_own_shape(
     assert "Invalid HTTP request" not in caplog.text  # not what happened
 
 
+@pytest.mark.parametrize(
+    ("name", "framing"),
+    [
+        ("autosend", b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"),  # a chunk size of no digits
+        ("resend", b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}"),  # two lengths
+    ],
+)
+def test_a_request_that_is_not_http_is_a_400_in_the_providers_own_shape(server, name, framing):
+    """uvicorn answered these in plain text: "Invalid HTTP request received."."""
+    path = {"autosend": "/autosend/v1/domains", "resend": "/resend/domains"}[name]
+    head, body = raw_answer(server, f"POST {path} HTTP/1.1\r\nHost: x\r\n".encode() + framing)
+    assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head
+    assert "not HTTP/1.1 as RFC 9112" in error_message(name, httpx.Response(400, content=body))
+
+
+def test_requests_before_one_that_is_not_http_are_answered_first(server, control):
+    """RFC 9112 9.3.2: answers go in the order of the requests. The create was carried out and
+    its answer dropped for the 400 of what followed it."""
+    create = b'{"domain": "first.example.com"}'
+    request = (
+        b"POST /autosend/v1/domains HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer as_first\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(create), create)
+    )
+    head, body = raw_answer(server, request + b"GARBAGE / HTTP/1.1\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert b"first.example.com" in body and b"HTTP/1.1 400 Bad Request\r\n" in body
+
+
 def test_many_small_headers_adding_up_over_the_limit_are_431(urls):
     headers = {f"X-H{i}": "v" * 60 for i in range(MAX_HEAD_BYTES // 60)}
     response = httpx.get(urls["control"] + "/clock", headers=headers)
