@@ -108,6 +108,8 @@ class _Parser(argparse.ArgumentParser):
         from_env = dict(vars(start))
         parsed, rest = super().parse_known_args(args, start)
         envopts.flags_win(self, parsed, from_env, self.env_prefix)
+        if refused := envopts.refusals(parsed):
+            self.error(refused[0])
         return parsed, rest
 
     def format_help(self) -> str:

@@ -51,9 +51,22 @@ def from_environment(parser: argparse.ArgumentParser, prefix: str = PREFIX) -> a
             value = _value(parser, action, text)
         except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as exc:
             reason = getattr(exc, "message", None) or str(exc)
-            parser.error(f"${name}={text!r}: {reason}")
+            refusal = f"${name}={text!r}: {reason}"
+            if isinstance(action, argparse._AppendAction):  # appended to: refused at once
+                parser.error(refusal)
+            value = Refused(refusal)  # refused unless a flag given replaces it
         setattr(namespace, action.dest, value)
     return namespace
+
+
+class Refused(str):
+    """A variable's value its option refuses: an error once parsing is done, unless the
+    option's flag was given (a flag given wins, even over a variable that is no value)."""
+
+
+def refusals(parsed: argparse.Namespace) -> list[str]:
+    """Why the variables left in `parsed` (no flag given in their place) were refused."""
+    return [value for value in vars(parsed).values() if isinstance(value, Refused)]
 
 
 def _value(parser: argparse.ArgumentParser, action: argparse.Action, text: str):
