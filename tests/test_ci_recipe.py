@@ -97,6 +97,27 @@ def test_the_shell_recipe_fails_saying_why_when_another_server_holds_the_port(tm
     assert "passed" not in ran.stdout and "failed" not in ran.stdout  # no test ran
 
 
+def test_the_github_actions_job_starts_the_sandbox_and_its_last_step_shows_it_stopped(tmp_path):
+    """Its last step printed the log before the sandbox had stopped (no "domainsandbox:
+    stopped"): it now waits for the process to end."""
+    steps = {s.get("name"): s["run"] for s in yaml.safe_load(ci_blocks()["yaml"])["jobs"]["test"]["steps"] if "run" in s}  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DOMAINSANDBOX_"))}
+    port = free_port()
+    env |= {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        "DOMAINSANDBOX_PORT": str(port),
+        "DOMAINSANDBOX_DNS_PORT": str(free_port()),
+        "DOMAINSANDBOX_URL": f"http://127.0.0.1:{port}",
+    }
+    for name in ("Start the sandbox", "Stop the sandbox"):
+        ran = subprocess.run(
+            ["bash", "-e", "-c", steps[name]], cwd=tmp_path, env=env, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+        assert ran.returncode == 0, name + ran.stdout + ran.stderr
+    assert ran.stdout.rstrip().endswith("domainsandbox: stopped"), ran.stdout
+
+
 class _HealthyEverywhere(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = b'{"ready": true}'
