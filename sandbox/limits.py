@@ -468,9 +468,11 @@ def http_protocol(render):
         def eof_received(self):
             """The client will send no more (a half-close, as `nc -N` makes): the requests it
             sent whole are answered, then the connection closes. uvicorn closed it at once and
-            dropped the answers of requests it went on to carry out."""
-            answering = self.cycle is not None and not self.cycle.response_complete
-            if self.pipeline or (answering and not self.cycle.more_body):
+            dropped the answers of requests it went on to carry out. An answer already under
+            way (an event stream) ends as before: its client has gone."""
+            cycle = self.cycle
+            waiting = cycle is not None and not cycle.response_started and not cycle.more_body
+            if self.pipeline or waiting:
                 self._client_done = True
                 return True  # half-open: the answers still go out
             return None  # nothing to answer, or a body cut short: closed, not carried out
