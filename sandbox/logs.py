@@ -97,11 +97,26 @@ def _formatter(log_format: str, text: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else logging.Formatter(text)
 
 
+class CutOffAtStop(logging.Filter):
+    """uvicorn says at ERROR that it cancelled requests still running when a stop's grace
+    period ended: that is the documented stop (each is answered 503), a warning, said so."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Cancel %s running task(s)"):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = (
+                "stopping: %s request(s) still running when the grace period ended, answered 503"
+            )
+        return True
+
+
 def uvicorn_log_config(log_format: str) -> dict:
     """uvicorn's logging configuration, its lines in `log_format`."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["cut_off_at_stop"] = {"()": "sandbox.logs.CutOffAtStop"}
+    config["loggers"]["uvicorn.error"]["filters"] = ["cut_off_at_stop"]
     if log_format == "json":
         for formatter in config["formatters"].values():
             formatter.clear()

@@ -101,6 +101,8 @@ def test_a_request_outlasting_the_grace_period_is_answered_503_in_the_providers_
     assert response.json()["success"] is False  # AutoSend's error shape
     assert "shutting down" in response.json()["error"]["message"]
     assert served.process.returncode == 0, err
+    # the documented stop, said as a warning (uvicorn's ERROR flagged every such stop in CI logs)
+    assert "ERROR" not in err and "still running when the grace period ended, answered 503" in err
 
 
 @pytest.mark.parametrize("args", SERVE_ARGS.values(), ids=SERVE_ARGS.keys())
