@@ -41,7 +41,7 @@ from starlette.routing import Mount, Router
 
 from . import documents
 from .auth import SECURITY_MAP
-from .dispatch import NOTED, RECEIVED_AT, Dispatcher, Refusals
+from .dispatch import NOTED, RECEIVED_AT, Dispatcher, Refusals, headers_of
 from .events import EVENTS_PATH, EventStreams
 from .limits import BrowserGuard, ControlToken, RequestLimits, ShutdownAnswer
 from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT
@@ -221,6 +221,7 @@ class RequestRecorder:
                 "method": scope["method"],
                 "path": scope["path"],
                 "query": scope.get("query_string", b"").decode("latin-1"),
+                "headers": headers_of(scope),  # who sent it (redacted when read)
                 "status": status,
                 "duration_ms": round((time.monotonic() - started) * 1000, 2),
                 "violations": [],

@@ -148,18 +148,23 @@ def _unserved(api: Api | None, method: str, path: str, status: int) -> ProviderE
 
 def request_of(scope, operation_id: str | None, params=None, body=None) -> Request:
     """The Request a handler reads, from the ASGI scope and what validation parsed."""
-    headers: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
     return Request(
         scope["method"],
         asked_path(scope),
         operation_id,
         params or {},
         body,
-        headers,
+        headers_of(scope),
         scope.get("query_string", b"").decode("latin-1"),
     )
+
+
+def headers_of(scope) -> dict[str, str]:
+    """The request's headers by name (lower case, as ASGI gives them), the first of a name."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
 
 
 class Refusals:

@@ -322,6 +322,7 @@ def test_a_body_the_client_left_before_sending_whole_is_not_carried_out(
         time.sleep(0.3)  # the server has read what came, and waits for the rest
     [entry] = wait_for(lambda: control.requests("resend"))
     assert entry["status"] is None  # journaled unanswered, not 201
+    assert entry["headers"]["authorization"] == "Bearer [redacted]"  # who sent it
     listed = httpx.get(urls["resend"] + "/domains", headers={"Authorization": "Bearer re_cut"})
     assert listed.json()["data"] == []
 
