@@ -403,6 +403,8 @@ def test_the_clock_moves_from_the_page_and_its_mode_is_set_there(narrow, control
     narrow.get_by_label("Speed").fill("60")
     narrow.get_by_role("button", name="Set mode").click()
     expect(narrow.locator("#clock-mode")).to_contain_text("fast")
+    # not "now ...": that instant is behind a running clock at once
+    expect(said(narrow)).to_contain_text("Clock mode fast ×60: running from 2026-01-01T10:00:00")
     clock = control.clock()
     assert (clock["mode"], clock["speed"], clock["frozen"]) == ("fast", 60, False)
     control.freeze(at=START)

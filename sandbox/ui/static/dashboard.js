@@ -755,7 +755,9 @@ const FORMS = {
     if (form.mode.value === "fast") body.speed = Number(form.speed.value || 60);
     const clock = await api("POST", "/clock", body);
     const speed = clock.speed && clock.speed !== 1 ? ` ×${clock.speed}` : "";
-    return `Clock mode ${clock.mode || form.mode.value}${speed}: now ${clock.now}.`;
+    // a running clock leaves "now" behind at once: say where it ran from
+    const at = clock.frozen ? `now ${clock.now}` : `running from ${clock.now}`;
+    return `Clock mode ${clock.mode || form.mode.value}${speed}: ${at}.`;
   },
   async "fault-form"(form) {
     const body = { match: form.match.value.trim(), kind: form.kind.value };
