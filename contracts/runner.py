@@ -298,7 +298,7 @@ def _check_mount(target: Profile, base_url: str) -> None:
         return
     origin = urlunsplit(urlsplit(url)[:2] + ("", "", ""))
     try:
-        with ControlClient(origin, timeout=5, token=os.environ.get(TOKEN_ENV)) as control:
+        with ControlClient(origin, timeout=5) as control:
             health = control.health()
     except (ControlError, httpx.HTTPError, ValueError):
         return  # not a domainsandbox at that host: the run judges the server it finds
@@ -378,7 +378,7 @@ def _running_sandbox_credentials(target: Profile, url: str) -> _Obtained:
         return _Obtained()
     server = url[: -len(target.mount)]
     try:
-        with ControlClient(server, timeout=5, token=os.environ.get(TOKEN_ENV)) as control:
+        with ControlClient(server, timeout=5) as control:
             health = control.health()
             if not (isinstance(health, dict) and target.name in health.get("providers", ())):
                 return _Obtained()

@@ -175,8 +175,7 @@ def _caa(text):
     val = _caa_value(match.group(3))
     if (size := len(val.encode("utf-8"))) > MAX_TXT_BYTES:
         raise ValueError(f"its value is {size} bytes: at most {MAX_TXT_BYTES}")
-    shown = re.sub(r'(["\\])', r"\\\1", val)
-    return f'{flags} {tag} "{shown}"', CAA(flags, tag, val)
+    return f"{flags} {tag} {_in_quotes(val)}", CAA(flags, tag, val)
 
 
 def _caa_value(text: str) -> str:
@@ -251,7 +250,12 @@ def quoted_txt(value) -> str:
     unquoted_txt reads back; a value of one string as it is."""
     if isinstance(value, str):
         return value
-    return " ".join('"' + re.sub(r'(["\\])', r"\\\1", text) + '"' for text in value)
+    return " ".join(_in_quotes(text) for text in value)
+
+
+def _in_quotes(text: str) -> str:
+    """One character-string as a zone file writes it: in quotes, `"` and `\\` escaped."""
+    return '"' + re.sub(r'(["\\])', r"\\\1", text) + '"'
 
 
 _PARSERS = {
