@@ -26,9 +26,6 @@ SHOWN_NAME_CHARACTERS = 260
 # Matched whole (fullmatch): "$" would also match before a final newline. ASCII only, so no
 # Unicode letter can pass for one (the Kelvin sign lowercases to "k").
 _LABEL_RE = re.compile(r"[A-Za-z0-9_-]+|\*")
-# FLAGS TAG VALUE, the value one character-string (RFC 8659 4.1.1): quoted, or bare.
-_CAA_RE = re.compile(r'([0-9]+)\s+([A-Za-z0-9]+)\s+(".*"|[^"\s]\S*)', re.DOTALL)
-_QUOTED_STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)  # RFC 1035 5.1 escapes
 # A TXT value in double quotes: a zone file's character-strings ("v=spf1 ~all" or "a" "b").
 _QUOTED_TXT_RE = re.compile(r'\s*".*"\s*', re.DOTALL)
 _ONE_PLAIN_STRING_RE = re.compile(r'\s*"([^"\\]*)"\s*')  # no escapes: any length, split at 255
@@ -164,40 +161,31 @@ def _srv(text):
     return f"{nums[0]} {nums[1]} {nums[2]} {host}", SRV(*nums, target=target)
 
 
+# dnspython's words for a CAA it cannot read, said as a person who wrote one would say them
+_CAA_REASONS = {
+    "string too long": f"its tag is over {MAX_CAA_TAG} characters",  # its length is one byte
+    "expected EOL or EOF": "its value is not one string in quotes",  # "a" "b", or a b
+}
+
+
 def _caa(text):
-    match = _CAA_RE.fullmatch(text)
-    if not match:
-        raise ValueError(f"expected 'FLAGS TAG \"VALUE\"', got {brief(text)}")
-    flags = _int(match.group(1), "CAA flags", 255)
-    tag = match.group(2).lower()
-    if len(tag) > MAX_CAA_TAG:  # its length travels in one byte (RFC 8659 4.1)
-        raise ValueError(f"its tag is {len(tag)} characters: at most {MAX_CAA_TAG}")
-    val = _caa_value(match.group(3))
-    if (size := len(val.encode("utf-8"))) > MAX_TXT_BYTES:
-        raise ValueError(f"its value is {size} bytes: at most {MAX_TXT_BYTES}")
-    return f"{flags} {tag} {_in_quotes(val)}", CAA(flags, tag, val)
+    """FLAGS TAG VALUE, read as a zone file reads it (dnspython): the value bare or one string
+    in quotes, its escapes read (RFC 8659 4.1.1, RFC 1035 5.1)."""
+    import dns.exception
+    import dns.rdata
 
-
-def _caa_value(text: str) -> str:
-    """A CAA value as given: bare, or one string in quotes, its escapes read as a zone file
-    reads them (RFC 1035 5.1)."""
-    if not text.startswith('"'):
-        return text
-    quoted = _QUOTED_STRING_RE.fullmatch(text)
-    if not quoted:
-        raise ValueError(f"its value {brief(text)} is not one string in quotes")
     try:
-        return _ESCAPE_RE.sub(_unescaped, quoted[1].encode("utf-8")).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):  # \999, or bytes that are no UTF-8
-        raise ValueError(f"its value {brief(text)} holds an escape of no UTF-8 text") from None
-
-
-_ESCAPE_RE = re.compile(rb"\\([0-9]{3}|.)", re.DOTALL)
-
-
-def _unescaped(escape: re.Match) -> bytes:
-    said = escape[1]
-    return bytes([int(said)]) if said.isdigit() else said
+        caa = dns.rdata.from_text("IN", "CAA", text)
+        val = caa.value.decode("utf-8")
+    except dns.exception.DNSException as exc:
+        reason = _CAA_REASONS.get(str(exc).split(",")[0], str(exc).rstrip("."))
+        raise ValueError(f"expected 'FLAGS TAG \"VALUE\"', got {brief(text)}: {reason}") from None
+    except UnicodeDecodeError:  # \255, or bytes that are no UTF-8
+        raise ValueError(f"its value in {brief(text)} is no UTF-8 text") from None
+    if (size := len(caa.value)) > MAX_TXT_BYTES:
+        raise ValueError(f"its value is {size} bytes: at most {MAX_TXT_BYTES}")
+    tag = caa.tag.decode("ascii").lower()
+    return f"{caa.flags} {tag} {_in_quotes(val)}", CAA(caa.flags, tag, val)
 
 
 def _txt(value):

@@ -413,10 +413,12 @@ def test_records_are_plain_dicts(fake):
         ("MX", "70000 mxa.example.com", "MX preference"),
         ("SRV", "0 5 imap.example.com", "PRIORITY WEIGHT PORT TARGET"),
         ("CAA", "issue letsencrypt.org", "FLAGS TAG"),
-        ("CAA", f'0 {"t" * 256} "x"', "its tag is 256 characters: at most 255"),
+        ("CAA", f'0 {"t" * 256} "x"', "its tag is over 255 characters"),
         ("CAA", '0 issue "unterminated', "FLAGS TAG"),  # it was taken with its quote
         ("CAA", '0 issue "a" "b"', "is not one string in quotes"),  # it was taken as a" "b
         ("CAA", f'0 issue "{"x" * 20_000}"', "its value is 20000 bytes: at most 16384"),
+        ("CAA", r'0 issue "\255"', "is no UTF-8 text"),
+        ("CAA", '0 is-sue "x"', "tag is not alphanumeric"),
         ("CNAME", "bad name.example.com", "invalid target"),
         ("TXT", 42, "TXT value must be"),
         ("XYZ", "1", "unknown type"),
