@@ -266,7 +266,8 @@ class ControlClient:
         except ValueError:
             answer = None
         if not isinstance(answer, dict):  # every answer of the control API is a JSON object
-            raise self._not_a_sandbox(f"{method} {path} answered {_brief(response.text)}")
+            said = f"{method} {self._prefix}{path} answered {_brief(response.text)}"
+            raise self._not_a_sandbox(said)
         return answer
 
     def raw(
@@ -293,7 +294,7 @@ class ControlClient:
             response = self._send(method, target, content, head, wait)
         except _NoAnswer:
             raise ControlError(
-                f"the sandbox at {self.url} did not answer {method} {path} within "
+                f"the sandbox at {self.url} did not answer {method} {self._prefix}{path} within "
                 f"{self._timeout:g} s; it may still be working on it"
             ) from None
         except OSError as exc:
@@ -306,7 +307,8 @@ class ControlClient:
             try:
                 message = response.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):  # another server: not a refusal of ours
-                said = f"{method} {path} answered {response.status_code}: {_brief(response.text)}"
+                said = f"{method} {self._prefix}{path} answered {response.status_code}: "
+                said += _brief(response.text)
                 raise self._not_a_sandbox(said) from None
             if response.status_code == 401:  # the control token: say how to send it
                 message = f"{message}; {self.token_hint}"

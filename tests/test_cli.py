@@ -271,13 +271,13 @@ def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
 @pytest.mark.parametrize(
     ("status", "body", "said"),
     [
-        (200, b"[]", "GET /clock answered '[]'"),
-        (200, b"notjs", "GET /clock answered 'notjs'"),
+        (200, b"[]", "GET /_sandbox/clock answered '[]'"),
+        (200, b"notjs", "GET /_sandbox/clock answered 'notjs'"),
         # a refusal in another server's words is no usage error: exit 1, as for no sandbox
         (
             404,
             b"<!DOCTYPE HTML>\n<html>\n<body>Not found</body>\n</html>\n",
-            "GET /clock answered 404: '<!DOCTYPE HTML>",
+            "GET /_sandbox/clock answered 404: '<!DOCTYPE HTML>",
         ),
     ],
 )
@@ -312,7 +312,9 @@ def test_a_slow_answer_is_not_called_an_unreachable_sandbox(slow_url):
     with pytest.raises(ControlError) as refused:
         ControlClient(slow_url, timeout=0.2).domains()
     message = str(refused.value)
-    assert message.startswith(f"the sandbox at {slow_url} did not answer GET /domains within 0.2 s")
+    assert message.startswith(
+        f"the sandbox at {slow_url} did not answer GET /_sandbox/domains within 0.2 s"
+    )
     assert "it may still be working on it" in message and "running?" not in message
 
 
