@@ -150,7 +150,7 @@ def scenario_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: a folder, not a scenario file")
-    if not path.is_file():
+    if not path.exists():  # a pipe (`--scenario <(make-world)`) is read as a file is
         raise argparse.ArgumentTypeError(f"{text}: no such file")
     return text
 
@@ -183,14 +183,23 @@ def kinds(text: str) -> list[str]:
 
 
 def cmd_serve(args) -> int:
+    _stop_on_signals()  # first: a stop asked for while starting stops it, not lost nor a kill
+    try:
+        return _serve(args)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before it served: nothing to finish
+        from .logs import console
+
+        console("domainsandbox: stopped", log_format=args.log_format)
+        return 0
+
+
+def _serve(args) -> int:
     from .core import Sandbox
     from .durable import remove_state_file
     from .engine.clock import Clock
     from .engine.ids import DEFAULT_SEED
     from .logs import configure as configure_logs
     from .logs import console
-    from .server import SandboxServer
-    from .workers import WorkerFailed, WorkerPool
 
     say = partial(console, log_format=args.log_format)  # each line as --log-format writes lines
     try:
@@ -225,13 +234,25 @@ def cmd_serve(args) -> int:
         say(f"domainsandbox: {refused}", error=True)
         return 2
     scenario_seed = sandbox.seed
-    durable = None
     made_state = args.state is not None and not os.path.exists(args.state)
+    ready = []
+    try:
+        return _start_and_serve(args, sandbox, scenario_seed, ready, say)
+    finally:
+        if made_state and not ready:  # never served: a later start must not restore its world
+            remove_state_file(args.state)
+
+
+def _start_and_serve(args, sandbox, scenario_seed: int, ready: list, say) -> int:
+    """Open the state file, then serve `sandbox` until stopped; `ready` gets True once it
+    serves. The exit status."""
+    from .server import SandboxServer
+    from .workers import WorkerFailed, WorkerPool
+
+    durable = None
     if args.state is not None:
         durable = _open_state(sandbox, args.state, _given_world(args), say)
         if durable is None:
-            if made_state:
-                remove_state_file(args.state)
             return 2
     restored = durable is not None and durable.restored  # then the saved world won over both
     if args.scenario and args.seed not in (None, scenario_seed) and not restored:
@@ -245,8 +266,6 @@ def cmd_serve(args) -> int:
         server = WorkerPool(sandbox, args.host, args.port, durable, workers=args.workers)
     else:
         server = SandboxServer(sandbox, host=args.host, port=args.port, durable=durable)
-    _stop_on_signals()
-    ready = []
 
     def on_ready():
         ready.append(True)
@@ -264,9 +283,6 @@ def cmd_serve(args) -> int:
     except WorkerFailed as exc:
         say(f"domainsandbox: {exc}", error=True)
         return 1
-    finally:
-        if made_state and not ready:  # never served: a later start must not restore its world
-            remove_state_file(args.state)
     say("domainsandbox: stopped")
     return 0
 

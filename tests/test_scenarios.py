@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import httpx
@@ -12,7 +14,7 @@ from jsonschema import Draft7Validator
 
 from sandbox import scenario
 from sandbox.cli import main
-from sandbox.client import ControlError
+from sandbox.client import ControlClient, ControlError
 from sandbox.driver import Driver
 from sandbox.providers import PROVIDERS
 
@@ -189,6 +191,27 @@ def test_serve_starts_in_a_scenario_world():
         control.close()
     finally:
         served.stop()
+
+
+def test_serve_reads_its_scenario_from_a_pipe(tmp_path):
+    """`serve --scenario <(make-world)`: a pipe was refused as "no such file"."""
+    pipe = tmp_path / "world.yaml"
+    os.mkfifo(pipe)
+    writer = threading.Thread(
+        target=pipe.write_bytes,
+        args=((SCENARIOS / "all-verified.yaml").read_bytes(),),
+        daemon=True,  # refused, nobody would ever read it
+    )
+    writer.start()
+    served = Served("--scenario", str(pipe))
+    try:
+        control = ControlClient(served.urls["control"].removesuffix("/_sandbox"))
+        assert control.clock()["now"] == "2026-01-05T09:00:00Z"
+        assert {d["status"] for d in control.domains() if d["provider"] == "monite"} == {"verified"}
+        control.close()
+    finally:
+        served.stop()
+        writer.join(timeout=10)
 
 
 def test_a_clock_mode_given_beside_a_scenario_runs_the_clock_from_its_instant():

@@ -3,16 +3,20 @@ lets it finish, refuses new connections, closes the HTTP and DNS ports and exits
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
+import subprocess
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 
 from sandbox.client import ControlClient, ControlError
 
-from .helpers import Served, wait_for
+from .helpers import CLI, Served, wait_for
 
 AUTOSEND_KEY = {"Authorization": "Bearer as_shutdown"}
 # Shorter than the server's graceful shutdown timeout (2 s): such a request must finish.
@@ -143,3 +147,48 @@ def test_a_signal_during_a_long_clock_move_stops_it_saves_and_exits(args, tmp_pa
         assert start < stood < "2031"
     finally:
         again.stop()
+
+
+def opened_by_a_reader(fifo: Path) -> int | None:
+    """A writing end of `fifo` once a reader opened it (then the reader waits on a read)."""
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: nobody reads it yet
+        return None
+
+
+def pending(pid: int, signum: int) -> bool:
+    """Whether a signal sent to the process waits for a thread to take it."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(re.search(r"^ShdPnd:\s*([0-9a-f]+)", status, re.M)[1], 16)
+    return bool(mask & (1 << (signum - 1)))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_it_starts_stops_it(signum, tmp_path):
+    """A CI job that stopped the sandbox before it was ready: SIGINT was lost (a shell starts
+    a background job with it ignored) and SIGTERM killed it (143) for its first half second."""
+    scenario = tmp_path / "world.yaml"
+    os.mkfifo(scenario)  # its start waits here, on a scenario nobody writes
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", "0", "--dns-port", "0", "--scenario", str(scenario)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    writer = None
+    try:
+        writer = wait_for(lambda: opened_by_a_reader(scenario))
+        process.send_signal(signum)
+        # a thread other than the main one may take it: the main one sees it once its read ends
+        wait_for(lambda: not pending(process.pid, signum))
+        os.close(writer)
+        writer = None
+        out, err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+        if writer is not None:
+            os.close(writer)
+    assert process.returncode == 0, err
+    assert "domainsandbox: stopped" in out and "Traceback" not in err
