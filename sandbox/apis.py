@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import documents
 from .control import Control
-from .lanes import WORLD
+from .lanes import READ_ONLY_METHODS, WORLD
 from .mounts import CONTROL_MOUNT
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class Operation:
     takes_request: bool
     takes_body: bool
     lane: str | None  # where it runs (sandbox.lanes); None: the event loop, unless steps are due
+    changes: bool  # whether its call may change the world (then a state file saves it first)
 
     def __call__(self, request: Request) -> Any:
         kwargs = {k: v for k, v in (self.defaults | request.params).items() if k in self.params}
@@ -67,11 +68,13 @@ def _api(name: str, mount: str, document: str, provider, handlers) -> Api:
         operation = spec["paths"][path][method.lower()]
         declared = spec["paths"][path].get("parameters", []) + operation.get("parameters", [])
         declared = [documents.resolve(spec, p) for p in declared]
-        operations[operation_id] = _operation(handler, declared, None if provider else WORLD)
+        operations[operation_id] = _operation(
+            handler, method, declared, None if provider else WORLD
+        )
     return Api(name, mount, document, provider, operations)
 
 
-def _operation(handler: Callable, declared: list[dict], lane: str | None) -> Operation:
+def _operation(handler: Callable, method: str, declared: list[dict], lane: str | None) -> Operation:
     """`lane`: where the handler runs unless it is marked (sandbox.lanes)."""
     names = set(inspect.signature(handler).parameters)
     defaults = {
@@ -86,4 +89,11 @@ def _operation(handler: Callable, declared: list[dict], lane: str | None) -> Ope
         takes_request="request" in names,
         takes_body="body" in names,
         lane=getattr(handler, "lane", lane),
+        changes=not getattr(handler, "reads", method in READ_ONLY_METHODS),
     )
+
+
+def changes(api: Api, request: Request) -> bool:
+    """Whether `request`'s call may change the world: its operation's mark, else its method's."""
+    operation = api.operations.get(request.operation)
+    return operation.changes if operation else request.method not in READ_ONLY_METHODS

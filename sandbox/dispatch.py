@@ -19,9 +19,10 @@ from connexion.jsonifier import Jsonifier
 from starlette.exceptions import HTTPException
 
 from . import documents
+from .apis import changes
 from .errors import ProviderError, reason_phrase, said_request, unexpected_fields
 from .mounts import CONTROL_MOUNT as CONTROL
-from .request import JSON, Answer, Call, Request, send_answer
+from .request import CHANGES, JSON, Answer, Call, Request, send_answer
 from .validation import (
     ESCAPED_SEGMENTS,
     RAW_BODY,
@@ -136,6 +137,7 @@ class Dispatcher:
             answer = Answer.error(api.provider, error)
         answer.headers.extend(headers)
         scope["extensions"][NOTED] = True  # noted by the world, and being answered
+        scope["extensions"][CHANGES] = changes(api, call.request)
         await send_answer(send, answer, f"{scope['method']} {scope['path']}")
 
 

@@ -33,14 +33,13 @@ from typing import TYPE_CHECKING
 from . import scenario
 from .engine.clock import LATEST, utc
 from .errors import ProviderError
-from .request import compact_json, send_answer
+from .lanes import READ_ONLY_METHODS
+from .request import CHANGES, compact_json, send_answer
 
 if TYPE_CHECKING:
     from .core import Sandbox
 
 log = logging.getLogger(__name__)
-# Methods that never change the world: their answers are not waited on by a save.
-READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 # How long a writer waits for SQLite's lock before giving up (another process holding it).
 BUSY_TIMEOUT_MS = 10_000
 
@@ -289,6 +288,12 @@ def _resumed(world: dict, saved_at: float) -> dict:
     return world | {"clock": clock | {"now": resumed.isoformat()}}
 
 
+def changed(scope) -> bool:
+    """Whether a request may have changed the world: as the dispatcher found its operation
+    marked, else as its method says."""
+    return scope.get("extensions", {}).get(CHANGES, scope["method"] not in READ_ONLY_METHODS)
+
+
 class _SaveBeforeAnswer:
     def __init__(self, app, durable: Durable, render):
         self.app, self.durable, self.render = app, durable, render
@@ -296,14 +301,13 @@ class _SaveBeforeAnswer:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        mutating = scope["method"] not in READ_ONLY_METHODS
         since, replaced = self.durable.undos, False
 
         async def send_after_saving(message):
             nonlocal replaced
             if replaced:
                 return  # the answer was replaced by the failed save's
-            if message["type"] == "http.response.start" and self.durable.owed(mutating):
+            if message["type"] == "http.response.start" and self.durable.owed(changed(scope)):
                 # the handler has finished: its change is in the world, now make it durable
                 try:
                     await asyncio.to_thread(self.durable.save, since)

@@ -1,4 +1,5 @@
-"""Where the world runs each call: on the event loop, or in a lane of threads of its own.
+"""Where the world runs each call: on the event loop, or in a lane of threads of its own; and
+which calls change nothing (their answers never wait for a save of the state file).
 
 A call that only touches memory is answered on the event loop, at once. The others run in
 threads, in lanes that never wait for one another:
@@ -31,3 +32,14 @@ holds_world = _lane(HELD)
 # A control handler answered from memory alone, on the event loop (the health check: it must
 # answer while every thread waits).
 on_loop = _lane(LOOP)
+
+
+# Methods whose calls change nothing in the world.
+READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def reads(handler):
+    """Mark a handler that changes nothing in the world though its method is not a read's
+    (SES's list is a POST): under `serve --state` its answer waits for no save."""
+    handler.reads = True
+    return handler

@@ -18,6 +18,9 @@ import orjson
 from .errors import ProviderError
 
 JSON = "application/json"
+# In the ASGI scope's extensions: whether the request's operation may change the world (set by
+# the dispatcher; without it, the method says).
+CHANGES = "domainsandbox.changes"
 
 
 def json_bytes(data: Any) -> bytes:

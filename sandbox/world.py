@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from .admission import admit
-from .apis import build_apis
+from .apis import build_apis, changes
 from .clockwork import awaited_on_poll, on_poll, polled_domains
-from .durable import READ_ONLY_METHODS, SaveFailed
+from .durable import SaveFailed
 from .errors import ProviderError
 from .lanes import DNS, HELD, LOOP, WORLD
 from .request import Answer, Call
@@ -122,7 +122,7 @@ class World:
             elapsed = time.monotonic() - call.received_at
             answer.headers.extend(provider.answer_headers(call.request, elapsed).items())
             self._note(call, answer, domain_id)
-        if provider or call.request.method not in READ_ONLY_METHODS:
+        if provider or changes(api, call.request):
             self.changed()
         return answer
 
@@ -262,7 +262,7 @@ class WorldService:
     async def _serve_waiting(self, call: Call) -> Answer:
         since = self.durable.undos if self.durable else None
         answer = await self.local.serve(call)
-        changed = call.request.method not in READ_ONLY_METHODS
+        changed = changes(self.local.apis[call.target], call.request)
         if self.durable and self.durable.owed(changed):
             try:
                 await asyncio.to_thread(self.durable.save, since)  # fsync: off the loop

@@ -16,6 +16,7 @@ import pytest
 
 from sandbox.engine.clock import utc
 from sandbox.limits import BODY_SECONDS, HEAD_SECONDS, RESERVED_FDS
+from sandbox.providers.ses import sigv4_header
 
 from .helpers import Served, control_of, wait_for
 
@@ -275,6 +276,14 @@ def test_clock_moves_queued_behind_a_long_one_leave_every_other_call_answering(h
         health = httpx.get(served.urls["control"] + "/health", timeout=5)
         assert health.status_code == 200
         assert httpx.get(resend, headers=key, timeout=5).status_code == 200
+        # SES's list is a POST that changes nothing: under --state it waited for the move
+        listed = httpx.post(
+            served.urls["ses"] + "/v2/email/list-identities",
+            json={},
+            headers={"Authorization": sigv4_header("AKIAMOVES")},
+            timeout=5,
+        )
+        assert listed.status_code == 200, listed.text
         if not durable:  # a change is saved before it is acknowledged, and saving waits
             added = httpx.post(  # for the move (docs/reliability.md)
                 served.urls["control"] + "/dns/records",

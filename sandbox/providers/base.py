@@ -17,10 +17,18 @@ from ..engine.records import CheckResult, Domain, RequiredRecord
 from ..engine.store import Store
 from ..engine.verifier import Verifier
 from ..errors import ProviderError, reason_phrase, said_request
-from ..lanes import off_loop
+from ..lanes import off_loop, reads
 from .kit import Kit
 
-__all__ = ["Provider", "ProviderError", "Services", "off_loop", "said_request", "valid_hostname"]
+__all__ = [
+    "Provider",
+    "ProviderError",
+    "Services",
+    "off_loop",
+    "reads",
+    "said_request",
+    "valid_hostname",
+]
 
 
 class RecheckAttrs(TypedDict, total=False):

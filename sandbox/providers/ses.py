@@ -63,6 +63,7 @@ from .base import (
     Provider,
     ProviderError,
     RecheckAttrs,
+    reads,
     said_request,
     valid_hostname,
 )
@@ -539,6 +540,7 @@ class Ses(Provider):
         """GET /v2/email/identities/{EmailIdentity}."""
         return self._wire(self._owned(request, EmailIdentity))
 
+    @reads  # a POST that changes nothing
     def ListEmailIdentities(self, request, body: dict | None = None):
         """POST /v2/email/list-identities: filtered, paged by NextToken."""
         body = body or {}
