@@ -82,10 +82,18 @@ class Dispatcher:
         await self._answer(scope, send, api, Call(api.name, request, received_at=_arrival(scope)))
 
     async def refuse(
-        self, scope, receive, send, error: ProviderError, violation: dict | None, headers=()
+        self,
+        scope,
+        receive,
+        send,
+        error: ProviderError,
+        violation: dict | None,
+        headers=(),
+        api: Api | None = None,
     ) -> None:
-        """Answer a request the front end refused, through the world like any other."""
-        api = self.api_for(scope["path"])
+        """Answer a request the front end refused, through the world like any other. `api`: the
+        API it is counted for, when no mount serves its path."""
+        api = api or self.api_for(scope["path"])
         if api is None:  # outside every API: nothing to count, nobody to note it for
             answer = Answer.error(None, error)
             answer.headers.extend(headers)
@@ -107,9 +115,12 @@ class Dispatcher:
             api = self._documents[path]
             body = _served_document(api.document, api.mount)
             return await send_answer(send, Answer(200, body, [("content-type", JSON)]))
-        if api is None:  # outside every API: nothing to count, nobody to note it for
+        if api is None:  # outside every API: counted for the provider it names, if it names one
             error = ProviderError(404, self._outside(scope["method"], path))
-            return await send_answer(send, Answer.error(None, error))
+            if (named := self._named_by(path)) is None or named.provider is None:
+                return await send_answer(send, Answer.error(None, error))
+            violation = _violation(None, error.message, error.status)
+            return await self.refuse(scope, receive, send, error, violation, api=named)
         allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
@@ -123,12 +134,16 @@ class Dispatcher:
         """Why a path outside every API is not found, and where the APIs are: most often a
         base URL without its version (`/autosend/domains` for `/autosend/v1/domains`)."""
         said = f"Not Found: domainsandbox does not serve {said_request(method, path)}"
-        first = "/" + path.lstrip("/").split("/")[0] + "/"
-        for api in self._mounts:
-            if api.mount.startswith(first):
-                return f"{said}; {api.name}'s API is under {api.mount}"
+        if api := self._named_by(path):
+            return f"{said}; {api.name}'s API is under {api.mount}"
         mounts = ", ".join(api.mount for api in self.apis.values() if api.provider is not None)
         return f"{said}; the providers' APIs are under {mounts}, the control API under {CONTROL}"
+
+    def _named_by(self, path: str) -> Api | None:
+        """The API whose mount begins with the path's first segment, in any case: a client of
+        AutoSend's that asks `/autosend/v2/domains` or `/AutoSend/v1/domains`."""
+        first = "/" + path.lstrip("/").split("/")[0].lower() + "/"
+        return next((api for api in self._mounts if (api.mount + "/").startswith(first)), None)
 
     async def _answer(self, scope, send, api: Api, call: Call, headers=()) -> None:
         try:

@@ -178,6 +178,29 @@ def test_cli_report_fails_a_ci_job_on_the_clients_violations(server, urls, repor
     assert cli(["report", "--url", server.url, "--provider", "vortex", "--fail-on-violations"]) == 0
 
 
+@pytest.mark.parametrize(
+    ("provider", "path"),
+    [
+        ("autosend", "/autosend/v2/domains"),  # a wrong version
+        ("autosend", "/autosend/domains"),  # none
+        ("monite", "/monite/v2/mailbox_domains"),
+        ("mailgun", "/Mailgun/v4/domains"),  # the mount's case
+    ],
+)
+def test_a_wrong_base_url_is_the_providers_violation(server, report_control, provider, path):
+    """A path under no mount was journaled for nobody: the commonest misconfiguration of an
+    SDK passed `report --fail-on-violations --provider` and the pytest gate."""
+    answer = httpx.get(server.url + path, headers={"Authorization": "Bearer as_x"})
+    assert answer.status_code == 404
+    (violation,) = report_control.report()["providers"][provider]["violations"]
+    assert violation["operation"] == f"(no operation) GET {path}"
+    assert f"{provider}'s API is under /" in violation["reason"]
+    (noted,) = report_control.requests(provider)
+    assert noted["path"] == path and noted["status"] == 404
+    gate = ["report", "--url", server.url, "--provider", provider, "--fail-on-violations"]
+    assert cli(gate) == 1
+
+
 def test_the_table_says_in_one_line_which_providers_got_no_request(server, urls, report_control):
     _wrong_client(urls["monite"])
     table = _table(report_control)
