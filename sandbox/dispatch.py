@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from . import documents
 from .apis import changes
-from .errors import ProviderError, reason_phrase, said_request, unexpected_fields
+from .errors import ProviderError, reason_phrase, said_request, violation_of
 from .mounts import CONTROL_MOUNT as CONTROL
 from .request import CHANGES, JSON, Answer, Call, Request, send_answer
 from .validation import (
@@ -119,7 +119,7 @@ class Dispatcher:
             error = ProviderError(404, self._outside(scope["method"], path))
             if (named := self._named_by(path)) is None or named.provider is None:
                 return await send_answer(send, Answer.error(None, error))
-            violation = _violation(None, error.message, error.status)
+            violation = violation_of(None, error.message, error.status)
             return await self.refuse(scope, receive, send, error, violation, api=named)
         allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
         # Starlette's routes match no control character: such a path is simply not found
@@ -127,7 +127,7 @@ class Dispatcher:
         error = _unserved(api, scope["method"], path, status)  # a `%2F` said as sent
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
-        violation = _violation(None, error.message, error.status)
+        violation = violation_of(None, error.message, error.status)
         await self.refuse(scope, receive, send, error, violation, headers)
 
     def _outside(self, method: str, path: str) -> str:
@@ -229,7 +229,7 @@ class Refusals:
             error = provider.missing_credential(message)
         else:
             error = ProviderError(status, message)
-        violation = _violation(noted_field, message, error.status) if status < 500 else None
+        violation = violation_of(noted_field, message, error.status) if status < 500 else None
         return error, violation
 
 
@@ -254,13 +254,6 @@ def _field_of(message: str) -> str | None:
         if match := pattern.search(message):
             return match.group(1)
     return None
-
-
-def _violation(field: str | None, reason: str, status: int) -> dict:
-    """How a request broke its document, as the conformance report keeps it."""
-    if field is None and (unexpected := unexpected_fields(reason)):  # unknown body fields
-        field = ", ".join(unexpected)
-    return {"field": field, "reason": reason, "status": status}
 
 
 def _answering(scope) -> bool:

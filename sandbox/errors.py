@@ -15,16 +15,37 @@ class ProviderError(Exception):
     """An error answered in the shape of the API the request was for (each provider's own, or
     the control API's): raised by handlers and the front end, rendered by `Answer.error`."""
 
-    def __init__(self, status: int, message: str, *, field: str | None = None, **extra):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        field: str | None = None,
+        violation: bool = False,
+        **extra,
+    ):
+        """`violation`: the request breaks a rule of the API its document cannot say (a
+        credential it requires, two parameters never given together): the conformance report
+        keeps it as it keeps what the document refuses."""
         super().__init__(message)
         self.status, self.message, self.field, self.extra = status, message, field, extra
+        self.violation = violation
 
     def __reduce__(self):  # it crosses between processes under `serve --workers`
-        return _provider_error, (self.status, self.message, self.field, self.extra)
+        return _provider_error, (self.status, self.message, self.field, self.extra, self.violation)
 
 
-def _provider_error(status: int, message: str, field: str | None, extra: dict) -> ProviderError:
-    return ProviderError(status, message, field=field, **extra)
+def _provider_error(
+    status: int, message: str, field: str | None, extra: dict, violation: bool = False
+) -> ProviderError:
+    return ProviderError(status, message, field=field, violation=violation, **extra)
+
+
+def violation_of(field: str | None, reason: str, status: int) -> dict:
+    """How a request broke its API's contract, as the conformance report keeps it."""
+    if field is None and (unexpected := unexpected_fields(reason)):  # unknown body fields
+        field = ", ".join(unexpected)
+    return {"field": field, "reason": reason, "status": status}
 
 
 class ShuttingDown(ProviderError):

@@ -28,7 +28,7 @@ from .admission import admit
 from .apis import build_apis, changes
 from .clockwork import awaited_on_poll, on_poll, polled_domains
 from .durable import SaveFailed
-from .errors import ProviderError
+from .errors import ProviderError, violation_of
 from .lanes import DNS, HELD, LOOP, WORLD
 from .request import Answer, Call
 from .wire import WireClient, WireClosed, WireServer
@@ -104,6 +104,7 @@ class World:
         provider = api.provider
         verdict = admit(self.sandbox, provider, call.request) if provider else None
         domain_id = None  # the domain the handler touched, if it ran
+        violations = call.violations
         if verdict and verdict.error:
             answer = Answer.error(provider, verdict.error)
         elif call.refusal:
@@ -112,7 +113,8 @@ class World:
             answer = Answer(200)
         else:
             self.sandbox.store.forget_touched()
-            answer = self._run(api, call)
+            answer, broken = self._run(api, call)
+            violations += broken
             domain_id = self.sandbox.store.touched()
         if domain_id is None and provider:  # e.g. an injected fault answered: the path's domain
             domain_id = _named_domain(self.sandbox.store, call.target, call.request)
@@ -121,22 +123,24 @@ class World:
         if provider:
             elapsed = time.monotonic() - call.received_at
             answer.headers.extend(provider.answer_headers(call.request, elapsed).items())
-            self._note(call, answer, domain_id)
+            self._note(call, answer, domain_id, violations)
         if provider or changes(api, call.request):
             self.changed()
         return answer
 
-    def _run(self, api, call: Call) -> Answer:
+    def _run(self, api, call: Call) -> tuple[Answer, tuple[dict, ...]]:
+        """The handler's answer, and how the request broke the API's contract, if it said so."""
         request = call.request
         try:
-            return _answer_of(api.operations[request.operation](request))
+            return _answer_of(api.operations[request.operation](request)), ()
         except ProviderError as error:
-            return Answer.error(api.provider, error)
+            broken = error.violation and (violation_of(error.field, error.message, error.status),)
+            return Answer.error(api.provider, error), broken or ()
         except Exception:  # a bug: say so in the log here, answer 500 in the provider's shape
             log.exception("%s %s failed", request.method, request.path)
-            return Answer.error(api.provider, ProviderError(500, "internal error"))
+            return Answer.error(api.provider, ProviderError(500, "internal error")), ()
 
-    def _note(self, call: Call, answer: Answer, domain_id: str | None) -> None:
+    def _note(self, call: Call, answer: Answer, domain_id: str | None, violations) -> None:
         """Note the call in the journal: references to what the request already holds."""
         request = call.request
         self.sandbox.note_request(
@@ -154,7 +158,7 @@ class World:
                 "duration_ms": round(
                     (time.monotonic() - call.received_at) * 1000 + answer.latency_ms, 2
                 ),
-                "violations": list(call.violations),
+                "violations": list(violations),
                 "aborted": answer.abort,
             }
         )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from sandbox.cli import main as cli
+from sandbox.providers.vortex import sample_key
 
 VERSION = {"x-monite-version": "2024-05-25"}
 CLIENT_ID = "0b8f6c1e-5d2a-4f3b-9a7c-1e2d3f4a5b6c"
@@ -199,6 +200,28 @@ def test_a_wrong_base_url_is_the_providers_violation(server, report_control, pro
     assert noted["path"] == path and noted["status"] == 404
     gate = ["report", "--url", server.url, "--provider", provider, "--fail-on-violations"]
     assert cli(gate) == 1
+
+
+def test_rules_only_the_provider_states_are_violations_too(urls, report_control):
+    """Vortex's document leaves its key optional (its `require_api_key` setting may be 0) and
+    Resend's says in words only that `after` and `before` go apart: a client that broke either
+    got the refusal but the report said `violations: none`."""
+    vortex = urls["vortex"] + "/api/v1/accounts/acc1/email-domains"
+    assert httpx.get(vortex).status_code == 401
+    assert httpx.get(vortex, headers={"x-api-key": "garbage"}).status_code == 401
+    assert httpx.get(vortex, headers={"x-api-key": sample_key(1)}).status_code == 200
+    resend = urls["resend"] + "/domains?after=a&before=b"
+    assert httpx.get(resend, headers={"Authorization": "Bearer re_x"}).status_code == 422
+    providers = report_control.report()["providers"]
+    vortex_said = [(v["field"], v["reason"]) for v in providers["vortex"]["violations"]]
+    assert vortex_said == [
+        ("x-api-key", "Missing x-api-key header"),
+        ("x-api-key", "Invalid API key format. Expected: VRTX.{encodedId}.{key}"),
+    ]
+    (resend_said,) = providers["resend"]["violations"]
+    assert resend_said["operation"] == "list_domains" and resend_said["field"] == "after"
+    assert "cannot be used together" in resend_said["reason"]
+    assert [r["violations"] for r in report_control.requests("vortex")][2] == []
 
 
 def test_the_table_says_in_one_line_which_providers_got_no_request(server, urls, report_control):

@@ -445,12 +445,13 @@ class Resend(Provider):
     ):
         """GET /domains: newest first; every domain, or a page of `limit` around a cursor."""
         team = self._team(request)
-        if after is not None and before is not None:
-            raise _error(
+        if after is not None and before is not None:  # the document says so only in words
+            raise ProviderError(
                 422,
-                "validation_error",
                 "The `after` and `before` parameters cannot be used together.",
-                "after",
+                field="after",
+                violation=True,
+                name="validation_error",
             )
         domains = self.store.list(self.name, team)[::-1]  # newest first
         cursor = after if after is not None else before

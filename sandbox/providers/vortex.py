@@ -198,10 +198,12 @@ class Vortex(Provider):
         key and account."""
         key = (request.header("x-api-key") or "").strip()
         if self.setting("require_api_key") or self.sandbox.credentials.active(self.name):
+            # the document leaves the key optional (for require_api_key 0): a client without
+            # one, or with one the SDK's parser refuses, breaks the API's contract all the same
             if not key:
-                raise ProviderError(401, "Missing x-api-key header")
+                raise ProviderError(401, "Missing x-api-key header", **_NO_KEY)
             if problem := key_problem(key):
-                raise ProviderError(401, problem)
+                raise ProviderError(401, problem, **_NO_KEY)
             if problem := self.credential_problem(key):
                 raise ProviderError(401, f"Invalid API key: {problem}")
         owner = self.owner_of(key or NO_KEY)
@@ -467,6 +469,9 @@ class Vortex(Provider):
             },
             "found": list(result.found),
         }
+
+
+_NO_KEY = {"field": "x-api-key", "violation": True}
 
 
 def key_problem(key: str) -> str | None:
