@@ -32,6 +32,7 @@ class Operation:
     takes_body: bool
     lane: str | None  # where it runs (sandbox.lanes); None: the event loop, unless steps are due
     changes: bool  # whether its call may change the world (then a state file saves it first)
+    authenticated: bool  # whether its document asks for a credential
 
     def __call__(self, request: Request) -> Any:
         kwargs = {k: v for k, v in (self.defaults | request.params).items() if k in self.params}
@@ -68,13 +69,16 @@ def _api(name: str, mount: str, document: str, provider, handlers) -> Api:
         operation = spec["paths"][path][method.lower()]
         declared = spec["paths"][path].get("parameters", []) + operation.get("parameters", [])
         declared = [documents.resolve(spec, p) for p in declared]
+        authenticated = bool(operation.get("security", spec.get("security", [])))
         operations[operation_id] = _operation(
-            handler, method, declared, None if provider else WORLD
+            handler, method, declared, None if provider else WORLD, authenticated
         )
     return Api(name, mount, document, provider, operations)
 
 
-def _operation(handler: Callable, method: str, declared: list[dict], lane: str | None) -> Operation:
+def _operation(
+    handler: Callable, method: str, declared: list[dict], lane: str | None, authenticated: bool
+) -> Operation:
     """`lane`: where the handler runs unless it is marked (sandbox.lanes)."""
     names = set(inspect.signature(handler).parameters)
     defaults = {
@@ -90,6 +94,7 @@ def _operation(handler: Callable, method: str, declared: list[dict], lane: str |
         takes_body="body" in names,
         lane=getattr(handler, "lane", lane),
         changes=not getattr(handler, "reads", method in READ_ONLY_METHODS),
+        authenticated=authenticated,
     )
 
 

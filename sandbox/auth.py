@@ -2,7 +2,9 @@
 
 Which credentials are valid, and whose domains they reach, is each provider's business (a
 provider knows its tokens and tenants); Connexion rejects requests with none before they are
-validated, as the real APIs answer 401 before looking at a body.
+validated, as the real APIs answer 401 before looking at a body. A request whose readable
+content the document refuses is answered the provider's refusal of its credential, if any
+(`Provider.authenticate`, asked by the world).
 """
 
 from __future__ import annotations

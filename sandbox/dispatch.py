@@ -28,6 +28,7 @@ from .validation import (
     RAW_BODY,
     CheckedSpecification,
     ClientGone,
+    UnreadableBody,
     parsed,
     read_body,
 )
@@ -90,9 +91,11 @@ class Dispatcher:
         violation: dict | None,
         headers=(),
         api: Api | None = None,
+        content: bool = False,
     ) -> None:
         """Answer a request the front end refused, through the world like any other. `api`: the
-        API it is counted for, when no mount serves its path."""
+        API it is counted for, when no mount serves its path; `content`: the refusal is of the
+        request's readable content (sandbox.request.Call.content_refused)."""
         api = api or self.api_for(scope["path"])
         if api is None:  # outside every API: nothing to count, nobody to note it for
             answer = Answer.error(None, error)
@@ -105,6 +108,7 @@ class Dispatcher:
             refusal=error,
             violations=(violation,) if violation else (),
             received_at=_arrival(scope),
+            content_refused=content,
         )
         await self._answer(scope, send, api, call, headers)
 
@@ -202,7 +206,8 @@ class Refusals:
             if isinstance(problem, HTTPException) and problem.status_code == 405:
                 return await self.dispatcher.unrouted(scope, receive, send)  # the router's check
             error, violation = self._refusal(scope["path"], problem)
-            await self.dispatcher.refuse(scope, receive, send, error, violation)
+            content = error.status in (400, 422) and not isinstance(problem, UNREADABLE)
+            await self.dispatcher.refuse(scope, receive, send, error, violation, content=content)
         except Exception:
             if _answering(scope):
                 raise
@@ -231,6 +236,10 @@ class Refusals:
             error = ProviderError(status, message)
         violation = violation_of(noted_field, message, error.status) if status < 500 else None
         return error, violation
+
+
+# A body no server could read: refused before its key is looked at.
+UNREADABLE = (UnreadableBody, UnicodeDecodeError, RecursionError)
 
 
 def _unreadable(problem: UnicodeDecodeError | RecursionError) -> str:

@@ -96,9 +96,13 @@ class Call:
     refusal: ProviderError | None = None
     violations: tuple[dict, ...] = ()  # how the request broke its document, for the report
     received_at: float = 0.0  # time.monotonic() when it arrived: the log's duration
+    # the refusal is of the request's readable content (its parameters, its body's schema): the
+    # provider's refusal of its credential goes first, as the real APIs check the key first
+    content_refused: bool = False
 
     def __reduce__(self):  # see Request.__reduce__
-        return Call, (self.target, self.request, self.refusal, self.violations, self.received_at)
+        fields = (self.target, self.request, self.refusal, self.violations, self.received_at)
+        return Call, (*fields, self.content_refused)
 
 
 @dataclass(slots=True)

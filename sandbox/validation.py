@@ -109,6 +109,11 @@ def _body_schema(schema: dict) -> Draft4Validator:
     return BodySchema(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
+class UnreadableBody(BadRequestProblem):
+    """A body that is no JSON a server could read: refused before anything else is looked at,
+    as a framework's body parser does before any route's key check."""
+
+
 class CheckedSpecification(OpenAPISpecification):
     """One of the sandbox's own documents. Connexion checks every document against the OpenAPI
     schema as it loads it, which was a third of the CPU `serve` spent before its first answer;
@@ -306,14 +311,14 @@ class JSONBody(JSONRequestBodyValidator):
                 raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
             document = _STRICT_JSON.decode(text)
         except json.JSONDecodeError as exc:
-            raise BadRequestProblem(detail=str(exc)) from None
+            raise UnreadableBody(detail=str(exc)) from None
         except _NotFinite:
             path, said = _non_finite(json.loads(text))
-            raise BadRequestProblem(detail=self._say(path, said)) from None
+            raise UnreadableBody(detail=self._say(path, said)) from None
         except ValueError:  # Python reads no integer of over 4,300 digits (a DoS guard)
-            raise BadRequestProblem(detail=TOO_LONG_NUMBER) from None
+            raise UnreadableBody(detail=TOO_LONG_NUMBER) from None
         if _SURROGATE_ESCAPE.search(text) and (found := _lone_surrogate(document)):
-            raise BadRequestProblem(detail=self._say(*found)) from None
+            raise UnreadableBody(detail=self._say(*found)) from None
         return document
 
     def _validate(self, body: Any) -> None:

@@ -108,7 +108,7 @@ class World:
         if verdict and verdict.error:
             answer = Answer.error(provider, verdict.error)
         elif call.refusal:
-            answer = Answer.error(provider, call.refusal)
+            answer = Answer.error(provider, _key_first(api, call))
         elif verdict and verdict.abort:
             answer = Answer(200)
         else:
@@ -162,6 +162,18 @@ class World:
                 "aborted": answer.abort,
             }
         )
+
+
+def _key_first(api, call: Call) -> ProviderError:
+    """The front end's refusal of `call`, unless the provider refuses its credential: the real
+    APIs look at the key before the content (a wrong key and a bad body: 401, not 422)."""
+    operation = api.operations.get(call.request.operation)
+    if call.content_refused and api.provider and operation and operation.authenticated:
+        try:
+            api.provider.authenticate(call.request)
+        except ProviderError as error:
+            return error
+    return call.refusal
 
 
 def _named_domain(store, provider: str, request) -> str | None:

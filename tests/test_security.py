@@ -17,7 +17,7 @@ from sandbox.engine.clock import Clock
 from sandbox.limits import is_loopback
 
 from .conftest import START
-from .helpers import CLI, Served, serve_refused
+from .helpers import CLI, VERSION, Served, partner_headers, serve_refused
 
 TOKEN = "s3cret-control-token"
 AUTOSEND = {"Authorization": "Bearer as_test_project_key"}
@@ -322,3 +322,42 @@ def test_serve_answers_the_names_given_with_allowed_host_and_the_name_of_host():
         assert httpx.get(clock, headers={"Host": "other.example"}).status_code == 403
     finally:
         assert served.stop()[0] == 0
+
+
+# A request with a wrong credential and a bad body or parameter, per provider: (method, path
+# under the mount, the wrong credential, the body), and the status the key's refusal gets.
+WRONG_KEY_AND_BAD_CONTENT = {
+    "monite": ("POST", "/mailbox_domains", VERSION | {"Authorization": "Bearer bogus"}, 401),
+    "autosend": ("POST", "/domains", {"Authorization": "Bearer wrong"}, 401),
+    "scaleway": ("POST", "/mailbox/v1alpha1/domains", {"X-Auth-Token": "nope"}, 401),
+    "vortex": ("POST", "/api/v1/accounts/a/email-domains", {"x-api-key": "garbage"}, 401),
+    "resend": ("POST", "/domains", {"Authorization": "Bearer wrong"}, 403),
+}
+
+
+@pytest.mark.parametrize("provider", WRONG_KEY_AND_BAD_CONTENT)
+def test_a_wrong_key_is_refused_before_the_content_is_judged(urls, control, provider):
+    """A client testing its handling of a bad key with a sloppy request got the validation
+    error: the real APIs look at the key first. A body no server could read stays refused
+    first, as a framework's body parser refuses it before any route's key check."""
+    method, path, wrong, status = WRONG_KEY_AND_BAD_CONTENT[provider]
+    url = urls[provider] + path
+    with control.expecting_errors():
+        bad_body = httpx.request(method, url, headers=wrong, json={"domain": 5, "name": 5})
+        unreadable = httpx.request(
+            method, url, headers=wrong | {"Content-Type": "application/json"}, content=b"{"
+        )
+    assert bad_body.status_code == status, bad_body.text
+    assert unreadable.status_code in (400, 422), unreadable.text
+    noted = control.requests(provider)[-2]
+    assert noted["violations"], noted  # the body broke the document all the same
+
+
+def test_a_right_key_with_bad_content_gets_the_validation_error(urls, control):
+    with control.expecting_errors():
+        answer = httpx.post(
+            urls["monite"] + "/mailbox_domains",
+            headers=partner_headers(urls["monite"]),
+            json={"domain": 5},
+        )
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "domain"]

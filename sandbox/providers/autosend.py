@@ -183,6 +183,8 @@ class AutoSend(Provider):
             raise ProviderError(401, "Unauthorized")
         return self.owner_of(key)
 
+    authenticate = _project
+
     def _owned(self, request, domain_id: str) -> Domain:
         not_found = f"Domain {domain_id} not found in this project"
         return self.owned(domain_id, self._project(request), not_found)

@@ -150,6 +150,12 @@ class Provider:
         """How the provider answers a request its document rejects."""
         return ProviderError(400, message, field=field)
 
+    def authenticate(self, request) -> object:
+        """The request's caller (its owner id), or the provider's 401 or 403 for a credential
+        it refuses: what each handler asks first. The world asks it too before answering a
+        request the document refuses, as the real APIs look at the key before the content."""
+        return None
+
     def missing_credential(self, message: str) -> ProviderError:
         """How the provider answers a request its front end refused for carrying no credential
         (Connexion's security check): 401 unless the provider says otherwise."""

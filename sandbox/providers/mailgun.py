@@ -262,6 +262,8 @@ class Mailgun(Provider):
             raise ProviderError(401, BAD_KEY)
         return self.owner_of(key)
 
+    authenticate = _account
+
     def _owned(self, request, name: str) -> Domain:
         return self.owned(name.lower(), self._account(request), NOT_FOUND)
 

@@ -211,6 +211,8 @@ class Monite(Provider):
             raise ProviderError(403, "Mailbox domains require a partner token (client_credentials)")
         return grant["client_id"]
 
+    authenticate = _partner
+
     def create_token(self, body: dict):
         if body["grant_type"] == "entity_user" and not body.get("entity_user_id"):
             raise ProviderError(

@@ -302,6 +302,8 @@ class Resend(Provider):
             raise _error(403, "invalid_api_key", MESSAGES["invalid_api_key"])
         return self.owner_of(key)
 
+    authenticate = _team
+
     def _owned(self, request, domain_id: str) -> Domain:
         not_found = _error(404, "not_found", "Domain not found")
         return self.owned(domain_id.lower(), self._team(request), not_found)

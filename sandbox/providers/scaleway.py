@@ -276,6 +276,8 @@ class Scaleway(Provider):
             raise ProviderError(401, f"the secret key {problem}", reason="not_found")
         return self.owner_of(key)
 
+    authenticate = _caller
+
     def organization_of(self, key: str) -> str:
         """The organization id a secret key stands for (an SDK client's default_organization_id),
         derived from its owner id: nothing is kept for a key, however many a client tries."""

@@ -294,6 +294,8 @@ class Ses(Provider):
             )
         return f"{self.owner_of(key)}:{region}", region
 
+    authenticate = _account
+
     def _identity(self, owner: str, name: str) -> Domain | None:
         """The account's identity `name`, as written (" a.example" names none)."""
         return self.store.find_name(self.name, name, owner=owner, same_case="@" in name)

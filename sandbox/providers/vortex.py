@@ -209,6 +209,9 @@ class Vortex(Provider):
         owner = self.owner_of(key or NO_KEY)
         return owner, f"{owner}|{account_id}"
 
+    def authenticate(self, request) -> str:
+        return self._scope(request, "")[0]
+
     def _principal(self, holder: str) -> dict:
         """The organization and creating user of a key (by its owner id `holder`)."""
         if holder not in self.principals:
