@@ -22,6 +22,31 @@ CONTROL = "control"  # the control API's name where a provider's name would be
 
 
 @dataclass(frozen=True)
+class Credential:
+    """Where a document asks for a credential, and how a client writes it there."""
+
+    name: str  # the header (or query parameter) that carries it
+    written: str  # e.g. `Authorization: Bearer <token>`
+
+
+def _credential(spec: dict, requirements: list[dict]) -> Credential | None:
+    """The credential of the first security requirement that names one (Vortex's document
+    also allows none)."""
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    for name in (name for requirement in requirements for name in requirement):
+        scheme = schemes[name]
+        if scheme["type"] == "apiKey":
+            where = scheme["name"]
+            written = f"{where}: <key>" if scheme["in"] == "header" else f"?{where}=<key>"
+            return Credential(where, written)
+        if scheme["type"] == "http":
+            word = scheme["scheme"]
+            how = {"bearer": "Bearer <token>", "basic": "Basic <base64 of user:password>"}
+            return Credential("Authorization", f"Authorization: {how.get(word, word + ' ...')}")
+    return None
+
+
+@dataclass(frozen=True)
 class Operation:
     """One operation's handler and what it takes: the request, the body, which parameters."""
 
@@ -32,7 +57,7 @@ class Operation:
     takes_body: bool
     lane: str | None  # where it runs (sandbox.lanes); None: the event loop, unless steps are due
     changes: bool  # whether its call may change the world (then a state file saves it first)
-    authenticated: bool  # whether its document asks for a credential
+    credential: Credential | None  # the credential its document asks for, if any
 
     def __call__(self, request: Request) -> Any:
         kwargs = {k: v for k, v in (self.defaults | request.params).items() if k in self.params}
@@ -69,15 +94,19 @@ def _api(name: str, mount: str, document: str, provider, handlers) -> Api:
         operation = spec["paths"][path][method.lower()]
         declared = spec["paths"][path].get("parameters", []) + operation.get("parameters", [])
         declared = [documents.resolve(spec, p) for p in declared]
-        authenticated = bool(operation.get("security", spec.get("security", [])))
+        credential = _credential(spec, operation.get("security", spec.get("security", [])))
         operations[operation_id] = _operation(
-            handler, method, declared, None if provider else WORLD, authenticated
+            handler, method, declared, None if provider else WORLD, credential
         )
     return Api(name, mount, document, provider, operations)
 
 
 def _operation(
-    handler: Callable, method: str, declared: list[dict], lane: str | None, authenticated: bool
+    handler: Callable,
+    method: str,
+    declared: list[dict],
+    lane: str | None,
+    credential: Credential | None,
 ) -> Operation:
     """`lane`: where the handler runs unless it is marked (sandbox.lanes)."""
     names = set(inspect.signature(handler).parameters)
@@ -94,7 +123,7 @@ def _operation(
         takes_body="body" in names,
         lane=getattr(handler, "lane", lane),
         changes=not getattr(handler, "reads", method in READ_ONLY_METHODS),
-        authenticated=authenticated,
+        credential=credential,
     )
 
 

@@ -14,6 +14,7 @@ import re
 import time
 from functools import cache
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 from connexion.jsonifier import Jsonifier
 from starlette.exceptions import HTTPException
@@ -35,7 +36,7 @@ from .validation import (
 from .verdicts import KEY, VERDICT, Verdicts
 
 if TYPE_CHECKING:
-    from .apis import Api
+    from .apis import Api, Credential
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ class Refusals:
                 raise
             if isinstance(problem, HTTPException) and problem.status_code == 405:
                 return await self.dispatcher.unrouted(scope, receive, send)  # the router's check
-            error, violation = self._refusal(scope["path"], problem)
+            error, violation = self._refusal(scope, problem)
             content = error.status in (400, 422) and not isinstance(problem, UNREADABLE)
             await self.dispatcher.refuse(scope, receive, send, error, violation, content=content)
         except Exception:
@@ -216,9 +217,9 @@ class Refusals:
             provider = api.provider if api else None
             await send_answer(send, Answer.error(provider, ProviderError(500, "internal error")))
 
-    def _refusal(self, path: str, problem: Exception) -> tuple[ProviderError, dict | None]:
+    def _refusal(self, scope, problem: Exception) -> tuple[ProviderError, dict | None]:
         """The provider's error for a refused request, and the violation the report keeps."""
-        api = self.dispatcher.api_for(path)
+        api = self.dispatcher.api_for(scope["path"])
         provider = api.provider if api else None
         if isinstance(problem, HTTPException):
             status = problem.status_code
@@ -234,12 +235,38 @@ class Refusals:
             error = provider.missing_credential(message)
         else:
             error = ProviderError(status, message)
+        if status == 401 and api and (asked := _credential_asked(api, scope)):
+            noted_field, message = asked.name, f"{message}: {_credential_said(asked, scope)}"
         violation = violation_of(noted_field, message, error.status) if status < 500 else None
         return error, violation
 
 
 # A body no server could read: refused before its key is looked at.
 UNREADABLE = (UnreadableBody, UnicodeDecodeError, RecursionError)
+
+
+def _credential_asked(api: Api, scope) -> Credential | None:
+    operation = api.operations.get(_operation_id(scope))
+    return operation.credential if operation else None
+
+
+# Query parameters a client may have put its key in: said by name, never by value.
+_KEY_LIKE = re.compile(r"(?i)^(api[_-]?key|key|token|access[_-]?token|x-api-key|x-auth-token)$")
+
+
+def _credential_said(asked: Credential, scope) -> str:
+    """What the document asks for beside what the request sent (a scheme word, a name: never
+    a credential), for the report of a request Connexion refused as carrying none."""
+    said = f"expected {asked.written}; the request sent "
+    headers = headers_of(scope)
+    if sent := headers.get("authorization", "").split(None, 1):
+        return said + f"Authorization: {sent[0][:24]} ..."
+    if asked.name.lower() in headers:
+        return said + f"an empty {asked.name}"
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    if keys := [name for name in query if _KEY_LIKE.match(name)]:
+        return said + f"its key in the query string ({', '.join(keys)}), where it is not read"
+    return said + "no credential"
 
 
 def _unreadable(problem: UnicodeDecodeError | RecursionError) -> str:

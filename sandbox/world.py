@@ -168,7 +168,7 @@ def _key_first(api, call: Call) -> ProviderError:
     """The front end's refusal of `call`, unless the provider refuses its credential: the real
     APIs look at the key before the content (a wrong key and a bad body: 401, not 422)."""
     operation = api.operations.get(call.request.operation)
-    if call.content_refused and api.provider and operation and operation.authenticated:
+    if call.content_refused and api.provider and operation and operation.credential:
         try:
             api.provider.authenticate(call.request)
         except ProviderError as error:

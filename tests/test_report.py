@@ -224,6 +224,32 @@ def test_rules_only_the_provider_states_are_violations_too(urls, report_control)
     assert [r["violations"] for r in report_control.requests("vortex")][2] == []
 
 
+@pytest.mark.parametrize(
+    ("provider", "path", "headers", "field", "said"),
+    [
+        ("autosend", "/domains", {"Authorization": "Token as_x"}, "Authorization",
+         "expected Authorization: Bearer <token>; the request sent Authorization: Token ..."),
+        ("autosend", "/domains?api_key=as_x", {}, "Authorization",
+         "the request sent its key in the query string (api_key), where it is not read"),
+        ("mailgun", "/v4/domains", {"Authorization": "Bearer key-1"}, "Authorization",
+         "expected Authorization: Basic <base64 of user:password>; the request sent "
+         "Authorization: Bearer ..."),
+        ("scaleway", "/mailbox/v1alpha1/domains", {"Authorization": "Bearer x"}, "X-Auth-Token",
+         "expected X-Auth-Token: <key>; the request sent Authorization: Bearer ..."),
+        ("resend", "/domains", {}, "Authorization", "; the request sent no credential"),
+    ],
+)  # fmt: skip
+def test_a_credential_sent_wrong_is_said_beside_the_one_asked_for(
+    urls, report_control, provider, path, headers, field, said
+):
+    """Every wrong scheme was "No authorization token provided", field none, one line for all:
+    a client could not tell which of its mistakes it was."""
+    assert httpx.get(urls[provider] + path, headers=headers).status_code in (401, 403)
+    (violation,) = report_control.report()["providers"][provider]["violations"]
+    assert violation["field"] == field and said in violation["reason"], violation
+    assert "as_x" not in violation["reason"] and "key-1" not in violation["reason"]
+
+
 def test_the_table_says_in_one_line_which_providers_got_no_request(server, urls, report_control):
     _wrong_client(urls["monite"])
     table = _table(report_control)
