@@ -51,8 +51,8 @@ def violation_of(field: str | None, reason: str, status: int) -> dict:
 class ShuttingDown(ProviderError):
     """The sandbox is stopping: a 503, in the shape of the API the request was for."""
 
-    def __init__(self):
-        super().__init__(503, "the sandbox is shutting down; try again once it is back")
+    def __init__(self, message: str = "the sandbox is shutting down; try again once it is back"):
+        super().__init__(503, message)
 
 
 # Python 3.13 took up RFC 9110's names for these four ("Content Too Large", ...). The phrases

@@ -38,6 +38,13 @@ class WireClosed(ShuttingDown):
     """The other end is gone (the serving process is stopping, or was killed): a 503."""
 
 
+# A call in flight when the world went: it may have been carried out (and saved) or not.
+CUT_OFF = (
+    "the sandbox stopped while answering: the request may have been carried out; "
+    "look before trying it again once the sandbox is back"
+)
+
+
 def _frame(payload: bytes) -> bytes:
     return _LENGTH.pack(len(payload)) + payload
 
@@ -264,9 +271,9 @@ class _ClientEnd(asyncio.Protocol):
                 answer.set_result((kind, value))
 
     def connection_lost(self, exc) -> None:
-        """The world is gone: every call still waiting gets a 503."""
+        """The world is gone: every call still waiting gets a 503 that says it may be done."""
         self.closed = True
         pending, self.pending = self.pending, {}
         for answer in pending.values():
             if not answer.done():
-                answer.set_exception(WireClosed())
+                answer.set_exception(WireClosed(CUT_OFF))

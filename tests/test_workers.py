@@ -178,6 +178,35 @@ def test_a_worker_killed_is_replaced_and_the_world_keeps_everything(served):
     control.close()
 
 
+def test_a_call_cut_off_by_the_worlds_death_is_not_said_to_be_a_shutdown():
+    """The world killed mid-call: the worker's 503 said "shutting down; try again", though the
+    call may have been carried out and saved, and a retry then got a 404 or a 409."""
+    served = Served("--workers", "2", "--scenario", "every-state")
+    try:
+        control = control_of(served)
+        start = control.clock()["now"]
+        control.add_fault("*", "delay", delay_ms=200)  # each step's checks: a second or so
+        outcome = {}
+
+        def move() -> None:  # through a worker, to the world, landing step after step
+            clock = served.urls["control"] + "/clock"
+            outcome["answer"] = httpx.post(clock, json={"advance_seconds": 10**8}, timeout=60)
+
+        mover = threading.Thread(target=move)
+        mover.start()
+        wait_for(lambda: control.clock()["now"] != start)  # the move is under way
+        control.close()
+        os.kill(served.process.pid, signal.SIGKILL)
+        mover.join(timeout=60)
+    finally:
+        served.process.kill()
+        served.process.communicate(timeout=10)
+    answer = outcome["answer"]
+    assert answer.status_code == 503
+    message = answer.json()["error"]["message"]
+    assert "may have been carried out" in message and "shutting down" not in message
+
+
 def test_workers_answer_byte_for_byte_what_one_process_answers():
     """One world, one seeded sequence: the workers change nothing a client can see."""
     bodies = []
