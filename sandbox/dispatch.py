@@ -9,6 +9,7 @@ fault, and notes it in the request log, so an accepted and a refused request cos
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import time
@@ -21,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from . import documents
 from .apis import changes
-from .errors import ProviderError, reason_phrase, said_request, violation_of
+from .errors import ProviderError, reason_phrase, said_request, unexpected_fields, violation_of
 from .mounts import CONTROL_MOUNT as CONTROL
 from .request import CHANGES, JSON, Answer, Call, Request, send_answer
 from .validation import (
@@ -237,12 +238,29 @@ class Refusals:
             error = ProviderError(status, message)
         if status == 401 and api and (asked := _credential_asked(api, scope)):
             noted_field, message = asked.name, f"{message}: {_credential_said(asked, scope)}"
+        elif api and (unexpected := unexpected_fields(message)):
+            message += _meant(api, _operation_id(scope), message, unexpected)
         violation = violation_of(noted_field, message, error.status) if status < 500 else None
         return error, violation
 
 
 # A body no server could read: refused before its key is looked at.
 UNREADABLE = (UnreadableBody, UnicodeDecodeError, RecursionError)
+
+
+def _meant(api: Api, operation_id: str | None, message: str, unexpected: list[str]) -> str:
+    """`; did you mean 'domain'?` after a body field the document does not declare, when it
+    declares one spelt alike there (`domainName`, `Domain`), else nothing."""
+    where = _FIELD_PATTERNS[0].search(message)  # the object that holds them: `- 'a.b'`
+    path = tuple(where[1].split(".")) if where else ()
+    declared = documents.body_fields(api.document, operation_id or "", path)
+    by_lower = {name.lower(): name for name in declared}
+    meant = [
+        by_lower[close[0]]
+        for name in unexpected
+        if (close := difflib.get_close_matches(name.lower(), by_lower, n=1, cutoff=0.6))
+    ]
+    return f"; did you mean {', '.join(repr(name) for name in meant)}?" if meant else ""
 
 
 def _credential_asked(api: Api, scope) -> Credential | None:

@@ -48,6 +48,24 @@ def operation_ids(document: str) -> set[str]:
     return {operation_id for operation_id, _, _ in operations(document)}
 
 
+@cache
+def body_fields(document: str, operation_id: str, path: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The fields the operation's body declares (at `path` within it), for naming the one a
+    client meant by a field the document does not declare."""
+    spec = load(document)
+    for _, method, template in operations(document):
+        operation = spec["paths"][template][method.lower()]
+        if operation["operationId"] == operation_id:
+            break
+    else:
+        return ()
+    content = resolve(spec, operation.get("requestBody", {})).get("content", {})
+    schema = next((media.get("schema", {}) for media in content.values()), {})
+    for name in path:
+        schema = resolve(spec, schema).get("properties", {}).get(name, {})
+    return tuple(resolve(spec, schema).get("properties", {}))
+
+
 def resolve(spec: dict, item: dict) -> dict:
     """`item` itself, or what its local `$ref` ("#/components/...") points to."""
     if "$ref" not in item:

@@ -11,6 +11,8 @@ import pytest
 from sandbox.cli import main as cli
 from sandbox.providers.vortex import sample_key
 
+from .test_ses import Ses2 as ses_client
+
 VERSION = {"x-monite-version": "2024-05-25"}
 CLIENT_ID = "0b8f6c1e-5d2a-4f3b-9a7c-1e2d3f4a5b6c"
 UNKNOWN_ID = "8a91507e-63b4-4eb6-9354-dc5ec4251815"
@@ -248,6 +250,20 @@ def test_a_credential_sent_wrong_is_said_beside_the_one_asked_for(
     (violation,) = report_control.report()["providers"][provider]["violations"]
     assert violation["field"] == field and said in violation["reason"], violation
     assert "as_x" not in violation["reason"] and "key-1" not in violation["reason"]
+
+
+def test_an_undeclared_field_is_told_the_declared_one_spelt_alike(urls, report_control):
+    autosend = {"Authorization": "Bearer as_x"}
+    for body in ({"domainName": "a.example.com"}, {"domain": "b.example.com", "zzz": 1}):
+        httpx.post(urls["autosend"] + "/domains", headers=autosend, json=body)
+    ses = ses_client(urls["ses"])
+    ses.call("POST", "/v2/email/identities", {"emailIdentity": "c.example.com"})
+    providers = report_control.report()["providers"]
+    reasons = {v["field"]: v["reason"] for v in providers["autosend"]["violations"]}
+    assert reasons["domainName"].endswith("('domainName' was unexpected); did you mean 'domain'?")
+    assert reasons["zzz"].endswith("('zzz' was unexpected)")  # nothing like it: no guess
+    (ses_said,) = providers["ses"]["violations"]
+    assert ses_said["reason"].endswith("did you mean 'EmailIdentity'?"), ses_said
 
 
 def test_the_table_says_in_one_line_which_providers_got_no_request(server, urls, report_control):
