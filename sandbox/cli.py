@@ -230,7 +230,7 @@ def _serve(args) -> int:
     except ExposedWithoutToken as exc:
         say(f"domainsandbox: {exc}", error=True)
         return 2
-    if args.scenario and (refused := _load_scenario(sandbox, args.scenario)):
+    if args.scenario and (refused := _load_scenario(sandbox, args.scenario, say)):
         say(f"domainsandbox: {refused}", error=True)
         return 2
     scenario_seed = sandbox.seed
@@ -295,20 +295,23 @@ def _another_port(exc: OSError) -> str:
     return f"; choose another with {flag} N (0: any free one) or ${envopts.variable_of(flag)}"
 
 
-def _load_scenario(sandbox, name: str) -> str | None:
+def _load_scenario(sandbox, name: str, say) -> str | None:
     """Load `serve --scenario NAME` (a file, or a bundled scenario) into `sandbox`; None, or why
-    not in one line naming it once."""
+    not in one line naming it once. What upgrading an earlier version's scenario changed is
+    said with `say`."""
     from . import bundled, scenario
 
     try:
         with bundled.find(name).open(encoding="utf-8") as file:
-            scenario.load_world(sandbox, scenario.parse(file.read()))
+            upgrade = scenario.load_world(sandbox, scenario.parse(file.read()))
     except bundled.UnknownScenario as exc:  # its message names the scenario
         return str(exc)
     except OSError as exc:
         return f"{name}: {exc.strerror}"
     except scenario.ScenarioError as exc:
         return f"{name}: {exc}"
+    for line in upgrade.lines(f"the scenario {name}") if upgrade else ():
+        say(f"domainsandbox: {line}")
     return None
 
 
@@ -338,7 +341,8 @@ def _given_world(args) -> str:
 
 def _open_state(sandbox, path: str, given_world: str, say):
     """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why, with
-    `say`) if not. `given_world`: the options a restored world wins over, named when it does."""
+    `say`) if not. `given_world`: the options a restored world wins over, named when it does;
+    what upgrading a world of an earlier version changed is said too."""
     from .durable import Durable, SaveFailed, StateError
 
     durable = None
@@ -347,6 +351,8 @@ def _open_state(sandbox, path: str, given_world: str, say):
         if durable.restore():
             note = f" (it wins over {given_world})" if given_world else ""
             say(f"domainsandbox: restored the world saved in {path}{note}")
+            for line in durable.upgrade.lines(path, always=True) if durable.upgrade else ():
+                say(f"domainsandbox: {line}")
         durable.save()  # the file holds a world from the start
     except (StateError, SaveFailed) as exc:
         say(f"domainsandbox: {exc}", error=True)

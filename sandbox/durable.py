@@ -38,6 +38,7 @@ from .request import CHANGES, compact_json, send_answer
 
 if TYPE_CHECKING:
     from .core import Sandbox
+    from .upgrade import Upgrade
 
 log = logging.getLogger(__name__)
 # How long a writer waits for SQLite's lock before giving up (another process holding it).
@@ -178,6 +179,7 @@ class Durable:
         self.undos = 0  # times the world was put back as saved, after a save failed
         self._failing = False  # saves are failing: said once in the log, not at every try
         self.restored = False  # the world now served is the one the file held
+        self.upgrade: Upgrade | None = None  # what restoring a world of an earlier format changed
 
     def restore(self, keep_logs: bool = False) -> bool:
         """Load the saved world into the sandbox; False when the file holds none yet.
@@ -192,7 +194,9 @@ class Durable:
         if not isinstance(world, dict):
             raise StateError(f"{self.file.path}: the saved world is not a scenario mapping")
         try:
-            scenario.load_world(self.sandbox, _resumed(world, saved_at), keep_logs)
+            self.upgrade = scenario.load_world(self.sandbox, _resumed(world, saved_at), keep_logs)
+        except scenario.NewerFormat as exc:  # not damage: a newer version's file, left as it is
+            raise StateError(f"{self.file.path}: {exc}") from None
         except scenario.ScenarioError as exc:
             raise StateError(f"{self.file.path}: the saved world does not load: {exc}") from None
         self.restored = True

@@ -39,11 +39,13 @@ from .engine.clock import (
 from .engine.ids import Ids
 from .engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from .errors import schema_branch, schema_message
+from .upgrade import UPGRADES, Upgrade
 
 if TYPE_CHECKING:
     from .core import Sandbox
 
-FORMAT = 1
+# The format this version writes; upgrade.UPGRADES reads every earlier one (see upgrade.py).
+FORMAT = 2
 _TIME_TAG = "$time"
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "scenario.schema.json"
 # Schema errors said at once (a file with a typo repeated 200 times gets one line, not 200).
@@ -52,6 +54,16 @@ SAID_ERRORS = 3
 
 class ScenarioError(ValueError):
     """A scenario that cannot be loaded; the message names the entry."""
+
+
+class NewerFormat(ScenarioError):
+    """A world written by a newer domainsandbox, in a format this one does not know."""
+
+    def __init__(self, found: int):
+        super().__init__(
+            f"written by a newer domainsandbox (format {found}); this one reads formats 1 to "
+            f"{FORMAT}: upgrade domainsandbox"
+        )
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -262,8 +274,6 @@ def _schema_error(error, world: dict) -> str:
     elif error.validator == "pattern" and "description" in error.schema:  # an instant
         what = f"{brief(error.instance)} is not {error.schema['description'][0].lower()}"
         what += error.schema["description"][1:].rstrip(".")
-    elif error.validator == "const":
-        what = f"{brief(error.instance)} is not supported (expected {error.validator_value!r})"
     else:
         what = schema_message(error)
     return f"{_where(path, world)}: {what}" if path else what
@@ -498,12 +508,33 @@ def _check_provider_state(sandbox: Sandbox, name: str, state: dict) -> None:
     type(sandbox.providers[name])(sandbox).load_state(decode(state))
 
 
-def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
+def upgraded(world) -> tuple[dict, Upgrade | None]:
+    """`world` in the format this version writes, and what upgrading it changed (None when it
+    was written in this format); NewerFormat for a world of a format newer than this one's.
+    A world without a format is read as format 1; a format that is no whole number is left
+    for the schema to refuse."""
+    found = world.get("format", 1) if isinstance(world, dict) else FORMAT
+    if not isinstance(found, int) or isinstance(found, bool) or found == FORMAT:
+        return world, None
+    if found > FORMAT:
+        raise NewerFormat(found)
+    if found < 1:
+        return world, None
+    upgrade = Upgrade(found, FORMAT)
+    for number in range(found, FORMAT):
+        world = UPGRADES[number](world, upgrade) | {"format": number + 1}
+    return world, upgrade
+
+
+def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrade | None:
     """Replace the sandbox's world by `world`, or change nothing and raise ScenarioError.
 
-    Everything is checked, against the schema and then against each provider's vocabulary,
-    and built aside before the world is touched. `keep_logs`: as Sandbox.reset.
+    A world of an earlier format is upgraded first: what that changed is returned (None for a
+    world of this format). Everything is checked, against the schema and then against each
+    provider's vocabulary, and built aside before the world is touched. `keep_logs`: as
+    Sandbox.reset.
     """
+    world, upgrade = upgraded(world)
     check(world)
     seed = world.get("seed", sandbox.seed)
     drawn = world.get("ids_drawn", 0)
@@ -555,6 +586,7 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> None:
         sandbox.http_faults.reseed(sandbox.seed, world.get("http_fault_draws", 0))
         sandbox.rate_limits.enabled = world.get("rate_limits", False)
         sandbox.credentials.replace(credentials)
+    return upgrade
 
 
 def _clock_of(clock: Clock) -> dict:

@@ -284,6 +284,18 @@ def test_every_bundled_scenario_fits_the_published_schema(name):
     world = yaml.safe_load((SCENARIOS / f"{name}.yaml").read_text())
     errors = list(Draft7Validator(scenario.schema()).iter_errors(world))
     assert errors == []
+    # as it was written before format 2, by hand or by an export: it fits as it always did
+    errors = list(Draft7Validator(scenario.schema()).iter_errors(world | {"format": 1}))
+    assert errors == []
+
+
+@pytest.mark.parametrize("written", ["format: 1\n", ""], ids=["format 1", "no format"])
+def test_a_scenario_written_as_format_1_or_without_a_format_still_loads(control, written):
+    """Scenarios users wrote by hand before format 2 (the bundled ones were format 1 too)."""
+    text = (SCENARIOS / "every-state.yaml").read_text()
+    assert "\nformat: 2\n" in text
+    control.load_scenario(text.replace("format: 2\n", written, 1))
+    assert control.export_scenario() == body(SCENARIOS / "every-state.yaml")
 
 
 @pytest.mark.parametrize(
@@ -396,7 +408,7 @@ def test_yaml_aliases_that_expand_a_small_file_enormously_are_refused_at_once(co
             ("  created_at: '2026-01-05T09:00:00Z'", "  created_at: 'yesterday'"),
             f"{MONITE}: created_at: 'yesterday' is not an RFC 3339 date-time (four-digit year)",
         ),
-        (("format: 1", "format: 2"), "format: 2 is not supported (expected 1)"),
+        (("format: 2", "format: 0"), "format: 0 is not one of 1, 2"),
     ],
 )
 def test_a_scenario_the_schema_or_a_providers_vocabulary_refuses_changes_nothing(

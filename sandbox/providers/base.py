@@ -71,7 +71,8 @@ RECHECK_DEFAULTS = {
 
 
 @lru_cache(maxsize=4096)  # asked on every call: a client sends the same credential each time
-def _owner_id(provider: str, credential: str) -> str:
+def owner_id(provider: str, credential: str) -> str:
+    """The opaque owner id of a provider's credential (see Provider.owner_of)."""
     digest = hashlib.sha256(f"{provider}:{credential}".encode()).hexdigest()
     return f"owner-{digest[:24]}"
 
@@ -192,7 +193,7 @@ class Provider:
         """The opaque owner id of a credential. The same credential always gives the same id,
         so domains keep their owner across scenarios and restarts; the id gives the credential
         away to nobody reading the control API, a scenario or a state file."""
-        return _owner_id(self.name, credential)
+        return owner_id(self.name, credential)
 
     def credential_problem(self, key: str | None, secret: str | None = None) -> str | None:
         """Why a well-formed credential is refused (registered keys only), or None."""
