@@ -251,7 +251,7 @@ def _start_and_serve(args, sandbox, scenario_seed: int, ready: list, say) -> int
 
     durable = None
     if args.state is not None:
-        durable = _open_state(sandbox, args.state, _given_world(args), say)
+        durable = _open_state(sandbox, args.state, partial(_overruled, args), say)
         if durable is None:
             return 2
     restored = durable is not None and durable.restored  # then the saved world won over both
@@ -329,27 +329,32 @@ def _serve_misuse(args) -> str | None:
     return None
 
 
-def _given_world(args) -> str:
-    """The options that make a new world, as given: a restored world, its clock included (it
-    resumes as it ran), wins over them."""
+def _overruled(args, sandbox) -> str:
+    """The options given for a new world that the world restored into `sandbox` wins over (its
+    clock included: it resumes as it ran): the seed and the clock's mode and speed where they
+    differ from the restored world's; a scenario always (its world was replaced)."""
+    clock = sandbox.clock
     given = [f"--scenario {args.scenario}"] if args.scenario else []
-    given += [f"--seed {args.seed}"] if args.seed is not None else []
-    given += [f"--clock {args.clock}"] if args.clock else []
-    given += [f"--clock-speed {args.clock_speed:g}"] if args.clock_speed is not None else []
+    given += [f"--seed {args.seed}"] if args.seed not in (None, sandbox.seed) else []
+    given += [f"--clock {args.clock}"] if args.clock not in (None, clock.mode) else []
+    speed = args.clock_speed
+    if speed is not None and (clock.mode != "fast" or speed != clock.speed):
+        given.append(f"--clock-speed {speed:g}")
     return ", ".join(given)
 
 
-def _open_state(sandbox, path: str, given_world: str, say):
+def _open_state(sandbox, path: str, overruled, say):
     """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why, with
-    `say`) if not. `given_world`: the options a restored world wins over, named when it does;
-    what upgrading a world of an earlier version changed is said too."""
+    `say`) if not. `overruled(sandbox)`: the options a restored world wins over, named when it
+    does; what upgrading a world of an earlier version changed is said too."""
     from .durable import Durable, SaveFailed, StateError
 
     durable = None
     try:
         durable = Durable(sandbox, path)
         if durable.restore():
-            note = f" (it wins over {given_world})" if given_world else ""
+            given = overruled(sandbox)
+            note = f" (it wins over {given})" if given else ""
             say(f"domainsandbox: restored the world saved in {path}{note}")
             for line in durable.upgrade.lines(path, always=True) if durable.upgrade else ():
                 say(f"domainsandbox: {line}")

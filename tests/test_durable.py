@@ -92,6 +92,27 @@ def test_the_whole_world_survives_a_restart_and_ids_go_on_as_without_one(tmp_pat
     assert (pending, after_restart[0]["verificationStatus"]) == ("PENDING", "VERIFIED")
 
 
+@pytest.mark.parametrize(
+    ("given", "overruled"),
+    [
+        (("--seed", "5", "--clock", "fast", "--clock-speed", "10"), ""),
+        (("--clock", "fast", "--clock-speed", "20"), " (it wins over --clock-speed 20)"),
+        (("--seed", "6", "--clock", "real"), " (it wins over --seed 6, --clock real)"),
+    ],
+    ids=["the same options", "another speed", "another seed and clock"],
+)
+def test_a_restored_world_names_only_the_options_it_differs_from(tmp_path, given, overruled):
+    state = str(tmp_path / "world.db")
+    saved = Served("--seed", "5", "--clock", "fast", "--clock-speed", "10", "--state", state)
+    assert saved.stop()[0] == 0
+    served = Served(*given, "--state", state)
+    try:
+        restored = [line for line in served.banner if "restored the world" in line]
+        assert restored == [f"domainsandbox: restored the world saved in {state}{overruled}"]
+    finally:
+        served.stop()
+
+
 @pytest.mark.parametrize("workers", [1, 2], ids=["one process", "2 workers"])
 def test_kill_9_under_load_keeps_every_acknowledged_change_and_the_file_sound(tmp_path, workers):
     state = str(tmp_path / "load.db")
