@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -415,3 +416,27 @@ def test_the_state_file_keeps_what_json_can_write_and_orjson_cannot(tmp_path):
         assert state.read()[0] == world
     finally:
         state.close()
+
+
+def test_a_state_file_copied_alone_while_serving_or_after_kill_9_lacks_the_world(tmp_path):
+    """What docs/reliability.md says of backups: the latest saves sit in FILE-wal until a clean
+    stop; after a kill -9 the file needs its -wal beside it."""
+    state, alone, kept = tmp_path / "world.db", tmp_path / "alone.db", tmp_path / "kept"
+    served = Served("--state", str(state))
+    try:
+        with autosend(served, "as_backup") as api:
+            assert api.post("/domains", json={"domain": "kept.example.com"}).is_success
+        shutil.copy(state, alone)  # the file alone, while it serves
+    finally:
+        served.process.kill()
+        served.process.communicate(timeout=15)
+    kept.mkdir()
+    for suffix in ("", "-wal", "-shm"):
+        shutil.copy(f"{state}{suffix}", kept / f"world.db{suffix}")
+    for path, domains in ((alone, []), (kept / "world.db", ["kept.example.com"])):
+        served = Served("--state", str(path))
+        try:
+            assert any("restored the world" in line for line in served.banner) == bool(domains)
+            assert [d["name"] for d in control_of(served).domains()] == domains
+        finally:
+            served.stop()
