@@ -838,6 +838,11 @@ def cmd_rate_limits(args) -> int:
 def cmd_credentials(args) -> int:
     if args.action in ("add", "revoke") and not (args.provider and args.key):
         raise UsageError(f"credentials {args.action} needs a PROVIDER and a KEY")
+    if args.action in ("ls", "clear") and args.key:  # `clear autosend as_a` forgot them all
+        raise UsageError(
+            f"credentials {args.action} takes a PROVIDER and no KEY ({args.key!r}); to stop one "
+            "key working: credentials revoke PROVIDER KEY"
+        )
     with _control(args) as control:
         if args.action == "ls":
             _show_credentials(args, control.credentials(args.provider))
@@ -866,6 +871,8 @@ def _show_credentials(args, credentials: list[Credential]) -> None:
 
 def cmd_scenario(args) -> int:
     if args.action == "list":
+        if args.file:
+            raise UsageError(f"scenario list takes no FILE ({args.file!r})")
         return _list_scenarios(args)
     if args.action == "export":
         with _control(args) as control:

@@ -565,3 +565,8 @@ def test_rate_limits_off_says_nothing_is_enforced_and_on_lists_the_quotas(cli, c
 
     code, shown, _ = cli("rate-limits")
     assert code == 0 and shown == off
+
+
+def test_scenario_list_refuses_a_file_it_would_not_read(capsys):
+    assert main(["scenario", "list", "mine.yaml"]) == 2
+    assert "scenario list takes no FILE ('mine.yaml')" in capsys.readouterr().err

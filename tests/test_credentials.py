@@ -292,6 +292,10 @@ def test_cli_registers_lists_revokes_and_clears_credentials(urls, control, capsy
     assert listing[2].split() == ["autosend", AUTOSEND_KEY, "revoked"]
     assert autosend_list(urls, AUTOSEND_KEY).status_code == 401
 
+    # a KEY after clear was ignored, and every credential of the provider forgotten
+    assert main(["credentials", "clear", "autosend", AUTOSEND_KEY, *url]) == 2
+    assert "credentials revoke PROVIDER KEY" in capsys.readouterr().err
+    assert len(control.credentials()) == 2
     assert main(["credentials", "clear", "autosend", *url]) == 0
     assert capsys.readouterr().out == "forgot 1 credential(s)\n"
     assert [c["provider"] for c in control.credentials()] == ["monite"]
