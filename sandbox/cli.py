@@ -1519,6 +1519,8 @@ def main(argv: list[str] | None = None) -> int:
         args.value = rest.pop(0)  # `clock advance -5m`: said as a usage error below, not an option
     if rest:
         _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(rest)}")
+    if said := _not_text(args):
+        return _fail(UsageError(said), USAGE)
     try:
         code = args.func(args)
         sys.stdout.flush()  # here, not at exit: a closed pipe is then ours to handle
@@ -1535,6 +1537,25 @@ def main(argv: list[str] | None = None) -> int:
         return CLOSED_PIPE
     except KeyboardInterrupt:
         return 130
+
+
+# Arguments that name files: a file name may hold any bytes (Python keeps those that are no
+# UTF-8 as lone surrogates in the text, and open() turns them back).
+_FILE_ARGUMENTS = {"file", "state", "scenario", "junit_xml"}
+
+
+def _not_text(args) -> str | None:
+    """Why an argument (a file name aside) cannot be sent: bytes that are no UTF-8 text, which
+    no request can carry; or None."""
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if name in _FILE_ARGUMENTS or not isinstance(item, str):
+                continue
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"argument {name.replace('_', '-')}: {item!r} holds bytes that are no UTF-8"
+    return None
 
 
 def _command_parser(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser:

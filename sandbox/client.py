@@ -237,7 +237,13 @@ class ControlClient:
         self._address = (parts.hostname, parts.port)
         self._prefix = parts.path + CONTROL_MOUNT
         self._timeout = timeout
-        token = os.environ.get(TOKEN_ENV) if token is None else token
+        token = (os.environ.get(TOKEN_ENV) if token is None else token) or ""
+        token = token.strip()  # a token read from a file may end in a line break
+        if any(not " " <= character <= "~" for character in token):
+            raise ControlError(  # not a character of the server's: said before it is asked
+                "the control token holds a character an HTTP header cannot carry (a line "
+                "break, a control character, a letter beyond ASCII)"
+            )
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._local = threading.local()  # one connection per thread: http.client is not shared
 

@@ -570,3 +570,21 @@ def test_rate_limits_off_says_nothing_is_enforced_and_on_lists_the_quotas(cli, c
 def test_scenario_list_refuses_a_file_it_would_not_read(capsys):
     assert main(["scenario", "list", "mine.yaml"]) == 2
     assert "scenario list takes no FILE ('mine.yaml')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["verify", "monite", "\udcff"], "domain-id"),
+        (["requests", "--domain", "\udcff"], "domain"),
+        (["dns", "rm", "x.example.com", "A", "--value", "\udcff"], "value"),
+        (["--url", "http://127.0.0.1:9/\udcff", "clock"], "url"),
+    ],
+)
+def test_an_argument_of_bytes_that_are_no_utf8_is_said_in_one_line(capsys, args, named):
+    """`$'\\xff'` as an id reached the request's path and ended in a traceback (or blamed the
+    server): Python reads such bytes of argv as lone surrogates."""
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert f"argument {named}: " in err and "holds bytes that are no UTF-8" in err

@@ -185,6 +185,16 @@ def test_a_guarded_sandbox_answers_its_python_client_only_with_the_token(guarded
     assert ControlClient(guarded.url).clock()["now"] == START
 
 
+def test_a_token_read_from_a_file_with_its_line_break_is_sent_without_it(guarded, monkeypatch):
+    """`DOMAINSANDBOX_TOKEN=$(cat token)` keeps no line break, but a token read in Python or set
+    by a CI secret may: the sandbox was then said not to answer as a domainsandbox."""
+    monkeypatch.setenv("DOMAINSANDBOX_TOKEN", TOKEN + "\n")
+    assert ControlClient(guarded.url).clock()["now"] == START
+    with pytest.raises(ControlError) as refused:
+        ControlClient(guarded.url, token="s3cret\x01")
+    assert "a character an HTTP header cannot carry" in str(refused.value)
+
+
 # --- tenant isolation ------------------------------------------------------------------------
 # Each provider's own test file proves another credential never sees, verifies or deletes a
 # domain: tests/test_monite.py::test_another_partner_can_neither_see_verify_nor_delete,
