@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 from fake_dns import FakeDNS
+from fake_dns.rdata import normalize_name
 
 from .arguments import MAX_PORT, MAX_SEED, is_timing, within
 from .engine import publish as publishing
@@ -461,10 +462,27 @@ class Sandbox:
         managed = publishing.managed_values(domain.records)
         with self.dns.zone.atomically() as zone:  # a record refused (beside a CNAME): no change
             for (name, rtype), ours in managed.items():
+                if not _holds(name):  # (a record of a 247-character domain) none is there
+                    continue
                 for record in zone.records(name, rtype):
                     if record["value"] in ours:
                         zone.remove(name, rtype, record["value"])
             for entry in planned:
                 name, rtype, value = entry["name"], entry["type"], entry["value"]
-                zone.add(name, rtype, value, ttl=ttl, visible_after=visible_after)
+                try:
+                    zone.add(name, rtype, value, ttl=ttl, visible_after=visible_after)
+                except ValueError as exc:
+                    kind = entry["kind"]
+                    raise ValueError(
+                        f"its {kind} record: {exc}; publish the others with omit {kind}"
+                    ) from None
         return planned
+
+
+def _holds(name: str) -> bool:
+    """Whether DNS can hold a record at `name` (at most 253 characters, labels of 63)."""
+    try:
+        normalize_name(name)
+    except ValueError:
+        return False
+    return True

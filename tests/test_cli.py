@@ -47,6 +47,31 @@ def test_dns_add_ls_and_rm(cli, control):
     assert control.records() == []
 
 
+def test_a_domain_id_in_another_letter_case_is_found_as_its_api_finds_it(cli, control):
+    """Monite takes its UUIDs, and SES its identities, in any case; the control commands did
+    not (404: no monite domain with id AA10...)."""
+    monite = control.create_domain("monite", "case.example.com")["id"]
+    code, out, err = cli("publish", "monite", monite.upper())
+    assert code == 0, err
+    code, out, err = cli("verify", "monite", monite.upper())
+    assert code == 0 and "verified" in out, err
+    control.create_domain("ses", "upper.example.net")
+    code, _, err = cli("publish", "ses", "UPPER.example.net")
+    assert code == 0, err
+
+
+def test_the_records_dns_can_hold_of_a_domain_so_long_some_cannot_are_published(cli, control):
+    """A 247-character domain: its DKIM record's name passes 253 characters. `publish --omit
+    dkim` was refused for the record it was told to leave out."""
+    name = ".".join(["a" * 60] * 4) + ".com"
+    domain_id = control.create_domain("mailgun", name)["id"]
+    code, _, err = cli("publish", "mailgun", domain_id)
+    assert code == 2 and "its dkim record: " in err and "with omit dkim" in err, err
+    code, out, err = cli("publish", "mailgun", domain_id, "--omit", "dkim")
+    assert code == 0, err
+    assert {r["type"] for r in control.records()} >= {"TXT", "MX"}
+
+
 def test_a_txt_record_of_several_strings_is_listed_and_removed_as_a_zone_file_writes_it(
     cli, control
 ):

@@ -241,8 +241,12 @@ class Provider:
         return self.sandbox.settings(self.name)[name]
 
     def domain_of(self, domain_id: str) -> Domain | None:
-        """The domain a control call names: by the id its API gave it."""
-        return self.store.get(self.name, domain_id)
+        """The domain a control call names: by the id its API gave it, in any letter case, as
+        the APIs take their UUIDs and domain names (an address's local part keeps its case)."""
+        found = self.store.get(self.name, domain_id)
+        if found is None and "@" not in domain_id:
+            found = self.store.get(self.name, domain_id.lower())
+        return found
 
     def owned(self, domain_id: str, owner: str, not_found: str | ProviderError) -> Domain:
         """The domain if `owner` has it; else `not_found` (a 404 with that message, or that
