@@ -414,6 +414,11 @@ def cmd_dns_serve(args) -> int:
 # methods return the list; `--json` prints it as the API answered it, under the same key.
 
 
+# How long a control call (not a clock move: that one's answer is awaited however long it takes)
+# may go unanswered before the command says so.
+CONTROL_TIMEOUT_SECONDS = 30.0
+
+
 def _control(args) -> ControlClient:
     if args.url == DEFAULT_URL and (unusable := _unusable_port()):
         raise UsageError(unusable)  # else a junk port silently meant 8080
@@ -421,7 +426,7 @@ def _control(args) -> ControlClient:
         url = sandbox_url(args.url)
     except ValueError as exc:  # a mistyped --url or $DOMAINSANDBOX_URL: a usage error
         raise UsageError(f"--url: {exc}") from None
-    control = ControlClient(url, token=args.token)  # None: $DOMAINSANDBOX_TOKEN
+    control = ControlClient(url, CONTROL_TIMEOUT_SECONDS, token=args.token)  # None: $..._TOKEN
     control.token_hint = f"give it with --token TOKEN or ${TOKEN_ENV}"
     return control
 
@@ -641,8 +646,11 @@ def cmd_clock(args) -> int:
         raise UsageError("--limit goes with `clock advance --until STATUS --domain PROVIDER/ID`")
     change = _clock_change(args.action, args.value, args.speed)  # misuse said before sending
     moves = args.action in ("advance", "set", "freeze")  # freeze may be told an instant ahead
-    with _control(args) as control, _telling_a_long_move() if moves else nullcontext():
-        clock = change(control)
+    with _control(args) as control:
+        if moves:
+            control.clock()  # a sandbox there, answering: a move's answer is waited for unbounded
+        with _telling_a_long_move() if moves else nullcontext():
+            clock = change(control)
     _show(args, clock, lambda c: print(f"{c['now']}  ({_clock_mode(c)})"))
     return 0
 
@@ -662,8 +670,10 @@ def _advance_until(args) -> int:
     provider, slash, domain_id = args.domain.partition("/")
     if not (slash and provider and domain_id):
         raise UsageError(f"--domain: {args.domain!r} is not PROVIDER/ID (monite/3f6e...)")
-    with _control(args) as control, _telling_a_long_move():
-        got = control.advance_until(provider, domain_id, status=args.until, limit=args.limit)
+    with _control(args) as control:
+        control.clock()  # a sandbox there, answering: a move's answer is waited for unbounded
+        with _telling_a_long_move():
+            got = control.advance_until(provider, domain_id, status=args.until, limit=args.limit)
     _show(args, got, lambda g: print(
         f"{provider} {domain_id}: {g['status']} after {g['steps']} step(s), "
         f"{g['advanced_seconds']:g}s; clock {g['clock']['now']}  ({_clock_mode(g['clock'])})"
@@ -684,9 +694,7 @@ def _clock_change(
         return lambda control: control.set_clock_mode(value, speed)
     if action == "show":
         if value:
-            raise UsageError(
-                f"clock: {value!r} is not an action; use freeze, unfreeze, advance or set"
-            )
+            raise UsageError(f"clock show takes no value (got {value!r})")
         return ControlClient.clock
     if action == "unfreeze":
         if value:
@@ -753,10 +761,12 @@ def cmd_requests(args) -> int:
     filters = {k: getattr(args, k) for k in ("operation", "status", "domain", "since", "until")}
     if args.clear and (args.count or args.provider or args.limit or any(filters.values())):
         raise UsageError("requests --clear empties the whole journal, and takes nothing else")
+    if args.count and args.limit is not None:
+        raise UsageError("requests --count counts every entry the filters match: no --limit")
     with _control(args) as control:
         if args.clear:
             control.clear_requests()
-            print("cleared the request journal")
+            _show(args, {"cleared": True}, lambda _: print("cleared the request journal"))
             return 0
         if args.count:
             count = control.count_requests(args.provider, **filters)
@@ -876,7 +886,7 @@ def cmd_scenario(args) -> int:
         return _list_scenarios(args)
     if args.action == "export":
         with _control(args) as control:
-            text = control.export_scenario()
+            text = control.export_scenario("json" if args.json else "yaml")
         if args.file:
             try:
                 with open(args.file, "w", encoding="utf-8") as file:
@@ -885,7 +895,7 @@ def cmd_scenario(args) -> int:
                 raise UsageError(f"{args.file}: {exc.strerror}") from None
             print(f"wrote {args.file}")
         else:
-            print(text, end="")
+            print(text, end="" if text.endswith("\n") else "\n")  # (JSON comes without one)
         return 0
     text = _read_scenario(args.file)
     if not text.strip():
@@ -996,7 +1006,7 @@ def cmd_report(args) -> int:
     with _control(args) as control:
         if args.clear:
             control.clear_report()
-            print("cleared the client report")
+            _show(args, {"cleared": True}, lambda _: print("cleared the client report"))
             return 0
         report = control.report()
     if args.provider:  # a known one (provider_name): the report has every provider
@@ -1248,7 +1258,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=cmd_verify)
 
     create = _client(
-        sub.add_parser("create", help="create a domain through a provider's own API, as a client")
+        sub.add_parser(
+            "create",
+            help="create a domain through a provider's own API, as a client",
+            description="The domain is created through the provider's own API with its "
+            "sample credential (the one the README names as seeing the bundled scenarios' "
+            "domains), as any client would: the request log and the client report count the "
+            "request, and a name the API refuses is a violation there.",
+        )
     )
     create.add_argument("provider", type=provider_name, help=_provider_help())
     create.add_argument("name", help="the domain name, e.g. mail.example.com")

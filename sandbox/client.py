@@ -474,9 +474,10 @@ class ControlClient:
 
     # --- scenarios ---------------------------------------------------------------------------
 
-    def export_scenario(self) -> str:
-        """The whole world as scenario YAML."""
-        return self.raw("GET", "/scenario").text
+    def export_scenario(self, format: str = "yaml") -> str:  # noqa: A002 (the API's name)
+        """The whole world as scenario YAML (or, with format="json", JSON)."""
+        params = {"format": format} if format != "yaml" else None
+        return self.raw("GET", "/scenario", params=params).text
 
     def load_scenario(self, text: str | bytes) -> ScenarioLoaded:
         """Replace the world by a scenario (YAML text); all or nothing."""

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -350,6 +351,20 @@ def test_a_clock_move_is_waited_for_however_long_it_takes(slow_url):
         assert control.freeze("2036-01-03T09:00:00Z")["now"] == "2036-01-03T09:00:00Z"
 
 
+def test_a_clock_move_asked_of_a_server_that_never_answers_is_not_waited_for_forever(
+    monkeypatch, capsys
+):
+    """A port that takes connections and answers nothing: `clock advance` said the clock was
+    moving and waited for ever (a move's answer has no time limit); it first asks the clock."""
+    monkeypatch.setattr(cli_module, "CONTROL_TIMEOUT_SECONDS", 0.3)
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        code = main(["clock", "advance", "5m", "--url", url])
+    err = capsys.readouterr().err
+    assert code == 1 and "did not answer GET /_sandbox/clock within 0.3 s" in err, err
+    assert "moving the clock" not in err
+
+
 def test_a_long_clock_move_says_it_is_under_way_and_a_quick_read_does_not(
     slow_url, monkeypatch, capsys
 ):
@@ -613,3 +628,24 @@ def test_an_argument_of_bytes_that_are_no_utf8_is_said_in_one_line(capsys, args,
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
     assert f"argument {named}: " in err and "holds bytes that are no UTF-8" in err
+
+
+def test_json_is_what_every_command_prints_under_json(cli):
+    """`requests --clear` and `report --clear` printed a sentence, `scenario export` YAML."""
+    for command in (["requests", "--clear"], ["report", "--clear"]):
+        code, out, _ = cli(*command, "--json")
+        assert code == 0 and json.loads(out) == {"cleared": True}
+    code, out, _ = cli("scenario", "export", "--json")
+    assert code == 0 and out.endswith("\n") and json.loads(out)["format"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["requests", "--count", "--limit", "2"], "no --limit"),  # the limit was ignored
+        (["clock", "show", "extra"], "clock show takes no value (got 'extra')"),
+    ],
+)
+def test_options_a_command_would_ignore_are_refused(cli, args, said):
+    code, _, err = cli(*args)
+    assert code == 2 and said in err, err
