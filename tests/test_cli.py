@@ -412,7 +412,7 @@ MISUSES = [
     (["report", "--provider", "foo"], "unknown provider 'foo'; known: autosend, mailgun"),
     (["clock", "unfreeze", "now"], "clock unfreeze takes no value"),
     (["clock", "later"], "invalid choice: 'later'"),
-    (["clock", "show", "x"], "'x' is not an action"),
+    (["clock", "show", "x"], "clock show takes no value (got 'x')"),
     (["clock", "set"], "clock set needs a value"),
     (["clock", "mode", "turbo"], "clock mode 'turbo' is not a mode: frozen, real, fast, on-poll"),
     (["clock", "advance", "-5m"], "clock advance -5m: time only moves forward; `clock set ISO`"),
