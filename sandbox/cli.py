@@ -984,12 +984,18 @@ def cmd_settings(args) -> int:
     return 0
 
 
+_SWITCH_WORDS = {"on": 1, "true": 1, "off": 0, "false": 0}
+
+
 def _setting_value(provider: str, key: str, value: str) -> int | float:
     """A duration for the timings (their names end in _seconds), a whole number for the
-    switches and counts (require_api_key=0, max_identities=50)."""
+    switches and counts (require_api_key=0, max_identities=50); a switch also takes on, off,
+    true or false."""
     if is_timing(key):
         seconds = duration(value)
         return int(seconds) if seconds.is_integer() else seconds  # 2m is 120, not 120.0
+    if (switched := _SWITCH_WORDS.get(value.strip().lower())) is not None:
+        return switched
     if (number := _whole(value)) is None:
         raise UsageError(
             f"{key}={value!r}: {key} takes a whole number, such as {key}=1 (timings end in "

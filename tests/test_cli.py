@@ -286,6 +286,9 @@ def test_settings_show_and_change(cli, control):
     code, _, err = cli("settings", "ses", "max_identities=5m")  # was taken as 300
     assert code == 2 and "max_identities takes a whole number" in err
     assert control.settings("ses")["max_identities"] == 50
+    for word, switched in (("off", 0), ("True", 1)):  # a switch, said as one
+        assert cli("settings", "vortex", f"require_api_key={word}")[0] == 0
+        assert control.settings("vortex")["require_api_key"] == switched
 
 
 def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
