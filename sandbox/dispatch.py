@@ -141,7 +141,8 @@ class Dispatcher:
         base URL without its version (`/autosend/domains` for `/autosend/v1/domains`)."""
         said = f"Not Found: domainsandbox does not serve {said_request(method, path)}"
         if api := self._named_by(path):
-            return f"{said}; {api.name}'s API is under {api.mount}"
+            whose = f"{api.name}'s API" if api.provider else "the control API"
+            return f"{said}; {whose} is under {api.mount}"
         mounts = ", ".join(api.mount for api in self.apis.values() if api.provider is not None)
         return f"{said}; the providers' APIs are under {mounts}, the control API under {CONTROL}"
 
@@ -278,7 +279,8 @@ def _credential_said(asked: Credential, scope) -> str:
     said = f"expected {asked.written}; the request sent "
     headers = headers_of(scope)
     if sent := headers.get("authorization", "").split(None, 1):
-        return said + f"Authorization: {sent[0][:24]} ..."
+        after = " ..." if len(sent) > 1 else ", nothing after it"
+        return said + f"Authorization: {sent[0][:24]}{after}"
     if asked.name.lower() in headers:
         return said + f"an empty {asked.name}"
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)

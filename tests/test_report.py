@@ -239,6 +239,8 @@ def test_rules_only_the_provider_states_are_violations_too(urls, report_control)
         ("scaleway", "/mailbox/v1alpha1/domains", {"Authorization": "Bearer x"}, "X-Auth-Token",
          "expected X-Auth-Token: <key>; the request sent Authorization: Bearer ..."),
         ("resend", "/domains", {}, "Authorization", "; the request sent no credential"),
+        ("resend", "/domains", {"Authorization": "Bearer"}, "Authorization",
+         "the request sent Authorization: Bearer, nothing after it"),
     ],
 )  # fmt: skip
 def test_a_credential_sent_wrong_is_said_beside_the_one_asked_for(

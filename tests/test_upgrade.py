@@ -165,3 +165,15 @@ def test_a_scenario_of_a_newer_format_is_refused_in_one_line(control):
     assert error.value.status == 400
     assert str(error.value).endswith(f"scenario: {NEWER}"), str(error.value)
     assert control.export_scenario() == before
+
+
+def test_a_scenario_sent_as_json_loads_in_this_format_and_is_refused_in_a_newer_one(urls, control):
+    """The control document still said `format: enum [1]`: this version's own JSON export came
+    back "format: 2 is not one of 1", and a newer one did not say it was newer."""
+    url = urls["control"] + "/scenario"
+    exported = httpx.get(url, params={"format": "json"}).json()
+    loaded = httpx.post(url, json=exported)
+    assert loaded.status_code == 200, loaded.text
+    newer = httpx.post(url, json=exported | {"format": 3})
+    assert newer.status_code == 400
+    assert newer.json()["error"]["message"] == f"scenario: {NEWER}"
