@@ -17,7 +17,7 @@ from sandbox.engine.clock import Clock
 from sandbox.limits import is_loopback
 
 from .conftest import START
-from .helpers import CLI, VERSION, Served, partner_headers, serve_refused
+from .helpers import CLI, PROVIDER_NAMES, VERSION, Served, partner_headers, serve_refused
 
 TOKEN = "s3cret-control-token"
 AUTOSEND = {"Authorization": "Bearer as_test_project_key"}
@@ -361,6 +361,30 @@ def test_a_wrong_key_is_refused_before_the_content_is_judged(urls, control, prov
     assert unreadable.status_code in (400, 422), unreadable.text
     noted = control.requests(provider)[-2]
     assert noted["violations"], noted  # the body broke the document all the same
+
+
+# The same through a bad query parameter, where a body is no JSON object: (path, the wrong
+# credential, what the credential's refusal says).
+WRONG_KEY_AND_BAD_QUERY = {
+    "mailgun": ("/v4/domains?limit=abc", {"Authorization": "Basic dXNlcjprZXktMQ=="},
+                "Invalid private key"),  # user:key-1, not api:
+    "ses": ("/v2/email/identities?PageSize=abc", {"Authorization": "AWS4-HMAC-SHA256 garbage"},
+            "requires 'Credential' parameter"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("provider", WRONG_KEY_AND_BAD_QUERY)
+def test_a_wrong_key_is_refused_before_a_bad_query_parameter(urls, control, provider):
+    path, wrong, said = WRONG_KEY_AND_BAD_QUERY[provider]
+    with control.expecting_errors():
+        answer = httpx.get(urls[provider] + path, headers=wrong)
+    assert said in answer.text, answer.text
+
+
+def test_every_provider_checks_the_key_before_the_content():
+    """`Provider.authenticate` is what the world asks: a provider without one would answer a
+    wrong key with the validation error, and the tests above would not say so."""
+    assert set(WRONG_KEY_AND_BAD_CONTENT) | set(WRONG_KEY_AND_BAD_QUERY) == set(PROVIDER_NAMES)
 
 
 def test_a_right_key_with_bad_content_gets_the_validation_error(urls, control):
