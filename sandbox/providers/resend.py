@@ -229,8 +229,12 @@ class Resend(Provider):
         name = error.extra.get("name")
         message = error.message
         if name is None:  # decided by the front end or the gate: Resend's words for the status
-            name = NAMES.get(error.status) or snake_case_phrase(error.status, "application_error")
+            name = NAMES.get(error.status)
             message = MESSAGES.get(name, message)
+        if name is None:  # outside the catalogue: a 4xx by its reason; a 5xx as the SDKs name
+            # any unexpected failure (the Node SDK's error names hold no other)
+            fallback = "application_error"
+            name = snake_case_phrase(error.status, fallback) if error.status < 500 else fallback
         return {"statusCode": error.status, "message": message, "name": name}
 
     def error_headers(self, error: ProviderError) -> dict:
