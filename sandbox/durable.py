@@ -278,7 +278,9 @@ class Durable:
 
 
 def _resumed(world: dict, saved_at: float) -> dict:
-    """`world` with a running clock moved on by the time since `saved_at`."""
+    """`world` with a running clock moved on by the time since `saved_at`, in its mode: a
+    scenario's running clock keeps the mode of the sandbox it loads into, a saved world's wins
+    over `serve --clock` (a real-time one is written without its mode)."""
     clock = world.get("clock")
     if not isinstance(clock, dict) or clock.get("frozen") is not False or not clock.get("now"):
         return world
@@ -289,7 +291,8 @@ def _resumed(world: dict, saved_at: float) -> dict:
     except (TypeError, ValueError, OverflowError):
         return world  # the load names what is wrong with it
     resumed = now + min(downtime, max(LATEST - now, timedelta(0)))
-    return world | {"clock": clock | {"now": resumed.isoformat()}}
+    mode = clock.get("mode", "real")
+    return world | {"clock": clock | {"now": resumed.isoformat(), "mode": mode}}
 
 
 def changed(scope) -> bool:

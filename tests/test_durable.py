@@ -114,6 +114,21 @@ def test_a_restored_world_names_only_the_options_it_differs_from(tmp_path, given
         served.stop()
 
 
+def test_a_restored_real_time_clock_wins_over_the_clock_given(tmp_path):
+    """A real-time clock is saved without its mode: `--clock fast` then took it over without a
+    word, and the file went on as fast."""
+    state = str(tmp_path / "world.db")
+    assert Served("--state", state).stop()[0] == 0
+    served = Served("--clock", "fast", "--state", state)
+    try:
+        restored = [line for line in served.banner if "restored the world" in line]
+        assert restored == [f"domainsandbox: restored the world saved in {state} (it wins over "
+                            "--clock fast)"]  # fmt: skip
+        assert control_of(served).clock()["mode"] == "real"
+    finally:
+        served.stop()
+
+
 @pytest.mark.parametrize("workers", [1, 2], ids=["one process", "2 workers"])
 def test_kill_9_under_load_keeps_every_acknowledged_change_and_the_file_sound(tmp_path, workers):
     state = str(tmp_path / "load.db")
