@@ -24,10 +24,11 @@ class Admission:
     error: ProviderError | None = None  # answer this instead of calling the handler
     latency_ms: int = 0  # wait this long before answering (an injected fault)
     abort: bool = False  # drop the connection instead of answering (an injected fault)
+    abort_after: bool = False  # carry the call out, then drop the connection (an injected fault)
 
     def apply(self, answer: Answer) -> None:
         answer.headers.extend((k, str(v)) for k, v in self.headers.items())
-        answer.latency_ms, answer.abort = self.latency_ms, self.abort
+        answer.latency_ms, answer.abort = self.latency_ms, self.abort or self.abort_after
 
 
 def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
@@ -51,7 +52,7 @@ def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
         error = ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
     else:
         error = None
-    return Admission(headers, error, fault.latency_ms, fault.abort)
+    return Admission(headers, error, fault.latency_ms, fault.abort, fault.abort_after)
 
 
 _FAULT_MESSAGES = {

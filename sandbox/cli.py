@@ -783,7 +783,15 @@ def cmd_requests(args) -> int:
     return 0
 
 
-HTTP_FAULT_OPTIONS = ["operation", "status", "latency_ms", "abort", "count", "probability"]
+HTTP_FAULT_OPTIONS = [
+    "operation",
+    "status",
+    "latency_ms",
+    "abort",
+    "abort_after",
+    "count",
+    "probability",
+]
 
 
 def cmd_http_fault(args) -> int:
@@ -802,6 +810,7 @@ def cmd_http_fault(args) -> int:
                 abort=args.abort or None,  # absent unless asked: the API's default
                 count=args.count,
                 probability=args.probability,
+                abort_after=args.abort_after or None,
             )
             said = f"fault {fault['id']} on {fault['provider']} {fault['operation'] or '*'}"
             _show(args, fault, lambda _: print(said))
@@ -810,13 +819,20 @@ def cmd_http_fault(args) -> int:
     return 0
 
 
+def _dropped(fault: HttpFault) -> str:
+    """How `http fault ls` says a fault drops the connection: before or after the call."""
+    if fault.get("abort_after"):
+        return "abort after"
+    return "abort" if fault["abort"] else ""
+
+
 def _show_http_faults(args, faults: list[HttpFault]) -> None:
     rows = [
         [
             f["id"],
             f["provider"],
             f["operation"] or "*",
-            f["status"] or ("abort" if f["abort"] else ""),
+            f["status"] or _dropped(f),
             f["latency_ms"] or "",
             f["count"] or "until cleared",
             "" if f["probability"] is None else f["probability"],
@@ -1374,7 +1390,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer this status, in the provider's error shape",
     )
     hfault.add_argument("--latency-ms", type=int, help="answer this much later")
-    hfault.add_argument("--abort", action="store_true", help="drop the connection mid-answer")
+    hfault.add_argument(
+        "--abort", action="store_true", help="drop the connection mid-answer, the call not made"
+    )
+    hfault.add_argument(
+        "--abort-after",
+        action="store_true",
+        help="carry the call out, then drop the connection mid-answer: the change is made and "
+        "its answer lost (what a client's retry of a create must survive)",
+    )
     hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
     hfault.add_argument(
         "--probability", type=float, help="0..1, drawn from the seeded random source"

@@ -150,6 +150,7 @@ class HttpFault(TypedDict):
     abort: bool
     count: int | None  # calls left; None: until cleared
     probability: float | None
+    abort_after: NotRequired[bool]  # present (true) when the call is carried out, then dropped
 
 
 class Quota(TypedDict):
@@ -504,9 +505,12 @@ class ControlClient:
         abort: bool | None = None,
         count: int | None = None,
         probability: float | None = None,
+        abort_after: bool | None = None,
     ) -> HttpFault:
         """Fail (`status`), slow (`latency_ms`) or drop (`abort`) a provider's calls (of one
-        `operation`), for the next `count` of them or until cleared, with a `probability`."""
+        `operation`), for the next `count` of them or until cleared, with a `probability`.
+        `abort_after`: carry each call out, then drop its connection (the change is made and
+        the client never learns it: what retries of a create must survive)."""
         options = {
             "operation": operation,
             "status": status,
@@ -514,6 +518,7 @@ class ControlClient:
             "abort": abort,
             "count": count,
             "probability": probability,
+            "abort_after": abort_after,
         }
         return self.call("POST", "/http/faults", json={"provider": provider} | _given(options))
 

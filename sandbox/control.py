@@ -252,6 +252,7 @@ class Control:
                 abort=body.get("abort", False),
                 count=body.get("count"),
                 probability=body.get("probability"),
+                abort_after=body.get("abort_after", False),
             )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None

@@ -28,9 +28,14 @@ class HttpFault:
     abort: bool
     count: int | None  # remaining matches; None = until cleared
     probability: float | None  # drawn from the seeded source; None = always
+    # carry the call out, then drop the connection: the change is made, its answer lost
+    abort_after: bool = False
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        said = dict(self.__dict__)
+        if not self.abort_after:  # said only when asked, as the worlds before it were written
+            del said["abort_after"]
+        return said
 
 
 class HttpFaults:
@@ -59,19 +64,32 @@ class HttpFaults:
         abort: bool = False,
         count: int | None = None,
         probability: float | None = None,
+        abort_after: bool = False,
     ) -> dict:
-        if status is None and not latency_ms and not abort:
-            raise ValueError("a fault needs a status, latency_ms or abort")
+        if status is None and not latency_ms and not abort and not abort_after:
+            raise ValueError("a fault needs a status, latency_ms, abort or abort_after")
         if status is not None and status not in FAULT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(map(str, FAULT_STATUSES))}")
-        if status is not None and abort:
+        if status is not None and (abort or abort_after):
             raise ValueError("a fault either answers a status or aborts the connection, not both")
+        if abort and abort_after:
+            raise ValueError(
+                "abort drops the call before it is carried out, abort_after after: one"
+            )
         if probability is not None and not 0 <= probability <= 1:  # NaN too: it fired always
             raise ValueError(f"probability must be a number from 0 to 1, not {probability}")
         with self._lock:
             self._next += 1
             rule = HttpFault(
-                f"h{self._next}", provider, operation, status, latency_ms, abort, count, probability
+                f"h{self._next}",
+                provider,
+                operation,
+                status,
+                latency_ms,
+                abort,
+                count,
+                probability,
+                abort_after,
             )
             self._rules.append(rule)
             return rule.to_dict()

@@ -12,9 +12,11 @@ from monite import Monite
 from monite.errors import TooManyRequestsError
 
 from sandbox import Sandbox
+from sandbox.cli import main
 from sandbox.client import ControlClient, ControlError
 from sandbox.driver import Driver
 from sandbox.engine.clock import Clock
+from sandbox.providers.ses import sigv4_header
 
 from .helpers import (
     PROVIDER_NAMES,
@@ -121,6 +123,30 @@ def test_an_aborted_connection_is_a_transport_error_for_the_client(monite, contr
     assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200
 
 
+def test_an_abort_after_carries_the_call_out_and_loses_its_answer(urls, control, server, capsys):
+    """An abort fault drops the call before it is made: a retried create then succeeded, so a
+    client's handling of "created, but the answer was lost" could not be tested."""
+    ses = urls["ses"] + "/v2/email/identities"
+    key = {"Authorization": sigv4_header("AKIAABORTAFTER")}
+    control.add_http_fault("ses", operation="CreateEmailIdentity", abort_after=True, count=1)
+    assert main(["http", "fault", "--url", server.url]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[3:5] == ["abort", "after"]
+    with pytest.raises(httpx.TransportError):
+        httpx.post(ses, json={"EmailIdentity": "lost.example.com"}, headers=key)
+    retried = httpx.post(ses, json={"EmailIdentity": "lost.example.com"}, headers=key)
+    assert retried.status_code == 400 and "already exist" in retried.text  # it was made
+    first = control.requests("ses")[-2]
+    assert (first["status"], first["aborted"]) == (200, True)
+    with pytest.raises(ControlError, match="abort_after after: one"):
+        control.add_http_fault("ses", abort=True, abort_after=True)
+    control.add_http_fault("ses", operation="CreateEmailIdentity", abort_after=True)
+    exported = control.export_scenario()
+    control.reset()
+    control.load_scenario(exported)  # kept by scenarios and state files
+    (kept,) = control.http_faults()
+    assert kept["abort_after"] is True and kept["abort"] is False
+
+
 def test_probabilistic_faults_repeat_exactly_for_the_same_seed(urls, control):
     base = urls["monite"]
 
@@ -168,7 +194,7 @@ def test_a_fault_needs_a_known_operation_and_an_effect(control):
 
     with pytest.raises(ControlError, match="operation 'nope' is not in monite's API"):
         control.add_http_fault("monite", operation="nope", status=500)
-    with pytest.raises(ControlError, match="needs a status, latency_ms or abort"):
+    with pytest.raises(ControlError, match="needs a status, latency_ms, abort or abort_after"):
         control.add_http_fault("monite")
 
 

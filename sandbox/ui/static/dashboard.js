@@ -551,6 +551,7 @@ function renderFaults({ dns, http }) {
     if (f.status) parts.push(`answers ${f.status}`);
     if (f.latency_ms) parts.push(`${f.latency_ms} ms late`);
     if (f.abort) parts.push("drops the connection");
+    if (f.abort_after) parts.push("carries the call out, then drops the connection");
     parts.push(left(f.count));
     return h("li", {}, h("span", { "aria-hidden": "true" }, "⚡ "), "HTTP: ", parts.join(", "));
   });
