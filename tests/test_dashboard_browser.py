@@ -481,6 +481,23 @@ def test_http_and_dns_faults_are_added_and_cleared_from_the_page(narrow, urls, c
     assert control.faults() == [] and control.http_faults() == []
 
 
+def test_an_abort_after_fault_is_added_from_the_page(narrow, control):
+    """What a client's retry of a create must survive: the call made, its answer lost."""
+    panel(narrow, "Faults")
+    narrow.locator("#http-provider").select_option("ses")
+    narrow.locator("#http-status").select_option("")
+    narrow.locator("#http-latency").fill("")  # what an earlier test left in the form
+    narrow.locator("#http-count").fill("")
+    narrow.get_by_label("Drop it after carrying the call out").check()
+    narrow.get_by_role("button", name="Add HTTP fault").click()
+    expect(narrow.locator("#faults")).to_contain_text(
+        "HTTP: ses every operation, carries the call out, then drops the connection"
+    )
+    (fault,) = control.http_faults()
+    assert fault["abort_after"] is True and fault["status"] is None
+    control.clear_http_faults()
+
+
 def test_a_fault_the_control_api_refuses_shows_its_reason(narrow, control):
     panel(narrow, "Faults")
     narrow.get_by_label("DNS fault for").fill("bad..name")

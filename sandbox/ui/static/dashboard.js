@@ -775,6 +775,7 @@ const FORMS = {
     if (form.latency_ms.value) body.latency_ms = Number(form.latency_ms.value);
     if (form.count.value) body.count = Number(form.count.value);
     if (form.abort.checked) body.abort = true;
+    if (form.abort_after.checked) body.abort_after = true;
     const fault = await api("POST", "/http/faults", body);
     return `Added HTTP fault on ${fault.provider} ${fault.operation || "every operation"}.`;
   },
