@@ -252,7 +252,7 @@ UNREADABLE = (UnreadableBody, UnicodeDecodeError, RecursionError)
 def _meant(api: Api, operation_id: str | None, message: str, unexpected: list[str]) -> str:
     """`; did you mean 'domain'?` after a body field the document does not declare, when it
     declares one spelt alike there (`domainName`, `Domain`), else nothing."""
-    where = _FIELD_PATTERNS[0].search(message)  # the object that holds them: `- 'a.b'`
+    where = _AT_PATH.search(message)  # the object that holds them
     path = tuple(where[1].split(".")) if where else ()
     declared = documents.body_fields(api.document, operation_id or "", path)
     by_lower = {name.lower(): name for name in declared}
@@ -297,8 +297,10 @@ def _unreadable(problem: UnicodeDecodeError | RecursionError) -> str:
     return "the request body is nested too deeply"
 
 
+# Where in the body a validation message is about: `... - 'a.b'`.
+_AT_PATH = re.compile(r" - '([^']+)'$")
 _FIELD_PATTERNS = (
-    re.compile(r" - '([^']+)'$"),
+    _AT_PATH,
     re.compile(r"^'([^']+)' is a required property"),
     re.compile(r"parameter '([^']+)'"),
     re.compile(r"parameter\(s\) ([^ ]+) not in spec"),

@@ -123,8 +123,10 @@ _REQUIRED = re.compile(r"'([^']+)' is a required property")
 UNSERVED_PATHS = re.compile(r"^/domains/claim/?$")
 
 
-def _error(status: int, name: str, message: str, field: str | None = None) -> ProviderError:
-    return ProviderError(status, message, field=field, name=name)
+def _error(
+    status: int, name: str, message: str, field: str | None = None, violation: bool = False
+) -> ProviderError:
+    return ProviderError(status, message, field=field, violation=violation, name=name)
 
 
 def _postgres_time(instant: datetime) -> str:
@@ -452,12 +454,12 @@ class Resend(Provider):
         """GET /domains: newest first; every domain, or a page of `limit` around a cursor."""
         team = self._team(request)
         if after is not None and before is not None:  # the document says so only in words
-            raise ProviderError(
+            raise _error(
                 422,
+                "validation_error",
                 "The `after` and `before` parameters cannot be used together.",
-                field="after",
+                "after",
                 violation=True,
-                name="validation_error",
             )
         domains = self.store.list(self.name, team)[::-1]  # newest first
         cursor = after if after is not None else before
