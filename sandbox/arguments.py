@@ -51,7 +51,11 @@ def seconds_of(text: str) -> float:
         raise ValueError(
             f"{text!r} is not a duration such as 30s, 5m, 1h, 3d, 2w, 1y (365 days) or 1h30m"
         )
-    return sum(float(n) * _UNITS[unit] for n, unit in re.findall(_DURATION_PART, text))
+    parts = re.findall(_DURATION_PART, text)
+    units = [unit for _, unit in parts]
+    if units != sorted(set(units), key=_UNITS.get, reverse=True):  # `5m5m`, `30m1h`: a slip
+        raise ValueError(f"{text!r}: name each unit once, the largest first, as in 1h30m")
+    return sum(float(n) * _UNITS[unit] for n, unit in parts)
 
 
 def duration(text: str) -> float:

@@ -428,6 +428,7 @@ def _control(args) -> ControlClient:
         raise UsageError(f"--url: {exc}") from None
     control = ControlClient(url, CONTROL_TIMEOUT_SECONDS, token=args.token)  # None: $..._TOKEN
     control.token_hint = f"give it with --token TOKEN or ${TOKEN_ENV}"
+    args.control = control  # main() asks it, if an answer has another shape than ours
     return control
 
 
@@ -1577,13 +1578,45 @@ def main(argv: list[str] | None = None) -> int:
     except MissingExtra as exc:
         return _fail(exc, 1)
     except ControlError as exc:  # a 4xx: the sandbox refused what was asked
-        return _fail(exc, USAGE if exc.status and 400 <= exc.status < 500 else 1)
+        said = _said_in_flags(str(exc), _command_parser(parser, args))
+        return _fail(said, USAGE if exc.status and 400 <= exc.status < 500 else 1)
     except BrokenPipeError:
         # The reader stopped reading (`| head`): end quietly, and let nothing flush to it again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return CLOSED_PIPE
     except KeyboardInterrupt:
         return 130
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        if (other := _another_server(args, exc)) is None:
+            raise  # a sandbox answered: the bug is ours, and its traceback says where
+        return _fail(other, 1)
+
+
+# A control API refusal naming the field it refused: `400: latency_ms: at most 60000, not 9e9`.
+_REFUSED_FIELD = re.compile(r"^(\d{3}: )([a-z_]+): ")
+
+
+def _said_in_flags(message: str, command: argparse.ArgumentParser) -> str:
+    """A refusal naming a field of the control API in the words of the option that gave it
+    (`visible_after_seconds` is `--visible-after`, `latency_ms` is `--latency-ms`)."""
+    if not (refused := _REFUSED_FIELD.match(message)):
+        return message
+    field = refused[2]
+    for action in command._actions:
+        if action.option_strings and field in (action.dest, f"{action.dest}_seconds"):
+            return f"{refused[1]}{action.option_strings[0]}: {message[refused.end() :]}"
+    return message
+
+
+def _another_server(args, problem: Exception) -> ControlError | None:
+    """When a command could not read an answer of the server at --url: the error saying that
+    server is no domainsandbox (another service answering JSON at the port), or None when it
+    answers the health check as one does."""
+    control = getattr(args, "control", None)
+    if control is None or control.answers_as_sandbox():
+        return None
+    lacks = f"lacks {problem.args[0]!r}" if isinstance(problem, KeyError) else "has another shape"
+    return control.not_a_sandbox(f"its answer {lacks}")
 
 
 # Arguments that name files: a file name may hold any bytes (Python keeps those that are no

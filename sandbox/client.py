@@ -274,7 +274,7 @@ class ControlClient:
             answer = None
         if not isinstance(answer, dict):  # every answer of the control API is a JSON object
             said = f"{method} {self._prefix}{path} answered {_brief(response.text)}"
-            raise self._not_a_sandbox(said)
+            raise self.not_a_sandbox(said)
         return answer
 
     def raw(
@@ -309,20 +309,29 @@ class ControlClient:
                 f"cannot reach the sandbox at {self.url} ({exc}); is `domainsandbox serve` running?"
             ) from None
         except (http.client.HTTPException, ValueError) as exc:  # a broken answer, a bad header
-            raise self._not_a_sandbox(f"{type(exc).__name__}: {_brief(str(exc))}") from None
+            raise self.not_a_sandbox(f"{type(exc).__name__}: {_brief(str(exc))}") from None
         if response.status_code >= 400:
             try:
                 message = response.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):  # another server: not a refusal of ours
                 said = f"{method} {self._prefix}{path} answered {response.status_code}: "
                 said += _brief(response.text)
-                raise self._not_a_sandbox(said) from None
+                raise self.not_a_sandbox(said) from None
             if response.status_code == 401:  # the control token: say how to send it
                 message = f"{message}; {self.token_hint}"
             raise ControlError(f"{response.status_code}: {message}", response.status_code)
         return response
 
-    def _not_a_sandbox(self, what: str) -> ControlError:
+    def answers_as_sandbox(self) -> bool:
+        """True if the server at `url` answers the health check as a domainsandbox does."""
+        try:
+            health = self.health()
+        except ControlError:
+            return False
+        return {"ready", "version", "providers"} <= health.keys()
+
+    def not_a_sandbox(self, what: str) -> ControlError:
+        """The error of a server at `url` that answers as something else: `what` it answered."""
         return ControlError(f"the server at {self.url} does not answer as a domainsandbox: {what}")
 
     def _send(

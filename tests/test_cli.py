@@ -291,6 +291,24 @@ def test_settings_show_and_change(cli, control):
         assert control.settings("vortex")["require_api_key"] == switched
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["clock"], "its answer lacks 'now'"),
+        (["requests"], "its answer lacks 'requests'"),
+        (["dns", "ls"], "its answer lacks 'records'"),
+        (["verify", "monite", "x"], "its answer lacks 'provider'"),
+    ],
+)
+def test_another_service_answering_json_objects_is_said_in_one_line(capsys, args, said):
+    """A JSON object of another shape (another service on the port) is no traceback."""
+    with stand_in_server(200, b'{"foo": 1}') as url:
+        code = main([*args, "--url", url])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.strip().endswith(f"the server at {url} does not answer as a domainsandbox: {said}")
+
+
 def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
     code = main(["domains", "--url", "http://127.0.0.1:9"])
     assert code == 1
@@ -410,6 +428,11 @@ def run_cli(*args: str, capsys) -> tuple[int, str, str]:
 
 MISUSES = [
     (["clock", "advance", "fivem"], "'fivem' is not a duration"),
+    (["clock", "advance", "5m5m"], "'5m5m': name each unit once, the largest first, as in 1h30m"),
+    (["dns", "add", "a.example", "TXT", "x", "--visible-after", "30m1h"], "'30m1h': name each"),
+    # the control API's refusals name the option, not the field it was sent as
+    (["dns", "add", "a.example", "TXT", "x", "--visible-after", "2y"], "400: --visible-after: at"),
+    (["http", "fault", "monite", "--latency-ms", "60001"], "400: --latency-ms: at most 60000,"),
     (["settings", "autosend", "verify_delay_seconds=abc"], "'abc' is not a duration"),
     (["settings", "autosend", "verify_delay_seconds"], "write settings as name=value"),
     (["report", "--provider", "foo"], "unknown provider 'foo'; known: autosend, mailgun"),
