@@ -1209,7 +1209,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
 
-    dns = sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
+    dns = _client(  # --url, --json, --token also between `dns` and its action
+        sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
+    )
     dns_sub = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
     dserve = dns_sub.add_parser("serve", help="serve a zone file with the fake DNS alone")
     dserve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -1373,7 +1375,7 @@ def build_parser() -> argparse.ArgumentParser:
     requests.add_argument("--clear", action="store_true", help="empty the journal")
     requests.set_defaults(func=cmd_requests)
 
-    http = sub.add_parser("http", help="HTTP faults on provider operations")
+    http = _client(sub.add_parser("http", help="HTTP faults on provider operations"))
     http_sub = http.add_subparsers(dest="http_command", required=True, metavar="ACTION")
     hfault = _client(
         http_sub.add_parser("fault", help="add, list (no arguments) or clear HTTP faults")

@@ -596,6 +596,11 @@ def test_url_json_and_token_are_accepted_before_the_command_too(server, control,
         "--url", "http://127.0.0.1:9", "clock", "--url", server.url, capsys=capsys
     )
     assert code == 0 and "(frozen)" in out
+    # and between a command and its action
+    code, out, _ = run_cli("dns", "--json", "--url", server.url, "ls", capsys=capsys)
+    assert code == 0 and json.loads(out) == {"records": []}
+    code, out, _ = run_cli("http", "--url", server.url, "fault", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out) == {"faults": []}
 
 
 @pytest.mark.parametrize("command", [["dns", "ls"], ["domains"], ["dns", "queries"]])
