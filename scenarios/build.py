@@ -125,13 +125,17 @@ def build(name: str, server: SandboxServer) -> str:
     return text
 
 
+def header(name: str) -> str:
+    """The comment a scenario file begins with: what it holds, and how it was made."""
+    said = f"# {name}: {SCENARIOS[name].__doc__ or ''}".rstrip() + "\n"
+    return said + "# Built by scenarios/build.py; load with `domainsandbox serve --scenario`.\n"
+
+
 def main(names: list[str]) -> int:
     logging.getLogger("connexion").setLevel(logging.ERROR)
     with SandboxServer(Sandbox(seed=SEED, clock=Clock(start=START, frozen=True))) as server:
         for name in names or SCENARIOS:
-            header = f"# {name}: {SCENARIOS[name].__doc__ or ''}".rstrip() + "\n"
-            header += "# Built by scenarios/build.py; load with `domainsandbox serve --scenario`.\n"
-            (HERE / f"{name}.yaml").write_text(header + build(name, server))
+            (HERE / f"{name}.yaml").write_text(header(name) + build(name, server))
             print(f"wrote scenarios/{name}.yaml")
     return 0
 
