@@ -297,13 +297,27 @@ def test_autosend_rate_limit_is_two_per_second_with_its_headers(http, urls, cont
         control.rate_limits(False)
 
 
-@pytest.mark.parametrize("provider", ["autosend", "resend", "scaleway"])
+def test_monite_announces_its_quota_on_every_answer_enforced_or_not(monite, control):
+    """Monite's rate-limiting page: "for every API request that does not exceed currently
+    available rate limits, you receive a response with the following HTTP headers"."""
+    base, headers = monite
+    assert control.rate_limits()["enabled"] is False
+    answers = [httpx.get(f"{base}/mailbox_domains", headers=headers) for _ in range(2)]
+    assert {a.headers["RateLimit-Limit"] for a in answers} == {"30"}
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["29", "28"]
+    assert [a.headers["X-RateLimit-Remaining-Second"] for a in answers] == ["29", "28"]
+    assert answers[0].headers["X-RateLimit-Limit-Second"] == "30"
+    assert int(answers[0].headers["RateLimit-Reset"]) > 0
+
+
+@pytest.mark.parametrize("provider", ["autosend", "monite", "resend", "scaleway"])
 def test_an_injected_429_says_in_its_rate_limit_headers_that_nothing_remains(
     http, urls, control, provider
 ):
     """Providers that announce their quota on every answer: the injected 429's headers agree."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[provider])  # logged in already
     control.add_http_fault(provider, status=429, count=1)
-    limited = list_call(http, urls, provider)
+    limited = driver.call(driver.kit.list)
     assert limited.status_code == 429
     remaining = {k.lower(): v for k, v in limited.headers.items() if "remaining" in k.lower()}
     assert remaining and set(remaining.values()) == {"0"}, limited.headers

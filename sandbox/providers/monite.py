@@ -78,6 +78,9 @@ class Monite(Provider):
     document = "monite.yaml"
     statuses = (WAITING, VERIFIED)
     rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)
+    # "for every API request that does not exceed currently available rate limits, you receive
+    # a response with the following HTTP headers" (the same page)
+    rate_limit_headers_always = True
     settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
 
     kit = Kit(
