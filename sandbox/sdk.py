@@ -3,7 +3,7 @@ sandbox: what the pytest fixture's `credentials(provider)` and `client(provider)
 
 The credentials are the provider's kit's (sandbox.providers.kit): the sample key of owner 0,
 which every sandbox accepts while no key is registered, under the names the SDK's constructor
-takes them by.
+takes them by (`Kit.sdk_names`); the kit's `sdk` says how the SDK is built from them.
 """
 
 from __future__ import annotations
@@ -15,18 +15,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .driver import Driver
-from .providers.scaleway import SAMPLE_PROJECT
-from .providers.ses import SAMPLE_REGION
-from .providers.vortex import SAMPLE_ACCOUNT
 
 if TYPE_CHECKING:
     from .server import SandboxServer
-
-# SigV4 signs with the secret access key; the sandbox checks the access key id alone.
-SES_SECRET = "sandbox-secret"
-# Scaleway's SDK wants an access key beside the secret key; the API reads only the secret.
-SCALEWAY_ACCESS_KEY = "SCWXXXXXXXXXXXXXXXXX"
-SCALEWAY_REGION = "fr-par"
 
 
 class NoSDK(LookupError):
@@ -41,10 +32,7 @@ class SampleRefused(LookupError):
 def credentials(server: SandboxServer, provider: str) -> dict[str, Any]:
     """What a client of `provider` needs to talk to `server`: `base_url`, `key`, the ready
     `headers` (a Monite token among them, logged in for), and the SDK constructor's names."""
-    if provider not in server.sandbox.providers:
-        known = ", ".join(server.sandbox.providers)
-        raise ValueError(f"unknown provider {provider!r}; known: {known}")
-    cls = type(server.sandbox.providers[provider])
+    cls = _provider_class(server, provider)
     # plain HTTP: no certificates to load (loading them would take a fifth of a second)
     try:
         with httpx.Client(timeout=10, verify=False) as http:
@@ -67,8 +55,7 @@ def credentials(server: SandboxServer, provider: str) -> dict[str, Any]:
         found["secret"] = cls.kit.sample_secret
     if cls.kit.login is not None:
         found["token"] = driver.credential
-    named = _NAMED.get(provider)  # a provider without an SDK may have no names of its own
-    return found | (named(server, found) if named else {})
+    return found | cls.kit.sdk_names(server.sandbox.providers[provider], found)
 
 
 def client(server: SandboxServer, provider: str) -> Any:
@@ -80,21 +67,28 @@ def client(server: SandboxServer, provider: str) -> Any:
     set (Resend's SDK keeps its configuration in module globals). NoSDK for AutoSend (its
     official SDK is for Node) or an SDK that is not installed, naming the package to install.
     """
-    if provider not in _SDKS:
-        credentials(server, provider)  # an unknown provider: ValueError naming the known ones
-        why = f" ({_ELSEWHERE[provider]})" if provider in _ELSEWHERE else ""
+    kit = _provider_class(server, provider).kit
+    if kit.sdk is None:
+        why = f" ({kit.no_python_sdk})" if kit.no_python_sdk else ""
         raise NoSDK(
             f"{provider} has no official Python SDK{why}; use credentials({provider!r}) with "
             "your own HTTP client"
         )
-    package, module, build = _SDKS[provider]
     try:
-        importlib.import_module(module)
+        importlib.import_module(kit.sdk.module)
     except ImportError:
         raise NoSDK(
-            f"the official {provider} SDK is not installed: pip install {package}"
+            f"the official {provider} SDK is not installed: pip install {kit.sdk.package}"
         ) from None
-    return build(credentials(server, provider))
+    return kit.sdk.build(credentials(server, provider))
+
+
+def _provider_class(server: SandboxServer, provider: str) -> type:
+    """The class of `provider`, or a ValueError naming the known ones."""
+    if provider not in server.sandbox.providers:
+        known = ", ".join(server.sandbox.providers)
+        raise ValueError(f"unknown provider {provider!r}; known: {known}")
+    return type(server.sandbox.providers[provider])
 
 
 def close(sdk) -> None:
@@ -104,128 +98,3 @@ def close(sdk) -> None:
     closing = getattr(sdk, "close_sync", None) or getattr(sdk, "close", None)
     if callable(closing) and not inspect.iscoroutinefunction(closing):
         closing()
-
-
-# --- each provider's names for its credentials -----------------------------------------------
-
-
-def _monite(server, found):
-    return {
-        "client_id": found["key"],
-        "client_secret": found["secret"],
-        "monite_version": found["headers"]["x-monite-version"],
-    }
-
-
-def _scaleway(server, found):
-    return {
-        "access_key": SCALEWAY_ACCESS_KEY,
-        "secret_key": found["key"],
-        "project_id": SAMPLE_PROJECT,
-        "organization_id": server.sandbox.providers["scaleway"].organization_of(found["key"]),
-        "region": SCALEWAY_REGION,
-    }
-
-
-def _ses(server, found):
-    return {
-        "aws_access_key_id": found["key"],
-        "aws_secret_access_key": SES_SECRET,
-        "region_name": SAMPLE_REGION,
-        "endpoint_url": found["base_url"],
-    }
-
-
-def _api_key(server, found):
-    return {"api_key": found["key"]}
-
-
-def _vortex(server, found):
-    return {"api_key": found["key"], "account_id": SAMPLE_ACCOUNT}
-
-
-_NAMED = {
-    "monite": _monite,
-    "vortex": _vortex,
-    "autosend": _api_key,
-    "scaleway": _scaleway,
-    "ses": _ses,
-    "resend": _api_key,
-    "mailgun": _api_key,
-}
-
-
-# --- each official SDK, configured -----------------------------------------------------------
-
-
-def _monite_sdk(c):
-    from monite import Monite
-
-    http = httpx.Client(timeout=60)  # Monite's own default, held here so that it can be closed
-    sdk = Monite(
-        monite_version=c["monite_version"],
-        token=c["token"],
-        base_url=c["base_url"],
-        httpx_client=http,
-    )
-    sdk.close = http.close  # the SDK has no close of its own
-    return sdk
-
-
-def _vortex_sdk(c):
-    from vortex_sdk import Vortex
-
-    return Vortex(api_key=c["api_key"], base_url=c["base_url"] + "/api/v1")
-
-
-def _scaleway_sdk(c):
-    from scaleway import Client
-    from scaleway.mailbox.v1alpha1 import MailboxV1Alpha1API
-
-    sdk = Client(
-        access_key=c["access_key"],
-        secret_key=c["secret_key"],
-        default_project_id=c["project_id"],
-        default_organization_id=c["organization_id"],
-        default_region=c["region"],
-        api_url=c["base_url"],
-    )
-    return MailboxV1Alpha1API(sdk)
-
-
-def _ses_sdk(c):
-    import boto3
-
-    return boto3.client(
-        "sesv2",
-        endpoint_url=c["endpoint_url"],
-        region_name=c["region_name"],
-        aws_access_key_id=c["aws_access_key_id"],
-        aws_secret_access_key=c["aws_secret_access_key"],
-    )
-
-
-def _mailgun_sdk(c):
-    from mailgun.client import Client
-
-    return Client(auth=("api", c["api_key"]), api_url=c["base_url"])
-
-
-def _resend_sdk(c):
-    import resend
-
-    resend.api_key, resend.api_url = c["api_key"], c["base_url"]
-    return resend
-
-
-# Providers whose official SDKs are for other languages only.
-_ELSEWHERE = {"autosend": "its official SDK is the Node package autosendjs"}
-# provider -> (the package to install, the module it brings, how to build the client)
-_SDKS = {
-    "monite": ("monite", "monite", _monite_sdk),
-    "vortex": ("vortex-python-sdk", "vortex_sdk", _vortex_sdk),
-    "scaleway": ("scaleway", "scaleway.mailbox.v1alpha1", _scaleway_sdk),
-    "ses": ("boto3", "boto3", _ses_sdk),
-    "mailgun": ("mailgun", "mailgun.client", _mailgun_sdk),
-    "resend": ("resend", "resend", _resend_sdk),
-}

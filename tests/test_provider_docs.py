@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import PROVIDER_NAMES
+from .helpers import PROVIDER_NAMES, PROVIDERS_BY_NAME
 
 ROOT = Path(__file__).parent.parent
 # Where each provider's doc lives, and public sources its "Sources" list must name.
@@ -90,3 +90,20 @@ def test_every_provider_has_a_docs_page_with_its_sources_and_its_choices(provide
     links = re.findall(r"https?://\S+", sources_section(text, provider))
     assert len(links) >= 2, f"{provider}: its Sources list names {len(links)} public link(s)"
     assert re.search(r"^(##+ .*)?[Cc]hoices where", text, re.M), f"{provider}: no choices list"
+
+
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+def test_each_providers_python_sdk_is_named_by_its_kit_and_installed_for_the_tests(provider):
+    """`client(provider)` builds the SDK its kit names: the suite installs it to run it
+    unchanged, or the kit says why there is none."""
+    import tomllib
+
+    kit = PROVIDERS_BY_NAME[provider].kit
+    if kit.sdk is None:
+        assert kit.no_python_sdk, f"{provider}: its kit says why it has no Python SDK"
+        return
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    installed = {re.split(r"[<>=\[ ]", spec)[0] for spec in extras["test"]}
+    assert kit.sdk.package in installed, f"add {kit.sdk.package} to pyproject.toml's test extra"

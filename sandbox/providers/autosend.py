@@ -122,6 +122,7 @@ class AutoSend(Provider):
             PENDING: (VERIFY_AT_ONCE, Verify()),
             VERIFIED: (VERIFY_AT_ONCE, Publish(), Verify()),
         },
+        no_python_sdk="its official SDK is the Node package autosendjs",
     )
 
     # --- errors -------------------------------------------------------------------------------

@@ -95,6 +95,23 @@ Step = Hold | Publish | Verify | Call | Delete | Fail
 
 
 @dataclass(frozen=True)
+class PythonSdk:
+    """The provider's official Python SDK, as the pytest plugin's `client(provider)` hands it
+    out (sandbox.sdk): the `package` to pip install, the `module` it brings, and `build`, which
+    makes a client from the provider's credentials (`sandbox.sdk.credentials`: `base_url`,
+    `key`, `token`... and the `Kit.sdk_names`)."""
+
+    package: str
+    module: str
+    build: Callable[[dict[str, Any]], Any]
+
+
+def api_key_names(provider, found: dict[str, Any]) -> dict[str, Any]:
+    """The credential as most SDK constructors take it: `api_key`."""
+    return {"api_key": found["key"]}
+
+
+@dataclass(frozen=True)
 class Kit:
     """What it takes to drive one provider's API as its clients do."""
 
@@ -124,6 +141,12 @@ class Kit:
     page_query: Callable[[int], dict[str, Any]] | None = None
     # The call that gives a domain a "{description}", where the API keeps one (the demo world).
     describe: Op | None = None
+    # The names its SDK's constructor takes the credential by, from (the provider, the
+    # credentials found): what `sandbox.sdk.credentials` adds to them.
+    sdk_names: Callable[[Any, dict[str, Any]], dict[str, Any]] = api_key_names
+    # Its official Python SDK, if it has one; if it has one for other languages only, which.
+    sdk: PythonSdk | None = None
+    no_python_sdk: str | None = None
 
     def domain_id(self, answer: Any, name: str = "") -> str:
         """The id of the domain a create answered (`name`: the domain it created)."""

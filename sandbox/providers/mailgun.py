@@ -57,7 +57,7 @@ from .base import (
     off_loop,
     said_request,
 )
-from .kit import Kit, Op, Publish, Verify
+from .kit import Kit, Op, Publish, PythonSdk, Verify
 
 UNVERIFIED, ACTIVE, DISABLED = "unverified", "active", "disabled"
 USER = "api"  # HTTP Basic's user name; the password is the API key
@@ -149,6 +149,15 @@ TAKES = {
 }
 
 
+# --- its official Python SDK (sandbox.sdk) -------------------------------------------------------
+
+
+def _mailgun_sdk(found: dict):
+    from mailgun.client import Client
+
+    return Client(auth=("api", found["api_key"]), api_url=found["base_url"])
+
+
 class Attrs(RecheckAttrs, total=False):
     """What Mailgun keeps per domain (Domain.attrs), besides its settings (SETTINGS' names)."""
 
@@ -203,6 +212,7 @@ class Mailgun(Provider):
             "example: code `blacklisted`, reason `bad customer`): no API call, DNS step or "
             "clock reaches it; a scenario file can hold a disabled domain"
         },
+        sdk=PythonSdk("mailgun", "mailgun.client", _mailgun_sdk),
     )
 
     # --- errors -------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from .base import (
     off_loop,
     valid_hostname,
 )
-from .kit import Kit, Login, Op, Publish, Verify
+from .kit import Kit, Login, Op, Publish, PythonSdk, Verify
 from .pydantic_words import fastapi_refusal
 
 TOKEN_LIFETIME_SECONDS = 86400
@@ -61,6 +61,25 @@ BODY_TYPES = {
 }
 
 WAITING, VERIFIED = "waiting_to_be_verified", "verified"
+
+
+# --- its official Python SDK (sandbox.sdk) -------------------------------------------------------
+
+
+def _monite_sdk(found: dict):
+    """`monite.Monite` with a partner token, over an httpx client it can close."""
+    import httpx
+    from monite import Monite
+
+    http = httpx.Client(timeout=60)  # Monite's own default, held here so that it can be closed
+    sdk = Monite(
+        monite_version=found["monite_version"],
+        token=found["token"],
+        base_url=found["base_url"],
+        httpx_client=http,
+    )
+    sdk.close = http.close  # the SDK has no close of its own
+    return sdk
 
 
 class Attrs(TypedDict, total=False):
@@ -110,6 +129,12 @@ class Monite(Provider):
         items_at="data",
         errors_at=("detail.0.msg", "error.message"),
         states={WAITING: (Verify(),), VERIFIED: (Publish(), Verify())},
+        sdk_names=lambda provider, found: {
+            "client_id": found["key"],
+            "client_secret": found["secret"],
+            "monite_version": found["headers"]["x-monite-version"],
+        },
+        sdk=PythonSdk("monite", "monite", _monite_sdk),
     )
     credential_name = "client_id"
     strict_query = False  # Monite's framework (FastAPI) ignores undeclared query parameters

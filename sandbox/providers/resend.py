@@ -55,7 +55,7 @@ from .base import (
     ProviderError,
     RecheckAttrs,
 )
-from .kit import VERIFY_AT_ONCE, Hold, Kit, Op, Publish, Verify
+from .kit import VERIFY_AT_ONCE, Hold, Kit, Op, Publish, PythonSdk, Verify
 
 REGIONS = ("us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1")
 DEFAULT_REGION = "us-east-1"
@@ -135,6 +135,18 @@ def _postgres_time(instant: datetime) -> str:
     if instant.microsecond:
         text += f".{instant.microsecond:06d}".rstrip("0")
     return text + "+00"
+
+
+# --- its official Python SDK (sandbox.sdk) -------------------------------------------------------
+
+
+def _resend_sdk(found: dict):
+    """The `resend` module itself, its `api_key` and `api_url` set: Resend's SDK keeps its
+    configuration in module globals."""
+    import resend
+
+    resend.api_key, resend.api_url = found["api_key"], found["base_url"]
+    return resend
 
 
 class Attrs(RecheckAttrs, total=False):
@@ -217,6 +229,7 @@ class Resend(Provider):
                 Verify(),
             ),
         },
+        sdk=PythonSdk("resend", "resend", _resend_sdk),
     )
 
     @property

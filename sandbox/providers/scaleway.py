@@ -32,7 +32,7 @@ from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from ..errors import snake_case_phrase, unexpected_fields
 from .base import LABEL_LIMITS, Provider, ProviderError, valid_hostname
-from .kit import Delete, Hold, Kit, Op, Publish, Verify
+from .kit import Delete, Hold, Kit, Op, Publish, PythonSdk, Verify
 
 RECOMMENDED = "recommended"
 
@@ -126,6 +126,30 @@ def _argument_reason(message: str, field: str | None) -> str:
     return "constraint"
 
 
+# --- its official Python SDK (sandbox.sdk) -------------------------------------------------------
+
+
+# The SDK wants an access key beside the secret key; the API reads only the secret.
+SDK_ACCESS_KEY = "SCWXXXXXXXXXXXXXXXXX"
+SDK_REGION = "fr-par"
+
+
+def _scaleway_sdk(found: dict):
+    """The `MailboxV1Alpha1API` over a `scaleway.Client`."""
+    from scaleway import Client
+    from scaleway.mailbox.v1alpha1 import MailboxV1Alpha1API
+
+    sdk = Client(
+        access_key=found["access_key"],
+        secret_key=found["secret_key"],
+        default_project_id=found["project_id"],
+        default_organization_id=found["organization_id"],
+        default_region=found["region"],
+        api_url=found["base_url"],
+    )
+    return MailboxV1Alpha1API(sdk)
+
+
 class Attrs(TypedDict, total=False):
     """What Scaleway keeps per domain (Domain.attrs)."""
 
@@ -191,6 +215,14 @@ class Scaleway(Provider):
             READY: (*_AT_ONCE, Publish(), Verify()),
             DELETING: (*_AT_ONCE, Hold("deleting_seconds"), Delete()),
         },
+        sdk_names=lambda provider, found: {
+            "access_key": SDK_ACCESS_KEY,
+            "secret_key": found["key"],
+            "project_id": SAMPLE_PROJECT,
+            "organization_id": provider.organization_of(found["key"]),
+            "region": SDK_REGION,
+        },
+        sdk=PythonSdk("scaleway", "scaleway.mailbox.v1alpha1", _scaleway_sdk),
     )
 
     def reset(self) -> None:

@@ -67,7 +67,7 @@ from .base import (
     said_request,
     valid_hostname,
 )
-from .kit import Call, Hold, Kit, Op, Publish, Verify
+from .kit import Call, Hold, Kit, Op, Publish, PythonSdk, Verify
 
 PENDING, SUCCESS, FAILED = "PENDING", "SUCCESS", "FAILED"
 TEMPORARY_FAILURE, NOT_STARTED = "TEMPORARY_FAILURE", "NOT_STARTED"
@@ -127,6 +127,26 @@ def missing_token() -> ProviderError:
 
 # A client's PutEmailIdentityMailFromAttributes, for the kit's MAIL FROM situations.
 _MAIL_FROM = Op("PUT", "/v2/email/identities/{id}/mail-from", {"MailFromDomain": "bounce.{name}"})
+
+
+# --- its official Python SDK (sandbox.sdk) -------------------------------------------------------
+
+
+# SigV4 signs with the secret access key; the sandbox checks the access key id alone.
+SDK_SECRET = "sandbox-secret"
+
+
+def _ses_sdk(found: dict):
+    """boto3's `sesv2` client."""
+    import boto3
+
+    return boto3.client(
+        "sesv2",
+        endpoint_url=found["endpoint_url"],
+        region_name=found["region_name"],
+        aws_access_key_id=found["aws_access_key_id"],
+        aws_secret_access_key=found["aws_secret_access_key"],
+    )
 
 
 class Attrs(RecheckAttrs, total=False):
@@ -204,6 +224,13 @@ class Ses(Provider):
             "DKIM or BYODKIM alike, so a domain reads it only when made through SES's v1 API "
             "(VerifyDomainIdentity without VerifyDomainDkim), which the sandbox does not serve"
         },
+        sdk_names=lambda provider, found: {
+            "aws_access_key_id": found["key"],
+            "aws_secret_access_key": SDK_SECRET,
+            "region_name": SAMPLE_REGION,
+            "endpoint_url": found["base_url"],
+        },
+        sdk=PythonSdk("boto3", "boto3", _ses_sdk),
     )
 
     def reset(self) -> None:

@@ -47,7 +47,7 @@ from .base import (
     off_loop,
     valid_hostname,
 )
-from .kit import Fail, Hold, Kit, Op, Publish, Verify
+from .kit import Fail, Hold, Kit, Op, Publish, PythonSdk, Verify
 
 # Domains per list page (`?start=` is an offset); Vortex does not document its page size.
 PAGE_SIZE = 20
@@ -84,6 +84,15 @@ def sample_key(owner: int) -> str:
     """A key the official SDK's parser accepts, one per owner number."""
     key_id = base64.urlsafe_b64encode(uuid.UUID(int=owner + 1).bytes).decode().rstrip("=")
     return f"VRTX.{key_id}.sample-secret"
+
+
+# --- its official Python SDK (sandbox.sdk) -------------------------------------------------------
+
+
+def _vortex_sdk(found: dict):
+    from vortex_sdk import Vortex
+
+    return Vortex(api_key=found["api_key"], base_url=found["base_url"] + "/api/v1")
 
 
 class Attrs(RecheckAttrs, total=False):
@@ -145,6 +154,8 @@ class Vortex(Provider):
             FAILED: (Publish(corrupt=("token", "dkim", "spf", "dmarc")), Verify()),
             PROVIDER_FAILED: (Publish(), Fail("servfail"), Verify()),
         },
+        sdk_names=lambda provider, found: {"api_key": found["key"], "account_id": SAMPLE_ACCOUNT},
+        sdk=PythonSdk("vortex-python-sdk", "vortex_sdk", _vortex_sdk),
     )
 
     def reset(self) -> None:
