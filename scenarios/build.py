@@ -14,13 +14,16 @@ from pathlib import Path
 
 import httpx
 
-from sandbox import Sandbox, SandboxServer
-from sandbox.client import ControlClient
-from sandbox.driver import Driver, at_once, reach
-from sandbox.engine.clock import Clock
-from sandbox.providers import PROVIDERS
-
 HERE = Path(__file__).parent
+# The checkout this file is in builds the files, not a domainsandbox installed elsewhere.
+sys.path.insert(0, str(HERE.parent))
+
+from sandbox import Sandbox, SandboxServer  # noqa: E402
+from sandbox.client import ControlClient  # noqa: E402
+from sandbox.driver import Driver, at_once, reach  # noqa: E402
+from sandbox.engine.clock import Clock  # noqa: E402
+from sandbox.providers import PROVIDERS  # noqa: E402
+
 SEED = 2026
 START = "2026-01-05T09:00:00Z"
 

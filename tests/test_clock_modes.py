@@ -19,7 +19,14 @@ from sandbox.engine.clock import LATEST, MODES, Clock, iso
 from sandbox.providers import PROVIDERS
 from sandbox.providers.kit import dig
 
-from .helpers import Served, control_of, partner_headers, sample_headers, wait_for
+from .helpers import (
+    PROVIDER_NAMES,
+    Served,
+    control_of,
+    partner_headers,
+    sample_headers,
+    wait_for,
+)
 
 pytestmark = pytest.mark.workers
 
@@ -394,7 +401,7 @@ def _moving_slowly(control, server, move) -> threading.Thread:
         (
             lambda client: client.advance_until("vortex", WAITING_FOR_USER, status="verified"),
             lambda client: client.load_bundled_scenario("propagation"),
-            7,
+            len(PROVIDER_NAMES),  # one domain of each
         ),
     ],
     ids=["advance, then a reset", "advance_until, then a scenario"],

@@ -467,7 +467,9 @@ def test_the_readme_names_the_credential_that_sees_a_bundled_scenarios_domains(u
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     control.load_scenario((SCENARIOS / "every-state.yaml").read_bytes())
     for name, cls in PROVIDERS_BY_NAME.items():
-        [row] = [line for line in readme.splitlines() if line.startswith(f"| {name} | ")]
+        rows = [line for line in readme.splitlines() if line.startswith(f"| {name} | ")]
+        assert len(rows) == 1, f"README.md's table of sample credentials needs a row for {name}"
+        [row] = rows
         key = row.split("`")[1]
         assert key == cls.kit.sample_key(0), row
         driver = Driver(http, urls["server"], cls, key=key)
