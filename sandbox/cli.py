@@ -735,8 +735,14 @@ def cmd_demo(args) -> int:
 def cmd_reset(args) -> int:
     with _control(args) as control:
         done = control.reset(args.seed, restore_clock=args.restore_clock)
-    _show(args, done, lambda d: print(f"reset; seed {d['seed']}, clock {d['clock']['now']}"))
+    _show(args, done, lambda d: print(f"reset; seed {d['seed']}, clock {_clock_said(d['clock'])}"))
     return 0
+
+
+def _clock_said(clock: ClockState) -> str:
+    """A clock as `reset` says it, its mode too: a reset puts back the mode `serve` started
+    with, so a clock frozen since then runs again."""
+    return f"{clock['now']} ({_clock_mode(clock)})"
 
 
 def cmd_domains(args) -> int:

@@ -131,7 +131,16 @@ class Control:
 
     def list_providers(self):
         providers = self.sandbox.providers.values()
-        return {"providers": [{"name": p.name, "statuses": list(p.statuses)} for p in providers]}
+        return {
+            "providers": [
+                {
+                    "name": p.name,
+                    "statuses": list(p.statuses),
+                    "operations": sorted(p.operation_ids()),
+                }
+                for p in providers
+            ]
+        }
 
     def create_domain(self, body: dict):
         """Create a domain through its provider's own API, as a client would (the dashboard)."""

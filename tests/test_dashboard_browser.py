@@ -394,6 +394,18 @@ def test_what_the_page_said_goes_once_the_world_changes_from_elsewhere(narrow, c
     expect(said(narrow)).to_have_text("")  # (it stood for good when this came within 2 s)
 
 
+def test_verify_now_says_when_the_check_runs_where_the_provider_checks_later(narrow, control):
+    """AutoSend checks 5 minutes after a verify: the page said "Checked ... now" before any
+    record had been looked at."""
+    control.create_domain("autosend", "later.example.com")
+    shown = open_details(narrow, "later.example.com", "autosend")
+    shown.get_by_role("button", name="Verify now").click()
+    expect(said(narrow)).to_have_text(
+        "Verification of later.example.com started: status PENDING; its check runs at "
+        "2026-01-01T09:05:00Z on the sandbox clock."
+    )
+
+
 def test_the_clock_moves_from_the_page_and_its_mode_is_set_there(narrow, control):
     narrow.get_by_role("button", name="+1 hour").click()
     expect(narrow.locator("#clock-now")).to_have_text("2026-01-01T10:00:00Z")
@@ -444,6 +456,18 @@ def test_an_on_poll_clock_is_shown_as_such_and_freeze_freezes_it(narrow, control
     narrow.get_by_role("button", name="Freeze").click()  # not "Unfreeze": it would run it
     expect(narrow.locator("#clock-mode")).to_have_text("(frozen)")
     assert control.clock()["mode"] == "frozen"
+
+
+def test_the_http_fault_form_suggests_the_chosen_providers_operations(narrow, control):
+    """An operation is named by its operationId, which the page's request log does not show."""
+    panel(narrow, "Faults")
+    suggested = narrow.locator("#http-operations option")
+    for provider in ("mailgun", "ses"):
+        narrow.locator("#http-provider").select_option(provider)
+        operations = next(p["operations"] for p in control.providers() if p["name"] == provider)
+        expect(suggested).to_have_count(len(operations))
+        assert suggested.evaluate_all("os => os.map(o => o.value)") == operations
+    assert "get_domain_v3" not in operations and "GetEmailIdentity" in operations
 
 
 def test_http_and_dns_faults_are_added_and_cleared_from_the_page(narrow, urls, control):
@@ -538,6 +562,8 @@ def test_zone_records_are_removed_one_value_at_a_time_and_reset_forgets_all(narr
     expect(said(narrow)).to_have_text("Removed 1 TXT record(s) at mail.example.com.")
     assert [r for r in before if r != spf] == control.records("mail.example.com")
     narrow.get_by_role("button", name="Reset sandbox").click()
+    expect(said(narrow)).to_contain_text("no domains, records or faults; clock 2026-01-01T")
+    expect(said(narrow)).to_contain_text("(frozen)")  # the mode the sandbox started in, said
     expect(narrow.locator("#domains")).to_contain_text("No domains yet")
     expect(narrow.locator("#zone")).to_contain_text("The zone is empty")
     assert control.domains() == [] and control.records() == []

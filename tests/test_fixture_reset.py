@@ -144,7 +144,8 @@ def test_the_control_api_reset_keeps_the_clock_unless_asked_to_restore_it(domain
     assert control.reset(restore_clock=True)["clock"] == started
     control.advance(60)
     assert main(["reset", "--restore-clock", "--url", domain_sandbox.url]) == 0
-    assert capsys.readouterr().out == f"reset; seed {domain_sandbox.seed}, clock {START}\n"
+    said = f"reset; seed {domain_sandbox.seed}, clock {START} (on-poll)\n"  # its mode as restored
+    assert capsys.readouterr().out == said
 
 
 # --- credentials and clients -----------------------------------------------------------------

@@ -159,6 +159,7 @@ const state = {
   clock: null, // the last snapshot, and when (performance.now()) it was read
   clockReadAt: 0,
   domains: [],
+  operations: {}, // each provider's operationIds, for the HTTP fault form
   open: new Set(), // domains whose details are open: "provider/id"
   seen: {},
   saidAgainst: null, // the world shown (worldShown) when the message under the toolbar was said
@@ -694,7 +695,11 @@ const ACTIONS = {
   },
   async reset() {
     const result = await api("POST", "/reset", {});
-    return `Sandbox reset (seed ${result.seed}): no domains, records or faults.`;
+    // the clock goes back to the mode the sandbox started with: a frozen clock may run again
+    const mode = modeOf(result.clock);
+    const clock = mode === "frozen" ? "frozen" : `running${mode === "real" ? "" : ", " + mode}`;
+    const now = result.clock.now;
+    return `Sandbox reset (seed ${result.seed}): no domains, records or faults; clock ${now} (${clock}).`;
   },
   async publish(d) {
     const result = await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/publish`, {});
@@ -709,8 +714,15 @@ const ACTIONS = {
     return `Published every record, ${d.kind} with a wrong value.`;
   },
   async verify(d) {
+    const before = state.domains.find((x) => x.provider === d.provider && x.id === d.id);
     const domain = await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/verify`);
-    return `Checked ${domain.name} now: status ${domain.status}.`;
+    if (!before || domain.checks > before.checks) {
+      return `Checked ${domain.name} now: status ${domain.status}.`;
+    }
+    // a provider with a verify delay checks later: saying "checked" now would be wrong
+    const at = domain.next_step_at;
+    const when = at ? `; its check runs at ${at} on the sandbox clock` : "";
+    return `Verification of ${domain.name} started: status ${domain.status}${when}.`;
   },
   async "remove-record"(d) {
     const query = new URLSearchParams({ name: d.name, type: d.type, value: d.value });
@@ -855,6 +867,14 @@ function renderProviders(providers) {
   const names = providers.map((p) => p.name);
   for (const select of document.querySelectorAll(".provider-choice")) setOptions(select, names.map((n) => [n, n]));
   setOptions(document.getElementById("filter-provider"), [["", "all"], ...names.map((n) => [n, n])]);
+  state.operations = Object.fromEntries(providers.map((p) => [p.name, p.operations || []]));
+  suggestOperations();
+}
+
+/** The HTTP fault form suggests the operationIds of the provider chosen: what it may name. */
+function suggestOperations() {
+  const operations = state.operations[document.getElementById("http-provider").value] || [];
+  setOptions(document.getElementById("http-operations"), operations.map((o) => [o, o]), false);
 }
 
 // --- wiring ----------------------------------------------------------------------------------
@@ -900,6 +920,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   document.getElementById("settings-provider").addEventListener("change", loadSettings);
   document.getElementById("clock-mode-choice").addEventListener("change", speedFor);
+  document.getElementById("http-provider").addEventListener("change", suggestOperations);
   speedFor();
   setInterval(showClock, 1000);
   listen();
