@@ -458,6 +458,19 @@ def test_an_on_poll_clock_is_shown_as_such_and_freeze_freezes_it(narrow, control
     assert control.clock()["mode"] == "frozen"
 
 
+@pytest.mark.parametrize("summary", ["New domain", "Clock mode", "Faults"])
+def test_a_panel_opens_under_the_bar_and_its_button_stays_where_it_was_clicked(narrow, summary):
+    """On a projector the button just clicked must not jump onto a line of its own."""
+    button = narrow.locator("summary", has_text=summary)
+    before = button.bounding_box()
+    button.click()
+    expect(narrow.locator("details[open] summary")).to_have_text(button.inner_text())
+    after = button.bounding_box()
+    assert (after["x"], after["y"]) == (before["x"], before["y"])
+    form = narrow.locator("details[open] .panel-form").first
+    assert form.bounding_box()["y"] > after["y"] + after["height"]  # the panel, under the bar
+
+
 def test_the_http_fault_form_suggests_the_chosen_providers_operations(narrow, control):
     """An operation is named by its operationId, which the page's request log does not show."""
     panel(narrow, "Faults")
