@@ -394,6 +394,21 @@ def test_what_the_page_said_goes_once_the_world_changes_from_elsewhere(narrow, c
     expect(said(narrow)).to_have_text("")  # (it stood for good when this came within 2 s)
 
 
+def test_a_row_says_which_records_dns_could_not_answer_for(narrow, control):
+    """During a DNS outage a status may stay as it was (AutoSend keeps VERIFIED): the row says
+    that records went unread, so "verified, 0/5 valid" does not stand unexplained."""
+    domain = control.create_domain("monite", "mail.example.com")
+    control.publish("monite", domain["id"])
+    control.verify("monite", domain["id"])
+    expect(row(narrow, "mail.example.com").locator(".records-valid")).to_have_text("5/5")
+    expect(row(narrow, "mail.example.com").locator(".unread")).to_have_count(0)
+    control.add_fault("*", "servfail", qtype="TXT")
+    control.verify("monite", domain["id"])
+    unread = row(narrow, "mail.example.com").locator(".unread")
+    expect(unread).to_have_text("⚠ 2 not read: DNS failed")  # SPF's and DKIM's TXT records
+    expect(row(narrow, "mail.example.com").locator(".records-valid")).to_have_text("3/5")
+
+
 def test_verify_now_says_when_the_check_runs_where_the_provider_checks_later(narrow, control):
     """AutoSend checks 5 minutes after a verify: the page said "Checked ... now" before any
     record had been looked at."""

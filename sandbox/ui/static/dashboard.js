@@ -230,7 +230,8 @@ function tally(domain) {
   const valid = records.filter((r) => r.result && r.result.outcome === "valid").length;
   const required = records.filter((r) => r.level === "required");
   const requiredValid = required.filter((r) => r.result && r.result.outcome === "valid").length;
-  return { valid, total: records.length, requiredValid, required: required.length };
+  const unread = records.filter((r) => r.result && r.result.outcome === "temporary_failure").length;
+  return { valid, total: records.length, requiredValid, required: required.length, unread };
 }
 
 function overviewRow(domain) {
@@ -258,6 +259,14 @@ function overviewRow(domain) {
         { class: "required-valid" + (complete ? " complete" : "") },
         `${complete ? "✓" : "●"} required ${count.requiredValid}/${count.required}`,
       ),
+      // a status beside records DNS could not answer for is the provider's verdict from before
+      count.unread
+        ? h(
+            "span",
+            { class: "unread", title: "DNS failed (SERVFAIL, timeout): the status is the provider's own" },
+            `⚠ ${count.unread} not read: DNS failed`,
+          )
+        : null,
     ),
     h("td", { class: "checked" }, domain.last_checked_at ? instant(domain.last_checked_at) : "never"),
     h(
