@@ -468,7 +468,8 @@ class ControlClient:
         return self.call("POST", "/domains", json={"provider": provider, "name": name})
 
     def providers(self) -> list[dict[str, Any]]:
-        """The providers served, each with its status words."""
+        """The providers served, each with its status words and its operations (operationIds:
+        what an HTTP fault may name)."""
         return self.call("GET", "/providers")["providers"]
 
     def settings(self, provider: str, **changes: float) -> dict[str, float]:
