@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,7 +24,7 @@ import httpx
 import schemathesis
 from schemathesis.engine import events
 
-from sandbox import documents
+from sandbox import documents, redaction
 from sandbox.client import TOKEN_ENV, ControlClient, ControlError
 
 from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_SEED, PHASES
@@ -235,11 +236,15 @@ def run(
             )
         _check_reachable(base_url)
         _check_mount(target, base_url)
-    headers = dict(headers or {})
-    with _target(target, base_url, headers) as (url, schema_source, obtained):
-        headers = obtained.headers | headers
+    given = dict(headers or {})
+    with _target(target, base_url, given) as (url, schema_source, obtained):
+        headers = obtained.headers | given
         config = _config(target, url, headers, max_examples, phases, seed, request_timeout)
         result = _execute(target, url, schema_source, config, tuple(phases))
+    result.failures = [
+        replace(failure, reproduce=_without_secrets(failure.reproduce, given))
+        for failure in result.failures
+    ]
     result.request_timeout = request_timeout
     result.credentials_from = obtained.source
     result.credentials_caveat = obtained.caveat
@@ -249,6 +254,23 @@ def run(
     if junit_xml:
         result.write_junit_xml(junit_xml)
     return result
+
+
+# Header names that say they carry a secret, beside those sandbox.redaction knows.
+_SECRET_HEADER = re.compile(r"(?i)auth|token|secret|key|signature|session|cookie|password")
+
+
+def _without_secrets(reproduction: str, given: dict[str, str]) -> str:
+    """A failure's reproduction with the credentials the caller gave (`-H`) redacted: a CI log
+    or a JUnit file must not carry a real API's token. Credentials a sandbox lent the run are
+    samples, and stay: its reproductions run as they are."""
+    for name, value in given.items():
+        hidden = redaction.header(name.lower(), value)
+        if hidden == value and _SECRET_HEADER.search(name):
+            hidden = redaction.REDACTED
+        if value and hidden != value:
+            reproduction = reproduction.replace(value, hidden)
+    return reproduction
 
 
 def _prepare_report_file(path: Path) -> None:
@@ -456,7 +478,9 @@ def _config(
             },
             "phases": {name: {"enabled": name in phases} for name in PHASES},
             "operations": target.operations,
-            "output": {"sanitization": {"enabled": False}},  # reproductions keep their tokens
+            # reproductions keep a sandbox's sample credentials (the caller's own are redacted
+            # from them after the run: _without_secrets)
+            "output": {"sanitization": {"enabled": False}},
             "cache": {"enabled": False},  # no state carried from earlier runs: repeatable
         }
     )

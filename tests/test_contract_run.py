@@ -88,6 +88,27 @@ def test_run_against_a_broken_server_reports_failures_with_a_reproduction(broken
     assert {f.get("type") for f in failures} >= {"ST101"}
 
 
+def test_the_callers_credentials_never_reach_the_reproductions_or_the_junit_file(
+    broken_url, tmp_path, capsys
+):
+    """A run against a real API prints its failures into CI logs and artifacts: the token
+    given with -H is redacted there (its scheme kept), other headers stay as given."""
+    junit = tmp_path / "broken.xml"
+    code = cli(
+        ["contract", "run", "--provider", "monite", "--base-url", broken_url]
+        + ["-H", "Authorization: Bearer real-token-123", "-H", "X-Partner-Token: tok-456"]
+        + ["-H", "x-monite-version: 2024-05-25", "--max-examples", "2", "--phases", "coverage"]
+        + ["--junit-xml", str(junit)]
+    )
+    out = capsys.readouterr().out
+    assert code == 1 and "curl " in out
+    for shown in (out, junit.read_text()):
+        assert "real-token-123" not in shown and "tok-456" not in shown
+        assert "Authorization: Bearer [redacted]" in shown
+        assert "X-Partner-Token: [redacted]" in shown
+        assert "x-monite-version: 2024-05-25" in shown
+
+
 def test_cli_contract_run_exits_non_zero_on_failures_and_prints_a_summary(broken_url, capsys):
     code = cli(
         [
