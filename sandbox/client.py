@@ -555,7 +555,8 @@ class ControlClient:
         return self.call("POST", "/credentials", json=body)
 
     def revoke_credential(self, provider: str, key: str) -> Credential:
-        """Revoke a registered credential: the provider answers it with its own 401 from now on."""
+        """Revoke a registered credential: the provider refuses it from now on, in its own words
+        (401; SES and Resend: 403)."""
         return self.call("POST", "/credentials/revoke", json={"provider": provider, "key": key})
 
     def credentials(self, provider: str | None = None) -> list[Credential]:

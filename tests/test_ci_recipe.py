@@ -81,6 +81,34 @@ def test_the_shell_recipe_fails_when_the_tests_fail_and_still_stops_the_sandbox(
     assert (tmp_path / "sandbox.log").read_text().rstrip().endswith("domainsandbox: stopped")
 
 
+VIOLATING_TEST = textwrap.dedent(
+    """
+    import os
+
+    import httpx
+
+
+    def test_a_client_that_sends_a_field_the_document_does_not_declare():
+        url = os.environ["DOMAINSANDBOX_URL"] + "/autosend/v1/domains"
+        key = {"Authorization": "Bearer as_sample_project_0"}
+        answer = httpx.post(url, json={"domainName": "x.example"}, headers=key)
+        assert answer.status_code == 400  # the test passes: the client's bug does not show
+    """
+)
+
+
+def test_the_shell_recipe_fails_on_a_request_the_document_refuses_though_the_tests_pass(
+    tmp_path,
+):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_violating.py").write_text(VIOLATING_TEST)
+    ran = run_recipe(tmp_path)
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "1 passed" in ran.stdout
+    assert "request(s) an API's document refuses" in ran.stderr, ran.stdout + ran.stderr
+    assert (tmp_path / "sandbox.log").read_text().rstrip().endswith("domainsandbox: stopped")
+
+
 def test_the_shell_recipe_fails_saying_why_when_another_server_holds_the_port(tmp_path):
     """Another server answering health on the port must not pass for this sandbox: the tests
     would run against a world that is not the one asked for."""
@@ -135,7 +163,7 @@ def test_the_github_actions_job_runs_the_shell_recipes_commands():
     job = yaml.safe_load(blocks["yaml"])["jobs"]["test"]
     script = blocks["sh"].splitlines()
     runs = [line for step in job["steps"] for line in step.get("run", "").splitlines()]
-    for command in ("domainsandbox serve", "curl ", "python -m pytest"):
+    for command in ("domainsandbox serve", "curl ", "python -m pytest", "domainsandbox report"):
         in_job = [line for line in runs if line.startswith(command)]
         assert in_job, command
         assert all(any(s.startswith(line) for s in script) for line in in_job), command
