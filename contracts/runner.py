@@ -234,7 +234,13 @@ def run(
             raise ValueError(
                 f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1"
             )
-        _check_reachable(base_url)
+        try:
+            _check_reachable(base_url)
+        except Unreachable as unreachable:
+            if junit_xml:  # the CI job's test report says why, rather than being missing
+                said = ContractResult(provider, base_url, tuple(phases), errors=[str(unreachable)])
+                said.write_junit_xml(junit_xml)
+            raise
         _check_mount(target, base_url)
     given = dict(headers or {})
     with _target(target, base_url, given) as (url, schema_source, obtained):
@@ -279,7 +285,9 @@ def _prepare_report_file(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"cannot write the JUnit XML report {path}: {exc.strerror}") from None
+        file = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = f"{file} is a file, not a folder" if file else exc.strerror
+        raise ValueError(f"cannot write the JUnit XML report {path}: {why}") from None
     if path.is_dir() or not os.access(path.parent, os.W_OK):
         why = "it is a folder" if path.is_dir() else "its folder is not writable"
         raise ValueError(f"cannot write the JUnit XML report {path}: {why}")

@@ -166,6 +166,18 @@ def test_cli_contract_run_says_once_that_nothing_answers_at_the_base_url(capsys)
     ]
 
 
+def test_a_base_url_nothing_answers_at_still_leaves_a_junit_file_saying_why(tmp_path, capsys):
+    """A CI job publishing the JUnit file found none: the run ended before writing it."""
+    url = f"http://127.0.0.1:{free_port()}/vortex"  # nothing listens there
+    junit = tmp_path / "reports" / "vortex.xml"
+    argv = ["contract", "run", "--provider", "vortex", "--base-url", url, "--junit-xml", str(junit)]
+    assert cli(argv) == 1
+    capsys.readouterr()
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("1", "1", "0")
+    assert f"nothing answers at {url}" in suite.find("testcase/error").text
+
+
 def test_a_base_url_on_a_sandbox_that_is_not_the_providers_mount_is_refused_naming_it(urls, capsys):
     """Without AutoSend's /v1 every call met the sandbox's 404: nine misleading failures."""
     wrong = urls["autosend"].removesuffix("/v1")
@@ -331,6 +343,7 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_run(tmp_path, cap
     assert cli(argv) == 2
     out, err = capsys.readouterr()
     assert out == "" and f"cannot write the JUnit XML report {report}: " in err
+    assert f"{blocked} is a file, not a folder" in err  # not the system's "File exists"
 
 
 def test_a_base_url_where_no_http_server_answers_is_refused_at_once(resolver):
