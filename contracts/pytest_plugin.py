@@ -398,8 +398,36 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if path := config.getoption("--domainsandbox-report-json"):
         Path(path).write_text(json.dumps(report, indent=2) + "\n")
-    if _failing_violations(config) and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if failing := _failing_violations(config):
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if junit := config.getoption("xmlpath", None):
+            _junit_failure(Path(junit), failing)
+
+
+def _junit_failure(path: Path, failing: list[tuple[str, dict]]) -> None:
+    """The violations that fail the session, as one more failed test case in pytest's JUnit XML
+    file (`--junitxml`, written by then): a CI system that shows the file shows the failure."""
+    import xml.etree.ElementTree as ET
+
+    from sandbox.report import violation_line
+
+    if not path.is_file():
+        return
+    tree = ET.parse(path)
+    suite = (
+        tree.getroot() if tree.getroot().tag == "testsuite" else tree.getroot().find("testsuite")
+    )
+    if suite is None:
+        return
+    count = sum(violation["count"] for _, violation in failing)
+    case = ET.SubElement(suite, "testcase", classname="domainsandbox", name="client violations")
+    said = f"{count} request(s) an API's document refuses (--domainsandbox-fail-on-violations)"
+    failure = ET.SubElement(case, "failure", message=said)
+    failure.text = "\n".join(f"{name}: {violation_line(v)}" for name, v in failing)
+    for counter in ("tests", "failures"):
+        suite.set(counter, str(int(suite.get(counter, "0")) + 1))
+    tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
 def _failing_violations(config: pytest.Config) -> list[tuple[str, dict]]:
