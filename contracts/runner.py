@@ -274,8 +274,9 @@ def _without_secrets(reproduction: str, given: dict[str, str]) -> str:
         hidden = redaction.header(name.lower(), value)
         if hidden == value and _SECRET_HEADER.search(name):
             hidden = redaction.REDACTED
-        if value and hidden != value:
-            reproduction = reproduction.replace(value, hidden)
+        if value and hidden != value:  # where the header is written, not wherever its text is
+            written = re.compile(rf"({re.escape(name)}: ){re.escape(value)}", re.IGNORECASE)
+            reproduction = written.sub(lambda found, hidden=hidden: found[1] + hidden, reproduction)
     return reproduction
 
 
