@@ -613,8 +613,10 @@ MOVE_NOTICE_SECONDS = 2.0
 
 
 @contextmanager
-def _telling_a_long_move() -> Iterator[None]:
-    """Say on stderr that the clock is moving if the block still runs after MOVE_NOTICE_SECONDS."""
+def _telling_a_long_move(control: ControlClient) -> Iterator[None]:
+    """Say on stderr that the clock is moving if the block still runs after MOVE_NOTICE_SECONDS.
+    The sandbox is asked first whether it answers: a move's answer is waited for unbounded."""
+    control.clock()
     what = "moving the clock: every scheduled step on the way runs its DNS checks..."
     notice = threading.Timer(MOVE_NOTICE_SECONDS, lambda: print(what, file=sys.stderr, flush=True))
     notice.daemon = True
@@ -647,11 +649,8 @@ def cmd_clock(args) -> int:
         raise UsageError("--limit goes with `clock advance --until STATUS --domain PROVIDER/ID`")
     change = _clock_change(args.action, args.value, args.speed)  # misuse said before sending
     moves = args.action in ("advance", "set", "freeze")  # freeze may be told an instant ahead
-    with _control(args) as control:
-        if moves:
-            control.clock()  # a sandbox there, answering: a move's answer is waited for unbounded
-        with _telling_a_long_move() if moves else nullcontext():
-            clock = change(control)
+    with _control(args) as control, _telling_a_long_move(control) if moves else nullcontext():
+        clock = change(control)
     _show(args, clock, lambda c: print(f"{c['now']}  ({_clock_mode(c)})"))
     return 0
 
@@ -671,10 +670,8 @@ def _advance_until(args) -> int:
     provider, slash, domain_id = args.domain.partition("/")
     if not (slash and provider and domain_id):
         raise UsageError(f"--domain: {args.domain!r} is not PROVIDER/ID (monite/3f6e...)")
-    with _control(args) as control:
-        control.clock()  # a sandbox there, answering: a move's answer is waited for unbounded
-        with _telling_a_long_move():
-            got = control.advance_until(provider, domain_id, status=args.until, limit=args.limit)
+    with _control(args) as control, _telling_a_long_move(control):
+        got = control.advance_until(provider, domain_id, status=args.until, limit=args.limit)
     _show(args, got, lambda g: print(
         f"{provider} {domain_id}: {g['status']} after {g['steps']} step(s), "
         f"{g['advanced_seconds']:g}s; clock {g['clock']['now']}  ({_clock_mode(g['clock'])})"
