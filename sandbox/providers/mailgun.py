@@ -155,7 +155,7 @@ TAKES = {
 def _mailgun_sdk(found: dict):
     from mailgun.client import Client
 
-    return Client(auth=("api", found["api_key"]), api_url=found["base_url"])
+    return Client(auth=(USER, found["api_key"]), api_url=found["base_url"])
 
 
 class Attrs(RecheckAttrs, total=False):
