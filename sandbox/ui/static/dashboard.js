@@ -172,16 +172,22 @@ function modeOf(clock) {
   return clock.mode || (clock.frozen ? "frozen" : "real");
 }
 
-function renderClock(clock) {
-  state.clock = clock;
-  state.clockReadAt = performance.now();
+/** How the page says a clock's mode: "(frozen)", "(running, fast ×60)"... */
+function clockWords(clock) {
   const mode = modeOf(clock);
   const speed = clock.speed && clock.speed !== 1 ? ` ×${clock.speed}` : "";
   const running = `(running${mode === "real" ? "" : ", " + mode}${speed})`;
   // on-poll stands still between polls, yet it is not frozen: Freeze freezes it, Unfreeze would
   // have switched it to real time
   const shown = { frozen: "(frozen)", "on-poll": "(on-poll: moves when a client polls)" }[mode];
-  document.getElementById("clock-mode").textContent = shown || running;
+  return shown || running;
+}
+
+function renderClock(clock) {
+  state.clock = clock;
+  state.clockReadAt = performance.now();
+  const mode = modeOf(clock);
+  document.getElementById("clock-mode").textContent = clockWords(clock);
   document.getElementById("freeze").textContent = mode === "frozen" ? "Unfreeze" : "Freeze";
   if (clock.mode) document.getElementById("clock-mode-choice").value = clock.mode;
   speedFor();
@@ -705,10 +711,8 @@ const ACTIONS = {
   async reset() {
     const result = await api("POST", "/reset", {});
     // the clock goes back to the mode the sandbox started with: a frozen clock may run again
-    const mode = modeOf(result.clock);
-    const clock = mode === "frozen" ? "frozen" : `running${mode === "real" ? "" : ", " + mode}`;
-    const now = result.clock.now;
-    return `Sandbox reset (seed ${result.seed}): no domains, records or faults; clock ${now} (${clock}).`;
+    const clock = `${result.clock.now} ${clockWords(result.clock)}`;
+    return `Sandbox reset (seed ${result.seed}): no domains, records or faults; clock ${clock}.`;
   },
   async publish(d) {
     const result = await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/publish`, {});
