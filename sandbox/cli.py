@@ -391,6 +391,7 @@ def _print_banner(server, say) -> None:
         say(f"  {name:<9} {url}")
     say(f"  {'dashboard':<9} {server.url}{DASHBOARD_MOUNT}")
     say(f"  {'DNS':<9} {sandbox.dns.host}:{sandbox.dns.port} (UDP and TCP)")
+    say(f"  {'clock':<9} {_clock_said(sandbox.clock.snapshot())}")
     if server.worker_count > 1:
         say(f"  {'workers':<9} {server.worker_count} HTTP processes sharing this world")
     if server.durable:

@@ -110,6 +110,8 @@ def test_a_restored_world_names_only_the_options_it_differs_from(tmp_path, given
     try:
         restored = [line for line in served.banner if "restored the world" in line]
         assert restored == [f"domainsandbox: restored the world saved in {state}{overruled}"]
+        [clock] = [line for line in served.banner if line.startswith("  clock ")]
+        assert clock.endswith(" (fast, 10x)"), clock  # the restored clock's mode, not the flags'
     finally:
         served.stop()
 
