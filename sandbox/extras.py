@@ -7,8 +7,14 @@ project (bench/pytest_start.py).
 
 from __future__ import annotations
 
+import json
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 # extra -> the top-level modules it installs that the sandbox imports
 EXTRAS = {
@@ -31,6 +37,28 @@ def needs(extra: str, what: str) -> Iterator[None]:
         if missing not in EXTRAS[extra]:
             raise
         raise MissingExtra(
-            f"{what} needs {missing}, which is not installed: pip install 'domainsandbox[{extra}]'",
+            f"{what} needs {missing}, which is not installed: {install_command(extra)}",
             name=exc.name,
         ) from None
+
+
+def install_command(extra: str) -> str:
+    """The pip command that adds `extra` to this install, from where it was installed: the
+    checkout or the wheel file pip recorded (PEP 610), else the published name."""
+    source, editable = _installed_from()
+    if source is None or not source.exists():
+        return f"pip install 'domainsandbox[{extra}]'"
+    return f"pip install {'-e ' if editable else ''}{shlex.quote(f'{source}[{extra}]')}"
+
+
+def _installed_from() -> tuple[Path | None, bool]:
+    """(the local folder or file pip installed domainsandbox from, or None; whether editable)."""
+    try:
+        recorded = metadata.distribution("domainsandbox").read_text("direct_url.json")
+        origin = json.loads(recorded or "null") or {}
+    except (metadata.PackageNotFoundError, ValueError):
+        return None, False
+    url = urlparse(origin.get("url", ""))
+    if url.scheme != "file" or "vcs_info" in origin:
+        return None, False
+    return Path(url2pathname(url.path)), bool(origin.get("dir_info", {}).get("editable"))

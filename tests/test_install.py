@@ -234,11 +234,12 @@ def run_without(module: str, *argv: str) -> subprocess.CompletedProcess:
 
 
 def test_contract_run_without_schemathesis_names_the_extra_to_install():
+    """From the checkout it was installed from: the name alone needs a published package."""
     ran = run_without("schemathesis", "contract", "run", "--provider", "monite")
     assert ran.returncode == 1
     assert ran.stderr.strip() == (
         "domainsandbox: contract testing needs schemathesis, which is not installed: "
-        "pip install 'domainsandbox[contracts]'"
+        f"pip install -e '{ROOT}[contracts]'"  # this virtualenv's install (make venv): editable
     )
 
 
@@ -253,7 +254,7 @@ def test_fake_data_without_faker_names_the_extra_to_install():
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert ran.returncode == 1
     assert ran.stdout.count(".") == 3
-    assert "needs faker, which is not installed: pip install 'domainsandbox[demo]'" in ran.stderr
+    assert f"needs faker, which is not installed: pip install -e '{ROOT}[demo]'" in ran.stderr
 
 
 # --- warnings ---------------------------------------------------------------------------------
@@ -312,7 +313,8 @@ def test_the_wheel_serves_a_bundled_scenario_and_runs_a_fixture_test_outside_the
     sys.path.insert(0, str(ROOT / "bench"))
     from pytest_start import build_wheel, virtualenv
 
-    python = virtualenv(tmp_path / "venv", str(build_wheel(tmp_path / "dist")), "pytest")
+    wheel = build_wheel(tmp_path / "dist")
+    python = virtualenv(tmp_path / "venv", str(wheel), "pytest")
     project = tmp_path / "project"
     project.mkdir()
     write_user_suite(project)
@@ -357,13 +359,16 @@ def test_the_wheel_serves_a_bundled_scenario_and_runs_a_fixture_test_outside_the
         loaded = user("domainsandbox", "scenario", "load", "propagation")
         assert loaded.returncode == 0, loaded.stderr
         contract = user("domainsandbox", "contract", "run", "--provider", "monite")
-        assert "pip install 'domainsandbox[contracts]'" in contract.stderr
+        assert f"pip install '{wheel}[contracts]'" in contract.stderr  # the wheel it came from
         demo = user("domainsandbox", "demo", "--domains", "2")
         assert demo.returncode != 0
-        assert "pip install 'domainsandbox[demo]'" in demo.stderr
+        assert f"pip install '{wheel}[demo]'" in demo.stderr
     finally:
         server.terminate()
         server.communicate(timeout=15)
     suite = user("python", "-m", "pytest", "-W", "error", "-q", "-p", "no:cacheprovider")
     assert suite.returncode == 0, suite.stdout + suite.stderr
     assert "1 passed" in suite.stdout
+    wheel.unlink()  # gone: the published name is all that is left to say
+    contract = user("domainsandbox", "contract", "run", "--provider", "monite")
+    assert "pip install 'domainsandbox[contracts]'" in contract.stderr, contract.stderr
