@@ -25,8 +25,8 @@ Fixtures:
   `domain_sandbox.assert_called(provider, operation, times=None, **filters)` checks it.
 
 The client conformance report is the session's: per-test resets keep what every test's calls
-exercised, so `--domainsandbox-report` shows the whole session; what a test switched on
-(`expecting_errors()`) ends with the test.
+exercised, so `--domainsandbox-report` shows the whole session, each violation naming the tests
+that sent it; what a test switched on (`expecting_errors()`) ends with the test.
 
 Options: `--domainsandbox-seed N`, `--domainsandbox-clock MODE` (the fixture's clock: on-poll,
 frozen, real or fast), `--domainsandbox-port N` and `--domainsandbox-dns-port N` (pin the ports;
@@ -299,9 +299,10 @@ def domain_sandbox_session(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
-def domain_sandbox(domain_sandbox_session: DomainSandbox):
+def domain_sandbox(domain_sandbox_session: DomainSandbox, request: pytest.FixtureRequest):
     """The session's sandbox, reset before this test to the world a fresh one holds."""
     domain_sandbox_session.reset()
+    domain_sandbox_session.control.running_test(request.node.nodeid)  # the report names it
     yield domain_sandbox_session
     domain_sandbox_session.end_test()
 

@@ -690,6 +690,12 @@ class ControlClient:
         self.call("PUT", "/report/expecting-errors", json={"expecting": True})
         return _Expecting(self)
 
+    def running_test(self, name: str | None) -> None:
+        """Name the test whose requests follow (None: none), until named again or a reset: the
+        report's violations name the tests that sent them. The pytest fixture does it for you;
+        another test runner's per-test set-up can call it."""
+        self.call("PUT", "/report/test", json={"test": name})
+
     def clear_report(self) -> None:
         """Start a new client conformance report (reset keeps it)."""
         self.call("DELETE", "/report")

@@ -506,6 +506,10 @@ class Control:
         self.sandbox.report.expecting = body["expecting"]
         return {"expecting": self.sandbox.report.expecting}
 
+    def name_test(self, body: dict):
+        self.sandbox.report.test = body["test"]
+        return {"test": self.sandbox.report.test}
+
     def clear_report(self):
         self.sandbox.report.clear()
         return None, 204

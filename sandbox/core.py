@@ -401,7 +401,7 @@ class Sandbox:
         no domain, record, DNS or HTTP fault (their ids counted from 1 again), registered
         credential or request; the providers' default settings; the rate-limit switch as it
         started; the clock back in the mode it started with. The client report goes on (it
-        describes a session); a test's `expecting_errors()` ends.
+        describes a session); a test's `expecting_errors()` and its name there end.
 
         `keep_logs`: keep the request and DNS query logs (they describe the session, which a
         world put back as it was saved goes on with). `restore_clock`: the clock goes back to
@@ -416,6 +416,7 @@ class Sandbox:
             self.rate_limits.enabled = self.start_rate_limits
             self.credentials.clear()
             self.report.expecting = False  # a test that ended inside expecting_errors()
+            self.report.test = None  # and the test it was: the next one is named again
             self.store.clear()
             self.polled.clear()
             self.dns.zone.clear()

@@ -28,6 +28,8 @@ from . import documents
 MAX_VIOLATIONS = 500
 # A value quoted in a reason is cut to this many characters: a report is read by people.
 MAX_QUOTED = 40
+# Tests named per violation: the first few that sent it are where to start looking.
+MAX_TESTS_NAMED = 5
 
 
 class Reported(Protocol):
@@ -54,6 +56,7 @@ class ClientReport:
         self.providers = providers
         self._lock = threading.Lock()
         self.expecting = False  # violations now are a test's deliberate bad requests
+        self.test: str | None = None  # the test running now, as its runner named it
         self.clear()
 
     def clear(self) -> None:
@@ -74,7 +77,7 @@ class ClientReport:
                 tally.calls.setdefault(entry["operation"], Counter())[status] += 1
             kept = tally.expected if self.expecting else tally.violations
             for violation in entry.get("violations", []):
-                _add_violation(kept, entry, violation)
+                _add_violation(kept, entry, violation, self.test)
 
     def note_states(self, provider: str, states) -> None:
         """A domain of `provider` is in `states` (noted at once: deleted domains count too)."""
@@ -126,13 +129,14 @@ class ClientReport:
         }
 
 
-def _add_violation(kept: dict, entry: dict, violation: dict) -> None:
+def _add_violation(kept: dict, entry: dict, violation: dict, test: str | None) -> None:
     operation = entry.get("operation") or f"(no operation) {entry['method']} {entry['path']}"
     # Connexion ends a body field's reason with " - 'field'": the report names it already
     reason = readable(violation["reason"]).removesuffix(f" - '{violation['field']}'")
     key = (operation, violation["field"], reason)
     if key in kept:
         kept[key]["count"] += 1
+        _name_tests(kept[key]["tests"], [test] if test else [])
     elif len(kept) < MAX_VIOLATIONS:
         kept[key] = {
             "operation": operation,
@@ -141,7 +145,15 @@ def _add_violation(kept: dict, entry: dict, violation: dict) -> None:
             "status": violation["status"],
             "example": f"{entry['method']} {entry['path']}",
             "count": 1,
+            "tests": [test] if test else [],
         }
+
+
+def _name_tests(named: list[str], more) -> None:
+    """Add the tests in `more` to those `named` (in place), each once, up to MAX_TESTS_NAMED."""
+    for test in more:
+        if len(named) < MAX_TESTS_NAMED and test not in named:
+            named.append(test)
 
 
 # jsonschema's "'x' does not match '<regular expression>'": the expression helps nobody.
@@ -194,9 +206,11 @@ def render_table(report: dict) -> str:
 def violation_line(violation: dict) -> str:
     """One violation of the report, in a line."""
     v = violation
+    tests = v.get("tests") or []  # absent from reports of earlier versions
+    named = f", in {', '.join(tests)}{', ...' if len(tests) == MAX_TESTS_NAMED else ''}"
     return (
         f"{v['operation']}  field {v['field'] or '-'}: {v['reason']}  "
-        f"[{v['status']}, x{v['count']}, e.g. {v['example']}]"
+        f"[{v['status']}, x{v['count']}, e.g. {v['example']}{named if tests else ''}]"
     )
 
 
@@ -270,6 +284,7 @@ def _merged_violations(lists) -> list[dict]:
         key = (violation["operation"], violation["field"], violation["reason"])
         if key in merged:
             merged[key]["count"] += violation["count"]
+            _name_tests(merged[key]["tests"], violation.get("tests", []))
         elif len(merged) < MAX_VIOLATIONS:
-            merged[key] = dict(violation)
+            merged[key] = violation | {"tests": list(violation.get("tests", []))}
     return list(merged.values())

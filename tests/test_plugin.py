@@ -218,12 +218,14 @@ def test_the_client_s_violations_fail_a_session_that_asks_so_and_only_it(tmp_pat
     assert "2 passed" in failed.stdout  # every test passed: the client's requests fail it
     assert "the client's violations fail this session" in failed.stdout
     assert "monite: create_domain  field colour:" in failed.stdout
+    assert ", in test_user.py::test_creates_a_domain]" in failed.stdout  # the test that sent it
     assert "1 request(s) its API's document refuses" in failed.stdout
     # and in the JUnit file a CI system shows: one failed case more, naming the violation
     suite = ET.parse(junit).getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
     failure = suite.find("testcase[@name='client violations']/failure")
     assert "monite: create_domain  field colour:" in failure.text
+    assert "in test_user.py::test_creates_a_domain]" in failure.text
 
     (tmp_path / "test_user.py").write_text(textwrap.dedent(EXPECTED_BAD_REQUEST))
     expected = _pytest(tmp_path, "test_user.py", "--domainsandbox-fail-on-violations")

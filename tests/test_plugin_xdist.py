@@ -110,17 +110,20 @@ def test_merging_reports_gives_the_report_of_one_sandbox_that_saw_everything():
     first, second, both = (ClientReport(providers) for _ in range(3))
     bad = {"field": "domain", "reason": "'x' is not a 'hostname'", "status": 422}
     calls = [
-        (first, {"provider": "monite", "operation": "create_domain", "status": 201}),
-        (first, {"provider": "monite", "operation": "create_domain", "status": 422,
+        (first, "test_a", {"provider": "monite", "operation": "create_domain", "status": 201}),
+        (first, "test_a", {"provider": "monite", "operation": "create_domain", "status": 422,
                  "method": "POST", "path": "/monite/v1/mailbox_domains", "violations": [bad]}),
-        (second, {"provider": "monite", "operation": "create_domain", "status": 422,
+        (second, "test_b", {"provider": "monite", "operation": "create_domain", "status": 422,
                   "method": "POST", "path": "/monite/v1/mailbox_domains", "violations": [bad]}),
-        (second, {"provider": "monite", "operation": "verify_domain", "status": 200}),
-        (second, {"provider": "autosend", "operation": "list_domains", "status": 200}),
+        (second, "test_b", {"provider": "monite", "operation": "verify_domain", "status": 200}),
+        (second, None, {"provider": "autosend", "operation": "list_domains", "status": 200}),
     ]  # fmt: skip
-    for report, entry in calls:
+    for report, test, entry in calls:
+        report.test = both.test = test  # the test each worker runs
         report.record(entry)
         both.record(entry)
+    [violation] = both.build()["providers"]["monite"]["violations"]
+    assert violation["tests"] == ["test_a", "test_b"]
     for report in (second, both):
         report.note_states("monite", ["verified"])
     assert merge([first.build(), second.build()]) == both.build()

@@ -307,6 +307,32 @@ def test_expecting_errors_called_without_with_lasts_until_the_reset(urls, report
     assert len(_monite(report_control.report())["violations"]) == 5
 
 
+def test_each_violation_names_the_tests_that_sent_it_until_a_reset(urls, report_control):
+    """In a big suite, where to look: the tests named while the violation was sent, each once."""
+    for test in ("tests/test_a.py::test_one", "tests/test_b.py::test_two", None):
+        report_control.running_test(test)
+        httpx.post(urls["autosend"] + "/domains", json={"domainName": "x.example.com"},
+                   headers={"Authorization": "Bearer as_test"})  # fmt: skip
+    [violation] = report_control.report()["providers"]["autosend"]["violations"]
+    assert violation["count"] == 3
+    assert violation["tests"] == ["tests/test_a.py::test_one", "tests/test_b.py::test_two"]
+    assert ", in tests/test_a.py::test_one, tests/test_b.py::test_two]" in _table(report_control)
+    report_control.running_test("tests/test_c.py::test_three")
+    report_control.reset()  # a test's name ends with it, as expecting_errors() does
+    _wrong_client(urls["monite"])
+    assert all(v["tests"] == [] for v in _monite(report_control.report())["violations"])
+
+
+def test_a_violation_names_its_first_five_tests_and_says_there_may_be_more(urls, report_control):
+    for n in range(7):
+        report_control.running_test(f"test_{n}")
+        httpx.post(urls["autosend"] + "/domains", json={"domainName": "x.example.com"},
+                   headers={"Authorization": "Bearer as_test"})  # fmt: skip
+    [violation] = report_control.report()["providers"]["autosend"]["violations"]
+    assert violation["tests"] == [f"test_{n}" for n in range(5)]
+    assert "in test_0, test_1, test_2, test_3, test_4, ...]" in _table(report_control)
+
+
 def test_violations_read_as_sentences_without_patterns_or_long_values(urls, report_control):
     headers = _headers(urls["monite"])
     long_name = "a" * 300 + ".example.com"
