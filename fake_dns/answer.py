@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import struct
 
-from dnslib import EDNS0, QTYPE, RCODE, RR, SOA, DNSHeader, DNSRecord
+from dnslib import EDNS0, NS, QTYPE, RCODE, RR, SOA, DNSHeader, DNSRecord
 
 from .rdata import normalize_name
 
-# Where the synthesized SOA points; ".invalid" can never be a real host (RFC 2606).
+# Where the synthesized SOA and NS point; ".invalid" can never be a real host (RFC 2606).
 SOA_MNAME = "ns.fake-dns.invalid."
 # SOA TTL and minimum, i.e. how long resolvers cache a negative answer: short for a sandbox.
 NEGATIVE_TTL = 60
@@ -64,6 +64,7 @@ def new_reply(query: DNSRecord, rcode: int = 0, aa: bool = True) -> DNSRecord:
             aa=int(aa),
             rd=header.rd,
             ra=header.rd,  # we answer every name fully, like a resolver would
+            cd=header.cd,  # copied, as a DNSSEC-aware server does (RFC 4035 3.1.6)
             opcode=header.opcode,
             rcode=rcode & 0xF,
         ),
@@ -118,14 +119,22 @@ def answer_from_zone(query: DNSRecord, zone, name: str, qtype: str) -> DNSRecord
     if found.rcode == "SERVFAIL":
         return reply
     positive = any(qtype in ("ANY", record.type) for _, record in found.answers)
-    if not positive and qtype == "SOA" and found.name == found.apex and found.rcode == "NOERROR":
-        soa = soa_rr(found.apex)  # the synthesized zone apex answers SOA queries
+    at_apex = found.name == found.apex and found.rcode == "NOERROR"
+    synthesized = ("SOA", "NS") if found.apex else ("SOA",)  # the root has no name server here
+    if not positive and qtype in synthesized and at_apex:
+        # the synthesized zone apex answers SOA and NS queries
+        apex = soa_rr(found.apex) if qtype == "SOA" else ns_rr(found.apex)
         if found.name == name:
-            soa.rname = query.q.qname  # asked directly: in the question's own bytes and case
-        reply.add_answer(soa)
-    elif not positive:
+            apex.rname = query.q.qname  # asked directly: in the question's own bytes and case
+        reply.add_answer(apex)
+    elif not positive and found.apex is not None:
         reply.add_auth(soa_rr(found.apex))
     return reply
+
+
+def ns_rr(apex: str) -> RR:
+    """A synthesized NS for ``apex``: the name server its SOA names."""
+    return RR(soa_rr(apex).rname, QTYPE.NS, ttl=NEGATIVE_TTL, rdata=NS(SOA_MNAME))
 
 
 def forced(query: DNSRecord, kind: str, name: str) -> DNSRecord:

@@ -10,11 +10,15 @@ Lookup semantics (what the server answers):
   between them exists (RFC 4592 closest-encloser rule);
 - a CNAME is followed (for any asked type but CNAME and ANY) while its target exists in the
   zone, up to ``MAX_CNAME_CHAIN`` links; a loop or a longer chain is a SERVFAIL. A target that
-  does not exist here ends the chain with NOERROR, as a real server that is authoritative for
-  the owner but not for the target would answer;
+  does not exist here ends the chain with NOERROR and the CNAMEs alone, as a real server that
+  is authoritative for the owner but not for the target answers: no SOA, which would tell a
+  resolver the target has no data (RFC 2308 2.2.1), so it asks for the target itself;
 - the "zone apex" used for the SOA of negative answers is the shortest existing ancestor of
   the name with at least two labels, else the name's last two labels. So every name has an
-  apex and the server is authoritative for everything.
+  apex and the server is authoritative for everything. The apex answers SOA and NS queries
+  with synthesized records. There is no public suffix list: under ``co.uk`` the apex of
+  ``mail.example.co.uk`` is ``co.uk``. An NS record is data like any other: the server never
+  refers a resolver elsewhere (no delegation).
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ class Lookup:
 
     rcode: str  # "NOERROR", "NXDOMAIN" or "SERVFAIL"
     answers: list[tuple[str, Record]]  # (owner name as answered, record)
-    apex: str  # zone apex of the last name looked at, for the SOA
+    apex: str | None  # zone apex of the last name looked at, for the SOA; None: not ours
     name: str  # the last name looked at (end of a CNAME chain)
 
 
@@ -215,9 +219,9 @@ class Zone:
             while True:
                 records, exists = self._node(name, now)
                 if not exists:
-                    # The first name missing is NXDOMAIN; a CNAME target missing is out of zone.
-                    rcode = "NXDOMAIN" if not answers else "NOERROR"
-                    return Lookup(rcode, answers, self._apex(name, now), name)
+                    if answers:  # a CNAME target missing is out of zone: no SOA for it
+                        return Lookup("NOERROR", answers, None, name)
+                    return Lookup("NXDOMAIN", answers, self._apex(name, now), name)
                 cname = next((r for r in records if r.type == "CNAME"), None)
                 if cname is None or qtype in ("CNAME", "ANY"):
                     answers += [(name, r) for r in records if qtype == "ANY" or r.type == qtype]

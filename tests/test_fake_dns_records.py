@@ -217,6 +217,26 @@ def test_soa_query_at_the_apex_gets_the_synthesized_soa(fake):
     assert answer_texts(ask(fake, "example.com", "SOA"), "SOA")
 
 
+def test_the_apex_names_the_server_its_soa_names(fake, tcp):
+    """A tool that finds the zone by its SOA then asks its NS (RFC 1034 4.2.1) finds one."""
+    fake.zone.add("mail.example.com", "TXT", "v=spf1 -all")
+    response = ask(fake, "Example.com", "NS", tcp=tcp)
+    assert answer_texts(response, "NS") == ["ns.fake-dns.invalid."]
+    assert [rrset.name.to_text() for rrset in response.answer] == ["Example.com."]
+    below = ask(fake, "mail.example.com", "NS", tcp=tcp)  # not an apex: NODATA, as before
+    assert (rcode(below), below.answer, soa_owner(below)) == ("NOERROR", [], "example.com")
+    fake.zone.add("example.com", "NS", "ns1.example.net")  # published NS records win
+    assert answer_texts(ask(fake, "example.com", "NS", tcp=tcp), "NS") == ["ns1.example.net."]
+
+
+def test_the_checking_disabled_bit_is_copied_to_the_reply(fake):
+    fake.zone.add("example.com", "A", "192.0.2.1")
+    query = dns.message.make_query("example.com", "A")
+    query.flags |= dns.flags.CD
+    response = dns.query.udp(query, fake.host, port=fake.port, timeout=2)
+    assert response.flags & dns.flags.CD and not ask(fake, "example.com").flags & dns.flags.CD
+
+
 def test_resolver_sees_nxdomain_and_no_answer_as_distinct_errors(fake):
     fake.zone.add("example.com", "A", "192.0.2.1")
     resolver = fake.resolver()
@@ -256,11 +276,16 @@ def test_cname_chain_is_followed_in_full(fake, tcp):
     assert answer_texts(response, "A") == ["192.0.2.5"]
 
 
-def test_cname_to_a_name_outside_the_zone_returns_the_cname(fake):
+def test_cname_to_a_name_outside_the_zone_returns_the_cname(fake, tcp):
+    """The CNAME alone, without an SOA: with one, a resolver would cache that the target has no
+    address (RFC 2308 2.2.1) instead of asking for it."""
     fake.zone.add("em.example.com", "CNAME", "u123.wl.sendgrid.net")
-    response = ask(fake, "em.example.com", "A")
-    assert rcode(response) == "NOERROR"
-    assert answer_texts(response, "CNAME") == ["u123.wl.sendgrid.net."]
+    fake.zone.add("dangling.example.com", "CNAME", "nope.example.com")
+    for name, target in (("em", "u123.wl.sendgrid.net."), ("dangling", "nope.example.com.")):
+        response = ask(fake, f"{name}.example.com", "A", tcp=tcp)
+        assert rcode(response) == "NOERROR"
+        assert answer_texts(response, "CNAME") == [target]
+        assert response.authority == [], response.authority
 
 
 def test_cname_loop_is_servfail(fake, tcp):
