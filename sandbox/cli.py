@@ -537,10 +537,21 @@ def cmd_dns_fault(args) -> int:
             fault = control.add_fault(
                 args.match, args.kind, qtype=qtype, count=args.count, delay_ms=args.delay_ms
             )
-            _show(args, fault, lambda f: print(f"fault {f['id']}: {f['kind']} for {args.match}"))
+            _show(args, fault, lambda f: print(_dns_fault_said(f)))
         else:
             _show_dns_faults(args, control.faults())
     return 0
+
+
+def _dns_fault_said(fault: DnsFault) -> str:
+    """A DNS fault added, as the sandbox holds it: `fault f1: servfail for example.com (TXT
+    queries, 2 times)`; only what narrows it is in brackets."""
+    narrowed = [f"{fault['qtype']} queries"] if fault.get("qtype") else []
+    narrowed += [f"{fault['delay_ms']} ms"] if fault.get("delay_ms") else []
+    if count := fault.get("count"):
+        narrowed.append("once" if count == 1 else f"{count} times")
+    said = f"fault {fault['id']}: {fault['kind']} for {fault['match']}"
+    return f"{said} ({', '.join(narrowed)})" if narrowed else said
 
 
 def _show_dns_faults(args, faults: list[DnsFault]) -> None:

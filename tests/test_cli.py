@@ -109,9 +109,9 @@ def test_a_bad_record_value_is_refused_with_the_reason(cli):
 
 def test_dns_fault_add_list_and_clear(cli, control):
     code, out, _ = cli(
-        "dns", "fault", "*.example.com", "servfail", "--qtype", "txt", "--count", "2"
-    )
-    assert code == 0 and "servfail for *.example.com" in out
+        "dns", "fault", "*.Example.COM.", "servfail", "--qtype", "txt", "--count", "2"
+    )  # said as the sandbox holds it, with what narrows it
+    assert (code, out) == (0, "fault f1: servfail for *.example.com (TXT queries, 2 times)\n")
     [fault] = control.faults()
     assert (fault["kind"], fault["qtype"], fault["count"]) == ("servfail", "TXT", 2)
     code, out, _ = cli("dns", "fault")

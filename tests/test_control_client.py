@@ -68,3 +68,13 @@ def test_a_refusal_under_pytest_shows_the_test_s_line_not_the_client_s(server, t
     assert "ControlError: 404: no resend domain with id no-such-id" in run.stdout, run.stdout
     assert "test_user.py:5: ControlError" in run.stdout, run.stdout  # the last frame shown
     assert "def publish(" not in run.stdout and "def raw(" not in run.stdout, run.stdout
+
+
+def test_a_txt_value_takes_the_length_the_zone_takes_and_no_more(control):
+    """The control API held a value to 4,000 characters, where the DNS server serves 16,384."""
+    [record] = control.add_record("long.example.com", "TXT", "k" * 16_384)
+    assert record["value"] == "k" * 16_384
+    with pytest.raises(ControlError, match="is too long") as refused:
+        control.add_record("long.example.com", "TXT", "k" * 16_385)
+    assert refused.value.status == 400
+    assert [r["value"] for r in control.records("long.example.com")] == ["k" * 16_384]
