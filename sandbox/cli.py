@@ -1116,7 +1116,7 @@ def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse
     parser.add_argument(
         "--url",
         help="the running sandbox (default $DOMAINSANDBOX_URL, else http://127.0.0.1:"
-        f"$DOMAINSANDBOX_PORT, else http://127.0.0.1:8080; now {DEFAULT_URL})",
+        f"$DOMAINSANDBOX_PORT, else http://127.0.0.1:8080; in this shell {DEFAULT_URL})",
         **({"default": DEFAULT_URL} if defaults else given),
     )
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer", **given)
