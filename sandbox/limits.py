@@ -425,6 +425,8 @@ def http_protocol(render):
         _head_bytes = 0  # bytes read while in a head: what the parser holds but has not said
         _parsed_bytes = 0  # the request line and headers the parser has handed over
         _discarding: int | None = None  # after a 431: bytes still read and thrown away
+        _refused_path: str | None = None  # a 431 due once the requests before it are answered
+        _began = False  # a request began in the bytes being parsed
         # A connection whose request is late is closed: the request being read began at
         # `_head_since` (None between requests), its head is due HEAD_SECONDS on and the whole
         # of it BODY_SECONDS on, and one timer per connection looks, re-armed only if a request
@@ -482,10 +484,16 @@ def http_protocol(render):
             last = not self.pipeline and self.cycle.response_complete
             if not last or self.transport.is_closing():
                 return
-            if self._not_http:  # what came after the requests answered now
+            if self._refused_path is not None:  # the head after the requests answered now
+                self._send_431()
+            elif self._not_http:  # what came after the requests answered now
                 self._refuse_not_http()
             elif self._client_done:
                 self.transport.close()
+
+        def _unsupported_upgrade_warning(self) -> None:
+            """A request asking to upgrade (to WebSocket) is answered as HTTP, as a server that
+            speaks nothing else may (RFC 9110 7.8): nothing wrong to warn about."""
 
         def _start_asgi_task(self, cycle, app) -> None:
             # uvicorn's own 503 over limit_concurrency is plain text: answer in the API's shape
@@ -494,6 +502,7 @@ def http_protocol(render):
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._in_head, self._head_bytes, self._parsed_bytes = True, 0, 0
+            self._began = True
             self._await_head()  # from the request's first byte, if not from the connection's
 
         # The request line and the headers are counted as the parser hands them over, so a head
@@ -550,9 +559,13 @@ def http_protocol(render):
                 if self._discarding <= 0:
                     self.transport.close()
                 return
+            self._began = False
             super().data_received(data)
             if self._in_head and self._discarding is None and not self.transport.is_closing():
-                self._head_bytes += len(data)  # counted after parsing: a body never counts
+                # Counted after parsing, so a body never counts; nor do the requests pipelined
+                # before this head in the same bytes (where it began in them is not known, so
+                # those bytes are not counted: the next read's are).
+                self._head_bytes += 0 if self._began else len(data)
                 if self._head_bytes > MAX_HEAD_BYTES:  # one header streamed without end
                     self._refuse()
 
@@ -563,12 +576,18 @@ def http_protocol(render):
             self.transport.write(b"HTTP/1.1 " + status + b"\r\n" + head + b"\r\n" + answer.body)
 
         def _refuse(self) -> None:
-            path = self.url.split(b"?", 1)[0].decode("latin-1") or "/"
+            """431 to the head being read, once the requests read whole before it are answered
+            (RFC 9112 9.3.2): what still comes is read and dropped meanwhile."""
+            self._refused_path = self.url.split(b"?", 1)[0].decode("latin-1") or "/"
+            self._discarding = DRAIN_BYTES
+            if not self._answering():
+                self._send_431()
+
+        def _send_431(self) -> None:
             error = ProviderError(431, HEAD_TOO_LARGE)
-            self._answer(path, error, b"431 Request Header Fields Too Large")
+            self._answer(self._refused_path, error, b"431 Request Header Fields Too Large")
             # Closing now, with the client still sending, would reset the connection and lose the
             # answer: send it, half-close, and read (and drop) what still comes for a while.
-            self._discarding = DRAIN_BYTES
             self.transport.write_eof()
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
 

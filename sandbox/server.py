@@ -100,6 +100,7 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
         access_log=False,
         proxy_headers=False,  # a local sandbox behind no proxy: one middleware less per request
         lifespan="off",
+        ws="none",  # no API here speaks WebSocket: an Upgrade is ignored, the request answered
         timeout_graceful_shutdown=2,
         h11_max_incomplete_event_size=64 * 1024,
         limit_concurrency=connection_limit(),  # beyond: a 503 in the API's shape

@@ -4,6 +4,7 @@ never a 500, a hang or a reset connection; and the logs a long-running sandbox k
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import dns.message
@@ -218,6 +219,47 @@ def test_requests_before_one_that_is_not_http_are_answered_first(server, control
     head, body = raw_answer(server, request + b"GARBAGE / HTTP/1.1\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head
     assert b"first.example.com" in body and b"HTTP/1.1 400 Bad Request\r\n" in body
+
+
+def answers_to_pipelined(server, requests: bytes) -> list[bytes]:
+    """The status line of every answer to `requests`, sent at once on one connection."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(requests)
+        sock.shutdown(socket.SHUT_WR)  # all sent: the server answers them, then closes
+        answer = b""
+        while chunk := sock.recv(1 << 20):
+            answer += chunk
+    return re.findall(rb"HTTP/1\.1 \d{3} [^\r]*", answer)  # (a JSON body ends in "\n", not CRLF)
+
+
+LIST = b"GET /autosend/v1/domains HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer as_pipe\r\n\r\n"
+
+
+def test_pipelined_requests_adding_up_over_the_head_limit_are_each_answered(server):
+    """A read holding many whole requests and the start of another counted all of its bytes
+    toward that last head: 2,000 lists (180 KiB) got one 431, and a create among them was
+    carried out with its answer lost."""
+    statuses = answers_to_pipelined(server, LIST * 2000)
+    assert statuses == [b"HTTP/1.1 200 OK"] * 2000
+
+
+def test_a_head_too_large_after_pipelined_requests_is_refused_after_their_answers(server):
+    """RFC 9112 9.3.2: the requests before it are answered, in order, then the 431."""
+    big = b"GET /autosend/v1/domains HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000
+    statuses = answers_to_pipelined(server, LIST * 20 + big + b"\r\n\r\n")
+    assert statuses == [b"HTTP/1.1 200 OK"] * 20 + [b"HTTP/1.1 431 Request Header Fields Too Large"]
+
+
+def test_a_request_asking_to_upgrade_to_websocket_is_answered_as_http(server, caplog):
+    """No API here speaks WebSocket: the Upgrade is ignored (RFC 9110 7.8). The request got a
+    plain-text 500, and a traceback in the log."""
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}  # fmt: skip
+    answer = httpx.get(server.url + "/autosend/v1/domains", headers=upgrade | {
+        "Authorization": "Bearer as_upgrade"})  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["success"] is True
+    assert httpx.get(server.url + "/_sandbox/health", headers=upgrade).json()["ready"] is True
+    assert "Unsupported upgrade" not in caplog.text and "Traceback" not in caplog.text
 
 
 def test_many_small_headers_adding_up_over_the_limit_are_431(urls):
