@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import yaml
 
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, an instant or a date written without quotes (`now: 2026-01-01T09:00:00Z`)
+    kept as the text written: every instant here is ISO-8601 text, and a `datetime` read from
+    it was refused as "not of type 'string'"."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
 
 def read_yaml(text: str | bytes):
     """`text` parsed with YAML's safe loader; ValueError saying in one line why it cannot be
     read (where the parser stopped, not the four lines of its own report)."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # a safe loader (above)
     except yaml.MarkedYAMLError as exc:
         raise ValueError(f"not valid YAML: {_said(exc)}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:  # bytes that are no text: on one line
@@ -19,7 +32,7 @@ def read_yaml(text: str | bytes):
         raise ValueError(f"not valid YAML: {said}") from None
     except RecursionError:
         raise ValueError("not valid YAML: nested too deeply to read") from None
-    except ValueError as exc:  # a date that is none (2026-13-45), an integer Python will not read
+    except ValueError as exc:  # an integer Python will not read
         if "4300 digits" in str(exc):
             raise ValueError("not valid YAML: a number of more than 4300 digits") from None
         raise ValueError(f"not valid YAML: {exc}") from None

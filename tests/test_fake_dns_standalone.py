@@ -104,7 +104,7 @@ def test_busy_port_exits_2_with_a_clear_message():
         ("- {name: a.example.com, type: MX, value: 1" + "0" * 5000 + "}\n", "4300 digits"),
         (
             "- {name: a.example.com, type: A, value: 1.2.3.4, visible_after: 2026-02-30}\n",
-            "not valid YAML: day is out of range for month",
+            "entry 1 (a.example.com): visible_after: not an ISO-8601 date-time: '2026-02-30'",
         ),
         ("x: " + "[" * 2000 + "\n", "nested too deeply to read"),
         ("just a string\n", "expected a list of records"),

@@ -92,8 +92,9 @@ def test_the_dns_outage_ends_when_the_fault_is_cleared(control):
         ),
         # YAML's own report is four lines: said in one, where the parser stopped
         (("frozen: true", "frozen: [oops"), "not valid YAML: line "),
-        # a date that is none was said to be "a number of more than 4300 digits"
-        (("seed: 2026", "seed: 2026-13-45"), "not valid YAML: month must be in 1..12"),
+        # a date that is none was said to be "a number of more than 4300 digits"; dates and
+        # instants are read as the text written
+        (("seed: 2026", "seed: 2026-13-45"), "seed: '2026-13-45' is not of type 'integer'"),
         (("seed: 2026", "seed: many"), "seed:"),
     ],
 )
@@ -338,6 +339,16 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
     assert "domainz: unknown key; use one of clock, credentials, dns, domains," in str(error.value)
     assert control.export_scenario() == before
     assert len(control.domains()) == len(PROVIDER_NAMES)  # one each
+
+
+def test_an_instant_written_without_quotes_is_read_as_the_instant_written(control):
+    """YAML reads `2026-01-05T10:00:00Z` unquoted as a timestamp: it was refused as
+    "datetime.datetime(2026, 1, 5, 10, 0, tzinfo=...) is not of type 'string'"."""
+    loaded = control.load_scenario("format: 2\nseed: 7\nclock: {now: 2026-01-05T10:00:00Z}\n")
+    assert loaded["clock"]["now"] == "2026-01-05T10:00:00Z"
+    with pytest.raises(ControlError, match="clock.now: '2026-01-05' is not") as refused:
+        control.load_scenario("format: 2\nclock: {now: 2026-01-05}\n")  # a date: no instant
+    assert "datetime" not in str(refused.value)
 
 
 def test_yaml_aliases_that_expand_a_small_file_enormously_are_refused_at_once(control):
