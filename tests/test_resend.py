@@ -359,6 +359,26 @@ def test_one_capability_verified_is_partially_verified_then_partially_failed(api
     assert dkim_statuses(given_up) == ["verified"] * 3
 
 
+def test_the_receiving_mx_must_be_the_one_mail_goes_to_first(api, control):
+    """Resend: the Receiving MX must hold the lowest priority value at the name, else mail does
+    not reach Resend. It was valid beside an MX preferred before it."""
+    domain = create(api, capabilities={"receiving": "enabled"})
+    control.publish("resend", domain["id"])
+    control.add_record("example.com", "MX", "5 mx.elsewhere.example")
+    verify(api, domain["id"])
+    check = _check(control, domain["id"], "receiving_mx")
+    assert check["outcome"] == "invalid"
+    assert check["reason"] == (
+        "MX records at example.com send mail to 5 mx.elsewhere.example before "
+        "10 inbound-mx.resend.com: inbound-mx.resend.com must have the lowest preference"
+    )
+    assert get(api, domain["id"])["status"] == "partially_verified"
+    control.remove_records("example.com", "MX", "5 mx.elsewhere.example")
+    control.add_record("example.com", "MX", "10 mx.elsewhere.example")  # beside it: shares mail
+    control.advance(300)
+    assert get(api, domain["id"])["status"] == "verified"
+
+
 def test_the_receiving_mx_alone_is_partially_verified_too(api, control):
     domain = create(api, capabilities={"receiving": "enabled"})
     control.publish("resend", domain["id"], omit=["dkim_1", "dkim_2", "dkim_3"])

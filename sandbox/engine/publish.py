@@ -11,6 +11,7 @@ _CORRUPTIONS = {
     Rule.DKIM: lambda r: "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCwrongkey",
     Rule.DMARC: lambda r: "v=DMARC1; p=bogus",
     Rule.MX: lambda r: f"{r.priority or 10} mx.wrong-provider.example",
+    Rule.MX_FIRST: lambda r: f"{r.priority or 10} mx.wrong-provider.example",
     Rule.CNAME: lambda r: "wrong-target.wrong-provider.example",
     Rule.EXACT: lambda r: _wrong_exact(r),
 }

@@ -19,6 +19,7 @@ class Rule(StrEnum):
     DKIM = "dkim"  # TXT equal to the expected value or carrying the expected p=
     DMARC = "dmarc"  # TXT: one v=DMARC1 record with a valid p= tag
     MX = "mx"  # MX to the expected exchange
+    MX_FIRST = "mx_first"  # MX to the expected exchange, no other one preferred before it
     CNAME = "cname"  # CNAME (chains followed) to the expected target
     EXACT = "exact"  # any record of the type equal to the expected presentation value
 

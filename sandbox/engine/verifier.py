@@ -255,6 +255,26 @@ def _judge_mx(verifier: Verifier, record: RequiredRecord) -> Verdict:
     )
 
 
+def _judge_mx_first(verifier: Verifier, record: RequiredRecord) -> Verdict:
+    """As `_judge_mx`, and mail goes there first: no other exchange at the name has a lower
+    preference (one at the same preference shares the mail, and is let be)."""
+    outcome, reason, values = verdict = _judge_mx(verifier, record)
+    if outcome is not Outcome.VALID:
+        return verdict
+    wanted = _norm_name(record.target)
+    preferences = [(int(v.split()[0]), v.split()[-1]) for v in values]
+    its = min(preference for preference, exchange in preferences if exchange == wanted)
+    before = [f"{p} {exchange}" for p, exchange in preferences if p < its]
+    if not before:
+        return verdict
+    return (
+        Outcome.INVALID,
+        f"MX records at {record.name} send mail to {', '.join(before)} before {its} {wanted}: "
+        f"{wanted} must have the lowest preference",
+        values,
+    )
+
+
 def _judge_cname(verifier: Verifier, record: RequiredRecord) -> Verdict:
     wanted, name, seen = _norm_name(record.target), record.name, []
     for _ in range(MAX_CNAME_HOPS):
@@ -291,6 +311,7 @@ _RULES: dict[Rule, Callable[[Verifier, RequiredRecord], Verdict]] = {
     Rule.DKIM: _judge_dkim,
     Rule.DMARC: _judge_dmarc,
     Rule.MX: _judge_mx,
+    Rule.MX_FIRST: _judge_mx_first,
     Rule.CNAME: _judge_cname,
     Rule.EXACT: _judge_exact,
 }

@@ -340,7 +340,7 @@ class Resend(Provider):
             records += easy_dkim_records(attrs["dkim_tokens"], name)
         if attrs["capabilities"]["receiving"] == "enabled":
             records.append(
-                RequiredRecord("receiving_mx", "MX", name, RECEIVING_MX, Rule.MX, priority=10)
+                RequiredRecord("receiving_mx", "MX", name, RECEIVING_MX, Rule.MX_FIRST, priority=10)
             )
         if attrs.get("tracking_subdomain"):
             host = f"{attrs['tracking_subdomain']}.{name}"
