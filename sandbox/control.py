@@ -340,28 +340,34 @@ class Control:
         if body.get("freeze") is True:
             clock.freeze()
         if instant is not None:
-            self.sandbox.set_time(instant)
+            self._moved(self.sandbox.set_time, instant)
         if seconds:
-            self._advance(seconds)
+            self._moved(self.sandbox.advance, seconds)
         if body.get("freeze") is False:
             clock.unfreeze()
         return clock.snapshot()
 
-    def _advance(self, seconds: float) -> None:
-        """Advance the clock, or a 409 when a new world (a reset, a scenario) stopped the move:
-        a 200 would claim a move that did not happen."""
+    def _moved(self, move, to) -> None:
+        """Move the clock with `move(to)` (advance seconds, or set an instant), or a 409 when a
+        new world (a reset, a scenario) stopped the move: a 200 would claim a move that did not
+        happen."""
         started = self.sandbox.clock.now()
-        if not self.sandbox.advance(seconds):
+        if not move(to):
             stood = self.sandbox.clock.now()
             if self.sandbox.stopping:
                 raise ShuttingDown()
+            field = "set" if move == self.sandbox.set_time else "advance_seconds"
+            moved = said_number(round((stood - started).total_seconds(), 3))
+            how_far = (
+                f"on its way to {iso(to)}"
+                if field == "set"
+                else f"{moved} of {said_number(round(to, 3))} seconds on"
+            )
             raise ProviderError(
                 409,
-                f"advance_seconds: the move stopped because the world was replaced (a reset or a "
-                f"scenario load) meanwhile; the clock stood at {iso(stood)}, "
-                f"{said_number(round((stood - started).total_seconds(), 3))} of "
-                f"{said_number(round(seconds, 3))} seconds on",
-                field="advance_seconds",
+                f"{field}: the move stopped because the world was replaced (a reset or a "
+                f"scenario load) meanwhile; the clock stood at {iso(stood)}, {how_far}",
+                field=field,
             )
 
     def _clock_change(self, body: dict) -> tuple:

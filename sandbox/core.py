@@ -17,7 +17,7 @@ from datetime import timedelta
 from fake_dns import FakeDNS
 from fake_dns.rdata import normalize_name
 
-from .arguments import MAX_PORT, MAX_SEED, is_timing, within
+from .arguments import MAX_ADVANCE_SECONDS, MAX_PORT, MAX_SEED, is_timing, within
 from .engine import publish as publishing
 from .engine.clock import LATEST, MAX_DELAY_SECONDS, Clock, later
 from .engine.credentials import Credentials
@@ -298,10 +298,18 @@ class Sandbox:
         another must not start its steps then)."""
         return self.replacements_asked != replacements or self.stopping
 
-    def set_time(self, instant) -> int:
+    def set_time(self, instant) -> bool:
+        """Set the clock to `instant`. Ahead, within a move's reach (ten years), each scheduled
+        step runs at its own instant on the way, as `advance` runs them: a check due at a
+        window's end sees DNS as it was then. Back, or further ahead, the clock jumps, and the
+        steps it passed run at the instant it lands on. False when a reset stopped the move."""
+        ahead = (instant - self.clock.now()).total_seconds()
+        if 0 < ahead <= MAX_ADVANCE_SECONDS:
+            return self.advance(ahead)
         with self._steps:
             self.clock.set(instant)
-            return self.run_due()
+            self.run_due()
+        return True
 
     def note_request(self, entry: dict) -> None:
         """Keep a finished provider API request in the request journal and the client report

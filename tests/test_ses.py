@@ -204,6 +204,19 @@ def test_records_never_published_fail_the_domain_72_hours_after_create(ses, cont
     assert status(ses) == ("FAILED", "FAILED")
 
 
+def test_clock_set_past_the_window_fails_records_that_appear_after_it(ses, control):
+    """`clock set` ahead runs each step at its own instant, as `clock advance` does: it ran
+    them all where it landed, and records published after the window verified the domain."""
+    ses.created()
+    control.publish("ses", NAME, visible_after_seconds=WINDOW + 3 * 3600)
+    landed = control.set_time("2026-01-04T17:00:00Z")  # 80 h on, the records there by then
+    assert landed["now"] == "2026-01-04T17:00:00Z"
+    assert status(ses) == ("FAILED", "FAILED")
+    info = ses.got()["VerificationInfo"]
+    assert info["ErrorType"] == "HOST_NOT_FOUND"
+    assert info["LastCheckedTimestamp"] == 1767517200  # the window's end, 2026-01-04T09:00Z
+
+
 def test_a_failed_domain_searches_again_after_put_dkim_signing_attributes(ses, control):
     tokens = ses.created()["DkimAttributes"]["Tokens"]
     control.advance(WINDOW)
