@@ -71,7 +71,9 @@ def _hold(path: str) -> int:
     must stay open while SQLite uses the file: closing any descriptor of a file drops the
     process's POSIX locks on it."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # it keeps registered credentials' secrets: for its owner's eyes only (SQLite gives the
+        # -wal and -shm files beside it the same mode)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise StateError(f"{path}: {exc.strerror}") from None
     try:

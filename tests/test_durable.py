@@ -93,6 +93,22 @@ def test_the_whole_world_survives_a_restart_and_ids_go_on_as_without_one(tmp_pat
     assert (pending, after_restart[0]["verificationStatus"]) == ("PENDING", "VERIFIED")
 
 
+def test_a_new_state_file_is_its_owners_alone_it_keeps_secrets(tmp_path):
+    """Registered credentials' secrets are saved in it: it was readable by every user (0644)."""
+    state = tmp_path / "world.db"
+    served = Served("--state", str(state))
+    try:
+        control_of(served).register_credential(
+            "monite", "eb959578-a74d-4ac3-8b25-bf0910027857", "TeamA-S3cret"
+        )
+        files = [state, tmp_path / "world.db-wal", tmp_path / "world.db-shm"]
+        assert {name.name: oct(name.stat().st_mode & 0o777) for name in files} == {
+            name.name: "0o600" for name in files
+        }
+    finally:
+        served.stop()
+
+
 @pytest.mark.parametrize(
     ("given", "overruled"),
     [

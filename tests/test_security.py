@@ -61,6 +61,20 @@ def test_serve_beyond_loopback_without_a_token_refuses_to_start():
     assert "serving" not in result.stdout
 
 
+@pytest.mark.parametrize("token", [" ", "two words", "tab\tin"])
+def test_a_token_no_header_could_carry_back_is_refused_at_start(token):
+    """A token of spaces started a sandbox nobody could then drive: a header loses them."""
+    result = serve_refused(
+        "--host", "0.0.0.0", "--control-token", token, "--port", "0", "--dns-port", "0",
+        env=without_token_env(),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "domainsandbox: --control-token (or $DOMAINSANDBOX_TOKEN) needs a token of visible "
+        f"characters, without spaces, as an Authorization header carries it; not {token!r}"
+    )
+
+
 def test_serve_beyond_loopback_with_a_token_guards_the_control_api_and_the_cli_sends_it():
     served = Served("--host", "0.0.0.0", "--control-token", TOKEN)
     try:
