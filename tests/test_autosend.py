@@ -323,18 +323,34 @@ def test_verify_delay_shows_a_check_in_progress_until_the_result_lands(api, cont
     assert landed["lastCheckedAt"] == "2026-01-01T09:02:00.000Z"
 
 
+def test_the_last_recheck_comes_at_the_end_of_the_window(api, control):
+    """It came at the last doubled gap inside it (71 h 20 m of 72 h), so records published in
+    the window's last 40 minutes were never seen."""
+    control.settings("autosend", recheck_window_seconds=1800)
+    domain = add(api)
+    verify(api, domain["id"])
+    control.advance(1200)  # re-checks at 09:05 and 09:15; the next gap would pass 09:30
+    control.publish("autosend", domain["id"])
+    control.advance(600)
+    found = get(api, domain["id"])
+    assert (found["verificationStatus"], found["lastCheckedAt"]) == (
+        "VERIFIED",
+        "2026-01-01T09:30:00.000Z",
+    )
+
+
 def test_rechecks_stop_after_the_window_until_verify_is_called_again(api, control):
     control.settings("autosend", recheck_window_seconds=1800)
     domain = add(api)
     verify(api, domain["id"])
-    control.advance(1800)  # re-checks at 09:05 and 09:15; 09:35 is past the window
+    control.advance(1800)  # re-checks at 09:05, 09:15, and the last one at 09:30, its end
     control.publish("autosend", domain["id"])
 
     control.advance(7200)
 
     stale = get(api, domain["id"])
     assert stale["verificationStatus"] == "PENDING"
-    assert stale["lastCheckedAt"] == "2026-01-01T09:15:00.000Z"
+    assert stale["lastCheckedAt"] == "2026-01-01T09:30:00.000Z"
     assert verify(api, domain["id"])["verificationStatus"] == "VERIFIED"
 
 

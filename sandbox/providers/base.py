@@ -313,18 +313,21 @@ class Provider:
 
         For providers with the settings recheck_first_seconds, recheck_max_seconds and
         recheck_window_seconds: the first re-check comes after recheck_first_seconds, the gap
-        doubles up to recheck_max_seconds, and none is planned past the window.
+        doubles up to recheck_max_seconds, and the last one comes at the end of the window.
         """
         window = timedelta(seconds=self.setting("recheck_window_seconds"))
         domain.attrs["recheck_until"] = self.now() + window
         domain.attrs["recheck_interval"] = self.setting("recheck_first_seconds")
 
     def plan_recheck(self, domain: Domain) -> None:
-        """Set due_at to the next re-check inside the window (or None), backing off."""
-        interval = domain.attrs.get("recheck_interval") or self.setting("recheck_first_seconds")
-        next_at = self.now() + timedelta(seconds=interval)
+        """Set due_at to the next re-check, backing off: at the latest the window's end, where
+        the last look sees what was published by then; none once the window has ended."""
         until = domain.attrs.get("recheck_until")
-        domain.due_at = next_at if until and next_at <= until else None
+        if until is None or self.now() >= until:
+            domain.due_at = None
+            return
+        interval = domain.attrs.get("recheck_interval") or self.setting("recheck_first_seconds")
+        domain.due_at = min(self.now() + timedelta(seconds=interval), until)
         domain.attrs["recheck_interval"] = min(interval * 2, self.setting("recheck_max_seconds"))
 
     def required(self, domain: Domain) -> list[RequiredRecord]:

@@ -588,14 +588,7 @@ class Resend(Provider):
         elif status in GIVEN_UP:
             domain.due_at = None
         else:
-            self._plan_recheck(domain)
-
-    def _plan_recheck(self, domain: Domain) -> None:
-        """The next re-check: backing off, and the last one at the end of the window."""
-        interval = domain.attrs.get("recheck_interval") or self.setting("recheck_first_seconds")
-        self.schedule(domain, interval)
-        domain.due_at = min(domain.due_at, domain.attrs["recheck_until"])
-        domain.attrs["recheck_interval"] = min(interval * 2, self.setting("recheck_max_seconds"))
+            self.plan_recheck(domain)
 
 
 def _capabilities_of(body: dict) -> dict:
