@@ -27,6 +27,11 @@ SECRET_HEADERS = frozenset(
         "apikey",
     }
 )
+# Other header names that say they carry one (a team's own `X-Token`); not any "key": an
+# Idempotency-Key or a Sec-WebSocket-Key grants nothing.
+_SECRET_HEADER_NAME = re.compile(
+    r"(?i)token|secret|passw|session|signature|credential|auth|(api|access|private)[-_]?key"
+)
 # Names of body fields and query parameters that hold a secret (Monite's client_secret, ...).
 SECRET_FIELDS = frozenset(
     {
@@ -80,7 +85,7 @@ def header(name: str, value: str) -> str:
         return authorization(value)
     if name in ("cookie", "set-cookie"):
         return cookies(value)
-    if name in SECRET_HEADERS:
+    if name in SECRET_HEADERS or _SECRET_HEADER_NAME.search(name):
         return REDACTED
     return value
 

@@ -132,6 +132,23 @@ def test_no_provider_credential_is_ever_shown(urls, control, server):
     assert ses["headers"]["authorization"].endswith("Signature=[redacted]")
 
 
+def test_a_header_whose_name_says_it_carries_a_secret_is_redacted_too(urls, control):
+    """A team's own `X-Token` was kept as sent; what grants nothing stays readable."""
+    sent = {"Authorization": "Bearer as_team", "X-Token": "team-secret",
+            "X-Session-Id": "s-123", "Private-Key": "pk", "Idempotency-Key": "op-7",
+            "X-Request-Id": "r-1"}  # fmt: skip
+    httpx.get(urls["autosend"] + "/domains", headers=sent)
+    [entry] = control.requests("autosend")
+    assert {name: entry["headers"][name.lower()] for name in sent} == {
+        "Authorization": "Bearer [redacted]",
+        "X-Token": "[redacted]",
+        "X-Session-Id": "[redacted]",
+        "Private-Key": "[redacted]",
+        "Idempotency-Key": "op-7",
+        "X-Request-Id": "r-1",
+    }
+
+
 def _secret_part(credential: str) -> str:
     """What grants access in a credential: a SigV4 signature, a token after its scheme."""
     if "Signature=" in credential:
