@@ -340,23 +340,22 @@ class Control:
         if body.get("freeze") is True:
             clock.freeze()
         if instant is not None:
-            self._moved(self.sandbox.set_time, instant)
+            self._moved("set", self.sandbox.set_time, instant)
         if seconds:
-            self._moved(self.sandbox.advance, seconds)
+            self._moved("advance_seconds", self.sandbox.advance, seconds)
         if body.get("freeze") is False:
             clock.unfreeze()
         return clock.snapshot()
 
-    def _moved(self, move, to) -> None:
-        """Move the clock with `move(to)` (advance seconds, or set an instant), or a 409 when a
-        new world (a reset, a scenario) stopped the move: a 200 would claim a move that did not
-        happen."""
+    def _moved(self, field: str, move, to) -> None:
+        """Move the clock with `move(to)` (advance seconds, or set an instant, as `field` asked),
+        or a 409 when a new world (a reset, a scenario) stopped the move: a 200 would claim a
+        move that did not happen."""
         started = self.sandbox.clock.now()
         if not move(to):
             stood = self.sandbox.clock.now()
             if self.sandbox.stopping:
                 raise ShuttingDown()
-            field = "set" if move == self.sandbox.set_time else "advance_seconds"
             moved = said_number(round((stood - started).total_seconds(), 3))
             how_far = (
                 f"on its way to {iso(to)}"
