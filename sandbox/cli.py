@@ -320,11 +320,12 @@ def _serve_misuse(args) -> str | None:
     if args.state is not None and not args.state.strip():
         return "--state needs a file to keep the world in (it was given an empty name)"
     token = args.control_token or ""  # empty: none (an unset CI secret), as before
-    if any(c.isspace() or not c.isprintable() for c in token):
-        # a header's value loses the spaces around it: such a token could never be given back
+    if any(not ("!" <= c <= "~") for c in token):
+        # a header's value loses the spaces around it, and the clients send ASCII alone: such a
+        # token could never be given back
         return (
-            f"--control-token (or ${TOKEN_ENV}) needs a token of visible characters, without "
-            f"spaces, as an Authorization header carries it; not {token!r}"
+            f"--control-token (or ${TOKEN_ENV}) needs a token of visible ASCII characters, "
+            f"without spaces, as an Authorization header carries it; not {token!r}"
         )
     wildcards = {"0.0.0.0", "::", ""}
     same_host = args.host == args.dns_host or {args.host, args.dns_host} & wildcards

@@ -7,14 +7,11 @@ project (bench/pytest_start.py).
 
 from __future__ import annotations
 
-import json
 import shlex
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
-from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 # extra -> the top-level modules it installs that the sandbox imports
 EXTRAS = {
@@ -43,22 +40,25 @@ def needs(extra: str, what: str) -> Iterator[None]:
 
 
 def install_command(extra: str) -> str:
-    """The pip command that adds `extra` to this install, from where it was installed: the
-    checkout or the wheel file pip recorded (PEP 610), else the published name."""
-    source, editable = _installed_from()
-    if source is None or not source.exists():
-        return f"pip install 'domainsandbox[{extra}]'"
-    return f"pip install {'-e ' if editable else ''}{shlex.quote(f'{source}[{extra}]')}"
+    """The command that installs `extra`'s packages into the Python running this, as the
+    installed package's metadata requires them: it works from a checkout, a wheel, pipx or an
+    index alike, where `pip install 'domainsandbox[extra]'` needs a published package and a
+    bare `pip` may be another Python's."""
+    wanted = " ".join(shlex.quote(requirement) for requirement in _requirements(extra))
+    return f"{shlex.quote(sys.executable)} -m pip install {wanted}"
 
 
-def _installed_from() -> tuple[Path | None, bool]:
-    """(the local folder or file pip installed domainsandbox from, or None; whether editable)."""
+def _requirements(extra: str) -> list[str]:
+    """`extra`'s requirements (`schemathesis<5,>=4.30`), or its modules' names without
+    metadata (run from a checkout never installed)."""
     try:
-        recorded = metadata.distribution("domainsandbox").read_text("direct_url.json")
-        origin = json.loads(recorded or "null") or {}
-    except (metadata.PackageNotFoundError, ValueError):
-        return None, False
-    url = urlparse(origin.get("url", ""))
-    if url.scheme != "file" or "vcs_info" in origin:
-        return None, False
-    return Path(url2pathname(url.path)), bool(origin.get("dir_info", {}).get("editable"))
+        requires = metadata.requires("domainsandbox") or []
+    except metadata.PackageNotFoundError:
+        requires = []
+    marker = f"extra == {extra!r}".replace("'", '"')
+    wanted = [
+        requirement.strip()
+        for requirement, _, condition in (line.partition(";") for line in requires)
+        if condition.strip().replace("'", '"') == marker
+    ]
+    return wanted or [EXTRAS[extra][0]]

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from sandbox.cli import main as cli
+from sandbox.client import ControlError
 from sandbox.providers.vortex import sample_key
 
 from .test_ses import Ses2 as ses_client
@@ -321,6 +322,15 @@ def test_each_violation_names_the_tests_that_sent_it_until_a_reset(urls, report_
     report_control.reset()  # a test's name ends with it, as expecting_errors() does
     _wrong_client(urls["monite"])
     assert all(v["tests"] == [] for v in _monite(report_control.report())["violations"])
+
+
+@pytest.mark.parametrize("name", ["", "   ", "two\nlines"])
+def test_a_test_is_named_in_one_line_not_blank(report_control, name):
+    """A name of two lines split the report's text line in two."""
+    with pytest.raises(ControlError, match="is not a name of one line, not blank") as refused:
+        report_control.running_test(name)
+    assert refused.value.status == 400
+    report_control.running_test("tests/test_a.py::test_b[one, two]")  # spaces inside are kept
 
 
 def test_a_violation_names_its_first_five_tests_and_says_there_may_be_more(urls, report_control):

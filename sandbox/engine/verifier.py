@@ -264,7 +264,7 @@ def _judge_mx_first(verifier: Verifier, record: RequiredRecord) -> Verdict:
     wanted = _norm_name(record.target)
     preferences = [(int(v.split()[0]), v.split()[-1]) for v in values]
     its = min(preference for preference, exchange in preferences if exchange == wanted)
-    before = [f"{p} {exchange}" for p, exchange in preferences if p < its]
+    before = [f"{p} {exchange}" for p, exchange in sorted(preferences) if p < its]
     if not before:
         return verdict
     return (
