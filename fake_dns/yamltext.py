@@ -12,12 +12,24 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 class _Loader(yaml.SafeLoader):
     """The safe loader, an instant or a date written without quotes (`now: 2026-01-01T09:00:00Z`)
     kept as the text written: every instant here is ISO-8601 text, and a `datetime` read from
-    it was refused as "not of type 'string'"."""
+    it was refused as "not of type 'string'". So is a number in YAML 1.1's base 60: `10:00`
+    was 600 (a TXT value served as "600")."""
 
     yaml_implicit_resolvers = {
         first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+
+
+def _base_60_as_written(construct):
+    def constructed(loader, node):
+        return node.value if ":" in node.value else construct(loader, node)
+
+    return constructed
+
+
+for _tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+    _Loader.add_constructor(_tag, _base_60_as_written(_Loader.yaml_constructors[_tag]))
 
 
 def read_yaml(text: str | bytes):

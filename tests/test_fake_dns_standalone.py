@@ -136,6 +136,23 @@ def test_load_zone_file_returns_one_record_per_value(tmp_path):
     ]
 
 
+def test_values_yaml_1_1_reads_as_times_or_base_60_numbers_are_kept_as_written(tmp_path):
+    """`10:00` was the number 600 (YAML 1.1's base 60), served as a TXT "600"; an unquoted
+    date or instant was a datetime."""
+    zone = tmp_path / "zone.yaml"
+    zone.write_text(
+        "- {name: a.example.com, type: TXT, value: 10:00}\n"
+        "- {name: a.example.com, type: TXT, value: 2026-01-05T10:00:00Z}\n"
+        "- {name: a.example.com, type: TXT, value: 2026-01-05, visible_after: 2026-01-05}\n"
+        "- {name: b.example.com, type: MX, value: 10 mx.example.com}\n"
+    )
+    records = load_zone_file(zone)
+    assert [r["value"] for r in records] == [
+        "10:00", "2026-01-05T10:00:00Z", "2026-01-05", "10 mx.example.com",
+    ]  # fmt: skip
+    assert records[2]["visible_after"] == "2026-01-05"
+
+
 def test_missing_zone_file_is_a_zone_file_error(tmp_path):
     with pytest.raises(ZoneFileError, match="cannot read"):
         load_zone_file(tmp_path / "nope.yaml")
