@@ -96,6 +96,11 @@ def test_the_dns_outage_ends_when_the_fault_is_cleared(control):
         # instants are read as the text written
         (("seed: 2026", "seed: 2026-13-45"), "seed: '2026-13-45' is not of type 'integer'"),
         (("seed: 2026", "seed: many"), "seed:"),
+        # Python's words alone named neither the value nor what it should be
+        (
+            ("now: '2026-01-05T09:00:00Z'", "now: '2026-13-05T09:00:00Z'"),
+            "clock.now: '2026-13-05T09:00:00Z' is not an ISO-8601 instant (month must be in 1..12)",
+        ),
     ],
 )
 def test_a_bad_scenario_names_the_entry_and_changes_nothing(control, change, message):

@@ -31,9 +31,14 @@ class OutOfRange(ValueError):
 def utc(value: datetime | str) -> datetime:
     """Parse an ISO-8601 string (or take a datetime) as an aware UTC datetime."""
     if isinstance(value, str):
+        written = value
         if value[-1:] in ("Z", "z"):  # RFC 3339 5.6: "T" and "Z" may be written in lower case
             value = value[:-1] + "+00:00"
-        value = datetime.fromisoformat(value)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:  # Python's words alone ("month must be in 1..12") name nothing
+            why = "" if str(exc).startswith("Invalid isoformat") else f" ({exc})"
+            raise ValueError(f"{written!r} is not an ISO-8601 instant{why}") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
