@@ -262,8 +262,10 @@ def run(
     return result
 
 
-# Header names that say they carry a secret, beside those sandbox.redaction knows.
-_SECRET_HEADER = re.compile(r"(?i)auth|token|secret|key|signature|session|cookie|password")
+# Header names said secret here beyond what sandbox.redaction redacts (token, secret, auth,
+# session...): any key, an Idempotency-Key too (a -H given for a real API is not read back),
+# and a cookie whatever its shape.
+_SECRET_HEADER = re.compile(r"(?i)key|cookie")
 
 
 def _without_secrets(reproduction: str, given: dict[str, str]) -> str:
