@@ -207,10 +207,11 @@ def violation_line(violation: dict) -> str:
     """One violation of the report, in a line."""
     v = violation
     tests = v.get("tests") or []  # absent from reports of earlier versions
-    named = f", in {', '.join(tests)}{', ...' if len(tests) == MAX_TESTS_NAMED else ''}"
+    more = ", ..." if len(tests) == MAX_TESTS_NAMED else ""
+    named = f", in {', '.join(tests)}{more}" if tests else ""
     return (
         f"{v['operation']}  field {v['field'] or '-'}: {v['reason']}  "
-        f"[{v['status']}, x{v['count']}, e.g. {v['example']}{named if tests else ''}]"
+        f"[{v['status']}, x{v['count']}, e.g. {v['example']}{named}]"
     )
 
 
