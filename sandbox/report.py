@@ -136,7 +136,7 @@ def _add_violation(kept: dict, entry: dict, violation: dict, test: str | None) -
     key = (operation, violation["field"], reason)
     if key in kept:
         kept[key]["count"] += 1
-        _name_tests(kept[key]["tests"], [test] if test else [])
+        _name_tests(kept[key], [test] if test else [])
     elif len(kept) < MAX_VIOLATIONS:
         kept[key] = {
             "operation": operation,
@@ -149,11 +149,19 @@ def _add_violation(kept: dict, entry: dict, violation: dict, test: str | None) -
         }
 
 
-def _name_tests(named: list[str], more) -> None:
-    """Add the tests in `more` to those `named` (in place), each once, up to MAX_TESTS_NAMED."""
-    for test in more:
-        if len(named) < MAX_TESTS_NAMED and test not in named:
+def _name_tests(violation: dict, tests, more: bool = False) -> None:
+    """Add `tests` to those the violation names, each once, up to MAX_TESTS_NAMED; one beyond
+    them (or `more`, another report's word that it had such) sets its `more_tests`."""
+    named = violation["tests"]
+    for test in tests:
+        if test in named:
+            continue
+        if len(named) < MAX_TESTS_NAMED:
             named.append(test)
+        else:
+            more = True
+    if more:
+        violation["more_tests"] = True
 
 
 # jsonschema's "'x' does not match '<regular expression>'": the expression helps nobody.
@@ -207,7 +215,7 @@ def violation_line(violation: dict) -> str:
     """One violation of the report, in a line."""
     v = violation
     tests = v.get("tests") or []  # absent from reports of earlier versions
-    more = ", ..." if len(tests) == MAX_TESTS_NAMED else ""
+    more = ", ..." if v.get("more_tests") else ""
     named = f", in {', '.join(tests)}{more}" if tests else ""
     return (
         f"{v['operation']}  field {v['field'] or '-'}: {v['reason']}  "
@@ -285,7 +293,7 @@ def _merged_violations(lists) -> list[dict]:
         key = (violation["operation"], violation["field"], violation["reason"])
         if key in merged:
             merged[key]["count"] += violation["count"]
-            _name_tests(merged[key]["tests"], violation.get("tests", []))
+            _name_tests(merged[key], violation.get("tests", []), violation.get("more_tests", False))
         elif len(merged) < MAX_VIOLATIONS:
             merged[key] = violation | {"tests": list(violation.get("tests", []))}
     return list(merged.values())

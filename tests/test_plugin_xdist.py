@@ -127,3 +127,30 @@ def test_merging_reports_gives_the_report_of_one_sandbox_that_saw_everything():
     for report in (second, both):
         report.note_states("monite", ["verified"])
     assert merge([first.build(), second.build()]) == both.build()
+
+
+def test_merged_reports_say_when_more_tests_sent_a_violation_than_are_named():
+    from sandbox import Sandbox
+    from sandbox.report import ClientReport, merge
+
+    providers = Sandbox().providers  # never started: documents and state words only
+    bad = {"field": "domain", "reason": "'x' is not a 'hostname'", "status": 422}
+    entry = {"provider": "monite", "operation": "create_domain", "status": 422,
+             "method": "POST", "path": "/monite/v1/mailbox_domains", "violations": [bad]}  # fmt: skip
+
+    def worker(*tests):
+        report = ClientReport(providers)
+        for test in tests:
+            report.test = test
+            report.record(entry)
+        return report.build()
+
+    def merged(*reports):
+        [violation] = merge(list(reports))["providers"]["monite"]["violations"]
+        return violation
+
+    three, other_three = worker("a", "b", "c"), worker("c", "d", "e")
+    assert merged(three, other_three)["tests"] == ["a", "b", "c", "d", "e"]
+    assert "more_tests" not in merged(three, other_three)  # five tests in all
+    assert merged(three, worker("d", "e", "f"))["more_tests"] is True  # six
+    assert merged(worker(*"abcdef"), worker())["more_tests"] is True  # one worker's six

@@ -333,13 +333,22 @@ def test_a_test_is_named_in_one_line_not_blank(report_control, name):
     report_control.running_test("tests/test_a.py::test_b[one, two]")  # spaces inside are kept
 
 
-def test_a_violation_names_its_first_five_tests_and_says_there_may_be_more(urls, report_control):
-    for n in range(7):
-        report_control.running_test(f"test_{n}")
+def test_a_violation_names_its_first_five_tests_and_says_when_there_are_more(urls, report_control):
+    def send_from(test):
+        report_control.running_test(test)
         httpx.post(urls["autosend"] + "/domains", json={"domainName": "x.example.com"},
                    headers={"Authorization": "Bearer as_test"})  # fmt: skip
+
+    for n in [0, 1, 2, 3, 4, 4, 0]:  # five tests, two of them twice: no more than five
+        send_from(f"test_{n}")
     [violation] = report_control.report()["providers"]["autosend"]["violations"]
     assert violation["tests"] == [f"test_{n}" for n in range(5)]
+    assert "more_tests" not in violation
+    assert "in test_0, test_1, test_2, test_3, test_4]" in _table(report_control)
+    send_from("test_5")
+    [violation] = report_control.report()["providers"]["autosend"]["violations"]
+    assert violation["tests"] == [f"test_{n}" for n in range(5)]
+    assert violation["more_tests"] is True
     assert "in test_0, test_1, test_2, test_3, test_4, ...]" in _table(report_control)
 
 
