@@ -50,6 +50,12 @@ _TIME_TAG = "$time"
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "scenario.schema.json"
 # Schema errors said at once (a file with a typo repeated 200 times gets one line, not 200).
 SAID_ERRORS = 3
+# Said once after a domain entry's missing keys: an entry holds all the sandbox keeps of a
+# domain (its records, results, owner id), which nobody writes by hand.
+WHOLE_ENTRIES = (
+    "; a domain entry is written whole by `domainsandbox scenario export`: make the domain "
+    "through its provider's API (or `domainsandbox demo`), then export the world"
+)
 
 
 class ScenarioError(ValueError):
@@ -237,7 +243,14 @@ def _refusal(world: dict, refused) -> str:
     errors = [e for i, e in enumerate(errors) if not _same_missing(e, errors[i - 1] if i else None)]
     said = "; ".join(_schema_error(e, world) for e in errors[:SAID_ERRORS])
     more = len(errors) - SAID_ERRORS
-    return said + (f" (and {more} more)" if more > 0 else "")
+    said += f" (and {more} more)" if more > 0 else ""
+    return said + (WHOLE_ENTRIES if any(map(_domain_incomplete, errors)) else "")
+
+
+def _domain_incomplete(error) -> bool:
+    """True when a domain entry lacks keys only an export writes (its id, owner...)."""
+    path = list(error.absolute_path)
+    return error.validator == "required" and len(path) == 2 and path[0] == "domains"
 
 
 def _file_order(error, world) -> list[int]:

@@ -346,6 +346,23 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
     assert len(control.domains()) == len(PROVIDER_NAMES)  # one each
 
 
+def test_a_domain_written_by_hand_is_refused_saying_how_to_make_its_entry(control):
+    """A newcomer writes the domains they want; an entry is all the sandbox keeps of a domain
+    (records, results, owner id), so the refusal says where such entries come from."""
+    hand_written = "domains:\n  - {provider: ses, name: shop.example.com, status: SUCCESS}\n"
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(hand_written)
+    said = str(error.value)
+    assert "domains[0] (ses shop.example.com): missing id, owner, created_at" in said
+    assert said.endswith(
+        "; a domain entry is written whole by `domainsandbox scenario export`: make the domain "
+        "through its provider's API (or `domainsandbox demo`), then export the world"
+    )
+    with pytest.raises(ControlError) as error:  # a file without domain entries: no such words
+        control.load_scenario("domainz: []\n")
+    assert "scenario export" not in str(error.value)
+
+
 def test_an_instant_written_without_quotes_is_read_as_the_instant_written(control):
     """YAML reads `2026-01-05T10:00:00Z` unquoted as a timestamp: it was refused as
     "datetime.datetime(2026, 1, 5, 10, 0, tzinfo=...) is not of type 'string'"."""
