@@ -330,11 +330,12 @@ def start_sandbox(
         return SandboxServer(sandbox, port=port).start()
     except (OSError, ValueError) as exc:  # a port taken, or an option out of range
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        pytest.fail(
-            f"domainsandbox could not start (--domainsandbox-seed {seed}, --domainsandbox-port "
-            f"{port}, --domainsandbox-dns-port {dns_port}): {reason}",
-            pytrace=False,
-        )
+    # failed here, not in the except: pytest would print the OSError first, "During handling"
+    pytest.fail(
+        f"domainsandbox could not start (--domainsandbox-seed {seed}, --domainsandbox-port "
+        f"{port}, --domainsandbox-dns-port {dns_port}): {reason}",
+        pytrace=False,
+    )
 
 
 def _restore_resend():

@@ -315,6 +315,7 @@ def test_a_pinned_port_that_is_taken_is_said_clearly():
         f"domainsandbox could not start (--domainsandbox-seed 1, --domainsandbox-port {port}, "
         f"--domainsandbox-dns-port 0): HTTP port {port} is already in use on 127.0.0.1"
     )
+    assert failed.value.__context__ is None  # pytest printed the OSError first, "During handling"
     with socket.socket(type=socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         dns_port = taken.getsockname()[1]
