@@ -9,6 +9,7 @@ checks against any server claiming to implement that API.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -85,6 +86,11 @@ class ContractResult:
     credentials_caveat: str | None = None
     # Operations no generated request can be expected to make succeed ("METHOD /path": why).
     unsatisfiable: dict[str, str] = field(default_factory=dict)
+    # Operations the server cannot carry out as installed ("METHOD /path": what it answered):
+    # a sandbox without an optional part (the demo world without Faker) says so with a 503.
+    not_checked: dict[str, str] = field(default_factory=dict)
+    # The names of the headers the caller gave (-H): a 401 or 403 then speaks of them.
+    headers_given: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -99,7 +105,9 @@ class ContractResult:
         """The operations the server never answered with a 2xx (those known to be out of reach
         of generated data aside): past their refusals, nothing of them was checked."""
         return sorted(
-            op for op in self.operations if not self.succeeded(op) and op not in self.unsatisfiable
+            op
+            for op in self.operations
+            if not self.succeeded(op) and op not in self.unsatisfiable | self.not_checked
         )
 
     def summary(self) -> str:
@@ -145,11 +153,19 @@ class ContractResult:
                 shown = ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
                 notes.append(f"    {op}: {shown or 'no answer'}")
             refused = {401, 403} & {code for op in never for code in self.responses.get(op, {})}
-            if refused and not self.credentials_from:
+            if refused and self.headers_given:
+                notes.append(
+                    "Some were refused with 401 or 403: check that the headers given "
+                    f"({', '.join(self.headers_given)}) hold credentials this API takes."
+                )
+            elif refused and not self.credentials_from:
                 notes.append(
                     "Some were refused with 401 or 403: give the API's credentials with "
                     "-H 'Name: value' (headers= from Python)."
                 )
+        if self.not_checked:
+            notes.append("Not checked: the server cannot carry them out as installed:")
+            notes += [f"    {op}: {said}" for op, said in sorted(self.not_checked.items())]
         return notes
 
     def to_dict(self) -> dict:
@@ -168,6 +184,7 @@ class ContractResult:
             "responses": {op: dict(codes) for op, codes in sorted(self.responses.items())},
             "failures": [f.to_dict() for f in self.failures],
             "errors": self.errors,
+            "not_checked": dict(sorted(self.not_checked.items())),
         }
 
     def write_junit_xml(self, path: str | Path) -> None:
@@ -185,6 +202,8 @@ class ContractResult:
             for failure in (f for f in self.failures if f.operation == operation):
                 element = ET.SubElement(case, "failure", type=failure.code, message=failure.title)
                 element.text = f"{failure.message}\n\nReproduce with:\n{failure.reproduce}"
+            if operation in self.not_checked:
+                ET.SubElement(case, "skipped", message=self.not_checked[operation])
         if self.errors:
             case = ET.SubElement(suite, "testcase", classname=self.provider, name="run")
             ET.SubElement(case, "error", message="errors during the run").text = "\n".join(
@@ -253,6 +272,7 @@ def run(
     ]
     result.request_timeout = request_timeout
     result.credentials_from = obtained.source
+    result.headers_given = tuple(given)
     result.credentials_caveat = obtained.caveat
     result.unsatisfiable = target.unsatisfiable
     if obtained.registered:
@@ -556,12 +576,18 @@ def _collect(recorder, result: ContractResult, seen: set) -> None:
         if interaction is not None and interaction.response is not None:
             codes = result.responses.setdefault(label, Counter())
             codes[interaction.response.status_code] += 1
-    for checks in recorder.checks.values():
+    for case_id, checks in recorder.checks.items():
+        interaction = recorder.interactions.get(case_id)
+        response = interaction.response if interaction is not None else None
         for check in checks:
             info = check.failure_info
             if info is None:
                 continue
             failure = info.failure
+            operation = failure.operation or recorder.label
+            if missing := _missing_part(response):
+                result.not_checked[operation] = missing
+                continue
             key = (failure.operation, failure.code, failure.title, failure.message)
             if key in seen:  # the same finding from another phase or case says nothing new
                 continue
@@ -569,10 +595,43 @@ def _collect(recorder, result: ContractResult, seen: set) -> None:
             reproduce = "\n".join(step.curl for step in info.steps) or info.code_sample
             result.failures.append(
                 ContractFailure(
-                    failure.operation or recorder.label,
+                    operation,
                     failure.code,
                     failure.title,
-                    failure.message,
+                    failure.message or _answered(response),
                     reproduce,
                 )
             )
+
+
+# How domainsandbox says an optional part of it is not installed (sandbox.extras.needs).
+_NOT_INSTALLED = re.compile(r"needs \S+, which is not installed")
+ANSWER_SHOWN = 300  # characters of an answer's body a failure quotes
+
+
+def _missing_part(response) -> str | None:
+    """What a 503 says when the server lacks an optional part, or None for any other answer."""
+    if response is None or response.status_code != 503:
+        return None
+    return _answered(response) if _NOT_INSTALLED.search(_said(response)) else None
+
+
+def _answered(response) -> str:
+    """What happened, when the check said nothing more (a server error): the answer."""
+    if response is None:
+        return ""
+    said = _said(response)
+    cut = "..." if len(said) > ANSWER_SHOWN else ""
+    return f"answered {response.status_code}" + (f": {said[:ANSWER_SHOWN]}{cut}" if said else "")
+
+
+def _said(response) -> str:
+    """An answer's error message where it has one in the usual places, else its body, in one
+    line."""
+    text = response.content.decode("utf-8", "replace")
+    try:
+        error = json.loads(text).get("error")
+        text = error.get("message", text) if isinstance(error, dict) else error or text
+    except (ValueError, AttributeError):
+        pass  # not JSON, or not an object: the body as it is
+    return " ".join(str(text).split())

@@ -81,6 +81,8 @@ def test_run_against_a_broken_server_reports_failures_with_a_reproduction(broken
     assert not result.ok
     server_errors = [f for f in result.failures if f.title == "Server error"]
     assert server_errors, result.summary()
+    assert server_errors[0].message == "answered 500: boom"  # what happened, not only its title
+    assert "    answered 500: boom" in result.summary()
     assert server_errors[0].reproduce.startswith("curl ")
     assert broken_url in server_errors[0].reproduce
     assert "FAILED" in result.summary()
@@ -300,7 +302,35 @@ def test_a_credential_given_wins_over_the_one_a_running_sandbox_would_give(urls)
     result = contracts.run("monite", base_url=urls["monite"], headers=refused, **QUICK)
     assert result.credentials_from is None
     assert "POST /mailbox_domains" in result.never_succeeded
-    assert "Some were refused with 401 or 403: give the API's credentials" in result.summary()
+    assert (  # the credentials were given: not a hint to give some
+        "Some were refused with 401 or 403: check that the headers given (Authorization) hold "
+        "credentials this API takes."
+    ) in result.summary()
+    assert "give the API's credentials" not in result.summary()
+
+
+def test_what_a_server_cannot_do_as_installed_is_not_checked_rather_than_failed(
+    monkeypatch, tmp_path
+):
+    """A sandbox without Faker answers the demo world 503, saying which extra to install: a
+    contract run of the control API failed there, after the install its page gives."""
+    from sandbox.extras import MissingExtra, needs
+
+    monkeypatch.setitem(sys.modules, "faker", None)  # as if it were not installed
+    with pytest.raises(MissingExtra) as missing, needs("demo", "the demo world"):
+        import faker  # noqa: F401
+    said = str(missing.value)
+    junit = tmp_path / "run.xml"
+    with stand_in_server(503, json.dumps({"error": {"message": said}}).encode()) as url:
+        result = contracts.run("monite", base_url=url + "/v1", junit_xml=junit, **QUICK)
+    assert result.ok, result.summary()
+    assert result.not_checked["POST /mailbox_domains"] == f"answered 503: {said}"
+    assert result.never_succeeded == []  # said once, as not checked
+    assert "Not checked: the server cannot carry them out as installed:" in result.summary()
+    assert result.to_dict()["not_checked"]["POST /mailbox_domains"].endswith("'faker>=30'")
+    skipped = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")
+               if case.find("skipped") is not None}  # fmt: skip
+    assert "POST /mailbox_domains" in skipped
 
 
 def test_a_run_refused_everywhere_lists_what_it_could_not_check(refusing_url, capsys):
