@@ -244,13 +244,20 @@ def _refusal(world: dict, refused) -> str:
     said = "; ".join(_schema_error(e, world) for e in errors[:SAID_ERRORS])
     more = len(errors) - SAID_ERRORS
     said += f" (and {more} more)" if more > 0 else ""
-    return said + (WHOLE_ENTRIES if any(map(_domain_incomplete, errors)) else "")
+    return said + (WHOLE_ENTRIES if _domain_written_from_nothing(errors) else "")
 
 
-def _domain_incomplete(error) -> bool:
-    """True when a domain entry lacks keys only an export writes (its id, owner...)."""
-    path = list(error.absolute_path)
-    return error.validator == "required" and len(path) == 2 and path[0] == "domains"
+def _domain_written_from_nothing(errors) -> bool:
+    """True when a domain entry lacks keys only an export writes (its id, owner...), and not
+    because one was misspelt (that refusal names the key to use)."""
+    misspelt = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
+    return any(
+        e.validator == "required"
+        and len(e.absolute_path) == 2
+        and e.absolute_path[0] == "domains"
+        and tuple(e.absolute_path) not in misspelt
+        for e in errors
+    )
 
 
 def _file_order(error, world) -> list[int]:

@@ -361,6 +361,14 @@ def test_a_domain_written_by_hand_is_refused_saying_how_to_make_its_entry(contro
     with pytest.raises(ControlError) as error:  # a file without domain entries: no such words
         control.load_scenario("domainz: []\n")
     assert "scenario export" not in str(error.value)
+    control.load_scenario((SCENARIOS / "all-verified.yaml").read_text())
+    before = control.export_scenario()
+    misspelt = before.replace("\n  owner: ", "\n  ownr: ", 1)  # an exported entry's owner
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(misspelt)
+    assert "ownr: unknown key; use one of" in str(error.value)
+    assert "scenario export" not in str(error.value)  # the key to use is the fix
+    assert control.export_scenario() == before
 
 
 def test_an_instant_written_without_quotes_is_read_as_the_instant_written(control):
