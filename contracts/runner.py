@@ -450,18 +450,23 @@ def _check_control_token(url: str, headers: dict) -> None:
     except httpx.HTTPError:
         return  # the run will say what is wrong
     if answer.status_code == 401:
-        said = _said_error(answer)
+        said = _error_said(answer.content)
         raise ValueError(
             f"{url}: 401{f': {said}' if said else ''}; give its control token in ${TOKEN_ENV} "
             "or with -H 'Authorization: Bearer TOKEN'"
         )
 
 
-def _said_error(answer: httpx.Response) -> str:
+def _error_said(body: bytes) -> str:
+    """The error message of a JSON answer, `{"error": {"message": ...}}` as the sandbox answers
+    (or a bare `{"error": "..."}`); "" for any other body."""
     try:
-        return str(answer.json()["error"]["message"])
+        error = json.loads(body)["error"]
     except (ValueError, KeyError, TypeError):
         return ""
+    if isinstance(error, dict):
+        error = error.get("message")
+    return str(error) if error else ""
 
 
 def _registered_credential(control: ControlClient, provider: str) -> tuple[str | None, ...]:
@@ -626,12 +631,6 @@ def _answered(response) -> str:
 
 
 def _said(response) -> str:
-    """An answer's error message where it has one in the usual places, else its body, in one
-    line."""
-    text = response.content.decode("utf-8", "replace")
-    try:
-        error = json.loads(text).get("error")
-        text = error.get("message", text) if isinstance(error, dict) else error or text
-    except (ValueError, AttributeError):
-        pass  # not JSON, or not an object: the body as it is
-    return " ".join(str(text).split())
+    """An answer's error message where it has one, else its body, in one line."""
+    text = _error_said(response.content) or response.content.decode("utf-8", "replace")
+    return " ".join(text.split())
