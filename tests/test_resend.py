@@ -105,6 +105,13 @@ def assert_error(response: httpx.Response, status: int, name: str, message: str 
 # --- create and the records to publish ----------------------------------------------------------
 
 
+def test_created_at_is_written_as_postgres_writes_it_to_the_microsecond(api, control):
+    control.freeze("2026-01-01T09:00:00.250000Z")
+    assert create(api)["created_at"] == "2026-01-01 09:00:00.25+00"  # trailing zeros dropped
+    control.freeze("2026-01-01T09:00:00.000001Z")
+    assert create(api, "other.example.com")["created_at"] == "2026-01-01 09:00:00.000001+00"
+
+
 def test_created_domain_is_not_started_and_lists_the_records_to_publish(api):
     domain = create(api, region="us-east-1")
 

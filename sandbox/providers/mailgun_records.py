@@ -154,12 +154,10 @@ def wire_record(
         wire["name"] = record.name
     if purpose and record.kind in DECIDING:
         wire["record_purpose"] = record.kind.upper()
-    wire |= {
-        "record_type": record.type,
-        "valid": VALIDITY[result.outcome] if result else "unknown",
-        "value": record.value,
-        "cached": list(result.found) if result else [],
-    }
+    wire["record_type"] = record.type
+    wire["valid"] = VALIDITY[result.outcome] if result else "unknown"
+    wire["value"] = record.value
+    wire["cached"] = list(result.found) if result else []
     if record.priority is not None:
         wire["priority"] = str(record.priority)
     return wire
