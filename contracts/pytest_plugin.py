@@ -465,6 +465,10 @@ def _say_failing_violations(terminalreporter, config: pytest.Config) -> None:
     from sandbox.report import violation_line  # only when there are some to say
 
     count = sum(violation["count"] for _, violation in failing)
+    # pytest's last line counts them too, beside the tests ("2 passed, 1 client violation"):
+    # every test may have passed while the session fails
+    noun = "client violation" if len(failing) == 1 else "client violations"
+    terminalreporter.stats[noun] = [violation for _, violation in failing]
     terminalreporter.section("domainsandbox: the client's violations fail this session", red=True)
     for name, violation in failing:
         terminalreporter.write_line(f"{name}: {violation_line(violation)}")
