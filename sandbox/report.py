@@ -185,7 +185,8 @@ def render_table(report: dict) -> str:
     for name, view in views.items():
         if name in idle:
             continue
-        lines.append(f"== {name}: {view['requests']} requests")
+        count = view["requests"]
+        lines.append(f"== {name}: {count} request{'' if count == 1 else 's'}")
         for op in view["operations_called"]:
             codes = ", ".join(f"{code} x{n}" for code, n in op["statuses"].items())
             lines.append(

@@ -278,6 +278,11 @@ def test_the_table_says_in_one_line_which_providers_got_no_request(server, urls,
     assert "== autosend" not in table and "never called GET    /domains" not in table
 
 
+def test_the_table_counts_one_request_as_one(urls, report_control):
+    httpx.get(urls["autosend"] + "/domains")  # refused: no key
+    assert "== autosend: 1 request\n" in _table(report_control)
+
+
 def test_a_violation_names_its_field_once(urls, report_control):
     key = {"Authorization": "Bearer as_report"}
     httpx.post(urls["autosend"] + "/domains", json={"domain": "a.example.com", "regionKey": None},
