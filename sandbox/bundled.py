@@ -6,6 +6,7 @@ root (scenarios/), where scenarios/build.py rebuilds them.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from .shipped import shipped
@@ -36,9 +37,12 @@ def listing() -> list[dict[str, str]]:
 
 class UnknownScenario(LookupError):
     def __str__(self) -> str:
-        return (
-            f"{self.args[0]}: no such file, nor a bundled scenario (bundled: {', '.join(names())})"
-        )
+        given = self.args[0]
+        said = f"{given}: no such file, nor a bundled scenario (bundled: {', '.join(names())})"
+        stem = given.removesuffix(SUFFIX).lower().replace("_", "-")
+        if close := difflib.get_close_matches(stem, names(), n=1, cutoff=0.6):
+            said += f"; did you mean {close[0]}?"
+        return said
 
 
 def find(name_or_file: str) -> Path:

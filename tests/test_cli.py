@@ -544,6 +544,14 @@ def test_serve_names_the_variable_of_a_scenario_it_cannot_find(capsys, monkeypat
     code, _, err = run_cli("serve", "--port", "0", capsys=capsys)
     assert code == 2, err
     assert "$DOMAINSANDBOX_SCENARIO='every-stat': every-stat: no such file, nor a bundled" in err
+    assert "did you mean every-state?" in err
+
+
+def test_a_bundled_scenario_name_written_otherwise_is_told_the_name(capsys):
+    code, _, err = run_cli("serve", "--scenario", "Every_State", "--port", "0", capsys=capsys)
+    assert code == 2 and "; did you mean every-state?" in err, err
+    code, _, err = run_cli("serve", "--scenario", "nosuch", "--port", "0", capsys=capsys)
+    assert code == 2 and "did you mean" not in err, err
 
 
 def test_the_standalone_dns_server_refuses_a_port_out_of_range():
