@@ -35,16 +35,35 @@ def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
             answer = driver.call(driver.kit.create, name=name)
         except httpx.HTTPStatusError as error:  # the login before the create (Monite's)
             message = _error_message(provider.kit, error.response)
+            message = _sample_shut_out(sandbox, provider, message)
             raise ProviderError(502, f"{provider.name}'s login answered {message}") from None
         except httpx.HTTPError as error:
             raise ProviderError(502, f"{provider.name}'s API did not answer: {error}") from None
     if answer.status_code >= 300:
         message = _error_message(driver.kit, answer)
+        if answer.status_code in (401, 403):
+            message = _sample_shut_out(sandbox, provider, message)
         raise ProviderError(400, f"{provider.name} refused to create {name!r}: {message}")
     if driver.kit.id_at is None:  # an API that names a domain by its name alone (SES): the
         # sandbox's id differs when the name is long or held elsewhere, so the one just added
         return sandbox.store.named(provider.name, name)[-1].id
     return driver.kit.domain_id(answer.json(), name)
+
+
+def _sample_shut_out(sandbox: Sandbox, provider: Provider, message: str) -> str:
+    """`message`, refusing the sample credential a create uses, and why when it is because
+    credentials registered in the sandbox shut it out."""
+    key, secret = provider.kit.sample_key(0), provider.kit.sample_secret
+    problem = sandbox.credentials.problem(provider.name, key, secret)
+    if problem is None:
+        return message
+    add = f"domainsandbox credentials add {provider.name} {key}" + (
+        f" --secret {secret}" if secret else ""
+    )
+    return message.rstrip(".") + (
+        f"; a create here uses {provider.name}'s sample credential {key}, and {problem}: "
+        f"register it too (`{add}`), or clear the registered ones"
+    )
 
 
 def _error_message(kit, answer: httpx.Response) -> str:

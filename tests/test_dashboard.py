@@ -13,6 +13,7 @@ from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient, ControlError
 from sandbox.driver import Driver, reach
 from sandbox.engine.clock import Clock
+from sandbox.providers import PROVIDERS
 from sandbox.providers.ses import Ses
 
 from .helpers import CLI, SCENARIOS, Served, wait_for
@@ -214,6 +215,25 @@ def test_a_create_the_provider_refuses_is_a_400_with_its_reason(control):
         control.create_domain("nope", "x.example.com")
     assert unknown.value.status == 400  # not a provider of the document's enum
     assert len(control.domains()) == 1
+
+
+@pytest.mark.parametrize(
+    ("provider", "key"),
+    [("autosend", "as_mine"), ("monite", "11111111-1111-4111-8111-111111111111")],
+)
+def test_a_create_shut_out_by_registered_credentials_says_how_to_let_it_in(control, provider, key):
+    kit = next(p for p in PROVIDERS if p.name == provider).kit
+    control.register_credential(provider, key, kit.sample_secret)
+    with pytest.raises(ControlError) as refused:
+        control.create_domain(provider, "shop.example.com")
+    sample, secret = kit.sample_key(0), kit.sample_secret
+    said = str(refused.value)
+    assert f"a create here uses {provider}'s sample credential {sample}" in said, said
+    assert "is not registered in the sandbox" in said
+    add = f"domainsandbox credentials add {provider} {sample}"
+    assert f"`{add + (f' --secret {secret}' if secret else '')}`" in said
+    control.register_credential(provider, sample, secret)  # as told: now it creates
+    assert control.create_domain(provider, "shop.example.com")["name"] == "shop.example.com"
 
 
 def test_bundled_scenarios_are_listed_and_loaded_by_name(control):
