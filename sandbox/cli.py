@@ -616,15 +616,24 @@ def cmd_publish(args) -> int:
 def cmd_verify(args) -> int:
     with _control(args) as control:
         domain = control.verify(args.provider, args.domain_id)
-    _show(args, domain, lambda d: print(f"{d['provider']} {d['id']} {d['name']}: {d['status']}"))
+    _show(args, domain, lambda d: print(_domain_line(d)))
     return 0
 
 
 def cmd_create(args) -> int:
     with _control(args) as control:
         domain = control.create_domain(args.provider, args.name)
-    _show(args, domain, lambda d: print(f"{d['provider']} {d['id']} {d['name']}: {d['status']}"))
+    _show(args, domain, lambda d: print(_domain_line(d)))
     return 0
+
+
+def _domain_line(domain: DomainView) -> str:
+    """A domain in one line: its status, and when its provider's next step comes (a check a
+    verify scheduled, say), on the sandbox clock."""
+    line = f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}"
+    if domain.get("next_step_at"):
+        line += f" (next step at {domain['next_step_at']})"
+    return line
 
 
 # A clock move runs every scheduled step on the way, each with its DNS checks: one that takes

@@ -413,6 +413,15 @@ def test_verify_runs_the_providers_own_verification(cli, urls, control):
     assert code == 0 and out.strip().endswith("mail.example.com: verified")
 
 
+def test_verify_says_when_a_check_it_scheduled_lands(cli, control):
+    control.update_settings("resend", {"verify_delay_seconds": 30})
+    code, out, _ = cli("create", "resend", "mail.example.com")
+    assert code == 0 and out.endswith(" mail.example.com: not_started\n"), out
+    code, out, _ = cli("verify", "resend", out.split()[1])
+    # Resend checks later, on the sandbox clock (frozen at 09:00): the line says when
+    assert code == 0 and out.endswith(": pending (next step at 2026-01-01T09:00:30Z)\n"), out
+
+
 # --- misuse: one line, exit 2; a closed pipe ends quietly -----------------------------------
 
 
