@@ -91,6 +91,8 @@ class ContractResult:
     not_checked: dict[str, str] = field(default_factory=dict)
     # The names of the headers the caller gave (-H): a 401 or 403 then speaks of them.
     headers_given: tuple[str, ...] = ()
+    # Whether the run started a sandbox of its own (no base URL): gone once the run is over.
+    private_sandbox: bool = False
 
     @property
     def ok(self) -> bool:
@@ -139,6 +141,12 @@ class ContractResult:
 
     def _notes(self) -> list[str]:
         notes = []
+        if self.failures and self.private_sandbox:
+            notes.append(
+                "The reproductions name the sandbox this run started, which stopped with it: "
+                "run the contract against one that stays (`domainsandbox serve`, then "
+                "--base-url) to reproduce them as they are."
+            )
         if self.credentials_from:
             caveat = f"; {self.credentials_caveat}" if self.credentials_caveat else ""
             notes.append(
@@ -273,6 +281,7 @@ def run(
     result.request_timeout = request_timeout
     result.credentials_from = obtained.source
     result.headers_given = tuple(given)
+    result.private_sandbox = base_url is None
     result.credentials_caveat = obtained.caveat
     result.unsatisfiable = target.unsatisfiable
     if obtained.registered:

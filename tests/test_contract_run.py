@@ -3,6 +3,7 @@ broken one, and the mistakes a user can make on the command line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -88,6 +89,19 @@ def test_run_against_a_broken_server_reports_failures_with_a_reproduction(broken
     assert "FAILED" in result.summary()
     failures = list(ET.parse(junit).getroot().iter("failure"))
     assert {f.get("type") for f in failures} >= {"ST101"}
+
+
+def test_reproductions_of_a_run_that_started_its_own_sandbox_say_it_is_gone(broken_url):
+    kept = contracts.run("monite", base_url=broken_url, **QUICK)
+    assert kept.failures and not kept.private_sandbox
+    assert "stopped with it" not in kept.summary()  # the server named there still answers
+    # a run without a base URL starts a sandbox of its own, and stops it when it is over
+    assert contracts.run("resend", max_examples=1, phases=["examples"]).private_sandbox
+    gone = dataclasses.replace(kept, private_sandbox=True)
+    assert (
+        "The reproductions name the sandbox this run started, which stopped with it: run the "
+        "contract against one that stays (`domainsandbox serve`, then --base-url)"
+    ) in gone.summary()
 
 
 def test_the_callers_credentials_never_reach_the_reproductions_or_the_junit_file(
