@@ -499,7 +499,13 @@ def cmd_dns_rm(args) -> int:
     with _control(args) as control:
         kind = args.type.upper() if args.type else None
         removed = control.remove_records(args.name, kind, args.value)
-    _show(args, {"removed": removed}, lambda _: print(f"removed {removed} record(s)"))
+    if removed or args.json:
+        _show(args, {"removed": removed}, lambda _: print(f"removed {removed} record(s)"))
+    if not removed:  # most often a name mistyped: `rm` of nothing is an error there too
+        which = f"{kind} record" if kind else "record"
+        value = f" of value {args.value!r}" if args.value is not None else ""
+        print(f"domainsandbox: no {which}{value} at {args.name}: nothing removed", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -1261,7 +1267,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--ttl", type=int, default=300, help="seconds (default 300)")
     add.add_argument("--visible-after", type=duration, help="hide it for a while (30s, 5m)")
     add.set_defaults(func=cmd_dns_add)
-    rm = _client(dns_sub.add_parser("rm", help="remove the records at a name (of one type)"))
+    rm = _client(
+        dns_sub.add_parser(
+            "rm",
+            help="remove the records at a name (of one type)",
+            description="Remove the records at a name; exit status 1 when none matched.",
+        )
+    )
     rm.add_argument("name", help="the owner name")
     rm.add_argument("type", nargs="?", help="only the records of this type")
     rm.add_argument(

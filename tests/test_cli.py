@@ -46,6 +46,9 @@ def test_dns_add_ls_and_rm(cli, control):
     code, out, _ = cli("dns", "rm", "_dmarc.example.com")
     assert code == 0 and "removed 1 record(s)" in out
     assert control.records() == []
+    code, out, err = cli("dns", "rm", "_dmarc.example.com")  # again: nothing is there now
+    assert (code, out) == (1, "")
+    assert err == "domainsandbox: no record at _dmarc.example.com: nothing removed\n"
 
 
 def test_a_domain_id_in_another_letter_case_is_found_as_its_api_finds_it(cli, control):
