@@ -178,6 +178,7 @@ class Durable:
         self._issued = 0  # changes announced so far
         self._saved = 0  # changes known to be on disk
         self._steps_saved = 0
+        self._faults_saved = 0  # http_faults.used when last saved
         self.undos = 0  # times the world was put back as saved, after a save failed
         self._failing = False  # saves are failing: said once in the log, not at every try
         self.restored = False  # the world now served is the one the file held
@@ -223,13 +224,13 @@ class Durable:
                 return
             with self._tickets:
                 covered = self._issued  # every ticket so far belongs to a finished change
-            steps = self.sandbox.steps_run
+            steps, faults = self.sandbox.steps_run, self.sandbox.http_faults.used
             try:
                 self.file.write(scenario.export_world(self.sandbox))
             except sqlite3.Error as exc:
                 self._undo(exc)
                 raise SaveFailed(str(exc)) from None  # the log names the file; clients need not
-            self._saved, self._steps_saved = covered, steps
+            self._saved, self._steps_saved, self._faults_saved = covered, steps, faults
             if self._failing:
                 self._failing = False
                 log.warning("saving to %s works again", self.file.path)
@@ -260,10 +261,12 @@ class Durable:
         return self.sandbox.steps_run != self._steps_saved
 
     def owed(self, changed: bool) -> bool:
-        """Whether an answer waits for a save: its call changed the world, or steps ran since
-        the last save. Not for steps a clock move is landing: the move saves as it answers, and
+        """Whether an answer waits for a save: its call changed the world, a call since the last
+        save used an HTTP fault (a read answered by one, a draw of its probability), or steps
+        ran since then. Not for steps a clock move is landing: the move saves as it answers, and
         a read must not wait minutes for it."""
-        return changed or (self.behind() and self.sandbox.world_free())
+        faults_used = self.sandbox.http_faults.used != self._faults_saved
+        return changed or faults_used or (self.behind() and self.sandbox.world_free())
 
     def attach(self) -> None:
         """Save after the steps the ticker runs on a running clock."""

@@ -45,6 +45,9 @@ class HttpFaults:
         self._rules: list[HttpFault] = []
         self._lock = threading.Lock()
         self._next = 0
+        # Times a call changed the faults (a draw, a count used), ever: a call that changes
+        # nothing else still owes the state file a save (sandbox.durable).
+        self.used = 0
         self.reseed(seed)
 
     def reseed(self, seed: int, drawn: int = 0) -> None:
@@ -117,9 +120,11 @@ class HttpFaults:
                     continue
                 if rule.probability is not None:
                     self.drawn += 1
+                    self.used += 1
                     if self._random.random() >= rule.probability:
                         continue
                 if rule.count is not None:
+                    self.used += 1
                     rule.count -= 1
                     if rule.count <= 0:
                         self._rules.remove(rule)

@@ -359,6 +359,23 @@ def test_a_step_the_ticker_runs_on_a_running_clock_is_saved_without_any_request(
     assert saved_world(path)["domains"][0]["status"] == "VERIFIED"
 
 
+def test_a_read_that_uses_an_http_fault_is_saved_before_its_answer(durable_server):
+    """A fault's count and its probability's draws go on after kill -9 from where they were:
+    a read they answered saved them, though the read itself changes nothing."""
+    server, path = durable_server
+    control = ControlClient(server.url)
+    control.add_http_fault("autosend", operation="list_domains", status=503, count=2)
+    control.add_http_fault("scaleway", status=500, probability=0.5)
+    with httpx.Client(headers={"Authorization": "Bearer as_x"}) as api:
+        assert api.get(server.base_urls()["autosend"] + "/domains").status_code == 503
+    assert [f["count"] for f in saved_world(path)["http_faults"]] == [1, None]
+    scaleway = server.base_urls()["scaleway"] + "/mailbox/v1alpha1/domains"
+    token = {"X-Auth-Token": "9ab5e7f6-1b0f-4a0e-8d8c-2f9c1c7d3e11"}
+    for draws in (1, 2, 3):
+        httpx.get(scaleway, headers=token)
+        assert saved_world(path)["http_fault_draws"] == draws
+
+
 # --- one serve per file; a save that fails --------------------------------------------------
 
 
