@@ -38,6 +38,7 @@ from .engine.clock import (
 )
 from .engine.ids import Ids
 from .engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
+from .engine.store import Store
 from .errors import schema_branch, schema_message
 from .upgrade import UPGRADES, Upgrade
 
@@ -451,15 +452,25 @@ def _load_domain(sandbox: Sandbox, entry: dict) -> Domain:
 
 
 def _load_domains(sandbox: Sandbox, entries: list) -> list[Domain]:
-    domains, seen = [], set()
+    """The domains of `entries`, each one a domain its provider's API could hold beside those
+    before it: an id of its own, and a name the provider's create would not refuse."""
+    loaded, places = Store(), {}  # the domains so far; the index of each one's entry
     for i, entry in enumerate(entries):
         where = _domain_label(i, entry)
         domain = _entry(where, lambda e=entry: _load_domain(sandbox, e))
-        if (domain.provider, domain.id) in seen:
+        if (domain.provider, domain.id) in places:
             raise ScenarioError(f"{where}: id: {domain.id} is another domain's id")
-        seen.add((domain.provider, domain.id))
-        domains.append(domain)
-    return domains
+        provider = sandbox.providers[domain.provider]
+        holder = provider.name_holder(loaded, domain.name, domain.owner)
+        if holder is not None:
+            j = places[(holder.provider, holder.id)]
+            raise ScenarioError(
+                f"{where}: name: {_domain_label(j, entries[j])} holds it already; "
+                f"{provider.name_rule}"
+            )
+        places[(domain.provider, domain.id)] = i
+        loaded.add(domain)
+    return loaded.list()
 
 
 def _load_zone(clock, records: list) -> Zone:

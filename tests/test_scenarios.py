@@ -475,6 +475,70 @@ def test_a_bad_provider_state_is_refused_before_the_world_changes(control):
     assert control.export_scenario() == before
 
 
+def _world_made_through_the_api(urls, control, provider: str, names: list[str]) -> dict:
+    """The exported world after owner n created names[n] through the provider's API."""
+    with httpx.Client(timeout=30) as http:
+        for owner, name in enumerate(names):
+            Driver(http, urls["server"], PROVIDERS_BY_NAME[provider], owner=owner).create(name)
+    return json.loads(control.export_scenario("json"))
+
+
+# What each provider's API holds once, as a refusal to load a world holding it twice says it.
+ONCE_PER_OWNER = {
+    "resend": "Resend holds a name once per team",
+    "autosend": "AutoSend holds a name once per project",
+    "vortex": "Vortex holds a name once per key and account",
+    "ses": "SES holds an identity once per account and region",
+}
+ONCE_FOR_ALL = {
+    "monite": "Monite holds a name once, whichever partner adds it",
+    "scaleway": "Scaleway holds a name once, whichever organization registers it",
+    "mailgun": "Mailgun holds a name once, whichever account adds it",
+}
+
+
+@pytest.mark.parametrize("provider", ONCE_PER_OWNER)
+def test_a_name_held_twice_by_one_owner_is_refused_and_by_two_owners_loads(urls, control, provider):
+    """Resend answers a team's second create of a name 403 (AutoSend, Vortex and SES refuse
+    it per project, per key and account, per account and region): a world holding it twice
+    for one owner is one the API could never have built. Two owners may each hold it."""
+    world = _world_made_through_the_api(urls, control, provider, ["shop.example.com"] * 2)
+    control.load_scenario(json.dumps(world))  # as the API built it: two owners, a name each
+    assert [d["name"] for d in control.domains(provider)] == ["shop.example.com"] * 2
+    before = control.export_scenario()
+    world["domains"][1]["owner"] = world["domains"][0]["owner"]
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(json.dumps(world))
+    assert error.value.status == 400
+    assert (
+        f"scenario: domains[1] ({provider} shop.example.com): name: domains[0] ({provider} "
+        f"shop.example.com) holds it already; {ONCE_PER_OWNER[provider]}"
+    ) in str(error.value)
+    assert control.export_scenario() == before
+
+
+@pytest.mark.parametrize("provider", ONCE_FOR_ALL)
+def test_a_name_held_twice_is_refused_where_the_provider_holds_it_once_for_all(
+    urls, control, provider
+):
+    """Monite answers a second create of a name 409 whichever partner sends it (Scaleway 409,
+    Mailgun 400 "already taken"), and compares names in any case: a world holding one name
+    twice, by two owners, is refused."""
+    world = _world_made_through_the_api(
+        urls, control, provider, ["shop.example.com", "other.example.com"]
+    )
+    before = control.export_scenario()
+    world["domains"][1]["name"] = "Shop.Example.com"
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(json.dumps(world))
+    assert error.value.status == 400
+    assert (
+        f"scenario: domains[1] ({provider} Shop.Example.com): name: domains[0] ({provider} "
+        f"shop.example.com) holds it already; {ONCE_FOR_ALL[provider]}"
+    ) in str(error.value)
+    assert control.export_scenario() == before
+
+
 def test_cli_scenario_load_of_a_misspelt_file_says_why_in_one_line_and_exits_2(
     server, control, tmp_path, capsys
 ):

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from ..engine.store import Store
 from ..errors import reason_phrase, refused_string, unexpected_fields
 from .amazonses import mail_from_records
 from .base import (
@@ -97,6 +98,7 @@ class AutoSend(Provider):
     record_kinds = ("ownership", "dkim", "mail_from_mx", "mail_from_spf", "dmarc")
     document = "autosend.yaml"
     statuses = (PENDING_CONFIGURATION, PENDING, VERIFIED)
+    name_rule = "AutoSend holds a name once per project"
     # Seconds on the sandbox clock. The real API answers verify at once and SES keeps checking
     # a pending identity for 72 hours; the delay lets clients test their polling loops.
     rate_limit = (2, 1.0)  # "2 requests per second per API key" (docs, rate limit)
@@ -251,6 +253,9 @@ class AutoSend(Provider):
         """GET /domains/{domainId}."""
         return {"success": True, "data": self._wire(self._owned(request, domainId))}
 
+    def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
+        return store.find_name(self.name, name, owner=owner)  # the project's, in any case
+
     def create_domain(self, request, body: dict):
         """POST /domains: `domain`, optional `regionKey`; starts PENDING_CONFIGURATION."""
         project = self._project(request)
@@ -259,7 +264,7 @@ class AutoSend(Provider):
         if region not in REGIONS:
             raise _invalid("regionKey", f"regionKey must be one of {', '.join(REGIONS)}")
         with self.store.locked():
-            if self.store.find_name(self.name, name, owner=project) is not None:
+            if self.name_holder(self.store, name, project) is not None:
                 raise _invalid("domain", f"Domain {name} has already been added to this project")
             domain = self.new_domain(
                 self.ids.hex(24),

@@ -109,6 +109,8 @@ class Provider:
     settled_statuses: tuple[str, ...] = ()
     # What the credential of `check_credential` is called in messages and help.
     credential_name: str = "API key"
+    # Which names the API holds once, as a scenario's refusal says it (see `name_holder`).
+    name_rule: str = ""
 
     def __init__(self, sandbox: Services):
         self.sandbox = sandbox
@@ -207,6 +209,12 @@ class Provider:
     def valid_name(self, name: str) -> bool:
         """Whether a domain of this name can exist here (scenarios check): a host name."""
         return valid_hostname(name)
+
+    def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
+        """The domain of `store` that keeps `owner` from holding one named `name` too (the
+        provider's rule, `name_rule`), or None. The create handler refuses the name then, and a
+        scenario holding both domains is refused: the API could never have built its world."""
+        return None
 
     def operation_ids(self) -> set[str]:
         """The operationIds of the provider's document (what HTTP faults can target)."""

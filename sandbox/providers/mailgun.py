@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from ..engine.records import Domain
+from ..engine.store import Store
 from . import mailgun_records
 from .base import (
     MAX_HOSTNAME,
@@ -185,6 +186,7 @@ class Mailgun(Provider):
     client_base = "/mailgun"
     document = "mailgun.yaml"
     statuses = (UNVERIFIED, ACTIVE, DISABLED)
+    name_rule = "Mailgun holds a name once, whichever account adds it"
     record_kinds = mailgun_records.MAILGUN_KINDS
     rate_limit = (300, 60.0)  # "no more than 300 requests per minute, per account"
     settings_defaults = {"verify_delay_seconds": 0, **RECHECK_DEFAULTS}
@@ -355,6 +357,9 @@ class Mailgun(Provider):
 
     list_domains_v3 = list_domains  # GET /v3/domains answers as v4's list
 
+    def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
+        return store.find_name(self.name, name)  # any account's, in any case
+
     def create_domain(self, request, body: dict):
         """POST /v4/domains: a form with `name`; the domain starts unverified."""
         account = self._account(request)
@@ -381,7 +386,7 @@ class Mailgun(Provider):
             )
         key_bits = int(body.get("dkim_key_size") or mailgun_records.DEFAULT_KEY_SIZE)
         with self.store.locked():
-            if self.store.get(self.name, name) is not None:
+            if self.name_holder(self.store, name, account) is not None:
                 raise ProviderError(400, TAKEN, field="name")
             domain = self.new_domain(
                 name,

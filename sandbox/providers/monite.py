@@ -37,6 +37,7 @@ from typing import TypedDict
 from ..engine.clock import is_calendar_date, iso
 from ..engine.ids import RequestIds
 from ..engine.records import Domain, RequiredRecord
+from ..engine.store import Store
 from . import mailgun_records
 from .base import (
     LABEL_LIMITS,
@@ -96,6 +97,7 @@ class Monite(Provider):
     record_kinds = mailgun_records.KINDS
     document = "monite.yaml"
     statuses = (WAITING, VERIFIED)
+    name_rule = "Monite holds a name once, whichever partner adds it"
     rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)
     # "for every API request that does not exceed currently available rate limits, you receive
     # a response with the following HTTP headers" (the same page)
@@ -292,6 +294,9 @@ class Monite(Provider):
         partner = self._partner(request)
         return {"data": [self._wire(d) for d in self.store.list(self.name, partner)]}
 
+    def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
+        return store.find_name(self.name, name)  # any partner's, in any case
+
     def create_domain(self, request, body: dict):
         partner = self._partner(request)
         name = body["domain"].strip()
@@ -306,7 +311,7 @@ class Monite(Provider):
                 ctx={"error": {}},  # a ValueError, as FastAPI's JSON encoder writes it
             )
         with self.store.locked():
-            if self.store.find_name(self.name, name) is not None:
+            if self.name_holder(self.store, name, partner) is not None:
                 raise ProviderError(409, f"Domain {name.lower()} already exists")
             as_sent = {"sent": name} if name != name.lower() else {}  # only where it differs
             domain_id = self.ids.uuid()  # drawn before the address, as ever: same seed, same ids

@@ -41,6 +41,7 @@ from datetime import datetime
 from functools import lru_cache, partial
 
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from ..engine.store import Store
 from ..errors import snake_case_phrase
 from .amazonses import (
     EASY_DKIM_KINDS,
@@ -179,6 +180,7 @@ class Resend(Provider):
         TEMPORARY_FAILURE,
     )
     settled_statuses = (VERIFIED,)  # re-checked daily: nothing a client waits for
+    name_rule = "Resend holds a name once per team"
     rate_limit_headers_always = True  # "the response headers describe your current rate limit"
     # Seconds on the sandbox clock (rate_limit_per_second: requests). The recheck window is
     # Resend's 72 hours: a domain not verified by then is failed.
@@ -416,6 +418,9 @@ class Resend(Provider):
 
     # --- operations -----------------------------------------------------------------------------
 
+    def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
+        return store.find_name(self.name, name, owner=owner)  # the team's, in any case
+
     def create_domain(self, request, body: dict):
         """POST /domains: 201 with the records to publish; the domain is not_started."""
         team = self._team(request)
@@ -425,7 +430,7 @@ class Resend(Provider):
         if "enabled" not in capabilities.values():  # the document says so too; kept as a guard
             raise _at_least_one_capability()
         with self.store.locked():
-            if self.store.find_name(self.name, name, owner=team) is not None:
+            if self.name_holder(self.store, name, team) is not None:
                 raise _error(
                     403,
                     "validation_error",

@@ -30,6 +30,7 @@ from typing import TypedDict
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
+from ..engine.store import Store
 from ..errors import snake_case_phrase, unexpected_fields
 from .base import LABEL_LIMITS, Provider, ProviderError, valid_hostname
 from .kit import Delete, Hold, Kit, Op, Publish, PythonSdk, Verify
@@ -182,6 +183,7 @@ class Scaleway(Provider):
     rate_limit = (50, 1.0)
     rate_limit_headers_always = True
     statuses = (CREATING, WAITING, VALIDATING, FAILED, PROVISIONING, READY, DELETING)
+    name_rule = "Scaleway holds a name once, whichever organization registers it"
     # How long the domain spends in each transient status, in sandbox-clock seconds: long enough
     # that a client reading it sees each one (an on-poll clock moves through them as it polls);
     # 0 lands the next step on the next request.
@@ -407,6 +409,9 @@ class Scaleway(Provider):
 
     # --- operations -----------------------------------------------------------------------------
 
+    def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
+        return store.find_name(self.name, name)  # any organization's, in any case
+
     def create_domain(self, request, body: dict):
         """POST /mailbox/v1alpha1/domains: register a domain; it starts `creating`."""
         caller = self._caller(request)
@@ -414,7 +419,7 @@ class Scaleway(Provider):
         if not valid_hostname(name):  # the document's pattern says the same; kept as a guard
             raise _invalid("name", "format", PLAIN_HELP["name"])
         with self.store.locked():
-            if self.store.find_name(self.name, name) is not None:
+            if self.name_holder(self.store, name, caller) is not None:
                 raise ProviderError(
                     409,
                     "domain exists",

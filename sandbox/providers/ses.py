@@ -49,6 +49,7 @@ from functools import partial
 
 from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
+from ..engine.store import Store
 from ..errors import reason_phrase, refused_string, unexpected_fields
 from .amazonses import (
     DKIM_HOSTED_ZONE,
@@ -172,6 +173,10 @@ class Ses(Provider):
     credential_name = "access key ID"
     # VerificationStatus of an identity (its DKIM status, for a domain)
     statuses = (PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE)
+    name_rule = (
+        "SES holds an identity once per account and region (a domain in any case, an address "
+        "as written)"
+    )
     settled_statuses = (SUCCESS,)  # looked at again daily: nothing a client waits for
     record_kinds = (*DKIM_KINDS, *MAIL_FROM_KINDS)
     # What the client report counts: each status under its own field.
@@ -325,7 +330,12 @@ class Ses(Provider):
 
     def _identity(self, owner: str, name: str) -> Domain | None:
         """The account's identity `name`, as written (" a.example" names none)."""
-        return self.store.find_name(self.name, name, owner=owner, same_case="@" in name)
+        return self.name_holder(self.store, name, owner)
+
+    def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
+        """The account and region's identity `name`: a domain in any case, an address as
+        written (its local part's case counts)."""
+        return store.find_name(self.name, name, owner=owner, same_case="@" in name)
 
     def stored_name(self, name: str) -> str:
         """A domain in lower case; an address as written: SES's developer guide, "Email

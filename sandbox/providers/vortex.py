@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 
 from ..engine.clock import iso
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
+from ..engine.store import Store
 from .amazonses import SPF_INCLUDE, SPF_VALUE, dkim_cname
 from .base import (
     LABEL_LIMITS,
@@ -115,6 +116,7 @@ class Vortex(Provider):
     record_kinds = ("token", "dkim", "spf", "dmarc")
     document = "vortex.yaml"
     statuses = ("not_verified", "verified")
+    name_rule = "Vortex holds a name once per key and account"
     # What the client report counts: each check's status, under its own wire field, and
     # isVerified; "not_verified" and "verified" are only the dashboard's summary.
     state_words = tuple(
@@ -308,13 +310,16 @@ class Vortex(Provider):
 
     # --- operations -----------------------------------------------------------------------------
 
+    def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
+        return store.find_name(self.name, name, owner=owner)  # the key and account's, any case
+
     def create_email_domain(self, request, accountId: str, body: dict):
         holder, owner = self._scope(request, accountId)
         name = body["domain"].strip().lower()
         if not valid_hostname(name):
             raise ProviderError(400, _bad_domain(repr(name)), field="domain")
         with self.store.locked():
-            if self.store.find_name(self.name, name, owner) is not None:
+            if self.name_holder(self.store, name, owner) is not None:
                 raise ProviderError(409, f"Email domain {name} already exists for this account")
             domain = self._new(accountId, holder, owner, name, body.get("description"))
             self.store.add(domain)
