@@ -159,7 +159,7 @@ def advance_until(sandbox: Sandbox, until: Until) -> dict:
         )
     domain = sandbox.store.get(until.provider, until.domain_id)
     if domain is None:
-        raise KeyError(f"no {until.provider} domain with id {until.domain_id}")
+        raise KeyError(provider.unknown_domain(until.domain_id))
     limit = (
         limit_of(sandbox, until.provider) if until.limit_seconds is None else until.limit_seconds
     )
@@ -210,9 +210,10 @@ def _next_step(sandbox: Sandbox, domain: Domain, until: Until, deadline: datetim
     if sandbox.store.get(domain.provider, domain.id) is not domain:
         raise Stuck(f"{_named(domain)} was deleted before it could {wanted}")
     if domain.due_at is None:
+        moves_on = sandbox.providers[domain.provider].what_moves_on(domain)
         raise Stuck(
             f"{_where(domain)} and has no step scheduled: it will not {wanted} by waiting "
-            f"(publish its records, verify it, or change what it waits for){_checks(domain)}"
+            f"({moves_on}){_checks(domain)}"
         )
     if domain.due_at > deadline:
         raise Stuck(
@@ -223,7 +224,8 @@ def _next_step(sandbox: Sandbox, domain: Domain, until: Until, deadline: datetim
 
 
 def _named(domain: Domain) -> str:
-    return f"{domain.provider} domain {domain.id} ({domain.name})"
+    name = f" ({domain.name})" if domain.name != domain.id else ""  # SES's ids are names
+    return f"{domain.provider} domain {domain.id}{name}"
 
 
 def _where(domain: Domain) -> str:

@@ -198,7 +198,7 @@ class Control:
         self._known(provider)
         domain = self.sandbox.providers[provider].domain_of(domain_id)
         if domain is None:
-            raise ProviderError(404, f"no {provider} domain with id {domain_id}")
+            raise ProviderError(404, self.sandbox.providers[provider].unknown_domain(domain_id))
         return domain
 
     # --- scenarios ---------------------------------------------------------------------------

@@ -454,7 +454,7 @@ class Sandbox:
         """
         domain = self.store.get(provider, domain_id)
         if domain is None:
-            raise KeyError(f"no {provider} domain with id {domain_id}")
+            raise KeyError(self.providers[provider].unknown_domain(domain_id))
         unknown = (set(omit) | set(corrupt)) - {r.kind for r in domain.records}
         if unknown:
             kinds = ", ".join(r.kind for r in domain.records)

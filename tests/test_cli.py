@@ -64,6 +64,21 @@ def test_a_domain_id_in_another_letter_case_is_found_as_its_api_finds_it(cli, co
     assert code == 0, err
 
 
+def test_a_domain_named_where_its_id_is_asked_is_told_its_id(cli, control):
+    resend = control.create_domain("resend", "byname.example.com")["id"]
+    for command in ("publish", "verify"):
+        code, _, err = cli(command, "resend", "byname.example.com")
+        assert code == 2, err
+        assert err == (
+            "domainsandbox: 404: no resend domain with id byname.example.com; the resend domain "
+            f"named so has id {resend}: give that\n"
+        )
+    code, _, err = cli(
+        "clock", "advance", "--until", "verified", "--domain", "resend/byname.example.com"
+    )
+    assert f"the resend domain named so has id {resend}" in err, err
+
+
 def test_the_records_dns_can_hold_of_a_domain_so_long_some_cannot_are_published(cli, control):
     """A 247-character domain: its DKIM record's name passes 253 characters. `publish --omit
     dkim` was refused for the record it was told to leave out."""

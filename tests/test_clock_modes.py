@@ -444,6 +444,18 @@ def test_advance_until_names_what_the_last_checks_found_when_nothing_is_schedule
     assert "dkim:" in said  # the reason of the check that failed
 
 
+def test_advance_until_a_failed_ses_identity_cannot_leave_says_how_ses_starts_over(control):
+    control.create_domain("ses", "forgot.example.org")  # no record published: FAILED in 72 h
+    with pytest.raises(ControlError) as stuck:
+        control.advance_until("ses", "forgot.example.org", status="SUCCESS")
+    said = str(stuck.value)
+    assert "ses domain forgot.example.org is 'FAILED' and has no step scheduled" in said, said
+    assert (
+        "(SES no longer looks at a FAILED identity: PutEmailIdentityDkimSigningAttributes " in said
+    )
+    assert "verify it" not in said
+
+
 def test_advance_until_takes_a_predicate_and_refuses_an_unknown_status(control, scaleway):
     domain_id = scaleway_domain(scaleway, "predicate.example.com")
     control.publish("scaleway", domain_id)

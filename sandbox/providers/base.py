@@ -256,6 +256,23 @@ class Provider:
             found = self.store.get(self.name, domain_id.lower())
         return found
 
+    def what_moves_on(self, domain: Domain) -> str:
+        """What a person can do for a domain that has no step scheduled (a clock move waiting
+        for it says so)."""
+        return "publish its records, verify it, or change what it waits for"
+
+    def unknown_domain(self, domain_id: str) -> str:
+        """Why a control call's `domain_id` names no domain: with the ids of the domains it is
+        the name of, when it is one (a name is what a newcomer has at hand)."""
+        said = f"no {self.name} domain with id {domain_id}"
+        named = self.store.named(self.name, domain_id)
+        if len(named) == 1:
+            said += f"; the {self.name} domain named so has id {named[0].id}: give that"
+        elif named:
+            ids = ", ".join(d.id for d in named)
+            said += f"; the {self.name} domains named so (one per owner) have ids {ids}"
+        return said
+
     def owned(self, domain_id: str, owner: str, not_found: str | ProviderError) -> Domain:
         """The domain if `owner` has it; else `not_found` (a 404 with that message, or that
         error): another owner's domain is as absent as one that never was."""

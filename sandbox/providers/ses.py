@@ -337,6 +337,14 @@ class Ses(Provider):
         written (its local part's case counts)."""
         return store.find_name(self.name, name, owner=owner, same_case="@" in name)
 
+    def what_moves_on(self, domain: Domain) -> str:
+        if domain.status == FAILED:  # a verify changes nothing then (docs/ses.md)
+            return (
+                "SES no longer looks at a FAILED identity: PutEmailIdentityDkimSigningAttributes "
+                "starts a new search, as deleting the identity and creating it again does"
+            )
+        return super().what_moves_on(domain)
+
     def stored_name(self, name: str) -> str:
         """A domain in lower case; an address as written: SES's developer guide, "Email
         addresses are case sensitive" (creating-identities)."""
