@@ -124,7 +124,7 @@ class Dispatcher:
         if api is None:  # outside every API: counted for the provider it names, if it names one
             error = ProviderError(404, self._outside(scope["method"], path))
             if (named := self._named_by(path)) is None or named.provider is None:
-                return await send_answer(send, Answer.error(None, error))
+                return await send_answer(send, _lost(error))
             violation = violation_of(None, error.message, error.status)
             return await self.refuse(scope, receive, send, error, violation, api=named)
         allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
@@ -161,6 +161,14 @@ class Dispatcher:
         scope["extensions"][NOTED] = True  # noted by the world, and being answered
         scope["extensions"][CHANGES] = changes(api, call.request)
         await send_answer(send, answer, f"{scope['method']} {scope['path']}")
+
+
+def _lost(error: ProviderError) -> Answer:
+    """The 404 of a path under no API, most often a provider's SDK given the sandbox's URL
+    without the provider's mount: its message at the top level too, where the SDKs read one
+    (Resend's, botocore's `message`), beside the control API's shape."""
+    shaped = {"error": {"status": error.status, "message": error.message}}  # Answer.error's
+    return Answer.json({"message": error.message} | shaped, error.status)
 
 
 def _unserved(api: Api | None, method: str, path: str, status: int) -> ProviderError:

@@ -158,3 +158,14 @@ def test_the_sdk_raises_application_error_for_a_500(sdk, control):
     with pytest.raises(exceptions.ApplicationError) as raised:
         sdk.Domains.get("d91cd9bd-1176-453e-8fc1-35364d380206")
     assert raised.value.code == 500 and raised.value.error_type == "application_error"
+
+
+def test_the_sdk_given_the_sandbox_without_resends_mount_says_where_it_is(sdk, urls):
+    """The likeliest first mistake with an SDK: the sandbox's URL as its base, without
+    `/resend`. The SDK reads an error's top-level `message`: it showed "Unknown error"."""
+    sdk.api_url = urls["server"]
+    with pytest.raises(exceptions.ResendError) as lost:
+        sdk.Domains.list()
+    said = str(lost.value)
+    assert "domainsandbox does not serve GET /domains" in said, said
+    assert "/resend, " in said  # where the providers' APIs are

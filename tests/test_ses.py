@@ -1016,3 +1016,34 @@ def test_a_scenario_keeps_domains_and_addresses_and_ses_goes_on_looking_after_a_
     assert got["VerificationStatus"] == "SUCCESS"
     assert got["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
     assert ses.got("ops@example.com")["VerificationStatus"] == "PENDING"
+
+
+def test_boto3_given_the_sandbox_without_the_ses_mount_says_where_it_is(urls):
+    """botocore reads an error's top-level `message`: given the sandbox's own URL, the answer
+    said where SES is, and boto3 showed an empty message."""
+    client = sesv2_client(urls["server"], KEY_A, REGION, attempts=1)
+    with pytest.raises(ClientError) as lost:
+        client.create_email_identity(EmailIdentity="lost.example.com")
+    said = str(lost.value)
+    assert "domainsandbox does not serve POST /v2/email/identities" in said, said
+    assert " /resend, /ses, the control API under /_sandbox" in said
+
+
+def test_boto3s_ses_v1_client_is_told_to_use_sesv2(urls):
+    """boto3.client("ses") (v1, the Query API) posts every action to the endpoint's root: the
+    answer said `POST ` and nothing of the client to use instead."""
+    from botocore.parsers import ResponseParserError
+
+    v1 = boto3.client(
+        "ses",
+        endpoint_url=urls["ses"],
+        region_name=REGION,
+        aws_access_key_id=KEY_A,
+        aws_secret_access_key="sandbox-secret",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    with pytest.raises(ResponseParserError) as refused:  # v1 reads XML: botocore quotes the body
+        v1.list_identities()
+    said = str(refused.value)
+    assert "does not serve SES v1 (the Query API, boto3.client(\\'ses\\'))" in said, said
+    assert "boto3.client(\\'sesv2\\') with the same endpoint_url" in said

@@ -263,7 +263,12 @@ class Ses(Provider):
         if status == 405:
             return super().unserved(method, path, status)
         served = "it serves SES v2 email identity operations only (docs/ses.md)"
-        message = f"Unknown operation: domainsandbox does not serve {said_request(method, path)}"
+        if path in ("", "/"):  # SES v1's Query API posts every action to the endpoint's root
+            asked = "SES v1 (the Query API, boto3.client('ses'))"
+            served += ": boto3.client('sesv2') with the same endpoint_url"
+        else:
+            asked = said_request(method, path)
+        message = f"Unknown operation: domainsandbox does not serve {asked}"
         return _error(404, "UnknownOperationException", f"{message}; {served}")
 
     def missing_credential(self, message: str) -> ProviderError:
