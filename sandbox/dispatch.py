@@ -131,6 +131,8 @@ class Dispatcher:
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
         error = _unserved(api, scope["method"], path, status)  # a `%2F` said as sent
+        if status == 404 and (meant := _one_segment_less(api, path[len(api.mount) :])):
+            error.message += f"; did you mean {meant}?"  # `/resend/v1/domains`: no version
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
         violation = violation_of(None, error.message, error.status)
@@ -161,6 +163,15 @@ class Dispatcher:
         scope["extensions"][NOTED] = True  # noted by the world, and being answered
         scope["extensions"][CHANGES] = changes(api, call.request)
         await send_answer(send, answer, f"{scope['method']} {scope['path']}")
+
+
+def _one_segment_less(api: Api, path: str) -> str | None:
+    """The path the API serves once the first segment of `path` (under its mount) is dropped,
+    if it serves one: a version the API's paths do not have."""
+    rest = "/" + path.lstrip("/").partition("/")[2]
+    if rest != "/" and documents.allowed_methods(api.document, rest):
+        return api.mount + rest
+    return None
 
 
 def _lost(error: ProviderError) -> Answer:

@@ -362,6 +362,18 @@ def test_a_base_url_without_its_version_is_told_where_the_api_is(urls):
     assert "/monite/v1, " in elsewhere and elsewhere.endswith("the control API under /_sandbox")
 
 
+def test_a_version_written_twice_is_told_the_path_served(urls):
+    """A base URL with its version, then a path written with it again (a client's own join)."""
+    monite = urls["monite"]  # .../monite/v1
+    answer = httpx.get(monite + "/v1/mailbox_domains", headers=partner_headers(monite))
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"].endswith("; did you mean /monite/v1/mailbox_domains?")
+    autosend = httpx.get(urls["autosend"] + "/v2/domains", headers=AUTOSEND)
+    assert "did you mean /autosend/v1/domains?" in autosend.text
+    elsewhere = httpx.get(urls["autosend"] + "/nothing/here", headers=AUTOSEND)
+    assert elsewhere.status_code == 404 and "did you mean" not in elsewhere.text
+
+
 def test_undeclared_query_parameters_are_named_in_the_order_sent(urls):
     """They were named in a set's order, which changes with each process's hash seed: under
     --workers, one request got two answers, and the report split one violation in several."""
