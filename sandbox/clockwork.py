@@ -101,14 +101,15 @@ def awaited_on_poll(sandbox: Sandbox, domains: list[Domain]) -> bool:
     )
 
 
-def on_poll(sandbox: Sandbox, call: Call, move: bool = True) -> None:
+def on_poll(sandbox: Sandbox, call: Call, move: bool = True) -> list[Domain]:
     """Before a provider request is served: if it reads a domain whose current state it (or an
     earlier read) showed already, move the clock to the domain's next step first. So a client's
     wait loop sees each state once, one per poll, and ends without sleeping out the delays.
-    `move`: False on the event loop, where no step may land (none was to when asked)."""
+    `move`: False on the event loop, where no step may land (none was to when asked). Returns
+    the domains read: `shown` marks them once the answer shows them."""
     domains = polled_domains(sandbox, call)
     if not domains:
-        return
+        return domains
     # only then the world's lock, waiting out another poll's step, not a control API's move
     world = sandbox.world_lock()
     if move and awaited_on_poll(sandbox, domains) and world.acquire(timeout=POLL_WAIT_SECONDS):
@@ -119,6 +120,12 @@ def on_poll(sandbox: Sandbox, call: Call, move: bool = True) -> None:
                 sandbox.run_due()  # a step of theirs due now: landed before they are shown
         finally:
             world.release()
+    return domains
+
+
+def shown(sandbox: Sandbox, domains: list[Domain]) -> None:
+    """Note that a read's answer showed `domains` as they are: reading them again moves the
+    clock on. A read refused (an injected 429, a dropped connection) showed nothing."""
     for domain in domains:
         sandbox.polled[(domain.provider, domain.id)] = _state(domain)
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .admission import admit
 from .apis import build_apis, changes
-from .clockwork import awaited_on_poll, on_poll, polled_domains
+from .clockwork import awaited_on_poll, on_poll, polled_domains, shown
 from .durable import SaveFailed
 from .errors import ProviderError, violation_of
 from .lanes import DNS, HELD, LOOP, WORLD
@@ -97,7 +97,7 @@ class World:
     def serve(self, call: Call, land: bool = True) -> Answer:
         """Land due steps, admit, run (or refuse), note: the answer to send. `land`: False on
         the event loop, which must not wait on DNS (threads_for decided nothing was due)."""
-        on_poll(self.sandbox, call, move=land)
+        polled = on_poll(self.sandbox, call, move=land)
         if land:
             self.sandbox.run_due(LANDING_SECONDS, wait=False)
         api = self.apis[call.target]
@@ -120,6 +120,8 @@ class World:
             domain_id = _named_domain(self.sandbox.store, call.target, call.request)
         if verdict:
             verdict.apply(answer)
+        if polled and answer.status < 300 and not answer.abort:
+            shown(self.sandbox, polled)
         if provider:
             elapsed = time.monotonic() - call.received_at
             answer.headers.extend(provider.answer_headers(call.request, elapsed).items())

@@ -191,6 +191,22 @@ def test_on_poll_a_client_sees_every_scaleway_state_once_each_at_its_own_instant
     ]
 
 
+def test_on_poll_a_read_an_injected_fault_refused_showed_nothing_and_moves_nothing(
+    control, scaleway
+):
+    """A client retrying a 429 saw the state after next: the refused read had counted as shown."""
+    control.set_clock_mode("on-poll")
+    domain_id = scaleway_domain(scaleway, "refused.example.com")
+    url = f"{SCALEWAY}/{domain_id}"
+    control.add_http_fault("scaleway", operation="get_domain", status=429, count=1)
+    control.add_http_fault("scaleway", operation="get_domain", abort=True, count=1)
+    assert scaleway.get(url).status_code == 429
+    with pytest.raises(httpx.HTTPError):  # the connection dropped: nothing shown either
+        scaleway.get(url)
+    assert (scaleway.get(url).json()["status"], control.clock()["now"]) == ("creating", START)
+    assert scaleway.get(url).json()["status"] == "waiting_validation"  # then one step a read
+
+
 def test_on_poll_clients_polling_at_once_each_see_every_state_once(control, urls):
     """A poll that found another poll moving the clock, or landing the step its domain had due
     at the new instant, did not wait for it: it showed the state it had shown already, again and
