@@ -30,6 +30,7 @@ from .client import (
     DnsFault,
     DomainView,
     HttpFault,
+    Unreachable,
     sandbox_url,
 )
 from .extras import MissingExtra
@@ -1625,6 +1626,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc, 1)
     except ControlError as exc:  # a 4xx: the sandbox refused what was asked
         said = _said_in_flags(str(exc), _command_parser(parser, args))
+        if isinstance(exc, Unreachable):
+            said += " If it serves elsewhere: --url URL, or $DOMAINSANDBOX_URL."
         return _fail(said, USAGE if exc.status and 400 <= exc.status < 500 else 1)
     except BrokenPipeError:
         # The reader stopped reading (`| head`): end quietly, and let nothing flush to it again.

@@ -80,6 +80,10 @@ class ControlError(Exception):
         self.status = status
 
 
+class Unreachable(ControlError):
+    """Nothing answered at the sandbox's URL."""
+
+
 @dataclass(frozen=True)
 class Response:
     """A control API answer: status, headers (lower-case names) and body."""
@@ -305,7 +309,7 @@ class ControlClient:
                 f"{self._timeout:g} s; it may still be working on it"
             ) from None
         except OSError as exc:
-            raise ControlError(
+            raise Unreachable(
                 f"cannot reach the sandbox at {self.url} ({exc}); is `domainsandbox serve` running?"
             ) from None
         except (http.client.HTTPException, ValueError) as exc:  # a broken answer, a bad header

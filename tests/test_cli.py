@@ -330,7 +330,10 @@ def test_another_service_answering_json_objects_is_said_in_one_line(capsys, args
 def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
     code = main(["domains", "--url", "http://127.0.0.1:9"])
     assert code == 1
-    assert "is `domainsandbox serve` running?" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith(
+        "is `domainsandbox serve` running? If it serves elsewhere: --url URL, or "
+        "$DOMAINSANDBOX_URL.\n"
+    )
 
 
 @pytest.mark.parametrize(
