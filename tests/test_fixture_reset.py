@@ -175,6 +175,9 @@ def test_credentials_carry_the_names_each_sdk_takes(domain_sandbox):
     ses = domain_sandbox.credentials("ses")
     assert ses["endpoint_url"] == domain_sandbox.urls["ses"] and ses["region_name"]
     assert domain_sandbox.credentials("autosend")["api_key"].startswith("as_")
+    mailgun = domain_sandbox.credentials("mailgun")  # basic auth: user "api", the key
+    listed = httpx.get(mailgun["base_url"] + "/v4/domains", auth=mailgun["auth"])
+    assert mailgun["auth"] == ("api", mailgun["api_key"]) and listed.status_code == 200
     with pytest.raises(ValueError, match="unknown provider 'nosuch'; known: monite"):
         domain_sandbox.credentials("nosuch")
 

@@ -156,7 +156,7 @@ TAKES = {
 def _mailgun_sdk(found: dict):
     from mailgun.client import Client
 
-    return Client(auth=(USER, found["api_key"]), api_url=found["base_url"])
+    return Client(auth=found["auth"], api_url=found["base_url"])
 
 
 class Attrs(RecheckAttrs, total=False):
@@ -215,6 +215,8 @@ class Mailgun(Provider):
             "clock reaches it; a scenario file can hold a disabled domain"
         },
         sdk=PythonSdk("mailgun", "mailgun.client", _mailgun_sdk),
+        # as the SDK's Client and HTTP basic auth take it: user "api", password the key
+        sdk_names=lambda provider, found: {"api_key": found["key"], "auth": (USER, found["key"])},
     )
 
     # --- errors -------------------------------------------------------------------------------
