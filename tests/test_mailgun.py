@@ -619,6 +619,18 @@ def test_a_scenario_says_why_a_domain_is_disabled_and_only_a_disabled_one_says_i
     assert "disabled" not in get(api, "other.example.com")["domain"]
 
 
+def test_a_create_never_replaces_a_loaded_domain_whose_id_is_the_name_asked(api, control):
+    """A domain's id is its name, unless a scenario written by hand says otherwise: a create of
+    a name that is another domain's id replaced that domain, by the id they shared."""
+    create(api, "kept.example.com")
+    world = yaml.safe_load(control.export_scenario())
+    world["domains"][0]["id"] = "taken.example.com"
+    control.load_scenario(yaml.safe_dump(world))
+    refused = api.post("/v4/domains", data={"name": "taken.example.com"})
+    assert_error(refused, 400, "This domain name is already taken")
+    assert [d["name"] for d in control.domains("mailgun")] == ["kept.example.com"]
+
+
 # --- accounts and keys --------------------------------------------------------------------------
 
 
