@@ -935,6 +935,20 @@ def _show_credentials(args, credentials: list[Credential]) -> None:
     _show(args, {"credentials": credentials}, lambda _: _print_rows(rows, header))
 
 
+# An exported world's registered credentials: a top-level key of the YAML, or of the JSON.
+_HOLDS_CREDENTIALS = re.compile(r'^credentials:|^\{.*"credentials":', re.M)
+
+
+def _write_export(path: str, text: str, private: bool) -> None:
+    """Write an exported world; owner-only when it holds registered keys and secrets, as the
+    state file is (a backup should not leak what the sandbox keeps private)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+    with open(fd, "w", encoding="utf-8") as file:
+        if private:
+            os.fchmod(fd, 0o600)  # a file that was there keeps its mode otherwise
+        file.write(text)
+
+
 def cmd_scenario(args) -> int:
     if args.action == "list":
         if args.file:
@@ -944,12 +958,15 @@ def cmd_scenario(args) -> int:
         with _control(args) as control:
             text = control.export_scenario("json" if args.json else "yaml")
         if args.file:
+            private = _HOLDS_CREDENTIALS.search(text) is not None
             try:
-                with open(args.file, "w", encoding="utf-8") as file:
-                    file.write(text)
+                _write_export(args.file, text, private)
             except OSError as exc:
                 raise UsageError(f"{args.file}: {exc.strerror}") from None
-            print(f"wrote {args.file}")
+            print(
+                f"wrote {args.file}"
+                + (" (owner-only: it holds registered keys)" if private else "")
+            )
         else:
             print(text, end="" if text.endswith("\n") else "\n")  # (JSON comes without one)
         return 0

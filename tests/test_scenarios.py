@@ -138,6 +138,23 @@ def test_cli_exports_and_loads_scenario_files(server, control, tmp_path, capsys)
     assert main(["scenario", "load", str(out), "--url", server.url]) == 0
     assert "loaded" in capsys.readouterr().out
     assert control.export_scenario() == out.read_text()
+
+
+@pytest.mark.parametrize("form", ["yaml", "json"])
+def test_an_export_holding_registered_keys_is_written_owner_only(
+    server, control, tmp_path, capsys, form
+):
+    control.register_credential("monite", "11111111-1111-4111-8111-111111111111", "TopSecret99")
+    out = tmp_path / f"world.{form}"
+    out.write_text("old")
+    out.chmod(0o644)  # a file that was there: its mode is narrowed too
+    json_flag = ["--json"] if form == "json" else []
+    assert main(["scenario", "export", str(out), *json_flag, "--url", server.url]) == 0
+    assert "(owner-only: it holds registered keys)" in capsys.readouterr().out
+    assert "TopSecret99" in out.read_text() and out.stat().st_mode & 0o777 == 0o600
+    control.clear_credentials()
+    assert main(["scenario", "export", str(tmp_path / "plain.yaml"), "--url", server.url]) == 0
+    assert "owner-only" not in capsys.readouterr().out
     assert main(["scenario", "load", str(tmp_path / "missing.yaml"), "--url", server.url]) == 2
 
 
