@@ -340,8 +340,8 @@ def _serve_misuse(args) -> str | None:
 
 def _overruled(args, sandbox) -> str:
     """The options given for a new world that the world restored into `sandbox` wins over (its
-    clock included: it resumes as it ran): the seed and the clock's mode and speed where they
-    differ from the restored world's; a scenario always (its world was replaced)."""
+    clock included: it resumes as it ran): the seed, the clock's mode and speed and rate limits
+    where they differ from the restored world's; a scenario always (its world was replaced)."""
     clock = sandbox.clock
     given = [f"--scenario {args.scenario}"] if args.scenario else []
     given += [f"--seed {args.seed}"] if args.seed not in (None, sandbox.seed) else []
@@ -349,6 +349,7 @@ def _overruled(args, sandbox) -> str:
     speed = args.clock_speed
     if speed is not None and (clock.mode != "fast" or speed != clock.speed):
         given.append(f"--clock-speed {speed:g}")
+    given += ["--rate-limits"] if args.rate_limits and not sandbox.rate_limits.enabled else []
     return ", ".join(given)
 
 

@@ -115,8 +115,9 @@ def test_a_new_state_file_is_its_owners_alone_it_keeps_secrets(tmp_path):
         (("--seed", "5", "--clock", "fast", "--clock-speed", "10"), ""),
         (("--clock", "fast", "--clock-speed", "20"), " (it wins over --clock-speed 20)"),
         (("--seed", "6", "--clock", "real"), " (it wins over --seed 6, --clock real)"),
+        (("--seed", "5", "--rate-limits"), " (it wins over --rate-limits)"),
     ],
-    ids=["the same options", "another speed", "another seed and clock"],
+    ids=["the same options", "another speed", "another seed and clock", "rate limits"],
 )
 def test_a_restored_world_names_only_the_options_it_differs_from(tmp_path, given, overruled):
     state = str(tmp_path / "world.db")
