@@ -41,7 +41,11 @@ def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
         if limit[1] < 0 and sandbox.rate_limits.enabled:
             retry_after = sandbox.rate_limits.retry_after(provider, credential, now)
             return Admission(headers, provider.too_many_requests(retry_after))
-    fault = sandbox.http_faults.take(provider.name, request.operation)
+    # a fault is for an operation's calls: a path the API does not serve is not one (a mistyped
+    # URL must not use up a fault another client's test waits for)
+    fault = (
+        sandbox.http_faults.take(provider.name, request.operation) if request.operation else None
+    )
     if fault is None:
         return Admission(headers)
     if fault.status == 429:

@@ -48,6 +48,15 @@ def test_the_next_n_calls_fail_in_the_providers_shape_then_recover(monite, contr
     assert control.http_faults() == []
 
 
+def test_a_path_the_api_does_not_serve_is_no_call_and_uses_up_no_fault(monite, control):
+    """One client's mistyped URL took the provider-wide fault another's test was waiting for."""
+    base, headers = monite
+    control.add_http_fault("monite", status=500, count=1)
+    assert httpx.get(f"{base}/mailbox_domainz", headers=headers).status_code == 404
+    assert [f["count"] for f in control.http_faults()] == [1]
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 500
+
+
 def test_a_fault_on_one_operation_leaves_the_others_alone(monite, control):
     base, headers = monite
     domain_id = create(base, headers)["id"]
