@@ -1256,7 +1256,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--access-log",
         action="store_true",
-        help="log one line per provider request: provider, operationId, status, milliseconds",
+        help="log one line per provider request (provider, operationId, status, milliseconds) "
+        "and per control call that may change the world (a reset, a clock move...)",
     )
     serve.add_argument(
         "--log-format",

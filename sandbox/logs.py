@@ -1,5 +1,6 @@
 """What `serve` says on its console: the access log (`--access-log`, one line per provider
-request) and the format of every line (`--log-format text|json`).
+request and per control call that may change the world) and the format of every line
+(`--log-format text|json`).
 
 Access lines are written where the world is (the serving process, also under `serve --workers
 N`), so they are complete and in order; uvicorn's own lines (an injected abort, in one line)
@@ -22,7 +23,8 @@ _ACCESS_FIELDS = ("provider", "operation", "method", "path", "status", "duration
 
 
 def access_line(entry: dict) -> None:
-    """Log one finished provider request: provider, operationId, status, milliseconds."""
+    """Log one finished request (a provider's, or a control call's under the provider name
+    "control"): provider, operationId, status, milliseconds."""
     fields = {k: entry.get(k) for k in _ACCESS_FIELDS}
     if entry.get("aborted"):  # no status reached the client: an injected fault dropped it
         fields["aborted"] = True

@@ -51,6 +51,18 @@ def test_the_access_log_says_each_request_in_one_text_line():
     assert err == [f"WARNING:  {said}"]  # the abort: one line, no traceback
 
 
+def test_control_calls_that_change_the_world_are_in_the_access_log_and_reads_are_not():
+    """A shared sandbox's operator could not tell when it was reset or its clock moved."""
+    served = Served("--access-log")
+    with control_of(served) as control:
+        control.clock()
+        control.advance("5m")
+        control.reset()
+    out, _ = _console(served)
+    control_lines = [line.split()[:3] for line in out if line.startswith("control ")]
+    assert control_lines == [["control", "set_clock", "200"], ["control", "reset", "200"]]
+
+
 def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
     served = Served("--workers", "2", "--access-log", "--log-format", "json")
     _calls(served)
@@ -60,6 +72,7 @@ def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
     assert [(a["provider"], a["operation"], a["status"], "aborted" in a) for a in access] == [
         ("autosend", "list_domains", 200, False),
         ("autosend", "get_domain", 404, False),
+        ("control", "add_http_fault", 201, False),  # what changed the world, whoever asked
         ("autosend", "list_domains", 200, True),
     ]
     assert all(a["logger"] == "domainsandbox.access" and a["duration_ms"] >= 0 for a in access)
