@@ -411,6 +411,10 @@ def _print_banner(server, say) -> None:
         say(f"  (dashboard: {server.url}{DASHBOARD_MOUNT}?token=...)")
     if sandbox.resolver:
         say(f"  verifying against the resolver at {sandbox.resolver}")
+    if server.host in ("0.0.0.0", "::"):  # no address a teammate can open
+        say("  on every address: other machines reach it at this machine's name or address")
+        if sandbox.dns.host in ("127.0.0.1", "::1", "localhost"):
+            say(f"  (the DNS server only on {sandbox.dns.host}: --dns-host for other machines')")
     say("Press Ctrl-C to stop.")
 
 

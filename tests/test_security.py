@@ -78,6 +78,12 @@ def test_a_token_no_header_could_carry_back_is_refused_at_start(token):
 def test_serve_beyond_loopback_with_a_token_guards_the_control_api_and_the_cli_sends_it():
     served = Served("--host", "0.0.0.0", "--control-token", TOKEN)
     try:
+        # the banner's URLs name no address another machine can open: it says what to use
+        assert (
+            "  on every address: other machines reach it at this machine's name or address"
+            in served.banner
+        )
+        assert any("--dns-host for other machines'" in line for line in served.banner)
         url = served.urls["control"].replace("0.0.0.0", "127.0.0.1")
         server_url = url.removesuffix("/_sandbox")
 
