@@ -171,6 +171,9 @@ class Sandbox:
         # (sandbox.clockwork): reading it again moves the clock to its next step.
         self.polled: dict[tuple[str, str], tuple] = {}
         self.started_at = time.monotonic()  # reset by start(); the health check's uptime
+        # Why the state file (`serve --state`) cannot be saved, while it cannot: the health
+        # check says so (sandbox.durable sets it).
+        self.save_problem: str | None = None
 
     # --- life cycle -------------------------------------------------------------------------
 

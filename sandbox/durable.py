@@ -180,7 +180,6 @@ class Durable:
         self._steps_saved = 0
         self._faults_saved = 0  # http_faults.used when last saved
         self.undos = 0  # times the world was put back as saved, after a save failed
-        self._failing = False  # saves are failing: said once in the log, not at every try
         self.restored = False  # the world now served is the one the file held
         self.upgrade: Upgrade | None = None  # what restoring a world of an earlier format changed
 
@@ -231,20 +230,20 @@ class Durable:
                 self._undo(exc)
                 raise SaveFailed(str(exc)) from None  # the log names the file; clients need not
             self._saved, self._steps_saved, self._faults_saved = covered, steps, faults
-            if self._failing:
-                self._failing = False
+            if self.sandbox.save_problem is not None:
+                self.sandbox.save_problem = None
                 log.warning("saving to %s works again", self.file.path)
 
     def _undo(self, error: Exception) -> None:
         """Put the world back as it was last saved: nothing unsaved stays visible."""
         self.undos += 1
-        if not self._failing:
-            self._failing = True
+        if self.sandbox.save_problem is None:  # said once in the log, not at every try
             log.error(
                 "could not save the world to %s (%s): changes are undone until saving works",
                 self.file.path,
                 error,
             )
+        self.sandbox.save_problem = f"the world cannot be saved to {self.file.path}: {error}"
         try:
             self.restore(keep_logs=True)
         except StateError as exc:  # the file cannot even be read back: say so, keep serving

@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 
 
 def health(sandbox: Sandbox) -> tuple[dict, int]:
-    """The health answer and its status: 200 when ready (the DNS server answers too), else 503."""
-    ready = sandbox.dns.running
+    """The health answer and its status: 200 when ready (the DNS server answers too, and the
+    state file, if any, takes saves), else 503 (with the problem, when it is the state file's:
+    every change is refused meanwhile, a monitoring probe should see it)."""
+    problem = sandbox.save_problem
+    ready = sandbox.dns.running and problem is None
     body = {
         "ready": ready,
         "version": __version__,
@@ -25,4 +28,6 @@ def health(sandbox: Sandbox) -> tuple[dict, int]:
         "dns": {"host": sandbox.dns.host, "port": sandbox.dns.port},
         "providers": list(sandbox.providers),
     }
+    if problem is not None:
+        body["problem"] = problem
     return body, 200 if ready else 503

@@ -440,9 +440,14 @@ def test_a_change_that_cannot_be_saved_is_answered_in_the_apis_shape_and_undone(
                 control.add_record("lost.example.com", "TXT", "not saved")
             assert error.value.status == 500 and "could not be saved" in str(error.value)
             assert control.records() == []
+            health = httpx.get(served.urls["control"] + "/health")  # what a probe sees
+            assert health.status_code == 503 and health.json()["ready"] is False
+            assert health.json()["problem"].startswith(f"the world cannot be saved to {state}: ")
             os.remove(tiny_disk / "filler")
             again = api.post("/domains", json={"domain": "again.example.com"})
             assert again.status_code == 200
+            health = httpx.get(served.urls["control"] + "/health")
+            assert health.status_code == 200 and "problem" not in health.json()
         control.close()
     finally:
         served.process.send_signal(signal.SIGINT)
