@@ -260,12 +260,12 @@ class Durable:
         return self.sandbox.steps_run != self._steps_saved
 
     def owed(self, changed: bool) -> bool:
-        """Whether an answer waits for a save: its call changed the world, a call since the last
-        save used an HTTP fault (a read answered by one, a draw of its probability), or steps
-        ran since then. Not for steps a clock move is landing: the move saves as it answers, and
+        """Whether an answer waits for a save: its call changed the world, or since the last
+        save steps ran or a call used an HTTP fault (a read answered by one, a draw of its
+        probability). Not while a clock move holds the world: the move saves as it answers, and
         a read must not wait minutes for it."""
         faults_used = self.sandbox.http_faults.used != self._faults_saved
-        return changed or faults_used or (self.behind() and self.sandbox.world_free())
+        return changed or ((self.behind() or faults_used) and self.sandbox.world_free())
 
     def attach(self) -> None:
         """Save after the steps the ticker runs on a running clock."""
