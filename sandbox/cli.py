@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from functools import partial
 
 from . import envopts
@@ -365,7 +366,10 @@ def _open_state(sandbox, path: str, overruled, say):
         if durable.restore():
             given = overruled(sandbox)
             note = f" (it wins over {given})" if given else ""
-            say(f"domainsandbox: restored the world saved in {path}{note}")
+            # when, and how much: a stale backup (a copy without its -wal) does not pass for a good one
+            saved = datetime.fromtimestamp(durable.saved_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            held = f"{len(sandbox.store)} domain{'' if len(sandbox.store) == 1 else 's'}"
+            say(f"domainsandbox: restored the world saved in {path} at {saved}, {held}{note}")
             for line in durable.upgrade.lines(path, always=True) if durable.upgrade else ():
                 say(f"domainsandbox: {line}")
         durable.save()  # the file holds a world from the start

@@ -181,6 +181,7 @@ class Durable:
         self._faults_saved = 0  # http_faults.used when last saved
         self.undos = 0  # times the world was put back as saved, after a save failed
         self.restored = False  # the world now served is the one the file held
+        self.saved_at: float | None = None  # the wall time the restored world was saved at
         self.upgrade: Upgrade | None = None  # what restoring a world of an earlier format changed
 
     def restore(self, keep_logs: bool = False) -> bool:
@@ -201,7 +202,7 @@ class Durable:
             raise StateError(f"{self.file.path}: {exc}") from None
         except scenario.ScenarioError as exc:
             raise StateError(f"{self.file.path}: the saved world does not load: {exc}") from None
-        self.restored = True
+        self.restored, self.saved_at = True, saved_at
         return True
 
     def save(self, since: int | None = None) -> None:
