@@ -17,7 +17,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
 from functools import partial
 
 from . import envopts
@@ -358,7 +357,10 @@ def _open_state(sandbox, path: str, overruled, say):
     """The Durable keeping `sandbox` in `path`, its saved world loaded; None (said why, with
     `say`) if not. `overruled(sandbox)`: the options a restored world wins over, named when it
     does; what upgrading a world of an earlier version changed is said too."""
+    from datetime import UTC, datetime
+
     from .durable import Durable, SaveFailed, StateError
+    from .engine.clock import iso
 
     durable = None
     try:
@@ -366,8 +368,8 @@ def _open_state(sandbox, path: str, overruled, say):
         if durable.restore():
             given = overruled(sandbox)
             note = f" (it wins over {given})" if given else ""
-            # when, and how much: a stale backup (a copy without its -wal) does not pass for a good one
-            saved = datetime.fromtimestamp(durable.saved_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            # when, and how much: a stale backup (a copy without its -wal) shows as one
+            saved = iso(datetime.fromtimestamp(durable.saved_at, UTC))
             held = f"{len(sandbox.store)} domain{'' if len(sandbox.store) == 1 else 's'}"
             say(f"domainsandbox: restored the world saved in {path} at {saved}, {held}{note}")
             for line in durable.upgrade.lines(path, always=True) if durable.upgrade else ():
