@@ -398,6 +398,12 @@ def _stop_on_signals() -> None:
     # A shell starts background jobs with SIGINT ignored, and Python keeps it so; `serve
     # --workers`, which runs no uvicorn of its own, would then not stop on SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # A closed terminal or an ssh session gone (SIGHUP) stops it as SIGTERM does, not outright.
+    signal.signal(signal.SIGHUP, _hung_up)
+
+
+def _hung_up(signum, frame) -> None:
+    os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's handler while it serves; ours before
 
 
 def _print_banner(server, say) -> None:
@@ -1035,10 +1041,15 @@ def cmd_docs(args) -> int:
         path = pages.find(args.page)
     except pages.UnknownPage as exc:
         found = [] if args.path else pages.sections(args.page)
-        if not found:
-            raise UsageError(str(exc)) from None
         for page, text in found:  # no page of that name: the sections about it
             print(f"{text.rstrip()}\n\n(from `domainsandbox docs {page}`)\n")
+        mentioned = [] if args.path or found else pages.mentions(args.page)
+        if not (found or mentioned):
+            raise UsageError(str(exc)) from None
+        if mentioned:  # nor a heading: where the text speaks of it
+            print(f"No page or heading {args.page!r}; the sections that mention it:")
+            _print_rows([[page, heading] for page, heading in mentioned], ["PAGE", "SECTION"])
+            print('Read one with `domainsandbox docs "WORDS OF ITS HEADING"`.')
         return 0
     print(path if args.path else path.read_text(encoding="utf-8"), end="\n" if args.path else "")
     return 0
@@ -1536,7 +1547,7 @@ def build_parser() -> argparse.ArgumentParser:
         "page",
         nargs="?",
         help="a page's name, e.g. scaleway or readme; another word prints the sections whose "
-        "headings hold it (scenarios, faults)",
+        "headings hold it (scenarios, faults), else lists the sections that mention it",
     )
     docs.add_argument("--path", action="store_true", help="print where the page is, not the page")
     docs.add_argument(

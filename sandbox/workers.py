@@ -62,6 +62,7 @@ class WorkerSettings:
 def run_worker(settings: WorkerSettings, sock, ready) -> None:
     """A worker process: serve HTTP on `sock`, asking the world of the parent for everything."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # uvicorn re-raises it once stopped
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal: the serving process stops us
     sandbox = Sandbox(seed=settings.seed)  # never started: mounts, documents, error shapes
     sandbox.control_token = settings.control_token
     sandbox.allowed_hosts = set(settings.allowed_hosts)

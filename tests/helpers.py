@@ -27,6 +27,9 @@ from sandbox.providers.base import Provider
 # --- a real `domainsandbox serve` -----------------------------------------------------------
 
 CLI = [str(Path(sys.executable).parent / "domainsandbox")]
+# What stops `serve` gracefully: SIGTERM, Ctrl-C, and the hang-up of a closed terminal.
+STOP_SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
+STOP_SIGNAL_NAMES = [signum.name for signum in STOP_SIGNALS]
 
 
 # Ports a test pins are drawn below the kernel's range of ephemeral ports: a port from that

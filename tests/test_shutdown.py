@@ -16,7 +16,7 @@ import pytest
 
 from sandbox.client import ControlClient, ControlError
 
-from .helpers import CLI, Served, wait_for
+from .helpers import CLI, STOP_SIGNAL_NAMES, STOP_SIGNALS, Served, wait_for
 
 AUTOSEND_KEY = {"Authorization": "Bearer as_shutdown"}
 # Shorter than the server's graceful shutdown timeout (2 s): such a request must finish.
@@ -64,7 +64,7 @@ SERVE_ARGS = {"one process": (), "2 workers": ("--workers", "2")}
 
 
 @pytest.mark.parametrize("args", SERVE_ARGS.values(), ids=SERVE_ARGS.keys())
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("signum", STOP_SIGNALS, ids=STOP_SIGNAL_NAMES)
 def test_a_signal_with_a_request_in_flight_finishes_it_and_closes_both_servers(signum, args):
     served = Served(*args)
     http_port = int(served.urls["control"].split(":")[2].split("/")[0])
@@ -164,7 +164,7 @@ def pending(pid: int, signum: int) -> bool:
     return bool(mask & (1 << (signum - 1)))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("signum", STOP_SIGNALS, ids=STOP_SIGNAL_NAMES)
 def test_a_signal_while_it_starts_stops_it(signum, tmp_path):
     """A CI job that stopped the sandbox before it was ready: SIGINT was lost (a shell starts
     a background job with it ignored) and SIGTERM killed it (143) for its first half second."""

@@ -20,7 +20,15 @@ import contracts
 from contracts.profiles import profile, profiles
 from sandbox import Sandbox, WorkerPool
 
-from .helpers import Served, control_of, run_monite_story, serve_refused, wait_for
+from .helpers import (
+    STOP_SIGNAL_NAMES,
+    STOP_SIGNALS,
+    Served,
+    control_of,
+    run_monite_story,
+    serve_refused,
+    wait_for,
+)
 
 WORKERS = 3
 CREATORS = 12  # client threads creating domains at once
@@ -230,7 +238,7 @@ def test_schemathesis_finds_nothing_wrong_through_the_workers(served, name):
     assert result.cases_by_phase["stateful"] > 0
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("signum", STOP_SIGNALS, ids=STOP_SIGNAL_NAMES)
 def test_a_signal_stops_every_worker_then_the_world(signum):
     served = Served("--workers", "2")
     workers = served.worker_pids()
