@@ -1,6 +1,7 @@
 """The documentation that ships with domainsandbox, readable without the repository:
 `domainsandbox docs` lists the pages, `domainsandbox docs scaleway` prints one, and a word that
-names no page (`domainsandbox docs scenarios`) prints the sections whose headings hold it.
+names no page (`domainsandbox docs scenarios`) prints the sections whose headings hold it, or
+else lists those whose text does.
 
 In a wheel the pages sit in the package (sandbox/docs/, the README among them); in a checkout,
 in docs/ and the README at the repository's root.
@@ -68,6 +69,22 @@ def sections(word: str) -> list[tuple[str, str]]:
             if word.lower() in heading.lower():
                 ends = (i for i, depth, _ in headings if i > start and depth <= level)
                 found.append((name, "".join(lines[start : next(ends, len(lines))])))
+    return found
+
+
+def mentions(word: str) -> list[tuple[str, str]]:
+    """(page, heading) of every section whose own text, down to its first subheading, holds
+    `word` (any case): where to look when no heading holds it (`docs backup`)."""
+    found = []
+    for name, path in pages().items():
+        if not path.is_file():
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        headings = list(_headings(lines))
+        ends = [start for start, _, _ in headings[1:]] + [len(lines)]
+        for (start, _, heading), end in zip(headings, ends, strict=True):
+            if word.lower() in "".join(lines[start + 1 : end]).lower():
+                found.append((name, heading))
     return found
 
 

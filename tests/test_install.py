@@ -88,9 +88,9 @@ def test_a_provider_without_a_page_of_its_own_is_the_readme():
 
 
 def test_an_unknown_page_names_the_pages_there_are():
-    missing = run("docs", "nope")
+    missing = run("docs", "qzxv")  # in no page at all
     assert missing.returncode == 2
-    assert "no page 'nope'" in missing.stderr and "readme, developing" in missing.stderr
+    assert "no page 'qzxv'" in missing.stderr and "readme, developing" in missing.stderr
 
 
 def test_a_word_that_names_no_page_prints_the_sections_whose_headings_hold_it():
@@ -103,6 +103,19 @@ def test_a_word_that_names_no_page_prints_the_sections_whose_headings_hold_it():
     faults = run("docs", "FAULTS").stdout
     assert faults.startswith("## HTTP faults and rate limits\n")
     assert faults.count("(from `domainsandbox docs ") == 1
+
+
+def test_a_word_no_heading_holds_lists_the_sections_that_mention_it_and_how_to_read_one():
+    shown = run("docs", "backup")  # the section is "Backing up a state file"
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "No page or heading 'backup'; the sections that mention it:"
+    assert ["reliability", "Backing", "up", "a", "state", "file"] in [
+        line.split() for line in lines
+    ]
+    read = run("docs", "Backing up a state file")
+    assert read.stdout.startswith("### Backing up a state file\n")
+    assert "(from `domainsandbox docs reliability`)" in read.stdout
 
 
 @pytest.fixture(scope="module")
