@@ -141,7 +141,10 @@ def export_world(sandbox: Sandbox) -> dict:
                 for name, p in sandbox.providers.items()
                 if p.export_state()
             },
-            "domains": [_export_domain(d) for d in sandbox.store.list()],
+            "domains": [
+                _export_domain(sandbox.providers[d.provider].settled(d))
+                for d in sandbox.store.list()
+            ],
             "dns": {
                 "records": sandbox.dns.zone.records(),
                 "faults": [

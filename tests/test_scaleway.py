@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 
@@ -22,6 +23,9 @@ OTHER_SECRET = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
 PROJECT = "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"
 OTHER_PROJECT = "7c5a3e1f-9d7b-4f5e-8c3a-1b9d7f5e3c1a"
 PATH = "/mailbox/v1alpha1/domains"
+# What the tests' seed gives: the first domain's first and last record ids, the second's id.
+PINNED_RECORD_IDS = ("37be8857-78d7-4258-89c2-0d9915cb4fc9", "da424dae-69f3-421f-ae95-cbb2b0bd56f8")
+PINNED_SECOND_ID = "873e422b-12eb-4911-b5af-0ce7877515d6"
 
 RECORD_KEYS = {
     "domain_validation": "required",
@@ -742,3 +746,17 @@ def test_the_docs_timings_example_prints_what_it_shows_with_or_without_the_sdk_e
     finally:
         walkthroughs.blocks_of = original
         walkthrough.session.close()
+
+
+def test_record_ids_are_the_draws_they_always_were_whether_first_read_or_exported(http, control):
+    # A create reserves its records' ids and makes them when first asked for: the same ids a
+    # seed always gave, and the same in a scenario exported before any read of them.
+    first = created(http, control, "one.example.com")
+    second = created(http, control, "two.example.com")
+    world = json.loads(control.export_scenario(format="json"))
+    exported = {d["name"]: d["attrs"]["record_ids"] for d in world["domains"]}
+    records = http.get(f"{PATH}/{first['id']}/records").json()
+    shown = {kind: record["id"] for kind, record in records.items()}
+    assert shown == exported["one.example.com"]
+    assert (shown["domain_validation"], shown["carddav"]) == PINNED_RECORD_IDS
+    assert second["id"] == PINNED_SECOND_ID  # drawn after the first's fifteen

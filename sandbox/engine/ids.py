@@ -32,7 +32,17 @@ class Ids:
     def random(self) -> random.Random:
         """A fresh seeded random stream for one draw."""
         self.drawn += 1
-        return random.Random(f"{self.seed}/{self.drawn}")
+        return self.stream(self.drawn)
+
+    def stream(self, draw: int) -> random.Random:
+        """The random stream of the draw numbered `draw` (from 1), drawn now or reserved."""
+        return random.Random(f"{self.seed}/{draw}")
+
+    def reserve(self, count: int) -> int:
+        """Skip `count` draws and say the first one's number: values a caller makes later, only
+        if they are ever asked for (`uuid_of`), each what drawing it now would have given."""
+        self.drawn += count
+        return self.drawn - count + 1
 
     @property
     def faker(self) -> Faker:
@@ -51,6 +61,10 @@ class Ids:
 
     def uuid(self) -> str:
         return uuid4_text(self.random.getrandbits(128))
+
+    def uuid_of(self, draw: int) -> str:
+        """The `uuid()` of the draw numbered `draw` (one `reserve` kept)."""
+        return uuid4_text(self.stream(draw).getrandbits(128))
 
     def hex(self, length: int) -> str:
         return f"{self.random.getrandbits(length * 4):0{length}x}"

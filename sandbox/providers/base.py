@@ -227,6 +227,11 @@ class Provider:
     def load_state(self, state: dict) -> None:
         """Restore what export_state() returned."""
 
+    def settled(self, domain: Domain) -> Domain:
+        """The domain with what its create left to be made later made now: what a scenario
+        keeps (Scaleway makes its records' ids when first asked for)."""
+        return domain
+
     def reset(self) -> None:
         """Start (and, on a sandbox reset, start again) with no provider-level state (tokens,
         counters): the world as a fresh sandbox has it."""
