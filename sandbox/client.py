@@ -192,6 +192,7 @@ class DomainView(TypedDict):
     status: str  # in the provider's own vocabulary, one of `statuses`
     statuses: list[str]
     states: list[str]  # in the provider's own fields, as the client report counts them
+    tone: str  # ok, bad or pending, as the provider judges the status (the dashboard's colour)
     created_at: str
     updated_at: str
     last_checked_at: str | None

@@ -35,7 +35,8 @@ def domain_view(sandbox: Sandbox, domain) -> dict:
         records.append(record.to_dict() | {"result": result.to_dict() if result else None})
     provider = sandbox.providers[domain.provider]
     statuses, states = list(provider.statuses), list(provider.states(domain))
-    return domain.summary(iso, statuses=statuses, states=states, records=records)
+    tone = provider.tone(domain)
+    return domain.summary(iso, statuses=statuses, states=states, tone=tone, records=records)
 
 
 class Control:

@@ -8,6 +8,7 @@ import subprocess
 
 import httpx
 import pytest
+import yaml
 
 from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient, ControlError
@@ -277,3 +278,46 @@ def test_ses_requires_the_mail_from_mx_and_recommends_its_spf(urls, control):
     levels = {r["kind"]: r["level"] for r in control.domain("ses", name)["records"]}
     assert levels["mail_from_mx"] == "required" and levels["mail_from_spf"] == "recommended"
     assert {levels[kind] for kind in ("dkim_1", "dkim_2", "dkim_3")} == {"required"}
+
+
+# Each provider's judgement of its statuses, as the dashboard shows them (every-state holds
+# one domain in each).
+TONES = {
+    ("monite", "verified"): "ok",
+    ("monite", "waiting_to_be_verified"): "pending",
+    ("autosend", "VERIFIED"): "ok",
+    ("autosend", "PENDING"): "pending",
+    ("scaleway", "ready"): "ok",
+    ("scaleway", "validation_failed"): "bad",
+    ("scaleway", "validating"): "pending",
+    ("mailgun", "active"): "ok",
+    ("mailgun", "unverified"): "pending",
+    ("resend", "verified"): "ok",
+    ("resend", "partially_failed"): "bad",
+    ("resend", "temporary_failure"): "bad",
+    ("resend", "partially_verified"): "pending",
+    ("ses", "SUCCESS"): "ok",
+    ("ses", "FAILED"): "bad",
+    ("ses", "PENDING"): "pending",
+}
+
+
+def test_each_domain_has_the_tone_its_provider_judges_it_by(control):
+    control.load_bundled_scenario("every-state")
+    shown = {(d["provider"], d["status"]): d["tone"] for d in control.domains()}
+    assert {key: shown.get(key) for key in TONES} == TONES
+    vortex = {d["name"]: d["tone"] for d in control.domains() if d["provider"] == "vortex"}
+    assert vortex == {  # all but one read `not_verified`: the checks that decide tell them apart
+        "waiting-for-provider.vortex.example": "pending",
+        "waiting-for-user.vortex.example": "pending",
+        "verified.vortex.example": "ok",
+        "failed.vortex.example": "bad",
+        "provider-failed.vortex.example": "bad",
+    }
+
+    # a domain Mailgun disabled (only a scenario can say so)
+    world = yaml.safe_load(control.export_scenario())
+    mailgun = next(d for d in world["domains"] if d["provider"] == "mailgun")
+    world["domains"] = [mailgun | {"status": "disabled"}]
+    control.load_scenario(yaml.safe_dump(world))
+    assert [d["tone"] for d in control.domains()] == ["bad"]

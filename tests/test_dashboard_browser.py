@@ -294,12 +294,23 @@ def test_a_bundled_scenario_loads_from_the_page_and_filters_narrow_the_overview(
     expect(narrow.locator("#tally")).to_contain_text(f"{len(bad)} of {len(domains)} shown")
 
     narrow.locator("#filter-provider").select_option("")
+    narrow.locator("#filter-status").select_option("tone:bad")  # as each provider judges it
+    bad = sorted((d["provider"], d["name"], d["status"]) for d in domains if d["tone"] == "bad")
+    expect(narrow.locator("tr.domain-row")).to_have_count(len(bad))
+    assert ("vortex", "failed.vortex.example", "not_verified") in shown_rows(narrow)
+
+    # one choice for a word in any case: Resend's `verified` and AutoSend's `VERIFIED`
+    words = narrow.locator("#filter-status option").evaluate_all("os => os.map(o => o.value)")
+    assert "word:verified" in words and "word:VERIFIED" not in words
     narrow.locator("#filter-status").select_option("word:verified")
     verified = sorted(
-        (d["provider"], d["name"], d["status"]) for d in domains if d["status"] == "verified"
+        (d["provider"], d["name"], d["status"])
+        for d in domains
+        if d["status"].lower() == "verified"
     )
     expect(narrow.locator("tr.domain-row")).to_have_count(len(verified))
     assert sorted(shown_rows(narrow)) == verified
+    assert {status for _, _, status in verified} == {"verified", "VERIFIED"}
 
 
 def test_a_status_word_no_domain_has_any_more_stays_chosen(narrow, control):

@@ -98,6 +98,7 @@ class AutoSend(Provider):
     record_kinds = ("ownership", "dkim", "mail_from_mx", "mail_from_spf", "dmarc")
     document = "autosend.yaml"
     statuses = (PENDING_CONFIGURATION, PENDING, VERIFIED)
+    status_tones = {VERIFIED: "ok"}
     name_rule = "AutoSend holds a name once per project"
     # Seconds on the sandbox clock. The real API answers verify at once and SES keeps checking
     # a pending identity for 72 hours; the delay lets clients test their polling loops.

@@ -107,6 +107,9 @@ class Provider:
     # domain's daily re-check): a client reading it waits for nothing, so an on-poll clock
     # does not move to those looks (sandbox.clockwork).
     settled_statuses: tuple[str, ...] = ()
+    # How the dashboard shows each status: "ok" where the provider is done with the domain
+    # (verified, ready), "bad" where it found fault; any status not named here is "pending".
+    status_tones: dict[str, str] = {}
     # What the credential of `check_credential` is called in messages and help.
     credential_name: str = "API key"
     # Which names the API holds once, as a scenario's refusal says it (see `name_holder`).
@@ -322,6 +325,10 @@ class Provider:
     def states(self, domain: Domain) -> tuple[str, ...]:
         """The words of `state_words` that describe `domain` now."""
         return (domain.status,)
+
+    def tone(self, domain: Domain) -> str:
+        """ok, bad or pending: how the dashboard shows the domain (see status_tones)."""
+        return self.status_tones.get(domain.status, "pending")
 
     def note_states(self, domain: Domain) -> None:
         self.sandbox.note_states(self.name, self.states(domain))

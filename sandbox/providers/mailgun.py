@@ -186,6 +186,7 @@ class Mailgun(Provider):
     client_base = "/mailgun"
     document = "mailgun.yaml"
     statuses = (UNVERIFIED, ACTIVE, DISABLED)
+    status_tones = {ACTIVE: "ok", DISABLED: "bad"}
     name_rule = "Mailgun holds a name once, whichever account adds it"
     record_kinds = mailgun_records.MAILGUN_KINDS
     rate_limit = (300, 60.0)  # "no more than 300 requests per minute, per account"

@@ -97,6 +97,7 @@ class Monite(Provider):
     record_kinds = mailgun_records.KINDS
     document = "monite.yaml"
     statuses = (WAITING, VERIFIED)
+    status_tones = {VERIFIED: "ok"}  # no status for a fault: each record's `valid` says it
     name_rule = "Monite holds a name once, whichever partner adds it"
     rate_limit = (30, 1.0)  # "30 requests per second per API client" (docs, rate limiting)
     # "for every API request that does not exceed currently available rate limits, you receive

@@ -184,6 +184,7 @@ class Scaleway(Provider):
     rate_limit = (50, 1.0)
     rate_limit_headers_always = True
     statuses = (CREATING, WAITING, VALIDATING, FAILED, PROVISIONING, READY, DELETING)
+    status_tones = {READY: "ok", FAILED: "bad"}
     name_rule = "Scaleway holds a name once, whichever organization registers it"
     # How long the domain spends in each transient status, in sandbox-clock seconds: long enough
     # that a client reading it sees each one (an on-poll clock moves through them as it polls);

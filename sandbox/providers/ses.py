@@ -173,6 +173,7 @@ class Ses(Provider):
     credential_name = "access key ID"
     # VerificationStatus of an identity (its DKIM status, for a domain)
     statuses = (PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE)
+    status_tones = {SUCCESS: "ok", FAILED: "bad", TEMPORARY_FAILURE: "bad"}
     name_rule = (
         "SES holds an identity once per account and region (a domain in any case, an address "
         "as written)"

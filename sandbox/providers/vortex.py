@@ -304,6 +304,17 @@ class Vortex(Provider):
         words = (f"{CHECKS[kind][0]}Status={state['status']}" for kind, state in checks.items())
         return (*words, f"isVerified={verified}")
 
+    def tone(self, domain: Domain) -> str:
+        """Vortex's domain has no status of its own for a fault (`not_verified` either way):
+        bad once a check that decides `isVerified` failed."""
+        if domain.status == "verified":
+            return "ok"
+        checks = domain.attrs.get("checks") or {}
+        failed = any(
+            checks[k]["status"] in (FAILED, PROVIDER_FAILED) for k in DECIDING if k in checks
+        )
+        return "bad" if failed else "pending"
+
     def _touch(self, domain: Domain) -> None:
         domain.attrs["modifiedAt"] = self.now()
         self.set_status(domain, "verified" if self._is_verified(domain) else "not_verified")

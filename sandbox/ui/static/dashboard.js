@@ -115,12 +115,15 @@ function replace(container, ...children) {
   if (focusedId) document.getElementById(focusedId)?.focus();
 }
 
-/** Provider status words differ; the tone is a guess from the word, always shown with it. */
-function tone(status) {
-  const word = String(status).toLowerCase();
-  if (word.includes("fail") || word.includes("error") || word.includes("invalid")) return "bad";
-  if (["verified", "ready", "active", "valid", "success"].includes(word)) return "ok";
-  return "pending";
+/** Provider status words differ; each domain's tone is its provider's judgement (ok, bad or
+ *  pending), always shown with its word. */
+function tone(domain) {
+  return TONES[domain.tone] ? domain.tone : "pending";
+}
+
+/** A status word as the filter compares it: `failed` and SES's `FAILED` are one choice. */
+function wordKey(status) {
+  return String(status).toLowerCase();
 }
 
 /** Text that may break after its dots, dashes and underscores (names, status words), not
@@ -221,8 +224,9 @@ function domainKey(domain) {
   return `${domain.provider}/${domain.id}`;
 }
 
-function statusBadge(status) {
-  const t = tone(status);
+function statusBadge(domain) {
+  const status = domain.status;
+  const t = tone(domain);
   return h(
     "span",
     { class: `status tone-${t}`, "data-status": status },
@@ -255,7 +259,7 @@ function overviewRow(domain) {
     },
     h("td", {}, h("span", { class: "provider" }, domain.provider)),
     h("th", { scope: "row", class: "name" }, breakable(domain.name)),
-    h("td", {}, statusBadge(domain.status)),
+    h("td", {}, statusBadge(domain)),
     h(
       "td",
       { class: "count" },
@@ -421,8 +425,8 @@ function matches(domain) {
   const status = document.getElementById("filter-status").value;
   const name = document.getElementById("filter-name").value.trim().toLowerCase();
   if (provider && domain.provider !== provider) return false;
-  if (status.startsWith("tone:") && tone(domain.status) !== status.slice(5)) return false;
-  if (status.startsWith("word:") && domain.status !== status.slice(5)) return false;
+  if (status.startsWith("tone:") && tone(domain) !== status.slice(5)) return false;
+  if (status.startsWith("word:") && wordKey(domain.status) !== status.slice(5)) return false;
   return !name || domain.name.toLowerCase().includes(name);
 }
 
@@ -432,10 +436,11 @@ function renderStatusFilter(domains) {
   const chosen = document.getElementById("filter-status").value;
   const kept = chosen.startsWith("word:") ? [chosen.slice(5)] : [];
   const byLetters = (a, b) => a.localeCompare(b, "en", { sensitivity: "base" });
-  const words = [...new Set([...domains.map((d) => d.status), ...kept])].sort(byLetters);
+  const tones = new Map(domains.map((d) => [wordKey(d.status), tone(d)])); // a word's icon
+  const words = [...new Set([...domains.map((d) => wordKey(d.status)), ...kept])].sort(byLetters);
   const options = [["", "all"]];
   for (const [t, [icon, label]] of Object.entries(TONES)) options.push([`tone:${t}`, `${icon} every ${label}`]);
-  for (const word of words) options.push([`word:${word}`, `${TONES[tone(word)][0]} ${word}`]);
+  for (const word of words) options.push([`word:${word}`, `${TONES[tones.get(word) || "pending"][0]} ${word}`]);
   setOptions(document.getElementById("filter-status"), options);
 }
 
@@ -458,7 +463,7 @@ function renderDomains() {
   }
   const shown = domains.filter(matches);
   const byTone = { ok: 0, pending: 0, bad: 0 };
-  for (const d of shown) byTone[tone(d.status)] += 1;
+  for (const d of shown) byTone[tone(d)] += 1;
   const tones = `✓ ${byTone.ok} verified · ◔ ${byTone.pending} pending · ✗ ${byTone.bad} failed`;
   document.getElementById("tally").textContent = `${shown.length} of ${domains.length} shown · ${tones}`;
   const rows = [];
