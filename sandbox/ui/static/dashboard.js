@@ -142,8 +142,11 @@ function head(titles) {
   return h("thead", {}, h("tr", {}, titles.map((title) => h("th", { scope: "col" }, title))));
 }
 
+/** An instant that breaks between its date and its time, never inside either (`2026-01-`). */
 function instant(at) {
-  return h("time", { datetime: at }, at);
+  const [date, time] = String(at).split(/(?<=T)/);
+  const parts = time ? [h("span", {}, date), h("wbr"), h("span", {}, time)] : [at];
+  return h("time", { datetime: at }, ...parts);
 }
 
 function actionButton(action, label) {
@@ -514,7 +517,7 @@ function renderZone(records) {
       h(
         "td",
         {},
-        h("code", {}, r.name),
+        h("code", { class: "name" }, breakable(r.name)),
         h("div", { class: "level" }, `${r.type} · TTL ${r.ttl}${r.visible_after ? " · from " + r.visible_after : ""}`),
       ),
       h("td", {}, h("code", { class: "value" }, value)),
