@@ -155,7 +155,7 @@ class Attrs(TypedDict, total=False):
     """What Scaleway keeps per domain (Domain.attrs)."""
 
     project_id: str
-    record_ids: dict[str, str]  # each record's id, by kind (see Scaleway._record_ids)
+    record_ids: dict[str, str] | None  # each record's id, by kind (see Scaleway._record_ids)
     record_ids_from: int  # the draw they start at, until they are first asked for
     seq: int  # creation order: orders domains created at one frozen instant
 
@@ -448,6 +448,8 @@ class Scaleway(Provider):
             attrs = Attrs(project_id=body["project_id"].lower())
             domain = self.new_domain(self.ids.uuid(), name, caller, CREATING, attrs)
             domain.records = self._records(name)
+            # (the key first, where a scenario writes it; the ids once asked for)
+            domain.attrs["record_ids"] = None
             domain.attrs["record_ids_from"] = self.ids.reserve(len(domain.records))
             self.created += 1
             domain.attrs["seq"] = self.created
