@@ -283,6 +283,10 @@ def _same_missing(error, before) -> bool:
 
 
 def _schema_error(error, world: dict) -> str:
+    if keys := _one_key_of(error):  # `value` or `values`: said as such, not as two branches
+        given = [key for key in keys if key in error.instance]
+        said = f"give {' or '.join(keys)}, not both" if given else f"missing {' or '.join(keys)}"
+        return f"{_where(list(error.absolute_path), world)}: {said}"
     error = schema_branch(error)  # "a date-time, or null": why not the date-time
     path = list(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
@@ -301,6 +305,15 @@ def _schema_error(error, world: dict) -> str:
     else:
         what = schema_message(error)
     return f"{_where(path, world)}: {what}" if path else what
+
+
+def _one_key_of(error) -> list[str]:
+    """The keys of a `oneOf` whose branches each require one key (exactly one of them), or []."""
+    branches = error.validator_value if error.validator == "oneOf" else []
+    keys = [b.get("required") for b in branches if isinstance(b, dict) and len(b) == 1]
+    if not keys or len(keys) != len(branches) or any(len(k or ()) != 1 for k in keys):
+        return []
+    return [k[0] for k in keys]
 
 
 def _where(path: list, world: dict) -> str:
@@ -479,16 +492,18 @@ def _load_domains(sandbox: Sandbox, entries: list) -> list[Domain]:
 def _load_zone(clock, records: list) -> Zone:
     zone = Zone(clock=clock)
     for i, record in enumerate(records):
-        _entry(
-            _record_label(i, record),
-            lambda r=record: zone.add(
-                r["name"],
-                r["type"],
-                r["value"],
-                ttl=r.get("ttl", 300),
-                visible_after=_optional_instant(r, "visible_after"),
-            ),
-        )
+        values = record["values"] if "values" in record else [record["value"]]  # a zone file's
+        for value in values:
+            _entry(
+                _record_label(i, record),
+                lambda r=record, v=value: zone.add(
+                    r["name"],
+                    r["type"],
+                    v,
+                    ttl=r.get("ttl", 300),
+                    visible_after=_optional_instant(r, "visible_after"),
+                ),
+            )
     return zone
 
 

@@ -129,6 +129,37 @@ def test_a_bad_dns_record_is_named_by_its_index(control):
         control.load_scenario(broken)
 
 
+def test_dns_records_take_a_zone_files_values_one_record_each(control):
+    world = {
+        "dns": {
+            "records": [
+                {"name": "example.com", "type": "MX", "values": ["10 mxa.example.net", "20 mxb.x"]},
+                {"name": "example.com", "type": "TXT", "value": ["one", "two"]},  # one record
+            ]
+        }
+    }
+    control.load_scenario(yaml.safe_dump(world))
+    records = [(r["type"], r["value"]) for r in control.records()]
+    assert sorted(records) == [
+        ("MX", "10 mxa.example.net"),
+        ("MX", "20 mxb.x"),
+        ("TXT", ["one", "two"]),
+    ]
+    exported = yaml.safe_load(control.export_scenario())["dns"]["records"]
+    assert len(exported) == 3 and all("value" in r and "values" not in r for r in exported)
+
+    both = {"name": "example.org", "type": "TXT", "value": "a", "values": ["b"]}
+    with pytest.raises(ControlError, match=r"records\[0\] \(example.org\): give value or values"):
+        control.load_scenario(yaml.safe_dump({"dns": {"records": [both]}}))
+    neither = {"name": "example.org", "type": "TXT"}
+    with pytest.raises(ControlError, match=r"\(example.org\): missing value or values$"):
+        control.load_scenario(yaml.safe_dump({"dns": {"records": [neither]}}))
+    bad = {"name": "example.org", "type": "MX", "values": ["10 mx.example.net", "ten mx"]}
+    with pytest.raises(ControlError, match=r"dns.records\[0\] \(example.org\)"):
+        control.load_scenario(yaml.safe_dump({"dns": {"records": [bad]}}))
+    assert len(control.records()) == 3  # nothing changed
+
+
 def test_cli_exports_and_loads_scenario_files(server, control, tmp_path, capsys):
     control.load_scenario((SCENARIOS / "dkim-missing.yaml").read_text())
     out = tmp_path / "world.yaml"
