@@ -60,11 +60,7 @@ def sections(word: str) -> list[tuple[str, str]]:
     """(page, text) of every section, in every page, whose heading holds `word` (any case):
     from its heading to the next heading of its level or above."""
     found = []
-    for name, path in pages().items():
-        if not path.is_file():
-            continue
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        headings = list(_headings(lines))
+    for name, lines, headings in _read_pages():
         for start, level, heading in headings:
             if word.lower() in heading.lower():
                 ends = (i for i, depth, _ in headings if i > start and depth <= level)
@@ -76,16 +72,20 @@ def mentions(word: str) -> list[tuple[str, str]]:
     """(page, heading) of every section whose own text, down to its first subheading, holds
     `word` (any case): where to look when no heading holds it (`docs backup`)."""
     found = []
-    for name, path in pages().items():
-        if not path.is_file():
-            continue
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        headings = list(_headings(lines))
+    for name, lines, headings in _read_pages():
         ends = [start for start, _, _ in headings[1:]] + [len(lines)]
         for (start, _, heading), end in zip(headings, ends, strict=True):
             if word.lower() in "".join(lines[start + 1 : end]).lower():
                 found.append((name, heading))
     return found
+
+
+def _read_pages():
+    """(name, lines, headings) of each page there is."""
+    for name, path in pages().items():
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            yield name, lines, list(_headings(lines))
 
 
 def _headings(lines: list[str]):
