@@ -290,6 +290,11 @@ def _credential_asked(api: Api, scope) -> Credential | None:
 
 # Query parameters a client may have put its key in: said by name, never by value.
 _KEY_LIKE = re.compile(r"(?i)^(api[_-]?key|key|token|access[_-]?token|x-api-key|x-auth-token)$")
+# Authorization's first words that are scheme names (RFC 7235 and those APIs use): the only
+# word of the header ever said back. Anything else may be the key itself.
+_SCHEMES = frozenset(
+    ("basic", "bearer", "digest", "token", "apikey", "api-key", "aws4-hmac-sha256", "negotiate")
+)
 
 
 def _credential_said(asked: Credential, scope) -> str:
@@ -298,8 +303,10 @@ def _credential_said(asked: Credential, scope) -> str:
     said = f"expected {asked.written}; the request sent "
     headers = headers_of(scope)
     if sent := headers.get("authorization", "").split(None, 1):
+        if sent[0].lower() not in _SCHEMES:  # a key alone, most likely: never said back
+            return said + "Authorization with no scheme word before its value (a key alone?)"
         after = " ..." if len(sent) > 1 else ", nothing after it"
-        return said + f"Authorization: {sent[0][:24]}{after}"
+        return said + f"Authorization: {sent[0]}{after}"
     if asked.name.lower() in headers:
         return said + f"an empty {asked.name}"
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)

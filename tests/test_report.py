@@ -242,6 +242,10 @@ def test_rules_only_the_provider_states_are_violations_too(urls, report_control)
         ("resend", "/domains", {}, "Authorization", "; the request sent no credential"),
         ("resend", "/domains", {"Authorization": "Bearer"}, "Authorization",
          "the request sent Authorization: Bearer, nothing after it"),
+        ("resend", "/domains", {"Authorization": "as_x"}, "Authorization",  # the key alone
+         "the request sent Authorization with no scheme word before its value (a key alone?)"),
+        ("resend", "/domains", {"Authorization": "key-1 as_x"}, "Authorization",
+         "the request sent Authorization with no scheme word before its value (a key alone?)"),
     ],
 )  # fmt: skip
 def test_a_credential_sent_wrong_is_said_beside_the_one_asked_for(
