@@ -364,7 +364,8 @@ def _check_mount(target: Profile, base_url: str) -> None:
             health = control.health()
     except (ControlError, httpx.HTTPError, ValueError):
         return  # not a domainsandbox at that host: the run judges the server it finds
-    if isinstance(health, dict) and target.name in health.get("providers", ()):
+    served = (CONTROL, *health.get("providers", ())) if isinstance(health, dict) else ()
+    if target.name in served:  # the control API too: every domainsandbox serves it
         raise ValueError(
             f"{base_url} is not where the domainsandbox at {origin} serves {target.name}: "
             f"its base URL is {origin}{target.mount}"

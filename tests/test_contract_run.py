@@ -207,6 +207,17 @@ def test_a_base_url_on_a_sandbox_that_is_not_the_providers_mount_is_refused_nami
     )
 
 
+def test_the_control_api_without_its_mount_is_refused_naming_it(urls, capsys):
+    """Without /_sandbox the run went ahead: 44 failures, every one a 404."""
+    argv = ["contract", "run", "--provider", "control", "--base-url", urls["server"]]
+    assert cli(argv) == 2
+    _, err = capsys.readouterr()
+    assert err.strip() == (
+        f"domainsandbox: {urls['server']} is not where the domainsandbox at {urls['server']} "
+        f"serves control: its base URL is {urls['control']}"
+    )
+
+
 def test_run_raises_before_running_when_nothing_answers_at_the_base_url():
     url = f"http://127.0.0.1:{free_port()}/monite/v1"
     with pytest.raises(contracts.Unreachable, match=re.escape(f"nothing answers at {url} ")):
