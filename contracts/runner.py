@@ -241,9 +241,13 @@ def run(
     added to every request (credentials for other servers; they win over the sandbox's).
     request_timeout: seconds one request may take before it is recorded as an error (None:
     DEFAULT_REQUEST_TIMEOUT_SECONDS, or CONTROL_REQUEST_TIMEOUT_SECONDS for the control API).
-    Generation is derandomised and seeded, so a run is repeatable.
+    phases: names of PHASES, or one string of them comma-separated. A run whose phases make
+    no test case is an error: it checked nothing. Generation is derandomised and seeded, so a
+    run is repeatable.
     """
     target = profile(provider)
+    if isinstance(phases, str):  # "examples" or "examples,stateful", as --phases takes them
+        phases = [name.strip() for name in phases.split(",") if name.strip()]
     unknown = set(phases) - set(PHASES)
     if unknown:
         raise ValueError(f"unknown phase(s) {', '.join(sorted(unknown))}; use: {', '.join(PHASES)}")
@@ -278,6 +282,11 @@ def run(
         replace(failure, reproduce=_without_secrets(failure.reproduce, given))
         for failure in result.failures
     ]
+    if not result.cases and not result.errors:  # a gate that checked nothing must not pass
+        result.errors.append(
+            f"no test case was made in the phases asked ({', '.join(phases)}): nothing was "
+            f"checked; ask for more (--phases, phases= from Python: {', '.join(PHASES)})"
+        )
     result.request_timeout = request_timeout
     result.credentials_from = obtained.source
     result.headers_given = tuple(given)

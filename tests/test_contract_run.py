@@ -218,6 +218,25 @@ def test_the_control_api_without_its_mount_is_refused_naming_it(urls, capsys):
     )
 
 
+def test_a_run_that_made_no_test_case_fails_saying_it_checked_nothing(urls):
+    """`--phases examples` on the control API (whose document has no examples) passed: "0
+    operations, 0 test cases", exit 0, a CI gate that had checked nothing."""
+    result = contracts.run("control", base_url=urls["control"], phases="examples", max_examples=3)
+    assert (result.cases, result.ok) == (0, False)
+    assert result.errors == [
+        "no test case was made in the phases asked (examples): nothing was checked; ask for "
+        "more (--phases, phases= from Python: examples, coverage, fuzzing, stateful)"
+    ]
+    assert "control contract FAILED" in result.summary()
+
+
+def test_phases_from_python_may_be_one_string_as_the_cli_takes_them(urls):
+    result = contracts.run("autosend", base_url=urls["autosend"], phases="examples, stateful")
+    assert result.phases == ("examples", "stateful") and result.cases_by_phase["stateful"] > 0
+    with pytest.raises(ValueError, match=r"unknown phase\(s\) exampels;"):
+        contracts.run("autosend", base_url=urls["autosend"], phases="exampels")
+
+
 def test_run_raises_before_running_when_nothing_answers_at_the_base_url():
     url = f"http://127.0.0.1:{free_port()}/monite/v1"
     with pytest.raises(contracts.Unreachable, match=re.escape(f"nothing answers at {url} ")):
