@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -616,7 +617,10 @@ def _collect(recorder, result: ContractResult, seen: set) -> None:
             if key in seen:  # the same finding from another phase or case says nothing new
                 continue
             seen.add(key)
-            reproduce = "\n".join(step.curl for step in info.steps) or info.code_sample
+            steps = [
+                _exact_body(step, recorder.interactions.get(step.case_id)) for step in info.steps
+            ]
+            reproduce = "\n".join(steps) or info.code_sample
             result.failures.append(
                 ContractFailure(
                     operation,
@@ -626,6 +630,31 @@ def _collect(recorder, result: ContractResult, seen: set) -> None:
                     reproduce,
                 )
             )
+
+
+def _exact_body(step, interaction) -> str:
+    """The step's curl command, sending its body byte for byte. Schemathesis writes a body that
+    is not UTF-8 with U+FFFD in place of its bytes, so the command would send other bytes: such a
+    body is piped in from printf instead (`printf '\\xf9...' | curl ... --data-binary @-`)."""
+    body = interaction.request.body if interaction is not None else None
+    *comments, curl = step.curl.split("\n")
+    tail = f" {shlex.quote(interaction.request.uri)}" if body else ""
+    if not body or "\ufffd" not in curl or not curl.endswith(tail) or " -d " not in curl:
+        return step.curl
+    try:
+        body.decode("utf-8")
+        return step.curl  # its U+FFFD is the client's own
+    except UnicodeDecodeError:
+        pass
+    head, _, rest = curl.partition(" -d ")
+    insecure = " --insecure" if rest.endswith(f" --insecure{tail}") else ""
+    printf = "".join(_PRINTF.get(b, chr(b)) if 32 <= b < 127 else f"\\x{b:02x}" for b in body)
+    piped = f"printf '{printf}' | {head} --data-binary @-{insecure}{tail}"
+    return "\n".join([*comments, piped])
+
+
+# What printf's format needs escaped among printable ASCII (inside single quotes).
+_PRINTF = {ord("'"): "\\x27", ord("\\"): "\\\\", ord("%"): "%%"}
 
 
 # How domainsandbox says an optional part of it is not installed (sandbox.extras.needs).

@@ -8,7 +8,9 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -463,3 +465,44 @@ def test_the_control_apis_run_takes_the_token_every_command_takes(server, urls, 
     assert taken.ok, taken.summary()
     answered = {code for codes in taken.responses.values() for code in codes}
     assert answered and 401 not in answered, taken.summary()
+
+
+def test_a_reproduction_sends_a_body_that_is_not_utf8_byte_for_byte():
+    """Schemathesis writes such a body with U+FFFD in place of its bytes: the printed curl
+    command sent other bytes than the request that failed."""
+    from types import SimpleNamespace
+
+    from schemathesis.core.curl import generate
+    from schemathesis.engine.recorder import ReproductionStep
+    from schemathesis.engine.recorder import Request as Sent
+
+    from contracts.runner import _exact_body
+
+    body = b"\xf9L\x13]E'%\\\x00\x07{}"  # not UTF-8; a quote, a percent, a backslash, a NUL
+    received = []
+
+    class Keep(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Keep) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/domains"
+        curl = generate(
+            method="POST", url=url, body=body, verify=True, headers={"X-Key": "k"},
+            known_generated_headers={},
+        ).command  # fmt: skip
+        step = ReproductionStep("c1", "POST /domains", "POST", "/domains", f"# as a\n{curl}")
+        sent = SimpleNamespace(request=Sent("POST", url, body, len(body), {}))
+        reproduction = _exact_body(step, sent)
+        assert reproduction.startswith("# as a\nprintf '")
+        subprocess.run(["bash", "-c", reproduction.split("\n")[1]], check=True, timeout=30)
+        httpd.shutdown()
+    assert received == [body]
+    utf8 = ReproductionStep("c2", "POST /domains", "POST", "/domains", "curl -d x")
+    assert _exact_body(utf8, SimpleNamespace(request=Sent("POST", url, b"x", 1, {}))) == "curl -d x"
