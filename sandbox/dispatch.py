@@ -119,6 +119,7 @@ class Dispatcher:
         path, api = scope["path"], self.api_for(scope["path"])
         if scope["method"] == "GET" and path in self._documents:
             api = self._documents[path]
+            scope["extensions"][NOTED] = True  # no call of the API: neither journal nor report
             body = _served_document(api.document, api.mount)
             return await send_answer(send, Answer(200, body, [("content-type", JSON)]))
         if api is None:  # outside every API: counted for the provider it names, if it names one

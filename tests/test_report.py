@@ -282,6 +282,14 @@ def test_the_table_says_in_one_line_which_providers_got_no_request(server, urls,
     assert "== autosend" not in table and "never called GET    /domains" not in table
 
 
+def test_fetching_a_providers_document_is_no_request_of_its_api(urls, report_control):
+    """A client (or a contract tool) reading /resend/openapi.json read as one call of the API:
+    `resend: 1 request`, every operation never called."""
+    assert httpx.get(urls["resend"] + "/openapi.json").status_code == 200
+    assert report_control.report()["providers"]["resend"]["requests"] == 0
+    assert report_control.requests("resend") == []
+
+
 def test_the_table_counts_one_request_as_one(urls, report_control):
     httpx.get(urls["autosend"] + "/domains")  # refused: no key
     assert "== autosend: 1 request\n" in _table(report_control)
