@@ -617,8 +617,10 @@ class ControlClient:
         limit: Duration | None = None,
     ) -> dict[str, Any]:
         """Move the clock step by step, each step at its own instant, until the domain's status
-        is `status` or `predicate(domain view)` holds, at most `limit` (seconds, a timedelta or
-        a duration such as "3d"; default: the provider's verification window) ahead.
+        is `status` or `predicate(view)` holds, at most `limit` (seconds, a timedelta or a
+        duration such as "3d"; default: the provider's verification window) ahead. The view is
+        the control API's (`domain()`: `status`, `states` such as
+        "VerificationStatus=SUCCESS", `records`), not the provider's own answer.
         ControlError (409) says where the domain got stuck. Returns the status,
         advanced_seconds, steps, clock and domain."""
         if (status is None) == (predicate is None):
@@ -637,12 +639,21 @@ class ControlClient:
         reached = {"clock": self.clock()}
         while not predicate(view):
             left = None if limit is None else max(0.0, limit - advanced)
-            reached = self.call(
-                "POST",
-                "/clock/advance-until",
-                json=body | _given({"limit_seconds": left}),
-                moves_clock=True,
-            )
+            try:
+                reached = self.call(
+                    "POST",
+                    "/clock/advance-until",
+                    json=body | _given({"limit_seconds": left}),
+                    moves_clock=True,
+                )
+            except ControlError as stuck:  # said of the domain: say first that it never held
+                if stuck.status != 409:
+                    raise
+                raise ControlError(
+                    f"the predicate never held (it is given the control API's view: status, "
+                    f"states, records); {stuck}",
+                    409,
+                ) from None
             limit = reached["limit_seconds"] if limit is None else limit
             steps, advanced = steps + 1, advanced + reached["advanced_seconds"]
             if reached["domain"] is None:

@@ -484,6 +484,9 @@ def test_advance_until_takes_a_predicate_and_refuses_an_unknown_status(control, 
         "scaleway", domain_id, predicate=lambda d: all(r["result"] for r in d["records"])
     )
     assert reached["status"] in ("provisioning", "ready")
+    with pytest.raises(ControlError, match=r"^the predicate never held \(it is given the") as never:
+        control.advance_until("scaleway", domain_id, predicate=lambda d: "Status" in d, limit=60)
+    assert never.value.status == 409 and "past the limit" in str(never.value)
     with pytest.raises(ControlError, match="'verified' is not a status of scaleway") as bad:
         control.advance_until("scaleway", domain_id, status="verified")
     assert bad.value.status == 400
