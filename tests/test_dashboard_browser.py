@@ -426,6 +426,15 @@ def test_corrupting_a_record_shows_it_invalid_with_the_verifiers_reason(narrow, 
     expect(said(narrow)).to_have_text("Published 5 records for mail.example.com.")
 
 
+def test_a_second_click_on_an_action_under_way_is_not_a_second_call(narrow, control):
+    """A double click on "+72 hours" moved the clock 144 hours, and said 72."""
+    narrow.locator("#advance-259200").dblclick()
+    expect(said(narrow)).to_contain_text("Clock advanced 72 hours")
+    narrow.wait_for_timeout(300)  # a second call, had there been one, has landed by now
+    assert control.clock()["now"] == "2026-01-04T09:00:00Z"
+    expect(narrow.locator("#advance-259200")).not_to_have_attribute("aria-busy", "true")
+
+
 def test_what_the_page_said_goes_once_the_world_changes_from_elsewhere(narrow, control):
     """ "Checked ... now", not "Verified", for a check that verified nothing; and once the
     world changes later from elsewhere, the line no longer stands under the toolbar as if it

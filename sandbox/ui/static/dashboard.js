@@ -900,12 +900,21 @@ function suggestOperations() {
 
 // --- wiring ----------------------------------------------------------------------------------
 
+const underWay = new Set(); // actions running: a second click on one is not a second call
+
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
   if (button.dataset.action === "toggle") return toggle(button.dataset.key);
   const action = ACTIONS[button.dataset.action];
-  if (action) run(action, { ...button.dataset });
+  const key = JSON.stringify(button.dataset); // "+72 hours" twice moved the clock 144 hours
+  if (!action || underWay.has(key)) return;
+  underWay.add(key);
+  button.setAttribute("aria-busy", "true"); // not disabled: the focus stays where it was
+  run(action, { ...button.dataset }).finally(() => {
+    underWay.delete(key);
+    button.removeAttribute("aria-busy");
+  });
 });
 
 // A form the browser refuses is never sent: say why in place of the last action's result,
