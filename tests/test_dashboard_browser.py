@@ -259,6 +259,17 @@ def test_names_wrap_after_their_dots_and_instants_between_date_and_time(page, co
     assert checked in (["2026-01-05T", "09:00:00Z"], ["2026-01-05T09:00:00Z"]), checked
 
 
+def test_no_cell_of_a_domains_records_runs_into_the_next(page, control):
+    """Scaleway's "domain_validation" ran past its cell into the type column."""
+    control.load_bundled_scenario("every-state")
+    open_details(page, "ready.scaleway.example", "scaleway")
+    open_details(page, "mail-from-success.ses.example", "ses")
+    over = page.locator("article.domain table th, article.domain table td").evaluate_all(
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)"
+    )
+    assert over == []
+
+
 def test_a_change_made_elsewhere_appears_without_reload_or_polling(page, urls, control):
     asked = []
     page.on("request", lambda request: asked.append(request.url))

@@ -333,11 +333,11 @@ function recordRow(domain, record) {
     h(
       "th",
       { scope: "row" },
-      record.kind,
+      breakable(record.kind), // "domain_validation" ran into the next column
       h("div", { class: `level level-${record.level}` }, LEVEL_MARKS[record.level] || "", " ", record.level),
     ),
     h("td", {}, record.type),
-    h("td", {}, h("code", { class: "copyable" }, record.name)),
+    h("td", {}, h("code", { class: "copyable" }, breakable(record.name))),
     h(
       "td",
       {},
