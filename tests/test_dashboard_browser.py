@@ -349,6 +349,11 @@ def test_a_bundled_scenario_loads_from_the_page_and_filters_narrow_the_overview(
     # one choice for a word in any case: Resend's `verified` and AutoSend's `VERIFIED`
     words = narrow.locator("#filter-status option").evaluate_all("os => os.map(o => o.value)")
     assert "word:verified" in words and "word:VERIFIED" not in words
+    labels = narrow.locator("#filter-status option").evaluate_all(
+        "os => Object.fromEntries(os.map(o => [o.value, o.textContent]))"
+    )  # a word's symbol is its domains' tone; Vortex's not_verified is waiting or failed
+    assert labels["word:not_verified"] == "not_verified"
+    assert labels["word:validation_failed"] == "✗ validation_failed"
     narrow.locator("#filter-status").select_option("word:verified")
     verified = sorted(
         (d["provider"], d["name"], d["status"])

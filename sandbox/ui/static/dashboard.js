@@ -439,11 +439,18 @@ function renderStatusFilter(domains) {
   const chosen = document.getElementById("filter-status").value;
   const kept = chosen.startsWith("word:") ? [chosen.slice(5)] : [];
   const byLetters = (a, b) => a.localeCompare(b, "en", { sensitivity: "base" });
-  const tones = new Map(domains.map((d) => [wordKey(d.status), tone(d)])); // a word's icon
+  const tones = new Map(); // a word's symbol: its domains' tone, none where they differ
+  for (const d of domains) {
+    const word = wordKey(d.status);
+    tones.set(word, tones.has(word) && tones.get(word) !== tone(d) ? "mixed" : tone(d));
+  }
   const words = [...new Set([...domains.map((d) => wordKey(d.status)), ...kept])].sort(byLetters);
   const options = [["", "all"]];
   for (const [t, [icon, label]] of Object.entries(TONES)) options.push([`tone:${t}`, `${icon} every ${label}`]);
-  for (const word of words) options.push([`word:${word}`, `${TONES[tones.get(word) || "pending"][0]} ${word}`]);
+  for (const word of words) {
+    const symbol = TONES[tones.get(word)]?.[0]; // Vortex's not_verified: waiting or failed
+    options.push([`word:${word}`, symbol ? `${symbol} ${word}` : word]);
+  }
   setOptions(document.getElementById("filter-status"), options);
 }
 
