@@ -493,6 +493,19 @@ def test_verify_now_says_when_the_check_runs_where_the_provider_checks_later(nar
     )
 
 
+def test_verify_now_on_a_domain_its_provider_checks_no_more_says_it_changed_nothing(
+    narrow, control
+):
+    """ "Verification of verified.vortex.example started": nothing was scheduled, nothing ran."""
+    control.load_bundled_scenario("all-verified")
+    shown = open_details(narrow, "verified.vortex.example", "vortex")
+    shown.get_by_role("button", name="Verify now").click()
+    expect(said(narrow)).to_have_text(
+        "Verify now changed nothing for verified.vortex.example: vortex does not check a "
+        "domain that is verified again."
+    )
+
+
 def test_the_clock_moves_from_the_page_and_its_mode_is_set_there(narrow, control):
     narrow.get_by_role("button", name="+1 hour").click()
     expect(narrow.locator("#clock-now")).to_have_text("2026-01-01T10:00:00Z")

@@ -749,8 +749,12 @@ const ACTIONS = {
     }
     // a provider with a verify delay checks later: saying "checked" now would be wrong
     const at = domain.next_step_at;
-    const when = at ? `; its check runs at ${at} on the sandbox clock` : "";
-    return `Verification of ${domain.name} started: status ${domain.status}${when}.`;
+    if (at && at !== before.next_step_at) {
+      return `Verification of ${domain.name} started: status ${domain.status}; its check runs at ${at} on the sandbox clock.`;
+    }
+    if (domain.status !== before.status) return `Verification of ${domain.name} started: status ${domain.status}.`;
+    // a verified Vortex domain, a ready Scaleway one: their providers check them no more
+    return `Verify now changed nothing for ${domain.name}: ${domain.provider} does not check a domain that is ${domain.status} again.`;
   },
   async "remove-record"(d) {
     const query = new URLSearchParams({ name: d.name, type: d.type, value: d.value });
