@@ -1667,7 +1667,10 @@ def main(argv: list[str] | None = None) -> int:
     except ControlError as exc:  # a 4xx: the sandbox refused what was asked
         said = _said_in_flags(str(exc), _command_parser(parser, args))
         if isinstance(exc, Unreachable):
-            said += " If it serves elsewhere: --url URL, or $DOMAINSANDBOX_URL."
+            said += (
+                " If it serves elsewhere: --url URL, $DOMAINSANDBOX_URL, or $DOMAINSANDBOX_PORT"
+                " (the port `serve` took it from too)."
+            )
         return _fail(said, USAGE if exc.status and 400 <= exc.status < 500 else 1)
     except BrokenPipeError:
         # The reader stopped reading (`| head`): end quietly, and let nothing flush to it again.

@@ -331,8 +331,8 @@ def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
     code = main(["domains", "--url", "http://127.0.0.1:9"])
     assert code == 1
     assert capsys.readouterr().err.endswith(
-        "is `domainsandbox serve` running? If it serves elsewhere: --url URL, or "
-        "$DOMAINSANDBOX_URL.\n"
+        "is `domainsandbox serve` running? If it serves elsewhere: --url URL, $DOMAINSANDBOX_URL, "
+        "or $DOMAINSANDBOX_PORT (the port `serve` took it from too).\n"
     )
 
 
