@@ -21,7 +21,7 @@ const OUTCOMES = {
 const NOT_CHECKED = ["…", "not checked yet"];
 const TONES = { ok: ["✓", "verified"], bad: ["✗", "failed"], pending: ["◔", "pending"] };
 const LEVEL_MARKS = { required: "●", recommended: "○", optional: "◌" };
-const LEVELS_LEGEND = "● required (decides the status), ○ recommended, ◌ optional";
+const LEVELS_LEGEND = "● required (its check decides a status: the domain's, or SES's MAIL FROM), ○ recommended, ◌ optional";
 
 // --- small helpers ---------------------------------------------------------------------------
 
