@@ -134,6 +134,8 @@ class Dispatcher:
         error = _unserved(api, scope["method"], path, status)  # a `%2F` said as sent
         if status == 404 and (meant := _one_segment_less(api, path[len(api.mount) :])):
             error.message += f"; did you mean {meant}?"  # `/resend/v1/domains`: no version
+        elif status == 405 and (there := _other_version(api, scope["method"], path)):
+            error.message += f"; {scope['method']} is served at {there}"  # Mailgun's v3 and v4
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
         violation = violation_of(None, error.message, error.status)
@@ -173,6 +175,22 @@ def _one_segment_less(api: Api, path: str) -> str | None:
     if rest != "/" and documents.allowed_methods(api.document, rest):
         return api.mount + rest
     return None
+
+
+def _other_version(api: Api, method: str, path: str) -> str | None:
+    """Where the API serves `method` on `path` under another version of its paths, if it does:
+    Mailgun deletes a domain under v3 and lists them under v4."""
+    below = path[len(api.mount) :]
+    if not (version := _VERSION.match(below)):
+        return None
+    for n in range(1, 10):
+        other = f"/v{n}{below[version.end() :]}"
+        if other != below and method in documents.allowed_methods(api.document, other):
+            return api.mount + other
+    return None
+
+
+_VERSION = re.compile(r"/v\d+(?=/)")  # a version as a path's first segment
 
 
 def _lost(error: ProviderError) -> Answer:

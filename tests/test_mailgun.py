@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dns.resolver
 import httpx
@@ -803,6 +804,10 @@ def test_unknown_routes_and_methods_answer_in_mailguns_shape(api):
     response = api.delete(f"/v4/domains/{NAME}")
     assert_error(response, 405)
     assert "GET" in response.headers["allow"]
+    # a delete is v3's: the 405 says where it is served (it said "Method Not Allowed" alone)
+    assert response.json()["message"].endswith(
+        f"; DELETE is served at {urlsplit(str(api.base_url)).path.rstrip('/')}/v3/domains/{NAME}"
+    )
 
 
 def test_the_rate_limit_answers_429_with_retry_after(api, control):
