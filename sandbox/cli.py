@@ -1117,6 +1117,14 @@ def cmd_report(args) -> int:
         # what pytest --domainsandbox-fail-on-violations does, for a client that is not pytest
         print(f"domainsandbox: {count} request(s) an API's document refuses", file=sys.stderr)
         return 1
+    if args.fail_on_violations and not any(v["requests"] for v in report["providers"].values()):
+        print(  # a gate that judged nothing: the client's tests went to another sandbox
+            f"domainsandbox: warning: no request reached the sandbox at {args.url}"
+            f"{' for ' + args.provider if args.provider else ''}: nothing was judged (tests "
+            "using pytest's domain_sandbox fixture run their own sandbox: judge them with "
+            "--domainsandbox-fail-on-violations)",
+            file=sys.stderr,
+        )
     return 0
 
 
