@@ -154,6 +154,10 @@ class ContractResult:
                 f"Credentials: obtained from the domainsandbox at {self.credentials_from}, as "
                 f"the provider's own client would{caveat}."
             )
+            notes.append(  # the fuzzer's refused requests would pass for a client's
+                "This run's requests are in that sandbox's request journal and client report: "
+                "`domainsandbox report --clear` before a client's tests are judged there."
+            )
         never = self.never_succeeded
         if never:
             notes.append("Never answered with a 2xx, so checked only as far as its refusals:")

@@ -302,6 +302,7 @@ def test_a_run_against_a_running_sandbox_gets_its_own_credentials_and_says_so(ur
     assert result.credentials_from == urls["server"]
     assert result.succeeded("POST /mailbox_domains"), result.summary()  # logged in: past the 401
     assert f"Credentials: obtained from the domainsandbox at {urls['server']}" in result.summary()
+    assert "`domainsandbox report --clear` before a client's tests are judged" in result.summary()
 
 
 def test_a_sandbox_taking_only_registered_credentials_lends_the_run_one_of_them(urls, control):
