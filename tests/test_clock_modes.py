@@ -89,7 +89,10 @@ def test_unfreeze_runs_the_clock_as_it_last_ran(control):
     control.freeze()
     again = control.unfreeze()
     assert (again["mode"], again["speed"]) == ("fast", 600)
-    control.set_clock_mode("on-poll")  # stands still between polls: unfreeze runs it on too
+    control.set_clock_mode("on-poll")  # a presenter's Freeze, then Unfreeze: on-poll again
+    control.freeze()
+    assert control.unfreeze()["mode"] == "on-poll"  # it gave fast x600
+    # on-poll stands still between polls: unfreeze runs it on
     assert (control.unfreeze()["mode"], control.clock()["speed"]) == ("fast", 600)
     control.reset()  # as the sandbox started (frozen, never run): the next test's clock
     assert control.unfreeze()["mode"] == "real"

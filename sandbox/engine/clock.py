@@ -118,6 +118,7 @@ class Clock:
         self._rebase(self._wall())  # shows _at at wall time _since
         self._mode, self._speed = "frozen", 0.0  # until set_mode below: `start` held exactly
         self._running = ("real", None)  # the mode unfreeze() goes back to: the last running one
+        self._froze_on_poll = False  # frozen from on-poll: unfreeze() goes back to on-poll
         if start is not None:
             self.set(start)
         self.set_mode(mode or ("frozen" if frozen else "real"), speed)
@@ -170,6 +171,7 @@ class Clock:
         new_speed = check_mode(mode, speed)
         with self._lock:
             self._rebase(self._now())
+            self._froze_on_poll = mode == "frozen" and self._mode == "on-poll"
             self._mode, self._speed = mode, new_speed
             if new_speed:
                 self._running = (mode, new_speed)
@@ -180,8 +182,10 @@ class Clock:
 
     def unfreeze(self) -> None:
         """Let time run again from where it stands, as it last ran (real time, or fast at its
-        speed); a running clock runs on."""
-        if self.frozen:
+        speed); a running clock runs on. A clock frozen from on-poll polls on again."""
+        if self._froze_on_poll and self._mode == "frozen":
+            self.set_mode("on-poll")
+        elif self.frozen:
             self.set_mode(*self._running)
 
     def set(self, instant: datetime | str) -> None:
