@@ -320,6 +320,15 @@ def test_check_dkim_status_checks_now_and_counts_each_attempt(vortex, control):
     assert seen["dkimAttempts"] == 2 and seen["dkimCompletedAt"] == at(60)
 
 
+def test_a_check_waiting_for_the_provider_is_a_state_the_client_report_counts(vortex, control):
+    """The answer said dkimStatus=waiting_for_provider; the report listed it never reached."""
+    control.clear_report()
+    domain_id = vortex.created()["id"]
+    assert vortex.checked_dkim(domain_id)["dkimStatus"] == "waiting_for_provider"  # 30 s on
+    reached = control.report()["providers"]["vortex"]["states_reached"]
+    assert "dkimStatus=waiting_for_provider" in reached
+
+
 def test_check_dkim_status_sees_a_removed_record_and_a_wrong_one(vortex, control):
     control.settings("vortex", check_delay_seconds=0)  # checked within the call
     domain = vortex.created()

@@ -394,6 +394,7 @@ class Vortex(Provider):
         delay = self.setting("check_delay_seconds")
         if delay:
             self._plan(domain, "dkim", delay)
+            self.note_states(domain)  # the answer shows dkimStatus=waiting_for_provider
         else:
             self._dkim_landed(domain)
         return self._wire(domain)
