@@ -175,6 +175,9 @@ def test_credentials_carry_the_names_each_sdk_takes(domain_sandbox):
     ses = domain_sandbox.credentials("ses")
     assert ses["endpoint_url"] == domain_sandbox.urls["ses"] and ses["region_name"]
     assert domain_sandbox.credentials("autosend")["api_key"].startswith("as_")
+    vortex = domain_sandbox.credentials("vortex")  # as the README says: the account's path
+    domains = f"{vortex['base_url']}/api/v1/accounts/{vortex['account_id']}/email-domains"
+    assert httpx.get(domains, headers=vortex["headers"]).status_code == 200
     mailgun = domain_sandbox.credentials("mailgun")  # basic auth: user "api", the key
     listed = httpx.get(mailgun["base_url"] + "/v4/domains", auth=mailgun["auth"])
     assert mailgun["auth"] == ("api", mailgun["api_key"]) and listed.status_code == 200
