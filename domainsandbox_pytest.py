@@ -33,15 +33,25 @@ def _hidden() -> list[tuple[str, str]]:
 if _HIDDEN := _hidden():
     import pytest
 
+    _OFF = (
+        "domainsandbox's fixtures are off: this project's own package(s) "
+        + ", ".join(f"{name} ({place})" for name, place in _HIDDEN)
+        + " hide domainsandbox's of the same name."
+    )
+
     def pytest_configure(config: pytest.Config) -> None:
-        names = ", ".join(f"{name} ({place})" for name, place in _HIDDEN)
         config.issue_config_time_warning(
             pytest.PytestConfigWarning(
-                f"domainsandbox's fixtures are off: this project's own package(s) {names} hide "
-                "domainsandbox's of the same name. Run pytest with -p no:domainsandbox to "
-                "silence this."
+                f"{_OFF} Run pytest with -p no:domainsandbox to silence this."
             ),
             stacklevel=2,
         )
+
+    @pytest.fixture
+    def domain_sandbox():
+        """Stands in for the fixture, to say why a test asking for it cannot have it (pytest
+        would say only "fixture 'domain_sandbox' not found")."""
+        pytest.fail(f"{_OFF} Rename the project's package to use them.", pytrace=False)
+
 else:
     from contracts.pytest_plugin import *  # noqa: F403 (its fixtures and hooks)

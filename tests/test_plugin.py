@@ -91,6 +91,14 @@ def test_a_project_with_a_package_of_domainsandboxs_names_still_runs_its_tests(t
     assert "1 passed" in run.stdout
     name = own.split("/")[0].removesuffix(".py")
     assert f"domainsandbox's fixtures are off: this project's own package(s) {name} (" in run.stdout
+    # a test asking for the fixture is told why it is off, not "fixture not found"
+    (tmp_path / "test_sandboxed.py").write_text("def test_it(domain_sandbox):\n    pass\n")
+    run = _pytest(tmp_path, "test_sandboxed.py")
+    assert run.returncode == 1 and "1 error" in run.stdout, run.stdout
+    assert "not found" not in run.stdout
+    said = f"domainsandbox's fixtures are off: this project's own package(s) {name} ("
+    assert "ERROR at setup of test_it" in run.stdout and f"\n{said}" in run.stdout
+    assert "Rename the project's package to use them." in run.stdout
 
 
 SDK_TESTS = """
