@@ -353,6 +353,7 @@ def test_a_bundled_scenario_loads_from_the_page_and_filters_narrow_the_overview(
         "os => Object.fromEntries(os.map(o => [o.value, o.textContent]))"
     )  # a word's symbol is its domains' tone; Vortex's not_verified is waiting or failed
     assert labels["word:not_verified"] == "not_verified"
+    assert labels["word:verified"] == "✓ verified / VERIFIED"  # as each provider writes it
     assert labels["word:validation_failed"] == "✗ validation_failed"
     narrow.locator("#filter-status").select_option("word:verified")
     verified = sorted(

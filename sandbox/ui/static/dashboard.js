@@ -440,16 +440,19 @@ function renderStatusFilter(domains) {
   const kept = chosen.startsWith("word:") ? [chosen.slice(5)] : [];
   const byLetters = (a, b) => a.localeCompare(b, "en", { sensitivity: "base" });
   const tones = new Map(); // a word's symbol: its domains' tone, none where they differ
+  const spelt = new Map(); // a word as its providers write it: "verified / VERIFIED"
   for (const d of domains) {
     const word = wordKey(d.status);
     tones.set(word, tones.has(word) && tones.get(word) !== tone(d) ? "mixed" : tone(d));
+    spelt.set(word, new Set([...(spelt.get(word) || []), d.status]));
   }
   const words = [...new Set([...domains.map((d) => wordKey(d.status)), ...kept])].sort(byLetters);
   const options = [["", "all"]];
   for (const [t, [icon, label]] of Object.entries(TONES)) options.push([`tone:${t}`, `${icon} every ${label}`]);
   for (const word of words) {
     const symbol = TONES[tones.get(word)]?.[0]; // Vortex's not_verified: waiting or failed
-    options.push([`word:${word}`, symbol ? `${symbol} ${word}` : word]);
+    const label = [...(spelt.get(word) || [word])].join(" / ");
+    options.push([`word:${word}`, symbol ? `${symbol} ${label}` : label]);
   }
   setOptions(document.getElementById("filter-status"), options);
 }
