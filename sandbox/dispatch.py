@@ -128,13 +128,14 @@ class Dispatcher:
                 return await send_answer(send, _lost(error))
             violation = violation_of(None, error.message, error.status)
             return await self.refuse(scope, receive, send, error, violation, api=named)
-        allowed = documents.allowed_methods(api.document, path[len(api.mount) :]) if api else []
+        below = path[len(api.mount) :]  # the path as the API's document writes it
+        allowed = documents.allowed_methods(api.document, below)
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
         error = _unserved(api, scope["method"], path, status)  # a `%2F` said as sent
-        if status == 404 and (meant := _one_segment_less(api, path[len(api.mount) :])):
+        if status == 404 and (meant := _one_segment_less(api, below)):
             error.message += f"; did you mean {meant}?"  # `/resend/v1/domains`: no version
-        elif status == 405 and (there := _other_version(api, scope["method"], path)):
+        elif status == 405 and (there := _other_version(api, scope["method"], below)):
             error.message += f"; {scope['method']} is served at {there}"  # Mailgun's v3 and v4
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
@@ -178,14 +179,13 @@ def _one_segment_less(api: Api, path: str) -> str | None:
 
 
 def _other_version(api: Api, method: str, path: str) -> str | None:
-    """Where the API serves `method` on `path` under another version of its paths, if it does:
-    Mailgun deletes a domain under v3 and lists them under v4."""
-    below = path[len(api.mount) :]
-    if not (version := _VERSION.match(below)):
+    """Where the API serves `method` on `path` (under its mount) under another version of its
+    paths, if it does: Mailgun deletes a domain under v3 and lists them under v4."""
+    if not (version := _VERSION.match(path)):
         return None
     for n in range(1, 10):
-        other = f"/v{n}{below[version.end() :]}"
-        if other != below and method in documents.allowed_methods(api.document, other):
+        other = f"/v{n}{path[version.end() :]}"
+        if other != path and method in documents.allowed_methods(api.document, other):
             return api.mount + other
     return None
 
