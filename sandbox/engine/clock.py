@@ -183,7 +183,7 @@ class Clock:
     def unfreeze(self) -> None:
         """Let time run again from where it stands, as it last ran (real time, or fast at its
         speed); a running clock runs on. A clock frozen from on-poll polls on again."""
-        if self._froze_on_poll and self._mode == "frozen":
+        if self._froze_on_poll:  # (set with each mode: true only while that freeze lasts)
             self.set_mode("on-poll")
         elif self.frozen:
             self.set_mode(*self._running)
