@@ -279,13 +279,22 @@ def error_message(name: str, response: httpx.Response) -> str | None:
 
 
 @contextlib.contextmanager
-def stand_in_server(status: int, body: bytes, delay: float = 0.0, slow: tuple[str, ...] = ()):
+def stand_in_server(
+    status: int,
+    body: bytes,
+    delay: float = 0.0,
+    slow: tuple[str, ...] = (),
+    received: list[bytes] | None = None,
+):
     """A server on a free port answering every request `status` with the JSON `body`, after
     `delay` seconds (for the methods in `slow` only, if given): it stands in for a server that
-    fails, refuses or is slow to answer. Yields its URL."""
+    fails, refuses or is slow to answer. Each request's body goes into `received`, if given.
+    Yields its URL."""
 
     class Answer(BaseHTTPRequestHandler):
         def answer(self):
+            if received is not None:
+                received.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             if delay and (not slow or self.command in slow):
                 time.sleep(delay)
             self.send_response(status)

@@ -8,9 +8,7 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -481,19 +479,8 @@ def test_a_reproduction_sends_a_body_that_is_not_utf8_byte_for_byte():
 
     body = b"\xf9L\x13]E'%\\\x00\x07{}"  # not UTF-8; a quote, a percent, a backslash, a NUL
     received = []
-
-    class Keep(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    with ThreadingHTTPServer(("127.0.0.1", 0), Keep) as httpd:
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/domains"
+    with stand_in_server(200, b"{}", received=received) as server:
+        url = f"{server}/domains"
         curl = generate(
             method="POST", url=url, body=body, verify=True, headers={"X-Key": "k"},
             known_generated_headers={},
@@ -503,7 +490,6 @@ def test_a_reproduction_sends_a_body_that_is_not_utf8_byte_for_byte():
         reproduction = _exact_body(step, sent)
         assert reproduction.startswith("# as a\nprintf '")
         subprocess.run(["bash", "-c", reproduction.split("\n")[1]], check=True, timeout=30)
-        httpd.shutdown()
     assert received == [body]
     utf8 = ReproductionStep("c2", "POST /domains", "POST", "/domains", "curl -d x")
     assert _exact_body(utf8, SimpleNamespace(request=Sent("POST", url, b"x", 1, {}))) == "curl -d x"
