@@ -1,13 +1,15 @@
 """Seeded identities: addresses drawn as Faker drew them, without Faker installed with the
-sandbox; UUIDs said as the standard library says them; letters drawn in bulk as one by one."""
+sandbox; UUIDs said as the standard library says them; letters drawn in bulk as one by one;
+DKIM keys framed as the DER encoder frames them."""
 
+import base64
 import random
 import uuid
 
 from faker import Faker
 
 from sandbox.engine.addresses import ipv4_public
-from sandbox.engine.ids import Ids, choices, uuid4_text
+from sandbox.engine.ids import Ids, _rsa_spki, choices, uuid4_text
 
 
 def test_public_addresses_are_the_ones_faker_draws_from_the_same_stream():
@@ -44,3 +46,15 @@ def test_letters_drawn_in_bulk_are_the_ones_drawn_one_by_one():
                 one_by_one = random.Random(f"{seed}/{count}")
                 expected = "".join(one_by_one.choice(alphabet) for _ in range(count))
                 assert choices(random.Random(f"{seed}/{count}"), alphabet, count) == expected
+
+
+def test_a_dkim_key_is_the_der_encoding_of_its_modulus():
+    """Keys are joined from a frame made once per size: each one is what encoding its
+    modulus (the draw's bits, top and bottom bit set) gives, for sizes in whole bytes or not."""
+    for bits in (512, 1020, 1024, 2048, 2049):
+        ids = Ids(seed=bits)
+        for _ in range(20):
+            stream = ids.stream(ids.drawn + 1)
+            modulus = stream.getrandbits(bits) | (1 << (bits - 1)) | 1
+            expected = base64.b64encode(_rsa_spki(modulus, 65537)).decode()
+            assert ids.rsa_public_key(bits) == expected, bits
