@@ -42,13 +42,16 @@ def compact_json(data: Any, default=None) -> bytes:
         return text.encode()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request:
     """A request as a handler reads it.
 
     `params` holds the path and query parameters the document declares, typed as it declares
     them; `body` the JSON body parsed (raw bytes for other media types, None when absent);
     `headers` every header, by lower-case name.
+
+    Never changed once made. Neither it nor `Call` is a frozen dataclass: that sets each field
+    through `object.__setattr__`, and the two then cost a microsecond a request, not 0.3.
     """
 
     method: str
@@ -86,7 +89,7 @@ class Request:
         return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """One request for the world: `target` (a provider's name, or "control") to run it, or the
     `refusal` the front end already decided (routing, security or validation said no)."""
