@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, parse_qsl, unquote
 
 from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
 from connexion.json_schema import Draft4RequestValidator, format_error_with_path
@@ -35,7 +35,7 @@ from connexion.validators import (
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
-from starlette.datastructures import Headers
+from starlette.datastructures import FormData, Headers
 
 from .engine.clock import is_calendar_date
 from .errors import NULL_BODY, said_number, said_value, schema_branch, schema_message
@@ -479,8 +479,34 @@ class FormBody:
             raise BadRequestProblem(detail=_said(exc)) from None
 
 
+class _UrlencodedForm:
+    """Starlette's FormParser for an urlencoded body, by the standard library's `parse_qsl`:
+    the same fields (tests/test_front_end.py compares them on random bodies) in half the time
+    (Starlette's feeds the body to python-multipart's parser a callback at a time)."""
+
+    MAX_FIELDS = 1000  # Starlette's
+
+    def __init__(self, headers: Headers, stream):
+        self.stream = stream
+
+    async def parse(self) -> FormData:
+        raw = b"".join([chunk async for chunk in self.stream])
+        fields = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+        if len(fields) > self.MAX_FIELDS:
+            raise ValueError(f"Too many fields. Maximum number of fields is {self.MAX_FIELDS}.")
+        return FormData(fields)
+
+
+class _UrlencodedValidator(FormDataValidator):
+    """Connexion's validator of urlencoded forms, parsing with `_UrlencodedForm`."""
+
+    @property
+    def _form_parser_cls(self):
+        return _UrlencodedForm
+
+
 _FORMS = {
-    "application/x-www-form-urlencoded": FormDataValidator,
+    "application/x-www-form-urlencoded": _UrlencodedValidator,
     "multipart/form-data": MultiPartFormDataValidator,
 }
 

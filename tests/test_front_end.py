@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import socket
 import threading
 import time
@@ -11,6 +13,8 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from starlette.datastructures import Headers
+from starlette.formparsers import FormParser
 
 from sandbox import Sandbox
 from sandbox.auth import security_reads
@@ -18,6 +22,7 @@ from sandbox.driver import Driver
 from sandbox.errors import ProviderError
 from sandbox.providers.ses import sigv4_header
 from sandbox.request import Answer
+from sandbox.validation import _UrlencodedForm
 from sandbox.verdicts import MAX_VERDICTS, Verdicts
 
 from .helpers import (
@@ -504,3 +509,25 @@ def test_reads_that_never_repeat_push_out_only_the_verdicts_used_longest_ago():
     assert verdicts.get(polled) == ("list_domains", {}, None)
     assert verdicts.get(read("/ses/v2/email/identities", b"signed 0")) is None  # gone first
     assert read("/x", b"a") != read("/x", b"b")  # the credential is part of the key
+
+
+def test_an_urlencoded_form_reads_as_starlettes_form_parser_reads_it():
+    """The sandbox parses urlencoded forms with the standard library, where Connexion asks
+    Starlette's FormParser: on random bodies of the bytes that matter, the same fields."""
+    headers = Headers({"content-type": "application/x-www-form-urlencoded"})
+    pieces = [b"a", b"B", b"=", b"&", b";", b"%", b"+", b" ", b"2", b"F", b"%41", b"%e2%82"]
+    pieces += [b"\xc3\xa9", b"\xff", b"\x00", b"\r\n", b"#", b"?", b"%2B", b"%26", b"%3D"]
+    stream = random.Random(20261128)
+
+    async def fields(parser_class, raw: bytes) -> list:
+        async def body():
+            yield raw
+
+        return (await parser_class(headers, body()).parse()).multi_items()
+
+    async def compare():
+        for _ in range(5000):
+            raw = b"".join(stream.choice(pieces) for _ in range(stream.randint(0, 16)))
+            assert await fields(_UrlencodedForm, raw) == await fields(FormParser, raw), raw
+
+    asyncio.run(compare())

@@ -394,6 +394,19 @@ def test_the_ruby_sdks_create_form_with_an_empty_smtp_password_creates_the_domai
     assert_error(short, 400, "Password is too short. It must be between 5 and 32 characters.")
 
 
+def test_a_form_is_read_field_by_field_as_sent(api):
+    """Escapes, empty fields between `&`s, and no more than a thousand fields."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = "&name=form%2Dfields%2Eexample.com&&spam_action=disabled&"
+    created = api.post("/v4/domains", content=body, headers=form)
+    assert created.status_code == 200, created.text
+    assert created.json()["domain"]["name"] == "form-fields.example.com"
+    crowded = "&".join([f"name={NAME}"] + [f"f{n}=x" for n in range(1000)])
+    refused = api.post("/v4/domains", content=crowded, headers=form)
+    assert "Maximum number of fields is 1000" in assert_error(refused, 400)
+    assert api.get(f"/v4/domains/{NAME}").status_code == 404  # nothing created
+
+
 def test_empty_ips_and_pool_id_are_taken_as_not_given(api):
     """mailgun.js types `ips` and `pool_id` as `''`: an empty list of IPs, no pool."""
     response = api.post(
