@@ -831,13 +831,19 @@ def cmd_requests(args) -> int:
             return 0
         requests = control.requests(args.provider, args.limit, **filters)
     rows = [
-        [r["at"], r["provider"] or "", r["operation"] or "-", r["status"], r["domain_id"] or "-"]
-        + [r["method"], r["path"] + (f"?{r['query']}" if r["query"] else "")]
+        [r["at"], r["provider"] or "", r["operation"] or "-", _status_said(r)]
+        + [r["domain_id"] or "-", r["method"], r["path"] + (f"?{r['query']}" if r["query"] else "")]
         for r in requests
     ]
     header = ["AT", "PROVIDER", "OPERATION", "STATUS", "DOMAIN", "METHOD", "PATH"]
     _show(args, {"requests": requests}, lambda _: _print_rows(rows, header))
     return 0
+
+
+def _status_said(entry: dict):
+    """A journal entry's status, or "aborted" when an injected fault dropped the connection:
+    no status reached the client (the access log says it so too)."""
+    return "aborted" if entry.get("aborted") else entry["status"]
 
 
 HTTP_FAULT_OPTIONS = [

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 
+import httpx
 import pytest
 import yaml
 
@@ -278,6 +279,17 @@ def test_requests_lists_provider_calls(cli, urls):
     partner_headers(base)
     code, out, _ = cli("requests")
     assert "POST" in out and "/monite/v1/auth/token" in out and "200" in out
+
+
+def test_requests_say_a_call_whose_connection_a_fault_dropped_was_aborted(cli, urls, control):
+    control.add_http_fault("autosend", operation="list_domains", abort=True, count=1)
+    headers = {"Authorization": "Bearer as_test_key"}
+    with pytest.raises(httpx.TransportError):  # the status line came, the body never did
+        httpx.get(f"{urls['autosend']}/domains", headers=headers)
+    assert httpx.get(f"{urls['autosend']}/domains", headers=headers).status_code == 200
+    code, out, _ = cli("requests", "--provider", "autosend")
+    statuses = [line.split()[3] for line in out.splitlines()[1:]]
+    assert code == 0 and statuses == ["aborted", "200"], out
 
 
 def test_requests_and_report_clear_empty_the_journal_and_the_report(cli, urls, control):
