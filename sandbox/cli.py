@@ -860,6 +860,8 @@ HTTP_FAULT_OPTIONS = [
 def cmd_http_fault(args) -> int:
     wanted = {f"a PROVIDER ({', '.join(provider_names())})": args.provider}
     action = _fault_action(args, "http fault", wanted, HTTP_FAULT_OPTIONS)
+    if action == "add":
+        _check_http_fault(args)
     with _control(args) as control:
         if action == "clear":
             removed = control.clear_http_faults()
@@ -880,6 +882,20 @@ def cmd_http_fault(args) -> int:
         else:
             _show_http_faults(args, control.http_faults())
     return 0
+
+
+def _check_http_fault(args) -> None:
+    """What the control API would refuse of a new fault, said with the command's options."""
+    drops = [o for o in ("--abort", "--abort-after") if getattr(args, o[2:].replace("-", "_"))]
+    if args.status is None and not args.latency_ms and not drops:
+        raise UsageError("http fault needs --status, --latency-ms, --abort or --abort-after")
+    if len(drops) == 2:
+        raise UsageError(
+            "http fault: --abort drops the call before it is carried out, --abort-after after "
+            "it: give one of the two"
+        )
+    if args.status is not None and drops:
+        raise UsageError(f"http fault: a fault answers --status or drops ({drops[0]}), not both")
 
 
 def _dropped(fault: HttpFault) -> str:

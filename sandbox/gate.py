@@ -77,7 +77,8 @@ class HttpFaults:
             raise ValueError("a fault either answers a status or aborts the connection, not both")
         if abort and abort_after:
             raise ValueError(
-                "abort drops the call before it is carried out, abort_after after: one"
+                "abort drops the call before it is carried out, abort_after after it: "
+                "give one of the two"
             )
         if probability is not None and not 0 <= probability <= 1:  # NaN too: it fired always
             raise ValueError(f"probability must be a number from 0 to 1, not {probability}")

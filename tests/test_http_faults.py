@@ -146,7 +146,7 @@ def test_an_abort_after_carries_the_call_out_and_loses_its_answer(urls, control,
     assert retried.status_code == 400 and "already exist" in retried.text  # it was made
     first = control.requests("ses")[-2]
     assert (first["status"], first["aborted"]) == (200, True)
-    with pytest.raises(ControlError, match="abort_after after: one"):
+    with pytest.raises(ControlError, match="abort_after after it: give one of the two"):
         control.add_http_fault("ses", abort=True, abort_after=True)
     control.add_http_fault("ses", operation="CreateEmailIdentity", abort_after=True)
     exported = control.export_scenario()
