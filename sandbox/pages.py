@@ -9,6 +9,7 @@ in docs/ and the README at the repository's root.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from .shipped import provider_names, shipped
@@ -36,13 +37,21 @@ def title(path: Path) -> str:
 
 class UnknownPage(LookupError):
     def __str__(self) -> str:
-        return f"no page {self.args[0]!r}; the pages: {', '.join(pages())}"
+        name = self.args[0]
+        close = difflib.get_close_matches(_page_name(name), [*pages(), *provider_names()], n=1)
+        meant = f"did you mean {close[0]!r}? " if close else ""  # `docs resnd`
+        return f"no page {name!r}; {meant}the pages: {', '.join(pages())}"
+
+
+def _page_name(name: str) -> str:
+    """The page `name` asks for: `scaleway`, `scaleway.md` and `docs/Scaleway.md` alike."""
+    return Path(name).name.lower().removesuffix(".md")
 
 
 def find(name: str) -> Path:
     """The page called `name`: `scaleway`, `scaleway.md`, `docs/scaleway.md` or `README.md`
     alike. A provider without a page of its own (Monite) is the README's walkthrough."""
-    wanted = Path(name).name.lower().removesuffix(".md")
+    wanted = _page_name(name)
     found = pages()
     path = found.get(wanted)
     if path is None and _provider_without_page(wanted):

@@ -91,6 +91,10 @@ def test_an_unknown_page_names_the_pages_there_are():
     missing = run("docs", "qzxv")  # in no page at all
     assert missing.returncode == 2
     assert "no page 'qzxv'" in missing.stderr and "readme, developing" in missing.stderr
+    assert "did you mean" not in missing.stderr
+    typed = run("docs", "resnd")  # a page's name mistyped: the page meant
+    assert typed.returncode == 2
+    assert "no page 'resnd'; did you mean 'resend'? the pages: readme" in typed.stderr
 
 
 def test_a_word_that_names_no_page_prints_the_sections_whose_headings_hold_it():
