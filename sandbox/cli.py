@@ -531,15 +531,20 @@ DNS_FAULT_KINDS = ("servfail", "refused", "nxdomain", "drop", "delay", "truncate
 
 
 def _fault_action(args, command: str, wanted: dict[str, str | None], options: list[str]) -> str:
-    """What `dns fault` or `http fault` is asked: "add", "list" or "clear". `wanted`: what a new
-    fault needs (its description: what was given); `options`: the options that describe one.
-    A half-given fault is a usage error, never a listing that looks like success."""
+    """What `dns fault` or `http fault` is asked: "add", "list", "remove" (one fault) or
+    "clear". `wanted`: what a new fault needs (its description: what was given); `options`: the
+    options that describe one. A half-given fault is a usage error, never a listing that looks
+    like success."""
     given = [f"--{o.replace('_', '-')}" for o in options if getattr(args, o) not in (None, False)]
     named = any(value is not None for value in wanted.values())
     if args.clear:
-        if named or given:
+        if named or given or args.remove:
             raise UsageError(f"{command} --clear removes every fault, and takes nothing else")
         return "clear"
+    if args.remove:
+        if named or given:
+            raise UsageError(f"{command} --remove ID removes that fault, and takes nothing else")
+        return "remove"
     if named:
         missing = [what for what, value in wanted.items() if not value]
         if missing:
@@ -564,6 +569,9 @@ def cmd_dns_fault(args) -> int:
         if action == "clear":
             removed = control.clear_faults()
             _show(args, {"removed": removed}, lambda _: print(f"cleared {removed} fault(s)"))
+        elif action == "remove":
+            control.remove_fault(args.remove)
+            _show(args, {"removed": 1}, lambda _: print(f"removed fault {args.remove}"))
         elif action == "add":
             qtype = args.qtype.upper() if args.qtype else None  # as `dns add` takes a type
             fault = control.add_fault(
@@ -866,6 +874,9 @@ def cmd_http_fault(args) -> int:
         if action == "clear":
             removed = control.clear_http_faults()
             _show(args, {"removed": removed}, lambda _: print(f"cleared {removed} fault(s)"))
+        elif action == "remove":
+            control.remove_http_fault(args.remove)
+            _show(args, {"removed": 1}, lambda _: print(f"removed fault {args.remove}"))
         elif action == "add":
             fault = control.add_http_fault(
                 args.provider,
@@ -1353,7 +1364,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rm.set_defaults(func=cmd_dns_rm)
     fault = _client(
-        dns_sub.add_parser("fault", help="add, list (no arguments) or clear DNS faults")
+        dns_sub.add_parser("fault", help="add, list (no arguments), remove or clear DNS faults")
     )
     fault.add_argument("match", nargs="?", help="a name, *.suffix or *")
     fault.add_argument(
@@ -1366,6 +1377,7 @@ def build_parser() -> argparse.ArgumentParser:
     fault.add_argument("--qtype", help="only queries of this type, e.g. TXT (default: any)")
     fault.add_argument("--count", type=int, help="for the next N queries (default: until cleared)")
     fault.add_argument("--delay-ms", type=int, help="with delay: how late the answer comes")
+    fault.add_argument("--remove", metavar="ID", help="remove the fault of this id (f1)")
     fault.add_argument("--clear", action="store_true", help="remove every fault")
     fault.set_defaults(func=cmd_dns_fault)
     queries = _client(dns_sub.add_parser("queries", help="the query log"))
@@ -1493,7 +1505,7 @@ def build_parser() -> argparse.ArgumentParser:
     http = _client(sub.add_parser("http", help="HTTP faults on provider operations"))
     http_sub = http.add_subparsers(dest="http_command", required=True, metavar="ACTION")
     hfault = _client(
-        http_sub.add_parser("fault", help="add, list (no arguments) or clear HTTP faults")
+        http_sub.add_parser("fault", help="add, list (no arguments), remove or clear HTTP faults")
     )
     hfault.add_argument(
         "provider", nargs="?", type=provider_name, help="whose operations get the fault"
@@ -1520,6 +1532,9 @@ def build_parser() -> argparse.ArgumentParser:
     hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
     hfault.add_argument(
         "--probability", type=float, help="0..1, drawn from the seeded random source"
+    )
+    hfault.add_argument(
+        "--remove", metavar="ID", help="remove the fault of this id (h1), leaving the others"
     )
     hfault.add_argument("--clear", action="store_true", help="remove every HTTP fault")
     hfault.set_defaults(func=cmd_http_fault)

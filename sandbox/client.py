@@ -423,6 +423,10 @@ class ControlClient:
     def faults(self) -> list[DnsFault]:
         return self.call("GET", "/dns/faults")["faults"]
 
+    def remove_fault(self, fault_id: str) -> None:
+        """Remove one DNS fault by its id (`f1`); ControlError 404 if there is none."""
+        self.call("DELETE", f"/dns/faults/{_segment(fault_id)}")
+
     def clear_faults(self) -> int:
         return self.call("DELETE", "/dns/faults")["removed"]
 
@@ -539,6 +543,11 @@ class ControlClient:
 
     def http_faults(self) -> list[HttpFault]:
         return self.call("GET", "/http/faults")["faults"]
+
+    def remove_http_fault(self, fault_id: str) -> None:
+        """Remove one HTTP fault by its id (`h1`), leaving the others (a shared sandbox's
+        other tests' faults); ControlError 404 if there is none."""
+        self.call("DELETE", f"/http/faults/{_segment(fault_id)}")
 
     def clear_http_faults(self) -> int:
         return self.call("DELETE", "/http/faults")["removed"]

@@ -110,6 +110,11 @@ class Control:
             raise ProviderError(400, str(exc)) from None
         return _fault_view(fault), 201
 
+    def remove_dns_fault(self, fault_id: str):
+        if not self.sandbox.dns.faults.remove(fault_id):
+            raise ProviderError(404, _no_fault("DNS", fault_id, self.sandbox.dns.faults.list()))
+        return {"removed": 1}
+
     def clear_dns_faults(self):
         removed = len(self.sandbox.dns.faults.list())
         self.sandbox.dns.faults.clear()
@@ -267,6 +272,11 @@ class Control:
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
         return fault, 201
+
+    def remove_http_fault(self, fault_id: str):
+        if not self.sandbox.http_faults.remove(fault_id):
+            raise ProviderError(404, _no_fault("HTTP", fault_id, self.sandbox.http_faults.list()))
+        return {"removed": 1}
 
     def clear_http_faults(self):
         return {"removed": self.sandbox.http_faults.clear()}
@@ -535,6 +545,12 @@ def _journal_filters(provider, operation, status, domain, since, until) -> Filte
 @cache
 def _schema_bytes() -> bytes:
     return json_bytes(scenario.schema())
+
+
+def _no_fault(kind: str, fault_id: str, faults: list[dict]) -> str:
+    """Why a fault cannot be removed: no such id (removed already, or used up), and the ids."""
+    there = ", ".join(f["id"] for f in faults) or "none"
+    return f"no {kind} fault {fault_id!r} (removed, or used up); the {kind} faults: {there}"
 
 
 def _fault_view(fault: dict) -> dict:

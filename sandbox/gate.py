@@ -102,6 +102,13 @@ class HttpFaults:
         with self._lock:
             return [r.to_dict() for r in self._rules]
 
+    def remove(self, fault_id: str) -> bool:
+        """Remove one rule by id; return whether it was there."""
+        with self._lock:
+            kept = [r for r in self._rules if r.id != fault_id]
+            removed, self._rules = len(kept) != len(self._rules), kept
+            return removed
+
     def clear(self) -> int:
         with self._lock:
             removed, self._rules = len(self._rules), []

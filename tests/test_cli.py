@@ -20,6 +20,7 @@ from sandbox.cli import build_parser, main
 from sandbox.client import ControlClient, ControlError
 from sandbox.shipped import openapi_dir
 
+from .fake_dns_helpers import ask, rcode, txt_values
 from .helpers import CLI, create, partner_headers, stand_in_server
 
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
@@ -292,6 +293,18 @@ def test_requests_say_a_call_whose_connection_a_fault_dropped_was_aborted(cli, u
     assert code == 0 and statuses == ["aborted", "200"], out
 
 
+def test_dns_fault_remove_ends_one_fault_and_leaves_the_others(cli, server, control):
+    control.add_record("kept.example.com", "TXT", "hello")
+    mine = control.add_fault("kept.example.com", "servfail")
+    theirs = control.add_fault("other.example.com", "nxdomain")
+    assert rcode(ask(server.sandbox.dns, "kept.example.com", "TXT")) == "SERVFAIL"
+    assert cli("dns", "fault", "--remove", mine["id"])[:2] == (0, f"removed fault {mine['id']}\n")
+    assert txt_values(ask(server.sandbox.dns, "kept.example.com", "TXT")) == ["hello"]
+    assert [f["id"] for f in control.faults()] == [theirs["id"]]
+    code, _, err = cli("dns", "fault", "--remove", mine["id"])  # gone already
+    assert code == 2 and f"no DNS fault '{mine['id']}'" in err and theirs["id"] in err
+
+
 def test_requests_and_report_clear_empty_the_journal_and_the_report(cli, urls, control):
     partner_headers(urls["monite"])  # a provider call: journaled and in the report
     assert control.count_requests() > 0 and control.report()["providers"]["monite"]["requests"]
@@ -530,6 +543,8 @@ MISUSES = [
     (["http", "fault", "", "--status", "500"], "(missing: a PROVIDER)"),
     (["http", "fault", "--clear", "monite"], "--clear removes every fault, and takes nothing"),
     (["http", "fault", "monite"], "needs --status, --latency-ms, --abort or --abort-after"),
+    (["http", "fault", "--remove", "h1", "ses"], "--remove ID removes that fault, and takes"),
+    (["dns", "fault", "--remove", "f1", "--clear"], "--clear removes every fault, and takes"),
     (["http", "fault", "ses", "--abort", "--abort-after"], "after it: give one of the two"),
     (["http", "fault", "ses", "--status", "503", "--abort"], "or drops (--abort), not both"),
     (["publish", "monite", "x", "--omit", "dkim", "--corrupt", "dkim,spf"], "dkim cannot be both"),

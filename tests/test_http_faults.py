@@ -67,6 +67,20 @@ def test_a_fault_on_one_operation_leaves_the_others_alone(monite, control):
     assert verify.json() == {"error": {"message": "Internal server error"}}
 
 
+def test_one_fault_removed_by_its_id_leaves_the_others_in_force(monite, control, server, capsys):
+    """On a shared sandbox a test removes its own fault, not its neighbours' (`--clear` does)."""
+    base, headers = monite
+    mine = control.add_http_fault("monite", operation="list_domains", status=503)
+    theirs = control.add_http_fault("monite", operation="list_domains", latency_ms=1)
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 503
+    assert main(["http", "fault", "--remove", mine["id"], "--url", server.url]) == 0
+    assert capsys.readouterr().out == f"removed fault {mine['id']}\n"
+    assert httpx.get(f"{base}/mailbox_domains", headers=headers).status_code == 200
+    assert [f["id"] for f in control.http_faults()] == [theirs["id"]]
+    with pytest.raises(ControlError, match=rf"no HTTP fault '{mine['id']}' .* faults: h\d+$"):
+        control.remove_http_fault(mine["id"])  # gone already: a 404 naming those there are
+
+
 @pytest.mark.parametrize("name", PROVIDER_NAMES)
 def test_a_faulted_call_is_journaled_under_the_domain_its_path_names(urls, control, name):
     """A retry test counts the calls on its domain: the faulted ones are among them."""
