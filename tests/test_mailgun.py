@@ -836,6 +836,22 @@ def test_the_rate_limit_answers_429_with_retry_after(api, control):
     assert limited.status_code == 200
 
 
+def test_a_lower_rate_limit_is_a_setting(api, control):
+    """A client's 429 handling is tested in a few calls, not 301 (Mailgun's plans differ)."""
+    assert control.settings("mailgun")["rate_limit_per_minute"] == 300
+    control.settings("mailgun", rate_limit_per_minute=3)
+    control.rate_limits(enabled=True)
+    try:
+        statuses = [api.get("/v4/domains").status_code for _ in range(4)]
+        control.advance(60)  # the minute is over on the sandbox clock: a new window
+        after = api.get("/v4/domains").status_code
+    finally:
+        control.rate_limits(enabled=False)
+    assert (statuses, after) == ([200, 200, 200, 429], 200)
+    with pytest.raises(ControlError, match="rate_limit_per_minute"):
+        control.settings("mailgun", rate_limit_per_minute=0)
+
+
 def test_the_429_body_and_header(api, control):
     control.rate_limits(enabled=True)
     try:
