@@ -407,6 +407,8 @@ def _hung_up(signum, frame) -> None:
 
 
 def _print_banner(server, say) -> None:
+    from .limits import weak_token
+
     sandbox = server.sandbox
     say(f"domainsandbox serving (seed {sandbox.seed})")
     for name, url in server.base_urls().items():
@@ -421,6 +423,8 @@ def _print_banner(server, say) -> None:
     if sandbox.control_token:
         say("  the control API and the dashboard need the control token")
         say(f"  (dashboard: {server.url}{DASHBOARD_MOUNT}?token=...)")
+        if weak := weak_token(server.host, sandbox.control_token):
+            say(f"  {weak}")
     if sandbox.resolver:
         say(f"  verifying against the resolver at {sandbox.resolver}")
     if server.host in ("0.0.0.0", "::"):  # no address a teammate can open

@@ -75,6 +75,21 @@ def test_a_token_no_header_could_carry_back_is_refused_at_start(token):
     )
 
 
+def test_a_short_token_beyond_loopback_is_warned_about_and_a_long_one_is_not():
+    short = Served("--host", "0.0.0.0", "--control-token", "x")
+    try:
+        warning = "warning: the control token is shorter than 16 characters and other machines"
+        assert any(warning in line for line in short.banner), short.banner
+    finally:
+        short.stop()
+    for args in (("--control-token", TOKEN, "--host", "0.0.0.0"), ("--control-token", "x")):
+        served = Served(*args)  # 20 characters; or this machine only
+        try:
+            assert not any("warning" in line for line in served.banner), served.banner
+        finally:
+            served.stop()
+
+
 def test_serve_beyond_loopback_with_a_token_guards_the_control_api_and_the_cli_sends_it():
     served = Served("--host", "0.0.0.0", "--control-token", TOKEN)
     try:
