@@ -105,9 +105,9 @@ class HttpFaults:
     def remove(self, fault_id: str) -> bool:
         """Remove one rule by id; return whether it was there."""
         with self._lock:
-            kept = [r for r in self._rules if r.id != fault_id]
-            removed, self._rules = len(kept) != len(self._rules), kept
-            return removed
+            before = len(self._rules)
+            self._rules = [r for r in self._rules if r.id != fault_id]
+            return len(self._rules) != before
 
     def clear(self) -> int:
         with self._lock:

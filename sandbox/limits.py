@@ -94,6 +94,10 @@ def check_exposure(host: str, token: str | None) -> None:
         )
 
 
+# A control token shorter than this, beyond loopback, is warned about at start.
+STRONG_TOKEN_CHARS = 16
+
+
 def weak_token(host: str, token: str | None) -> str | None:
     """A warning when the control API is served beyond loopback with a token short enough to
     guess (`--control-token x`); None otherwise (a longer token, or this machine only)."""
@@ -104,10 +108,6 @@ def weak_token(host: str, token: str | None) -> str | None:
         "machines reach this one: a guess may find it (python3 -c 'import secrets; "
         "print(secrets.token_urlsafe())' makes one that will not)"
     )
-
-
-# A control token shorter than this, beyond loopback, is warned about at start.
-STRONG_TOKEN_CHARS = 16
 
 
 def _normal_path(path: str) -> str:

@@ -226,12 +226,12 @@ class Mailgun(Provider):
         sdk_names=lambda provider, found: {"api_key": found["key"], "auth": (USER, found["key"])},
     )
 
-    # --- errors -------------------------------------------------------------------------------
-
     @property
     def rate_limit(self) -> tuple[int, float]:
         """Per minute, per key: Mailgun's 300, or the sandbox setting."""
         return max(1, int(self.setting("rate_limit_per_minute"))), 60.0
+
+    # --- errors -------------------------------------------------------------------------------
 
     def error_body(self, error: ProviderError) -> dict:
         if error.status == 401:
