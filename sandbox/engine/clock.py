@@ -115,42 +115,42 @@ class Clock:
         speed: float | None = None,
     ):
         self._lock = threading.Lock()
-        self._rebase(self._wall())  # shows _at at wall time _since
         self._mode, self._speed = "frozen", 0.0  # until set_mode below: `start` held exactly
+        self._rebase(datetime.now(UTC))  # shows _at at wall time _since
         self._running = ("real", None)  # the mode unfreeze() goes back to: the last running one
         self._froze_on_poll = False  # frozen from on-poll: unfreeze() goes back to on-poll
         if start is not None:
             self.set(start)
         self.set_mode(mode or ("frozen" if frozen else "real"), speed)
 
-    @staticmethod
-    def _wall() -> datetime:
-        return datetime.now(UTC)
-
-    def _now(self) -> datetime:
-        if not self._speed:
-            return self._at
-        wall = self._wall()
-        if self._speed == 1 and wall < self._real_until:  # real time: one addition (most calls)
-            return wall + self._offset
+    def now(self) -> datetime:
+        # What the last change published, read once and without the lock: a request asks the
+        # time four to ten times, and a change (under the lock) publishes a whole new reading.
+        speed, at, since, offset, real_until = self._reading
+        if not speed:
+            return at
+        wall = datetime.now(UTC)
+        if speed == 1 and wall < real_until:  # real time: one addition (most calls)
+            return wall + offset
         # a running clock set near the end of its range stops there rather than pass it
         try:
-            return min(self._at + (wall - self._since) * self._speed, LATEST)
+            return min(at + (wall - since) * speed, LATEST)
         except OverflowError:
             return LATEST
 
     def _rebase(self, instant: datetime) -> None:
-        self._at, self._since = instant, self._wall()
+        self._at, self._since = instant, datetime.now(UTC)
         # in real time: what to add to the wall clock, and the wall instant the range ends at
         self._offset = self._at - self._since
         try:
             self._real_until = self._since + (LATEST - self._at)
         except OverflowError:
             self._real_until = datetime.max.replace(tzinfo=UTC)
+        self._publish()
 
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now()
+    def _publish(self) -> None:
+        """What `now` reads, as one tuple (set under the lock, after every change)."""
+        self._reading = (self._speed, self._at, self._since, self._offset, self._real_until)
 
     @property
     def frozen(self) -> bool:
@@ -170,9 +170,10 @@ class Clock:
         """Switch to one of MODES from the instant it shows; ValueError for a bad mode or speed."""
         new_speed = check_mode(mode, speed)
         with self._lock:
-            self._rebase(self._now())
+            self._rebase(self.now())
             self._froze_on_poll = mode == "frozen" and self._mode == "on-poll"
             self._mode, self._speed = mode, new_speed
+            self._publish()
             if new_speed:
                 self._running = (mode, new_speed)
 
