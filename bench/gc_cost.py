@@ -86,7 +86,7 @@ async def _creates(app, creates: int) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--creates", type=int, default=20_000)
+    parser.add_argument("--creates", type=int, default=100_000)
     parser.add_argument("--child", choices=SETTINGS, help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.child:

@@ -39,7 +39,7 @@ BENCHES = [
         ["--duration", "3"],
         ["--duration", "1", "--warmup", "0", "--pairs", "1"],
     ),
-    ("gc", "gc_cost.py", ["--creates", "20000"], ["--creates", "300"]),
+    ("gc", "gc_cost.py", ["--creates", "100000"], ["--creates", "300"]),
     ("journal", "journal_cost.py", ["--notes", "100000"], ["--notes", "500", "--entries", "200"]),
     ("state", "state_save.py", ["--domains", "40,99"], ["--domains", "4", "--saves", "3"]),
     ("verify", "verify_latency.py", ["--duration", "3"], ["--duration", "0.3", "--warmup", "0"]),
