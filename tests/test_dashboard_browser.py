@@ -292,6 +292,14 @@ def test_a_change_made_elsewhere_appears_without_reload_or_polling(page, urls, c
     assert not any("/_sandbox/events" in url for url in asked)  # the one stream stayed open
 
 
+def test_a_call_whose_connection_a_fault_dropped_is_listed_as_aborted(page, urls, control):
+    control.add_http_fault("autosend", operation="list_domains", abort=True, count=1)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{urls['autosend']}/domains", headers={"Authorization": "Bearer as_key"})
+    expect(page.locator("#requests")).to_contain_text("GET /autosend/v1/domains → aborted")
+    expect(page.locator("#requests")).not_to_contain_text("GET /autosend/v1/domains → 200")
+
+
 # --- the controls, at 1024 px ------------------------------------------------------------------
 
 

@@ -607,7 +607,8 @@ function renderRequests(requests) {
   const items = requests
     .slice()
     .reverse()
-    .map((r) => h("li", {}, h("time", {}, r.at), " ", h("code", {}, `${r.method} ${r.path}`), ` → ${r.status}`));
+    // a call whose connection a fault dropped got no status: "aborted", as the CLI says it
+    .map((r) => h("li", {}, h("time", {}, r.at), " ", h("code", {}, `${r.method} ${r.path}`), ` → ${r.aborted ? "aborted" : r.status}`));
   replace(container, h("ol", { class: "requests" }, items));
 }
 
