@@ -901,7 +901,9 @@ def cmd_http_fault(args) -> int:
 
 def _check_http_fault(args) -> None:
     """What the control API would refuse of a new fault, said with the command's options."""
-    drops = [o for o in ("--abort", "--abort-after") if getattr(args, o[2:].replace("-", "_"))]
+    drops = [
+        flag for flag, on in (("--abort", args.abort), ("--abort-after", args.abort_after)) if on
+    ]
     if args.status is None and not args.latency_ms and not drops:
         raise UsageError("http fault needs --status, --latency-ms, --abort or --abort-after")
     if len(drops) == 2:

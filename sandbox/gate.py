@@ -172,8 +172,9 @@ class RateLimits:
     def counts(self, provider) -> bool:
         """Whether a call of `provider` is counted: its quota enforced, or announced on every
         answer."""
-        return provider.rate_limit is not None and (
-            self.enabled or provider.rate_limit_headers_always
+        # the switches first: Mailgun's and Resend's quotas are read from their settings
+        return (self.enabled or provider.rate_limit_headers_always) and (
+            provider.rate_limit is not None
         )
 
     def hit(self, provider, credential: str, now: datetime) -> tuple[int, int, datetime] | None:
