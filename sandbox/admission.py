@@ -23,12 +23,12 @@ class Admission:
     headers: dict  # rate-limit headers for the answer
     error: ProviderError | None = None  # answer this instead of calling the handler
     latency_ms: int = 0  # wait this long before answering (an injected fault)
-    abort: bool = False  # drop the connection instead of answering (an injected fault)
-    abort_after: bool = False  # carry the call out, then drop the connection (an injected fault)
+    drop: str = ""  # drop the connection so (sandbox.gate's ABORT or RESET; an injected fault)
+    after: bool = False  # carry the call out before dropping the connection
 
     def apply(self, answer: Answer) -> None:
         answer.headers.extend((k, str(v)) for k, v in self.headers.items())
-        answer.latency_ms, answer.abort = self.latency_ms, self.abort or self.abort_after
+        answer.latency_ms, answer.drop = self.latency_ms, self.drop
 
 
 def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
@@ -56,7 +56,7 @@ def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
         error = ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
     else:
         error = None
-    return Admission(headers, error, fault.latency_ms, fault.abort, fault.abort_after)
+    return Admission(headers, error, fault.latency_ms, fault.drop, fault.after)
 
 
 _FAULT_MESSAGES = {

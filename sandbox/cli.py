@@ -864,9 +864,18 @@ HTTP_FAULT_OPTIONS = [
     "latency_ms",
     "abort",
     "abort_after",
+    "reset",
+    "reset_after",
     "count",
     "probability",
 ]
+# The ways a fault may drop the connection (sandbox.gate.DROPS), and the options that ask them.
+HTTP_FAULT_DROPS = {
+    "abort": "--abort",
+    "abort_after": "--abort-after",
+    "reset": "--reset",
+    "reset_after": "--reset-after",
+}
 
 
 def cmd_http_fault(args) -> int:
@@ -891,6 +900,8 @@ def cmd_http_fault(args) -> int:
                 count=args.count,
                 probability=args.probability,
                 abort_after=args.abort_after or None,
+                reset=args.reset or None,
+                reset_after=args.reset_after or None,
             )
             said = f"fault {fault['id']} on {fault['provider']} {fault['operation'] or '*'}"
             _show(args, fault, lambda _: print(said))
@@ -901,25 +912,24 @@ def cmd_http_fault(args) -> int:
 
 def _check_http_fault(args) -> None:
     """What the control API would refuse of a new fault, said with the command's options."""
-    drops = [
-        flag for flag, on in (("--abort", args.abort), ("--abort-after", args.abort_after)) if on
-    ]
+    drops = [flag for name, flag in HTTP_FAULT_DROPS.items() if getattr(args, name)]
     if args.status is None and not args.latency_ms and not drops:
-        raise UsageError("http fault needs --status, --latency-ms, --abort or --abort-after")
-    if len(drops) == 2:
         raise UsageError(
-            "http fault: --abort drops the call before it is carried out, --abort-after after "
-            "it: give one of the two"
+            "http fault needs --status, --latency-ms, or a drop: --abort, --abort-after, "
+            "--reset or --reset-after"
+        )
+    if len(drops) > 1:
+        raise UsageError(
+            f"http fault: a fault drops the connection one way: give one of {', '.join(drops)}"
         )
     if args.status is not None and drops:
         raise UsageError(f"http fault: a fault answers --status or drops ({drops[0]}), not both")
 
 
 def _dropped(fault: HttpFault) -> str:
-    """How `http fault ls` says a fault drops the connection: before or after the call."""
-    if fault.get("abort_after"):
-        return "abort after"
-    return "abort" if fault["abort"] else ""
+    """How `http fault` lists a fault that drops the connection: how, and before or after the
+    call is carried out ("abort", "reset after")."""
+    return next((name for name in HTTP_FAULT_DROPS if fault.get(name)), "").replace("_", " ")
 
 
 def _show_http_faults(args, faults: list[HttpFault]) -> None:
@@ -1534,6 +1544,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="carry the call out, then drop the connection mid-answer: the change is made and "
         "its answer lost (what a client's retry of a create must survive)",
+    )
+    hfault.add_argument(
+        "--reset",
+        action="store_true",
+        help="reset the connection (TCP RST) before any answer, the call not made: the failure "
+        "clients retry",
+    )
+    hfault.add_argument(
+        "--reset-after",
+        action="store_true",
+        help="carry the call out, then reset the connection before any answer",
     )
     hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
     hfault.add_argument(

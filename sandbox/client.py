@@ -155,6 +155,8 @@ class HttpFault(TypedDict):
     count: int | None  # calls left; None: until cleared
     probability: float | None
     abort_after: NotRequired[bool]  # present (true) when the call is carried out, then dropped
+    reset: NotRequired[bool]  # present (true) when the connection is reset before any answer
+    reset_after: NotRequired[bool]  # present (true): the call carried out, then the reset
 
 
 class Quota(TypedDict):
@@ -525,11 +527,16 @@ class ControlClient:
         count: int | None = None,
         probability: float | None = None,
         abort_after: bool | None = None,
+        reset: bool | None = None,
+        reset_after: bool | None = None,
     ) -> HttpFault:
-        """Fail (`status`), slow (`latency_ms`) or drop (`abort`) a provider's calls (of one
-        `operation`), for the next `count` of them or until cleared, with a `probability`.
-        `abort_after`: carry each call out, then drop its connection (the change is made and
-        the client never learns it: what retries of a create must survive)."""
+        """Fail (`status`), slow (`latency_ms`) or drop a provider's calls (of one `operation`),
+        for the next `count` of them or until cleared, with a `probability`.
+
+        `abort`: a 200 head, then the connection closes with no body. `reset`: the connection
+        is reset (TCP RST) before any answer, which clients retry. Neither carries the call out;
+        `abort_after` and `reset_after` carry it out first (the change is made and the client
+        never learns it: what retries of a create must survive)."""
         options = {
             "operation": operation,
             "status": status,
@@ -538,6 +545,8 @@ class ControlClient:
             "count": count,
             "probability": probability,
             "abort_after": abort_after,
+            "reset": reset,
+            "reset_after": reset_after,
         }
         return self.call("POST", "/http/faults", json={"provider": provider} | _given(options))
 

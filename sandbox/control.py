@@ -268,6 +268,8 @@ class Control:
                 count=body.get("count"),
                 probability=body.get("probability"),
                 abort_after=body.get("abort_after", False),
+                reset=body.get("reset", False),
+                reset_after=body.get("reset_after", False),
             )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None

@@ -24,7 +24,7 @@ from . import documents
 from .apis import changes
 from .errors import ProviderError, reason_phrase, said_request, unexpected_fields, violation_of
 from .mounts import CONTROL_MOUNT as CONTROL
-from .request import CHANGES, JSON, Answer, Call, Request, send_answer
+from .request import CHANGES, JSON, RESET_CONNECTION, Answer, Call, Request, send_answer
 from .validation import (
     ESCAPED_SEGMENTS,
     RAW_BODY,
@@ -166,7 +166,8 @@ class Dispatcher:
         answer.headers.extend(headers)
         scope["extensions"][NOTED] = True  # noted by the world, and being answered
         scope["extensions"][CHANGES] = changes(api, call.request)
-        await send_answer(send, answer, f"{scope['method']} {scope['path']}")
+        reset = scope["extensions"].get(RESET_CONNECTION)
+        await send_answer(send, answer, f"{scope['method']} {scope['path']}", reset)
 
 
 def _one_segment_less(api: Api, path: str) -> str | None:

@@ -13,9 +13,16 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .request import ABORT, RESET
+
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 # The retry hint of an injected 429: short, so clients' retry loops are testable without waiting.
 INJECTED_RETRY_AFTER = 1
+
+# How a fault may drop a connection, each a field of the fault (one at most): an abort sends a
+# 200 head promising a body that never comes, a reset closes the connection with a TCP reset
+# before any answer (what clients retry); `_after`: the call is carried out first.
+DROPS = ("abort", "abort_after", "reset", "reset_after")
 
 
 @dataclass
@@ -30,12 +37,27 @@ class HttpFault:
     probability: float | None  # drawn from the seeded source; None = always
     # carry the call out, then drop the connection: the change is made, its answer lost
     abort_after: bool = False
+    reset: bool = False  # reset the connection before any answer, the call not made
+    reset_after: bool = False  # carry the call out, then reset the connection
 
     def to_dict(self) -> dict:
         said = dict(self.__dict__)
-        if not self.abort_after:  # said only when asked, as the worlds before it were written
-            del said["abort_after"]
+        for name in DROPS[1:]:  # said only when asked, as the worlds before them were written
+            if not said[name]:
+                del said[name]
         return said
+
+    @property
+    def drop(self) -> str:
+        """How the fault drops the connection (ABORT or RESET), or "" if it does not."""
+        if self.abort or self.abort_after:
+            return ABORT
+        return RESET if self.reset or self.reset_after else ""
+
+    @property
+    def after(self) -> bool:
+        """Whether the call is carried out before the connection drops."""
+        return self.abort_after or self.reset_after
 
 
 class HttpFaults:
@@ -68,17 +90,22 @@ class HttpFaults:
         count: int | None = None,
         probability: float | None = None,
         abort_after: bool = False,
+        reset: bool = False,
+        reset_after: bool = False,
     ) -> dict:
-        if status is None and not latency_ms and not abort and not abort_after:
-            raise ValueError("a fault needs a status, latency_ms, abort or abort_after")
+        asked = (abort, abort_after, reset, reset_after)
+        drops = [name for name, on in zip(DROPS, asked, strict=True) if on]
+        if status is None and not latency_ms and not drops:
+            raise ValueError(
+                "a fault needs a status, latency_ms, abort, abort_after, reset or reset_after"
+            )
         if status is not None and status not in FAULT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(map(str, FAULT_STATUSES))}")
-        if status is not None and (abort or abort_after):
-            raise ValueError("a fault either answers a status or aborts the connection, not both")
-        if abort and abort_after:
+        if status is not None and drops:
+            raise ValueError("a fault either answers a status or drops the connection, not both")
+        if len(drops) > 1:
             raise ValueError(
-                "abort drops the call before it is carried out, abort_after after it: "
-                "give one of the two"
+                f"a fault drops the connection one way: give one of {', '.join(drops)}"
             )
         if probability is not None and not 0 <= probability <= 1:  # NaN too: it fired always
             raise ValueError(f"probability must be a number from 0 to 1, not {probability}")
@@ -94,6 +121,8 @@ class HttpFaults:
                 count,
                 probability,
                 abort_after,
+                reset,
+                reset_after,
             )
             self._rules.append(rule)
             return rule.to_dict()

@@ -27,11 +27,13 @@ import ipaddress
 import logging
 import re
 import resource
+import socket
+import struct
 from typing import TYPE_CHECKING
 
 from .errors import ProviderError, ShuttingDown
 from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT, HEALTH_PATH
-from .request import send_answer
+from .request import RESET_CONNECTION, send_answer
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -507,6 +509,14 @@ def http_protocol(render):
             elif self._client_done:
                 self.transport.close()
 
+        def _reset(self) -> None:
+            """Close the connection with a TCP reset, as a peer that crashed would: nothing
+            more is sent, and the client reads "connection reset by peer" (an injected fault)."""
+            sock = self.transport.get_extra_info("socket")
+            with contextlib.suppress(OSError, AttributeError):  # not TCP: closed all the same
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.transport.abort()
+
         def _unsupported_upgrade_warning(self) -> None:
             """A request asking to upgrade (to WebSocket) is answered as HTTP, as a server that
             speaks nothing else may (RFC 9110 7.8): nothing wrong to warn about."""
@@ -517,6 +527,7 @@ def http_protocol(render):
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
+            self.scope["extensions"] = {RESET_CONNECTION: self._reset}
             self._in_head, self._head_bytes, self._parsed_bytes = True, 0, 0
             self._began = True
             self._await_head()  # from the request's first byte, if not from the connection's

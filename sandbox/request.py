@@ -21,6 +21,12 @@ JSON = "application/json"
 # In the ASGI scope's extensions: whether the request's operation may change the world (set by
 # the dispatcher; without it, the method says).
 CHANGES = "domainsandbox.changes"
+# In the ASGI scope's extensions: a callable that resets the connection, sending nothing (set by
+# the HTTP protocol, sandbox.limits.http_protocol).
+RESET_CONNECTION = "domainsandbox.reset_connection"
+# How an answer's connection is dropped by an injected fault (`Answer.drop`): an abort sends a
+# 200 head promising a body that never comes; a reset sends nothing (a TCP reset).
+ABORT, RESET = "abort", "reset"
 
 
 def json_bytes(data: Any) -> bytes:
@@ -110,16 +116,17 @@ class Call:
 
 @dataclass(slots=True)
 class Answer:
-    """What to send back. `latency_ms` and `abort` carry an injected HTTP fault."""
+    """What to send back. `latency_ms` and `drop` (ABORT or RESET) carry an injected HTTP
+    fault."""
 
     status: int
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     latency_ms: int = 0
-    abort: bool = False
+    drop: str = ""
 
     def __reduce__(self):  # see Request.__reduce__
-        return Answer, (self.status, self.body, self.headers, self.latency_ms, self.abort)
+        return Answer, (self.status, self.body, self.headers, self.latency_ms, self.drop)
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: dict | None = None) -> Answer:
@@ -148,11 +155,18 @@ class AbortConnection(Exception):
     The server logs it in one line, not as a traceback (sandbox.server.one_line_aborts)."""
 
 
-async def send_answer(send, answer: Answer, what: str = "the request") -> None:
-    """Send `answer` on an ASGI channel: after its injected latency, or dropped mid-way."""
+async def send_answer(send, answer: Answer, what: str = "the request", reset=None) -> None:
+    """Send `answer` on an ASGI channel: after its injected latency, or dropped as it says.
+    `reset`: the scope's RESET_CONNECTION, if the server gave one."""
     if answer.latency_ms:
         await asyncio.sleep(answer.latency_ms / 1000)
-    if answer.abort:
+    if answer.drop == RESET and reset is not None:
+        reset()
+        await asyncio.sleep(0)  # the server learns the client is gone, and sends it nothing
+        raise AbortConnection(
+            f"{what}: connection reset before any answer (an injected reset fault)"
+        )
+    if answer.drop:  # an abort, or a reset where the server cannot (uvicorn's h11): the nearest
         headers = [(b"content-length", _ABORT_PROMISED_BYTES)]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         raise AbortConnection(f"{what}: connection dropped mid-answer (an injected abort fault)")

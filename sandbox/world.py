@@ -110,7 +110,7 @@ class World:
             answer = Answer.error(provider, verdict.error)
         elif call.refusal:
             answer = Answer.error(provider, _key_first(api, call))
-        elif verdict and verdict.abort:
+        elif verdict and verdict.drop and not verdict.after:
             answer = Answer(200)
         else:
             self.sandbox.store.forget_touched()
@@ -121,7 +121,7 @@ class World:
             domain_id = _named_domain(self.sandbox.store, call.target, call.request)
         if verdict:
             verdict.apply(answer)
-        if polled and answer.status < 300 and not answer.abort:
+        if polled and answer.status < 300 and not answer.drop:
             shown(self.sandbox, polled)
         if provider:
             elapsed = time.monotonic() - call.received_at
@@ -164,7 +164,7 @@ class World:
                 (time.monotonic() - call.received_at) * 1000 + answer.latency_ms, 2
             ),
             "violations": list(violations),
-            "aborted": answer.abort,
+            "aborted": bool(answer.drop),
         }
 
 

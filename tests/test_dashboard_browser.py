@@ -627,20 +627,37 @@ def test_http_and_dns_faults_are_added_and_cleared_from_the_page(narrow, urls, c
     assert control.faults() == [] and control.http_faults() == []
 
 
-def test_an_abort_after_fault_is_added_from_the_page(narrow, control):
+def test_a_drop_fault_is_added_from_the_page(narrow, control):
     """What a client's retry of a create must survive: the call made, its answer lost."""
     panel(narrow, "Faults")
     narrow.locator("#http-provider").select_option("ses")
     narrow.locator("#http-status").select_option("")
     narrow.locator("#http-latency").fill("")  # what an earlier test left in the form
     narrow.locator("#http-count").fill("")
-    narrow.get_by_label("Drop it after carrying the call out").check()
+    narrow.get_by_label("Drop the connection").select_option("reset after carrying the call out")
     narrow.get_by_role("button", name="Add HTTP fault").click()
     expect(narrow.locator("#faults")).to_contain_text(
-        "HTTP: ses every operation, carries the call out, then drops the connection"
+        "HTTP: ses every operation, carries the call out, then resets the connection"
     )
     (fault,) = control.http_faults()
-    assert fault["abort_after"] is True and fault["status"] is None
+    assert fault["reset_after"] is True and fault["status"] is None and "abort_after" not in fault
+    control.clear_http_faults()
+
+
+def test_one_fault_is_removed_by_its_button_and_the_others_stay(narrow, control):
+    """On a shared sandbox, "Clear" removed a teammate's faults with one's own."""
+    panel(narrow, "Faults")
+    kept = control.add_http_fault("mailgun", status=503)
+    gone = control.add_http_fault("ses", reset=True, count=1)
+    dns = control.add_fault("gone.example", "servfail")
+    expect(narrow.locator("#faults")).to_contain_text("HTTP: ses every operation, resets the")
+    narrow.get_by_role("button", name=f"Remove HTTP fault {gone['id']}").click()
+    expect(narrow.locator("#faults")).not_to_contain_text("resets the connection")
+    assert [f["id"] for f in control.http_faults()] == [kept["id"]]
+    narrow.get_by_role("button", name=f"Remove DNS fault {dns['id']}").click()
+    expect(narrow.locator("#faults")).not_to_contain_text("servfail for gone.example")
+    assert control.faults() == []
+    expect(said(narrow)).to_contain_text(f"Removed DNS fault {dns['id']}.")
     control.clear_http_faults()
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from datetime import timedelta
 
+import boto3
 import httpx
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from monite import Monite
 from monite.errors import TooManyRequestsError
 
@@ -160,7 +164,7 @@ def test_an_abort_after_carries_the_call_out_and_loses_its_answer(urls, control,
     assert retried.status_code == 400 and "already exist" in retried.text  # it was made
     first = control.requests("ses")[-2]
     assert (first["status"], first["aborted"]) == (200, True)
-    with pytest.raises(ControlError, match="abort_after after it: give one of the two"):
+    with pytest.raises(ControlError, match="one way: give one of abort, abort_after"):
         control.add_http_fault("ses", abort=True, abort_after=True)
     control.add_http_fault("ses", operation="CreateEmailIdentity", abort_after=True)
     exported = control.export_scenario()
@@ -168,6 +172,71 @@ def test_an_abort_after_carries_the_call_out_and_loses_its_answer(urls, control,
     control.load_scenario(exported)  # kept by scenarios and state files
     (kept,) = control.http_faults()
     assert kept["abort_after"] is True and kept["abort"] is False
+
+
+def _raw_request(url: str, method: str, path: str, headers: dict, body: bytes = b"") -> bytes:
+    """Send one request on a bare socket and read what comes back until the server closes."""
+    address = httpx.URL(url)
+    head = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {address.host}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    head.append(f"Content-Length: {len(body)}")
+    with socket.create_connection((address.host, address.port), timeout=10) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+def test_a_reset_sends_nothing_and_the_call_is_not_made(urls, control, server, capsys):
+    """Both abort faults sent a 200 head first, which boto3 took for a success: no fault lost
+    the connection before any answer, the failure clients retry."""
+    ses = httpx.URL(urls["ses"])
+    key = {"Authorization": sigv4_header("AKIARESETBEFORE"), "Content-Type": "application/json"}
+    body = b'{"EmailIdentity": "reset.example.com"}'
+    control.add_http_fault("ses", operation="CreateEmailIdentity", reset=True, count=1)
+    assert main(["http", "fault", "--url", server.url]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[3] == "reset"
+    with pytest.raises(ConnectionResetError):  # a TCP reset: not one byte of an answer
+        _raw_request(urls["ses"], "POST", ses.path + "/v2/email/identities", key, body)
+    (entry,) = [e for e in control.requests("ses") if e["body"] and "reset." in str(e["body"])]
+    assert entry["aborted"] is True
+    listed = httpx.get(f"{ses}/v2/email/identities", headers=key).json()["EmailIdentities"]
+    assert "reset.example.com" not in [i["IdentityName"] for i in listed]  # not made
+    assert control.http_faults() == []
+    control.add_http_fault("ses", reset_after=True)
+    exported = control.export_scenario()
+    control.reset()
+    control.load_scenario(exported)  # kept by scenarios and state files
+    (kept,) = control.http_faults()
+    assert kept["reset_after"] is True and "reset" not in kept and kept["abort"] is False
+
+
+def test_boto3_retries_a_reset_and_meets_what_a_reset_after_made(urls, control):
+    """A reset is what boto3 retries: before the call, the retry creates the identity; after
+    it, the retry meets the identity the lost call made."""
+    config = Config(retries={"mode": "standard", "total_max_attempts": 2})
+    ses = boto3.client(
+        "sesv2",
+        endpoint_url=urls["ses"],
+        region_name="us-east-1",
+        aws_access_key_id="AKIARESETBOTO",
+        aws_secret_access_key="sandbox-secret",
+        config=config,
+    )
+    control.add_http_fault("ses", operation="CreateEmailIdentity", reset=True, count=1)
+    made = ses.create_email_identity(EmailIdentity="retried.example.com")
+    assert (made["IdentityType"], made["ResponseMetadata"]["RetryAttempts"]) == ("DOMAIN", 1)
+    control.add_http_fault("ses", operation="CreateEmailIdentity", reset_after=True, count=1)
+    with control.expecting_errors(), pytest.raises(ClientError) as retried:
+        ses.create_email_identity(EmailIdentity="lost.example.com")
+    assert retried.value.response["Error"]["Code"] == "AlreadyExistsException"
+    assert ses.get_email_identity(EmailIdentity="lost.example.com")["IdentityType"] == "DOMAIN"
+    with pytest.raises(ControlError, match="one way: give one of abort_after, reset"):
+        control.add_http_fault("ses", abort_after=True, reset=True)
 
 
 def test_probabilistic_faults_repeat_exactly_for_the_same_seed(urls, control):
@@ -217,7 +286,9 @@ def test_a_fault_needs_a_known_operation_and_an_effect(control):
 
     with pytest.raises(ControlError, match="operation 'nope' is not in monite's API"):
         control.add_http_fault("monite", operation="nope", status=500)
-    with pytest.raises(ControlError, match="needs a status, latency_ms, abort or abort_after"):
+    with pytest.raises(
+        ControlError, match="needs a status, latency_ms, abort, abort_after, reset or reset_after"
+    ):
         control.add_http_fault("monite")
 
 
@@ -362,20 +433,28 @@ def test_rate_limit_windows_of_every_credential_seen_do_not_pile_up():
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_an_injected_abort_is_one_line_on_the_server_console(workers):
+def test_an_injected_abort_or_reset_is_one_line_on_the_server_console(workers):
     served = Served("--workers", workers)
     base = served.urls["autosend"]
     key = {"Authorization": "Bearer as_abort"}
     try:
         control = ControlClient(served.urls["control"].removesuffix("/_sandbox"))
         control.add_http_fault("autosend", abort=True, count=2)
+        control.add_http_fault("autosend", reset=True, count=1)  # once the aborts are used up
         for _ in range(2):
-            with pytest.raises(httpx.TransportError):
+            with pytest.raises(httpx.RemoteProtocolError):  # a head, then no body
                 httpx.get(f"{base}/domains", headers=key)
+        with pytest.raises(httpx.ReadError, match="reset by peer"):  # nothing, a TCP reset
+            httpx.get(f"{base}/domains", headers=key)
         assert httpx.get(f"{base}/domains", headers=key).status_code == 200
         control.close()
     finally:
         served.process.send_signal(signal.SIGINT)
         _, console = served.process.communicate(timeout=30)
     said = "GET /autosend/v1/domains: connection dropped mid-answer (an injected abort fault)"
-    assert [line for line in console.splitlines() if line.strip()] == [f"WARNING:  {said}"] * 2
+    reset = "GET /autosend/v1/domains: connection reset before any answer (an injected reset fault)"
+    assert [line for line in console.splitlines() if line.strip()] == [
+        f"WARNING:  {said}",
+        f"WARNING:  {said}",
+        f"WARNING:  {reset}",
+    ]

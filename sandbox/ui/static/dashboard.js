@@ -153,6 +153,12 @@ function actionButton(action, label) {
   return h("button", { type: "button", id: action, dataAction: action }, label);
 }
 
+/** The button that removes one fault (`layer`: "dns" or "http") and leaves the others. */
+function removeFault(layer, fault) {
+  const said = `Remove ${layer.toUpperCase()} fault ${fault.id}`;
+  return h("button", { type: "button", id: `remove-fault-${fault.id}`, dataAction: "remove-fault", dataLayer: layer, dataId: fault.id, "aria-label": said }, "Remove");
+}
+
 function setOptions(select, options, keep = true) {
   const before = select.value;
   select.replaceChildren(...options.map(([value, label]) => h("option", { value }, label)));
@@ -578,7 +584,7 @@ function renderFaults({ dns, http }) {
     if (f.qtype) parts.push(`type ${f.qtype}`);
     parts.push(left(f.count));
     if (f.delay_ms) parts.push(`${f.delay_ms} ms`);
-    return h("li", {}, h("span", { "aria-hidden": "true" }, "⚠ "), "DNS: ", parts.join(", "));
+    return h("li", {}, h("span", { "aria-hidden": "true" }, "⚠ "), "DNS: ", parts.join(", "), " ", removeFault("dns", f));
   });
   const httpItems = http.map((f) => {
     const parts = [`${f.provider} ${f.operation || "every operation"}`];
@@ -586,8 +592,10 @@ function renderFaults({ dns, http }) {
     if (f.latency_ms) parts.push(`${f.latency_ms} ms late`);
     if (f.abort) parts.push("drops the connection");
     if (f.abort_after) parts.push("carries the call out, then drops the connection");
+    if (f.reset) parts.push("resets the connection");
+    if (f.reset_after) parts.push("carries the call out, then resets the connection");
     parts.push(left(f.count));
-    return h("li", {}, h("span", { "aria-hidden": "true" }, "⚡ "), "HTTP: ", parts.join(", "));
+    return h("li", {}, h("span", { "aria-hidden": "true" }, "⚡ "), "HTTP: ", parts.join(", "), " ", removeFault("http", f));
   });
   replace(
     container,
@@ -773,6 +781,11 @@ const ACTIONS = {
     const result = await api("DELETE", "/http/faults");
     return `Cleared ${result.removed} HTTP fault(s).`;
   },
+  // one fault, by its id: on a shared sandbox, a teammate's faults stay in force
+  async "remove-fault"(d) {
+    await api("DELETE", `/${d.layer}/faults/${encodeURIComponent(d.id)}`);
+    return `Removed ${d.layer.toUpperCase()} fault ${d.id}.`;
+  },
 };
 
 /** Opening or closing a domain's details is the page's own business: no call. */
@@ -822,8 +835,7 @@ const FORMS = {
     if (form.status.value) body.status = Number(form.status.value);
     if (form.latency_ms.value) body.latency_ms = Number(form.latency_ms.value);
     if (form.count.value) body.count = Number(form.count.value);
-    if (form.abort.checked) body.abort = true;
-    if (form.abort_after.checked) body.abort_after = true;
+    if (form.drop.value) body[form.drop.value] = true; // abort, abort_after, reset or reset_after
     const fault = await api("POST", "/http/faults", body);
     return `Added HTTP fault on ${fault.provider} ${fault.operation || "every operation"}.`;
   },
