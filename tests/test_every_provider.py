@@ -170,6 +170,22 @@ def test_an_overlong_label_is_refused_saying_so(http, urls, control, name):
 
 
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_an_ip_address_is_no_domain_name(http, urls, control, name):
+    """`192.168.0.1` was created as a domain, with records to publish under it: no top-level
+    domain is all digits (RFC 3696 2), and a real provider refuses it."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    with control.expecting_errors():
+        answer = driver.call(driver.kit.create, name="192.168.0.1")
+    assert answer.status_code in (400, 422), answer.text
+    message = error_message(name, answer)
+    assert message and "does not match" not in message, message  # no regex
+    if name not in ("mailgun", "monite", "ses"):  # theirs say it in their own words
+        assert "the last not all digits" in message, message
+    assert control.domains(name) == []
+    assert driver.call(driver.kit.create, name="mail.192.example").status_code < 300
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
 def test_a_name_ending_in_a_newline_is_never_stored_with_it(http, urls, control, name):
     """Python's `$` matches before a final newline: Scaleway stored "nl.example.com\\n", with
     records to publish under it, and then created "nl.example.com" beside it."""

@@ -360,7 +360,7 @@ def test_a_mail_from_domain_that_is_no_domain_name_is_said_in_words(ses):
         400,
         "BadRequestException",
         f"MAIL FROM domain mail.{NAME}. is not a domain name: letters, digits and hyphens in "
-        "dot-separated labels, at most 63 characters a label",
+        "dot-separated labels, at most 63 characters a label, the last not all digits",
     )
 
 

@@ -55,11 +55,12 @@ class Services(Protocol):
 
 
 # Names as most providers accept them: letters, digits and hyphens in dot-separated labels,
-# each label 1-63 characters not starting or ending with a hyphen, at least two labels.
+# each label 1-63 characters not starting or ending with a hyphen, at least two labels, the
+# last not all digits (no top-level domain is, RFC 3696 2: `192.168.0.1` is an address).
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
-HOSTNAME = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
+HOSTNAME = re.compile(rf"^{_LABEL}(\.{_LABEL})*\.(?![0-9]+$){_LABEL}$")
 # What the messages add to the letters-digits-hyphens rule of the labels.
-LABEL_LIMITS = "at most 63 characters a label"
+LABEL_LIMITS = "at most 63 characters a label, the last not all digits"
 MAX_HOSTNAME = 253
 # The settings of open_rechecks/plan_recheck, with SES's schedule: first after 5 minutes,
 # backing off to hourly, for 72 hours. Providers that use them merge these into their defaults.
