@@ -308,8 +308,8 @@ def _credential_asked(api: Api, scope) -> Credential | None:
     return operation.credential if operation else None
 
 
-# Query parameters a client may have put its key in: said by name, never by value.
-_KEY_LIKE = re.compile(r"(?i)^(api[_-]?key|key|token|access[_-]?token|x-api-key|x-auth-token)$")
+# Headers and query parameters a client may have put its key in: said by name, never by value.
+_KEY_LIKE = re.compile(r"(?i)^(x-)?(api[_-]?key|key|token|access[_-]?token|auth[_-]?token)$")
 # Authorization's first words that are scheme names (RFC 7235 and those APIs use): the only
 # word of the header ever said back. Anything else may be the key itself.
 _SCHEMES = frozenset(
@@ -329,6 +329,8 @@ def _credential_said(asked: Credential, scope) -> str:
         return said + f"Authorization: {sent[0]}{after}"
     if asked.name.lower() in headers:
         return said + f"an empty {asked.name}"
+    if keys := [name for name in headers if _KEY_LIKE.match(name)]:
+        return said + f"its key in {', '.join(keys)}, a header this API does not read"
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     if keys := [name for name in query if _KEY_LIKE.match(name)]:
         return said + f"its key in the query string ({', '.join(keys)}), where it is not read"

@@ -238,6 +238,8 @@ def test_rules_only_the_provider_states_are_violations_too(urls, report_control)
          "expected Authorization: Bearer <token>; the request sent Authorization: Token ..."),
         ("autosend", "/domains?api_key=as_x", {}, "Authorization",
          "the request sent its key in the query string (api_key), where it is not read"),
+        ("autosend", "/domains", {"X-API-Key": "as_x"}, "Authorization",  # a neighbour's header
+         "the request sent its key in x-api-key, a header this API does not read"),
         ("mailgun", "/v4/domains", {"Authorization": "Bearer key-1"}, "Authorization",
          "expected Authorization: Basic <base64 of user:password>; the request sent "
          "Authorization: Bearer ..."),
