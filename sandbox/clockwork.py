@@ -177,7 +177,7 @@ def advance_until(sandbox: Sandbox, until: Until) -> dict:
         try:
             steps = _step_until(sandbox, domain, until, deadline, replacements)
         except Stuck as stuck:  # the steps on the way ran: the clock stays where they left it
-            raise Stuck(f"{stuck}{_moved(started, sandbox.clock.now())}") from None
+            raise Stuck(f"{_moved(started, sandbox.clock.now())}{stuck}") from None
         seconds = (sandbox.clock.now() - started).total_seconds()
     return {
         "status": domain.status,
@@ -204,11 +204,21 @@ def _step_until(
 
 
 def _moved(started: datetime, now: datetime) -> str:
-    """What a refused advance_until left behind: the clock moved through the steps it took."""
+    """What a refused advance_until left behind, said first: the clock moved through the steps
+    it took (a presenter must not learn last that the demo's clock jumped three days)."""
     if now == started:
         return ""
     seconds = (now - started).total_seconds()
-    return f" (the clock moved {seconds:g} s to {iso(now)} on the way, landing every step)"
+    return f"the clock moved {_span(seconds)} to {iso(now)}, landing every step on the way; then "
+
+
+def _span(seconds: float) -> str:
+    """A clock move in seconds, and in hours and minutes when it is that long."""
+    hours, minutes = divmod(round(seconds) // 60, 60)
+    if not hours and not minutes:
+        return f"{seconds:g} s"
+    words = (f"{hours} h " if hours else "") + (f"{minutes} min" if minutes else "")
+    return f"{seconds:g} s ({words.strip()})"
 
 
 def _next_step(sandbox: Sandbox, domain: Domain, until: Until, deadline: datetime) -> None:
