@@ -84,7 +84,12 @@ def _ready(page):
         for (const panel of document.querySelectorAll("details[open]")) panel.open = false;
         // what a test typed into a form is not the next one's: a refused -3 left in "Latency
         // ms" failed the next test that added a fault, unless a reload came between
-        for (const form of document.querySelectorAll("form")) form.reset();
+        for (const form of document.querySelectorAll("form")) {
+            form.reset();
+            for (const choice of form.querySelectorAll("select")) {
+                choice.dispatchEvent(new Event("change"));  // the fields a choice turns on
+            }
+        }
     }""")
     expect(page.locator("#domains")).to_contain_text("No domains yet")
     expect(page.locator("#clock-now")).to_have_text(START)
@@ -645,6 +650,25 @@ def test_a_drop_fault_is_added_from_the_page(narrow, control):
     (fault,) = control.http_faults()
     assert fault["reset_after"] is True and fault["status"] is None and "abort_after" not in fault
     control.clear_http_faults()
+
+
+def test_the_dns_fault_delay_is_asked_for_a_delay_fault_alone(narrow, control):
+    """A delay left in the form went with a servfail, which the API refused; a delay fault with
+    none was refused in the API's words ("needs delay_ms")."""
+    panel(narrow, "Faults")
+    delay = narrow.get_by_label("Delay ms")
+    expect(delay).to_be_disabled()  # servfail, the first kind
+    narrow.get_by_label("Kind").select_option("delay")
+    narrow.get_by_role("button", name="Add DNS fault").click()
+    expect(said(narrow)).to_contain_text("Not sent: Delay ms: ")  # the browser's reason
+    delay.fill("50")
+    narrow.get_by_label("Kind").select_option("servfail")
+    expect(delay).to_be_disabled()
+    narrow.get_by_role("button", name="Add DNS fault").click()
+    expect(narrow.locator("#faults")).to_contain_text("DNS: servfail for *, until cleared")
+    (fault,) = control.faults()
+    assert fault["kind"] == "servfail" and not fault.get("delay_ms")
+    control.clear_faults()
 
 
 def test_one_fault_is_removed_by_its_button_and_the_others_stay(narrow, control):

@@ -213,6 +213,14 @@ function speedFor() {
   speed.disabled = document.getElementById("clock-mode-choice").value !== "fast";
 }
 
+/** The delay field counts for a delay fault alone, which needs it: a delay left in it was sent
+ * with a servfail (and refused), and a delay fault without one was refused by the API. */
+function delayFor() {
+  const delay = document.getElementById("fault-delay");
+  delay.disabled = delay.form.kind.value !== "delay";
+  delay.required = !delay.disabled;
+}
+
 function showClock() {
   const clock = state.clock;
   if (!clock) return;
@@ -825,7 +833,7 @@ const FORMS = {
     const body = { match: form.match.value.trim(), kind: form.kind.value };
     if (form.qtype.value) body.qtype = form.qtype.value;
     if (form.count.value) body.count = Number(form.count.value);
-    if (form.delay_ms.value) body.delay_ms = Number(form.delay_ms.value);
+    if (!form.delay_ms.disabled) body.delay_ms = Number(form.delay_ms.value);
     const fault = await api("POST", "/dns/faults", body);
     return `Added DNS fault: ${fault.kind} for ${fault.match}.`;
   },
@@ -977,8 +985,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   document.getElementById("settings-provider").addEventListener("change", loadSettings);
   document.getElementById("clock-mode-choice").addEventListener("change", speedFor);
+  document.getElementById("fault-kind").addEventListener("change", delayFor);
   document.getElementById("http-provider").addEventListener("change", suggestOperations);
   speedFor();
+  delayFor();
   setInterval(showClock, 1000);
   listen();
   try {
