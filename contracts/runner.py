@@ -171,7 +171,7 @@ class ContractResult:
                     "Some were refused with 401 or 403: check that the headers given "
                     f"({', '.join(self.headers_given)}) hold credentials this API takes."
                 )
-            elif refused and not self.credentials_from:
+            elif refused and not self.credentials_from and not self.private_sandbox:
                 notes.append(
                     "Some were refused with 401 or 403: give the API's credentials with "
                     "-H 'Name: value' (headers= from Python)."
@@ -201,7 +201,8 @@ class ContractResult:
         }
 
     def write_junit_xml(self, path: str | Path) -> None:
-        """One test case per operation; failures and errors as JUnit elements."""
+        """One test case per operation; failures and errors as JUnit elements. The file's
+        folder is made if it is missing, as `contract run --junit-xml` makes it."""
         suite = ET.Element(
             "testsuite",
             name=f"contract-{self.provider}",
@@ -225,7 +226,9 @@ class ContractResult:
         root = ET.Element("testsuites")
         root.append(suite)
         ET.indent(root)
-        Path(path).write_text(ET.tostring(root, encoding="unicode") + "\n")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(ET.tostring(root, encoding="unicode") + "\n")
 
 
 def run(

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -74,6 +75,15 @@ def test_run_against_an_external_base_url_with_headers_passes_and_writes_junit(u
     assert suite.get("failures") == "0"
     names = {case.get("name") for case in suite.iter("testcase")}
     assert "POST /mailbox_domains/{domain_id}/verify" in names
+
+
+def test_a_result_writes_its_junit_file_into_a_folder_it_makes(tmp_path):
+    """`contract run --junit-xml out/x.xml` made `out/`; from Python, FileNotFoundError."""
+    result = contracts.ContractResult("resend", "http://127.0.0.1:9", ("examples",))
+    result.operations.add("GET /domains")
+    result.write_junit_xml(tmp_path / "reports" / "resend.xml")
+    suite = ET.parse(tmp_path / "reports" / "resend.xml").getroot().find("testsuite")
+    assert [case.get("name") for case in suite.iter("testcase")] == ["GET /domains"]
 
 
 def test_run_against_a_broken_server_reports_failures_with_a_reproduction(broken_url, tmp_path):
@@ -352,6 +362,17 @@ def test_a_credential_given_wins_over_the_one_a_running_sandbox_would_give(urls)
         "credentials this API takes."
     ) in result.summary()
     assert "give the API's credentials" not in result.summary()
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_a_private_sandbox_run_is_not_told_to_give_credentials(private):
+    """A run in its own sandbox has its credentials from it: told to give some with -H, its
+    user had nothing to give (a generated request refused 403 among 400s)."""
+    result = contracts.ContractResult("ses", "http://127.0.0.1:9/ses", ("examples",))
+    result.operations.add("PUT /v2/email/identities/{EmailIdentity}/dkim")
+    result.responses["PUT /v2/email/identities/{EmailIdentity}/dkim"] = Counter({400: 22, 403: 1})
+    result.private_sandbox = private
+    assert ("give the API's credentials with -H" in result.summary()) is not private
 
 
 def test_what_a_server_cannot_do_as_installed_is_not_checked_rather_than_failed(
