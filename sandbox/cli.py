@@ -1270,7 +1270,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--dns-port", type=port, default=5353, help="DNS port, UDP and TCP (default 5353)"
     )
-    serve.add_argument("--seed", type=seed, default=None, help="seed for every id, token and key")
+    serve.add_argument(
+        "--seed",
+        type=seed,
+        default=None,
+        # sandbox.engine.ids.DEFAULT_SEED, not imported: the CLI's commands that do not serve
+        # must not pay for the engine (tests/test_cli.py checks they agree)
+        help="seed for every id, token and key (default 1234; a --scenario or --state world "
+        "keeps its own)",
+    )
     serve.add_argument(
         "--resolver",
         type=resolver,

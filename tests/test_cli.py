@@ -19,6 +19,7 @@ from sandbox import cli as cli_module
 from sandbox.arguments import MAX_ADVANCE_SECONDS
 from sandbox.cli import build_parser, main
 from sandbox.client import ControlClient, ControlError
+from sandbox.engine.ids import DEFAULT_SEED
 from sandbox.shipped import openapi_dir
 
 from .helpers import CLI, create, partner_headers, stand_in_server
@@ -648,6 +649,8 @@ def test_every_argument_of_every_command_says_what_it_is_for(capsys):
     assert bare == []
     code, out, _ = run_cli("dns", "fault", "--help", capsys=capsys)
     assert code == 0 and "for the next N queries (default: until cleared)" in out
+    code, out, _ = run_cli("serve", "--help", capsys=capsys)  # the seed a rehearsal replays
+    assert code == 0 and f"(default {DEFAULT_SEED};" in " ".join(out.split())
 
 
 def test_clock_freeze_now_freezes_at_the_current_instant_and_freeze_at_a_time_sets_it(cli, control):
