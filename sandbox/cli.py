@@ -490,13 +490,27 @@ def _shown(value: str) -> str:
     return f"{value[:SHOWN_VALUE_CHARACTERS]}… ({len(value)} characters; --json shows it)"
 
 
+def _instant_shown(text: str | None) -> str:
+    """An instant of the fake DNS in a table: to the millisecond at most. Its API keeps the
+    microseconds (an export read back is the world written), which read as noise here."""
+    if not text:
+        return ""
+    return re.sub(r"(\.[0-9]{3})[0-9]*Z$", r"\1Z", text)
+
+
 def cmd_dns_ls(args) -> int:
     from fake_dns.rdata import quoted_txt  # (here: other commands need no DNS library)
 
     with _control(args) as control:
         records = control.records()
     rows = [
-        [r["name"], r["type"], r["ttl"], _shown(quoted_txt(r["value"])), r["visible_after"] or ""]
+        [
+            r["name"],
+            r["type"],
+            r["ttl"],
+            _shown(quoted_txt(r["value"])),
+            _instant_shown(r["visible_after"]),
+        ]
         for r in records
     ]
     header = ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"]
@@ -617,7 +631,8 @@ def cmd_dns_queries(args) -> int:
     with _control(args) as control:
         queries = control.queries(limit=args.limit)
     rows = [
-        [q["time"], q["transport"], q["name"], q["type"], q["rcode"], q["answers"]] for q in queries
+        [_instant_shown(q["time"]), q["transport"], q["name"], q["type"], q["rcode"], q["answers"]]
+        for q in queries
     ]
     header = ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS"]
     _show(args, {"queries": queries}, lambda _: _print_rows(rows, header))

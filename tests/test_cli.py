@@ -122,6 +122,17 @@ def test_dns_add_with_visible_after_hides_the_record_for_a_while(cli, control):
     assert record["visible_after"].startswith("2026-01-01T09:05:00")
 
 
+def test_dns_tables_show_instants_to_the_millisecond(cli, control):
+    """A fast clock's instants carry microseconds: `dns ls` read 10:20:38.913000Z."""
+    control.freeze(at="2026-01-01T09:00:00.913456Z")
+    cli("dns", "add", "ms.example.com", "TXT", "hello", "--visible-after", "5m")
+    code, out, _ = cli("dns", "ls")
+    assert code == 0 and "2026-01-01T09:05:00.913Z" in out, out
+    [record] = control.records("ms.example.com")
+    assert record["visible_after"] == "2026-01-01T09:05:00.913456Z"  # the API keeps them all
+    control.freeze(at="2026-01-01T09:00:00Z")
+
+
 def test_a_bad_record_value_is_refused_with_the_reason(cli):
     code, _, err = cli("dns", "add", "example.com", "MX", "not-a-priority mx.example.net")
     assert code == 2
