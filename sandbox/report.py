@@ -60,9 +60,12 @@ class ClientReport:
         self.clear()
 
     def clear(self) -> None:
-        """Forget everything recorded so far (the domains' states are gathered again)."""
+        """Forget everything recorded so far (the domains' states are gathered again), and the
+        test named as running: a cleared report judges afresh, and the next violation named
+        the test of the run before."""
         with self._lock:
             self._tallies = {name: _ProviderTally() for name in self.providers}
+            self.test = None
 
     def record(self, entry: dict) -> None:
         """Note one provider request from the request log (with operation and violations)."""

@@ -345,6 +345,10 @@ def test_each_violation_names_the_tests_that_sent_it_until_a_reset(urls, report_
     report_control.reset()  # a test's name ends with it, as expecting_errors() does
     _wrong_client(urls["monite"])
     assert all(v["tests"] == [] for v in _monite(report_control.report())["violations"])
+    report_control.running_test("tests/test_d.py::test_four")
+    assert cli(["report", "--clear", "--url", urls["server"]]) == 0  # a new run: judged afresh
+    _wrong_client(urls["monite"])
+    assert all(v["tests"] == [] for v in _monite(report_control.report())["violations"])
 
 
 @pytest.mark.parametrize("name", ["", "   ", "two\nlines"])
