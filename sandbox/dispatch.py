@@ -133,7 +133,9 @@ class Dispatcher:
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
         error = _unserved(api, scope["method"], path, status)  # a `%2F` said as sent
-        if status == 404 and (meant := _one_segment_less(api, below)):
+        if status == 404 and (meant := _without_final_slash(api, below)):
+            error.message += f"; did you mean {meant}, without the final slash?"
+        elif status == 404 and (meant := _one_segment_less(api, below)):
             error.message += f"; did you mean {meant}?"  # `/resend/v1/domains`: no version
         elif status == 405 and (there := _other_version(api, scope["method"], below)):
             error.message += f"; {scope['method']} is served at {there}"  # Mailgun's v3 and v4
@@ -168,6 +170,14 @@ class Dispatcher:
         scope["extensions"][CHANGES] = changes(api, call.request)
         reset = scope["extensions"].get(RESET_CONNECTION)
         await send_answer(send, answer, f"{scope['method']} {scope['path']}", reset)
+
+
+def _without_final_slash(api: Api, path: str) -> str | None:
+    """The path the API serves once the final slash of `path` (under its mount) is dropped, if
+    it serves one (`/domains/`: never redirected, as an empty id is not the list)."""
+    if len(path) > 1 and path.endswith("/") and documents.allowed_methods(api.document, path[:-1]):
+        return api.mount + path[:-1]
+    return None
 
 
 def _one_segment_less(api: Api, path: str) -> str | None:

@@ -152,6 +152,9 @@ def test_a_trailing_slash_is_the_providers_404_not_a_redirect(http, urls, contro
     answer = http.request(op.method, driver.base + op.at() + "/", headers=driver.headers)
     assert answer.status_code == 404, (answer.status_code, answer.headers, answer.text)
     assert error_message(name, answer), answer.text
+    served = httpx.URL(driver.base + op.at()).path  # the report said a bare "Not Found"
+    reasons = [v["reason"] for v in control.report()["providers"][name]["violations"]]
+    assert any(f"did you mean {served}, without the final slash?" in r for r in reasons), reasons
 
 
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
