@@ -25,6 +25,7 @@ class Admission:
     latency_ms: int = 0  # wait this long before answering (an injected fault)
     drop: str = ""  # drop the connection so (sandbox.gate's ABORT or RESET; an injected fault)
     after: bool = False  # carry the call out before dropping the connection
+    fault: str | None = None  # the id of the injected fault applied (the journal says it)
 
     def apply(self, answer: Answer) -> None:
         answer.headers.extend((k, str(v)) for k, v in self.headers.items())
@@ -56,7 +57,7 @@ def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
         error = ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
     else:
         error = None
-    return Admission(headers, error, fault.latency_ms, fault.drop, fault.after)
+    return Admission(headers, error, fault.latency_ms, fault.drop, fault.after, fault.id)
 
 
 _FAULT_MESSAGES = {

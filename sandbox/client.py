@@ -126,6 +126,7 @@ class JournalEntry(TypedDict):
     duration_ms: float
     violations: list[dict[str, Any]]
     aborted: NotRequired[bool]  # an injected fault dropped the connection
+    fault: NotRequired[str]  # the id of the injected HTTP fault applied to the call
 
 
 class DnsRecord(TypedDict):

@@ -28,6 +28,8 @@ def access_line(entry: dict) -> None:
     fields = {k: entry.get(k) for k in _ACCESS_FIELDS}
     if entry.get("aborted"):  # no status reached the client: an injected fault dropped it
         fields["aborted"] = True
+    if entry.get("fault"):  # the injected fault that answered, delayed or dropped it
+        fields["fault"] = entry["fault"]
     ACCESS.info(
         "%s %s %s %sms %s %s",
         fields["provider"] or "-",

@@ -167,6 +167,8 @@ def view(entry: dict) -> dict:
     shown["violations"] = entry.get("violations", [])
     if entry.get("aborted"):
         shown["aborted"] = True
+    if entry.get("fault"):
+        shown["fault"] = entry["fault"]
     return shown
 
 

@@ -126,7 +126,10 @@ class World:
         if provider:
             elapsed = time.monotonic() - call.received_at
             answer.headers.extend(provider.answer_headers(call.request, elapsed).items())
-            self.sandbox.note_request(self._entry(call, answer, domain_id, violations))
+            entry = self._entry(call, answer, domain_id, violations)
+            if verdict and verdict.fault:  # a test's own fault, not the sandbox's doing
+                entry["fault"] = verdict.fault
+            self.sandbox.note_request(entry)
         elif not changes(api, call.request):
             return answer  # a control call that only reads
         elif self.sandbox.access_log:  # a shared sandbox's log says who reset it, moved its clock

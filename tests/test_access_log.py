@@ -76,6 +76,7 @@ def test_json_lines_come_from_every_worker_and_the_abort_is_one_of_them():
         ("autosend", "list_domains", 200, True),
     ]
     assert all(a["logger"] == "domainsandbox.access" and a["duration_ms"] >= 0 for a in access)
+    assert [a.get("fault") for a in access] == [None, None, None, "h1"]  # the fault that did it
     assert access[1]["path"] == "/autosend/v1/domains/0123456789abcdef01234567" and access[1][
         "time"
     ].endswith("Z")

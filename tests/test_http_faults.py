@@ -45,11 +45,18 @@ def monite(urls, control):
 
 def test_the_next_n_calls_fail_in_the_providers_shape_then_recover(monite, control):
     base, headers = monite
-    control.add_http_fault("monite", operation="list_domains", status=503, count=2)
+    fault = control.add_http_fault("monite", operation="list_domains", status=503, count=2)
     statuses = [httpx.get(f"{base}/mailbox_domains", headers=headers) for _ in range(3)]
     assert [r.status_code for r in statuses] == [503, 503, 200]
     assert statuses[0].json() == {"error": {"message": "Service temporarily unavailable"}}
     assert control.http_faults() == []
+    # the journal tells a test's own fault from a failure of the sandbox's
+    journaled = control.requests("monite")[-3:]
+    assert [(e["status"], e.get("fault")) for e in journaled] == [
+        (503, fault["id"]),
+        (503, fault["id"]),
+        (200, None),
+    ]
 
 
 def test_a_path_the_api_does_not_serve_is_no_call_and_uses_up_no_fault(monite, control):
