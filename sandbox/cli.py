@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import partial
@@ -642,7 +643,8 @@ def cmd_dns_queries(args) -> int:
 def cmd_publish(args) -> int:
     if both := sorted(set(args.omit or ()) & set(args.corrupt or ())):
         raise UsageError(f"publish: {', '.join(both)} cannot be both omitted and corrupted")
-    with _control(args) as control:
+    with _control(args) as control, warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         published = control.publish(
             args.provider,
             args.domain_id,
@@ -650,6 +652,8 @@ def cmd_publish(args) -> int:
             corrupt=args.corrupt or (),
             visible_after_seconds=args.visible_after or 0,
         )
+    for warning in said:  # on stderr: --json's output stays one JSON document
+        print(f"domainsandbox: warning: {warning.message}", file=sys.stderr)
     rows = [
         [
             e["kind"],

@@ -14,6 +14,7 @@ import http.client
 import json as jsonlib
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -70,6 +71,10 @@ def _brief(text: str, most: int = 120) -> str:
     """The first line of `text`, cut short: enough to recognise what answered."""
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     return repr(line if len(line) <= most else line[:most] + "…")
+
+
+class PublishWarning(UserWarning):
+    """A publish whose records cannot pass as published: a second SPF record at a name."""
 
 
 class ControlError(Exception):
@@ -468,7 +473,10 @@ class ControlClient:
         if ttl is not None:
             body["ttl"] = ttl
         path = _domain_path(provider, domain_id) + "/publish"
-        return self.call("POST", path, json=body)["published"]
+        answer = self.call("POST", path, json=body)
+        for said in answer.get("warnings", ()):  # a second SPF record beside ours, say
+            warnings.warn(said, PublishWarning, stacklevel=2)
+        return answer["published"]
 
     def verify(self, provider: str, domain_id: str) -> DomainView:
         """Run the provider's own verification now; returns the domain's control view."""

@@ -171,6 +171,8 @@ class Control:
             )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
+        if warnings := self.sandbox.spf_beside(published):
+            return {"published": published, "warnings": warnings}
         return {"published": published}
 
     @holds_world

@@ -490,6 +490,34 @@ class Sandbox:
                     ) from None
         return planned
 
+    def spf_beside(self, published: list[dict]) -> list[str]:
+        """What a publish cannot fix, said: each name where an SPF record it wrote stands beside
+        another v=spf1 record it kept (a test's own, or another domain's), which fails the SPF
+        check (RFC 7208: one a name)."""
+        said = []
+        for entry in published:
+            if entry["type"] != "TXT" or not _is_spf(entry["value"]):
+                continue
+            name, ours = entry["name"], entry["value"]
+            kept = [r["value"] for r in self.dns.zone.records(name, "TXT") if r["value"] != ours]
+            if kept := [value for value in kept if _is_spf(value)]:
+                said.append(
+                    f"{name} holds {len(kept) + 1} SPF records now: the one published beside "
+                    f"{', '.join(repr(_text(value)) for value in kept)}, kept as it is not this "
+                    "domain's; a name may publish one v=spf1 record (RFC 7208), so its SPF "
+                    "check fails: remove it (dns rm) or merge it into one"
+                )
+        return said
+
+
+def _text(value) -> str:
+    """A TXT value of the zone (a str, or a list of strings) as one text."""
+    return value if isinstance(value, str) else "".join(value)
+
+
+def _is_spf(value) -> bool:
+    return _text(value).strip().strip('"').lower().startswith("v=spf1")
+
 
 def _holds(name: str) -> bool:
     """Whether DNS can hold a record at `name` (at most 253 characters, labels of 63)."""

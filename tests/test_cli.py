@@ -18,7 +18,7 @@ import yaml
 from sandbox import cli as cli_module
 from sandbox.arguments import MAX_ADVANCE_SECONDS
 from sandbox.cli import build_parser, main
-from sandbox.client import ControlClient, ControlError
+from sandbox.client import ControlClient, ControlError, PublishWarning
 from sandbox.engine.ids import DEFAULT_SEED
 from sandbox.shipped import openapi_dir
 
@@ -234,6 +234,29 @@ def test_publish_domains_and_queries(cli, urls, control):
 
     code, out, _ = cli("--json", "domains") if False else cli("domains", "--json")
     assert json.loads(out)["domains"][0]["id"] == domain_id
+
+
+def test_a_publish_beside_a_second_spf_record_warns_that_the_check_will_fail(cli, urls, control):
+    """The record a test (or a user merging SPF) put there first is kept, by design: the SPF
+    check then fails on two v=spf1 records, and publish had said nothing."""
+    base = urls["monite"]
+    domain_id = create(base, partner_headers(base))["id"]
+    [domain] = control.domains("monite")
+    name = next(r["name"] for r in domain["records"] if r["kind"] == "spf")
+    control.add_record(name, "TXT", "v=spf1 include:_spf.google.com ~all")
+    code, out, err = cli("publish", "monite", domain_id)
+    assert code == 0 and "spf" in out
+    assert err == (
+        f"domainsandbox: warning: {name} holds 2 SPF records now: the one published beside "
+        "'v=spf1 include:_spf.google.com ~all', kept as it is not this domain's; a name may "
+        "publish one v=spf1 record (RFC 7208), so its SPF check fails: remove it (dns rm) or "
+        "merge it into one\n"
+    )
+    with pytest.warns(PublishWarning, match="holds 2 SPF records now"):
+        control.publish("monite", domain_id)
+    control.remove_records(name, "TXT", "v=spf1 include:_spf.google.com ~all")
+    code, _, err = cli("publish", "monite", domain_id)
+    assert (code, err) == (0, "")  # its own SPF record alone: nothing to say
 
 
 def test_a_publish_refused_beside_a_cname_writes_none_of_its_records(urls, control):

@@ -457,6 +457,9 @@ def test_corrupting_a_record_shows_it_invalid_with_the_verifiers_reason(narrow, 
     expect(shown.locator('tr[data-kind="spf"] td.state')).to_contain_text("✓ valid")
     shown.get_by_role("button", name="Publish all records").click()
     expect(said(narrow)).to_have_text("Published 5 records for mail.example.com.")
+    control.add_record("mail.example.com", "TXT", "v=spf1 include:other.example ~all")
+    shown.get_by_role("button", name="Publish all records").click()  # kept, and said to fail
+    expect(said(narrow)).to_contain_text("Warning: mail.example.com holds 2 SPF records now")
 
 
 def test_a_second_click_on_an_action_under_way_is_not_a_second_call(narrow, control):

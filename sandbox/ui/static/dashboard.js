@@ -751,7 +751,8 @@ const ACTIONS = {
   },
   async publish(d) {
     const result = await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/publish`, {});
-    return `Published ${result.published.length} records for ${d.name}.`;
+    const warned = (result.warnings || []).map((said) => ` Warning: ${said}.`).join("");
+    return `Published ${result.published.length} records for ${d.name}.${warned}`;
   },
   async omit(d) {
     await api("POST", `/domains/${d.provider}/${encodeURIComponent(d.id)}/publish`, { omit: [d.kind] });
