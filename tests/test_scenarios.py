@@ -202,6 +202,17 @@ def test_a_domain_whose_records_dns_cannot_hold_exports_and_loads_again(control,
     assert control.export_scenario() == exported
 
 
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+def test_a_world_written_when_an_ip_address_was_taken_for_a_name_still_loads(control, provider):
+    """Creates refuse `192.168.0.1` now; a state file or an export that holds one, made when
+    they took it, must not stop `serve --state` from starting."""
+    control.create_domain(provider, "old.example.com")
+    written = json.dumps(control.export_scenario()).replace("old.example.com", "192.168.0.1")
+    control.reset()
+    control.load_scenario(json.loads(written))
+    assert [d["name"] for d in control.domains()] == ["192.168.0.1"]
+
+
 def test_txt_values_holding_quotes_export_and_load_as_they_are(control, resolver):
     """The control API reads a TXT value in quotes as a DNS host does; a saved world holds each
     value literally, so one that holds quotes itself comes back with them."""

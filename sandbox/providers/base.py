@@ -59,6 +59,9 @@ class Services(Protocol):
 # last not all digits (no top-level domain is, RFC 3696 2: `192.168.0.1` is an address).
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 HOSTNAME = re.compile(rf"^{_LABEL}(\.{_LABEL})*\.(?![0-9]+$){_LABEL}$")
+# What a world may hold: the last label all digits too, as creates took it before 2026-11-28,
+# so that a state file or an export written then still loads (nothing stored is lost).
+STORED_HOSTNAME = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 # What the messages add to the letters-digits-hyphens rule of the labels.
 LABEL_LIMITS = "at most 63 characters a label, the last not all digits"
 MAX_HOSTNAME = 253
@@ -78,8 +81,10 @@ def owner_id(provider: str, credential: str) -> str:
     return f"owner-{digest[:24]}"
 
 
-def valid_hostname(name: str) -> bool:
-    return len(name) <= MAX_HOSTNAME and bool(HOSTNAME.fullmatch(name))  # no final newline
+def valid_hostname(name: str, stored: bool = False) -> bool:
+    """Whether `name` is a host name a create takes; `stored`: one a loaded world may hold."""
+    pattern = STORED_HOSTNAME if stored else HOSTNAME
+    return len(name) <= MAX_HOSTNAME and bool(pattern.fullmatch(name))  # no final newline
 
 
 class Provider:
@@ -211,8 +216,9 @@ class Provider:
         return "\n".join(request.header(name) or "" for name in self.kit.credential_headers)
 
     def valid_name(self, name: str) -> bool:
-        """Whether a domain of this name can exist here (scenarios check): a host name."""
-        return valid_hostname(name)
+        """Whether a domain of this name can be in a loaded world (scenarios, state files): a
+        host name."""
+        return valid_hostname(name, stored=True)
 
     def name_holder(self, store: Store, name: str, owner: str) -> Domain | None:
         """The domain of `store` that keeps `owner` from holding one named `name` too (the

@@ -469,7 +469,7 @@ class Ses(Provider):
     def valid_name(self, name: str) -> bool:
         """A domain, or an address at one (an email-address identity)."""
         local, at, host = name.rpartition("@")
-        return valid_hostname(host) and (not at or 0 < len(local) <= 64)
+        return valid_hostname(host, stored=True) and (not at or 0 < len(local) <= 64)
 
     # --- operations -----------------------------------------------------------------------------
 
