@@ -219,3 +219,26 @@ def test_amazons_sdk_throws_the_named_exception_ses_answers(ses):
     ses("CreateEmailIdentity", {"EmailIdentity": "twice.example.com"})
     again = ses("CreateEmailIdentity", {"EmailIdentity": "twice.example.com"})["thrown"]
     assert (again["name"], again["status"]) == ("AlreadyExistsException", 400)
+
+
+# --- a connection reset before any answer: what each SDK makes of it (the README's table) ------
+
+
+def test_a_reset_is_retried_by_amazons_sdk_and_is_an_error_to_resends_and_mailguns(
+    resend, mailgun, ses, control
+):
+    """`http fault --reset`: Amazon's SDK retries it; Resend's answers an `application_error`
+    with no status; mailgun.js throws a MailgunAPIError of status 400 saying ECONNRESET."""
+    for provider in ("resend", "mailgun", "ses"):
+        control.add_http_fault(provider, reset=True, count=1)
+    assert resend("list")["error"] == {
+        "name": "application_error",
+        "statusCode": None,
+        "message": "Unable to fetch data. The request could not be resolved.",
+    }
+    thrown = mailgun("list")["thrown"]
+    assert (thrown["status"], thrown["message"]) == (400, "ECONNRESET"), thrown
+    assert ses("ListEmailIdentities", {})["answer"]["EmailIdentities"] == []  # retried
+    reset, retried = control.requests("ses")[-2:]
+    assert (reset.get("aborted"), retried["status"]) == (True, 200)
+    assert control.http_faults() == []
