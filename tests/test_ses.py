@@ -1047,3 +1047,21 @@ def test_boto3s_ses_v1_client_is_told_to_use_sesv2(urls):
     said = str(refused.value)
     assert "does not serve SES v1 (the Query API, boto3.client(\\'ses\\'))" in said, said
     assert "boto3.client(\\'sesv2\\') with the same endpoint_url" in said
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (500, "InternalFailure"),
+        (502, "BadGatewayException"),
+        (503, "ServiceUnavailable"),
+        (504, "GatewayTimeoutException"),
+    ],
+)
+def test_an_injected_5xx_is_named_as_docs_ses_md_says(urls, control, status, code):
+    client = boto3_ses(urls, attempts=1)
+    control.add_http_fault("ses", status=status, count=1)
+    with pytest.raises(ClientError) as failed, control.expecting_errors():
+        client.list_email_identities()
+    error = failed.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (status, code)
