@@ -499,8 +499,8 @@ class Sandbox:
             if entry["type"] != "TXT" or not _is_spf(entry["value"]):
                 continue
             name, ours = entry["name"], entry["value"]
-            kept = [r["value"] for r in self.dns.zone.records(name, "TXT") if r["value"] != ours]
-            if kept := [value for value in kept if _is_spf(value)]:
+            values = (r["value"] for r in self.dns.zone.records(name, "TXT"))
+            if kept := [value for value in values if value != ours and _is_spf(value)]:
                 said.append(
                     f"{name} holds {len(kept) + 1} SPF records now: the one published beside "
                     f"{', '.join(repr(_text(value)) for value in kept)}, kept as it is not this "

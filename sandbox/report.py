@@ -61,8 +61,8 @@ class ClientReport:
 
     def clear(self) -> None:
         """Forget everything recorded so far (the domains' states are gathered again), and the
-        test named as running: a cleared report judges afresh, and the next violation named
-        the test of the run before."""
+        test named as running: a cleared report starts afresh (the next violations were pinned
+        on the last test of the run before)."""
         with self._lock:
             self._tallies = {name: _ProviderTally() for name in self.providers}
             self.test = None
