@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import ProviderError
-from .gate import INJECTED_RETRY_AFTER
+from .gate import INJECTED_RETRY_AFTER, HttpFault
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -22,14 +22,17 @@ class Admission:
 
     headers: dict  # rate-limit headers for the answer
     error: ProviderError | None = None  # answer this instead of calling the handler
-    latency_ms: int = 0  # wait this long before answering (an injected fault)
-    drop: str = ""  # drop the connection so (sandbox.gate's ABORT or RESET; an injected fault)
-    after: bool = False  # carry the call out before dropping the connection
-    fault: str | None = None  # the id of the injected fault applied (the journal says it)
+    fault: HttpFault | None = None  # the injected fault applied: its latency, its drop, its id
+
+    @property
+    def drops_the_call(self) -> bool:
+        """The connection is dropped before the call is carried out: the handler never runs."""
+        return self.fault is not None and bool(self.fault.drop) and not self.fault.after
 
     def apply(self, answer: Answer) -> None:
         answer.headers.extend((k, str(v)) for k, v in self.headers.items())
-        answer.latency_ms, answer.drop = self.latency_ms, self.drop
+        if self.fault is not None:
+            answer.latency_ms, answer.drop = self.fault.latency_ms, self.fault.drop
 
 
 def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
@@ -57,7 +60,7 @@ def admit(sandbox: Sandbox, provider: Provider, request: Request) -> Admission:
         error = ProviderError(fault.status, _FAULT_MESSAGES[fault.status])
     else:
         error = None
-    return Admission(headers, error, fault.latency_ms, fault.drop, fault.after, fault.id)
+    return Admission(headers, error, fault)
 
 
 _FAULT_MESSAGES = {

@@ -110,7 +110,7 @@ class World:
             answer = Answer.error(provider, verdict.error)
         elif call.refusal:
             answer = Answer.error(provider, _key_first(api, call))
-        elif verdict and verdict.drop and not verdict.after:
+        elif verdict and verdict.drops_the_call:
             answer = Answer(200)
         else:
             self.sandbox.store.forget_touched()
@@ -128,7 +128,7 @@ class World:
             answer.headers.extend(provider.answer_headers(call.request, elapsed).items())
             entry = self._entry(call, answer, domain_id, violations)
             if verdict and verdict.fault:  # a test's own fault, not the sandbox's doing
-                entry["fault"] = verdict.fault
+                entry["fault"] = verdict.fault.id
             self.sandbox.note_request(entry)
         elif not changes(api, call.request):
             return answer  # a control call that only reads
