@@ -196,7 +196,8 @@ def test_sdk_raises_its_exception_with_scaleway_error_bodies(api, urls):
         no_project.create_domain(name="orphan.example.com")
     [detail] = unset.value.response.json()["details"]
     assert (detail["argument_name"], detail["reason"]) == ("project_id", "required")
-    assert "default_project_id" in detail["help_message"]
+    # the client setting, as each of Scaleway's SDKs spells it
+    assert "default_project_id in Python, defaultProjectId in JavaScript" in detail["help_message"]
 
     with pytest.raises(ScalewayException) as denied:
         sdk(urls, secret="not-a-secret-key", bypass=True).list_domains()

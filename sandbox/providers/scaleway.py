@@ -67,7 +67,8 @@ SECRET_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 # What to tell a client whose argument is missing or malformed (instead of a regex).
 _UUID_HELP = "must be a UUID, like 11111111-2222-4333-8444-555555555555"
 PLAIN_HELP = {
-    "project_id": f"project_id {_UUID_HELP}: pass it, or set default_project_id on the client",
+    "project_id": f"project_id {_UUID_HELP}: pass it, or give the client a default project id "
+    "(default_project_id in Python, defaultProjectId in JavaScript)",
     "domain_id": f"domain_id {_UUID_HELP}",
     "name": "name must be a fully qualified domain name: letters, digits and '-' in at least "
     f"two dot-separated labels, each starting and ending with a letter or digit, {LABEL_LIMITS}",
