@@ -4,13 +4,18 @@ as `scenarios/build.py` builds the bundled `every-state` scenario.
 
 `POST /_sandbox/demo`, `domainsandbox demo --domains 40 [--seed N]` and
 `ControlClient.demo(...)` build it in a running sandbox. The world is replaced: it is reset
-with the seed, the clock frozen at DEMO_START, so the same seed gives the same world.
+with the seed, the clock frozen at DEMO_START, so the same seed gives the same world. The
+clock then moves on by a few minutes (drawn from the seed) before each domain is made and
+between the steps that bring it to its state, so each domain's timeline reads as a story in
+time, and stays frozen where the last one ended.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -25,6 +30,10 @@ DEMO_START = "2026-01-05T09:00:00Z"
 DEFAULT_DOMAINS = 40
 # A demo is a page's worth of domains; each takes a few calls, answered while the caller waits.
 MAX_DOMAINS = 100
+# Minutes the clock moves on before each domain but the first, and before each step that brings
+# a domain to its state: 100 domains take under a day, far from any provider's timeout.
+MINUTES_BEFORE_DOMAIN = (1, 10)
+MINUTES_BETWEEN_STEPS = (1, 5)
 # Words of a company's name left out of its domain name ("Smith, Lee and Ward" -> smith-lee-ward).
 _NOT_IN_NAMES = {"and", "inc", "llc", "ltd", "plc", "group", "sons"}
 
@@ -96,19 +105,31 @@ def _build(server_url: str, domains: int, seed: int | None, token: str | None, s
         control.freeze(at=DEMO_START)
         control.rate_limits(False)  # a demo's burst of calls must not meet a quota
         names, drivers, made = Names(seed), {}, []
+        pace = random.Random(f"{seed}/demo-pace")
+
+        def wait(minutes: tuple[int, int]) -> None:
+            control.advance(60 * pace.randint(*minutes))
+
+        between_steps = partial(wait, MINUTES_BETWEEN_STEPS)
         try:
             for provider, state in plan(domains):
                 if provider not in drivers:
                     drivers[provider] = Driver(http, server_url, classes[provider])
-                made.append(_domain(drivers[provider], control, state, *names.company()))
+                if made:
+                    wait(MINUTES_BEFORE_DOMAIN)
+                domain = _domain(drivers[provider], control, state, between_steps, *names.company())
+                made.append(domain)
         finally:
             control.rate_limits(rate_limits)
     return {"count": len(made), "seed": seed, "domains": made}
 
 
-def _domain(driver: Driver, control: ControlClient, state: str, company, name, description):
-    """One demo domain brought to `state`, described where its API keeps a description."""
-    domain_id = reach(driver, control, state, name)
+def _domain(
+    driver: Driver, control: ControlClient, state: str, between, company, name, description
+):
+    """One demo domain brought to `state` (`between` its steps: the clock moves on), described
+    where its API keeps a description."""
+    domain_id = reach(driver, control, state, name, between)
     if driver.kit.describe is not None:
         driver.call(driver.kit.describe, domain_id, description=description).raise_for_status()
     provider = driver.provider.name

@@ -7,6 +7,8 @@ demo world: none of them knows a provider's paths, bodies or credentials.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
 from .client import ControlClient
@@ -102,9 +104,16 @@ class Driver:
         return self.kit.domain_id(answer.json(), name)
 
 
-def reach(driver: Driver, control: ControlClient, situation: str, name: str) -> str:
+def reach(
+    driver: Driver,
+    control: ControlClient,
+    situation: str,
+    name: str,
+    between: Callable[[], object] | None = None,
+) -> str:
     """Create `name` and bring it into one of the provider's situations (its kit's `states`),
     through the provider's own flows. The provider's settings are back to what they were after.
+    `between()`, if given, runs before each step after the create (a demo moves the clock on).
 
     Returns the domain's id.
     """
@@ -120,6 +129,8 @@ def reach(driver: Driver, control: ControlClient, situation: str, name: str) -> 
     try:
         domain_id = driver.create(name)
         for step in steps:
+            if between and not isinstance(step, Hold):
+                between()
             _run(step, driver, control, domain_id, name)
     finally:
         if holds:

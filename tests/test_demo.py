@@ -34,8 +34,18 @@ def test_demo_reaches_every_provider_and_state_through_the_providers_own_flows(s
 
     assert world["count"] == 40 == len(control.domains())
     assert {(d["provider"], d["state"]) for d in world["domains"]} == every_pair()
+    # a story in time: each domain made minutes after the one before, from DEMO_START, its
+    # client's steps minutes apart, the clock frozen where the last one ended
+    views = {d["id"]: d for d in control.domains()}
+    made = [views[d["id"]]["created_at"] for d in world["domains"]]
+    assert made[0] == DEMO_START and made == sorted(set(made))
     clock = control.clock()
-    assert clock["now"] == DEMO_START and clock["frozen"] is True
+    assert clock["now"] >= made[-1] and clock["frozen"] is True
+    [verified] = [
+        d for d in world["domains"] if (d["provider"], d["state"]) == ("monite", "verified")
+    ]
+    instants = [t["at"] for t in views[verified["id"]]["timeline"]]
+    assert len(instants) == 2 and instants[0] < instants[1], instants
     with httpx.Client(timeout=10) as http:
         for domain in world["domains"]:
             cls = CLASSES[domain["provider"]]
