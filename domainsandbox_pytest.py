@@ -9,10 +9,14 @@ run as they would without domainsandbox installed.
 
 from __future__ import annotations
 
-import importlib.util
+import os
+import sys
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 PACKAGES = ("contracts", "sandbox", "fake_dns")
+# The fixtures that import domainsandbox's packages when a test asks for them.
+FIXTURES = {"domain_sandbox", "domain_sandbox_session"}
 
 
 def _hidden() -> list[tuple[str, str]]:
@@ -21,23 +25,37 @@ def _hidden() -> list[tuple[str, str]]:
     here = Path(__file__).resolve().parent
     hidden = []
     for name in PACKAGES:
-        spec = importlib.util.find_spec(name)  # a top-level name: nothing is imported
-        if spec is None:
-            continue
-        place = (list(spec.submodule_search_locations or []) or [spec.origin])[0]
+        place = _where(name)
         if place and Path(place).resolve() != here / name:  # a package, or a module (x.py)
             hidden.append((name, place))
     return hidden
 
 
+def _where(name: str) -> str | None:
+    """Where `import name` takes the top-level package or module from: the one imported
+    already, else the first on sys.path, the working directory first (the `pytest` command
+    puts a project's folder there only as it imports its first test module, after this)."""
+    if (module := sys.modules.get(name)) is not None:
+        spec = module.__spec__
+    else:
+        spec = PathFinder.find_spec(name, [os.getcwd(), *sys.path])  # nothing is imported
+    if spec is None:
+        return None
+    return (list(spec.submodule_search_locations or []) or [spec.origin])[0]
+
+
+def _off(hidden: list[tuple[str, str]]) -> str:
+    return (
+        "domainsandbox's fixtures are off: this project's own package(s) "
+        + ", ".join(f"{name} ({place})" for name, place in hidden)
+        + " hide domainsandbox's of the same name."
+    )
+
+
 if _HIDDEN := _hidden():
     import pytest
 
-    _OFF = (
-        "domainsandbox's fixtures are off: this project's own package(s) "
-        + ", ".join(f"{name} ({place})" for name, place in _HIDDEN)
-        + " hide domainsandbox's of the same name."
-    )
+    _OFF = _off(_HIDDEN)
 
     def pytest_configure(config: pytest.Config) -> None:
         config.issue_config_time_warning(
@@ -54,4 +72,13 @@ if _HIDDEN := _hidden():
         pytest.fail(f"{_OFF} Rename the project's package to use them.", pytrace=False)
 
 else:
+    import pytest
+
     from contracts.pytest_plugin import *  # noqa: F403 (its fixtures and hooks)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(item: pytest.Item) -> None:
+        """A package a test module brought onto sys.path after the plugin loaded may hide one
+        of domainsandbox's not imported yet: say so, where the fixture would fail to import."""
+        if FIXTURES & set(getattr(item, "fixturenames", ())) and (hidden := _hidden()):
+            pytest.fail(f"{_off(hidden)} Rename the project's package to use them.", pytrace=False)

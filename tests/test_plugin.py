@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import dns.resolver
 import httpx
@@ -19,10 +20,18 @@ from contracts.pytest_plugin import START
 VERSION = "2024-05-25"
 
 
-def _pytest(directory, *options: str) -> subprocess.CompletedProcess:
+# `python -m pytest` puts the working directory on sys.path before plugins load; the `pytest`
+# command puts a test's folder there only as it imports the test.
+LAUNCHERS = {
+    "python -m pytest": [sys.executable, "-m", "pytest"],
+    "pytest": [str(Path(sys.executable).parent / "pytest")],
+}
+
+
+def _pytest(directory, *options: str, launcher: str = "python -m pytest"):
     """A user's pytest run in `directory`, with the plugin as installed."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
+        [*LAUNCHERS[launcher], "-q", "-p", "no:cacheprovider", *options],
         cwd=directory,
         capture_output=True,
         text=True,
@@ -80,25 +89,36 @@ def test_fixture_registers_and_revokes_keys_a_provider_then_holds_to(domain_sand
     assert listing("as_good") == 401
 
 
-@pytest.mark.parametrize("own", ["contracts/__init__.py", "sandbox.py"])
-def test_a_project_with_a_package_of_domainsandboxs_names_still_runs_its_tests(tmp_path, own):
-    """Its `contracts` package hid the plugin's, and pytest did not start at all."""
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+@pytest.mark.parametrize("own", ["contracts/__init__.py", "sandbox.py", "fake_dns/__init__.py"])
+def test_a_project_with_a_package_of_domainsandboxs_names_still_runs_its_tests(
+    tmp_path, own, launcher
+):
+    """Its `contracts` package hid the plugin's, and pytest did not start at all; under the
+    `pytest` command a `fake_dns` of its own failed the fixture with an ImportError."""
     (tmp_path / own).parent.mkdir(exist_ok=True)
     (tmp_path / own).write_text("X = 1\n")
-    (tmp_path / "test_mine.py").write_text("def test_it():\n    assert True\n")
-    run = _pytest(tmp_path, "test_mine.py")
+    name = own.split("/")[0].removesuffix(".py")
+    (tmp_path / "test_mine.py").write_text(f"import {name}\ndef test_it():\n    assert {name}.X\n")
+    run = _pytest(tmp_path, "test_mine.py", launcher=launcher)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
-    name = own.split("/")[0].removesuffix(".py")
     assert f"domainsandbox's fixtures are off: this project's own package(s) {name} (" in run.stdout
     # a test asking for the fixture is told why it is off, not "fixture not found"
     (tmp_path / "test_sandboxed.py").write_text("def test_it(domain_sandbox):\n    pass\n")
-    run = _pytest(tmp_path, "test_sandboxed.py")
-    assert run.returncode == 1 and "1 error" in run.stdout, run.stdout
-    assert "not found" not in run.stdout
     said = f"domainsandbox's fixtures are off: this project's own package(s) {name} ("
-    assert "ERROR at setup of test_it" in run.stdout and f"\n{said}" in run.stdout
-    assert "Rename the project's package to use them." in run.stdout
+    # run where the project is, and from the folder above: the package is found only as pytest
+    # imports the test module, after the plugin loaded (which imported domainsandbox's
+    # `contracts` already: that one is not hidden then, and the fixture works)
+    places = [(tmp_path, "test_sandboxed.py")]
+    if name != "contracts":
+        places.append((tmp_path.parent, f"{tmp_path.name}/test_sandboxed.py"))
+    for where, test in places:
+        run = _pytest(where, test, launcher=launcher)
+        assert run.returncode == 1 and "1 error" in run.stdout, run.stdout
+        assert "not found" not in run.stdout and "ImportError" not in run.stdout
+        assert "ERROR at setup of test_it" in run.stdout and f"\n{said}" in run.stdout
+        assert "Rename the project's package to use them." in run.stdout
 
 
 SDK_TESTS = """
