@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
@@ -106,13 +106,19 @@ class Zone:
 
     def add(self, name, type, value, ttl=DEFAULT_TTL, visible_after=None) -> dict:  # noqa: A002
         """Add one record and return it as a dict; an identical name/type/value is replaced.
+        The record set it joins takes its TTL: a set has one TTL (RFC 2181 5.2), and a DNS
+        UPDATE that adds a record of another TTL sets the whole set's (RFC 2136 3.4.2.2).
 
         Raises ValueError naming the name, type and value when any of them is invalid, or when
         the record would share its name with a CNAME.
         """
         record = _make_record(name, type, value, ttl, visible_after)
         with self._lock:
-            kept = [r for r in self._names.get(record.name, []) if not _same(r, record)]
+            kept = [
+                replace(r, ttl=record.ttl) if r.type == record.type else r
+                for r in self._names.get(record.name, [])
+                if not _same(r, record)
+            ]
             _refuse_beside_cname(kept, record)
             _refuse_oversize(kept, record)
             self._names[record.name] = [*kept, record]

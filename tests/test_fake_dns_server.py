@@ -492,3 +492,21 @@ def test_types_that_name_no_records_get_bind_s_error(fake, tcp, qtype, expected)
         reply = dns.message.from_wire(_udp_exchange(fake, wire))
     assert reply.id == 0x5151 and dns.rcode.to_text(reply.rcode()) == expected
     assert not reply.answer and not reply.authority
+
+
+def test_a_record_set_has_one_ttl_the_one_last_added(fake):
+    """Two MX records added with TTLs 300 and 60 were answered as one set of two TTLs, which no
+    real zone serves (RFC 2181 5.2); an UPDATE gives the whole set the new one (RFC 2136)."""
+    fake.zone.add("ttl.example.com", "MX", "10 mxa.eu.mailgun.org")
+    fake.zone.add("ttl.example.com", "TXT", "v=spf1 -all", ttl=3600)
+    fake.zone.add("ttl.example.com", "MX", "10 mxb.eu.mailgun.org", ttl=60)
+    for tcp in (False, True):
+        [mx] = ask(fake, "ttl.example.com", "MX", tcp=tcp).answer
+        assert (len(mx), mx.ttl) == (2, 60)
+    here = [r for r in fake.zone.records() if r["name"] == "ttl.example.com"]
+    records = {(r["type"], r["value"]): r["ttl"] for r in here}
+    assert records == {
+        ("MX", "10 mxa.eu.mailgun.org"): 60,
+        ("MX", "10 mxb.eu.mailgun.org"): 60,
+        ("TXT", "v=spf1 -all"): 3600,  # another set at the name keeps its own
+    }
