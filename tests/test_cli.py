@@ -10,6 +10,9 @@ import socket
 import subprocess
 import sys
 
+import dns.message
+import dns.query
+import dns.rcode
 import dns.resolver
 import httpx
 import pytest
@@ -150,6 +153,23 @@ def test_dns_fault_add_list_and_clear(cli, control):
     assert "*.example.com" in out and "servfail" in out
     code, out, _ = cli("dns", "fault", "--clear")
     assert "cleared 1 fault(s)" in out and control.faults() == []
+
+
+def test_a_dns_fault_narrows_to_any_query_type_as_in_python(cli, control, resolver):
+    """SOA, NS and ANY lookups could be faulted from Python but not through the control API,
+    which took only the types a record can have."""
+    for qtype in ("soa", "ANY", "TYPE65280"):
+        code, out, _ = cli("dns", "fault", "faulted.example.com", "refused", "--qtype", qtype)
+        assert code == 0 and f"({qtype.upper()} queries)" in out, out
+    host, port = resolver.nameservers[0], resolver.port
+
+    def rcode(qtype: str) -> dns.rcode.Rcode:
+        query = dns.message.make_query("faulted.example.com", qtype)
+        return dns.query.udp(query, host, port=port, timeout=2).rcode()
+
+    assert (rcode("SOA"), rcode("TXT")) == (dns.rcode.REFUSED, dns.rcode.NXDOMAIN)
+    code, _, err = cli("dns", "fault", "faulted.example.com", "refused", "--qtype", "BOGUS")
+    assert code == 2 and "unknown query type 'BOGUS'" in err
 
 
 def test_the_url_serve_prints_for_the_control_api_works_too(server, control, capsys):
