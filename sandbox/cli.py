@@ -632,10 +632,18 @@ def cmd_dns_queries(args) -> int:
     with _control(args) as control:
         queries = control.queries(limit=args.limit)
     rows = [
-        [_instant_shown(q["time"]), q["transport"], q["name"], q["type"], q["rcode"], q["answers"]]
+        [
+            _instant_shown(q["time"]),
+            q["transport"],
+            q["name"],
+            q["type"],
+            q["rcode"] or "-",  # a dropped query got no answer
+            q["answers"],
+            q.get("fault") or "-",  # a fault's own answer reads like any other without it
+        ]
         for q in queries
     ]
-    header = ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS"]
+    header = ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS", "FAULT"]
     _show(args, {"queries": queries}, lambda _: _print_rows(rows, header))
     return 0
 

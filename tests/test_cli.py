@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 
+import dns.exception
 import dns.message
 import dns.query
 import dns.rcode
@@ -170,6 +171,22 @@ def test_a_dns_fault_narrows_to_any_query_type_as_in_python(cli, control, resolv
     assert (rcode("SOA"), rcode("TXT")) == (dns.rcode.REFUSED, dns.rcode.NXDOMAIN)
     code, _, err = cli("dns", "fault", "faulted.example.com", "refused", "--qtype", "BOGUS")
     assert code == 2 and "unknown query type 'BOGUS'" in err
+
+
+def test_dns_queries_shows_which_fault_answered_and_a_dropped_query_unanswered(
+    cli, control, resolver
+):
+    """A truncated answer read like a no-data one, and a dropped query's rcode said None."""
+    host, port = resolver.nameservers[0], resolver.port
+    cli("dns", "fault", "t.example.com", "drop", "--count", "1")
+    query = dns.message.make_query("t.example.com", "TXT")
+    with pytest.raises(dns.exception.Timeout):
+        dns.query.udp(query, host, port=port, timeout=0.5)
+    assert dns.query.udp(query, host, port=port, timeout=2).rcode() == dns.rcode.NXDOMAIN
+    code, out, _ = cli("dns", "queries")
+    header, *rows = [line.split() for line in out.splitlines()]
+    assert code == 0 and header[-3:] == ["RCODE", "ANSWERS", "FAULT"]
+    assert [row[-3:] for row in rows[-2:]] == [["-", "0", "drop"], ["NXDOMAIN", "0", "-"]]
 
 
 def test_the_url_serve_prints_for_the_control_api_works_too(server, control, capsys):
