@@ -1384,12 +1384,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
     )
     dns_sub = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
-    dserve = dns_sub.add_parser("serve", help="serve a zone file with the fake DNS alone")
-    dserve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    dserve = dns_sub.add_parser(
+        "serve", help="serve a zone file with the fake DNS alone", env_prefix=envopts.PREFIX
+    )
+    # read from the variables `serve` takes its DNS address from
+    dserve.add_argument(
+        "--host", default="127.0.0.1", help="address (default 127.0.0.1)"
+    ).variable = envopts.variable_of("--dns-host")
     dserve.add_argument(
         "--port", type=port, default=5353, help="port, UDP and TCP (default 5353; 0 picks one)"
-    )
-    dserve.add_argument("--zone", help="YAML list of {name, type, value | values, ttl}")
+    ).variable = envopts.variable_of("--dns-port")
+    dserve.add_argument(
+        "--zone", help="YAML list of {name, type, value | values, ttl}"
+    ).variable = envopts.variable_of("--dns-zone")
     dserve.set_defaults(func=cmd_dns_serve)
     ls = _client(dns_sub.add_parser("ls", help="list records"))
     ls.set_defaults(func=cmd_dns_ls)

@@ -181,3 +181,28 @@ def test_domainsandbox_dns_serve_is_the_same_command(tmp_path):
     finally:
         proc.kill()
         proc.communicate()
+
+
+def test_domainsandbox_dns_serve_takes_its_address_from_serves_variables(tmp_path):
+    """DOMAINSANDBOX_DNS_PORT, set for `serve`, was ignored: `dns serve` bound 5353."""
+    zone = tmp_path / "zone.yaml"
+    zone.write_text(ZONE_YAML)
+    port = free_port()
+    cli = str(Path(sys.executable).parent / "domainsandbox")
+    variables = {"DOMAINSANDBOX_DNS_PORT": str(port), "DOMAINSANDBOX_DNS_ZONE": str(zone)}
+    proc = subprocess.Popen(
+        [cli, "dns", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **variables},
+    )
+    try:
+        line = proc.stdout.readline().strip()
+        assert line == f"fake DNS listening on 127.0.0.1:{port} (UDP and TCP), 4 record(s)", line
+        assert txt_values(_query(port, "_dmarc.example.com", "TXT")) == ["v=DMARC1; p=none"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
