@@ -46,6 +46,16 @@ def brief(value, limit: int = SHOWN_CHARACTERS, text: str | None = None) -> str:
     return f"{text[:limit]}… ({size})"
 
 
+def _idna(text: str) -> str | None:
+    """An internationalized name's ASCII form (Python's IDNA 2003 codec), or None; None too
+    where no label needs an A-label (a Kelvin sign that nameprep maps to "k" is no IDN)."""
+    try:
+        ascii_form = text.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    return ascii_form if "xn--" in ascii_form else None
+
+
 def normalize_name(name: str, max_length: int | None = 253) -> str:
     """Lowercase a domain name and drop the trailing dot; raise ValueError if malformed
     (`max_length`: None checks the labels alone)."""
@@ -59,6 +69,8 @@ def normalize_name(name: str, max_length: int | None = 253) -> str:
         raise ValueError(f"invalid name {shown}: empty")
     if max_length is not None and len(text) > max_length:
         raise ValueError(f"invalid name {shown}: longer than {max_length} characters")
+    if not text.isascii() and (ascii_form := _idna(text)):  # DNS carries an IDN's A-labels
+        raise ValueError(f"invalid name {shown}: not ASCII; in DNS it is written {ascii_form!r}")
     labels = text.split(".")
     for i, label in enumerate(labels):
         if not label:

@@ -189,6 +189,14 @@ def test_dns_queries_shows_which_fault_answered_and_a_dropped_query_unanswered(
     assert [row[-3:] for row in rows[-2:]] == [["-", "0", "drop"], ["NXDOMAIN", "0", "-"]]
 
 
+def test_a_delay_fault_is_told_of_its_flag_by_its_flags_name(cli, control):
+    code, _, err = cli("dns", "fault", "example.com", "delay")
+    assert (code, err) == (2, "domainsandbox: dns fault: a delay fault needs --delay-ms MS\n")
+    code, _, err = cli("dns", "fault", "example.com", "servfail", "--delay-ms", "5")
+    assert code == 2 and "--delay-ms only applies to a delay fault, not servfail" in err
+    assert control.faults() == []
+
+
 def test_the_url_serve_prints_for_the_control_api_works_too(server, control, capsys):
     code, out, err = run_cli("clock", "--url", server.url + "/_sandbox/", capsys=capsys)
     assert (code, err) == (0, "") and out.startswith("2026-01-01T09:00:00Z")

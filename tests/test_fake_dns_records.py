@@ -583,6 +583,13 @@ def test_names_and_numbers_outside_ascii_or_with_a_newline_are_refused(fake, nam
     assert fake.zone.records() == []
 
 
+def test_an_internationalized_name_is_refused_with_its_ascii_form(fake):
+    with pytest.raises(ValueError, match="in DNS it is written 'xn--bcher-kva.example.com'"):
+        fake.zone.add("bücher.example.com", "TXT", "x")
+    fake.zone.add("xn--bcher-kva.example.com", "TXT", "x")  # as the hint says
+    assert [r["name"] for r in fake.zone.records()] == ["xn--bcher-kva.example.com"]
+
+
 def test_the_null_mx_is_published_and_served(fake, tcp):
     fake.zone.add("nomail.example.com", "MX", "0 .")
     assert fake.zone.records()[0]["value"] == "0 ."
