@@ -413,9 +413,9 @@ def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket, int]
         udp = socket.socket(family, socket.SOCK_DGRAM)
         try:
             udp.bind((host, port))
-        except OSError:
+        except OSError as exc:
             udp.close()
-            raise
+            raise _cannot_listen(exc, "UDP", host, port) from None
         actual = udp.getsockname()[1]
         tcp = socket.socket(family, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # rebind right after a stop
@@ -426,7 +426,13 @@ def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket, int]
             tcp.close()
             udp.close()
             if exc.errno != errno.EADDRINUSE or attempt == attempts - 1:
-                raise
+                raise _cannot_listen(exc, "TCP", host, actual) from None
             continue
         return udp, tcp, actual
     raise OSError(errno.EADDRINUSE, f"no port free for both UDP and TCP on {host}")
+
+
+def _cannot_listen(error: OSError, transport: str, host: str, port: int) -> OSError:
+    """`error` (its type and errno kept) naming what could not listen where."""
+    return type(error)(error.errno, f"fake DNS cannot listen on {transport} {host}:{port}: "
+                                f"{error.strerror or error}")  # fmt: skip

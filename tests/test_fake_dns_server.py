@@ -81,6 +81,7 @@ def test_busy_port_raises_address_in_use(fake):
     with pytest.raises(OSError) as info:
         FakeDNS(port=fake.port).start()
     assert info.value.errno == errno.EADDRINUSE
+    assert f"fake DNS cannot listen on UDP 127.0.0.1:{fake.port}: " in str(info.value)
 
 
 def test_port_freed_by_stop_can_be_bound_again():
