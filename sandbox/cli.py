@@ -503,7 +503,7 @@ def cmd_dns_ls(args) -> int:
     from fake_dns.rdata import quoted_txt  # (here: other commands need no DNS library)
 
     with _control(args) as control:
-        records = control.records()
+        records = control.records(args.name, args.type and args.type.upper())
     rows = [
         [
             r["name"],
@@ -1405,6 +1405,8 @@ def build_parser() -> argparse.ArgumentParser:
     ).variable = envopts.variable_of("--dns-zone")
     dserve.set_defaults(func=cmd_dns_serve)
     ls = _client(dns_sub.add_parser("ls", help="list records"))
+    ls.add_argument("name", nargs="?", help="only the records at this name")
+    ls.add_argument("--type", help="only records of this type, e.g. TXT")
     ls.set_defaults(func=cmd_dns_ls)
     add = _client(dns_sub.add_parser("add", help="add a record"))
     add.add_argument("name", help="the owner name, e.g. _dmarc.mail.example.com")

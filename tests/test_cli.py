@@ -197,6 +197,21 @@ def test_a_delay_fault_is_told_of_its_flag_by_its_flags_name(cli, control):
     assert control.faults() == []
 
 
+def test_dns_ls_narrows_to_a_name_and_a_type_as_written_in_any_case(cli, control):
+    control.add_record("a.example.com", "TXT", "hello")
+    control.add_record("a.example.com", "MX", "10 mx.example.com")
+    control.add_record("b.example.com", "TXT", "x")
+
+    def listed(*options: str) -> list[tuple[str, str]]:
+        code, out, _ = cli("dns", "ls", "--json", *options)
+        assert code == 0
+        return [(r["name"], r["type"]) for r in json.loads(out)["records"]]
+
+    assert listed("A.Example.com.") == [("a.example.com", "TXT"), ("a.example.com", "MX")]
+    assert listed("--type", "txt") == [("a.example.com", "TXT"), ("b.example.com", "TXT")]
+    assert listed("a.example.com", "--type", "MX") == [("a.example.com", "MX")]
+
+
 def test_the_url_serve_prints_for_the_control_api_works_too(server, control, capsys):
     code, out, err = run_cli("clock", "--url", server.url + "/_sandbox/", capsys=capsys)
     assert (code, err) == (0, "") and out.startswith("2026-01-01T09:00:00Z")
