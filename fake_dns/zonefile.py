@@ -28,7 +28,7 @@ def load_zone_file(path) -> list[dict]:
     try:
         doc = read_yaml(path.read_bytes())
     except OSError as exc:
-        raise ZoneFileError(f"{label}: cannot read: {exc.strerror or exc}") from None
+        raise ZoneFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise ZoneFileError(f"{label}: {exc}") from None
     if isinstance(doc, dict) and "records" in doc:
@@ -78,6 +78,8 @@ def _entry_records(label: str, index: int, entry) -> list[dict]:
     after = entry.get("visible_after")
     if after is not None:
         common["visible_after"] = after
+    if any(isinstance(value, bool) for value in values):  # yes, no, on, off, true, false
+        raise ZoneFileError(f"{where}: a value YAML read as a boolean: put it in quotes ('yes')")
     return [{**common, "value": _scalar(value)} for value in values]
 
 

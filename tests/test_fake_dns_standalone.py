@@ -109,6 +109,10 @@ def test_busy_port_exits_2_with_a_clear_message():
         ("x: " + "[" * 2000 + "\n", "nested too deeply to read"),
         ("just a string\n", "expected a list of records"),
         (
+            "- {name: a.example.com, type: TXT, values: [fine, yes]}\n",
+            "entry 1 (a.example.com): a value YAML read as a boolean: put it in quotes ('yes')",
+        ),
+        (
             "- {name: x.example.com, type: CNAME, value: y.example.com}\n"
             "- {name: x.example.com, type: TXT, value: hello}\n",
             "entry 2 (x.example.com): x.example.com is an alias (CNAME to y.example.com)",
@@ -154,8 +158,9 @@ def test_values_yaml_1_1_reads_as_times_or_base_60_numbers_are_kept_as_written(t
 
 
 def test_missing_zone_file_is_a_zone_file_error(tmp_path):
-    with pytest.raises(ZoneFileError, match="cannot read"):
+    with pytest.raises(ZoneFileError) as info:
         load_zone_file(tmp_path / "nope.yaml")
+    assert str(info.value).startswith(f"{tmp_path / 'nope.yaml'}: cannot read")  # where it looked
 
 
 def test_domainsandbox_dns_serve_is_the_same_command(tmp_path):
