@@ -525,7 +525,8 @@ def cmd_dns_add(args) -> int:
         records = control.add_record(
             args.name, kind, args.value, args.ttl, visible_after_seconds=args.visible_after or 0
         )
-    said = f"{args.name} {kind}: {len(records)} record(s)"
+    name = records[0]["name"] if records else args.name  # as the zone holds it
+    said = f"{name} {kind}: {len(records)} record(s)"
     _show(args, {"records": records}, lambda _: print(said))
     return 0
 
