@@ -163,48 +163,30 @@ def test_missing_zone_file_is_a_zone_file_error(tmp_path):
     assert str(info.value).startswith(f"{tmp_path / 'nope.yaml'}: cannot read")  # where it looked
 
 
-def test_domainsandbox_dns_serve_is_the_same_command(tmp_path):
+@pytest.mark.parametrize("given", ["flags", "variables"])
+def test_domainsandbox_dns_serve_is_the_same_command(tmp_path, given):
+    """Its address and zone by flags, or by the variables `serve` takes its DNS address from
+    (DOMAINSANDBOX_DNS_PORT was ignored: `dns serve` bound 5353)."""
     zone = tmp_path / "zone.yaml"
     zone.write_text(ZONE_YAML)
     port = free_port()
     cli = str(Path(sys.executable).parent / "domainsandbox")
-    proc = subprocess.Popen(
-        [cli, "dns", "serve", "--port", str(port), "--zone", str(zone)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert "fake DNS listening on 127.0.0.1" in proc.stdout.readline()
-        busy = subprocess.run(
-            [cli, "dns", "serve", "--port", str(port)], capture_output=True, text=True, timeout=20
-        )
-        assert busy.returncode == 2 and busy.stderr.startswith("domainsandbox: port "), busy.stderr
-        assert txt_values(_query(port, "_dmarc.example.com", "TXT")) == ["v=DMARC1; p=none"]
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        proc.kill()
-        proc.communicate()
-
-
-def test_domainsandbox_dns_serve_takes_its_address_from_serves_variables(tmp_path):
-    """DOMAINSANDBOX_DNS_PORT, set for `serve`, was ignored: `dns serve` bound 5353."""
-    zone = tmp_path / "zone.yaml"
-    zone.write_text(ZONE_YAML)
-    port = free_port()
-    cli = str(Path(sys.executable).parent / "domainsandbox")
+    flags = ["--port", str(port), "--zone", str(zone)] if given == "flags" else []
     variables = {"DOMAINSANDBOX_DNS_PORT": str(port), "DOMAINSANDBOX_DNS_ZONE": str(zone)}
     proc = subprocess.Popen(
-        [cli, "dns", "serve"],
+        [cli, "dns", "serve", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **variables},
+        env={**os.environ, **(variables if given == "variables" else {})},
     )
     try:
         line = proc.stdout.readline().strip()
         assert line == f"fake DNS listening on 127.0.0.1:{port} (UDP and TCP), 4 record(s)", line
+        busy = subprocess.run(
+            [cli, "dns", "serve", "--port", str(port)], capture_output=True, text=True, timeout=20
+        )
+        assert busy.returncode == 2 and busy.stderr.startswith("domainsandbox: port "), busy.stderr
         assert txt_values(_query(port, "_dmarc.example.com", "TXT")) == ["v=DMARC1; p=none"]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
