@@ -434,5 +434,5 @@ def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket, int]
 
 def _cannot_listen(error: OSError, transport: str, host: str, port: int) -> OSError:
     """`error` (its type and errno kept) naming what could not listen where."""
-    return type(error)(error.errno, f"fake DNS cannot listen on {transport} {host}:{port}: "
-                                f"{error.strerror or error}")  # fmt: skip
+    said = f"fake DNS cannot listen on {transport} {host}:{port}: {error.strerror or error}"
+    return type(error)(error.errno, said)
