@@ -47,6 +47,8 @@ def seconds_of(text: str) -> float:
     ValueError saying what a duration looks like if `text` is none."""
     if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text):
         return float(text)
+    if text.strip().startswith("-") and _is_duration(text.strip()[1:]):
+        raise ValueError(f"{text!r}: a duration is never negative")
     if not re.fullmatch(rf"\s*(?:{_DURATION_PART}\s*)+", text):
         raise ValueError(
             f"{text!r} is not a duration such as 30s, 5m, 1h, 3d, 2w, 1y (365 days) or 1h30m"
@@ -56,6 +58,14 @@ def seconds_of(text: str) -> float:
     if units != sorted(set(units), key=_UNITS.get, reverse=True):  # `5m5m`, `30m1h`: a slip
         raise ValueError(f"{text!r}: name each unit once, the largest first, as in 1h30m")
     return sum(float(n) * _UNITS[unit] for n, unit in parts)
+
+
+def _is_duration(text: str) -> bool:
+    try:
+        seconds_of(text)
+    except ValueError:
+        return False
+    return True
 
 
 def duration(text: str) -> float:

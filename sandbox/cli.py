@@ -1772,6 +1772,7 @@ def _contract_parser(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = _negative_values_joined(parser, sys.argv[1:] if argv is None else argv)
     args, rest = parser.parse_known_args(argv)
     if rest and _a_negative_clock_value(args, rest):
         args.value = rest.pop(0)  # `clock advance -5m`: said as a usage error below, not an option
@@ -1862,6 +1863,33 @@ def _command_parser(parser: argparse.ArgumentParser, args) -> argparse.ArgumentP
             break
         parser = chosen.choices[getattr(args, chosen.dest)]
     return parser
+
+
+def _negative_values_joined(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """`argv` with a value such as `-5m` joined to its option (`--visible-after=-5m`). argparse
+    takes any word starting with `-` that is not a plain number for an option, and tells only
+    that the option "expected one argument"; joined, the option's own check says what is
+    wrong with the value."""
+    taking = _options_taking_a_value(parser)
+    joined: list[str] = []
+    for word in argv:
+        if joined and joined[-1] in taking and re.match(r"-\.?\d", word):
+            joined[-1] = f"{joined[-1]}={word}"
+        else:
+            joined.append(word)
+    return joined
+
+
+def _options_taking_a_value(parser: argparse.ArgumentParser) -> set[str]:
+    """The long options of `parser` and its commands that take one value."""
+    taking = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                taking |= _options_taking_a_value(command)
+        elif action.nargs is None and action.option_strings:
+            taking.update(s for s in action.option_strings if s.startswith("--"))
+    return taking
 
 
 def _a_negative_clock_value(args, rest: list[str]) -> bool:

@@ -583,6 +583,9 @@ MISUSES = [
     (["clock", "advance", "fivem"], "'fivem' is not a duration"),
     (["clock", "advance", "5m5m"], "'5m5m': name each unit once, the largest first, as in 1h30m"),
     (["dns", "add", "a.example", "TXT", "x", "--visible-after", "30m1h"], "'30m1h': name each"),
+    # a value that starts with `-` is the option's, and its check says what is wrong with it
+    (["dns", "add", "a.example", "TXT", "x", "--visible-after", "-5m"], "'-5m': a duration is n"),
+    (["contract", "run", "monite", "--request-timeout", "-0.5s"], "timeout: '-0.5s': a"),
     # the control API's refusals name the option, not the field it was sent as
     (["dns", "add", "a.example", "TXT", "x", "--visible-after", "2y"], "400: --visible-after: at"),
     (["http", "fault", "monite", "--latency-ms", "60001"], "400: --latency-ms: at most 60000,"),
