@@ -140,7 +140,7 @@ OPERATIONS: dict[str, list[dict]] = {
             # (AlreadyExistsException, which the stateful phase does), reserved `aws:` tag keys,
             # a private key that is base64 but no RSA key, a MAIL FROM domain outside the
             # identity, DKIM or MAIL FROM on an identity that does not exist (SES's own 400s),
-            # a NextToken it never issued (docs/ses.md).
+            # a NextToken it never issued, more than 50 tags on an identity (docs/ses.md).
             "include-operation-id": [
                 "CreateEmailIdentity",
                 "ListEmailIdentities",
@@ -148,6 +148,7 @@ OPERATIONS: dict[str, list[dict]] = {
                 "PutEmailIdentityDkimAttributes",
                 "PutEmailIdentityDkimSigningAttributes",
                 "PutEmailIdentityMailFromAttributes",
+                "TagResource",
             ],
             "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPT_OR_400}},
         },

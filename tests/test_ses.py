@@ -550,6 +550,66 @@ def test_boto3_a_tag_value_starting_with_aws_is_reserved(urls, control):
     assert control.domains("ses") == []
 
 
+def test_boto3_tags_an_identity_by_its_arn_lists_and_untags_them(urls, control):
+    client = boto3_ses(urls)
+    client.create_email_identity(EmailIdentity=NAME, Tags=[{"Key": "env", "Value": "test"}])
+    # the account in the ARN is not read: Terraform, told not to ask STS, leaves it empty
+    arn = f"arn:aws:ses:{REGION}::identity/{NAME}"
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "env", "Value": "test"}
+    ]
+    client.tag_resource(
+        ResourceArn=f"arn:aws:ses:{REGION}:123456789012:identity/Example.COM",
+        Tags=[{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "mail"}],
+    )
+    assert client.get_email_identity(EmailIdentity=NAME)["Tags"] == [
+        {"Key": "env", "Value": "prod"},
+        {"Key": "team", "Value": "mail"},
+    ]
+    client.untag_resource(ResourceArn=arn, TagKeys=["env", "never-there"])
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "team", "Value": "mail"}
+    ]
+    saved = json.loads(control.export_scenario(format="json"))  # a world saved keeps them
+    assert [d["attrs"]["tags"] for d in saved["domains"]] == [[{"Key": "team", "Value": "mail"}]]
+
+
+@pytest.mark.parametrize(
+    ("arn", "error_type", "said"),
+    [
+        (f"arn:aws:ses:{REGION}:123456789012:identity/other.example", "NotFoundException", "other"),
+        (f"arn:aws:ses:us-east-1::identity/{NAME}", "NotFoundException", "in eu-west-1, the"),
+        ("example.com", "BadRequestException", "'ResourceArn': 'example.com' does not match"),
+    ],
+)
+def test_an_arn_naming_no_identity_of_the_caller_is_said(ses, control, arn, error_type, said):
+    ses.created()
+    with control.expecting_errors():
+        answer = ses.call("GET", "/v2/email/tags", params={"ResourceArn": arn})
+    _, got_type, message = error_of(answer)
+    assert got_type == error_type and said in message
+
+
+def test_tags_hold_only_the_characters_the_model_names_and_at_most_fifty(ses, control):
+    ses.created()
+    arn = f"arn:aws:ses:{REGION}::identity/{NAME}"
+    with control.expecting_errors():
+        odd = ses.call(
+            "POST", "/v2/email/tags", {"ResourceArn": arn, "Tags": [{"Key": "k#", "Value": ""}]}
+        )
+        many = [{"Key": f"k{n}", "Value": "ü ok_.:/=+-"} for n in range(50)]
+        assert (
+            ses.call("POST", "/v2/email/tags", {"ResourceArn": arn, "Tags": many}).status_code
+            == 200
+        )
+        one_more = ses.call(
+            "POST", "/v2/email/tags", {"ResourceArn": arn, "Tags": [{"Key": "x", "Value": ""}]}
+        )
+    assert error_of(odd)[:2] == (400, "BadRequestException") and "k#" in error_of(odd)[2]
+    assert error_of(one_more)[2] == "A resource can have as many as 50 tags"
+    assert len(ses.got()["Tags"]) == 50
+
+
 def test_a_configuration_set_that_does_not_exist_is_not_found(ses):
     code, error_type, message = error_of(ses.create(ConfigurationSetName="my-set"))
     assert (code, error_type) == (404, "NotFoundException") and "my-set" in message

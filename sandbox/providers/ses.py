@@ -82,6 +82,11 @@ BYODKIM_KIND = "byodkim"
 DKIM_KINDS = (*EASY_DKIM_KINDS, BYODKIM_KIND)
 MAIL_FROM_KINDS = ("mail_from_mx", "mail_from_spf")
 DEFAULT_PAGE_SIZE = 100
+MAX_TAGS = 50  # per resource (the model's TagResource documentation)
+# An identity's ARN (the IAM service authorization reference for SES v2: `identity/<name>`)
+IDENTITY_ARN = re.compile(
+    r"arn:aws[a-z-]*:ses:(?P<region>[a-z0-9-]+):\d*:identity/(?P<name>.+)", re.DOTALL
+)
 MAX_ID_LENGTH = 64  # what the control API takes as a domain id
 
 # The error codes botocore turns into its named exceptions, by status where none is given
@@ -643,6 +648,42 @@ class Ses(Provider):
         self.store.remove(self.name, identity.id)
         return {}
 
+    # --- tags ---------------------------------------------------------------------------------
+
+    def ListTagsForResource(self, request, ResourceArn: str):
+        """GET /v2/email/tags?ResourceArn=: the identity's tags."""
+        return {"Tags": [dict(t) for t in self._tagged(request, ResourceArn).attrs["tags"]]}
+
+    def TagResource(self, request, body: dict):
+        """POST /v2/email/tags: tags added, or a key given anew its new value."""
+        identity = self._tagged(request, body["ResourceArn"])
+        tags = {t["Key"]: t["Value"] for t in identity.attrs["tags"]}
+        tags |= {t["Key"]: t["Value"] for t in _checked_tags(body["Tags"])}
+        if len(tags) > MAX_TAGS:
+            raise bad_request(f"A resource can have as many as {MAX_TAGS} tags", "Tags")
+        identity.attrs["tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        return {}
+
+    def UntagResource(self, request, ResourceArn: str, TagKeys: list[str]):
+        """DELETE /v2/email/tags?ResourceArn=&TagKeys=: those keys' tags removed (a key the
+        identity has not is no error)."""
+        identity = self._tagged(request, ResourceArn)
+        identity.attrs["tags"] = [t for t in identity.attrs["tags"] if t["Key"] not in TagKeys]
+        return {}
+
+    def _tagged(self, request, arn: str) -> Domain:
+        """The caller's identity an ARN names. The account in the ARN is not read: the sandbox
+        knows accounts by their access keys, and Terraform, told not to ask STS, leaves it
+        empty."""
+        owner, region = self._account(request)
+        named = IDENTITY_ARN.fullmatch(arn)  # the document's IdentityArn pattern held
+        if named["region"] != region:  # identities are regional: none of this region's
+            raise not_found(
+                f"Email identity {named['name']} does not exist in {region}, the region the "
+                f"request is signed for (the ARN names {named['region']})."
+            )
+        return self._owned(request, named["name"])
+
     def PutEmailIdentityDkimAttributes(self, request, EmailIdentity: str, body: dict):
         """PUT .../dkim: DKIM signing on or off."""
         owner, _ = self._account(request)
@@ -887,7 +928,7 @@ def _error_type(result: CheckResult) -> str:
 
 def _checked_tags(tags: list[dict]) -> list[dict]:
     """Tags as SES takes them: the aws: prefix is AWS's own, in keys and values alike (the
-    model's Tag shape), and each key once."""
+    model's Tag shape), and each key once (their characters and lengths: openapi/ses.yaml)."""
     keys = [t["Key"] for t in tags]
     for tag in tags:
         for part in ("Key", "Value"):
