@@ -8,7 +8,6 @@ in the order rules were added, wins.
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 
@@ -28,19 +27,33 @@ class Faults:
     def __init__(self):
         self._lock = threading.Lock()
         self._rules: list[dict] = []
-        self._ids = itertools.count(1)
+        self.added = 0  # rules ever added: the next one is f<added + 1>
 
-    def add(self, name, kind, qtype=None, count=None, delay_ms=None) -> dict:
+    def add(self, name, kind, qtype=None, count=None, delay_ms=None, fault_id=None) -> dict:
         """Add a rule and return it as a dict with an ``id``.
 
         ``kind`` is one of servfail, refused, nxdomain, drop, delay (needs ``delay_ms``) or
         truncate (UDP only: the client retries over TCP and gets the full answer there).
+        ``fault_id``: the id it had in a saved world (``f3``), kept; else the next one.
         """
         rule = _make_rule(name, kind, qtype, count, delay_ms)
+        number = None if fault_id is None else _id_number(fault_id)
         with self._lock:
-            rule["id"] = f"f{next(self._ids)}"
+            if number is None:
+                self.added += 1
+                fault_id = f"f{self.added}"
+            elif any(r["id"] == fault_id for r in self._rules):
+                raise ValueError(f"fault id {fault_id} is given twice")
+            else:
+                self.added = max(self.added, number)
+            rule["id"] = fault_id
             self._rules.append(rule)
             return dict(rule)
+
+    def numbered(self, added: int) -> None:
+        """Go on numbering after ``added`` rules (a saved world's), whatever ids remain."""
+        with self._lock:
+            self.added = max(self.added, added)
 
     def list(self) -> list[dict]:
         """The active rules, in matching order."""
@@ -65,7 +78,7 @@ class Faults:
         """Remove every rule and number new ones from f1 again, as a new Faults does."""
         with self._lock:
             self._rules = []
-            self._ids = itertools.count(1)
+            self.added = 0
 
     def __len__(self) -> int:
         with self._lock:
@@ -89,6 +102,12 @@ class Faults:
                         self._rules.remove(rule)
                 return dict(rule)
         return None
+
+
+def _id_number(fault_id) -> int:
+    if not isinstance(fault_id, str) or not re.fullmatch(r"f[1-9][0-9]{0,8}", fault_id):
+        raise ValueError(f"a fault id is f and a number, such as f3, not {fault_id!r}")
+    return int(fault_id[1:])
 
 
 def _matches(rule: dict, name: str, qtype: str) -> bool:

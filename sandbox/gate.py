@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -92,7 +93,10 @@ class HttpFaults:
         abort_after: bool = False,
         reset: bool = False,
         reset_after: bool = False,
+        fault_id: str | None = None,
     ) -> dict:
+        """Add a rule; returns it as a dict with its `id`. `fault_id`: the id it had in a
+        saved world (`h3`), kept; else the next one."""
         asked = (abort, abort_after, reset, reset_after)
         drops = [name for name, on in zip(DROPS, asked, strict=True) if on]
         if status is None and not latency_ms and not drops:
@@ -109,10 +113,17 @@ class HttpFaults:
             )
         if probability is not None and not 0 <= probability <= 1:  # NaN too: it fired always
             raise ValueError(f"probability must be a number from 0 to 1, not {probability}")
+        number = None if fault_id is None else _id_number(fault_id)
         with self._lock:
-            self._next += 1
+            if number is None:
+                self._next += 1
+                fault_id = f"h{self._next}"
+            elif any(r.id == fault_id for r in self._rules):
+                raise ValueError(f"fault id {fault_id} is given twice")
+            else:
+                self._next = max(self._next, number)
             rule = HttpFault(
-                f"h{self._next}",
+                fault_id,
                 provider,
                 operation,
                 status,
@@ -126,6 +137,16 @@ class HttpFaults:
             )
             self._rules.append(rule)
             return rule.to_dict()
+
+    @property
+    def added(self) -> int:
+        """Rules ever added: the next one is h<added + 1>."""
+        return self._next
+
+    def numbered(self, added: int) -> None:
+        """Go on numbering after `added` rules (a saved world's), whatever ids remain."""
+        with self._lock:
+            self._next = max(self._next, added)
 
     def list(self) -> list[dict]:
         with self._lock:
@@ -167,6 +188,12 @@ class HttpFaults:
                         self._rules.remove(rule)
                 return rule
         return None
+
+
+def _id_number(fault_id) -> int:
+    if not isinstance(fault_id, str) or not re.fullmatch(r"h[1-9][0-9]{0,8}", fault_id):
+        raise ValueError(f"an HTTP fault id is h and a number, such as h3, not {fault_id!r}")
+    return int(fault_id[1:])
 
 
 class RateLimits:

@@ -145,21 +145,24 @@ def export_world(sandbox: Sandbox) -> dict:
                 _export_domain(sandbox.providers[d.provider].settled(d))
                 for d in sandbox.store.list()
             ],
-            "dns": {
-                "records": sandbox.dns.zone.records(),
-                "faults": [
-                    {k: v for k, v in f.items() if k != "id"} for f in sandbox.dns.faults.list()
-                ],
-            },
-            "http_faults": [
-                {k: v for k, v in f.items() if k != "id"} for f in sandbox.http_faults.list()
-            ],
+            # faults with their ids, which `--remove ID` names (and on past the used-up ones)
+            "dns": {"records": sandbox.dns.zone.records(), "faults": sandbox.dns.faults.list()},
+            "http_faults": sandbox.http_faults.list(),
         }
+        if sandbox.dns.faults.added > _last_id(world["dns"]["faults"]):
+            world["dns"]["faults_added"] = sandbox.dns.faults.added
+        if sandbox.http_faults.added > _last_id(world["http_faults"]):
+            world["http_faults_added"] = sandbox.http_faults.added
         if credentials := sandbox.credentials.export():  # registered keys, when there are any
             world["credentials"] = credentials
         if sandbox.http_faults.drawn:  # faults with a probability drew from their stream
             world["http_fault_draws"] = sandbox.http_faults.drawn
         return world
+
+
+def _last_id(faults: list[dict]) -> int:
+    """The number of the newest of these faults' ids (h3, f3: 3); 0 for none."""
+    return max((int(f["id"][1:]) for f in faults), default=0)
 
 
 def _settings_kept(sandbox: Sandbox, provider: str) -> bool:
@@ -518,9 +521,26 @@ def _load_dns_faults(faults: list) -> Faults:
                 qtype=f.get("qtype"),
                 count=f.get("count"),
                 delay_ms=f.get("delay_ms"),
+                fault_id=f.get("id"),
             ),
         )
     return loaded
+
+
+def _http_fault_args(fault: dict) -> dict:
+    """A scenario's HTTP fault as HttpFaults.add takes it: its `id` as `fault_id`."""
+    args = {k: v for k, v in fault.items() if k != "id"}
+    return args | {"fault_id": fault["id"]} if "id" in fault else args
+
+
+def _each_id_once(where: str, faults: list[dict]) -> None:
+    seen = set()
+    for i, fault in enumerate(faults):
+        if (fault_id := fault.get("fault_id")) is None:
+            continue
+        if fault_id in seen:
+            raise ScenarioError(f"{where}[{i}].id: {fault_id} is given twice")
+        seen.add(fault_id)
 
 
 def _check_http_fault(sandbox: Sandbox, fault: dict) -> None:
@@ -596,15 +616,17 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
     dns = world.get("dns", {})
     zone = _load_zone(sandbox.clock, dns.get("records", []))
     dns_faults = _load_dns_faults(dns.get("faults", []))
+    dns_faults.numbered(dns.get("faults_added", 0))
     settings = world.get("settings", {})
     for name, changes in settings.items():
         _entry(f"settings.{name}", lambda n=name, c=changes: sandbox.check_settings(n, c))
     provider_states = world.get("providers", {})
     for name, state in provider_states.items():
         _entry(f"providers.{name}", lambda n=name, s=state: _check_provider_state(sandbox, n, s))
-    http_faults = world.get("http_faults", [])
+    http_faults = [_http_fault_args(f) for f in world.get("http_faults", [])]
     for i, fault in enumerate(http_faults):
         _entry(f"http_faults[{i}]", lambda f=fault: _check_http_fault(sandbox, f))
+    _each_id_once("http_faults", http_faults)
     credentials = _load_credentials(sandbox, world.get("credentials", {}))
 
     # Everything is valid: swap it in at once.
@@ -632,6 +654,7 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
             sandbox.store.add(domain)
         for fault in http_faults:
             sandbox.http_faults.add(**fault)
+        sandbox.http_faults.numbered(world.get("http_faults_added", 0))
         sandbox.http_faults.reseed(sandbox.seed, world.get("http_fault_draws", 0))
         sandbox.rate_limits.enabled = world.get("rate_limits", False)
         sandbox.credentials.replace(credentials)

@@ -95,6 +95,36 @@ def test_the_whole_world_survives_a_restart_and_ids_go_on_as_without_one(tmp_pat
     assert (pending, after_restart[0]["verificationStatus"]) == ("PENDING", "VERIFIED")
 
 
+def test_fault_ids_are_kept_and_never_given_again_after_a_restart(tmp_path):
+    """`--remove ID` names the fault it named before the restart: the ids were numbered again
+    from h1 and f1, and a user removed another test's fault by its old id."""
+    state = str(tmp_path / "world.db")
+    served = Served("--state", state)
+    try:
+        control = control_of(served)
+        for provider in ("monite", "autosend", "vortex"):
+            control.add_http_fault(provider, status=503)
+        control.remove_http_fault("h1")
+        for name in ("a.example.com", "b.example.com", "c.example.com"):
+            control.add_fault(name, "servfail")
+        control.remove_fault("f3")  # the newest gone: only the count says f3 was given
+        before = (control.http_faults(), control.faults())
+    finally:
+        assert served.stop()[0] == 0
+
+    served = Served("--state", state)
+    try:
+        control = control_of(served)
+        assert (control.http_faults(), control.faults()) == before
+        assert [f["id"] for f in before[0]] == ["h2", "h3"]
+        assert control.add_http_fault("resend", status=500)["id"] == "h4"
+        assert control.add_fault("d.example.com", "refused")["id"] == "f4"
+        control.remove_http_fault("h2")
+        assert [f["provider"] for f in control.http_faults()] == ["vortex", "resend"]
+    finally:
+        served.stop()
+
+
 def test_a_new_state_file_is_its_owners_alone_it_keeps_secrets(tmp_path):
     """Registered credentials' secrets are saved in it: it was readable by every user (0644)."""
     state = tmp_path / "world.db"

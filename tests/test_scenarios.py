@@ -504,6 +504,25 @@ def test_yaml_aliases_that_expand_a_small_file_enormously_are_refused_at_once(co
             "http_faults[0]: operation: 'nope' is not an operation of monite's API; use: "
             "create_domain, create_token, delete_domain,",
         ),
+        (  # the id `--remove ID` names: once each
+            (
+                "http_faults: []",
+                "http_faults: [{id: h2, provider: monite, status: 500}, "
+                "{id: h2, provider: vortex, status: 503}]",
+            ),
+            "http_faults[1].id: h2 is given twice",
+        ),
+        (
+            (
+                "  faults: []",
+                "  faults: [{id: f1, name: a.example, kind: drop}, {id: f1, name: b.example, kind: drop}]",
+            ),
+            "dns.faults[1]: fault id f1 is given twice",
+        ),
+        (
+            ("http_faults: []", "http_faults: [{id: f2, provider: monite, status: 500}]"),
+            "http_faults[0].id: 'f2' is not an HTTP fault's id: h and a number, such as h3",
+        ),
         (
             ("  created_at: '2026-01-05T09:00:00Z'", "  created_at: 'yesterday'"),
             f"{MONITE}: created_at: 'yesterday' is not an RFC 3339 date-time (four-digit year)",
