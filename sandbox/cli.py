@@ -1080,7 +1080,7 @@ def cmd_scenario(args) -> int:
             raise ControlError(f"{args.file}: {exc}", exc.status) from None
     said = (
         f"loaded {args.file}: {loaded['domains']} domain(s), "
-        f"{loaded['dns_records']} DNS record(s), clock {loaded['clock']['now']}"
+        f"{loaded['dns_records']} DNS record(s), clock {_clock_said(loaded['clock'])}"
     )
     _show(args, loaded, lambda _: print(said))
     return 0

@@ -631,7 +631,12 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
 
     # Everything is valid: swap it in at once.
     with sandbox.replacing_world():
+        # a scenario that says nothing of the clock's mode leaves it as it found it (a frozen
+        # demo stays frozen), not in the mode a reset puts back
+        found = None if mode or "frozen" in clock else sandbox.clock.saved()
         sandbox.reset(seed, keep_logs)
+        if found is not None:
+            sandbox.clock.restore(found, instant=False)
         sandbox.ids = Ids(seed, drawn)
         # stop first: a running clock would drift past `now`. A clock that moves only when told
         # stays in its mode (an on-poll sandbox loading a frozen scenario polls on), a running

@@ -544,6 +544,20 @@ def test_a_scenario_the_schema_or_a_providers_vocabulary_refuses_changes_nothing
     assert control.export_scenario() == before
 
 
+@pytest.mark.parametrize(("mode", "speed"), [("frozen", None), ("on-poll", None), ("fast", 60)])
+def test_a_scenario_that_says_nothing_of_the_clock_leaves_its_mode_as_it_found_it(
+    control, mode, speed
+):
+    """A frozen demo loaded a file of DNS records only, and its clock ran from then on."""
+    control.set_clock_mode(mode, speed=speed)
+    before = control.clock()
+    loaded = control.load_scenario("seed: 5\ndns:\n  records: []\n")
+    assert (loaded["clock"]["mode"], loaded["clock"]["speed"]) == (mode, speed or 1)
+    assert loaded["clock"]["now"] >= before["now"]
+    # a clock the file names is the file's
+    assert control.load_scenario("clock: {frozen: false}\n")["clock"]["mode"] == "real"
+
+
 def test_a_bad_provider_state_is_refused_before_the_world_changes(control):
     before = control.export_scenario()
     text = (SCENARIOS / "every-state.yaml").read_text()

@@ -211,7 +211,8 @@ class Clock:
         if it had run since."""
         if not instant:
             self.set_mode(saved["_mode"], saved["_speed"] or None)
-            self._running = saved["_running"]  # and the mode it runs again in
+            # and the mode it runs again in, whatever mode it was in before
+            self._running, self._froze_on_poll = saved["_running"], saved["_froze_on_poll"]
             return
         with self._lock:
             vars(self).update(saved)
