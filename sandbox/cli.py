@@ -1057,7 +1057,7 @@ def cmd_scenario(args) -> int:
     if args.action == "export":
         with _control(args) as control:
             text = control.export_scenario("json" if args.json else "yaml")
-        if args.file:
+        if args.file and args.file != "-":  # `-`: standard output, as without a file
             private = _HOLDS_CREDENTIALS.search(text) is not None
             try:
                 _write_export(args.file, text, private)
@@ -1091,6 +1091,8 @@ def _read_scenario(path: str | None) -> bytes:
 
     if not path:
         raise UsageError("scenario load needs a FILE or a bundled scenario's name")
+    if path == "-":  # standard input, as `scenario export -` writes standard output
+        return sys.stdin.buffer.read()
     try:
         return bundled.find(path).read_bytes()
     except bundled.UnknownScenario as exc:
@@ -1658,8 +1660,8 @@ def build_parser() -> argparse.ArgumentParser:
     scen.add_argument(
         "file",
         nargs="?",
-        help="the YAML file (export prints to stdout without one); load also takes a bundled "
-        "scenario's name (see scenario list)",
+        help="the YAML file (export prints to stdout without one, or with -); load also takes "
+        "a bundled scenario's name (see scenario list), or - for standard input",
     )
     scen.set_defaults(func=cmd_scenario)
 

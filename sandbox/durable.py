@@ -53,6 +53,19 @@ CREATE TABLE IF NOT EXISTS world (
 """
 
 
+def _a_scenario_hint(path: str) -> str:
+    """What to say of a file `--state` cannot open that reads as a scenario (an export given
+    where the state file goes): where such a file is given instead."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(64).lstrip()
+    except OSError:
+        return ""
+    if start.startswith((b"format:", b"seed:", b"{", b"---")):
+        return "; it reads as a scenario (an export): load one with --scenario FILE"
+    return ""
+
+
 class StateError(Exception):
     """The state file cannot be opened or read; the message says why."""
 
@@ -124,9 +137,12 @@ class StateFile:
             self._db.execute(_SCHEMA)
         except (sqlite3.Error, StateError) as exc:
             os.close(self._held)
-            raise StateError(
-                f"{path}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)
-            ) from None
+            said = (
+                f"{path}: {exc}{_a_scenario_hint(path)}"
+                if isinstance(exc, sqlite3.Error)
+                else str(exc)
+            )
+            raise StateError(said) from None
         self._lock = threading.Lock()
 
     def read(self) -> tuple[dict, float] | None:

@@ -26,7 +26,8 @@ CREATE_SECONDS = 30.0
 
 def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
     """Create domain `name` through `provider`'s own API, as its clients do; its id.
-    The provider's refusal (a bad name, a duplicate) is a 400 carrying its own message."""
+    The provider's refusal (a bad name, a duplicate) is a 400 carrying its own message; its
+    failure (a 5xx) a 502."""
     if not sandbox.http_url:
         raise ProviderError(409, "this sandbox is not served over HTTP: create through its API")
     with httpx.Client(timeout=CREATE_SECONDS) as http:
@@ -39,6 +40,9 @@ def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
             raise ProviderError(502, f"{provider.name}'s login answered {message}") from None
         except httpx.HTTPError as error:
             raise ProviderError(502, f"{provider.name}'s API did not answer: {error}") from None
+    if answer.status_code >= 500:  # an injected fault, say: the provider failed, not the name
+        message = _error_message(driver.kit, answer)
+        raise ProviderError(502, f"{provider.name}'s API answered the create of {name!r} {message}")
     if answer.status_code >= 300:
         message = _error_message(driver.kit, answer)
         if answer.status_code in (401, 403):

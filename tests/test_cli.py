@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import signal
@@ -255,6 +256,17 @@ def test_a_create_cut_short_by_an_injected_fault_says_what_answered(cli, control
     assert code == 1, (out, err)
     assert (
         err == "domainsandbox: 502: monite's login answered 503 Service temporarily unavailable\n"
+    )
+
+
+def test_a_create_the_provider_fails_is_no_usage_error(cli, control):
+    """Only the create itself failed (the login went through): said 400, exit 2, before."""
+    cli("http", "fault", "monite", "--operation", "create_domain", "--status", "503")
+    code, out, err = cli("create", "monite", "mail.example.com")
+    assert (code, out) == (1, "")
+    assert err == (
+        "domainsandbox: 502: monite's API answered the create of 'mail.example.com' "
+        "503 Service temporarily unavailable\n"
     )
 
 
@@ -841,6 +853,24 @@ def test_json_is_what_every_command_prints_under_json(cli):
         assert code == 0 and json.loads(out) == {"cleared": True}
     code, out, _ = cli("scenario", "export", "--json")
     assert code == 0 and out.endswith("\n") and json.loads(out)["format"] == 2
+
+
+def test_a_scenario_goes_to_standard_output_and_comes_from_standard_input_as_dash(
+    cli, control, tmp_path, monkeypatch
+):
+    """`scenario export -` wrote a file named `-`."""
+    monkeypatch.chdir(tmp_path)
+    control.add_record("kept.example.com", "TXT", "through a pipe")
+    code, exported, _ = cli("scenario", "export", "-")
+    assert code == 0 and exported.startswith("format: 2\n") and not (tmp_path / "-").exists()
+    control.reset()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(exported.encode())))
+    code, out, _ = cli("scenario", "load", "-")
+    assert (code, out) == (
+        0,
+        "loaded -: 0 domain(s), 1 DNS record(s), clock 2026-01-01T09:00:00Z (frozen)\n",
+    )
+    assert control.export_scenario() == exported
 
 
 @pytest.mark.parametrize(

@@ -264,7 +264,20 @@ def test_a_state_file_that_is_not_sqlite_stops_serve_with_a_clear_message(tmp_pa
     result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(bad))
     assert result.returncode == 2
     assert f"{bad}: file is not a database" in result.stderr
+    assert "--scenario" not in result.stderr
     assert bad.read_text().startswith("these are my notes")  # left alone
+
+
+def test_a_scenario_given_as_the_state_file_is_told_where_it_goes(tmp_path):
+    export = tmp_path / "before.yaml"
+    export.write_text("format: 2\nseed: 7\n")
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(export))
+    assert result.returncode == 2
+    assert (
+        f"{export}: file is not a database; it reads as a scenario (an export): load one with --scenario FILE"
+        in result.stderr
+    )
+    assert export.read_text() == "format: 2\nseed: 7\n"
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
