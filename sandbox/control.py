@@ -395,10 +395,8 @@ class Control:
                 instant = check_instant(utc(body["set"]))
             except OutOfRange as exc:
                 raise ProviderError(400, f"{said}: {exc}", field="set") from None
-            except ValueError:
-                raise ProviderError(
-                    400, f"{said}: {body['set']!r} is not an ISO-8601 time"
-                ) from None
+            except ValueError as exc:  # which part is wrong, if one is (`day is out of range`)
+                raise ProviderError(400, f"{said}: {exc}") from None
         seconds = body.get("advance_seconds") or 0
         if seconds < 0:
             raise ProviderError(400, "advance_seconds: time only moves forward")
@@ -541,8 +539,8 @@ def _journal_filters(provider, operation, status, domain, since, until) -> Filte
     for name, value in (("since", since), ("until", until)):
         try:
             instants[name] = utc(value) if value is not None else None  # "" is no instant
-        except ValueError:
-            raise ProviderError(400, f"{name}: {value!r} is not an ISO-8601 time") from None
+        except ValueError as exc:
+            raise ProviderError(400, f"{name}: {exc}") from None
     return Filters(provider, operation, status, domain, **instants)
 
 

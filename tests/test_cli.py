@@ -621,7 +621,10 @@ MISUSES = [
         ["dns", "ls", "--zz"],
         "dns ls: unrecognized arguments: --zz (see domainsandbox dns ls --help)",
     ),
-    (["clock", "set", "tomorrow"], "'tomorrow' is not an ISO-8601 time"),
+    (["clock", "set", "tomorrow"], "'tomorrow' is not an ISO-8601 instant"),
+    # which part of a date is wrong (it said only "not an ISO-8601 time")
+    (["clock", "set", "2026-02-30T00:00:00Z"], "instant (day is out of range for month)"),
+    (["requests", "--since", "2026-13-01"], "--since: '2026-13-01' is not an ISO-8601 instant (m"),
     # it said `set:` to a user who typed `freeze`
     (["clock", "freeze", "notadate"], "set (the instant to freeze at): 'notadate' is not an ISO"),
     (["dns", "add", "example.com", "TXT"], "required: value"),
