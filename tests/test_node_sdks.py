@@ -221,6 +221,15 @@ def test_amazons_sdk_throws_the_named_exception_ses_answers(ses):
     assert (again["name"], again["status"]) == ("AlreadyExistsException", 400)
 
 
+def test_amazons_sdk_tags_an_identity_by_its_arn(ses):
+    ses("CreateEmailIdentity", {"EmailIdentity": "tagged.example.com"})
+    arn = "arn:aws:ses:eu-west-1:123456789012:identity/tagged.example.com"
+    tags = [{"Key": "env", "Value": "test"}, {"Key": "team", "Value": "mail"}]
+    assert ses("TagResource", {"ResourceArn": arn, "Tags": tags}) == {"answer": {}}
+    assert ses("UntagResource", {"ResourceArn": arn, "TagKeys": ["env"]}) == {"answer": {}}
+    assert ses("ListTagsForResource", {"ResourceArn": arn}) == {"answer": {"Tags": tags[1:]}}
+
+
 # --- a connection reset before any answer: what each SDK makes of it (the README's table) ------
 
 
