@@ -655,7 +655,7 @@ class Ses(Provider):
         return {"Tags": [dict(t) for t in self._tagged(request, ResourceArn).attrs["tags"]]}
 
     def TagResource(self, request, body: dict):
-        """POST /v2/email/tags: tags added, or a key given anew its new value."""
+        """POST /v2/email/tags: the tags added; a key the identity has takes its new value."""
         identity = self._tagged(request, body["ResourceArn"])
         tags = {t["Key"]: t["Value"] for t in identity.attrs["tags"]}
         tags |= {t["Key"]: t["Value"] for t in _checked_tags(body["Tags"])}
