@@ -164,8 +164,11 @@ def test_silent_tcp_client_is_disconnected_after_idle_timeout(fake, monkeypatch)
         assert sock.recv(10) == b""  # closed by the server (a hang would raise a timeout)
 
 
-def held_tcp(fake, count: int) -> list[socket.socket]:
-    """`count` TCP connections the server has taken in, each idle (waiting for a message)."""
+def held_tcp(fake, count: int, monkeypatch) -> list[socket.socket]:
+    """`count` TCP connections the server has taken in, each idle (waiting for a message).
+    They stay open however long a loaded machine takes to see them all idle: the server closes
+    one idle for TCP_IDLE_TIMEOUT (3 s), and the count never came back up."""
+    monkeypatch.setattr(fake_dns.server, "TCP_IDLE_TIMEOUT", 60.0)
     held = [socket.create_connection(fake.address, timeout=5) for _ in range(count)]
     wait_for(lambda: len(fake._conns) == count and None not in fake._conns.values())
     return held
@@ -181,7 +184,7 @@ def tcp_query(sock: socket.socket, name: str) -> str:
 
 def test_a_tcp_connection_beyond_the_cap_takes_the_place_of_the_one_idle_longest(fake, monkeypatch):
     monkeypatch.setattr(fake_dns.server, "MAX_TCP_CONNECTIONS", 2)
-    held = held_tcp(fake, 2)
+    held = held_tcp(fake, 2, monkeypatch)
     try:
         with socket.create_connection(fake.address, timeout=5) as extra:
             assert tcp_query(extra, "example.com") == "NOERROR"
@@ -192,8 +195,8 @@ def test_a_tcp_connection_beyond_the_cap_takes_the_place_of_the_one_idle_longest
             sock.close()
 
 
-def test_many_kept_alive_tcp_connections_do_not_lock_out_a_new_tcp_query(fake):
-    held = held_tcp(fake, fake_dns.server.MAX_TCP_CONNECTIONS)
+def test_many_kept_alive_tcp_connections_do_not_lock_out_a_new_tcp_query(fake, monkeypatch):
+    held = held_tcp(fake, fake_dns.server.MAX_TCP_CONNECTIONS, monkeypatch)
     try:
         for sock in held:  # every one busy a moment ago: kept alive, as a client keeps them
             assert tcp_query(sock, "example.com") == "NOERROR"
@@ -206,7 +209,7 @@ def test_many_kept_alive_tcp_connections_do_not_lock_out_a_new_tcp_query(fake):
 def test_tcp_connections_beyond_the_cap_are_closed_when_none_is_idle(fake, monkeypatch):
     monkeypatch.setattr(fake_dns.server, "MAX_TCP_CONNECTIONS", 2)
     fake.faults.add("slow.example.com", "delay", delay_ms=10_000)
-    held = held_tcp(fake, 2)
+    held = held_tcp(fake, 2, monkeypatch)
     try:
         for sock in held:  # each waits for a delayed answer: busy, not idle
             wire = dns.message.make_query("slow.example.com", "MX").to_wire()
