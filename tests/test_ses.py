@@ -610,6 +610,13 @@ def test_tags_hold_only_the_characters_the_model_names_and_at_most_fifty(ses, co
     assert len(ses.got()["Tags"]) == 50
 
 
+def test_boto3_reads_an_account_in_the_ses_sandbox(urls, control):
+    account = boto3_ses(urls).get_account()
+    assert (account["ProductionAccessEnabled"], account["SendingEnabled"]) == (False, True)
+    assert account["SendQuota"] == {"Max24HourSend": 200, "MaxSendRate": 1, "SentLast24Hours": 0}
+    assert account["EnforcementStatus"] == "HEALTHY"
+
+
 def test_a_configuration_set_that_does_not_exist_is_not_found(ses):
     code, error_type, message = error_of(ses.create(ConfigurationSetName="my-set"))
     assert (code, error_type) == (404, "NotFoundException") and "my-set" in message
@@ -1036,7 +1043,7 @@ def test_boto3_byodkim_and_dkim_attributes(urls, control):
             EmailIdentity=NAME, EmailForwardingEnabled=True
         ),
         lambda c: c.get_email_identity_policies(EmailIdentity=NAME),
-        lambda c: c.get_account(),
+        lambda c: c.list_contact_lists(),
         lambda c: c.list_configuration_sets(),
     ],
 )

@@ -262,7 +262,7 @@ class Ses(Provider):
         return _error(429, "TooManyRequestsException", "Too Many Requests")
 
     def unserved(self, method: str, path: str, status: int) -> ProviderError:
-        """An SES operation the sandbox does not serve (GetAccount, SendEmail,
+        """An SES operation the sandbox does not serve (SendEmail, ListConfigurationSets,
         PutEmailIdentityFeedbackAttributes...): AWS's UnknownOperationException, never
         NotFoundException, which botocore raises for an identity that does not exist. Another
         method of a served path keeps its 405 (RFC 9110; contract tests expect it)."""
@@ -647,6 +647,21 @@ class Ses(Provider):
         identity = self._owned(request, EmailIdentity)
         self.store.remove(self.name, identity.id)
         return {}
+
+    # --- the account --------------------------------------------------------------------------
+
+    def GetAccount(self, request):
+        """GET /v2/email/account: an account in SES's sandbox, as every new account starts in
+        each region (AWS's "Request production access": 200 messages a day, 1 a second). The
+        sandbox sends no mail, so none was sent."""
+        self._account(request)
+        return {
+            "DedicatedIpAutoWarmupEnabled": False,
+            "EnforcementStatus": "HEALTHY",
+            "ProductionAccessEnabled": False,
+            "SendQuota": {"Max24HourSend": 200.0, "MaxSendRate": 1.0, "SentLast24Hours": 0.0},
+            "SendingEnabled": True,
+        }
 
     # --- tags ---------------------------------------------------------------------------------
 
