@@ -1056,6 +1056,7 @@ def test_boto3_an_operation_the_sandbox_does_not_serve_is_no_missing_identity(ur
     error = raised.value.response["Error"]
     assert error["Code"] == "UnknownOperationException"  # AWS's common error, HTTP 404
     assert "domainsandbox does not serve" in error["Message"]
+    assert "operations on email identities, their tags and the account" in error["Message"]
     assert client.get_email_identity(EmailIdentity=NAME)["IdentityType"] == "DOMAIN"
 
 

@@ -268,7 +268,10 @@ class Ses(Provider):
         method of a served path keeps its 405 (RFC 9110; contract tests expect it)."""
         if status == 405:
             return super().unserved(method, path, status)
-        served = "it serves SES v2 email identity operations only (docs/ses.md)"
+        served = (
+            "it serves the SES v2 operations on email identities, their tags and the account "
+            "(docs/ses.md)"
+        )
         if path in ("", "/"):  # SES v1's Query API posts every action to the endpoint's root
             asked = "SES v1 (the Query API, boto3.client('ses'))"
             served += ": boto3.client('sesv2') with the same endpoint_url"
