@@ -129,14 +129,14 @@ def _make_rule(name, kind, qtype, count, delay_ms) -> dict:
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise ValueError(f"fault count must be a positive integer or None, got {count!r}")
     if kind == "delay":
-        if delay_ms is None:
-            raise ValueError("a delay fault needs delay_ms")
+        if delay_ms is None:  # field first, as callers name fields (the CLI: --delay-ms)
+            raise ValueError("delay_ms: a delay fault needs one, how many ms late it answers")
         if not isinstance(delay_ms, (int, float)) or not 0 <= delay_ms <= MAX_DELAY_MS:
             raise ValueError(
                 f"delay_ms must be a number from 0 to {MAX_DELAY_MS}, got {delay_ms!r}"
             )
     elif delay_ms is not None:
-        raise ValueError(f"delay_ms only applies to delay faults, not {kind!r}")
+        raise ValueError(f"delay_ms: only a delay fault takes one, not {kind!r}")
     return {
         "id": None,
         "name": pattern,

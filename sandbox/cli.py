@@ -593,12 +593,6 @@ def cmd_dns_fault(args) -> int:
             control.remove_fault(args.remove)
             _show(args, {"removed": 1}, lambda _: print(f"removed fault {args.remove}"))
         elif action == "add":
-            if (args.kind == "delay") != (args.delay_ms is not None):  # said with the flag's name
-                raise UsageError(
-                    "dns fault: a delay fault needs --delay-ms MS"
-                    if args.kind == "delay"
-                    else f"dns fault: --delay-ms only applies to a delay fault, not {args.kind}"
-                )
             qtype = args.qtype.upper() if args.qtype else None  # as `dns add` takes a type
             fault = control.add_fault(
                 args.match, args.kind, qtype=qtype, count=args.count, delay_ms=args.delay_ms

@@ -194,9 +194,12 @@ def test_dns_queries_shows_which_fault_answered_and_a_dropped_query_unanswered(
 
 def test_a_delay_fault_is_told_of_its_flag_by_its_flags_name(cli, control):
     code, _, err = cli("dns", "fault", "example.com", "delay")
-    assert (code, err) == (2, "domainsandbox: dns fault: a delay fault needs --delay-ms MS\n")
+    assert (code, err) == (
+        2,
+        "domainsandbox: 400: --delay-ms: a delay fault needs one, how many ms late it answers\n",
+    )
     code, _, err = cli("dns", "fault", "example.com", "servfail", "--delay-ms", "5")
-    assert code == 2 and "--delay-ms only applies to a delay fault, not servfail" in err
+    assert code == 2 and "400: --delay-ms: only a delay fault takes one, not 'servfail'" in err
     assert control.faults() == []
 
 

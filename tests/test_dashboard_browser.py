@@ -657,7 +657,7 @@ def test_a_drop_fault_is_added_from_the_page(narrow, control):
 
 def test_the_dns_fault_delay_is_asked_for_a_delay_fault_alone(narrow, control):
     """A delay left in the form went with a servfail, which the API refused; a delay fault with
-    none was refused in the API's words ("needs delay_ms")."""
+    none was refused in the API's words ("delay_ms: a delay fault needs one")."""
     panel(narrow, "Faults")
     delay = narrow.get_by_label("Delay ms")
     expect(delay).to_be_disabled()  # servfail, the first kind

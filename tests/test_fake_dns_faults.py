@@ -150,9 +150,9 @@ def test_dig_retries_over_tcp_after_truncation(fake):
     ("kwargs", "message"),
     [
         ({"name": "example.com", "kind": "explode"}, "unknown fault kind"),
-        ({"name": "example.com", "kind": "delay"}, "needs delay_ms"),
+        ({"name": "example.com", "kind": "delay"}, "delay_ms: a delay fault needs one"),
         ({"name": "example.com", "kind": "servfail", "count": 0}, "positive integer"),
-        ({"name": "example.com", "kind": "servfail", "delay_ms": 5}, "only applies"),
+        ({"name": "example.com", "kind": "servfail", "delay_ms": 5}, "only a delay fault takes"),
         ({"name": "bad..name", "kind": "servfail"}, "invalid name"),
         # it made a rule that never matched
         ({"name": "example.com", "kind": "servfail", "qtype": "BOGUS"}, "unknown query type"),
