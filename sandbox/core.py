@@ -362,10 +362,11 @@ class Sandbox:
         self._settings[provider].update(changes | whole)
         return self._settings[provider]
 
-    def check_http_fault(self, fault: dict) -> None:
-        """Raise ValueError unless `fault` describes a valid HTTP fault."""
+    def check_http_fault(self, fault: dict, beside: HttpFaults | None = None) -> None:
+        """Raise ValueError unless `fault` describes a valid HTTP fault (`beside`: the faults
+        checked before it, which its id must not repeat)."""
         self._known(fault.get("provider"))
-        HttpFaults(self.seed).add(**fault)
+        (beside or HttpFaults(self.seed)).add(**fault)
 
     # --- registered credentials ---------------------------------------------------------------
 

@@ -67,7 +67,7 @@ class HttpFaults:
     def __init__(self, seed: int):
         self._rules: list[HttpFault] = []
         self._lock = threading.Lock()
-        self._next = 0
+        self.added = 0  # rules ever added: the next one is h<added + 1>
         # Times a call changed the faults (a draw, a count used), ever: a call that changes
         # nothing else still owes the state file a save (sandbox.durable).
         self.used = 0
@@ -116,12 +116,12 @@ class HttpFaults:
         number = None if fault_id is None else _id_number(fault_id)
         with self._lock:
             if number is None:
-                self._next += 1
-                fault_id = f"h{self._next}"
+                self.added += 1
+                fault_id = f"h{self.added}"
             elif any(r.id == fault_id for r in self._rules):
                 raise ValueError(f"fault id {fault_id} is given twice")
             else:
-                self._next = max(self._next, number)
+                self.added = max(self.added, number)
             rule = HttpFault(
                 fault_id,
                 provider,
@@ -138,15 +138,10 @@ class HttpFaults:
             self._rules.append(rule)
             return rule.to_dict()
 
-    @property
-    def added(self) -> int:
-        """Rules ever added: the next one is h<added + 1>."""
-        return self._next
-
     def numbered(self, added: int) -> None:
         """Go on numbering after `added` rules (a saved world's), whatever ids remain."""
         with self._lock:
-            self._next = max(self._next, added)
+            self.added = max(self.added, added)
 
     def list(self) -> list[dict]:
         with self._lock:
@@ -167,7 +162,7 @@ class HttpFaults:
     def reset(self, seed: int) -> None:
         """As new: no rule, ids from h1 again, the seeded stream from its start."""
         with self._lock:
-            self._rules, self._next = [], 0
+            self._rules, self.added = [], 0
         self.reseed(seed)
 
     def take(self, provider: str, operation: str | None) -> HttpFault | None:

@@ -40,6 +40,7 @@ from .engine.ids import Ids
 from .engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from .engine.store import Store
 from .errors import schema_branch, schema_message
+from .gate import HttpFaults
 from .upgrade import UPGRADES, Upgrade
 
 if TYPE_CHECKING:
@@ -533,18 +534,8 @@ def _http_fault_args(fault: dict) -> dict:
     return args | {"fault_id": fault["id"]} if "id" in fault else args
 
 
-def _each_id_once(where: str, faults: list[dict]) -> None:
-    seen = set()
-    for i, fault in enumerate(faults):
-        if (fault_id := fault.get("fault_id")) is None:
-            continue
-        if fault_id in seen:
-            raise ScenarioError(f"{where}[{i}].id: {fault_id} is given twice")
-        seen.add(fault_id)
-
-
-def _check_http_fault(sandbox: Sandbox, fault: dict) -> None:
-    sandbox.check_http_fault(fault)
+def _check_http_fault(sandbox: Sandbox, checked: HttpFaults, fault: dict) -> None:
+    sandbox.check_http_fault(fault, checked)
     provider, operation = sandbox.providers[fault["provider"]], fault.get("operation")
     if operation and operation not in provider.operation_ids():
         known = ", ".join(sorted(provider.operation_ids()))
@@ -624,9 +615,9 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
     for name, state in provider_states.items():
         _entry(f"providers.{name}", lambda n=name, s=state: _check_provider_state(sandbox, n, s))
     http_faults = [_http_fault_args(f) for f in world.get("http_faults", [])]
+    checked = HttpFaults(seed)  # all of them, as the DNS faults are: an id given twice is refused
     for i, fault in enumerate(http_faults):
-        _entry(f"http_faults[{i}]", lambda f=fault: _check_http_fault(sandbox, f))
-    _each_id_once("http_faults", http_faults)
+        _entry(f"http_faults[{i}]", lambda f=fault: _check_http_fault(sandbox, checked, f))
     credentials = _load_credentials(sandbox, world.get("credentials", {}))
 
     # Everything is valid: swap it in at once.

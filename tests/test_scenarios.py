@@ -510,7 +510,7 @@ def test_yaml_aliases_that_expand_a_small_file_enormously_are_refused_at_once(co
                 "http_faults: [{id: h2, provider: monite, status: 500}, "
                 "{id: h2, provider: vortex, status: 503}]",
             ),
-            "http_faults[1].id: h2 is given twice",
+            "http_faults[1]: fault id h2 is given twice",
         ),
         (
             (
