@@ -1861,6 +1861,10 @@ def _command_parser(parser: argparse.ArgumentParser, args) -> argparse.ArgumentP
     return parser
 
 
+# A word argparse takes for an option, though it is a negative value: -5m, -0.5s, -.5
+_NEGATIVE_VALUE = re.compile(r"-\.?\d")
+
+
 def _negative_values_joined(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     """`argv` with a value such as `-5m` joined to its option (`--visible-after=-5m`). argparse
     takes any word starting with `-` that is not a plain number for an option, and tells only
@@ -1869,7 +1873,7 @@ def _negative_values_joined(parser: argparse.ArgumentParser, argv: list[str]) ->
     taking = _options_taking_a_value(parser)
     joined: list[str] = []
     for word in argv:
-        if joined and joined[-1] in taking and re.match(r"-\.?\d", word):
+        if joined and joined[-1] in taking and _NEGATIVE_VALUE.match(word):
             joined[-1] = f"{joined[-1]}={word}"
         else:
             joined.append(word)
@@ -1891,7 +1895,7 @@ def _options_taking_a_value(parser: argparse.ArgumentParser) -> set[str]:
 def _a_negative_clock_value(args, rest: list[str]) -> bool:
     """Whether argparse took a `clock` value such as -5m for an unknown option."""
     return (
-        args.func is cmd_clock and args.value is None and re.match(r"-\.?\d", rest[0]) is not None
+        args.func is cmd_clock and args.value is None and _NEGATIVE_VALUE.match(rest[0]) is not None
     )
 
 
