@@ -40,11 +40,12 @@ def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
             raise ProviderError(502, f"{provider.name}'s login answered {message}") from None
         except httpx.HTTPError as error:
             raise ProviderError(502, f"{provider.name}'s API did not answer: {error}") from None
-    if answer.status_code >= 500:  # an injected fault, say: the provider failed, not the name
-        message = _error_message(driver.kit, answer)
-        raise ProviderError(502, f"{provider.name}'s API answered the create of {name!r} {message}")
     if answer.status_code >= 300:
         message = _error_message(driver.kit, answer)
+        if answer.status_code >= 500:  # an injected fault, say: the provider failed, not the name
+            raise ProviderError(
+                502, f"{provider.name}'s API answered the create of {name!r} {message}"
+            )
         if answer.status_code in (401, 403):
             message = _sample_shut_out(sandbox, provider, message)
         raise ProviderError(400, f"{provider.name} refused to create {name!r}: {message}")
