@@ -366,6 +366,9 @@ class Ses(Provider):
 
     def _owned(self, request, name: str) -> Domain:
         owner, _ = self._account(request)
+        return self._owned_by(owner, name)
+
+    def _owned_by(self, owner: str, name: str) -> Domain:
         identity = self._identity(owner, name)
         if identity is None:
             raise not_found(f"Email identity {name} does not exist.")
@@ -700,7 +703,7 @@ class Ses(Provider):
                 f"Email identity {named['name']} does not exist in {region}, the region the "
                 f"request is signed for (the ARN names {named['region']})."
             )
-        return self._owned(request, named["name"])
+        return self._owned_by(owner, named["name"])
 
     def PutEmailIdentityDkimAttributes(self, request, EmailIdentity: str, body: dict):
         """PUT .../dkim: DKIM signing on or off."""
