@@ -52,6 +52,13 @@ def _off(hidden: list[tuple[str, str]]) -> str:
     )
 
 
+def _fail_the_fixture(hidden: list[tuple[str, str]]) -> None:
+    """Fail the test asking for a fixture, saying why it cannot have it."""
+    import pytest
+
+    pytest.fail(f"{_off(hidden)} Rename the project's package to use them.", pytrace=False)
+
+
 if _HIDDEN := _hidden():
     import pytest
 
@@ -69,7 +76,7 @@ if _HIDDEN := _hidden():
     def domain_sandbox():
         """Stands in for the fixture, to say why a test asking for it cannot have it (pytest
         would say only "fixture 'domain_sandbox' not found")."""
-        pytest.fail(f"{_OFF} Rename the project's package to use them.", pytrace=False)
+        _fail_the_fixture(_HIDDEN)
 
 else:
     import pytest
@@ -81,4 +88,4 @@ else:
         """A package a test module brought onto sys.path after the plugin loaded may hide one
         of domainsandbox's not imported yet: say so, where the fixture would fail to import."""
         if FIXTURES & set(getattr(item, "fixturenames", ())) and (hidden := _hidden()):
-            pytest.fail(f"{_off(hidden)} Rename the project's package to use them.", pytrace=False)
+            _fail_the_fixture(hidden)
