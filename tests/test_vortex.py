@@ -385,6 +385,30 @@ def test_a_slow_dkim_check_waits_for_the_provider_until_its_result_lands(vortex,
     assert seen["dkimRequestedAt"] == START and seen["dkimCompletedAt"] == at(30)
 
 
+def test_a_verified_domain_stays_verified_while_its_dkim_is_checked_again(vortex, control):
+    """Asking again about a verified DKIM does not take verification away meanwhile: the
+    answer shows the attempt asked for, and the domain turns only on the result."""
+    control.settings("vortex", check_delay_seconds=30)
+    domain_id = vortex.created()["id"]
+    control.publish("vortex", domain_id)
+    control.advance(300)
+    verified = vortex.one(domain_id)
+    assert verified["isVerified"] is True and verified["dkimStatus"] == "verified"
+
+    control.advance(60)
+    control.publish("vortex", domain_id, corrupt=["dkim"])
+    seen = vortex.checked_dkim(domain_id)
+    assert seen["isVerified"] is True and seen["dkimStatus"] == "verified"
+    assert seen["dkimAttempts"] == verified["dkimAttempts"] + 1
+    assert seen["dkimRequestedAt"] == seen["modifiedAt"] == at(360)
+    assert seen["dkimCompletedAt"] == verified["dkimCompletedAt"]  # the last result's
+
+    control.advance(30)
+    seen = vortex.one(domain_id)
+    assert seen["isVerified"] is False and seen["dkimStatus"] == "failed"
+    assert seen["dkimCompletedAt"] == at(390)
+
+
 def test_check_dkim_status_accepts_an_empty_json_body(vortex):
     domain_id = vortex.created()["id"]
     response = httpx.patch(

@@ -13,8 +13,9 @@ Choices where Vortex's docs are silent (listed in docs/vortex.md):
 - `isVerified` needs the token and DKIM checks verified; SPF and DMARC are reported only;
 - the provider issues the token and DKIM token `provider_setup_seconds` after create (default
   at once), then re-checks every unverified check every `recheck_interval_seconds` for
-  `recheck_window_seconds` (72 h, as SES); checkDkimStatus checks DKIM at once (or after
-  `check_delay_seconds`, showing `waiting_for_provider` meanwhile);
+  `recheck_window_seconds` (72 h, as SES); checkDkimStatus checks DKIM after
+  `check_delay_seconds` (0: within the call), showing `waiting_for_provider` meanwhile unless
+  DKIM was verified: a verified domain stays verified until the new result lands;
 - the token check reads `waiting_for_provider` until the provider's first check of it, as every
   example of the docs shows (token and DKIM token issued, token `waiting_for_provider`, DKIM
   `waiting_for_user`);
@@ -380,21 +381,19 @@ class Vortex(Provider):
 
     @off_loop
     def check_dkim_status(self, request, accountId: str, id: str):
-        """Ask the provider about DKIM now; before it issued the DKIM token nothing changes."""
+        """Ask the provider about DKIM now; before it issued the DKIM token nothing changes.
+        A verified DKIM stays verified (and the domain with it) until the new result lands."""
         domain = self._owned(request, accountId, id)
         if not domain.attrs["issued"]:
             return self._wire(domain)
         state = domain.attrs["checks"]["dkim"]
-        state.update(
-            status=WAITING_FOR_PROVIDER,
-            attempts=state["attempts"] + 1,
-            requestedAt=self.now(),
-            completedAt=None,
-        )
+        state.update(attempts=state["attempts"] + 1, requestedAt=self.now())
+        if state["status"] != VERIFIED:
+            state.update(status=WAITING_FOR_PROVIDER, completedAt=None)
         delay = self.setting("check_delay_seconds")
         if delay:
             self._plan(domain, "dkim", delay)
-            self.note_states(domain)  # the answer shows dkimStatus=waiting_for_provider
+            self._touch(domain)  # the answer shows the check asked for
         else:
             self._dkim_landed(domain)
         return self._wire(domain)
