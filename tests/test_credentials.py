@@ -8,8 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from monite import Monite
-from monite.core.api_error import ApiError
-from monite.errors import UnauthorizedError
+from monite.errors import BadRequestError, UnauthorizedError
 from scaleway import Client
 from scaleway.mailbox.v1alpha1 import MailboxV1Alpha1API
 from scaleway_core.api import ScalewayException
@@ -147,9 +146,9 @@ def test_scaleway_sdk_gets_denied_authentication_for_an_unknown_or_revoked_secre
 def test_monite_sdk_gets_a_token_only_for_a_registered_client_id_and_its_secret(urls, control):
     control.register_credential("monite", MONITE_CLIENT, secret="the-secret")
     for client_id, secret in ((MONITE_STRANGER, "the-secret"), (MONITE_CLIENT, "wrong")):
-        with pytest.raises(ApiError) as refused:  # the SDK has no class of its own for this 401
+        with pytest.raises(BadRequestError) as refused:  # the SDK's class for /auth/token's 400
             monite_token(urls, client_id, secret)
-        assert refused.value.status_code == 401
+        assert refused.value.status_code == 400
         assert refused.value.body["error"]["message"].startswith("Invalid client credentials")
     token = monite_token(urls, MONITE_CLIENT.upper(), "the-secret")
     sdk = monite(urls, token)
@@ -161,9 +160,9 @@ def test_monite_sdk_gets_a_token_only_for_a_registered_client_id_and_its_secret(
     assert revoked.value.body == {
         "error": {"message": "The access token is no longer valid: the client_id was revoked"}
     }
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(BadRequestError) as refused:  # and it gets no new one
         monite_token(urls, MONITE_CLIENT, "the-secret")
-    assert refused.value.status_code == 401
+    assert refused.value.status_code == 400
 
 
 def test_registering_a_revoked_credential_again_restores_it(urls, control):

@@ -212,11 +212,12 @@ class Monite(Provider):
             raise ValueError("secret: a Monite client_id is registered with its client_secret")
         return client_id, secret
 
-    def _client(self, client_id: str, secret: str | None = None) -> str:
-        """The client_id of a call, once its registered credentials (if any) accept it."""
+    def _client(self, client_id: str, secret: str | None = None, refused: int = 401) -> str:
+        """The client_id of a call, once its registered credentials (if any) accept it; else
+        the `refused` status (the token request's is 400: its document declares no 401)."""
         client_id = self.credential_key(client_id)
         if problem := self.credential_problem(client_id, secret):
-            raise ProviderError(401, f"Invalid client credentials: {problem}")
+            raise ProviderError(refused, f"Invalid client credentials: {problem}")
         return client_id
 
     def _live(self, token: str | None) -> dict:
@@ -249,7 +250,7 @@ class Monite(Provider):
             raise ProviderError(
                 422, "Field required", loc=["body", "entity_user_id"], type="missing", input=body
             )
-        client_id = self._client(body["client_id"], body["client_secret"])
+        client_id = self._client(body["client_id"], body["client_secret"], refused=400)
         expires_at = self.now() + timedelta(seconds=TOKEN_LIFETIME_SECONDS)
         token = self.tokens.issue(client_id, body["grant_type"], expires_at)
         return {"access_token": token, "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"}
