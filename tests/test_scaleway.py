@@ -474,6 +474,15 @@ def test_list_shows_only_the_callers_domains(http, urls, three_domains):
 # --- the wire: bodies the SDK sends, errors in Scaleway's shape --------------------------------
 
 
+def test_a_domain_id_is_found_in_any_letter_case_as_the_uuid_it_is(http, control):
+    domain = created(http, control, "case.example.com")
+    upper = f"{PATH}/{domain['id'].upper()}"
+    assert http.get(upper).json()["id"] == domain["id"]
+    assert http.get(f"{upper}/records").status_code == 200
+    assert http.post(f"{upper}/validate-records").status_code == 200
+    assert http.delete(upper).json()["status"] == "deleting"
+
+
 def test_get_and_delete_accept_the_sdks_empty_json_body_without_content_type(http):
     domain = create(http, "body.example.com")
     url = f"{PATH}/{domain['id']}"

@@ -322,7 +322,7 @@ class Scaleway(Provider):
 
     def _owned(self, request, domain_id: str, action: str) -> Domain:
         caller = self._caller(request)
-        domain = self.store.get(self.name, domain_id)
+        domain = self.store.get(self.name, domain_id.lower())  # a UUID, in any letter case
         if domain is None:
             raise ProviderError(404, "domain not found", resource="domain", resource_id=domain_id)
         if domain.owner != caller:
