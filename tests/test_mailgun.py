@@ -469,6 +469,15 @@ def test_get_can_leave_out_the_records_or_add_the_extended_fields(api):
     assert "dkim_host" not in get(api)["domain"]
 
 
+@pytest.mark.parametrize(("no", "yes"), [("0", "1"), ("f", "t"), ("False", "TRUE")])
+def test_query_booleans_take_the_spellings_forms_take(api, no, yes):
+    """Go's strconv.ParseBool reads both; `h:with_dns=0` was a 400 while a form's `0` was not."""
+    create(api)
+    assert list(get(api, **{"h:with_dns": no})) == ["domain"]
+    assert "dkim_host" in get(api, **{"h:extended": yes})["domain"]
+    assert api.get("/v4/domains", params={"include_subaccounts": yes}).status_code == 200
+
+
 def test_list_is_newest_first_paginated_filtered_and_sorted(api, control):
     for name in ("b.example.com", "a.example.com", "c.example.org"):
         create(api, name)
@@ -805,6 +814,7 @@ def test_unknown_domains_are_not_found_on_every_route(api):
         api.put("/v4/domains/nothing.example.com/verify"),
         api.put("/v3/domains/nothing.example.com/verify"),
         api.delete("/v3/domains/nothing.example.com"),
+        api.get(f"/v4/domains/{'a' * 300}.com"),  # no domain's name is that long
     ):
         assert_error(response, 404, "Domain not found")
 

@@ -93,7 +93,7 @@ BOOLEANS = (
     "skip_verification",
     "use_automatic_sender_security",
 )
-TRUE = {"true", "t", "1"}
+TRUE, FALSE = {"true", "t", "1"}, {"false", "f", "0"}
 # The settings a domain keeps (attrs) with their defaults, in the order the wire shows them.
 SETTINGS = {
     "require_tls": False,
@@ -430,8 +430,8 @@ class Mailgun(Provider):
     def get_domain(self, request, name: str):
         """GET /v4/domains/{name}: the domain and its records (`h:with_dns`, `h:extended`)."""
         domain = self._owned(request, name)
-        extended = bool(request.params.get("h:extended", False))
-        with_dns = request.params.get("h:with_dns", True) is not False
+        extended = _true(request.params, "h:extended")
+        with_dns = not _false(request.params, "h:with_dns")
         return self._envelope(domain, extended=extended, with_dns=with_dns)
 
     def get_domain_v3(self, request, name: str):
@@ -548,6 +548,10 @@ def _root(name: str) -> str:
 
 def _true(body: dict, *fields: str) -> bool:
     return any(str(body.get(f, "")).lower() in TRUE for f in fields)
+
+
+def _false(body: dict, field: str) -> bool:
+    return str(body.get(field, "")).lower() in FALSE
 
 
 def _settings(body: dict, defaults: bool = True) -> dict:
