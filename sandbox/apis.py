@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import documents
@@ -75,6 +75,18 @@ class Api:
     document: str
     provider: Provider | None  # None for the control API
     operations: dict[str, Operation] = field(repr=False)
+
+
+def mounted(apis: dict[str, Api]) -> list[Api]:
+    """Each API once for every mount it is served at, the longest mount first (so that a mount
+    inside another is matched before it): a provider's further mounts (`more_mounts`, Mailgun's
+    EU region) serve the same operations."""
+    each = [
+        replace(api, mount=mount)
+        for api in apis.values()
+        for mount in (api.mount, *(api.provider.more_mounts if api.provider else ()))
+    ]
+    return sorted(each, key=lambda api: len(api.mount), reverse=True)
 
 
 def build_apis(sandbox: Sandbox) -> dict[str, Api]:

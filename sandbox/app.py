@@ -40,6 +40,7 @@ from connexion.resolver import Resolver
 from starlette.routing import Mount, Router
 
 from . import documents
+from .apis import mounted
 from .auth import SECURITY_MAP
 from .dispatch import NOTED, RECEIVED_AT, Dispatcher, Refusals, headers_of
 from .events import EVENTS_PATH, EventStreams
@@ -97,7 +98,7 @@ def connexion_stack(world, dispatcher: Dispatcher | None = None) -> ConnexionMid
         ],
         security_map=SECURITY_MAP,
     )
-    for api in world.apis.values():
+    for api in mounted(world.apis):  # the longest mount first: Starlette takes the first match
         operations = api.operations
         app.add_api(
             CheckedSpecification(documents.fresh(api.document)),

@@ -143,7 +143,11 @@ class Sandbox:
         self.resolver = resolver
         self.verifier: Verifier | None = None
         self.providers = {cls.name: cls(self) for cls in PROVIDERS}
-        self._mounts = [(p.mount, p.mount + "/", p) for p in self.providers.values()]
+        self._mounts = [
+            (mount, mount + "/", p)
+            for p in self.providers.values()
+            for mount in (p.mount, *p.more_mounts)
+        ]
         self.report = ClientReport(
             self.providers
         )  # outlives reset: it describes a whole test session

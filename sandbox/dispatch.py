@@ -21,7 +21,7 @@ from connexion.jsonifier import Jsonifier
 from starlette.exceptions import HTTPException
 
 from . import documents
-from .apis import changes
+from .apis import changes, mounted
 from .errors import ProviderError, reason_phrase, said_request, unexpected_fields, violation_of
 from .mounts import CONTROL_MOUNT as CONTROL
 from .request import CHANGES, JSON, RESET_CONNECTION, Answer, Call, Request, send_answer
@@ -51,9 +51,8 @@ class Dispatcher:
 
     def __init__(self, world, apis: dict[str, Api], verdicts: Verdicts | None = None):
         self.world, self.apis, self.verdicts = world, apis, verdicts
-        # Longest mount first, so that a mount inside another is found before it.
-        self._mounts = sorted(apis.values(), key=lambda api: len(api.mount), reverse=True)
-        self._documents = {f"{api.mount}/openapi.json": api for api in apis.values()}
+        self._mounts = mounted(apis)  # each API at each of its mounts, the longest first
+        self._documents = {f"{api.mount}/openapi.json": api for api in self._mounts}
 
     def api_for(self, path: str) -> Api | None:
         """The API whose mount serves `path`, if any."""

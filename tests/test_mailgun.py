@@ -885,6 +885,66 @@ def test_same_seed_and_calls_give_identical_bodies(api, control):
     assert bodies[0] == bodies[1]
 
 
+# --- regions --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def eu(urls):
+    """Mailgun's EU API (api.eu.mailgun.net), served under the US one's mount at /eu."""
+    with httpx.Client(base_url=urls["mailgun"] + "/eu", auth=("api", KEY), timeout=10) as client:
+        yield client
+
+
+def test_a_domain_created_in_the_eu_asks_for_the_eu_hosts_and_verifies(eu, control):
+    created = records(create(eu))
+    assert [created[k]["value"] for k in ("mx_mxa", "mx_mxb", "tracking")] == [
+        "mxa.eu.mailgun.org",
+        "mxb.eu.mailgun.org",
+        "eu.mailgun.org",
+    ]
+    assert created["spf"]["value"] == "v=spf1 include:mailgun.org ~all"  # one include for both
+
+    control.publish("mailgun", NAME)
+    checked = verify(eu)
+    assert checked["domain"]["state"] == "active"
+    assert set(validity(checked).values()) == {"valid"}
+
+    moved = eu.put(f"/v4/domains/{NAME}", data={"web_prefix": "track"}).json()
+    assert records(moved)["tracking"] == records(moved)["tracking"] | {
+        "name": f"track.{NAME}",
+        "value": "eu.mailgun.org",
+    }
+
+
+def test_each_region_knows_only_its_own_domains_and_a_name_is_taken_once(api, eu):
+    create(eu)
+    create(api, "us.example.com")
+    for response in (
+        api.get(f"/v4/domains/{NAME}"),
+        api.put(f"/v4/domains/{NAME}", data={"spam_action": "tag"}),
+        api.put(f"/v4/domains/{NAME}/verify"),
+        api.delete(f"/v3/domains/{NAME}"),
+        eu.get("/v4/domains/us.example.com"),
+    ):
+        assert_error(response, 404, "Domain not found")
+    assert [d["name"] for d in api.get("/v4/domains").json()["items"]] == ["us.example.com"]
+    assert [d["name"] for d in eu.get("/v3/domains").json()["items"]] == [NAME]
+    assert_error(
+        api.post("/v4/domains", data={"name": NAME}), 400, "This domain name is already taken"
+    )
+
+    assert (
+        eu.delete(f"/v3/domains/{NAME}").json()["message"]
+        == "Domain will be deleted in the background"
+    )
+    assert eu.get(f"/v4/domains/{NAME}").status_code == 404
+
+
+def test_the_eu_document_is_served_with_its_own_base(urls):
+    document = httpx.get(urls["mailgun"] + "/eu/openapi.json").json()
+    assert [server["url"] for server in document["servers"]] == ["/mailgun/eu"]
+
+
 # --- the official Python SDK, unchanged --------------------------------------------------------
 
 
@@ -936,6 +996,22 @@ def test_the_python_sdk_creates_publishes_verifies_lists_and_deletes(sdk, contro
     missing = sdk.domains.get(domain=NAME)
     assert missing.status_code == 404
     assert missing.json() == {"message": "Domain not found"}
+
+
+def test_the_python_sdk_given_the_eu_base_url_creates_there(urls, control):
+    from mailgun.client import Client
+
+    with Client(auth=("api", KEY), api_url=urls["mailgun"] + "/eu") as eu_sdk:
+        body = eu_sdk.domains.create(data={"name": NAME}).json()
+        assert {r["value"] for r in body["receiving_dns_records"]} == {
+            "mxa.eu.mailgun.org",
+            "mxb.eu.mailgun.org",
+        }
+        control.publish("mailgun", NAME)
+        assert eu_sdk.domains.put(domain=NAME, verify=True).json()["domain"]["state"] == "active"
+        assert eu_sdk.domainlist.get().json()["total_count"] == 1
+    with Client(auth=("api", KEY), api_url=urls["mailgun"]) as us_sdk:
+        assert us_sdk.domains.get(domain=NAME).status_code == 404  # the wrong region's API
 
 
 def test_the_python_sdk_sees_an_unverified_domain_and_why(sdk, control):

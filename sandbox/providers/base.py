@@ -95,6 +95,9 @@ class Provider:
 
     name: str = ""  # "monite"
     mount: str = ""  # where the document is served, "/monite/v1"
+    # Where it is served too: another region of the API (Mailgun's EU at /mailgun/eu). The
+    # handlers tell them apart by request.path.
+    more_mounts: tuple[str, ...] = ()
     document: str = ""  # file under openapi/
     client_base: str = ""  # what a client sets as its base URL, relative to the server
     statuses: tuple[str, ...] = ()  # the domain status vocabulary, for the UI and scenarios

@@ -34,6 +34,10 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   naming the parameter once and what it takes (TAKES); an unknown domain is 404 "Domain not
   found"; a bad key is 401 "Invalid private key" (JSON, not the plain-text `Forbidden` some
   accounts see);
+- the US region is served at /mailgun (api.mailgun.net), the EU region at /mailgun/eu
+  (api.eu.mailgun.net): a domain asks for its region's MX and tracking hosts, and the other
+  region's API does not know it (404), as Mailgun's regions do not share domains; a name is
+  still taken once across both;
 - the documented quota (300 requests a minute per account) answers 429
   `{"message": "Too Many Requests", "retry-seconds": n}` with Retry-After when limits are on.
 """
@@ -62,7 +66,10 @@ from .kit import Kit, Op, Publish, PythonSdk, Verify
 
 UNVERIFIED, ACTIVE, DISABLED = "unverified", "active", "disabled"
 USER = "api"  # HTTP Basic's user name; the password is the API key
-REGION = "us"  # the sandbox serves Mailgun's US region (api.mailgun.net)
+# Mailgun's regions, each its own API: api.mailgun.net (US) at the mount, api.eu.mailgun.net
+# under EU_MOUNT. A domain lives in the region it was created in.
+US, EU = "us", "eu"
+EU_MOUNT = "/mailgun/eu"
 DEFAULT_MESSAGE_TTL = 3 * 86400  # Mailgun keeps stored messages three days
 DEFAULT_LIMIT = 100
 # The `disabled` object of a domain a scenario disabled without saying why (Mailgun's required
@@ -163,6 +170,7 @@ class Attrs(RecheckAttrs, total=False):
     """What Mailgun keeps per domain (Domain.attrs), besides its settings (SETTINGS' names)."""
 
     mailgun_id: str
+    region: str  # US or EU: whose API knows the domain (none said: US)
     dkim_host: str  # where the DKIM record goes
     disabled: dict | None  # why and since when the domain is disabled
     sender_security_keys: str  # Automatic Sender Security: where Mailgun keeps the DKIM keys
@@ -183,6 +191,7 @@ class Attrs(RecheckAttrs, total=False):
 class Mailgun(Provider):
     name = "mailgun"
     mount = "/mailgun"
+    more_mounts = (EU_MOUNT,)
     client_base = "/mailgun"
     document = "mailgun.yaml"
     statuses = (UNVERIFIED, ACTIVE, DISABLED)
@@ -291,7 +300,10 @@ class Mailgun(Provider):
     authenticate = _account
 
     def _owned(self, request, name: str) -> Domain:
-        return self.owned(name.lower(), self._account(request), NOT_FOUND)
+        domain = self.owned(name.lower(), self._account(request), NOT_FOUND)
+        if _region_of(domain) != _region(request):  # the other region's API knows it not
+            raise ProviderError(404, NOT_FOUND)
+        return domain
 
     # --- the wire -----------------------------------------------------------------------------
 
@@ -354,8 +366,8 @@ class Mailgun(Provider):
         search: str | None = None,
     ):
         """GET /v4/domains: newest first unless sorted by name; `total_count` counts every match."""
-        account = self._account(request)
-        domains = self.store.list(self.name, account)
+        account, region = self._account(request), _region(request)
+        domains = [d for d in self.store.list(self.name, account) if _region_of(d) == region]
         if state:
             domains = [d for d in domains if d.status == state]
         elif authority:  # each sandbox domain is its own DKIM authority
@@ -378,7 +390,7 @@ class Mailgun(Provider):
 
     def create_domain(self, request, body: dict):
         """POST /v4/domains: a form with `name`; the domain starts unverified."""
-        account = self._account(request)
+        account, region = self._account(request), _region(request)
         name = body["name"].lower()
         fields = _settings(body)
         dkim_host = (body.get("dkim_host_name") or "").lower() or (
@@ -409,12 +421,18 @@ class Mailgun(Provider):
                 name,
                 account,
                 UNVERIFIED,
-                Attrs(mailgun_id=self.ids.hex(24), dkim_host=dkim_host, disabled=None, **fields),
+                Attrs(
+                    mailgun_id=self.ids.hex(24),
+                    region=region,
+                    dkim_host=dkim_host,
+                    disabled=None,
+                    **fields,
+                ),
             )
             domain.records = mailgun_records.records(
                 self.ids,
                 name,
-                region=REGION,
+                region=region,
                 selector=body.get("dkim_selector"),
                 key_bits=key_bits,
                 web_prefix=fields["web_prefix"],
@@ -448,7 +466,9 @@ class Mailgun(Provider):
             changes["archive_to"] = body["archive_to"]
         attrs = domain.attrs
         if changes.get("web_prefix", attrs["web_prefix"]) != attrs["web_prefix"]:
-            tracking = mailgun_records.tracking(domain.name, changes["web_prefix"], REGION)
+            tracking = mailgun_records.tracking(
+                domain.name, changes["web_prefix"], _region_of(domain)
+            )
             domain.records = [tracking if r.kind == "tracking" else r for r in domain.records]
             domain.results.pop("tracking", None)
         resecure = changes.get(
@@ -538,6 +558,15 @@ class Mailgun(Provider):
 
     def on_due(self, domain: Domain) -> None:
         self._check(domain)
+
+
+def _region(request) -> str:
+    """The region whose API the request asked: EU under EU_MOUNT, else US."""
+    return EU if request.path.startswith(EU_MOUNT + "/") else US
+
+
+def _region_of(domain: Domain) -> str:
+    return domain.attrs.get("region", US)  # a domain exported before regions were served: US
 
 
 def _root(name: str) -> str:
