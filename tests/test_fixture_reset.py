@@ -232,7 +232,7 @@ def test_a_refused_sample_login_says_how_to_go_on(domain_sandbox):
     domain_sandbox.register_credential("monite", "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c", "s3cret")
     with pytest.raises(SampleRefused, match=r"register_credential\('monite', 'eb959578-") as said:
         domain_sandbox.credentials("monite")
-    assert "monite refused the sample client_id" in str(said.value) and "(401)" in str(said.value)
+    assert "monite refused the sample client_id" in str(said.value) and "(400)" in str(said.value)
     kit = next(cls.kit for cls in PROVIDERS if cls.name == "monite")
     domain_sandbox.register_credential("monite", kit.sample_key(0), kit.sample_secret)
     assert domain_sandbox.client("monite")  # as it said: registered too, it logs in again
