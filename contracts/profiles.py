@@ -43,6 +43,7 @@ class Profile:
     credentials_in_body: tuple[str, ...] = ()
     # How long one request may take before the run records it as an error, unless told.
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    more_mounts: tuple[str, ...] = ()  # where the sandbox serves it too (Mailgun's EU region)
 
     @property
     def path(self) -> Path:
@@ -217,6 +218,7 @@ def profiles() -> dict[str, Profile]:
             OPERATIONS.get(cls.name, []),
             UNSATISFIABLE.get(cls.name, {}),
             CREDENTIALS_IN_BODY.get(cls.name, ()),
+            more_mounts=cls.more_mounts,
         )
     found[CONTROL] = Profile(
         CONTROL,

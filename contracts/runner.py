@@ -373,7 +373,7 @@ def _check_mount(target: Profile, base_url: str) -> None:
     """Refuse a base URL on a running domainsandbox's host that is not where it serves the
     provider: every call would be its 404, and the run a list of misleading failures."""
     url = base_url.rstrip("/")
-    if url.endswith(target.mount):
+    if url.endswith((target.mount, *target.more_mounts)):
         return
     origin = urlunsplit(urlsplit(url)[:2] + ("", "", ""))
     try:

@@ -132,7 +132,9 @@ class Dispatcher:
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
         error = _unserved(api, scope["method"], path, status)  # a `%2F` said as sent
-        if status == 404 and (meant := _without_final_slash(api, below)):
+        if status == 404 and (meant := _further_mount(api, path)):
+            error.message += f"; did you mean {meant}?"  # `/mailgun/EU/...`: a region's mount
+        elif status == 404 and (meant := _without_final_slash(api, below)):
             error.message += f"; did you mean {meant}, without the final slash?"
         elif status == 404 and (meant := _one_segment_less(api, below)):
             error.message += f"; did you mean {meant}?"  # `/resend/v1/domains`: no version
@@ -149,7 +151,8 @@ class Dispatcher:
         said = f"Not Found: domainsandbox does not serve {said_request(method, path)}"
         if api := self._named_by(path):
             whose = f"{api.name}'s API" if api.provider else "the control API"
-            return f"{said}; {whose} is under {api.mount}"
+            mounts = (api.mount, *(api.provider.more_mounts if api.provider else ()))
+            return f"{said}; {whose} is under {' and '.join(mounts)}"
         mounts = ", ".join(api.mount for api in self.apis.values() if api.provider is not None)
         return f"{said}; the providers' APIs are under {mounts}, the control API under {CONTROL}"
 
@@ -157,7 +160,9 @@ class Dispatcher:
         """The API whose mount begins with the path's first segment, in any case: a client of
         AutoSend's that asks `/autosend/v2/domains` or `/AutoSend/v1/domains`."""
         first = "/" + path.lstrip("/").split("/")[0].lower() + "/"
-        return next((api for api in self._mounts if (api.mount + "/").startswith(first)), None)
+        return next(
+            (api for api in self.apis.values() if (api.mount + "/").startswith(first)), None
+        )
 
     async def _answer(self, scope, send, api: Api, call: Call, headers=()) -> None:
         try:
@@ -169,6 +174,15 @@ class Dispatcher:
         scope["extensions"][CHANGES] = changes(api, call.request)
         reset = scope["extensions"].get(RESET_CONNECTION)
         await send_answer(send, answer, f"{scope['method']} {scope['path']}", reset)
+
+
+def _further_mount(api: Api, path: str) -> str | None:
+    """`path` under a further mount of the API (Mailgun's EU region), when it names one in
+    another letter case: `/mailgun/EU/v4/domains`, not a segment to drop."""
+    for mount in api.provider.more_mounts if api.provider else ():
+        if path.lower().startswith(mount.lower() + "/") and not path.startswith(mount + "/"):
+            return mount + path[len(mount) :]
+    return None
 
 
 def _without_final_slash(api: Api, path: str) -> str | None:
@@ -215,7 +229,7 @@ def _unserved(api: Api | None, method: str, path: str, status: int) -> ProviderE
     """The error of a request no operation matches: the provider's words, or the reason phrase."""
     if api is None or api.provider is None:
         return ProviderError(status, reason_phrase(status))
-    return api.provider.unserved(method, path[len(api.mount) :], status)
+    return api.provider.unserved(method, path[len(api.mount) :] or "/", status)
 
 
 def request_of(scope, operation_id: str | None, params=None, body=None) -> Request:

@@ -463,7 +463,7 @@ def _load_domain(sandbox: Sandbox, entry: dict) -> Domain:
         status=_word(provider, "status", entry["status"]),
         records=list(by_kind.values()),
         results=results,
-        attrs=_at("attrs", lambda: decode(entry.get("attrs") or {})),
+        attrs=_at("attrs", lambda: provider.loaded_attrs(decode(entry.get("attrs") or {}))),
         timeline=timeline,
         due_at=_optional_instant(entry, "next_step_at"),
         checks=entry.get("checks", 0),

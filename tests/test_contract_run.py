@@ -217,6 +217,12 @@ def test_a_base_url_on_a_sandbox_that_is_not_the_providers_mount_is_refused_nami
     )
 
 
+def test_a_further_mount_of_the_provider_is_its_base_url_too(urls):
+    """Mailgun's EU region at /mailgun/eu was refused as "not where it serves mailgun"."""
+    result = contracts.run("mailgun", base_url=urls["mailgun"] + "/eu", **QUICK)
+    assert result.cases > 0 and result.ok, result.summary()
+
+
 def test_the_control_api_without_its_mount_is_refused_naming_it(urls, capsys):
     """Without /_sandbox the run went ahead: 44 failures, every one a 404."""
     argv = ["contract", "run", "--provider", "control", "--base-url", urls["server"]]

@@ -940,6 +940,33 @@ def test_each_region_knows_only_its_own_domains_and_a_name_is_taken_once(api, eu
     assert eu.get(f"/v4/domains/{NAME}").status_code == 404
 
 
+def test_a_scenario_keeps_a_domains_region_and_refuses_one_mailgun_has_not(api, eu, control):
+    create(eu)
+    world = yaml.safe_load(control.export_scenario())
+    assert world["domains"][0]["attrs"]["region"] == "eu"
+    control.load_scenario(yaml.safe_dump(world))
+    assert get(eu)["domain"]["name"] == NAME
+    assert api.get(f"/v4/domains/{NAME}").status_code == 404
+
+    world["domains"][0]["attrs"]["region"] = "EU"  # as a person may write it
+    control.load_scenario(yaml.safe_dump(world))
+    assert get(eu)["domain"]["name"] == NAME
+    world["domains"][0]["attrs"]["region"] = "asia"
+    with pytest.raises(ControlError, match="attrs: region 'asia': Mailgun's regions are us and eu"):
+        control.load_scenario(yaml.safe_dump(world))
+    assert get(eu)["domain"]["name"] == NAME  # nothing loaded: the world is as it was
+
+
+def test_a_misspelt_region_gets_the_region_s_path(urls):
+    response = httpx.get(urls["mailgun"] + "/EU/v4/domains", auth=("api", KEY))
+    assert_error(response, 404)
+    assert response.json()["message"].endswith("; did you mean /mailgun/eu/v4/domains?")
+    outside = httpx.get(urls["mailgun"].replace("/mailgun", "/Mailgun") + "/v4/domains")
+    assert outside.json()["message"].endswith("mailgun's API is under /mailgun and /mailgun/eu")
+    root = httpx.get(urls["mailgun"] + "/eu", auth=("api", KEY))  # the mount itself: its root
+    assert_error(root, 404, "404 page not found: domainsandbox does not serve GET /")
+
+
 def test_the_eu_document_is_served_with_its_own_base(urls):
     document = httpx.get(urls["mailgun"] + "/eu/openapi.json").json()
     assert [server["url"] for server in document["servers"]] == ["/mailgun/eu"]
