@@ -301,7 +301,7 @@ class Monite(Provider):
 
     def create_domain(self, request, body: dict):
         partner = self._partner(request)
-        name = body["domain"].strip()
+        name = body["domain"]
         if not valid_hostname(name):
             raise ProviderError(
                 422,
