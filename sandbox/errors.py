@@ -21,12 +21,14 @@ class ProviderError(Exception):
         message: str,
         *,
         field: str | None = None,
-        violation: bool = False,
+        violation: bool | str = False,
         **extra,
     ):
         """`violation`: the request breaks a rule of the API its document cannot say (a
         credential it requires, two parameters never given together): the conformance report
-        keeps it as it keeps what the document refuses."""
+        keeps it as it keeps what the document refuses, with the message as the reason, or
+        this text when the provider's own message says less (Mailgun's 404 for the other
+        region's domain)."""
         super().__init__(message)
         self.status, self.message, self.field, self.extra = status, message, field, extra
         self.violation = violation
@@ -36,7 +38,7 @@ class ProviderError(Exception):
 
 
 def _provider_error(
-    status: int, message: str, field: str | None, extra: dict, violation: bool = False
+    status: int, message: str, field: str | None, extra: dict, violation: bool | str = False
 ) -> ProviderError:
     return ProviderError(status, message, field=field, violation=violation, **extra)
 

@@ -143,7 +143,8 @@ class World:
         try:
             return _answer_of(api.operations[request.operation](request)), ()
         except ProviderError as error:
-            broken = error.violation and (violation_of(error.field, error.message, error.status),)
+            reason = error.violation if isinstance(error.violation, str) else error.message
+            broken = error.violation and (violation_of(error.field, reason, error.status),)
             return Answer.error(api.provider, error), broken or ()
         except Exception:  # a bug: say so in the log here, answer 500 in the provider's shape
             log.exception("%s %s failed", request.method, request.path)

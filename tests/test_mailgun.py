@@ -967,6 +967,17 @@ def test_a_misspelt_region_gets_the_region_s_path(urls):
     assert_error(root, 404, "404 page not found: domainsandbox does not serve GET /")
 
 
+def test_the_client_report_says_a_call_to_the_wrong_regions_api(api, eu, control):
+    """The answer is Mailgun's 404; the report says why: the client's base URL."""
+    control.clear_report()  # it describes the whole session: this test's calls only
+    create(eu)
+    assert_error(api.get(f"/v4/domains/{NAME}"), 404, "Domain not found")
+    assert_error(api.get("/v4/domains/nothing.example.com"), 404, "Domain not found")
+    (said,) = control.report()["providers"]["mailgun"]["violations"]
+    assert (said["operation"], said["status"]) == ("get_domain", 404)
+    assert said["reason"] == f"{NAME} is in Mailgun's EU region: its API is /mailgun/eu"
+
+
 def test_the_eu_document_is_served_with_its_own_base(urls):
     document = httpx.get(urls["mailgun"] + "/eu/openapi.json").json()
     assert [server["url"] for server in document["servers"]] == ["/mailgun/eu"]

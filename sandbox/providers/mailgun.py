@@ -301,8 +301,10 @@ class Mailgun(Provider):
 
     def _owned(self, request, name: str) -> Domain:
         domain = self.owned(name.lower(), self._account(request), NOT_FOUND)
-        if _region_of(domain) != _region(request):  # the other region's API knows it not
-            raise ProviderError(404, NOT_FOUND)
+        if (region := _region_of(domain)) != _region(request):  # the other region's API
+            mount = EU_MOUNT if region == EU else self.mount  # knows it not: a wrong base URL
+            said = f"{domain.name} is in Mailgun's {region.upper()} region: its API is {mount}"
+            raise ProviderError(404, NOT_FOUND, violation=said)
         return domain
 
     # --- the wire -----------------------------------------------------------------------------
