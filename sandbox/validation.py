@@ -201,7 +201,7 @@ class NamedParameterValidator(ParameterValidator):
         except ValidationError as exc:
             if self._plain:
                 return f"{name}: {_plain(exc)}"
-            return f"Invalid {parameter_type} parameter '{name}': {exc.message}"
+            return f"Invalid {parameter_type} parameter '{name}': {schema_message(exc)}"
         return None
 
     def parse(self, scope) -> dict[str, Any]:

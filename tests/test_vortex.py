@@ -587,6 +587,15 @@ def test_unknown_method_and_path_answer_in_vortex_shape(vortex):
     assert missing.status_code in (404, 405) and "error" in missing.json()
 
 
+def test_an_over_long_account_id_is_said_cut_short_with_its_limit(urls):
+    """A path value was echoed whole (2,000 characters of accountId) where a body's is cut."""
+    response = Vortex(urls["vortex"], KEY_A, "a" * 2000).list()
+    assert response.status_code == 400
+    said = response.json()["error"]
+    assert said.endswith("… (2000 characters) is too long (at most 128 characters)")
+    assert len(said) < 200
+
+
 def test_domains_are_scoped_by_key_and_account(urls):
     owner = Vortex(urls["vortex"], KEY_A, ACCOUNT)
     other_key = Vortex(urls["vortex"], KEY_B, ACCOUNT)
