@@ -358,6 +358,24 @@ def test_an_unknown_body_field_is_named_as_pydantic_forbids_it(monite):
     }
 
 
+def test_a_non_finite_number_is_a_value_error_naming_the_field_in_loc_only(monite):
+    base, headers = monite
+    response = httpx.post(
+        f"{base}/mailbox_domains",
+        content=b'{"domain": NaN}',
+        headers=headers | {"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "loc": ["body", "domain"],
+            "msg": "Value error, NaN is not a JSON number; give a finite number",
+            "type": "value_error",
+            "ctx": {"error": {}},
+        }
+    ]
+
+
 @pytest.mark.parametrize(
     "content",
     [b"{not json", b'{"domain": 42}', b'{"domain": "a.com", "extra": 1}', b"\xff\xfe\xfd", b"[]"],

@@ -72,7 +72,8 @@ def _pydantic_error(message: str, field: str | None, typed: dict) -> tuple[str, 
             if error := _schema_error(case, found, field, typed.get(field)):
                 return error
             break
-    return "value_error", f"Value error, {message}", {"ctx": {"error": {}}}
+    said = re.sub(_FIELD, "", message, count=1)  # the field is in loc, not in pydantic's msg
+    return "value_error", f"Value error, {said}", {"ctx": {"error": {}}}
 
 
 def _schema_error(
