@@ -4,9 +4,10 @@ Choices where AutoSend's docs are silent (listed in docs/autosend.md):
 - a domain is `VERIFIED` once its ownership TXT and DKIM TXT are valid; the mail-from (MX and
   SPF) and DMARC flags are checked and reported on their own, as in the documented example;
 - verify starts a check (`verificationInProgress: true`, status `PENDING`); the result lands
-  after `verify_delay_seconds` (default 300; 0: within the call). A domain that does not verify stays
-  `PENDING` and is re-checked on the sandbox clock (5 minutes, doubling to hourly) for 72 hours
-  after the last verify; after that it stays `PENDING` until verify is called again;
+  after `verify_delay_seconds` (default 300; 0: within the call). A domain that does not
+  verify stays `PENDING` and is re-checked on the sandbox clock (5 minutes, doubling to
+  hourly) for 72 hours after the last verify; after that it stays `PENDING` until verify is
+  called again;
 - a lookup that failed temporarily (SERVFAIL, timeout) leaves that flag as it was;
 - any key of the form `as_<letters, digits, _ or ->` is valid and is its own project (once keys
   are registered in the sandbox, only registered unrevoked ones); a domain name may be added

@@ -36,8 +36,8 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   accounts see);
 - the US region is served at /mailgun (api.mailgun.net), the EU region at /mailgun/eu
   (api.eu.mailgun.net): a domain asks for its region's MX and tracking hosts, and the other
-  region's API does not know it (404), as Mailgun's regions do not share domains; a name is
-  still taken once across both;
+  region's API does not know it (404; Mailgun binds a domain's metadata to its region), while
+  its name is taken in both (Mailgun's domain names and keys are global);
 - the documented quota (300 requests a minute per account) answers 429
   `{"message": "Too Many Requests", "retry-seconds": n}` with Retry-After when limits are on.
 """
@@ -529,7 +529,7 @@ class Mailgun(Provider):
         region = attrs.get("region", US)
         if not isinstance(region, str) or region.lower() not in (US, EU):
             raise ValueError(f"region {region!r}: Mailgun's regions are {US} and {EU}")
-        return attrs | {"region": region.lower()} if "region" in attrs else attrs
+        return attrs | {"region": region.lower()}
 
     def domain_of(self, domain_id: str) -> Domain | None:
         """By its name in any case, as Mailgun's API addresses a domain, or by the `id` its
