@@ -117,6 +117,7 @@ def control_reader(url: str, deadline: float, problems: list[str]) -> None:
         control.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(SOAK_SECONDS + 120)
 @pytest.mark.parametrize("workers", [1, 3], ids=["one process", "3 workers"])
 def test_concurrent_mixed_clients_lose_nothing_and_never_see_a_5xx(workers):
