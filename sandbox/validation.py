@@ -230,8 +230,8 @@ class NamedParameterValidator(ParameterValidator):
             for value in raw.get(param["name"], ()) if kind in _PLAIN_NUMBER else ():
                 if not _PLAIN_NUMBER[kind].fullmatch(value):
                     raise BadRequestProblem(
-                        detail=f"Invalid query parameter '{param['name']}': {value!r} is not of "
-                        f"type '{kind}'"
+                        detail=f"Invalid query parameter '{param['name']}': "
+                        f"{said_value(value)} is not of type '{kind}'"
                     )
 
 

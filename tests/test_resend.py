@@ -585,6 +585,12 @@ def test_the_sdks_empty_json_bodies_on_get_delete_and_verify_are_accepted(api):
 # --- list pagination -----------------------------------------------------------------------------
 
 
+def test_a_long_value_that_is_no_number_is_said_cut_short(api):
+    response = api.get("/domains", params={"limit": "x" * 500})
+    assert_error(response, 422, "validation_error", "… (500 characters) is not of type 'integer'")
+    assert len(response.json()["message"]) < 200
+
+
 def test_list_is_newest_first_and_pages_with_limit_after_and_before(api):
     ids = [create(api, f"d{n}.example.com")["id"] for n in range(5)]
     newest = ids[::-1]
