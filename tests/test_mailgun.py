@@ -761,11 +761,18 @@ def test_bad_create_fields_are_named(api, field, value):
         ("POST", "/v4/domains", None, {"name": NAME, "spam_action": "drop"},
          "'spam_action' parameter must be one of disabled, block, tag"),
         ("POST", "/v4/domains", None, {"name": NAME, "wildcard": "maybe"},
-         "'wildcard' parameter must be true or false"),
+         "'wildcard' parameter must be true or false (or 1, 0, t, f: Go's strconv.ParseBool "
+         "spellings)"),
+        ("GET", f"/v4/domains/{NAME}", {"h:with_dns": "no"}, None,
+         "'h:with_dns' parameter must be true or false (or 1, 0, t, f: Go's strconv.ParseBool "
+         "spellings)"),
         ("PUT", f"/v4/domains/{NAME}", None, {"message_ttl": "-5"},
          "'message_ttl' parameter must be a whole number of seconds from 1 to 2147483647"),
     ],
-    ids=["limit-type", "limit-max", "state", "ttl-type", "ips", "enum", "boolean", "ttl-min"],
+    ids=[
+        "limit-type", "limit-max", "state", "ttl-type", "ips", "enum", "boolean", "query-boolean",
+        "ttl-min",
+    ],
 )  # fmt: skip
 def test_a_bad_parameter_is_said_once_in_plain_words(api, method, path, params, data, message):
     if method == "PUT":

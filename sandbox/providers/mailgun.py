@@ -128,7 +128,7 @@ UPDATABLE = (
 
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
 _MAILGUN_ID = re.compile(r"[0-9a-f]{24}")  # the `id` of a domain in Mailgun's answers
-_BOOLEAN = "true or false"
+_BOOLEAN = "true or false (or 1, 0, t, f: Go's strconv.ParseBool spellings)"
 _HOST_LENGTH = f"at most {MAX_HOSTNAME} characters"
 # What each parameter of openapi/mailgun.yaml takes, in plain words: a refusal says this once
 # ("'limit' parameter must be an integer from 1 to 1000") instead of the validator's own text,
