@@ -588,7 +588,7 @@ class ControlClient:
 
     def revoke_credential(self, provider: str, key: str) -> Credential:
         """Revoke a registered credential: the provider refuses it from now on, in its own words
-        (401; SES and Resend: 403)."""
+        (401; SES and Resend: 403; Monite's /auth/token: 400)."""
         return self.call("POST", "/credentials/revoke", json={"provider": provider, "key": key})
 
     def credentials(self, provider: str | None = None) -> list[Credential]:
