@@ -37,16 +37,9 @@ class Faults:
         ``fault_id``: the id it had in a saved world (``f3``), kept; else the next one.
         """
         rule = _make_rule(name, kind, qtype, count, delay_ms)
-        number = None if fault_id is None else _id_number(fault_id)
         with self._lock:
-            if number is None:
-                self.added += 1
-                fault_id = f"f{self.added}"
-            elif any(r["id"] == fault_id for r in self._rules):
-                raise ValueError(f"fault id {fault_id} is given twice")
-            else:
-                self.added = max(self.added, number)
-            rule["id"] = fault_id
+            taken = {r["id"] for r in self._rules}
+            rule["id"], self.added = rule_id("f", "a fault id", fault_id, self.added, taken)
             self._rules.append(rule)
             return dict(rule)
 
@@ -104,10 +97,18 @@ class Faults:
         return None
 
 
-def _id_number(fault_id) -> int:
-    if not isinstance(fault_id, str) or not re.fullmatch(r"f[1-9][0-9]{0,8}", fault_id):
-        raise ValueError(f"a fault id is f and a number, such as f3, not {fault_id!r}")
-    return int(fault_id[1:])
+def rule_id(prefix: str, what: str, given, added: int, taken: set[str]) -> tuple[str, int]:
+    """A new rule's id (`prefix` and a number: f3, h3) and how many ids were given by then:
+    `given` (the id it had in a saved world) kept, unless it is malformed (said as `what`) or
+    `taken`; else the one after the `added` ever given. The DNS faults' and the sandbox's HTTP
+    faults' ids alike."""
+    if given is None:
+        return f"{prefix}{added + 1}", added + 1
+    if not isinstance(given, str) or not re.fullmatch(rf"{prefix}[1-9][0-9]{{0,8}}", given):
+        raise ValueError(f"{what} is {prefix} and a number, such as {prefix}3, not {given!r}")
+    if given in taken:
+        raise ValueError(f"fault id {given} is given twice")
+    return given, max(added, int(given[1:]))
 
 
 def _matches(rule: dict, name: str, qtype: str) -> bool:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from fake_dns.faults import rule_id
 
 from .request import ABORT, RESET
 
@@ -113,15 +114,9 @@ class HttpFaults:
             )
         if probability is not None and not 0 <= probability <= 1:  # NaN too: it fired always
             raise ValueError(f"probability must be a number from 0 to 1, not {probability}")
-        number = None if fault_id is None else _id_number(fault_id)
         with self._lock:
-            if number is None:
-                self.added += 1
-                fault_id = f"h{self.added}"
-            elif any(r.id == fault_id for r in self._rules):
-                raise ValueError(f"fault id {fault_id} is given twice")
-            else:
-                self.added = max(self.added, number)
+            taken = {r.id for r in self._rules}
+            fault_id, self.added = rule_id("h", "an HTTP fault id", fault_id, self.added, taken)
             rule = HttpFault(
                 fault_id,
                 provider,
@@ -183,12 +178,6 @@ class HttpFaults:
                         self._rules.remove(rule)
                 return rule
         return None
-
-
-def _id_number(fault_id) -> int:
-    if not isinstance(fault_id, str) or not re.fullmatch(r"h[1-9][0-9]{0,8}", fault_id):
-        raise ValueError(f"an HTTP fault id is h and a number, such as h3, not {fault_id!r}")
-    return int(fault_id[1:])
 
 
 class RateLimits:

@@ -530,8 +530,7 @@ def _load_dns_faults(faults: list) -> Faults:
 
 def _http_fault_args(fault: dict) -> dict:
     """A scenario's HTTP fault as HttpFaults.add takes it: its `id` as `fault_id`."""
-    args = {k: v for k, v in fault.items() if k != "id"}
-    return args | {"fault_id": fault["id"]} if "id" in fault else args
+    return {("fault_id" if k == "id" else k): v for k, v in fault.items()}
 
 
 def _check_http_fault(sandbox: Sandbox, checked: HttpFaults, fault: dict) -> None:
