@@ -686,17 +686,20 @@ def cmd_verify(args) -> int:
 
 def cmd_create(args) -> int:
     with _control(args) as control:
-        domain = control.create_domain(args.provider, args.name)
-    _show(args, domain, lambda d: print(_domain_line(d)))
+        domain = control.create_domain(args.provider, args.name, args.api)
+    _show(args, domain, lambda d: print(_domain_line(d, shows_api=args.api is not None)))
     return 0
 
 
-def _domain_line(domain: DomainView) -> str:
+def _domain_line(domain: DomainView, shows_api: bool = False) -> str:
     """A domain in one line: its status, and when its provider's next step comes (a check a
-    verify scheduled, say), on the sandbox clock."""
+    verify scheduled, say), on the sandbox clock. `shows_api`: say the API that knows it (its
+    region's)."""
     line = f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}"
     if domain.get("next_step_at"):
         line += f" (next step at {domain['next_step_at']})"
+    if shows_api:
+        line += f" [API {domain['api']}]"
     return line
 
 
@@ -838,13 +841,18 @@ def _clock_said(clock: ClockState) -> str:
 def cmd_domains(args) -> int:
     with _control(args) as control:
         domains = control.domains(args.provider)
-    _show(args, {"domains": domains}, lambda _: _print_domains(domains))
+        several = [] if args.json else control.providers()
+        regions = {p["name"] for p in several if len(p["apis"]) > 1}
+    _show(args, {"domains": domains}, lambda _: _print_domains(domains, regions))
     return 0
 
 
-def _print_domains(domains: list[DomainView]) -> None:
+def _print_domains(domains: list[DomainView], regions: set[str]) -> None:
+    """Each domain and its records' last checks; for a provider that serves several APIs (its
+    `regions`), the one that knows the domain."""
     for domain in domains:
-        print(f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}")
+        api = f" [API {domain['api']}]" if domain["provider"] in regions else ""
+        print(f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}{api}")
         for record in domain["records"]:
             result = record["result"]
             state = result["outcome"] if result else "unchecked"
@@ -1484,6 +1492,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("provider", type=provider_name, help=_provider_help())
     create.add_argument("name", help="the domain name, e.g. mail.example.com")
+    create.add_argument(
+        "--api",
+        metavar="PATH",
+        help="which of the provider's APIs to create through, where it serves several: "
+        "mailgun's US region at /mailgun (the default), its EU region at /mailgun/eu",
+    )
     create.set_defaults(func=cmd_create)
 
     clock = _client(

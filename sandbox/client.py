@@ -198,6 +198,7 @@ class DomainView(TypedDict):
     name: str
     owner: str
     status: str  # in the provider's own vocabulary, one of `statuses`
+    api: str  # the base URL of the API that knows it: Mailgun's EU region's, /mailgun/eu
     statuses: list[str]
     states: list[str]  # in the provider's own fields, as the client report counts them
     tone: str  # ok, bad or pending, as the provider judges the status (the dashboard's colour)
@@ -482,14 +483,16 @@ class ControlClient:
         """Run the provider's own verification now; returns the domain's control view."""
         return self.call("POST", _domain_path(provider, domain_id) + "/verify")
 
-    def create_domain(self, provider: str, name: str) -> DomainView:
+    def create_domain(self, provider: str, name: str, api: str | None = None) -> DomainView:
         """Create a domain through `provider`'s own API, as its clients do (the dashboard's
-        "New domain"); a 400 carries the provider's refusal."""
-        return self.call("POST", "/domains", json={"provider": provider, "name": name})
+        "New domain"); a 400 carries the provider's refusal. `api`: one of the provider's
+        `apis` (see providers()), for another region's (Mailgun's EU: "/mailgun/eu")."""
+        body = {"provider": provider, "name": name} | ({"api": api} if api else {})
+        return self.call("POST", "/domains", json=body)
 
     def providers(self) -> list[dict[str, Any]]:
-        """The providers served, each with its status words and its operations (operationIds:
-        what an HTTP fault may name)."""
+        """The providers served, each with its APIs' base URLs (`apis`), its status words and
+        its operations (operationIds: what an HTTP fault may name)."""
         return self.call("GET", "/providers")["providers"]
 
     def settings(self, provider: str, **changes: float) -> dict[str, float]:

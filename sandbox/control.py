@@ -34,9 +34,14 @@ def domain_view(sandbox: Sandbox, domain) -> dict:
         result = domain.results.get(record.kind)
         records.append(record.to_dict() | {"result": result.to_dict() if result else None})
     provider = sandbox.providers[domain.provider]
-    statuses, states = list(provider.statuses), list(provider.states(domain))
-    tone = provider.tone(domain)
-    return domain.summary(iso, statuses=statuses, states=states, tone=tone, records=records)
+    return domain.summary(
+        iso,
+        api=provider.api_of(domain),
+        statuses=list(provider.statuses),
+        states=list(provider.states(domain)),
+        tone=provider.tone(domain),
+        records=records,
+    )
 
 
 class Control:
@@ -141,6 +146,7 @@ class Control:
             "providers": [
                 {
                     "name": p.name,
+                    "apis": list(p.apis),
                     "statuses": list(p.statuses),
                     "operations": sorted(p.operation_ids()),
                 }
@@ -151,7 +157,10 @@ class Control:
     def create_domain(self, body: dict):
         """Create a domain through its provider's own API, as a client would (the dashboard)."""
         provider = self._known(body["provider"])
-        domain_id = presenting.create_domain(self.sandbox, provider, body["name"])
+        api = body.get("api", provider.client_base)
+        if api not in provider.apis:
+            raise ProviderError(400, f"{provider.name}'s {_apis_said(provider)}, not {api!r}")
+        domain_id = presenting.create_domain(self.sandbox, provider, body["name"], api)
         return self.get_domain(provider.name, domain_id), 201
 
     def get_domain(self, provider: str, domain_id: str):
@@ -559,3 +568,11 @@ def _fault_view(fault: dict) -> dict:
     """fake_dns calls the pattern `name`; the control API calls it `match`, as it is posted."""
     view = {"id": fault["id"], "match": fault["name"]}
     return view | {k: v for k, v in fault.items() if k not in ("id", "name")}
+
+
+def _apis_said(provider) -> str:
+    """How a message names a provider's APIs: "API is /autosend/v1", "APIs are /mailgun and
+    /mailgun/eu"."""
+    if len(provider.apis) == 1:
+        return f"API is {provider.apis[0]}"
+    return f"APIs are {', '.join(provider.apis[:-1])} and {provider.apis[-1]}"

@@ -40,7 +40,8 @@ class Driver:
 
     `key` is the credential to use (default: the kit's sample key for `owner`); a provider that
     exchanges its credential for a token (Monite) logs in first, with `secret` (default: the
-    kit's sample secret).
+    kit's sample secret). `api`: the base URL of another of the provider's APIs (Mailgun's EU
+    region, `/mailgun/eu`), relative to the server.
     """
 
     def __init__(
@@ -51,9 +52,10 @@ class Driver:
         owner: int = 0,
         key: str | None = None,
         secret: str | None = None,
+        api: str = "",
     ):
         self.http, self.provider, self.kit = http, provider, provider.kit
-        self.base = server_url.rstrip("/") + provider.client_base
+        self.base = server_url.rstrip("/") + (api or provider.client_base)
         self.key = key if key is not None else self.kit.sample_key(owner)
         self.secret = secret if secret is not None else self.kit.sample_secret or ""
         # the credential as the API takes it (a Monite token once logged in)

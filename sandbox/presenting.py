@@ -24,15 +24,16 @@ if TYPE_CHECKING:
 CREATE_SECONDS = 30.0
 
 
-def create_domain(sandbox: Sandbox, provider: Provider, name: str) -> str:
-    """Create domain `name` through `provider`'s own API, as its clients do; its id.
+def create_domain(sandbox: Sandbox, provider: Provider, name: str, api: str = "") -> str:
+    """Create domain `name` through `provider`'s own API, as its clients do; its id. `api`:
+    the base URL of one of its APIs (`Provider.apis`: Mailgun's EU region), else its first.
     The provider's refusal (a bad name, a duplicate) is a 400 carrying its own message; its
     failure (a 5xx) a 502."""
     if not sandbox.http_url:
         raise ProviderError(409, "this sandbox is not served over HTTP: create through its API")
     with httpx.Client(timeout=CREATE_SECONDS) as http:
         try:
-            driver = Driver(http, sandbox.http_url, type(provider))
+            driver = Driver(http, sandbox.http_url, type(provider), api=api)
             answer = driver.call(driver.kit.create, name=name)
         except httpx.HTTPStatusError as error:  # the login before the create (Monite's)
             message = _error_message(provider.kit, error.response)

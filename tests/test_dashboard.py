@@ -206,6 +206,57 @@ def test_the_cli_creates_a_domain_through_the_providers_api(urls, control):
     assert [d["name"] for d in control.domains("mailgun")] == ["news.example.net"]
 
 
+def test_a_mailgun_domain_is_created_in_its_eu_region_and_says_which_api_knows_it(urls, control):
+    apis = {p["name"]: p["apis"] for p in control.providers()}
+    assert apis["mailgun"] == ["/mailgun", "/mailgun/eu"]
+    assert apis["autosend"] == ["/autosend/v1"] and apis["monite"] == ["/monite/v1"]
+    eu = control.create_domain("mailgun", "eu.example.net", api="/mailgun/eu")
+    us = control.create_domain("mailgun", "us.example.net")
+    assert (eu["api"], us["api"]) == ("/mailgun/eu", "/mailgun")
+    assert control.domain("mailgun", "eu.example.net")["api"] == "/mailgun/eu"
+    mx = [r["value"] for r in eu["records"] if r["type"] == "MX"]
+    assert mx == ["mxa.eu.mailgun.org", "mxb.eu.mailgun.org"]
+    key = ("api", _mailgun().kit.sample_key(0))
+    for api, known, other in (("/mailgun/eu", eu, us), ("/mailgun", us, eu)):
+        base = urls["server"] + api + "/v3/domains/"
+        assert httpx.get(base + known["name"], auth=key).status_code == 200
+        assert httpx.get(base + other["name"], auth=key).status_code == 404
+    assert control.create_domain("autosend", "a.example.net")["api"] == "/autosend/v1"
+
+
+def test_a_create_through_an_api_the_provider_does_not_serve_is_a_400_naming_its_apis(control):
+    with pytest.raises(ControlError) as mailgun:
+        control.create_domain("mailgun", "x.example.net", api="/mailgun/us")
+    assert mailgun.value.status == 400
+    assert "mailgun's APIs are /mailgun and /mailgun/eu, not '/mailgun/us'" in str(mailgun.value)
+    with pytest.raises(ControlError) as autosend:
+        control.create_domain("autosend", "x.example.net", api="/mailgun/eu")
+    assert "autosend's API is /autosend/v1, not '/mailgun/eu'" in str(autosend.value)
+    assert control.domains() == [] and control.requests() == []
+
+
+def test_the_cli_creates_and_lists_a_mailgun_domain_of_its_eu_region(urls, control):
+    def cli(*words: str) -> str:
+        done = subprocess.run(
+            [*CLI, *words, "--url", urls["server"]], capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    made = cli("create", "mailgun", "eu.example.net", "--api", "/mailgun/eu")
+    assert made == "mailgun eu.example.net eu.example.net: unverified [API /mailgun/eu]\n"
+    cli("create", "mailgun", "us.example.net")
+    cli("create", "autosend", "a.example.net")
+    heads = [line for line in cli("domains").splitlines() if not line.startswith(" ")]
+    assert heads[0] == "mailgun eu.example.net eu.example.net: unverified [API /mailgun/eu]"
+    assert heads[1] == "mailgun us.example.net us.example.net: unverified [API /mailgun]"
+    assert heads[2].startswith("autosend ") and "[API" not in heads[2]
+
+
+def _mailgun():
+    return next(p for p in PROVIDERS if p.name == "mailgun")
+
+
 def test_a_create_the_provider_refuses_is_a_400_with_its_reason(control):
     control.create_domain("autosend", "twice.example.com")
     with pytest.raises(ControlError) as refused:

@@ -326,6 +326,23 @@ def test_a_domain_of_every_provider_is_created_from_the_page(narrow, control):
     assert sorted(shown_rows(narrow)) == sorted(expected)
 
 
+def test_a_mailgun_domain_is_created_in_the_eu_region_from_the_page(narrow, control):
+    panel(narrow, "New domain")
+    api = narrow.locator("#create-api")
+    narrow.locator("#create-provider").select_option("autosend")
+    expect(api).to_be_hidden()  # one API: nothing to choose
+    narrow.locator("#create-provider").select_option("mailgun")
+    expect(api).to_be_visible()
+    api.select_option("/mailgun/eu")
+    narrow.get_by_label("Domain name").fill("eu.example.net")
+    narrow.get_by_role("button", name="Create domain").click()
+    expect(said(narrow)).to_contain_text(
+        "Created eu.example.net through mailgun's API at /mailgun/eu: status unverified"
+    )
+    assert control.domain("mailgun", "eu.example.net")["api"] == "/mailgun/eu"
+    expect(open_details(narrow, "eu.example.net", "mailgun")).to_contain_text("API /mailgun/eu")
+
+
 def test_a_refused_create_shows_the_providers_reason(narrow, control):
     panel(narrow, "New domain")
     narrow.locator("#create-provider").select_option("mailgun")

@@ -305,6 +305,16 @@ class Provider:
         """How a domain's name is kept: in lower case, as DNS compares names."""
         return name.lower()
 
+    @property
+    def apis(self) -> tuple[str, ...]:
+        """The base URLs a client may set, relative to the server: its API's, then those of
+        the API's other regions (`more_mounts`)."""
+        return (self.client_base, *self.more_mounts)
+
+    def api_of(self, domain: Domain) -> str:
+        """The base URL of the API that knows `domain` (of its region, where there are several)."""
+        return self.client_base
+
     def loaded_attrs(self, attrs: dict) -> dict:
         """A scenario's attrs of a domain as the provider keeps them, or ValueError saying which
         value no call of its API could reach it by (others load as written)."""

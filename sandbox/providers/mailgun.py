@@ -302,8 +302,8 @@ class Mailgun(Provider):
     def _owned(self, request, name: str) -> Domain:
         domain = self.owned(name.lower(), self._account(request), NOT_FOUND)
         if (region := _region_of(domain)) != _region(request):  # the other region's API
-            mount = EU_MOUNT if region == EU else self.mount  # knows it not: a wrong base URL
-            said = f"{domain.name} is in Mailgun's {region.upper()} region: its API is {mount}"
+            api = self.api_of(domain)  # knows it not: a wrong base URL
+            said = f"{domain.name} is in Mailgun's {region.upper()} region: its API is {api}"
             raise ProviderError(404, NOT_FOUND, violation=said)
         return domain
 
@@ -523,6 +523,9 @@ class Mailgun(Provider):
             raise ProviderError(400, "A disabled domain cannot be deleted")
         self.store.remove(self.name, domain.id)
         return {"message": DELETED_MESSAGE}
+
+    def api_of(self, domain: Domain) -> str:
+        return EU_MOUNT if _region_of(domain) == EU else self.client_base
 
     def loaded_attrs(self, attrs: dict) -> dict:
         """A region no API of the sandbox serves would leave the domain out of every list."""

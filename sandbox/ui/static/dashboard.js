@@ -172,6 +172,7 @@ const state = {
   clockReadAt: 0,
   domains: [],
   operations: {}, // each provider's operationIds, for the HTTP fault form
+  apis: {}, // each provider's APIs' base URLs (Mailgun's two regions), for the create form
   open: new Set(), // domains whose details are open: "provider/id"
   seen: {},
   saidAgainst: null, // the world shown (worldShown) when the message under the toolbar was said
@@ -383,6 +384,7 @@ function detailsRow(domain) {
   const where = { dataProvider: domain.provider, dataId: domain.id, dataName: domain.name };
   const facts = [
     `id ${domain.id}`,
+    (state.apis[domain.provider] || []).length > 1 ? `API ${domain.api}` : null,
     `created ${domain.created_at}`,
     `checks ${domain.checks}`,
     domain.last_checked_at ? `last checked ${domain.last_checked_at}` : "never checked",
@@ -806,10 +808,13 @@ function toggle(domainId) {
 
 const FORMS = {
   async "create-form"(form) {
-    const domain = await api("POST", "/domains", { provider: form.provider.value, name: form.name.value.trim() });
+    const body = { provider: form.provider.value, name: form.name.value.trim() };
+    if (!form.api.disabled) body.api = form.api.value;
+    const domain = await api("POST", "/domains", body);
     state.open.add(domainKey(domain));
     form.name.value = "";
-    return `Created ${domain.name} through ${domain.provider}'s API: status ${domain.status}.`;
+    const at = body.api ? ` at ${domain.api}` : "";
+    return `Created ${domain.name} through ${domain.provider}'s API${at}: status ${domain.status}.`;
   },
   async "scenario-form"(form) {
     const result = await api("POST", `/scenarios/${encodeURIComponent(form.name.value)}/load`);
@@ -925,7 +930,18 @@ function renderProviders(providers) {
   for (const select of document.querySelectorAll(".provider-choice")) setOptions(select, names.map((n) => [n, n]));
   setOptions(document.getElementById("filter-provider"), [["", "all"], ...names.map((n) => [n, n])]);
   state.operations = Object.fromEntries(providers.map((p) => [p.name, p.operations || []]));
+  state.apis = Object.fromEntries(providers.map((p) => [p.name, p.apis || []]));
   suggestOperations();
+  apisFor();
+}
+
+/** The create form asks which API only of a provider that serves several (Mailgun's regions). */
+function apisFor() {
+  const apis = state.apis[document.getElementById("create-provider").value] || [];
+  const select = document.getElementById("create-api");
+  setOptions(select, apis.map((a) => [a, a]));
+  select.disabled = apis.length < 2;
+  document.getElementById("create-api-choice").hidden = apis.length < 2;
 }
 
 /** The HTTP fault form suggests the operationIds of the provider chosen: what it may name. */
@@ -988,6 +1004,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("clock-mode-choice").addEventListener("change", speedFor);
   document.getElementById("fault-kind").addEventListener("change", delayFor);
   document.getElementById("http-provider").addEventListener("change", suggestOperations);
+  document.getElementById("create-provider").addEventListener("change", apisFor);
   speedFor();
   delayFor();
   setInterval(showClock, 1000);
