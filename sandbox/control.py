@@ -188,7 +188,11 @@ class Control:
     def verify_domain(self, provider: str, domain_id: str):
         """Run the provider's own verification now, as the domain's owner would trigger it."""
         domain = self._domain(provider, domain_id)
-        self.sandbox.providers[provider].verify_now(domain)
+        try:
+            self.sandbox.providers[provider].verify_now(domain)
+        except ProviderError as error:  # as the owner's verify call is refused (Scaleway's 409)
+            said = f"{provider} refuses to verify {domain.name} now: {error.message}"
+            raise ProviderError(error.status, said) from None
         self.sandbox.run_due()  # steps the verification scheduled for this very instant
         return domain_view(self.sandbox, domain)
 

@@ -13,7 +13,7 @@ from scaleway.mailbox.v1alpha1 import DomainStatus, MailboxV1Alpha1API
 from scaleway_core.api import ScalewayException
 from scaleway_core.utils import WaitForOptions
 
-from sandbox.client import PublishWarning
+from sandbox.client import ControlError, PublishWarning
 
 from .helpers import wait_for
 
@@ -604,6 +604,21 @@ def test_control_verify_now_starts_a_validation_like_validate_records(http, cont
     assert control.verify("scaleway", domain["id"])["status"] == "validating"
     control.advance(VALIDATING + PROVISIONING)
     assert http.get(f"{PATH}/{domain['id']}").json()["status"] == "ready"
+
+
+def test_control_verify_now_is_refused_as_validate_records_is_while_the_domain_is_busy(
+    http, control
+):
+    domain = create(http, "busy.example.com")
+    assert domain["status"] == "creating"
+    with pytest.raises(ControlError) as refused:
+        control.verify("scaleway", domain["id"])
+    assert refused.value.status == 409
+    said = "scaleway refuses to verify busy.example.com now: domain is creating"
+    assert said in str(refused.value)
+    assert control.domain("scaleway", domain["id"])["status"] == "creating"  # nothing started
+    answer = http.post(f"{PATH}/{domain['id']}/validate-records", json={})
+    assert answer.status_code == 409 and answer.json()["current_state"] == "creating"
 
 
 def test_a_loaded_scenario_keeps_domains_and_the_callers_organization(http, control):

@@ -511,14 +511,14 @@ class Scaleway(Provider):
 
     def validate_domain_records(self, request, domain_id: str, body: dict | None = None):
         """POST .../validate-records: start validating; the verdict lands on the sandbox clock."""
-        domain = self._owned(request, domain_id, "write")
-        if domain.status in TRANSIENT:
-            raise self._transient(domain)
-        self.verify_now(domain)
+        self.verify_now(self._owned(request, domain_id, "write"))
         return {}
 
     def verify_now(self, domain: Domain) -> None:
-        """Start a validation, as validate-records does (also the control API's verify-now)."""
+        """Start a validation, as validate-records does (also the control API's verify-now):
+        refused (409 `transient_state`) while the domain is on its way somewhere."""
+        if domain.status in TRANSIENT:
+            raise self._transient(domain)
         if domain.status in (WAITING, FAILED):  # a ready domain stays ready
             self.set_status(domain, VALIDATING)
             self.schedule(domain, self.setting("validating_seconds"))
