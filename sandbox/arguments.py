@@ -78,3 +78,11 @@ def duration(text: str) -> float:
 
 port = _option(MAX_PORT, "a port number")
 seed = _option(MAX_SEED, "a seed")
+
+
+def plain_number(value: float) -> str:
+    """A number of seconds or a speed as a person reads it: 1036800 and 0.000035, where `:g`
+    writes 1.0368e+06 and 3.5e-05 (the exponent kept only beyond a millionth or 10^15)."""
+    if value and not 1e-6 <= abs(value) < 1e15:
+        return f"{value:g}"
+    return f"{value:.6f}".rstrip("0").rstrip(".")

@@ -21,7 +21,15 @@ from contextlib import contextmanager, nullcontext
 from functools import partial
 
 from . import envopts
-from .arguments import MAX_ADVANCE_SECONDS, MAX_PORT, duration, is_timing, port, seed
+from .arguments import (
+    MAX_ADVANCE_SECONDS,
+    MAX_PORT,
+    duration,
+    is_timing,
+    plain_number,
+    port,
+    seed,
+)
 from .client import (
     TOKEN_ENV,
     ClockState,
@@ -349,7 +357,7 @@ def _overruled(args, sandbox) -> str:
     given += [f"--clock {args.clock}"] if args.clock not in (None, clock.mode) else []
     speed = args.clock_speed
     if speed is not None and (clock.mode != "fast" or speed != clock.speed):
-        given.append(f"--clock-speed {speed:g}")
+        given.append(f"--clock-speed {plain_number(speed)}")
     given += ["--rate-limits"] if args.rate_limits and not sandbox.rate_limits.enabled else []
     return ", ".join(given)
 
@@ -755,7 +763,7 @@ def _clock_mode(clock: ClockState) -> str:
     """How `clock` shows a clock's mode: frozen, running (real time), on-poll, fast (60x)."""
     mode = clock.get("mode") or ("frozen" if clock["frozen"] else "real")
     if mode == "fast":
-        return f"fast, {clock['speed']:g}x"
+        return f"fast, {plain_number(clock['speed'])}x"
     return "running" if mode == "real" else mode
 
 
@@ -770,7 +778,8 @@ def _advance_until(args) -> int:
         got = control.advance_until(provider, domain_id, status=args.until, limit=args.limit)
     _show(args, got, lambda g: print(
         f"{provider} {domain_id}: {g['status']} after {g['steps']} step(s), "
-        f"{g['advanced_seconds']:g}s; clock {g['clock']['now']}  ({_clock_mode(g['clock'])})"
+        f"{plain_number(g['advanced_seconds'])}s; "
+        f"clock {g['clock']['now']}  ({_clock_mode(g['clock'])})"
     ))  # fmt: skip
     return 0
 

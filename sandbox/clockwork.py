@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from .arguments import plain_number
 from .engine.clock import LATEST, iso
 
 if TYPE_CHECKING:
@@ -216,9 +217,9 @@ def _span(seconds: float) -> str:
     """A clock move in seconds, and in hours and minutes when it is that long."""
     hours, minutes = divmod(round(seconds) // 60, 60)
     if not hours and not minutes:
-        return f"{seconds:g} s"
+        return f"{plain_number(seconds)} s"
     words = (f"{hours} h " if hours else "") + (f"{minutes} min" if minutes else "")
-    return f"{seconds:g} s ({words.strip()})"
+    return f"{plain_number(seconds)} s ({words.strip()})"
 
 
 def _next_step(sandbox: Sandbox, domain: Domain, until: Until, deadline: datetime) -> None:

@@ -45,6 +45,13 @@ def cli(server, control, capsys):
     return run
 
 
+def test_a_clocks_speed_is_said_in_plain_numbers(cli, control):
+    code, out, _ = cli("clock", "mode", "fast", "--speed", "1000000")
+    assert code == 0 and out.endswith("  (fast, 1000000x)\n"), out  # not 1e+06x
+    code, out, _ = cli("clock", "mode", "fast", "--speed", "0.00005")
+    assert code == 0 and out.endswith("  (fast, 0.00005x)\n"), out  # not 5e-05x
+
+
 def test_dns_add_ls_and_rm(cli, control):
     code, out, _ = cli(
         "dns", "add", "_dmarc.Example.COM.", "txt", "v=DMARC1; p=none", "--ttl", "60"
