@@ -1126,6 +1126,8 @@ def cmd_docs(args) -> int:
     """The documentation installed with the package: no sandbox needed."""
     from . import pages
 
+    if args.page is not None and not args.page.strip():  # else every section of every page
+        raise UsageError("docs: an empty name names no page; `domainsandbox docs` lists them")
     if args.page is None:
         found = [
             {"name": n, "title": pages.title(p), "path": str(p)} for n, p in pages.pages().items()

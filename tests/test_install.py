@@ -92,6 +92,10 @@ def test_an_unknown_page_names_the_pages_there_are():
     assert missing.returncode == 2
     assert "no page 'qzxv'" in missing.stderr and "readme, developing" in missing.stderr
     assert "did you mean" not in missing.stderr
+    for blank in ("", "  "):  # not every section of every page
+        empty = run("docs", blank)
+        assert (empty.returncode, empty.stdout) == (2, "")
+        assert "an empty name names no page; `domainsandbox docs` lists them" in empty.stderr
     typed = run("docs", "resnd")  # a page's name mistyped: the page meant
     assert typed.returncode == 2
     assert "no page 'resnd'; did you mean 'resend'? the pages: readme" in typed.stderr
