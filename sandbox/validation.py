@@ -497,7 +497,39 @@ class _UrlencodedForm:
         return FormData(fields)
 
 
-class _UrlencodedValidator(FormDataValidator):
+class _FieldsOnce:
+    """A form parser's fields, each the document gives one value (not an array) refused when
+    it comes more than once: Connexion would join `name=a&name=b` into "a,b" (the query's
+    parameters are refused alike: `_once_each`)."""
+
+    def __init__(self, parser, single: frozenset[str]):
+        self._parser, self._single = parser, single
+
+    async def parse(self) -> FormData:
+        data = await self._parser.parse()
+        for name in data:
+            if name in self._single and len(data.getlist(name)) > 1:
+                raise BadRequestProblem(
+                    detail=f"given more than once, and it takes one value - '{name}'"
+                )
+        return data
+
+
+class _OnceEach:
+    """A mixin for Connexion's form validators: their parser's fields checked by _FieldsOnce."""
+
+    @property
+    def _form_parser_cls(self):
+        parser_cls, single = super()._form_parser_cls, self._single_fields
+        return lambda headers, stream: _FieldsOnce(parser_cls(headers, stream), single)
+
+    @cached_property
+    def _single_fields(self) -> frozenset[str]:
+        fields = self._schema.get("properties", {}).items()
+        return frozenset(name for name, schema in fields if schema.get("type") != "array")
+
+
+class _UrlencodedParsing(FormDataValidator):
     """Connexion's validator of urlencoded forms, parsing with `_UrlencodedForm`."""
 
     @property
@@ -505,9 +537,17 @@ class _UrlencodedValidator(FormDataValidator):
         return _UrlencodedForm
 
 
+class _UrlencodedValidator(_OnceEach, _UrlencodedParsing):
+    pass
+
+
+class _MultipartValidator(_OnceEach, MultiPartFormDataValidator):
+    pass
+
+
 _FORMS = {
     "application/x-www-form-urlencoded": _UrlencodedValidator,
-    "multipart/form-data": MultiPartFormDataValidator,
+    "multipart/form-data": _MultipartValidator,
 }
 
 

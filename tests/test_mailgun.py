@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import dns.resolver
 import httpx
@@ -783,6 +783,21 @@ def test_a_bad_parameter_is_said_once_in_plain_words(api, method, path, params, 
     for leak in ("Invalid query parameter", "requestBody", "is not of type", "does not match"):
         assert leak not in said
     assert "\\" not in said and said.count(said.split("'")[1]) == 1
+
+
+@pytest.mark.parametrize("form", ["urlencoded", "multipart"])
+def test_a_form_field_given_twice_is_said_so_not_called_a_bad_value(api, form):
+    fields = [("name", "one.example.com"), ("name", "two.example.com")]
+    if form == "urlencoded":
+        form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+        response = api.post("/v4/domains", content=urlencode(fields), headers=form_type)
+    else:
+        files = [(name, (None, value)) for name, value in fields]
+        response = api.post("/v4/domains", files=files)
+    assert_error(response, 400, "'name' parameter is given more than once")
+    assert api.get("/v4/domains").json()["total_count"] == 0  # neither name was created
+    again = api.get("/v4/domains", params=[("limit", "1"), ("limit", "2")])
+    assert_error(again, 400, "'limit' parameter is given more than once")
 
 
 def test_every_parameter_of_the_document_has_words_for_what_it_takes():

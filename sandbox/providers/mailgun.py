@@ -270,6 +270,8 @@ class Mailgun(Provider):
         """Connexion's rejections in Mailgun's words, naming the parameter."""
         if required := _REQUIRED.match(message):
             return ProviderError(400, f"Missing parameter '{required.group(1)}'", field=field)
+        if field and "given more than once" in message:  # `name=a&name=b`: not a bad name
+            return ProviderError(400, f"'{field}' parameter is given more than once", field=field)
         if field == "smtp_password":
             too = "long" if "is too long" in message else "short"
             return ProviderError(400, f"Password is too {too}. {PASSWORD_RULE}", field=field)
