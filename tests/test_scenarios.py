@@ -544,6 +544,67 @@ def test_a_scenario_the_schema_or_a_providers_vocabulary_refuses_changes_nothing
     assert control.export_scenario() == before
 
 
+WITHOUT_ATTRS = {  # the first key each provider's domain needs
+    "monite": "dedicated_ip",
+    "autosend": "region",
+    "scaleway": "project_id",
+    "vortex": "accountId",
+    "mailgun": "mailgun_id",
+    "resend": "region",
+    "ses": "type",
+}
+
+
+@pytest.mark.parametrize("provider", sorted(WITHOUT_ATTRS))
+def test_a_domain_whose_attrs_lack_what_its_provider_keeps_is_refused(control, provider):
+    """A hand-edited domain without its attrs loaded, then failed its provider's answers (500)
+    and the world's export (a state file's save)."""
+    control.add_record("kept.example.com", "TXT", "still here")
+    before = control.export_scenario()
+    world = yaml.safe_load((SCENARIOS / "all-verified.yaml").read_text())
+    place, entry = next((i, e) for i, e in enumerate(world["domains"]) if e["provider"] == provider)
+    for attrs in ({}, None):  # empty, or no `attrs:` at all
+        entry.pop("attrs")
+        if attrs is not None:
+            entry["attrs"] = attrs
+        with pytest.raises(ControlError) as error:
+            control.load_scenario(yaml.safe_dump(world))
+        assert error.value.status == 400
+        said = f"domains[{place}] ({provider} {entry['name']}): attrs: {WITHOUT_ATTRS[provider]}: "
+        assert said + "missing; the provider keeps one for every domain" in str(error.value)
+        assert control.export_scenario() == before
+
+
+@pytest.mark.parametrize(
+    ("provider", "key", "value", "said"),
+    [
+        ("vortex", "recheck_until", "2026-01-02T00:00:00Z",
+         "'2026-01-02T00:00:00Z' is not an instant ({$time: ISO-8601})"),
+        ("vortex", "steps", {"recheck": "soon"}, "{\"recheck\": \"soon\"} is not a mapping"),
+        ("autosend", "in_progress", "no", "'no' is not true or false"),
+        ("mailgun", "message_ttl", 1.5, "1.5 is not a whole number"),
+        ("scaleway", "record_ids", None, "null needs record_ids_from"),
+        ("ses", "dkim", None, "null is not a mapping"),
+        ("ses", "type", "DOMAINS", "'DOMAINS' is not DOMAIN or EMAIL_ADDRESS"),
+        ("ses", "dkim", ..., "missing; every DOMAIN identity keeps one"),
+        ("vortex", "recheck_until", ..., "missing; an issued domain's re-checks end then"),
+    ],
+)  # fmt: skip
+def test_a_domain_whose_attrs_mistype_a_key_is_refused_naming_it(
+    control, provider, key, value, said
+):
+    world = yaml.safe_load((SCENARIOS / "all-verified.yaml").read_text())
+    entry = next(e for e in world["domains"] if e["provider"] == provider)
+    if value is ...:  # the key left out
+        del entry["attrs"][key]
+    else:
+        entry["attrs"][key] = value
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(yaml.safe_dump(world))
+    assert f"({provider} {entry['name']}): attrs: {key}: {said}" in str(error.value)
+    assert control.domains() == []
+
+
 @pytest.mark.parametrize(("mode", "speed"), [("frozen", None), ("on-poll", None), ("fast", 60)])
 def test_a_scenario_that_says_nothing_of_the_clock_leaves_its_mode_as_it_found_it(
     control, mode, speed

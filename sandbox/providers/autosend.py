@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Required
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
@@ -85,13 +86,14 @@ DELETE_MESSAGE = "Domain deleted successfully"
 class Attrs(RecheckAttrs, total=False):
     """What AutoSend keeps per domain (Domain.attrs)."""
 
-    region: str
-    flags: dict[str, bool]  # the capability flags of its answer, by name
-    in_progress: bool  # a verify's check is under way
-    verified_at: datetime | None
+    region: Required[str]
+    flags: Required[dict[str, bool]]  # the capability flags of its answer, by name
+    in_progress: Required[bool]  # a verify's check is under way
+    verified_at: Required[datetime | None]
 
 
 class AutoSend(Provider):
+    attrs_type = Attrs
     name = "autosend"
     mount = "/autosend/v1"
     client_base = "/autosend/v1"

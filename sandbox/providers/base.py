@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Protocol, TypedDict
+from types import NoneType, UnionType
+from typing import Any, Protocol, Required, TypedDict, Union, get_args, get_origin, get_type_hints
 
 from .. import documents
 from ..engine.clock import Clock
@@ -16,7 +17,7 @@ from ..engine.ids import Ids
 from ..engine.records import CheckResult, Domain, RequiredRecord
 from ..engine.store import Store
 from ..engine.verifier import Verifier
-from ..errors import ProviderError, reason_phrase, said_request
+from ..errors import ProviderError, reason_phrase, said_request, said_value
 from ..lanes import off_loop, reads
 from .kit import Kit
 
@@ -36,6 +37,65 @@ class RecheckAttrs(TypedDict, total=False):
 
     recheck_until: datetime  # no re-check is planned past it
     recheck_interval: float  # seconds to the next one, doubling up to recheck_max_seconds
+
+
+def attrs_problem(kept: type, attrs: dict) -> str | None:
+    """What makes `attrs` other than what a provider keeps (its `Attrs`: the keys marked
+    `Required`, each key's type), or None. A scenario's domain is checked before it loads:
+    a key it lacks or mistypes would fail the provider's answers and the world's export."""
+    hints = get_type_hints(kept, include_extras=True)
+    for key, hint in hints.items():
+        if get_origin(hint) is Required and key not in attrs:
+            return f"{key}: missing; the provider keeps one for every domain"
+    for key, value in attrs.items():
+        hint = hints.get(key)
+        if hint is not None and not _fits(value, hint):
+            return f"{key}: {said_value(value)} is not {_said_type(hint)}"
+    return None
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether `value` is of the annotated type (containers: their items too)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Required:
+        return _fits(value, args[0])
+    if origin in (Union, UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if hint is Any:
+        return True
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is dict:
+        return isinstance(value, dict) and all(_fits(v, args[1]) for v in value.values())
+    if origin is list:
+        return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
+    return isinstance(value, hint)
+
+
+def _said_type(hint: Any) -> str:
+    """A type as a scenario's author writes its values: "text", "an instant ({$time: ISO})"."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Required:
+        return _said_type(args[0])
+    if origin in (Union, UnionType):
+        return " or ".join(_said_type(arg) for arg in args)
+    if origin in (dict, list):
+        return _TYPE_WORDS[origin]
+    return _TYPE_WORDS.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+_TYPE_WORDS = {
+    str: "text",
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    datetime: "an instant ({$time: ISO-8601})",
+    dict: "a mapping",
+    list: "a list",
+    NoneType: "null",
+}
 
 
 class Services(Protocol):
@@ -123,6 +183,9 @@ class Provider:
     credential_name: str = "API key"
     # Which names the API holds once, as a scenario's refusal says it (see `name_holder`).
     name_rule: str = ""
+    # What it keeps in each domain's attrs (a TypedDict; the keys every domain has `Required`):
+    # a scenario's attrs are checked against it (`loaded_attrs`).
+    attrs_type: type | None = None
 
     def __init__(self, sandbox: Services):
         self.sandbox = sandbox
@@ -317,7 +380,10 @@ class Provider:
 
     def loaded_attrs(self, attrs: dict) -> dict:
         """A scenario's attrs of a domain as the provider keeps them, or ValueError saying which
-        value no call of its API could reach it by (others load as written)."""
+        key it lacks or mistypes (`attrs_type`), or which value no call of its API could reach
+        it by (other values load as written)."""
+        if self.attrs_type is not None and (problem := attrs_problem(self.attrs_type, attrs)):
+            raise ValueError(problem)
         return attrs
 
     def new_domain(

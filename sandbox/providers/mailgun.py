@@ -49,6 +49,7 @@ import binascii
 import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Required
 
 from ..engine.records import Domain
 from ..engine.store import Store
@@ -169,26 +170,27 @@ def _mailgun_sdk(found: dict):
 class Attrs(RecheckAttrs, total=False):
     """What Mailgun keeps per domain (Domain.attrs), besides its settings (SETTINGS' names)."""
 
-    mailgun_id: str
+    mailgun_id: Required[str]
     region: str  # US or EU: whose API knows the domain (none said: US)
-    dkim_host: str  # where the DKIM record goes
-    disabled: dict | None  # why and since when the domain is disabled
+    dkim_host: Required[str]  # where the DKIM record goes
+    disabled: Required[dict | None]  # why and since when the domain is disabled
     sender_security_keys: str  # Automatic Sender Security: where Mailgun keeps the DKIM keys
     dkim_txt: dict  # while it is on: the DKIM TXT record's name and value, for when it is off
     mailfrom_host: str
     archive_to: str
-    require_tls: bool
-    skip_verification: bool
-    spam_action: str
-    use_automatic_sender_security: bool
-    web_prefix: str
-    web_scheme: str
-    wildcard: bool
-    encrypt_incoming_message: bool
-    message_ttl: int
+    require_tls: Required[bool]
+    skip_verification: Required[bool]
+    spam_action: Required[str]
+    use_automatic_sender_security: Required[bool]
+    web_prefix: Required[str]
+    web_scheme: Required[str]
+    wildcard: Required[bool]
+    encrypt_incoming_message: Required[bool]
+    message_ttl: Required[int]
 
 
 class Mailgun(Provider):
+    attrs_type = Attrs
     name = "mailgun"
     mount = "/mailgun"
     more_mounts = (EU_MOUNT,)
@@ -531,6 +533,7 @@ class Mailgun(Provider):
 
     def loaded_attrs(self, attrs: dict) -> dict:
         """A region no API of the sandbox serves would leave the domain out of every list."""
+        attrs = super().loaded_attrs(attrs)
         region = attrs.get("region", US)
         if not isinstance(region, str) or region.lower() not in (US, EU):
             raise ValueError(f"region {region!r}: Mailgun's regions are {US} and {EU}")

@@ -32,7 +32,7 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TypedDict
+from typing import Required, TypedDict
 
 from ..engine.clock import is_calendar_date, iso
 from ..engine.ids import RequestIds
@@ -86,11 +86,12 @@ def _monite_sdk(found: dict):
 class Attrs(TypedDict, total=False):
     """What Monite keeps per domain (Domain.attrs)."""
 
-    dedicated_ip: str  # the IPv4 address its answer shows
+    dedicated_ip: Required[str]  # the IPv4 address its answer shows
     sent: str  # the name as the client wrote it, where it differs from the lower-cased one
 
 
 class Monite(Provider):
+    attrs_type = Attrs
     name = "monite"
     mount = "/monite/v1"
     client_base = "/monite/v1"

@@ -39,6 +39,7 @@ import math
 import re
 from datetime import datetime
 from functools import lru_cache, partial
+from typing import Required
 
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from ..engine.store import Store
@@ -152,19 +153,20 @@ def _resend_sdk(found: dict):
 class Attrs(RecheckAttrs, total=False):
     """What Resend keeps per domain (Domain.attrs)."""
 
-    region: str
-    return_path: str
-    open_tracking: bool
-    click_tracking: bool
-    tls: str
-    capabilities: dict[str, str]  # sending/receiving: enabled or disabled
-    tracking_subdomain: str | None
-    dkim_tokens: list[str]  # the three Easy DKIM tokens
-    checking: bool  # a verify's check is under way
-    found: list[str]  # the capabilities verified since the domain last gave up
+    region: Required[str]
+    return_path: Required[str]
+    open_tracking: Required[bool]
+    click_tracking: Required[bool]
+    tls: Required[str]
+    capabilities: Required[dict[str, str]]  # sending/receiving: enabled or disabled
+    tracking_subdomain: Required[str | None]
+    dkim_tokens: Required[list[str]]  # the three Easy DKIM tokens
+    checking: Required[bool]  # a verify's check is under way
+    found: Required[list[str]]  # the capabilities verified since the domain last gave up
 
 
 class Resend(Provider):
+    attrs_type = Attrs
     name = "resend"
     mount = "/resend"
     client_base = "/resend"

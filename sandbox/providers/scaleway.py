@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from typing import TypedDict
+from typing import Required, TypedDict
 
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
@@ -155,13 +155,16 @@ def _scaleway_sdk(found: dict):
 class Attrs(TypedDict, total=False):
     """What Scaleway keeps per domain (Domain.attrs)."""
 
-    project_id: str
-    record_ids: dict[str, str] | None  # each record's id, by kind (see Scaleway._record_ids)
+    project_id: Required[str]
+    record_ids: Required[
+        dict[str, str] | None
+    ]  # each record's id, by kind (see Scaleway._record_ids)
     record_ids_from: int  # the draw they start at, until they are first asked for
-    seq: int  # creation order: orders domains created at one frozen instant
+    seq: Required[int]  # creation order: orders domains created at one frozen instant
 
 
 class Scaleway(Provider):
+    attrs_type = Attrs
     name = "scaleway"
     mount = "/scaleway"
     client_base = "/scaleway"
@@ -374,6 +377,12 @@ class Scaleway(Provider):
             }
             attrs.pop("record_ids_from", None)
         return attrs["record_ids"]
+
+    def loaded_attrs(self, attrs: dict) -> dict:
+        attrs = super().loaded_attrs(attrs)
+        if attrs["record_ids"] is None and not isinstance(attrs.get("record_ids_from"), int):
+            raise ValueError("record_ids: null needs record_ids_from, the draw they start at")
+        return attrs
 
     def settled(self, domain: Domain) -> Domain:
         self._record_ids(domain)

@@ -46,6 +46,7 @@ import json
 import re
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Required
 
 from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
@@ -158,19 +159,20 @@ def _ses_sdk(found: dict):
 class Attrs(RecheckAttrs, total=False):
     """What SES keeps per identity (Domain.attrs)."""
 
-    type: str  # DOMAIN or EMAIL_ADDRESS
-    region: str
-    tags: list[dict]
-    feedback_forwarding: bool
-    signing_enabled: bool
-    mx_failure: str  # MAIL FROM's BehaviorOnMxFailure
-    mail_from: dict | None  # the MAIL FROM domain and its status
-    info: dict  # last checked, last success, error
+    type: Required[str]  # DOMAIN or EMAIL_ADDRESS
+    region: Required[str]
+    tags: Required[list[dict]]
+    feedback_forwarding: Required[bool]
+    signing_enabled: Required[bool]
+    mx_failure: Required[str]  # MAIL FROM's BehaviorOnMxFailure
+    mail_from: Required[dict | None]  # the MAIL FROM domain and its status
+    info: Required[dict]  # last checked, last success, error
     dkim: dict  # the DKIM set-up (Easy DKIM tokens or BYODKIM) and its status
     link: dict  # an email-address identity's verification link and its status
 
 
 class Ses(Provider):
+    attrs_type = Attrs
     name = "ses"
     mount = "/ses"
     client_base = "/ses"
@@ -791,6 +793,15 @@ class Ses(Provider):
         return {}
 
     # --- SES's own looks ----------------------------------------------------------------------
+
+    def loaded_attrs(self, attrs: dict) -> dict:
+        attrs = super().loaded_attrs(attrs)
+        if attrs["type"] not in (DOMAIN, EMAIL_ADDRESS):
+            raise ValueError(f"type: {attrs['type']!r} is not {DOMAIN} or {EMAIL_ADDRESS}")
+        kept = "dkim" if attrs["type"] == DOMAIN else "link"  # its DKIM set-up, its link
+        if not isinstance(attrs.get(kept), dict):
+            raise ValueError(f"{kept}: missing; every {attrs['type']} identity keeps one")
+        return attrs
 
     def verify_now(self, domain: Domain) -> None:
         """SES looks now (the control API's "verify now"); for an address: its link clicked."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import datetime, timedelta
+from typing import Required
 
 from ..engine.clock import iso
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
@@ -100,17 +101,18 @@ def _vortex_sdk(found: dict):
 class Attrs(RecheckAttrs, total=False):
     """What Vortex keeps per domain (Domain.attrs)."""
 
-    accountId: str
-    description: str
-    modifiedAt: datetime | None
-    issued: bool  # the provider issued the token and DKIM token
-    steps: dict[str, datetime]  # scheduled steps by name
-    organizationId: str  # of the key's principal
-    creatorId: str
-    checks: dict[str, dict]  # each check's status, error, attempts and times, by kind
+    accountId: Required[str]
+    description: Required[str | None]
+    modifiedAt: Required[datetime | None]
+    issued: Required[bool]  # the provider issued the token and DKIM token
+    steps: Required[dict[str, datetime]]  # scheduled steps by name
+    organizationId: Required[str]  # of the key's principal
+    creatorId: Required[str]
+    checks: Required[dict[str, dict]]  # each check's status, error, attempts and times, by kind
 
 
 class Vortex(Provider):
+    attrs_type = Attrs
     name = "vortex"
     mount = "/vortex"
     client_base = "/vortex"
@@ -165,6 +167,12 @@ class Vortex(Provider):
         # Each API key (by owner id) stands for one organization and one creating user, drawn
         # on its first create.
         self.principals: dict[str, dict] = {}
+
+    def loaded_attrs(self, attrs: dict) -> dict:
+        attrs = super().loaded_attrs(attrs)
+        if attrs["issued"] and "recheck_until" not in attrs:
+            raise ValueError("recheck_until: missing; an issued domain's re-checks end then")
+        return attrs
 
     def export_state(self) -> dict:
         return {"principals": self.principals} if self.principals else {}
