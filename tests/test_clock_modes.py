@@ -93,6 +93,9 @@ def test_unfreeze_runs_the_clock_as_it_last_ran(control):
     control.set_clock_mode("on-poll")  # a presenter's Freeze, then Unfreeze: on-poll again
     control.freeze()
     assert control.unfreeze()["mode"] == "on-poll"  # it gave fast x600
+    control.freeze()
+    control.freeze()  # frozen twice: it still remembers it was polling
+    assert control.unfreeze()["mode"] == "on-poll"  # it gave real time
     # on-poll stands still between polls: unfreeze runs it on
     assert (control.unfreeze()["mode"], control.clock()["speed"]) == ("fast", 600)
     control.reset()  # as the sandbox started (frozen, never run): the next test's clock

@@ -593,6 +593,10 @@ def test_an_on_poll_clock_is_shown_as_such_and_freeze_freezes_it(narrow, control
     narrow.get_by_role("button", name="Freeze").click()  # not "Unfreeze": it would run it
     expect(narrow.locator("#clock-mode")).to_have_text("(frozen)")
     assert control.clock()["mode"] == "frozen"
+    narrow.get_by_role("button", name="Unfreeze").click()  # on-poll again, and said so
+    expect(said(narrow)).to_contain_text("Clock on-poll again at ")
+    expect(narrow.locator("#clock-mode")).to_have_text("(on-poll: moves when a client polls)")
+    assert control.clock()["mode"] == "on-poll"
 
 
 @pytest.mark.parametrize("summary", ["New domain", "Clock mode", "Faults"])

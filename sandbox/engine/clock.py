@@ -171,7 +171,10 @@ class Clock:
         new_speed = check_mode(mode, speed)
         with self._lock:
             self._rebase(self.now())
-            self._froze_on_poll = mode == "frozen" and self._mode == "on-poll"
+            # a freeze of an on-poll clock (or a second freeze of it) polls on at unfreeze
+            self._froze_on_poll = mode == "frozen" and (
+                self._mode == "on-poll" or (self._mode == "frozen" and self._froze_on_poll)
+            )
             self._mode, self._speed = mode, new_speed
             self._publish()
             if new_speed:

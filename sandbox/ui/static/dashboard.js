@@ -743,7 +743,9 @@ const ACTIONS = {
   async freeze() {
     const frozen = !(state.clock && modeOf(state.clock) === "frozen");
     const clock = await api("POST", "/clock", { freeze: frozen });
-    return `Clock ${clock.frozen ? "frozen" : "running"} at ${clock.now}.`;
+    // Unfreeze of a clock Freeze stopped while on-poll: on-poll again, which stands still too
+    const words = modeOf(clock) === "on-poll" ? "on-poll again" : clock.frozen ? "frozen" : "running";
+    return `Clock ${words} at ${clock.now}.`;
   },
   async reset() {
     const result = await api("POST", "/reset", {});
