@@ -66,6 +66,17 @@ def test_demo_reaches_every_provider_and_state_through_the_providers_own_flows(s
     assert {r["provider"] for r in control.requests()} == set(CLASSES)
 
 
+@pytest.mark.parametrize("seed", [2, 3, 7])
+def test_a_vortex_domain_is_in_the_state_the_demo_says_whatever_the_seed(control, seed):
+    """With seeds 2, 3 and 7 the domain said provider_failed was verified: its records were
+    published, and the token re-check verified them before the servfail fault came."""
+    world = control.demo(domains=40, seed=seed)
+    views = {d["id"]: d for d in control.domains("vortex")}
+    for domain in (d for d in world["domains"] if d["provider"] == "vortex"):
+        words = views[domain["id"]]["states"]  # Vortex's own fields: tokenVerificationStatus=...
+        assert f"tokenVerificationStatus={domain['state']}" in words, (domain, words)
+
+
 def test_the_same_seed_gives_the_same_world_another_seed_another(control):
     first = control.demo(domains=12, seed=3)
     exported = control.export_scenario()

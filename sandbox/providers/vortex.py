@@ -157,7 +157,8 @@ class Vortex(Provider):
             WAITING_FOR_USER: (Verify(),),  # checked before anything is published
             VERIFIED: (Publish(), Verify()),
             FAILED: (Publish(corrupt=("token", "dkim", "spf", "dmarc")), Verify()),
-            PROVIDER_FAILED: (Publish(), Fail("servfail"), Verify()),
+            # the fault first: a re-check between the two would verify what was published
+            PROVIDER_FAILED: (Fail("servfail"), Publish(), Verify()),
         },
         sdk_names=lambda provider, found: {"api_key": found["key"], "account_id": SAMPLE_ACCOUNT},
         sdk=PythonSdk("vortex-python-sdk", "vortex_sdk", _vortex_sdk),
