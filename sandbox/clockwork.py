@@ -214,7 +214,9 @@ def _moved(started: datetime, now: datetime) -> str:
 
 
 def _span(seconds: float) -> str:
-    """A clock move in seconds, and in hours and minutes when it is that long."""
+    """A clock move in seconds (to the millisecond: a fast clock moves by fractions), and in
+    hours and minutes when it is that long."""
+    seconds = round(seconds, 3)
     hours, minutes = divmod(round(seconds) // 60, 60)
     if not hours and not minutes:
         return f"{plain_number(seconds)} s"

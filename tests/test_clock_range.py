@@ -31,6 +31,7 @@ def post_clock(server, body: dict) -> httpx.Response:
         "0999-12-31T23:59:59Z",
         "9999-12-31T23:59:58Z",  # no room left for a step scheduled after it
         "9999-12-31T23:59:59-01:00",  # past the last instant Python can hold, once in UTC
+        "10000-01-01T00:00:00Z",  # was "not an ISO-8601 instant": Python holds no such year
     ],
 )
 def test_the_clock_refuses_an_instant_outside_its_range_with_a_400_and_keeps_its_time(

@@ -37,6 +37,8 @@ def utc(value: datetime | str) -> datetime:
         try:
             value = datetime.fromisoformat(value)
         except ValueError as exc:  # Python's words alone ("month must be in 1..12") name nothing
+            if _LONG_YEAR.match(written):  # 10000-01-01: past what any instant here can be
+                raise OutOfRange(_outside(repr(written))) from None
             why = "" if str(exc).startswith("Invalid isoformat") else f" ({exc})"
             raise ValueError(f"{written!r} is not an ISO-8601 instant{why}") from None
     if value.tzinfo is None:
@@ -52,11 +54,19 @@ def utc(value: datetime | str) -> datetime:
 def check_instant(instant: datetime) -> datetime:
     """`instant` if the clock may show it, else OutOfRange saying which instants it may."""
     if not EARLIEST <= instant <= LATEST:
-        raise OutOfRange(
-            f"{iso(instant)} is outside the sandbox clock's range, {iso(EARLIEST)} to "
-            f"{iso(LATEST)} (four-digit years, with a year to spare for scheduled steps)"
-        )
+        raise OutOfRange(_outside(iso(instant)))
     return instant
+
+
+# A year of five digits or more, as an ISO-8601 instant would begin.
+_LONG_YEAR = re.compile(r"[+-]?[0-9]{5,}-")
+
+
+def _outside(said: str) -> str:
+    return (
+        f"{said} is outside the sandbox clock's range, {iso(EARLIEST)} to {iso(LATEST)} "
+        "(four-digit years, with a year to spare for scheduled steps)"
+    )
 
 
 def later(instant: datetime, seconds: float) -> datetime:
