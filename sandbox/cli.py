@@ -1083,7 +1083,10 @@ def cmd_scenario(args) -> int:
         return 0
     text = _read_scenario(args.file)
     if not text.strip():
-        raise UsageError(f"{args.file}: the file is empty; a scenario is a YAML or JSON document")
+        raise UsageError(
+            f"{args.file}: the file is empty; a scenario is a YAML or JSON mapping "
+            "(seed, clock, domains, dns, ...)"
+        )
     with _control(args) as control:
         try:
             loaded = control.load_scenario(text)

@@ -182,6 +182,10 @@ def dump(world: dict) -> str:
 # --- load ---------------------------------------------------------------------------------------
 
 
+# What a scenario's mapping holds, as a refusal of another document names it.
+_TOP_KEYS = "seed, clock, domains, dns, ..."
+
+
 def parse(text: str | bytes) -> dict:
     """YAML text to a world dict, or ScenarioError."""
     try:
@@ -189,7 +193,8 @@ def parse(text: str | bytes) -> dict:
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):
-        raise ScenarioError("a scenario is a YAML mapping (seed, clock, domains, dns, ...)")
+        empty = "it is empty; " if data is None and not text.strip() else ""
+        raise ScenarioError(f"{empty}a scenario is a YAML or JSON mapping ({_TOP_KEYS})")
     if _outnumbers(data, len(text)):
         raise ScenarioError(
             "its YAML aliases expand it to more values than it has characters: refused, as "

@@ -327,6 +327,11 @@ def test_serve_refuses_a_bad_scenario_with_exit_code_2(tmp_path):
     assert "domains[0] (nope None): missing id, name, owner, status, created_at" in result.stderr
     assert "domains[0] (nope None): provider: 'nope' is not one of autosend" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    bad.write_text("\n")  # said as `scenario load` says it
+    result = serve_refused("--port", "0", "--dns-port", "0", "--scenario", str(bad))
+    assert result.returncode == 2
+    mapping = "a scenario is a YAML or JSON mapping (seed, clock, domains, dns, ...)"
+    assert f"it is empty; {mapping}" in result.stderr
 
 
 # --- the published schema, and files it or a provider's vocabulary refuses -------------------
@@ -708,8 +713,8 @@ def test_cli_scenario_load_of_a_misspelt_file_says_why_in_one_line_and_exits_2(
     empty = tmp_path / "empty.yaml"
     empty.write_text("\n")
     assert main(["scenario", "load", str(empty), "--url", server.url]) == 2
-    said = f"domainsandbox: {empty}: the file is empty; a scenario is a YAML or JSON document\n"
-    assert capsys.readouterr().err == said
+    mapping = "a scenario is a YAML or JSON mapping (seed, clock, domains, dns, ...)"
+    assert capsys.readouterr().err == f"domainsandbox: {empty}: the file is empty; {mapping}\n"
 
 
 @pytest.mark.parametrize("name", BUNDLED)
