@@ -850,8 +850,8 @@ def _clock_said(clock: ClockState) -> str:
 def cmd_domains(args) -> int:
     with _control(args) as control:
         domains = control.domains(args.provider)
-        several = [] if args.json else control.providers()
-        regions = {p["name"] for p in several if len(p["apis"]) > 1}
+        providers = [] if args.json else control.providers()  # (--json shows no lines)
+        regions = {p["name"] for p in providers if len(p["apis"]) > 1}
     _show(args, {"domains": domains}, lambda _: _print_domains(domains, regions))
     return 0
 

@@ -585,7 +585,8 @@ def test_a_domain_whose_attrs_lack_what_its_provider_keeps_is_refused(control, p
     [
         ("vortex", "recheck_until", "2026-01-02T00:00:00Z",
          "'2026-01-02T00:00:00Z' is not an instant ({$time: ISO-8601})"),
-        ("vortex", "steps", {"recheck": "soon"}, "{\"recheck\": \"soon\"} is not a mapping"),
+        ("vortex", "steps", {"recheck": "soon"},
+         "{\"recheck\": \"soon\"} is not a mapping, each value an instant ({$time: ISO-8601})"),
         ("autosend", "in_progress", "no", "'no' is not true or false"),
         ("mailgun", "message_ttl", 1.5, "1.5 is not a whole number"),
         ("scaleway", "record_ids", None, "null needs record_ids_from"),

@@ -43,7 +43,7 @@ def attrs_problem(kept: type, attrs: dict) -> str | None:
     """What makes `attrs` other than what a provider keeps (its `Attrs`: the keys marked
     `Required`, each key's type), or None. A scenario's domain is checked before it loads:
     a key it lacks or mistypes would fail the provider's answers and the world's export."""
-    hints = get_type_hints(kept, include_extras=True)
+    hints = _hints(kept)
     for key, hint in hints.items():
         if get_origin(hint) is Required and key not in attrs:
             return f"{key}: missing; the provider keeps one for every domain"
@@ -52,6 +52,12 @@ def attrs_problem(kept: type, attrs: dict) -> str | None:
         if hint is not None and not _fits(value, hint):
             return f"{key}: {said_value(value)} is not {_said_type(hint)}"
     return None
+
+
+@lru_cache
+def _hints(kept: type) -> dict[str, Any]:
+    """A TypedDict's annotations, `Required` kept (a state file loads thousands of domains)."""
+    return get_type_hints(kept, include_extras=True)
 
 
 def _fits(value: Any, hint: Any) -> bool:
@@ -81,8 +87,10 @@ def _said_type(hint: Any) -> str:
         return _said_type(args[0])
     if origin in (Union, UnionType):
         return " or ".join(_said_type(arg) for arg in args)
-    if origin in (dict, list):
-        return _TYPE_WORDS[origin]
+    if origin is dict:
+        return f"a mapping, each value {_said_type(args[1])}"
+    if origin is list:
+        return f"a list, each item {_said_type(args[0])}"
     return _TYPE_WORDS.get(hint, getattr(hint, "__name__", str(hint)))
 
 
