@@ -605,8 +605,7 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
     clock = world.get("clock", {})
     now = _entry("clock.now", lambda: check_instant(utc(clock["now"]))) if "now" in clock else None
     mode = clock.get("mode")
-    if mode:
-        _entry("clock", lambda: check_mode(mode, clock.get("speed")))
+    _entry("clock", lambda: _check_clock(clock))
     domains = _load_domains(sandbox, world.get("domains", []))
     dns = world.get("dns", {})
     zone = _load_zone(sandbox.clock, dns.get("records", []))
@@ -659,6 +658,23 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
         sandbox.rate_limits.enabled = world.get("rate_limits", False)
         sandbox.credentials.replace(credentials)
     return upgrade
+
+
+def _check_clock(clock: dict) -> None:
+    """A scenario's clock says one thing, or ValueError: its mode (and speed) as a mode is set,
+    `frozen` as that mode is (a fast clock runs), a speed only beside `mode: fast`."""
+    mode, frozen = clock.get("mode"), clock.get("frozen")
+    if mode:
+        check_mode(mode, clock.get("speed"))
+        if frozen is not None and frozen != (mode in STILL_MODES):
+            runs = "stands still" if mode in STILL_MODES else "runs"
+            raise ValueError(f"frozen: {str(frozen).lower()} contradicts mode: {mode} (it {runs})")
+    elif clock.get("speed") not in (None, 1):
+        raise ValueError("speed: only a fast clock has a speed; give mode: fast beside it")
+
+
+# The modes whose clock moves only when told: `frozen` is true of them.
+STILL_MODES = ("frozen", "on-poll")
 
 
 def _clock_of(clock: Clock) -> dict:

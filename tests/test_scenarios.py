@@ -611,6 +611,32 @@ def test_a_domain_whose_attrs_mistype_a_key_is_refused_naming_it(
     assert control.domains() == []
 
 
+@pytest.mark.parametrize(
+    ("clock", "said"),
+    [
+        ("{mode: fast, speed: 50, frozen: true}", "frozen: true contradicts mode: fast (it runs)"),
+        ("{mode: on-poll, frozen: false}", "frozen: false contradicts mode: on-poll (it stands"),
+        ("{frozen: true, speed: 50}", "speed: only a fast clock has a speed; give mode: fast"),
+    ],
+)
+def test_a_clock_whose_fields_contradict_each_other_is_refused(control, clock, said):
+    """A fast clock said frozen loaded running, and a speed beside no mode was dropped."""
+    before = control.clock()
+    with pytest.raises(ControlError) as error:
+        control.load_scenario(f"clock: {clock}\n")
+    assert f"clock: {said}" in str(error.value)
+    assert control.clock() == before
+
+
+def test_an_export_to_a_json_file_is_written_as_json(server, control, tmp_path, capsys):
+    control.add_record("kept.example.com", "TXT", "still here")
+    target = tmp_path / "world.json"
+    assert main(["scenario", "export", str(target), "--url", server.url]) == 0
+    written = json.loads(target.read_text())  # not YAML
+    assert written["dns"]["records"][0]["name"] == "kept.example.com"
+    assert main(["scenario", "load", str(target), "--url", server.url]) == 0
+
+
 @pytest.mark.parametrize(("mode", "speed"), [("frozen", None), ("on-poll", None), ("fast", 60)])
 def test_a_scenario_that_says_nothing_of_the_clock_leaves_its_mode_as_it_found_it(
     control, mode, speed
