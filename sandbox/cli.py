@@ -1067,7 +1067,8 @@ def cmd_scenario(args) -> int:
         return _list_scenarios(args)
     if args.action == "export":
         with _control(args) as control:
-            text = control.export_scenario("json" if args.json else "yaml")
+            as_json = args.json or (args.file or "").lower().endswith(".json")
+            text = control.export_scenario("json" if as_json else "yaml")
         if args.file and args.file != "-":  # `-`: standard output, as without a file
             private = _HOLDS_CREDENTIALS.search(text) is not None
             try:
@@ -1682,8 +1683,9 @@ def build_parser() -> argparse.ArgumentParser:
     scen.add_argument(
         "file",
         nargs="?",
-        help="the YAML file (export prints to stdout without one, or with -); load also takes "
-        "a bundled scenario's name (see scenario list), or - for standard input",
+        help="the YAML file (export writes JSON to a .json one, and prints to stdout without "
+        "one, or with -); load also takes a bundled scenario's name (see scenario list), or - "
+        "for standard input",
     )
     scen.set_defaults(func=cmd_scenario)
 
