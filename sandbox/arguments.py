@@ -10,6 +10,7 @@ import re
 MAX_PORT = 65535  # 0 asks the system for a free port
 MAX_SEED = 2**32 - 1  # the control API's range for seeds
 MAX_ADVANCE_SECONDS = 3650 * 86400  # the clock's longest move, 10y (openapi/control.yaml)
+MAX_UNTIL_SECONDS = 365 * 86400  # how far `advance --until` looks ahead at most, 365d (same)
 
 
 def within(value: int, highest: int, what: str) -> int:
@@ -74,6 +75,16 @@ def duration(text: str) -> float:
         return seconds_of(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def until_limit(text: str) -> float:
+    """An argparse type: a duration up to MAX_UNTIL_SECONDS (`clock advance --until --limit`)."""
+    seconds = duration(text)
+    if seconds > MAX_UNTIL_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text} is past the furthest an advance --until looks ahead, 365d"
+        )
+    return seconds
 
 
 port = _option(MAX_PORT, "a port number")

@@ -29,6 +29,7 @@ from .arguments import (
     plain_number,
     port,
     seed,
+    until_limit,
 )
 from .client import (
     TOKEN_ENV,
@@ -1544,8 +1545,8 @@ def build_parser() -> argparse.ArgumentParser:
     clock.add_argument("--domain", metavar="PROVIDER/ID", help="the domain --until waits for")
     clock.add_argument(
         "--limit",
-        type=duration,
-        help="with --until: how far ahead at most (72h; default the provider's window)",
+        type=until_limit,
+        help="with --until: how far ahead at most (72h, up to 365d; default the provider's window)",
     )
     clock.set_defaults(func=cmd_clock)
 

@@ -622,6 +622,11 @@ MISUSES = [
     (["clock", "advance", "-5m"], "clock advance -5m: time only moves forward; `clock set ISO`"),
     (["clock", "advance", "-90"], "clock advance -90: time only moves forward"),
     (["clock", "advance", "11y"], "clock advance 11y: at most 10y (3650 days) at a time"),
+    # it was sent, and said back in seconds ("at most 31536000 seconds ..., not 346896000")
+    (
+        ["clock", "advance", "--until", "verified", "--domain", "resend/x", "--limit", "11y"],
+        "--limit: 11y is past the furthest an advance --until looks ahead, 365d",
+    ),
     (["clock", "advance", "--json", "-1.5h"], "clock advance -1.5h: time only moves forward"),
     (
         ["clock", "advance", "5m", "-x"],
