@@ -82,7 +82,8 @@ def until_limit(text: str) -> float:
     seconds = duration(text)
     if seconds > MAX_UNTIL_SECONDS:
         raise argparse.ArgumentTypeError(
-            f"{text} is past the furthest an advance --until looks ahead, 365d"
+            f"{text} is past the furthest an advance --until looks ahead, "
+            f"{MAX_UNTIL_SECONDS // 86400}d"
         )
     return seconds
 

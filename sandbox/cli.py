@@ -1663,8 +1663,8 @@ def build_parser() -> argparse.ArgumentParser:
             description="Once a provider has a credential registered, it accepts only registered "
             "ones that were not revoked and answers any other with its own 401 (SES and Resend: "
             "403; Monite's /auth/token: 400). KEY is a Monite client_id (with --secret, its "
-            "client_secret), an AutoSend, Vortex or Resend API key, a Mailgun API key (the password of its basic auth), a "
-            "Scaleway secret key, or an SES access key ID.",
+            "client_secret), an AutoSend, Vortex or Resend API key, a Mailgun API key (the "
+            "password of its basic auth), a Scaleway secret key, or an SES access key ID.",
         )
     )
     creds.add_argument("action", choices=["ls", "add", "revoke", "clear"], help="what to do")

@@ -665,16 +665,12 @@ def _check_clock(clock: dict) -> None:
     `frozen` as that mode is (a fast clock runs), a speed only beside `mode: fast`."""
     mode, frozen = clock.get("mode"), clock.get("frozen")
     if mode:
-        check_mode(mode, clock.get("speed"))
-        if frozen is not None and frozen != (mode in STILL_MODES):
-            runs = "stands still" if mode in STILL_MODES else "runs"
+        speed = check_mode(mode, clock.get("speed"))  # 0: it moves only when told (frozen)
+        if frozen is not None and frozen != (not speed):
+            runs = "runs" if speed else "stands still"
             raise ValueError(f"frozen: {str(frozen).lower()} contradicts mode: {mode} (it {runs})")
     elif clock.get("speed") not in (None, 1):
         raise ValueError("speed: only a fast clock has a speed; give mode: fast beside it")
-
-
-# The modes whose clock moves only when told: `frozen` is true of them.
-STILL_MODES = ("frozen", "on-poll")
 
 
 def _clock_of(clock: Clock) -> dict:

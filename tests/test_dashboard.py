@@ -15,6 +15,7 @@ from sandbox.client import ControlClient, ControlError
 from sandbox.driver import Driver, reach
 from sandbox.engine.clock import Clock
 from sandbox.providers import PROVIDERS
+from sandbox.providers.mailgun import Mailgun
 from sandbox.providers.ses import Ses
 
 from .helpers import CLI, SCENARIOS, Served, wait_for
@@ -216,7 +217,7 @@ def test_a_mailgun_domain_is_created_in_its_eu_region_and_says_which_api_knows_i
     assert control.domain("mailgun", "eu.example.net")["api"] == "/mailgun/eu"
     mx = [r["value"] for r in eu["records"] if r["type"] == "MX"]
     assert mx == ["mxa.eu.mailgun.org", "mxb.eu.mailgun.org"]
-    key = ("api", _mailgun().kit.sample_key(0))
+    key = ("api", Mailgun.kit.sample_key(0))
     for api, known, other in (("/mailgun/eu", eu, us), ("/mailgun", us, eu)):
         base = urls["server"] + api + "/v3/domains/"
         assert httpx.get(base + known["name"], auth=key).status_code == 200
@@ -251,10 +252,6 @@ def test_the_cli_creates_and_lists_a_mailgun_domain_of_its_eu_region(urls, contr
     assert heads[0] == "mailgun eu.example.net eu.example.net: unverified [API /mailgun/eu]"
     assert heads[1] == "mailgun us.example.net us.example.net: unverified [API /mailgun]"
     assert heads[2].startswith("autosend ") and "[API" not in heads[2]
-
-
-def _mailgun():
-    return next(p for p in PROVIDERS if p.name == "mailgun")
 
 
 def test_a_create_the_provider_refuses_is_a_400_with_its_reason(control):

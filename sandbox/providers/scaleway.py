@@ -156,9 +156,8 @@ class Attrs(TypedDict, total=False):
     """What Scaleway keeps per domain (Domain.attrs)."""
 
     project_id: Required[str]
-    record_ids: Required[
-        dict[str, str] | None
-    ]  # each record's id, by kind (see Scaleway._record_ids)
+    # each record's id, by kind (see Scaleway._record_ids)
+    record_ids: Required[dict[str, str] | None]
     record_ids_from: int  # the draw they start at, until they are first asked for
     seq: Required[int]  # creation order: orders domains created at one frozen instant
 
