@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .reportfile import unwritable
+
 if TYPE_CHECKING:
     from sandbox import SandboxServer
     from sandbox.client import ControlClient, Duration
@@ -238,26 +240,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse, before any test runs, what could only fail later: pinned ports shared by several
-    pytest-xdist workers, and a report file that cannot be written where it is asked for."""
+    pytest-xdist workers or by the two servers, and a report file that cannot be written where
+    it is asked for."""
     if _pinned_ports(config) and _several_workers(config):
         raise pytest.UsageError(
             f"{_pinned_ports(config)} pins a port, and under pytest-xdist each worker starts a "
             "sandbox of its own: they cannot share it. Leave the ports at 0 (free ones) with -n, "
             "or pin them without -n"
         )
+    port, dns_port = (
+        config.getoption(o) for o in ("--domainsandbox-port", "--domainsandbox-dns-port")
+    )
+    if port and port == dns_port:  # else the DNS server said its port taken, by our own HTTP
+        raise pytest.UsageError(
+            f"--domainsandbox-port and --domainsandbox-dns-port are both {port}: the HTTP "
+            "server and the DNS server's TCP side cannot share a port"
+        )
     path = config.getoption("--domainsandbox-report-json")
-    if path and not hasattr(config, "workerinput"):
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise pytest.UsageError(
-                f"--domainsandbox-report-json {path}: its folder cannot be made "
-                f"({exc.strerror or exc})"
-            ) from None
-        if Path(path).is_dir():
-            raise pytest.UsageError(
-                f"--domainsandbox-report-json {path}: that is a folder; name the file to write"
-            )
+    if path and not hasattr(config, "workerinput") and (why := unwritable(Path(path))):
+        raise pytest.UsageError(f"--domainsandbox-report-json {path}: {why}")
 
 
 def _pinned_ports(config: pytest.Config) -> str:

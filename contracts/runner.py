@@ -31,6 +31,7 @@ from sandbox.client import TOKEN_ENV, ControlClient, ControlError
 
 from .defaults import DEFAULT_MAX_EXAMPLES, DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_SEED, PHASES
 from .profiles import CONTROL, Profile, profile
+from .reportfile import unwritable
 
 # Where the in-process sandbox's clock stands during a run (frozen: same seed, same bodies).
 SANDBOX_START = "2026-01-01T09:00:00Z"
@@ -94,6 +95,8 @@ class ContractResult:
     headers_given: tuple[str, ...] = ()
     # Whether the run started a sandbox of its own (no base URL): gone once the run is over.
     private_sandbox: bool = False
+    # Whether Ctrl-C (or SIGTERM) stopped the run before it was done: never a pass.
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -131,7 +134,7 @@ class ContractResult:
                 f"Requests that took over {self.request_timeout:g} s were given up: allow more "
                 "with --request-timeout DURATION (request_timeout= from Python)."
             )
-        verdict = "passed" if self.ok else "FAILED"
+        verdict = "INTERRUPTED" if self.interrupted else "passed" if self.ok else "FAILED"
         lines.append(
             f"{self.provider} contract {verdict} against {self.base_url}: "
             f"{len(self.operations)} operations, {self.cases} test cases, "
@@ -158,9 +161,9 @@ class ContractResult:
                 "This run's requests are in that sandbox's request journal and client report: "
                 "`domainsandbox report --clear` before a client's tests are judged there."
             )
-        never = self.never_succeeded
+        never = [] if self.interrupted else self.never_succeeded  # a cut run reached little
         if never:
-            notes.append("Never answered with a 2xx, so checked only as far as its refusals:")
+            notes.append("Never answered with a 2xx, so checked only as far as its error answers:")
             for op in never:
                 codes = self.responses.get(op, {})
                 shown = ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
@@ -197,6 +200,7 @@ class ContractResult:
             "responses": {op: dict(codes) for op, codes in sorted(self.responses.items())},
             "failures": [f.to_dict() for f in self.failures],
             "errors": self.errors,
+            "interrupted": self.interrupted,
             "not_checked": dict(sorted(self.not_checked.items())),
         }
 
@@ -329,16 +333,8 @@ def _without_secrets(reproduction: str, given: dict[str, str]) -> str:
 
 
 def _prepare_report_file(path: Path) -> None:
-    """Its folder made, before the run rather than after it: a report that cannot be written
-    is said at once, not after minutes as a traceback."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        file = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-        why = f"{file} is a file, not a folder" if file else exc.strerror
-        raise ValueError(f"cannot write the JUnit XML report {path}: {why}") from None
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
-        why = "it is a folder" if path.is_dir() else "its folder is not writable"
+    """Its folder made, before the run rather than after it."""
+    if why := unwritable(path):
         raise ValueError(f"cannot write the JUnit XML report {path}: {why}")
 
 
@@ -479,8 +475,8 @@ def _check_control_token(url: str, headers: dict) -> None:
     if answer.status_code == 401:
         said = _error_said(answer.content)
         raise ValueError(
-            f"{url}: 401{f': {said}' if said else ''}; give its control token in ${TOKEN_ENV} "
-            "or with -H 'Authorization: Bearer TOKEN'"
+            f"{url}: 401{f': {said}' if said else ''}; give its control token with --token "
+            f"or in ${TOKEN_ENV}, or send it with -H 'Authorization: Bearer TOKEN'"
         )
 
 
@@ -572,6 +568,13 @@ def _execute(
                 result.errors.append(f"{event.label}: {event.info.format()}".strip())
             elif isinstance(event, events.FatalError):
                 result.errors.append(f"fatal: {event.exception}")
+            elif isinstance(event, events.Interrupted):
+                result.interrupted = True
+                result.errors.append(  # an error: the JUnit file says so, and it never passes
+                    f"interrupted (Ctrl-C) after {result.cases} test "
+                    "cases: the run stopped before it was done, and what it did not reach was "
+                    "not checked"
+                )
     result.seconds = time.perf_counter() - started
     return result
 

@@ -77,6 +77,14 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def timeout(text: str) -> float:
+    """An argparse type: a duration above nothing (`contract run --request-timeout`)."""
+    seconds = duration(text)
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text} is no time: a request needs more than 0 s")
+    return seconds
+
+
 def until_limit(text: str) -> float:
     """An argparse type: a duration up to MAX_UNTIL_SECONDS (`clock advance --until --limit`)."""
     seconds = duration(text)

@@ -29,6 +29,7 @@ from .arguments import (
     plain_number,
     port,
     seed,
+    timeout,
     until_limit,
 )
 from .client import (
@@ -1207,6 +1208,11 @@ def cmd_report(args) -> int:
 
     if args.clear and args.provider:
         raise UsageError("report --clear empties the whole report, and takes no --provider")
+    if args.clear and args.fail_on_violations:  # it would clear what it was asked to judge
+        raise UsageError(
+            "report --clear judges nothing, and takes no --fail-on-violations: judge with "
+            "`report --fail-on-violations`, then clear with `report --clear`"
+        )
     with _control(args) as control:
         if args.clear:
             control.clear_report()
@@ -1263,6 +1269,8 @@ def cmd_contract_run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    if result.interrupted:
+        return 130  # as any command stopped by Ctrl-C
     return 0 if result.ok else 1
 
 
@@ -1784,7 +1792,7 @@ def _contract_parser(sub) -> None:
     )
     run.add_argument(
         "--request-timeout",
-        type=duration,
+        type=timeout,
         metavar="DURATION",
         help="how long one request may take before the run records it as an error, e.g. 30s "
         f"or 2m (default {DEFAULT_REQUEST_TIMEOUT_SECONDS:g}s; for the control API, whose "

@@ -434,6 +434,11 @@ def test_requests_and_report_clear_empty_the_journal_and_the_report(cli, urls, c
     assert control.report()["providers"]["monite"]["requests"] == 0
     code, _, err = cli("requests", "--clear", "--provider", "monite")
     assert code == 2 and "takes nothing else" in err
+    partner_headers(urls["monite"])
+    # it cleared what it was asked to judge, and passed the gate: refused, the report kept
+    code, _, err = cli("report", "--clear", "--fail-on-violations")
+    assert code == 2 and "report --clear judges nothing, and takes no --fail-on" in err
+    assert control.report()["providers"]["monite"]["requests"]
 
 
 def test_settings_show_and_change(cli, control):

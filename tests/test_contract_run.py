@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -307,8 +309,11 @@ def test_the_control_apis_run_gives_each_request_two_minutes_unless_told(broken_
 
 
 def test_cli_contract_run_refuses_a_request_timeout_of_nothing(capsys):
-    assert cli(["contract", "run", "--provider", "monite", "--request-timeout", "0"]) == 2
-    assert "request_timeout is 0: a request needs more than 0 s" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        cli(["contract", "run", "--provider", "monite", "--request-timeout", "0"])
+    assert refused.value.code == 2
+    said = "argument --request-timeout: 0 is no time: a request needs more than 0 s"
+    assert said in capsys.readouterr().err  # the option, not Python's request_timeout
 
 
 def test_a_run_against_a_running_sandbox_gets_its_own_credentials_and_says_so(urls):
@@ -409,7 +414,7 @@ def test_a_run_refused_everywhere_lists_what_it_could_not_check(refusing_url, ca
     argv = ["contract", "run", "--provider", "monite", "--base-url", refusing_url]
     cli([*argv, "--max-examples", "1", "--phases", "examples"])
     out = capsys.readouterr().out
-    assert "Never answered with a 2xx, so checked only as far as its refusals:" in out
+    assert "Never answered with a 2xx, so checked only as far as its error answers:" in out
     assert "    GET /mailbox_domains: 401 x" in out
     assert "give the API's credentials with -H 'Name: value'" in out
     assert cli([*argv, "--max-examples", "1", "--phases", "examples", "--json"]) in (0, 1)
@@ -486,7 +491,8 @@ def test_the_control_apis_run_takes_the_token_every_command_takes(server, urls, 
         server.sandbox.control_token = None
     assert str(refused.value) == (
         f"{urls['control']}: 401: this sandbox's control API needs Authorization: Bearer <token>; "
-        "give its control token in $DOMAINSANDBOX_TOKEN or with -H 'Authorization: Bearer TOKEN'"
+        "give its control token with --token or in $DOMAINSANDBOX_TOKEN, or send it with "
+        "-H 'Authorization: Bearer TOKEN'"
     )
     assert taken.ok, taken.summary()
     answered = {code for codes in taken.responses.values() for code in codes}
@@ -520,3 +526,33 @@ def test_a_reproduction_sends_a_body_that_is_not_utf8_byte_for_byte():
     assert received == [body]
     utf8 = ReproductionStep("c2", "POST /domains", "POST", "/domains", "curl -d x")
     assert _exact_body(utf8, SimpleNamespace(request=Sent("POST", url, b"x", 1, {}))) == "curl -d x"
+
+
+def test_a_run_cut_short_by_ctrl_c_never_passes(server, urls, control, tmp_path):
+    """A CI job cancelled with SIGINT mid-run: the run said "passed" with the cases made so far
+    and exited 0, its JUnit file all green."""
+    control.add_http_fault("ses", latency_ms=100)  # a run of minutes: Ctrl-C lands inside it
+    junit = tmp_path / "contract.xml"
+    argv = ["contract", "run", "--provider", "ses", "--base-url", urls["ses"]]
+    run = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from sandbox.cli import main; sys.exit(main())"]
+        + argv
+        + ["--junit-xml", str(junit)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while control.count_requests("ses") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err[-2000:]
+    assert "ses contract INTERRUPTED against" in out
+    assert "ERROR interrupted (Ctrl-C) after" in out
+    errors = ET.parse(junit).getroot().find("testsuite").findall("testcase/error")
+    assert len(errors) == 1 and errors[0].text.startswith("interrupted (Ctrl-C) after"), errors

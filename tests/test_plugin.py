@@ -17,6 +17,8 @@ from monite import Monite
 
 from contracts.pytest_plugin import START
 
+from .helpers import free_port
+
 VERSION = "2024-05-25"
 
 
@@ -270,6 +272,27 @@ def test_a_report_file_that_is_a_folder_is_refused_before_any_test_runs(tmp_path
     assert "--domainsandbox-report-json reports: that is a folder; name the file to write" in (
         run.stderr
     )
+
+
+def test_a_report_file_under_a_file_is_refused_naming_the_file(tmp_path):
+    """It said "its folder cannot be made (File exists)", as if a folder were in the way."""
+    (tmp_path / "test_user.py").write_text("def test_it(domain_sandbox):\n    pass\n")
+    (tmp_path / "afile").write_text("")
+    run = _pytest(tmp_path, "test_user.py", "--domainsandbox-report-json", "afile/x.json")
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "--domainsandbox-report-json afile/x.json: afile is a file, not a folder" in run.stderr
+
+
+def test_one_port_pinned_for_both_servers_is_refused_saying_so(tmp_path):
+    """The DNS server said its port was taken, by the session's own HTTP server."""
+    (tmp_path / "test_user.py").write_text("def test_it(domain_sandbox):\n    pass\n")
+    port = str(free_port())
+    run = _pytest(
+        tmp_path, "test_user.py", "--domainsandbox-port", port, "--domainsandbox-dns-port", port
+    )
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert f"--domainsandbox-port and --domainsandbox-dns-port are both {port}: " in run.stderr
+    assert "already in use" not in run.stdout + run.stderr
 
 
 @pytest.mark.parametrize(
