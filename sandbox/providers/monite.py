@@ -307,7 +307,8 @@ class Monite(Provider):
             raise ProviderError(
                 422,
                 f"Value error, '{name}' is not a valid hostname: use letters, digits, '.' and "
-                f"'-', with each label starting and ending with a letter or digit, {LABEL_LIMITS}",
+                "'-', in two or more labels, each starting and ending with a letter or digit, "
+                f"{LABEL_LIMITS}",
                 loc=["body", "domain"],
                 type="value_error",
                 input=body["domain"],
