@@ -1291,6 +1291,16 @@ def provider_name(text: str) -> str:
     return text
 
 
+def _faulted_provider(text: str) -> str:
+    """`http fault`'s provider: `http fault add` (the help's first word) says how to add one."""
+    if text in ("add", "list", "remove", "clear"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a provider: `http fault PROVIDER --status 503` adds a fault, "
+            "`http fault` lists them, `--remove ID` and `--clear` remove them"
+        )
+    return provider_name(text)
+
+
 def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse.ArgumentParser:
     """The options of every command that drives a running sandbox. The main parser holds their
     defaults; a command's own copy sets them only when given (after the command name)."""
@@ -1609,7 +1619,7 @@ def build_parser() -> argparse.ArgumentParser:
         http_sub.add_parser("fault", help="add, list (no arguments), remove or clear HTTP faults")
     )
     hfault.add_argument(
-        "provider", nargs="?", type=provider_name, help="whose operations get the fault"
+        "provider", nargs="?", type=_faulted_provider, help="whose operations get the fault"
     )
     hfault.add_argument(
         "--operation", help="an operationId of the provider's document (default: all)"

@@ -679,6 +679,8 @@ MISUSES = [
     (["http", "fault", "", "--status", "500"], "(missing: a PROVIDER)"),
     (["http", "fault", "--clear", "monite"], "--clear removes every fault, and takes nothing"),
     (["http", "fault", "monite"], "needs --status, --latency-ms, or a drop: --abort, --abort-"),
+    # the help's "add, list, remove or clear" read as words: said how, not "unknown provider"
+    (["http", "fault", "add", "--status", "503"], "'add' is not a provider: `http fault PROVIDER"),
     (["http", "fault", "--remove", "h1", "ses"], "--remove ID removes that fault, and takes"),
     (["dns", "fault", "--remove", "f1", "--clear"], "--clear removes every fault, and takes"),
     (["http", "fault", "ses", "--abort", "--abort-after"], "one of --abort, --abort-after"),
