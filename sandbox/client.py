@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import os
+import select
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -65,6 +66,18 @@ Duration = float | timedelta | str
 
 class _NoAnswer(Exception):
     """The sandbox took the request and did not answer it in time."""
+
+
+class _Dropped(Exception):
+    """The connection closed after the request was sent, before any answer: the call may have
+    been carried out."""
+
+
+def _closed_by_server(sock) -> bool:
+    """Whether an idle kept-alive connection has something to read: the server's close (or
+    bytes it should not have sent). Such a connection is not reused."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def _brief(text: str, most: int = 120) -> str:
@@ -318,6 +331,12 @@ class ControlClient:
                 f"the sandbox at {self.url} did not answer {method} {self._prefix}{path} within "
                 f"{self._timeout:g} s; it may still be working on it"
             ) from None
+        except _Dropped:
+            raise ControlError(
+                f"the connection to the sandbox at {self.url} closed before it answered {method} "
+                f"{self._prefix}{path}: the call may have been carried out, or not. Look (a "
+                "`domainsandbox domains`, `clock`, ...) before sending it again"
+            ) from None
         except OSError as exc:
             raise Unreachable(
                 f"cannot reach the sandbox at {self.url} ({exc}); is `domainsandbox serve` running?"
@@ -355,10 +374,12 @@ class ControlClient:
         try:
             return self._exchange(method, target, body, headers, wait)
         except _STALE:
-            if not reused:
+            if reused and method == "GET":  # closed as it was reused: asking again changes nothing
+                return self._exchange(method, target, body, headers, wait)
+            if method == "GET":
                 raise
-            # the server closed the kept-alive connection while it was idle: it never saw this
-            return self._exchange(method, target, body, headers, wait)
+            # a change sent again may be made twice (a clock moved twice over): never resent
+            raise _Dropped from None
 
     def _exchange(
         self, method: str, target: str, body: bytes | None, headers: dict, wait: float | None
@@ -368,6 +389,8 @@ class ControlClient:
         if connection is None:
             connection = self._connection_class(*self._address, timeout=self._timeout)
             self._local.connection = connection
+        if connection.sock is not None and _closed_by_server(connection.sock):
+            connection.close()  # while it was idle: a new one, rather than a request lost
         try:
             if connection.sock is None:
                 connection.connect()  # within `timeout`: a sandbox not there says so at once

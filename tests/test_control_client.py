@@ -4,14 +4,17 @@ the test's own line, not at the client's code."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 
-from sandbox.client import ControlError
+from sandbox.client import ControlClient, ControlError
 
 
 def test_the_clock_advances_by_a_duration_as_the_cli_writes_it(control):
@@ -78,3 +81,70 @@ def test_a_txt_value_takes_the_length_the_zone_takes_and_no_more(control):
         control.add_record("long.example.com", "TXT", "k" * 16_385)
     assert refused.value.status == 400
     assert [r["value"] for r in control.records("long.example.com")] == ["k" * 16_384]
+
+
+class _OneShotServer:
+    """An HTTP server on a free port that answers each GET `{}` and keeps the connection, and
+    reads each POST then closes the connection without answering (a sandbox that died while
+    carrying the call out) or, with `answer_posts`, answers it and then closes the connection
+    (one closed while idle, as a server's keep-alive timeout closes it). `seen` lists the
+    requests it read."""
+
+    def __init__(self, answer_posts: bool = False):
+        self.answer_posts, self.seen = answer_posts, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection, connection.makefile("rb") as reader:
+                while head := self._request(reader):
+                    self.seen.append(head)
+                    if head.startswith("POST") and not self.answer_posts:
+                        break  # no answer at all
+                    connection.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 2\r\n\r\n{}"
+                    )
+                    if head.startswith("POST"):
+                        break  # answered, then closed while idle
+
+    @staticmethod
+    def _request(reader) -> str | None:
+        line = reader.readline().decode().strip()
+        length = 0
+        while header := reader.readline().strip():
+            name, _, value = header.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        reader.read(length)
+        return line or None
+
+
+def test_a_change_whose_connection_dropped_is_never_sent_again():
+    """`clock advance` sent its move again when the worker carrying it out was killed: the
+    clock moved twice over. A change is sent once; the caller is told it may have been made."""
+    server = _OneShotServer()
+    client = ControlClient(server.url)
+    client.clock()  # a kept-alive connection, as every CLI command first asks something
+    with pytest.raises(ControlError, match="closed before it answered POST /_sandbox/clock: the"):
+        client.advance("1d")
+    assert [line.split()[0] for line in server.seen] == ["GET", "POST"]  # the move sent once
+    server.listener.close()
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused():
+    """The kept-alive connection closed by the server after its last answer: the next change
+    goes on a new connection, and is answered."""
+    server = _OneShotServer(answer_posts=True)
+    client = ControlClient(server.url)
+    client.call("POST", "/reset", json={})
+    time.sleep(0.2)  # the server's close arrives
+    assert client.call("POST", "/reset", json={}) == {}
+    assert [line.split()[0] for line in server.seen] == ["POST", "POST"]
+    server.listener.close()
