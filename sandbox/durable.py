@@ -101,10 +101,13 @@ def _hold(path: str) -> int:
 
 
 def remove_state_file(path: str) -> None:
-    """Remove a state file and SQLite's files beside it (after it was closed)."""
+    """Remove a state file and SQLite's files beside it (after it was closed): those there.
+    (Removing one that is not there may fail otherwise than "not found": under a file, or on a
+    read-only file system, where the state file could not be made at all.)"""
     for name in (path, path + "-wal", path + "-shm"):
         with contextlib.suppress(FileNotFoundError):
-            os.remove(name)
+            if os.path.lexists(name):
+                os.remove(name)
 
 
 def _refuse_another_database(db: sqlite3.Connection, path: str) -> None:

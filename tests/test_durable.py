@@ -268,6 +268,15 @@ def test_a_state_file_that_is_not_sqlite_stops_serve_with_a_clear_message(tmp_pa
     assert bad.read_text().startswith("these are my notes")  # left alone
 
 
+def test_a_state_file_under_a_file_is_refused_in_one_line(tmp_path):
+    """Its clean-up, removing the state file it could not make, ended in a traceback (so did
+    one on a read-only file system)."""
+    (tmp_path / "afile").write_text("")
+    state = tmp_path / "afile" / "w.db"
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
+    assert (result.returncode, result.stderr) == (2, f"domainsandbox: {state}: Not a directory\n")
+
+
 def test_a_scenario_given_as_the_state_file_is_told_where_it_goes(tmp_path):
     export = tmp_path / "before.yaml"
     export.write_text("format: 2\nseed: 7\n")
