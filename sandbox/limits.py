@@ -49,6 +49,8 @@ MAX_HEAD_BYTES = 64 * 1024
 DRAIN_BYTES = 64 * 1024 * 1024
 
 HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes"
+# A request line, as far as its target: where a refused one was sent (`_request_target`).
+_REQUEST_LINE = re.compile(rb"(?:^|\n)[A-Z]+ (/\S*)")
 NOT_HTTP = "Invalid HTTP request received: the request is not HTTP/1.1 as RFC 9112 writes it"
 # How long a connection refused for its head may keep sending before it is closed.
 LINGER_SECONDS = 5.0
@@ -445,6 +447,7 @@ def http_protocol(render):
         _discarding: int | None = None  # after a 431: bytes still read and thrown away
         _refused_path: str | None = None  # a 431 due once the requests before it are answered
         _began = False  # a request began in the bytes being parsed
+        _received = b""  # the bytes read last: where a request line the parser refused is
         # A connection whose request is late is closed: the request being read began at
         # `_head_since` (None between requests), its head is due HEAD_SECONDS on and the whole
         # of it BODY_SECONDS on, and one timer per connection looks, re-armed only if a request
@@ -571,7 +574,8 @@ def http_protocol(render):
 
         def _refuse_not_http(self) -> None:
             """uvicorn's plain-text 400, in the shape of the API the path is under."""
-            url = getattr(self, "url", b"")  # (set once a request has begun)
+            # (set once a request has begun; not when the parser refused a byte of the URL)
+            url = getattr(self, "url", b"") or _request_target(self._received)
             path = url.split(b"?", 1)[0].decode("latin-1") or "/"
             self._answer(path, ProviderError(400, NOT_HTTP), b"400 Bad Request")
             self.transport.close()
@@ -586,7 +590,7 @@ def http_protocol(render):
                 if self._discarding <= 0:
                     self.transport.close()
                 return
-            self._began = False
+            self._began, self._received = False, data
             super().data_received(data)
             if self._in_head and self._discarding is None and not self.transport.is_closing():
                 # Counted after parsing, so a body never counts; nor do the requests pipelined
@@ -619,3 +623,10 @@ def http_protocol(render):
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     return BoundedHeadProtocol
+
+
+def _request_target(data: bytes) -> bytes:
+    """The target of the last request line in `data`: of one whose URL the parser refused (a
+    byte no URL holds, such as 0xff), so its refusal still takes its API's shape."""
+    targets = _REQUEST_LINE.findall(data)
+    return targets[-1] if targets else b""

@@ -208,6 +208,18 @@ def test_a_request_that_is_not_http_is_a_400_in_the_providers_own_shape(server, 
     assert "not HTTP/1.1 as RFC 9112" in error_message(name, httpx.Response(400, content=body))
 
 
+@pytest.mark.parametrize("name", ["autosend", "monite"])
+def test_a_path_with_a_byte_no_url_holds_is_refused_in_the_providers_own_shape(server, name):
+    """The parser refuses 0xff before it hands over the URL: the 400 was the control API's."""
+    path = {"autosend": "/autosend/v1/domains/", "monite": "/monite/v1/mailbox_domains/"}[name]
+    request = b"GET " + path.encode() + b"\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n"
+    head, body = raw_answer(server, request)
+    assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head
+    answer = httpx.Response(400, content=body)
+    assert "not HTTP/1.1 as RFC 9112" in error_message(name, answer)
+    assert "status" not in answer.json()["error"]  # the control API's shape has one
+
+
 def test_requests_before_one_that_is_not_http_are_answered_first(server, control):
     """RFC 9112 9.3.2: answers go in the order of the requests. The create was carried out and
     its answer dropped for the 400 of what followed it."""
