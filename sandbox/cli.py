@@ -370,7 +370,7 @@ def _open_state(sandbox, path: str, overruled, say):
     does; what upgrading a world of an earlier version changed is said too."""
     from datetime import UTC, datetime
 
-    from .durable import Durable, SaveFailed, StateError
+    from .durable import Durable, StateError
     from .engine.clock import iso
 
     durable = None
@@ -385,8 +385,8 @@ def _open_state(sandbox, path: str, overruled, say):
             say(f"domainsandbox: restored the world saved in {path} at {saved}, {held}{note}")
             for line in durable.upgrade.lines(path, always=True) if durable.upgrade else ():
                 say(f"domainsandbox: {line}")
-        durable.save()  # the file holds a world from the start
-    except (StateError, SaveFailed) as exc:
+        durable.save_first()
+    except StateError as exc:
         say(f"domainsandbox: {exc}", error=True)
         if durable:
             durable.close()

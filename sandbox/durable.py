@@ -254,6 +254,21 @@ class Durable:
                 self.sandbox.save_problem = None
                 log.warning("saving to %s works again", self.file.path)
 
+    def save_first(self) -> None:
+        """Write the world before serving, so that the file holds one from the start: with no
+        change to undo yet, a file that cannot take it is a StateError, said in one line."""
+        try:
+            self.file.write(scenario.export_world(self.sandbox))
+        except sqlite3.Error as exc:
+            raise StateError(
+                f"{self.file.path}: the world cannot be saved there ({exc}): make room for it, "
+                "or give --state another file"
+            ) from None
+        self._steps_saved, self._faults_saved = (
+            self.sandbox.steps_run,
+            self.sandbox.http_faults.used,
+        )
+
     def _undo(self, error: Exception) -> None:
         """Put the world back as it was last saved: nothing unsaved stays visible."""
         self.undos += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -21,7 +22,7 @@ from sandbox.client import ControlClient, ControlError
 from sandbox.durable import Durable, StateFile
 from sandbox.engine.clock import Clock
 
-from .helpers import Served, autosend, control_of, serve_refused, wait_for
+from .helpers import CLI, Served, autosend, control_of, serve_refused, wait_for
 
 FROZEN_AT = "2026-02-01T10:00:00Z"
 VORTEX_KEY = {"x-api-key": "VRTX.MTIzZTQ1NjctZTg5Yi0xMm.secretA1"}
@@ -275,6 +276,30 @@ def test_a_state_file_under_a_file_is_refused_in_one_line(tmp_path):
     state = tmp_path / "afile" / "w.db"
     result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
     assert (result.returncode, result.stderr) == (2, f"domainsandbox: {state}: Not a directory\n")
+
+
+def test_a_restart_on_a_full_disk_says_so_in_one_line(tmp_path):
+    """Its first save failed as a change does: "the change could not be saved (...); it was
+    undone: try again", after a log line, for a change nobody made."""
+    state = tmp_path / "world.db"
+    served = Served("--scenario", "every-state", "--state", str(state))
+    assert served.stop()[0] == 0
+    room = state.stat().st_size  # a file may grow no further: the disk is full
+
+    def full() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+
+    refused = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--dns-port", "0", "--state", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=full,
+    )
+    assert refused.returncode == 2, refused.stderr
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"domainsandbox: {state}: the world cannot be saved there (")
+    assert line.endswith("): make room for it, or give --state another file")
 
 
 def test_a_scenario_given_as_the_state_file_is_told_where_it_goes(tmp_path):
