@@ -571,9 +571,8 @@ def _execute(
             elif isinstance(event, events.Interrupted):
                 result.interrupted = True
                 result.errors.append(  # an error: the JUnit file says so, and it never passes
-                    f"interrupted (Ctrl-C) after {result.cases} test "
-                    "cases: the run stopped before it was done, and what it did not reach was "
-                    "not checked"
+                    f"interrupted (Ctrl-C) after {result.cases} test cases: the run stopped "
+                    "before it was done, and what it did not reach was not checked"
                 )
     result.seconds = time.perf_counter() - started
     return result

@@ -374,12 +374,11 @@ class ControlClient:
         try:
             return self._exchange(method, target, body, headers, wait)
         except _STALE:
-            if reused and method == "GET":  # closed as it was reused: asking again changes nothing
-                return self._exchange(method, target, body, headers, wait)
-            if method == "GET":
+            if method != "GET":  # a change sent again may be made twice: never sent again
+                raise _Dropped from None
+            if not reused:
                 raise
-            # a change sent again may be made twice (a clock moved twice over): never resent
-            raise _Dropped from None
+            return self._exchange(method, target, body, headers, wait)  # a read changes nothing
 
     def _exchange(
         self, method: str, target: str, body: bytes | None, headers: dict, wait: float | None

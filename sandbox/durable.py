@@ -264,10 +264,8 @@ class Durable:
                 f"{self.file.path}: the world cannot be saved there ({exc}): make room for it, "
                 "or give --state another file"
             ) from None
-        self._steps_saved, self._faults_saved = (
-            self.sandbox.steps_run,
-            self.sandbox.http_faults.used,
-        )
+        self._steps_saved = self.sandbox.steps_run
+        self._faults_saved = self.sandbox.http_faults.used
 
     def _undo(self, error: Exception) -> None:
         """Put the world back as it was last saved: nothing unsaved stays visible."""
