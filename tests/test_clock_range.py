@@ -69,6 +69,16 @@ def test_an_instant_in_lower_case_is_the_same_instant(server):
         assert answer.json()["now"] == "2026-03-04T05:06:07Z"
 
 
+def test_a_clock_set_to_milliseconds_shows_them_and_whole_seconds_stay_whole(server, control):
+    """The clock kept milliseconds but showed whole seconds: `.250` read back as `.000`."""
+    assert post_clock(server, {"set": "2026-03-04T05:06:07.250Z"}).json()["now"] == (
+        "2026-03-04T05:06:07.250Z"
+    )
+    assert control.clock()["now"] == "2026-03-04T05:06:07.250Z"
+    control.advance(0.75)
+    assert control.clock()["now"] == "2026-03-04T05:06:08Z"
+
+
 def test_an_advance_past_the_end_of_the_range_is_refused_and_nothing_is_half_applied(
     server, control
 ):

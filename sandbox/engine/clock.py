@@ -232,7 +232,9 @@ class Clock:
 
     def snapshot(self) -> dict:
         speed = self._speed if self._mode == "fast" else 1
-        return {"now": iso(self.now()), "frozen": self.frozen, "mode": self._mode, "speed": speed}
+        now = self.now()  # milliseconds shown when there are any: a clock set to them keeps them
+        shown = iso(now, millis=now.microsecond >= 1000)
+        return {"now": shown, "frozen": self.frozen, "mode": self._mode, "speed": speed}
 
 
 @lru_cache(maxsize=65536)  # answers format the same few instants over and over
