@@ -45,7 +45,7 @@ from .client import (
     sandbox_url,
 )
 from .extras import MissingExtra
-from .logs import LOG_FORMATS
+from .logs import LOG_FORMATS, printable
 from .mounts import DASHBOARD_MOUNT
 from .shipped import provider_names
 from .version import __version__
@@ -485,9 +485,10 @@ def _print_rows(rows: list[list[str]], header: list[str]) -> None:
     if not rows:
         print("(none)")
         return
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    shown = [[printable(str(cell)) for cell in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in shown) for i in range(len(header))]
+    for row in shown:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 # A table's value cut to this many characters (a DKIM key would widen every row past a

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -20,6 +21,15 @@ LOG_FORMATS = ("text", "json")
 ACCESS = logging.getLogger("domainsandbox.access")
 # The fields of an access line, as a JSON line carries them.
 _ACCESS_FIELDS = ("provider", "operation", "method", "path", "status", "duration_ms", "domain_id")
+# Characters a terminal acts on rather than shows (C0, DEL, C1): ESC begins an escape sequence.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: each control character written as its escape
+    (`\\x1b`), so that a client's request path cannot colour, move or clear the screen of
+    whoever reads the journal, the report or the log."""
+    return _CONTROL_CHARACTERS.sub(lambda c: c.group().encode("unicode_escape").decode(), text)
 
 
 def access_line(entry: dict) -> None:
@@ -37,7 +47,7 @@ def access_line(entry: dict) -> None:
         "aborted" if entry.get("aborted") else fields["status"],
         fields["duration_ms"],
         fields["method"],
-        fields["path"],
+        printable(str(fields["path"])),
         extra={"access": fields},
     )
 

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from . import documents
+from .errors import said_request
+from .logs import printable
 
 # Distinct violations kept per provider; a client stuck in a loop must not grow the sandbox.
 MAX_VIOLATIONS = 500
@@ -133,7 +135,8 @@ class ClientReport:
 
 
 def _add_violation(kept: dict, entry: dict, violation: dict, test: str | None) -> None:
-    operation = entry.get("operation") or f"(no operation) {entry['method']} {entry['path']}"
+    example = said_request(entry["method"], entry["path"])  # a long path cut, as in messages
+    operation = entry.get("operation") or f"(no operation) {example}"
     # Connexion ends a body field's reason with " - 'field'": the report names it already
     reason = readable(violation["reason"]).removesuffix(f" - '{violation['field']}'")
     key = (operation, violation["field"], reason)
@@ -146,7 +149,7 @@ def _add_violation(kept: dict, entry: dict, violation: dict, test: str | None) -
             "field": violation["field"],
             "reason": reason,
             "status": violation["status"],
-            "example": f"{entry['method']} {entry['path']}",
+            "example": example,
             "count": 1,
             "tests": [test] if test else [],
         }
@@ -221,7 +224,7 @@ def violation_line(violation: dict) -> str:
     tests = v.get("tests") or []  # absent from reports of earlier versions
     more = ", ..." if v.get("more_tests") else ""
     named = f", in {', '.join(tests)}{more}" if tests else ""
-    return (
+    return printable(  # a client's path and values, never a terminal's escape sequences
         f"{v['operation']}  field {v['field'] or '-'}: {v['reason']}  "
         f"[{v['status']}, x{v['count']}, e.g. {v['example']}{named}]"
     )

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from .errors import ProviderError
+from .logs import printable
 
 JSON = "application/json"
 # In the ASGI scope's extensions: whether the request's operation may change the world (set by
@@ -164,12 +165,13 @@ async def send_answer(send, answer: Answer, what: str = "the request", reset=Non
         reset()
         await asyncio.sleep(0)  # the server learns the client is gone, and sends it nothing
         raise AbortConnection(
-            f"{what}: connection reset before any answer (an injected reset fault)"
+            f"{printable(what)}: connection reset before any answer (an injected reset fault)"
         )
     if answer.drop:  # an abort, or a reset where the server cannot (uvicorn's h11): the nearest
         headers = [(b"content-length", _ABORT_PROMISED_BYTES)]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        raise AbortConnection(f"{what}: connection dropped mid-answer (an injected abort fault)")
+        said = printable(what)  # a path as the client sent it: never a terminal's escapes
+        raise AbortConnection(f"{said}: connection dropped mid-answer (an injected abort fault)")
     await send(
         {"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()}
     )

@@ -51,6 +51,23 @@ def test_the_access_log_says_each_request_in_one_text_line():
     assert err == [f"WARNING:  {said}"]  # the abort: one line, no traceback
 
 
+def test_a_paths_control_characters_are_escaped_in_a_text_access_line():
+    """An ESC in a client's path reached the operator's terminal raw: a request could clear it."""
+    served = Served("--access-log")
+    answer = httpx.get(f"{served.urls['autosend']}/domains/%1B%5B2J%07", headers=KEY)
+    assert answer.status_code == 400
+    with control_of(served) as control:
+        control.add_http_fault("autosend", abort=True, count=1)
+    with pytest.raises(httpx.TransportError):  # its warning names the path too
+        httpx.get(f"{served.urls['autosend']}/domains/%1B%5B2J", headers=KEY)
+    out, err = _console(served)
+    access = [line for line in out if line.startswith("autosend get_domain 400 ")]
+    assert len(access) == 1 and access[0].endswith("GET /autosend/v1/domains/\\x1b[2J\\x07")
+    said = "GET /autosend/v1/domains/\\x1b[2J: connection dropped mid-answer"
+    assert any(line.startswith(f"WARNING:  {said}") for line in err), err
+    assert not any(c < " " for line in out + err for c in line), (out, err)
+
+
 def test_control_calls_that_change_the_world_are_in_the_access_log_and_reads_are_not():
     """A shared sandbox's operator could not tell when it was reset or its clock moved."""
     served = Served("--access-log")

@@ -412,6 +412,24 @@ def test_requests_say_a_call_whose_connection_a_fault_dropped_was_aborted(cli, u
     assert code == 0 and statuses == ["aborted", "200"], out
 
 
+def test_a_paths_control_characters_reach_the_terminal_escaped_and_a_long_one_cut(cli, urls):
+    """A client's path printed raw by `requests` and `report` could colour, move or clear the
+    screen of whoever read them (ESC [ 2 J); and `report` printed a 3,000-character path whole."""
+    headers = {"Authorization": "Bearer as_test_key"}
+    escaping = "%1B%5B2J%1B%5B31mRED%07"  # ESC [ 2 J, ESC [ 31 m, BEL
+    for domain_id in (escaping, "a" * 3000):
+        answer = httpx.get(f"{urls['autosend']}/domains/{domain_id}", headers=headers)
+        assert answer.status_code == 400, answer.text
+    code, journal, _ = cli("requests", "--provider", "autosend")
+    assert code == 0 and "/autosend/v1/domains/\\x1b[2J\\x1b[31mRED\\x07" in journal, journal
+    code, report, _ = cli("report")
+    assert code == 0 and "e.g. GET /autosend/v1/domains/\\x1b[2J" in report, report
+    for shown in (journal, report):
+        assert not any(c < " " and c != "\n" or "\x7f" <= c <= "\x9f" for c in shown), shown
+    longest = max(len(line) for line in report.splitlines())
+    assert longest < 600, longest  # the path cut to 200 characters, as messages cut it
+
+
 def test_dns_fault_remove_ends_one_fault_and_leaves_the_others(cli, resolver, control):
     control.add_record("kept.example.com", "TXT", "hello")
     mine = control.add_fault("kept.example.com", "servfail")
