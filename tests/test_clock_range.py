@@ -79,6 +79,19 @@ def test_a_clock_set_to_milliseconds_shows_them_and_whole_seconds_stay_whole(ser
     assert control.clock()["now"] == "2026-03-04T05:06:08Z"
 
 
+def test_an_offset_of_a_day_or_more_is_refused_in_plain_words(server, control):
+    """Python's own words named its types: "offset must be a timedelta strictly between
+    -timedelta(hours=24) and timedelta(hours=24), not datetime.timedelta(days=4, ...)"."""
+    before = control.clock()
+    answer = post_clock(server, {"set": "2026-01-01T09:00:00+99:00"})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == (
+        "set: '2026-01-01T09:00:00+99:00' is not an ISO-8601 instant (its UTC offset must be "
+        "less than 24 hours either way)"
+    )
+    assert control.clock() == before
+
+
 def test_an_advance_past_the_end_of_the_range_is_refused_and_nothing_is_half_applied(
     server, control
 ):

@@ -630,6 +630,19 @@ def test_a_bad_uuid_in_the_path_is_pydantics_uuid_parsing(monite, domain_id, why
     }
 
 
+def test_a_path_id_too_long_to_quote_is_still_uuid_parsing_by_its_length(monite):
+    """A 5,000-character id was a `value_error` ("Value error, Invalid path parameter ..."),
+    where a shorter bad id is `uuid_parsing`: two types for one mistake."""
+    base, headers = monite
+    response = httpx.post(f"{base}/mailbox_domains/{'a' * 5000}/verify", headers=headers)
+    assert refusal(response) == {
+        "loc": ["path", "domain_id"],
+        "msg": "Input should be a valid UUID, invalid length: found 5000",
+        "type": "uuid_parsing",
+        "ctx": {"error": "invalid length: found 5000"},
+    }
+
+
 def test_a_missing_version_header_is_fastapis_missing_header(monite):
     base, headers = monite
     response = httpx.get(

@@ -40,6 +40,8 @@ def utc(value: datetime | str) -> datetime:
             if _LONG_YEAR.match(written):  # 10000-01-01: past what any instant here can be
                 raise OutOfRange(_outside(repr(written))) from None
             why = "" if str(exc).startswith("Invalid isoformat") else f" ({exc})"
+            if str(exc).startswith("offset must be"):  # Python's words name its timedelta type
+                why = " (its UTC offset must be less than 24 hours either way)"
             raise ValueError(f"{written!r} is not an ISO-8601 instant{why}") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

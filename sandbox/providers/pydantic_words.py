@@ -67,6 +67,9 @@ def _pydantic_error(message: str, field: str | None, typed: dict) -> tuple[str, 
         value = _said(parameter["value"])  # a parameter is a string, said in repr
         if isinstance(value, str) and (error := _format_error(parameter["format"], value)):
             return error
+        if parameter["format"] == "uuid" and (size := _cut_length(parameter["value"])):
+            why = f"invalid length: found {size}"  # cut short: far past a UUID's 45 at most
+            return "uuid_parsing", f"Input should be a valid UUID, {why}", {"ctx": {"error": why}}
     for pattern, case in _SCHEMA:
         if found := pattern.match(message):
             if error := _schema_error(case, found, field, typed.get(field)):
@@ -145,6 +148,12 @@ def _said(said: str):
         return ast.literal_eval(said) if said[:1] in "'\"" else json.loads(said)
     except (ValueError, SyntaxError):
         return _CUT
+
+
+def _cut_length(said: str) -> int | None:
+    """The length of a string a sentence showed cut short ("'aaa…' (5000 characters)")."""
+    cut = re.search(r"… \((\d+) characters\)$", said)
+    return int(cut.group(1)) if cut else None
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")
