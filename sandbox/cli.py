@@ -101,6 +101,16 @@ class UsageError(Exception):
     """A command used wrongly; the message says how to use it."""
 
 
+class _Commands(argparse._SubParsersAction):
+    """Commands whose --help opens with what they do: their line in the list of commands,
+    unless they have a longer description."""
+
+    def add_parser(self, name, **kwargs):
+        if said := kwargs.get("help"):
+            kwargs.setdefault("description", f"{said[0].upper()}{said[1:]}.")
+        return super().add_parser(name, **kwargs)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error said in one line (usage and help stay one --help away).
 
@@ -109,6 +119,7 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, env_prefix: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.env_prefix = env_prefix
+        self.register("action", "parsers", _Commands)
 
     def error(self, message: str):
         self.exit(USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
@@ -1509,7 +1520,14 @@ def build_parser() -> argparse.ArgumentParser:
     publish.set_defaults(func=cmd_publish)
 
     verify = _client(
-        sub.add_parser("verify", help="run a provider's own verification of a domain now")
+        sub.add_parser(
+            "verify",
+            help="run a provider's own verification of a domain now",
+            description="Run a provider's own verification of a domain now, as the domain's "
+            "owner would trigger it. The sandbox runs it itself, without an HTTP call: no HTTP "
+            "fault applies and the request journal has no entry (`create` calls the "
+            "provider's API). It prints the status, and when a check it scheduled lands.",
+        )
     )
     verify.add_argument("provider", type=provider_name, help=_provider_help())
     verify.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)

@@ -448,6 +448,16 @@ def test_unknown_query_parameters_are_refused(api):
     assert_error(api.get("/domains", params={"page": 2}), 400, "VALIDATION_FAILED", "page")
 
 
+def test_each_unknown_query_parameter_is_a_detail_of_its_own(api):
+    """Two were one detail, `"field": "page,limit"`, in Connexion's words ("not in spec")."""
+    answer = api.get("/domains", params={"page": 2, "limit": 5})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["details"] == [
+        {"field": "page", "message": "unknown query parameter 'page'"},
+        {"field": "limit", "message": "unknown query parameter 'limit'"},
+    ]
+
+
 @pytest.mark.parametrize("method, suffix", [("GET", ""), ("DELETE", ""), ("POST", "/verify")])
 def test_malformed_and_unknown_ids(api, method, suffix):
     malformed = api.request(method, f"/domains/60D5EC49F1B2C72D9C8B1111{suffix}")

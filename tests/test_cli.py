@@ -926,3 +926,24 @@ def test_a_scenario_goes_to_standard_output_and_comes_from_standard_input_as_das
 def test_options_a_command_would_ignore_are_refused(cli, args, said):
     code, _, err = cli(*args)
     assert code == 2 and said in err, err
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: str = ""):
+    """Every command and sub-command of `parser`: (its words, its parser)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield f"{prefix}{name}", command
+                yield from _commands(command, f"{prefix}{name} ")
+
+
+def test_every_commands_help_opens_with_what_it_does(capsys):
+    """`verify --help` (and most others) showed usage and options without a word of what the
+    command does: the list of commands said it, the command's own help did not."""
+    commands = dict(_commands(build_parser()))
+    assert {"verify", "dns add", "http fault", "contract run"} <= commands.keys()
+    undescribed = [words for words, command in commands.items() if not command.description]
+    assert not undescribed
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    assert "no HTTP fault applies" in " ".join(capsys.readouterr().out.split())

@@ -158,6 +158,8 @@ class AutoSend(Provider):
         """Connexion's rejections as AutoSend's VALIDATION_FAILED, naming the field."""
         if field is None and len(unexpected := unexpected_fields(message)) == 1:
             field, message = unexpected[0], f"unknown field '{unexpected[0]}'"
+        elif message.startswith("Extra query parameter"):  # Connexion's "foo,bar not in spec"
+            return _unknown_query(field.split(",") if field else [""])
         elif field == "domainId":
             message = "domainId must be 24 lowercase hex characters, e.g. 60d5ec49f1b2c72d9c8b1111"
         elif field == "domain" and (refused := refused_string(message)):
@@ -376,6 +378,18 @@ def _domain_problem(name: str) -> str | None:
 def _invalid(field: str | None, message: str) -> ProviderError:
     detail = {"field": field, "message": message} if field else {"message": message}
     return ProviderError(400, "Validation failed", field=field, details=[detail])
+
+
+def _unknown_query(names: list[str]) -> ProviderError:
+    """VALIDATION_FAILED with a detail for each query parameter no operation of AutoSend's
+    takes (the document declares none)."""
+    details = [
+        {"field": name, "message": f"unknown query parameter '{name}'"}
+        if name
+        else {"message": "a query parameter without a name"}
+        for name in names
+    ]
+    return ProviderError(400, "Validation failed", field=names[0] or None, details=details)
 
 
 def _phrase_code(status: int) -> str:
