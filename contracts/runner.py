@@ -97,6 +97,9 @@ class ContractResult:
     private_sandbox: bool = False
     # Whether Ctrl-C (or SIGTERM) stopped the run before it was done: never a pass.
     interrupted: bool = False
+    # The provider's domains the running domainsandbox held when the run began: its answers
+    # depend on them (an earlier run's create is refused as a duplicate).
+    domains_before: int = 0
 
     @property
     def ok(self) -> bool:
@@ -161,6 +164,13 @@ class ContractResult:
                 "This run's requests are in that sandbox's request journal and client report: "
                 "`domainsandbox report --clear` before a client's tests are judged there."
             )
+        if self.domains_before:
+            notes.append(
+                f"That sandbox held {self.domains_before} {self.provider} domain(s) when the "
+                "run began, earlier runs' among them, and answered according to them: the "
+                "same seed repeats a run only from the same world (`domainsandbox reset`, or "
+                "a fresh `serve`, before each run)."
+            )
         never = [] if self.interrupted else self.never_succeeded  # a cut run reached little
         if never:
             notes.append("Never answered with a 2xx, so checked only as far as its error answers:")
@@ -201,6 +211,7 @@ class ContractResult:
             "failures": [f.to_dict() for f in self.failures],
             "errors": self.errors,
             "interrupted": self.interrupted,
+            "domains_before": self.domains_before,
             "not_checked": dict(sorted(self.not_checked.items())),
         }
 
@@ -304,6 +315,7 @@ def run(
     result.headers_given = tuple(given)
     result.private_sandbox = base_url is None
     result.credentials_caveat = obtained.caveat
+    result.domains_before = obtained.domains
     result.unsatisfiable = target.unsatisfiable
     if obtained.registered:
         result.unsatisfiable |= dict.fromkeys(target.credentials_in_body, ONLY_REGISTERED)
@@ -403,6 +415,7 @@ class _Obtained:
     source: str | None = None  # the running domainsandbox; None: in-process, or none obtained
     registered: bool = False  # one registered there: then it refuses any other
     caveat: str | None = None  # why the sandbox may refuse them all the same
+    domains: int = 0  # the provider's domains the sandbox held then
 
 
 ONLY_REGISTERED = (
@@ -419,7 +432,7 @@ def _target(target: Profile, base_url: str | None, headers: dict):
         url = base_url.rstrip("/")
         obtained = _running_sandbox_credentials(target, url)
         if {name.lower() for name in obtained.headers} & {name.lower() for name in headers}:
-            obtained = _Obtained()  # the caller brought their own
+            obtained = _Obtained(domains=obtained.domains)  # the caller brought their own
         if target.name == CONTROL:
             _check_control_token(url, obtained.headers | headers)
         yield url, documents.fresh(target.document), obtained
@@ -459,10 +472,20 @@ def _running_sandbox_credentials(target: Profile, url: str) -> _Obtained:
             if not (isinstance(health, dict) and target.name in health.get("providers", ())):
                 return _Obtained()
             key, secret, caveat = _registered_credential(control, target.name)
+            held = _domains_held(control, target.name)
         headers = target.credentials(server, key, secret)
-        return _Obtained(headers, server, key is not None, caveat)
+        return _Obtained(headers, server, key is not None, caveat, held)
     except (ControlError, httpx.HTTPError, ValueError, KeyError):
         return _Obtained()  # not a sandbox, or one that would not log this client in
+
+
+def _domains_held(control: ControlClient, provider: str) -> int:
+    """How many of `provider`'s domains the sandbox holds; 0 when it will not say (a control
+    token the run was not given)."""
+    try:
+        return len(control.domains(provider))
+    except ControlError:
+        return 0
 
 
 def _check_control_token(url: str, headers: dict) -> None:
