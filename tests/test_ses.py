@@ -684,6 +684,22 @@ def test_identities_are_kept_per_account_and_region(ses, control, urls):
     assert other_region.listed()["EmailIdentities"] == []
 
 
+def test_boto3_a_region_ses_does_not_serve_is_refused_not_an_empty_region_of_its_own(urls, control):
+    """`eu-west-l` (a typo) was a region of its own: the client's identities seemed gone."""
+    typo = sesv2_client(urls["ses"], KEY_A, region="eu-west-l", attempts=1)
+    with control.expecting_errors(), pytest.raises(ClientError) as raised:
+        typo.list_email_identities()
+    error = raised.value.response["Error"]
+    assert error["Code"] == "InvalidSignatureException"
+    assert error["Message"].startswith(
+        "Credential should be scoped to a valid region. ('eu-west-l' is not one of SES's: "
+        "af-south-1, ap-northeast-1,"
+    )
+    assert "eu-west-1" in error["Message"] and "us-gov-west-1" in error["Message"]
+    served = sesv2_client(urls["ses"], KEY_A, region="ap-southeast-5", attempts=1)
+    assert served.list_email_identities()["EmailIdentities"] == []
+
+
 @pytest.mark.parametrize(
     "name",
     [".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61]), NAME],

@@ -45,9 +45,10 @@ import binascii
 import json
 import re
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Required
 
+from .. import documents
 from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from ..engine.store import Store
@@ -333,6 +334,14 @@ class Ses(Provider):
                 403,
                 "InvalidSignatureException",
                 f"Credential should be scoped to correct service: 'ses'. (not '{service}')",
+            )
+        if region not in regions():  # a typo (eu-west-l) would be an empty region of its own
+            said = region if len(region) <= 40 else f"{region[:40]}…"
+            raise _error(
+                403,
+                "InvalidSignatureException",
+                f"Credential should be scoped to a valid region. ('{said}' is not one of "
+                f"SES's: {', '.join(sorted(regions()))})",
             )
         if self.credential_problem(key):
             raise _error(
@@ -921,6 +930,15 @@ def _code_of(status: int) -> str:
         return reason_phrase(status).title().replace(" ", "").replace("-", "") + "Exception"
     except ValueError:
         return "InternalFailure"
+
+
+@cache
+def regions() -> frozenset[str]:
+    """The regions SES serves, as its document names them: `AWS_SES_<REGION>`, the values of
+    DkimSigningAttributesOrigin (cross-region DKIM replication is offered in every region)."""
+    origins = documents.load("ses.yaml")["components"]["schemas"]["DkimSigningAttributesOrigin"]
+    named = [o.removeprefix("AWS_SES_") for o in origins["enum"] if o.startswith("AWS_SES_")]
+    return frozenset(name.lower().replace("_", "-") for name in named)
 
 
 def _incomplete(signed: str) -> str:
