@@ -573,6 +573,19 @@ def test_a_wrong_json_type_is_pydantics_string_type(monite):
     }
 
 
+def test_a_number_past_a_float_has_no_input_rather_than_a_null(monite):
+    """1e999999 is read as infinity, which JSON cannot write: `"input": null` stood in for it."""
+    base, headers = monite
+    content = b'{"domain": 1e999999}'
+    headers = headers | {"Content-Type": "application/json"}
+    response = httpx.post(f"{base}/mailbox_domains", content=content, headers=headers)
+    assert refusal(response) == {
+        "loc": ["body", "domain"],
+        "msg": "Input should be a valid string",
+        "type": "string_type",
+    }
+
+
 def test_a_value_not_in_an_enum_is_pydantics_enum(urls):
     body = {"client_id": PARTNER_A, "client_secret": "s3cret", "grant_type": "password"}
     response = httpx.post(f"{urls['monite']}/auth/token", json=body, headers=VERSION)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import calendar
 import json
+import math
 import re
 
 from ..errors import CUT_SHORT, NULL_BODY, unexpected_fields
@@ -84,7 +85,10 @@ def _schema_error(
 ) -> tuple[str, str, dict] | None:
     if case == "required":
         return (*_MISSING, {})  # pydantic's input is the whole body, which is not at hand
-    extra = {"input": value} if (value := _said(found["value"])) is not _CUT else {}
+    value = _said(found["value"])
+    # JSON has no Infinity (1e999 read as a float): no `input` rather than a null standing in
+    shown = value is not _CUT and not (isinstance(value, float) and not math.isfinite(value))
+    extra = {"input": value} if shown else {}
     if case == "type" and field is None and found["type"] == "object":
         msg = "Input should be a valid dictionary or object to extract fields from"
         return "model_attributes_type", msg, extra
