@@ -574,6 +574,18 @@ def test_boto3_tags_an_identity_by_its_arn_lists_and_untags_them(urls, control):
     assert [d["attrs"]["tags"] for d in saved["domains"]] == [[{"Key": "team", "Value": "mail"}]]
 
 
+def test_a_body_fields_refusal_names_it_first_and_once(ses, control):
+    """It said "5 is not of type 'string' - 'Tags.0.Key'": Connexion's suffix, not SES's."""
+    body = {"EmailIdentity": NAME, "Tags": [{"Key": 5, "Value": "x"}]}
+    with control.expecting_errors():
+        answer = ses.call("POST", "/v2/email/identities", body)
+    assert error_of(answer) == (
+        400,
+        "BadRequestException",
+        "Tags.0.Key: 5 is not of type 'string'",
+    )
+
+
 @pytest.mark.parametrize(
     ("arn", "error_type", "said"),
     [

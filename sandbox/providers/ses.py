@@ -287,6 +287,8 @@ class Ses(Provider):
         return missing_token()
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
+        if field:  # Connexion's " - 'EmailIdentity'": named at the front, as SES's own checks
+            message = message.removesuffix(f" - '{field}'")
         if field is None and len(unexpected := unexpected_fields(message)) == 1:
             field = unexpected[0]
             message = f"Unknown field '{field}'"
