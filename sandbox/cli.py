@@ -507,10 +507,21 @@ def _print_rows(rows: list[list[str]], header: list[str]) -> None:
 SHOWN_VALUE_CHARACTERS = 72
 
 
-def _shown(value: str) -> str:
-    if len(value) <= SHOWN_VALUE_CHARACTERS:
+def _shown(value: str, limit: int = SHOWN_VALUE_CHARACTERS) -> str:
+    if len(value) <= limit:
         return value
-    return f"{value[:SHOWN_VALUE_CHARACTERS]}… ({len(value)} characters; --json shows it)"
+    return f"{value[:limit]}… ({len(value)} characters; --json shows it)"
+
+
+# A journal's path and query cut to this many characters: the longest a provider's API names
+# fit, a client's 60,000-character path does not.
+SHOWN_PATH_CHARACTERS = 200
+
+
+def _path_shown(entry: dict) -> str:
+    return _shown(
+        entry["path"] + (f"?{entry['query']}" if entry["query"] else ""), SHOWN_PATH_CHARACTERS
+    )
 
 
 def _instant_shown(text: str | None) -> str:
@@ -722,7 +733,7 @@ def _domain_line(domain: DomainView, shows_api: bool = False) -> str:
         line += f" (next step at {domain['next_step_at']})"
     if shows_api:
         line += f" [API {domain['api']}]"
-    return line
+    return printable(line)
 
 
 # A clock move runs every scheduled step on the way, each with its DNS checks: one that takes
@@ -875,12 +886,14 @@ def _print_domains(domains: list[DomainView], regions: set[str]) -> None:
     `regions`), the one that knows the domain."""
     for domain in domains:
         api = f" [API {domain['api']}]" if domain["provider"] in regions else ""
-        print(f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}{api}")
+        line = f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}{api}"
+        print(printable(line))  # a loaded scenario's text as much as the sandbox's own
         for record in domain["records"]:
             result = record["result"]
             state = result["outcome"] if result else "unchecked"
             reason = f" - {result['reason']}" if result and result["reason"] else ""
-            print(f"    {record['kind']:<18} {record['type']:<5} {record['name']}  {state}{reason}")
+            kind, type_ = f"{record['kind']:<18}", f"{record['type']:<5}"
+            print(printable(f"    {kind} {type_} {record['name']}  {state}{reason}"))
     if not domains:
         print("(no domains)")
 
@@ -903,7 +916,7 @@ def cmd_requests(args) -> int:
         requests = control.requests(args.provider, args.limit, **filters)
     rows = [
         [r["at"], r["provider"] or "", r["operation"] or "-", _status_said(r)]
-        + [r["domain_id"] or "-", r["method"], r["path"] + (f"?{r['query']}" if r["query"] else "")]
+        + [r["domain_id"] or "-", r["method"], _path_shown(r)]
         for r in requests
     ]
     header = ["AT", "PROVIDER", "OPERATION", "STATUS", "DOMAIN", "METHOD", "PATH"]
@@ -1968,7 +1981,9 @@ def _a_negative_clock_value(args, rest: list[str]) -> bool:
 
 
 def _fail(error: Exception, code: int) -> int:
-    print(f"domainsandbox: {error}", file=sys.stderr)
+    # the sandbox's words may quote a client's or a scenario file's text: each line printable
+    said = "\n".join(printable(line) for line in str(error).split("\n"))
+    print(f"domainsandbox: {said}", file=sys.stderr)
     return code
 
 

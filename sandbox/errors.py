@@ -43,11 +43,23 @@ def _provider_error(
     return ProviderError(status, message, field=field, violation=violation, **extra)
 
 
+# What a violation keeps of its field and reason: the journal and the report hold thousands of
+# them, and a message can quote a client's megabyte-long key twice over.
+MAX_VIOLATION_FIELD = 200
+MAX_VIOLATION_REASON = 1000
+
+
 def violation_of(field: str | None, reason: str, status: int) -> dict:
     """How a request broke its API's contract, as the conformance report keeps it."""
     if field is None and (unexpected := unexpected_fields(reason)):  # unknown body fields
         field = ", ".join(unexpected)
-    return {"field": field, "reason": reason, "status": status}
+    if field is not None:
+        field = brief(field, MAX_VIOLATION_FIELD, text=field)
+    return {
+        "field": field,
+        "reason": brief(reason, MAX_VIOLATION_REASON, text=reason),
+        "status": status,
+    }
 
 
 class ShuttingDown(ProviderError):

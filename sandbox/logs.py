@@ -21,14 +21,20 @@ LOG_FORMATS = ("text", "json")
 ACCESS = logging.getLogger("domainsandbox.access")
 # The fields of an access line, as a JSON line carries them.
 _ACCESS_FIELDS = ("provider", "operation", "method", "path", "status", "duration_ms", "domain_id")
-# Characters a terminal acts on rather than shows (C0, DEL, C1): ESC begins an escape sequence.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters a terminal acts on rather than shows (C0, DEL, C1: ESC begins an escape sequence),
+# and the invisible ones that change what is shown around them: bidirectional overrides and
+# isolates (U+202E shows "lla~ moc.nuglam" for "malgun.com ~all"), zero-width characters, line
+# and paragraph separators, the byte order mark.
+_CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def printable(text: str) -> str:
-    """`text` safe to print on a terminal: each control character written as its escape
-    (`\\x1b`), so that a client's request path cannot colour, move or clear the screen of
-    whoever reads the journal, the report or the log."""
+    """`text` safe to print on a terminal: each control or invisible formatting character
+    written as its escape (`\\x1b`, `\\u202e`), so that a client's text cannot colour, move
+    or clear the screen of whoever reads the journal, the report or the log, nor show itself
+    reversed."""
     return _CONTROL_CHARACTERS.sub(lambda c: c.group().encode("unicode_escape").decode(), text)
 
 

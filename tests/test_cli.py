@@ -416,18 +416,37 @@ def test_a_paths_control_characters_reach_the_terminal_escaped_and_a_long_one_cu
     """A client's path printed raw by `requests` and `report` could colour, move or clear the
     screen of whoever read them (ESC [ 2 J); and `report` printed a 3,000-character path whole."""
     headers = {"Authorization": "Bearer as_test_key"}
-    escaping = "%1B%5B2J%1B%5B31mRED%07"  # ESC [ 2 J, ESC [ 31 m, BEL
+    escaping = "%1B%5B2J%1B%5B31mRED%07%E2%80%AE"  # ESC [ 2 J, ESC [ 31 m, BEL, U+202E
     for domain_id in (escaping, "a" * 3000):
         answer = httpx.get(f"{urls['autosend']}/domains/{domain_id}", headers=headers)
         assert answer.status_code == 400, answer.text
     code, journal, _ = cli("requests", "--provider", "autosend")
-    assert code == 0 and "/autosend/v1/domains/\\x1b[2J\\x1b[31mRED\\x07" in journal, journal
+    shown_path = "/autosend/v1/domains/\\x1b[2J\\x1b[31mRED\\x07\\u202e"
+    assert code == 0 and shown_path in journal, journal
     code, report, _ = cli("report")
     assert code == 0 and "e.g. GET /autosend/v1/domains/\\x1b[2J" in report, report
     for shown in (journal, report):
         assert not any(c < " " and c != "\n" or "\x7f" <= c <= "\x9f" for c in shown), shown
-    longest = max(len(line) for line in report.splitlines())
-    assert longest < 600, longest  # the path cut to 200 characters, as messages cut it
+        assert "\u202e" not in shown  # a right-to-left override shows what follows reversed
+        longest = max(len(line) for line in shown.splitlines())
+        assert longest < 600, longest  # the path cut to 200 characters, as messages cut it
+
+
+def test_a_scenarios_text_and_the_sandboxs_error_words_reach_the_terminal_escaped(cli, control):
+    """`domains` printed a check's reason raw, and every command printed the sandbox's error
+    message raw: a scenario file from someone else could retitle or clear the terminal."""
+    created = control.create_domain("autosend", "odd.example.com")
+    control.verify("autosend", created["id"])
+    control.advance("10m")  # its checks, run
+    world = yaml.safe_load(control.export_scenario())
+    [results] = [domain["results"] for domain in world["domains"]]
+    results[next(iter(results))]["reason"] = "r\x1b]0;TITLE\x07\u202e"
+    control.load_scenario(yaml.safe_dump(world))
+    code, out, _ = cli("domains")
+    assert code == 0 and "r\\x1b]0;TITLE\\x07\\u202e" in out, out
+    code, _, err = cli("settings", "monite", "\x1b[2J=1")
+    assert code == 2 and "\\x1b[2J" in err, err
+    assert not any(c < " " and c != "\n" for c in out + err), (out, err)
 
 
 def test_dns_fault_remove_ends_one_fault_and_leaves_the_others(cli, resolver, control):

@@ -781,6 +781,23 @@ def test_the_page_shows_text_from_the_api_as_text(narrow, control):
     assert narrow.locator("#zone img").count() == 0
 
 
+def test_text_that_would_mislead_or_overrun_the_page_is_shown_plainly(page, urls, control):
+    """U+202E showed a record's "include:malgun.com ~all" as "include:malgun.com lla~"
+    reversed; a 60,000-character path made its entry of recent calls thousands of pixels tall;
+    a 253-character name widened its records' table past the window."""
+    control.add_record("bidi.example.com", "TXT", "v=spf1 include:\u202emoc.nuglam ~all")
+    expect(page.locator("#zone")).to_contain_text("v=spf1 include:\\u202emoc.nuglam ~all")
+    key = {"Authorization": "Bearer as_key"}
+    assert httpx.get(f"{urls['autosend']}/domains/{'Z' * 60_000}", headers=key).status_code == 400
+    calls = page.locator("#requests")
+    expect(calls).to_contain_text("ZZZ… (60021 characters) → 400")
+    assert calls.bounding_box()["height"] < 400
+    name = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57, "com"])
+    control.create_domain("autosend", name)
+    table = open_details(page, name, "autosend").locator("table.records")
+    assert table.bounding_box()["width"] <= page.viewport_size["width"]
+
+
 def test_the_new_domain_panel_works_from_the_keyboard_alone(narrow, control):
     narrow.locator("summary", has_text="New domain").focus()
     narrow.keyboard.press("Enter")

@@ -312,6 +312,28 @@ def test_a_violation_names_its_field_once(urls, report_control):
     )
 
 
+def test_a_violation_quoting_a_huge_key_is_kept_cut_short_in_the_journal_and_the_report(
+    urls, report_control, server
+):
+    """A 200,000-character key was kept twice over (field and reason) in every journal entry
+    and report violation: 200 such requests of a megabyte each took the sandbox to 1.3 GB."""
+    key = "A" * 200_000
+    answer = httpx.post(
+        urls["autosend"] + "/domains",
+        json={key: 1, "domain": "a.example.com"},
+        headers={"Authorization": "Bearer as_report"},
+    )
+    assert answer.status_code == 400
+    [violation] = report_control.report()["providers"]["autosend"]["violations"]
+    assert violation["field"].startswith("AAAA") and violation["field"].endswith(
+        "… (200000 characters)"
+    )
+    assert len(violation["field"]) < 300 and len(violation["reason"]) < 1100, violation
+    journal = httpx.get(f"{server.url}/_sandbox/requests", params={"limit": 1})
+    assert len(journal.content) < 20_000, len(journal.content)
+    assert len(httpx.get(f"{server.url}/_sandbox/report").content) < 20_000
+
+
 def test_bad_requests_a_test_sends_on_purpose_are_kept_apart_as_expected(urls, report_control):
     with report_control.expecting_errors():
         _wrong_client(urls["monite"])

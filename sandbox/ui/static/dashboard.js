@@ -40,6 +40,16 @@ function headers() {
   return TOKEN ? { Authorization: "Bearer " + TOKEN } : {};
 }
 
+// Invisible characters that change what is shown around them: bidirectional overrides and
+// isolates (U+202E shows "lla~ moc.nuglam" for "malgun.com ~all"), zero-width characters, line
+// and paragraph separators, the byte order mark. Shown as their escapes, as the CLI shows them.
+const INVISIBLE = /[\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/** Text as it is: an invisible formatting character written as its escape (`\u202e`). */
+function visible(text) {
+  return text.replace(INVISIBLE, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
 /** Build an element; text children are set as text, never parsed as HTML. */
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -51,7 +61,7 @@ function h(tag, attrs, ...children) {
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    el.append(child instanceof Node ? child : document.createTextNode(visible(String(child))));
   }
   return el;
 }
@@ -616,6 +626,15 @@ function renderFaults({ dns, http }) {
   );
 }
 
+// A path shown cut to this many characters: a client's 60,000-character one would make its
+// entry thousands of pixels tall.
+const SHOWN_PATH_CHARACTERS = 200;
+
+function cut(path) {
+  if (path.length <= SHOWN_PATH_CHARACTERS) return path;
+  return `${path.slice(0, SHOWN_PATH_CHARACTERS)}… (${path.length} characters)`;
+}
+
 function renderRequests(requests) {
   const container = document.getElementById("requests");
   if (!requests.length) {
@@ -626,7 +645,7 @@ function renderRequests(requests) {
     .slice()
     .reverse()
     // a call whose connection a fault dropped got no status: "aborted", as the CLI says it
-    .map((r) => h("li", {}, h("time", {}, r.at), " ", h("code", {}, `${r.method} ${r.path}`), ` → ${r.aborted ? "aborted" : r.status}`));
+    .map((r) => h("li", {}, h("time", {}, r.at), " ", h("code", {}, `${r.method} ${cut(r.path)}`), ` → ${r.aborted ? "aborted" : r.status}`));
   replace(container, h("ol", { class: "requests" }, items));
 }
 
