@@ -25,7 +25,7 @@ _ACCESS_FIELDS = ("provider", "operation", "method", "path", "status", "duration
 # and the invisible ones that change what is shown around them: bidirectional overrides and
 # isolates (U+202E shows "lla~ moc.nuglam" for "malgun.com ~all"), zero-width characters, line
 # and paragraph separators, the byte order mark.
-_CONTROL_CHARACTERS = re.compile(
+_UNPRINTABLE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
 )
 
@@ -35,7 +35,7 @@ def printable(text: str) -> str:
     written as its escape (`\\x1b`, `\\u202e`), so that a client's text cannot colour, move
     or clear the screen of whoever reads the journal, the report or the log, nor show itself
     reversed."""
-    return _CONTROL_CHARACTERS.sub(lambda c: c.group().encode("unicode_escape").decode(), text)
+    return _UNPRINTABLE.sub(lambda c: c.group().encode("unicode_escape").decode(), text)
 
 
 def access_line(entry: dict) -> None:
