@@ -54,6 +54,15 @@ def test_nxdomain_and_nodata_are_not_found(dns, verifier):
     assert result.outcome is Outcome.NOT_FOUND and "no TXT record" in result.reason
 
 
+def test_a_name_no_dns_can_hold_is_not_found_not_a_temporary_failure(verifier):
+    """A 253-character domain's `_verify.` record is past DNS's 255 octets: it can never be
+    published, and was reported as a lookup that failed for now ("try again")."""
+    name = "_verify." + ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57, "com"])
+    result = verifier.check(RequiredRecord("token", "TXT", name, "verify-abc123", Rule.TOKEN))
+    assert result.outcome is Outcome.NOT_FOUND
+    assert result.reason.endswith("cannot exist: A DNS name is > 255 octets long."), result.reason
+
+
 @pytest.mark.parametrize(
     ("values", "outcome", "reason"),
     [

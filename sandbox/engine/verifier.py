@@ -90,6 +90,8 @@ class Verifier:
             answer = resolver.resolve(name, rdtype, search=False, raise_on_no_answer=False)
         except dns.resolver.NXDOMAIN:
             return Answer(status="nxdomain", detail=f"{name} does not exist (NXDOMAIN)")
+        except (dns.name.NameTooLong, dns.name.LabelTooLong) as exc:  # no DNS can hold it
+            return Answer(status="nxdomain", detail=f"{name} cannot exist: {exc}")
         except dns.resolver.NoNameservers as exc:
             return Answer(status="failure", detail=_failure_detail(exc, name, rdtype))
         except dns.exception.Timeout:
