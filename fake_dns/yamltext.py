@@ -4,9 +4,12 @@ and written so that reading it gives back the same data."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import yaml
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class _Loader(yaml.SafeLoader):
@@ -19,6 +22,25 @@ class _Loader(yaml.SafeLoader):
         first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+
+    def construct_mapping(self, node, deep=False):
+        """A mapping, whose keys are each written once: YAML and JSON both say so, and a key
+        written twice (`seed: 1`, later `seed: 2`) was read as the last, without a word. A
+        merge (`<<: *base`) may still be overridden."""
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE:
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, Hashable):  # refused as such by the loader itself
+                    continue
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is written twice", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def _base_60_as_written(construct):

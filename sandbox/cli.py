@@ -1854,6 +1854,8 @@ def main(argv: list[str] | None = None) -> int:
     if rest and _a_negative_clock_value(args, rest):
         args.value = rest.pop(0)  # `clock advance -5m`: said as a usage error below, not an option
     if rest:
+        _fill_late_positionals(_command_parser(parser, args), args, rest)
+    if rest:
         _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(rest)}")
     if said := _not_text(args):
         return _fail(UsageError(said), USAGE)
@@ -1971,6 +1973,22 @@ def _options_taking_a_value(parser: argparse.ArgumentParser) -> set[str]:
         elif action.nargs is None and action.option_strings:
             taking.update(s for s in action.option_strings if s.startswith("--"))
     return taking
+
+
+def _fill_late_positionals(command: argparse.ArgumentParser, args, rest: list[str]) -> None:
+    """Give the words argparse left over to the optional positionals it left empty. It fills
+    one with nothing as soon as the positional before it is read, so in `scenario export --json
+    FILE` (or `clock advance --json 5m`) the word after the option was "unrecognized"."""
+    for action in command._actions:
+        empty = getattr(args, action.dest, None) in (None, action.default)
+        if action.option_strings or action.nargs != "?" or not empty:
+            continue
+        if not rest or rest[0].startswith("-"):
+            return
+        try:
+            setattr(args, action.dest, command._get_values(action, [rest.pop(0)]))
+        except argparse.ArgumentError as exc:
+            command.error(str(exc))
 
 
 def _a_negative_clock_value(args, rest: list[str]) -> bool:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import fastjsonschema
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, validators
 
 from fake_dns import Faults, Zone
 from fake_dns.rdata import SHOWN_NAME_CHARACTERS, brief, normalize_name
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 # The format this version writes; upgrade.UPGRADES reads every earlier one (see upgrade.py).
 FORMAT = 2
+log = logging.getLogger(__name__)
 _TIME_TAG = "$time"
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "scenario.schema.json"
 # Schema errors said at once (a file with a typo repeated 200 times gets one line, not 200).
@@ -243,15 +245,42 @@ def check(world) -> None:
     try:
         _fits()(world)
     except fastjsonschema.JsonSchemaValueException as refused:
-        raise ScenarioError(_refusal(world, refused)) from None
+        raise ScenarioError(_refusal(world, refused.message.replace("data.", "", 1))) from None
+    # JSON Schema counts 2.0 as an integer; the sandbox counts with ints (range(2.0) fails)
+    if _holds_whole_float(world) and (errors := list(_WholeNumbers(schema()).iter_errors(world))):
+        raise ScenarioError(_refusal(world, "", errors))
 
 
-def _refusal(world: dict, refused) -> str:
+# Draft 7, where an integer is written without a fraction: 2, not 2.0.
+_WholeNumbers = validators.extend(
+    Draft7Validator,
+    type_checker=Draft7Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
+def _holds_whole_float(data) -> bool:
+    """Whether a float with no fraction (2.0) is among `data`'s values."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, float) and value.is_integer():
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def _refusal(world: dict, said: str, errors: list | None = None) -> str:
     """Why `world` does not fit, from jsonschema (slower, but it finds every error and says
-    which key of which entry); the compiled check's own words should it find nothing."""
-    errors = list(Draft7Validator(schema()).iter_errors(world))
+    which key of which entry); `said`, the compiled check's own words, should it find nothing."""
+    if errors is None:
+        errors = list(Draft7Validator(schema()).iter_errors(world))
     if not errors:
-        return refused.message.replace("data.", "", 1)
+        return said
     errors.sort(key=lambda e: _file_order(e, world))
     errors = [e for i, e in enumerate(errors) if not _same_missing(e, errors[i - 1] if i else None)]
     said = "; ".join(_schema_error(e, world) for e in errors[:SAID_ERRORS])
@@ -623,40 +652,49 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
         _entry(f"http_faults[{i}]", lambda f=fault: _check_http_fault(sandbox, checked, f))
     credentials = _load_credentials(sandbox, world.get("credentials", {}))
 
-    # Everything is valid: swap it in at once.
-    with sandbox.replacing_world():
-        # a scenario that says nothing of the clock's mode leaves it as it found it (a frozen
-        # demo stays frozen), not in the mode a reset puts back
-        found = None if mode or "frozen" in clock else sandbox.clock.saved()
-        sandbox.reset(seed, keep_logs)
-        if found is not None:
-            sandbox.clock.restore(found, instant=False)
-        sandbox.ids = Ids(seed, drawn)
-        # stop first: a running clock would drift past `now`. A clock that moves only when told
-        # stays in its mode (an on-poll sandbox loading a frozen scenario polls on), a running
-        # one at its speed.
-        if mode:
-            sandbox.clock.set_mode(mode, clock.get("speed"))
-        elif clock.get("frozen") is True and not sandbox.clock.frozen:
-            sandbox.clock.freeze()
-        if now is not None:
-            sandbox.clock.set(now)
-        if not mode and clock.get("frozen") is False:
-            sandbox.clock.unfreeze()
-        sandbox.dns.zone = zone
-        sandbox.dns.faults = dns_faults
-        for name, changes in settings.items():
-            sandbox.update_settings(name, changes)
-        for name, state in provider_states.items():
-            sandbox.providers[name].load_state(decode(state))
-        for domain in domains:
-            sandbox.store.add(domain)
-        for fault in http_faults:
-            sandbox.http_faults.add(**fault)
-        sandbox.http_faults.numbered(world.get("http_faults_added", 0))
-        sandbox.http_faults.reseed(sandbox.seed, world.get("http_fault_draws", 0))
-        sandbox.rate_limits.enabled = world.get("rate_limits", False)
-        sandbox.credentials.replace(credentials)
+    # Everything is valid: swap it in at once. Should the swap fail all the same (a check
+    # missed), the world it replaced comes back: a load never loses what was there.
+    before = export_world(sandbox)
+    try:
+        with sandbox.replacing_world():
+            # a scenario that says nothing of the clock's mode leaves it as it found it (a frozen
+            # demo stays frozen), not in the mode a reset puts back
+            found = None if mode or "frozen" in clock else sandbox.clock.saved()
+            sandbox.reset(seed, keep_logs)
+            if found is not None:
+                sandbox.clock.restore(found, instant=False)
+            sandbox.ids = Ids(seed, drawn)
+            # stop first: a running clock would drift past `now`. A clock that moves only when
+            # told stays in its mode (an on-poll sandbox loading a frozen scenario polls on), a
+            # running one at its speed.
+            if mode:
+                sandbox.clock.set_mode(mode, clock.get("speed"))
+            elif clock.get("frozen") is True and not sandbox.clock.frozen:
+                sandbox.clock.freeze()
+            if now is not None:
+                sandbox.clock.set(now)
+            if not mode and clock.get("frozen") is False:
+                sandbox.clock.unfreeze()
+            sandbox.dns.zone = zone
+            sandbox.dns.faults = dns_faults
+            for name, changes in settings.items():
+                sandbox.update_settings(name, changes)
+            for name, state in provider_states.items():
+                sandbox.providers[name].load_state(decode(state))
+            for domain in domains:
+                sandbox.store.add(domain)
+            for fault in http_faults:
+                sandbox.http_faults.add(**fault)
+            sandbox.http_faults.numbered(world.get("http_faults_added", 0))
+            sandbox.http_faults.reseed(sandbox.seed, world.get("http_fault_draws", 0))
+            sandbox.rate_limits.enabled = world.get("rate_limits", False)
+            sandbox.credentials.replace(credentials)
+    except Exception as exc:
+        log.exception("a scenario that passed every check failed to load; the world is put back")
+        load_world(sandbox, before, keep_logs=True)
+        raise ScenarioError(
+            f"it does not load ({type(exc).__name__}: {exc}); the world is as it was"
+        ) from None
     return upgrade
 
 

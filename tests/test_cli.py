@@ -966,3 +966,17 @@ def test_every_commands_help_opens_with_what_it_does(capsys):
     with pytest.raises(SystemExit):
         main(["verify", "--help"])
     assert "no HTTP fault applies" in " ".join(capsys.readouterr().out.split())
+
+
+def test_an_option_before_a_commands_last_word_leaves_that_word_its_own(cli, tmp_path):
+    """`scenario export --json FILE`, as the README writes it, was "unrecognized arguments:
+    FILE": argparse gave the file nothing once `export` was read."""
+    target = tmp_path / "world.json"
+    code, out, err = cli("scenario", "export", "--json", str(target))
+    assert (code, out, err) == (0, f"wrote {target}\n", "")
+    assert json.loads(target.read_text())["format"] == 2
+    code, out, _ = cli("clock", "advance", "--json", "5m")
+    assert code == 0 and json.loads(out)["now"] == "2026-01-01T09:05:00Z"
+    with pytest.raises(SystemExit) as stopped:
+        cli("scenario", "export", "--json", str(target), "more")
+    assert stopped.value.code == 2

@@ -73,6 +73,11 @@ class Store:
             self._touched.id = domain_id
         return domain
 
+    def holds(self, provider: str, domain_id: str) -> bool:
+        """Whether a domain has this id (not counted as touching it)."""
+        with self._lock:
+            return (provider, domain_id) in self._domains
+
     def remove(self, provider: str, domain_id: str) -> Domain | None:
         with self._lock:
             domain = self._domains.pop((provider, domain_id), None)

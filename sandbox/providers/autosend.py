@@ -270,7 +270,7 @@ class AutoSend(Provider):
             if self.name_holder(self.store, name, project) is not None:
                 raise _invalid("domain", f"Domain {name} has already been added to this project")
             domain = self.new_domain(
-                self.ids.hex(24),
+                self.unused_id(lambda: self.ids.hex(24)),
                 name,
                 project,
                 PENDING_CONFIGURATION,

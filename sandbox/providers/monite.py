@@ -318,7 +318,7 @@ class Monite(Provider):
             if self.name_holder(self.store, name, partner) is not None:
                 raise ProviderError(409, f"Domain {name.lower()} already exists")
             as_sent = {"sent": name} if name != name.lower() else {}  # only where it differs
-            domain_id = self.ids.uuid()  # drawn before the address, as ever: same seed, same ids
+            domain_id = self.unused_id(self.ids.uuid)  # before the address: same seed, same ids
             attrs = Attrs(dedicated_ip=self.ids.ipv4(), **as_sent)
             domain = self.new_domain(domain_id, name, partner, WAITING, attrs)
             domain.records = self._records(domain.name)

@@ -441,7 +441,7 @@ class Resend(Provider):
                     "name",
                 )
             domain = self.new_domain(
-                self.ids.uuid(),
+                self.unused_id(self.ids.uuid),
                 name,
                 team,
                 NOT_STARTED,

@@ -458,7 +458,7 @@ class Scaleway(Provider):
                     help_message=f"a domain named {name} is already registered",
                 )
             attrs = Attrs(project_id=body["project_id"].lower())
-            domain = self.new_domain(self.ids.uuid(), name, caller, CREATING, attrs)
+            domain = self.new_domain(self.unused_id(self.ids.uuid), name, caller, CREATING, attrs)
             domain.records = self._records(name)
             # (the key first, where a scenario writes it; the ids once asked for)
             domain.attrs["record_ids"] = None

@@ -586,7 +586,7 @@ class Ses(Provider):
         now = self.now()
         taken = len(name) > MAX_ID_LENGTH or self.store.get(self.name, name) is not None
         identity = self.new_domain(
-            f"ses-{self.ids.hex(20)}" if taken else name,
+            self.unused_id(lambda: f"ses-{self.ids.hex(20)}") if taken else name,
             name,
             owner,
             PENDING,

@@ -349,7 +349,7 @@ class Vortex(Provider):
     def _new(self, account_id: str, holder: str, owner: str, name: str, description) -> Domain:
         principal = self._principal(holder)
         domain = self.new_domain(
-            self.ids.uuid(),
+            self.unused_id(self.ids.uuid),
             name,
             owner,
             "not_verified",
