@@ -654,9 +654,10 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
 
     # Everything is valid: swap it in at once. Should the swap fail all the same (a check
     # missed), the world it replaced comes back: a load never loses what was there.
-    before = export_world(sandbox)
+    before = None
     try:
         with sandbox.replacing_world():
+            before = export_world(sandbox)  # once a clock move under way has let go of it
             # a scenario that says nothing of the clock's mode leaves it as it found it (a frozen
             # demo stays frozen), not in the mode a reset puts back
             found = None if mode or "frozen" in clock else sandbox.clock.saved()
@@ -690,6 +691,8 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
             sandbox.rate_limits.enabled = world.get("rate_limits", False)
             sandbox.credentials.replace(credentials)
     except Exception as exc:
+        if before is None:  # the world was never touched
+            raise
         log.exception("a scenario that passed every check failed to load; the world is put back")
         load_world(sandbox, before, keep_logs=True)
         raise ScenarioError(
