@@ -170,8 +170,9 @@ def _name_tests(violation: dict, tests, more: bool = False) -> None:
         violation["more_tests"] = True
 
 
-# jsonschema's "'x' does not match '<regular expression>'": the expression helps nobody.
-_PATTERN = re.compile(r"does not match '(?:[^'\\]|\\.)*'")
+# jsonschema's "'x' does not match '<regular expression>'": the expression helps nobody. It is
+# written as Python writes a string: in double quotes when it holds a single one.
+_PATTERN = re.compile(r"""does not match (?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
 # jsonschema starts its messages with the offending value, quoted: "'<value>' is too long".
 _LONG_VALUE = re.compile(rf"^(['\"])(.{{{MAX_QUOTED}}}).+?\1(?= (?:is|does|should|was) )", re.S)
 

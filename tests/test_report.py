@@ -334,6 +334,14 @@ def test_a_violation_quoting_a_huge_key_is_kept_cut_short_in_the_journal_and_the
     assert len(httpx.get(f"{server.url}/_sandbox/report").content) < 20_000
 
 
+def test_a_pattern_holding_a_quote_is_not_spelt_out_in_the_report(urls, report_control):
+    """SES's EmailIdentity pattern holds a `'`: Python quotes it in double quotes, and the
+    report showed all 190 characters of it."""
+    ses_client(urls["ses"]).call("POST", "/v2/email/identities", {"EmailIdentity": "a b"})
+    [violation] = report_control.report()["providers"]["ses"]["violations"]
+    assert violation["reason"] == "'a b' does not match the pattern the document gives"
+
+
 def test_bad_requests_a_test_sends_on_purpose_are_kept_apart_as_expected(urls, report_control):
     with report_control.expecting_errors():
         _wrong_client(urls["monite"])
