@@ -373,9 +373,9 @@ def _dotted(path: list) -> str:
 
 
 def _domain_label(i: int, entry) -> str:
-    if isinstance(entry, dict):
-        return f"domains[{i}] ({_label(entry.get('provider'))} {_label(entry.get('name'))})"
-    return f"domains[{i}]"
+    """'domains[2] (monite mail.example.com)': what of its provider and name the entry gives."""
+    given = [entry[k] for k in ("provider", "name") if isinstance(entry, dict) and k in entry]
+    return f"domains[{i}] ({' '.join(_label(v) for v in given)})" if given else f"domains[{i}]"
 
 
 def _record_label(i: int, record) -> str:

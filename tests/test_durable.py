@@ -359,7 +359,7 @@ BAD_WORLDS = {
     "not JSON": ("{oops", "the saved world is not JSON"),
     "an unknown provider": (
         json.dumps({"domains": [{"provider": "nope"}]}),
-        "the saved world does not load: domains[0] (nope None): missing id",
+        "the saved world does not load: domains[0] (nope): missing id",
     ),
     "a clock past the end of its range": (
         json.dumps({"clock": {"now": "9999-12-31T23:59:58Z", "frozen": False}}),

@@ -102,6 +102,8 @@ def test_the_dns_outage_ends_when_the_fault_is_cleared(control):
         (("ids_drawn: 33", "ids_drawn: 33\nhttp_fault_draws: 2.0"), "http_fault_draws: 2.0 is"),
         (("seed: 2026", "seed: 3.0"), "seed: 3.0 is not of type 'integer'"),
         (("ids_drawn: 33", "ids_drawn: 33.0"), "ids_drawn: 33.0 is not of type 'integer'"),
+        # an entry without its name was labelled "(monite None)"
+        (("name: verified.monite.example", "nam: x"), "domains[0] (monite): nam: unknown key"),
         # the last of a key written twice won, without a word
         (
             ("seed: 2026", "seed: 2026\nseed: 7"),
@@ -350,8 +352,8 @@ def test_serve_refuses_a_bad_scenario_with_exit_code_2(tmp_path):
     bad.write_text("domains:\n  - provider: nope\n")
     result = serve_refused("--port", "0", "--dns-port", "0", "--scenario", str(bad))
     assert result.returncode == 2
-    assert "domains[0] (nope None): missing id, name, owner, status, created_at" in result.stderr
-    assert "domains[0] (nope None): provider: 'nope' is not one of autosend" in result.stderr
+    assert "domains[0] (nope): missing id, name, owner, status, created_at" in result.stderr
+    assert "domains[0] (nope): provider: 'nope' is not one of autosend" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     bad.write_text("\n")  # said as `scenario load` says it
     result = serve_refused("--port", "0", "--dns-port", "0", "--scenario", str(bad))
