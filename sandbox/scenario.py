@@ -579,14 +579,23 @@ def _check_http_fault(sandbox: Sandbox, checked: HttpFaults, fault: dict) -> Non
 
 
 def _load_credentials(sandbox: Sandbox, registered: dict) -> dict[str, list[dict]]:
-    """The registered credentials of a scenario, each checked as registering it would be."""
-    return {
-        name: [
-            _entry(f"credentials.{name}[{i}]", lambda n=name, e=e: _load_credential(sandbox, n, e))
-            for i, e in enumerate(entries)
-        ]
-        for name, entries in registered.items()
-    }
+    """The registered credentials of a scenario, each checked as registering it would be, and
+    each key once (two entries of one key, one revoked, were one of them without a word)."""
+    loaded = {}
+    for name, entries in registered.items():
+        loaded[name], places = [], {}
+        for i, entry in enumerate(entries):
+            where = f"credentials.{name}[{i}]"
+            credential = _entry(where, lambda n=name, e=entry: _load_credential(sandbox, n, e))
+            same = sandbox.providers[name].credential_key(credential["key"])
+            if same in places:
+                raise ScenarioError(
+                    f"{where}: key {_label(credential['key'])} is credentials.{name}"
+                    f"[{places[same]}] already: write each key once"
+                )
+            places[same] = i
+            loaded[name].append(credential)
+    return loaded
 
 
 def _load_credential(sandbox: Sandbox, provider: str, entry: dict) -> dict:

@@ -217,6 +217,22 @@ def test_an_export_holding_registered_keys_is_written_owner_only(
     assert main(["scenario", "load", str(tmp_path / "missing.yaml"), "--url", server.url]) == 2
 
 
+def test_a_key_registered_twice_is_refused_naming_both_entries(control):
+    """Two entries of one key, the second revoked, loaded as one of them without a word. A
+    Scaleway secret key is one key in any letter case."""
+    control.add_record("kept.example.com", "TXT", "still here")
+    before = control.export_scenario()
+    secret = "11111111-1111-4111-8111-111111111111"
+    for first, second in ((secret, secret), (secret, secret.upper())):
+        world = {"credentials": {"scaleway": [{"key": first}, {"key": second, "revoked": True}]}}
+        with pytest.raises(ControlError) as error:
+            control.load_scenario(yaml.safe_dump(world))
+        assert error.value.status == 400
+        said = f"credentials.scaleway[1]: key {second} is credentials.scaleway[0] already"
+        assert said in str(error.value)
+    assert control.export_scenario() == before
+
+
 LONGEST_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253 characters, DNS's most
 
 
