@@ -1854,9 +1854,10 @@ def main(argv: list[str] | None = None) -> int:
     if rest and _a_negative_clock_value(args, rest):
         args.value = rest.pop(0)  # `clock advance -5m`: said as a usage error below, not an option
     if rest:
-        _fill_late_positionals(_command_parser(parser, args), args, rest)
-    if rest:
-        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(rest)}")
+        command = _command_parser(parser, args)
+        _fill_late_positionals(command, args, rest)
+        if rest:
+            command.error(f"unrecognized arguments: {' '.join(rest)}")
     if said := _not_text(args):
         return _fail(UsageError(said), USAGE)
     try:
