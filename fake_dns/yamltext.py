@@ -61,6 +61,8 @@ def read_yaml(text: str | bytes):
         return yaml.load(text, Loader=_Loader)  # a safe loader (above)
     except yaml.MarkedYAMLError as exc:
         raise ValueError(f"not valid YAML: {_said(exc)}") from None
+    except yaml.reader.ReaderError as exc:  # where a person can find it, not a byte offset
+        raise ValueError(f"not valid YAML: {_unreadable(exc, text)}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:  # bytes that are no text: on one line
         said = ", ".join(line.strip() for line in str(exc).splitlines())
         raise ValueError(f"not valid YAML: {said}") from None
@@ -79,6 +81,22 @@ def _said(exc: yaml.MarkedYAMLError) -> str:
     if exc.context:
         said += f" ({exc.context}{' at ' + _at(exc.context_mark) if exc.context_mark else ''})"
     return said
+
+
+def _unreadable(exc: yaml.reader.ReaderError, text: str | bytes) -> str:
+    """ "line 3, column 6: byte 0xe9 is not UTF-8 (...)", where the reader says an offset: into
+    the bytes where it could not decode them, else into the text."""
+    if exc.encoding != "unicode":
+        before = text[: exc.position].decode(exc.encoding, "replace")
+        name = exc.encoding.upper()
+        said = f"byte 0x{exc.character:02x} is not {name} ({exc.reason}); save the file as {name}"
+    else:
+        before = (text if isinstance(text, str) else text.decode("utf-8", "replace"))[
+            : exc.position
+        ]
+        said = f"the character U+{exc.character:04X} may not be written in YAML ({exc.reason})"
+    line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+    return f"line {line}, column {column}: {said}"
 
 
 def _at(mark) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Required, get_origin, get_type_hints
@@ -147,7 +148,21 @@ def test_a_file_that_is_no_text_is_said_in_one_line():
     with pytest.raises(scenario.ScenarioError) as error:
         scenario.parse(b"seed: \xf9\x00\x81 binary")
     said = str(error.value)
-    assert said.startswith("not valid YAML: ") and "\n" not in said and "position" in said
+    assert said.startswith("not valid YAML: ") and "\n" not in said and "line 1, column 7" in said
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (b"seed: 1\n# caf\xc3\xa9 caf\xe9\n", "line 2, column 11: byte 0xe9 is not UTF-8"),
+        ("seed: 1\nids_drawn: \x07\n", "line 2, column 12: the character U+0007 may not be"),
+    ],
+    ids=["not UTF-8", "a control character"],
+)
+def test_text_the_reader_refuses_is_placed_by_line_and_column(text, said):
+    """A byte offset ("position 20") left the writer counting bytes; an editor shows lines."""
+    with pytest.raises(scenario.ScenarioError, match=re.escape(said)):
+        scenario.parse(text)
 
 
 def test_a_bad_dns_record_is_named_by_its_index(control):
