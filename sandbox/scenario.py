@@ -606,8 +606,13 @@ def _load_credential(sandbox: Sandbox, provider: str, entry: dict) -> dict:
 
 def _check_provider_state(sandbox: Sandbox, name: str, state: dict) -> None:
     """Load `state` into a throwaway copy of the provider: it must load before the real one
-    is touched."""
-    type(sandbox.providers[name])(sandbox).load_state(decode(state))
+    is touched. A key the provider does not keep is refused (a typo was dropped unsaid)."""
+    provider = sandbox.providers[name]
+    for key in state:
+        if key not in provider.state_keys:
+            keeps = ", ".join(provider.state_keys) or "nothing (leave it out)"
+            raise ValueError(f"{brief(key)} is not part of {name}'s state, which keeps {keeps}")
+    type(provider)(sandbox).load_state(decode(state))
 
 
 def upgraded(world) -> tuple[dict, Upgrade | None]:

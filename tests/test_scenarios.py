@@ -110,6 +110,12 @@ def test_the_dns_outage_ends_when_the_fault_is_cleared(control):
             ("seed: 2026", "seed: 2026\nseed: 7"),
             "line 5, column 1: the key 'seed' is written twice",
         ),
+        # a key a provider's state does not keep was dropped without a word
+        (
+            ("    issued: 1", "    isued: 1"),
+            "providers.monite: 'isued' is not part of monite's state, which keeps issued, revoked",
+        ),
+        (("providers:\n", "providers:\n  ses: {quota: 5}\n"), "which keeps nothing (leave it out)"),
         # Python's words alone named neither the value nor what it should be
         (
             ("now: '2026-01-05T09:00:00Z'", "now: '2026-13-05T09:00:00Z'"),

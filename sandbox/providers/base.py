@@ -303,6 +303,10 @@ class Provider:
         """The operationIds of the provider's document (what HTTP faults can target)."""
         return documents.operation_ids(self.document)
 
+    # The keys export_state() may write: a scenario's state for the provider holding another
+    # is refused, not dropped without a word.
+    state_keys: tuple[str, ...] = ()
+
     def export_state(self) -> dict:
         """Provider-level state a scenario must keep (tokens, counters); datetimes allowed."""
         return {}

@@ -149,12 +149,12 @@ class Monite(Provider):
         # domains; it starts again with the world (reset, scenario load)
         self._request_ids = RequestIds(self.sandbox.seed, "monite-request")
 
+    state_keys = ("issued", "revoked")
+
     def export_state(self) -> dict:
         return self.tokens.export(self.now())
 
     def load_state(self, state: dict) -> None:
-        # (files from before tokens carried their grant held a "tokens" table: those tokens
-        # cannot be honoured, and their clients log in again)
         self.tokens = PartnerTokens(self.sandbox.seed, state.get("issued", 0), state.get("revoked"))
 
     # --- errors -------------------------------------------------------------------------------

@@ -235,11 +235,12 @@ class Scaleway(Provider):
     def reset(self) -> None:
         self.created = 0  # creation sequence: orders domains created at one frozen instant
 
+    state_keys = ("created",)
+
     def export_state(self) -> dict:
         return {"created": self.created}
 
     def load_state(self, state: dict) -> None:
-        # (files from before organizations were derived also hold an "organizations" table)
         created = state.get("created", 0)
         if not isinstance(created, int) or isinstance(created, bool) or created < 0:
             raise ValueError("scaleway: created is a count of the domains created")

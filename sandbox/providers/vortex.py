@@ -175,6 +175,8 @@ class Vortex(Provider):
             raise ValueError("recheck_until: missing; an issued domain's re-checks end then")
         return attrs
 
+    state_keys = ("principals",)
+
     def export_state(self) -> dict:
         return {"principals": self.principals} if self.principals else {}
 
