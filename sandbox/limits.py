@@ -168,6 +168,8 @@ class ControlToken:
             return True
         if path == HEALTH_PATH:  # what a CI job waits on, before it has any token to send
             return True
+        if path == SCENARIO_SCHEMA_PATH:  # no data: what an editor's YAML support fetches
+            return True
         return path != CONTROL_MOUNT and not path.startswith(CONTROL_MOUNT + "/")
 
 
@@ -183,6 +185,7 @@ def _bearer(scope) -> bytes | None:
 _CROSS_SITE = (b"cross-site", b"same-site")  # same-site: another port of the same host, too
 _READ_ONLY = ("GET", "HEAD", "OPTIONS")
 SCENARIO_PATH = CONTROL_MOUNT + "/scenario"
+SCENARIO_SCHEMA_PATH = SCENARIO_PATH + "/schema"
 
 
 class BrowserGuard:

@@ -204,6 +204,16 @@ def test_no_spelling_of_a_control_path_gets_past_the_token(guarded, path):
     control.close()
 
 
+def test_a_guarded_sandbox_gives_the_scenario_schema_without_the_token(guarded):
+    """An editor's YAML support fetches the schema by its URL, with no way to send a token;
+    it holds no data. The scenario itself still needs the token."""
+    schema = httpx.get(guarded.url + "/_sandbox/scenario/schema")
+    assert (
+        schema.status_code == 200 and "monite" in schema.json()["definitions"]["provider"]["enum"]
+    )
+    assert httpx.get(guarded.url + "/_sandbox/scenario").status_code == 401
+
+
 def test_a_guarded_sandbox_says_a_path_nothing_serves_is_not_found(guarded):
     """Only the control API needs the token: a provider's base URL without its version, or any
     other path nothing serves, is a 404 saying so, not a token refused."""
