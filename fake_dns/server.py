@@ -27,9 +27,10 @@ POLL_INTERVAL = 0.2
 # so a silent or trickling client cannot hold a thread forever.
 TCP_IDLE_TIMEOUT = 3.0
 # Concurrent TCP connections served. A newcomer beyond them takes the place of the connection
-# idle longest (RFC 7766, 6.2.3: a server may close idle connections when it needs the room);
-# only when none is idle is it closed at once. So clients keeping connections open and busy
-# cannot lock every other client out of DNS over TCP.
+# that has waited longest on its client, for a message or for the rest of one (RFC 7766, 6.2.3:
+# a server may close idle connections when it needs the room); only when the server is busy
+# answering on every one is it closed at once. So clients keeping connections open, or sending
+# messages a byte at a time, cannot lock every other client out of DNS over TCP.
 MAX_TCP_CONNECTIONS = 128
 # Delayed UDP replies (a delay fault) waiting at once. A query beyond them is dropped, as a
 # congested network loses packets: a burst of delayed queries costs a bounded heap, no thread.
@@ -86,7 +87,7 @@ class FakeDNS:
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
         self._threads: list[threading.Thread] = []
-        # each open TCP connection: since when it has been idle (waiting for a message), or None
+        # each open TCP connection: since when it has waited on its client, or None (answering)
         self._conns: dict[socket.socket, float | None] = {}
         self._conns_lock = threading.Lock()
         self._later = Later(MAX_DELAYED_REPLIES)  # delayed UDP replies, sent by one thread
@@ -241,8 +242,8 @@ class FakeDNS:
             conn.close()
 
     def _close_idlest(self) -> bool:
-        """Close the connection idle longest (its thread then lets go of it); False if none is
-        idle. Called with the connections' lock held."""
+        """Close the connection that has waited longest on its client (its thread then lets go
+        of it); False if none waits. Called with the connections' lock held."""
         idle = [(since, conn) for conn, since in self._conns.items() if since is not None]
         if not idle:
             return False
@@ -263,13 +264,15 @@ class FakeDNS:
                 deadline = time.monotonic() + TCP_IDLE_TIMEOUT
                 self._mark(conn, idle=True)
                 head = _recv_exact(conn, 2, deadline)
-                self._mark(conn, idle=False)
                 if head is None:
                     break
                 (length,) = struct.unpack("!H", head)
+                # still idle while the rest comes: a message sent a byte at a time held its
+                # place however many such connections shut everyone else out
                 data = _recv_exact(conn, length, deadline) if length else None
                 if data is None:
                     break
+                self._mark(conn, idle=False)
                 delay, finish = self._prepare(data, "tcp", addr)
                 if delay and self._stop.wait(delay):
                     break

@@ -206,6 +206,22 @@ def test_many_kept_alive_tcp_connections_do_not_lock_out_a_new_tcp_query(fake, m
             sock.close()
 
 
+def test_connections_stalled_mid_message_do_not_lock_out_a_new_tcp_query(fake, monkeypatch):
+    """Each sent a length and one byte of its message, and then nothing: counted busy, they
+    were never closed to make room, and every newcomer was closed at once."""
+    monkeypatch.setattr(fake_dns.server, "MAX_TCP_CONNECTIONS", 2)
+    held = held_tcp(fake, 2, monkeypatch)
+    try:
+        for sock in held:
+            sock.sendall(b"\x00\x28\x00")  # 40 bytes promised, one sent
+        with socket.create_connection(fake.address, timeout=5) as extra:
+            assert tcp_query(extra, "example.com") == "NOERROR"
+        assert held[0].recv(10) == b""  # waited longest on its client: closed to make room
+    finally:
+        for sock in held:
+            sock.close()
+
+
 def test_tcp_connections_beyond_the_cap_are_closed_when_none_is_idle(fake, monkeypatch):
     monkeypatch.setattr(fake_dns.server, "MAX_TCP_CONNECTIONS", 2)
     fake.faults.add("slow.example.com", "delay", delay_ms=10_000)
