@@ -47,6 +47,16 @@ def test_records_at_a_name_that_is_no_dns_name_are_refused_not_an_empty_list(con
     assert refused.value.status == 400
 
 
+def test_the_longest_name_is_taken_with_its_final_dot_and_no_longer_one(control):
+    """The dot counted as a character of the name: 253 characters and a dot were refused."""
+    longest = ".".join(["x" * 63] * 3 + ["x" * 45]) + ".big.example.com"  # 253 characters
+    control.add_record(longest + ".", "TXT", "at the end")
+    assert [r["value"] for r in control.records(longest)] == ["at the end"]
+    with pytest.raises(ControlError, match="longer than 253 characters") as refused:
+        control.add_record("xx." + longest[2:], "TXT", "one too many")
+    assert refused.value.status == 400
+
+
 def test_a_refusal_under_pytest_shows_the_test_s_line_not_the_client_s(server, tmp_path):
     (tmp_path / "test_user.py").write_text(
         textwrap.dedent(
