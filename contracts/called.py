@@ -48,7 +48,7 @@ def summary(entries: Iterable[dict]) -> str:
         return "No provider request was made."
     lines = [f"Calls made ({sum(len(g) for g in groups.values())}):"]
     for (provider, operation), calls in groups.items():
-        statuses = Counter(str(c["status"]) for c in calls)
+        statuses = Counter("aborted" if c.get("aborted") else str(c["status"]) for c in calls)
         codes = ", ".join(f"{code} x{n}" for code, n in statuses.items())
         domains = sorted({c["domain_id"] for c in calls if c["domain_id"]})
         on = f"; domains {', '.join(domains)}" if domains else ""

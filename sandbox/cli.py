@@ -179,10 +179,10 @@ def scenario_name(text: str) -> str:
 
 
 def status_filter(text: str) -> str:
-    """`requests --status`: a status code (404) or a class of them (4xx)."""
-    if not re.fullmatch(r"[1-5]([0-9][0-9]|xx)", text.strip().lower()):
+    """`requests --status`: a status code (404), a class of them (4xx), or aborted."""
+    if not re.fullmatch(r"[1-5]([0-9][0-9]|xx)|aborted", text.strip().lower()):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is neither a status code such as 404 nor a class such as 4xx"
+            f"{text!r} is neither a status code such as 404, a class such as 4xx, nor aborted"
         )
     return text.strip().lower()
 
@@ -1635,7 +1635,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
     requests.add_argument(
-        "--status", metavar="N", type=status_filter, help="a status code (404) or a class (4xx)"
+        "--status",
+        metavar="N",
+        type=status_filter,
+        help="a status code (404), a class (4xx), or aborted (calls a fault dropped)",
     )
     requests.add_argument("--domain", metavar="ID", help="requests that touched this domain")
     requests.add_argument("--since", metavar="TIME", help="at or after (sandbox clock, ISO-8601)")

@@ -25,6 +25,7 @@ from typing import Protocol
 from . import documents
 from .errors import said_request
 from .logs import printable
+from .requestlog import ABORTED
 
 # Distinct violations kept per provider; a client stuck in a loop must not grow the sandbox.
 MAX_VIOLATIONS = 500
@@ -74,7 +75,8 @@ class ClientReport:
         tally = self._tallies.get(entry.get("provider"))
         if tally is None:
             return
-        status = str(entry.get("status"))
+        # a dropped call's status never reached the client: it exercised none
+        status = ABORTED if entry.get("aborted") else str(entry.get("status"))
         with self._lock:
             tally.requests += 1
             tally.statuses[status] += 1

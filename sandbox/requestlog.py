@@ -24,12 +24,15 @@ MAX_ENTRIES = 10_000
 # A body is kept and shown up to this many bytes (bodies may be 1 MiB: 10,000 of them would not
 # fit in memory); a longer one is kept as its first MAX_BODY_BYTES, as text.
 MAX_BODY_BYTES = 8 * 1024
+# A call an injected fault dropped, as the status filter and the report name it.
+ABORTED = "aborted"
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Which entries to pick; None matches anything. `status`: a code (404) or a class ("4xx");
-    `since`/`until`: sandbox clock instants, both included."""
+    """Which entries to pick; None matches anything. `status`: a code (404), a class ("4xx")
+    or "aborted" (the calls an injected fault dropped, whose status no client read: a code or
+    a class never matches them); `since`/`until`: sandbox clock instants, both included."""
 
     provider: str | None = None
     operation: str | None = None
@@ -43,7 +46,7 @@ class Filters:
             (self.provider is None or entry.get("provider") == self.provider)
             and (self.operation is None or entry.get("operation") == self.operation)
             and (self.domain is None or entry.get("domain_id") == self.domain)
-            and (self.status is None or _status_matches(entry.get("status"), self.status))
+            and (self.status is None or _status_matches(entry, self.status))
             and (self.since is None or entry["at"] >= self.since)
             and (self.until is None or entry["at"] <= self.until)
         )
@@ -52,7 +55,10 @@ class Filters:
 _EVERY = Filters()
 
 
-def _status_matches(status: int | None, wanted: int | str) -> bool:
+def _status_matches(entry: dict, wanted: int | str) -> bool:
+    status = ABORTED if entry.get("aborted") else entry.get("status")
+    if wanted == ABORTED or status == ABORTED:
+        return wanted == status
     if isinstance(wanted, str) and wanted.lower().endswith("xx"):
         return status is not None and str(status)[0] == wanted[0]
     return status == int(wanted)

@@ -410,6 +410,8 @@ def test_requests_say_a_call_whose_connection_a_fault_dropped_was_aborted(cli, u
     code, out, _ = cli("requests", "--provider", "autosend")
     statuses = [line.split()[3] for line in out.splitlines()[1:]]
     assert code == 0 and statuses == ["aborted", "200"], out
+    for status, count in (("aborted", "1"), ("200", "1"), ("2xx", "1")):
+        assert cli("requests", "--status", status, "--count")[1].strip() == count
 
 
 def test_a_paths_control_characters_reach_the_terminal_escaped_and_a_long_one_cut(cli, urls):
@@ -704,7 +706,10 @@ MISUSES = [
     (["nosuch"], "invalid choice: 'nosuch'"),
     (["scenario", "export", "/no/such/dir/x.yaml"], "/no/such/dir/x.yaml: No such file"),
     (["reset", "--seed", "-5"], "'-5' is not a seed (0 to 4294967295)"),
-    (["requests", "--status", "7xx"], "'7xx' is neither a status code such as 404 nor a class"),
+    (
+        ["requests", "--status", "7xx"],
+        "'7xx' is neither a status code such as 404, a class such as 4xx, nor aborted",
+    ),
     (["demo", "--seed", "4294967296"], "'4294967296' is not a seed (0 to 4294967295)"),
     # a fault half given is said, never answered with a listing that looks like success
     (["dns", "fault", "clear"], "dns fault needs a MATCH (a name, *.suffix or *) and a KIND"),

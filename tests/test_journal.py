@@ -177,6 +177,28 @@ def test_refused_and_aborted_requests_are_in_the_journal_too(urls, control):
     assert aborted["aborted"] is True and aborted["operation"] == "list_domains"
 
 
+def test_a_call_a_fault_dropped_is_status_aborted_never_the_status_no_client_read(urls, control):
+    """Counted as a 200 by the status filter, `assert_called` and the report: a test asserting
+    one success passed on a call that only dropped its connection."""
+    base, key = urls["autosend"], {"Authorization": "Bearer as_test_key"}
+    control.clear_report()  # it outlives the fixture's reset
+    for drop in ("reset", "abort_after"):  # the call not made, then made but its answer lost
+        control.add_http_fault("autosend", operation="create_domain", count=1, **{drop: True})
+        with pytest.raises(httpx.TransportError):
+            httpx.post(f"{base}/domains", json={"domain": f"{drop}.example.com"}, headers=key)
+    made = httpx.post(f"{base}/domains", json={"domain": "made.example.com"}, headers=key)
+    assert made.status_code == 200
+    assert [e["body"]["domain"] for e in control.requests("autosend", status=200)] == [
+        "made.example.com"
+    ]
+    assert control.count_requests("autosend", status="2xx") == 1
+    assert control.count_requests("autosend", status="aborted") == 2
+    with pytest.raises(AssertionError, match=r"create_domain: 3 times \(aborted x2, 200 x1"):
+        check_called(control, "autosend", "create_domain", times=2, status=200)
+    codes = control.report()["providers"]["autosend"]["status_codes"]
+    assert codes == {"200": 1, "aborted": 2}
+
+
 def test_a_refused_request_is_kept_with_the_body_it_sent(urls, control):
     """Refused by its body, by a header before its body was read, or unreadable: the journal
     shows what the client sent, which is what its author needs to see."""
