@@ -147,8 +147,9 @@ class DomainSandbox:
 
     def register_credential(self, provider: str, key: str, secret: str | None = None) -> dict:
         """Make `provider` accept only registered credentials (this one among them) until the
-        next test: a Monite client_id with its `secret`, an AutoSend or Vortex API key, or a
-        Scaleway secret key. Any other credential then gets the provider's own 401."""
+        next test: a Monite client_id with its `secret`, an AutoSend, Vortex, Mailgun or Resend
+        API key, a Scaleway secret key, or an SES access key ID. Any other credential then gets
+        the provider's own refusal (401; SES and Resend: 403; Monite's /auth/token: 400)."""
         return self.control.register_credential(provider, key, secret)
 
     def expecting_errors(self):
@@ -163,21 +164,24 @@ class DomainSandbox:
         return self.control.expecting_errors()
 
     def revoke_credential(self, provider: str, key: str) -> dict:
-        """Revoke a registered credential: the provider answers it with its own 401 from now on."""
+        """Revoke a registered credential: the provider refuses it from now on, in its own words
+        (401; SES and Resend: 403; Monite's /auth/token: 400)."""
         return self.control.revoke_credential(provider, key)
 
     def requests(self, provider: str | None = None, **filters) -> list[dict]:
-        """The request journal of this test, oldest first: what clients sent (headers with
-        credentials redacted, bodies), what was answered, which domain it touched. Filters:
-        provider, operation, status (404 or "4xx"), domain, since, until, limit."""
+        """The request journal since the last reset (under `domain_sandbox`: this test's),
+        oldest first: what clients sent (headers with credentials redacted, bodies), what was
+        answered, which domain it touched. Filters: provider, operation, status (404, "4xx" or
+        "aborted"), domain, since, until, limit."""
         return self.control.requests(provider, **filters)
 
     def assert_called(
         self, provider: str, operation: str, times: int | None = None, **filters
     ) -> list[dict]:
         """Fail unless `provider`'s `operation` (an operationId) was called `times` times (at
-        least once if None) in this test, matching `filters` (those of `requests`). The failure
-        lists the calls made instead. Returns the matching calls.
+        least once if None) since the last reset (under `domain_sandbox`: in this test),
+        matching `filters` (those of `requests`). The failure lists the calls made instead.
+        Returns the matching calls.
 
             domain_sandbox.assert_called("monite", "verify_domain", times=1, domain=domain_id)
         """
@@ -306,6 +310,28 @@ def domain_sandbox(domain_sandbox_session: DomainSandbox, request: pytest.Fixtur
     domain_sandbox_session.control.running_test(request.node.nodeid)  # the report names it
     yield domain_sandbox_session
     domain_sandbox_session.end_test()
+    domain_sandbox_session.control.running_test(None)  # no later test is blamed for its own
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A test that takes the session's sandbox alone is named while it runs: the report blamed
+    the last test that took `domain_sandbox` for its violations."""
+    shared = _session_alone(item)
+    if shared is not None:
+        shared.control.running_test(item.nodeid)
+    yield
+    if shared is not None:
+        shared.control.running_test(None)
+
+
+def _session_alone(item: pytest.Item) -> DomainSandbox | None:
+    """The session's sandbox, when the test (or a fixture it takes) took it without
+    `domain_sandbox`, which names its test itself."""
+    taken = getattr(item, "funcargs", {})
+    if "domain_sandbox" in taken:
+        return None
+    return taken.get("domain_sandbox_session")
 
 
 def sandbox_options(config: pytest.Config) -> dict:

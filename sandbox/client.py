@@ -606,8 +606,8 @@ class ControlClient:
     def register_credential(self, provider: str, key: str, secret: str | None = None) -> Credential:
         """Register a credential: from then on `provider` accepts only registered, unrevoked ones.
 
-        `key` is a Monite client_id (its client_secret as `secret`), an AutoSend or Vortex API key,
-        a Scaleway secret key, or an SES access key ID."""
+        `key` is a Monite client_id (its client_secret as `secret`), an AutoSend, Vortex, Mailgun
+        or Resend API key, a Scaleway secret key, or an SES access key ID."""
         body = {"provider": provider, "key": key} | _given({"secret": secret})
         return self.call("POST", "/credentials", json=body)
 

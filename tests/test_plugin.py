@@ -264,6 +264,46 @@ def test_the_client_s_violations_fail_a_session_that_asks_so_and_only_it(tmp_pat
     assert "violations fail" not in expected.stdout
 
 
+SESSION_ONLY_TESTS = """
+import httpx
+import pytest
+
+@pytest.fixture
+def shared(domain_sandbox_session):
+    return domain_sandbox_session
+
+def send_a_bad_body(sandbox):
+    httpx.post(sandbox.urls["autosend"] + "/domains", json={"domain": 5},
+               headers={"Authorization": "Bearer as_test"})
+
+def test_a_reset_one(domain_sandbox):
+    pass
+
+def test_the_session_s(domain_sandbox_session):
+    send_a_bad_body(domain_sandbox_session)
+
+def test_through_a_fixture(shared):
+    send_a_bad_body(shared)
+
+def test_after_it(domain_sandbox):
+    send_a_bad_body(domain_sandbox)
+"""
+
+
+def test_violations_name_the_test_that_took_the_session_s_sandbox_alone(tmp_path):
+    """They named the last test that took `domain_sandbox`, which sent nothing wrong."""
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(SESSION_ONLY_TESTS))
+    report_file = tmp_path / "report.json"
+    run = _pytest(tmp_path, "test_user.py", "--domainsandbox-report-json", str(report_file))
+    assert run.returncode == 0, run.stdout + run.stderr
+    [violation] = json.loads(report_file.read_text())["providers"]["autosend"]["violations"]
+    assert violation["tests"] == [
+        "test_user.py::test_the_session_s",
+        "test_user.py::test_through_a_fixture",
+        "test_user.py::test_after_it",
+    ]
+
+
 def test_a_report_file_that_is_a_folder_is_refused_before_any_test_runs(tmp_path):
     (tmp_path / "test_user.py").write_text("def test_it(domain_sandbox):\n    pass\n")
     (tmp_path / "reports").mkdir()
