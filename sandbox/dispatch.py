@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 from connexion.jsonifier import Jsonifier
 from starlette.exceptions import HTTPException
 
+from fake_dns.rdata import brief
+
 from . import documents
 from .apis import changes, mounted
 from .errors import ProviderError, reason_phrase, said_request, unexpected_fields, violation_of
@@ -297,6 +299,8 @@ class Refusals:
             error = provider.validation_error(message, field)
         elif status == 401 and provider is not None:
             error = provider.missing_credential(message)
+        elif api and status == 400:  # the control API's: Connexion's words, made plainer
+            error = ProviderError(status, _plain_query(api, _operation_id(scope), message))
         else:
             error = ProviderError(status, message)
         if status == 401 and api and (asked := _credential_asked(api, scope)):
@@ -309,6 +313,31 @@ class Refusals:
 
 # A body no server could read: refused before its key is looked at.
 UNREADABLE = (UnreadableBody, UnicodeDecodeError, RecursionError)
+
+
+# Connexion's words for query parameters the document does not declare, and for a value its
+# pattern refuses (the regular expression itself, which helps nobody).
+_UNKNOWN_QUERY = re.compile(r"^Extra query parameter\(s\) (.*) not in spec$")
+_UNMATCHED = re.compile(r"^([\w-]+): (.*) does not match '.*'$", re.S)
+
+
+def _plain_query(api: Api, operation_id: str | None, message: str) -> str:
+    """A control call's refused query in words: `operaton: not a query parameter of this
+    call (it takes provider, operation, ...); did you mean 'operation'?`, or `status: '2xxx'
+    is not a status code (404), ...` from the parameter's description."""
+    taken = documents.query_parameters(api.document, operation_id or "")
+    if unknown := _UNKNOWN_QUERY.search(message):
+        names = unknown[1].split(",")
+        said = f"{brief(', '.join(names), text=', '.join(names))}: not a query parameter"
+        said += (
+            f" of this call (it takes {', '.join(taken)})" if taken else "; this call takes none"
+        )
+        meant = [c[0] for n in names if (c := difflib.get_close_matches(n, taken, 1, 0.6))]
+        return said + (f"; did you mean {', '.join(map(repr, meant))}?" if meant else "")
+    unmatched = _UNMATCHED.search(message)
+    if unmatched and (described := taken.get(unmatched[1], {}).get("description")):
+        return f"{unmatched[1]}: {unmatched[2]} is not {described}"
+    return message
 
 
 def _meant(api: Api, operation_id: str | None, message: str, unexpected: list[str]) -> str:

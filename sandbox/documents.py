@@ -66,6 +66,20 @@ def body_fields(document: str, operation_id: str, path: tuple[str, ...] = ()) ->
     return tuple(resolve(spec, schema).get("properties", {}))
 
 
+@cache
+def query_parameters(document: str, operation_id: str) -> dict[str, dict]:
+    """The operation's query parameters (its own and its path's) by name, in document order,
+    for saying in words what one takes, or which ones there are."""
+    spec = load(document)
+    for _, method, template in operations(document):
+        item = spec["paths"][template]
+        if item[method.lower()]["operationId"] == operation_id:
+            declared = item.get("parameters", []) + item[method.lower()].get("parameters", [])
+            found = (resolve(spec, p) for p in declared)
+            return {p["name"]: p for p in found if p.get("in") == "query"}
+    return {}
+
+
 def resolve(spec: dict, item: dict) -> dict:
     """`item` itself, or what its local `$ref` ("#/components/...") points to."""
     if "$ref" not in item:

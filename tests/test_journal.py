@@ -199,6 +199,16 @@ def test_a_call_a_fault_dropped_is_status_aborted_never_the_status_no_client_rea
     assert codes == {"200": 1, "aborted": 2}
 
 
+def test_a_misspelt_or_unreadable_filter_is_told_what_the_journal_takes(control):
+    """Connexion's words named neither the filters there are nor what a status may be (the
+    regular expression instead)."""
+    misspelt = r"operaton: not a query parameter of this call \(it takes provider, operation, "
+    with pytest.raises(ControlError, match=misspelt + r".*\); did you mean 'operation'\?$"):
+        control.requests("monite", operaton="create_domain")
+    with pytest.raises(ControlError, match=r"status: '2xxx' is not a status code \(404\), a "):
+        control.count_requests(status="2xxx")
+
+
 def test_a_refused_request_is_kept_with_the_body_it_sent(urls, control):
     """Refused by its body, by a header before its body was read, or unreadable: the journal
     shows what the client sent, which is what its author needs to see."""
