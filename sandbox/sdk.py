@@ -33,18 +33,10 @@ def credentials(server: SandboxServer, provider: str) -> dict[str, Any]:
     """What a client of `provider` needs to talk to `server`: `base_url`, `key`, the ready
     `headers` (a Monite token among them, logged in for), and the SDK constructor's names."""
     cls = _provider_class(server, provider)
+    _sample_taken(server.sandbox.providers[provider])
     # plain HTTP: no certificates to load (loading them would take a fifth of a second)
-    try:
-        with httpx.Client(timeout=10, verify=False) as http:
-            driver = Driver(http, server.url, cls)
-    except httpx.HTTPStatusError as refused:  # its login (Monite's token) was refused
-        key, secret = cls.kit.sample_key(0), cls.kit.sample_secret
-        raise SampleRefused(
-            f"{provider} refused the sample {cls.credential_name} {key} "
-            f"({refused.response.status_code}): once credentials are registered only those "
-            f"work; register it too (register_credential({provider!r}, {key!r}, "
-            f"secret={secret!r})), or log in with one you registered"
-        ) from None
+    with httpx.Client(timeout=10, verify=False) as http:
+        driver = Driver(http, server.url, cls)
     found = {
         "provider": provider,
         "base_url": server.url + cls.client_base,
@@ -56,6 +48,19 @@ def credentials(server: SandboxServer, provider: str) -> dict[str, Any]:
     if cls.kit.login is not None:
         found["token"] = driver.credential
     return found | cls.kit.sdk_names(server.sandbox.providers[provider], found)
+
+
+def _sample_taken(provider) -> None:
+    """SampleRefused when registered credentials leave the sample out: every provider's first
+    call would be refused (only Monite's login said so; the others' keys were handed out)."""
+    key, secret = provider.kit.sample_key(0), provider.kit.sample_secret
+    if problem := provider.credential_problem(provider.credential_key(key), secret):
+        given = f", secret={secret!r}" if secret is not None else ""
+        raise SampleRefused(
+            f"{provider.name} refuses the sample {provider.credential_name} {key} ({problem}): "
+            f"once credentials are registered only those work; register it too "
+            f"(register_credential({provider.name!r}, {key!r}{given})), or use one you registered"
+        )
 
 
 def client(server: SandboxServer, provider: str) -> Any:

@@ -20,7 +20,7 @@ from sandbox.client import ControlClient
 from sandbox.providers import PROVIDERS
 from sandbox.sdk import NoSDK, SampleRefused, credentials
 
-from .helpers import free_port
+from .helpers import PROVIDER_NAMES, free_port
 
 NAMES = [cls.name for cls in PROVIDERS]
 
@@ -232,10 +232,25 @@ def test_a_refused_sample_login_says_how_to_go_on(domain_sandbox):
     domain_sandbox.register_credential("monite", "0d4c3f5e-2b7a-4c1e-9f3a-6b8d2e1f4a5c", "s3cret")
     with pytest.raises(SampleRefused, match=r"register_credential\('monite', 'eb959578-") as said:
         domain_sandbox.credentials("monite")
-    assert "monite refused the sample client_id" in str(said.value) and "(400)" in str(said.value)
+    assert "monite refuses the sample client_id" in str(said.value)
+    assert "(the client_id is not registered in the sandbox)" in str(said.value)
     kit = next(cls.kit for cls in PROVIDERS if cls.name == "monite")
     domain_sandbox.register_credential("monite", kit.sample_key(0), kit.sample_secret)
     assert domain_sandbox.client("monite")  # as it said: registered too, it logs in again
+
+
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+def test_every_provider_refuses_to_hand_out_a_sample_key_its_registered_ones_leave_out(
+    domain_sandbox, provider
+):
+    """Only Monite's login said so; the others' keys were handed out, and refused at first use."""
+    kit = next(cls.kit for cls in PROVIDERS if cls.name == provider)
+    domain_sandbox.register_credential(provider, kit.sample_key(1), kit.sample_secret)
+    with pytest.raises(SampleRefused, match=rf"register_credential\('{provider}', "):
+        domain_sandbox.credentials(provider)
+    domain_sandbox.register_credential(provider, kit.sample_key(0), kit.sample_secret)
+    key = domain_sandbox.credentials(provider)["key"]
+    assert key == kit.sample_key(0)
 
 
 def test_client_names_what_is_missing(domain_sandbox, monkeypatch):
