@@ -132,7 +132,8 @@ def _make_rule(name, kind, qtype, count, delay_ms) -> dict:
     if kind == "delay":
         if delay_ms is None:  # field first, as callers name fields (the CLI: --delay-ms)
             raise ValueError("delay_ms: a delay fault needs one, how many ms late it answers")
-        if not isinstance(delay_ms, (int, float)) or not 0 <= delay_ms <= MAX_DELAY_MS:
+        number = isinstance(delay_ms, (int, float)) and not isinstance(delay_ms, bool)
+        if not number or not 0 <= delay_ms <= MAX_DELAY_MS:
             raise ValueError(
                 f"delay_ms must be a number from 0 to {MAX_DELAY_MS}, got {delay_ms!r}"
             )

@@ -153,6 +153,8 @@ def test_dig_retries_over_tcp_after_truncation(fake):
         ({"name": "example.com", "kind": "delay"}, "delay_ms: a delay fault needs one"),
         ({"name": "example.com", "kind": "servfail", "count": 0}, "positive integer"),
         ({"name": "example.com", "kind": "servfail", "delay_ms": 5}, "only a delay fault takes"),
+        # a bool is an int to Python: it was stored as `delay_ms: True`
+        ({"name": "example.com", "kind": "delay", "delay_ms": True}, "a number from 0 to"),
         ({"name": "bad..name", "kind": "servfail"}, "invalid name"),
         # it made a rule that never matched
         ({"name": "example.com", "kind": "servfail", "qtype": "BOGUS"}, "unknown query type"),
