@@ -38,6 +38,9 @@ from .world import RemoteWorld, WorldService
 _SPAWN = multiprocessing.get_context("spawn")
 STARTUP_SECONDS = 60  # a worker imports Connexion and reads five documents: a few seconds
 SUPERVISE_SECONDS = 0.5  # how often dead workers are looked for (and replaced)
+# How often a worker looks for its parent: gone (a kill -9), it stops within half a second, its
+# shutdown included (at 0.5, 0.63 to 0.76 s).
+PARENT_CHECK_SECONDS = 0.1
 STOP_SECONDS = 10  # a stopping worker's grace (uvicorn's 2 s for requests in flight) and margin
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,10 @@ def _watch(server: uvicorn.Server, ready, parent_pid: int) -> None:
     """Say when the worker serves; stop it if its parent, and so its world, is gone."""
     while not server.started and not server.should_exit:
         time.sleep(0.02)
-    ready.set()
+    with contextlib.suppress(OSError):  # a parent gone already: the loop below sees it
+        ready.send_bytes(b"serving")
     while os.getppid() == parent_pid and not server.should_exit:
-        time.sleep(SUPERVISE_SECONDS)
+        time.sleep(PARENT_CHECK_SECONDS)
     server.should_exit = True
 
 
@@ -104,29 +108,38 @@ class Worker:
     """One worker process and its "serving" flag."""
 
     def __init__(self, settings: WorkerSettings, sock):
-        self.ready = _SPAWN.Event()
+        # a pipe, not an Event: setting an Event waits for every process waiting on it to wake,
+        # and one killed (kill -9) while it waited never does, so the worker hung, serving 503s
+        self.ready, said = _SPAWN.Pipe(duplex=False)
         self.process = _SPAWN.Process(
             target=run_worker,
-            args=(settings, sock, self.ready),
+            args=(settings, sock, said),
             name="domainsandbox-worker",
             daemon=True,  # ended at this process's exit; after a kill -9, by its own _watch
         )
         self.process.start()
+        said.close()  # the worker's end: the worker has it now
 
     def wait_ready(self, deadline: float) -> None:
-        while not self.ready.wait(0.05):
-            if not self.process.is_alive():
-                raise WorkerFailed(
-                    f"a worker process exited while starting (code {self.process.exitcode})"
-                )
+        while not self.ready.poll(0.05):
             if time.monotonic() > deadline:
                 raise WorkerFailed(f"a worker process did not start within {STARTUP_SECONDS} s")
+        try:
+            self.ready.recv_bytes()  # the end of the pipe, when the worker exited first
+        except EOFError:
+            self.process.join(STOP_SECONDS)
+            raise WorkerFailed(
+                f"a worker process exited while starting (code {self.process.exitcode})"
+            ) from None
+        finally:
+            self.ready.close()
 
     def stop(self) -> None:
         if self.process.is_alive():
             self.process.terminate()  # SIGTERM: uvicorn finishes or refuses what is in flight
 
     def join(self) -> None:
+        self.ready.close()  # a replacement's, never waited on
         self.process.join(STOP_SECONDS)
         if self.process.is_alive():
             self.process.kill()

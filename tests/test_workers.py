@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
@@ -21,9 +22,12 @@ from contracts.profiles import profile, profiles
 from sandbox import Sandbox, WorkerPool
 
 from .helpers import (
+    CLI,
     STOP_SIGNAL_NAMES,
     STOP_SIGNALS,
     Served,
+    children_of,
+    cmdline_of,
     control_of,
     run_monite_story,
     serve_refused,
@@ -267,6 +271,27 @@ def test_workers_stop_by_themselves_when_the_serving_process_is_killed():
     served.process.kill()
     served.process.wait(timeout=10)
     wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), seconds=15)
+
+
+def test_workers_stop_by_themselves_when_the_serving_process_is_killed_as_they_start():
+    """Killed while it waited for them to say they served: a worker then hung in saying so,
+    waiting for the dead process to wake, and answered 503 on the port for good."""
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", "0", "--dns-port", "0", "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: len(spawned(process.pid)) == 2)
+        workers = spawned(process.pid)
+    finally:
+        process.kill()  # while it waits for them: they take a second to start
+        process.wait(timeout=10)
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), seconds=15)
+
+
+def spawned(pid: int) -> list[int]:
+    return [child for child in children_of(pid) if b"spawn_main" in cmdline_of(child)]
 
 
 def test_a_worker_pool_runs_from_python_and_its_world_is_this_process_s_sandbox():
