@@ -218,7 +218,6 @@ def cmd_serve(args) -> int:
 
 def _serve(args) -> int:
     from .core import Sandbox
-    from .durable import remove_state_file
     from .engine.clock import Clock
     from .engine.ids import DEFAULT_SEED
     from .logs import configure as configure_logs
@@ -256,19 +255,11 @@ def _serve(args) -> int:
     if args.scenario and (refused := _load_scenario(sandbox, args.scenario, say)):
         say(f"domainsandbox: {refused}", error=True)
         return 2
-    scenario_seed = sandbox.seed
-    made_state = args.state is not None and not os.path.exists(args.state)
-    ready = []
-    try:
-        return _start_and_serve(args, sandbox, scenario_seed, ready, say)
-    finally:
-        if made_state and not ready:  # never served: a later start must not restore its world
-            remove_state_file(args.state)
+    return _start_and_serve(args, sandbox, sandbox.seed, say)
 
 
-def _start_and_serve(args, sandbox, scenario_seed: int, ready: list, say) -> int:
-    """Open the state file, then serve `sandbox` until stopped; `ready` gets True once it
-    serves. The exit status."""
+def _start_and_serve(args, sandbox, scenario_seed: int, say) -> int:
+    """Open the state file, then serve `sandbox` until stopped. The exit status."""
     from .server import SandboxServer
     from .workers import WorkerFailed, WorkerPool
 
@@ -290,6 +281,8 @@ def _start_and_serve(args, sandbox, scenario_seed: int, ready: list, say) -> int
     else:
         server = SandboxServer(sandbox, host=args.host, port=args.port, durable=durable)
 
+    ready = []
+
     def on_ready():
         ready.append(True)
         _print_banner(server, say)
@@ -306,6 +299,9 @@ def _start_and_serve(args, sandbox, scenario_seed: int, ready: list, say) -> int
     except WorkerFailed as exc:
         say(f"domainsandbox: {exc}", error=True)
         return 1
+    finally:
+        if durable and not ready:  # never served: a later start must not restore its world
+            durable.discard()
     say("domainsandbox: stopped")
     return 0
 
@@ -384,7 +380,7 @@ def _open_state(sandbox, path: str, overruled, say):
     from .durable import Durable, StateError
     from .engine.clock import iso
 
-    durable = None
+    durable, lines = None, []
     try:
         durable = Durable(sandbox, path)
         if durable.restore():
@@ -393,15 +389,16 @@ def _open_state(sandbox, path: str, overruled, say):
             # when, and how much: a stale backup (a copy without its -wal) shows as one
             saved = iso(datetime.fromtimestamp(durable.saved_at, UTC))
             held = f"{len(sandbox.store)} domain{'' if len(sandbox.store) == 1 else 's'}"
-            say(f"domainsandbox: restored the world saved in {path} at {saved}, {held}{note}")
-            for line in durable.upgrade.lines(path, always=True) if durable.upgrade else ():
-                say(f"domainsandbox: {line}")
-        durable.save_first()
+            lines.append(f"restored the world saved in {path} at {saved}, {held}{note}")
+            lines += durable.upgrade.lines(path, always=True) if durable.upgrade else []
+        durable.save_first()  # before saying it restored anything: a start may end here
     except StateError as exc:
         say(f"domainsandbox: {exc}", error=True)
         if durable:
-            durable.close()
+            durable.discard()
         return None
+    for line in lines:
+        say(f"domainsandbox: {line}")
     return durable
 
 

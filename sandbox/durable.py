@@ -77,8 +77,9 @@ class SaveFailed(ProviderError):
         super().__init__(500, f"the change could not be saved ({why}); it was undone: try again")
 
 
-def _hold(path: str) -> int:
-    """A descriptor of `path` holding an exclusive flock on it, or StateError.
+def _hold(path: str) -> tuple[int, bool]:
+    """A descriptor of `path` holding an exclusive flock on it, and whether this call made the
+    file; or StateError.
 
     flock, not SQLite's own (POSIX) locks, which it takes only while it writes. The descriptor
     must stay open while SQLite uses the file: closing any descriptor of a file drops the
@@ -86,28 +87,52 @@ def _hold(path: str) -> int:
     try:
         # it keeps registered credentials' secrets: for its owner's eyes only (SQLite gives the
         # -wal and -shm files beside it the same mode)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd, made = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), True
+    except FileExistsError:
+        fd, made = None, False
+    except OSError as exc:
+        raise StateError(f"{path}: {exc.strerror}") from None
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if fd is None else fd
     except OSError as exc:
         raise StateError(f"{path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        os.close(fd)
+        os.close(fd)  # made or not, it is another's now: left as it is
         raise StateError(
             f"{path}: another `domainsandbox serve` is using this state file; stop it first, "
             "or give this one a file of its own"
         ) from None
-    return fd
+    return fd, made
 
 
-def remove_state_file(path: str) -> None:
-    """Remove a state file and SQLite's files beside it (after it was closed): those there.
-    (Removing one that is not there may fail otherwise than "not found": under a file, or on a
-    read-only file system, where the state file could not be made at all.)"""
-    for name in (path, path + "-wal", path + "-shm"):
+def _companions(path: str) -> tuple[str, str]:
+    """SQLite's files beside a state file in WAL mode."""
+    return path + "-wal", path + "-shm"
+
+
+def _remove(names) -> None:
+    """Remove the files named, those there. (Removing one that is not there may fail otherwise
+    than "not found": under a file, or on a read-only file system.)"""
+    for name in names:
         with contextlib.suppress(FileNotFoundError):
             if os.path.lexists(name):
                 os.remove(name)
+
+
+def _refuse_a_wal_alone(path: str) -> None:
+    """StateError for SQLite's files beside a state file that is not there (moved or removed
+    without them): a new file there would take the -wal for its own, and SQLite removes it as it
+    closes, with the last changes it holds."""
+    if os.path.lexists(path):
+        return
+    if left := [name for name in _companions(path) if os.path.lexists(name)]:
+        raise StateError(
+            f"{path}: not there, but {', '.join(left)} beside it is: the state file was moved "
+            "or removed without it (keep the three together); put it back, or remove "
+            f"{'them' if len(left) > 1 else 'it'} for a new state file"
+        )
 
 
 def _refuse_another_database(db: sqlite3.Connection, path: str) -> None:
@@ -121,6 +146,12 @@ def _refuse_another_database(db: sqlite3.Connection, path: str) -> None:
             f"{path}: not a domainsandbox state file (it holds the tables {', '.join(tables)}, "
             "and no saved world); give serve a file of its own"
         )
+    columns = {row[1] for row in db.execute("PRAGMA table_info(world)")}
+    if tables and columns != {"id", "saved_at", "body"}:  # another program's table `world`
+        raise StateError(
+            f"{path}: not a domainsandbox state file (its table world holds "
+            f"{', '.join(sorted(columns))}, not a saved world); give serve a file of its own"
+        )
 
 
 class StateFile:
@@ -128,7 +159,10 @@ class StateFile:
 
     def __init__(self, path: str):
         self.path = path
-        self._held = _hold(path)
+        self._lock = threading.Lock()
+        _refuse_a_wal_alone(path)
+        self._held, self.made = _hold(path)
+        self._db = None
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -139,14 +173,13 @@ class StateFile:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
         except (sqlite3.Error, StateError) as exc:
-            os.close(self._held)
+            self.discard()
             said = (
                 f"{path}: {exc}{_a_scenario_hint(path)}"
                 if isinstance(exc, sqlite3.Error)
                 else str(exc)
             )
             raise StateError(said) from None
-        self._lock = threading.Lock()
 
     def read(self) -> tuple[dict, float] | None:
         """(world, wall time it was saved at), or None for a new file."""
@@ -182,8 +215,24 @@ class StateFile:
 
     def close(self) -> None:
         with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._held is None:  # closed already
+            return
+        if self._db is not None:
             self._db.close()
-            os.close(self._held)  # after SQLite: see _hold
+        os.close(self._held)  # after SQLite: see _hold
+        self._held = None
+
+    def discard(self) -> None:
+        """Close the file, and remove it if this start made it (with the files SQLite made
+        beside it): it never served, and a later start must not restore what it holds. A file
+        another process made is never this start's to remove."""
+        with self._lock:
+            self._close()
+        if self.made:
+            _remove([self.path, *_companions(self.path)])
 
 
 class Durable:
@@ -260,8 +309,9 @@ class Durable:
         try:
             self.file.write(scenario.export_world(self.sandbox))
         except sqlite3.Error as exc:
+            fix = "restore a backup of it" if "malformed" in str(exc) else "make room for it"
             raise StateError(
-                f"{self.file.path}: the world cannot be saved there ({exc}): make room for it, "
+                f"{self.file.path}: the world cannot be saved there ({exc}): {fix}, "
                 "or give --state another file"
             ) from None
         self._steps_saved = self.sandbox.steps_run
@@ -312,6 +362,12 @@ class Durable:
     def close(self) -> None:
         self.sandbox.after_steps = None
         self.file.close()
+
+    def discard(self) -> None:
+        """Close the file, removed if this start made it (StateFile.discard): a start that never
+        served must not leave a world a later start would restore."""
+        self.sandbox.after_steps = None
+        self.file.discard()
 
 
 def _resumed(world: dict, saved_at: float) -> dict:

@@ -10,9 +10,11 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import threading
 import time
+from subprocess import PIPE
 
 import httpx
 import pytest
@@ -302,6 +304,25 @@ def test_a_restart_on_a_full_disk_says_so_in_one_line(tmp_path):
     assert line.endswith("): make room for it, or give --state another file")
 
 
+def test_a_damaged_state_file_is_said_damaged_and_nothing_said_restored(tmp_path):
+    """A file whose world reads but cannot be written again (its free page list points past
+    its end) was said "restored", then to need room on the disk."""
+    state = tmp_path / "world.db"
+    served = Served("--scenario", "every-state", "--state", str(state))
+    assert served.stop()[0] == 0
+    damaged = bytearray(state.read_bytes())
+    damaged[32:40] = struct.pack(">II", len(damaged) // 4096 + 1000, 1)  # the free page list
+    state.write_bytes(damaged)
+    refused = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
+    assert refused.returncode == 2, refused.stderr
+    assert "restored" not in refused.stdout + refused.stderr
+    [line] = refused.stderr.splitlines()
+    assert line == (
+        f"domainsandbox: {state}: the world cannot be saved there (database disk image is "
+        "malformed): restore a backup of it, or give --state another file"
+    )
+
+
 def test_a_scenario_given_as_the_state_file_is_told_where_it_goes(tmp_path):
     export = tmp_path / "before.yaml"
     export.write_text("format: 2\nseed: 7\n")
@@ -330,6 +351,39 @@ def test_a_serve_that_never_started_leaves_no_state_file_it_made(tmp_path, worke
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_a_wal_left_without_its_state_file_is_kept_and_said(tmp_path):
+    """A -wal left beside a state file moved away (it holds the last changes) was taken for a
+    new file's own, and removed with it."""
+    state = tmp_path / "w.db"
+    left = tmp_path / "w.db-wal"
+    left.write_bytes(b"the last acknowledged change")
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
+    assert result.returncode == 2
+    said = f"{state}: not there, but {left} beside it is: the state file was moved or removed"
+    assert said in result.stderr
+    assert not state.exists()
+    assert left.read_bytes() == b"the last acknowledged change"
+
+
+def test_two_serves_started_at_once_on_a_new_state_file_keep_it(tmp_path):
+    """The one refused removed the file the other held (it had found no file when it started),
+    and that one served on, saving every change to a file no longer there."""
+    for attempt in range(3):
+        state = tmp_path / f"race{attempt}.db"
+        command = [*CLI, "serve", "--port", "0", "--dns-port", "0", "--state", str(state)]
+        both = [subprocess.Popen(command, stdout=PIPE, stderr=PIPE, text=True) for _ in range(2)]
+        try:
+            wait_for(lambda both=both: any(p.poll() is not None for p in both), seconds=60)
+            [refused] = [p for p in both if p.poll() is not None]
+            assert refused.returncode == 2
+            assert "another `domainsandbox serve`" in refused.stderr.read()
+            assert state.exists(), "the state file the other serve holds was removed"
+        finally:
+            for process in both:
+                process.send_signal(signal.SIGINT)
+                process.communicate(timeout=30)
+
+
 def test_another_programs_database_stops_serve_and_is_left_alone(tmp_path):
     other = tmp_path / "app.db"
     db = sqlite3.connect(other)
@@ -342,6 +396,21 @@ def test_another_programs_database_stops_serve_and_is_left_alone(tmp_path):
     assert f"{other}: not a domainsandbox state file (it holds the tables users" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert other.read_bytes() == before  # no table of ours added, no WAL mode
+
+
+def test_another_programs_table_named_world_is_left_alone(tmp_path):
+    """It was switched to WAL mode for good, then refused with "no such column: body"."""
+    other = tmp_path / "app.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE world (x INTEGER)")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(other))
+    assert result.returncode == 2
+    said = f"{other}: not a domainsandbox state file (its table world holds x, not a saved world)"
+    assert said in result.stderr
+    assert other.read_bytes() == before
 
 
 def state_file(path, body: str, saved_at=0.0) -> str:
