@@ -251,3 +251,25 @@ def test_a_reset_is_retried_by_amazons_sdk_and_is_an_error_to_resends_and_mailgu
     reset, retried = control.requests("ses")[-2:]
     assert (reset.get("aborted"), retried["status"]) == (True, 200)
     assert control.http_faults() == []
+
+
+def test_an_abort_is_retried_by_amazons_sdk_and_is_an_error_to_resends_and_mailguns(
+    resend, mailgun, ses, control
+):
+    """`http fault --abort` (a 200 head, its body never sent): Amazon's SDK retries it, where
+    boto3 takes it for an empty success; Resend's answers an `application_error` with no
+    status; mailgun.js throws a MailgunAPIError of status 200, a client checking only for
+    status 400 or over misses."""
+    for provider in ("resend", "mailgun", "ses"):
+        control.add_http_fault(provider, abort=True, count=1)
+    assert resend("list")["error"] == {
+        "name": "application_error",
+        "statusCode": None,
+        "message": "Unable to fetch data. The request could not be resolved.",
+    }
+    thrown = mailgun("list")["thrown"]
+    assert (thrown["status"], thrown["details"]) == (200, "stream has been aborted"), thrown
+    assert ses("ListEmailIdentities", {})["answer"]["EmailIdentities"] == []  # retried
+    aborted, retried = control.requests("ses")[-2:]
+    assert (aborted.get("aborted"), retried["status"]) == (True, 200)
+    assert control.http_faults() == []
