@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from sandbox.logs import status_said
+
 if TYPE_CHECKING:
     from sandbox.client import ControlClient
 
@@ -48,7 +50,7 @@ def summary(entries: Iterable[dict]) -> str:
         return "No provider request was made."
     lines = [f"Calls made ({sum(len(g) for g in groups.values())}):"]
     for (provider, operation), calls in groups.items():
-        statuses = Counter("aborted" if c.get("aborted") else str(c["status"]) for c in calls)
+        statuses = Counter(str(status_said(c)) for c in calls)
         codes = ", ".join(f"{code} x{n}" for code, n in statuses.items())
         domains = sorted({c["domain_id"] for c in calls if c["domain_id"]})
         on = f"; domains {', '.join(domains)}" if domains else ""

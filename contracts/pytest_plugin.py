@@ -31,7 +31,8 @@ that sent it; what a test switched on (`expecting_errors()`) ends with the test.
 Options: `--domainsandbox-seed N`, `--domainsandbox-clock MODE` (the fixture's clock: on-poll,
 frozen, real or fast), `--domainsandbox-port N` and `--domainsandbox-dns-port N` (pin the ports;
 0, the default, takes free ones), `--domainsandbox-report` (print the client conformance report
-at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON). Under
+at the end of the session), `--domainsandbox-report-json FILE` (write it as JSON),
+`--domainsandbox-fail-on-violations` (the client's violations fail the session). Under
 pytest-xdist each worker has its own sandbox; the report merges what all of them saw.
 """
 

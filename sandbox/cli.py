@@ -45,7 +45,7 @@ from .client import (
     sandbox_url,
 )
 from .extras import MissingExtra
-from .logs import LOG_FORMATS, printable
+from .logs import LOG_FORMATS, printable, status_said
 from .mounts import DASHBOARD_MOUNT
 from .shipped import provider_names
 from .version import __version__
@@ -912,19 +912,13 @@ def cmd_requests(args) -> int:
             return 0
         requests = control.requests(args.provider, args.limit, **filters)
     rows = [
-        [r["at"], r["provider"] or "", r["operation"] or "-", _status_said(r)]
+        [r["at"], r["provider"] or "", r["operation"] or "-", status_said(r)]
         + [r["domain_id"] or "-", r["method"], _path_shown(r)]
         for r in requests
     ]
     header = ["AT", "PROVIDER", "OPERATION", "STATUS", "DOMAIN", "METHOD", "PATH"]
     _show(args, {"requests": requests}, lambda _: _print_rows(rows, header))
     return 0
-
-
-def _status_said(entry: dict):
-    """A journal entry's status, or "aborted" when an injected fault dropped the connection:
-    no status reached the client (the access log says it so too)."""
-    return "aborted" if entry.get("aborted") else entry["status"]
 
 
 HTTP_FAULT_OPTIONS = [

@@ -45,10 +45,7 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     if provider is None:
         return []
     for value in request.path_values():
-        domain = sandbox.store.get(provider.name, value) or sandbox.store.get(
-            provider.name, value.lower()
-        )
-        if domain:
+        if domain := provider.domain_of(value):
             return [domain]
     path = request.path.removeprefix(provider.mount)
     if _last_segment(path) == _last_segment(provider.kit.list.path):  # accounts, regions vary

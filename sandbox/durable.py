@@ -2,7 +2,8 @@
 
 The world is the scenario export (sandbox.scenario): domains, records and results, the DNS zone
 and faults, HTTP faults, settings, the clock and how far identities have been drawn. After every
-mutating request (any method but GET and HEAD, provider or control) the whole world is written in
+request whose operation may change the world (`apis.changes`: not a GET, HEAD or OPTIONS, nor a
+read such as SES's list sent as a POST; provider or control) the whole world is written in
 one SQLite transaction *before* the answer's first byte leaves, so whatever a client was told
 happened is on disk; a kill -9 at any instant loses nothing acknowledged. Steps the ticker runs on
 a running clock are saved as they happen, and a GET that landed due steps saves before answering.

@@ -1,7 +1,8 @@
 """`GET /_sandbox/health`: what a CI job or an orchestrator waits on before its tests start.
 
 It needs no control token and answers at any host name (a service container is reached by its
-service's name): it tells nothing but that the sandbox serves, its version and its DNS address.
+service's name): it tells that the sandbox serves (or the problem keeping it from saving its
+world), its version, its uptime, its providers and its DNS address, nothing of the world.
 """
 
 from __future__ import annotations

@@ -427,7 +427,8 @@ _QUIET = logging.Logger("domainsandbox.quiet", level=logging.CRITICAL + 1)
 
 
 def http_protocol(render):
-    """uvicorn's httptools protocol, answering 431 to request heads over MAX_HEAD_BYTES.
+    """uvicorn's httptools protocol with this module's bounds on a connection (its docstring:
+    431 for a head over MAX_HEAD_BYTES, the head's deadline, 503 over the connection limit).
 
     Returns None when httptools is not installed: uvicorn then parses with h11, whose
     `h11_max_incomplete_event_size` (set by the server) bounds the head instead.

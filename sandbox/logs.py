@@ -30,6 +30,16 @@ _UNPRINTABLE = re.compile(
 )
 
 
+# A call an injected fault dropped: in place of its status wherever one is said or matched.
+ABORTED = "aborted"
+
+
+def status_said(entry: dict):
+    """A journal entry's status, or ABORTED when an injected fault dropped the connection: no
+    status reached the client, whatever the sandbox answered."""
+    return ABORTED if entry.get("aborted") else entry.get("status")
+
+
 def printable(text: str) -> str:
     """`text` safe to print on a terminal: each control or invisible formatting character
     written as its escape (`\\x1b`, `\\u202e`), so that a client's text cannot colour, move
@@ -50,7 +60,7 @@ def access_line(entry: dict) -> None:
         "%s %s %s %sms %s %s",
         fields["provider"] or "-",
         fields["operation"] or "-",
-        "aborted" if entry.get("aborted") else fields["status"],
+        status_said(entry),
         fields["duration_ms"],
         fields["method"],
         printable(str(fields["path"])),

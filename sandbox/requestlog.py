@@ -17,6 +17,7 @@ from typing import Any
 
 from . import redaction
 from .engine.clock import iso
+from .logs import ABORTED, status_said
 from .request import compact_json
 
 # Enough for a long test session; old entries fall off so a shared sandbox never grows.
@@ -24,8 +25,6 @@ MAX_ENTRIES = 10_000
 # A body is kept and shown up to this many bytes (bodies may be 1 MiB: 10,000 of them would not
 # fit in memory); a longer one is kept as its first MAX_BODY_BYTES, as text.
 MAX_BODY_BYTES = 8 * 1024
-# A call an injected fault dropped, as the status filter and the report name it.
-ABORTED = "aborted"
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ _EVERY = Filters()
 
 
 def _status_matches(entry: dict, wanted: int | str) -> bool:
-    status = ABORTED if entry.get("aborted") else entry.get("status")
+    status = status_said(entry)
     if wanted == ABORTED or status == ABORTED:
         return wanted == status
     if isinstance(wanted, str) and wanted.lower().endswith("xx"):
@@ -72,18 +71,15 @@ class RequestLog:
 
     def add(self, entry: dict) -> None:
         """Note one request: `at` (a datetime), provider, operation, method, path, query,
-        headers, body, status, domain_id, duration_ms, violations. Kept as given, by reference,
-        except a body over MAX_BODY_BYTES."""
+        headers, body, status, domain_id, duration_ms, violations, and `aborted` and `fault`
+        where a fault dropped or answered it. Kept as given, by reference, except a body over
+        MAX_BODY_BYTES."""
         if "body" in entry:
             entry["body"] = _bounded(entry["body"], entry.get("headers") or {})
         with self._lock:
             self._seq += 1
             entry["seq"] = self._seq
             self._entries.append(entry)
-
-    def entries(self, provider: str | None = None) -> list[dict]:
-        """Every entry (of one provider), as the journal shows them."""
-        return self.find(Filters(provider=provider))
 
     def find(self, filters: Filters = _EVERY, limit: int | None = None) -> list[dict]:
         """The entries `filters` match (the last `limit` of them), oldest first, as shown."""

@@ -271,17 +271,19 @@ def test_contract_run_without_schemathesis_names_the_extra_to_install():
 def test_fake_data_without_faker_names_the_extra_to_install():
     code = (
         "import sys; sys.modules['faker'] = None\n"
+        "from sandbox import Sandbox\n"
+        "from sandbox.control import Control\n"
         "from sandbox.engine.ids import Ids\n"
-        "ids = Ids(7)\n"
-        "print(ids.ipv4())  # addresses need no Faker\n"
-        "ids.faker\n"
+        "print(Ids(7).ipv4())  # addresses need no Faker\n"
+        "Control(Sandbox()).build_demo()\n"
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert ran.returncode == 1
     assert ran.stdout.count(".") == 3
-    assert f"needs faker, which is not installed: {sys.executable} -m pip install 'faker>=30'" in (
-        ran.stderr
-    )
+    assert (
+        f"the demo world needs faker, which is not installed: {sys.executable} -m pip install "
+        "'faker>=30'"
+    ) in ran.stderr
 
 
 # --- warnings ---------------------------------------------------------------------------------

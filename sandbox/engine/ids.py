@@ -5,13 +5,8 @@ from __future__ import annotations
 import base64
 import random
 from functools import cache
-from typing import TYPE_CHECKING
 
-from ..extras import needs
 from .addresses import ipv4_public
-
-if TYPE_CHECKING:
-    from faker import Faker
 
 DEFAULT_SEED = 1234
 
@@ -26,7 +21,6 @@ class Ids:
     def __init__(self, seed: int = DEFAULT_SEED, drawn: int = 0):
         self.seed = seed
         self.drawn = drawn
-        self._faker: Faker | None = None  # made on first use: importing Faker takes ~0.1 s
 
     @property
     def random(self) -> random.Random:
@@ -43,18 +37,6 @@ class Ids:
         if they are ever asked for (`uuid_of`), each what drawing it now would have given."""
         self.drawn += count
         return self.drawn - count + 1
-
-    @property
-    def faker(self) -> Faker:
-        """The Faker, seeded for one draw."""
-        if self._faker is None:
-            with needs("demo", "drawing fake data"):
-                from faker import Faker  # lazily: see __init__
-
-            self._faker = Faker()
-        self._faker.seed_instance(f"{self.seed}/faker/{self.drawn}")
-        self.drawn += 1
-        return self._faker
 
     def state(self) -> dict:
         return {"seed": self.seed, "drawn": self.drawn}

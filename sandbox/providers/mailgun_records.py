@@ -32,7 +32,6 @@ MX_PRIORITY = 10
 # published zones: krs, smtp, mx); the sandbox draws one from the seed. pdk1 and pdk2 are the
 # names of Automatic Sender Security's CNAMEs (SENDER_SECURITY), never a TXT key's.
 DKIM_SELECTORS = ("mx", "smtp", "krs")
-DKIM_KEY_SIZES = (1024, 2048)
 DEFAULT_KEY_SIZE = 1024  # Mailgun's documented default
 DEFAULT_WEB_PREFIX = "email"
 # Automatic Sender Security: Mailgun keeps and rotates the DKIM keys, and the domain delegates
