@@ -9,6 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from fake_dns.rdata import unquoted_txt
+from fake_dns.zone import DEFAULT_TTL
 
 from . import bundled, clockwork, presenting, scenario
 from .engine.clock import OutOfRange, check_instant, check_mode, iso, later, utc
@@ -82,7 +83,11 @@ class Control:
             if rtype == "TXT":  # as a DNS host reads it: a value in quotes, as a zone file's
                 values = [unquoted_txt(value) for value in values]
             self.zone.add_all(
-                body["name"], rtype, values, ttl=body.get("ttl", 300), visible_after=visible_after
+                body["name"],
+                rtype,
+                values,
+                ttl=body.get("ttl", DEFAULT_TTL),
+                visible_after=visible_after,
             )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
@@ -176,7 +181,7 @@ class Control:
                 omit=body.get("omit", []),
                 corrupt=body.get("corrupt", []),
                 visible_after_seconds=body.get("visible_after_seconds"),
-                ttl=body.get("ttl", 300),
+                ttl=body.get("ttl", DEFAULT_TTL),
             )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from fake_dns import FakeDNS
 from fake_dns.rdata import normalize_name
+from fake_dns.zone import DEFAULT_TTL
 
 from .arguments import MAX_ADVANCE_SECONDS, MAX_PORT, MAX_SEED, is_timing, within
 from .engine import publish as publishing
@@ -452,7 +453,7 @@ class Sandbox:
         omit=(),
         corrupt=(),
         visible_after_seconds: float | None = None,
-        ttl: int = 300,
+        ttl: int = DEFAULT_TTL,
     ) -> list[dict]:
         """Write a domain's expected records into the fake DNS, less `omit`, with `corrupt` broken.
 

@@ -25,6 +25,7 @@ from jsonschema import Draft7Validator, validators
 from fake_dns import Faults, Zone
 from fake_dns.rdata import SHOWN_NAME_CHARACTERS, brief, normalize_name
 from fake_dns.yamltext import read_yaml, write_yaml
+from fake_dns.zone import DEFAULT_TTL
 
 from . import documents
 from .engine.clock import (
@@ -538,7 +539,7 @@ def _load_zone(clock, records: list) -> Zone:
                     r["name"],
                     r["type"],
                     v,
-                    ttl=r.get("ttl", 300),
+                    ttl=r.get("ttl", DEFAULT_TTL),
                     visible_after=_optional_instant(r, "visible_after"),
                 ),
             )
