@@ -56,7 +56,11 @@ if TYPE_CHECKING:
 # Where the clock stands at the start of every `domain_sandbox` test, and its default mode.
 START = "2026-01-01T09:00:00Z"
 DEFAULT_CLOCK = "on-poll"
+# The engine's, written again: a user's pytest start imports no more of the sandbox than it must
+# (tests/test_clock_modes.py holds them equal).
 DEFAULT_SEED = 1234
+CLOCK_MODES = ("on-poll", "frozen", "real", "fast")
+FAST_SPEED = 60
 _REPORT_KEY = pytest.StashKey[dict]()
 _WORKER_REPORT = "domainsandbox_report"  # in a pytest-xdist worker's output: its report, JSON
 
@@ -210,8 +214,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--domainsandbox-clock",
         default=DEFAULT_CLOCK,
-        choices=("on-poll", "frozen", "real", "fast"),
-        help=f"the fixture's clock mode (default {DEFAULT_CLOCK}; fast runs 60 times real time)",
+        choices=CLOCK_MODES,
+        help=(
+            f"the fixture's clock mode (default {DEFAULT_CLOCK}; fast runs {FAST_SPEED} times "
+            "real time)"
+        ),
     )
     group.addoption(
         "--domainsandbox-port",

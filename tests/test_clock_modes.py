@@ -12,11 +12,13 @@ import httpx
 import pytest
 from monite import Monite
 
+from contracts import pytest_plugin
 from sandbox import Sandbox, scenario
 from sandbox.cli import CLOCK_MODES, main
 from sandbox.client import ControlClient, ControlError
 from sandbox.driver import Driver
-from sandbox.engine.clock import LATEST, MODES, Clock, iso
+from sandbox.engine.clock import DEFAULT_FAST_SPEED, LATEST, MODES, Clock, iso
+from sandbox.engine.ids import DEFAULT_SEED
 from sandbox.providers import PROVIDERS
 from sandbox.providers.kit import dig
 
@@ -153,8 +155,11 @@ def test_an_on_poll_sandbox_loading_a_frozen_world_polls_on():
     )
 
 
-def test_the_cli_knows_the_engines_modes():
+def test_the_cli_and_the_pytest_plugin_know_the_engines_modes_speed_and_seed():
     assert CLOCK_MODES == MODES
+    assert sorted(pytest_plugin.CLOCK_MODES) == sorted(MODES)
+    assert pytest_plugin.FAST_SPEED == DEFAULT_FAST_SPEED
+    assert pytest_plugin.DEFAULT_SEED == DEFAULT_SEED
 
 
 def test_a_fast_clock_lands_each_step_near_its_own_instant(control, scaleway):
