@@ -284,9 +284,7 @@ def _vocabulary(name: str) -> tuple[list[str], list[str]]:
 
     for cls in PROVIDERS:
         if cls.name == name:
-            # state_words: a provider's own tuple, or the base class's property over statuses
-            words = cls.state_words if isinstance(cls.state_words, tuple) else cls.statuses
-            return [op for op, _, _ in documents.operations(cls.document)], list(words)
+            return [op for op, _, _ in documents.operations(cls.document)], list(cls.state_words)
     return [], []
 
 

@@ -168,6 +168,9 @@ class Provider:
     document: str = ""  # file under openapi/
     client_base: str = ""  # what a client sets as its base URL, relative to the server
     statuses: tuple[str, ...] = ()  # the domain status vocabulary, for the UI and scenarios
+    # Every word the client report may list as a state reached (or never reached): the statuses,
+    # unless a provider names more (set for each provider as its class is made).
+    state_words: tuple[str, ...] = ()
     record_kinds: tuple[str, ...] = ()  # the kinds of the records it asks for (scenarios check)
     settings_defaults: dict = {}  # timings and switches the control API may change
     settings_least: dict = {}  # counts that cannot be 0: the least each takes
@@ -193,6 +196,11 @@ class Provider:
     # What it keeps in each domain's attrs (a TypedDict; the keys every domain has `Required`):
     # a scenario's attrs are checked against it (`loaded_attrs`).
     attrs_type: type | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.state_words:
+            cls.state_words = cls.statuses
 
     def __init__(self, sandbox: Services):
         self.sandbox = sandbox
@@ -427,11 +435,6 @@ class Provider:
         self.note_states(domain)
 
     # --- the client report's states -------------------------------------------------------------
-
-    @property
-    def state_words(self) -> tuple[str, ...]:
-        """Every word the client report may list as a state reached (or never reached)."""
-        return self.statuses
 
     def states(self, domain: Domain) -> tuple[str, ...]:
         """The words of `state_words` that describe `domain` now."""
