@@ -86,15 +86,12 @@ def _hold(path: str) -> tuple[int, bool]:
     must stay open while SQLite uses the file: closing any descriptor of a file drops the
     process's POSIX locks on it."""
     try:
-        # it keeps registered credentials' secrets: for its owner's eyes only (SQLite gives the
-        # -wal and -shm files beside it the same mode)
-        fd, made = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), True
-    except FileExistsError:
-        fd, made = None, False
-    except OSError as exc:
-        raise StateError(f"{path}: {exc.strerror}") from None
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if fd is None else fd
+        try:
+            # it keeps registered credentials' secrets: for its owner's eyes only (SQLite gives
+            # the -wal and -shm files beside it the same mode)
+            fd, made = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), True
+        except FileExistsError:  # (or a link to none yet: made where it points, as before)
+            fd, made = os.open(path, os.O_RDWR | os.O_CREAT, 0o600), False
     except OSError as exc:
         raise StateError(f"{path}: {exc.strerror}") from None
     try:
