@@ -110,10 +110,9 @@ class DomainSandbox:
         `client("resend")` is the `resend` module, its `api_key` and `api_url` set until the
         test ends. AutoSend has no Python SDK, and an SDK not installed is an error naming the
         package to install."""
-        from sandbox.sdk import client, close
+        from sandbox.sdk import client, close, kept
 
-        if provider == "resend":  # module globals: put them back when the test ends
-            self._undo.append(_restore_resend())
+        self._undo.append(kept(self.server, provider))  # module globals an SDK set (Resend's)
         built = client(self.server, provider)
         self._undo.append(partial(close, built))  # its connections go when the test ends
         return built
@@ -371,21 +370,6 @@ def start_sandbox(
         f"{port}, --domainsandbox-dns-port {dns_port}): {reason}",
         pytrace=False,
     )
-
-
-def _restore_resend():
-    """A callable putting back the `resend` module's configuration as it is now."""
-    try:
-        import resend
-    except ImportError:  # client() says which package to install
-        return lambda: None
-
-    saved = resend.api_key, resend.api_url
-
-    def restore():
-        resend.api_key, resend.api_url = saved
-
-    return restore
 
 
 def _report_at_end(config: pytest.Config, control: ControlClient) -> None:

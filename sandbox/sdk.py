@@ -17,6 +17,8 @@ import httpx
 from .driver import Driver
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .server import SandboxServer
 
 
@@ -86,6 +88,19 @@ def client(server: SandboxServer, provider: str) -> Any:
             f"the official {provider} SDK is not installed: pip install {kit.sdk.package}"
         ) from None
     return kit.sdk.build(credentials(server, provider))
+
+
+def kept(server: SandboxServer, provider: str) -> Callable[[], None]:
+    """What puts back the module globals `client(provider)` sets (Resend's SDK keeps its
+    configuration there): the SDK's own `keep`, or nothing to do. Called before `client`."""
+    sdk = _provider_class(server, provider).kit.sdk
+    if sdk is None or sdk.keep is None:
+        return lambda: None
+    try:
+        importlib.import_module(sdk.module)
+    except ImportError:  # client() says which package to install
+        return lambda: None
+    return sdk.keep()
 
 
 def _provider_class(server: SandboxServer, provider: str) -> type:

@@ -104,6 +104,9 @@ class PythonSdk:
     package: str
     module: str
     build: Callable[[dict[str, Any]], Any]
+    # For an SDK configured through its module's globals: saves them now, and returns what puts
+    # them back (the pytest plugin calls it when the test ends).
+    keep: Callable[[], Callable[[], None]] | None = None
 
 
 def api_key_names(provider, found: dict[str, Any]) -> dict[str, Any]:

@@ -150,6 +150,18 @@ def _resend_sdk(found: dict):
     return resend
 
 
+def _resend_kept():
+    """What puts the `resend` module's configuration back as it is now."""
+    import resend
+
+    saved = resend.api_key, resend.api_url
+
+    def put_back() -> None:
+        resend.api_key, resend.api_url = saved
+
+    return put_back
+
+
 class Attrs(RecheckAttrs, total=False):
     """What Resend keeps per domain (Domain.attrs)."""
 
@@ -233,7 +245,7 @@ class Resend(Provider):
                 Verify(),
             ),
         },
-        sdk=PythonSdk("resend", "resend", _resend_sdk),
+        sdk=PythonSdk("resend", "resend", _resend_sdk, keep=_resend_kept),
     )
 
     @property
