@@ -151,9 +151,8 @@ class DomainSandbox:
 
     def register_credential(self, provider: str, key: str, secret: str | None = None) -> dict:
         """Make `provider` accept only registered credentials (this one among them) until the
-        next test: a Monite client_id with its `secret`, an AutoSend, Vortex, Mailgun or Resend
-        API key, a Scaleway secret key, or an SES access key ID. Any other credential then gets
-        the provider's own refusal (401; SES and Resend: 403; Monite's /auth/token: 400)."""
+        next test; any other then gets the provider's own refusal. The keys each provider
+        takes, and its refusal: `ControlClient.register_credential`, `revoke_credential`."""
         return self.control.register_credential(provider, key, secret)
 
     def expecting_errors(self):
@@ -169,7 +168,7 @@ class DomainSandbox:
 
     def revoke_credential(self, provider: str, key: str) -> dict:
         """Revoke a registered credential: the provider refuses it from now on, in its own words
-        (401; SES and Resend: 403; Monite's /auth/token: 400)."""
+        (`ControlClient.revoke_credential`)."""
         return self.control.revoke_credential(provider, key)
 
     def requests(self, provider: str | None = None, **filters) -> list[dict]:
