@@ -384,33 +384,27 @@ def test_two_serves_started_at_once_on_a_new_state_file_keep_it(tmp_path):
                 process.communicate(timeout=30)
 
 
-def test_another_programs_database_stops_serve_and_is_left_alone(tmp_path):
+@pytest.mark.parametrize(
+    "table, said",
+    [
+        ("users (name TEXT)", "(it holds the tables users, and no saved world)"),
+        # switched to WAL mode for good, then refused with "no such column: body"
+        ("world (x INTEGER)", "(its table world holds x, not a saved world)"),
+    ],
+    ids=["tables of its own", "a table world of its own"],
+)
+def test_another_programs_database_stops_serve_and_is_left_alone(tmp_path, table, said):
     other = tmp_path / "app.db"
     db = sqlite3.connect(other)
-    db.execute("CREATE TABLE users (name TEXT)")
+    db.execute(f"CREATE TABLE {table}")
     db.commit()
     db.close()
     before = other.read_bytes()
     result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(other))
     assert result.returncode == 2
-    assert f"{other}: not a domainsandbox state file (it holds the tables users" in result.stderr
+    assert f"{other}: not a domainsandbox state file {said}" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert other.read_bytes() == before  # no table of ours added, no WAL mode
-
-
-def test_another_programs_table_named_world_is_left_alone(tmp_path):
-    """It was switched to WAL mode for good, then refused with "no such column: body"."""
-    other = tmp_path / "app.db"
-    db = sqlite3.connect(other)
-    db.execute("CREATE TABLE world (x INTEGER)")
-    db.commit()
-    db.close()
-    before = other.read_bytes()
-    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(other))
-    assert result.returncode == 2
-    said = f"{other}: not a domainsandbox state file (its table world holds x, not a saved world)"
-    assert said in result.stderr
-    assert other.read_bytes() == before
 
 
 def state_file(path, body: str, saved_at=0.0) -> str:
