@@ -477,6 +477,12 @@ class Sandbox:
             else None
         )
         planned = publishing.plan(domain.records, omit, corrupt)
+        if unheld := [entry["kind"] for entry in planned if not _holds(entry["name"])]:
+            said = ", ".join(unheld)  # all at once: they were said one publish at a time
+            raise ValueError(
+                f"its {said} record{'s' if len(unheld) > 1 else ''}: a name longer than DNS "
+                f"takes (253 characters); publish the others with omit {','.join(unheld)}"
+            )
         managed = publishing.managed_values(domain.records)
         with self.dns.zone.atomically() as zone:  # a record refused (beside a CNAME): no change
             for (name, rtype), ours in managed.items():

@@ -108,6 +108,15 @@ def test_the_records_dns_can_hold_of_a_domain_so_long_some_cannot_are_published(
     assert {r["type"] for r in control.records()} >= {"TXT", "MX"}
 
 
+def test_every_record_dns_cannot_hold_is_named_at_once(cli, control):
+    """They were named one publish at a time: Easy DKIM's three CNAMEs took three tries."""
+    name = ".".join(["a" * 60] * 4) + ".com"
+    code, _, err = cli("publish", "ses", control.create_domain("ses", name)["id"])
+    assert code == 2
+    assert "its dkim_1, dkim_2, dkim_3 records: a name longer than DNS takes" in err, err
+    assert "publish the others with omit dkim_1,dkim_2,dkim_3" in err
+
+
 def test_a_txt_record_of_several_strings_is_listed_and_removed_as_a_zone_file_writes_it(
     cli, control
 ):
