@@ -229,6 +229,8 @@ def _serve(args) -> int:
     except ValueError as exc:
         say(f"domainsandbox: --clock-{exc}", error=True)
         return 2
+    if args.token is not None and not args.control_token:  # the other commands' spelling
+        args.control_token = args.token
     if misuse := _serve_misuse(args):
         say(f"domainsandbox: {misuse}", error=True)
         return 2
@@ -338,6 +340,13 @@ def _serve_misuse(args) -> str | None:
     """What makes `serve`'s options impossible together, said before anything starts."""
     if args.state is not None and not args.state.strip():
         return "--state needs a file to keep the world in (it was given an empty name)"
+    if args.url != DEFAULT_URL:
+        return (
+            "--url names a running sandbox for the other commands; serve listens where --host "
+            "and --port say"
+        )
+    if args.token is not None and args.control_token != args.token:
+        return "--token and --control-token give two tokens: give the sandbox's one"
     token = args.control_token or ""  # empty: none (an unset CI secret), as before
     if any(not ("!" <= c <= "~") for c in token):
         # a header's value loses the spaces around it, and the clients send ASCII alone: such a

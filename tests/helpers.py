@@ -86,9 +86,16 @@ def cmdline_of(pid: int) -> bytes:
 class Served:
     """A `domainsandbox serve` process whose banner has been read."""
 
-    def __init__(self, *args: str, sigint_ignored: bool = False, open_files: int | None = None):
+    def __init__(
+        self,
+        *args: str,
+        sigint_ignored: bool = False,
+        open_files: int | None = None,
+        before: tuple[str, ...] = (),
+    ):
         """`sigint_ignored`: start it as a shell starts a background job (SIGINT ignored).
-        `open_files`: the most files it may open (soft and hard limit, as `ulimit -n`)."""
+        `open_files`: the most files it may open (soft and hard limit, as `ulimit -n`).
+        `before`: options given before the command name (`domainsandbox --token T serve`)."""
 
         def setup() -> None:
             if sigint_ignored:
@@ -97,7 +104,7 @@ class Served:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
 
         self.process = subprocess.Popen(
-            [*CLI, "serve", "--port", "0", "--dns-port", "0", *args],
+            [*CLI, *before, "serve", "--port", "0", "--dns-port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

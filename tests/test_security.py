@@ -156,6 +156,28 @@ def test_serve_takes_its_token_from_the_variable_its_help_names(variable, monkey
     assert re.search(r"^\s+DOMAINSANDBOX_TOKEN\s+--control-token$", shown.stdout, re.M)
 
 
+def test_serve_takes_the_token_the_other_commands_are_given_and_refuses_their_url():
+    """`domainsandbox --token T serve` served with no token at all: `serve` reads only
+    --control-token, and the other commands' --token was dropped without a word."""
+    served = Served(before=("--token", TOKEN))
+    try:
+        control = served.urls["control"]
+        assert httpx.get(f"{control}/clock").status_code == 401
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(f"{control}/clock", headers=headers).status_code == 200
+    finally:
+        served.stop()
+    for before, said in (
+        (["--token", "one"], "--token and --control-token give two tokens"),
+        (["--url", "http://127.0.0.1:9"], "--url names a running sandbox for the other commands"),
+    ):
+        command = [*CLI, *before, "serve", "--port", "0", "--dns-port", "0"]
+        refused = subprocess.run(
+            [*command, "--control-token", "two"], capture_output=True, text=True, timeout=30
+        )
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+
+
 # --- a token on loopback: every spelling of a control path needs it ------------------------------
 
 
