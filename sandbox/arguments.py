@@ -77,6 +77,14 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def ttl(text: str) -> int:
+    """An argparse type: a DNS record's TTL, a duration of whole seconds (300, 5m, 1h)."""
+    seconds = duration(text)
+    if seconds != int(seconds):
+        raise argparse.ArgumentTypeError(f"{text}: a TTL is a whole number of seconds")
+    return int(seconds)
+
+
 def timeout(text: str) -> float:
     """An argparse type: a duration above nothing (`contract run --request-timeout`)."""
     seconds = duration(text)

@@ -30,6 +30,7 @@ from .arguments import (
     port,
     seed,
     timeout,
+    ttl,
     until_limit,
 )
 from .client import (
@@ -1476,7 +1477,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name", help="the owner name, e.g. _dmarc.mail.example.com")
     add.add_argument("type", help="a record type, e.g. TXT, MX or CNAME")
     add.add_argument("value", help="as in a zone file, e.g. '10 mx.example.net' for MX")
-    add.add_argument("--ttl", type=int, default=300, help="seconds (default 300)")
+    add.add_argument("--ttl", type=ttl, default=300, help="a duration: 300, 5m, 1h (default 300 s)")
     add.add_argument("--visible-after", type=duration, help="hide it for a while (30s, 5m)")
     add.set_defaults(func=cmd_dns_add)
     rm = _client(

@@ -68,6 +68,12 @@ def test_dns_add_ls_and_rm(cli, control):
     assert err == "domainsandbox: no record at _dmarc.example.com: nothing removed\n"
 
 
+def test_a_records_ttl_is_a_duration_as_every_time_the_cli_takes(cli, control):
+    """`--ttl 5m` was "invalid int value", where every other time takes 5m."""
+    assert cli("dns", "add", "ttl.example.com", "A", "192.0.2.1", "--ttl", "5m")[0] == 0
+    assert control.records("ttl.example.com")[0]["ttl"] == 300
+
+
 def test_a_domain_id_in_another_letter_case_is_found_as_its_api_finds_it(cli, control):
     """Monite takes its UUIDs, and SES its identities, in any case; the control commands did
     not (404: no monite domain with id AA10...)."""
@@ -715,6 +721,7 @@ MISUSES = [
     (["nosuch"], "invalid choice: 'nosuch'"),
     (["scenario", "export", "/no/such/dir/x.yaml"], "/no/such/dir/x.yaml: No such file"),
     (["reset", "--seed", "-5"], "'-5' is not a seed (0 to 4294967295)"),
+    (["dns", "add", "a.example.com", "A", "192.0.2.1", "--ttl", "1.5"], "1.5: a TTL is a whole"),
     (
         ["requests", "--status", "7xx"],
         "'7xx' is neither a status code such as 404, a class such as 4xx, nor aborted",
