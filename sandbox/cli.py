@@ -485,7 +485,8 @@ def _control(args) -> ControlClient:
     try:
         url = sandbox_url(args.url)
     except ValueError as exc:  # a mistyped --url or $DOMAINSANDBOX_URL: a usage error
-        raise UsageError(f"--url: {exc}") from None
+        given = os.environ.get("DOMAINSANDBOX_URL") if args.url == DEFAULT_URL else None
+        raise UsageError(f"{'$DOMAINSANDBOX_URL' if given else '--url'}: {exc}") from None
     control = ControlClient(url, CONTROL_TIMEOUT_SECONDS, token=args.token)  # None: $..._TOKEN
     control.token_hint = f"give it with --token TOKEN or ${TOKEN_ENV}"
     args.control = control  # main() asks it, if an answer has another shape than ours
@@ -1035,6 +1036,8 @@ def cmd_rate_limits(args) -> int:
             print("nothing is enforced; the documented quotas, for `rate-limits on`:")
         for name, quota in d["quotas"].items():
             print(f"  {name:<9} {quota['requests']} requests / {quota['window_seconds']} s")
+        if unlimited := d.get("unlimited"):
+            print(f"  {', '.join(unlimited)}: no documented quota, never limited")
 
     _show(args, limits, table)
     return 0
@@ -1478,7 +1481,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("type", help="a record type, e.g. TXT, MX or CNAME")
     add.add_argument("value", help="as in a zone file, e.g. '10 mx.example.net' for MX")
     add.add_argument("--ttl", type=ttl, default=300, help="a duration: 300, 5m, 1h (default 300 s)")
-    add.add_argument("--visible-after", type=duration, help="hide it for a while (30s, 5m)")
+    add.add_argument(
+        "--visible-after",
+        type=duration,
+        help="hide it for a while (30s, 5m; default: seen at once)",
+    )
     add.set_defaults(func=cmd_dns_add)
     rm = _client(
         dns_sub.add_parser(
@@ -1507,7 +1514,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fault.add_argument("--qtype", help="only queries of this type, e.g. TXT (default: any)")
     fault.add_argument("--count", type=int, help="for the next N queries (default: until cleared)")
-    fault.add_argument("--delay-ms", type=int, help="with delay: how late the answer comes")
+    fault.add_argument(
+        "--delay-ms", type=int, help="a delay fault's, which needs it: how late the answer comes"
+    )
     fault.add_argument("--remove", metavar="ID", help="remove the fault of this id (f1)")
     fault.add_argument("--clear", action="store_true", help="remove every fault")
     fault.set_defaults(func=cmd_dns_fault)
@@ -1530,7 +1539,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--corrupt", type=kinds, metavar="KINDS", help="record kinds to publish wrong, as --omit"
     )
-    publish.add_argument("--visible-after", type=duration, help="propagation delay (30s, 5m)")
+    publish.add_argument(
+        "--visible-after", type=duration, help="propagation delay (30s, 5m; default: none)"
+    )
     publish.set_defaults(func=cmd_publish)
 
     verify = _client(
@@ -1644,7 +1655,9 @@ def build_parser() -> argparse.ArgumentParser:
     requests.add_argument("--domain", metavar="ID", help="requests that touched this domain")
     requests.add_argument("--since", metavar="TIME", help="at or after (sandbox clock, ISO-8601)")
     requests.add_argument("--until", metavar="TIME", help="at or before (sandbox clock)")
-    requests.add_argument("--limit", type=positive_int, help="only the last N that match")
+    requests.add_argument(
+        "--limit", type=positive_int, help="only the last N that match (default: all it keeps)"
+    )
     requests.add_argument("--count", action="store_true", help="print how many match")
     requests.add_argument("--clear", action="store_true", help="empty the journal")
     requests.set_defaults(func=cmd_requests)
@@ -1666,7 +1679,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[429, 500, 502, 503, 504],
         help="answer this status, in the provider's error shape",
     )
-    hfault.add_argument("--latency-ms", type=int, help="answer this much later")
+    hfault.add_argument("--latency-ms", type=int, help="answer this many milliseconds later")
     hfault.add_argument(
         "--abort", action="store_true", help="drop the connection mid-answer, the call not made"
     )
@@ -1689,7 +1702,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
     hfault.add_argument(
-        "--probability", type=float, help="0..1, drawn from the seeded random source"
+        "--probability",
+        type=float,
+        help="0..1, drawn from the seeded random source (default 1: every matching call)",
     )
     hfault.add_argument(
         "--remove", metavar="ID", help="remove the fault of this id (h1), leaving the others"

@@ -317,7 +317,12 @@ class Control:
             for name, p in self.sandbox.providers.items()
             if p.rate_limit
         }
-        return {"enabled": self.sandbox.rate_limits.enabled, "quotas": quotas}
+        unlimited = [name for name in self.sandbox.providers if name not in quotas]
+        return {
+            "enabled": self.sandbox.rate_limits.enabled,
+            "quotas": quotas,
+            "unlimited": unlimited,
+        }
 
     # --- registered credentials --------------------------------------------------------------
 

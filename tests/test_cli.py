@@ -762,6 +762,14 @@ def test_every_misuse_gets_one_line_and_exit_code_2(server, control, capsys, arg
     assert "Traceback" not in err
 
 
+def test_a_mistyped_sandbox_url_in_the_environment_is_named_as_such():
+    """It was said to be `--url`'s, which nobody had given."""
+    env = os.environ | {"DOMAINSANDBOX_URL": "127.0.0.1:8080"}
+    ran = subprocess.run([*CLI, "clock"], capture_output=True, text=True, env=env, timeout=30)
+    assert ran.returncode == 2
+    assert ran.stderr.startswith("domainsandbox: $DOMAINSANDBOX_URL: '127.0.0.1:8080' is not a")
+
+
 OUT_OF_RANGE = [
     (["serve", "--port", "70000"], "'70000' is not a port number (0 to 65535)"),
     (["serve", "--dns-port", "-1"], "'-1' is not a port number (0 to 65535)"),
@@ -894,6 +902,8 @@ def test_rate_limits_off_says_nothing_is_enforced_and_on_lists_the_quotas(cli, c
     assert on.splitlines()[0] == "rate limits on"
     assert "  mailgun   300 requests / 60.0 s" in on.splitlines()
     assert "not enforced" not in on
+    # the providers with no quota were left out without a word
+    assert on.splitlines()[-1] == "  vortex, ses: no documented quota, never limited"
 
     code, off, _ = cli("rate-limits", "off")
     assert code == 0 and control.rate_limits()["enabled"] is False
