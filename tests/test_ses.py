@@ -134,6 +134,18 @@ def test_get_before_ses_looked_shows_every_field_an_empty_verification_info_and_
     assert got["Tags"] == [{"Key": "env", "Value": "test"}] and got["Policies"] == {}
 
 
+def test_a_form_body_is_unsupported_media_type_as_docs_ses_md_lists_it(ses, control):
+    with control.expecting_errors():
+        answer = httpx.post(
+            ses.base + "/v2/email/identities", data={"EmailIdentity": NAME}, headers=ses.headers
+        )
+    assert error_of(answer) == (
+        415,
+        "UnsupportedMediaTypeException",
+        "Invalid Content-type (application/x-www-form-urlencoded), expected ['application/json']",
+    )
+
+
 def test_same_seed_same_tokens(ses, control):
     first = ses.created()["DkimAttributes"]["Tokens"]
     control.reset(seed=4242)
