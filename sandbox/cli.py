@@ -662,11 +662,12 @@ def _show_dns_faults(args, faults: list[DnsFault]) -> None:
             f.get("match", ""),
             f["kind"],
             f.get("qtype") or "*",
+            f.get("delay_ms") or "",
             f.get("count") or "until cleared",
         ]
         for f in faults
     ]
-    header = ["ID", "MATCH", "KIND", "QTYPE", "REMAINING"]
+    header = ["ID", "MATCH", "KIND", "QTYPE", "DELAY MS", "REMAINING"]
     _show(args, {"faults": faults}, lambda _: _print_rows(rows, header))
 
 
@@ -977,8 +978,7 @@ def cmd_http_fault(args) -> int:
                 reset=args.reset or None,
                 reset_after=args.reset_after or None,
             )
-            said = f"fault {fault['id']} on {fault['provider']} {fault['operation'] or '*'}"
-            _show(args, fault, lambda _: print(said))
+            _show(args, fault, lambda f: print(_http_fault_said(f)))
         else:
             _show_http_faults(args, control.http_faults())
     return 0
@@ -998,6 +998,18 @@ def _check_http_fault(args) -> None:
         )
     if args.status is not None and drops:
         raise UsageError(f"http fault: a fault answers --status or drops ({drops[0]}), not both")
+
+
+def _http_fault_said(fault: HttpFault) -> str:
+    """An HTTP fault added, as the sandbox holds it: `fault h1 on monite verify_domain: 503,
+    twice`, as `_dns_fault_said` says a DNS fault."""
+    what = [str(fault["status"]) if fault["status"] else _dropped(fault)]
+    what += [f"{fault['latency_ms']} ms later"] if fault["latency_ms"] else []
+    if count := fault["count"]:
+        what.append("once" if count == 1 else f"{count} times")
+    what += [f"probability {fault['probability']}"] if fault["probability"] is not None else []
+    said = f"fault {fault['id']} on {fault['provider']} {fault['operation'] or '*'}"
+    return f"{said}: {', '.join(w for w in what if w)}"
 
 
 def _dropped(fault: HttpFault) -> str:

@@ -177,8 +177,12 @@ def test_dns_fault_add_list_and_clear(cli, control):
     assert (fault["kind"], fault["qtype"], fault["count"]) == ("servfail", "TXT", 2)
     code, out, _ = cli("dns", "fault")
     assert "*.example.com" in out and "servfail" in out
+    cli("dns", "fault", "slow.example.com", "delay", "--delay-ms", "200")
+    header, _, slow = cli("dns", "fault")[1].splitlines()  # its delay was left out
+    assert header.split() == ["ID", "MATCH", "KIND", "QTYPE", "DELAY", "MS", "REMAINING"]
+    assert slow.split() == ["f2", "slow.example.com", "delay", "*", "200", "until", "cleared"]
     code, out, _ = cli("dns", "fault", "--clear")
-    assert "cleared 1 fault(s)" in out and control.faults() == []
+    assert "cleared 2 fault(s)" in out and control.faults() == []
 
 
 def test_a_dns_fault_narrows_to_any_query_type_as_in_python(cli, control, resolver):
