@@ -71,6 +71,11 @@ class StateError(Exception):
     """The state file cannot be opened or read; the message says why."""
 
 
+class StateFileGone(sqlite3.OperationalError):
+    """The state file was removed while the sandbox held it: a save would land in a file no
+    path leads to, and a restart would find nothing; refused as a full disk is."""
+
+
 class SaveFailed(ProviderError):
     """A change that could not be saved: the world was put back as saved, the caller is told."""
 
@@ -196,9 +201,16 @@ class StateFile:
             raise StateError(f"{self.path}: the saved world is nested too deeply to read") from None
 
     def write(self, world: dict) -> None:
-        """Replace the saved world, in one transaction."""
+        """Replace the saved world, in one transaction; StateFileGone once the file was removed
+        (its last link: a file moved elsewhere is still written)."""
         body = compact_json(world).decode()
         with self._lock:
+            if os.fstat(self._held).st_nlink == 0:
+                raise StateFileGone(
+                    f"{self.path} was removed while the sandbox served: export the world "
+                    "(domainsandbox scenario export FILE), then serve --scenario FILE --state "
+                    f"{self.path}"
+                )
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute(

@@ -563,6 +563,30 @@ def fill(disk) -> None:
     os.close(fd)
 
 
+def test_a_state_file_removed_while_serving_refuses_changes_and_says_how_to_keep_the_world(
+    tmp_path,
+):
+    """Changes were acknowledged into a file no path led to any more: a restart found none."""
+    state = tmp_path / "s.db"
+    served = Served("--state", str(state))
+    try:
+        control = control_of(served)
+        with autosend(served, "as_gone") as api:
+            assert api.post("/domains", json={"domain": "kept.example.com"}).status_code == 200
+            for name in ("s.db", "s.db-wal", "s.db-shm"):
+                (tmp_path / name).unlink(missing_ok=True)
+            refused = api.post("/domains", json={"domain": "lost.example.com"})
+            assert refused.status_code == 500, refused.text
+            assert "was removed while the sandbox served" in refused.json()["error"]["message"]
+        health = httpx.get(served.urls["control"] + "/health")
+        assert health.status_code == 503 and "scenario export" in health.json()["problem"]
+        world = control.export_scenario()  # what it says to do first: the world is all there
+        assert "kept.example.com" in world and "lost.example.com" not in world
+        control.close()
+    finally:
+        served.stop()
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_change_that_cannot_be_saved_is_answered_in_the_apis_shape_and_undone(tiny_disk, workers):
     state = str(tiny_disk / "s.db")
