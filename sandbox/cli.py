@@ -1002,7 +1002,7 @@ def _check_http_fault(args) -> None:
 
 def _http_fault_said(fault: HttpFault) -> str:
     """An HTTP fault added, as the sandbox holds it: `fault h1 on monite verify_domain: 503,
-    twice`, as `_dns_fault_said` says a DNS fault."""
+    2 times`, as `_dns_fault_said` says a DNS fault."""
     what = [str(fault["status"]) if fault["status"] else _dropped(fault)]
     what += [f"{fault['latency_ms']} ms later"] if fault["latency_ms"] else []
     if count := fault["count"]:

@@ -328,7 +328,8 @@ def _plain_query(api: Api, operation_id: str | None, message: str) -> str:
     taken = documents.query_parameters(api.document, operation_id or "")
     if unknown := _UNKNOWN_QUERY.search(message):
         names = unknown[1].split(",")
-        said = f"{brief(', '.join(names), text=', '.join(names))}: not a query parameter"
+        listed = ", ".join(names)
+        said = f"{brief(listed, text=listed)}: not a query parameter"
         said += (
             f" of this call (it takes {', '.join(taken)})" if taken else "; this call takes none"
         )

@@ -48,6 +48,8 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Required
 
+from fake_dns.rdata import brief
+
 from .. import documents
 from ..engine.ids import RequestIds, _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
@@ -338,12 +340,11 @@ class Ses(Provider):
                 f"Credential should be scoped to correct service: 'ses'. (not '{service}')",
             )
         if region not in regions():  # a typo (eu-west-l) would be an empty region of its own
-            said = region if len(region) <= 40 else f"{region[:40]}…"
             raise _error(
                 403,
                 "InvalidSignatureException",
-                f"Credential should be scoped to a valid region. ('{said}' is not one of "
-                f"SES's: {', '.join(sorted(regions()))})",
+                f"Credential should be scoped to a valid region. ({brief(region, 40)} is not one "
+                f"of SES's: {', '.join(sorted(regions()))})",
             )
         if self.credential_problem(key):
             raise _error(
