@@ -736,7 +736,8 @@ class ControlClient:
         """The request journal, oldest first: the provider API requests received that match
         every filter given (provider, operation, status: 404, "4xx" or "aborted", domain: a
         domain id, since/until: ISO-8601 instants of the sandbox clock, or datetimes, a naive
-        one read as UTC), the last `limit` of them. An entry a fault dropped says `aborted`; a status code or class never matches it."""
+        one read as UTC), the last `limit` of them. An entry a fault dropped says `aborted`; a
+        status code or class never matches it."""
         params = _journal_query({"provider": provider or None, "limit": limit} | filters)
         return self.call("GET", "/requests", params=params)["requests"]
 
