@@ -6,6 +6,7 @@ import struct
 
 from dnslib import EDNS0, NS, QTYPE, RCODE, RR, SOA, DNSHeader, DNSRecord
 
+from .limits import MAX_MESSAGE
 from .rdata import normalize_name
 
 # Where the synthesized SOA and NS point; ".invalid" can never be a real host (RFC 2606).
@@ -19,7 +20,7 @@ EDNS_UDP_SIZE = 1232
 # UDP payload limit for clients without EDNS (RFC 1035).
 PLAIN_UDP_SIZE = 512
 # A TCP message carries a 2-byte length.
-TCP_MAX_SIZE = 65535
+TCP_MAX_SIZE = MAX_MESSAGE
 # The EDNS version we speak, the extended rcode for a higher one (RFC 6891 6.1.3) and the DO
 # ("DNSSEC OK") flag of the OPT record's TTL field, echoed back (RFC 3225 3).
 EDNS_VERSION = 0

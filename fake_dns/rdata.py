@@ -7,21 +7,17 @@ import re
 
 from dnslib import AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT, A
 
+from .limits import MAX_CAA_TAG, MAX_LABEL, MAX_NAME, MAX_TXT_BYTES, TXT_CHUNK
+
 # The types a zone accepts; the order is the order error messages list them in.
 SUPPORTED_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "SRV", "NS", "CAA", "PTR")
 
-# A TXT character-string holds at most 255 bytes (RFC 1035 3.3); longer values are split.
-TXT_CHUNK = 255
-# Cap on one TXT value so an answer always fits a 64 KiB TCP message.
-MAX_TXT_BYTES = 16_384
-# A CAA tag's length is one byte on the wire; RFC 8659 asks for 15 at most, 255 is the hard cap.
-MAX_CAA_TAG = 255
 
 # How much of an offending value an error message shows: a person recognises it by its start,
 # and a value of a megabyte must not become a message of a megabyte.
 SHOWN_CHARACTERS = 60
-# ... but a name whole, when a DNS name could be that long (253 characters, quoted).
-SHOWN_NAME_CHARACTERS = 260
+# ... but a name whole, when a DNS name could be that long (quoted, with a final dot to spare).
+SHOWN_NAME_CHARACTERS = MAX_NAME + 7
 
 # Matched whole (fullmatch): "$" would also match before a final newline. ASCII only, so no
 # Unicode letter can pass for one (the Kelvin sign lowercases to "k").
@@ -56,7 +52,7 @@ def _idna(text: str) -> str | None:
     return ascii_form if "xn--" in ascii_form else None
 
 
-def normalize_name(name: str, max_length: int | None = 253) -> str:
+def normalize_name(name: str, max_length: int | None = MAX_NAME) -> str:
     """Lowercase a domain name and drop the trailing dot; raise ValueError if malformed
     (`max_length`: None checks the labels alone)."""
     shown = brief(name, limit=SHOWN_NAME_CHARACTERS)  # never a megabyte of one
@@ -75,9 +71,9 @@ def normalize_name(name: str, max_length: int | None = 253) -> str:
     for i, label in enumerate(labels):
         if not label:
             raise ValueError(f"invalid name {shown}: empty label")
-        if len(label) > 63:
+        if len(label) > MAX_LABEL:
             raise ValueError(
-                f"invalid name {shown}: label {brief(label)} longer than 63 characters"
+                f"invalid name {shown}: label {brief(label)} longer than {MAX_LABEL} characters"
             )
         if not _LABEL_RE.fullmatch(label):
             raise ValueError(

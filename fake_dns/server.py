@@ -16,6 +16,7 @@ from . import answer
 from .clock import SystemClock, iso
 from .faults import Faults
 from .later import Later
+from .limits import MAX_LABEL, MAX_NAME
 from .querylog import DEFAULT_MAXLEN, QueryLog
 from .zone import Zone
 
@@ -37,9 +38,6 @@ MAX_TCP_CONNECTIONS = 128
 MAX_DELAYED_REPLIES = 1024
 # Attempts at finding a port free for both UDP and TCP when port 0 is asked for.
 PORT_ATTEMPTS = 20
-# The longest name, in text without the final dot, that fits the 255 octets of a wire name.
-MAX_NAME = 253
-MAX_LABEL = 63
 # Fault kinds answered with an error reply instead of the zone's answer.
 _ERROR_FAULTS = ("servfail", "refused", "nxdomain")
 # Question types that name no records, answered as BIND 9 answers them (9.11, measured): OPT,

@@ -32,6 +32,7 @@ from functools import cached_property
 from dnslib import DNSBuffer
 
 from .clock import SystemClock, iso, parse_instant
+from .limits import MAX_MESSAGE, MAX_WIRE_NAME
 from .rdata import brief, normalize_name, normalize_type, parse_value
 
 # Longest CNAME chain followed before answering SERVFAIL (resolvers use similar limits).
@@ -39,10 +40,8 @@ MAX_CNAME_CHAIN = 8
 # TTL when the caller gives none: short, so clients re-query a sandbox that changes often.
 DEFAULT_TTL = 300
 _MAX_TTL = 2**31 - 1
-# An answer must fit one DNS message: over TCP at most 65,535 bytes (a 2-byte length). The
-# asked name may be longer than the records' owner (a wildcard's), up to 255 octets on the wire.
-_MAX_MESSAGE = 65_535
-_MAX_WIRE_NAME = 255
+# An answer must fit one DNS message (MAX_MESSAGE, over TCP). The asked name may be longer
+# than the records' owner (a wildcard's), up to MAX_WIRE_NAME octets.
 # An answer's bytes besides its records: the header (12), the question's type and class (4), an
 # EDNS OPT record (11); and each record's besides its data: its owner, a 2-byte pointer to the
 # question, then type, class, TTL and data length (10).
@@ -306,12 +305,12 @@ def _refuse_oversize(records: list[Record], record: Record) -> None:
     The answer is counted as asked with EDNS by the longest name it could answer (a wildcard's:
     any name below it), from each record's own size, so adding to a large set stays cheap."""
     same = [r for r in records if r.type == record.type] + [record]
-    question = _MAX_WIRE_NAME if record.name.startswith("*.") else len(record.name) + 2
+    question = MAX_WIRE_NAME if record.name.startswith("*.") else len(record.name) + 2
     size = _MESSAGE_OVERHEAD + question + sum(r.wire_size for r in same)
-    if size > _MAX_MESSAGE:
+    if size > MAX_MESSAGE:
         reason = (
             f"the {len(same)} {record.type} records at {record.name} would make a {size}-byte "
-            f"answer, and a DNS message holds at most {_MAX_MESSAGE} bytes; publish fewer or "
+            f"answer, and a DNS message holds at most {MAX_MESSAGE} bytes; publish fewer or "
             "shorter values"
         )
         raise RecordError(f"{record.name} {record.type} {brief(record.value)}", reason)

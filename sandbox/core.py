@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 from fake_dns import FakeDNS
+from fake_dns.limits import MAX_NAME
 from fake_dns.rdata import normalize_name
 from fake_dns.zone import DEFAULT_TTL
 
@@ -481,7 +482,7 @@ class Sandbox:
             said = ", ".join(unheld)  # all at once: they were said one publish at a time
             raise ValueError(
                 f"its {said} record{'s' if len(unheld) > 1 else ''}: a name longer than DNS "
-                f"takes (253 characters); publish the others with omit {','.join(unheld)}"
+                f"takes ({MAX_NAME} characters); publish the others with omit {','.join(unheld)}"
             )
         managed = publishing.managed_values(domain.records)
         with self.dns.zone.atomically() as zone:  # a record refused (beside a CNAME): no change
@@ -532,7 +533,8 @@ def _is_spf(value) -> bool:
 
 
 def _holds(name: str) -> bool:
-    """Whether DNS can hold a record at `name` (at most 253 characters, labels of 63)."""
+    """Whether DNS can hold a record at `name` (at most MAX_NAME characters, labels of
+    MAX_LABEL)."""
     try:
         normalize_name(name)
     except ValueError:

@@ -10,6 +10,8 @@ from functools import lru_cache
 from types import NoneType, UnionType
 from typing import Any, Protocol, Required, TypedDict, Union, get_args, get_origin, get_type_hints
 
+from fake_dns.limits import MAX_LABEL, MAX_NAME
+
 from .. import documents
 from ..engine.clock import Clock
 from ..engine.credentials import Credentials
@@ -124,14 +126,14 @@ class Services(Protocol):
 # Names as most providers accept them: letters, digits and hyphens in dot-separated labels,
 # each label 1-63 characters not starting or ending with a hyphen, at least two labels, the
 # last not all digits (no top-level domain is, RFC 3696 2: `192.168.0.1` is an address).
-_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_LABEL = rf"(?!-)[A-Za-z0-9-]{{1,{MAX_LABEL}}}(?<!-)"
 HOSTNAME = re.compile(rf"^{_LABEL}(\.{_LABEL})*\.(?![0-9]+$){_LABEL}$")
 # What a world may hold: the last label all digits too, as creates took it before 2026-11-28,
 # so that a state file or an export written then still loads (nothing stored is lost).
 STORED_HOSTNAME = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 # What the messages add to the letters-digits-hyphens rule of the labels.
-LABEL_LIMITS = "at most 63 characters a label, the last not all digits"
-MAX_HOSTNAME = 253
+LABEL_LIMITS = f"at most {MAX_LABEL} characters a label, the last not all digits"
+MAX_HOSTNAME = MAX_NAME
 # The settings of open_rechecks/plan_recheck, with SES's schedule: first after 5 minutes,
 # backing off to hourly, for 72 hours. Providers that use them merge these into their defaults.
 RECHECK_DEFAULTS = {
