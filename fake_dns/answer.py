@@ -158,13 +158,39 @@ def truncated(reply: DNSRecord) -> DNSRecord:
 
 
 def pack(reply: DNSRecord, limit: int) -> bytes:
-    """Wire bytes of ``reply``, truncated (TC) when they exceed ``limit`` bytes; SERVFAIL when
-    they exceed what even TCP carries (a CNAME chain leading to a record set that fits alone),
+    """Wire bytes of ``reply``, truncated (TC) when they exceed ``limit`` bytes. Past what even
+    TCP carries, an ANY answer keeps the record sets that fit (RFC 8482 4.2 lets it answer a
+    subset); any other is SERVFAIL (a CNAME chain leading to a record set that fits alone),
     since no retry could get the whole answer."""
     data = reply.pack()
-    if len(data) > limit:
-        data = (too_big(reply) if limit >= TCP_MAX_SIZE else truncated(reply)).pack()
-    return data
+    if len(data) <= limit:
+        return data
+    if limit < TCP_MAX_SIZE:
+        return truncated(reply).pack()
+    if reply.q.qtype == QTYPE.ANY and (subset := any_subset(reply, limit)) is not None:
+        return subset
+    return too_big(reply).pack()
+
+
+def any_subset(reply: DNSRecord, limit: int) -> bytes | None:
+    """Wire bytes of ``reply`` holding, of its answer's record sets in order, each whole set
+    that still fits ``limit`` bytes (a set cut short would read as the whole one); None when
+    not one fits. ``reply.rr`` is left as answered."""
+    kept: list[RR] = []
+    for rrset in _record_sets(reply.rr):
+        reply.rr = kept + rrset
+        if len(reply.pack()) <= limit:
+            kept = reply.rr
+    reply.rr = kept
+    return reply.pack() if kept else None
+
+
+def _record_sets(records: list[RR]) -> list[list[RR]]:
+    """``records`` grouped by owner and type, in the order each set first appears."""
+    sets: dict[tuple, list[RR]] = {}
+    for rr in records:
+        sets.setdefault((str(rr.rname).lower(), rr.rtype), []).append(rr)
+    return list(sets.values())
 
 
 def too_big(reply: DNSRecord) -> DNSRecord:

@@ -8,6 +8,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.query
+import dns.rdatatype
 import dns.resolver
 import pytest
 
@@ -564,6 +565,30 @@ def test_an_answer_too_big_even_for_tcp_is_servfail_not_truncated(fake):
     assert rcode(response) == "SERVFAIL" and not response.flags & dns.flags.TC
     assert response.answer == []
     assert fake.queries[-1]["rcode"] == "SERVFAIL"
+
+
+def big_any_name(fake) -> str:
+    """A name whose record sets each fit one DNS message, and all together do not: TXT (about
+    40 KB), CAA (about 30 KB) and A, in that order."""
+    name = "big.example.com"
+    fake.zone.set(name, "TXT", [chr(ord("a") + i) * 3990 for i in range(10)])
+    fake.zone.set(name, "CAA", [f'0 issue "{c * 10_000}"' for c in "xyz"])
+    fake.zone.add(name, "A", "192.0.2.1")
+    return name
+
+
+def test_an_any_answer_too_big_for_one_message_holds_the_whole_record_sets_that_fit(fake):
+    """Over UDP, as any answer too large, TC for the client to ask over TCP; over TCP the sets
+    that fit, each whole (RFC 8482 4.2 lets ANY answer a subset), never SERVFAIL."""
+    name = big_any_name(fake)
+    query = dns.message.make_query(name, "ANY", use_edns=0, payload=1232)
+    response, over_tcp = dns.query.udp_with_fallback(query, fake.host, port=fake.port, timeout=2)
+    assert over_tcp and [q["transport"] for q in fake.queries] == ["udp", "tcp"]
+    assert fake.queries[0]["rcode"] == "NOERROR"  # truncated, as any answer too big for UDP
+    assert rcode(response) == "NOERROR" and not response.flags & dns.flags.TC
+    sets = {dns.rdatatype.to_text(rrset.rdtype): len(rrset) for rrset in response.answer}
+    assert sets == {"TXT": 10, "A": 1}  # the CAA set would not fit beside the TXT: left out
+    assert fake.queries[-1]["answers"] == 11
 
 
 @pytest.mark.parametrize(
