@@ -23,7 +23,7 @@ import fastjsonschema
 from jsonschema import Draft7Validator, validators
 
 from fake_dns import Faults, Zone
-from fake_dns.rdata import SHOWN_NAME_CHARACTERS, brief, normalize_name
+from fake_dns.rdata import SHOWN_NAME_CHARACTERS, brief, normalize_name, normalize_type
 from fake_dns.yamltext import read_yaml, write_yaml
 from fake_dns.zone import DEFAULT_TTL
 
@@ -443,7 +443,10 @@ def _load_record(provider, entry: dict, where: str) -> RequiredRecord:
     # Not held to DNS's 253 characters: under a domain name near that long, a provider's record
     # names are longer (they cannot be published), and what an export wrote must load.
     _at(f"{where}.name", lambda: normalize_name(entry["name"], max_length=None))
-    return _at(where, lambda: RequiredRecord(**(entry | {"rule": Rule(entry["rule"])})))
+    rtype = _at(f"{where}.type", lambda: normalize_type(entry["type"]))  # "txt" is TXT
+    return _at(
+        where, lambda: RequiredRecord(**(entry | {"type": rtype, "rule": Rule(entry["rule"])}))
+    )
 
 
 def _load_records(provider, entries: list) -> dict[str, RequiredRecord]:

@@ -268,9 +268,10 @@ def test_a_number_past_its_bound_or_a_name_off_its_pattern_is_said_in_a_persons_
         "match: 'bad name' is not a DNS name; labels of letters, digits, '-' and '_'; '*' only "
         "as the first label"
     )
-    # a choice is said as a list of words, not as Python writes a list
+    # a choice is said as a list of words, not as Python writes a list (nor as the pattern
+    # that takes a record type in any letter case)
     assert refusal("/dns/records", {"name": "a.example", "type": "TXTX", "value": "v"}) == (
-        "type: 'TXTX' is not one of A, AAAA, CNAME, MX, TXT, SRV, NS, CAA, PTR"
+        "type: 'TXTX' is not one of A, AAAA, CNAME, MX, TXT, SRV, NS, CAA, PTR, in any letter case"
     )
 
 

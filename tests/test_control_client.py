@@ -57,6 +57,31 @@ def test_the_longest_name_is_taken_with_its_final_dot_and_no_longer_one(control)
     assert refused.value.status == 400
 
 
+def test_a_record_type_is_taken_in_any_letter_case_and_kept_upper_case(control, resolver):
+    """The CLI and fake_dns took `txt`; the control API's document refused it."""
+    added = control.add_record("mixed.example.com", "txt", "v=spf1 ~all")
+    control.add_record("mixed.example.com", "Mx", "10 mx.example.net")
+    assert [r["type"] for r in added] == ["TXT"]
+    assert [r["type"] for r in control.records("mixed.example.com", "mx")] == ["MX"]
+    answer = resolver.resolve("mixed.example.com", "TXT")  # served as TXT, over real DNS
+    assert [b"".join(r.strings) for r in answer] == [b"v=spf1 ~all"]
+    assert control.remove_records("mixed.example.com", "tXt", "v=spf1 ~all") == 1
+    assert [r["type"] for r in control.records("mixed.example.com")] == ["MX"]
+
+
+@pytest.mark.parametrize("rtype", ["soa", "SOA", "TXT2", "t xt"])
+def test_a_type_the_zone_does_not_serve_is_still_refused_naming_those_it_does(control, rtype):
+    with pytest.raises(ControlError) as refused:
+        control.add_record("mixed.example.com", rtype, "x")
+    assert refused.value.status == 400
+    assert str(refused.value) == (
+        f"400: type: {rtype!r} is not one of A, AAAA, CNAME, MX, TXT, SRV, NS, CAA, PTR, "
+        "in any letter case"
+    )
+    with pytest.raises(ControlError, match=r"^400: type: .* is not one of A, AAAA, "):
+        control.records("mixed.example.com", rtype)
+
+
 def test_a_refusal_under_pytest_shows_the_test_s_line_not_the_client_s(server, tmp_path):
     (tmp_path / "test_user.py").write_text(
         textwrap.dedent(

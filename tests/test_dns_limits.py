@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from fake_dns.limits import MAX_LABEL, MAX_NAME, MAX_TXT_BYTES
+from fake_dns.rdata import SUPPORTED_TYPES
 from sandbox import documents, scenario
 
 
@@ -38,3 +39,17 @@ def test_the_scenario_schema_holds_dns_s_bounds():
     assert definitions["dnsName"]["maxLength"] == MAX_NAME + 1
     assert definitions["domain"]["properties"]["name"]["maxLength"] == MAX_NAME
     assert definitions["domain"]["properties"]["id"]["maxLength"] == MAX_NAME
+
+
+def test_the_documents_record_types_are_fake_dns_s_in_any_letter_case():
+    """The control API and scenario files take `txt` as the CLI and fake_dns do (a pattern,
+    as an enum has no letter case), and no type fake_dns does not serve."""
+    patterns = [
+        control_schemas()["RecordType"]["pattern"],
+        scenario.schema()["definitions"]["recordType"]["pattern"],
+    ]
+    for pattern in map(re.compile, patterns):
+        for rtype in SUPPORTED_TYPES:
+            assert all(pattern.search(t) for t in (rtype, rtype.lower(), rtype.title()))
+        for other in ("SOA", "ANY", "TXT ", "AA", "", "TYPE16"):
+            assert not pattern.search(other)

@@ -209,6 +209,21 @@ def test_dns_records_take_a_zone_files_values_one_record_each(control):
     assert len(control.records()) == 3  # nothing changed
 
 
+def test_record_types_load_in_any_letter_case_and_export_upper_case(control):
+    """The schema's enum refused `txt`, which the CLI and fake_dns take."""
+    world = yaml.safe_load((SCENARIOS / "all-verified.yaml").read_text())
+    world["dns"]["records"][0]["type"] = world["dns"]["records"][0]["type"].lower()
+    world["domains"][0]["records"][0]["type"] = world["domains"][0]["records"][0]["type"].title()
+    control.load_scenario(yaml.safe_dump(world))
+    exported = yaml.safe_load(control.export_scenario())
+    assert all(r["type"].isupper() for r in exported["dns"]["records"])
+    assert all(r["type"].isupper() for d in exported["domains"] for r in d["records"])
+
+    world["dns"]["records"][0]["type"] = "soa"
+    with pytest.raises(ControlError, match=r"type: 'soa' is not one of A, AAAA, .*, PTR, in any"):
+        control.load_scenario(yaml.safe_dump(world))
+
+
 def test_cli_exports_and_loads_scenario_files(server, control, tmp_path, capsys):
     control.load_scenario((SCENARIOS / "dkim-missing.yaml").read_text())
     out = tmp_path / "world.yaml"
