@@ -37,6 +37,8 @@ from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 from starlette.datastructures import FormData, Headers
 
+from fake_dns.rdata import normalize_name
+
 from .engine.clock import is_calendar_date
 from .errors import NULL_BODY, said_number, said_value, schema_branch, schema_message
 from .mounts import CONTROL_MOUNT
@@ -425,12 +427,27 @@ def _plain(exc: ValidationError) -> str:
     error = schema_branch(exc)
     path = ".".join(map(str, error.absolute_path))
     said = schema_message(error)
-    if error.validator == "pattern" and "description" in error.schema:  # not the regex itself
+    if error.validator == "pattern" and (name_said := _dns_name_said(error)):
+        said = name_said
+    elif error.validator == "pattern" and "description" in error.schema:  # not the regex itself
         said = f"{said_value(error.instance)} is not {error.schema['description']}"
     elif error.validator == "enum":  # the choices as a person lists them, not a Python list
         choices = ", ".join(map(str, error.validator_value))
         said = f"{said_value(error.instance)} is not one of {choices}"
     return _bound(error) or (f"{path}: {said}" if path else said)
+
+
+def _dns_name_said(error: ValidationError) -> str | None:
+    """Of a name the control API's DNS-name pattern refused (`x-dns-name`) that is not ASCII,
+    what fake_dns says of it: an IDN's xn-- form, as the Python API names it; else None."""
+    name = error.instance
+    if not error.schema.get("x-dns-name") or not isinstance(name, str) or name.isascii():
+        return None
+    try:
+        normalize_name(name)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _bound(exc: ValidationError) -> str | None:

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 
+from fake_dns import Zone
 from sandbox.client import ControlClient, ControlError
 
 
@@ -80,6 +81,23 @@ def test_a_type_the_zone_does_not_serve_is_still_refused_naming_those_it_does(co
     )
     with pytest.raises(ControlError, match=r"^400: type: .* is not one of A, AAAA, "):
         control.records("mixed.example.com", rtype)
+
+
+def test_an_idn_is_refused_naming_its_dns_form_as_the_python_api_does(control):
+    """The control API said only "is not a DNS name"; fake_dns's Zone names the xn-- form."""
+    with pytest.raises(ValueError) as python:
+        Zone().add("café.example.com", "TXT", "x")
+    assert "xn--caf-dma.example.com" in str(python.value)
+    calls = [  # a body's field, a query's parameter, a field under allOf
+        ("name", lambda: control.add_record("café.example.com", "TXT", "x")),
+        ("name", lambda: control.records("café.example.com")),
+        ("name", lambda: control.remove_records("café.example.com")),
+        ("match", lambda: control.add_fault("café.example.com", "servfail")),
+    ]
+    for field, call in calls:
+        with pytest.raises(ControlError) as refused:
+            call()
+        assert str(refused.value) == f"400: {field}: {python.value}"
 
 
 def test_a_refusal_under_pytest_shows_the_test_s_line_not_the_client_s(server, tmp_path):
