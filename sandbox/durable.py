@@ -9,8 +9,10 @@ happened is on disk; a kill -9 at any instant loses nothing acknowledged. Steps 
 a running clock are saved as they happen, and a GET that landed due steps saves before answering.
 
 SQLite runs in WAL mode with synchronous=FULL: each commit is fsynced, and a crash leaves either
-the previous world or the new one, never a mix. Request logs and the client report are not kept:
-they describe a session, not the world.
+the previous world or the new one, never a mix. Each save keeps the SHA-256 of the world's bytes
+beside them, and a world that no longer matches it (a byte changed on the disk, inside what SQLite
+still reads as sound) is refused as damaged instead of served. Request logs and the client report
+are not kept: they describe a session, not the world.
 
 One `serve` holds the file (an exclusive flock): a second one on it refuses to start. A save
 that fails (disk full) puts the world back as it was last saved, and the request whose change
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -49,9 +53,20 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS world (
     id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: the latest world
     saved_at REAL NOT NULL,                 -- wall time of the save, to resume a running clock
-    body TEXT NOT NULL                      -- the scenario export, as JSON
+    body TEXT NOT NULL,                     -- the scenario export, as JSON
+    sha256 TEXT                             -- of body's UTF-8 bytes, in hex (see _CHECKSUM)
 )
 """
+# The checksum column, added by the first save to a file written before it was kept: such a
+# file's world loads unchecked once (as sandbox/upgrade.py loads worlds of earlier formats).
+_CHECKSUM = "sha256"
+_COLUMNS = {"id", "saved_at", "body"}  # a state file's, with or without _CHECKSUM
+# What to do with a state file whose contents are damaged.
+RESTORE_A_BACKUP = "restore a backup of it, or give --state another file"
+# What SQLite and the OS say of a file they may not write (root included: EPERM of an
+# immutable file or folder, EROFS of a read-only file system).
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+_SQLITE_NOT_WRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 
 
 def _a_scenario_hint(path: str) -> str:
@@ -65,6 +80,36 @@ def _a_scenario_hint(path: str) -> str:
     if start.startswith((b"format:", b"seed:", b"{", b"---")):
         return "; it reads as a scenario (an export): load one with --scenario FILE"
     return ""
+
+
+def _unwritable(path: str, cause: str) -> str | None:
+    """What to say of a state file its place keeps from being written, or None when that is not
+    why. SQLite says "attempt to write a readonly database" or "unable to open database file",
+    which names neither what is read-only nor what to do. `cause`: what the OS or SQLite said."""
+    real = os.path.realpath(path)  # where SQLite writes, and makes its -wal and -shm beside it
+    folder = os.path.dirname(real)
+    cannot = f"cannot write the state file {path}"
+    try:
+        read_only = os.statvfs(folder).f_flag & os.ST_RDONLY
+    except OSError:
+        return None  # no folder there: what the OS said names it
+    if read_only:  # (what the OS said, EROFS, would say it again)
+        return (
+            f"{cannot}: its folder {folder} is on a read-only file system; give --state a file "
+            "on a writable one"
+        )
+    if os.path.exists(real) and not os.access(real, os.W_OK):
+        return (
+            f"{cannot}: the file is read-only ({cause}); make it writable, or give --state "
+            "another file"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        name = os.path.basename(real)
+        return (
+            f"{cannot}: its folder {folder} is not writable ({cause}); make it writable (SQLite "
+            f"writes {name}-wal and {name}-shm there), or give --state a file in another folder"
+        )
+    return None
 
 
 class StateError(Exception):
@@ -98,7 +143,8 @@ def _hold(path: str) -> tuple[int, bool]:
         except FileExistsError:  # (or a link to none yet: made where it points, as before)
             fd, made = os.open(path, os.O_RDWR | os.O_CREAT, 0o600), False
     except OSError as exc:
-        raise StateError(f"{path}: {exc.strerror}") from None
+        said = _unwritable(path, exc.strerror) if exc.errno in _NOT_WRITABLE else None
+        raise StateError(said or f"{path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -150,11 +196,26 @@ def _refuse_another_database(db: sqlite3.Connection, path: str) -> None:
             "and no saved world); give serve a file of its own"
         )
     columns = {row[1] for row in db.execute("PRAGMA table_info(world)")}
-    if tables and columns != {"id", "saved_at", "body"}:  # another program's table `world`
+    if tables and columns - {_CHECKSUM} != _COLUMNS:  # another program's table `world`
         raise StateError(
             f"{path}: not a domainsandbox state file (its table world holds "
             f"{', '.join(sorted(columns))}, not a saved world); give serve a file of its own"
         )
+
+
+def _why_not_opened(path: str, error: Exception) -> str:
+    """The one line saying why the state file at `path` did not open."""
+    if not isinstance(error, sqlite3.Error):
+        return str(error)
+    primary = error.sqlite_errorcode & 0xFF  # without the extended code's detail
+    if primary in _SQLITE_NOT_WRITABLE and (said := _unwritable(path, str(error))):
+        return said
+    return f"{path}: {error}{_a_scenario_hint(path)}"
+
+
+def _matches(body: bytes | None, checksum) -> bool:
+    """Whether a saved world's bytes are those its checksum was made of."""
+    return isinstance(body, bytes) and hashlib.sha256(body).hexdigest() == checksum
 
 
 class StateFile:
@@ -166,6 +227,7 @@ class StateFile:
         _refuse_a_wal_alone(path)
         self._held, self.made = _hold(path)
         self._db = None
+        self._checked = False  # whether the file has a column for the checksum
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -175,26 +237,34 @@ class StateFile:
                 raise StateError(f"{path}: SQLite refused WAL mode ({mode})")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            self._checked = _CHECKSUM in {
+                r[1] for r in self._db.execute("PRAGMA table_info(world)")
+            }
         except (sqlite3.Error, StateError) as exc:
             self.discard()
-            said = (
-                f"{path}: {exc}{_a_scenario_hint(path)}"
-                if isinstance(exc, sqlite3.Error)
-                else str(exc)
-            )
-            raise StateError(said) from None
+            raise StateError(_why_not_opened(path, exc)) from None
 
     def read(self) -> tuple[dict, float] | None:
-        """(world, wall time it was saved at), or None for a new file."""
+        """(world, wall time it was saved at), or None for a new file; StateError for a world
+        that is not what was saved (its checksum differs: damaged) or does not read."""
+        column = _CHECKSUM if self._checked else "NULL"  # NULL: saved before checksums were
         with self._lock:
             try:
-                row = self._db.execute("SELECT body, saved_at FROM world WHERE id = 1").fetchone()
+                row = self._db.execute(  # the bytes as stored, to hash and parse
+                    f"SELECT CAST(body AS BLOB), saved_at, {column} FROM world WHERE id = 1"
+                ).fetchone()
             except sqlite3.Error as exc:
                 raise StateError(f"{self.path}: {exc}") from None
         if row is None:
             return None
+        body, saved_at, checksum = row
+        if checksum is not None and not _matches(body, checksum):
+            raise StateError(
+                f"{self.path}: the saved world is damaged (it differs from the checksum saved "
+                f"with it): {RESTORE_A_BACKUP}"
+            )
         try:
-            return json.loads(row[0]), row[1]
+            return json.loads(body), saved_at
         except ValueError as exc:
             raise StateError(f"{self.path}: the saved world is not JSON ({exc})") from None
         except RecursionError:
@@ -203,7 +273,8 @@ class StateFile:
     def write(self, world: dict) -> None:
         """Replace the saved world, in one transaction; StateFileGone once the file was removed
         (its last link: a file moved elsewhere is still written)."""
-        body = compact_json(world).decode()
+        data = compact_json(world)
+        body, checksum = data.decode(), hashlib.sha256(data).hexdigest()
         with self._lock:
             if os.fstat(self._held).st_nlink == 0:
                 raise StateFileGone(
@@ -213,11 +284,15 @@ class StateFile:
                 )
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                if not self._checked:  # a file saved before checksums: brought forward
+                    self._db.execute(f"ALTER TABLE world ADD COLUMN {_CHECKSUM} TEXT")
                 self._db.execute(
-                    "INSERT OR REPLACE INTO world (id, saved_at, body) VALUES (1, ?, ?)",
-                    (time.time(), body),
+                    f"INSERT OR REPLACE INTO world (id, saved_at, body, {_CHECKSUM}) "
+                    "VALUES (1, ?, ?, ?)",
+                    (time.time(), body, checksum),
                 )
                 self._db.execute("COMMIT")  # where a full disk is found, in WAL mode
+                self._checked = True
             except BaseException:
                 if self._db.in_transaction:  # SQLite rolls some failures back by itself
                     self._db.execute("ROLLBACK")
@@ -319,10 +394,10 @@ class Durable:
         try:
             self.file.write(scenario.export_world(self.sandbox))
         except sqlite3.Error as exc:
-            fix = "restore a backup of it" if "malformed" in str(exc) else "make room for it"
+            damaged = "malformed" in str(exc)
+            fix = RESTORE_A_BACKUP if damaged else "make room for it, or give --state another file"
             raise StateError(
-                f"{self.file.path}: the world cannot be saved there ({exc}): {fix}, "
-                "or give --state another file"
+                f"{self.file.path}: the world cannot be saved there ({exc}): {fix}"
             ) from None
         self._steps_saved = self.sandbox.steps_run
         self._faults_saved = self.sandbox.http_faults.used

@@ -15,6 +15,10 @@ a newer format is refused in one line (from format 2's version on) instead of mi
   from the owner id and Monite's tokens carry their own signed grant: format-1 worlds written
   since need nothing but the new number.
 - Format 2: owners are owner ids; no provider state is keyed by a credential.
+
+A state file's own layout, around the world it holds, is brought forward the same way by
+sandbox/durable.py: a file saved before checksums were kept loads as it is, and its first save
+adds the checksum.
 """
 
 from __future__ import annotations

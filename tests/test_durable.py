@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import resource
@@ -14,10 +15,12 @@ import struct
 import subprocess
 import threading
 import time
+from pathlib import Path
 from subprocess import PIPE
 
 import httpx
 import pytest
+import yaml
 
 from sandbox import Sandbox, SandboxServer
 from sandbox.client import ControlClient, ControlError
@@ -321,6 +324,157 @@ def test_a_damaged_state_file_is_said_damaged_and_nothing_said_restored(tmp_path
         f"domainsandbox: {state}: the world cannot be saved there (database disk image is "
         "malformed): restore a backup of it, or give --state another file"
     )
+
+
+def a_dkim_key_in(state: Path) -> bytes:
+    """A DKIM public key as the state file's bytes hold it (the saved world's JSON)."""
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        body = json.loads(db.execute("SELECT body FROM world").fetchone()[0])
+    keys = [
+        record["value"]
+        for domain in body["domains"]
+        for record in domain["records"]
+        if record["kind"] == "dkim" and "p=MII" in record["value"]
+    ]
+    key = keys[0].split("p=", 1)[1].encode()
+    assert key in state.read_bytes()  # the body as it lies in the file, not elsewhere
+    return key
+
+
+def test_a_byte_changed_inside_the_saved_world_is_said_damaged_and_left_as_it_was(tmp_path):
+    """A crash trial changed one byte of a DKIM key inside the saved JSON, where SQLite checks
+    nothing: the world loaded with another key, and the sandbox served it without a word."""
+    state = tmp_path / "world.db"
+    assert Served("--scenario", "every-state", "--state", str(state)).stop()[0] == 0
+    key = a_dkim_key_in(state)
+    changed = key[:40] + (b"B" if key[40:41] != b"B" else b"C") + key[41:]  # base64 still
+    damaged = state.read_bytes().replace(key, changed, 1)
+    state.write_bytes(damaged)
+    with contextlib.closing(sqlite3.connect(state)) as db:  # sound, as SQLite sees it
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    refused = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
+    assert refused.returncode == 2, refused.stdout
+    assert refused.stderr == (
+        f"domainsandbox: {state}: the saved world is damaged (it differs from the checksum "
+        "saved with it): restore a backup of it, or give --state another file\n"
+    )
+    assert state.read_bytes() == damaged  # byte for byte, for whoever looks into it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["world.db"]
+
+
+# The world table as every state file was written before its checksum was kept (17ea1ff).
+UNCHECKED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS world (
+    id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: the latest world
+    saved_at REAL NOT NULL,                 -- wall time of the save, to resume a running clock
+    body TEXT NOT NULL                      -- the scenario export, as JSON
+)
+"""
+
+
+def test_a_state_file_saved_before_checksums_loads_and_is_checked_from_then_on(tmp_path):
+    """Files users have hold no checksum: they load as they are, and the first save (as the
+    restart writes the world it restored) adds one."""
+    served = Served("--scenario", "every-state")
+    try:
+        before = world_of(served)
+        body = json.dumps(yaml.safe_load(before))  # the world as a save writes it
+    finally:
+        served.stop()
+    state = tmp_path / "world.db"
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(UNCHECKED_SCHEMA)
+        db.execute("INSERT INTO world VALUES (1, ?, ?)", (time.time(), body))
+        db.commit()
+
+    served = Served("--state", str(state))
+    try:
+        assert any(", 33 domains" in line for line in served.banner), served.banner
+        assert world_of(served) == before
+    finally:
+        assert served.stop()[0] == 0
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        saved, checksum = db.execute("SELECT CAST(body AS BLOB), sha256 FROM world").fetchone()
+    assert checksum == hashlib.sha256(saved).hexdigest()
+
+
+def without_overriding_permissions(command: list[str]) -> list[str]:
+    """`command` run as a user whom file permissions bind. Root (as tests may run) writes
+    through them: it runs without the capabilities that override them (setpriv)."""
+    if os.geteuid() != 0:
+        return command
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    if shutil.which("setpriv") is None or subprocess.run([*drop, "true"]).returncode != 0:
+        pytest.skip("root writes through file permissions, and setpriv cannot drop that here")
+    return [*drop, *command]
+
+
+@pytest.mark.parametrize(
+    "case", ["a new file", "a file saved before", "a read-only file"], ids=lambda c: c
+)
+def test_a_state_file_that_cannot_be_written_says_what_is_read_only_and_what_to_do(tmp_path, case):
+    """SQLite's own words were "attempt to write a readonly database", of a file in a folder
+    the user may not write, naming neither the folder nor what to do."""
+    folder = tmp_path / "team"
+    folder.mkdir()
+    state = folder / "world.db"
+    if case != "a new file":
+        assert Served("--state", str(state)).stop()[0] == 0
+    read_only = state if case == "a read-only file" else folder
+    read_only.chmod(0o444 if read_only == state else 0o555)
+    before = state.read_bytes() if state.exists() else None
+    try:
+        refused = subprocess.run(
+            without_overriding_permissions(
+                [*CLI, "serve", "--port", "0", "--dns-port", "0", "--state", str(state)]
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        read_only.chmod(0o600 if read_only == state else 0o755)
+    assert refused.returncode == 2, refused.stdout
+    [line] = refused.stderr.splitlines()
+    if case == "a read-only file":
+        assert line == (
+            f"domainsandbox: cannot write the state file {state}: the file is read-only "
+            "(Permission denied); make it writable, or give --state another file"
+        )
+    else:
+        assert line.startswith(
+            f"domainsandbox: cannot write the state file {state}: its folder {folder} is not "
+            "writable ("
+        )
+        assert line.endswith(
+            "); make it writable (SQLite writes world.db-wal and world.db-shm there), or give "
+            "--state a file in another folder"
+        )
+    assert (state.read_bytes() if state.exists() else None) == before
+    assert sorted(p.name for p in folder.iterdir()) == ([] if before is None else ["world.db"])
+
+
+def test_a_state_file_on_a_read_only_file_system_says_so(tmp_path):
+    folder = tmp_path / "mounted"
+    folder.mkdir()
+    assert Served("--state", str(folder / "world.db")).stop()[0] == 0
+    bound = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
+    if bound.returncode != 0:
+        pytest.skip(f"cannot mount here: {bound.stderr.decode().strip()}")
+    try:
+        remount = ["mount", "-o", "remount,bind,ro", str(folder)]
+        subprocess.run(remount, check=True, capture_output=True)
+        for name in ("world.db", "new.db"):
+            state = folder / name
+            refused = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
+            assert (refused.returncode, refused.stderr) == (
+                2,
+                f"domainsandbox: cannot write the state file {state}: its folder {folder} is on "
+                "a read-only file system; give --state a file on a writable one\n",
+            )
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
 def test_a_scenario_given_as_the_state_file_is_told_where_it_goes(tmp_path):
