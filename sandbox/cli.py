@@ -3,6 +3,9 @@
 Each command imports what only it needs when it runs (the server, Schemathesis, the scenario
 loader): a command that talks to a running sandbox must not pay for them at start-up
 (bench/startup.py measures it).
+
+Each command's options are declared next to its handler (`_publish_parser` beside
+`cmd_publish`); `build_parser` only assembles them, in the order --help lists them.
 """
 
 from __future__ import annotations
@@ -203,7 +206,173 @@ def kinds(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
 
 
+def _provider_help(lead: str = "a provider's name") -> str:
+    return f"{lead}: {', '.join(provider_names())}"
+
+
+def provider_name(text: str) -> str:
+    """A provider's name, or one line naming them all: every command says a misspelt one the
+    same way, before it asks the sandbox anything (an empty one: the command says what is
+    missing)."""
+    if text and text not in provider_names():
+        known = ", ".join(provider_names())
+        raise argparse.ArgumentTypeError(f"unknown provider {text!r}; known: {known}")
+    return text
+
+
+def _faulted_provider(text: str) -> str:
+    """`http fault`'s provider: `http fault add` (the help's first word) says how to add one."""
+    if text in ("add", "list", "remove", "clear"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a provider: `http fault PROVIDER --status 503` adds a fault, "
+            "`http fault` lists them, `--remove ID` and `--clear` remove them"
+        )
+    return provider_name(text)
+
+
+def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse.ArgumentParser:
+    """The options of every command that drives a running sandbox. The main parser holds their
+    defaults; a command's own copy sets them only when given (after the command name)."""
+    given = {} if defaults else {"default": argparse.SUPPRESS}
+    parser.add_argument(
+        "--url",
+        help="the running sandbox (default $DOMAINSANDBOX_URL, else http://127.0.0.1:"
+        f"$DOMAINSANDBOX_PORT, else http://127.0.0.1:8080; in this shell {DEFAULT_URL})",
+        **({"default": DEFAULT_URL} if defaults else given),
+    )
+    parser.add_argument("--json", action="store_true", help="print the raw JSON answer", **given)
+    parser.add_argument(
+        "--token",
+        help=f"the sandbox's control token, if it has one (default ${TOKEN_ENV})",
+        **given,
+    )
+    return parser
+
+
 # --- serve ------------------------------------------------------------------------------------
+
+
+def _serve_parser(sub) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="start the HTTP APIs and the DNS server",
+        env_prefix=envopts.PREFIX,  # every option also from DOMAINSANDBOX_<OPTION>
+    )
+    _serve_addresses(serve)
+    _serve_world(serve)
+    _serve_clock(serve)
+    _serve_access(serve)
+    _serve_running(serve)
+    serve.set_defaults(func=cmd_serve)
+
+
+def _serve_addresses(serve) -> None:
+    """Where `serve` listens."""
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=port, default=8080, help="HTTP port (default 8080; 0 picks one)"
+    )
+    serve.add_argument("--dns-host", default="127.0.0.1", help="DNS address (default 127.0.0.1)")
+    serve.add_argument(
+        "--dns-port", type=port, default=5353, help="DNS port, UDP and TCP (default 5353)"
+    )
+
+
+def _serve_world(serve) -> None:
+    """The world `serve` starts: its ids, its DNS, its limits, its scenario."""
+    serve.add_argument(
+        "--seed",
+        type=seed,
+        default=None,
+        # sandbox.engine.ids.DEFAULT_SEED, not imported: the CLI's commands that do not serve
+        # must not pay for the engine (tests/test_cli.py checks they agree)
+        help="seed for every id, token and key (default 1234; a --scenario or --state world "
+        "keeps its own)",
+    )
+    serve.add_argument(
+        "--resolver",
+        type=resolver,
+        metavar="HOST:PORT",
+        help="verify against this DNS resolver instead of the built-in fake DNS (pre-flight checks)",
+    )
+    serve.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="enforce each provider's documented rate limits (windows on the sandbox clock; a "
+        "client that waits its Retry-After gets through, whatever the clock does)",
+    )
+    serve.add_argument(
+        "--scenario",
+        type=scenario_name,
+        metavar="FILE|NAME",
+        help="start in the world of a scenario file, or of a bundled one by name (every-state; "
+        "see `domainsandbox scenario list`)",
+    )
+
+
+def _serve_clock(serve) -> None:
+    """The clock `serve` starts with."""
+    serve.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        help="the clock's mode: real (wall time, the default), frozen (moves only when told), "
+        "fast (--clock-speed sandbox seconds per real second) or on-poll (a client reading a "
+        "domain it has seen moves the clock to the domain's next step); with --scenario, from "
+        "the scenario's instant (else the scenario's own mode)",
+    )
+    serve.add_argument(
+        "--clock-speed",
+        type=float,
+        metavar="N",
+        help="with --clock fast: sandbox seconds per real second (default 60)",
+    )
+
+
+def _serve_access(serve) -> None:
+    """Who may reach the control API and the dashboard, and by which names."""
+    token = serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on every control API call; needed to "
+        "listen on an address other than loopback",
+    )
+    token.variable = TOKEN_ENV  # the one every command reads the token from
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a host name clients reach the control API and dashboard by, repeatable (they "
+        "answer at localhost, IP addresses and --host's name; any other name is refused, so "
+        "no web page can reach them by DNS rebinding)",
+    )
+
+
+def _serve_running(serve) -> None:
+    """Where `serve` keeps the world, how many processes serve it, what it logs."""
+    serve.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep the world in this SQLite file: saved after every change, restored at start",
+    )
+    serve.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="serve HTTP from N processes sharing one world, to use every core (default 1)",
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per provider request (provider, operationId, status, milliseconds) "
+        "and per control call that may change the world (a reset, a clock move...)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="how the console lines are written (default text; json: one object per line)",
+    )
 
 
 def cmd_serve(args) -> int:
@@ -463,6 +632,39 @@ def _print_banner(server, say) -> None:
     say("Press Ctrl-C to stop.")
 
 
+def _dns_parser(sub) -> None:
+    dns = _client(  # --url, --json, --token also between `dns` and its action
+        sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
+    )
+    dns_sub = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
+    for add_action in (
+        _dns_serve_parser,
+        _dns_ls_parser,
+        _dns_add_parser,
+        _dns_rm_parser,
+        _dns_fault_parser,
+        _dns_queries_parser,
+    ):
+        add_action(dns_sub)
+
+
+def _dns_serve_parser(dns_sub) -> None:
+    dserve = dns_sub.add_parser(
+        "serve", help="serve a zone file with the fake DNS alone", env_prefix=envopts.PREFIX
+    )
+    # read from the variables `serve` takes its DNS address from
+    dserve.add_argument(
+        "--host", default="127.0.0.1", help="address (default 127.0.0.1)"
+    ).variable = envopts.variable_of("--dns-host")
+    dserve.add_argument(
+        "--port", type=port, default=5353, help="port, UDP and TCP (default 5353; 0 picks one)"
+    ).variable = envopts.variable_of("--dns-port")
+    dserve.add_argument(
+        "--zone", help="YAML list of {name, type, value | values, ttl}"
+    ).variable = envopts.variable_of("--dns-zone")
+    dserve.set_defaults(func=cmd_dns_serve)
+
+
 def cmd_dns_serve(args) -> int:
     from fake_dns.standalone import serve
 
@@ -540,6 +742,13 @@ def _instant_shown(text: str | None) -> str:
     return re.sub(r"(\.[0-9]{3})[0-9]*Z$", r"\1Z", text)
 
 
+def _dns_ls_parser(dns_sub) -> None:
+    ls = _client(dns_sub.add_parser("ls", help="list records"))
+    ls.add_argument("name", nargs="?", help="only the records at this name")
+    ls.add_argument("--type", help="only records of this type, e.g. TXT")
+    ls.set_defaults(func=cmd_dns_ls)
+
+
 def cmd_dns_ls(args) -> int:
     from fake_dns.rdata import quoted_txt  # (here: other commands need no DNS library)
 
@@ -560,6 +769,20 @@ def cmd_dns_ls(args) -> int:
     return 0
 
 
+def _dns_add_parser(dns_sub) -> None:
+    add = _client(dns_sub.add_parser("add", help="add a record"))
+    add.add_argument("name", help="the owner name, e.g. _dmarc.mail.example.com")
+    add.add_argument("type", help="a record type, e.g. TXT, MX or CNAME")
+    add.add_argument("value", help="as in a zone file, e.g. '10 mx.example.net' for MX")
+    add.add_argument("--ttl", type=ttl, default=300, help="a duration: 300, 5m, 1h (default 300 s)")
+    add.add_argument(
+        "--visible-after",
+        type=duration,
+        help="hide it for a while (30s, 5m; default: seen at once)",
+    )
+    add.set_defaults(func=cmd_dns_add)
+
+
 def cmd_dns_add(args) -> int:
     kind = args.type.upper()
     with _control(args) as control:
@@ -570,6 +793,23 @@ def cmd_dns_add(args) -> int:
     said = f"{name} {kind}: {len(records)} record(s)"
     _show(args, {"records": records}, lambda _: print(said))
     return 0
+
+
+def _dns_rm_parser(dns_sub) -> None:
+    rm = _client(
+        dns_sub.add_parser(
+            "rm",
+            help="remove the records at a name (of one type)",
+            description="Remove the records at a name; exit status 1 when none matched.",
+        )
+    )
+    rm.add_argument("name", help="the owner name")
+    rm.add_argument("type", nargs="?", help="only the records of this type")
+    rm.add_argument(
+        "--value",
+        help="""remove only this value (a TXT value of several strings as 'dns ls' shows it, '"one" "two"')""",
+    )
+    rm.set_defaults(func=cmd_dns_rm)
 
 
 def cmd_dns_rm(args) -> int:
@@ -618,6 +858,28 @@ def _fault_action(args, command: str, wanted: dict[str, str | None], options: li
     if given:
         raise UsageError(f"{command} {given[0]} describes a new fault: give {next(iter(wanted))}")
     return "list"
+
+
+def _dns_fault_parser(dns_sub) -> None:
+    fault = _client(
+        dns_sub.add_parser("fault", help="add, list (no arguments), remove or clear DNS faults")
+    )
+    fault.add_argument("match", nargs="?", help="a name, *.suffix or *")
+    fault.add_argument(
+        "kind",
+        nargs="?",
+        choices=DNS_FAULT_KINDS,
+        help="what the matching queries get (drop: no answer; delay: --delay-ms late; truncate: "
+        "TC over UDP)",
+    )
+    fault.add_argument("--qtype", help="only queries of this type, e.g. TXT (default: any)")
+    fault.add_argument("--count", type=int, help="for the next N queries (default: until cleared)")
+    fault.add_argument(
+        "--delay-ms", type=int, help="a delay fault's, which needs it: how late the answer comes"
+    )
+    fault.add_argument("--remove", metavar="ID", help="remove the fault of this id (f1)")
+    fault.add_argument("--clear", action="store_true", help="remove every fault")
+    fault.set_defaults(func=cmd_dns_fault)
 
 
 def cmd_dns_fault(args) -> int:
@@ -671,6 +933,12 @@ def _show_dns_faults(args, faults: list[DnsFault]) -> None:
     _show(args, {"faults": faults}, lambda _: _print_rows(rows, header))
 
 
+def _dns_queries_parser(dns_sub) -> None:
+    queries = _client(dns_sub.add_parser("queries", help="the query log"))
+    queries.add_argument("--limit", type=int, default=100, help="the last N queries (default 100)")
+    queries.set_defaults(func=cmd_dns_queries)
+
+
 def cmd_dns_queries(args) -> int:
     with _control(args) as control:
         queries = control.queries(limit=args.limit)
@@ -689,6 +957,28 @@ def cmd_dns_queries(args) -> int:
     header = ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS", "FAULT"]
     _show(args, {"queries": queries}, lambda _: _print_rows(rows, header))
     return 0
+
+
+def _publish_parser(sub) -> None:
+    publish = _client(
+        sub.add_parser("publish", help="publish a domain's expected records in the fake DNS")
+    )
+    publish.add_argument("provider", type=provider_name, help=_provider_help())
+    publish.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
+    publish.add_argument(
+        "--omit",
+        type=kinds,
+        metavar="KINDS",
+        help="record kinds to leave out, comma-separated (spf,dkim): the first column of "
+        "`domainsandbox domains`; the provider's page in `domainsandbox docs` lists them",
+    )
+    publish.add_argument(
+        "--corrupt", type=kinds, metavar="KINDS", help="record kinds to publish wrong, as --omit"
+    )
+    publish.add_argument(
+        "--visible-after", type=duration, help="propagation delay (30s, 5m; default: none)"
+    )
+    publish.set_defaults(func=cmd_publish)
 
 
 def cmd_publish(args) -> int:
@@ -719,11 +1009,49 @@ def cmd_publish(args) -> int:
     return 0
 
 
+def _verify_parser(sub) -> None:
+    verify = _client(
+        sub.add_parser(
+            "verify",
+            help="run a provider's own verification of a domain now",
+            description="Run a provider's own verification of a domain now, as the domain's "
+            "owner would trigger it. The sandbox runs it itself, without an HTTP call: no HTTP "
+            "fault applies and the request journal has no entry (`create` calls the "
+            "provider's API). It prints the status, and when a check it scheduled lands.",
+        )
+    )
+    verify.add_argument("provider", type=provider_name, help=_provider_help())
+    verify.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
+    verify.set_defaults(func=cmd_verify)
+
+
 def cmd_verify(args) -> int:
     with _control(args) as control:
         domain = control.verify(args.provider, args.domain_id)
     _show(args, domain, lambda d: print(_domain_line(d)))
     return 0
+
+
+def _create_parser(sub) -> None:
+    create = _client(
+        sub.add_parser(
+            "create",
+            help="create a domain through a provider's own API, as a client",
+            description="The domain is created through the provider's own API with its "
+            "sample credential (the one the README names as seeing the bundled scenarios' "
+            "domains), as any client would: the request log and the client report count the "
+            "request, and a name the API refuses is a violation there.",
+        )
+    )
+    create.add_argument("provider", type=provider_name, help=_provider_help())
+    create.add_argument("name", help="the domain name, e.g. mail.example.com")
+    create.add_argument(
+        "--api",
+        metavar="PATH",
+        help="which of the provider's APIs to create through, where it serves several: "
+        "mailgun's US region at /mailgun (the default), its EU region at /mailgun/eu",
+    )
+    create.set_defaults(func=cmd_create)
 
 
 def cmd_create(args) -> int:
@@ -778,6 +1106,42 @@ def _going_on_when_interrupted(work: str) -> Iterator[None]:
             file=sys.stderr,
         )
         raise
+
+
+def _clock_parser(sub) -> None:
+    clock = _client(
+        sub.add_parser(
+            "clock", help="show, freeze, unfreeze, advance or set the clock, or change its mode"
+        )
+    )
+    clock.add_argument(
+        "action",
+        nargs="?",
+        default="show",
+        choices=["show", "freeze", "unfreeze", "advance", "set", "mode"],
+        help="what to do (default show)",
+    )
+    clock.add_argument(
+        "value",
+        nargs="?",
+        help="a duration for advance (5m); an ISO time for set, or for freeze (default: now); "
+        f"for mode, one of {', '.join(CLOCK_MODES)}",
+    )
+    clock.add_argument(
+        "--speed", type=float, help="with `mode fast`: sandbox seconds per real second (60)"
+    )
+    clock.add_argument(
+        "--until",
+        metavar="STATUS",
+        help="with advance: step by step until the --domain reaches this status",
+    )
+    clock.add_argument("--domain", metavar="PROVIDER/ID", help="the domain --until waits for")
+    clock.add_argument(
+        "--limit",
+        type=until_limit,
+        help="with --until: how far ahead at most (72h, up to 365d; default the provider's window)",
+    )
+    clock.set_defaults(func=cmd_clock)
 
 
 def cmd_clock(args) -> int:
@@ -857,6 +1221,17 @@ def _clock_change(
     return lambda control: control.set_time(value)
 
 
+def _demo_parser(sub) -> None:
+    demo = _client(
+        sub.add_parser("demo", help="replace the world with realistic domains in every state")
+    )
+    demo.add_argument(
+        "--domains", type=positive_int, default=40, help="how many (default 40, at most 100)"
+    )
+    demo.add_argument("--seed", type=seed, help="the same seed gives the same world")
+    demo.set_defaults(func=cmd_demo)
+
+
 def cmd_demo(args) -> int:
     with _control(args) as control, _going_on_when_interrupted("builds the demo world"):
         world = control.demo(args.domains, args.seed)
@@ -866,6 +1241,15 @@ def cmd_demo(args) -> int:
     header = ["PROVIDER", "ID", "NAME", "STATUS", "COMPANY"]
     _show(args, world, lambda _: _print_rows(rows, header))
     return 0
+
+
+def _reset_parser(sub) -> None:
+    reset = _client(sub.add_parser("reset", help="forget everything; optionally reseed"))
+    reset.add_argument("--seed", type=seed, help="the new seed (default: the current one)")
+    reset.add_argument(
+        "--restore-clock", action="store_true", help="put the clock back as the sandbox started"
+    )
+    reset.set_defaults(func=cmd_reset)
 
 
 def cmd_reset(args) -> int:
@@ -879,6 +1263,14 @@ def _clock_said(clock: ClockState) -> str:
     """A clock as `reset` says it, its mode too: a reset puts back the mode `serve` started
     with, so a clock frozen since then runs again."""
     return f"{clock['now']} ({_clock_mode(clock)})"
+
+
+def _domains_parser(sub) -> None:
+    domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))
+    domains.add_argument(
+        "--provider", type=provider_name, help=_provider_help("only this provider")
+    )
+    domains.set_defaults(func=cmd_domains)
 
 
 def cmd_domains(args) -> int:
@@ -905,6 +1297,36 @@ def _print_domains(domains: list[DomainView], regions: set[str]) -> None:
             print(printable(f"    {kind} {type_} {record['name']}  {state}{reason}"))
     if not domains:
         print("(no domains)")
+
+
+def _requests_parser(sub) -> None:
+    requests = _client(
+        sub.add_parser(
+            "requests",
+            help="the request journal: provider API requests received, filtered",
+            description="Provider API requests received, oldest first (credentials redacted; "
+            "--json shows headers and bodies). Filters combine.",
+        )
+    )
+    requests.add_argument(
+        "--provider", type=provider_name, help=_provider_help("only this provider")
+    )
+    requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
+    requests.add_argument(
+        "--status",
+        metavar="N",
+        type=status_filter,
+        help="a status code (404), a class (4xx), or aborted (calls a fault dropped)",
+    )
+    requests.add_argument("--domain", metavar="ID", help="requests that touched this domain")
+    requests.add_argument("--since", metavar="TIME", help="at or after (sandbox clock, ISO-8601)")
+    requests.add_argument("--until", metavar="TIME", help="at or before (sandbox clock)")
+    requests.add_argument(
+        "--limit", type=positive_int, help="only the last N that match (default: all it keeps)"
+    )
+    requests.add_argument("--count", action="store_true", help="print how many match")
+    requests.add_argument("--clear", action="store_true", help="empty the journal")
+    requests.set_defaults(func=cmd_requests)
 
 
 def cmd_requests(args) -> int:
@@ -951,6 +1373,67 @@ HTTP_FAULT_DROPS = {
     "reset": "--reset",
     "reset_after": "--reset-after",
 }
+
+
+def _http_parser(sub) -> None:
+    http = _client(sub.add_parser("http", help="HTTP faults on provider operations"))
+    http_sub = http.add_subparsers(dest="http_command", required=True, metavar="ACTION")
+    _http_fault_parser(http_sub)
+
+
+def _http_fault_parser(http_sub) -> None:
+    hfault = _client(
+        http_sub.add_parser("fault", help="add, list (no arguments), remove or clear HTTP faults")
+    )
+    hfault.add_argument(
+        "provider", nargs="?", type=_faulted_provider, help="whose operations get the fault"
+    )
+    hfault.add_argument(
+        "--operation", help="an operationId of the provider's document (default: all)"
+    )
+    hfault.add_argument(
+        "--status",
+        type=int,
+        choices=[429, 500, 502, 503, 504],
+        help="answer this status, in the provider's error shape",
+    )
+    hfault.add_argument("--latency-ms", type=int, help="answer this many milliseconds later")
+    _http_fault_drops(hfault)
+    hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
+    hfault.add_argument(
+        "--probability",
+        type=float,
+        help="0..1, drawn from the seeded random source (default 1: every matching call)",
+    )
+    hfault.add_argument(
+        "--remove", metavar="ID", help="remove the fault of this id (h1), leaving the others"
+    )
+    hfault.add_argument("--clear", action="store_true", help="remove every HTTP fault")
+    hfault.set_defaults(func=cmd_http_fault)
+
+
+def _http_fault_drops(hfault) -> None:
+    """The ways `http fault` drops a connection (HTTP_FAULT_DROPS), before or after the call."""
+    hfault.add_argument(
+        "--abort", action="store_true", help="drop the connection mid-answer, the call not made"
+    )
+    hfault.add_argument(
+        "--abort-after",
+        action="store_true",
+        help="carry the call out, then drop the connection mid-answer: the change is made and "
+        "its answer lost (what a client's retry of a create must survive)",
+    )
+    hfault.add_argument(
+        "--reset",
+        action="store_true",
+        help="reset the connection (TCP RST) before any answer, the call not made: the failure "
+        "clients retry",
+    )
+    hfault.add_argument(
+        "--reset-after",
+        action="store_true",
+        help="carry the call out, then reset the connection before any answer",
+    )
 
 
 def cmd_http_fault(args) -> int:
@@ -1035,6 +1518,21 @@ def _show_http_faults(args, faults: list[HttpFault]) -> None:
     _show(args, {"faults": faults}, lambda _: _print_rows(rows, header))
 
 
+def _rate_limits_parser(sub) -> None:
+    limits = _client(
+        sub.add_parser("rate-limits", help="show, or turn on/off, the documented rate limits")
+    )
+    limits.add_argument(
+        "state",
+        nargs="?",
+        default="show",
+        choices=["show", "on", "off"],
+        help="show the providers' documented quotas and whether they are enforced (the "
+        "default); on: enforce them, answering each provider's own 429; off: enforce none",
+    )
+    limits.set_defaults(func=cmd_rate_limits)
+
+
 def cmd_rate_limits(args) -> int:
     enabled = None if args.state == "show" else args.state == "on"
     with _control(args) as control:
@@ -1053,6 +1551,27 @@ def cmd_rate_limits(args) -> int:
 
     _show(args, limits, table)
     return 0
+
+
+def _credentials_parser(sub) -> None:
+    creds = _client(
+        sub.add_parser(
+            "credentials",
+            help="register or revoke the keys a provider accepts (none registered: any works)",
+            description="Once a provider has a credential registered, it accepts only registered "
+            "ones that were not revoked and answers any other with its own 401 (SES and Resend: "
+            "403; Monite's /auth/token: 400). KEY is a Monite client_id (with --secret, its "
+            "client_secret), an AutoSend, Vortex or Resend API key, a Mailgun API key (the "
+            "password of its basic auth), a Scaleway secret key, or an SES access key ID.",
+        )
+    )
+    creds.add_argument("action", choices=["ls", "add", "revoke", "clear"], help="what to do")
+    creds.add_argument(
+        "provider", nargs="?", type=provider_name, help="ls and clear: only this provider"
+    )
+    creds.add_argument("key", nargs="?", help="add and revoke: the key (see above)")
+    creds.add_argument("--secret", help="Monite: the client_secret of the client_id")
+    creds.set_defaults(func=cmd_credentials)
 
 
 def cmd_credentials(args) -> int:
@@ -1101,6 +1620,23 @@ def _write_export(path: str, text: str, private: bool) -> None:
         if private:
             os.fchmod(fd, 0o600)  # a file that was there keeps its mode otherwise
         file.write(text)
+
+
+def _scenario_parser(sub) -> None:
+    scen = _client(
+        sub.add_parser(
+            "scenario", help="export the world to a file, load one, or list the bundled ones"
+        )
+    )
+    scen.add_argument("action", choices=["export", "load", "list"], help="what to do")
+    scen.add_argument(
+        "file",
+        nargs="?",
+        help="the YAML file (export writes JSON to a .json one, and prints to stdout without "
+        "one, or with -); load also takes a bundled scenario's name (see scenario list), or - "
+        "for standard input",
+    )
+    scen.set_defaults(func=cmd_scenario)
 
 
 def cmd_scenario(args) -> int:
@@ -1169,6 +1705,23 @@ def _list_scenarios(args) -> int:
     return 0
 
 
+def _docs_parser(sub) -> None:
+    docs = sub.add_parser(
+        "docs", help="list the documentation installed with the package, or print one page"
+    )
+    docs.add_argument(
+        "page",
+        nargs="?",
+        help="a page's name, e.g. scaleway or readme; another word prints the sections whose "
+        "headings hold it (scenarios, faults), else lists the sections that mention it",
+    )
+    docs.add_argument("--path", action="store_true", help="print where the page is, not the page")
+    docs.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="list the pages as JSON"
+    )
+    docs.set_defaults(func=cmd_docs)
+
+
 def cmd_docs(args) -> int:
     """The documentation installed with the package: no sandbox needed."""
     from . import pages
@@ -1198,6 +1751,21 @@ def cmd_docs(args) -> int:
         return 0
     print(path if args.path else path.read_text(encoding="utf-8"), end="\n" if args.path else "")
     return 0
+
+
+def _settings_parser(sub) -> None:
+    settings = _client(
+        sub.add_parser("settings", help="show or change a provider's timings, switches and counts")
+    )
+    settings.add_argument("provider", type=provider_name, help=_provider_help())
+    settings.add_argument(
+        "changes",
+        nargs="*",
+        default=[],  # optional: none shows the settings (argparse calls a bare "*" required)
+        help="name=value: a duration for timings (verify_delay_seconds=30s), a whole number for "
+        "the others (max_identities=50); none: show them",
+    )
+    settings.set_defaults(func=cmd_settings)
 
 
 def cmd_settings(args) -> int:
@@ -1242,6 +1810,21 @@ def _setting_value(provider: str, key: str, value: str) -> int | float:
             f"_seconds; `domainsandbox settings {provider}` lists every setting)"
         )
     return number
+
+
+def _report_parser(sub) -> None:
+    report = _client(
+        sub.add_parser("report", help="the client conformance report: what clients exercised")
+    )
+    report.add_argument("--provider", type=provider_name, help=_provider_help("only this provider"))
+    report.add_argument("--clear", action="store_true", help="empty the report (a new session)")
+    report.add_argument(
+        "--fail-on-violations",
+        action="store_true",
+        help="exit with status 1 when the client sent requests an API's document refuses (its "
+        "expected errors apart): a CI job's gate",
+    )
+    report.set_defaults(func=cmd_report)
 
 
 def cmd_report(args) -> int:
@@ -1291,545 +1874,19 @@ def header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def cmd_contract_run(args) -> int:
-    import contracts
-
-    if args.token is not None:  # where the run reads it, as every command reads it
-        os.environ[TOKEN_ENV] = args.token
-    try:
-        result = contracts.run(
-            args.provider,
-            base_url=args.base_url,
-            headers=dict(args.header or []),
-            max_examples=args.max_examples,
-            phases=args.phases,
-            seed=args.seed,
-            junit_xml=args.junit_xml,
-            request_timeout=args.request_timeout,
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
-    if result.interrupted:
-        return 130  # as any command stopped by Ctrl-C
-    return 0 if result.ok else 1
-
-
-# --- parser -----------------------------------------------------------------------------------
-
-
-def _provider_help(lead: str = "a provider's name") -> str:
-    return f"{lead}: {', '.join(provider_names())}"
-
-
-def provider_name(text: str) -> str:
-    """A provider's name, or one line naming them all: every command says a misspelt one the
-    same way, before it asks the sandbox anything (an empty one: the command says what is
-    missing)."""
-    if text and text not in provider_names():
-        known = ", ".join(provider_names())
-        raise argparse.ArgumentTypeError(f"unknown provider {text!r}; known: {known}")
-    return text
-
-
-def _faulted_provider(text: str) -> str:
-    """`http fault`'s provider: `http fault add` (the help's first word) says how to add one."""
-    if text in ("add", "list", "remove", "clear"):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a provider: `http fault PROVIDER --status 503` adds a fault, "
-            "`http fault` lists them, `--remove ID` and `--clear` remove them"
-        )
-    return provider_name(text)
-
-
-def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse.ArgumentParser:
-    """The options of every command that drives a running sandbox. The main parser holds their
-    defaults; a command's own copy sets them only when given (after the command name)."""
-    given = {} if defaults else {"default": argparse.SUPPRESS}
-    parser.add_argument(
-        "--url",
-        help="the running sandbox (default $DOMAINSANDBOX_URL, else http://127.0.0.1:"
-        f"$DOMAINSANDBOX_PORT, else http://127.0.0.1:8080; in this shell {DEFAULT_URL})",
-        **({"default": DEFAULT_URL} if defaults else given),
-    )
-    parser.add_argument("--json", action="store_true", help="print the raw JSON answer", **given)
-    parser.add_argument(
-        "--token",
-        help=f"the sandbox's control token, if it has one (default ${TOKEN_ENV})",
-        **given,
-    )
-    return parser
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="domainsandbox",
-        description="A local, deterministic sandbox of email-domain APIs with a real, controllable DNS server.",
-    )
-    parser.add_argument("--version", action="version", version=f"domainsandbox {__version__}")
-    _client(parser, defaults=True)  # --url, --json, --token also before the command
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    serve = sub.add_parser(
-        "serve",
-        help="start the HTTP APIs and the DNS server",
-        env_prefix=envopts.PREFIX,  # every option also from DOMAINSANDBOX_<OPTION>
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
-    serve.add_argument(
-        "--port", type=port, default=8080, help="HTTP port (default 8080; 0 picks one)"
-    )
-    serve.add_argument("--dns-host", default="127.0.0.1", help="DNS address (default 127.0.0.1)")
-    serve.add_argument(
-        "--dns-port", type=port, default=5353, help="DNS port, UDP and TCP (default 5353)"
-    )
-    serve.add_argument(
-        "--seed",
-        type=seed,
-        default=None,
-        # sandbox.engine.ids.DEFAULT_SEED, not imported: the CLI's commands that do not serve
-        # must not pay for the engine (tests/test_cli.py checks they agree)
-        help="seed for every id, token and key (default 1234; a --scenario or --state world "
-        "keeps its own)",
-    )
-    serve.add_argument(
-        "--resolver",
-        type=resolver,
-        metavar="HOST:PORT",
-        help="verify against this DNS resolver instead of the built-in fake DNS (pre-flight checks)",
-    )
-    serve.add_argument(
-        "--rate-limits",
-        action="store_true",
-        help="enforce each provider's documented rate limits (windows on the sandbox clock; a "
-        "client that waits its Retry-After gets through, whatever the clock does)",
-    )
-    serve.add_argument(
-        "--scenario",
-        type=scenario_name,
-        metavar="FILE|NAME",
-        help="start in the world of a scenario file, or of a bundled one by name (every-state; "
-        "see `domainsandbox scenario list`)",
-    )
-    serve.add_argument(
-        "--clock",
-        choices=CLOCK_MODES,
-        help="the clock's mode: real (wall time, the default), frozen (moves only when told), "
-        "fast (--clock-speed sandbox seconds per real second) or on-poll (a client reading a "
-        "domain it has seen moves the clock to the domain's next step); with --scenario, from "
-        "the scenario's instant (else the scenario's own mode)",
-    )
-    serve.add_argument(
-        "--clock-speed",
-        type=float,
-        metavar="N",
-        help="with --clock fast: sandbox seconds per real second (default 60)",
-    )
-    token = serve.add_argument(
-        "--control-token",
-        metavar="TOKEN",
-        help="require 'Authorization: Bearer TOKEN' on every control API call; needed to "
-        "listen on an address other than loopback",
-    )
-    token.variable = TOKEN_ENV  # the one every command reads the token from
-    serve.add_argument(
-        "--allowed-host",
-        action="append",
-        metavar="NAME",
-        help="a host name clients reach the control API and dashboard by, repeatable (they "
-        "answer at localhost, IP addresses and --host's name; any other name is refused, so "
-        "no web page can reach them by DNS rebinding)",
-    )
-    serve.add_argument(
-        "--state",
-        metavar="FILE",
-        help="keep the world in this SQLite file: saved after every change, restored at start",
-    )
-    serve.add_argument(
-        "--workers",
-        type=positive_int,
-        default=1,
-        metavar="N",
-        help="serve HTTP from N processes sharing one world, to use every core (default 1)",
-    )
-    serve.add_argument(
-        "--access-log",
-        action="store_true",
-        help="log one line per provider request (provider, operationId, status, milliseconds) "
-        "and per control call that may change the world (a reset, a clock move...)",
-    )
-    serve.add_argument(
-        "--log-format",
-        choices=LOG_FORMATS,
-        default="text",
-        help="how the console lines are written (default text; json: one object per line)",
-    )
-    serve.set_defaults(func=cmd_serve)
-
-    dns = _client(  # --url, --json, --token also between `dns` and its action
-        sub.add_parser("dns", help="the fake DNS: serve it alone, or change a running sandbox's")
-    )
-    dns_sub = dns.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
-    dserve = dns_sub.add_parser(
-        "serve", help="serve a zone file with the fake DNS alone", env_prefix=envopts.PREFIX
-    )
-    # read from the variables `serve` takes its DNS address from
-    dserve.add_argument(
-        "--host", default="127.0.0.1", help="address (default 127.0.0.1)"
-    ).variable = envopts.variable_of("--dns-host")
-    dserve.add_argument(
-        "--port", type=port, default=5353, help="port, UDP and TCP (default 5353; 0 picks one)"
-    ).variable = envopts.variable_of("--dns-port")
-    dserve.add_argument(
-        "--zone", help="YAML list of {name, type, value | values, ttl}"
-    ).variable = envopts.variable_of("--dns-zone")
-    dserve.set_defaults(func=cmd_dns_serve)
-    ls = _client(dns_sub.add_parser("ls", help="list records"))
-    ls.add_argument("name", nargs="?", help="only the records at this name")
-    ls.add_argument("--type", help="only records of this type, e.g. TXT")
-    ls.set_defaults(func=cmd_dns_ls)
-    add = _client(dns_sub.add_parser("add", help="add a record"))
-    add.add_argument("name", help="the owner name, e.g. _dmarc.mail.example.com")
-    add.add_argument("type", help="a record type, e.g. TXT, MX or CNAME")
-    add.add_argument("value", help="as in a zone file, e.g. '10 mx.example.net' for MX")
-    add.add_argument("--ttl", type=ttl, default=300, help="a duration: 300, 5m, 1h (default 300 s)")
-    add.add_argument(
-        "--visible-after",
-        type=duration,
-        help="hide it for a while (30s, 5m; default: seen at once)",
-    )
-    add.set_defaults(func=cmd_dns_add)
-    rm = _client(
-        dns_sub.add_parser(
-            "rm",
-            help="remove the records at a name (of one type)",
-            description="Remove the records at a name; exit status 1 when none matched.",
-        )
-    )
-    rm.add_argument("name", help="the owner name")
-    rm.add_argument("type", nargs="?", help="only the records of this type")
-    rm.add_argument(
-        "--value",
-        help="""remove only this value (a TXT value of several strings as 'dns ls' shows it, '"one" "two"')""",
-    )
-    rm.set_defaults(func=cmd_dns_rm)
-    fault = _client(
-        dns_sub.add_parser("fault", help="add, list (no arguments), remove or clear DNS faults")
-    )
-    fault.add_argument("match", nargs="?", help="a name, *.suffix or *")
-    fault.add_argument(
-        "kind",
-        nargs="?",
-        choices=DNS_FAULT_KINDS,
-        help="what the matching queries get (drop: no answer; delay: --delay-ms late; truncate: "
-        "TC over UDP)",
-    )
-    fault.add_argument("--qtype", help="only queries of this type, e.g. TXT (default: any)")
-    fault.add_argument("--count", type=int, help="for the next N queries (default: until cleared)")
-    fault.add_argument(
-        "--delay-ms", type=int, help="a delay fault's, which needs it: how late the answer comes"
-    )
-    fault.add_argument("--remove", metavar="ID", help="remove the fault of this id (f1)")
-    fault.add_argument("--clear", action="store_true", help="remove every fault")
-    fault.set_defaults(func=cmd_dns_fault)
-    queries = _client(dns_sub.add_parser("queries", help="the query log"))
-    queries.add_argument("--limit", type=int, default=100, help="the last N queries (default 100)")
-    queries.set_defaults(func=cmd_dns_queries)
-
-    publish = _client(
-        sub.add_parser("publish", help="publish a domain's expected records in the fake DNS")
-    )
-    publish.add_argument("provider", type=provider_name, help=_provider_help())
-    publish.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
-    publish.add_argument(
-        "--omit",
-        type=kinds,
-        metavar="KINDS",
-        help="record kinds to leave out, comma-separated (spf,dkim): the first column of "
-        "`domainsandbox domains`; the provider's page in `domainsandbox docs` lists them",
-    )
-    publish.add_argument(
-        "--corrupt", type=kinds, metavar="KINDS", help="record kinds to publish wrong, as --omit"
-    )
-    publish.add_argument(
-        "--visible-after", type=duration, help="propagation delay (30s, 5m; default: none)"
-    )
-    publish.set_defaults(func=cmd_publish)
-
-    verify = _client(
-        sub.add_parser(
-            "verify",
-            help="run a provider's own verification of a domain now",
-            description="Run a provider's own verification of a domain now, as the domain's "
-            "owner would trigger it. The sandbox runs it itself, without an HTTP call: no HTTP "
-            "fault applies and the request journal has no entry (`create` calls the "
-            "provider's API). It prints the status, and when a check it scheduled lands.",
-        )
-    )
-    verify.add_argument("provider", type=provider_name, help=_provider_help())
-    verify.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
-    verify.set_defaults(func=cmd_verify)
-
-    create = _client(
-        sub.add_parser(
-            "create",
-            help="create a domain through a provider's own API, as a client",
-            description="The domain is created through the provider's own API with its "
-            "sample credential (the one the README names as seeing the bundled scenarios' "
-            "domains), as any client would: the request log and the client report count the "
-            "request, and a name the API refuses is a violation there.",
-        )
-    )
-    create.add_argument("provider", type=provider_name, help=_provider_help())
-    create.add_argument("name", help="the domain name, e.g. mail.example.com")
-    create.add_argument(
-        "--api",
-        metavar="PATH",
-        help="which of the provider's APIs to create through, where it serves several: "
-        "mailgun's US region at /mailgun (the default), its EU region at /mailgun/eu",
-    )
-    create.set_defaults(func=cmd_create)
-
-    clock = _client(
-        sub.add_parser(
-            "clock", help="show, freeze, unfreeze, advance or set the clock, or change its mode"
-        )
-    )
-    clock.add_argument(
-        "action",
-        nargs="?",
-        default="show",
-        choices=["show", "freeze", "unfreeze", "advance", "set", "mode"],
-        help="what to do (default show)",
-    )
-    clock.add_argument(
-        "value",
-        nargs="?",
-        help="a duration for advance (5m); an ISO time for set, or for freeze (default: now); "
-        f"for mode, one of {', '.join(CLOCK_MODES)}",
-    )
-    clock.add_argument(
-        "--speed", type=float, help="with `mode fast`: sandbox seconds per real second (60)"
-    )
-    clock.add_argument(
-        "--until",
-        metavar="STATUS",
-        help="with advance: step by step until the --domain reaches this status",
-    )
-    clock.add_argument("--domain", metavar="PROVIDER/ID", help="the domain --until waits for")
-    clock.add_argument(
-        "--limit",
-        type=until_limit,
-        help="with --until: how far ahead at most (72h, up to 365d; default the provider's window)",
-    )
-    clock.set_defaults(func=cmd_clock)
-
-    demo = _client(
-        sub.add_parser("demo", help="replace the world with realistic domains in every state")
-    )
-    demo.add_argument(
-        "--domains", type=positive_int, default=40, help="how many (default 40, at most 100)"
-    )
-    demo.add_argument("--seed", type=seed, help="the same seed gives the same world")
-    demo.set_defaults(func=cmd_demo)
-
-    reset = _client(sub.add_parser("reset", help="forget everything; optionally reseed"))
-    reset.add_argument("--seed", type=seed, help="the new seed (default: the current one)")
-    reset.add_argument(
-        "--restore-clock", action="store_true", help="put the clock back as the sandbox started"
-    )
-    reset.set_defaults(func=cmd_reset)
-
-    domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))
-    domains.add_argument(
-        "--provider", type=provider_name, help=_provider_help("only this provider")
-    )
-    domains.set_defaults(func=cmd_domains)
-
-    requests = _client(
-        sub.add_parser(
-            "requests",
-            help="the request journal: provider API requests received, filtered",
-            description="Provider API requests received, oldest first (credentials redacted; "
-            "--json shows headers and bodies). Filters combine.",
-        )
-    )
-    requests.add_argument(
-        "--provider", type=provider_name, help=_provider_help("only this provider")
-    )
-    requests.add_argument("--operation", metavar="OPERATION_ID", help="e.g. verify_domain")
-    requests.add_argument(
-        "--status",
-        metavar="N",
-        type=status_filter,
-        help="a status code (404), a class (4xx), or aborted (calls a fault dropped)",
-    )
-    requests.add_argument("--domain", metavar="ID", help="requests that touched this domain")
-    requests.add_argument("--since", metavar="TIME", help="at or after (sandbox clock, ISO-8601)")
-    requests.add_argument("--until", metavar="TIME", help="at or before (sandbox clock)")
-    requests.add_argument(
-        "--limit", type=positive_int, help="only the last N that match (default: all it keeps)"
-    )
-    requests.add_argument("--count", action="store_true", help="print how many match")
-    requests.add_argument("--clear", action="store_true", help="empty the journal")
-    requests.set_defaults(func=cmd_requests)
-
-    http = _client(sub.add_parser("http", help="HTTP faults on provider operations"))
-    http_sub = http.add_subparsers(dest="http_command", required=True, metavar="ACTION")
-    hfault = _client(
-        http_sub.add_parser("fault", help="add, list (no arguments), remove or clear HTTP faults")
-    )
-    hfault.add_argument(
-        "provider", nargs="?", type=_faulted_provider, help="whose operations get the fault"
-    )
-    hfault.add_argument(
-        "--operation", help="an operationId of the provider's document (default: all)"
-    )
-    hfault.add_argument(
-        "--status",
-        type=int,
-        choices=[429, 500, 502, 503, 504],
-        help="answer this status, in the provider's error shape",
-    )
-    hfault.add_argument("--latency-ms", type=int, help="answer this many milliseconds later")
-    hfault.add_argument(
-        "--abort", action="store_true", help="drop the connection mid-answer, the call not made"
-    )
-    hfault.add_argument(
-        "--abort-after",
-        action="store_true",
-        help="carry the call out, then drop the connection mid-answer: the change is made and "
-        "its answer lost (what a client's retry of a create must survive)",
-    )
-    hfault.add_argument(
-        "--reset",
-        action="store_true",
-        help="reset the connection (TCP RST) before any answer, the call not made: the failure "
-        "clients retry",
-    )
-    hfault.add_argument(
-        "--reset-after",
-        action="store_true",
-        help="carry the call out, then reset the connection before any answer",
-    )
-    hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
-    hfault.add_argument(
-        "--probability",
-        type=float,
-        help="0..1, drawn from the seeded random source (default 1: every matching call)",
-    )
-    hfault.add_argument(
-        "--remove", metavar="ID", help="remove the fault of this id (h1), leaving the others"
-    )
-    hfault.add_argument("--clear", action="store_true", help="remove every HTTP fault")
-    hfault.set_defaults(func=cmd_http_fault)
-
-    limits = _client(
-        sub.add_parser("rate-limits", help="show, or turn on/off, the documented rate limits")
-    )
-    limits.add_argument(
-        "state",
-        nargs="?",
-        default="show",
-        choices=["show", "on", "off"],
-        help="show the providers' documented quotas and whether they are enforced (the "
-        "default); on: enforce them, answering each provider's own 429; off: enforce none",
-    )
-    limits.set_defaults(func=cmd_rate_limits)
-
-    creds = _client(
-        sub.add_parser(
-            "credentials",
-            help="register or revoke the keys a provider accepts (none registered: any works)",
-            description="Once a provider has a credential registered, it accepts only registered "
-            "ones that were not revoked and answers any other with its own 401 (SES and Resend: "
-            "403; Monite's /auth/token: 400). KEY is a Monite client_id (with --secret, its "
-            "client_secret), an AutoSend, Vortex or Resend API key, a Mailgun API key (the "
-            "password of its basic auth), a Scaleway secret key, or an SES access key ID.",
-        )
-    )
-    creds.add_argument("action", choices=["ls", "add", "revoke", "clear"], help="what to do")
-    creds.add_argument(
-        "provider", nargs="?", type=provider_name, help="ls and clear: only this provider"
-    )
-    creds.add_argument("key", nargs="?", help="add and revoke: the key (see above)")
-    creds.add_argument("--secret", help="Monite: the client_secret of the client_id")
-    creds.set_defaults(func=cmd_credentials)
-
-    scen = _client(
-        sub.add_parser(
-            "scenario", help="export the world to a file, load one, or list the bundled ones"
-        )
-    )
-    scen.add_argument("action", choices=["export", "load", "list"], help="what to do")
-    scen.add_argument(
-        "file",
-        nargs="?",
-        help="the YAML file (export writes JSON to a .json one, and prints to stdout without "
-        "one, or with -); load also takes a bundled scenario's name (see scenario list), or - "
-        "for standard input",
-    )
-    scen.set_defaults(func=cmd_scenario)
-
-    docs = sub.add_parser(
-        "docs", help="list the documentation installed with the package, or print one page"
-    )
-    docs.add_argument(
-        "page",
-        nargs="?",
-        help="a page's name, e.g. scaleway or readme; another word prints the sections whose "
-        "headings hold it (scenarios, faults), else lists the sections that mention it",
-    )
-    docs.add_argument("--path", action="store_true", help="print where the page is, not the page")
-    docs.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="list the pages as JSON"
-    )
-    docs.set_defaults(func=cmd_docs)
-
-    settings = _client(
-        sub.add_parser("settings", help="show or change a provider's timings, switches and counts")
-    )
-    settings.add_argument("provider", type=provider_name, help=_provider_help())
-    settings.add_argument(
-        "changes",
-        nargs="*",
-        default=[],  # optional: none shows the settings (argparse calls a bare "*" required)
-        help="name=value: a duration for timings (verify_delay_seconds=30s), a whole number for "
-        "the others (max_identities=50); none: show them",
-    )
-    settings.set_defaults(func=cmd_settings)
-
-    report = _client(
-        sub.add_parser("report", help="the client conformance report: what clients exercised")
-    )
-    report.add_argument("--provider", type=provider_name, help=_provider_help("only this provider"))
-    report.add_argument("--clear", action="store_true", help="empty the report (a new session)")
-    report.add_argument(
-        "--fail-on-violations",
-        action="store_true",
-        help="exit with status 1 when the client sent requests an API's document refuses (its "
-        "expected errors apart): a CI job's gate",
-    )
-    report.set_defaults(func=cmd_report)
-
-    _contract_parser(sub)
-    return parser
-
-
 def _contract_parser(sub) -> None:
-    from contracts.defaults import (
-        CONTROL_REQUEST_TIMEOUT_SECONDS,
-        DEFAULT_MAX_EXAMPLES,
-        DEFAULT_REQUEST_TIMEOUT_SECONDS,
-        DEFAULT_SEED,
-        PHASES,
-    )
-
     contract = sub.add_parser("contract", help="contract-test an API against its document")
     contract_sub = contract.add_subparsers(dest="contract_command", required=True, metavar="ACTION")
     run = contract_sub.add_parser(
         "run", help="run Schemathesis (all phases) against the sandbox or any base URL"
     )
+    _contract_run_target(run)
+    _contract_run_examples(run)
+    run.set_defaults(func=cmd_contract_run)
+
+
+def _contract_run_target(run) -> None:
+    """Which API `contract run` tests, where, and with which headers."""
     run.add_argument(
         "--provider",
         required=True,
@@ -1848,6 +1905,18 @@ def _contract_parser(sub) -> None:
         help=f"a running sandbox's control token, if it has one (default ${TOKEN_ENV}): read "
         "to find its registered credentials, and sent by a run of the control API",
     )
+
+
+def _contract_run_examples(run) -> None:
+    """How many requests `contract run` sends, how, and how it reports them."""
+    from contracts.defaults import (
+        CONTROL_REQUEST_TIMEOUT_SECONDS,
+        DEFAULT_MAX_EXAMPLES,
+        DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        DEFAULT_SEED,
+        PHASES,
+    )
+
     run.add_argument(
         "--max-examples",
         type=positive_int,
@@ -1875,7 +1944,69 @@ def _contract_parser(sub) -> None:
     run.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON"
     )
-    run.set_defaults(func=cmd_contract_run)
+
+
+def cmd_contract_run(args) -> int:
+    import contracts
+
+    if args.token is not None:  # where the run reads it, as every command reads it
+        os.environ[TOKEN_ENV] = args.token
+    try:
+        result = contracts.run(
+            args.provider,
+            base_url=args.base_url,
+            headers=dict(args.header or []),
+            max_examples=args.max_examples,
+            phases=args.phases,
+            seed=args.seed,
+            junit_xml=args.junit_xml,
+            request_timeout=args.request_timeout,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    if result.interrupted:
+        return 130  # as any command stopped by Ctrl-C
+    return 0 if result.ok else 1
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="domainsandbox",
+        description="A local, deterministic sandbox of email-domain APIs with a real, controllable DNS server.",
+    )
+    parser.add_argument("--version", action="version", version=f"domainsandbox {__version__}")
+    _client(parser, defaults=True)  # --url, --json, --token also before the command
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in COMMAND_PARSERS:
+        add_command(sub)
+    return parser
+
+
+# Each command's parser (next to the command's handler), in the order --help lists them.
+COMMAND_PARSERS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _serve_parser,
+    _dns_parser,
+    _publish_parser,
+    _verify_parser,
+    _create_parser,
+    _clock_parser,
+    _demo_parser,
+    _reset_parser,
+    _domains_parser,
+    _requests_parser,
+    _http_parser,
+    _rate_limits_parser,
+    _credentials_parser,
+    _scenario_parser,
+    _docs_parser,
+    _settings_parser,
+    _report_parser,
+    _contract_parser,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
