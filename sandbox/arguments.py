@@ -5,6 +5,7 @@ why."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 MAX_PORT = 65535  # 0 asks the system for a free port
@@ -38,15 +39,17 @@ def is_timing(setting: str) -> bool:
     return setting.endswith("_seconds")
 
 
-# A year is 365 days: the clock's longest move, 3650 days, is then 10y.
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-_DURATION_PART = r"(\d+(?:\.\d+)?)\s*([smhdwy])"
+# A year is 365 days: the clock's longest move, 3650 days, is then 10y. Milliseconds are for
+# the options that time faults (`--latency-ms 250ms`).
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_DURATION_PART = r"(\d+(?:\.\d+)?)\s*(ms|[smhdwy])"
+_BARE_NUMBER = r"\s*\d+(?:\.\d+)?\s*"  # a duration without its unit (seconds, or milliseconds)
 
 
 def seconds_of(text: str) -> float:
-    """'90' or '90s', '5m', '1h', '3d', '2w', '1y' (365 days), or several, '1h30m' -> seconds;
-    ValueError saying what a duration looks like if `text` is none."""
-    if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text):
+    """'90' or '90s', '250ms', '5m', '1h', '3d', '2w', '1y' (365 days), or several, '1h30m' ->
+    seconds; ValueError saying what a duration looks like if `text` is none."""
+    if re.fullmatch(_BARE_NUMBER, text):
         return float(text)
     if text.strip().startswith("-") and _is_duration(text.strip()[1:]):
         raise ValueError(f"{text!r}: a duration is never negative")
@@ -75,6 +78,18 @@ def duration(text: str) -> float:
         return seconds_of(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def milliseconds(text: str) -> int:
+    """An argparse type: a whole number of milliseconds, for the options named so (`--latency-ms`,
+    `--delay-ms`). A bare number is milliseconds, as those options always took it; anything
+    else is a duration, as every other time the CLI takes (250ms, 1.5s, 2s)."""
+    millis = float(text) if re.fullmatch(_BARE_NUMBER, text) else duration(text) * 1000
+    if not math.isfinite(millis):  # 400 digits: no float holds them, and round() would raise
+        raise argparse.ArgumentTypeError(f"{text.strip()[:20]}...: too long by far")
+    if abs(millis - round(millis)) > 1e-6:  # (1.001s is 1000.9999... ms in floats)
+        raise argparse.ArgumentTypeError(f"{text}: give whole milliseconds (250ms, 1.5s)")
+    return round(millis)
 
 
 def ttl(text: str) -> int:

@@ -29,6 +29,7 @@ from .arguments import (
     MAX_PORT,
     duration,
     is_timing,
+    milliseconds,
     plain_number,
     port,
     seed,
@@ -151,6 +152,9 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return int(text)
 
+
+# How the options named in milliseconds (--latency-ms, --delay-ms) take their time.
+MILLISECONDS_HELP = "a duration (250ms, 1.5s, 2s); a bare number is milliseconds"
 
 DOMAIN_ID_HELP = "the id the provider's API gave the domain (Mailgun's: its name, or its id)"
 
@@ -875,7 +879,10 @@ def _dns_fault_parser(dns_sub) -> None:
     fault.add_argument("--qtype", help="only queries of this type, e.g. TXT (default: any)")
     fault.add_argument("--count", type=int, help="for the next N queries (default: until cleared)")
     fault.add_argument(
-        "--delay-ms", type=int, help="a delay fault's, which needs it: how late the answer comes"
+        "--delay-ms",
+        type=milliseconds,
+        metavar="DURATION",
+        help=f"a delay fault's, which needs it: how late the answer comes, {MILLISECONDS_HELP}",
     )
     fault.add_argument("--remove", metavar="ID", help="remove the fault of this id (f1)")
     fault.add_argument("--clear", action="store_true", help="remove every fault")
@@ -1397,7 +1404,12 @@ def _http_fault_parser(http_sub) -> None:
         choices=[429, 500, 502, 503, 504],
         help="answer this status, in the provider's error shape",
     )
-    hfault.add_argument("--latency-ms", type=int, help="answer this many milliseconds later")
+    hfault.add_argument(
+        "--latency-ms",
+        type=milliseconds,
+        metavar="DURATION",
+        help=f"answer this much later: {MILLISECONDS_HELP}",
+    )
     _http_fault_drops(hfault)
     hfault.add_argument("--count", type=int, help="for the next N calls (default: until cleared)")
     hfault.add_argument(

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import dns.exception
 import dns.message
@@ -227,6 +228,24 @@ def test_a_delay_fault_is_told_of_its_flag_by_its_flags_name(cli, control):
     code, _, err = cli("dns", "fault", "example.com", "servfail", "--delay-ms", "5")
     assert code == 2 and "400: --delay-ms: only a delay fault takes one, not 'servfail'" in err
     assert control.faults() == []
+
+
+def test_fault_delays_take_a_duration_as_every_other_time_and_a_bare_number_as_ms(
+    cli, control, resolver
+):
+    """`--latency-ms 1.5s` and `--delay-ms 300ms` were "invalid int value", where every other
+    time the CLI takes is a duration (`--ttl 5m`); a bare number still means milliseconds."""
+    code, out, err = cli("http", "fault", "monite", "--latency-ms", "1.5s")
+    assert (code, out) == (0, "fault h1 on monite *: 1500 ms later\n"), err
+    code, out, err = cli("http", "fault", "ses", "--latency-ms", "250")
+    assert (code, out) == (0, "fault h2 on ses *: 250 ms later\n"), err
+    assert [f["latency_ms"] for f in control.http_faults()] == [1500, 250]
+    code, out, err = cli("dns", "fault", "slow.example.com", "delay", "--delay-ms", "300ms")
+    assert (code, out) == (0, "fault f1: delay for slow.example.com (300 ms)\n"), err
+    query = dns.message.make_query("slow.example.com", "A")
+    started = time.monotonic()
+    dns.query.udp(query, resolver.nameservers[0], port=resolver.port, timeout=5)
+    assert time.monotonic() - started >= 0.3  # the fake DNS answers that late
 
 
 def test_dns_ls_narrows_to_a_name_and_a_type_as_written_in_any_case(cli, control):
@@ -674,6 +693,11 @@ MISUSES = [
     # the control API's refusals name the option, not the field it was sent as
     (["dns", "add", "a.example", "TXT", "x", "--visible-after", "2y"], "400: --visible-after: at"),
     (["http", "fault", "monite", "--latency-ms", "60001"], "400: --latency-ms: at most 60000,"),
+    # the times of faults are durations too, said as any duration is
+    (["http", "fault", "monite", "--latency-ms", "2m"], "400: --latency-ms: at most 60000, not 1"),
+    (["http", "fault", "monite", "--latency-ms", "0.5ms"], "0.5ms: give whole milliseconds"),
+    (["http", "fault", "monite", "--latency-ms", "-1s"], "--latency-ms: '-1s': a duration is n"),
+    (["dns", "fault", "x.example", "delay", "--delay-ms", "soon"], "'soon' is not a duration"),
     (["settings", "autosend", "verify_delay_seconds=abc"], "'abc' is not a duration"),
     (["settings", "autosend", "verify_delay_seconds"], "write settings as name=value"),
     (["report", "--provider", "foo"], "unknown provider 'foo'; known: autosend, mailgun"),
