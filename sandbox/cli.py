@@ -1620,8 +1620,8 @@ def _show_credentials(args, credentials: list[Credential]) -> None:
     _show(args, {"credentials": credentials}, lambda _: _print_rows(rows, header))
 
 
-# An exported world's registered credentials: a top-level key of the YAML, or of the JSON.
-_HOLDS_CREDENTIALS = re.compile(r'^credentials:|^\{.*"credentials":', re.M)
+# An exported world's registered credentials: a top-level key of the YAML.
+_HOLDS_CREDENTIALS = re.compile(r"^credentials:", re.M)
 
 
 def _write_export(path: str, text: str, private: bool) -> None:
@@ -1657,22 +1657,7 @@ def cmd_scenario(args) -> int:
             raise UsageError(f"scenario list takes no FILE ({args.file!r})")
         return _list_scenarios(args)
     if args.action == "export":
-        with _control(args) as control:
-            as_json = args.json or (args.file or "").lower().endswith(".json")
-            text = control.export_scenario("json" if as_json else "yaml")
-        if args.file and args.file != "-":  # `-`: standard output, as without a file
-            private = _HOLDS_CREDENTIALS.search(text) is not None
-            try:
-                _write_export(args.file, text, private)
-            except OSError as exc:
-                raise UsageError(f"{args.file}: {exc.strerror}") from None
-            print(
-                f"wrote {args.file}"
-                + (" (owner-only: it holds registered keys)" if private else "")
-            )
-        else:
-            print(text, end="" if text.endswith("\n") else "\n")  # (JSON comes without one)
-        return 0
+        return _export_scenario(args)
     text = _read_scenario(args.file)
     if not text.strip():
         raise UsageError(
@@ -1690,6 +1675,32 @@ def cmd_scenario(args) -> int:
     )
     _show(args, loaded, lambda _: print(said))
     return 0
+
+
+def _export_scenario(args) -> int:
+    """`scenario export [FILE]`: to the file, or to standard output without one (or with -)."""
+    as_json = args.json or (args.file or "").lower().endswith(".json")
+    with _control(args) as control:
+        text, private = _exported_world(control, as_json)
+    if not args.file or args.file == "-":
+        print(text, end="" if text.endswith("\n") else "\n")
+        return 0
+    try:
+        _write_export(args.file, text, private)
+    except OSError as exc:
+        raise UsageError(f"{args.file}: {exc.strerror}") from None
+    print(f"wrote {args.file}" + (" (owner-only: it holds registered keys)" if private else ""))
+    return 0
+
+
+def _exported_world(control: ControlClient, as_json: bool) -> tuple[str, bool]:
+    """The world as `scenario export` writes it, and whether it holds registered keys. JSON is
+    indented as every other --json output is: the control API answers it in one long line."""
+    if not as_json:
+        text = control.export_scenario("yaml")
+        return text, _HOLDS_CREDENTIALS.search(text) is not None
+    world = json.loads(control.export_scenario("json"))
+    return json.dumps(world, indent=2) + "\n", "credentials" in world
 
 
 def _read_scenario(path: str | None) -> bytes:

@@ -976,6 +976,22 @@ def test_json_is_what_every_command_prints_under_json(cli):
     assert code == 0 and out.endswith("\n") and json.loads(out)["format"] == 2
 
 
+def test_scenario_export_json_is_indented_as_every_other_json_output(cli, control, tmp_path):
+    """It printed the world in one line of thousands of characters, where every other command's
+    --json output is indented by two spaces; a .json file got the same line."""
+    control.add_record("kept.example.com", "TXT", "indented")
+    code, out, _ = cli("scenario", "export", "--json")
+    world = json.loads(out)
+    assert code == 0 and out == json.dumps(world, indent=2) + "\n"
+    assert out.startswith('{\n  "format": 2,\n  "seed": ')
+    target = tmp_path / "world.json"
+    assert cli("scenario", "export", str(target))[0] == 0
+    assert target.read_text() == out
+    control.reset()
+    assert cli("scenario", "load", str(target))[0] == 0  # and it loads as the world it was
+    assert control.records("kept.example.com")[0]["value"] == "indented"
+
+
 def test_a_scenario_goes_to_standard_output_and_comes_from_standard_input_as_dash(
     cli, control, tmp_path, monkeypatch
 ):
