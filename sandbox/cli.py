@@ -1273,7 +1273,29 @@ def _clock_said(clock: ClockState) -> str:
 
 
 def _domains_parser(sub) -> None:
-    domains = _client(sub.add_parser("domains", help="every provider's domains and record checks"))
+    domains = _client(
+        sub.add_parser(
+            "domains",
+            help="every provider's domains and record checks, or one domain's (show)",
+        )
+    )
+    domains.add_argument(
+        "action",
+        nargs="?",
+        choices=["show"],
+        help="show PROVIDER ID: one domain, with each record's value and last check (default: "
+        "list every domain)",
+    )
+    domains.add_argument(
+        "shown_provider",
+        nargs="?",
+        metavar="PROVIDER",
+        type=provider_name,
+        help=_provider_help("with show, the domain's provider"),
+    )
+    domains.add_argument(
+        "domain_id", nargs="?", metavar="ID", type=domain_id, help=f"with show, {DOMAIN_ID_HELP}"
+    )
     domains.add_argument(
         "--provider", type=provider_name, help=_provider_help("only this provider")
     )
@@ -1281,12 +1303,67 @@ def _domains_parser(sub) -> None:
 
 
 def cmd_domains(args) -> int:
+    if args.action == "show":
+        return _show_domain(args)
     with _control(args) as control:
         domains = control.domains(args.provider)
         providers = [] if args.json else control.providers()  # (--json shows no lines)
         regions = {p["name"] for p in providers if len(p["apis"]) > 1}
     _show(args, {"domains": domains}, lambda _: _print_domains(domains, regions))
     return 0
+
+
+def _show_domain(args) -> int:
+    """`domains show PROVIDER ID`: one domain, named as publish and verify name it."""
+    if args.provider:
+        raise UsageError("domains show names its domain by PROVIDER ID: no --provider")
+    if not (args.shown_provider and args.domain_id):
+        raise UsageError(
+            "domains show needs a PROVIDER and the domain's ID (`domainsandbox domains` lists them)"
+        )
+    with _control(args) as control:
+        domain = control.domain(args.shown_provider, args.domain_id)
+    _show(args, domain, _print_domain)
+    return 0
+
+
+def _print_domain(domain: DomainView) -> None:
+    """A domain's status and when it was checked; each required record, its last check's
+    outcome and the value its provider expects; then why each failed check failed (under the
+    table: the verifier's sentences would push the values off any screen)."""
+    print(_domain_line(domain))
+    checked = (
+        f"last checked {domain['last_checked_at']} ({domain['checks']} check(s))"
+        if domain["last_checked_at"]
+        else "not checked yet"
+    )
+    print(printable(f"API {domain['api']}; created {domain['created_at']}; {checked}"))
+    records = domain["records"]
+    rows = [
+        [r["kind"], r["type"], r["name"], _outcome(r["result"]), _shown(_zone_value(r))]
+        for r in records
+    ]
+    _print_rows(rows, ["KIND", "TYPE", "NAME", "LAST CHECK", "VALUE"])
+    for record in records:
+        if record["result"] and record["result"]["reason"]:
+            print(printable(f"{record['kind']}: {record['result']['reason']}"))
+
+
+def _outcome(result: dict | None) -> str:
+    return result["outcome"] if result else "unchecked"
+
+
+def _zone_value(record: dict) -> str:
+    """A required record's value as a zone file writes it (and `publish` prints it): an MX
+    record's preference first."""
+    priority = record.get("priority")
+    return record["value"] if priority is None else f"{priority} {record['value']}"
+
+
+def _check_said(result: dict | None) -> str:
+    """A record's last check: its outcome, and the verifier's sentence when it has one."""
+    reason = result and result["reason"]
+    return f"{_outcome(result)} - {reason}" if reason else _outcome(result)
 
 
 def _print_domains(domains: list[DomainView], regions: set[str]) -> None:
@@ -1297,11 +1374,9 @@ def _print_domains(domains: list[DomainView], regions: set[str]) -> None:
         line = f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}{api}"
         print(printable(line))  # a loaded scenario's text as much as the sandbox's own
         for record in domain["records"]:
-            result = record["result"]
-            state = result["outcome"] if result else "unchecked"
-            reason = f" - {result['reason']}" if result and result["reason"] else ""
             kind, type_ = f"{record['kind']:<18}", f"{record['type']:<5}"
-            print(printable(f"    {kind} {type_} {record['name']}  {state}{reason}"))
+            said = _check_said(record["result"])
+            print(printable(f"    {kind} {type_} {record['name']}  {said}"))
     if not domains:
         print("(no domains)")
 

@@ -432,6 +432,42 @@ def test_reset_forgets_everything_and_reseeds(cli, control):
     assert control.records() == []
 
 
+def test_domains_show_prints_one_domain_with_its_records_values_and_last_checks(cli, control):
+    """A domain could be listed among every other (`domains`), not shown alone."""
+    domain_id = control.create_domain("monite", "show.example.com")["id"]
+    control.publish("monite", domain_id, omit="dkim")
+    control.verify("monite", domain_id)
+    code, out, err = cli("domains", "show", "monite", domain_id)
+    assert code == 0, err
+    dkim = control.domain("monite", domain_id)["records"][1]["value"]
+    assert out.splitlines() == [
+        f"monite {domain_id} show.example.com: waiting_to_be_verified "
+        "(next step at 2026-01-01T09:05:00Z)",
+        "API /monite/v1; created 2026-01-01T09:00:00Z; last checked 2026-01-01T09:00:00Z "
+        "(1 check(s))",
+        "KIND      TYPE   NAME                             LAST CHECK  VALUE",
+        "spf       TXT    show.example.com                 valid       v=spf1 include:mailgun.org ~all",
+        "dkim      TXT    krs._domainkey.show.example.com  not_found   "
+        f"{dkim[:72]}… ({len(dkim)} characters; --json shows it)",
+        "tracking  CNAME  email.show.example.com           valid       eu.mailgun.org",
+        "mx_mxa    MX     show.example.com                 valid       10 mxa.eu.mailgun.org",
+        "mx_mxb    MX     show.example.com                 valid       10 mxb.eu.mailgun.org",
+        "dkim: krs._domainkey.show.example.com does not exist (NXDOMAIN)",
+    ]
+    code, out, err = cli("domains", "show", "--json", "monite", domain_id)
+    assert code == 0 and json.loads(out) == control.domain("monite", domain_id), err
+    # a domain never checked says so; Mailgun's is found by its name, as publish finds it
+    control.create_domain("mailgun", "fresh.example.com")
+    code, out, err = cli("domains", "show", "mailgun", "fresh.example.com")
+    assert code == 0 and out.splitlines()[1].endswith("; not checked yet"), err
+    assert out.splitlines()[3].split()[-4:] == [
+        "unchecked",
+        "v=spf1",
+        "include:mailgun.org",
+        "~all",
+    ]
+
+
 def test_requests_lists_provider_calls(cli, urls):
     base = urls["monite"]
     partner_headers(base)
@@ -734,6 +770,11 @@ MISUSES = [
     (["dns", "queries", "--limit", "0"], "less than the minimum of 1"),
     (["settings", "nosuch"], "settings: argument provider: unknown provider 'nosuch'; known: a"),
     (["publish", "monit", "x"], "unknown provider 'monit'; known: autosend, mailgun, monite,"),
+    (["domains", "show"], "domains show needs a PROVIDER and the domain's ID (`domainsandbox d"),
+    (["domains", "show", "monite"], "domains show needs a PROVIDER and the domain's ID"),
+    (["domains", "show", "monite", "x", "--provider", "ses"], "domains show names its domain b"),
+    (["domains", "show", "monite", "no-such-id"], "404: no monite domain with id no-such-id"),
+    (["domains", "show", "monit", "x"], "PROVIDER: unknown provider 'monit'; known: autosend,"),
     (["requests", "--provider", "monitee"], "--provider: unknown provider 'monitee'; known:"),
     (["http", "fault", "nosuch", "--status", "503"], "unknown provider 'nosuch'; known:"),
     (["verify", "monite", "no-such-id"], "no monite domain with id no-such-id"),
