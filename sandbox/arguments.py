@@ -50,7 +50,7 @@ def seconds_of(text: str) -> float:
     """'90' or '90s', '250ms', '5m', '1h', '3d', '2w', '1y' (365 days), or several, '1h30m' ->
     seconds; ValueError saying what a duration looks like if `text` is none."""
     if re.fullmatch(_BARE_NUMBER, text):
-        return float(text)
+        text += "s"  # seconds, said so: read below as any other
     if text.strip().startswith("-") and _is_duration(text.strip()[1:]):
         raise ValueError(f"{text!r}: a duration is never negative")
     if not re.fullmatch(rf"\s*(?:{_DURATION_PART}\s*)+", text):
@@ -61,7 +61,10 @@ def seconds_of(text: str) -> float:
     units = [unit for _, unit in parts]
     if units != sorted(set(units), key=_UNITS.get, reverse=True):  # `5m5m`, `30m1h`: a slip
         raise ValueError(f"{text!r}: name each unit once, the largest first, as in 1h30m")
-    return sum(float(n) * _UNITS[unit] for n, unit in parts)
+    seconds = sum(float(n) * _UNITS[unit] for n, unit in parts)
+    if not math.isfinite(seconds):  # 400 digits: no float holds them (int() of it would raise)
+        raise ValueError(f"{text.strip()[:20]}...: too long by far")
+    return seconds
 
 
 def _is_duration(text: str) -> bool:

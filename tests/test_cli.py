@@ -734,6 +734,9 @@ MISUSES = [
     (["http", "fault", "monite", "--latency-ms", "0.5ms"], "0.5ms: give whole milliseconds"),
     (["http", "fault", "monite", "--latency-ms", "-1s"], "--latency-ms: '-1s': a duration is n"),
     (["dns", "fault", "x.example", "delay", "--delay-ms", "soon"], "'soon' is not a duration"),
+    # 400 digits: no float holds them (a traceback: OverflowError from int())
+    (["dns", "add", "a.example", "TXT", "x", "--ttl", "9" * 400], "999999...: too long by far"),
+    (["clock", "advance", "9" * 400 + "s"], "999999...: too long by far"),
     (["settings", "autosend", "verify_delay_seconds=abc"], "'abc' is not a duration"),
     (["settings", "autosend", "verify_delay_seconds"], "write settings as name=value"),
     (["report", "--provider", "foo"], "unknown provider 'foo'; known: autosend, mailgun"),
@@ -821,7 +824,7 @@ MISUSES = [
 ]
 
 
-@pytest.mark.parametrize(("args", "said"), MISUSES, ids=[" ".join(m[0]) for m in MISUSES])
+@pytest.mark.parametrize(("args", "said"), MISUSES, ids=[" ".join(m[0])[:70] for m in MISUSES])
 def test_every_misuse_gets_one_line_and_exit_code_2(server, control, capsys, args, said):
     url = [] if "--url" in args else ["--url", server.url]
     code, out, err = run_cli(*args, *url, capsys=capsys)
