@@ -24,7 +24,14 @@ from fake_dns.rdata import brief
 
 from . import documents
 from .apis import changes, mounted
-from .errors import ProviderError, reason_phrase, said_request, unexpected_fields, violation_of
+from .errors import (
+    ProviderError,
+    hinted,
+    reason_phrase,
+    said_request,
+    unexpected_fields,
+    violation_of,
+)
 from .mounts import CONTROL_MOUNT as CONTROL
 from .request import CHANGES, JSON, RESET_CONNECTION, Answer, Call, Request, send_answer
 from .validation import (
@@ -123,38 +130,46 @@ class Dispatcher:
             scope["extensions"][NOTED] = True  # no call of the API: neither journal nor report
             body = _served_document(api.document, api.mount)
             return await send_answer(send, Answer(200, body, [("content-type", JSON)]))
-        if api is None:  # outside every API: counted for the provider it names, if it names one
-            error = ProviderError(404, self._outside(scope["method"], path))
-            if (named := self._named_by(path)) is None or named.provider is None:
-                return await send_answer(send, _lost(error))
-            violation = violation_of(None, error.message, error.status)
-            return await self.refuse(scope, receive, send, error, violation, api=named)
+        if api is None:
+            return await self.outside(scope, receive, send)
         below = path[len(api.mount) :]  # the path as the API's document writes it
         allowed = documents.allowed_methods(api.document, below)
         # Starlette's routes match no control character: such a path is simply not found
         status = 405 if allowed and scope["method"] not in allowed else 404
         error = _unserved(api, scope["method"], path, status)  # a `%2F` said as sent
-        if status == 404 and (meant := _further_mount(api, path)):
-            error.message += f"; did you mean {meant}?"  # `/mailgun/EU/...`: a region's mount
-        elif status == 404 and (meant := _without_final_slash(api, below)):
-            error.message += f"; did you mean {meant}, without the final slash?"
-        elif status == 404 and (meant := _one_segment_less(api, below)):
-            error.message += f"; did you mean {meant}?"  # `/resend/v1/domains`: no version
-        elif status == 405 and (there := _other_version(api, scope["method"], below)):
-            error.message += f"; {scope['method']} is served at {there}"  # Mailgun's v3 and v4
+        if hint := _inside_hint(api, scope["method"], path, status):
+            error = _hinted(api, error, hint)
         # RFC 9110: a 405 lists the methods the document declares for the path
         headers = [("allow", ", ".join(allowed))] if allowed and error.status == 405 else []
         violation = violation_of(None, error.message, error.status)
         await self.refuse(scope, receive, send, error, violation, headers)
+
+    async def outside(self, scope, receive, send) -> None:
+        """A path under no mount: counted for the provider it names (`/AutoSend/v1/...`) or,
+        failing that, the one provider that serves it under its mount (`/v4/domains`, an SDK
+        given the sandbox's URL without Mailgun's mount), and answered in its shape; else the
+        404 every SDK can read, saying where each API is and which paths were likely meant."""
+        method, path = scope["method"], scope["path"]
+        named = self._named_by(path)
+        meant = [] if named else self._served_elsewhere(method, path)
+        if named is None and len(meant) == 1:
+            named = meant[0][0]
+        if named is None or named.provider is None:
+            said = self._outside(method, path)
+            if meant:
+                said += f"; did you mean {_either(there for _, there in meant)}?"
+            return await send_answer(send, _lost(ProviderError(404, said)))
+        hint = _whose(named) + (f"; did you mean {meant[0][1]}?" if meant else "")
+        error = _hinted(named, named.provider.unserved(method, path, 404), hint)
+        violation = violation_of(None, error.message, error.status)
+        await self.refuse(scope, receive, send, error, violation, api=named)
 
     def _outside(self, method: str, path: str) -> str:
         """Why a path outside every API is not found, and where the APIs are: most often a
         base URL without its version (`/autosend/domains` for `/autosend/v1/domains`)."""
         said = f"Not Found: domainsandbox does not serve {said_request(method, path)}"
         if api := self._named_by(path):
-            whose = f"{api.name}'s API" if api.provider else "the control API"
-            mounts = (api.mount, *(api.provider.more_mounts if api.provider else ()))
-            return f"{said}; {whose} is under {' and '.join(mounts)}"
+            return f"{said}; {_whose(api)}"
         mounts = ", ".join(api.mount for api in self.apis.values() if api.provider is not None)
         return f"{said}; the providers' APIs are under {mounts}, the control API under {CONTROL}"
 
@@ -166,6 +181,17 @@ class Dispatcher:
             (api for api in self.apis.values() if (api.mount + "/").startswith(first)), None
         )
 
+    def _served_elsewhere(self, method: str, path: str) -> list[tuple[Api, str]]:
+        """Each API that serves `method` on `path` (or on it without its final slash) under its
+        mount, with that path: what a client that left the mount out meant (`/domains`)."""
+        meant = []
+        for api in self.apis.values():
+            for below in (path, path[:-1] if len(path) > 1 and path.endswith("/") else None):
+                if below and method in documents.allowed_methods(api.document, below):
+                    meant.append((api, api.mount + below))
+                    break
+        return meant
+
     async def _answer(self, scope, send, api: Api, call: Call, headers=()) -> None:
         try:
             answer = await self.world.serve(call)
@@ -176,6 +202,42 @@ class Dispatcher:
         scope["extensions"][CHANGES] = changes(api, call.request)
         reset = scope["extensions"].get(RESET_CONNECTION)
         await send_answer(send, answer, f"{scope['method']} {scope['path']}", reset)
+
+
+def _inside_hint(api: Api, method: str, path: str, status: int) -> str | None:
+    """What a request under the API's mount that no operation matches likely meant: the path
+    in a further mount's case, without its final slash or without a version it does not have;
+    for a 405, where another version of the paths serves the method."""
+    below = path[len(api.mount) :]
+    if status == 405:
+        there = _other_version(api, method, below)  # Mailgun's v3 and v4
+        return f"{method} is served at {there}" if there else None
+    if meant := _further_mount(api, path):
+        return f"did you mean {meant}?"  # `/mailgun/EU/...`: a region's mount
+    if meant := _without_final_slash(api, below):
+        return f"did you mean {meant}, without the final slash?"
+    if meant := _one_segment_less(api, below):
+        return f"did you mean {meant}?"  # `/resend/v1/domains`: no version
+    return None
+
+
+def _hinted(api: Api, error: ProviderError, hint: str) -> ProviderError:
+    """The hint where the API's clients read it: the provider says where; the control API's
+    message ends with it."""
+    return api.provider.hinted(error, hint) if api.provider else hinted(error, hint)
+
+
+def _whose(api: Api) -> str:
+    """Where the API is served: `autosend's API is under /autosend/v1`."""
+    whose = f"{api.name}'s API" if api.provider else "the control API"
+    mounts = (api.mount, *(api.provider.more_mounts if api.provider else ()))
+    return f"{whose} is under {' and '.join(mounts)}"
+
+
+def _either(paths) -> str:
+    """`/a`, `/a or /b`, `/a, /b or /c`."""
+    *rest, last = paths
+    return f"{', '.join(rest)} or {last}" if rest else last
 
 
 def _further_mount(api: Api, path: str) -> str | None:

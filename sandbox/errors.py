@@ -90,6 +90,13 @@ def said_request(method: str, path: str) -> str:
     return f"{method} {path if len(path) <= 200 else path[:200] + '…'}"
 
 
+def hinted(error: ProviderError, hint: str) -> ProviderError:
+    """`error` with the sandbox's hint of what was meant (`did you mean /resend/domains?`) at
+    the end of its message, the message's own final full stop dropped."""
+    error.message = f"{error.message.removesuffix('.')}; {hint}"
+    return error
+
+
 def snake_case_phrase(status: int, unknown: str) -> str:
     """The reason phrase as Resend and Scaleway name errors their catalogues do not list (415 ->
     `unsupported_media_type`); `unknown` for a status Python does not know."""

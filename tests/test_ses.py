@@ -1134,7 +1134,9 @@ def test_boto3_given_the_sandbox_without_the_ses_mount_says_where_it_is(urls):
         client.create_email_identity(EmailIdentity="lost.example.com")
     said = str(lost.value)
     assert "domainsandbox does not serve POST /v2/email/identities" in said, said
-    assert " /resend, /ses, the control API under /_sandbox" in said
+    # SES's own 404 (only SES serves the path), with the path meant
+    assert "(UnknownOperationException)" in said, said
+    assert "ses's API is under /ses; did you mean /ses/v2/email/identities?" in said, said
 
 
 def test_boto3s_ses_v1_client_is_told_to_use_sesv2(urls):

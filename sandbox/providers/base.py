@@ -19,7 +19,7 @@ from ..engine.ids import Ids
 from ..engine.records import CheckResult, Domain, RequiredRecord
 from ..engine.store import Store
 from ..engine.verifier import Verifier
-from ..errors import ProviderError, reason_phrase, said_request, said_value
+from ..errors import ProviderError, hinted, reason_phrase, said_request, said_value
 from ..lanes import off_loop, reads
 from .kit import Kit
 
@@ -239,7 +239,17 @@ class Provider:
         below the mount; `status` 405 where the path is served for other methods, else 404).
         A provider whose 404 also means "no such domain" says here that the sandbox does
         not serve the request, so a client cannot read it as a missing domain."""
+        if status == 404:  # what it does not serve, said: a hint of what was meant may follow
+            return ProviderError(
+                404, f"Not Found: domainsandbox does not serve {said_request(method, path)}"
+            )
         return ProviderError(status, reason_phrase(status))
+
+    def hinted(self, error: ProviderError, hint: str) -> ProviderError:
+        """`error` (the provider's `unserved`) with the sandbox's hint of what was meant
+        (`did you mean /resend/domains?`, where the API is), where the provider's clients read
+        it: by default at the end of its message, which the journal and the report keep too."""
+        return hinted(error, hint)
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         """How the provider answers a request its document rejects."""

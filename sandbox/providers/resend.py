@@ -275,8 +275,11 @@ class Resend(Provider):
 
     def unserved(self, method: str, path: str, status: int) -> ProviderError:
         """Resend's answer to an endpoint it does not have (404 not_found "The requested
-        endpoint does not exist."), also for the claim endpoints the sandbox does not serve."""
-        return super().unserved(method, path, 404 if UNSERVED_PATHS.match(path) else status)
+        endpoint does not exist."), also for the claim endpoints the sandbox does not serve;
+        named, so that its message is kept whole and the sandbox's hint follows it."""
+        status = 404 if UNSERVED_PATHS.match(path) else status
+        name = NAMES[status]  # not_found, or method_not_allowed
+        return _error(status, name, MESSAGES[name])
 
     def too_many_requests(self, retry_after: int) -> ProviderError:
         message = MESSAGES["rate_limit_exceeded"]

@@ -31,7 +31,7 @@ from typing import Required, TypedDict
 from ..engine.clock import iso
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from ..engine.store import Store
-from ..errors import snake_case_phrase, unexpected_fields
+from ..errors import reason_phrase, snake_case_phrase, unexpected_fields
 from .base import LABEL_LIMITS, Provider, ProviderError, valid_hostname
 from .kit import Delete, Hold, Kit, Op, Publish, PythonSdk, Verify
 
@@ -112,6 +112,13 @@ ORDERS = {
     "name": lambda d: (d.name, d.attrs["seq"]),
     "mailbox_total_count": lambda d: (0, d.attrs["seq"]),  # mailboxes are out of scope
 }
+
+
+def _helped(error: ProviderError) -> ProviderError:
+    """`error` with its message as its `help_message` too (the body's `message` is the type's),
+    without the reason phrase that `type` says already."""
+    error.extra["help_message"] = error.message.removeprefix(f"{reason_phrase(error.status)}: ")
+    return error
 
 
 def _invalid(field: str, reason: str, help_message: str) -> ProviderError:
@@ -211,7 +218,7 @@ class Scaleway(Provider):
         status_at="status",
         items_at="domains",
         page_query=lambda read: {"page": read // 100 + 1, "page_size": 100},
-        errors_at=("details.0.help_message", "message"),
+        errors_at=("details.0.help_message", "help_message", "message"),
         # (the steps before the state reached land at once: _AT_ONCE; a later Hold wins)
         states={
             CREATING: (Hold("creating_seconds"),),
@@ -266,6 +273,14 @@ class Scaleway(Provider):
         else:
             body |= {k: v for k, v in error.extra.items() if k != "type"}
         return body
+
+    def unserved(self, method: str, path: str, status: int) -> ProviderError:
+        """Scaleway's fixed `message` for the type; what the sandbox does not serve, and the hint
+        of what was meant, in `help_message`, where Scaleway's own errors say what to do."""
+        return _helped(super().unserved(method, path, status))
+
+    def hinted(self, error: ProviderError, hint: str) -> ProviderError:
+        return _helped(super().hinted(error, hint))
 
     def rate_limit_headers(self, limit: int, remaining: int, reset_at) -> dict:
         """As the gateway writes them: the quota and its window, what is left, and the whole
