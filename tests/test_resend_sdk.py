@@ -89,6 +89,15 @@ def test_the_sdk_lists_every_domain_without_a_limit_and_pages_with_one(sdk):
     assert rest["has_more"] is False
 
 
+def test_the_sdk_raises_on_a_cursor_that_is_no_domain_of_the_team(sdk):
+    """Not an empty page, which a paging loop would take for the end of the list."""
+    sdk.Domains.create({"name": "kept.example.com"})
+    with pytest.raises(exceptions.ResendError) as refused:
+        sdk.Domains.list({"limit": 2, "after": "d91cd9bd-1176-453e-8fc1-35364d380206"})
+    assert refused.value.code == 422 and refused.value.error_type == "validation_error"
+    assert "The `after` parameter must be the id of one of the team's domains" in str(refused.value)
+
+
 def test_a_domain_whose_dkim_is_missing_stays_pending_then_fails(sdk, control):
     domain = sdk.Domains.create({"name": "example.com"})
     control.publish("resend", domain["id"], omit=["dkim_3"])  # one DKIM CNAME of three

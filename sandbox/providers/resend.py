@@ -25,7 +25,9 @@ Choices where Resend's docs are silent (also in docs/resend.md):
   second add is 403 `validation_error`); domains of other teams are `not_found`;
 - request problems: an unreadable body is 400 `validation_error`; a missing `name` is 422
   `missing_required_field`, a bad region 422 `invalid_region`, a malformed id 422
-  `invalid_parameter`, any other field 422 `validation_error`. Unknown body fields are ignored
+  `invalid_parameter`, any other field 422 `validation_error`, a page cursor (`after`,
+  `before`) that was never one of the team's domains 422 `validation_error` (not an empty page,
+  which a paging loop takes for the end). Unknown body fields are ignored
   (the Python SDK sends `id` in the PATCH body), `custom_return_path` on update too (Resend's
   document has it on create only);
 - every answer carries `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset`, counted per
@@ -43,7 +45,7 @@ from typing import Required
 
 from ..engine.records import Domain, Outcome, RequiredRecord, Rule
 from ..engine.store import Store
-from ..errors import snake_case_phrase
+from ..errors import said_value, snake_case_phrase
 from .amazonses import (
     EASY_DKIM_KINDS,
     easy_dkim_records,
@@ -499,12 +501,11 @@ class Resend(Provider):
         domains = self.store.list(self.name, team)[::-1]  # newest first
         cursor = after if after is not None else before
         if cursor is not None:
-            # the cursor's place (a deleted domain keeps its own); not the team's: no page
+            # the cursor's place (a deleted domain keeps its own); never the team's: refused
             place = partial(self.store.place, self.name, owner=team)
-            at = place(cursor.lower())
-            if at is None:
-                domains = []
-            elif after is not None:  # the older ones
+            if (at := place(cursor.lower())) is None:
+                raise _unknown_cursor("after" if after is not None else "before", cursor)
+            if after is not None:  # the older ones
                 domains = [d for d in domains if place(d.id) < at]
             else:  # the newer ones
                 domains = [d for d in domains if place(d.id) > at]
@@ -616,6 +617,21 @@ class Resend(Provider):
 def _capabilities_of(body: dict) -> dict:
     given = body.get("capabilities") or {}
     return {k: given[k] for k in ("sending", "receiving") if k in given}
+
+
+def _unknown_cursor(field: str, cursor: str) -> ProviderError:
+    """A page cursor that was never the id of one of the team's domains (a typo, another team's
+    id, one from before a reset): refused by name rather than answered with an empty page, which
+    a client would take for the end of the list. Resend does not say what it answers (sandbox's
+    choice, docs/resend.md)."""
+    return _error(
+        422,
+        "validation_error",
+        f"The `{field}` parameter must be the id of one of the team's domains, as a list gave "
+        f"it; {said_value(cursor)} is none.",
+        field,
+        violation=True,
+    )
 
 
 def _at_least_one_capability() -> ProviderError:
