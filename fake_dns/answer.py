@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from dnslib import EDNS0, NS, QTYPE, RCODE, RR, SOA, DNSHeader, DNSRecord
+from dnslib import EDNS0, NS, QTYPE, RCODE, RR, SOA, DNSBuffer, DNSHeader, DNSQuestion, DNSRecord
 
 from .limits import MAX_MESSAGE
 from .rdata import normalize_name
@@ -39,6 +39,18 @@ def raw_error(data: bytes, rcode: int) -> bytes | None:
         return None
     flags = 0x8000 | ((data[2] & 0x79) << 8) | rcode  # QR, copied opcode and RD, rcode
     return data[:2] + struct.pack("!HHHHH", flags, 0, 0, 0, 0)
+
+
+def formerr(data: bytes, question: DNSQuestion | None) -> bytes | None:
+    """FORMERR to a message that did not parse whole: raw_error()'s header, with ``question``
+    (the part of the message that did parse, if given) echoed, as BIND 9 answers; None when
+    ``data`` is not a query."""
+    reply = raw_error(data, RCODE.FORMERR)
+    if reply is None or question is None:
+        return reply
+    buffer = DNSBuffer()
+    question.pack(buffer)
+    return reply[:4] + struct.pack("!H", 1) + reply[6:] + bytes(buffer.data)
 
 
 def udp_limit(query: DNSRecord) -> int:

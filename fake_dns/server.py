@@ -10,7 +10,17 @@ import struct
 import threading
 import time
 
-from dnslib import CLASS, OPCODE, QTYPE, RCODE, DNSRecord
+from dnslib import (
+    CLASS,
+    OPCODE,
+    QTYPE,
+    RCODE,
+    DNSBuffer,
+    DNSHeader,
+    DNSLabel,
+    DNSQuestion,
+    DNSRecord,
+)
 
 from . import answer
 from .clock import SystemClock, iso
@@ -53,6 +63,9 @@ _QTYPE_ERRORS = {
     253: RCODE.NOTIMP,
     254: RCODE.NOTIMP,
 }
+# Opcodes whose FORMERR echoes the question, when it parsed (BIND 9.18, measured; an IQUERY's
+# or a STATUS's FORMERR is a header alone).
+_QUESTION_ECHOED = (OPCODE.QUERY, OPCODE.NOTIFY, OPCODE.UPDATE)
 
 
 class FakeDNS:
@@ -307,8 +320,8 @@ class FakeDNS:
         }
         query = _parse(data)
         if query is None or query.header.qr or len(query.questions) != 1:
-            # raw_error() answers no response (QR set): two servers never bounce packets
-            reply = answer.raw_error(data, RCODE.FORMERR)
+            # formerr() answers no response (QR set): two servers never bounce packets
+            reply = answer.formerr(data, _parsed_question(data))
             return 0, lambda: self._finish_raw(entry, reply)
         name, qtype = answer.question_name(query), QTYPE[query.q.qtype]
         entry.update(name=name, type=qtype)
@@ -368,13 +381,31 @@ def _parse(data: bytes) -> DNSRecord | None:
         record = DNSRecord.parse(data)
     except Exception:  # dnslib raises several types on garbage; all mean "malformed"
         return None
-    # dnslib reads names and labels of any length but cannot write them back into the reply's
-    # question (found by fuzzing): such names are malformed anyway (RFC 1035: 63, 255 octets).
-    for question in record.questions:
-        name = question.qname
-        if len(name) > MAX_NAME or any(len(label) > MAX_LABEL for label in name.label):
-            return None
+    if not all(_writable(question.qname) for question in record.questions):
+        return None
     return record
+
+
+def _parsed_question(data: bytes) -> DNSQuestion | None:
+    """The one question of a message that failed to parse further on (a record cut short):
+    its FORMERR echoes it, as BIND 9's does. None when the header declares no single question
+    or that question does not parse either."""
+    try:
+        buffer = DNSBuffer(data)
+        header = DNSHeader.parse(buffer)
+        if header.q != 1 or header.opcode not in _QUESTION_ECHOED:
+            return None
+        question = DNSQuestion.parse(buffer)
+    except Exception:  # garbage: a header-only FORMERR, or nothing
+        return None
+    return question if _writable(question.qname) else None
+
+
+def _writable(name: DNSLabel) -> bool:
+    """dnslib reads names and labels of any length but cannot write them back into the
+    reply's question (found by fuzzing): such names are malformed anyway (RFC 1035: 63, 255
+    octets)."""
+    return len(name) <= MAX_NAME and all(len(label) <= MAX_LABEL for label in name.label)
 
 
 def _client(addr) -> str:

@@ -302,6 +302,7 @@ def test_unparsable_query_gets_formerr_echoing_its_id(fake):
     assert reply is not None
     message = dns.message.from_wire(reply)
     assert message.id == 0xBEEF and dns.rcode.to_text(message.rcode()) == "FORMERR"
+    assert not message.question  # none parsed, none echoed
     assert fake.queries[-1]["rcode"] == "FORMERR"
 
 
@@ -315,6 +316,31 @@ def test_compression_pointer_loop_is_formerr(fake):
     looping = header + b"\xc0\x0c" + b"\x00\x01\x00\x01"  # the name points at itself
     reply = dns.message.from_wire(_udp_exchange(fake, looping))
     assert reply.id == 0x4242 and dns.rcode.to_text(reply.rcode()) == "FORMERR"
+
+
+def _exchange(server, wire: bytes, tcp: bool) -> dns.message.Message:
+    """Send raw ``wire`` over UDP or TCP; the reply as dnspython reads it."""
+    if not tcp:
+        return dns.message.from_wire(_udp_exchange(server, wire))
+    with socket.create_connection(server.address, timeout=2) as sock:
+        sock.sendall(struct.pack("!H", len(wire)) + wire)
+        return _tcp_reply(sock)
+
+
+def _with_additional(question_wire: bytes, *records: bytes, qid: int = 0x5151) -> bytes:
+    """A query of ``question_wire`` (a one-question message) with ``records`` as additional."""
+    header = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, len(records))
+    return header + question_wire[12:] + b"".join(records)
+
+
+def test_a_record_cut_short_after_the_question_is_formerr_echoing_the_question(fake, tcp):
+    """The additional section declares a record that is cut short: BIND 9 answers FORMERR
+    with the question echoed (RFC 1035 4.1: the counts say what follows)."""
+    wire = _with_additional(_wire_query(), b"\x00\x00\x29")  # root, then half a type
+    reply = _exchange(fake, wire, tcp)
+    assert reply.id == 0x5151 and dns.rcode.to_text(reply.rcode()) == "FORMERR"
+    assert [q.to_text() for q in reply.question] == ["example.com. IN MX"]
+    assert not reply.answer and not reply.authority and reply.edns == -1
 
 
 def _mutations(rng: random.Random, count: int) -> list[bytes]:
