@@ -62,7 +62,7 @@ def udp_limit(query: DNSRecord) -> int:
 
 
 def opt_records(query: DNSRecord) -> list[RR]:
-    """The query's EDNS OPT records (one at most in a well-formed query)."""
+    """The query's EDNS OPT records (one at most: the server refuses a query of more)."""
     return [rr for rr in query.ar if rr.rtype == QTYPE.OPT]
 
 
@@ -91,10 +91,9 @@ def new_reply(query: DNSRecord, rcode: int = 0, aa: bool = True) -> DNSRecord:
 
 
 def edns_error(query: DNSRecord) -> DNSRecord | None:
-    """The error reply the query's EDNS calls for, or None when it is fine."""
+    """The error reply the query's EDNS version calls for, or None when it is fine. (A message
+    whose OPT records break RFC 6891's rules does not parse: server._bad_opt.)"""
     opts = opt_records(query)
-    if len(opts) > 1:
-        return new_reply(query, rcode=RCODE.FORMERR, aa=False)  # RFC 6891 6.1.1
     if opts and (opts[0].ttl >> 16) & 0xFF > EDNS_VERSION:
         return new_reply(query, rcode=BADVERS, aa=False)  # the reply's OPT says our version
     return None

@@ -381,9 +381,17 @@ def _parse(data: bytes) -> DNSRecord | None:
         record = DNSRecord.parse(data)
     except Exception:  # dnslib raises several types on garbage; all mean "malformed"
         return None
-    if not all(_writable(question.qname) for question in record.questions):
+    if not all(_writable(question.qname) for question in record.questions) or _bad_opt(record):
         return None
     return record
+
+
+def _bad_opt(record: DNSRecord) -> bool:
+    """An OPT record makes the message malformed (FORMERR, as BIND 9 answers) unless it is the
+    only one, in the additional section (RFC 6891 6.1.1), owned by the root (6.1.2)."""
+    outside = [rr for rr in record.rr + record.auth if rr.rtype == QTYPE.OPT]
+    opts = answer.opt_records(record)
+    return bool(outside) or len(opts) > 1 or any(opt.rname.label for opt in opts)
 
 
 def _parsed_question(data: bytes) -> DNSQuestion | None:

@@ -327,16 +327,19 @@ def _exchange(server, wire: bytes, tcp: bool) -> dns.message.Message:
         return _tcp_reply(sock)
 
 
-def _with_additional(question_wire: bytes, *records: bytes, qid: int = 0x5151) -> bytes:
-    """A query of ``question_wire`` (a one-question message) with ``records`` as additional."""
-    header = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, len(records))
-    return header + question_wire[12:] + b"".join(records)
+def _with_records(
+    question_wire: bytes, answer=(), authority=(), additional=(), qid: int = 0x5151
+) -> bytes:
+    """A query of ``question_wire``'s question with these records in its sections."""
+    counts = (len(answer), len(authority), len(additional))
+    header = struct.pack("!HHHHHH", qid, 0x0100, 1, *counts)
+    return header + question_wire[12:] + b"".join((*answer, *authority, *additional))
 
 
 def test_a_record_cut_short_after_the_question_is_formerr_echoing_the_question(fake, tcp):
     """The additional section declares a record that is cut short: BIND 9 answers FORMERR
     with the question echoed (RFC 1035 4.1: the counts say what follows)."""
-    wire = _with_additional(_wire_query(), b"\x00\x00\x29")  # root, then half a type
+    wire = _with_records(_wire_query(), additional=[b"\x00\x00\x29"])  # root, then half a type
     reply = _exchange(fake, wire, tcp)
     assert reply.id == 0x5151 and dns.rcode.to_text(reply.rcode()) == "FORMERR"
     assert [q.to_text() for q in reply.question] == ["example.com. IN MX"]
@@ -500,12 +503,26 @@ def test_an_edns_version_above_0_gets_badvers_and_our_version(fake, tcp):
     assert fake.queries[-1]["rcode"] == "BADVERS"
 
 
-def test_a_query_with_two_opt_records_is_formerr(fake):
-    wire = dns.message.make_query("example.com", "MX", use_edns=0).to_wire()
-    opt = wire[-11:]  # the OPT record, last in the message: root name, type 41, no options
-    twice = wire[:10] + struct.pack("!H", 2) + wire[12:] + opt
-    reply = dns.message.from_wire(_udp_exchange(fake, twice))
-    assert dns.rcode.to_text(reply.rcode()) == "FORMERR"  # RFC 6891 6.1.1
+def _opt(owner: bytes = b"\x00") -> bytes:
+    """An OPT record (a 1232-byte payload, EDNS 0, no options) owned by ``owner`` (wire)."""
+    return owner + struct.pack("!HHIH", 41, 1232, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {"additional": [_opt(), _opt()]},  # RFC 6891 6.1.1: one at most
+        {"additional": [_opt(b"\x03foo\x00")]},  # 6.1.2: owned by the root
+        {"answer": [_opt()]},  # 6.1.1: in the additional section
+        {"authority": [_opt()]},
+    ],
+    ids=["two", "not-the-root-s", "in-the-answer", "in-the-authority"],
+)
+def test_a_query_with_a_misplaced_opt_record_is_formerr_as_bind_answers(fake, tcp, sections):
+    reply = _exchange(fake, _with_records(_wire_query(), **sections), tcp)
+    assert reply.id == 0x5151 and dns.rcode.to_text(reply.rcode()) == "FORMERR"
+    assert [q.to_text() for q in reply.question] == ["example.com. IN MX"]
+    assert not reply.answer and reply.edns == -1  # BIND 9: no OPT, none having been accepted
 
 
 def test_the_do_bit_is_copied_into_the_reply(fake, tcp):
