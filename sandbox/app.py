@@ -46,7 +46,7 @@ from .dispatch import NOTED, RECEIVED_AT, Dispatcher, Refusals, headers_of
 from .events import EVENTS_PATH, EventStreams
 from .limits import BrowserGuard, ControlToken, RequestLimits, ShutdownAnswer
 from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT
-from .request import Answer
+from .request import Answer, Request
 from .ui import dashboard_app
 from .validation import ESCAPED_SEGMENTS, CheckedSpecification, RequestValidation
 from .verdicts import Repeats, Verdicts
@@ -173,11 +173,29 @@ class ErrorRenderer:
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
 
-    def render(self, path: str, error: ProviderError, headers: dict | None = None) -> Answer:
-        """`error` in the shape of the API that serves `path`, with `headers` added."""
-        answer = Answer.error(self.sandbox.provider_for(path), error)
+    def render(
+        self, path: str, error: ProviderError, headers: dict | None = None, scope=None
+    ) -> Answer:
+        """`error` in the shape of the API that serves `path`, with `headers` added, and the
+        headers its provider puts on every answer (SES's x-amzn-RequestId, which the AWS SDKs
+        read): a 413 or a 431 is an answer of that API too. `scope`: the request, where its
+        head was read (a Monite answer echoes its x-monite-version)."""
+        provider = self.sandbox.provider_for(path)
+        answer = Answer.error(provider, error)
         answer.headers[:0] = (headers or {}).items()  # before the shape's own
+        if provider is not None:
+            request, elapsed = _as_request(scope, path)
+            answer.headers.extend(provider.answer_headers(request, elapsed).items())
         return answer
+
+
+def _as_request(scope, path: str) -> tuple[Request, float]:
+    """The request a refusal answers, as a provider's `answer_headers` reads it, and the
+    seconds spent on it; without a scope (a head refused while parsed), its path alone."""
+    if scope is None:
+        return Request("", path), 0.0
+    arrived = scope.get("extensions", {}).get(RECEIVED_AT) or time.monotonic()
+    return Request(scope["method"], path, headers=headers_of(scope)), time.monotonic() - arrived
 
 
 class RequestRecorder:

@@ -23,7 +23,7 @@ from .arguments import MAX_ADVANCE_SECONDS, MAX_PORT, MAX_SEED, is_timing, withi
 from .engine import publish as publishing
 from .engine.clock import LATEST, MAX_DELAY_SECONDS, Clock, later
 from .engine.credentials import Credentials
-from .engine.ids import DEFAULT_SEED, Ids
+from .engine.ids import DEFAULT_SEED, Ids, RequestIds
 from .engine.store import Store
 from .engine.verifier import Verifier
 from .gate import HttpFaults, RateLimits
@@ -124,8 +124,12 @@ class Sandbox:
         resolver: str | None = None,
         clock: Clock | None = None,
         rate_limits: bool = False,
+        worker: str = "",
     ):
         self.seed = within(seed, MAX_SEED, "a seed")
+        # A `serve --workers` worker's name: the refusals its front end answers itself (413,
+        # 431) draw their request ids from streams of its own, never repeating the world's.
+        self.worker = worker
         self._dns_port = within(dns_port, MAX_PORT, "a port number")
         self.clock = clock or Clock()
         # How this sandbox started (its clock's mode and instant, the rate-limit switch):
@@ -328,6 +332,11 @@ class Sandbox:
         self.report.record(entry)
         if self.access_log:
             access_line(entry)
+
+    def request_ids(self, name: str) -> RequestIds:
+        """The seeded stream of a provider's request-id header called `name`: the world's, or
+        (in a worker) the worker's own."""
+        return RequestIds(self.seed, f"{name}/{self.worker}" if self.worker else name)
 
     def provider_for(self, path: str):
         """The provider whose mount serves this request path, if any."""

@@ -498,7 +498,7 @@ class _SaveBeforeAnswer:
                     await asyncio.to_thread(self.durable.save, since)
                 except SaveFailed as error:
                     replaced = True
-                    return await send_answer(send, self.render(scope["path"], error))
+                    return await send_answer(send, self.render(scope["path"], error, None, scope))
             await send(message)
 
         await self.app(scope, receive, send_after_saving)

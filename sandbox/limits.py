@@ -343,7 +343,7 @@ class RequestLimits:
         # Waiting for more of a body that has ended would wait for the client to give up.
         if more and (_header(scope, b"expect") or b"").lower() != b"100-continue":
             await _drain(receive, DRAIN_BYTES - already)
-        await send_answer(send, self.render(scope["path"], error, CLOSE))
+        await send_answer(send, self.render(scope["path"], error, CLOSE, scope))
 
 
 def _too_large(limit: int) -> ProviderError:
@@ -399,7 +399,7 @@ class ShutdownAnswer:
             if started:
                 raise
             error = ShuttingDown()
-            await send_answer(send, self.render(scope["path"], error, CLOSE))
+            await send_answer(send, self.render(scope["path"], error, CLOSE, scope))
 
 
 # --- request heads -------------------------------------------------------------------------------
@@ -442,7 +442,7 @@ def http_protocol(render):
     async def busy(scope, receive, send) -> None:
         """What a request over the connection limit gets: a 503 in its API's shape."""
         error = ProviderError(503, BUSY)
-        await send_answer(send, render(scope["path"], error, CLOSE))
+        await send_answer(send, render(scope["path"], error, CLOSE, scope))
 
     class BoundedHeadProtocol(HttpToolsProtocol):
         _in_head = False

@@ -66,7 +66,9 @@ def run_worker(settings: WorkerSettings, sock, ready) -> None:
     """A worker process: serve HTTP on `sock`, asking the world of the parent for everything."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # uvicorn re-raises it once stopped
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal: the serving process stops us
-    sandbox = Sandbox(seed=settings.seed)  # never started: mounts, documents, error shapes
+    # never started: mounts, documents, error shapes (and the request ids of the refusals its
+    # front end answers itself: the worker's own, apart from the world's)
+    sandbox = Sandbox(seed=settings.seed, worker=f"worker-{os.getpid()}")
     sandbox.control_token = settings.control_token
     sandbox.allowed_hosts = set(settings.allowed_hosts)
     sandbox.log_format = settings.log_format

@@ -397,3 +397,64 @@ def test_records_dns_could_not_serve_are_a_clear_400(urls, body, message):
     assert response.status_code == 400, response.text[:300]
     assert message in error_message("control", response)
     assert httpx.get(urls["control"] + "/dns/records").json()["records"] == []
+
+
+# --- what a refusal of the front end carries, as every other answer of the API -----------------
+
+
+def _ses_refused(url: str, add_header: dict | None = None, tag_value: str = "team") -> dict:
+    """boto3's error for a create the sandbox refuses before SES's code runs."""
+    from botocore.exceptions import ClientError
+
+    from .helpers import sesv2_client
+
+    ses = sesv2_client(url, "AKIASANDBOXAAAAAAAAA", attempts=1)
+    if add_header:  # botocore has no option for it: the SDK's own event hook adds it
+        ses.meta.events.register(
+            "before-send.sesv2.*", lambda request, **_: request.headers.update(add_header)
+        )
+    with pytest.raises(ClientError) as refused:
+        ses.create_email_identity(
+            EmailIdentity="example.com", Tags=[{"Key": "team", "Value": tag_value}]
+        )
+    return refused.value.response
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {"tag_value": "a" * MAX_BODY_BYTES},  # 413: the body over the limit
+        {"add_header": {"X-Padding": "a" * (MAX_HEAD_BYTES + 1)}},  # 431: the head
+    ],
+    ids=["413", "431"],
+)
+def test_an_ses_refusal_of_the_front_end_carries_a_request_id_boto3_reads(urls, refusal):
+    """botocore reads ResponseMetadata.RequestId from x-amzn-RequestId, on every SES answer
+    (ses.md: "x-amzn-RequestId on every response"); a 413 or 431 had none."""
+    response = _ses_refused(urls["ses"], **refusal)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] in (413, 431)
+    request_id = response["ResponseMetadata"]["RequestId"]
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", request_id
+    )
+    # never the id of another answer (under `serve --workers`, the worker's refusals too)
+    ses = urls["ses"] + "/v2/email/identities"
+    others = {httpx.get(ses).headers["x-amzn-RequestId"] for _ in range(5)}
+    assert request_id not in others
+
+
+def test_a_monite_refusal_of_the_front_end_carries_monites_response_headers(urls):
+    """Monite's "HTTP headers" page: every answer carries x-request-id and x-process-time, and
+    echoes the x-monite-version sent."""
+    base = urls["monite"]
+    too_big = b'{"domain": "' + b"a" * MAX_BODY_BYTES + b'"}'
+    headers = sample_headers(BY_NAME["monite"]) | JSON
+    refused = httpx.post(f"{base}/mailbox_domains", content=too_big, headers=headers)
+    assert refused.status_code == 413
+    assert refused.headers["x-monite-version"] == headers["x-monite-version"]
+    assert float(refused.headers["x-process-time"]) >= 0
+    request_id = refused.headers["x-request-id"]
+    padded = headers | {"X-Padding": "a" * (MAX_HEAD_BYTES + 1)}
+    head_refused = httpx.get(f"{base}/mailbox_domains", headers=padded)
+    assert head_refused.status_code == 431
+    assert head_refused.headers["x-request-id"] not in (request_id, None)

@@ -15,7 +15,7 @@ from fake_dns.limits import MAX_LABEL, MAX_NAME
 from .. import documents
 from ..engine.clock import Clock
 from ..engine.credentials import Credentials
-from ..engine.ids import Ids
+from ..engine.ids import Ids, RequestIds
 from ..engine.records import CheckResult, Domain, RequiredRecord
 from ..engine.store import Store
 from ..engine.verifier import Verifier
@@ -119,6 +119,8 @@ class Services(Protocol):
     verifier: Verifier | None
 
     def settings(self, provider: str) -> dict: ...
+
+    def request_ids(self, name: str) -> RequestIds: ...
 
     def note_states(self, provider: str, states: Iterable[str]) -> None: ...
 

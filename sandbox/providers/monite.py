@@ -35,7 +35,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Required, TypedDict
 
 from ..engine.clock import is_calendar_date, iso
-from ..engine.ids import RequestIds
 from ..engine.records import Domain, RequiredRecord
 from ..engine.store import Store
 from . import mailgun_records
@@ -147,7 +146,7 @@ class Monite(Provider):
         self.tokens = PartnerTokens(self.sandbox.seed)
         # x-request-id values: their own seeded stream, so answering never shifts the ids of
         # domains; it starts again with the world (reset, scenario load)
-        self._request_ids = RequestIds(self.sandbox.seed, "monite-request")
+        self._request_ids = self.sandbox.request_ids("monite-request")
 
     state_keys = ("issued", "revoked")
 

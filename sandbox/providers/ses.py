@@ -51,7 +51,7 @@ from typing import Required
 from fake_dns.rdata import brief
 
 from .. import documents
-from ..engine.ids import RequestIds, _rsa_spki
+from ..engine.ids import _rsa_spki
 from ..engine.records import CheckResult, Domain, Outcome, RequiredRecord, Rule
 from ..engine.store import Store
 from ..errors import reason_phrase, refused_string, unexpected_fields
@@ -252,7 +252,7 @@ class Ses(Provider):
     def reset(self) -> None:
         # x-amzn-RequestId values: their own seeded stream, so answering never shifts the ids
         # and tokens of identities; it starts again with the world
-        self._request_ids = RequestIds(self.sandbox.seed, "ses-request")
+        self._request_ids = self.sandbox.request_ids("ses-request")
 
     # --- errors -------------------------------------------------------------------------------
 
