@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -293,6 +294,45 @@ def test_a_domain_id_in_upper_case_names_the_same_domain(monite):
     deleted = httpx.delete(f"{base}/mailbox_domains/{shouted}", headers=headers)
     assert deleted.status_code == 204, deleted.text
     assert httpx.get(f"{base}/mailbox_domains", headers=headers).json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        lambda i: i.replace("-", ""),  # 32 hex digits: the case the audit found 422
+        lambda i: i.replace("-", "").upper(),
+        lambda i: "{" + i + "}",
+        lambda i: "urn:uuid:" + i,
+    ],
+    ids=["bare", "bare-upper", "braced", "urn"],
+)
+def test_a_domain_id_in_any_form_pydantic_reads_names_the_same_domain(monite, written):
+    """FastAPI reads Monite's `format: uuid` domain_id as pydantic's UUID, which takes 32 hex
+    digits (and braces, urn:uuid:) and normalises them: the domain is found, not a 422."""
+    base, headers = monite
+    domain_id = create(base, headers)["id"]
+    target = quote(written(domain_id), safe=":")
+    verified = httpx.post(f"{base}/mailbox_domains/{target}/verify", headers=headers)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["id"] == domain_id
+    unknown = quote(written(str(uuid.UUID(int=1))), safe=":")
+    missing = httpx.delete(f"{base}/mailbox_domains/{unknown}", headers=headers)
+    assert missing.status_code == 404, missing.text
+    deleted = httpx.delete(f"{base}/mailbox_domains/{target}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+
+
+def test_a_bare_id_a_digit_short_is_refused_in_pydantics_words(monite):
+    base, headers = monite
+    response = httpx.post(f"{base}/mailbox_domains/{'a' * 31}/verify", headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0] == {
+        "loc": ["path", "domain_id"],
+        "msg": "Input should be a valid UUID, invalid length: found 31",
+        "type": "uuid_parsing",
+        "input": "a" * 31,
+        "ctx": {"error": "invalid length: found 31"},
+    }
 
 
 def test_a_value_is_judged_for_each_parameter_even_when_seen_before(monite):

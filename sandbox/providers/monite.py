@@ -52,9 +52,10 @@ from .pydantic_words import fastapi_refusal
 TOKEN_LIFETIME_SECONDS = 86400
 # Monite's mailbox domains are Mailgun domains in Mailgun's EU region (mxa.eu.mailgun.org).
 MAILGUN_REGION = "eu"
-# Body fields pydantic reads as other than a str (schema.json: format uuid, GrantType): their
+# Fields pydantic reads as other than a str (schema.json: format uuid, GrantType): their
 # type errors are said as pydantic says them for those types.
 BODY_TYPES = {
+    "domain_id": "uuid",  # the path's: any form pydantic's UUID takes (openapi/monite.yaml)
     "client_id": "uuid",
     "entity_user_id": "uuid",
     "grant_type": ("client_credentials", "entity_user"),
@@ -287,10 +288,12 @@ class Monite(Provider):
     # --- operations -----------------------------------------------------------------------------
 
     def _owned(self, request, domain_id: str) -> Domain:
-        """The partner's domain; its id is a UUID in any letter case, as FastAPI reads a
-        `format: uuid` path parameter (Monite's document)."""
+        """The partner's domain; its id is a UUID in any form pydantic's UUID takes (any letter
+        case, 32 hex digits, braced, urn:uuid:), as FastAPI reads a `format: uuid` path
+        parameter (Monite's document): the handler sees the UUID, hyphenated."""
+        domain_id = str(uuid.UUID(domain_id))  # the document's pattern let only those forms by
         not_found = f"Mailbox domain {domain_id} was not found"
-        return self.owned(domain_id.lower(), self._partner(request), not_found)
+        return self.owned(domain_id, self._partner(request), not_found)
 
     def list_domains(self, request):
         partner = self._partner(request)

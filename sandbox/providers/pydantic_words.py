@@ -16,8 +16,10 @@ import re
 from ..errors import CUT_SHORT, NULL_BODY, unexpected_fields
 
 _JSON_ERROR = re.compile(r"^(?P<why>[^:]+): line \d+ column \d+ \(char (?P<at>\d+)\)$")
+# a parameter's format refused, or its pattern (where a typed one's forms are written as one)
 _PARAMETER = re.compile(
-    r"^Invalid \w+ parameter '[^']+': (?P<value>.*) is not a '(?P<format>\w+)'$"
+    r"^Invalid \w+ parameter '[^']+': (?P<value>.*?) "
+    r"(?:is not a '(?P<format>\w+)'|does not match (?:'.*'|\".*\"))$"
 )
 _FIELD = r"(?: - '[^']*')?$"  # where in the body: the field, named apart
 _SCHEMA = [
@@ -64,11 +66,13 @@ def _pydantic_error(message: str, field: str | None, typed: dict) -> tuple[str, 
         return (*_MISSING, {"input": None})  # FastAPI's missing parameter or body: input null
     if message == NULL_BODY:  # a JSON null: FastAPI reads no body
         return (*_MISSING, {"input": None})
-    if parameter := _PARAMETER.match(message):
+    if (parameter := _PARAMETER.match(message)) and (
+        form := parameter["format"] or typed.get(field)
+    ):
         value = _said(parameter["value"])  # a parameter is a string, said in repr
-        if isinstance(value, str) and (error := _format_error(parameter["format"], value)):
+        if isinstance(value, str) and (error := _format_error(form, value)):
             return error
-        if parameter["format"] == "uuid" and (size := _cut_length(parameter["value"])):
+        if form == "uuid" and (size := _cut_length(parameter["value"])):
             why = f"invalid length: found {size}"  # cut short: far past a UUID's 45 at most
             return "uuid_parsing", f"Input should be a valid UUID, {why}", {"ctx": {"error": why}}
     for pattern, case in _SCHEMA:
