@@ -189,7 +189,10 @@ def _quotable(error):
 
 def schema_message(error) -> str:
     """A jsonschema error's message with the offending value as the client wrote it (null, not
-    None), cut short (a list of 15,000 entries is not echoed whole), and the limit it broke."""
+    None), cut short (a list of 15,000 entries is not echoed whole), and the limit it broke; a
+    pattern's refusal in the words its schema's `x-pattern-said` gives, where it gives them."""
+    if error.validator == "pattern" and (words := error.schema.get("x-pattern-said")):
+        return f"{said_value(_quotable(error))} is not {words}"  # what the regex asks, in words
     message = error.message.replace(repr(error.instance), said_value(_quotable(error)), 1)
     limit = _LIMITS.get(error.validator)
     return f"{message} ({limit.format(error.validator_value)})" if limit else message

@@ -1175,3 +1175,15 @@ def test_an_injected_5xx_is_named_as_docs_ses_md_says(urls, control, status, cod
         client.list_email_identities()
     error = failed.value.response
     assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (status, code)
+
+
+def test_a_tags_characters_are_refused_in_words_not_as_a_regex(ses, control):
+    """It quoted the document's pattern, ^[\\w\\s.:/=+-]*$, which no client reads as a reason."""
+    body = {"EmailIdentity": NAME, "Tags": [{"Key": "team#1", "Value": "x"}]}
+    with control.expecting_errors():
+        answer = ses.call("POST", "/v2/email/identities", body)
+    assert error_of(answer) == (
+        400,
+        "BadRequestException",
+        "Tags.0.Key: 'team#1' is not a tag's text: letters, digits, white space and _ . : / = + -",
+    )
