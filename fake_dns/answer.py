@@ -26,6 +26,9 @@ TCP_MAX_SIZE = MAX_MESSAGE
 EDNS_VERSION = 0
 BADVERS = 16
 DO_FLAG = 0x8000
+# A compression pointer holds a 14-bit offset (RFC 1035 4.1.4): no name written past this can
+# be pointed at.
+MAX_POINTER = 0x3FFF
 # Bytes a label may hold and still name a record of a zone (rdata.normalize_name's labels).
 _ZONE_LABEL_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_*")
 
@@ -168,19 +171,49 @@ def truncated(reply: DNSRecord) -> DNSRecord:
     return reply
 
 
+class _Buffer(DNSBuffer):
+    """dnslib's buffer, compressing names only against those a pointer reaches: dnslib also
+    points at names it wrote past 16 KiB, and the pointer's 14 bits then land elsewhere (dig:
+    "Got bad packet: bad label type")."""
+
+    def encode_name(self, name) -> None:
+        super().encode_name(name)
+        if self.offset <= MAX_POINTER:
+            return
+        # what this name added is last (each earlier call left none past the pointer's reach)
+        beyond = []
+        for labels in reversed(self.names):
+            if self.names[labels] <= MAX_POINTER:
+                break
+            beyond.append(labels)
+        for labels in beyond:
+            del self.names[labels]
+
+
+def wire(reply: DNSRecord) -> bytes:
+    """``reply.pack()``, with names compressed only where a pointer reaches (_Buffer)."""
+    reply.set_header_qa()
+    buffer = _Buffer()
+    reply.header.pack(buffer)
+    for section in (reply.questions, reply.rr, reply.auth, reply.ar):
+        for item in section:
+            item.pack(buffer)
+    return bytes(buffer.data)
+
+
 def pack(reply: DNSRecord, limit: int) -> bytes:
     """Wire bytes of ``reply``, truncated (TC) when they exceed ``limit`` bytes. Past what even
     TCP carries, an ANY answer keeps the record sets that fit (RFC 8482 4.2 lets it answer a
     subset); any other is SERVFAIL (a CNAME chain leading to a record set that fits alone),
     since no retry could get the whole answer."""
-    data = reply.pack()
+    data = wire(reply)
     if len(data) <= limit:
         return data
     if limit < TCP_MAX_SIZE:
-        return truncated(reply).pack()
+        return wire(truncated(reply))
     if reply.q.qtype == QTYPE.ANY and (subset := any_subset(reply, limit)) is not None:
         return subset
-    return too_big(reply).pack()
+    return wire(too_big(reply))
 
 
 def any_subset(reply: DNSRecord, limit: int) -> bytes | None:
@@ -190,10 +223,10 @@ def any_subset(reply: DNSRecord, limit: int) -> bytes | None:
     kept: list[RR] = []
     for rrset in _record_sets(reply.rr):
         reply.rr = kept + rrset
-        if len(reply.pack()) <= limit:
+        if len(wire(reply)) <= limit:
             kept = reply.rr
     reply.rr = kept
-    return reply.pack() if kept else None
+    return wire(reply) if kept else None
 
 
 def _record_sets(records: list[RR]) -> list[list[RR]]:

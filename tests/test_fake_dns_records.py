@@ -591,6 +591,19 @@ def test_an_any_answer_too_big_for_one_message_holds_the_whole_record_sets_that_
     assert fake.queries[-1]["answers"] == 11
 
 
+@pytest.mark.parametrize("rtype", ["PTR", "ANY"])
+def test_names_past_16_kib_of_an_answer_are_never_pointed_at(fake, rtype):
+    """A compression pointer holds 14 bits (RFC 1035 4.1.4): dnslib pointed at names it wrote
+    past 16,383 bytes anyway, and dig said "Got bad packet: bad label type"."""
+    name = "ptrs.example.com"
+    fake.zone.set(name, "TXT", [c * 4000 for c in "abcde"])  # ANY: its PTRs start past 16 KiB
+    targets = [f"host{i}.sub{i // 2}.example.net" for i in range(900)]  # pairs share a name
+    fake.zone.set(name, "PTR", targets)
+    response = ask(fake, name, rtype, tcp=True)  # dnspython refuses a pointer out of place
+    assert rcode(response) == "NOERROR"
+    assert sorted(answer_texts(response, "PTR")) == sorted(f"{t}." for t in targets)
+
+
 @pytest.mark.parametrize(
     ("name", "rtype", "value"),
     [
