@@ -1741,7 +1741,7 @@ def cmd_scenario(args) -> int:
         )
     with _control(args) as control:
         try:
-            loaded = control.load_scenario(text)
+            loaded = control.load_scenario(text, _scenario_format(args.file))
         except ControlError as exc:  # name the file: the sandbox only saw its text
             raise ControlError(f"{args.file}: {exc}", exc.status) from None
     said = (
@@ -1750,6 +1750,12 @@ def cmd_scenario(args) -> int:
     )
     _show(args, loaded, lambda _: print(said))
     return 0
+
+
+def _scenario_format(path: str) -> str:
+    """How to read the scenario file at `path`: a .json file as JSON, which YAML would read
+    without a word of its errors (a trailing comma, a key given twice); any other as YAML."""
+    return "json" if path.lower().endswith(".json") else "yaml"
 
 
 def _export_scenario(args) -> int:
@@ -2244,7 +2250,7 @@ def _fill_late_positionals(command: argparse.ArgumentParser, args, rest: list[st
         empty = getattr(args, action.dest, None) in (None, action.default)
         if action.option_strings or action.nargs != "?" or not empty:
             continue
-        if not rest or rest[0].startswith("-"):
+        if not rest or (rest[0].startswith("-") and rest[0] != "-"):  # "-": stdin or stdout
             return
         try:
             setattr(args, action.dest, command._get_values(action, [rest.pop(0)]))

@@ -535,9 +535,10 @@ class ControlClient:
         params = {"format": format} if format != "yaml" else None
         return self.raw("GET", "/scenario", params=params).text
 
-    def load_scenario(self, text: str | bytes) -> ScenarioLoaded:
-        """Replace the world by a scenario (YAML text); all or nothing."""
-        headers = {"Content-Type": "application/yaml"}
+    def load_scenario(self, text: str | bytes, format: str = "yaml") -> ScenarioLoaded:  # noqa: A002
+        """Replace the world by a scenario (YAML text, or with format="json" JSON, read as
+        JSON: a trailing comma is refused, where YAML would take it); all or nothing."""
+        headers = {"Content-Type": f"application/{format}"}
         return self.call("POST", "/scenario", content=text, headers=headers)
 
     def bundled_scenarios(self) -> list[dict[str, str]]:

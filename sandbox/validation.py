@@ -312,8 +312,9 @@ class JSONBody(JSONRequestBodyValidator):
             if text.startswith("\ufeff"):  # json.loads says so; the decoder alone does not
                 raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
             document = _STRICT_JSON.decode(text)
-        except json.JSONDecodeError as exc:
-            raise UnreadableBody(detail=str(exc)) from None
+        except json.JSONDecodeError as exc:  # the control API says what it read the body as
+            said = f"not valid JSON: {exc}" if self._plain else str(exc)
+            raise UnreadableBody(detail=said) from None
         except _NotFinite:
             path, said = _non_finite(json.loads(text))
             raise UnreadableBody(detail=self._say(path, said)) from None

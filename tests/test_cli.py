@@ -1036,6 +1036,20 @@ def test_scenario_export_json_is_indented_as_every_other_json_output(cli, contro
     assert control.records("kept.example.com")[0]["value"] == "indented"
 
 
+def test_a_json_scenario_file_is_read_as_json(cli, control, tmp_path):
+    """A .json file was read as YAML: a trailing comma loaded without a word (as an empty world
+    here, replacing the one there), and a file cut short was said to be "not valid YAML"."""
+    control.add_record("kept.example.com", "TXT", "still here")
+    broken = tmp_path / "world.json"
+    broken.write_text('{"format": 2, "seed": 1,}')
+    code, _, err = cli("scenario", "load", str(broken))
+    assert code == 2 and err.startswith(f"domainsandbox: {broken}: 400: not valid JSON: "), err
+    assert control.records("kept.example.com")[0]["value"] == "still here"  # nothing replaced
+    broken.write_text('{"format": 2, "seed": 7}')
+    assert cli("scenario", "load", str(broken))[0] == 0
+    assert json.loads(cli("scenario", "export", "--json")[1])["seed"] == 7
+
+
 def test_a_scenario_goes_to_standard_output_and_comes_from_standard_input_as_dash(
     cli, control, tmp_path, monkeypatch
 ):
@@ -1096,6 +1110,8 @@ def test_an_option_before_a_commands_last_word_leaves_that_word_its_own(cli, tmp
     assert json.loads(target.read_text())["format"] == 2
     code, out, _ = cli("clock", "advance", "--json", "5m")
     assert code == 0 and json.loads(out)["now"] == "2026-01-01T09:05:00Z"
+    code, out, _ = cli("scenario", "export", "--json", "-")  # `-` too: it was "unrecognized"
+    assert code == 0 and json.loads(out)["format"] == 2
     with pytest.raises(SystemExit) as stopped:
         cli("scenario", "export", "--json", str(target), "more")
     assert stopped.value.code == 2
