@@ -258,10 +258,10 @@ class StateFile:
         if row is None:
             return None
         body, saved_at, checksum = row
-        if checksum is not None and not _matches(body, checksum):
+        if self._checked and not _matches(body, checksum):  # each save since wrote one
+            why = "differs from the checksum saved with it" if checksum else "has no checksum"
             raise StateError(
-                f"{self.path}: the saved world is damaged (it differs from the checksum saved "
-                f"with it): {RESTORE_A_BACKUP}"
+                f"{self.path}: the saved world is damaged (it {why}): {RESTORE_A_BACKUP}"
             )
         try:
             return json.loads(body), saved_at

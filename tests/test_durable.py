@@ -362,6 +362,21 @@ def test_a_byte_changed_inside_the_saved_world_is_said_damaged_and_left_as_it_wa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["world.db"]
 
 
+def test_a_saved_world_whose_checksum_was_taken_away_is_said_damaged(tmp_path):
+    """A file that keeps checksums holds one with every save: a body changed with its checksum
+    set to NULL was read as a file saved before checksums, and restored without a word."""
+    state = tmp_path / "world.db"
+    assert Served("--scenario", "every-state", "--state", str(state)).stop()[0] == 0
+    key = a_dkim_key_in(state).decode()
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        changed = key[:40] + ("B" if key[40] != "B" else "C") + key[41:]
+        db.execute("UPDATE world SET sha256 = NULL, body = replace(body, ?, ?)", (key, changed))
+        db.commit()
+    refused = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
+    assert refused.returncode == 2, refused.stdout
+    assert "the saved world is damaged (it has no checksum" in refused.stderr, refused.stderr
+
+
 # The world table as every state file was written before its checksum was kept (17ea1ff).
 UNCHECKED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS world (
