@@ -46,17 +46,18 @@ _DURATION_PART = r"(\d+(?:\.\d+)?)\s*(ms|[smhdwy])"
 _BARE_NUMBER = r"\s*\d+(?:\.\d+)?\s*"  # a duration without its unit (seconds, or milliseconds)
 
 
-def seconds_of(text: str) -> float:
+_SUCH_AS = "30s, 5m, 1h, 3d, 2w, 1y (365 days) or 1h30m"
+
+
+def seconds_of(text: str, such_as: str = _SUCH_AS) -> float:
     """'90' or '90s', '250ms', '5m', '1h', '3d', '2w', '1y' (365 days), or several, '1h30m' ->
-    seconds; ValueError saying what a duration looks like if `text` is none."""
+    seconds; ValueError saying what a duration looks like (`such_as`) if `text` is none."""
     if re.fullmatch(_BARE_NUMBER, text):
         text += "s"  # seconds, said so: read below as any other
     if text.strip().startswith("-") and _is_duration(text.strip()[1:]):
         raise ValueError(f"{text!r}: a duration is never negative")
     if not re.fullmatch(rf"\s*(?:{_DURATION_PART}\s*)+", text):
-        raise ValueError(
-            f"{text!r} is not a duration such as 30s, 5m, 1h, 3d, 2w, 1y (365 days) or 1h30m"
-        )
+        raise ValueError(f"{text!r} is not a duration such as {such_as}")
     parts = re.findall(_DURATION_PART, text)
     units = [unit for _, unit in parts]
     if units != sorted(set(units), key=_UNITS.get, reverse=True):  # `5m5m`, `30m1h`: a slip
@@ -87,7 +88,13 @@ def milliseconds(text: str) -> int:
     """An argparse type: a whole number of milliseconds, for the options named so (`--latency-ms`,
     `--delay-ms`). A bare number is milliseconds, as those options always took it; anything
     else is a duration, as every other time the CLI takes (250ms, 1.5s, 2s)."""
-    millis = float(text) if re.fullmatch(_BARE_NUMBER, text) else duration(text) * 1000
+    if re.fullmatch(_BARE_NUMBER, text):
+        millis = float(text)
+    else:
+        try:
+            millis = seconds_of(text, such_as="250ms, 1.5s or 700 (a bare number: ms)") * 1000
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     if not math.isfinite(millis):  # 400 digits: no float holds them, and round() would raise
         raise argparse.ArgumentTypeError(f"{text.strip()[:20]}...: too long by far")
     if abs(millis - round(millis)) > 1e-6:  # (1.001s is 1000.9999... ms in floats)

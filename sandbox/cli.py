@@ -917,7 +917,7 @@ def _dns_fault_said(fault: DnsFault) -> str:
     """A DNS fault added, as the sandbox holds it: `fault f1: servfail for example.com (TXT
     queries, 2 times)`; only what narrows it is in brackets."""
     narrowed = [f"{fault['qtype']} queries"] if fault.get("qtype") else []
-    narrowed += [f"{fault['delay_ms']} ms"] if fault.get("delay_ms") else []
+    narrowed += [f"{fault['delay_ms']} ms"] if fault.get("delay_ms") is not None else []
     if count := fault.get("count"):
         narrowed.append("once" if count == 1 else f"{count} times")
     said = f"fault {fault['id']}: {fault['kind']} for {fault['match']}"
@@ -931,7 +931,7 @@ def _show_dns_faults(args, faults: list[DnsFault]) -> None:
             f.get("match", ""),
             f["kind"],
             f.get("qtype") or "*",
-            f.get("delay_ms") or "",
+            "" if f.get("delay_ms") is None else f["delay_ms"],  # a delay of 0 ms shows 0
             f.get("count") or "until cleared",
         ]
         for f in faults
@@ -1557,6 +1557,11 @@ def cmd_http_fault(args) -> int:
 def _check_http_fault(args) -> None:
     """What the control API would refuse of a new fault, said with the command's options."""
     drops = [flag for name, flag in HTTP_FAULT_DROPS.items() if getattr(args, name)]
+    if args.status is None and args.latency_ms == 0 and not drops:
+        raise UsageError(
+            "http fault --latency-ms 0 delays nothing: give more than 0, or with it a --status "
+            "or a drop (--abort, --abort-after, --reset or --reset-after)"
+        )
     if args.status is None and not args.latency_ms and not drops:
         raise UsageError(
             "http fault needs --status, --latency-ms, or a drop: --abort, --abort-after, "

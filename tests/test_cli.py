@@ -246,6 +246,15 @@ def test_fault_delays_take_a_duration_as_every_other_time_and_a_bare_number_as_m
     started = time.monotonic()
     dns.query.udp(query, resolver.nameservers[0], port=resolver.port, timeout=5)
     assert time.monotonic() - started >= 0.3  # the fake DNS answers that late
+    code, out, err = cli("dns", "fault", "now.example.com", "delay", "--delay-ms", "0")
+    assert (code, out) == (0, "fault f2: delay for now.example.com (0 ms)\n"), err  # said
+    assert cli("dns", "fault")[1].splitlines()[-1].split()[:5] == [
+        "f2",
+        "now.example.com",
+        "delay",
+        "*",
+        "0",
+    ]
 
 
 def test_dns_ls_narrows_to_a_name_and_a_type_as_written_in_any_case(cli, control):
@@ -734,6 +743,10 @@ MISUSES = [
     (["http", "fault", "monite", "--latency-ms", "0.5ms"], "0.5ms: give whole milliseconds"),
     (["http", "fault", "monite", "--latency-ms", "-1s"], "--latency-ms: '-1s': a duration is n"),
     (["dns", "fault", "x.example", "delay", "--delay-ms", "soon"], "'soon' is not a duration"),
+    # an option of milliseconds gives examples in them (it gave 30s, 5m, 1h, ...)
+    (["http", "fault", "monite", "--latency-ms", "250us"], "such as 250ms, 1.5s or 700 (a bar"),
+    # it said the fault "needs --status, --latency-ms, or a drop", with --latency-ms given
+    (["http", "fault", "monite", "--latency-ms", "0"], "--latency-ms 0 delays nothing: give mor"),
     # 400 digits: no float holds them (a traceback: OverflowError from int())
     (["dns", "add", "a.example", "TXT", "x", "--ttl", "9" * 400], "999999...: too long by far"),
     (["clock", "advance", "9" * 400 + "s"], "999999...: too long by far"),
