@@ -151,7 +151,10 @@ class Dispatcher:
         404 every SDK can read, saying where each API is and which paths were likely meant."""
         method, path = scope["method"], scope["path"]
         named = self._named_by(path)
-        meant = [] if named else self._served_elsewhere(method, path)
+        if named is None:
+            meant = self._served_elsewhere(method, path)
+        else:  # `/Resend/domains`: the path in the mount's own case, if that is served
+            meant = [(named, fixed)] if (fixed := _in_mount_case(named, method, path)) else []
         if named is None and len(meant) == 1:
             named = meant[0][0]
         if named is None or named.provider is None:
@@ -238,6 +241,18 @@ def _either(paths) -> str:
     """`/a`, `/a or /b`, `/a, /b or /c`."""
     *rest, last = paths
     return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def _in_mount_case(api: Api, method: str, path: str) -> str | None:
+    """`path` with the API's mount in its own letter case (`/Resend/domains`: `/resend/domains`),
+    when the API serves `method` there."""
+    for mount in (api.mount, *(api.provider.more_mounts if api.provider else ())):
+        below = path[len(mount) :]
+        if path.lower().startswith(mount.lower() + "/") and method in documents.allowed_methods(
+            api.document, below
+        ):
+            return mount + below
+    return None
 
 
 def _further_mount(api: Api, path: str) -> str | None:

@@ -168,7 +168,10 @@ def test_a_mount_in_another_case_is_told_where_the_api_is(http, urls, control, n
     cased = urls["server"] + provider.client_base.title() + op.at()  # /Resend, /Monite/V1
     answer = http.request(op.method, cased, headers=driver.headers, json=op.body)
     assert answer.status_code == 404, answer.text
-    assert f"{name}'s API is under {provider.mount}" in (error_message(name, answer) or "")
+    said = error_message(name, answer) or ""
+    assert f"{name}'s API is under {provider.mount}" in said, answer.text
+    meant = httpx.URL(driver.base + op.at()).path  # and the path meant, as a final slash says
+    assert f"; did you mean {meant}?" in said, answer.text
 
 
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
