@@ -113,7 +113,7 @@ def test_a_wrong_client_sees_each_violation_with_operation_field_and_reason(urls
         ("create_domain", "body", 422),
     }
     assert "'x' was unexpected" in violations[("create_domain", "x", 422)]
-    assert "not a 'uuid'" in violations[("verify_domain", "domain_id", 422)]
+    assert "'not-a-uuid' is not a UUID" in violations[("verify_domain", "domain_id", 422)]
     assert "not valid UTF-8" in violations[("create_domain", "body", 422)]
 
 

@@ -16,10 +16,11 @@ import re
 from ..errors import CUT_SHORT, NULL_BODY, unexpected_fields
 
 _JSON_ERROR = re.compile(r"^(?P<why>[^:]+): line \d+ column \d+ \(char (?P<at>\d+)\)$")
-# a parameter's format refused, or its pattern (where a typed one's forms are written as one)
+# a parameter's format refused, or its pattern (where a typed one's forms are written as one;
+# said in the words of its x-pattern-said, or quoted)
 _PARAMETER = re.compile(
     r"^Invalid \w+ parameter '[^']+': (?P<value>.*?) "
-    r"(?:is not a '(?P<format>\w+)'|does not match (?:'.*'|\".*\"))$"
+    r"(?:is not a '(?P<format>\w+)'|is not .+|does not match (?:'.*'|\".*\"))$"
 )
 _FIELD = r"(?: - '[^']*')?$"  # where in the body: the field, named apart
 _SCHEMA = [
