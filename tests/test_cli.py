@@ -83,6 +83,9 @@ def test_a_domain_id_in_another_letter_case_is_found_as_its_api_finds_it(cli, co
     assert code == 0, err
     code, out, err = cli("verify", "monite", monite.upper())
     assert code == 0 and "verified" in out, err
+    for form in (monite.replace("-", ""), f"{{{monite}}}", f"urn:uuid:{monite}"):  # as Monite's
+        code, out, err = cli("domains", "show", "monite", form)  # API takes them: 404 before
+        assert code == 0 and out.startswith(f"monite {monite} case.example.com: verified"), err
     control.create_domain("ses", "upper.example.net")
     code, _, err = cli("publish", "ses", "UPPER.example.net")
     assert code == 0, err

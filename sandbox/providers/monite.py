@@ -26,6 +26,7 @@ Choices where Monite's docs are silent (listed in the README):
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -294,6 +295,13 @@ class Monite(Provider):
         domain_id = str(uuid.UUID(domain_id))  # the document's pattern let only those forms by
         not_found = f"Mailbox domain {domain_id} was not found"
         return self.owned(domain_id, self._partner(request), not_found)
+
+    def domain_of(self, domain_id: str) -> Domain | None:
+        """The domain a control call names, by its id in any form Monite's API takes (32 hex
+        digits, braced, urn:uuid:), as `_owned` reads it."""
+        with contextlib.suppress(ValueError):  # no UUID: found by no id, and said so
+            domain_id = str(uuid.UUID(domain_id))
+        return super().domain_of(domain_id)
 
     def list_domains(self, request):
         partner = self._partner(request)
