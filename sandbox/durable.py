@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS world (
     id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: the latest world
     saved_at REAL NOT NULL,                 -- wall time of the save, to resume a running clock
     body TEXT NOT NULL,                     -- the scenario export, as JSON
-    sha256 TEXT                             -- of body's UTF-8 bytes, in hex (see _CHECKSUM)
+    sha256 TEXT                             -- of saved_at and body, in hex (_checksum)
 )
 """
 # The checksum column, added by the first save to a file written before it was kept: such a
@@ -207,15 +207,22 @@ def _why_not_opened(path: str, error: Exception) -> str:
     """The one line saying why the state file at `path` did not open."""
     if not isinstance(error, sqlite3.Error):
         return str(error)
-    primary = error.sqlite_errorcode & 0xFF  # without the extended code's detail
+    # without the extended code's detail; none on an error Python's sqlite3 raised itself
+    primary = getattr(error, "sqlite_errorcode", 0) & 0xFF
     if primary in _SQLITE_NOT_WRITABLE and (said := _unwritable(path, str(error))):
         return said
     return f"{path}: {error}{_a_scenario_hint(path)}"
 
 
-def _matches(body: bytes | None, checksum) -> bool:
-    """Whether a saved world's bytes are those its checksum was made of."""
-    return isinstance(body, bytes) and hashlib.sha256(body).hexdigest() == checksum
+def _checksum(body: bytes, saved_at: float) -> str:
+    """What a save keeps beside the world: of its bytes and of when it was saved (a running
+    clock resumes from then, so a changed instant would run steps that were never due)."""
+    return hashlib.sha256(f"{saved_at!r}\n".encode() + body).hexdigest()
+
+
+def _matches(body: bytes | None, saved_at, checksum) -> bool:
+    """Whether a saved world's bytes and instant are those its checksum was made of."""
+    return isinstance(body, bytes) and _checksum(body, saved_at) == checksum
 
 
 class StateFile:
@@ -227,7 +234,7 @@ class StateFile:
         _refuse_a_wal_alone(path)
         self._held, self.made = _hold(path)
         self._db = None
-        self._checked = False  # whether the file has a column for the checksum
+        self._has_checksum_column = False
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -237,7 +244,7 @@ class StateFile:
                 raise StateError(f"{path}: SQLite refused WAL mode ({mode})")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
-            self._checked = _CHECKSUM in {
+            self._has_checksum_column = _CHECKSUM in {
                 r[1] for r in self._db.execute("PRAGMA table_info(world)")
             }
         except (sqlite3.Error, StateError) as exc:
@@ -247,7 +254,9 @@ class StateFile:
     def read(self) -> tuple[dict, float] | None:
         """(world, wall time it was saved at), or None for a new file; StateError for a world
         that is not what was saved (its checksum differs: damaged) or does not read."""
-        column = _CHECKSUM if self._checked else "NULL"  # NULL: saved before checksums were
+        column = (
+            _CHECKSUM if self._has_checksum_column else "NULL"
+        )  # NULL: saved before checksums were
         with self._lock:
             try:
                 row = self._db.execute(  # the bytes as stored, to hash and parse
@@ -258,7 +267,8 @@ class StateFile:
         if row is None:
             return None
         body, saved_at, checksum = row
-        if self._checked and not _matches(body, checksum):  # each save since wrote one
+        # every save since the column was added wrote one
+        if self._has_checksum_column and not _matches(body, saved_at, checksum):
             why = "differs from the checksum saved with it" if checksum else "has no checksum"
             raise StateError(
                 f"{self.path}: the saved world is damaged (it {why}): {RESTORE_A_BACKUP}"
@@ -273,8 +283,8 @@ class StateFile:
     def write(self, world: dict) -> None:
         """Replace the saved world, in one transaction; StateFileGone once the file was removed
         (its last link: a file moved elsewhere is still written)."""
-        data = compact_json(world)
-        body, checksum = data.decode(), hashlib.sha256(data).hexdigest()
+        data, saved_at = compact_json(world), time.time()
+        body, checksum = data.decode(), _checksum(data, saved_at)
         with self._lock:
             if os.fstat(self._held).st_nlink == 0:
                 raise StateFileGone(
@@ -284,15 +294,15 @@ class StateFile:
                 )
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                if not self._checked:  # a file saved before checksums: brought forward
+                if not self._has_checksum_column:  # a file saved before checksums: brought forward
                     self._db.execute(f"ALTER TABLE world ADD COLUMN {_CHECKSUM} TEXT")
                 self._db.execute(
                     f"INSERT OR REPLACE INTO world (id, saved_at, body, {_CHECKSUM}) "
                     "VALUES (1, ?, ?, ?)",
-                    (time.time(), body, checksum),
+                    (saved_at, body, checksum),
                 )
                 self._db.execute("COMMIT")  # where a full disk is found, in WAL mode
-                self._checked = True
+                self._has_checksum_column = True
             except BaseException:
                 if self._db.in_transaction:  # SQLite rolls some failures back by itself
                     self._db.execute("ROLLBACK")
@@ -441,7 +451,8 @@ class Durable:
 
     def wrap(self, app, render):
         """The ASGI app, saving the world before answering any request that changed it.
-        `render(path, error)`: a failed save's answer in the shape of the API at `path`."""
+        `render(path, error, headers, scope)`: a failed save's answer in the shape of the API at
+        `path`."""
         return _SaveBeforeAnswer(app, self, render)
 
     def close(self) -> None:
