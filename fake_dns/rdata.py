@@ -44,12 +44,14 @@ def brief(value, limit: int = SHOWN_CHARACTERS, text: str | None = None) -> str:
 
 def _idna(text: str) -> str | None:
     """An internationalized name's ASCII form (Python's IDNA 2003 codec), or None; None too
-    where no label needs an A-label (a Kelvin sign that nameprep maps to "k" is no IDN)."""
+    where no label needs an A-label (a Kelvin sign that nameprep maps to "k" is no IDN), and
+    where that form is no DNS name either (a space kept: not a form to offer)."""
     try:
         ascii_form = text.encode("idna").decode("ascii").lower()
     except UnicodeError:
         return None
-    return ascii_form if "xn--" in ascii_form else None
+    labels_fit = all(_LABEL_RE.fullmatch(label) for label in ascii_form.split("."))
+    return ascii_form if "xn--" in ascii_form and labels_fit else None
 
 
 def normalize_name(name: str, max_length: int | None = MAX_NAME) -> str:

@@ -626,6 +626,10 @@ def test_an_internationalized_name_is_refused_with_its_ascii_form(fake):
         fake.zone.add("bücher.example.com", "TXT", "x")
     fake.zone.add("xn--bcher-kva.example.com", "TXT", "x")  # as the hint says
     assert [r["name"] for r in fake.zone.records()] == ["xn--bcher-kva.example.com"]
+    # an ASCII form that is no DNS name either is not offered (it kept the space)
+    with pytest.raises(ValueError, match="label 'bücher_é' may only hold letters") as refused:
+        fake.zone.add("bücher_é.exa mple", "TXT", "x")
+    assert "xn--" not in str(refused.value)
 
 
 def test_the_null_mx_is_published_and_served(fake, tcp):
