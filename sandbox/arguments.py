@@ -64,8 +64,12 @@ def seconds_of(text: str, such_as: str = _SUCH_AS) -> float:
         raise ValueError(f"{text!r}: name each unit once, the largest first, as in 1h30m")
     seconds = sum(float(n) * _UNITS[unit] for n, unit in parts)
     if not math.isfinite(seconds):  # 400 digits: no float holds them (int() of it would raise)
-        raise ValueError(f"{text.strip()[:20]}...: too long by far")
+        raise ValueError(_too_long(text))
     return seconds
+
+
+def _too_long(text: str) -> str:
+    return f"{text.strip()[:20]}...: too long by far"
 
 
 def _is_duration(text: str) -> bool:
@@ -88,15 +92,13 @@ def milliseconds(text: str) -> int:
     """An argparse type: a whole number of milliseconds, for the options named so (`--latency-ms`,
     `--delay-ms`). A bare number is milliseconds, as those options always took it; anything
     else is a duration, as every other time the CLI takes (250ms, 1.5s, 2s)."""
-    if re.fullmatch(_BARE_NUMBER, text):
-        millis = float(text)
-    else:
-        try:
-            millis = seconds_of(text, such_as="250ms, 1.5s or 700 (a bare number: ms)") * 1000
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    if not math.isfinite(millis):  # 400 digits: no float holds them, and round() would raise
-        raise argparse.ArgumentTypeError(f"{text.strip()[:20]}...: too long by far")
+    as_duration = f"{text.strip()}ms" if re.fullmatch(_BARE_NUMBER, text) else text
+    try:
+        millis = seconds_of(as_duration, such_as="250ms, 1.5s or 700 (a bare number: ms)") * 1000
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not math.isfinite(millis):  # (seconds_of's own is finite: a thousand times may not be)
+        raise argparse.ArgumentTypeError(_too_long(text))
     if abs(millis - round(millis)) > 1e-6:  # (1.001s is 1000.9999... ms in floats)
         raise argparse.ArgumentTypeError(f"{text}: give whole milliseconds (250ms, 1.5s)")
     return round(millis)

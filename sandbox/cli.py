@@ -966,12 +966,17 @@ def cmd_dns_queries(args) -> int:
     return 0
 
 
+def _names_a_domain(parser: argparse.ArgumentParser) -> None:
+    """The PROVIDER and DOMAIN_ID a command about one domain takes first."""
+    parser.add_argument("provider", type=provider_name, help=_provider_help())
+    parser.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
+
+
 def _publish_parser(sub) -> None:
     publish = _client(
         sub.add_parser("publish", help="publish a domain's expected records in the fake DNS")
     )
-    publish.add_argument("provider", type=provider_name, help=_provider_help())
-    publish.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
+    _names_a_domain(publish)
     publish.add_argument(
         "--omit",
         type=kinds,
@@ -1027,8 +1032,7 @@ def _verify_parser(sub) -> None:
             "provider's API). It prints the status, and when a check it scheduled lands.",
         )
     )
-    verify.add_argument("provider", type=provider_name, help=_provider_help())
-    verify.add_argument("domain_id", type=domain_id, help=DOMAIN_ID_HELP)
+    _names_a_domain(verify)
     verify.set_defaults(func=cmd_verify)
 
 

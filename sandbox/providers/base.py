@@ -239,8 +239,8 @@ class Provider:
     def unserved(self, method: str, path: str, status: int) -> ProviderError:
         """How the provider answers a request no operation of its document matches (`path`
         below the mount; `status` 405 where the path is served for other methods, else 404).
-        A provider whose 404 also means "no such domain" says here that the sandbox does
-        not serve the request, so a client cannot read it as a missing domain."""
+        A 404 says that the sandbox does not serve the request, so that a client cannot read
+        it as a missing domain; a provider with fixed words for it (Resend's) says them here."""
         if status == 404:  # what it does not serve, said: a hint of what was meant may follow
             return ProviderError(
                 404, f"Not Found: domainsandbox does not serve {said_request(method, path)}"

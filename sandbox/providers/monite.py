@@ -55,7 +55,7 @@ TOKEN_LIFETIME_SECONDS = 86400
 MAILGUN_REGION = "eu"
 # Fields pydantic reads as other than a str (schema.json: format uuid, GrantType): their
 # type errors are said as pydantic says them for those types.
-BODY_TYPES = {
+PYDANTIC_TYPES = {
     "domain_id": "uuid",  # the path's: any form pydantic's UUID takes (openapi/monite.yaml)
     "client_id": "uuid",
     "entity_user_id": "uuid",
@@ -197,7 +197,7 @@ class Monite(Provider):
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
         # Monite is FastAPI over pydantic v2: a refusal in their words
-        loc, kind, said, extra = fastapi_refusal(message, field, BODY_TYPES)
+        loc, kind, said, extra = fastapi_refusal(message, field, PYDANTIC_TYPES)
         named = loc[1] if len(loc) > 1 and isinstance(loc[1], str) else None
         return ProviderError(422, said, field=named, loc=loc, type=kind, **extra)
 
