@@ -361,7 +361,9 @@ def test_a_base_url_without_its_version_is_told_where_the_api_is(urls):
     )
     assert "monite's API is under /monite/v1" in httpx.get(server + "/monite/mailbox_domains").text
     control = httpx.get(server + "/_Sandbox/clock").json()["error"]["message"]
-    assert control.endswith("; the control API is under /_sandbox")  # not "control's API"
+    assert control.endswith(  # not "control's API"
+        "; the control API is under /_sandbox; did you mean /_sandbox/clock?"
+    )
     elsewhere = httpx.post(server + "/v1/domains").json()["error"]["message"]
     assert elsewhere.startswith("Not Found: domainsandbox does not serve POST /v1/domains; ")
     assert "/monite/v1, " in elsewhere and elsewhere.endswith("the control API under /_sandbox")
