@@ -1728,9 +1728,9 @@ def _scenario_parser(sub) -> None:
     scen.add_argument(
         "file",
         nargs="?",
-        help="the YAML file (export writes JSON to a .json one, and prints to stdout without "
-        "one, or with -); load also takes a bundled scenario's name (see scenario list), or - "
-        "for standard input",
+        help="the YAML file (a .json one is JSON, both ways; export prints to stdout without "
+        "one, or with -, in JSON with --json); load also takes a bundled scenario's name (see "
+        "scenario list), or - for standard input",
     )
     scen.set_defaults(func=cmd_scenario)
 
