@@ -453,7 +453,8 @@ def _dns_name_said(error: ValidationError) -> str | None:
 
 def _bound(exc: ValidationError) -> str | None:
     """A number past its field's maximum or minimum in a person's words, e.g.
-    "advance_seconds: at most 315360000 seconds (3650 days), not 863999913600"; else None."""
+    "advance_seconds: at most 315360000 seconds (3650 days), not 863999913600" (and a
+    `_ms` field's in ms and seconds); else None."""
     if exc.validator not in ("maximum", "minimum") or not exc.absolute_path:
         return None
     path, limit = ".".join(map(str, exc.absolute_path)), exc.validator_value
@@ -461,6 +462,8 @@ def _bound(exc: ValidationError) -> str | None:
     unit = ""
     if path.endswith("_seconds"):
         unit = f" seconds ({said_number(limit / 86400)} days)" if limit >= 86400 else " seconds"
+    elif path.endswith("_ms"):  # an injected delay: said in seconds too, as a person reads it
+        unit = f" ms ({said_number(limit / 1000)} s)" if limit >= 1000 else " ms"
     said = _BOUNDS[exc.validator, exclusive]
     return f"{path}: {said} {said_number(limit)}{unit}, not {said_number(exc.instance)}"
 

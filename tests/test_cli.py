@@ -740,9 +740,12 @@ MISUSES = [
     (["contract", "run", "monite", "--request-timeout", "-0.5s"], "timeout: '-0.5s': a"),
     # the control API's refusals name the option, not the field it was sent as
     (["dns", "add", "a.example", "TXT", "x", "--visible-after", "2y"], "400: --visible-after: at"),
-    (["http", "fault", "monite", "--latency-ms", "60001"], "400: --latency-ms: at most 60000,"),
+    (["http", "fault", "monite", "--latency-ms", "60001"], "400: --latency-ms: at most 60000 ms"),
     # the times of faults are durations too, said as any duration is
-    (["http", "fault", "monite", "--latency-ms", "2m"], "400: --latency-ms: at most 60000, not 1"),
+    (
+        ["http", "fault", "monite", "--latency-ms", "1h"],
+        "--latency-ms: at most 60000 ms (60 s), no",
+    ),
     (["http", "fault", "monite", "--latency-ms", "0.5ms"], "0.5ms: give whole milliseconds"),
     (["http", "fault", "monite", "--latency-ms", "-1s"], "--latency-ms: '-1s': a duration is n"),
     (["dns", "fault", "x.example", "delay", "--delay-ms", "soon"], "'soon' is not a duration"),

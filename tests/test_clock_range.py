@@ -260,7 +260,10 @@ def test_a_number_past_its_bound_or_a_name_off_its_pattern_is_said_in_a_persons_
         "/clock/advance-until", {"provider": "monite", "domain_id": "x", "limit_seconds": 4e7}
     ) == ("limit_seconds: at most 31536000 seconds (365 days), not 40000000")
     assert refusal("/http/faults", {"provider": "monite", "latency_ms": 60001}) == (
-        "latency_ms: at most 60000, not 60001"
+        "latency_ms: at most 60000 ms (60 s), not 60001"  # it said no unit
+    )
+    assert refusal("/dns/faults", {"match": "a.example", "kind": "delay", "delay_ms": -5}) == (
+        "delay_ms: at least 0 ms, not -5"
     )
     assert refusal("/demo", {"domains": 101}) == "domains: at most 100, not 101"
     # a pattern is said by its description, not as the regular expression
