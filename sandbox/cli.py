@@ -1750,7 +1750,7 @@ def cmd_scenario(args) -> int:
         )
     with _control(args) as control:
         try:
-            loaded = control.load_scenario(text, _scenario_format(args.file))
+            loaded = control.load_scenario(text, "json" if _is_json_file(args.file) else "yaml")
         except ControlError as exc:  # name the file: the sandbox only saw its text
             raise ControlError(f"{args.file}: {exc}", exc.status) from None
     said = (
@@ -1761,15 +1761,15 @@ def cmd_scenario(args) -> int:
     return 0
 
 
-def _scenario_format(path: str) -> str:
-    """How to read the scenario file at `path`: a .json file as JSON, which YAML would read
-    without a word of its errors (a trailing comma, a key given twice); any other as YAML."""
-    return "json" if path.lower().endswith(".json") else "yaml"
+def _is_json_file(path: str | None) -> bool:
+    """Whether a scenario file is JSON, both ways: export writes JSON there, and load reads it
+    as JSON (YAML would read it without a word of its errors: a trailing comma, a key twice)."""
+    return (path or "").lower().endswith(".json")
 
 
 def _export_scenario(args) -> int:
     """`scenario export [FILE]`: to the file, or to standard output without one (or with -)."""
-    as_json = args.json or (args.file or "").lower().endswith(".json")
+    as_json = args.json or _is_json_file(args.file)
     with _control(args) as control:
         text, private = _exported_world(control, as_json)
     if not args.file or args.file == "-":

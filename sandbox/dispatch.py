@@ -230,11 +230,15 @@ def _hinted(api: Api, error: ProviderError, hint: str) -> ProviderError:
     return api.provider.hinted(error, hint) if api.provider else hinted(error, hint)
 
 
+def _mounts(api: Api) -> tuple[str, ...]:
+    """Where the API is served: its mount, and its provider's further ones (Mailgun's EU)."""
+    return (api.mount, *(api.provider.more_mounts if api.provider else ()))
+
+
 def _whose(api: Api) -> str:
     """Where the API is served: `autosend's API is under /autosend/v1`."""
     whose = f"{api.name}'s API" if api.provider else "the control API"
-    mounts = (api.mount, *(api.provider.more_mounts if api.provider else ()))
-    return f"{whose} is under {' and '.join(mounts)}"
+    return f"{whose} is under {' and '.join(_mounts(api))}"
 
 
 def _either(paths) -> str:
@@ -246,21 +250,24 @@ def _either(paths) -> str:
 def _in_mount_case(api: Api, method: str, path: str) -> str | None:
     """`path` with the API's mount in its own letter case (`/Resend/domains`: `/resend/domains`),
     when the API serves `method` there."""
-    for mount in (api.mount, *(api.provider.more_mounts if api.provider else ())):
-        below = path[len(mount) :]
-        if path.lower().startswith(mount.lower() + "/") and method in documents.allowed_methods(
-            api.document, below
-        ):
-            return mount + below
+    for mount in _mounts(api):
+        fixed = _recased(mount, path)
+        if fixed and method in documents.allowed_methods(api.document, fixed[len(mount) :]):
+            return fixed
     return None
+
+
+def _recased(mount: str, path: str) -> str | None:
+    """`path` under `mount` in any letter case, with the mount as it is written; else None."""
+    return mount + path[len(mount) :] if path.lower().startswith(mount.lower() + "/") else None
 
 
 def _further_mount(api: Api, path: str) -> str | None:
     """`path` under a further mount of the API (Mailgun's EU region), when it names one in
     another letter case: `/mailgun/EU/v4/domains`, not a segment to drop."""
     for mount in api.provider.more_mounts if api.provider else ():
-        if path.lower().startswith(mount.lower() + "/") and not path.startswith(mount + "/"):
-            return mount + path[len(mount) :]
+        if not path.startswith(mount + "/") and (fixed := _recased(mount, path)):
+            return fixed
     return None
 
 

@@ -254,9 +254,8 @@ class StateFile:
     def read(self) -> tuple[dict, float] | None:
         """(world, wall time it was saved at), or None for a new file; StateError for a world
         that is not what was saved (its checksum differs: damaged) or does not read."""
-        column = (
-            _CHECKSUM if self._has_checksum_column else "NULL"
-        )  # NULL: saved before checksums were
+        # a file saved before checksums were kept has no column for one: NULL in its place
+        column = _CHECKSUM if self._has_checksum_column else "NULL"
         with self._lock:
             try:
                 row = self._db.execute(  # the bytes as stored, to hash and parse

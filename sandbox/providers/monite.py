@@ -26,7 +26,6 @@ Choices where Monite's docs are silent (listed in the README):
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -89,6 +88,15 @@ class Attrs(TypedDict, total=False):
 
     dedicated_ip: Required[str]  # the IPv4 address its answer shows
     sent: str  # the name as the client wrote it, where it differs from the lower-cased one
+
+
+def _as_uuid(domain_id: str) -> str:
+    """A domain id as Monite's server reads it: in any form pydantic's UUID takes, hyphenated;
+    text that is no UUID as it is (found by no id, and said so)."""
+    try:
+        return str(uuid.UUID(domain_id))
+    except ValueError:
+        return domain_id
 
 
 class Monite(Provider):
@@ -292,16 +300,14 @@ class Monite(Provider):
         """The partner's domain; its id is a UUID in any form pydantic's UUID takes (any letter
         case, 32 hex digits, braced, urn:uuid:), as FastAPI reads a `format: uuid` path
         parameter (Monite's document): the handler sees the UUID, hyphenated."""
-        domain_id = str(uuid.UUID(domain_id))  # the document's pattern let only those forms by
+        domain_id = _as_uuid(domain_id)  # the document's pattern let only those forms by
         not_found = f"Mailbox domain {domain_id} was not found"
         return self.owned(domain_id, self._partner(request), not_found)
 
     def domain_of(self, domain_id: str) -> Domain | None:
         """The domain a control call names, by its id in any form Monite's API takes (32 hex
         digits, braced, urn:uuid:), as `_owned` reads it."""
-        with contextlib.suppress(ValueError):  # no UUID: found by no id, and said so
-            domain_id = str(uuid.UUID(domain_id))
-        return super().domain_of(domain_id)
+        return super().domain_of(_as_uuid(domain_id))
 
     def list_domains(self, request):
         partner = self._partner(request)
