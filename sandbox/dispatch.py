@@ -186,11 +186,12 @@ class Dispatcher:
 
     def _served_elsewhere(self, method: str, path: str) -> list[tuple[Api, str]]:
         """Each API that serves `method` on `path` (or on it without its final slash) under its
-        mount, with that path: what a client that left the mount out meant (`/domains`)."""
+        mount, with that path: what a client that left the mount out meant (`/domains`, or
+        `/v1/mailbox_domains` where the mount `/monite/v1` ends with its version)."""
         meant = []
         for api in self.apis.values():
-            for below in (path, path[:-1] if len(path) > 1 and path.endswith("/") else None):
-                if below and method in documents.allowed_methods(api.document, below):
+            for below in _below_a_mount(api.mount, path):
+                if method in documents.allowed_methods(api.document, below):
                     meant.append((api, api.mount + below))
                     break
         return meant
@@ -205,6 +206,21 @@ class Dispatcher:
         scope["extensions"][CHANGES] = changes(api, call.request)
         reset = scope["extensions"].get(RESET_CONNECTION)
         await send_answer(send, answer, f"{scope['method']} {scope['path']}", reset)
+
+
+def _below_a_mount(mount: str, path: str) -> list[str]:
+    """What `path`, given without `mount`, may be below it: itself, without its final slash,
+    and without the mount's last segments where it begins with them (`/v1/domains` for a mount
+    `/autosend/v1`: a base URL without the provider's name)."""
+    paths = [path]
+    segments = mount.strip("/").split("/")
+    for first in range(1, len(segments)):
+        tail = "/" + "/".join(segments[first:])
+        if path.startswith(tail + "/"):
+            paths.append(path[len(tail) :])
+    return [
+        shorter for p in paths for shorter in (p, p[:-1] if p.endswith("/") else None) if shorter
+    ]
 
 
 def _inside_hint(api: Api, method: str, path: str, status: int) -> str | None:

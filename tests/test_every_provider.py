@@ -193,6 +193,22 @@ def test_a_path_without_the_providers_mount_is_told_the_path_meant(http, urls, c
     assert ambiguous in said if name in ("autosend", "resend") else any(said in r for r in reasons)
 
 
+@pytest.mark.parametrize(
+    "name", [n for n, p in PROVIDERS_BY_NAME.items() if p.mount.count("/") > 1]
+)
+def test_a_path_with_the_mounts_version_but_not_its_name_is_told_the_path_meant(http, urls, name):
+    """A base URL of the sandbox's address and the provider's version, without its name
+    (`/v1/mailbox_domains` for `/monite/v1/mailbox_domains`): the path meant, in its shape."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    op = driver.kit.list
+    meant = httpx.URL(driver.base + op.at()).path
+    version = "/" + PROVIDERS_BY_NAME[name].mount.rpartition("/")[2]
+    answer = http.request(op.method, urls["server"] + version + op.at(), headers=driver.headers,
+                          json=op.body)  # fmt: skip
+    assert answer.status_code == 404, answer.text
+    assert f"did you mean {meant}?" in (error_message(name, answer) or ""), answer.text
+
+
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
 @pytest.mark.parametrize(
     ("domain", "said"),
