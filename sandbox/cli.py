@@ -1332,7 +1332,8 @@ def _show_domain(args) -> int:
 
 
 def _print_domain(domain: DomainView) -> None:
-    """A domain's status and when it was checked; each required record, its last check's
+    """A domain's status, who holds it (the account, partner or team the provider keeps it
+    for; SES's with its region) and when it was checked; each required record, its last check's
     outcome and the value its provider expects; then why each failed check failed (under the
     table: the verifier's sentences would push the values off any screen)."""
     print(_domain_line(domain))
@@ -1341,7 +1342,8 @@ def _print_domain(domain: DomainView) -> None:
         if domain["last_checked_at"]
         else "not checked yet"
     )
-    print(printable(f"API {domain['api']}; created {domain['created_at']}; {checked}"))
+    held = f"API {domain['api']}; owner {domain['owner']}; created {domain['created_at']}"
+    print(printable(f"{held}; {checked}"))
     records = domain["records"]
     rows = [
         [r["kind"], r["type"], r["name"], _outcome(r["result"]), _shown(_zone_value(r))]

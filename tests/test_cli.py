@@ -455,8 +455,8 @@ def test_domains_show_prints_one_domain_with_its_records_values_and_last_checks(
     assert out.splitlines() == [
         f"monite {domain_id} show.example.com: waiting_to_be_verified "
         "(next step at 2026-01-01T09:05:00Z)",
-        "API /monite/v1; created 2026-01-01T09:00:00Z; last checked 2026-01-01T09:00:00Z "
-        "(1 check(s))",
+        f"API /monite/v1; owner {control.domain('monite', domain_id)['owner']}; "
+        "created 2026-01-01T09:00:00Z; last checked 2026-01-01T09:00:00Z (1 check(s))",
         "KIND      TYPE   NAME                             LAST CHECK  VALUE",
         "spf       TXT    show.example.com                 valid       v=spf1 include:mailgun.org ~all",
         "dkim      TXT    krs._domainkey.show.example.com  not_found   "
