@@ -67,13 +67,16 @@ def _provider_without_page(name: str) -> bool:
 
 def sections(word: str) -> list[tuple[str, str]]:
     """(page, text) of every section, in every page, whose heading holds `word` (any case):
-    from its heading to the next heading of its level or above."""
+    from its heading to the next heading of its level or above. A section inside one found
+    already is printed with it, not again."""
     found = []
     for name, lines, headings in _read_pages():
+        shown_until = 0  # the end of the last section found in this page
         for start, level, heading in headings:
-            if word.lower() in heading.lower():
+            if start >= shown_until and word.lower() in heading.lower():
                 ends = (i for i, depth, _ in headings if i > start and depth <= level)
-                found.append((name, "".join(lines[start : next(ends, len(lines))])))
+                shown_until = next(ends, len(lines))
+                found.append((name, "".join(lines[start:shown_until])))
     return found
 
 

@@ -112,6 +112,8 @@ def test_a_word_that_names_no_page_prints_the_sections_whose_headings_hold_it():
     assert faults.startswith("## HTTP faults and rate limits\n")
     assert "\n### DNS faults and records\n" in faults  # the DNS fault kinds too
     assert faults.count("(from `domainsandbox docs ") == 2
+    state = run("docs", "state").stdout  # a section and one inside it, both with the word
+    assert state.count("### Backing up a state file\n") == 1, state
 
 
 def test_a_word_no_heading_holds_lists_the_sections_that_mention_it_and_how_to_read_one():
