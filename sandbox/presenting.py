@@ -27,8 +27,8 @@ CREATE_SECONDS = 30.0
 def create_domain(sandbox: Sandbox, provider: Provider, name: str, api: str = "") -> str:
     """Create domain `name` through `provider`'s own API, as its clients do; its id. `api`:
     the base URL of one of its APIs (`Provider.apis`: Mailgun's EU region), else its first.
-    The provider's refusal (a bad name, a duplicate) is a 400 carrying its own message; its
-    failure (a 5xx) a 502."""
+    The provider's refusal (a bad name, a duplicate, a credential its login refuses) is a 400
+    carrying its own message; its failure (a 5xx) a 502."""
     if not sandbox.http_url:
         raise ProviderError(409, "this sandbox is not served over HTTP: create through its API")
     with httpx.Client(timeout=CREATE_SECONDS) as http:
@@ -38,7 +38,9 @@ def create_domain(sandbox: Sandbox, provider: Provider, name: str, api: str = ""
         except httpx.HTTPStatusError as error:  # the login before the create (Monite's)
             message = _error_message(provider.kit, error.response)
             message = _sample_shut_out(sandbox, provider, message)
-            raise ProviderError(502, f"{provider.name}'s login answered {message}") from None
+            refused = error.response.status_code < 500  # its credential, as a create's 401
+            said = f"{provider.name}'s login answered {message}"
+            raise ProviderError(400 if refused else 502, said) from None
         except httpx.HTTPError as error:
             raise ProviderError(502, f"{provider.name}'s API did not answer: {error}") from None
     if answer.status_code >= 300:

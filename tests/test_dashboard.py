@@ -277,6 +277,7 @@ def test_a_create_shut_out_by_registered_credentials_says_how_to_let_it_in(contr
         control.create_domain(provider, "shop.example.com")
     sample, secret = kit.sample_key(0), kit.sample_secret
     said = str(refused.value)
+    assert refused.value.status == 400, said  # refused, as a create's own 401 (Monite's login)
     assert f"a create here uses {provider}'s sample credential {sample}" in said, said
     assert "is not registered in the sandbox" in said
     add = f"domainsandbox credentials add {provider} {sample}"
