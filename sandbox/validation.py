@@ -432,6 +432,8 @@ def _plain(exc: ValidationError) -> str:
         said = name_said
     elif error.validator == "pattern" and "description" in error.schema:  # not the regex itself
         said = f"{said_value(error.instance)} is not {error.schema['description']}"
+    elif error.validator == "minLength" and error.validator_value == 1:  # not "(at least 1
+        said = "may not be empty"  # characters)", as the schema's words say it
     elif error.validator == "enum":  # the choices as a person lists them, not a Python list
         choices = ", ".join(map(str, error.validator_value))
         said = f"{said_value(error.instance)} is not one of {choices}"

@@ -749,6 +749,8 @@ MISUSES = [
     (["http", "fault", "monite", "--latency-ms", "0.5ms"], "0.5ms: give whole milliseconds"),
     (["http", "fault", "monite", "--latency-ms", "-1s"], "--latency-ms: '-1s': a duration is n"),
     (["dns", "fault", "x.example", "delay", "--delay-ms", "soon"], "'soon' is not a duration"),
+    # an empty field in words (it said "'' should be non-empty (at least 1 characters)")
+    (["dns", "add", "", "A", "192.0.2.1"], "400: name: may not be empty"),
     # an option of milliseconds gives examples in them (it gave 30s, 5m, 1h, ...)
     (["http", "fault", "monite", "--latency-ms", "250us"], "such as 250ms, 1.5s or 700 (a bar"),
     # it said the fault "needs --status, --latency-ms, or a drop", with --latency-ms given
