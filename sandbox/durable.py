@@ -112,6 +112,18 @@ def _unwritable(path: str, cause: str) -> str | None:
     return None
 
 
+def _no_folder(path: str) -> str | None:
+    """What to say of a state file whose folder is not there (the OS says only "No such file or
+    directory"), or None when it is."""
+    folder = os.path.dirname(os.path.realpath(path))  # a link's target's folder, if a link
+    if os.path.lexists(folder):
+        return None
+    return (
+        f"cannot make the state file {path}: its folder {folder} does not exist; create it "
+        "first, or give --state a file in a folder that does"
+    )
+
+
 class StateError(Exception):
     """The state file cannot be opened or read; the message says why."""
 
@@ -144,6 +156,8 @@ def _hold(path: str) -> tuple[int, bool]:
             fd, made = os.open(path, os.O_RDWR | os.O_CREAT, 0o600), False
     except OSError as exc:
         said = _unwritable(path, exc.strerror) if exc.errno in _NOT_WRITABLE else None
+        if exc.errno == errno.ENOENT:
+            said = _no_folder(path)
         raise StateError(said or f"{path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -283,6 +283,17 @@ def test_a_state_file_under_a_file_is_refused_in_one_line(tmp_path):
     assert (result.returncode, result.stderr) == (2, f"domainsandbox: {state}: Not a directory\n")
 
 
+def test_a_state_file_in_a_folder_that_is_not_there_says_so(tmp_path):
+    """The OS said only "No such file or directory", which reads as the file missing."""
+    state = tmp_path / "no-such-folder" / "w.db"
+    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"domainsandbox: cannot make the state file {state}: its folder {state.parent} does not "
+        "exist; create it first, or give --state a file in a folder that does\n",
+    )
+
+
 def test_a_restart_on_a_full_disk_says_so_in_one_line(tmp_path):
     """Its first save failed as a change does: "the change could not be saved (...); it was
     undone: try again", after a log line, for a change nobody made."""
