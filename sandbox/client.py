@@ -68,6 +68,10 @@ class _NoAnswer(Exception):
     """The sandbox took the request and did not answer it in time."""
 
 
+class _NotHttp(Exception):
+    """A new connection was taken and closed with no answer to a read: no HTTP server there."""
+
+
 class _Dropped(Exception):
     """The connection closed after the request was sent, before any answer: the call may have
     been carried out."""
@@ -337,6 +341,12 @@ class ControlClient:
                 f"{self._prefix}{path}: the call may have been carried out, or not. Look (a "
                 "`domainsandbox domains`, `clock`, ...) before sending it again"
             ) from None
+        except _NotHttp:
+            raise Unreachable(
+                f"the server at {self.url} took the connection and closed it without an HTTP "
+                "answer: is that the sandbox's DNS port? Its HTTP port is the one `serve` lists "
+                "the APIs at."
+            ) from None
         except OSError as exc:
             raise Unreachable(
                 f"cannot reach the sandbox at {self.url} ({exc}); is `domainsandbox serve` running?"
@@ -377,7 +387,7 @@ class ControlClient:
             if method != "GET":  # a change sent again may be made twice: never sent again
                 raise _Dropped from None
             if not reused:
-                raise
+                raise _NotHttp from None
             return self._exchange(method, target, body, headers, wait)  # a read changes nothing
 
     def _exchange(

@@ -21,6 +21,7 @@ import httpx
 import pytest
 import yaml
 
+from fake_dns import FakeDNS
 from sandbox import cli as cli_module
 from sandbox.arguments import MAX_ADVANCE_SECONDS
 from sandbox.cli import build_parser, main
@@ -609,6 +610,16 @@ def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
         "is `domainsandbox serve` running? If it serves elsewhere: --url URL, $DOMAINSANDBOX_URL, "
         "or $DOMAINSANDBOX_PORT (the port `serve` took it from too).\n"
     )
+
+
+def test_a_dns_port_given_for_the_sandboxs_url_is_said_to_be_one(capsys):
+    """The fake DNS takes the connection and closes it: "cannot reach the sandbox (Remote end
+    closed connection without response); is `domainsandbox serve` running?", it said."""
+    with FakeDNS() as dns_server:
+        code = main(["clock", "--url", f"http://127.0.0.1:{dns_server.port}"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "closed it without an HTTP answer: is that the sandbox's DNS port?" in err, err
 
 
 @pytest.mark.parametrize(
