@@ -364,9 +364,11 @@ def test_a_base_url_without_its_version_is_told_where_the_api_is(urls):
     assert control.endswith(  # not "control's API"
         "; the control API is under /_sandbox; did you mean /_sandbox/clock?"
     )
-    elsewhere = httpx.post(server + "/v1/domains").json()["error"]["message"]
-    assert elsewhere.startswith("Not Found: domainsandbox does not serve POST /v1/domains; ")
+    elsewhere = httpx.post(server + "/v1/nothing").json()["error"]["message"]
+    assert elsewhere.startswith("Not Found: domainsandbox does not serve POST /v1/nothing; ")
     assert "/monite/v1, " in elsewhere and elsewhere.endswith("the control API under /_sandbox")
+    meant = httpx.post(server + "/v1/domains").json()["error"]["message"]  # the mount's version
+    assert meant.endswith("; did you mean /autosend/v1/domains?"), meant
 
 
 def test_a_version_written_twice_is_told_the_path_served(urls):
