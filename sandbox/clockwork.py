@@ -66,14 +66,14 @@ def moves_on_poll(sandbox: Sandbox, domain: Domain) -> bool:
     """True when reading `domain` now moves the clock: its state was shown already, and its
     next step is still to come, within the provider's longest wait (limit_of: a state a demo
     or scenario holds for a sandbox year is no wait a client's poll ends) and the clock's range
-    (a step past the clock's last instant is never reached), and it is not resting in a settled
-    status."""
+    (a step past the clock's last instant is never reached), and it is not resting (in a
+    settled status, as its provider judges it: Provider.resting)."""
     now = sandbox.clock.now()
     if domain.due_at is None or not now < domain.due_at <= LATEST:
         return False
     if (domain.due_at - now).total_seconds() > limit_of(sandbox, domain.provider):
         return False
-    if domain.status in sandbox.providers[domain.provider].settled_statuses:
+    if sandbox.providers[domain.provider].resting(domain):
         return False
     return sandbox.polled.get((domain.provider, domain.id)) == _state(domain)
 

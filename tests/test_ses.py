@@ -942,6 +942,51 @@ def test_on_poll_moves_the_clock_for_an_address_with_a_slash_as_for_any(urls, co
         assert statuses == ["PENDING", "FAILED"], name  # unclicked for a day
 
 
+def test_boto3_waiting_on_poll_for_the_mail_from_domain_of_a_verified_identity_sees_it_verified(
+    urls, control
+):
+    """On-poll took a verified identity (VerificationStatus SUCCESS, its DKIM's) for one at
+    rest, as if its next step were only the daily look: a wait loop on MailFromDomainStatus
+    read PENDING for ever, the clock never moving to SES's look at the MX."""
+    client = boto3_ses(urls)
+    client.create_email_identity(EmailIdentity=NAME)
+    control.publish("ses", NAME)
+    control.advance(300)  # SES's first look: DKIM verified
+    client.put_email_identity_mail_from_attributes(
+        EmailIdentity=NAME, MailFromDomain=f"mail.{NAME}"
+    )
+    control.publish("ses", NAME)
+    control.set_clock_mode("on-poll")
+    seen = []
+    for _ in range(5):  # a client's wait loop
+        got = client.get_email_identity(EmailIdentity=NAME)
+        seen.append(got["MailFromAttributes"]["MailFromDomainStatus"])
+        if seen[-1] != "PENDING":
+            break
+    assert seen == ["PENDING", "SUCCESS"]
+    assert got["VerificationStatus"] == "SUCCESS"
+    assert control.clock()["now"] == "2026-01-01T09:10:00Z"  # SES's first look at the MX
+
+
+def test_on_poll_a_failed_identity_whose_mail_from_domain_is_verified_is_at_rest(urls, control):
+    """Nothing SES still searches for: a read moves the clock no more (each read moved it a
+    day on, to the verified MAIL FROM domain's daily look)."""
+    client = boto3_ses(urls)
+    client.create_email_identity(EmailIdentity=NAME)
+    client.put_email_identity_mail_from_attributes(
+        EmailIdentity=NAME, MailFromDomain=f"mail.{NAME}"
+    )
+    control.publish("ses", NAME, omit=["dkim_1"])
+    control.advance(WINDOW)
+    control.set_clock_mode("on-poll")
+    before = control.clock()["now"]
+    for _ in range(3):
+        got = client.get_email_identity(EmailIdentity=NAME)
+        assert got["VerificationStatus"] == "FAILED"
+        assert got["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
+    assert control.clock()["now"] == before
+
+
 def test_a_faulted_read_of_an_address_with_a_slash_is_journaled_under_it(urls, control):
     """A call an injected fault answers is journaled under the domain its path names: found by
     the path's segments, `a/b@...` (two of them) was journaled under none."""

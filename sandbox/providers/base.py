@@ -188,7 +188,7 @@ class Provider:
     strict_query: bool = True
     # Statuses a domain rests in while the provider still looks at it now and then (a verified
     # domain's daily re-check): a client reading it waits for nothing, so an on-poll clock
-    # does not move to those looks (sandbox.clockwork).
+    # does not move to those looks (sandbox.clockwork; `resting` says it per domain).
     settled_statuses: tuple[str, ...] = ()
     # How the dashboard shows each status: "ok" where the provider is done with the domain
     # (verified, ready), "bad" where it found fault; any status not named here is "pending".
@@ -340,6 +340,12 @@ class Provider:
         """The domain with what its create left to be made later made now: what a scenario
         keeps (Scaleway makes its records' ids when first asked for)."""
         return domain
+
+    def resting(self, domain: Domain) -> bool:
+        """Whether the domain rests: its next step is only one of the provider's occasional
+        looks at what is settled, which no client waits for, so an on-poll read does not move
+        the clock to it. By default: its status is one of `settled_statuses`."""
+        return domain.status in self.settled_statuses
 
     def reset(self) -> None:
         """Start (and, on a sandbox reset, start again) with no provider-level state (tokens,

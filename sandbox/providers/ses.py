@@ -188,7 +188,6 @@ class Ses(Provider):
         "SES holds an identity once per account and region (a domain in any case, an address "
         "as written)"
     )
-    settled_statuses = (SUCCESS,)  # looked at again daily: nothing a client waits for
     record_kinds = (*DKIM_KINDS, *MAIL_FROM_KINDS)
     # What the client report counts: each status under its own field.
     state_words = (
@@ -833,6 +832,14 @@ class Ses(Provider):
     def on_due(self, domain: Domain) -> None:
         self._look(domain)
         self._plan(domain)
+
+    def resting(self, domain: Domain) -> bool:
+        """Nothing SES still searches for: no status of the identity PENDING or
+        TEMPORARY_FAILURE (its DKIM, its MAIL FROM domain, an address's link). Its
+        VerificationStatus alone does not say it: a verified identity whose MAIL FROM domain SES
+        still looks for is not at rest, and a failed one whose MAIL FROM domain is verified
+        waits for nothing but the daily look."""
+        return not any(track["status"] in OPEN for track in self._tracks(domain).values())
 
     def _tracks(self, domain: Domain) -> dict[str, dict]:
         """The statuses SES keeps for an identity, each with its own window."""
