@@ -37,18 +37,23 @@ DEFAULT_LIMIT_SECONDS = 72 * 3600
 def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     """The domains a provider request reads, on an on-poll clock: the one a GET's path names
     (by id, or by name where the API addresses domains by name), or every domain of the
-    provider for a GET of the list its clients read domains through (Vortex's have no other)."""
+    provider for a read of the list its clients read domains through (Vortex's have no other;
+    SES's is a POST)."""
     request = call.request
-    if sandbox.clock.mode != "on-poll" or request.method != "GET" or call.refusal is not None:
+    if sandbox.clock.mode != "on-poll" or call.refusal is not None:
         return []
     provider = sandbox.providers.get(call.target)
     if provider is None:
         return []
-    for value in request.path_values():
-        if domain := provider.domain_of(value):
-            return [domain]
+    listing = provider.kit.list
     path = request.path.removeprefix(provider.mount)
-    if _last_segment(path) == _last_segment(provider.kit.list.path):  # accounts, regions vary
+    if request.method == "GET":
+        for value in request.path_values():
+            if domain := provider.domain_of(value):
+                return [domain]
+    elif request.method != listing.method:
+        return []
+    if _last_segment(path) == _last_segment(listing.path):  # accounts, regions vary
         return sandbox.store.list(provider.name)
     return []
 

@@ -968,6 +968,24 @@ def test_boto3_waiting_on_poll_for_the_mail_from_domain_of_a_verified_identity_s
     assert control.clock()["now"] == "2026-01-01T09:10:00Z"  # SES's first look at the MX
 
 
+def test_boto3_waiting_on_poll_through_the_list_sees_the_identity_verified(urls, control):
+    """boto3 lists identities with a POST (botocore 1.43.105 and later): on-poll moved the
+    clock for a GET of a provider's list only, so a wait loop reading VerificationStatus from
+    list_email_identities read PENDING for ever."""
+    client = boto3_ses(urls)
+    client.create_email_identity(EmailIdentity=NAME)
+    control.publish("ses", NAME)
+    control.set_clock_mode("on-poll")
+    seen = []
+    for _ in range(5):  # a client's wait loop
+        [listed] = client.list_email_identities()["EmailIdentities"]
+        seen.append(listed["VerificationStatus"])
+        if seen[-1] != "PENDING":
+            break
+    assert seen == ["PENDING", "SUCCESS"]
+    assert control.clock()["now"] == "2026-01-01T09:05:00Z"  # SES's first look
+
+
 def test_on_poll_a_failed_identity_whose_mail_from_domain_is_verified_is_at_rest(urls, control):
     """Nothing SES still searches for: a read moves the clock no more (each read moved it a
     day on, to the verified MAIL FROM domain's daily look)."""
