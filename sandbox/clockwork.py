@@ -36,9 +36,9 @@ DEFAULT_LIMIT_SECONDS = 72 * 3600
 
 def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     """The domains a provider request reads, on an on-poll clock: the one a GET's path names
-    (by id, or by name where the API addresses domains by name), or every domain of the
-    provider for a read of the list its clients read domains through (Vortex's have no other;
-    SES's is a POST)."""
+    (by id, or by name where the API addresses domains by name; the caller's, as its provider
+    finds it: Provider.read_domain), or every domain of the provider for a read of the list
+    its clients read domains through (Vortex's have no other; SES's is a POST)."""
     request = call.request
     if sandbox.clock.mode != "on-poll" or call.refusal is not None:
         return []
@@ -49,7 +49,7 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     path = request.path.removeprefix(provider.mount)
     if request.method == "GET":
         for value in request.path_values():
-            if domain := provider.domain_of(value):
+            if domain := provider.read_domain(request, value):
                 return [domain]
     elif request.method != listing.method:
         return []

@@ -986,6 +986,29 @@ def test_boto3_waiting_on_poll_through_the_list_sees_the_identity_verified(urls,
     assert control.clock()["now"] == "2026-01-01T09:05:00Z"  # SES's first look
 
 
+def test_boto3_waiting_on_poll_for_a_name_another_region_holds_too_sees_its_own_identity(
+    urls, control
+):
+    """The same domain in two regions (the second identity's id is then `ses-<hex>`): on-poll
+    found the identity a read names by the name alone, so the second region's wait loop
+    moved the clock by the first's identity, verified and at rest, and read PENDING for ever."""
+    us_east, eu_west = sesv2_client(urls["ses"], KEY_A, "us-east-1"), boto3_ses(urls)
+    us_east.create_email_identity(EmailIdentity=NAME)
+    control.publish("ses", NAME)
+    control.advance(300)
+    assert us_east.get_email_identity(EmailIdentity=NAME)["VerificationStatus"] == "SUCCESS"
+    eu_west.create_email_identity(EmailIdentity=NAME)
+    [second] = [d["id"] for d in control.domains("ses") if d["id"] != NAME]
+    control.publish("ses", second)
+    control.set_clock_mode("on-poll")
+    seen = []
+    for _ in range(5):  # a client's wait loop
+        seen.append(eu_west.get_email_identity(EmailIdentity=NAME)["VerificationStatus"])
+        if seen[-1] != "PENDING":
+            break
+    assert seen == ["PENDING", "SUCCESS"]
+
+
 def test_on_poll_a_failed_identity_whose_mail_from_domain_is_verified_is_at_rest(urls, control):
     """Nothing SES still searches for: a read moves the clock no more (each read moved it a
     day on, to the verified MAIL FROM domain's daily look)."""

@@ -376,6 +376,11 @@ class Provider:
             found = self.store.get(self.name, domain_id.lower())
         return found
 
+    def read_domain(self, request, value: str) -> Domain | None:
+        """The domain a provider request's path names by `value`, as the caller's API finds it
+        (what an on-poll read shows). By default domain_of: an id names one domain."""
+        return self.domain_of(value)
+
     def what_moves_on(self, domain: Domain) -> str:
         """What a person can do for a domain that has no step scheduled (a clock move waiting
         for it says so)."""

@@ -372,6 +372,15 @@ class Ses(Provider):
             )
         return super().what_moves_on(domain)
 
+    def read_domain(self, request, value: str) -> Domain | None:
+        """The caller's identity named `value`: a name may be an identity of several accounts
+        and regions, and only the first holder's id is the name."""
+        try:
+            owner, _ = self._account(request)
+        except ProviderError:
+            return None
+        return self._identity(owner, value)
+
     def stored_name(self, name: str) -> str:
         """A domain in lower case; an address as written: SES's developer guide, "Email
         addresses are case sensitive" (creating-identities)."""
