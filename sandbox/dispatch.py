@@ -233,6 +233,8 @@ def _inside_hint(api: Api, method: str, path: str, status: int) -> str | None:
         return f"{method} is served at {there}" if there else None
     if meant := _further_mount(api, path):
         return f"did you mean {meant}?"  # `/mailgun/EU/...`: a region's mount
+    if meant := _one_slash_each(api, below):
+        return f"did you mean {meant}, with single slashes?"  # a base URL ending in /, joined
     if meant := _without_final_slash(api, below):
         return f"did you mean {meant}, without the final slash?"
     if meant := _one_segment_less(api, below):
@@ -284,6 +286,19 @@ def _further_mount(api: Api, path: str) -> str | None:
     for mount in api.provider.more_mounts if api.provider else ():
         if not path.startswith(mount + "/") and (fixed := _recased(mount, path)):
             return fixed
+    return None
+
+
+def _one_slash_each(api: Api, path: str) -> str | None:
+    """The path the API serves once each run of slashes in `path` (under its mount) is one, if
+    it serves one: `//domains`, a base URL given with a final slash that the client joined
+    `/domains` to (the final slash dropped too, if it serves that)."""
+    if "//" not in path:
+        return None
+    single = re.sub("/{2,}", "/", path)
+    for served in (single, single[:-1] if len(single) > 1 and single.endswith("/") else None):
+        if served and documents.allowed_methods(api.document, served):
+            return api.mount + served
     return None
 
 

@@ -159,6 +159,20 @@ def test_a_trailing_slash_is_the_providers_404_not_a_redirect(http, urls, contro
 
 
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_a_base_url_ending_in_a_slash_is_told_the_path_meant(http, urls, name):
+    """An SDK given the base URL with a final slash joins `//domains`: Resend answered its
+    fixed words alone, the others the path they do not serve."""
+    driver = Driver(http, urls["server"], PROVIDERS_BY_NAME[name])
+    op = driver.kit.list
+    answer = http.request(op.method, driver.base + "/" + op.at(), headers=driver.headers,
+                          json=op.body)  # fmt: skip
+    assert answer.status_code == 404, answer.text
+    meant = httpx.URL(driver.base + op.at()).path
+    said = f"did you mean {meant}, with single slashes?"
+    assert said in (error_message(name, answer) or ""), answer.text
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
 def test_a_mount_in_another_case_is_told_where_the_api_is(http, urls, control, name):
     """`/Resend/domains`: the provider's 404 says where its API is, where its SDK reads a
     message (Resend's and Scaleway's said their fixed words alone)."""
