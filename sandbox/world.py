@@ -118,7 +118,7 @@ class World:
             violations += broken
             domain_id = self.sandbox.store.touched()
         if domain_id is None and provider:  # e.g. an injected fault answered: the path's domain
-            domain_id = _named_domain(self.sandbox.store, call.target, call.request)
+            domain_id = _named_domain(provider, call.request)
         if verdict:
             verdict.apply(answer)
         if polled and answer.status < 300 and not answer.drop:
@@ -184,13 +184,14 @@ def _key_first(api, call: Call) -> ProviderError:
     return call.refusal
 
 
-def _named_domain(store, provider: str, request) -> str | None:
-    """The id of the provider's domain the request's path names (by id, or by a name only one
-    domain has), for the journal of a call whose handler did not run."""
+def _named_domain(provider, request) -> str | None:
+    """The id of the provider's domain the request's path names (by id, as the caller's API
+    reads it, or by a name only one domain has), for the journal of a call whose handler did
+    not run."""
     for value in request.path_values():
-        if store.get(provider, value) is not None:
-            return value
-        if len(named := store.named(provider, value)) == 1:
+        if (domain := provider.read_domain(request, value)) is not None:
+            return domain.id
+        if len(named := provider.store.named(provider.name, value)) == 1:
             return named[0].id
     return None
 

@@ -1043,6 +1043,23 @@ def test_a_faulted_read_of_an_address_with_a_slash_is_journaled_under_it(urls, c
     ]
 
 
+def test_a_faulted_read_of_a_name_another_region_holds_too_is_journaled_under_its_own(
+    urls, control
+):
+    """The same domain in two regions: a call a fault answered was journaled under the first
+    region's identity (the one whose id is the name), whoever asked."""
+    us_east = sesv2_client(urls["ses"], KEY_A, "us-east-1", attempts=1)
+    us_east.create_email_identity(EmailIdentity=NAME)
+    eu_west = boto3_ses(urls, attempts=1)
+    eu_west.create_email_identity(EmailIdentity=NAME)
+    [second] = [d["id"] for d in control.domains("ses") if d["id"] != NAME]
+    control.add_http_fault("ses", status=503, count=1)
+    with pytest.raises(ClientError), control.expecting_errors():
+        eu_west.get_email_identity(EmailIdentity=NAME)
+    faulted = [e for e in control.requests() if e["status"] == 503]
+    assert [e["domain_id"] for e in faulted] == [second]
+
+
 def test_a_slash_and_a_percent_sign_escaped_are_two_identities(urls):
     """`w%2Fx` names `w/x`, and `w%252Fx` names `w%2Fx`: routed, the first is kept as sent
     (`w%2Fx`), which is what the second decodes to; they must not share a kept verdict."""
