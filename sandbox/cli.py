@@ -706,14 +706,18 @@ def _show(args, data, table=None) -> None:
         table(data)
 
 
-def _print_rows(rows: list[list[str]], header: list[str]) -> None:
+def _print_rows(rows: list[list[str]], header: list[str] | None, indent: str = "") -> None:
+    """A table: each column as wide as its widest cell, two spaces between, the last column
+    never padded (a long value there widens its own line only; put a column that can run long
+    last). `header` None prints the rows alone; `indent` goes before every line."""
     if not rows:
-        print("(none)")
+        print(f"{indent}(none)")
         return
-    shown = [[printable(str(cell)) for cell in row] for row in [header, *rows]]
-    widths = [max(len(row[i]) for row in shown) for i in range(len(header))]
-    for row in shown:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    shown = [[printable(str(cell)) for cell in row] for row in ([header] if header else []) + rows]
+    widths = [max(len(row[i]) for row in shown) for i in range(len(shown[0]) - 1)]
+    for *cells, last in shown:
+        padded = [c.ljust(w) for c, w in zip(cells, widths, strict=True)]
+        print(f"{indent}{'  '.join([*padded, last])}".rstrip())  # no padding after an empty cell
 
 
 # A table's value cut to this many characters (a DKIM key would widen every row past a
@@ -1350,9 +1354,7 @@ def _print_domain(domain: DomainView) -> None:
         for r in records
     ]
     _print_rows(rows, ["KIND", "TYPE", "NAME", "LAST CHECK", "VALUE"])
-    for record in records:
-        if record["result"] and record["result"]["reason"]:
-            print(printable(f"{record['kind']}: {record['result']['reason']}"))
+    _print_reasons(records)
 
 
 def _outcome(result: dict | None) -> str:
@@ -1366,23 +1368,27 @@ def _zone_value(record: dict) -> str:
     return record["value"] if priority is None else f"{priority} {record['value']}"
 
 
-def _check_said(result: dict | None) -> str:
-    """A record's last check: its outcome, and the verifier's sentence when it has one."""
-    reason = result and result["reason"]
-    return f"{_outcome(result)} - {reason}" if reason else _outcome(result)
+def _print_reasons(records: list[dict], indent: str = "") -> None:
+    """Why each of a domain's failed checks failed, under its records' table: the verifier's
+    sentences in a column would push every line past a screen."""
+    for record in records:
+        if record["result"] and record["result"]["reason"]:
+            print(printable(f"{indent}{record['kind']}: {record['result']['reason']}"))
 
 
 def _print_domains(domains: list[DomainView], regions: set[str]) -> None:
-    """Each domain and its records' last checks; for a provider that serves several APIs (its
-    `regions`), the one that knows the domain."""
+    """Each domain and its records' last checks, in columns (each domain's own: a long name in
+    one widens no other), then why each failed check failed, as `domains show` prints them;
+    for a provider that serves several APIs (its `regions`), the one that knows the domain."""
     for domain in domains:
         api = f" [API {domain['api']}]" if domain["provider"] in regions else ""
         line = f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}{api}"
         print(printable(line))  # a loaded scenario's text as much as the sandbox's own
-        for record in domain["records"]:
-            kind, type_ = f"{record['kind']:<18}", f"{record['type']:<5}"
-            said = _check_said(record["result"])
-            print(printable(f"    {kind} {type_} {record['name']}  {said}"))
+        records = domain["records"]
+        rows = [[r["kind"], r["type"], r["name"], _outcome(r["result"])] for r in records]
+        if rows:
+            _print_rows(rows, None, indent="    ")
+        _print_reasons(records, indent="    ")
     if not domains:
         print("(no domains)")
 

@@ -481,6 +481,36 @@ def test_domains_show_prints_one_domain_with_its_records_values_and_last_checks(
     ]
 
 
+def test_domains_lines_up_each_domains_records_and_says_why_checks_failed_under(cli, control):
+    """The outcome moved with each record's name (`dkim  TXT  krs._domainkey.mail.example.com
+    not_found - ...`), and the verifier's sentence followed it on the same line, past any
+    screen. Now each domain's records are columns, as `domains show` prints them, and the
+    sentences follow them."""
+    first = control.create_domain("monite", "list.example.com")["id"]
+    control.publish("monite", first, omit="dkim")
+    control.verify("monite", first)
+    second = control.create_domain("autosend", "b.example.org")["id"]
+    code, out, err = cli("domains")
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"monite {first} list.example.com: waiting_to_be_verified",
+        "    spf       TXT    list.example.com                 valid",
+        "    dkim      TXT    krs._domainkey.list.example.com  not_found",
+        "    tracking  CNAME  email.list.example.com           valid",
+        "    mx_mxa    MX     list.example.com                 valid",
+        "    mx_mxb    MX     list.example.com                 valid",
+        "    dkim: krs._domainkey.list.example.com does not exist (NXDOMAIN)",
+        f"autosend {second} b.example.org: PENDING_CONFIGURATION",  # its own columns
+        "    ownership      TXT  _autosend-verify.b.example.org     unchecked",
+        "    dkim           TXT  autosend._domainkey.b.example.org  unchecked",
+        "    mail_from_mx   MX   asend.b.example.org                unchecked",
+        "    mail_from_spf  TXT  asend.b.example.org                unchecked",
+        "    dmarc          TXT  _dmarc.b.example.org               unchecked",
+    ]
+    code, out, err = cli("domains", "--json")  # as it was
+    assert code == 0 and json.loads(out) == {"domains": control.domains()}, err
+
+
 def test_requests_lists_provider_calls(cli, urls):
     base = urls["monite"]
     partner_headers(base)
