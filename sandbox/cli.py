@@ -762,17 +762,17 @@ def cmd_dns_ls(args) -> int:
 
     with _control(args) as control:
         records = control.records(args.name, args.type and args.type.upper())
-    rows = [
+    rows = [  # the value last: a long one (a DKIM key) widens its own line, not the others
         [
             r["name"],
             r["type"],
             r["ttl"],
-            _shown(quoted_txt(r["value"])),
             _instant_shown(r["visible_after"]),
+            _shown(quoted_txt(r["value"])),
         ]
         for r in records
     ]
-    header = ["NAME", "TYPE", "TTL", "VALUE", "VISIBLE AFTER"]
+    header = ["NAME", "TYPE", "TTL", "VISIBLE AFTER", "VALUE"]
     _show(args, {"records": records}, lambda _: _print_rows(rows, header))
     return 0
 

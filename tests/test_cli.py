@@ -150,6 +150,22 @@ def test_dns_ls_cuts_a_long_value_short_and_json_shows_it_whole(cli, control):
     assert json.loads(out)["records"][0]["value"] == key
 
 
+def test_dns_ls_puts_the_value_last_so_a_long_one_widens_its_own_line_alone(cli, control):
+    """VALUE came before VISIBLE AFTER, so a DKIM key padded the header, and every record not
+    yet visible, to the key's width (200 characters)."""
+    key = "v=DKIM1; k=rsa; p=" + "A" * 392
+    cli("dns", "add", "s1._domainkey.example.com", "TXT", key)
+    cli("dns", "add", "example.com", "MX", "10 mx.example.net", "--visible-after", "5m")
+    code, out, _ = cli("dns", "ls")
+    assert code == 0
+    assert out.splitlines() == [
+        "NAME                       TYPE  TTL  VISIBLE AFTER         VALUE",
+        "s1._domainkey.example.com  TXT   300                        "
+        f"{key[:72]}… (410 characters; --json shows it)",
+        "example.com                MX    300  2026-01-01T09:05:00Z  10 mx.example.net",
+    ]
+
+
 def test_dns_add_with_visible_after_hides_the_record_for_a_while(cli, control):
     cli("dns", "add", "example.com", "MX", "10 mx.example.net", "--visible-after", "5m")
     [record] = control.records("example.com")
