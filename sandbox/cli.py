@@ -1011,12 +1011,12 @@ def cmd_publish(args) -> int:
         )
     for warning in said:  # on stderr: --json's output stays one JSON document
         print(f"domainsandbox: warning: {warning.message}", file=sys.stderr)
-    rows = [
+    rows = [  # a DKIM key cut as `domains show` cuts it: dig and --json give it whole
         [
             e["kind"],
             e["type"],
             e["name"],
-            e["value"] + ("  (corrupted)" if e.get("corrupted") else ""),
+            _shown(e["value"]) + ("  (corrupted)" if e.get("corrupted") else ""),
         ]
         for e in published
     ]

@@ -387,6 +387,30 @@ def test_publish_domains_and_queries(cli, urls, control):
     assert json.loads(out)["domains"][0]["id"] == domain_id
 
 
+def test_publish_cuts_a_long_value_as_domains_show_does_and_json_gives_it_whole(cli, control):
+    """publish printed a DKIM key whole (225 characters, past any screen) where `domains show`
+    and `dns ls` cut it; its line was the only one to wrap. dig, and --json, give it whole."""
+    domain_id = control.create_domain("monite", "pub.example.com")["id"]
+    dkim = control.domain("monite", domain_id)["records"][1]["value"]
+    code, out, err = cli("publish", "monite", domain_id, "--corrupt", "spf")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "KIND      TYPE   NAME                            VALUE",
+        "spf       TXT    pub.example.com                 "
+        "v=spf1 include:_spf.wrong-provider.example ~all  (corrupted)",
+        "dkim      TXT    krs._domainkey.pub.example.com  "
+        f"{dkim[:72]}… ({len(dkim)} characters; --json shows it)",
+        "tracking  CNAME  email.pub.example.com           eu.mailgun.org",
+        "mx_mxa    MX     pub.example.com                 10 mxa.eu.mailgun.org",
+        "mx_mxb    MX     pub.example.com                 10 mxb.eu.mailgun.org",
+    ]
+    code, out, err = cli("publish", "monite", domain_id, "--json")
+    assert code == 0, err
+    assert json.loads(out)["published"][1]["value"] == dkim
+    [txt] = control.records("krs._domainkey.pub.example.com")
+    assert txt["value"] == dkim  # what DNS holds is whole
+
+
 def test_a_publish_beside_a_second_spf_record_warns_that_the_check_will_fail(cli, urls, control):
     """The record a test (or a user merging SPF) put there first is kept, by design: the SPF
     check then fails on two v=spf1 records, and publish had said nothing."""
