@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -126,8 +127,32 @@ class _Parser(argparse.ArgumentParser):
         self.env_prefix = env_prefix
         self.register("action", "parsers", _Commands)
 
+    # The command line being parsed (main sets it): to tell a value read as an option.
+    words: list[str] = []
+
     def error(self, message: str):
+        if message.startswith("the following arguments are required") and (
+            dashed := self._value_read_as_option()
+        ):
+            message += f" ({dashed!r} was read as an option: {self._dash_dash_before(dashed)})"
         self.exit(USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+    def _dash_dash_before(self, dashed: str) -> str:
+        """How to give `dashed` as a value: after `--`, which ends the options (so any option
+        goes before it)."""
+        said = "put -- before a value that starts with -, after every option"
+        if self.words[-1] != dashed:
+            return said
+        meant = shlex.join(["domainsandbox", *self.words[:-1], "--", dashed])
+        return f"{said}: `{meant}`"
+
+    def _value_read_as_option(self) -> str | None:
+        """A word of the command line that starts with `-` and is no option of this command
+        (`-bad.example.com`), or None."""
+        options = self._option_string_actions
+        return next(
+            (w for w in self.words if w.startswith("-") and w.split("=")[0] not in options), None
+        )
 
     def parse_known_args(self, args=None, namespace=None):
         if self.env_prefix is None or namespace is not None:
@@ -2133,6 +2158,7 @@ COMMAND_PARSERS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = _negative_values_joined(parser, sys.argv[1:] if argv is None else argv)
+    _Parser.words = argv
     args, rest = parser.parse_known_args(argv)
     if rest and _a_negative_clock_value(args, rest):
         args.value = rest.pop(0)  # `clock advance -5m`: said as a usage error below, not an option

@@ -682,6 +682,23 @@ def test_an_unreachable_sandbox_gets_a_clear_message(capsys):
     )
 
 
+def test_a_value_that_starts_with_a_dash_is_told_how_to_give_it(capsys):
+    """argparse read `-bad.example.com` as an option and said only that the name is required."""
+    with pytest.raises(SystemExit) as exited:
+        main(["create", "monite", "-bad.example.com"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "domainsandbox create: the following arguments are required: name ('-bad.example.com' "
+        "was read as an option: put -- before a value that starts with -, after every option: "
+        "`domainsandbox create monite -- -bad.example.com`) (see domainsandbox create --help)\n"
+    )
+    with pytest.raises(SystemExit):
+        main(["create", "monite", "-bad.example.com", "--json"])  # said without the example
+    assert "read as an option: put -- before a value that starts with -, after every option)" in (
+        capsys.readouterr().err
+    )
+
+
 def test_a_dns_port_given_for_the_sandboxs_url_is_said_to_be_one(capsys):
     """The fake DNS takes the connection and closes it: "cannot reach the sandbox (Remote end
     closed connection without response); is `domainsandbox serve` running?", it said."""
