@@ -37,8 +37,9 @@ DEFAULT_LIMIT_SECONDS = 72 * 3600
 def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     """The domains a provider request reads, on an on-poll clock: the one a GET's path names
     (by id, or by name where the API addresses domains by name; the caller's, as its provider
-    finds it: Provider.read_domain), or every domain of the provider for a read of the list
-    its clients read domains through (Vortex's have no other; SES's is a POST)."""
+    finds it: Provider.read_domain), or the caller's domains for a read of the list its
+    clients read domains through (Provider.listed_domains; Vortex's clients have no other
+    read, SES's list is a POST): another owner's are none of its reads."""
     request = call.request
     if sandbox.clock.mode != "on-poll" or call.refusal is not None:
         return []
@@ -54,7 +55,7 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     elif request.method != listing.method:
         return []
     if _last_segment(path) == _last_segment(listing.path):  # accounts, regions vary
-        return sandbox.store.list(provider.name)
+        return provider.listed_domains(request)
     return []
 
 

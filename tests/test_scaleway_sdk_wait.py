@@ -61,3 +61,39 @@ def test_the_next_test_starts_at_start_in_the_on_poll_mode(domain_sandbox):
         "mode": "on-poll",
         "speed": 1,
     }
+
+
+def test_another_organization_listing_its_domains_hides_no_state_of_mine(domain_sandbox):
+    """On-poll, a read of the list showed (and moved the clock for) every organization's
+    domains: another organization listing its own made my wait_for_domain start past
+    `creating`."""
+    mine, theirs = (
+        MailboxV1Alpha1API(
+            Client(
+                access_key="SCWXXXXXXXXXXXXXXXXX",
+                secret_key=secret,
+                default_project_id=PROJECT,
+                api_url=domain_sandbox.urls["scaleway"],
+            )
+        )
+        for secret in (SECRET, "0b8d2e4f-6a1c-4e3b-9d5f-7a9c1e3b5d7f")
+    )
+    seen = []
+    get_domain = mine.get_domain
+
+    def watched_get_domain(**kwargs):
+        domain = get_domain(**kwargs)
+        seen.append(domain.status)
+        return domain
+
+    mine.get_domain = watched_get_domain
+    domain = mine.create_domain(name="mine.example.com")
+    for _ in range(3):  # the other organization's own wait loop, on a list it has nothing in
+        assert theirs.list_domains().domains == []
+
+    one_second = WaitForOptions(min_delay=1, max_delay=1)
+    assert mine.wait_for_domain(domain_id=domain.id, options=one_second).status == (
+        "waiting_validation"
+    )
+    assert seen == ["creating", "waiting_validation"]
+    assert domain_sandbox.control.clock()["now"] == "2026-01-01T09:00:30Z"

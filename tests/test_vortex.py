@@ -703,3 +703,26 @@ def test_the_sdk_pointed_at_the_sandbox_with_its_api_v1_base_url_works(urls):
         sdk._vortex_api_request_sync("POST", path, data={"domain": NAME})
     assert duplicate.value.status_code == 409
     assert duplicate.value.message == f"Email domain {NAME} already exists for this account"
+
+
+def test_on_poll_two_accounts_holding_one_name_each_see_every_state_of_their_own(urls, control):
+    """On-poll, a read of the list showed (and moved the clock for) every account's domains:
+    the second account's first read of example.com, which the first account's read had shown,
+    moved the clock, and it never saw the provider's first look to come."""
+    control.set_clock_mode("on-poll")
+    sdk = VortexSDK(api_key=KEY_A, base_url=f"{urls['vortex']}/api/v1")
+    paths = [f"/accounts/{account}/email-domains" for account in (ACCOUNT, OTHER_ACCOUNT)]
+    ids = []
+    for path in paths:
+        ids.append(sdk._vortex_api_request_sync("POST", path, data={"domain": NAME})["id"])
+        control.publish("vortex", ids[-1])
+
+    def poll(path: str, domain_id: str) -> tuple[str, bool, str]:
+        [domain] = [d for d in sdk._vortex_api_request_sync("GET", path) if d["id"] == domain_id]
+        return domain["tokenVerificationStatus"], domain["isVerified"], control.clock()["now"]
+
+    first, second = zip(paths, ids, strict=True)
+    assert poll(*first) == ("waiting_for_provider", False, START)
+    assert poll(*second) == ("waiting_for_provider", False, START)
+    assert poll(*first) == ("verified", True, at(300))  # the provider's first look at each
+    assert poll(*second) == ("verified", True, at(300))

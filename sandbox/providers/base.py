@@ -376,10 +376,34 @@ class Provider:
             found = self.store.get(self.name, domain_id.lower())
         return found
 
+    def reader(self, request) -> str | None:
+        """The owner whose domains a provider request reads (what an on-poll read shows): by
+        default the one `authenticate` answers. ProviderError for a caller it refuses."""
+        return self.authenticate(request)
+
     def read_domain(self, request, value: str) -> Domain | None:
         """The domain a provider request's path names by `value`, as the caller's API finds it
-        (what an on-poll read shows). By default domain_of: an id names one domain."""
-        return self.domain_of(value)
+        (what an on-poll read shows). By default domain_of, an id naming one domain, when the
+        `reader` holds it: another owner's domain, refused 403 or 404, is none of its reads."""
+        domain = self.domain_of(value)
+        return domain if domain is not None and self._reads(request, domain) else None
+
+    def listed_domains(self, request) -> list[Domain]:
+        """The domains a read of the list the provider's clients read domains through shows
+        its caller (what an on-poll read of it moves the clock for): every domain of the
+        `reader`, not those of other owners; none for a caller the provider refuses."""
+        try:
+            owner = self.reader(request)
+        except ProviderError:
+            return []
+        return self.store.list(self.name, owner)
+
+    def _reads(self, request, domain: Domain) -> bool:
+        try:
+            owner = self.reader(request)
+        except ProviderError:
+            return False
+        return owner is None or domain.owner == owner
 
     def what_moves_on(self, domain: Domain) -> str:
         """What a person can do for a domain that has no step scheduled (a clock move waiting

@@ -355,6 +355,10 @@ class Ses(Provider):
 
     authenticate = _account
 
+    def reader(self, request) -> str:
+        """The account and region whose identities a request reads."""
+        return self._account(request)[0]
+
     def _identity(self, owner: str, name: str) -> Domain | None:
         """The account's identity `name`, as written (" a.example" names none)."""
         return self.name_holder(self.store, name, owner)

@@ -237,6 +237,10 @@ class Vortex(Provider):
     def authenticate(self, request) -> str:
         return self._scope(request, "")[0]
 
+    def reader(self, request) -> str:
+        """The key and account a request reads the domains of (the account its path names)."""
+        return self._scope(request, request.params.get("accountId", ""))[1]
+
     def _principal(self, holder: str) -> dict:
         """The organization and creating user of a key (by its owner id `holder`)."""
         if holder not in self.principals:
