@@ -726,3 +726,22 @@ def test_on_poll_two_accounts_holding_one_name_each_see_every_state_of_their_own
     assert poll(*second) == ("waiting_for_provider", False, START)
     assert poll(*first) == ("verified", True, at(300))  # the provider's first look at each
     assert poll(*second) == ("verified", True, at(300))
+
+
+def test_check_dkim_status_asked_again_while_it_runs_does_not_put_its_result_off(urls, control):
+    """A client asking every 20 seconds never saw a result: each call moved the running
+    check's landing 30 seconds on (on a running clock, as here step by step)."""
+    sdk = VortexSDK(api_key=KEY_A, base_url=f"{urls['vortex']}/api/v1")
+    path = f"/accounts/{ACCOUNT}/email-domains"
+    domain_id = sdk._vortex_api_request_sync("POST", path, data={"domain": NAME})["id"]
+    control.publish("vortex", domain_id)
+    seen = []
+    for _ in range(3):
+        domain = sdk._vortex_api_request_sync("PATCH", f"{path}/{domain_id}/checkDkimStatus")
+        seen.append((domain["dkimStatus"], domain["dkimAttempts"], domain["dkimCompletedAt"]))
+        control.advance(20)
+    assert seen == [
+        ("waiting_for_provider", 1, None),
+        ("waiting_for_provider", 2, None),  # the check asked for at 09:00:00 still runs
+        ("verified", 3, at(30)),  # it landed at 09:00:30; a verified DKIM stays so
+    ]
