@@ -31,7 +31,27 @@ POLL_WAIT_SECONDS = 5.0
 DEFAULT_LIMIT_SECONDS = 72 * 3600
 
 
+# What marks the state a check call's answer showed, apart from what reads showed.
+CHECKED = "check"
+
+
 # --- on-poll ------------------------------------------------------------------------------------
+
+
+class Polled(list):
+    """The domains a provider request reads on an on-poll clock. `check`: the request is the
+    provider's check call that clients call again to wait (Provider.polled_check), whose
+    answer shows the domain: it moves the clock past a state that a read or an earlier check
+    showed, while what its own answer showed is kept apart, so that the first read after a
+    check still shows the state that check answered."""
+
+    def __init__(self, domains=(), check: bool = False):
+        super().__init__(domains)
+        self.check = check
+
+
+def _is_check(domains: list[Domain]) -> bool:
+    return isinstance(domains, Polled) and domains.check
 
 
 def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
@@ -39,7 +59,9 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     (by id, or by name where the API addresses domains by name; the caller's, as its provider
     finds it: Provider.read_domain), or the caller's domains for a read of the list its
     clients read domains through (Provider.listed_domains; Vortex's clients have no other
-    read, SES's list is a POST): another owner's are none of its reads."""
+    read, SES's list is a POST): another owner's are none of its reads. And the domain a
+    check call that clients repeat names (Provider.polled_check: AutoSend's verify), marked
+    `check` (Polled)."""
     request = call.request
     if sandbox.clock.mode != "on-poll" or call.refusal is not None:
         return []
@@ -48,6 +70,9 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
         return []
     listing = provider.kit.list
     path = request.path.removeprefix(provider.mount)
+    if request.operation is not None and request.operation == provider.polled_check:
+        named = (provider.read_domain(request, value) for value in request.path_values())
+        return Polled([domain for domain in named if domain][:1], check=True)
     if request.method == "GET":
         for value in request.path_values():
             if domain := provider.read_domain(request, value):
@@ -68,8 +93,9 @@ def _state(domain: Domain) -> tuple:
     return len(domain.timeline), domain.due_at
 
 
-def moves_on_poll(sandbox: Sandbox, domain: Domain) -> bool:
-    """True when reading `domain` now moves the clock: its state was shown already, and its
+def moves_on_poll(sandbox: Sandbox, domain: Domain, check: bool = False) -> bool:
+    """True when reading `domain` now moves the clock: its state was shown already (by a
+    read; for a `check` call, by a read or a check's answer), and its
     next step is still to come, within the provider's longest wait (limit_of: a state a demo
     or scenario holds for a sandbox year is no wait a client's poll ends) and the clock's range
     (a step past the clock's last instant is never reached), and it is not resting (in a
@@ -81,13 +107,17 @@ def moves_on_poll(sandbox: Sandbox, domain: Domain) -> bool:
         return False
     if sandbox.providers[domain.provider].resting(domain):
         return False
-    return sandbox.polled.get((domain.provider, domain.id)) == _state(domain)
+    key, state = (domain.provider, domain.id), _state(domain)
+    return sandbox.polled.get(key) == state or (
+        check and sandbox.polled.get((*key, CHECKED)) == state
+    )
 
 
 def next_on_poll(sandbox: Sandbox, domains: list[Domain]) -> Domain | None:
     """Of the domains a read shows, the one whose next step the clock moves to: the soonest
     of those whose current state was shown already. One step per read."""
-    moving = [domain for domain in domains if moves_on_poll(sandbox, domain)]
+    check = _is_check(domains)
+    moving = [domain for domain in domains if moves_on_poll(sandbox, domain, check)]
     return min(moving, key=lambda domain: domain.due_at, default=None)
 
 
@@ -129,9 +159,11 @@ def on_poll(sandbox: Sandbox, call: Call, move: bool = True) -> list[Domain]:
 
 def shown(sandbox: Sandbox, domains: list[Domain]) -> None:
     """Note that a read's answer showed `domains` as they are: reading them again moves the
-    clock on. A read refused (an injected 429, a dropped connection) showed nothing."""
+    clock on (a check call's answer: calling it again does). A read refused (an injected 429,
+    a dropped connection) showed nothing."""
+    mark = (CHECKED,) if _is_check(domains) else ()
     for domain in domains:
-        sandbox.polled[(domain.provider, domain.id)] = _state(domain)
+        sandbox.polled[(domain.provider, domain.id, *mark)] = _state(domain)
 
 
 # --- advance_until ------------------------------------------------------------------------------

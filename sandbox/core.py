@@ -177,9 +177,10 @@ class Sandbox:
         # Scheduled steps run so far, and a hook called after the ticker ran some (durable state).
         self.steps_run = 0
         self.after_steps = None
-        # On an on-poll clock, the state of each domain its readers were last shown
-        # (sandbox.clockwork): reading it again moves the clock to its next step.
-        self.polled: dict[tuple[str, str], tuple] = {}
+        # On an on-poll clock, the state of each domain its readers were last shown, and
+        # (keyed with "check" after them) its repeated check calls' answers (sandbox.clockwork):
+        # reading it again moves the clock to its next step.
+        self.polled: dict[tuple[str, ...], tuple] = {}
         self.started_at = time.monotonic()  # reset by start(); the health check's uptime
         # Why the state file (`serve --state`) cannot be saved, while it cannot: the health
         # check says so (sandbox.durable sets it).

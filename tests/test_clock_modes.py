@@ -368,6 +368,41 @@ def test_on_poll_a_vortex_client_reading_the_list_sees_dkim_checked_then_verifie
     ]
 
 
+def test_on_poll_a_client_calling_autosends_verify_until_verified_sees_its_check_land(
+    control, autosend
+):
+    """AutoSend's verify answers the domain: a client may wait by calling it again and again.
+    On-poll, a check call moved no clock, and PENDING (the check under way) was its answer for
+    ever; the same loop after a read did not move on either."""
+    control.set_clock_mode("on-poll")
+    domain_id = autosend.post("/domains", json={"domain": "verify.example.com"}).json()["data"][
+        "id"
+    ]
+    control.publish("autosend", domain_id)
+
+    def verify() -> tuple[str, bool, str]:
+        answer = autosend.post(f"/domains/{domain_id}/verify").json()["data"]["domain"]
+        return (
+            answer["verificationStatus"],
+            answer["verificationInProgress"],
+            control.clock()["now"],
+        )
+
+    assert verify() == ("PENDING", True, START)
+    assert verify() == ("VERIFIED", True, "2026-01-01T09:05:00Z")  # landed, and asked again
+    assert autosend.get(f"/domains/{domain_id}").json()["data"]["verificationStatus"] == "VERIFIED"
+    assert control.clock()["now"] == "2026-01-01T09:05:00Z"  # the read showed what verify had
+
+    other = autosend.post("/domains", json={"domain": "read.example.com"}).json()["data"]["id"]
+    control.publish("autosend", other)
+    assert autosend.post(f"/domains/{other}/verify").status_code == 200
+    read = autosend.get(f"/domains/{other}").json()["data"]
+    assert (read["verificationStatus"], read["verificationInProgress"]) == ("PENDING", True)
+    again = autosend.post(f"/domains/{other}/verify").json()["data"]["domain"]
+    assert again["verificationStatus"] == "VERIFIED"  # the state a read showed: the clock moved
+    assert control.clock()["now"] == "2026-01-01T09:10:00Z"
+
+
 # --- advance_until --------------------------------------------------------------------------------
 
 

@@ -745,3 +745,23 @@ def test_check_dkim_status_asked_again_while_it_runs_does_not_put_its_result_off
         ("waiting_for_provider", 2, None),  # the check asked for at 09:00:00 still runs
         ("verified", 3, at(30)),  # it landed at 09:00:30; a verified DKIM stays so
     ]
+
+
+def test_on_poll_a_client_calling_check_dkim_status_until_verified_sees_its_check_land(
+    urls, control
+):
+    """checkDkimStatus answers the domain: a client may wait by calling it again. On-poll, a
+    check call moved no clock, and every call put the check off again: `waiting_for_provider`
+    for ever."""
+    control.set_clock_mode("on-poll")
+    sdk = VortexSDK(api_key=KEY_A, base_url=f"{urls['vortex']}/api/v1")
+    path = f"/accounts/{ACCOUNT}/email-domains"
+    domain_id = sdk._vortex_api_request_sync("POST", path, data={"domain": NAME})["id"]
+    control.publish("vortex", domain_id)
+
+    def check() -> tuple[str, int, str]:
+        domain = sdk._vortex_api_request_sync("PATCH", f"{path}/{domain_id}/checkDkimStatus")
+        return domain["dkimStatus"], domain["dkimAttempts"], control.clock()["now"]
+
+    assert check() == ("waiting_for_provider", 1, START)
+    assert check() == ("verified", 2, at(30))  # the first check landed; a verified DKIM stays

@@ -190,6 +190,11 @@ class Provider:
     # domain's daily re-check): a client reading it waits for nothing, so an on-poll clock
     # does not move to those looks (sandbox.clockwork; `resting` says it per domain).
     settled_statuses: tuple[str, ...] = ()
+    # The operationId of the provider's check call, where its answer shows the domain and its
+    # clients call it again and again to wait (AutoSend's verify): on an on-poll clock, calling
+    # it again past a state it (or a read) showed moves the clock as a read does
+    # (sandbox.clockwork). None: check calls never move the clock.
+    polled_check: str | None = None
     # How the dashboard shows each status: "ok" where the provider is done with the domain
     # (verified, ready), "bad" where it found fault; any status not named here is "pending".
     status_tones: dict[str, str] = {}
