@@ -43,11 +43,14 @@ class Polled(list):
     provider's check call that clients call again to wait (Provider.polled_check), whose
     answer shows the domain: it moves the clock past a state that a read or an earlier check
     showed, while what its own answer showed is kept apart, so that the first read after a
-    check still shows the state that check answered."""
+    check still shows the state that check answered. `moves` False: it shows its domains but
+    moves no clock (a list's later page, Provider.later_page: a client paging through a list
+    reads it at one instant)."""
 
-    def __init__(self, domains=(), check: bool = False):
+    def __init__(self, domains=(), check: bool = False, moves: bool = True):
         super().__init__(domains)
         self.check = check
+        self.moves = moves
 
 
 def _is_check(domains: list[Domain]) -> bool:
@@ -59,7 +62,8 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     (by id, or by name where the API addresses domains by name; the caller's, as its provider
     finds it: Provider.read_domain), or the caller's domains for a read of the list its
     clients read domains through (Provider.listed_domains; Vortex's clients have no other
-    read, SES's list is a POST): another owner's are none of its reads. And the domain a
+    read, SES's list is a POST): another owner's are none of its reads; a later page of the
+    list shows them without moving the clock (Provider.later_page). And the domain a
     check call that clients repeat names (Provider.polled_check: AutoSend's verify), marked
     `check` (Polled)."""
     request = call.request
@@ -80,7 +84,7 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     elif request.method != listing.method:
         return []
     if _last_segment(path) == _last_segment(listing.path):  # accounts, regions vary
-        return provider.listed_domains(request)
+        return Polled(provider.listed_domains(request), moves=not provider.later_page(request))
     return []
 
 
@@ -116,6 +120,8 @@ def moves_on_poll(sandbox: Sandbox, domain: Domain, check: bool = False) -> bool
 def next_on_poll(sandbox: Sandbox, domains: list[Domain]) -> Domain | None:
     """Of the domains a read shows, the one whose next step the clock moves to: the soonest
     of those whose current state was shown already. One step per read."""
+    if isinstance(domains, Polled) and not domains.moves:
+        return None
     check = _is_check(domains)
     moving = [domain for domain in domains if moves_on_poll(sandbox, domain, check)]
     return min(moving, key=lambda domain: domain.due_at, default=None)

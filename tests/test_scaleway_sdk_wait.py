@@ -97,3 +97,27 @@ def test_another_organization_listing_its_domains_hides_no_state_of_mine(domain_
     )
     assert seen == ["creating", "waiting_validation"]
     assert domain_sandbox.control.clock()["now"] == "2026-01-01T09:00:30Z"
+
+
+def test_list_domains_all_pages_through_one_instant(domain_sandbox):
+    """On-poll, each page after the first moved the clock (every domain had been shown by the
+    first): the SDK's list_domains_all read its pages at two instants, and with a status
+    filter left out the domains that had moved on before their page was read."""
+    api = MailboxV1Alpha1API(
+        Client(
+            access_key="SCWXXXXXXXXXXXXXXXXX",
+            secret_key=SECRET,
+            default_project_id=PROJECT,
+            api_url=domain_sandbox.urls["scaleway"],
+        )
+    )
+    for n in range(3):
+        api.create_domain(name=f"page{n}.example.com")
+
+    creating = api.list_domains_all(statuses=[DomainStatus.CREATING], page_size=2)
+    assert [d.name for d in creating] == [f"page{n}.example.com" for n in (2, 1, 0)]
+    assert domain_sandbox.control.clock()["now"] == "2026-01-01T09:00:00Z"
+    # a wait loop reads the first page again: that moves the clock on, one step a read
+    listed = api.list_domains_all(page_size=2)
+    assert [d.status for d in listed] == ["waiting_validation"] * 3
+    assert domain_sandbox.control.clock()["now"] == "2026-01-01T09:00:30Z"

@@ -765,3 +765,20 @@ def test_on_poll_a_client_calling_check_dkim_status_until_verified_sees_its_chec
 
     assert check() == ("waiting_for_provider", 1, START)
     assert check() == ("verified", 2, at(30))  # the first check landed; a verified DKIM stays
+
+
+def test_on_poll_a_client_paging_through_the_list_reads_it_at_one_instant(urls, control):
+    """Reading the page at start=20 moved the clock, every domain shown by the first page."""
+    control.set_clock_mode("on-poll")
+    sdk = VortexSDK(api_key=KEY_A, base_url=f"{urls['vortex']}/api/v1")
+    path = f"/accounts/{ACCOUNT}/email-domains"
+    for n in range(21):
+        sdk._vortex_api_request_sync("POST", path, data={"domain": f"d{n}.example.com"})
+    pages = [sdk._vortex_api_request_sync("GET", path, params={"start": s}) for s in (0, 20)]
+    assert [len(page) for page in pages] == [20, 1]
+    assert {d["tokenVerificationStatus"] for page in pages for d in page} == {
+        "waiting_for_provider"
+    }
+    assert control.clock()["now"] == START
+    sdk._vortex_api_request_sync("GET", path)  # the first page again: the provider's first look
+    assert control.clock()["now"] == at(300)

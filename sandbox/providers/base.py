@@ -403,6 +403,12 @@ class Provider:
             return []
         return self.store.list(self.name, owner)
 
+    def later_page(self, request) -> bool:
+        """Whether a read of the list asks for a page after the first: a client paging
+        through the list, which an on-poll clock does not move for (a wait loop reads the
+        first page again). By default False: the list has one page."""
+        return False
+
     def _reads(self, request, domain: Domain) -> bool:
         try:
             owner = self.reader(request)

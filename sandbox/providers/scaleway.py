@@ -512,6 +512,9 @@ class Scaleway(Provider):
             "domains": [self._wire(d) for d in domains[start : start + page_size]],
         }
 
+    def later_page(self, request) -> bool:
+        return (request.params.get("page") or 1) > 1
+
     def get_domain(self, request, domain_id: str):
         """GET /mailbox/v1alpha1/domains/{domain_id}."""
         return self._wire(self._owned(request, domain_id, "read"))

@@ -391,6 +391,9 @@ class Vortex(Provider):
         domains = self.store.list(self.name, owner)
         return [self._wire(d) for d in domains[start : start + PAGE_SIZE]]
 
+    def later_page(self, request) -> bool:
+        return (request.params.get("start") or 0) > 0
+
     def update_email_domain(self, request, accountId: str, id: str, body: dict):
         domain = self._owned(request, accountId, id)
         domain.attrs["description"] = body["description"]
