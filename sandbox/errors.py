@@ -170,12 +170,15 @@ def said_number(value) -> str:
 
 def schema_branch(error):
     """Of a jsonschema anyOf/oneOf error, the branch that says why: one whose type fitted
-    (the string that is too long, not "is not of type 'array'"), else one that is not null."""
+    (the string that is too long, not "is not of type 'array'"), else one that is not null.
+    A branch refused by a `not` is a guard, not what was meant (Monite's token request: "not
+    entity_user, or with its entity_user_id" says the id is missing)."""
     if error.validator not in ("anyOf", "oneOf") or not error.context:
         return error
-    fitted = [e for e in error.context if e.validator != "type"]
-    not_null = [e for e in error.context if e.validator_value != "null"]
-    return schema_branch((fitted or not_null or error.context)[0])
+    meant = [e for e in error.context if e.validator != "not"]
+    fitted = [e for e in meant if e.validator != "type"]
+    not_null = [e for e in meant if e.validator_value != "null"]
+    return schema_branch((fitted or not_null or meant or error.context)[0])
 
 
 def _quotable(error):

@@ -417,7 +417,9 @@ _BOUNDS = {
 
 def _said(exc: ValidationError) -> str:
     """A provider body's refusal, in Connexion's words ("... - 'field'"), the offending value
-    as the client wrote it and cut short (sandbox.errors.schema_message)."""
+    as the client wrote it and cut short (sandbox.errors.schema_message); of several schemas,
+    the one that says why (sandbox.errors.schema_branch)."""
+    exc = schema_branch(exc)
     return f"{schema_message(exc)}{format_error_with_path(exc)}"
 
 

@@ -482,7 +482,18 @@ def test_a_token_request_may_send_a_null_entity_user_id(urls):
         headers=VERSION,
     )
     assert refused.status_code == 422  # an entity_user token still names its user
-    assert refused.json()["detail"][0]["loc"][0] == "body"
+    assert refused.json()["detail"][0]["loc"] == ["body", "entity_user_id"]
+
+
+def test_an_entity_user_token_without_its_user_is_told_the_field_is_required(urls):
+    """As pydantic says a field missing; it said the whole body "is not valid under any of the
+    given schemas" (the document's anyOf, which a `not` guards)."""
+    body = {"client_id": PARTNER_A, "client_secret": "s3cret", "grant_type": "entity_user"}
+    refused = httpx.post(f"{urls['monite']}/auth/token", json=body, headers=VERSION)
+    assert refused.status_code == 422, refused.text
+    assert refused.json() == {
+        "detail": [{"loc": ["body", "entity_user_id"], "msg": "Field required", "type": "missing"}]
+    }
 
 
 @pytest.mark.parametrize("entity", ["8a91507e-63b4-4eb6-9354-dc5ec4251815", "not-a-uuid"])
