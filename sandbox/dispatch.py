@@ -239,6 +239,8 @@ def _inside_hint(api: Api, method: str, path: str, status: int) -> str | None:
         return f"did you mean {meant}, without the final slash?"
     if meant := _one_segment_less(api, below):
         return f"did you mean {meant}?"  # `/resend/v1/domains`: no version
+    if meant := _with_the_paths_start(api, below):
+        return f"did you mean {meant}?"  # `/vortex/accounts/...`: a base URL without /api/v1
     return None
 
 
@@ -316,6 +318,20 @@ def _one_segment_less(api: Api, path: str) -> str | None:
     rest = "/" + path.lstrip("/").partition("/")[2]
     if rest != "/" and documents.allowed_methods(api.document, rest):
         return api.mount + rest
+    return None
+
+
+def _with_the_paths_start(api: Api, path: str) -> str | None:
+    """The path the API serves once some of the segments every path of its document begins
+    with are put before `path` (under its mount), if it serves one: Vortex's `/api/v1`, left
+    out of a client's base URL, which its paths then lack."""
+    shared = documents.common_start(api.document)
+    for count in range(len(shared), 0, -1):
+        start = "/" + "/".join(shared[:count])
+        if not path.startswith(start + "/") and documents.allowed_methods(
+            api.document, start + path
+        ):
+            return api.mount + start + path
     return None
 
 

@@ -43,6 +43,21 @@ def operations(document: str) -> tuple[tuple[str, str, str], ...]:
     )
 
 
+@cache
+def common_start(document: str) -> tuple[str, ...]:
+    """The segments every path of the document begins with (Vortex's `api`, `v1`,
+    `accounts`), none of them a parameter, and never a whole path."""
+    paths = [path.strip("/").split("/") for _, _, path in operations(document)]
+    shared: list[str] = []
+    for segments in zip(*paths, strict=False):
+        if len(set(segments)) != 1 or segments[0].startswith("{"):
+            break
+        shared.append(segments[0])
+    if paths and len(shared) == min(map(len, paths)):
+        shared.pop()  # a path that is all shared (`/domains` alone): its last is no prefix
+    return tuple(shared)
+
+
 def operation_ids(document: str) -> set[str]:
     """The document's operationIds (what HTTP faults can target)."""
     return {operation_id for operation_id, _, _ in operations(document)}

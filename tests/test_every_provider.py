@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from sandbox import documents
 from sandbox.client import ControlError
 from sandbox.driver import Driver, reach
 
@@ -156,6 +157,24 @@ def test_a_trailing_slash_is_the_providers_404_not_a_redirect(http, urls, contro
     assert hint in (error_message(name, answer) or ""), answer.text  # Resend's, Scaleway's lost it
     reasons = [v["reason"] for v in control.report()["providers"][name]["violations"]]
     assert any(hint in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, p in PROVIDERS_BY_NAME.items() if documents.common_start(p.document)]
+)
+def test_a_path_without_the_start_every_path_shares_is_told_the_path_meant(http, urls, name):
+    """A base URL without the segments every path of the API begins with (Vortex's
+    `/api/v1/accounts`, Scaleway's `/mailbox/v1alpha1`, SES's `/v2/email`): the path meant."""
+    provider = PROVIDERS_BY_NAME[name]
+    driver = Driver(http, urls["server"], provider)
+    op = driver.kit.list
+    meant = httpx.URL(driver.base + op.at()).path
+    start = provider.mount + "/" + "/".join(documents.common_start(provider.document))
+    asked = provider.mount + meant.removeprefix(start)
+    answer = http.request(op.method, urls["server"] + asked, headers=driver.headers,
+                          json=op.body)  # fmt: skip
+    assert answer.status_code == 404, answer.text
+    assert f"did you mean {meant}?" in (error_message(name, answer) or ""), answer.text
 
 
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
