@@ -185,13 +185,17 @@ def _key_first(api, call: Call) -> ProviderError:
 
 
 def _named_domain(provider, request) -> str | None:
-    """The id of the provider's domain the request's path names (by id, as the caller's API
-    reads it, or by a name only one domain has), for the journal of a call whose handler did
-    not run."""
+    """The id of the provider's domain the request's path names, for the journal of a call
+    whose handler did not run: the caller's, as its API reads it (SES's name held by several
+    accounts), else the one of that id whoever holds it (a call refused for its key), else
+    the one domain of that name."""
+    store = provider.store
     for value in request.path_values():
         if (domain := provider.read_domain(request, value)) is not None:
             return domain.id
-        if len(named := provider.store.named(provider.name, value)) == 1:
+        if store.get(provider.name, value) is not None:
+            return value
+        if len(named := store.named(provider.name, value)) == 1:
             return named[0].id
     return None
 

@@ -199,6 +199,29 @@ def test_a_call_a_fault_dropped_is_status_aborted_never_the_status_no_client_rea
     assert codes == {"200": 1, "aborted": 2}
 
 
+def test_a_call_a_fault_answered_with_another_key_is_journaled_under_the_domain_it_names(
+    urls, control
+):
+    """The domain of the id the path names, whoever holds it: the journal filtered by that
+    domain shows every call made to it, the calls of a client with the wrong key too."""
+    base = urls["autosend"]
+    made = httpx.post(
+        f"{base}/domains",
+        json={"domain": "keyed.example.com"},
+        headers={"Authorization": "Bearer as_one"},
+    ).json()
+    domain_id = made["data"]["id"]
+    control.add_http_fault("autosend", status=503, count=1)
+    with control.expecting_errors():
+        asked = httpx.get(f"{base}/domains/{domain_id}", headers={"Authorization": "Bearer as_two"})
+    assert asked.status_code == 503
+    journaled = control.requests("autosend", domain=domain_id)
+    assert [(e["operation"], e["status"]) for e in journaled] == [
+        ("create_domain", 200),
+        ("get_domain", 503),
+    ]
+
+
 def test_a_misspelt_or_unreadable_filter_is_told_what_the_journal_takes(control):
     """Connexion's words named neither the filters there are nor what a status may be (the
     regular expression instead)."""
