@@ -150,8 +150,10 @@ class _Parser(argparse.ArgumentParser):
         """A word of the command line that starts with `-` and is no option of this command
         (`-bad.example.com`), or None."""
         options = self._option_string_actions
+        words = self.words[: self.words.index("--")] if "--" in self.words else self.words
         return next(
-            (w for w in self.words if w.startswith("-") and w.split("=")[0] not in options), None
+            (w for w in words if w[:1] == "-" and w != "-" and w.split("=")[0] not in options),
+            None,
         )
 
     def parse_known_args(self, args=None, namespace=None):
