@@ -28,6 +28,7 @@ from .helpers import (
     control_of,
     partner_headers,
     sample_headers,
+    sesv2_client,
     wait_for,
 )
 
@@ -656,3 +657,64 @@ def test_a_running_clock_verifies_an_autosend_domain_at_the_instant_it_was_check
     domain = autosend.get(f"/domains/{domain_id}").json()["data"]
     assert domain["verificationStatus"] == "VERIFIED"
     assert domain["verifiedAt"] == domain["lastCheckedAt"]
+
+
+def _paged_at_one_instant(control, first_page, later_page) -> None:
+    """On-poll: a later page of a list shows its domains without moving the clock (every
+    domain shown by the first page, it moved it), and the first page read again moves it."""
+    control.set_clock_mode("on-poll")
+    shown = first_page()
+    later_page(shown)
+    assert control.clock()["now"] == START
+    first_page()  # a wait loop reads the first page again: that moves on
+    assert control.clock()["now"] != START
+
+
+def test_on_poll_a_resend_client_paging_after_a_cursor_reads_the_list_at_one_instant(urls, control):
+    key = {"Authorization": "Bearer re_paging_key"}
+    with httpx.Client(base_url=urls["resend"], headers=key) as resend:
+        for n in range(2):
+            made = resend.post("/domains", json={"name": f"page{n}.example.com"}).json()
+            assert resend.post(f"/domains/{made['id']}/verify").status_code == 200
+
+        def first_page():
+            return resend.get("/domains", params={"limit": 1}).json()["data"][0]["id"]
+
+        def later_page(last):
+            page = resend.get("/domains", params={"limit": 1, "after": last})
+            assert len(page.json()["data"]) == 1, page.text
+
+        _paged_at_one_instant(control, first_page, later_page)
+
+
+def test_on_poll_a_mailgun_client_skipping_to_a_later_page_reads_the_list_at_one_instant(
+    urls, control
+):
+    with httpx.Client(base_url=urls["mailgun"], auth=("api", "key-paging")) as mailgun:
+        for n in range(2):
+            name = f"page{n}.example.com"
+            assert mailgun.post("/v4/domains", data={"name": name}).status_code == 200
+            assert mailgun.put(f"/v4/domains/{name}/verify").status_code == 200  # re-checks
+
+        def first_page():
+            return mailgun.get("/v4/domains", params={"limit": 1}).json()
+
+        def later_page(_):
+            page = mailgun.get("/v4/domains", params={"limit": 1, "skip": 1})
+            assert len(page.json()["items"]) == 1, page.text
+
+        _paged_at_one_instant(control, first_page, later_page)
+
+
+def test_on_poll_an_ses_client_following_a_next_token_reads_the_list_at_one_instant(urls, control):
+    ses = sesv2_client(urls["ses"], "AKIAPAGINGKEY0000001")
+    for n in range(2):
+        ses.create_email_identity(EmailIdentity=f"page{n}.example.com")
+
+    def first_page():
+        return ses.list_email_identities(PageSize=1)["NextToken"]
+
+    def later_page(token):
+        assert len(ses.list_email_identities(PageSize=1, NextToken=token)["EmailIdentities"]) == 1
+
+    _paged_at_one_instant(control, first_page, later_page)

@@ -451,6 +451,9 @@ class Mailgun(Provider):
 
     create_domain_v3 = create_domain  # POST /v3/domains answers as v4's create
 
+    def later_page(self, request) -> bool:
+        return (request.params.get("skip") or 0) > 0
+
     def get_domain(self, request, name: str):
         """GET /v4/domains/{name}: the domain and its records (`h:with_dns`, `h:extended`)."""
         domain = self._owned(request, name)

@@ -517,6 +517,9 @@ class Resend(Provider):
             page, has_more = domains[:limit], len(domains) > limit
         return {"object": "list", "has_more": has_more, "data": [self._summary(d) for d in page]}
 
+    def later_page(self, request) -> bool:
+        return request.params.get("after") is not None or request.params.get("before") is not None
+
     def get_domain(self, request, domain_id: str):
         """GET /domains/{domain_id}: the domain with its records and their statuses."""
         return self._wire(self._owned(request, domain_id))

@@ -638,6 +638,12 @@ class Ses(Provider):
             request, body.get("Filter") or {}, body.get("NextToken"), body.get("PageSize")
         )
 
+    def later_page(self, request) -> bool:
+        """A page past the first: one a NextToken asks for (in the body, or the query of the
+        GET route)."""
+        body = request.body if isinstance(request.body, dict) else {}
+        return bool(body.get("NextToken") or request.params.get("NextToken"))
+
     def ListEmailIdentitiesGet(
         self, request, NextToken: str | None = None, PageSize: int | None = None
     ):
