@@ -718,3 +718,17 @@ def test_on_poll_an_ses_client_following_a_next_token_reads_the_list_at_one_inst
         assert len(ses.list_email_identities(PageSize=1, NextToken=token)["EmailIdentities"]) == 1
 
     _paged_at_one_instant(control, first_page, later_page)
+
+
+def test_on_poll_mailgun_s_eu_list_moves_no_clock_for_the_account_s_us_domains(urls, control):
+    """Each region's API lists its own domains: a read of the EU list moved the clock to the
+    steps of the account's US domains, which it does not show, and counted them as seen."""
+    key = ("api", "key-regions")
+    with httpx.Client(auth=key) as mailgun:
+        us, eu = urls["mailgun"], urls["mailgun"] + "/eu"
+        assert mailgun.post(f"{us}/v4/domains", data={"name": "us.example.com"}).status_code == 200
+        assert mailgun.put(f"{us}/v4/domains/us.example.com/verify").status_code == 200
+        control.set_clock_mode("on-poll")
+        for _ in range(2):
+            assert mailgun.get(f"{eu}/v4/domains").json()["items"] == []
+        assert control.clock()["now"] == START

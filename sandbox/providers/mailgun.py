@@ -454,6 +454,11 @@ class Mailgun(Provider):
     def later_page(self, request) -> bool:
         return (request.params.get("skip") or 0) > 0
 
+    def listed_domains(self, request) -> list[Domain]:
+        """The account's domains the list of the region asked shows (the other's are not)."""
+        region = _region(request)
+        return [d for d in super().listed_domains(request) if _region_of(d) == region]
+
     def get_domain(self, request, name: str):
         """GET /v4/domains/{name}: the domain and its records (`h:with_dns`, `h:extended`)."""
         domain = self._owned(request, name)
