@@ -218,9 +218,12 @@ def _below_a_mount(mount: str, path: str) -> list[str]:
         tail = "/" + "/".join(segments[first:])
         if path.startswith(tail + "/"):
             paths.append(path[len(tail) :])
-    return [
-        shorter for p in paths for shorter in (p, p[:-1] if p.endswith("/") else None) if shorter
-    ]
+    return [each for p in paths for each in (p, _final_slash_dropped(p)) if each]
+
+
+def _final_slash_dropped(path: str) -> str | None:
+    """`path` without its final slash, if it has one (and is more than `/`)."""
+    return path[:-1] if len(path) > 1 and path.endswith("/") else None
 
 
 def _inside_hint(api: Api, method: str, path: str, status: int) -> str | None:
@@ -298,7 +301,7 @@ def _one_slash_each(api: Api, path: str) -> str | None:
     if "//" not in path:
         return None
     single = re.sub("/{2,}", "/", path)
-    for served in (single, single[:-1] if len(single) > 1 and single.endswith("/") else None):
+    for served in (single, _final_slash_dropped(single)):
         if served and documents.allowed_methods(api.document, served):
             return api.mount + served
     return None
@@ -307,8 +310,9 @@ def _one_slash_each(api: Api, path: str) -> str | None:
 def _without_final_slash(api: Api, path: str) -> str | None:
     """The path the API serves once the final slash of `path` (under its mount) is dropped, if
     it serves one (`/domains/`: never redirected, as an empty id is not the list)."""
-    if len(path) > 1 and path.endswith("/") and documents.allowed_methods(api.document, path[:-1]):
-        return api.mount + path[:-1]
+    shorter = _final_slash_dropped(path)
+    if shorter and documents.allowed_methods(api.document, shorter):
+        return api.mount + shorter
     return None
 
 

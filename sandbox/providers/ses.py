@@ -380,7 +380,7 @@ class Ses(Provider):
         """The caller's identity named `value`: a name may be an identity of several accounts
         and regions, and only the first holder's id is the name."""
         try:
-            owner, _ = self._account(request)
+            owner = self.reader(request)
         except ProviderError:
             return None
         return self._identity(owner, value)
