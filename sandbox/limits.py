@@ -11,10 +11,8 @@
   body is not JSON (a form post).
 - `RequestLimits`: request bodies over the limit are answered 413 in the shape of the provider
   whose mount the request hit, before any of the body reaches the app; heads too large, 431.
-- `http_protocol`: uvicorn's fast HTTP parser accepts request heads of any size; this variant
-  answers 431 (in the provider's shape) once a request line plus headers pass MAX_HEAD_BYTES,
-  closes a connection whose head has not arrived within HEAD_SECONDS, and answers requests
-  over the connection limit (`connection_limit`) with a 503 in their API's shape.
+- `connection_limit`: how many connections `serve` takes at once (sandbox/connection.py bounds
+  each one: its head's size and deadline, and the 503 past this limit).
 - `ShutdownAnswer`: requests cut off by the end of a graceful shutdown get a 503, not a 500.
 """
 
@@ -24,16 +22,13 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
-import logging
 import re
 import resource
-import socket
-import struct
 from typing import TYPE_CHECKING
 
 from .errors import ProviderError, ShuttingDown
 from .mounts import CONTROL_MOUNT, DASHBOARD_MOUNT, HEALTH_PATH
-from .request import RESET_CONNECTION, send_answer
+from .request import send_answer
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -49,19 +44,6 @@ MAX_HEAD_BYTES = 64 * 1024
 DRAIN_BYTES = 64 * 1024 * 1024
 
 HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes"
-# A request line, as far as its target: where a refused one was sent (`_request_target`).
-_REQUEST_LINE = re.compile(rb"(?:^|\n)[A-Z]+ (/\S*)")
-NOT_HTTP = "Invalid HTTP request received: the request is not HTTP/1.1 as RFC 9112 writes it"
-# How long a connection refused for its head may keep sending before it is closed.
-LINGER_SECONDS = 5.0
-# How long a request's line and headers may take to arrive, from the connection (or the
-# request's first byte): a client that connects and sends nothing, or trickles its head, must
-# not hold a connection (and a file descriptor) for ever. Clients send a head at once.
-HEAD_SECONDS = 5.0
-# How long a whole request, its body included, may take to arrive: a client that sends its head
-# and then holds back its body must not hold a connection for ever either. A body of the most a
-# request may carry takes well under a second.
-BODY_SECONDS = 10.0
 # Connections served at once, at most; requests on connections beyond get a 503 in their API's
 # shape. Lower when the process may open fewer files (see connection_limit).
 MAX_CONNECTIONS = 4096
@@ -70,7 +52,6 @@ MAX_CONNECTIONS = 4096
 RESERVED_FDS = 128
 # The soft limit on open files is raised up to this (or the hard limit, if lower).
 WANTED_FDS = 65536
-BUSY = "the sandbox is serving too many connections at once; try again shortly"
 CLOSE = {"connection": "close"}  # said on answers after which the connection is closed
 
 
@@ -402,7 +383,7 @@ class ShutdownAnswer:
             await send_answer(send, self.render(scope["path"], error, CLOSE, scope))
 
 
-# --- request heads -------------------------------------------------------------------------------
+# --- connections -------------------------------------------------------------------------------
 
 
 def connection_limit() -> int:
@@ -415,222 +396,3 @@ def connection_limit() -> int:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
             soft = wanted
     return max(16, min(MAX_CONNECTIONS, soft - RESERVED_FDS))
-
-
-class _HeadTooLarge(Exception):
-    """Raised from the HTTP parser's callbacks to stop it at a head over MAX_HEAD_BYTES."""
-
-
-_UVICORN = logging.getLogger("uvicorn.error")
-# Says nothing; not registered with logging, so no logging configuration turns it back on.
-_QUIET = logging.Logger("domainsandbox.quiet", level=logging.CRITICAL + 1)
-
-
-def http_protocol(render):
-    """uvicorn's httptools protocol with this module's bounds on a connection (its docstring:
-    431 for a head over MAX_HEAD_BYTES, the head's deadline, 503 over the connection limit).
-
-    Returns None when httptools is not installed: uvicorn then parses with h11, whose
-    `h11_max_incomplete_event_size` (set by the server) bounds the head instead.
-    """
-    try:
-        from uvicorn.protocols.http.flow_control import service_unavailable
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:
-        return None
-
-    async def busy(scope, receive, send) -> None:
-        """What a request over the connection limit gets: a 503 in its API's shape."""
-        error = ProviderError(503, BUSY)
-        await send_answer(send, render(scope["path"], error, CLOSE, scope))
-
-    class BoundedHeadProtocol(HttpToolsProtocol):
-        _in_head = False
-        _head_bytes = 0  # bytes read while in a head: what the parser holds but has not said
-        _parsed_bytes = 0  # the request line and headers the parser has handed over
-        _discarding: int | None = None  # after a 431: bytes still read and thrown away
-        _refused_path: str | None = None  # a 431 due once the requests before it are answered
-        _began = False  # a request began in the bytes being parsed
-        _received = b""  # the bytes read last: where a request line the parser refused is
-        # A connection whose request is late is closed: the request being read began at
-        # `_head_since` (None between requests), its head is due HEAD_SECONDS on and the whole
-        # of it BODY_SECONDS on, and one timer per connection looks, re-armed only if a request
-        # is still being read then: a request costs no timer of its own.
-        _head_since: float | None = None
-        _head_timer: asyncio.TimerHandle | None = None
-        _client_done = False  # the client half-closed: answer what it sent, then close
-        _not_http = False  # what followed the requests being answered was not HTTP: a 400 next
-
-        def connection_made(self, transport) -> None:
-            super().connection_made(transport)
-            self._await_head()
-
-        def connection_lost(self, exc) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-            super().connection_lost(exc)
-
-        def _await_head(self) -> None:
-            """From now, or from the connection's start if no head came yet, a head is due."""
-            if self._head_since is None:
-                self._head_since = self.loop.time()
-            if self._head_timer is None:
-                self._head_timer = self.loop.call_later(HEAD_SECONDS, self._look_at_head)
-
-        def _look_at_head(self) -> None:
-            self._head_timer = None
-            if self._head_since is None:
-                return  # between requests: the next head arms the timer again
-            due = HEAD_SECONDS if self._in_head else BODY_SECONDS
-            left = self._head_since + due - self.loop.time()
-            if left > 0:
-                self._head_timer = self.loop.call_later(left, self._look_at_head)
-            else:  # nothing to answer: a request not whole is not carried out (RFC 9112 6.3)
-                self.transport.close()
-
-        def on_message_complete(self) -> None:
-            self._head_since = None
-            super().on_message_complete()
-
-        def eof_received(self):
-            """The client will send no more (a half-close, as `nc -N` makes): the requests it
-            sent whole are answered, then the connection closes. uvicorn closed it at once and
-            dropped the answers of requests it went on to carry out. An answer already under
-            way (an event stream) ends as before: its client has gone."""
-            cycle = self.cycle
-            waiting = cycle is not None and not cycle.response_started and not cycle.more_body
-            if self.pipeline or waiting:
-                self._client_done = True
-                return True  # half-open: the answers still go out
-            return None  # nothing to answer, or a body cut short: closed, not carried out
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            last = not self.pipeline and self.cycle.response_complete
-            if not last or self.transport.is_closing():
-                return
-            if self._refused_path is not None:  # the head after the requests answered now
-                self._send_431()
-            elif self._not_http:  # what came after the requests answered now
-                self._refuse_not_http()
-            elif self._client_done:
-                self.transport.close()
-
-        def _reset(self) -> None:
-            """Close the connection with a TCP reset, as a peer that crashed would: nothing
-            more is sent, and the client reads "connection reset by peer" (an injected fault)."""
-            sock = self.transport.get_extra_info("socket")
-            with contextlib.suppress(OSError, AttributeError):  # not TCP: closed all the same
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.transport.abort()
-
-        def _unsupported_upgrade_warning(self) -> None:
-            """A request asking to upgrade (to WebSocket) is answered as HTTP, as a server that
-            speaks nothing else may (RFC 9110 7.8): nothing wrong to warn about."""
-
-        def _start_asgi_task(self, cycle, app) -> None:
-            # uvicorn's own 503 over limit_concurrency is plain text: answer in the API's shape
-            super()._start_asgi_task(cycle, busy if app is service_unavailable else app)
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self.scope["extensions"] = {RESET_CONNECTION: self._reset}
-            self._in_head, self._head_bytes, self._parsed_bytes = True, 0, 0
-            self._began = True
-            self._await_head()  # from the request's first byte, if not from the connection's
-
-        # The request line and the headers are counted as the parser hands them over, so a head
-        # read whole in one go is refused before uvicorn parses its URL: a URL over 64 KiB makes
-        # that parse fail, which uvicorn answers with a plain-text 400.
-        def on_url(self, url: bytes) -> None:
-            super().on_url(url)
-            self._count(len(url))
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            # RFC 9110 5.5: whitespace around a value is no part of it (the parser keeps what
-            # follows it: `Content-Type: application/json ` was refused as another media type)
-            super().on_header(name, value.rstrip(b" \t"))
-            self._count(len(name) + len(value) + 4)
-
-        def _count(self, size: int) -> None:
-            self._parsed_bytes += size
-            if self._parsed_bytes > MAX_HEAD_BYTES:
-                # stops the parser; uvicorn then calls send_400_response, answered below. Its
-                # "Invalid HTTP request received." warning would be wrong here: not logged.
-                self.logger = _QUIET
-                raise _HeadTooLarge
-
-        def send_400_response(self, msg: str) -> None:
-            if self.logger is _QUIET:
-                self.logger = _UVICORN
-                return self._refuse()
-            if self._answering():  # the requests before it are answered first (RFC 9112 9.3.2)
-                self._not_http = True
-                return
-            self._refuse_not_http()
-
-        def _answering(self) -> bool:
-            """Whether requests read whole before this point still wait for their answers (a
-            request whose body is being read when the parser fails is the one at fault)."""
-            cycle = self.cycle
-            running = cycle is not None and not cycle.response_complete and not cycle.more_body
-            return bool(self.pipeline) or running
-
-        def _refuse_not_http(self) -> None:
-            """uvicorn's plain-text 400, in the shape of the API the path is under."""
-            # (set once a request has begun; not when the parser refused a byte of the URL)
-            url = getattr(self, "url", b"") or _request_target(self._received)
-            path = url.split(b"?", 1)[0].decode("latin-1") or "/"
-            self._answer(path, ProviderError(400, NOT_HTTP), b"400 Bad Request")
-            self.transport.close()
-
-        def on_headers_complete(self) -> None:
-            self._in_head = False  # its body is due now, by BODY_SECONDS from its first byte
-            super().on_headers_complete()
-
-        def data_received(self, data: bytes) -> None:
-            if self._discarding is not None:
-                self._discarding -= len(data)
-                if self._discarding <= 0:
-                    self.transport.close()
-                return
-            self._began, self._received = False, data
-            super().data_received(data)
-            if self._in_head and self._discarding is None and not self.transport.is_closing():
-                # Counted after parsing, so a body never counts; nor do the requests pipelined
-                # before this head in the same bytes (where it began in them is not known, so
-                # those bytes are not counted: the next read's are).
-                self._head_bytes += 0 if self._began else len(data)
-                if self._head_bytes > MAX_HEAD_BYTES:  # one header streamed without end
-                    self._refuse()
-
-        def _answer(self, path: str, error: ProviderError, status: bytes) -> None:
-            """Write `error` in the shape of the API `path` is under, past uvicorn's cycle."""
-            answer = render(path, error, CLOSE)
-            head = b"".join(k + b": " + v + b"\r\n" for k, v in answer.asgi_headers())
-            self.transport.write(b"HTTP/1.1 " + status + b"\r\n" + head + b"\r\n" + answer.body)
-
-        def _refuse(self) -> None:
-            """431 to the head being read, once the requests read whole before it are answered
-            (RFC 9112 9.3.2): what still comes is read and dropped meanwhile."""
-            self._refused_path = self.url.split(b"?", 1)[0].decode("latin-1") or "/"
-            self._discarding = DRAIN_BYTES
-            if not self._answering():
-                self._send_431()
-
-        def _send_431(self) -> None:
-            error = ProviderError(431, HEAD_TOO_LARGE)
-            self._answer(self._refused_path, error, b"431 Request Header Fields Too Large")
-            # Closing now, with the client still sending, would reset the connection and lose the
-            # answer: send it, half-close, and read (and drop) what still comes for a while.
-            self.transport.write_eof()
-            self.loop.call_later(LINGER_SECONDS, self.transport.close)
-
-    return BoundedHeadProtocol
-
-
-def _request_target(data: bytes) -> bytes:
-    """The target of the last request line in `data`: of one whose URL the parser refused (a
-    byte no URL holds, such as 0xff), so its refusal still takes its API's shape."""
-    targets = _REQUEST_LINE.findall(data)
-    return targets[-1] if targets else b""

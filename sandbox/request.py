@@ -23,7 +23,7 @@ JSON = "application/json"
 # the dispatcher; without it, the method says).
 CHANGES = "domainsandbox.changes"
 # In the ASGI scope's extensions: a callable that resets the connection, sending nothing (set by
-# the HTTP protocol, sandbox.limits.http_protocol).
+# the HTTP protocol, sandbox.connection.http_protocol).
 RESET_CONNECTION = "domainsandbox.reset_connection"
 # How an answer's connection is dropped by an injected fault (`Answer.drop`): an abort sends a
 # 200 head promising a body that never comes; a reset sends nothing (a TCP reset).

@@ -14,7 +14,7 @@ import uvicorn
 from .app import ErrorRenderer, build_asgi
 from .arguments import MAX_PORT, within
 from .core import Sandbox, cannot_listen
-from .limits import ShutdownAnswer, check_exposure, connection_limit, http_protocol
+from .limits import ShutdownAnswer, check_exposure, connection_limit
 from .logs import uvicorn_log_config
 from .mounts import CONTROL_MOUNT
 from .request import AbortConnection
@@ -100,7 +100,7 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
     """How the sandbox's HTTP is served, by this process or by each worker process."""
     config = uvicorn.Config(
         app,
-        http=http_protocol(ErrorRenderer(sandbox).render) or "auto",
+        http=_http_protocol(sandbox),
         log_level="warning",
         access_log=False,
         proxy_headers=False,  # a local sandbox behind no proxy: one middleware less per request
@@ -114,6 +114,17 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
     # after the Config, which configures logging; added once (a logger's filters are a set)
     logging.getLogger("uvicorn.error").addFilter(one_line_aborts)
     return config
+
+
+def _http_protocol(sandbox: Sandbox):
+    """uvicorn's httptools protocol with the sandbox's bounds on each connection
+    (sandbox/connection.py); without httptools, uvicorn's choice (h11, bounded by
+    `h11_max_incomplete_event_size`)."""
+    try:
+        from .connection import http_protocol
+    except ImportError:
+        return "auto"
+    return http_protocol(ErrorRenderer(sandbox).render)
 
 
 class SandboxServer:

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sandbox.connection import BODY_SECONDS, HEAD_SECONDS
 from sandbox.engine.clock import utc
-from sandbox.limits import BODY_SECONDS, HEAD_SECONDS, RESERVED_FDS
+from sandbox.limits import RESERVED_FDS
 from sandbox.providers.ses import sigv4_header
 
 from .helpers import Served, control_of, wait_for
