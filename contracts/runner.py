@@ -269,38 +269,22 @@ def run(
     run is repeatable.
     """
     target = profile(provider)
-    if isinstance(phases, str):  # "examples" or "examples,stateful", as --phases takes them
-        phases = [name.strip() for name in phases.split(",") if name.strip()]
-    unknown = set(phases) - set(PHASES)
-    if unknown:
-        raise ValueError(f"unknown phase(s) {', '.join(sorted(unknown))}; use: {', '.join(PHASES)}")
+    phases = _phases_asked(phases)
     if max_examples < 1:
         raise ValueError(f"max_examples is {max_examples}: at least 1 example per operation")
-    if junit_xml:
-        _prepare_report_file(Path(junit_xml))
     if request_timeout is None:
         request_timeout = target.request_timeout
     if not request_timeout > 0:
         raise ValueError(f"request_timeout is {request_timeout:g}: a request needs more than 0 s")
+    if junit_xml:
+        _prepare_report_file(Path(junit_xml))
     if base_url is not None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1"
-            )
-        try:
-            _check_reachable(base_url)
-        except Unreachable as unreachable:
-            if junit_xml:  # the CI job's test report says why, rather than being missing
-                said = ContractResult(provider, base_url, tuple(phases), errors=[str(unreachable)])
-                said.write_junit_xml(junit_xml)
-            raise
-        _check_mount(target, base_url)
+        _check_base_url(target, base_url, phases, junit_xml)
     given = dict(headers or {})
     with _target(target, base_url, given) as (url, schema_source, obtained):
         headers = obtained.headers | given
         config = _config(target, url, headers, max_examples, phases, seed, request_timeout)
-        result = _execute(target, url, schema_source, config, tuple(phases))
+        result = _execute(target, url, schema_source, config, phases)
     result.failures = [
         replace(failure, reproduce=_without_secrets(failure.reproduce, given))
         for failure in result.failures
@@ -310,18 +294,53 @@ def run(
             f"no test case was made in the phases asked ({', '.join(phases)}): nothing was "
             f"checked; ask for more (--phases, phases= from Python: {', '.join(PHASES)})"
         )
+    _note_how_it_ran(result, target, obtained, given, request_timeout, base_url is None)
+    if junit_xml:
+        result.write_junit_xml(junit_xml)
+    return result
+
+
+def _phases_asked(phases: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
+    """The phases of a run: names of PHASES, or one string of them comma-separated (as
+    --phases takes them)."""
+    if isinstance(phases, str):
+        phases = [name.strip() for name in phases.split(",") if name.strip()]
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        raise ValueError(f"unknown phase(s) {', '.join(sorted(unknown))}; use: {', '.join(PHASES)}")
+    return tuple(phases)
+
+
+def _check_base_url(target: Profile, base_url: str, phases: tuple[str, ...], junit_xml) -> None:
+    """Refuse a base URL that is not one, or that nothing answers at (said in the JUnit report
+    too, so a CI job's report says why rather than being missing), or the wrong API's mount."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{base_url!r} is not a base URL such as http://127.0.0.1:8080/monite/v1")
+    try:
+        _check_reachable(base_url)
+    except Unreachable as unreachable:
+        if junit_xml:
+            said = ContractResult(target.name, base_url, phases, errors=[str(unreachable)])
+            said.write_junit_xml(junit_xml)
+        raise
+    _check_mount(target, base_url)
+
+
+def _note_how_it_ran(
+    result: ContractResult, target: Profile, obtained, given, request_timeout, private
+) -> None:
+    """What the result's summary says beside the findings: where the credentials came from,
+    what was given, what no request could satisfy."""
     result.request_timeout = request_timeout
     result.credentials_from = obtained.source
     result.headers_given = tuple(given)
-    result.private_sandbox = base_url is None
+    result.private_sandbox = private
     result.credentials_caveat = obtained.caveat
     result.domains_before = obtained.domains
     result.unsatisfiable = target.unsatisfiable
     if obtained.registered:
         result.unsatisfiable |= dict.fromkeys(target.credentials_in_body, ONLY_REGISTERED)
-    if junit_xml:
-        result.write_junit_xml(junit_xml)
-    return result
 
 
 # Header names said secret here beyond what sandbox.redaction redacts (token, secret, auth,
