@@ -220,6 +220,30 @@ class Control:
                 field="operation",
             )
 
+    def _journal_domain(self, domain_id: str | None, provider: str | None) -> str | None:
+        """The id the journal keeps for the domain a filter names (in any letter case its API
+        takes), or a 400 when no domain has it, now or in the journal: a misspelt id would
+        match nothing, silently. A domain deleted since is known by its requests."""
+        if not domain_id:
+            return domain_id
+        providers = [self._known(provider)] if provider else self.sandbox.providers.values()
+        for each in providers:
+            if (domain := each.domain_of(domain_id)) is not None:
+                return domain.id
+        if self.sandbox.requests.count(Filters(provider, domain=domain_id)):
+            return domain_id
+        whose = f"{provider} domain" if provider else "domain"
+        said = f"no {whose} has the id {domain_id!r}, now or in the request journal"
+        named = [d for each in providers for d in self.sandbox.store.named(each.name, domain_id)]
+        if len(named) == 1:
+            said += f"; the {named[0].provider} domain named so has id {named[0].id}: give that"
+        elif named:
+            ids = ", ".join(f"{d.provider} {d.id}" for d in named)
+            said += f"; the domains named so have ids {ids}: give one"
+        else:
+            said += "; `domainsandbox domains` (GET /_sandbox/domains) lists their ids"
+        raise ProviderError(400, said, field="domain")
+
     def _domain(self, provider: str, domain_id: str):
         self._known(provider)
         domain = self.sandbox.providers[provider].domain_of(domain_id)
@@ -526,6 +550,7 @@ class Control:
         limit=1000,
     ):
         self._check_operation(operation, provider)
+        domain = self._journal_domain(domain, provider)
         filters = _journal_filters(provider, operation, status, domain, since, until)
         return {"requests": self.sandbox.requests.find(filters, limit)}
 
@@ -533,6 +558,7 @@ class Control:
         self, provider=None, operation=None, status=None, domain=None, since=None, until=None
     ):
         self._check_operation(operation, provider)
+        domain = self._journal_domain(domain, provider)
         filters = _journal_filters(provider, operation, status, domain, since, until)
         return {"count": self.sandbox.requests.count(filters)}
 

@@ -558,6 +558,37 @@ def test_requests_lists_provider_calls(cli, urls):
     assert "POST" in out and "/monite/v1/auth/token" in out and "200" in out
 
 
+def test_requests_of_a_domain_no_one_has_is_refused_as_a_misspelt_operation_is(cli, urls, control):
+    """`requests --domain nope` answered (none), where `--operation nope` is refused: a misspelt
+    id looked like a domain no client had touched."""
+    headers = {"Authorization": "Bearer as_test_key"}
+    base = urls["autosend"]
+    created = httpx.post(f"{base}/domains", json={"domain": "told.example.com"}, headers=headers)
+    domain_id = created.json()["data"]["id"]
+    for count in ([], ["--count"]):
+        code, out, err = cli("requests", "--domain", "nope", *count)
+        assert (code, out) == (2, ""), out
+        assert err == (
+            "domainsandbox: 400: no domain has the id 'nope', now or in the request journal; "
+            "`domainsandbox domains` (GET /_sandbox/domains) lists their ids\n"
+        )
+    code, _, err = cli("requests", "--domain", "told.example.com")  # its name, not its id
+    assert code == 2 and f"the autosend domain named so has id {domain_id}: give that" in err
+    code, _, err = cli("requests", "--domain", domain_id, "--provider", "monite")
+    assert code == 2 and f"no monite domain has the id '{domain_id}'" in err, err
+    assert cli("requests", "--domain", domain_id, "--count")[:2] == (0, "1\n")
+    assert httpx.delete(f"{base}/domains/{domain_id}", headers=headers).status_code == 200
+    code, out, err = cli("requests", "--domain", domain_id)  # deleted: known by its requests
+    assert code == 0 and [line.split()[2] for line in out.splitlines()[1:]] == [
+        "create_domain",
+        "delete_domain",
+    ], err
+    monite = control.create_domain("monite", "quiet.example.com")["id"]
+    control.clear_requests()
+    code, out, err = cli("requests", "--domain", monite.upper())  # known, as its API takes it
+    assert (code, out) == (0, "(none)\n"), err
+
+
 def test_requests_say_a_call_whose_connection_a_fault_dropped_was_aborted(cli, urls, control):
     control.add_http_fault("autosend", operation="list_domains", abort=True, count=1)
     headers = {"Authorization": "Bearer as_test_key"}

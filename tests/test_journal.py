@@ -76,7 +76,7 @@ def test_filters_pick_by_provider_operation_status_domain_and_time(urls, control
     assert control.count_requests(status=missing.status_code) == 1
     assert control.count_requests(since="2026-01-01T09:01:00Z") == 1
     assert control.count_requests(until=utc("2026-01-01T09:00:30Z")) == 3  # a datetime too
-    assert control.count_requests("monite", operation="verify_domain", domain="other") == 0
+    assert control.count_requests("monite", operation="list_domains", domain=domain) == 0
     assert [e["operation"] for e in control.requests(limit=1)] == ["list_domains"]
 
 
@@ -104,6 +104,20 @@ def test_an_operation_no_provider_has_is_refused_listing_the_known_ones(server, 
         check_called(control, "monite", "verify", times=0)
     with pytest.raises(ControlError, match="'verify_domain' is not in ses's API"):
         control.count_requests("ses", operation="verify_domain")  # Monite's, not SES's
+
+
+def test_a_domain_no_one_has_is_refused_as_an_unknown_operation_is(server, control, monite_story):
+    """A misspelt domain id matched nothing: "called 0 times" passed for a domain never named."""
+    for path in ("/requests", "/requests/count"):
+        answer = httpx.get(f"{server.url}/_sandbox{path}?domain=other")
+        assert answer.status_code == 400, path
+        assert answer.json()["error"]["message"] == (
+            "no domain has the id 'other', now or in the request journal; `domainsandbox "
+            "domains` (GET /_sandbox/domains) lists their ids"
+        )
+    with pytest.raises(ControlError, match="no ses domain has the id"):
+        check_called(control, "ses", "CreateEmailIdentity", times=0, domain=monite_story["id"])
+    assert control.count_requests("monite", domain=monite_story["id"]) == 2
 
 
 def test_no_provider_credential_is_ever_shown(urls, control, server):
