@@ -1731,11 +1731,11 @@ def cmd_credentials(args) -> int:
 
 
 def _show_credentials(args, credentials: list[Credential]) -> None:
-    rows = [
-        [c["provider"], c["key"], c.get("secret", ""), "revoked" if c["revoked"] else "active"]
+    rows = [  # the short columns first: a long key or secret widens its own line alone
+        [c["provider"], "revoked" if c["revoked"] else "active", c["key"], c.get("secret", "")]
         for c in credentials
     ]
-    header = ["PROVIDER", "KEY", "SECRET", "STATE"]
+    header = ["PROVIDER", "STATE", "KEY", "SECRET"]
     _show(args, {"credentials": credentials}, lambda _: _print_rows(rows, header))
 
 

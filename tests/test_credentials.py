@@ -286,9 +286,12 @@ def test_cli_registers_lists_revokes_and_clears_credentials(urls, control, capsy
     capsys.readouterr()
     assert main(["credentials", "ls", *url]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert listing[0].split() == ["PROVIDER", "KEY", "SECRET", "STATE"]
-    assert listing[1].split() == ["monite", MONITE_CLIENT, "s", "active"]
-    assert listing[2].split() == ["autosend", AUTOSEND_KEY, "revoked"]
+    # the short columns first: STATE came after the key and secret, far off to the right
+    assert listing == [
+        f"PROVIDER  STATE    KEY{' ' * (len(MONITE_CLIENT) - 1)}SECRET",
+        f"monite    active   {MONITE_CLIENT}  s",
+        f"autosend  revoked  {AUTOSEND_KEY}",
+    ]
     assert autosend_list(urls, AUTOSEND_KEY).status_code == 401
 
     # a KEY after clear was ignored, and every credential of the provider forgotten
