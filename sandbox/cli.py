@@ -758,6 +758,32 @@ def _shown(value: str, limit: int = SHOWN_VALUE_CHARACTERS) -> str:
     return f"{value[:limit]}… ({len(value)} characters; --json shows it)"
 
 
+# A table's DNS name cut to this many characters, in the middle: its start (a DKIM selector)
+# and its end (the domain, in whole labels) say which record it is (one name ran to 85
+# characters in the every-state scenario, and padded every row to it); --json shows it whole.
+SHOWN_NAME_CHARACTERS = 60
+SHOWN_NAME_START = 8  # at least this much of a cut name's start is kept
+
+
+def _names_shown(names: list[str]) -> list[str]:
+    """Each name as a table shows it (`_name_shown`), unless two would then read alike: then
+    every one whole."""
+    shown = [_name_shown(name) for name in names]
+    return shown if len(set(shown)) == len(set(names)) else names
+
+
+def _name_shown(name: str) -> str:
+    """A name over SHOWN_NAME_CHARACTERS cut in the middle, an ellipsis where it was cut: its
+    end kept in whole labels where they fit
+    (`6blf6bjz…._domainkey.mail-from-temporary-failure.ses.example`)."""
+    if len(name) <= SHOWN_NAME_CHARACTERS:
+        return name
+    end = name[-(SHOWN_NAME_CHARACTERS - 1 - SHOWN_NAME_START) :]
+    if "." in end[1:] and end[0] != ".":
+        end = end[end.index(".", 1) :]
+    return f"{name[: SHOWN_NAME_CHARACTERS - 1 - len(end)]}…{end}"
+
+
 # A journal's path and query cut to this many characters: the longest a provider's API names
 # fit, a client's 60,000-character path does not.
 SHOWN_PATH_CHARACTERS = 200
@@ -778,7 +804,14 @@ def _instant_shown(text: str | None) -> str:
 
 
 def _dns_ls_parser(dns_sub) -> None:
-    ls = _client(dns_sub.add_parser("ls", help="list records"))
+    ls = _client(
+        dns_sub.add_parser(
+            "ls",
+            help="list records",
+            description="List records. A name over 60 characters is cut in its middle, a value "
+            "over 72 at its end (each where an ellipsis stands); --json shows them whole.",
+        )
+    )
     ls.add_argument("name", nargs="?", help="only the records at this name")
     ls.add_argument("--type", help="only records of this type, e.g. TXT")
     ls.set_defaults(func=cmd_dns_ls)
@@ -789,15 +822,16 @@ def cmd_dns_ls(args) -> int:
 
     with _control(args) as control:
         records = control.records(args.name, args.type and args.type.upper())
+    names = _names_shown([r["name"] for r in records])
     rows = [  # the value last: a long one (a DKIM key) widens its own line, not the others
         [
-            r["name"],
+            name,
             r["type"],
             r["ttl"],
             _instant_shown(r["visible_after"]),
             _shown(quoted_txt(r["value"])),
         ]
-        for r in records
+        for name, r in zip(names, records, strict=True)
     ]
     header = ["NAME", "TYPE", "TTL", "VISIBLE AFTER", "VALUE"]
     _show(args, {"records": records}, lambda _: _print_rows(rows, header))

@@ -166,6 +166,32 @@ def test_dns_ls_puts_the_value_last_so_a_long_one_widens_its_own_line_alone(cli,
     ]
 
 
+def test_dns_ls_cuts_a_long_name_in_its_middle_and_json_shows_it_whole(cli, control):
+    """NAME was as wide as the longest name (85 characters with the every-state scenario), and
+    padded every row to it."""
+    token = "6blf6bjzrbdiiqibvqjb5j3wav6hqayo"  # an SES DKIM selector
+    long = f"{token}._domainkey.mail-from-temporary-failure.ses.example"
+    cli("dns", "add", long, "CNAME", f"{token}.dkim.amazonses.com")
+    cli("dns", "add", "ses.example", "MX", "10 feedback-smtp.eu-west-1.amazonses.com")
+    code, out, err = cli("dns", "ls")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "NAME                                                          TYPE   TTL  VISIBLE AFTER"
+        "  VALUE",
+        "6blf6bjz…._domainkey.mail-from-temporary-failure.ses.example  CNAME  300"
+        f"                 {token}.dkim.amazonses.com",
+        "ses.example                                                   MX     300"
+        "                 10 feedback-smtp.eu-west-1.amazonses.com",
+    ]
+    code, out, _ = cli("dns", "ls", "--json")
+    assert [r["name"] for r in json.loads(out)["records"]] == [long, "ses.example"]
+    # two names a cut would show alike: both whole, as a table must not show two as one
+    twin = long.replace(token, token[:8] + "x" * 24)
+    cli("dns", "add", twin, "TXT", "twin")
+    code, out, _ = cli("dns", "ls")
+    assert code == 0 and long in out and twin in out and "…" not in out, out
+
+
 def test_dns_add_with_visible_after_hides_the_record_for_a_while(cli, control):
     cli("dns", "add", "example.com", "MX", "10 mx.example.net", "--visible-after", "5m")
     [record] = control.records("example.com")
