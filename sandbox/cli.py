@@ -109,12 +109,18 @@ class UsageError(Exception):
 
 class _Commands(argparse._SubParsersAction):
     """Commands whose --help opens with what they do: their line in the list of commands,
-    unless they have a longer description."""
+    unless they have a longer description. Each command's parser reads the command line its
+    parent parser reads (`_Parser.words`)."""
+
+    parent: _Parser | None = None  # the parser whose commands these are
 
     def add_parser(self, name, **kwargs):
         if said := kwargs.get("help"):
             kwargs.setdefault("description", f"{said[0].upper()}{said[1:]}.")
-        return super().add_parser(name, **kwargs)
+        command = super().add_parser(name, **kwargs)
+        if isinstance(command, _Parser):
+            command.parent = self.parent
+        return command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,9 +132,19 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.env_prefix = env_prefix
         self.register("action", "parsers", _Commands)
+        self.parent: _Parser | None = None  # the parser of the command line, for a command's
+        self._words: list[str] = []
 
-    # The command line being parsed (main sets it): to tell a value read as an option.
-    words: list[str] = []
+    @property
+    def words(self) -> list[str]:
+        """The command line this parser (or, for a command's, its parent) was last given to
+        parse: to tell a value read as an option."""
+        return self.parent.words if self.parent is not None else self._words
+
+    def add_subparsers(self, **kwargs):
+        commands = super().add_subparsers(**kwargs)
+        commands.parent = self
+        return commands
 
     def error(self, message: str):
         if message.startswith("the following arguments are required") and (
@@ -157,6 +173,8 @@ class _Parser(argparse.ArgumentParser):
         )
 
     def parse_known_args(self, args=None, namespace=None):
+        if self.parent is None:  # the whole command line (a command's parser gets its tail)
+            self._words = list(sys.argv[1:] if args is None else args)
         if self.env_prefix is None or namespace is not None:
             return super().parse_known_args(args, namespace)
         start = envopts.from_environment(self, self.env_prefix)
@@ -2194,7 +2212,6 @@ COMMAND_PARSERS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = _negative_values_joined(parser, sys.argv[1:] if argv is None else argv)
-    _Parser.words = argv
     args, rest = parser.parse_known_args(argv)
     if rest and _a_negative_clock_value(args, rest):
         args.value = rest.pop(0)  # `clock advance -5m`: said as a usage error below, not an option

@@ -756,6 +756,21 @@ def test_a_value_that_starts_with_a_dash_is_told_how_to_give_it(capsys):
     )
 
 
+def test_each_parser_hints_at_the_command_line_it_was_given(capsys):
+    """The command line was a class attribute `main` set: a parser built elsewhere read the last
+    command line `main` was given in its hint, or none at all."""
+    with pytest.raises(SystemExit):
+        main(["create", "monite", "-bad.example.com"])
+    capsys.readouterr()
+    first, second = build_parser(), build_parser()
+    for parser, name in ((first, "-one.example.com"), (second, "-two.example.com")):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["create", "resend", name])
+        assert f"`domainsandbox create resend -- {name}`" in capsys.readouterr().err
+    assert first.words == ["create", "resend", "-one.example.com"]
+    assert second.words == ["create", "resend", "-two.example.com"]
+
+
 def test_a_dns_port_given_for_the_sandboxs_url_is_said_to_be_one(capsys):
     """The fake DNS takes the connection and closes it: "cannot reach the sandbox (Remote end
     closed connection without response); is `domainsandbox serve` running?", it said."""
