@@ -124,6 +124,20 @@ def _no_folder(path: str) -> str | None:
     )
 
 
+def _not_a_folder(path: str) -> str | None:
+    """What to say of a state file whose folder, or a folder above it, is a file (the OS says
+    only "Not a directory"), or None when none is."""
+    folder = os.path.dirname(os.path.realpath(path))
+    while not os.path.isdir(folder):
+        if os.path.lexists(folder):
+            return (
+                f"cannot make the state file {path}: {folder} is a file, not a folder; give "
+                "--state a file in a folder"
+            )
+        folder = os.path.dirname(folder)
+    return None
+
+
 class StateError(Exception):
     """The state file cannot be opened or read; the message says why."""
 
@@ -158,6 +172,8 @@ def _hold(path: str) -> tuple[int, bool]:
         said = _unwritable(path, exc.strerror) if exc.errno in _NOT_WRITABLE else None
         if exc.errno == errno.ENOENT:
             said = _no_folder(path)
+        elif exc.errno == errno.ENOTDIR:
+            said = _not_a_folder(path)
         raise StateError(said or f"{path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

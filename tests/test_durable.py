@@ -274,13 +274,19 @@ def test_a_state_file_that_is_not_sqlite_stops_serve_with_a_clear_message(tmp_pa
     assert bad.read_text().startswith("these are my notes")  # left alone
 
 
-def test_a_state_file_under_a_file_is_refused_in_one_line(tmp_path):
+def test_a_state_file_under_a_file_is_refused_in_one_line_naming_the_file(tmp_path):
     """Its clean-up, removing the state file it could not make, ended in a traceback (so did
-    one on a read-only file system)."""
+    one on a read-only file system); then the OS's words alone, "Not a directory", named
+    neither the file in the way nor what to do."""
     (tmp_path / "afile").write_text("")
-    state = tmp_path / "afile" / "w.db"
-    result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
-    assert (result.returncode, result.stderr) == (2, f"domainsandbox: {state}: Not a directory\n")
+    for state in (tmp_path / "afile" / "w.db", tmp_path / "afile" / "deeper" / "w.db"):
+        result = serve_refused("--port", "0", "--dns-port", "0", "--state", str(state))
+        assert (result.returncode, result.stderr) == (
+            2,
+            f"domainsandbox: cannot make the state file {state}: {tmp_path / 'afile'} is a "
+            "file, not a folder; give --state a file in a folder\n",
+        )
+    assert (tmp_path / "afile").read_text() == ""  # left alone
 
 
 def test_a_state_file_in_a_folder_that_is_not_there_says_so(tmp_path):
