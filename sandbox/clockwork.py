@@ -103,13 +103,15 @@ def moves_on_poll(sandbox: Sandbox, domain: Domain, check: bool = False) -> bool
     next step is still to come, within the provider's longest wait (limit_of: a state a demo
     or scenario holds for a sandbox year is no wait a client's poll ends) and the clock's range
     (a step past the clock's last instant is never reached), and it is not resting (in a
-    settled status, as its provider judges it: Provider.resting)."""
+    settled status, as its provider judges it: Provider.resting); for a `check` call, the step
+    is one that call waits for (Provider.awaits_check)."""
     now = sandbox.clock.now()
     if domain.due_at is None or not now < domain.due_at <= LATEST:
         return False
     if (domain.due_at - now).total_seconds() > limit_of(sandbox, domain.provider):
         return False
-    if sandbox.providers[domain.provider].resting(domain):
+    provider = sandbox.providers[domain.provider]
+    if provider.resting(domain) or (check and not provider.awaits_check(domain)):
         return False
     key, state = (domain.provider, domain.id), _state(domain)
     return sandbox.polled.get(key) == state or (

@@ -404,6 +404,73 @@ def test_on_poll_a_client_calling_autosends_verify_until_verified_sees_its_check
     assert control.clock()["now"] == "2026-01-01T09:10:00Z"
 
 
+def monite_sdk(urls) -> Monite:
+    """Monite's official SDK with a partner token, as a client waiting on a domain builds it."""
+    base = urls["monite"]
+    token = partner_headers(base)["Authorization"].split()[1]
+    return Monite(monite_version="2024-05-25", token=token, base_url=base)
+
+
+def test_on_poll_a_client_calling_monites_delayed_verify_until_verified_sees_its_check_land(
+    control, urls
+):
+    """With verify_delay_seconds Monite's verify schedules its check: a loop calling verify
+    until verified read waiting_to_be_verified for ever, no call moving the clock and each
+    scheduling the check again. A verify asked again while its check is pending leaves it to
+    land when it was to, and on-poll moves the clock there as a read of the list does."""
+    control.set_clock_mode("on-poll")
+    control.settings("monite", verify_delay_seconds=300)
+    sdk = monite_sdk(urls)
+    domain = sdk.mailbox_domains.create(domain="loop.example.com")
+    control.publish("monite", domain.id)
+    seen = []
+    for _ in range(5):  # the client's own bound: it ends sooner
+        status = sdk.mailbox_domains.verify_by_id(domain.id).status
+        seen.append((status, control.clock()["now"]))
+        if status == "verified":
+            break
+    assert seen == [("waiting_to_be_verified", START), ("verified", "2026-01-01T09:05:00Z")]
+
+    # verify once, then read the list until verified: the same instant
+    other = sdk.mailbox_domains.create(domain="listed.example.com")
+    control.publish("monite", other.id)
+    assert sdk.mailbox_domains.verify_by_id(other.id).status == "waiting_to_be_verified"
+    polls = []
+    for _ in range(3):
+        (listed,) = [d for d in sdk.mailbox_domains.get().data if d.id == other.id]
+        polls.append((listed.status, control.clock()["now"]))
+    assert polls == [
+        ("waiting_to_be_verified", "2026-01-01T09:05:00Z"),
+        ("verified", "2026-01-01T09:10:00Z"),
+        ("verified", "2026-01-01T09:10:00Z"),
+    ]
+
+
+def test_on_poll_monites_verify_of_a_domain_that_does_not_verify_sees_each_check_land(
+    control, urls
+):
+    """Records missing: each verify after the first moves the clock to the check the one before
+    asked for, which finds them missing again; without a verify delay the call answers its own
+    check and moves no clock, as before."""
+    control.set_clock_mode("on-poll")
+    sdk = monite_sdk(urls)
+    domain = sdk.mailbox_domains.create(domain="unpublished.example.com")
+
+    def verify() -> tuple[str, int, str]:
+        answer = sdk.mailbox_domains.verify_by_id(domain.id)
+        checks = control.domain("monite", domain.id)["checks"]
+        return answer.status, checks, control.clock()["now"]
+
+    waiting = "waiting_to_be_verified"
+    assert [verify() for _ in range(2)] == [(waiting, 1, START), (waiting, 2, START)]
+    control.settings("monite", verify_delay_seconds=300)
+    assert [verify() for _ in range(3)] == [
+        (waiting, 2, START),  # the check asked for lands at 09:05
+        (waiting, 3, "2026-01-01T09:05:00Z"),
+        (waiting, 4, "2026-01-01T09:10:00Z"),
+    ]
+
+
 # --- advance_until --------------------------------------------------------------------------------
 
 

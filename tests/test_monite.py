@@ -191,6 +191,21 @@ def test_verify_delay_setting_lands_the_result_later(monite, control):
     assert listed(base, headers, domain_id)["status"] == "verified"
 
 
+def test_verify_asked_again_while_its_check_is_pending_does_not_put_the_check_off(monite, control):
+    """Each verify scheduled the check verify_delay_seconds after itself: a client asking
+    again every few seconds of a running clock never saw the check land."""
+    base, headers = monite
+    control.settings("monite", verify_delay_seconds=60)
+    domain_id = create(base, headers)["id"]
+    control.publish("monite", domain_id)
+    assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+    control.advance(40)
+    assert verify(base, headers, domain_id)["status"] == "waiting_to_be_verified"
+    control.advance(20)  # the first verify's check lands when it was to
+    assert listed(base, headers, domain_id)["status"] == "verified"
+    assert control.domain("monite", domain_id)["checks"] == 1
+
+
 def test_another_partner_can_neither_see_verify_nor_delete(monite, urls):
     base, headers = monite
     domain_id = create(base, headers)["id"]

@@ -352,6 +352,12 @@ class Provider:
         the clock to it. By default: its status is one of `settled_statuses`."""
         return domain.status in self.settled_statuses
 
+    def awaits_check(self, domain: Domain) -> bool:
+        """Whether a call of `polled_check` naming the domain waits for its next step: on an
+        on-poll clock, called past a state already shown, it moves the clock to that step only
+        then. By default it waits for every step (AutoSend's verify, Vortex's checkDkimStatus)."""
+        return True
+
     def reset(self) -> None:
         """Start (and, on a sandbox reset, start again) with no provider-level state (tokens,
         counters): the world as a fresh sandbox has it."""

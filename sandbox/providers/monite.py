@@ -88,6 +88,8 @@ class Attrs(TypedDict, total=False):
 
     dedicated_ip: Required[str]  # the IPv4 address its answer shows
     sent: str  # the name as the client wrote it, where it differs from the lower-cased one
+    # a verify's check is scheduled (verify_delay_seconds) and has not landed yet
+    verifying: bool
 
 
 def _as_uuid(domain_id: str) -> str:
@@ -150,6 +152,9 @@ class Monite(Provider):
         sdk=PythonSdk("monite", "monite", _monite_sdk),
     )
     credential_name = "client_id"
+    # verify answers the domain's status: a client may wait by calling it until verified. On
+    # an on-poll clock it moves the clock to the check a verify scheduled (awaits_check)
+    polled_check = "verify_domain"
     strict_query = False  # Monite's framework (FastAPI) ignores undeclared query parameters
 
     def reset(self) -> None:
@@ -353,15 +358,28 @@ class Monite(Provider):
         return {"id": domain.id, "domain": _as_sent(domain), "status": domain.status}
 
     def verify_now(self, domain: Domain) -> None:
+        """Check now, or (verify_delay_seconds) schedule the check that long after the call.
+        Asked again while a check is scheduled, it never puts that check off: a client
+        calling verify more often than the delay still sees it land."""
         self.open_rechecks(domain)
-        if self.setting("verify_delay_seconds"):
-            self.schedule(domain, self.setting("verify_delay_seconds"))
-        else:
+        delay = self.setting("verify_delay_seconds")
+        if not delay:
             self._check(domain)
+            return
+        asked = self.now() + timedelta(seconds=delay)
+        if domain.due_at is None or asked < domain.due_at:
+            domain.due_at = asked
+        domain.attrs["verifying"] = True
+
+    def awaits_check(self, domain: Domain) -> bool:
+        """A verify waits for the check a verify scheduled; one without a delay answers its own
+        check, and waits for no re-check."""
+        return bool(domain.attrs.get("verifying")) and domain.due_at is not None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def _check(self, domain: Domain) -> None:
+        domain.attrs.pop("verifying", None)
         self.check(domain)
         if mailgun_records.verified(domain):
             self.set_status(domain, VERIFIED)
