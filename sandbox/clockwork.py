@@ -62,10 +62,10 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     (by id, or by name where the API addresses domains by name; the caller's, as its provider
     finds it: Provider.read_domain), or the caller's domains for a read of the list its
     clients read domains through (Provider.listed_domains; Vortex's clients have no other
-    read, SES's list is a POST): another owner's are none of its reads; a later page of the
-    list shows them without moving the clock (Provider.later_page). And the domain a
-    check call that clients repeat names (Provider.polled_check: AutoSend's verify), marked
-    `check` (Polled)."""
+    read, SES's list is a POST, and a GET for older botocore: Provider.more_list_routes):
+    another owner's are none of its reads; a later page of the list shows them without moving
+    the clock (Provider.later_page). And the domain a check call that clients repeat names
+    (Provider.polled_check: AutoSend's verify), marked `check` (Polled)."""
     request = call.request
     if sandbox.clock.mode != "on-poll" or call.refusal is not None:
         return []
@@ -83,7 +83,10 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
                 return [domain]
     elif request.method != listing.method:
         return []
-    if _last_segment(path) == _last_segment(listing.path):  # accounts, regions vary
+    if (
+        _last_segment(path) == _last_segment(listing.path)  # accounts, regions vary
+        or request.operation in provider.more_list_routes
+    ):
         return Polled(provider.listed_domains(request), moves=not provider.later_page(request))
     return []
 

@@ -787,6 +787,60 @@ def test_on_poll_an_ses_client_following_a_next_token_reads_the_list_at_one_inst
     _paged_at_one_instant(control, first_page, later_page)
 
 
+def ses_get_list(urls, owner: int = 0):
+    """GET /v2/email/identities, the list route of botocore <= 1.43.104, signed as it signs;
+    and a create in the same account and region."""
+    headers = sample_headers(PROVIDERS_BY_NAME["ses"], owner)
+    base = f"{urls['ses']}/v2/email/identities"
+
+    def listed(**params) -> dict:
+        answer = httpx.get(base, params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def create(name: str) -> None:
+        answer = httpx.post(base, json={"EmailIdentity": name}, headers=headers)
+        assert answer.status_code == 200, answer.text
+
+    return listed, create
+
+
+def test_on_poll_a_wait_loop_on_the_older_botocore_get_list_sees_each_state_once(urls, control):
+    """botocore <= 1.43.104 lists identities with a GET: on-poll that read moved no clock, and
+    a wait loop on it read PENDING for ever. Another account's list shows none of mine and moves
+    no clock for them."""
+    (mine, create), (theirs, _) = ses_get_list(urls), ses_get_list(urls, owner=1)
+    create("get.example.com")
+    control.publish("ses", "get.example.com")
+    control.set_clock_mode("on-poll")
+    for _ in range(2):
+        assert theirs()["EmailIdentities"] == []
+    assert control.clock()["now"] == START
+    polls = []
+    for _ in range(3):
+        [identity] = mine()["EmailIdentities"]
+        polls.append((identity["VerificationStatus"], control.clock()["now"]))
+    assert polls == [
+        ("PENDING", START),
+        ("SUCCESS", "2026-01-01T09:05:00Z"),  # SES's first look
+        ("SUCCESS", "2026-01-01T09:05:00Z"),  # at rest: nothing to move to
+    ]
+
+
+def test_on_poll_a_next_token_on_the_older_botocore_get_list_reads_it_at_one_instant(urls, control):
+    listed, create = ses_get_list(urls)
+    for n in range(2):
+        create(f"page{n}.example.com")
+
+    def first_page():
+        return listed(PageSize=1)["NextToken"]
+
+    def later_page(token):
+        assert len(listed(PageSize=1, NextToken=token)["EmailIdentities"]) == 1
+
+    _paged_at_one_instant(control, first_page, later_page)
+
+
 def test_on_poll_mailgun_s_eu_list_moves_no_clock_for_the_account_s_us_domains(urls, control):
     """Each region's API lists its own domains: a read of the EU list moved the clock to the
     steps of the account's US domains, which it does not show, and counted them as seen."""

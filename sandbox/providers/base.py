@@ -195,6 +195,9 @@ class Provider:
     # it again past a state it (or a read) showed moves the clock as a read does
     # (sandbox.clockwork). None: check calls never move the clock.
     polled_check: str | None = None
+    # The operationIds of other routes to the list its clients read domains through (kit.list),
+    # which an on-poll clock reads as it reads that list (SES's GET of older botocore).
+    more_list_routes: tuple[str, ...] = ()
     # How the dashboard shows each status: "ok" where the provider is done with the domain
     # (verified, ready), "bad" where it found fault; any status not named here is "pending".
     status_tones: dict[str, str] = {}

@@ -204,6 +204,8 @@ class Ses(Provider):
         "email_link_seconds": 86400,
         "max_identities": 10000,
     }
+    # botocore <= 1.43.104 lists identities with GET /v2/email/identities: read as the list
+    more_list_routes = ("ListEmailIdentitiesGet",)
     kit = Kit(
         sample_key=lambda owner: f"AKIASANDBOX{owner:09d}",
         headers_for=lambda key: {"Authorization": sigv4_header(key)},
