@@ -40,7 +40,7 @@ CHECKED = "check"
 
 class Polled(list):
     """The domains a provider request reads on an on-poll clock. `check`: the request is the
-    provider's check call that clients call again to wait (Provider.polled_check), whose
+    provider's check call that clients call again to wait (Provider.polled_checks), whose
     answer shows the domain: it moves the clock past a state that a read or an earlier check
     showed, while what its own answer showed is kept apart, so that the first read after a
     check still shows the state that check answered. `moves` False: it shows its domains but
@@ -65,7 +65,7 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
     read, SES's list is a POST, and a GET for older botocore: Provider.more_list_routes):
     another owner's are none of its reads; a later page of the list shows them without moving
     the clock (Provider.later_page). And the domain a check call that clients repeat names
-    (Provider.polled_check: AutoSend's verify), marked `check` (Polled)."""
+    (Provider.polled_checks: AutoSend's verify), marked `check` (Polled)."""
     request = call.request
     if sandbox.clock.mode != "on-poll" or call.refusal is not None:
         return []
@@ -74,7 +74,7 @@ def polled_domains(sandbox: Sandbox, call: Call) -> list[Domain]:
         return []
     listing = provider.kit.list
     path = request.path.removeprefix(provider.mount)
-    if request.operation is not None and request.operation == provider.polled_check:
+    if request.operation is not None and request.operation in provider.polled_checks:
         named = (provider.read_domain(request, value) for value in request.path_values())
         return Polled([domain for domain in named if domain][:1], check=True)
     if request.method == "GET":

@@ -471,6 +471,23 @@ def test_on_poll_monites_verify_of_a_domain_that_does_not_verify_sees_each_check
     ]
 
 
+def test_a_verify_asked_again_never_puts_off_the_check_a_delayed_verify_scheduled(control, urls):
+    """On any clock: verify, 4 minutes, verify again, 1 minute: the first verify's check has
+    landed (the second had put it off to 09:09)."""
+    control.settings("mailgun", verify_delay_seconds=300)
+    with httpx.Client(auth=("api", "key-verify-again")) as mailgun:
+        base = urls["mailgun"] + "/v4/domains"
+        assert mailgun.post(base, data={"name": "again.example.com"}).status_code == 200
+        control.publish("mailgun", "again.example.com")
+        for advance in (240, 60):
+            state = mailgun.put(f"{base}/again.example.com/verify").json()["domain"]["state"]
+            assert state == "unverified"
+            control.advance(advance)
+        read = mailgun.get(f"{base}/again.example.com").json()["domain"]
+    assert read["state"] == "active"
+    assert control.domain("mailgun", "again.example.com")["checks"] == 1
+
+
 # --- advance_until --------------------------------------------------------------------------------
 
 

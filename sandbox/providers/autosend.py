@@ -104,7 +104,7 @@ class AutoSend(Provider):
     name_rule = "AutoSend holds a name once per project"
     # verify answers the domain, and its docs send clients to it to see the status updated: a
     # client may wait by calling it until VERIFIED
-    polled_check = "verify_domain"
+    polled_checks = ("verify_domain",)
     # Seconds on the sandbox clock. The real API answers verify at once and SES keeps checking
     # a pending identity for 72 hours; the delay lets clients test their polling loops.
     rate_limit = (2, 1.0)  # "2 requests per second per API key" (docs, rate limit)

@@ -39,6 +39,12 @@ class RecheckAttrs(TypedDict, total=False):
 
     recheck_until: datetime  # no re-check is planned past it
     recheck_interval: float  # seconds to the next one, doubling up to recheck_max_seconds
+    verifying: bool  # the check a delayed verify scheduled has not landed yet (schedule_check)
+
+
+def verify_pending(domain: Domain) -> bool:
+    """Whether the check a delayed verify scheduled (Provider.schedule_check) has yet to land."""
+    return bool(domain.attrs.get("verifying")) and domain.due_at is not None
 
 
 def attrs_problem(kept: type, attrs: dict) -> str | None:
@@ -190,11 +196,11 @@ class Provider:
     # domain's daily re-check): a client reading it waits for nothing, so an on-poll clock
     # does not move to those looks (sandbox.clockwork; `resting` says it per domain).
     settled_statuses: tuple[str, ...] = ()
-    # The operationId of the provider's check call, where its answer shows the domain and its
-    # clients call it again and again to wait (AutoSend's verify): on an on-poll clock, calling
-    # it again past a state it (or a read) showed moves the clock as a read does
-    # (sandbox.clockwork). None: check calls never move the clock.
-    polled_check: str | None = None
+    # The operationIds of the provider's check calls, where their answer shows the domain and
+    # its clients call one again and again to wait (AutoSend's verify): on an on-poll clock,
+    # calling it again past a state it (or a read) showed moves the clock as a read does
+    # (sandbox.clockwork). None named: check calls never move the clock.
+    polled_checks: tuple[str, ...] = ()
     # The operationIds of other routes to the list its clients read domains through (kit.list),
     # which an on-poll clock reads as it reads that list (SES's GET of older botocore).
     more_list_routes: tuple[str, ...] = ()
@@ -356,9 +362,10 @@ class Provider:
         return domain.status in self.settled_statuses
 
     def awaits_check(self, domain: Domain) -> bool:
-        """Whether a call of `polled_check` naming the domain waits for its next step: on an
+        """Whether a call of `polled_checks` naming the domain waits for its next step: on an
         on-poll clock, called past a state already shown, it moves the clock to that step only
-        then. By default it waits for every step (AutoSend's verify, Vortex's checkDkimStatus)."""
+        then. By default it waits for every step (AutoSend's verify, Vortex's checkDkimStatus);
+        a verify that checks within the call waits only for a delayed one's (verify_pending)."""
         return True
 
     def reset(self) -> None:
@@ -521,12 +528,22 @@ class Provider:
         records = [r for r in domain.records if kinds is None or r.kind in kinds]
         results = self.sandbox.verifier.check_all(records)
         domain.results.update(results)
+        domain.attrs.pop("verifying", None)  # the check a verify asked for, if any, is this
         domain.checks += 1
         domain.last_checked_at = domain.updated_at = self.now()
         return results
 
     def schedule(self, domain: Domain, seconds: float | None) -> None:
         domain.due_at = None if seconds is None else self.now() + timedelta(seconds=seconds)
+
+    def schedule_check(self, domain: Domain, seconds: float) -> None:
+        """The check a verify asks for `seconds` on (verify_delay_seconds): never later than a
+        step already due, so a client calling verify more often than the delay still sees it
+        land; marked `verifying` until it does (verify_pending)."""
+        asked = self.now() + timedelta(seconds=seconds)
+        if domain.due_at is None or asked < domain.due_at:
+            domain.due_at = asked
+        domain.attrs["verifying"] = True
 
     def open_rechecks(self, domain: Domain) -> None:
         """A verify call opens a window of re-checks on the sandbox clock.

@@ -32,7 +32,7 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Required, TypedDict
+from typing import Required
 
 from ..engine.clock import is_calendar_date, iso
 from ..engine.records import Domain, RequiredRecord
@@ -43,8 +43,10 @@ from .base import (
     RECHECK_DEFAULTS,
     Provider,
     ProviderError,
+    RecheckAttrs,
     off_loop,
     valid_hostname,
+    verify_pending,
 )
 from .kit import Kit, Login, Op, Publish, PythonSdk, Verify
 from .pydantic_words import fastapi_refusal
@@ -83,13 +85,11 @@ def _monite_sdk(found: dict):
     return sdk
 
 
-class Attrs(TypedDict, total=False):
+class Attrs(RecheckAttrs, total=False):
     """What Monite keeps per domain (Domain.attrs)."""
 
     dedicated_ip: Required[str]  # the IPv4 address its answer shows
     sent: str  # the name as the client wrote it, where it differs from the lower-cased one
-    # a verify's check is scheduled (verify_delay_seconds) and has not landed yet
-    verifying: bool
 
 
 def _as_uuid(domain_id: str) -> str:
@@ -154,7 +154,7 @@ class Monite(Provider):
     credential_name = "client_id"
     # verify answers the domain's status: a client may wait by calling it until verified. On
     # an on-poll clock it moves the clock to the check a verify scheduled (awaits_check)
-    polled_check = "verify_domain"
+    polled_checks = ("verify_domain",)
     strict_query = False  # Monite's framework (FastAPI) ignores undeclared query parameters
 
     def reset(self) -> None:
@@ -362,24 +362,19 @@ class Monite(Provider):
         Asked again while a check is scheduled, it never puts that check off: a client
         calling verify more often than the delay still sees it land."""
         self.open_rechecks(domain)
-        delay = self.setting("verify_delay_seconds")
-        if not delay:
+        if self.setting("verify_delay_seconds"):
+            self.schedule_check(domain, self.setting("verify_delay_seconds"))
+        else:
             self._check(domain)
-            return
-        asked = self.now() + timedelta(seconds=delay)
-        if domain.due_at is None or asked < domain.due_at:
-            domain.due_at = asked
-        domain.attrs["verifying"] = True
 
     def awaits_check(self, domain: Domain) -> bool:
         """A verify waits for the check a verify scheduled; one without a delay answers its own
         check, and waits for no re-check."""
-        return bool(domain.attrs.get("verifying")) and domain.due_at is not None
+        return verify_pending(domain)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def _check(self, domain: Domain) -> None:
-        domain.attrs.pop("verifying", None)
         self.check(domain)
         if mailgun_records.verified(domain):
             self.set_status(domain, VERIFIED)

@@ -122,7 +122,7 @@ class Vortex(Provider):
     name_rule = "Vortex holds a name once per key and account"
     # checkDkimStatus, the only check Vortex documents, answers the domain: a client may wait
     # by calling it until DKIM is verified
-    polled_check = "check_dkim_status"
+    polled_checks = ("check_dkim_status",)
     # What the client report counts: each check's status, under its own wire field, and
     # isVerified; "not_verified" and "verified" are only the dashboard's summary.
     state_words = tuple(
