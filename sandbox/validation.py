@@ -525,7 +525,9 @@ class _UrlencodedForm:
 class _FieldsOnce:
     """A form parser's fields, each the document gives one value (not an array) refused when
     it comes more than once: Connexion would join `name=a&name=b` into "a,b" (the query's
-    parameters are refused alike: `_once_each`)."""
+    parameters are refused alike: `_once_each`). A string field whose value is a comma list
+    (`x-comma-list` in its schema: Mailgun's `ips`) is not refused: its values given
+    separately are joined into that list, as a client sending the list field by field means."""
 
     def __init__(self, parser, single: frozenset[str]):
         self._parser, self._single = parser, single
@@ -551,7 +553,11 @@ class _OnceEach:
     @cached_property
     def _single_fields(self) -> frozenset[str]:
         fields = self._schema.get("properties", {}).items()
-        return frozenset(name for name, schema in fields if schema.get("type") != "array")
+        return frozenset(
+            name
+            for name, schema in fields
+            if schema.get("type") != "array" and not schema.get("x-comma-list")
+        )
 
 
 class _UrlencodedParsing(FormDataValidator):

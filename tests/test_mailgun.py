@@ -416,6 +416,31 @@ def test_empty_ips_and_pool_id_are_taken_as_not_given(api):
     assert "ips" in assert_error(api.post("/v4/domains", data={"name": NAME, "ips": ","}), 400)
 
 
+@pytest.mark.parametrize("form", ["urlencoded", "multipart"])
+def test_ips_may_come_as_one_comma_list_or_as_repeated_fields(api, form):
+    """Mailgun documents `ips` as a comma-separated list; the SDKs send a list given to them as
+    the field repeated (mailgun.js's multipart form, requests' urlencoded one): both are one
+    list of IPs, and a bad address in either is refused in the same words."""
+
+    def post(fields):
+        if form == "urlencoded":
+            form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+            return api.post("/v4/domains", content=urlencode(fields), headers=form_type)
+        return api.post("/v4/domains", files=[(key, (None, value)) for key, value in fields])
+
+    comma = post([("name", "comma.example.com"), ("ips", "1.2.3.4,5.6.7.8")])
+    assert comma.status_code == 200, comma.text
+    repeated = [("name", NAME), ("ips", "1.2.3.4"), ("ips", "5.6.7.8")]
+    created = post(repeated)
+    assert created.status_code == 200, created.text
+    assert created.json()["domain"]["name"] == NAME
+    bad = post([("name", "bad.example.com"), ("ips", "1.2.3.4"), ("ips", "300.1.1.1")])
+    assert_error(bad, 400, "'ips' parameter must be comma-separated IPv4 addresses")
+    # a field that takes one value is still refused given twice
+    twice = post([("name", "two.example.com"), ("pool_id", "a"), ("pool_id", "b")])
+    assert_error(twice, 400, "'pool_id' parameter is given more than once")
+
+
 def test_create_answers_the_same_message_on_v3_and_v4(api):
     """The Python SDK creates on /v3/domains; its tests against Mailgun expect v4's words."""
     assert create(api)["message"] == "Domain DNS records have been created"
@@ -1058,6 +1083,13 @@ def test_the_python_sdk_creates_publishes_verifies_lists_and_deletes(sdk, contro
     missing = sdk.domains.get(domain=NAME)
     assert missing.status_code == 404
     assert missing.json() == {"message": "Domain not found"}
+
+
+def test_the_python_sdk_creates_a_domain_with_a_list_of_ips(sdk):
+    """Given a list, the SDK (through requests) sends `ips` once for each address."""
+    created = sdk.domains.create(data={"name": NAME, "ips": ["1.2.3.4", "5.6.7.8"]})
+    assert created.status_code == 200, created.text
+    assert created.json()["domain"]["name"] == NAME
 
 
 def test_the_python_sdk_given_the_eu_base_url_creates_there(urls, control):

@@ -159,6 +159,13 @@ def test_mailguns_sdk_creates_publishes_verifies_lists_updates_and_destroys_a_do
     }
 
 
+def test_mailguns_sdk_creates_a_domain_with_a_list_of_ips(mailgun):
+    # given an array, the SDK appends `ips` to its multipart form once for each address
+    created = mailgun("create", {"name": "ips.example.com", "ips": ["1.2.3.4", "5.6.7.8"]})
+    assert created["answer"]["name"] == "ips.example.com", created
+    assert mailgun("create", {"name": "comma.example.com", "ips": "1.2.3.4,5.6.7.8"})["answer"]
+
+
 def test_mailguns_sdk_throws_mailguns_own_refusals(mailgun):
     mailgun("create", {"name": "taken.example.com"})
     assert mailgun("create", {"name": "taken.example.com"}) == {

@@ -29,7 +29,9 @@ Choices where Mailgun's docs are silent (listed in docs/mailgun.md):
   again the same CNAMEs. Changing it makes the domain `unverified` until verified again ("the
   domain must be re-verified");
 - an empty `smtp_password`, `ips` or `pool_id` is none given (the Ruby SDK's create always
-  sends `smtp_password`, empty when unset, and Mailgun takes it);
+  sends `smtp_password`, empty when unset, and Mailgun takes it); `ips` sent once an address
+  (as mailgun.js and the Python SDK send a list) is the comma list (the document's
+  `x-comma-list`), another field given twice a 400;
 - request errors are 400 `{"message": ...}`: a missing name "Missing parameter 'name'", others
   naming the parameter once and what it takes (TAKES); an unknown domain is 404 "Domain not
   found"; a bad key is 401 "Invalid private key" (JSON, not the plain-text `Forbidden` some
