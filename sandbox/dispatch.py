@@ -236,6 +236,9 @@ def _inside_hint(api: Api, method: str, path: str, status: int) -> str | None:
         return f"{method} is served at {there}" if there else None
     if meant := _further_mount(api, path):
         return f"did you mean {meant}?"  # `/mailgun/EU/...`: a region's mount
+    if found := _with_a_parameter(api, method, below, empty=True):
+        meant, wrong = found  # `/vortex/api/v1/accounts//email-domains`: an empty account id
+        return f"{wrong}: did you mean {meant}?"
     if meant := _one_slash_each(api, below):
         return f"did you mean {meant}, with single slashes?"  # a base URL ending in /, joined
     if meant := _without_final_slash(api, below):
@@ -244,6 +247,9 @@ def _inside_hint(api: Api, method: str, path: str, status: int) -> str | None:
         return f"did you mean {meant}?"  # `/resend/v1/domains`: no version
     if meant := _with_the_paths_start(api, below):
         return f"did you mean {meant}?"  # `/vortex/accounts/...`: a base URL without /api/v1
+    if found := _with_a_parameter(api, method, below, empty=False):
+        meant, wrong = found  # `/vortex/api/v1/email-domains`: the account left out
+        return f"{wrong}: did you mean {meant}?"
     return None
 
 
@@ -336,6 +342,57 @@ def _with_the_paths_start(api: Api, path: str) -> str | None:
             api.document, start + path
         ):
             return api.mount + start + path
+    return None
+
+
+def _with_a_parameter(api: Api, method: str, path: str, empty: bool) -> tuple[str, str] | None:
+    """The path of the API's that serves `method` where `path` (under its mount) sent a path
+    parameter empty (`empty`) or left out segments holding one, written with its placeholders,
+    and what is wrong: Vortex's `/api/v1/accounts//email-domains`, `{accountId} is empty`;
+    `/api/v1/email-domains`, `accounts/{accountId} is missing` (a client that left the account
+    out). Of several, the template with the fewest segments is meant."""
+    given = path.strip("/").split("/")
+    found = []
+    for _, declared, template in documents.operations(api.document):
+        wanted = template.strip("/").split("/")
+        if declared != method:
+            continue
+        wrong = _parameter_empty(wanted, given) if empty else _parameter_missing(wanted, given)
+        if wrong:
+            found.append((len(wanted), api.mount + template, wrong))
+    return min(found)[1:] if found else None
+
+
+def _is_parameter(segment: str) -> bool:
+    return segment.startswith("{")
+
+
+def _fits(wanted: list[str], given: list[str]) -> bool:
+    """The segments `given` are the template's `wanted`, a parameter's any but empty."""
+    return len(wanted) == len(given) and all(
+        w == g or (_is_parameter(w) and g) for w, g in zip(wanted, given, strict=True)
+    )
+
+
+def _parameter_empty(wanted: list[str], given: list[str]) -> str | None:
+    """`{accountId} is empty` where `given` is the template `wanted` but for that parameter
+    sent empty (`accounts//email-domains`)."""
+    if len(wanted) != len(given):
+        return None
+    empty = [w for w, g in zip(wanted, given, strict=True) if _is_parameter(w) and not g]
+    filled = [w if _is_parameter(w) and not g else g for w, g in zip(wanted, given, strict=True)]
+    return f"{empty[0]} is empty" if empty and _fits(wanted, filled) else None
+
+
+def _parameter_missing(wanted: list[str], given: list[str]) -> str | None:
+    """`accounts/{accountId} is missing` where `given` is the template `wanted` but for one run
+    of its segments, a parameter among them, left out."""
+    gap = len(wanted) - len(given)
+    for start in range(len(given) + 1) if gap > 0 else ():
+        left_out = wanted[start : start + gap]
+        rest = wanted[:start] + wanted[start + gap :]
+        if any(map(_is_parameter, left_out)) and _fits(rest, given):
+            return f"{'/'.join(left_out)} is missing"
     return None
 
 

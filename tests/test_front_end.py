@@ -383,6 +383,38 @@ def test_a_version_written_twice_is_told_the_path_served(urls):
     assert elsewhere.status_code == 404 and "did you mean" not in elsewhere.text
 
 
+def test_a_path_without_its_account_is_told_the_path_with_a_placeholder(urls):
+    """Vortex's paths name the account (`/api/v1/accounts/{accountId}/email-domains`): a client
+    that leaves it out, or sends it empty, is told which segment is missing and the path meant,
+    in Vortex's own 404 (`{"error": ...}`)."""
+    vortex = urls["vortex"]  # .../vortex
+    meant = "/vortex/api/v1/accounts/{accountId}/email-domains"
+    said = {
+        ("GET", "/api/v1/email-domains"): f"accounts/{{accountId}} is missing: did you mean {meant}?",
+        ("POST", "/api/v1/email-domains"): f"accounts/{{accountId}} is missing: did you mean {meant}?",
+        ("GET", "/email-domains"): f"api/v1/accounts/{{accountId}} is missing: did you mean {meant}?",
+        ("PATCH", "/api/v1/email-domains/abc"):
+            f"accounts/{{accountId}} is missing: did you mean {meant}/{{id}}?",
+        ("GET", "/api/v1/accounts/email-domains"):
+            f"{{accountId}} is missing: did you mean {meant}?",
+        ("GET", "/api/v1/accounts//email-domains"): f"{{accountId}} is empty: did you mean {meant}?",
+    }  # fmt: skip
+    for (method, path), hint in said.items():
+        answer = httpx.request(method, vortex + path, headers=VORTEX)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json() == {
+            "error": f"Not Found: domainsandbox does not serve {method} {path}; {hint}"
+        }
+    elsewhere = httpx.get(vortex + "/api/v1/accounts/acc/nothing", headers=VORTEX)
+    assert elsewhere.status_code == 404 and "did you mean" not in elsewhere.text
+    # any provider's: Mailgun's verify with the domain's name empty (not `domains/verify`)
+    mailgun = httpx.put(urls["mailgun"] + "/v4/domains//verify", auth=("api", "key-x"))
+    assert mailgun.status_code == 404
+    assert mailgun.json()["message"].endswith(
+        "; {name} is empty: did you mean /mailgun/v4/domains/{name}/verify?"
+    )
+
+
 def test_undeclared_query_parameters_are_named_in_the_order_sent(urls):
     """They were named in a set's order, which changes with each process's hash seed: under
     --workers, one request got two answers, and the report split one violation in several."""
