@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .core import Sandbox
 
 # The format this version writes; upgrade.UPGRADES reads every earlier one (see upgrade.py).
-FORMAT = 2
+FORMAT = 3
 log = logging.getLogger(__name__)
 _TIME_TAG = "$time"
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "scenario.schema.json"
@@ -157,11 +157,23 @@ def export_world(sandbox: Sandbox) -> dict:
             world["dns"]["faults_added"] = sandbox.dns.faults.added
         if sandbox.http_faults.added > _last_id(world["http_faults"]):
             world["http_faults_added"] = sandbox.http_faults.added
+        if places := _removed_places(sandbox):
+            world["deleted_places"] = places
         if credentials := sandbox.credentials.export():  # registered keys, when there are any
             world["credentials"] = credentials
         if sandbox.http_faults.drawn:  # faults with a probability drew from their stream
             world["http_fault_draws"] = sandbox.http_faults.drawn
         return world
+
+
+def _removed_places(sandbox: Sandbox) -> list[dict]:
+    """Where deleted domains stood among `domains`, for the providers whose page cursors may
+    name one (Resend's `after`): each after how many of the domains written before it."""
+    providers = [name for name, p in sandbox.providers.items() if p.cursor_places]
+    return [
+        {"provider": provider, "id": domain_id, "owner": owner, "after": after}
+        for provider, domain_id, owner, after in sandbox.store.removed_places(providers)
+    ]
 
 
 def _last_id(faults: list[dict]) -> int:
@@ -654,6 +666,7 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
     mode = clock.get("mode")
     _entry("clock", lambda: _check_clock(clock))
     domains = _load_domains(sandbox, world.get("domains", []))
+    places = _load_places(sandbox, world.get("deleted_places", []), len(domains))
     dns = world.get("dns", {})
     zone = _load_zone(sandbox.clock, dns.get("records", []))
     dns_faults = _load_dns_faults(dns.get("faults", []))
@@ -700,8 +713,7 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
                 sandbox.update_settings(name, changes)
             for name, state in provider_states.items():
                 sandbox.providers[name].load_state(decode(state))
-            for domain in domains:
-                sandbox.store.add(domain)
+            sandbox.store.restore(domains, places)
             for fault in http_faults:
                 sandbox.http_faults.add(**fault)
             sandbox.http_faults.numbered(world.get("http_faults_added", 0))
@@ -717,6 +729,25 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
             f"it does not load ({type(exc).__name__}: {exc}); the world is as it was"
         ) from None
     return upgrade
+
+
+def _load_places(sandbox: Sandbox, entries: list[dict], domains: int) -> list:
+    """A world's `deleted_places` as the store restores them: each of a provider whose cursors
+    name domains, and after at most as many domains as the world holds."""
+    places = []
+    for i, entry in enumerate(entries):
+        provider, after = entry["provider"], entry["after"]
+        if not sandbox.providers[provider].cursor_places:
+            raise ScenarioError(
+                f"deleted_places[{i}]: {provider}'s page cursors name no domain: "
+                "it keeps no deleted domain's place"
+            )
+        if after > domains:
+            raise ScenarioError(
+                f"deleted_places[{i}]: after {after} domains, but the world holds {domains}"
+            )
+        places.append((provider, entry["id"], entry["owner"], after))
+    return places
 
 
 def _check_clock(clock: dict) -> None:

@@ -15,6 +15,9 @@ a newer format is refused in one line (from format 2's version on) instead of mi
   from the owner id and Monite's tokens carry their own signed grant: format-1 worlds written
   since need nothing but the new number.
 - Format 2: owners are owner ids; no provider state is keyed by a credential.
+- Format 3: `deleted_places`, where deleted domains stood for a page cursor that names one
+  (Resend's `after`); a format-2 world kept none, and its cursors naming a deleted domain are
+  refused as they were after a load before.
 
 A state file's own layout, around the world it holds, is brought forward the same way by
 sandbox/durable.py: a file saved before checksums were kept loads as it is, and its first save
@@ -129,9 +132,14 @@ def _states_upgraded(providers: dict, upgrade: Upgrade) -> dict:
     return providers
 
 
+def from_format_2(world: dict, upgrade: Upgrade) -> dict:
+    """A format-2 world as format 3: as it is (it kept no deleted domain's place)."""
+    return world
+
+
 def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 # format -> the function that turns a world of that format into one of the next
-UPGRADES = {1: from_format_1}
+UPGRADES = {1: from_format_1, 2: from_format_2}

@@ -1208,7 +1208,7 @@ def test_json_is_what_every_command_prints_under_json(cli):
         code, out, _ = cli(*command, "--json")
         assert code == 0 and json.loads(out) == {"cleared": True}
     code, out, _ = cli("scenario", "export", "--json")
-    assert code == 0 and out.endswith("\n") and json.loads(out)["format"] == 2
+    assert code == 0 and out.endswith("\n") and json.loads(out)["format"] == 3
 
 
 def test_scenario_export_json_is_indented_as_every_other_json_output(cli, control, tmp_path):
@@ -1218,7 +1218,7 @@ def test_scenario_export_json_is_indented_as_every_other_json_output(cli, contro
     code, out, _ = cli("scenario", "export", "--json")
     world = json.loads(out)
     assert code == 0 and out == json.dumps(world, indent=2) + "\n"
-    assert out.startswith('{\n  "format": 2,\n  "seed": ')
+    assert out.startswith('{\n  "format": 3,\n  "seed": ')
     target = tmp_path / "world.json"
     assert cli("scenario", "export", str(target))[0] == 0
     assert target.read_text() == out
@@ -1248,7 +1248,7 @@ def test_a_scenario_goes_to_standard_output_and_comes_from_standard_input_as_das
     monkeypatch.chdir(tmp_path)
     control.add_record("kept.example.com", "TXT", "through a pipe")
     code, exported, _ = cli("scenario", "export", "-")
-    assert code == 0 and exported.startswith("format: 2\n") and not (tmp_path / "-").exists()
+    assert code == 0 and exported.startswith("format: 3\n") and not (tmp_path / "-").exists()
     control.reset()
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(exported.encode())))
     code, out, _ = cli("scenario", "load", "-")
@@ -1298,11 +1298,11 @@ def test_an_option_before_a_commands_last_word_leaves_that_word_its_own(cli, tmp
     target = tmp_path / "world.json"
     code, out, err = cli("scenario", "export", "--json", str(target))
     assert (code, out, err) == (0, f"wrote {target}\n", "")
-    assert json.loads(target.read_text())["format"] == 2
+    assert json.loads(target.read_text())["format"] == 3
     code, out, _ = cli("clock", "advance", "--json", "5m")
     assert code == 0 and json.loads(out)["now"] == "2026-01-01T09:05:00Z"
     code, out, _ = cli("scenario", "export", "--json", "-")  # `-` too: it was "unrecognized"
-    assert code == 0 and json.loads(out)["format"] == 2
+    assert code == 0 and json.loads(out)["format"] == 3
     with pytest.raises(SystemExit) as stopped:
         cli("scenario", "export", "--json", str(target), "more")
     assert stopped.value.code == 2

@@ -101,6 +101,42 @@ def test_the_whole_world_survives_a_restart_and_ids_go_on_as_without_one(tmp_pat
     assert (pending, after_restart[0]["verificationStatus"]) == ("PENDING", "VERIFIED")
 
 
+def test_a_resend_cursor_naming_a_deleted_domain_goes_on_after_a_restart(tmp_path):
+    """A clean-up loop deletes each page and goes on `after` its last domain: stopped and
+    started again with the same --state file, the sandbox still knows where it stood."""
+    state = str(tmp_path / "world.db")
+    resend = {"Authorization": "Bearer re_durable_team"}
+
+    def ids(served: Served, **params) -> list[str]:
+        answer = httpx.get(served.urls["resend"] + "/domains", params=params, headers=resend)
+        assert answer.status_code == 200, answer.text
+        return [d["id"] for d in answer.json()["data"]]
+
+    served = Served("--state", state)
+    try:
+        for n in range(4):
+            created = httpx.post(
+                served.urls["resend"] + "/domains",
+                json={"name": f"c{n}.example.com"},
+                headers=resend,
+            )
+            assert created.status_code == 201, created.text
+        first_page = ids(served, limit=2)
+        for domain_id in first_page:
+            url = f"{served.urls['resend']}/domains/{domain_id}"
+            assert httpx.delete(url, headers=resend).status_code == 200
+        rest = ids(served, limit=2, after=first_page[-1])
+        assert len(rest) == 2
+    finally:
+        assert served.stop()[0] == 0
+
+    served = Served("--state", state)
+    try:
+        assert ids(served, limit=2, after=first_page[-1]) == rest
+    finally:
+        assert served.stop()[0] == 0
+
+
 def test_fault_ids_are_kept_and_never_given_again_after_a_restart(tmp_path):
     """`--remove ID` names the fault it named before the restart: the ids were numbered again
     from h1 and f1, and a user removed another test's fault by its old id."""

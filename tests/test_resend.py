@@ -629,6 +629,28 @@ def test_a_cursor_naming_a_deleted_domain_still_marks_the_place(api, other):
     assert api.get("/domains", params={"before": theirs}).status_code == 422
 
 
+def test_a_deleted_domains_place_is_kept_through_an_export_and_a_load(api, control):
+    """A clean-up loop's cursor names the domain it just deleted: a world exported and loaded
+    again (a scenario file, `serve --state`) still knows where that domain stood."""
+    ids = [create(api, f"p{n}.example.com")["id"] for n in range(4)]  # newest last
+    gone = ids[2]
+    assert api.delete(f"/domains/{gone}").status_code == 200
+
+    def older_and_newer() -> tuple[list[str], list[str]]:
+        older = api.get("/domains", params={"after": gone}).json()["data"]
+        newer = api.get("/domains", params={"before": gone}).json()["data"]
+        return [d["id"] for d in older], [d["id"] for d in newer]
+
+    assert older_and_newer() == ([ids[1], ids[0]], [ids[3]])
+    world = control.export_scenario()
+    control.load_scenario(world)
+    assert older_and_newer() == ([ids[1], ids[0]], [ids[3]])
+    assert control.export_scenario() == world  # loaded as it was exported
+    create(api, "later.example.com")  # a domain created after the load comes after them all
+    assert older_and_newer()[0] == [ids[1], ids[0]]
+    assert len(older_and_newer()[1]) == 2
+
+
 @pytest.mark.parametrize("cursor", ["after", "before"])
 def test_a_cursor_that_is_no_domain_of_the_team_is_refused_by_name(api, control, cursor):
     """An empty page read as the end of the list: a loop given a mistyped id, or one kept from

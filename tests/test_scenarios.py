@@ -443,8 +443,8 @@ def test_every_bundled_scenario_fits_the_published_schema(name):
 def test_a_scenario_written_as_format_1_or_without_a_format_still_loads(control, written):
     """Scenarios users wrote by hand before format 2 (the bundled ones were format 1 too)."""
     text = (SCENARIOS / "every-state.yaml").read_text()
-    assert "\nformat: 2\n" in text
-    control.load_scenario(text.replace("format: 2\n", written, 1))
+    assert "\nformat: 3\n" in text
+    control.load_scenario(text.replace("format: 3\n", written, 1))
     assert control.export_scenario() == body(SCENARIOS / "every-state.yaml")
 
 
@@ -485,7 +485,8 @@ def test_a_misspelt_domains_key_is_refused_and_the_world_is_kept(control):
     with pytest.raises(ControlError) as error:
         control.load_scenario(typo)
     assert error.value.status == 400
-    assert "domainz: unknown key; use one of clock, credentials, dns, domains," in str(error.value)
+    said = str(error.value)
+    assert "domainz: unknown key; use one of clock, credentials, deleted_places, dns," in said
     assert control.export_scenario() == before
     assert len(control.domains()) == len(PROVIDER_NAMES)  # one each
 
@@ -612,7 +613,7 @@ def test_yaml_aliases_that_expand_a_small_file_enormously_are_refused_at_once(co
             ("  created_at: '2026-01-05T09:00:00Z'", "  created_at: 'yesterday'"),
             f"{MONITE}: created_at: 'yesterday' is not an RFC 3339 date-time (four-digit year)",
         ),
-        (("format: 2", "format: 0"), "format: 0 is not one of 1, 2"),
+        (("format: 3", "format: 0"), "format: 0 is not one of 1, 2, 3"),
     ],
 )
 def test_a_scenario_the_schema_or_a_providers_vocabulary_refuses_changes_nothing(
@@ -852,6 +853,20 @@ def test_the_readme_names_the_credential_that_sees_a_bundled_scenarios_domains(u
         driver = Driver(http, urls["server"], cls, key=key)
         stored = {d["id"] for d in control.domains(name)}
         assert stored and set(driver.list_ids()) == stored, name
+
+
+def test_deleted_places_a_world_cannot_hold_are_refused_by_entry(control):
+    before = control.export_scenario()
+    place = {"provider": "resend", "id": "gone", "owner": "owner-0", "after": 0}
+    for changed, said in (
+        ({"provider": "monite"}, "deleted_places[0]: monite's page cursors name no domain"),
+        ({"after": 1}, "deleted_places[0]: after 1 domains, but the world holds 0"),
+    ):
+        world = {"format": 3, "deleted_places": [place | changed]}
+        with pytest.raises(ControlError) as error:
+            control.load_scenario(yaml.safe_dump(world))
+        assert error.value.status == 400 and said in str(error.value), str(error.value)
+    assert control.export_scenario() == before
 
 
 def test_a_json_export_loads_back_as_json(control):

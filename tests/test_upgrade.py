@@ -105,7 +105,7 @@ def test_a_state_file_of_the_first_serve_state_is_upgraded_and_each_client_sees_
         ), said
         assert (
             f"domainsandbox: {state} was written by an earlier domainsandbox (format 1): upgraded "
-            "to format 2; the owners of 4 domains are kept as owner ids, not credentials"
+            "to format 3; the owners of 4 domains are kept as owner ids, not credentials"
         ) in served.banner, said
         assert (
             "domainsandbox: 1 Monite access token issued before the upgrade no longer works: "
@@ -115,7 +115,7 @@ def test_a_state_file_of_the_first_serve_state_is_upgraded_and_each_client_sees_
     finally:
         assert served.stop()[0] == 0
     body = saved_body(state)
-    assert '"format":2' in body.replace(" ", "")
+    assert '"format":3' in body.replace(" ", "")
     for secret in (*SECRETS, SCALEWAY_SECRET.upper()):
         assert secret not in body and secret not in exported, secret
     assert '"organizations"' not in body and '"tokens"' not in body
@@ -135,7 +135,7 @@ def test_a_scenario_exported_before_owner_ids_loads_with_each_client_seeing_its_
         assert_each_client_sees_its_own_domains(served)
         assert (
             f"domainsandbox: the scenario {OLD_YAML} was written by an earlier domainsandbox "
-            "(format 1): upgraded to format 2; the owners of 4 domains are kept as owner ids, "
+            "(format 1): upgraded to format 3; the owners of 4 domains are kept as owner ids, "
             "not credentials"
         ) in served.banner, served.banner
         control = control_of(served)
@@ -148,11 +148,43 @@ def test_a_scenario_exported_before_owner_ids_loads_with_each_client_seeing_its_
         served.stop()
 
 
-NEWER = "written by a newer domainsandbox (format 3); this one reads formats 1 to 2: upgrade domainsandbox"
+FORMAT_2_YAML = DATA / "format2-world.yaml"
+
+
+def test_a_scenario_of_format_2_loads_as_it_was_and_keeps_the_places_deleted_from_then_on(
+    urls, control
+):
+    """Format 2 kept no deleted domain's place: its domains load as they were, a cursor naming
+    the domain deleted before it was written is refused as unknown (as a load did then), and
+    domains deleted after the load keep theirs in the next export."""
+    world = yaml.safe_load(FORMAT_2_YAML.read_text())
+    assert world["format"] == 2 and "deleted_places" not in world
+    control.load_scenario(FORMAT_2_YAML.read_text())
+    resend = httpx.Client(
+        base_url=urls["resend"], headers={"Authorization": "Bearer re_format2_team"}, timeout=10
+    )
+    with resend:
+        listed = names(resend.get("/domains"), "data")
+        assert [d["name"] for d in listed] == ["r2.example.com", "r0.example.com"]
+        newest, oldest = (d["id"] for d in listed)
+        assert resend.get("/domains", params={"after": UNKNOWN_TO_IT}).status_code == 422
+        assert resend.delete(f"/domains/{newest}").status_code == 200
+        exported = yaml.safe_load(control.export_scenario())
+        assert exported["format"] == 3
+        assert [(p["id"], p["after"]) for p in exported["deleted_places"]] == [(newest, 1)]
+        control.load_scenario(yaml.safe_dump(exported))
+        older = names(resend.get("/domains", params={"after": newest}), "data")
+        assert [d["id"] for d in older] == [oldest]
+
+
+# the Resend domain (r1) deleted before tests/data/format2-world.yaml was written
+UNKNOWN_TO_IT = "f8c4ae48-ab6f-4844-9ac7-14e993575973"
+
+NEWER = "written by a newer domainsandbox (format 4); this one reads formats 1 to 3: upgrade domainsandbox"
 
 
 def test_a_state_file_of_a_newer_format_is_refused_in_one_line_and_left_as_it_was(tmp_path):
-    world = {"format": 3, "seed": 1, "what_format_3_adds": {"x": 1}, "http_fault_draws": 2}
+    world = {"format": 4, "seed": 1, "what_format_4_adds": {"x": 1}, "http_fault_draws": 2}
     path = state_file(tmp_path / "newer.db", json.dumps(world))
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=WAL")  # as serve leaves its files
@@ -167,7 +199,7 @@ def test_a_state_file_of_a_newer_format_is_refused_in_one_line_and_left_as_it_wa
 def test_a_scenario_of_a_newer_format_is_refused_in_one_line(control):
     before = control.export_scenario()
     with pytest.raises(ControlError) as error:
-        control.load_scenario("format: 3\nseed: 5\nsomething_new: true\n")
+        control.load_scenario("format: 4\nseed: 5\nsomething_new: true\n")
     assert error.value.status == 400
     assert str(error.value).endswith(f"scenario: {NEWER}"), str(error.value)
     assert control.export_scenario() == before
@@ -180,6 +212,6 @@ def test_a_scenario_sent_as_json_loads_in_this_format_and_is_refused_in_a_newer_
     exported = httpx.get(url, params={"format": "json"}).json()
     loaded = httpx.post(url, json=exported)
     assert loaded.status_code == 200, loaded.text
-    newer = httpx.post(url, json=exported | {"format": 3})
+    newer = httpx.post(url, json=exported | {"format": 4})
     assert newer.status_code == 400
     assert newer.json()["error"]["message"] == f"scenario: {NEWER}"

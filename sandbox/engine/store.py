@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 from .records import Domain
 
 Key = tuple[str, str]  # (provider, id)
+# A removed domain's place as a saved world keeps it: (provider, id, owner, after), `after`
+# how many of the domains kept (in the order they were added) were added before it.
+Place = tuple[str, str, str, int]
 # How many removed domains keep their place for a cursor that names them (Store.place).
 REMEMBERED_PLACES = 10_000
 
@@ -112,6 +116,41 @@ class Store:
                 return self._added[key] if domain.owner == owner else None
             number, its_owner = self._removed.get(key, (None, None))
             return number if its_owner == owner else None
+
+    def removed_places(self, providers: Iterable[str]) -> list[Place]:
+        """The places removed domains of these providers keep (`place`), in the order they were
+        removed, each said by how many of the domains `list()` gives were added before it:
+        what a saved world keeps of them, without the numbers, which a load draws anew."""
+        wanted = set(providers)
+        with self._lock:
+            numbers = [self._added[key] for key in self._domains]  # growing: the added order
+            return [
+                (provider, domain_id, owner, bisect.bisect_left(numbers, number))
+                for (provider, domain_id), (number, owner) in self._removed.items()
+                if provider in wanted
+            ]
+
+    def restore(self, domains: Iterable[Domain], places: Iterable[Place] = ()) -> None:
+        """Add `domains` in their order to this empty store and give removed domains back the
+        places `removed_places()` said, among them; a place of a domain that is there again is
+        its own."""
+        domains, places = list(domains), list(places)
+        before: dict[int, list[Key]] = {}
+        for provider, domain_id, _, after in places:
+            before.setdefault(min(after, len(domains)), []).append((provider, domain_id))
+        numbers: dict[Key, int] = {}
+        with self._lock:
+            for at in range(len(domains) + 1):
+                for key in before.get(at, ()):
+                    numbers[key] = next(self._numbers)
+                if at < len(domains):
+                    self.add(domains[at])
+            for provider, domain_id, owner, _ in places:  # in the order they were removed
+                key = (provider, domain_id)
+                if key not in self._domains:
+                    self._removed[key] = (numbers[key], owner)
+            while len(self._removed) > REMEMBERED_PLACES:
+                del self._removed[next(iter(self._removed))]
 
     def list(self, provider: str | None = None, owner: str | None = None) -> list[Domain]:
         """Domains in the order they were added: all, a provider's, or an owner's of one."""

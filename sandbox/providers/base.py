@@ -192,6 +192,9 @@ class Provider:
     # Query parameters the document does not declare are refused (400/422) unless False: some
     # providers' frameworks ignore them.
     strict_query: bool = True
+    # Its list's page cursors name domains, and a deleted domain's place (Store.place) still
+    # says where the next page starts: saved worlds keep those places (scenario.export_world).
+    cursor_places: bool = False
     # Statuses a domain rests in while the provider still looks at it now and then (a verified
     # domain's daily re-check): a client reading it waits for nothing, so an on-poll clock
     # does not move to those looks (sandbox.clockwork; `resting` says it per domain).

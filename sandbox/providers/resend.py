@@ -198,6 +198,7 @@ class Resend(Provider):
     settled_statuses = (VERIFIED,)  # re-checked daily: nothing a client waits for
     status_tones = {VERIFIED: "ok", **dict.fromkeys((*GIVEN_UP, TEMPORARY_FAILURE), "bad")}
     name_rule = "Resend holds a name once per team"
+    cursor_places = True  # `after`/`before` naming a deleted domain (list_domains)
     rate_limit_headers_always = True  # "the response headers describe your current rate limit"
     # Seconds on the sandbox clock (rate_limit_per_second: requests). The recheck window is
     # Resend's 72 hours: a domain not verified by then is failed.
