@@ -561,6 +561,23 @@ def test_a_tracking_subdomain_on_the_return_paths_label_is_taken_and_publish_say
     assert "links.example.com CNAME" in said and "RFC 1034 §3.6.2" in said, said
 
 
+def test_a_tracking_subdomain_is_changed_but_never_removed_and_the_refusal_says_why(api):
+    """Resend's tracking page: once specified, the tracking subdomain "can only be changed ...,
+    never removed", to keep the links already sent working. null or "" is refused in those
+    words (not as a value of the wrong type), and the domain keeps its subdomain."""
+    domain = create(api, tracking_subdomain="links")
+    path = f"/domains/{domain['id']}"
+    for removal in (None, ""):
+        refused = api.patch(path, json={"tracking_subdomain": removal})
+        assert_error(refused, 422, "validation_error", "never removed")
+        assert "is not of type" not in refused.json()["message"]
+    assert get(api, domain["id"])["tracking_subdomain"] == "links"
+    assert api.patch(path, json={"tracking_subdomain": "go"}).status_code == 200
+    changed = get(api, domain["id"])
+    assert changed["tracking_subdomain"] == "go"
+    assert ("Tracking", "go.example.com") in {(r["record"], r["name"]) for r in changed["records"]}
+
+
 def test_removed_domain_is_gone(api):
     domain = create(api)
 

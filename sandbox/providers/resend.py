@@ -29,7 +29,11 @@ Choices where Resend's docs are silent (also in docs/resend.md):
   `before`) that was never one of the team's domains 422 `validation_error` (not an empty page,
   which a paging loop takes for the end). Unknown body fields are ignored
   (the Python SDK sends `id` in the PATCH body), `custom_return_path` on update too (Resend's
-  document has it on create only);
+  document has it on create only); a `tracking_subdomain` of null or "" is 422 in the words of
+  Resend's tracking page (changed, never removed: NOT_REMOVABLE);
+- a `tracking_subdomain` equal to the return path's label is taken (Resend documents no
+  refusal), though its CNAME cannot share that name with the SPF MX and TXT: `publish` says
+  so, and the tracking capability cannot verify until the subdomain is changed;
 - every answer carries `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset`, counted per
   key in one-second windows whether or not limits are enforced; the limit is the setting
   `rate_limit_per_second` (default 2).
@@ -117,6 +121,14 @@ PLAIN = {
     "letter or number and hold only letters, numbers and hyphens (at most 63), such as send",
     "tracking_subdomain": f"The `tracking_subdomain` field {_LABEL_RULE}, such as links",
 }
+# A tracking subdomain given as null or "": Resend's tracking page says it "can only be changed
+# after it has been specified, never removed", to keep the links already sent working.
+_NOTHING = re.compile(r"^(None|null|'') ")
+NOT_REMOVABLE = (
+    "The `tracking_subdomain` field cannot be null or empty: a tracking subdomain can be "
+    "changed to another label, never removed (the links already sent go through it); leave the "
+    "field out to change nothing"
+)
 # Connexion's words for a query parameter it refused, and for an absent required body field.
 _PARAMETER = re.compile(r"^Invalid query parameter '[^']+': (.*)$", re.S)
 _REQUIRED = re.compile(r"'([^']+)' is a required property")
@@ -316,6 +328,8 @@ class Resend(Provider):
             return _error(422, "invalid_region", f"Region must be {regions}", field)
         if field == "capabilities" and "should not be valid" in message:
             return _at_least_one_capability()
+        if field == "tracking_subdomain" and _NOTHING.match(message):
+            return _error(422, "validation_error", NOT_REMOVABLE, field)
         if field in PLAIN and "does not match" in message:  # say it plainly, not with a regex
             return _error(422, "validation_error", PLAIN[field], field)
         if parameter := _PARAMETER.match(message):
