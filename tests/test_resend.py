@@ -256,6 +256,19 @@ def test_verify_answers_at_once_and_the_check_lands_on_the_sandbox_clock(api, co
         assert _check(control, domain["id"], kind)["outcome"] == "valid"
 
 
+def test_a_verify_asked_again_never_puts_off_the_check_one_before_it_asked_for(api, control):
+    """Verify, 20 s, verify again, 10 s: the first verify's check has landed (the second had
+    put it off to 50 s, so a client verifying every 20 s never saw a check land)."""
+    control.settings("resend", verify_delay_seconds=30)
+    domain = create(api)
+    control.publish("resend", domain["id"])
+    for seconds in (20, 10):
+        verify(api, domain["id"])
+        control.advance(seconds)
+    assert get(api, domain["id"])["status"] == "verified"
+    assert control.domain("resend", domain["id"])["checks"] == 1
+
+
 def test_published_records_verify_at_the_next_request(api, control):
     domain = create(api)
     control.publish("resend", domain["id"])

@@ -39,12 +39,6 @@ class RecheckAttrs(TypedDict, total=False):
 
     recheck_until: datetime  # no re-check is planned past it
     recheck_interval: float  # seconds to the next one, doubling up to recheck_max_seconds
-    verifying: bool  # the check a delayed verify scheduled has not landed yet (schedule_check)
-
-
-def verify_pending(domain: Domain) -> bool:
-    """Whether the check a delayed verify scheduled (Provider.schedule_check) has yet to land."""
-    return bool(domain.attrs.get("verifying")) and domain.due_at is not None
 
 
 def attrs_problem(kept: type, attrs: dict) -> str | None:
@@ -368,7 +362,7 @@ class Provider:
         """Whether a call of `polled_checks` naming the domain waits for its next step: on an
         on-poll clock, called past a state already shown, it moves the clock to that step only
         then. By default it waits for every step (AutoSend's verify, Vortex's checkDkimStatus);
-        a verify that checks within the call waits only for a delayed one's (verify_pending)."""
+        Monite's verify, which checks within the call, only for a delayed verify's check."""
         return True
 
     def reset(self) -> None:
@@ -531,7 +525,6 @@ class Provider:
         records = [r for r in domain.records if kinds is None or r.kind in kinds]
         results = self.sandbox.verifier.check_all(records)
         domain.results.update(results)
-        domain.attrs.pop("verifying", None)  # the check a verify asked for, if any, is this
         domain.checks += 1
         domain.last_checked_at = domain.updated_at = self.now()
         return results
@@ -542,11 +535,10 @@ class Provider:
     def schedule_check(self, domain: Domain, seconds: float) -> None:
         """The check a verify asks for `seconds` on (verify_delay_seconds): never later than a
         step already due, so a client calling verify more often than the delay still sees it
-        land; marked `verifying` until it does (verify_pending)."""
+        land."""
         asked = self.now() + timedelta(seconds=seconds)
         if domain.due_at is None or asked < domain.due_at:
             domain.due_at = asked
-        domain.attrs["verifying"] = True
 
     def open_rechecks(self, domain: Domain) -> None:
         """A verify call opens a window of re-checks on the sandbox clock.

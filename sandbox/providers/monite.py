@@ -46,7 +46,6 @@ from .base import (
     RecheckAttrs,
     off_loop,
     valid_hostname,
-    verify_pending,
 )
 from .kit import Kit, Login, Op, Publish, PythonSdk, Verify
 from .pydantic_words import fastapi_refusal
@@ -90,6 +89,7 @@ class Attrs(RecheckAttrs, total=False):
 
     dedicated_ip: Required[str]  # the IPv4 address its answer shows
     sent: str  # the name as the client wrote it, where it differs from the lower-cased one
+    verifying: bool  # the check a delayed verify scheduled has not landed yet (awaits_check)
 
 
 def _as_uuid(domain_id: str) -> str:
@@ -364,17 +364,19 @@ class Monite(Provider):
         self.open_rechecks(domain)
         if self.setting("verify_delay_seconds"):
             self.schedule_check(domain, self.setting("verify_delay_seconds"))
+            domain.attrs["verifying"] = True
         else:
             self._check(domain)
 
     def awaits_check(self, domain: Domain) -> bool:
         """A verify waits for the check a verify scheduled; one without a delay answers its own
         check, and waits for no re-check."""
-        return verify_pending(domain)
+        return bool(domain.attrs.get("verifying")) and domain.due_at is not None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def _check(self, domain: Domain) -> None:
+        domain.attrs.pop("verifying", None)
         self.check(domain)
         if mailgun_records.verified(domain):
             self.set_status(domain, VERIFIED)

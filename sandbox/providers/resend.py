@@ -573,12 +573,13 @@ class Resend(Provider):
         return {"object": "domain", "id": domain.id}
 
     def verify_now(self, domain: Domain) -> None:
-        """Mark the domain and its records pending; the check lands after the verify delay and
-        opens Resend's 72 hours of re-checks."""
+        """Mark the domain and its records pending; the check lands after the verify delay (or
+        when a check already pending lands, if sooner: a verify asked again never puts it off)
+        and opens Resend's 72 hours of re-checks."""
         self.open_rechecks(domain)
         domain.attrs["checking"] = True
         self.set_status(domain, PENDING)
-        self.schedule(domain, self.setting("verify_delay_seconds"))
+        self.schedule_check(domain, self.setting("verify_delay_seconds"))
 
     # --- lifecycle ------------------------------------------------------------------------------
 
