@@ -1,5 +1,5 @@
-"""Drives a domainsandbox of scenario format 2 (commit a3cba0a, the last before format 3) to make
-format2-world.yaml: see README.md beside this file.
+"""Drives a domainsandbox of scenario format 2 (commit a3cba0a; 7bead7a is the last of that
+format) to make format2-world.yaml: see README.md beside this file.
 
     python tests/data/make_format2_world.py http://127.0.0.1:PORT OUT.yaml
 """
