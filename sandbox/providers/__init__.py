@@ -10,4 +10,4 @@ from .vortex import Vortex
 
 PROVIDERS = [Monite, AutoSend, Scaleway, Vortex, Mailgun, Resend, Ses]
 
-__all__ = ["PROVIDERS", "Monite"]
+__all__ = ["PROVIDERS", "AutoSend", "Mailgun", "Monite", "Resend", "Scaleway", "Ses", "Vortex"]
