@@ -8,6 +8,7 @@ from dnslib import EDNS0, NS, QTYPE, RCODE, RR, SOA, DNSBuffer, DNSHeader, DNSQu
 
 from .limits import MAX_MESSAGE
 from .rdata import normalize_name
+from .zone import enclosing_apex
 
 # Where the synthesized SOA and NS point; ".invalid" can never be a real host (RFC 2606).
 SOA_MNAME = "ns.fake-dns.invalid."
@@ -156,8 +157,7 @@ def forced(query: DNSRecord, kind: str, name: str) -> DNSRecord:
     """The reply an error fault dictates (servfail, refused, nxdomain)."""
     if kind == "nxdomain":
         reply = new_reply(query, rcode=RCODE.NXDOMAIN)
-        labels = name.split(".")
-        reply.add_auth(soa_rr(".".join(labels[-2:])))
+        reply.add_auth(soa_rr(enclosing_apex(name)))  # as a name the zone does not hold
         return reply
     rcode = RCODE.SERVFAIL if kind == "servfail" else RCODE.REFUSED
     return new_reply(query, rcode=rcode, aa=False)

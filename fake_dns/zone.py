@@ -13,12 +13,14 @@ Lookup semantics (what the server answers):
   does not exist here ends the chain with NOERROR and the CNAMEs alone, as a real server that
   is authoritative for the owner but not for the target answers: no SOA, which would tell a
   resolver the target has no data (RFC 2308 2.2.1), so it asks for the target itself;
-- the "zone apex" used for the SOA of negative answers is the shortest existing ancestor of
-  the name with at least two labels, else the name's last two labels. So every name has an
-  apex and the server is authoritative for everything. The apex answers SOA and NS queries
-  with synthesized records. There is no public suffix list: under ``co.uk`` the apex of
-  ``mail.example.co.uk`` is ``co.uk``. An NS record is data like any other: the server never
-  refers a resolver elsewhere (no delegation).
+- the "zone apex" used for the SOA of negative answers is the name's last two labels (the
+  name itself when it has one or two): ``zone_apex``. So every name has an apex and the server
+  is authoritative for everything. The apex answers SOA and NS queries with synthesized
+  records. An apex holds its zone's SOA, so it exists: a name that does not exist is no apex,
+  and its NXDOMAIN carries its parent's zone's SOA (``enclosing_apex``: ``com`` for a missing
+  ``nope.com``, the root for a missing ``nope``; RFC 2308 2.1). There is no public suffix list:
+  under ``co.uk`` the apex of ``mail.example.co.uk`` is ``co.uk``. An NS record is data like
+  any other: the server never refers a resolver elsewhere (no delegation).
 """
 
 from __future__ import annotations
@@ -226,16 +228,16 @@ class Zone:
                 if not exists:
                     if answers:  # a CNAME target missing is out of zone: no SOA for it
                         return Lookup("NOERROR", answers, None, name)
-                    return Lookup("NXDOMAIN", answers, self._apex(name, now), name)
+                    return Lookup("NXDOMAIN", answers, enclosing_apex(name), name)
                 cname = next((r for r in records if r.type == "CNAME"), None)
                 if cname is None or qtype in ("CNAME", "ANY"):
                     answers += [(name, r) for r in records if qtype == "ANY" or r.type == qtype]
-                    return Lookup("NOERROR", answers, self._apex(name, now), name)
+                    return Lookup("NOERROR", answers, zone_apex(name), name)
                 answers.append((name, cname))
                 seen.add(name)
                 name = cname.value
                 if name in seen or len(answers) > MAX_CNAME_CHAIN:
-                    return Lookup("SERVFAIL", [], self._apex(name, now), name)
+                    return Lookup("SERVFAIL", [], zone_apex(name), name)
 
     def _visible(self, name: str, now: datetime) -> list[Record]:
         return [r for r in self._names.get(name, ()) if r.visible(now)]
@@ -267,13 +269,23 @@ class Zone:
                 return wildcard, True
         return [], False
 
-    def _apex(self, name: str, now: datetime) -> str:
-        labels = name.split(".")
-        for i in range(len(labels) - 2, -1, -1):
-            candidate = ".".join(labels[i:])
-            if self._exists(candidate, now):
-                return candidate
-        return ".".join(labels[-2:])
+
+def zone_apex(name: str) -> str:
+    """The apex of the zone ``name`` (a zone key, the root "") is in: its last two labels, the
+    name itself when it has one or two. It needs no look at the records: an existing name of
+    more labels has its last two existing above it."""
+    return ".".join(name.split(".")[-2:])
+
+
+def enclosing_apex(name: str) -> str:
+    """The apex whose SOA an NXDOMAIN for ``name`` carries (RFC 2308 2.1: its zone's). An apex
+    holds its zone's SOA and so exists; ``name`` does not, so it is no apex: when zone_apex()
+    would be ``name`` itself, the zone is its parent's (``com`` for ``nope.com``, the root for
+    ``nope``)."""
+    apex = zone_apex(name)
+    if apex != name or not name:
+        return apex
+    return zone_apex(name.partition(".")[2])
 
 
 def _same(a: Record, b: Record) -> bool:

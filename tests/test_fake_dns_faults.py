@@ -36,10 +36,16 @@ def test_error_faults_answer_their_rcode(fake, tcp, kind, expected):
 
 
 def test_forced_nxdomain_hides_an_existing_name(fake, tcp):
+    """As a name the zone does not hold: under its zone's SOA, never one of its own (an apex
+    holds its SOA, so it exists: RFC 2308 2.1); example.com's zone is then com's."""
+    fake.zone.add("_dmarc.example.com", "TXT", "v=DMARC1; p=none")
     fake.faults.add("example.com", "nxdomain")
+    fake.faults.add("_dmarc.example.com", "nxdomain")
     response = ask(fake, "example.com", "MX", tcp=tcp)
     assert rcode(response) == "NXDOMAIN"
-    assert soa_owner(response) == "example.com"
+    assert soa_owner(response) == "com"
+    below = ask(fake, "_dmarc.example.com", "TXT", tcp=tcp)
+    assert (rcode(below), soa_owner(below)) == ("NXDOMAIN", "example.com")
 
 
 def test_fault_with_count_applies_to_that_many_queries_then_disappears(fake, tcp):

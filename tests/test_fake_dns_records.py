@@ -213,6 +213,24 @@ def test_empty_zone_still_answers_nxdomain_with_soa(fake, tcp):
     assert is_authoritative(response)
 
 
+@pytest.mark.parametrize(
+    ("name", "enclosing"),
+    [("nope.com", "com"), ("nope", "."), ("Nope.COM.", "com")],
+)
+def test_a_missing_name_of_two_labels_or_one_is_nxdomain_under_its_parent_s_soa(
+    fake, tcp, name, enclosing
+):
+    """RFC 2308: an NXDOMAIN's SOA is its zone's. A zone's apex holds that SOA, so it exists:
+    a name that does not is no apex, and its SOA was its own (nope.com's was nope.com's)."""
+    fake.zone.add("example.com", "A", "192.0.2.1")
+    for rtype in ("A", "SOA", "NS"):
+        response = ask(fake, name, rtype, tcp=tcp)
+        assert rcode(response) == "NXDOMAIN" and not response.answer
+        assert soa_owner(response) == enclosing
+    existing = ask(fake, "example.com", "TXT", tcp=tcp)  # an apex that exists: NODATA, its own
+    assert (rcode(existing), soa_owner(existing)) == ("NOERROR", "example.com")
+
+
 def test_soa_query_at_the_apex_gets_the_synthesized_soa(fake):
     fake.zone.add("example.com", "A", "192.0.2.1")
     assert answer_texts(ask(fake, "example.com", "SOA"), "SOA")
