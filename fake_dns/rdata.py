@@ -199,13 +199,13 @@ def _caa(text):
 
 
 def _txt(value):
-    """A str becomes one TXT record split into 255-byte strings; a list stays several strings."""
+    """A str becomes one TXT record split into strings of 255 bytes at most, each ending where a
+    character does; a list stays several strings."""
     if isinstance(value, str):
         data = value.encode("utf-8")
         if len(data) > MAX_TXT_BYTES:
             raise ValueError(f"TXT value of {len(data)} bytes: at most {MAX_TXT_BYTES} are allowed")
-        chunks = [data[i : i + TXT_CHUNK] for i in range(0, len(data), TXT_CHUNK)] or [b""]
-        return value, TXT(chunks)
+        return value, TXT(_character_strings(data))
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
         chunks = []
         for part in value:
@@ -219,6 +219,21 @@ def _txt(value):
     raise ValueError(
         f"TXT value must be a string or a non-empty list of strings, got {brief(value)}"
     )
+
+
+def _character_strings(data: bytes) -> list[bytes]:
+    """UTF-8 ``data`` in character-strings of TXT_CHUNK bytes at most, each cut before the
+    first byte of a character, never inside one: a string read alone (as a client that decodes
+    each may) is then whole UTF-8, and the strings joined are ``data`` still (RFC 7208 3.3)."""
+    chunks, start = [], 0
+    while len(data) - start > TXT_CHUNK:
+        end = start + TXT_CHUNK
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: its character began before
+            end -= 1
+        chunks.append(data[start:end])
+        start = end
+    chunks.append(data[start:])
+    return chunks
 
 
 def unquoted_txt(value):

@@ -14,6 +14,7 @@ import pytest
 
 from fake_dns import FakeDNS, Zone
 from fake_dns.rdata import unquoted_txt
+from sandbox.engine.verifier import Verifier
 from tests.fake_dns_helpers import (
     FakeClock,
     answer_texts,
@@ -80,6 +81,21 @@ def test_long_txt_is_split_into_255_byte_strings_and_joins_back(fake, tcp):
     (rd,) = response.answer[0]
     assert [len(s) for s in rd.strings][:-1] == [255] * (len(rd.strings) - 1)
     assert txt_values(response) == [dkim]
+
+
+@pytest.mark.parametrize("char", ["é", "€", "🔑"])  # two, three and four bytes in UTF-8
+def test_a_long_txt_value_is_split_between_characters_never_inside_one(fake, tcp, char):
+    """Cut every 255 bytes, a string ended inside a character and the next began with the
+    rest: each read alone was no UTF-8. Each string now ends where a character does, within
+    255 bytes, and the strings joined are the value, as the sandbox's verifier reads them."""
+    value = "v=" + char * 200
+    fake.zone.add("utf.example.com", "TXT", value)
+    response = ask(fake, "utf.example.com", "TXT", tcp=tcp)
+    (rd,) = response.answer[0]
+    assert len(rd.strings) > 1 and all(len(s) <= 255 for s in rd.strings)
+    assert "".join(s.decode("utf-8") for s in rd.strings) == value  # each string alone decodes
+    verifier = Verifier(fake.host, fake.port, FakeClock())
+    assert verifier.lookup("utf.example.com", "TXT").values == (value,)
 
 
 def test_answer_too_big_for_plain_udp_is_truncated_and_resolver_retries_over_tcp(fake):
