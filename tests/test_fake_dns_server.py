@@ -346,6 +346,19 @@ def test_a_record_cut_short_after_the_question_is_formerr_echoing_the_question(f
     assert not reply.answer and not reply.authority and reply.edns == -1
 
 
+# the last: an OPT record (root, type 41, a 1232-byte payload) that the header does not count
+@pytest.mark.parametrize(
+    "junk", [b"\x00", b"junk after the question", b"\x00\x00\x29\x04\xd0" + bytes(6)]
+)
+def test_bytes_after_the_sections_the_header_declares_are_ignored_as_bind_answers(fake, tcp, junk):
+    """BIND 9 (9.18.49, asked with these packets) answers such a query as if the bytes were
+    absent, only logging "message has N byte(s) of trailing garbage": no FORMERR. An OPT the
+    counts do not declare is such bytes too, read by neither (the reply has no OPT)."""
+    reply = _exchange(fake, _wire_query(qid=0x5151) + junk, tcp)
+    assert reply.id == 0x5151 and dns.rcode.to_text(reply.rcode()) == "NOERROR"
+    assert answer_texts(reply, "MX") == ["10 mxa.eu.mailgun.org."] and reply.edns == -1
+
+
 def _mutations(rng: random.Random, count: int) -> list[bytes]:
     """Random bytes and damaged copies of a valid query."""
     base = _wire_query("sel._domainkey.example.com", "TXT")
