@@ -30,7 +30,9 @@ class Admission:
         return self.fault is not None and bool(self.fault.drop) and not self.fault.after
 
     def apply(self, answer: Answer) -> None:
-        answer.headers.extend((k, str(v)) for k, v in self.headers.items())
+        # a header the answer sets itself (a 429's Retry-After) is its own, never said twice
+        own = {name.lower() for name, _ in answer.headers}
+        answer.headers.extend((k, str(v)) for k, v in self.headers.items() if k.lower() not in own)
         if self.fault is not None:
             answer.latency_ms, answer.drop = self.fault.latency_ms, self.fault.drop
 

@@ -908,6 +908,26 @@ def test_the_third_call_in_a_second_is_refused_once_limits_are_on(api, control):
         control.rate_limits(False)
 
 
+def test_every_answer_says_how_long_to_wait_in_retry_after(api, urls, control):
+    """Resend's rate-limit page lists `retry-after` beside the `ratelimit-*` headers as what
+    "describe[s] your current rate limit following every request": 0 while the window has calls
+    left, the seconds to its end once none remain; a 429 carries it once."""
+    answers = [api.get("/domains"), api.get(f"/domains/{UNKNOWN_ID}"), api.get("/domains")]
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["1", "0", "0"]
+    assert [a.headers["retry-after"] for a in answers] == ["0", "1", "1"]
+    keyless = httpx.get(urls["resend"] + "/domains")
+    assert keyless.status_code == 401 and keyless.headers["retry-after"] == "0"  # its own window
+
+    control.advance(1)
+    control.rate_limits(True)
+    try:
+        limited = [api.get("/domains") for _ in range(3)][2]
+        assert limited.status_code == 429
+        assert limited.headers.get_list("retry-after") == ["1"]
+    finally:
+        control.rate_limits(False)
+
+
 def test_the_rate_limit_is_a_setting(api, control):
     control.settings("resend", rate_limit_per_second=5)
     control.rate_limits(True)

@@ -306,6 +306,10 @@ class Resend(Provider):
             "ratelimit-limit": str(limit),
             "ratelimit-remaining": str(max(remaining, 0)),
             "ratelimit-reset": str(reset),
+            # "How many seconds you should wait before making a follow-up request", listed with
+            # the others as following every request: none while the window has calls left (a
+            # 429's own, error_headers(), is the one its answer carries)
+            "retry-after": str(reset if remaining <= 0 else 0),
         }
 
     def validation_error(self, message: str, field: str | None) -> ProviderError:
