@@ -1639,7 +1639,7 @@ def cmd_http_fault(args) -> int:
                 reset=args.reset or None,
                 reset_after=args.reset_after or None,
             )
-            _show(args, fault, lambda f: print(_http_fault_said(f)))
+            _show(args, fault, _print_http_fault)
         else:
             _show_http_faults(args, control.http_faults())
     return 0
@@ -1664,6 +1664,13 @@ def _check_http_fault(args) -> None:
         )
     if args.status is not None and drops:
         raise UsageError(f"http fault: a fault answers --status or drops ({drops[0]}), not both")
+
+
+def _print_http_fault(fault: HttpFault) -> None:
+    """A fault added, and the note the sandbox gave with it (what it does not meet)."""
+    print(_http_fault_said(fault))
+    if note := fault.get("note"):
+        print(f"note: {note}")
 
 
 def _http_fault_said(fault: HttpFault) -> str:

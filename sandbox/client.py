@@ -180,6 +180,9 @@ class HttpFault(TypedDict):
     abort_after: NotRequired[bool]  # present (true) when the call is carried out, then dropped
     reset: NotRequired[bool]  # present (true) when the connection is reset before any answer
     reset_after: NotRequired[bool]  # present (true): the call carried out, then the reset
+    # in the answer to an added fault only: what the fault does not meet (Mailgun's SDKs each
+    # take one of the two routes of a call)
+    note: NotRequired[str]
 
 
 class Quota(TypedDict):

@@ -317,6 +317,8 @@ class Control:
             )
         except ValueError as exc:
             raise ProviderError(400, str(exc)) from None
+        if note := provider.fault_notes.get(operation or ""):  # the answer's, not the fault's
+            fault = {**fault, "note": note}
         return fault, 201
 
     def remove_http_fault(self, fault_id: str):

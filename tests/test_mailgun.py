@@ -1085,6 +1085,38 @@ def test_the_python_sdk_creates_publishes_verifies_lists_and_deletes(sdk, contro
     assert missing.json() == {"message": "Domain not found"}
 
 
+def test_a_fault_on_the_v4_verify_says_the_python_sdk_calls_the_v3_one(
+    sdk, control, server, capsys
+):
+    """The Python SDK verifies through /v3 (verify_domain_v3), so a fault on verify_domain never
+    meets it: the control API's answer and `http fault` say so, and name the operation it calls."""
+    from sandbox.cli import main
+
+    assert sdk.domains.create(data={"name": NAME}).status_code == 200
+    try:
+        # (a latency fault: the SDK would retry a 503 after a second's sleep)
+        v4 = control.add_http_fault("mailgun", operation="verify_domain", latency_ms=1, count=1)
+        assert "verify_domain_v3" in v4["note"] and "Python SDK" in v4["note"]
+        sdk.domains.put(domain=NAME, verify=True)
+        assert [f["id"] for f in control.http_faults()] == [v4["id"]]  # not met
+        v3 = control.add_http_fault("mailgun", operation="verify_domain_v3", latency_ms=1, count=1)
+        assert "mailgun.js" in v3["note"] and "verify_domain " in v3["note"] + " "
+        sdk.domains.put(domain=NAME, verify=True)
+        assert [f["id"] for f in control.http_faults()] == [v4["id"]]  # met, used up
+        assert "note" not in control.add_http_fault(
+            "mailgun", operation="delete_domain", status=503
+        )
+        assert all("note" not in f for f in control.http_faults())  # the answer's, not the fault's
+
+        command = ["http", "fault", "mailgun", "--operation", "get_domain", "--status", "503"]
+        assert main([*command, "--url", server.url]) == 0
+        said = capsys.readouterr().out.splitlines()
+        assert said[0].startswith("fault h") and said[0].endswith("on mailgun get_domain: 503")
+        assert said[1].startswith("note: ") and "get_domain_v3" in said[1]
+    finally:
+        control.clear_http_faults()
+
+
 def test_the_python_sdk_creates_a_domain_with_a_list_of_ips(sdk):
     """Given a list, the SDK (through requests) sends `ips` once for each address."""
     created = sdk.domains.create(data={"name": NAME, "ips": ["1.2.3.4", "5.6.7.8"]})

@@ -336,6 +336,11 @@ class Provider:
         """The operationIds of the provider's document (what HTTP faults can target)."""
         return documents.operation_ids(self.document)
 
+    # What an HTTP fault on one of its operations does not meet, by operationId: said in the
+    # control API's answer to the fault (`note`) and by `http fault`. Mailgun serves a call on
+    # two routes, and its SDKs take one each: a fault on the other never meets them.
+    fault_notes: dict[str, str] = {}
+
     # The keys export_state() may write: a scenario's state for the provider holding another
     # is refused, not dropped without a word.
     state_keys: tuple[str, ...] = ()

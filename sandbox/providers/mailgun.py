@@ -169,6 +169,40 @@ def _mailgun_sdk(found: dict):
     return Client(auth=found["auth"], api_url=found["base_url"])
 
 
+# The calls served on two routes, /v4 and /v3, each its own operation: the Python SDK sends
+# them to /v3, mailgun.js to /v4 (docs/mailgun.md, "Operations"), so an HTTP fault on one
+# route never meets the SDK that takes the other. The v4 operation: its v3 twin, the request.
+TWIN_ROUTES = {
+    "create_domain": ("create_domain_v3", "POST /{v}/domains"),
+    "get_domain": ("get_domain_v3", "GET /{v}/domains/{{name}}"),
+    "update_domain": ("update_domain_v3", "PUT /{v}/domains/{{name}}"),
+    "verify_domain": ("verify_domain_v3", "PUT /{v}/domains/{{name}}/verify"),
+}
+
+
+def _fault_notes() -> dict[str, str]:
+    """What `http fault` says of a fault on one route of a call that has two."""
+    notes = {
+        "list_domains": "mailgun's Python SDK lists through list_domains_v3 (GET /v3/domains) "
+        "with mg.domains.get(), through list_domains with mg.domainlist.get(); mailgun.js "
+        "through list_domains",
+        "list_domains_v3": "mailgun.js lists through list_domains (GET /v4/domains), and so "
+        "does the Python SDK's mg.domainlist.get(): this fault meets mg.domains.get() and "
+        "other clients of /v3 only",
+    }
+    for v4, (v3, request) in TWIN_ROUTES.items():
+        notes[v4] = (
+            f"mailgun's Python SDK calls {v3} ({request.format(v='v3')}) for this, not {v4}: "
+            f"this fault meets mailgun.js and other clients of /v4 only; add one on {v3} for "
+            "the Python SDK"
+        )
+        notes[v3] = (
+            f"mailgun.js calls {v4} ({request.format(v='v4')}) for this, not {v3}: this fault "
+            f"meets the Python SDK and other clients of /v3 only; add one on {v4} for mailgun.js"
+        )
+    return notes
+
+
 class Attrs(RecheckAttrs, total=False):
     """What Mailgun keeps per domain (Domain.attrs), besides its settings (SETTINGS' names)."""
 
@@ -211,6 +245,7 @@ class Mailgun(Provider):
     }
     settings_least = {"rate_limit_per_minute": 1}  # 0 would refuse every call, for ever
     strict_query = False  # Mailgun ignores parameters it does not know
+    fault_notes = _fault_notes()
     kit = Kit(
         sample_key=lambda owner: f"key-{owner:032x}",
         headers_for=lambda key: {
