@@ -179,7 +179,15 @@ def test_sdk_raises_its_exception_with_scaleway_error_bodies(api, urls):
     with pytest.raises(ScalewayException) as duplicate:
         api.create_domain(name="Taken.Example.com")
     assert duplicate.value.status_code == 409
-    assert duplicate.value.response.json()["type"] == "already_exists"
+    # every field the JS SDK's AlreadyExistsError reads; resource_id is the name asked about
+    # (docs/scaleway.md, "already_exists names the name")
+    assert duplicate.value.response.json() == {
+        "type": "already_exists",
+        "message": "resource already exists",
+        "resource": "domain",
+        "resource_id": "taken.example.com",
+        "help_message": "a domain named taken.example.com is already registered",
+    }
 
     with pytest.raises(ScalewayException) as foreign:
         sdk(urls, secret=OTHER_SECRET).get_domain(domain_id=domain.id)
