@@ -1290,3 +1290,16 @@ def test_a_tags_characters_are_refused_in_words_not_as_a_regex(ses, control):
         "BadRequestException",
         "Tags.0.Key: 'team#1' is not a tag's text: letters, digits, white space and _ . : / = + -",
     )
+
+
+def test_a_tag_takes_letters_and_digits_of_any_script_as_the_model_documents(ses, control):
+    """The model's Tag documentation says "Unicode letters, digits, white space" and _ . : / = + -
+    (no pattern): letters beyond ASCII pass; `@`, which SES's list leaves out, does not."""
+    tags = [{"Key": "café", "Value": "東京 ٣"}, {"Key": "ключ", "Value": ""}]
+    created = ses.call("POST", "/v2/email/identities", {"EmailIdentity": NAME, "Tags": tags})
+    assert created.status_code == 200, created.text
+    read = ses.call("GET", f"/v2/email/identities/{NAME}")
+    assert read.json()["Tags"] == tags
+    refused = {"EmailIdentity": "other." + NAME, "Tags": [{"Key": "a@b", "Value": "x"}]}
+    with control.expecting_errors():
+        assert ses.call("POST", "/v2/email/identities", refused).status_code == 400
