@@ -80,6 +80,18 @@ def _is_duration(text: str) -> bool:
     return True
 
 
+def duration_said(seconds: float) -> str:
+    """Seconds as a duration the CLI takes back, the largest units first, in days at most (12d
+    reads better than 1w5d): 259200 is 3d, 90 is 1m30s, 1.5 is 1s500ms (to the millisecond),
+    0 is 0s."""
+    millis = round(seconds * 1000)
+    parts = []
+    for unit in ("d", "h", "m", "s", "ms"):
+        count, millis = divmod(millis, round(_UNITS[unit] * 1000))
+        parts += [f"{count}{unit}"] if count else []
+    return "".join(parts) or "0s"
+
+
 def duration(text: str) -> float:
     """An argparse type: `seconds_of`."""
     try:

@@ -29,6 +29,7 @@ from .arguments import (
     MAX_ADVANCE_SECONDS,
     MAX_PORT,
     duration,
+    duration_said,
     is_timing,
     milliseconds,
     plain_number,
@@ -1995,8 +1996,16 @@ def cmd_settings(args) -> int:
                 )
             changes = {k: _setting_value(args.provider, k, v) for k, v in given.items()}
             settings = control.update_settings(args.provider, changes)
-    _show(args, settings, lambda d: [print(f"{k} = {v}") for k, v in d.items()])
+    _show(args, settings, lambda d: [print(f"{k} = {_setting_said(k, v)}") for k, v in d.items()])
     return 0
+
+
+def _setting_said(key: str, value) -> str:
+    """A setting as `settings` shows it: a timing of a minute or more also as a duration,
+    `300 (5m)`, `259200 (3d)` (--json keeps the seconds alone)."""
+    if is_timing(key) and isinstance(value, int | float) and value >= 60:
+        return f"{value} ({duration_said(value)})"
+    return str(value)
 
 
 _SWITCH_WORDS = {"on": 1, "true": 1, "off": 0, "false": 0}

@@ -696,7 +696,7 @@ def test_requests_and_report_clear_empty_the_journal_and_the_report(cli, urls, c
 
 def test_settings_show_and_change(cli, control):
     code, out, _ = cli("settings", "monite", "verify_delay_seconds=2m")
-    assert "verify_delay_seconds = 120\n" in out  # a whole number of seconds, not 120.0
+    assert "verify_delay_seconds = 120 (2m)\n" in out  # a whole number of seconds, not 120.0
     assert control.settings("monite")["verify_delay_seconds"] == 120
     code, out, _ = cli("settings", "monite", "verify_delay_seconds=1.5")
     assert "verify_delay_seconds = 1.5\n" in out
@@ -710,6 +710,22 @@ def test_settings_show_and_change(cli, control):
     for word, switched in (("off", 0), ("True", 1)):  # a switch, said as one
         assert cli("settings", "vortex", f"require_api_key={word}")[0] == 0
         assert control.settings("vortex")["require_api_key"] == switched
+
+
+def test_settings_show_a_timing_of_a_minute_or_more_as_a_duration_too(cli, control):
+    """`recheck_window_seconds = 259200` had to be worked out; now it says 3d beside it."""
+    control.update_settings("autosend", {"verify_delay_seconds": 90})
+    code, out, _ = cli("settings", "autosend")
+    assert code == 0
+    assert "verify_delay_seconds = 90 (1m30s)\n" in out
+    assert "recheck_max_seconds = 3600 (1h)\n" in out
+    assert "recheck_window_seconds = 259200 (3d)\n" in out
+    code, out, _ = cli("settings", "scaleway")  # under a minute: the number says it all
+    assert "creating_seconds = 30\n" in out and "provisioning_seconds = 120 (2m)\n" in out
+    code, out, _ = cli("settings", "ses", "max_identities=120")  # a count: no duration
+    assert "max_identities = 120\n" in out and "recheck_first_seconds = 300 (5m)\n" in out
+    code, out, _ = cli("settings", "autosend", "--json")  # the seconds alone, as answered
+    assert json.loads(out)["recheck_window_seconds"] == 259200
 
 
 @pytest.mark.parametrize(
