@@ -3,6 +3,7 @@ their documents bound, once, to the handler method of the same name."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -103,6 +104,8 @@ def _api(name: str, mount: str, document: str, provider, handlers) -> Api:
         handler = getattr(handlers, operation_id, None)
         if handler is None:
             raise TypeError(f"{type(handlers).__name__} has no handler for {operation_id}")
+        if provider is None:  # the control API: a provider named in any letter case
+            handler = _provider_in_lower_case(handler)
         operation = spec["paths"][path][method.lower()]
         declared = spec["paths"][path].get("parameters", []) + operation.get("parameters", [])
         declared = [documents.resolve(spec, p) for p in declared]
@@ -111,6 +114,23 @@ def _api(name: str, mount: str, document: str, provider, handlers) -> Api:
             handler, method, declared, None if provider else WORLD, credential
         )
     return Api(name, mount, document, provider, operations)
+
+
+def _provider_in_lower_case(handler: Callable) -> Callable:
+    """A control API handler given the provider it is asked about in lower case, as the
+    sandbox names it: the document takes `Monite` for monite (documents.provider_name_schema),
+    as a parameter or as a body's `provider`."""
+
+    @functools.wraps(handler)  # its signature and marks (lane, reads) too
+    def handle(**kwargs):
+        if isinstance(named := kwargs.get("provider"), str):
+            kwargs["provider"] = named.lower()
+        body = kwargs.get("body")
+        if isinstance(body, dict) and isinstance(named := body.get("provider"), str):
+            kwargs["body"] = body | {"provider": named.lower()}
+        return handler(**kwargs)
+
+    return handle
 
 
 def _operation(

@@ -261,13 +261,13 @@ def _provider_help(lead: str = "a provider's name") -> str:
 
 
 def provider_name(text: str) -> str:
-    """A provider's name, or one line naming them all: every command says a misspelt one the
-    same way, before it asks the sandbox anything (an empty one: the command says what is
-    missing)."""
-    if text and text not in provider_names():
+    """A provider's name in any letter case (`Monite` is monite, as `txt` is TXT), or one line
+    naming them all: every command says a misspelt one the same way, before it asks the
+    sandbox anything (an empty one: the command says what is missing)."""
+    if text and text.lower() not in provider_names():
         known = ", ".join(provider_names())
         raise argparse.ArgumentTypeError(f"unknown provider {text!r}; known: {known}")
-    return text
+    return text.lower()
 
 
 def _faulted_provider(text: str) -> str:
@@ -1267,6 +1267,7 @@ def _advance_until(args) -> int:
     provider, slash, domain_id = args.domain.partition("/")
     if not (slash and provider and domain_id):
         raise UsageError(f"--domain: {args.domain!r} is not PROVIDER/ID (monite/3f6e...)")
+    provider = provider.lower()  # in any letter case, as every command takes it
     with _control(args) as control, _telling_a_long_move(control):
         got = control.advance_until(provider, domain_id, status=args.until, limit=args.limit)
     _show(args, got, lambda g: print(
@@ -2106,6 +2107,7 @@ def _contract_run_target(run) -> None:
     run.add_argument(
         "--provider",
         required=True,
+        type=str.lower,  # in any letter case, as every command takes it
         help=f"a provider's name ({', '.join(provider_names())}), or control for the control API",
     )
     run.add_argument(

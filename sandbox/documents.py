@@ -23,8 +23,22 @@ def load(document: str) -> dict:
     a provider never means editing it."""
     spec = yaml.load((openapi_dir() / document).read_text(encoding="utf-8"), Loader=_LOADER)
     if document == CONTROL_DOCUMENT:
-        spec["components"]["schemas"]["ProviderName"]["enum"] = list(provider_names())
+        spec["components"]["schemas"]["ProviderName"].update(provider_name_schema())
     return spec
+
+
+def provider_name_schema() -> dict:
+    """The control API's `ProviderName`: a provider's name in any letter case (`Monite` is
+    monite, as a record type `txt` is TXT), as the CLI takes it; the control API's handlers
+    get it in lower case (sandbox.apis)."""
+    names = provider_names()
+    any_case = (
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in n) for n in names
+    )
+    return {
+        "description": f"one of {', '.join(names)}, in any letter case",
+        "pattern": f"^({'|'.join(any_case)})$",
+    }
 
 
 def fresh(document: str) -> dict:

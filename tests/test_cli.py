@@ -712,6 +712,33 @@ def test_settings_show_and_change(cli, control):
         assert control.settings("vortex")["require_api_key"] == switched
 
 
+def test_a_provider_is_named_in_any_letter_case_as_a_record_type_is(cli, control):
+    """`domains --provider Monite` was refused ("unknown provider 'Monite'") where `dns add`
+    takes `txt` for TXT; every command now takes a provider's name in any letter case."""
+    code, out, err = cli("create", "Monite", "case.example.com")
+    assert code == 0, err
+    assert out.startswith("monite ")
+    domain_id = out.split()[1]
+    code, out, err = cli("domains", "--provider", "MONITE")
+    assert code == 0 and domain_id in out, err
+    assert cli("domains", "show", "Monite", domain_id)[0] == 0
+    assert cli("publish", "MoNiTe", domain_id)[0] == 0
+    code, out, err = cli("verify", "Monite", domain_id)
+    assert code == 0, err
+    code, out, err = cli("settings", "SES", "max_identities=7")
+    assert code == 0 and "max_identities = 7\n" in out, err
+    assert control.settings("ses")["max_identities"] == 7
+    code, out, _ = cli("http", "fault", "Scaleway", "--status", "503", "--count", "1")
+    assert code == 0 and out.startswith("fault h1 on scaleway *: 503"), out
+    assert cli("credentials", "ls", "Vortex")[0] == 0
+    assert cli("requests", "--provider", "Monite", "--count")[0] == 0
+    assert cli("report", "--provider", "Monite")[0] == 0
+    code, out, err = cli(
+        "clock", "advance", "--until", "verified", "--domain", f"Monite/{domain_id}"
+    )
+    assert code == 0 and out.startswith(f"monite {domain_id}: verified"), (out, err)
+
+
 def test_settings_show_a_timing_of_a_minute_or_more_as_a_duration_too(cli, control):
     """`recheck_window_seconds = 259200` had to be worked out; now it says 3d beside it."""
     control.update_settings("autosend", {"verify_delay_seconds": 90})

@@ -70,6 +70,25 @@ def test_a_record_type_is_taken_in_any_letter_case_and_kept_upper_case(control, 
     assert [r["type"] for r in control.records("mixed.example.com")] == ["MX"]
 
 
+def test_a_provider_is_named_in_any_letter_case_as_a_record_type_is(control, server):
+    """The CLI takes `Monite` for monite; the control API refused it with a 400 in a query, a
+    path and a body alike. Each answers as for the name in lower case."""
+    made = control.create_domain("AutoSend", "case.example.com")
+    assert made["provider"] == "autosend"
+    assert [d["id"] for d in control.domains("AUTOSEND")] == [made["id"]]
+    assert control.domain("Autosend", made["id"])["id"] == made["id"]
+    assert control.update_settings("SES", {"max_identities": 5})["max_identities"] == 5
+    assert control.settings("ses")["max_identities"] == 5
+    fault = control.add_http_fault("Scaleway", status=503, count=1)
+    assert fault["provider"] == "scaleway"
+    with pytest.raises(ControlError) as refused:
+        control.domains("Nope")
+    assert str(refused.value) == (
+        "400: provider: 'Nope' is not one of autosend, mailgun, monite, resend, scaleway, ses, "
+        "vortex, in any letter case"
+    )
+
+
 @pytest.mark.parametrize("rtype", ["soa", "SOA", "TXT2", "t xt"])
 def test_a_type_the_zone_does_not_serve_is_still_refused_naming_those_it_does(control, rtype):
     with pytest.raises(ControlError) as refused:
