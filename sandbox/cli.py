@@ -1926,7 +1926,13 @@ def _docs_parser(sub) -> None:
     )
     docs.add_argument("--path", action="store_true", help="print where the page is, not the page")
     docs.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="list the pages as JSON"
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print JSON: without PAGE, {pages: [{name, title, path}]}; with a page's name, "
+        "{name, title, path, text (its Markdown), headings: [{level, heading}]} (no text with "
+        "--path); with another word, {sections: [{page, level, heading, text}], mentions: "
+        "[{page, heading}]}",
     )
     docs.set_defaults(func=cmd_docs)
 
@@ -1948,18 +1954,40 @@ def cmd_docs(args) -> int:
         path = pages.find(args.page)
     except pages.UnknownPage as exc:
         found = [] if args.path else pages.sections(args.page)
-        for page, text in found:  # no page of that name: the sections about it
-            print(f"{text.rstrip()}\n\n(from `domainsandbox docs {page}`)\n")
         mentioned = [] if args.path or found else pages.mentions(args.page)
         if not (found or mentioned):
             raise UsageError(str(exc)) from None
+        if getattr(args, "json", False):
+            _print_sections_json(found, mentioned)
+            return 0
+        for page, text in found:  # no page of that name: the sections about it
+            print(f"{text.rstrip()}\n\n(from `domainsandbox docs {page}`)\n")
         if mentioned:  # nor a heading: where the text speaks of it
             print(f"No page or heading {args.page!r}; the sections that mention it:")
             _print_rows([[page, heading] for page, heading in mentioned], ["PAGE", "SECTION"])
             print('Read one with `domainsandbox docs "WORDS OF ITS HEADING"`.')
         return 0
+    if getattr(args, "json", False):  # the page as data: what it is, its text, its headings
+        page = {"name": pages.name_of(path), "title": pages.title(path), "path": str(path)}
+        if not args.path:
+            page |= {"text": path.read_text(encoding="utf-8"), "headings": pages.outline(path)}
+        print(json.dumps(page, indent=2))
+        return 0
     print(path if args.path else path.read_text(encoding="utf-8"), end="\n" if args.path else "")
     return 0
+
+
+def _print_sections_json(found: list[tuple[str, str]], mentioned: list[tuple[str, str]]) -> None:
+    """`docs WORD --json`: the sections whose headings hold the word, each with its page, its
+    heading and its text; else where the text mentions it."""
+    sections = []
+    for page, text in found:
+        marks, _, heading = text.split("\n", 1)[0].partition(" ")
+        sections.append(
+            {"page": page, "level": len(marks), "heading": heading.strip(), "text": text}
+        )
+    mentions = [{"page": page, "heading": heading} for page, heading in mentioned]
+    print(json.dumps({"sections": sections, "mentions": mentions}, indent=2))
 
 
 def _settings_parser(sub) -> None:

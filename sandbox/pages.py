@@ -92,6 +92,17 @@ def mentions(word: str) -> list[tuple[str, str]]:
     return found
 
 
+def outline(path: Path) -> list[dict]:
+    """The headings of a page, in order: each with its level (1 for `#`) and its text."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    return [{"level": level, "heading": text} for _, level, text in _headings(lines)]
+
+
+def name_of(path: Path) -> str:
+    """The name of the page at `path`, as `pages()` names it (what `find` answered)."""
+    return next(name for name, page in pages().items() if page == path)
+
+
 def _read_pages():
     """(name, lines, headings) of each page there is."""
     for name, path in pages().items():

@@ -712,6 +712,38 @@ def test_settings_show_and_change(cli, control):
         assert control.settings("vortex")["require_api_key"] == switched
 
 
+def test_docs_json_is_json_for_a_page_and_for_the_sections_of_a_word_too(capsys):
+    """`docs --json` listed the pages as JSON, but `docs scaleway --json` printed the page's
+    Markdown and `docs faults --json` its sections: now each is a JSON object."""
+    from sandbox import pages
+
+    def docs_json(*args: str) -> dict:
+        assert main(["docs", *args, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    page = docs_json("scaleway")
+    path = pages.find("scaleway")
+    assert page["name"] == "scaleway" and page["path"] == str(path)
+    assert page["title"] == "Scaleway Mailbox (v1alpha1) in the sandbox"
+    assert page["text"] == path.read_text(encoding="utf-8")
+    assert page["headings"][0] == {"level": 1, "heading": page["title"]}
+    assert {"level": 2, "heading": "Timings"} in page["headings"]
+    monite = docs_json("monite", "--path")  # a provider without a page: the README, no text
+    assert monite == {"name": "readme", "title": "domainsandbox", "path": str(pages.find("readme"))}
+    faults = docs_json("FAULTS")
+    said = [(s["page"], s["level"], s["heading"]) for s in faults["sections"]]
+    assert ("readme", 2, "HTTP faults and rate limits") in said, said
+    assert ("readme", 3, "DNS faults and records") in said, said
+    assert faults["sections"][0]["text"].startswith("## HTTP faults and rate limits\n")
+    assert faults["mentions"] == []
+    backup = docs_json("backup")  # in no heading: where the text mentions it
+    assert backup["sections"] == []
+    assert {"page": "reliability", "heading": "Backing up a state file"} in backup["mentions"]
+    assert "pages" in docs_json()  # the list, as before
+    assert main(["docs", "qzxv", "--json"]) == 2  # in no page: a usage error, as without --json
+    assert "no page 'qzxv'" in capsys.readouterr().err
+
+
 def test_a_provider_is_named_in_any_letter_case_as_a_record_type_is(cli, control):
     """`domains --provider Monite` was refused ("unknown provider 'Monite'") where `dns add`
     takes `txt` for TXT; every command now takes a provider's name in any letter case."""
