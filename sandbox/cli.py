@@ -94,6 +94,10 @@ def _unusable_port() -> str | None:
 
 
 DEFAULT_URL = default_url()
+# How long a control call (not a clock move: that one's answer is awaited however long it takes)
+# may go unanswered before the command says so: --timeout, else $DOMAINSANDBOX_TIMEOUT, else this.
+CONTROL_TIMEOUT_SECONDS = 30.0
+TIMEOUT_ENV = "DOMAINSANDBOX_TIMEOUT"
 # serve's --control-token read this variable before it read $DOMAINSANDBOX_TOKEN
 OLD_TOKEN_ENV = "DOMAINSANDBOX_CONTROL_TOKEN"
 # sandbox.engine.clock.MODES, written out: importing the engine would slow every command
@@ -295,6 +299,15 @@ def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse
         "--token",
         help=f"the sandbox's control token, if it has one (default ${TOKEN_ENV})",
         **given,
+    )
+    parser.add_argument(
+        "--timeout",
+        type=timeout,
+        metavar="DURATION",
+        help="how long a call may go unanswered before the command gives up and says so: a "
+        f"duration, 90 (seconds), 90s, 2m (default ${TIMEOUT_ENV}, else {CONTROL_TIMEOUT_SECONDS:g}s; a clock move is "
+        "waited for however long it takes)",
+        **({"default": None} if defaults else given),
     )
     return parser
 
@@ -726,11 +739,6 @@ def cmd_dns_serve(args) -> int:
 # methods return the list; `--json` prints it as the API answered it, under the same key.
 
 
-# How long a control call (not a clock move: that one's answer is awaited however long it takes)
-# may go unanswered before the command says so.
-CONTROL_TIMEOUT_SECONDS = 30.0
-
-
 def _control(args) -> ControlClient:
     if args.url == DEFAULT_URL and (unusable := _unusable_port()):
         raise UsageError(unusable)  # else a junk port silently meant 8080
@@ -739,10 +747,25 @@ def _control(args) -> ControlClient:
     except ValueError as exc:  # a mistyped --url or $DOMAINSANDBOX_URL: a usage error
         given = os.environ.get("DOMAINSANDBOX_URL") if args.url == DEFAULT_URL else None
         raise UsageError(f"{'$DOMAINSANDBOX_URL' if given else '--url'}: {exc}") from None
-    control = ControlClient(url, CONTROL_TIMEOUT_SECONDS, token=args.token)  # None: $..._TOKEN
+    control = ControlClient(url, _control_timeout(args), token=args.token)  # None: $..._TOKEN
     control.token_hint = f"give it with --token TOKEN or ${TOKEN_ENV}"
     args.control = control  # main() asks it, if an answer has another shape than ours
     return control
+
+
+def _control_timeout(args) -> float:
+    """Seconds a control call may go unanswered: --timeout, else $DOMAINSANDBOX_TIMEOUT (a
+    duration, as --timeout takes it), else CONTROL_TIMEOUT_SECONDS."""
+    if args.timeout is not None:
+        return args.timeout
+    if (text := os.environ.get(TIMEOUT_ENV)) is None:
+        return CONTROL_TIMEOUT_SECONDS
+    try:
+        return timeout(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(
+            f"${TIMEOUT_ENV}={text!r}: {exc}; fix or unset it, or give --timeout"
+        ) from None
 
 
 def _show(args, data, table=None) -> None:

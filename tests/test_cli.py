@@ -906,6 +906,29 @@ def test_a_slow_answer_is_not_called_an_unreachable_sandbox(slow_url):
     assert "it may still be working on it" in message and "running?" not in message
 
 
+def test_how_long_a_command_waits_for_an_answer_is_timeout_or_its_variable(
+    cli, control, monkeypatch
+):
+    """A call gave up after 30 s, which nothing said and nothing changed: a verify whose DNS
+    answers come late (a DNS delay fault) now waits --timeout, else $DOMAINSANDBOX_TIMEOUT."""
+    made = control.create_domain("monite", "slow.example.com")
+    control.publish("monite", made["id"])
+    control.add_fault("*", "delay", delay_ms=1500)  # each DNS answer the verify reads is late
+    code, _, err = cli("verify", "monite", made["id"], "--timeout", "300ms")
+    assert code == 1, err
+    assert "did not answer POST /_sandbox/domains/monite/" in err and "within 0.3 s" in err, err
+    monkeypatch.setenv("DOMAINSANDBOX_TIMEOUT", "0.4s")
+    code, _, err = cli("verify", "monite", made["id"])
+    assert code == 1 and "within 0.4 s" in err, err
+    code, out, err = cli("verify", "monite", made["id"], "--timeout", "1m")  # the flag wins
+    assert code == 0, err
+    monkeypatch.setenv("DOMAINSANDBOX_TIMEOUT", "soon")
+    code, _, err = cli("domains")
+    assert code == 2 and err.startswith("domainsandbox: $DOMAINSANDBOX_TIMEOUT='soon': 'soon' "), (
+        err
+    )
+
+
 def test_a_clock_move_is_waited_for_however_long_it_takes(slow_url):
     with ControlClient(slow_url, timeout=0.2) as control:
         assert control.advance(3650 * 86400)["now"] == "2036-01-03T09:00:00Z"
