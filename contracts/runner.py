@@ -119,8 +119,9 @@ class ContractResult:
             if not self.succeeded(op) and op not in self.unsatisfiable | self.not_checked
         )
 
-    def summary(self) -> str:
-        """A readable account of the run, failures first."""
+    def summary(self, context: bool = True) -> str:
+        """A readable account of the run, failures first. `context`: with the notes on the
+        server the run was against (`context_notes()`), which the CLI prints on stderr."""
         lines = []
         for failure in self.failures:
             lines += [
@@ -131,7 +132,7 @@ class ContractResult:
                 "",
             ]
         lines += [f"ERROR {error}" for error in self.errors]
-        lines += self._notes()
+        lines += self._notes(context)
         if any("timed out" in error for error in self.errors):
             lines.append(
                 f"Requests that took over {self.request_timeout:g} s were given up: allow more "
@@ -146,7 +147,7 @@ class ContractResult:
         )
         return "\n".join(lines)
 
-    def _notes(self) -> list[str]:
+    def _notes(self, context: bool) -> list[str]:
         notes = []
         if self.failures and self.private_sandbox:
             notes.append(
@@ -154,6 +155,20 @@ class ContractResult:
                 "run the contract against one that stays (`domainsandbox serve`, then "
                 "--base-url) to reproduce them as they are."
             )
+        notes += self.context_notes() if context else []
+        never = [] if self.interrupted else self.never_succeeded  # a cut run reached little
+        if never:
+            notes += self._never_succeeded_notes(never)
+        if self.not_checked:
+            notes.append("Not checked: the server cannot carry them out as installed:")
+            notes += [f"    {op}: {said}" for op, said in sorted(self.not_checked.items())]
+        return notes
+
+    def context_notes(self) -> list[str]:
+        """Notes on the running domainsandbox the run was against rather than on its results:
+        where the run's credentials came from, that the sandbox's journal and report now hold
+        the run's requests, and how many domains it held when the run began."""
+        notes = []
         if self.credentials_from:
             caveat = f"; {self.credentials_caveat}" if self.credentials_caveat else ""
             notes.append(
@@ -171,27 +186,27 @@ class ContractResult:
                 "same seed repeats a run only from the same world (`domainsandbox reset`, or "
                 "a fresh `serve`, before each run)."
             )
-        never = [] if self.interrupted else self.never_succeeded  # a cut run reached little
-        if never:
-            notes.append("Never answered with a 2xx, so checked only as far as its error answers:")
-            for op in never:
-                codes = self.responses.get(op, {})
-                shown = ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
-                notes.append(f"    {op}: {shown or 'no answer'}")
-            refused = {401, 403} & {code for op in never for code in self.responses.get(op, {})}
-            if refused and self.headers_given:
-                notes.append(
-                    "Some were refused with 401 or 403: check that the headers given "
-                    f"({', '.join(self.headers_given)}) hold credentials this API takes."
-                )
-            elif refused and not self.credentials_from and not self.private_sandbox:
-                notes.append(
-                    "Some were refused with 401 or 403: give the API's credentials with "
-                    "-H 'Name: value' (headers= from Python)."
-                )
-        if self.not_checked:
-            notes.append("Not checked: the server cannot carry them out as installed:")
-            notes += [f"    {op}: {said}" for op, said in sorted(self.not_checked.items())]
+        return notes
+
+    def _never_succeeded_notes(self, never: list[str]) -> list[str]:
+        """The operations never answered with a 2xx, with the statuses they got, and what to
+        check when they were refused for their credentials."""
+        notes = ["Never answered with a 2xx, so checked only as far as its error answers:"]
+        for op in never:
+            codes = self.responses.get(op, {})
+            shown = ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
+            notes.append(f"    {op}: {shown or 'no answer'}")
+        refused = {401, 403} & {code for op in never for code in self.responses.get(op, {})}
+        if refused and self.headers_given:
+            notes.append(
+                "Some were refused with 401 or 403: check that the headers given "
+                f"({', '.join(self.headers_given)}) hold credentials this API takes."
+            )
+        elif refused and not self.credentials_from and not self.private_sandbox:
+            notes.append(
+                "Some were refused with 401 or 403: give the API's credentials with "
+                "-H 'Name: value' (headers= from Python)."
+            )
         return notes
 
     def to_dict(self) -> dict:

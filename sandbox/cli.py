@@ -2233,7 +2233,13 @@ def cmd_contract_run(args) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:  # the results on stdout (`> results.txt`), notes on the sandbox run against on stderr
+        print(result.summary(context=False))
+        sys.stdout.flush()
+        for note in result.context_notes():
+            print(note, file=sys.stderr)
     if result.interrupted:
         return 130  # as any command stopped by Ctrl-C
     return 0 if result.ok else 1

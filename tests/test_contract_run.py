@@ -561,6 +561,27 @@ def test_a_run_cut_short_by_ctrl_c_never_passes(server, urls, control, tmp_path)
     assert len(errors) == 1 and errors[0].text.startswith("interrupted (Ctrl-C) after"), errors
 
 
+def test_cli_contract_run_says_its_notes_on_the_sandbox_on_stderr_and_results_on_stdout(
+    urls, control, capsys
+):
+    """`contract run ... > results.txt` kept the note on the domains the sandbox held (and
+    where the credentials came from) among the results: they now go to stderr."""
+    control.create_domain("ses", "held.example.com")
+    argv = ["contract", "run", "--provider", "ses", "--base-url", urls["ses"]]
+    assert cli([*argv, "--max-examples", "3", "--phases", "coverage"]) == 0
+    out, err = capsys.readouterr()
+    assert out.rstrip("\n").split("\n")[-1].startswith(f"ses contract passed against {urls['ses']}")
+    for note in (
+        "That sandbox held 1 ses domain(s)",
+        "Credentials: obtained from",
+        "report --clear",
+    ):
+        assert note not in out, out
+        assert note in " ".join(err.split()), err
+    said = contracts.run("ses", base_url=urls["ses"], **QUICK).summary()  # from Python: all of it
+    assert "Credentials: obtained from" in said
+
+
 def test_a_run_says_how_many_domains_the_sandbox_held_and_repeats_from_the_same_world(
     urls, control
 ):
