@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import partial
+from typing import TYPE_CHECKING
 
 from . import envopts
 from .arguments import (
@@ -56,6 +57,9 @@ from .logs import LOG_FORMATS, printable, status_said
 from .mounts import DASHBOARD_MOUNT
 from .shipped import provider_names
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .pages import Section
 
 
 def default_url() -> str:
@@ -1983,8 +1987,8 @@ def cmd_docs(args) -> int:
         if getattr(args, "json", False):
             _print_sections_json(found, mentioned)
             return 0
-        for page, text in found:  # no page of that name: the sections about it
-            print(f"{text.rstrip()}\n\n(from `domainsandbox docs {page}`)\n")
+        for section in found:  # no page of that name: the sections about it
+            print(f"{section.text.rstrip()}\n\n(from `domainsandbox docs {section.page}`)\n")
         if mentioned:  # nor a heading: where the text speaks of it
             print(f"No page or heading {args.page!r}; the sections that mention it:")
             _print_rows([[page, heading] for page, heading in mentioned], ["PAGE", "SECTION"])
@@ -2000,15 +2004,10 @@ def cmd_docs(args) -> int:
     return 0
 
 
-def _print_sections_json(found: list[tuple[str, str]], mentioned: list[tuple[str, str]]) -> None:
+def _print_sections_json(found: list[Section], mentioned: list[tuple[str, str]]) -> None:
     """`docs WORD --json`: the sections whose headings hold the word, each with its page, its
     heading and its text; else where the text mentions it."""
-    sections = []
-    for page, text in found:
-        marks, _, heading = text.split("\n", 1)[0].partition(" ")
-        sections.append(
-            {"page": page, "level": len(marks), "heading": heading.strip(), "text": text}
-        )
+    sections = [section._asdict() for section in found]
     mentions = [{"page": page, "heading": heading} for page, heading in mentioned]
     print(json.dumps({"sections": sections, "mentions": mentions}, indent=2))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import NamedTuple
 
 from .shipped import provider_names, shipped
 
@@ -65,10 +66,19 @@ def _provider_without_page(name: str) -> bool:
     return name in provider_names()
 
 
-def sections(word: str) -> list[tuple[str, str]]:
-    """(page, text) of every section, in every page, whose heading holds `word` (any case):
-    from its heading to the next heading of its level or above. A section inside one found
-    already is printed with it, not again."""
+class Section(NamedTuple):
+    """A section of a page: its heading's level (1 for `#`) and text, and its Markdown from
+    the heading to the next heading of its level or above."""
+
+    page: str
+    level: int
+    heading: str
+    text: str
+
+
+def sections(word: str) -> list[Section]:
+    """Every section, in every page, whose heading holds `word` (any case). A section inside
+    one found already is printed with it, not again."""
     found = []
     for name, lines, headings in _read_pages():
         shown_until = 0  # the end of the last section found in this page
@@ -76,7 +86,7 @@ def sections(word: str) -> list[tuple[str, str]]:
             if start >= shown_until and word.lower() in heading.lower():
                 ends = (i for i, depth, _ in headings if i > start and depth <= level)
                 shown_until = next(ends, len(lines))
-                found.append((name, "".join(lines[start:shown_until])))
+                found.append(Section(name, level, heading, "".join(lines[start:shown_until])))
     return found
 
 
