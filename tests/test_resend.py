@@ -13,7 +13,10 @@ import pytest
 
 from sandbox.client import ControlError, PublishWarning
 from sandbox.driver import Driver, reach
+from sandbox.engine import store
 from sandbox.providers.resend import Resend
+
+from .conftest import WORKERS
 
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
 pytestmark = pytest.mark.workers
@@ -679,6 +682,30 @@ def test_a_deleted_domains_place_is_kept_through_an_export_and_a_load(api, contr
     create(api, "later.example.com")  # a domain created after the load comes after them all
     assert older_and_newer()[0] == [ids[1], ids[0]]
     assert len(older_and_newer()[1]) == 2
+
+
+@pytest.mark.skipif(WORKERS > 1, reason="lowers the in-process store's bound")
+def test_deletions_in_another_provider_never_end_a_cursor_naming_a_deleted_domain(
+    api, urls, monkeypatch
+):
+    """The places of deleted domains were kept up to one bound shared by every provider: many
+    AutoSend deletions pushed out Resend's, and a clean-up loop's cursor was suddenly refused.
+    Each provider keeps its own most recent (the bound lowered here from 10,000 to 3)."""
+    monkeypatch.setattr(store, "REMEMBERED_PLACES", 3)
+    ids = [create(api, f"b{n}.example.com")["id"] for n in range(3)]  # newest last
+    assert api.delete(f"/domains/{ids[1]}").status_code == 200
+    with httpx.Client(base_url=urls["autosend"], headers=_auth("as_test_project_key")) as autosend:
+        for n in range(4):  # more than the bound
+            made = autosend.post("/domains", json={"domain": f"a{n}.example.com"})
+            assert made.status_code == 200, made.text
+            assert autosend.delete(f"/domains/{made.json()['data']['id']}").status_code == 200
+    after = api.get("/domains", params={"after": ids[1]})
+    assert after.status_code == 200, after.text
+    assert [d["id"] for d in after.json()["data"]] == [ids[0]]
+    for n in range(3):  # Resend's own deletions past the bound do end it
+        gone = create(api, f"g{n}.example.com")["id"]
+        assert api.delete(f"/domains/{gone}").status_code == 200
+    assert api.get("/domains", params={"after": ids[1]}).status_code == 422
 
 
 @pytest.mark.parametrize("cursor", ["after", "before"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from sandbox.engine import store as store_module
 from sandbox.engine.records import Domain
 from sandbox.engine.store import Store
 
@@ -70,3 +71,26 @@ def test_count_answers_what_listing_would_through_every_change():
             assert store.count(provider) == len(store.list(provider)), step
             for owner in "abc":
                 assert store.count(provider, owner) == len(store.list(provider, owner)), step
+
+
+def test_each_provider_keeps_its_own_most_recent_removed_places(monkeypatch):
+    """Many deletions in one provider pushed another's places out of one shared bound, and
+    a page cursor naming its deleted domain failed; each keeps its own, through a restore."""
+    monkeypatch.setattr(store_module, "REMEMBERED_PLACES", 3)
+    store = Store()
+    for provider in "pq":
+        for n in range(6):
+            store.add(Domain(provider, str(n), f"d{n}.example", "owner", T0, T0, "x"))
+    store.remove("p", "1")
+    for n in range(5):  # more than the bound, all of q's
+        store.remove("q", str(n))
+    assert store.place("p", "1", "owner") == 1  # p's place outlives q's deletions
+    assert [store.place("q", str(n), "owner") for n in range(5)] == [None, None, 8, 9, 10]
+    for n in (2, 3, 4):  # past p's own bound its oldest goes
+        store.remove("p", str(n))
+    assert store.place("p", "1", "owner") is None
+    places = store.removed_places("pq")
+    assert [provider + i for provider, i, _, _ in places] == ["p2", "p3", "p4", "q2", "q3", "q4"]
+    restored = Store()
+    restored.restore(store.list(), places)
+    assert restored.removed_places("pq") == places

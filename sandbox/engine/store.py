@@ -16,7 +16,8 @@ Key = tuple[str, str]  # (provider, id)
 # A removed domain's place as a saved world keeps it: (provider, id, owner, after), `after`
 # how many of the domains kept (in the order they were added) were added before it.
 Place = tuple[str, str, str, int]
-# How many removed domains keep their place for a cursor that names them (Store.place).
+# How many removed domains of each provider keep their place for a cursor that names them
+# (Store.place): a provider's own, so that many deletions in one never end another's cursors.
 REMEMBERED_PLACES = 10_000
 
 
@@ -35,7 +36,8 @@ class Store:
         self._due: list[tuple[datetime, int, Key]] = []
         self._added: dict[Key, int] = {}
         self._numbers = itertools.count()
-        self._removed: dict[Key, tuple[int, str]] = {}  # the last removed: (number, owner)
+        # each provider's last removed, oldest first: {provider: {id: (number, owner)}}
+        self._removed: dict[str, dict[str, tuple[int, str]]] = {}
         self._lock = threading.RLock()
         # The id of the last domain this thread found, added or removed: the domain a request
         # touched, for the request journal (a world call runs in one thread, start to end).
@@ -63,7 +65,7 @@ class Store:
             for group in _groups_of(domain):
                 self._groups.setdefault(group, {})[domain.id] = domain
             self._added[key] = next(self._numbers)
-            self._removed.pop(key, None)
+            self._removed.get(domain.provider, {}).pop(domain.id, None)
             self._by_name.setdefault(_name_key(domain), []).append(domain)
             self._touched.id = domain.id
             domain._store = self  # from now on its due_at changes reach rescheduled()
@@ -101,9 +103,10 @@ class Store:
             return domain
 
     def _remember_place(self, key: Key, owner: str) -> None:
-        self._removed[key] = (self._added.pop(key), owner)
-        if len(self._removed) > REMEMBERED_PLACES:
-            del self._removed[next(iter(self._removed))]
+        provider, domain_id = key
+        places = self._removed.setdefault(provider, {})
+        places[domain_id] = (self._added.pop(key), owner)
+        _forget_oldest(places)
 
     def place(self, provider: str, domain_id: str, owner: str) -> int | None:
         """Where an owner's domain stands in the order domains were added (a number that only
@@ -114,20 +117,20 @@ class Store:
             domain = self._domains.get(key)
             if domain is not None:
                 return self._added[key] if domain.owner == owner else None
-            number, its_owner = self._removed.get(key, (None, None))
+            number, its_owner = self._removed.get(provider, {}).get(domain_id, (None, None))
             return number if its_owner == owner else None
 
     def removed_places(self, providers: Iterable[str]) -> list[Place]:
-        """The places removed domains of these providers keep (`place`), in the order they were
-        removed, each said by how many of the domains `list()` gives were added before it:
-        what a saved world keeps of them, without the numbers, which a load draws anew."""
-        wanted = set(providers)
+        """The places removed domains of these providers keep (`place`), provider by provider
+        in the order given, each's in the order they were removed, each said by how many of the
+        domains `list()` gives were added before it: what a saved world keeps of them, without
+        the numbers, which a load draws anew."""
         with self._lock:
             numbers = [self._added[key] for key in self._domains]  # growing: the added order
             return [
                 (provider, domain_id, owner, bisect.bisect_left(numbers, number))
-                for (provider, domain_id), (number, owner) in self._removed.items()
-                if provider in wanted
+                for provider in dict.fromkeys(providers)
+                for domain_id, (number, owner) in self._removed.get(provider, {}).items()
             ]
 
     def restore(self, domains: Iterable[Domain], places: Iterable[Place] = ()) -> None:
@@ -148,9 +151,9 @@ class Store:
             for provider, domain_id, owner, _ in places:  # in the order they were removed
                 key = (provider, domain_id)
                 if key not in self._domains:
-                    self._removed[key] = (numbers[key], owner)
-            while len(self._removed) > REMEMBERED_PLACES:
-                del self._removed[next(iter(self._removed))]
+                    self._removed.setdefault(provider, {})[domain_id] = (numbers[key], owner)
+            for kept in self._removed.values():
+                _forget_oldest(kept)
 
     def list(self, provider: str | None = None, owner: str | None = None) -> list[Domain]:
         """Domains in the order they were added: all, a provider's, or an owner's of one."""
@@ -229,6 +232,12 @@ class Store:
 
     def __len__(self) -> int:
         return len(self._domains)
+
+
+def _forget_oldest(places: dict[str, tuple[int, str]]) -> None:
+    """Drop a provider's oldest removed places past the REMEMBERED_PLACES it keeps."""
+    while len(places) > REMEMBERED_PLACES:
+        del places[next(iter(places))]
 
 
 def _groups_of(domain: Domain) -> tuple[tuple[str, ...], ...]:
