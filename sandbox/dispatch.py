@@ -237,7 +237,8 @@ def _inside_hint(api: Api, method: str, path: str, status: int) -> str | None:
     if meant := _further_mount(api, path):
         return f"did you mean {meant}?"  # `/mailgun/EU/...`: a region's mount
     if found := _with_a_parameter(api, method, below, empty=True):
-        meant, wrong = found  # `/vortex/api/v1/accounts//email-domains`: an empty account id
+        # `/vortex/api/v1/accounts//email-domains`: an empty account id, not a doubled slash
+        meant, wrong = found
         return f"{wrong}: did you mean {meant}?"
     if meant := _one_slash_each(api, below):
         return f"did you mean {meant}, with single slashes?"  # a base URL ending in /, joined
@@ -350,17 +351,26 @@ def _with_a_parameter(api: Api, method: str, path: str, empty: bool) -> tuple[st
     parameter empty (`empty`) or left out segments holding one, written with its placeholders,
     and what is wrong: Vortex's `/api/v1/accounts//email-domains`, `{accountId} is empty`;
     `/api/v1/email-domains`, `accounts/{accountId} is missing` (a client that left the account
-    out). Of several, the template with the fewest segments is meant."""
+    out). Of several, the template with the fewest segments is meant. A parameter sent empty
+    where only other methods are served is told that path, with its methods (a GET of
+    Mailgun's `/v4/domains//verify`: `PUT /mailgun/v4/domains/{name}/verify`), as the same
+    path with single slashes is another (`/v4/domains/verify`, a domain named `verify`)."""
     given = path.strip("/").split("/")
     found = []
     for _, declared, template in documents.operations(api.document):
-        wanted = template.strip("/").split("/")
-        if declared != method:
+        if declared != method and not empty:
             continue
+        wanted = template.strip("/").split("/")
         wrong = _parameter_empty(wanted, given) if empty else _parameter_missing(wanted, given)
         if wrong:
-            found.append((len(wanted), api.mount + template, wrong))
-    return min(found)[1:] if found else None
+            found.append((declared != method, len(wanted), template, wrong))
+    if not found:
+        return None
+    other, _, template, wrong = min(found)
+    if not other:
+        return api.mount + template, wrong
+    methods = [declared for _, declared, t in documents.operations(api.document) if t == template]
+    return f"{_either(methods)} {api.mount}{template}", wrong
 
 
 def _is_parameter(segment: str) -> bool:

@@ -192,6 +192,29 @@ def test_a_base_url_ending_in_a_slash_is_told_the_path_meant(http, urls, name):
 
 
 @pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
+def test_an_empty_id_before_a_further_segment_is_told_the_path_with_its_placeholder(
+    http, urls, name
+):
+    """`/domains//verify` is an id left empty, not a doubled slash (`/domains/verify` names a
+    domain `verify`): asked with a method the path does not serve either, the 404 says the
+    path meant, with its placeholder and its methods."""
+    provider = PROVIDERS_BY_NAME[name]
+    operations = documents.operations(provider.document)
+    template = next(t for _, _, t in operations if "{" in t.rpartition("/")[0])
+    methods = [m for _, m, t in operations if t == template]
+    method = next(m for m in ("GET", "POST", "PUT", "DELETE", "PATCH") if m not in methods)
+    parameter = template[template.index("{") : template.index("}") + 1]
+    asked = template.replace(parameter, "", 1)
+    driver = Driver(http, urls["server"], provider)
+    answer = http.request(method, urls["server"] + provider.mount + asked,
+                          headers=driver.headers)  # fmt: skip
+    assert answer.status_code == 404, answer.text
+    said = (error_message(name, answer) or "").partition(f"{parameter} is empty: did you mean ")
+    assert said[2].endswith(f" {provider.mount}{template}?"), answer.text
+    assert all(m in said[2] for m in methods), answer.text  # `PUT`, `GET or POST`
+
+
+@pytest.mark.parametrize("name", PROVIDERS_BY_NAME)
 def test_a_mount_in_another_case_is_told_where_the_api_is(http, urls, control, name):
     """`/Resend/domains`: the provider's 404 says where its API is, where its SDK reads a
     message (Resend's and Scaleway's said their fixed words alone)."""

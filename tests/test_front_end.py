@@ -415,6 +415,42 @@ def test_a_path_without_its_account_is_told_the_path_with_a_placeholder(urls):
     )
 
 
+def test_an_empty_id_is_told_the_path_with_its_placeholder_whatever_the_method(urls):
+    """`GET /mailgun/v4/domains//verify` was told `/mailgun/v4/domains/verify, with single
+    slashes`: a GET of a domain named `verify`. An empty segment where the document has a path
+    parameter is told that path with its placeholder, and the methods it serves, in each
+    provider's own 404; a doubled slash where no parameter goes is still told single slashes."""
+    monite = httpx.get(
+        urls["monite"] + "/mailbox_domains//verify", headers=partner_headers(urls["monite"])
+    )
+    assert (monite.status_code, monite.json()) == (404, {"error": {"message": (
+        "Not Found: domainsandbox does not serve GET /mailbox_domains//verify; {domain_id} is "
+        "empty: did you mean POST /monite/v1/mailbox_domains/{domain_id}/verify?"
+    )}})  # fmt: skip
+    scaleway = httpx.post(urls["scaleway"] + "/mailbox/v1alpha1/domains//records",
+                          headers=SCALEWAY)  # fmt: skip
+    assert (scaleway.status_code, scaleway.json()) == (404, {
+        "type": "not_found",
+        "message": "resource is not found",
+        "help_message": "domainsandbox does not serve POST /mailbox/v1alpha1/domains//records; "
+        "{domain_id} is empty: did you mean GET "
+        "/scaleway/mailbox/v1alpha1/domains/{domain_id}/records?",
+    })  # fmt: skip
+    mailgun = httpx.get(urls["mailgun"] + "/v4/domains//verify", auth=("api", "key-x"))
+    assert (mailgun.status_code, mailgun.json()) == (404, {"message": (
+        "404 page not found: domainsandbox does not serve GET /v4/domains//verify; {name} is "
+        "empty: did you mean PUT /mailgun/v4/domains/{name}/verify?"
+    )})  # fmt: skip
+    doubled = {  # no parameter where the empty segment is
+        urls["mailgun"] + "/v4//domains": "/mailgun/v4/domains",
+        urls["monite"] + "/mailbox_domains//abc": "/monite/v1/mailbox_domains/abc",
+    }
+    for url, meant in doubled.items():
+        answer = httpx.get(url, auth=("api", "key-x"))
+        assert answer.status_code == 404
+        assert f"did you mean {meant}, with single slashes?" in answer.text, answer.text
+
+
 def test_undeclared_query_parameters_are_named_in_the_order_sent(urls):
     """They were named in a set's order, which changes with each process's hash seed: under
     --workers, one request got two answers, and the report split one violation in several."""
