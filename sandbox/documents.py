@@ -28,9 +28,10 @@ def load(document: str) -> dict:
 
 
 def provider_name_schema() -> dict:
-    """The control API's `ProviderName`: a provider's name in any letter case (`Monite` is
-    monite, as a record type `txt` is TXT), as the CLI takes it; the control API's handlers
-    get it in lower case (sandbox.apis)."""
+    """The control API's `ProviderName` and the scenario schema's `provider`: a provider's name
+    in any letter case (`Monite` is monite, as a record type `txt` is TXT), as the CLI takes it;
+    the control API's handlers and a scenario's load get it in lower case (sandbox.apis,
+    sandbox.scenario)."""
     names = provider_names()
     any_case = (
         "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in n) for n in names

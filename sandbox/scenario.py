@@ -238,9 +238,10 @@ def _outnumbers(data, budget: int) -> bool:
 @cache
 def schema() -> dict:
     """The JSON Schema of scenario files (GET /_sandbox/scenario/schema answers it), with the
-    provider names filled in from the providers' documents."""
+    provider names filled in from the providers' documents, in any letter case as the control
+    API takes them."""
     published = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    published["definitions"]["provider"]["enum"] = list(documents.provider_names())
+    published["definitions"]["provider"].update(documents.provider_name_schema())
     return published
 
 
@@ -350,7 +351,7 @@ def _schema_error(error, world: dict) -> str:
     if error.validator == "enum":
         words = ", ".join(map(str, error.validator_value))
         what = f"{brief(error.instance)} is not one of {words}"
-    elif error.validator == "pattern" and "description" in error.schema:  # an instant
+    elif error.validator == "pattern" and "description" in error.schema:  # an instant, a provider
         what = f"{brief(error.instance)} is not {error.schema['description'][0].lower()}"
         what += error.schema["description"][1:].rstrip(".")
     else:
@@ -631,6 +632,51 @@ def _check_provider_state(sandbox: Sandbox, name: str, state: dict) -> None:
     type(provider)(sandbox).load_state(decode(state))
 
 
+# The sections of a world keyed by a provider's name, and those whose entries name one.
+_KEYED_BY_PROVIDER = ("settings", "providers", "credentials")
+_NAMING_A_PROVIDER = ("domains", "deleted_places", "http_faults")
+
+
+def _providers_in_lower_case(world, providers) -> dict:
+    """`world` with each provider named in any letter case (`Monite`, `SES`) named as the
+    sandbox names it (monite, ses), as the CLI and the control API take it. Done first, so
+    upgrades read the names they know; a name that is no provider's is left as written, for the
+    schema to refuse as written."""
+    if not isinstance(world, dict):
+        return world
+    world = dict(world)
+    for section in _KEYED_BY_PROVIDER:
+        if isinstance(world.get(section), dict):
+            world[section] = _keyed_in_lower_case(section, world[section], providers)
+    for section in _NAMING_A_PROVIDER:
+        if isinstance(world.get(section), list):
+            world[section] = [_named_in_lower_case(e, providers) for e in world[section]]
+    return world
+
+
+def _provider_named(name, providers):
+    """The provider's name `name` stands for in any letter case; else `name` as it is."""
+    lower = name.lower() if isinstance(name, str) else None
+    return lower if lower in providers else name
+
+
+def _keyed_in_lower_case(section: str, mapping: dict, providers) -> dict:
+    keyed = {}
+    for key, value in mapping.items():
+        name = _provider_named(key, providers)
+        if name in keyed:  # Monite and monite: which one to keep would be a guess
+            raise ScenarioError(f"{section}.{key}: {name} is named already; name it once")
+        keyed[name] = value
+    return keyed
+
+
+def _named_in_lower_case(entry, providers):
+    if not isinstance(entry, dict) or "provider" not in entry:
+        return entry
+    name = _provider_named(entry["provider"], providers)
+    return entry if name == entry["provider"] else entry | {"provider": name}
+
+
 def upgraded(world) -> tuple[dict, Upgrade | None]:
     """`world` in the format this version writes, and what upgrading it changed (None when it
     was written in this format); NewerFormat for a world of a format newer than this one's.
@@ -657,7 +703,7 @@ def load_world(sandbox: Sandbox, world: dict, keep_logs: bool = False) -> Upgrad
     provider's vocabulary, and built aside before the world is touched. `keep_logs`: as
     Sandbox.reset.
     """
-    world, upgrade = upgraded(world)
+    world, upgrade = upgraded(_providers_in_lower_case(world, sandbox.providers))
     check(world)
     seed = world.get("seed", sandbox.seed)
     drawn = world.get("ids_drawn", 0)

@@ -224,6 +224,56 @@ def test_record_types_load_in_any_letter_case_and_export_upper_case(control):
         control.load_scenario(yaml.safe_dump(world))
 
 
+# A provider's name as a person may write it, each naming one provider.
+IN_ANY_CASE = {
+    "monite": "Monite",
+    "autosend": "AutoSend",
+    "scaleway": "SCALEWAY",
+    "vortex": "vOrTeX",
+    "mailgun": "MailGun",
+    "resend": "Resend",
+    "ses": "SES",
+}
+
+
+def test_providers_load_in_any_letter_case_and_export_lower_case(control):
+    """The CLI and the control API take `Monite` for monite; a scenario file refused it ("is
+    not one of autosend, ..."). Every section naming a provider now reads it in lower case."""
+    written = (SCENARIOS / "all-verified.yaml").read_text()
+    world = yaml.safe_load(written)
+    for section in ("settings", "providers"):
+        world[section] = {IN_ANY_CASE[name]: v for name, v in world[section].items()}
+    for entry in world["domains"]:
+        entry["provider"] = IN_ANY_CASE[entry["provider"]]
+    world["http_faults"] = [{"provider": "Monite", "status": 503, "count": 1}]
+    world["credentials"] = {"SES": [{"key": "AKIASANDBOX000000000"}]}
+    place = {"provider": "RESEND", "id": "gone", "owner": world["domains"][5]["owner"], "after": 1}
+    world["deleted_places"] = [place]
+    control.load_scenario(yaml.safe_dump(world, sort_keys=False))
+    exported = yaml.safe_load(control.export_scenario())
+    assert [d["provider"] for d in exported["domains"]] == list(IN_ANY_CASE)
+    assert exported["http_faults"][0]["provider"] == "monite"
+    assert list(exported["credentials"]) == ["ses"]
+    assert exported["deleted_places"] == [place | {"provider": "resend"}]
+    added = ("http_faults", "credentials", "deleted_places")
+    same = yaml.safe_load(written) | {k: exported[k] for k in added}
+    assert exported == same
+
+    before = control.export_scenario()
+    world["http_faults"][0]["provider"] = "Monit"
+    with pytest.raises(ControlError) as refused:
+        control.load_scenario(yaml.safe_dump(world))
+    assert str(refused.value).endswith(
+        "scenario: http_faults[0].provider: 'Monit' is not one of autosend, mailgun, monite, "
+        "resend, scaleway, ses, vortex, in any letter case"
+    )
+    world["http_faults"] = []
+    world["settings"]["monite"] = world["settings"]["Monite"]  # which one to keep: a guess
+    with pytest.raises(ControlError, match="settings.monite: monite is named already; name it"):
+        control.load_scenario(yaml.safe_dump(world, sort_keys=False))
+    assert control.export_scenario() == before
+
+
 def test_cli_exports_and_loads_scenario_files(server, control, tmp_path, capsys):
     control.load_scenario((SCENARIOS / "dkim-missing.yaml").read_text())
     out = tmp_path / "world.yaml"
@@ -424,8 +474,12 @@ def test_the_scenario_schema_is_served_as_published_in_the_package(server, contr
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/schema+json"
     published = json.loads(SCHEMA.read_text())
-    assert "enum" not in published["definitions"]["provider"]  # filled in from the documents
-    published["definitions"]["provider"]["enum"] = sorted(p.name for p in PROVIDERS)
+    assert "pattern" not in published["definitions"]["provider"]  # filled in from the documents
+    names = ", ".join(sorted(p.name for p in PROVIDERS))
+    served = answer.json()["definitions"]["provider"]
+    assert served["description"] == f"one of {names}, in any letter case"
+    assert re.fullmatch(served["pattern"], "MoNiTe") and not re.fullmatch(served["pattern"], "mon")
+    published["definitions"]["provider"] |= served
     assert answer.json() == published
 
 
