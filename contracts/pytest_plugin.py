@@ -299,8 +299,9 @@ def domain_sandbox_session(request: pytest.FixtureRequest):
         ignore_third_party_warnings()
         from sandbox.client import ControlClient
 
+        timeout = control_timeout()  # before the sandbox starts: a bad one leaves none running
         server = start_sandbox(**options)
-    control = ControlClient(server.url)
+    control = ControlClient(server.url, timeout)
     try:
         yield DomainSandbox(server, control, options["seed"])
     finally:
@@ -348,6 +349,19 @@ def sandbox_options(config: pytest.Config) -> dict:
         "dns_port": config.getoption("--domainsandbox-dns-port"),
         "clock": config.getoption("--domainsandbox-clock"),
     }
+
+
+def control_timeout() -> float:
+    """How long the fixture's control client waits for an answer: $DOMAINSANDBOX_TIMEOUT, as
+    the CLI and ControlClient read it, else 30 s; a value that is no duration fails the tests
+    that need the sandbox, saying so."""
+    from sandbox.client import default_timeout
+
+    try:
+        return default_timeout()
+    except ValueError as exc:
+        reason = exc
+    pytest.fail(f"domainsandbox: {reason}", pytrace=False)  # outside the except, as below
 
 
 def start_sandbox(

@@ -41,6 +41,8 @@ from .arguments import (
     until_limit,
 )
 from .client import (
+    DEFAULT_TIMEOUT_SECONDS,
+    TIMEOUT_ENV,
     TOKEN_ENV,
     ClockState,
     ControlClient,
@@ -50,6 +52,7 @@ from .client import (
     DomainView,
     HttpFault,
     Unreachable,
+    default_timeout,
     sandbox_url,
 )
 from .extras import MissingExtra
@@ -98,10 +101,6 @@ def _unusable_port() -> str | None:
 
 
 DEFAULT_URL = default_url()
-# How long a control call (not a clock move: that one's answer is awaited however long it takes)
-# may go unanswered before the command says so: --timeout, else $DOMAINSANDBOX_TIMEOUT, else this.
-CONTROL_TIMEOUT_SECONDS = 30.0
-TIMEOUT_ENV = "DOMAINSANDBOX_TIMEOUT"
 # serve's --control-token read this variable before it read $DOMAINSANDBOX_TOKEN
 OLD_TOKEN_ENV = "DOMAINSANDBOX_CONTROL_TOKEN"
 # sandbox.engine.clock.MODES, written out: importing the engine would slow every command
@@ -309,7 +308,7 @@ def _client(parser: argparse.ArgumentParser, defaults: bool = False) -> argparse
         type=timeout,
         metavar="DURATION",
         help="how long a call may go unanswered before the command gives up and says so: a "
-        f"duration, 90 (seconds), 90s, 2m (default ${TIMEOUT_ENV}, else {CONTROL_TIMEOUT_SECONDS:g}s; a clock move is "
+        f"duration, 90 (seconds), 90s, 2m (default ${TIMEOUT_ENV}, else {DEFAULT_TIMEOUT_SECONDS:g}s; a clock move is "
         "waited for however long it takes)",
         **({"default": None} if defaults else given),
     )
@@ -758,18 +757,14 @@ def _control(args) -> ControlClient:
 
 
 def _control_timeout(args) -> float:
-    """Seconds a control call may go unanswered: --timeout, else $DOMAINSANDBOX_TIMEOUT (a
-    duration, as --timeout takes it), else CONTROL_TIMEOUT_SECONDS."""
+    """Seconds a control call may go unanswered: --timeout, else ControlClient's default
+    ($DOMAINSANDBOX_TIMEOUT, else 30 s)."""
     if args.timeout is not None:
         return args.timeout
-    if (text := os.environ.get(TIMEOUT_ENV)) is None:
-        return CONTROL_TIMEOUT_SECONDS
     try:
-        return timeout(text)
-    except argparse.ArgumentTypeError as exc:
-        raise UsageError(
-            f"${TIMEOUT_ENV}={text!r}: {exc}; fix or unset it, or give --timeout"
-        ) from None
+        return default_timeout()
+    except ValueError as exc:
+        raise UsageError(f"{exc}, or give --timeout") from None
 
 
 def _show(args, data, table=None) -> None:

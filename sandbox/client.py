@@ -10,6 +10,7 @@ importing httpx would cost each command about 0.2 s before it sends anything.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json as jsonlib
 import os
@@ -22,12 +23,17 @@ from datetime import timedelta
 from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote, urlencode, urlsplit
 
-from .arguments import seconds_of
+from .arguments import seconds_of, timeout
 from .mounts import CONTROL_MOUNT
 from .shipped import provider_names
 
 # Where a running sandbox's control token is read from when none is given.
 TOKEN_ENV = "DOMAINSANDBOX_TOKEN"
+# How long a call (not a clock move: that one is waited for however long it takes) may go
+# unanswered when no timeout is given: this variable's duration (90, 30s, 2m), else 30 s. The
+# CLI's --timeout falls back on it too.
+TIMEOUT_ENV = "DOMAINSANDBOX_TIMEOUT"
+DEFAULT_TIMEOUT_SECONDS = 30.0
 
 # What a reused keep-alive connection raises when the server closed it while it was idle.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
@@ -50,6 +56,18 @@ def sandbox_url(url: str) -> str:
             f"{parts.scheme}://{parts.netloc}"
         )
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def default_timeout() -> float:
+    """Seconds a control call may go unanswered when no timeout is given: $DOMAINSANDBOX_TIMEOUT,
+    a duration as the CLI's --timeout takes it, else DEFAULT_TIMEOUT_SECONDS. ValueError naming
+    the variable and its value when that is no duration."""
+    if (text := os.environ.get(TIMEOUT_ENV)) is None:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        return timeout(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"${TIMEOUT_ENV}={text!r}: {exc}; fix or unset it") from None
 
 
 def _hidden_from_pytest(excinfo) -> bool:
@@ -252,26 +270,31 @@ class ControlClient:
 
     It keeps one connection per thread, closed on leaving the block or by close(). A refusal
     (4xx, 5xx), an unreachable sandbox or one that does not answer within `timeout` seconds
-    raises ControlError. Calls that move the clock wait for their answer however long the move
-    takes: every scheduled step on the way runs its real DNS checks, and a move of years over a
-    busy world takes minutes.
+    raises ControlError. `timeout` is by default $DOMAINSANDBOX_TIMEOUT, a duration as the CLI's
+    --timeout takes it (90, 30s, 2m), else 30 s; a value there that is no duration raises
+    ControlError. Calls that move the clock wait for their answer however long the move takes:
+    every scheduled step on the way runs its real DNS checks, and a move of years over a busy
+    world takes minutes.
     """
 
     # How a refused token is given: said after the control API's 401 (the CLI says its flag).
     token_hint = f"give it with ControlClient(url, token=...) or ${TOKEN_ENV}"
 
-    def __init__(self, url: str, timeout: float = 30.0, token: str | None = None) -> None:
+    def __init__(self, url: str, timeout: float | None = None, token: str | None = None) -> None:
         try:
             self.url = sandbox_url(url)
         except ValueError as exc:
             raise ControlError(str(exc)) from None
+        try:
+            self._timeout = default_timeout() if timeout is None else timeout
+        except ValueError as exc:
+            raise ControlError(f"{exc}, or give ControlClient(url, timeout=...)") from None
         parts = urlsplit(self.url)
         self._connection_class = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         self._address = (parts.hostname, parts.port)
         self._prefix = parts.path + CONTROL_MOUNT
-        self._timeout = timeout
         token = (os.environ.get(TOKEN_ENV) if token is None else token) or ""
         token = token.strip()  # a token read from a file may end in a line break
         if any(not " " <= character <= "~" for character in token):

@@ -941,7 +941,7 @@ def test_a_clock_move_asked_of_a_server_that_never_answers_is_not_waited_for_for
 ):
     """A port that takes connections and answers nothing: `clock advance` said the clock was
     moving and waited for ever (a move's answer has no time limit); it first asks the clock."""
-    monkeypatch.setattr(cli_module, "CONTROL_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setenv("DOMAINSANDBOX_TIMEOUT", "0.3s")
     with socket.create_server(("127.0.0.1", 0)) as silent:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         code = main(["clock", "advance", "5m", "--url", url])

@@ -17,6 +17,8 @@ import pytest
 from fake_dns import Zone
 from sandbox.client import ControlClient, ControlError
 
+from .helpers import stand_in_server
+
 
 def test_the_clock_advances_by_a_duration_as_the_cli_writes_it(control):
     start = control.clock()["now"]
@@ -220,3 +222,28 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused():
     assert client.call("POST", "/reset", json={}) == {}
     assert [line.split()[0] for line in server.seen] == ["POST", "POST"]
     server.listener.close()
+
+
+def test_the_default_timeout_is_domainsandbox_timeout_as_the_cli_reads_it(monkeypatch):
+    """The CLI's --timeout falls back on $DOMAINSANDBOX_TIMEOUT; ControlClient waited 30 s
+    whatever it said. An explicit `timeout` still wins, and a value that is no duration is
+    refused as the CLI refuses it."""
+    answer = b'{"now": "2026-01-05T09:00:00Z", "frozen": true}'
+    with stand_in_server(200, answer, 0.6) as url:  # every answer takes 0.6 s
+        monkeypatch.setenv("DOMAINSANDBOX_TIMEOUT", "200ms")
+        with pytest.raises(ControlError, match=r"did not answer GET /_sandbox/clock within 0.2 s"):
+            ControlClient(url).clock()
+        with ControlClient(url, timeout=5) as control:
+            assert control.clock()["frozen"] is True
+        monkeypatch.setenv("DOMAINSANDBOX_TIMEOUT", "1m")
+        with ControlClient(url) as control:
+            assert control.clock()["frozen"] is True
+        for bad, said in [("soon", "'soon' is not a duration such as 30s"), ("0", "0 is no time")]:
+            monkeypatch.setenv("DOMAINSANDBOX_TIMEOUT", bad)
+            with pytest.raises(ControlError) as refused:
+                ControlClient(url)
+            assert str(refused.value).startswith(f"$DOMAINSANDBOX_TIMEOUT={bad!r}: {said}")
+            assert str(refused.value).endswith(
+                "; fix or unset it, or give ControlClient(url, timeout=...)"
+            )
+            assert ControlClient(url, timeout=1).clock()["frozen"] is True  # not read at all

@@ -4,6 +4,7 @@ the DNS server in-process, and the conformance report at the end of a session.""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -30,14 +31,16 @@ LAUNCHERS = {
 }
 
 
-def _pytest(directory, *options: str, launcher: str = "python -m pytest"):
-    """A user's pytest run in `directory`, with the plugin as installed."""
+def _pytest(directory, *options: str, launcher: str = "python -m pytest", env=None):
+    """A user's pytest run in `directory`, with the plugin as installed (`env`: variables
+    set beside the environment's)."""
     return subprocess.run(
         [*LAUNCHERS[launcher], "-q", "-p", "no:cacheprovider", *options],
         cwd=directory,
         capture_output=True,
         text=True,
         timeout=120,
+        env=None if env is None else os.environ | env,
     )
 
 
@@ -350,3 +353,30 @@ def test_an_option_out_of_range_fails_the_sandbox_s_tests_saying_why(tmp_path, o
     assert "1 error" in run.stdout
     assert f"{option} {value}" in run.stdout and said in run.stdout
     assert "Traceback" not in run.stdout
+
+
+def test_the_fixture_s_control_client_waits_as_long_as_domainsandbox_timeout_says(tmp_path):
+    """$DOMAINSANDBOX_TIMEOUT set how long the CLI waited for an answer, but not the fixture's
+    control client, which waited 30 s whatever it said; a bad value fails the tests saying so."""
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+            from sandbox.client import ControlError
+
+            def test_it(domain_sandbox):
+                control = domain_sandbox.control
+                made = control.create_domain("monite", "slow.example.com")
+                control.publish("monite", made["id"])
+                control.add_fault("*", "delay", delay_ms=1500)  # the verify's DNS answers
+                with pytest.raises(ControlError, match="within 0.3 s"):
+                    control.verify("monite", made["id"])
+            """
+        )
+    )
+    run = _pytest(tmp_path, "test_user.py", env={"DOMAINSANDBOX_TIMEOUT": "300ms"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    run = _pytest(tmp_path, "test_user.py", env={"DOMAINSANDBOX_TIMEOUT": "soon"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 error" in run.stdout and "Traceback" not in run.stdout
+    assert "domainsandbox: $DOMAINSANDBOX_TIMEOUT='soon': 'soon' is not a duration" in run.stdout
