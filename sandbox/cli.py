@@ -825,6 +825,18 @@ def _name_shown(name: str) -> str:
     return f"{name[: SHOWN_NAME_CHARACTERS - 1 - len(end)]}…{end}"
 
 
+# What the help of a command whose table cuts names (`_names_shown`) and values says of it.
+NAMES_CUT = (
+    f"A name over {SHOWN_NAME_CHARACTERS} characters is cut in its middle (where an ellipsis "
+    "stands); --json shows it whole."
+)
+NAMES_AND_VALUES_CUT = (
+    f"A name over {SHOWN_NAME_CHARACTERS} characters is cut in its middle, a value over "
+    f"{SHOWN_VALUE_CHARACTERS} at its end (each where an ellipsis stands); --json shows them "
+    "whole."
+)
+
+
 # A journal's path and query cut to this many characters: the longest a provider's API names
 # fit, a client's 60,000-character path does not.
 SHOWN_PATH_CHARACTERS = 200
@@ -849,8 +861,7 @@ def _dns_ls_parser(dns_sub) -> None:
         dns_sub.add_parser(
             "ls",
             help="list records",
-            description="List records. A name over 60 characters is cut in its middle, a value "
-            "over 72 at its end (each where an ellipsis stands); --json shows them whole.",
+            description=f"List records. {NAMES_AND_VALUES_CUT}",
         )
     )
     ls.add_argument("name", nargs="?", help="only the records at this name")
@@ -1047,7 +1058,13 @@ def _show_dns_faults(args, faults: list[DnsFault]) -> None:
 
 
 def _dns_queries_parser(dns_sub) -> None:
-    queries = _client(dns_sub.add_parser("queries", help="the query log"))
+    queries = _client(
+        dns_sub.add_parser(
+            "queries",
+            help="the query log",
+            description=f"The queries the fake DNS answered, and how. {NAMES_CUT}",
+        )
+    )
     queries.add_argument("--limit", type=int, default=100, help="the last N queries (default 100)")
     queries.set_defaults(func=cmd_dns_queries)
 
@@ -1055,17 +1072,18 @@ def _dns_queries_parser(dns_sub) -> None:
 def cmd_dns_queries(args) -> int:
     with _control(args) as control:
         queries = control.queries(limit=args.limit)
+    names = _names_shown([q["name"] for q in queries])  # a long one pushed the columns after it
     rows = [
         [
             _instant_shown(q["time"]),
             q["transport"],
-            q["name"],
+            name,
             q["type"],
             q["rcode"] or "-",  # a dropped query got no answer
             q["answers"],
             q.get("fault") or "-",  # a fault's own answer reads like any other without it
         ]
-        for q in queries
+        for name, q in zip(names, queries, strict=True)
     ]
     header = ["TIME", "VIA", "NAME", "TYPE", "RCODE", "ANSWERS", "FAULT"]
     _show(args, {"queries": queries}, lambda _: _print_rows(rows, header))
@@ -1080,7 +1098,12 @@ def _names_a_domain(parser: argparse.ArgumentParser) -> None:
 
 def _publish_parser(sub) -> None:
     publish = _client(
-        sub.add_parser("publish", help="publish a domain's expected records in the fake DNS")
+        sub.add_parser(
+            "publish",
+            help="publish a domain's expected records in the fake DNS",
+            description="Publish a domain's expected records in the fake DNS, and list them. "
+            + NAMES_AND_VALUES_CUT,
+        )
     )
     _names_a_domain(publish)
     publish.add_argument(
@@ -1113,14 +1136,15 @@ def cmd_publish(args) -> int:
         )
     for warning in said:  # on stderr: --json's output stays one JSON document
         print(f"domainsandbox: warning: {warning.message}", file=sys.stderr)
-    rows = [  # a DKIM key cut as `domains show` cuts it: dig and --json give it whole
+    names = _names_shown([e["name"] for e in published])
+    rows = [  # a DKIM name and key cut as `domains show` cuts them: dig and --json give them whole
         [
             e["kind"],
             e["type"],
-            e["name"],
+            name,
             _shown(e["value"]) + ("  (corrupted)" if e.get("corrupted") else ""),
         ]
-        for e in published
+        for name, e in zip(names, published, strict=True)
     ]
     header = ["KIND", "TYPE", "NAME", "VALUE"]
     _show(args, {"published": published}, lambda _: _print_rows(rows, header))
@@ -1388,6 +1412,8 @@ def _domains_parser(sub) -> None:
         sub.add_parser(
             "domains",
             help="every provider's domains and record checks, or one domain's (show)",
+            description="Every provider's domains and their records' last checks, or one "
+            f"domain's with each record's value (show). {NAMES_AND_VALUES_CUT}",
         )
     )
     domains.add_argument(
@@ -1452,9 +1478,10 @@ def _print_domain(domain: DomainView) -> None:
     held = f"API {domain['api']}; owner {domain['owner']}; created {domain['created_at']}"
     print(printable(f"{held}; {checked}"))
     records = domain["records"]
+    names = _names_shown([r["name"] for r in records])
     rows = [
-        [r["kind"], r["type"], r["name"], _outcome(r["result"]), _shown(_zone_value(r))]
-        for r in records
+        [r["kind"], r["type"], name, _outcome(r["result"]), _shown(_zone_value(r))]
+        for name, r in zip(names, records, strict=True)
     ]
     _print_rows(rows, ["KIND", "TYPE", "NAME", "LAST CHECK", "VALUE"])
     _print_reasons(records)
@@ -1488,7 +1515,11 @@ def _print_domains(domains: list[DomainView], regions: set[str]) -> None:
         line = f"{domain['provider']} {domain['id']} {domain['name']}: {domain['status']}{api}"
         print(printable(line))  # a loaded scenario's text as much as the sandbox's own
         records = domain["records"]
-        rows = [[r["kind"], r["type"], r["name"], _outcome(r["result"])] for r in records]
+        names = _names_shown([r["name"] for r in records])
+        rows = [
+            [r["kind"], r["type"], name, _outcome(r["result"])]
+            for name, r in zip(names, records, strict=True)
+        ]
         if rows:
             _print_rows(rows, None, indent="    ")
         _print_reasons(records, indent="    ")

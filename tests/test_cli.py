@@ -192,6 +192,40 @@ def test_dns_ls_cuts_a_long_name_in_its_middle_and_json_shows_it_whole(cli, cont
     assert code == 0 and long in out and twin in out and "…" not in out, out
 
 
+def test_every_table_of_record_names_cuts_a_long_one_as_dns_ls_does(cli, control, capsys):
+    """`dns ls` cut an 83-character DKIM name; `publish`, `domains show`, `domains` and `dns
+    queries` printed it whole, and it pushed their other columns off the screen. `--json`
+    still gives it whole, and each command's help says so."""
+    domain = "mail-from-temporary-failure.ses.example"  # (an SES domain's id is its name)
+    assert cli("create", "ses", domain)[0] == 0
+    names = [r["name"] for r in control.domain("ses", domain)["records"]]
+    assert [len(name) for name in names] == [83, 83, 83]
+    cut = [f"{name[:8]}…._domainkey.{domain}" for name in names]
+    code, out, err = cli("publish", "ses", domain)
+    assert code == 0, err
+    assert [line.split()[2] for line in out.splitlines()[1:]] == cut
+    verified = ["verify", "ses", domain]
+    assert cli(*verified)[0] == 0
+    for command, column in [
+        (["domains", "show", "ses", domain], 2),
+        (["domains"], 2),
+        (["dns", "queries"], 2),
+        (["publish", "ses", domain], 2),
+    ]:
+        code, out, err = cli(*command)
+        assert code == 0, err
+        shown = [line.split()[column] for line in out.splitlines() if "…" in line]
+        assert shown and set(shown) == set(cut), (command, out)
+        code, out, err = cli(*command, "--json")
+        assert code == 0 and all(name in out for name in names) and "…" not in out, out
+    for command in (["domains"], ["publish"], ["dns", "queries"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        said = " ".join(capsys.readouterr().out.split())
+        assert "A name over 60 characters is cut in its middle" in said, said
+        assert "--json shows" in said, said
+
+
 def test_dns_add_with_visible_after_hides_the_record_for_a_while(cli, control):
     cli("dns", "add", "example.com", "MX", "10 mx.example.net", "--visible-after", "5m")
     [record] = control.records("example.com")
