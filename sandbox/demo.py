@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from faker import Faker
 
-from .client import ControlClient, ControlError
+from .client import DEFAULT_TIMEOUT_SECONDS, ControlClient, ControlError
 from .driver import Driver, reach
 from .providers import PROVIDERS
 
@@ -99,7 +99,9 @@ def build(server_url: str, domains: int, seed: int | None, token: str | None,
 
 def _build(server_url: str, domains: int, seed: int | None, token: str | None, start) -> dict:
     classes = {cls.name: cls for cls in PROVIDERS}
-    with ControlClient(server_url, token=token) as control, httpx.Client(timeout=30) as http:
+    # the sandbox driving itself: not held to a client's $DOMAINSANDBOX_TIMEOUT set where it runs
+    control = ControlClient(server_url, DEFAULT_TIMEOUT_SECONDS, token=token)
+    with control, httpx.Client(timeout=DEFAULT_TIMEOUT_SECONDS) as http:
         rate_limits = control.rate_limits()["enabled"]  # as it is before the world is reset
         seed = start(seed)
         control.freeze(at=DEMO_START)

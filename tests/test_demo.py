@@ -143,6 +143,15 @@ def test_demo_keeps_the_rate_limit_switch_and_refuses_bad_counts(control):
             control.demo(domains=wrong)
 
 
+def test_demo_is_built_whatever_domainsandbox_timeout_says_where_the_sandbox_runs(
+    control, monkeypatch
+):
+    """The demo drives the sandbox through a ControlClient of its own, inside the sandbox: a
+    client's $DOMAINSANDBOX_TIMEOUT (ControlClient's default) must not fail or hurry it."""
+    monkeypatch.setenv("DOMAINSANDBOX_TIMEOUT", "soon")
+    assert control.demo(domains=2, seed=1)["count"] == 2
+
+
 def test_demo_works_behind_a_control_token(server):
     server.sandbox.control_token = "demo-token"
     try:
