@@ -105,9 +105,6 @@ def _utc(created: float) -> str:
 def configure(log_format: str = "text", access_log: bool = False) -> None:
     """Set up `serve`'s console in this process: the access log on stdout if asked for; with
     "json", every other line (on stderr, the libraries' own among them) as JSON too."""
-    # A client's broken form body is answered 400 in the provider's shape and kept in the
-    # journal; python-multipart would also warn of it on the console, once per request.
-    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     if log_format == "json":
         _handle(logging.getLogger(), sys.stderr, log_format)
     if access_log:

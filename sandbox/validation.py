@@ -59,6 +59,10 @@ RAW_BODY = "domainsandbox.raw_body"
 logging.getLogger("connexion.operations.openapi3").addFilter(
     lambda record: "multiple content types" not in str(record.msg)
 )
+# python-multipart warns of a broken part of a form body, once per request, on whatever console
+# the app runs under (`serve`'s, `contract run`'s, a test session's): the client's 400 and the
+# journal say it already.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
 
 
 # Connexion validates with Draft 4, whose format checker knows no "uuid": without this, ids that
