@@ -26,6 +26,7 @@ from connexion.middleware.request_validation import (
     RequestValidationOperation,
 )
 from connexion.spec import OpenAPISpecification
+from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_json_mimetype, is_null, is_nullable
 from connexion.validators import (
     FormDataValidator,
@@ -245,6 +246,25 @@ _PLAIN_NUMBER = {
     "integer": re.compile(r"[+-]?[0-9]+"),
     "number": re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
 }
+
+
+class QueryParser(OpenAPIURIParser):
+    """Connexion's parser of path and query parameters, with each value of an exploded query
+    array kept whole: Connexion joins `TagKeys=a%2Cb&TagKeys=c` into "a,b,c" and splits it
+    again, three keys where the client sent two (SES's UntagResource then removed tags it was
+    never asked to). A form's fields are still joined: `x-comma-list` reads them so."""
+
+    @staticmethod
+    def _resolve_param_duplicates(values, param_defn, _in):
+        if _in == "query" and param_defn.get("explode", param_defn.get("style", "form") == "form"):
+            return list(values)
+        return OpenAPIURIParser._resolve_param_duplicates(values, param_defn, _in)
+
+    @staticmethod
+    def _split(value, param_defn, _in):
+        if isinstance(value, list):  # an exploded query array's values, each an item
+            return value
+        return OpenAPIURIParser._split(value, param_defn, _in)
 
 
 class _Given:
@@ -631,7 +651,7 @@ class ValidatingOperation(RequestValidationOperation):
             strict_validation=strict_validation,
             validator_map=validator_map,
         )
-        parser = operation.uri_parser_class(operation.parameters, _first_body_definition(operation))
+        parser = QueryParser(operation.parameters, _first_body_definition(operation))
         self._parameters = NamedParameterValidator(
             operation.parameters,
             uri_parser=parser,

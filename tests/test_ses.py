@@ -586,6 +586,18 @@ def test_boto3_tags_an_identity_by_its_arn_lists_and_untags_them(urls, control):
     assert [d["attrs"]["tags"] for d in saved["domains"]] == [[{"Key": "team", "Value": "mail"}]]
 
 
+def test_boto3_untags_a_key_with_a_comma_as_the_one_key_it_is(urls, control):
+    """`TagKeys=a%2Cb` is one key, as an exploded query array's item is: the sandbox split it
+    into `a` and `b`, and untagged two keys the client never named (and refused `x,`, an
+    empty key; found by Schemathesis)."""
+    client = boto3_ses(urls)
+    tags = [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]
+    client.create_email_identity(EmailIdentity=NAME, Tags=tags)
+    arn = f"arn:aws:ses:{REGION}:123456789012:identity/{NAME}"
+    client.untag_resource(ResourceArn=arn, TagKeys=["a,b", "x,"])
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == tags
+
+
 def test_a_body_fields_refusal_names_it_first_and_once(ses, control):
     """It said "5 is not of type 'string' - 'Tags.0.Key'": Connexion's suffix, not SES's."""
     body = {"EmailIdentity": NAME, "Tags": [{"Key": 5, "Value": "x"}]}
