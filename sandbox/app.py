@@ -217,7 +217,7 @@ class RequestRecorder:
             nonlocal unnoted
             if unnoted and not extensions.get(NOTED):
                 unnoted = False
-                await self._note(scope, status.get("code"), started)
+                await self.note(scope, status.get("code"), started)
 
         async def noting_first(message):
             if message["type"] == "http.response.start":
@@ -231,7 +231,10 @@ class RequestRecorder:
         finally:
             await note()
 
-    async def _note(self, scope, status: int | None, started: float) -> None:
+    async def note(self, scope, status: int | None, started: float) -> None:
+        """Note a provider request that did not reach the world in the journal, the client
+        report and the access log: `scope` as far as it was read, `started` its arrival
+        (time.monotonic()). The HTTP protocol notes those it answers itself so too."""
         provider = self.sandbox.provider_for(scope["path"])
         await self.world.note_request(
             {

@@ -10,7 +10,9 @@ sends nothing. `http_protocol` gives uvicorn a subclass that, on each connection
 - answers requests over the connection limit (`limits.connection_limit`) 503, and bytes that
   are not HTTP 400, in their API's shape;
 - answers the requests a half-closed client sent whole before closing (uvicorn dropped them);
-- resets the connection when an injected fault asks (the scope's RESET_CONNECTION).
+- resets the connection when an injected fault asks (the scope's RESET_CONNECTION);
+- notes the provider requests it answers itself (431, 400, 503) in the request journal, the
+  client report and the access log, as the app notes those it refuses (`note`).
 
 Imported only to serve, and only where httptools is installed: without it uvicorn parses with
 h11, whose `h11_max_incomplete_event_size` (set by `server.uvicorn_config`) bounds the head.
@@ -24,7 +26,8 @@ import logging
 import re
 import socket
 import struct
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from uvicorn.protocols.http.flow_control import service_unavailable
@@ -32,6 +35,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .errors import ProviderError
 from .limits import CLOSE, DRAIN_BYTES, HEAD_TOO_LARGE, MAX_HEAD_BYTES
+from .mounts import CONTROL_MOUNT
 from .request import RESET_CONNECTION, send_answer
 
 if TYPE_CHECKING:
@@ -49,14 +53,21 @@ BODY_SECONDS = 10.0
 LINGER_SECONDS = 5.0
 BUSY = "the sandbox is serving too many connections at once; try again shortly"
 NOT_HTTP = "Invalid HTTP request received: the request is not HTTP/1.1 as RFC 9112 writes it"
-# A request line, as far as its target: where a refused one was sent (`_request_target`).
-_REQUEST_LINE = re.compile(rb"(?:^|\n)[A-Z]+ (/\S*)")
+# A request line, as far as its target: its method and where a refused one was sent.
+_REQUEST_LINE = re.compile(rb"(?:^|\n)([A-Z]+) (/\S*)")
+# How a request is noted (app.RequestRecorder.note): its scope as far as read, its status,
+# when it began (time.monotonic()).
+Note = Callable[[dict, int, float], Awaitable[None]]
 
 
-def http_protocol(render: Callable[..., Answer]) -> type[BoundedHeadProtocol]:
+def http_protocol(
+    render: Callable[..., Answer], note: Note | None = None
+) -> type[BoundedHeadProtocol]:
     """The protocol class uvicorn is given (`Config(http=...)`): BoundedHeadProtocol whose
-    errors `render` writes (`app.ErrorRenderer.render`)."""
-    return type("BoundedHeadProtocol", (BoundedHeadProtocol,), {"render": staticmethod(render)})
+    errors `render` writes (`app.ErrorRenderer.render`) and whose own answers `note` notes
+    (`app.RequestRecorder.note`; None: not noted)."""
+    attributes = {"render": staticmethod(render), "note": staticmethod(note) if note else None}
+    return type("BoundedHeadProtocol", (BoundedHeadProtocol,), attributes)
 
 
 class _HeadTooLarge(Exception):
@@ -73,11 +84,12 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     (set by `http_protocol`) writes an error in the shape of the API a path is under."""
 
     render: Callable[..., Answer]
+    note: Note | None = None
     _in_head = False
     _head_bytes = 0  # bytes read while in a head: what the parser holds but has not said
     _parsed_bytes = 0  # the request line and headers the parser has handed over
     _discarding: int | None = None  # after a 431: bytes still read and thrown away
-    _refused_path: str | None = None  # a 431 due once the requests before it are answered
+    _refused: dict | None = None  # the head due a 431 once the requests before it are answered
     _began = False  # a request began in the bytes being parsed
     _received = b""  # the bytes read last: where a request line the parser refused is
     # A connection whose request is late is closed: the request being read began at
@@ -137,7 +149,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         last = not self.pipeline and self.cycle.response_complete
         if not last or self.transport.is_closing():
             return
-        if self._refused_path is not None:  # the head after the requests answered now
+        if self._refused is not None:  # the head after the requests answered now
             self._send_431()
         elif self._not_http:  # what came after the requests answered now
             self._refuse_not_http()
@@ -164,6 +176,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         """What a request over the connection limit gets: a 503 in its API's shape."""
         error = ProviderError(503, BUSY)
         await send_answer(send, self.render(scope["path"], error, CLOSE, scope))
+        self._journal(scope, 503)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -212,10 +225,37 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def _refuse_not_http(self) -> None:
         """uvicorn's plain-text 400, in the shape of the API the path is under."""
         # (set once a request has begun; not when the parser refused a byte of the URL)
-        url = getattr(self, "url", b"") or _request_target(self._received)
+        method, url = self._request_line()
         path = url.split(b"?", 1)[0].decode("latin-1") or "/"
         self._answer(path, ProviderError(400, NOT_HTTP), b"400 Bad Request")
         self.transport.close()
+        self._journal(self._scope_read(method, url), 400)
+
+    def _request_line(self) -> tuple[str, bytes]:
+        """The method and target of the request being read, as far as the parser took them (a
+        URL it gave comes after a method it read), else as the bytes read last write them."""
+        if url := getattr(self, "url", b""):
+            return self.parser.get_method().decode("latin-1"), url
+        said = _REQUEST_LINE.findall(self._received)
+        method, url = said[-1] if said else (b"", b"")
+        return method.decode("latin-1"), url
+
+    def _scope_read(self, method: str, url: bytes) -> dict:
+        """What a note reads of a request whose head was refused: as far as it was read."""
+        path, _, query = url.partition(b"?")
+        headers = list(getattr(self, "headers", None) or ())
+        return {"method": method, "path": path.decode("latin-1") or "/", "query_string": query,
+                "headers": headers}  # fmt: skip
+
+    def _journal(self, scope: dict, status: int) -> None:
+        """Note a request this protocol answered itself, as the app notes those it refuses: a
+        client sent it, and its journal, report and access log say so."""
+        if self.note is None or scope["path"].startswith(CONTROL_MOUNT):
+            return  # the control API's requests are not journaled
+        waited = self.loop.time() - self._head_since if self._head_since is not None else 0.0
+        task = self.loop.create_task(self.note(scope, status, time.monotonic() - waited))
+        self.tasks.add(task)  # kept until done, and waited for as the server stops
+        task.add_done_callback(self.tasks.discard)
 
     def on_headers_complete(self) -> None:
         self._in_head = False  # its body is due now, by BODY_SECONDS from its first byte
@@ -246,22 +286,16 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def _refuse(self) -> None:
         """431 to the head being read, once the requests read whole before it are answered
         (RFC 9112 9.3.2): what still comes is read and dropped meanwhile."""
-        self._refused_path = self.url.split(b"?", 1)[0].decode("latin-1") or "/"
+        self._refused = self._scope_read(*self._request_line())
         self._discarding = DRAIN_BYTES
         if not self._answering():
             self._send_431()
 
     def _send_431(self) -> None:
         error = ProviderError(431, HEAD_TOO_LARGE)
-        self._answer(self._refused_path, error, b"431 Request Header Fields Too Large")
+        self._answer(self._refused["path"], error, b"431 Request Header Fields Too Large")
         # Closing now, with the client still sending, would reset the connection and lose the
         # answer: send it, half-close, and read (and drop) what still comes for a while.
         self.transport.write_eof()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
-
-
-def _request_target(data: bytes) -> bytes:
-    """The target of the last request line in `data`: of one whose URL the parser refused (a
-    byte no URL holds, such as 0xff), so its refusal still takes its API's shape."""
-    targets = _REQUEST_LINE.findall(data)
-    return targets[-1] if targets else b""
+        self._journal(self._refused, 431)

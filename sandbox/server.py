@@ -96,11 +96,12 @@ def one_line_aborts(record: logging.LogRecord) -> bool:
     return True
 
 
-def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
-    """How the sandbox's HTTP is served, by this process or by each worker process."""
+def uvicorn_config(app, sandbox: Sandbox, note=None) -> uvicorn.Config:
+    """How the sandbox's HTTP is served, by this process or by each worker process. `note`:
+    how a request the HTTP protocol answers itself is noted (app.RequestRecorder.note)."""
     config = uvicorn.Config(
         app,
-        http=_http_protocol(sandbox),
+        http=_http_protocol(sandbox, note),
         log_level="warning",
         access_log=False,
         proxy_headers=False,  # a local sandbox behind no proxy: one middleware less per request
@@ -116,7 +117,7 @@ def uvicorn_config(app, sandbox: Sandbox) -> uvicorn.Config:
     return config
 
 
-def _http_protocol(sandbox: Sandbox):
+def _http_protocol(sandbox: Sandbox, note):
     """uvicorn's httptools protocol with the sandbox's bounds on each connection
     (sandbox/connection.py); without httptools, uvicorn's choice (h11, bounded by
     `h11_max_incomplete_event_size`)."""
@@ -124,7 +125,7 @@ def _http_protocol(sandbox: Sandbox):
         from .connection import http_protocol
     except ImportError:
         return "auto"
-    return http_protocol(ErrorRenderer(sandbox).render)
+    return http_protocol(ErrorRenderer(sandbox).render, note)
 
 
 class SandboxServer:
@@ -184,7 +185,7 @@ class SandboxServer:
 
     def _prepare(self) -> uvicorn.Server:
         self._bind_and_start()
-        app = build_asgi(self.sandbox)
+        app = recorder = build_asgi(self.sandbox)
         self.events = app.events
         if self.durable:
             render = ErrorRenderer(self.sandbox).render
@@ -192,7 +193,8 @@ class SandboxServer:
             # too, not uvicorn's 500: the world is saved once more as the server stops.
             app = ShutdownAnswer(self.durable.wrap(app, render), render)
             self.durable.attach()
-        self._server = server = _Server(uvicorn_config(app, self.sandbox), self.sandbox)
+        config = uvicorn_config(app, self.sandbox, recorder.note)
+        self._server = server = _Server(config, self.sandbox)
         self.events.stop_when(lambda: server.should_exit)  # open streams must not hold a stop
         return server
 

@@ -75,7 +75,7 @@ def run_worker(settings: WorkerSettings, sock, ready) -> None:
     configure_logs(settings.log_format)
     world = RemoteWorld(settings.world_address, settings.authkey, sandbox)
     app = build_asgi(sandbox, world)
-    server = uvicorn.Server(uvicorn_config(app, sandbox))
+    server = uvicorn.Server(uvicorn_config(app, sandbox, app.note))
     app.events.stop_when(lambda: server.should_exit)
     watch = threading.Thread(target=_watch, args=(server, ready, settings.parent_pid), daemon=True)
     watch.start()

@@ -24,7 +24,7 @@ from sandbox.requestlog import RequestLog
 
 from .conftest import START
 from .helpers import PROVIDERS_BY_NAME as BY_NAME
-from .helpers import error_message, sample_headers
+from .helpers import error_message, sample_headers, wait_for
 
 # Run again against `serve --workers 2` by `make test` (see tests/conftest.py).
 pytestmark = pytest.mark.workers
@@ -191,6 +191,39 @@ def test_a_request_line_just_over_the_limit_is_431_in_the_providers_own_shape(
     response = httpx.Response(431, content=body)
     assert "headers are larger than" in error_message(name, response)
     assert "Invalid HTTP request" not in caplog.text  # not what happened
+
+
+def test_requests_the_http_protocol_answers_itself_are_in_the_journal_and_the_report(
+    server, control
+):
+    """A head over the limit (431) and bytes that are not HTTP (400) are answered by the HTTP
+    protocol before the app sees them: the journal, the client report and the access log
+    missed them, and a client whose SDK sent one found nothing there but its own error."""
+    control.clear_report()  # it outlives the fixture's reset
+    too_large = f"GET /monite/v1/mailbox_domains?pad={'a' * 70_000} HTTP/1.1\r\nHost: x\r\n\r\n"
+    not_http = b"DELETE /resend/domains/x?y=1 HTTP/1.1\r\nHost: x\r\nBad[Header: 1\r\n\r\n"
+    assert raw_answer(server, too_large.encode())[0].startswith(b"HTTP/1.1 431")
+    assert raw_answer(server, not_http)[0].startswith(b"HTTP/1.1 400")
+    [monite] = wait_for(lambda: control.requests("monite"))  # noted once the answer is out
+    [resend] = wait_for(lambda: control.requests("resend"))
+    assert (monite["method"], monite["path"], monite["status"]) == (
+        "GET", "/monite/v1/mailbox_domains", 431
+    )  # fmt: skip
+    assert monite["query"].startswith("pad=aaa")
+    assert (resend["method"], resend["path"], resend["query"], resend["status"]) == (
+        "DELETE", "/resend/domains/x", "y=1", 400
+    )  # fmt: skip
+    report = control.report()["providers"]
+    assert report["monite"]["status_codes"] == {"431": 1}
+    assert report["resend"]["status_codes"] == {"400": 1}
+
+
+def test_a_control_api_head_the_http_protocol_refuses_is_not_journaled(server, control):
+    """The journal is of provider API requests: a control call's 431 stays out of it."""
+    request = f"GET /_sandbox/clock?pad={'a' * 70_000} HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert raw_answer(server, request.encode())[0].startswith(b"HTTP/1.1 431")
+    control.requests()  # a call after the refusal: a note would have been made by now
+    assert control.requests() == []
 
 
 @pytest.mark.parametrize(
