@@ -661,12 +661,14 @@ def _provider_named(name, providers):
 
 
 def _keyed_in_lower_case(section: str, mapping: dict, providers) -> dict:
-    keyed = {}
+    keyed, keys = {}, {}
     for key, value in mapping.items():
         name = _provider_named(key, providers)
         if name in keyed:  # Monite and monite: which one to keep would be a guess
-            raise ScenarioError(f"{section}.{key}: {name} is named already; name it once")
-        keyed[name] = value
+            raise ScenarioError(
+                f"{section}: {keys[name]!r} and {key!r} both name {name}; name it once"
+            )
+        keyed[name], keys[name] = value, key
     return keyed
 
 

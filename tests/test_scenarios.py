@@ -269,7 +269,7 @@ def test_providers_load_in_any_letter_case_and_export_lower_case(control):
     )
     world["http_faults"] = []
     world["settings"]["monite"] = world["settings"]["Monite"]  # which one to keep: a guess
-    with pytest.raises(ControlError, match="settings.monite: monite is named already; name it"):
+    with pytest.raises(ControlError, match="settings: 'Monite' and 'monite' both name monite; "):
         control.load_scenario(yaml.safe_dump(world, sort_keys=False))
     assert control.export_scenario() == before
 
