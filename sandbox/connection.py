@@ -35,6 +35,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .errors import ProviderError
 from .limits import CLOSE, DRAIN_BYTES, HEAD_TOO_LARGE, MAX_HEAD_BYTES
+from .logs import printable
 from .mounts import CONTROL_MOUNT
 from .request import RESET_CONNECTION, send_answer
 
@@ -75,6 +76,16 @@ class _HeadTooLarge(Exception):
 
 
 _UVICORN = logging.getLogger("uvicorn.error")
+# What uvicorn says of bytes its parser refused, naming no request: the protocol says its own
+# line as it answers them, with their method and path (`_refuse_not_http`).
+UVICORN_REFUSAL = "Invalid HTTP request received."
+
+
+def unnamed_refusals_dropped(record: logging.LogRecord) -> bool:
+    """A logging filter for uvicorn: UVICORN_REFUSAL is left out (said better, as answered)."""
+    return record.msg != UVICORN_REFUSAL
+
+
 # Says nothing; not registered with logging, so no logging configuration turns it back on.
 _QUIET = logging.Logger("domainsandbox.quiet", level=logging.CRITICAL + 1)
 
@@ -229,6 +240,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         path = url.split(b"?", 1)[0].decode("latin-1") or "/"
         self._answer(path, ProviderError(400, NOT_HTTP), b"400 Bad Request")
         self.transport.close()
+        said = printable(f"{method} {path}" if method else path)
+        _UVICORN.warning("Invalid HTTP request received: %s is not HTTP/1.1 (answered 400)", said)
         self._journal(self._scope_read(method, url), 400)
 
     def _request_line(self) -> tuple[str, bytes]:

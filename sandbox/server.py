@@ -114,6 +114,10 @@ def uvicorn_config(app, sandbox: Sandbox, note=None) -> uvicorn.Config:
     )
     # after the Config, which configures logging; added once (a logger's filters are a set)
     logging.getLogger("uvicorn.error").addFilter(one_line_aborts)
+    if not isinstance(config.http, str):  # the sandbox's protocol: it names the refused request
+        from .connection import unnamed_refusals_dropped
+
+        logging.getLogger("uvicorn.error").addFilter(unnamed_refusals_dropped)
     return config
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 
 import httpx
 import pytest
 
-from .helpers import Served, control_of
+from .helpers import Served, control_of, wait_for
 
 KEY = {"Authorization": "Bearer as_access_log"}
 
@@ -119,6 +120,26 @@ def test_with_json_the_banner_and_the_stop_are_json_lines_too():
 BROKEN_FORM = (
     b'--XX\r\nContent-Disposition: form-data; name="name"\r\nBad[Header: 1\r\n\r\nx\r\n--XX--\r\n'
 )
+
+
+def test_bytes_that_are_not_http_are_named_on_the_console_by_their_request_line():
+    """uvicorn said "Invalid HTTP request received." and nothing of which request: the line now
+    names its method and path, its text made printable, and comes once; with --access-log the
+    request's own line follows, as the journal's entry does."""
+    served = Served("--access-log")
+    port = int(served.urls["control"].split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /resend/domains/\x1b[2J HTTP/1.1\r\nHost: x\r\nBad[Header: 1\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 400")
+    with control_of(served) as control:  # noted once answered: the journal says so first
+        assert wait_for(lambda: control.requests("resend"))
+    out, err = _console(served)
+    assert [line for line in err if "Invalid HTTP request" in line] == [
+        "WARNING:  Invalid HTTP request received: GET /resend/domains/\\x1b[2J is not "
+        "HTTP/1.1 (answered 400)"
+    ]
+    [noted] = [line for line in out if line.startswith("resend - 400 ")]
+    assert noted.endswith(" GET /resend/domains/\\x1b[2J"), out
 
 
 def test_a_broken_form_body_is_answered_400_and_leaves_the_console_quiet():
