@@ -236,13 +236,12 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def _refuse_not_http(self) -> None:
         """uvicorn's plain-text 400, in the shape of the API the path is under."""
         # (set once a request has begun; not when the parser refused a byte of the URL)
-        method, url = self._request_line()
-        path = url.split(b"?", 1)[0].decode("latin-1") or "/"
-        self._answer(path, ProviderError(400, NOT_HTTP), b"400 Bad Request")
+        scope = self._scope_read(*self._request_line())
+        self._answer(scope["path"], ProviderError(400, NOT_HTTP), b"400 Bad Request")
         self.transport.close()
-        said = printable(f"{method} {path}" if method else path)
+        said = printable(" ".join(filter(None, (scope["method"], scope["path"]))))
         _UVICORN.warning("Invalid HTTP request received: %s is not HTTP/1.1 (answered 400)", said)
-        self._journal(self._scope_read(method, url), 400)
+        self._journal(scope, 400)
 
     def _request_line(self) -> tuple[str, bytes]:
         """The method and target of the request being read, as far as the parser took them (a
